@@ -1,0 +1,184 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// openString is an Opener over a string, as if it were a file.
+func openString(s string) Opener {
+	return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(s)), nil }
+}
+
+func readAll(t *testing.T, in *Input) []Row {
+	t.Helper()
+	var rows []Row
+	if err := in.Each(context.Background(), func(r Row) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatalf("Each: %v", err)
+	}
+	return rows
+}
+
+func TestNormalizeNumber(t *testing.T) {
+	tests := []struct {
+		in, want, why string
+	}{
+		{in: "12025551111", want: "12025551111"},
+		{in: "+1 (202) 555-1111", want: "12025551111"},
+		{in: " +44.20.7946.0101 ", want: "442079460101"},
+		{in: "1234567", want: "1234567"},
+		{in: "123456789012345", want: "123456789012345"},
+		{in: "", why: "number is empty"},
+		{in: "123456", why: "fewer than 7 digits"},
+		{in: "1234567890123456", why: "more than 15 digits"},
+		{in: "1202555111x", why: `not a digit: "x"`},
+		{in: "++12025551111", why: `not a digit: "+"`},
+		{in: "1202+5551111", why: `not a digit: "+"`},
+		{in: "0044 20 7946 0101", why: "starts with 0"},
+		{in: "１２０２５５５１１１１", why: "not a digit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, why := NormalizeNumber(tt.in)
+			if got != tt.want {
+				t.Errorf("NormalizeNumber(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if tt.why == "" && why != "" || tt.why != "" && !strings.Contains(why, tt.why) {
+				t.Errorf("NormalizeNumber(%q) reason = %q, want it to contain %q", tt.in, why, tt.why)
+			}
+		})
+	}
+}
+
+func TestOpenInput_rows(t *testing.T) {
+	const file = "\xef\xbb\xbfNumber, ALIAS ,app_id,subaccount\r\n" +
+		"+1 202 555 0101,Front desk,123,\r\n" +
+		"12025550102,,,\r\n" + // nothing to change
+		"12025550101,dup,,\r\n" + // duplicate of row 2
+		"abc,x,,\r\n" +
+		"12025550103,too,many,fields,here\r\n" +
+		"\r\n" + // blank lines are skipped
+		"12025550104,(clear),(clear),\r\n" +
+		"12025550105,x,,(clear)\r\n" +
+		"\"12025550106\",\"multi\nline\",,\r\n"
+	in, err := OpenInput("t.csv", openString(file))
+	if err != nil {
+		t.Fatalf("OpenInput: %v", err)
+	}
+	if in.Rows() != 8 || in.Valid() != 3 {
+		t.Errorf("Rows, Valid = %d, %d; want 8, 3", in.Rows(), in.Valid())
+	}
+	rows := readAll(t, in)
+	if again := readAll(t, in); len(again) != len(rows) || again[0].Invalid != "" || again[2].Invalid == "" {
+		t.Errorf("a second Each gives other rows: %+v", again)
+	}
+	want := []struct {
+		line    int
+		number  string
+		invalid string
+	}{
+		{2, "12025550101", ""},
+		{3, "12025550102", "nothing to change"},
+		{4, "12025550101", "duplicate of row 2"},
+		{5, "abc", "not a digit"},
+		{6, "12025550103", "has 5 fields, the header has 4"},
+		{7, "12025550104", ""},
+		{8, "12025550105", "subaccount cannot be cleared"},
+		{9, "12025550106", ""},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("got %d rows, want %d: %+v", len(rows), len(want), rows)
+	}
+	for i, w := range want {
+		r := rows[i]
+		if r.Line != w.line || r.Number != w.number || (w.invalid == "") != (r.Invalid == "") || !strings.Contains(r.Invalid, w.invalid) {
+			t.Errorf("row %d = {Line:%d Number:%q Invalid:%q}, want {%d %q %q}", i, r.Line, r.Number, r.Invalid, w.line, w.number, w.invalid)
+		}
+	}
+	if got := rows[0].Targets; got[Alias] != (Setting{"Front desk", true}) || got[AppID] != (Setting{"123", true}) || got[Subaccount].Set {
+		t.Errorf("row 2 targets = %+v", got)
+	}
+	if got := rows[5].Targets; got[Alias] != (Setting{"", true}) || got[AppID] != (Setting{"", true}) {
+		t.Errorf("row 7 targets = %+v, want alias and app_id cleared", got)
+	}
+	if got := rows[7].Targets[Alias].Value; got != "multi\nline" {
+		t.Errorf("row 9 alias = %q", got)
+	}
+}
+
+func TestOpenInput_fileErrors(t *testing.T) {
+	tests := []struct {
+		name, file, want string
+	}{
+		{"empty", "", "t.csv: the file is empty"},
+		{"header only", "number,app_id\n", "t.csv: no data rows after the header"},
+		{"no number column", "app_id,alias\n1,2\n", `t.csv: line 1: no "number" column`},
+		{"unknown column", "number,app\n1,2\n", `t.csv: line 1: unknown column "app" (did you mean "app_id"?)`},
+		{"unknown column far", "number,colour\n1,2\n", `t.csv: line 1: unknown column "colour"; the columns are`},
+		{"column twice", "number,alias,Number\n1,2,3\n", `t.csv: line 1: column "number" appears twice (columns 1 and 3)`},
+		{"empty header cell", "number,,alias\n1,2,3\n", "t.csv: line 1: column 2 of the header has no name"},
+		{"unterminated quote", "number,alias\n12025550101,ok\n12025550102,\"open\n12025550103,x\n", "t.csv: line 3: a quoted cell that starts here is never closed"},
+		{"bare quote", "number,alias\n12025550101,a\"b\n", "t.csv: line 2: character 14: a quote (\") in an unquoted cell"},
+		{"latin-1", "number,alias\n12025550101,caf\xe9\n", "t.csv: line 2: column 2 is not valid UTF-8"},
+		{"binary", "number,alias\n12025550101,a\x00b\n", "t.csv: line 2: column 2 holds binary data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := OpenInput("t.csv", openString(tt.file))
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("OpenInput error = %v, want an *InputError", err)
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error = %q\nwant prefix %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOpenInput_missingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope.csv")
+	_, err := OpenInput(path, func() (io.ReadCloser, error) { return os.Open(path) })
+	if err == nil || !strings.Contains(err.Error(), path+": cannot open: no such file or directory") {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestInput_Each_stops(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("number,alias\n")
+	for i := range 1000 {
+		b.WriteString("1202555")
+		b.WriteString(strings.Repeat("0", 4-len(itoa(i))) + itoa(i))
+		b.WriteString(",x\n")
+	}
+	in, err := OpenInput("t.csv", openString(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("enough")
+	n := 0
+	err = in.Each(context.Background(), func(Row) error {
+		n++
+		if n == 10 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 10 {
+		t.Errorf("Each = %v after %d rows, want %v after 10", err, n, stop)
+	}
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}

@@ -1,0 +1,245 @@
+package batch
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Adaptive rate control, in the manner of TCP congestion control and the
+// AWS SDK's adaptive retry mode: on a 429 the rate drops to a little under
+// what the server was seen to accept, at most once per round trip (a 429 for
+// a request sent before the last drop says nothing new); then it climbs back
+// quickly to that level and probes slowly above it, toward the ceiling the
+// operator set.
+const (
+	decreaseFactor = 0.9 // new rate = factor x accepted rate
+	adjustEvery    = 100 * time.Millisecond
+	recoverShare   = 0.25 // of the gap to the last good rate, per step
+	probeShare     = 0.01 // of the last good rate, per step, above it
+	minRate        = 0.5  // requests per second, the floor
+	windowBuckets  = 10   // accepted-answer counts over the last second
+	minDecreaseGap = 50 * time.Millisecond
+)
+
+// pacer hands out permits: one per attempt, at the run's rate. It is the
+// only goroutine that waits on the rate.Limiter, so a change of the limit
+// (after a 429) or a stop never strands a reservation held by a blocked
+// worker; workers wait on a channel instead.
+type pacer struct {
+	lim      *rate.Limiter
+	ceiling  float64 // the operator's --rate; +Inf when unlimited
+	adaptive bool
+	permits  chan struct{}
+	spawn    func() bool // start a worker if allowed; set by the pool
+
+	mu           sync.Mutex
+	pauseUntil   time.Time
+	cur          float64 // rate now in force
+	good         float64 // rate the server accepted when it last throttled
+	lastDecrease time.Time
+	lastAdjust   time.Time
+	start        time.Time
+	buckets      [windowBuckets]int
+	bucketAt     time.Time // start of the newest bucket
+	bucketIdx    int
+}
+
+func newPacer(r float64, burst int, adaptive bool) *pacer {
+	ceiling := r
+	if r <= 0 {
+		ceiling = math.Inf(1)
+	}
+	now := time.Now()
+	return &pacer{
+		lim:        rate.NewLimiter(limitOf(ceiling), burst),
+		ceiling:    ceiling,
+		adaptive:   adaptive,
+		permits:    make(chan struct{}),
+		cur:        ceiling,
+		lastAdjust: now,
+		start:      now,
+		bucketAt:   now,
+	}
+}
+
+func limitOf(r float64) rate.Limit {
+	if math.IsInf(r, 1) {
+		return rate.Inf
+	}
+	return rate.Limit(r)
+}
+
+// run hands out permits until halt is closed or ctx is done.
+func (p *pacer) run(ctx context.Context, halt <-chan struct{}) {
+	for {
+		if d := p.pause(); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-halt:
+				t.Stop()
+				return
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			continue // the pause may have been extended meanwhile
+		}
+		p.adjust(time.Now())
+		if err := p.lim.Wait(ctx); err != nil {
+			return
+		}
+		select {
+		case p.permits <- struct{}{}:
+			continue
+		default:
+		}
+		// No worker is free: grow the pool if the ceiling allows, else
+		// wait for a worker to come back.
+		if p.spawn != nil {
+			p.spawn()
+		}
+		select {
+		case p.permits <- struct{}{}:
+		case <-halt:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// acquire waits for a permit; it returns false if stop is closed first.
+func (p *pacer) acquire(stop <-chan struct{}) bool {
+	select {
+	case <-p.permits:
+		return true
+	case <-stop:
+		return false
+	}
+}
+
+// acquireOrDone is acquire for a worker with nothing in hand: it also gives
+// up when no more rows will come.
+func (p *pacer) acquireOrDone(stop, noMore <-chan struct{}) bool {
+	select {
+	case <-p.permits:
+		return true
+	case <-stop:
+		return false
+	case <-noMore:
+		return false
+	}
+}
+
+func (p *pacer) pause() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Until(p.pauseUntil)
+}
+
+// onAnswer counts an answer that was not a 429, for the accepted rate.
+func (p *pacer) onAnswer() {
+	if !p.adaptive {
+		return
+	}
+	p.mu.Lock()
+	p.rotate(time.Now())
+	p.buckets[p.bucketIdx]++
+	p.mu.Unlock()
+}
+
+// onThrottle handles a 429 for a request sent at sentAt: the whole pool
+// pauses for retryAfter, and the rate drops if this is news.
+func (p *pacer) onThrottle(sentAt time.Time, retryAfter time.Duration) {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until := now.Add(retryAfter); retryAfter > 0 && until.After(p.pauseUntil) {
+		p.pauseUntil = until
+	}
+	if !p.adaptive || sentAt.Before(p.lastDecrease) || now.Sub(p.lastDecrease) < minDecreaseGap {
+		return
+	}
+	accepted := p.acceptedRate(now)
+	next := decreaseFactor * min(p.cur, accepted)
+	if math.IsInf(p.cur, 1) || next > p.cur {
+		next = decreaseFactor * accepted
+	}
+	next = max(next, minRate)
+	p.good = max(accepted, minRate)
+	p.setRate(next)
+	p.lastDecrease = now
+	p.lastAdjust = now
+}
+
+// adjust raises the rate after a quiet step: fast back toward the rate the
+// server last accepted, then slowly above it, never past the ceiling.
+func (p *pacer) adjust(now time.Time) {
+	if !p.adaptive {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur >= p.ceiling || now.Sub(p.lastAdjust) < adjustEvery {
+		return
+	}
+	steps := float64(now.Sub(p.lastAdjust) / adjustEvery)
+	p.lastAdjust = now
+	next := p.cur
+	for i := 0.0; i < steps && next < p.ceiling; i++ {
+		if next < 0.97*p.good {
+			next += (p.good - next) * recoverShare
+		} else {
+			next += max(0.5, p.good*probeShare)
+		}
+	}
+	p.setRate(min(next, p.ceiling))
+}
+
+func (p *pacer) setRate(r float64) {
+	p.cur = r
+	p.lim.SetLimit(limitOf(r))
+	if !math.IsInf(r, 1) {
+		p.lim.SetBurst(max(1, int(math.Ceil(r/20))))
+	}
+}
+
+// Rate returns the rate now in force (+Inf when unlimited).
+func (p *pacer) Rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur
+}
+
+// rotate moves the bucket ring forward to now. Callers hold mu.
+func (p *pacer) rotate(now time.Time) {
+	for now.Sub(p.bucketAt) >= adjustEvery {
+		p.bucketAt = p.bucketAt.Add(adjustEvery)
+		p.bucketIdx = (p.bucketIdx + 1) % windowBuckets
+		p.buckets[p.bucketIdx] = 0
+		if now.Sub(p.bucketAt) > windowBuckets*adjustEvery { // long idle: skip ahead
+			p.buckets = [windowBuckets]int{}
+			p.bucketAt = now
+		}
+	}
+}
+
+// acceptedRate is the rate of non-429 answers over the last second (or since
+// the start, if the run is younger). Callers hold mu.
+func (p *pacer) acceptedRate(now time.Time) float64 {
+	p.rotate(now)
+	n := 0
+	for _, c := range p.buckets {
+		n += c
+	}
+	span := min(now.Sub(p.start), windowBuckets*adjustEvery).Seconds()
+	if span < adjustEvery.Seconds() {
+		span = adjustEvery.Seconds()
+	}
+	return float64(n) / span
+}

@@ -1,0 +1,204 @@
+// Package batch holds plivo-bulk's domain: the rows read from the input CSV,
+// the results of updating them, and the rate-limited worker pool that turns
+// one into the other.
+//
+// It knows neither HTTP nor the report's format: the pool calls a Call that
+// main adapts from the client, and hands each Result to a sink that main
+// connects to the report writer.
+package batch
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// Field is one setting of a number that a row can change.
+type Field int
+
+// The fields, in the order of the input and report columns.
+const (
+	AppID Field = iota
+	Subaccount
+	Alias
+	ComplianceApplicationID
+	NumFields
+)
+
+var fieldNames = [NumFields]string{"app_id", "subaccount", "alias", "compliance_application_id"}
+
+// String returns the field's name as Plivo and the CSV files spell it.
+func (f Field) String() string {
+	if f < 0 || f >= NumFields {
+		return "field(?)"
+	}
+	return fieldNames[f]
+}
+
+// FieldNames returns the fields' names in column order.
+func FieldNames() []string { return fieldNames[:] }
+
+// ClearMarker is the cell value that asks for a field to be emptied
+// (sent as ""), since an empty cell means "leave this field as it is".
+const ClearMarker = "(clear)"
+
+// Setting is the target of one field: Set is false when the row leaves the
+// field alone; when Set, Value is what is sent ("" clears the field).
+type Setting struct {
+	Value string
+	Set   bool
+}
+
+// Cell returns the setting as a CSV cell: empty when not set, ClearMarker
+// when set to "".
+func (s Setting) Cell() string {
+	if s.Set && s.Value == "" {
+		return ClearMarker
+	}
+	return s.Value
+}
+
+// Targets are the settings a row asks for, indexed by Field.
+type Targets [NumFields]Setting
+
+// Empty reports whether the row changes nothing.
+func (t Targets) Empty() bool {
+	for _, s := range t {
+		if s.Set {
+			return false
+		}
+	}
+	return true
+}
+
+// Params returns the set fields keyed by Plivo's argument names.
+func (t Targets) Params() map[string]string {
+	m := make(map[string]string, NumFields)
+	for f, s := range t {
+		if s.Set {
+			m[fieldNames[f]] = s.Value
+		}
+	}
+	return m
+}
+
+// Row is one data line of the input.
+type Row struct {
+	// Line is the row's position as a spreadsheet shows it: the header is
+	// row 1 and the first data row is row 2.
+	Line int
+	// Number is the normalised number (digits with country code, no "+"),
+	// or the raw cell when the row is invalid.
+	Number  string
+	Targets Targets
+	// Invalid says why the row cannot be sent; empty for a valid row.
+	Invalid string
+}
+
+// Status is a row's outcome.
+type Status string
+
+// The statuses a row can end with.
+const (
+	StatusOK      Status = "ok"
+	StatusFailed  Status = "failed"
+	StatusInvalid Status = "invalid"
+	StatusSkipped Status = "skipped"
+)
+
+// Result is what happened to one row.
+type Result struct {
+	Row        Row
+	Status     Status
+	HTTPStatus int    // of the last answer; 0 when none came
+	APIID      string // Plivo's api_id for the successful attempt, or of the last error answer
+	Attempts   int
+	Kind       string // stable class of the failure, such as "not_found" or "timeout"
+	Error      string
+	Latency    time.Duration // of the last attempt
+}
+
+// CallError is what a Call returns when an attempt fails: main adapts the
+// client's errors to it, so that the pool can decide what to do next without
+// knowing HTTP.
+type CallError struct {
+	HTTPStatus int
+	APIID      string
+	Kind       string
+	Message    string
+	RetryAfter time.Duration
+	Retryable  bool
+}
+
+func (e *CallError) Error() string { return e.Message }
+
+// The kinds of CallError that change how the pool behaves.
+const (
+	KindAuth        = "auth"
+	KindForbidden   = "forbidden"
+	KindMethod      = "method"
+	KindRateLimited = "rate_limited"
+	KindTimeout     = "timeout"
+	KindCancelled   = "cancelled"
+	KindInterrupted = "interrupted"
+	KindBudget      = "retry_budget"
+	KindInvalid     = "invalid"
+)
+
+// ErrAborted is returned by Run when the run was stopped because every
+// further row would fail (bad credentials, a 405, nothing but 403s).
+var ErrAborted = errors.New("run aborted")
+
+// ErrInterrupted is returned by Run when it was told to stop before every
+// row was attempted.
+var ErrInterrupted = errors.New("run interrupted")
+
+// NormalizeNumber turns a phone number as people write it into what the
+// API's path takes: digits with country code and no "+". It strips spaces,
+// dashes, dots, parentheses and one leading "+", and returns a reason when
+// what is left is not 7 to 15 digits.
+func NormalizeNumber(s string) (string, string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", "number is empty"
+	}
+	var b [16]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if n == 15 {
+				return "", "number has more than 15 digits"
+			}
+			b[n] = c
+			n++
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t':
+		case c == '+' && n == 0 && strings.IndexByte(s[:i], '+') < 0:
+		default:
+			return "", "number has a character that is not a digit: " + quoteChar(s, i)
+		}
+	}
+	switch {
+	case n < 7:
+		return "", "number has fewer than 7 digits"
+	case b[0] == '0':
+		return "", "number starts with 0: write it with its country code, without a leading 0 or 00"
+	}
+	return string(b[:n]), ""
+}
+
+func quoteChar(s string, i int) string {
+	r := []rune(s[i:])
+	return "\"" + string(r[:1]) + "\""
+}
+
+// numberKey packs a normalised number (7 to 15 digits, no leading zero) into
+// a uint64, so that duplicate detection costs 8 bytes a row.
+func numberKey(n string) uint64 {
+	var k uint64
+	for i := 0; i < len(n); i++ {
+		k = k*10 + uint64(n[i]-'0')
+	}
+	return k
+}
