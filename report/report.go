@@ -1,0 +1,320 @@
+// Package report writes plivo-bulk's report: one CSV row per input row,
+// written as results arrive, and reads it back for a resumed run.
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+)
+
+// Columns is the report's header, in order.
+var Columns = []string{
+	"row", "number", "status", "http_status", "api_id", "attempts", "error",
+	"app_id", "subaccount", "alias", "compliance_application_id",
+}
+
+// Mode says what to do with a report that already exists.
+type Mode int
+
+// The modes.
+const (
+	New    Mode = iota // refuse an existing report
+	Force              // replace it
+	Resume             // read what it says is done, then append
+)
+
+// ErrExists is returned when the report exists and the mode is New.
+var ErrExists = errors.New("report already exists")
+
+// ErrLocked is returned when another run holds the report.
+var ErrLocked = errors.New("report is in use by another run")
+
+// Writer writes report rows. Each Write reaches the file before it returns
+// (it is flushed, not synced), so an interrupted or killed run leaves every
+// complete line in place; at most the line being written is torn, and a
+// resumed run drops it.
+//
+// The columns, in order: row, number, status, http_status, api_id, attempts,
+// error, app_id, subaccount, alias, compliance_application_id. Cells that a
+// spreadsheet would run as a formula are neutralised with a leading quote,
+// and line breaks inside cells become spaces, so every record is one line.
+type Writer struct {
+	f      *os.File // nil when writing to an io.Writer
+	w      *csv.Writer
+	rec    []string
+	done   *Done
+	torn   bool
+	closed bool
+}
+
+// Open opens the report at path. It takes an exclusive OS lock on the file
+// for the life of the Writer (released by Close, or by the OS when the
+// process dies), so two runs can never write one report.
+func Open(path string, mode Mode) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open report: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		_ = f.Close()
+		if errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("%s: %w (two runs must not write one report; wait for the other to finish)", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("lock report %s: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("stat report: %w", err)
+	}
+	w := &Writer{f: f}
+	switch {
+	case st.Size() == 0:
+	case mode == New:
+		_ = f.Close()
+		return nil, fmt.Errorf("%s: %w: use --resume to continue the run it records, or --force to replace it", path, ErrExists)
+	case mode == Force:
+		if err := f.Truncate(0); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("truncate report: %w", err)
+		}
+	case mode == Resume:
+		done, keep, torn, err := readDone(f, path)
+		if err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+		if err := f.Truncate(keep); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("drop the torn last line of the report: %w", err)
+		}
+		w.done, w.torn = done, torn
+	}
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("seek report: %w", err)
+	}
+	w.w = csv.NewWriter(f)
+	if end == 0 {
+		if err := w.writeRecord(Columns); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// NewWriter writes a report to out, such as standard output; it cannot be
+// resumed.
+func NewWriter(out io.Writer) (*Writer, error) {
+	w := &Writer{w: csv.NewWriter(out)}
+	if err := w.writeRecord(Columns); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Done returns what a resumed report recorded as done (nil if not resuming).
+func (w *Writer) Done() *Done { return w.done }
+
+// DroppedTornLine reports whether resuming dropped an incomplete last line.
+func (w *Writer) DroppedTornLine() bool { return w.torn }
+
+// Write appends one result and flushes it.
+func (w *Writer) Write(r batch.Result) error {
+	if w.rec == nil {
+		w.rec = make([]string, len(Columns))
+	}
+	rec := w.rec
+	rec[0] = strconv.Itoa(r.Row.Line)
+	rec[1] = Neutralize(r.Row.Number)
+	rec[2] = string(r.Status)
+	rec[3] = ""
+	if r.HTTPStatus != 0 {
+		rec[3] = strconv.Itoa(r.HTTPStatus)
+	}
+	rec[4] = Neutralize(r.APIID)
+	rec[5] = strconv.Itoa(r.Attempts)
+	rec[6] = Neutralize(r.Error)
+	for f, s := range r.Row.Targets {
+		rec[7+f] = Neutralize(s.Cell())
+	}
+	return w.writeRecord(rec)
+}
+
+func (w *Writer) writeRecord(rec []string) error {
+	if err := w.w.Write(rec); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	w.w.Flush()
+	if err := w.w.Error(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// Close flushes the report and releases its lock.
+func (w *Writer) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	w.w.Flush()
+	err := w.w.Error()
+	if w.f != nil {
+		if serr := w.f.Sync(); err == nil {
+			err = serr
+		}
+		if cerr := w.f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("close report: %w", err)
+	}
+	return nil
+}
+
+// Neutralize makes a cell safe to open in a spreadsheet: a cell that starts
+// with = + - @ (or a tab or carriage return, which some programs skip) would
+// be run as a formula, so it gets a leading apostrophe. Line breaks become
+// spaces so that each report record stays on one line.
+func Neutralize(s string) string {
+	if s == "" {
+		return s
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s)
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
+// Done is the set of rows that a report records as ok: the same number with
+// the same targets. It costs 8 bytes per ok row.
+type Done struct {
+	keys []uint64 // sorted
+	rows int      // report rows read
+}
+
+// Has reports whether the report already holds an ok row for r's number
+// with r's targets.
+func (d *Done) Has(r batch.Row) bool {
+	if d == nil || len(d.keys) == 0 {
+		return false
+	}
+	var cells [batch.NumFields]string
+	for f, s := range r.Targets {
+		cells[f] = Neutralize(s.Cell())
+	}
+	_, ok := slices.BinarySearch(d.keys, key(Neutralize(r.Number), cells))
+	return ok
+}
+
+// Len returns how many distinct ok rows the report holds.
+func (d *Done) Len() int {
+	if d == nil {
+		return 0
+	}
+	return len(d.keys)
+}
+
+// Rows returns how many rows the report held.
+func (d *Done) Rows() int {
+	if d == nil {
+		return 0
+	}
+	return d.rows
+}
+
+func key(number string, cells [batch.NumFields]string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(number))
+	for _, c := range cells {
+		_, _ = h.Write([]byte{0})
+		_, _ = h.Write([]byte(c))
+	}
+	return h.Sum64()
+}
+
+// readDone reads a report for resuming, streaming it. It returns the ok
+// rows, the length of the file's complete lines (a torn last line, left by a
+// killed run, is not part of it) and whether there was such a line.
+func readDone(f *os.File, path string) (*Done, int64, bool, error) {
+	keep, size, err := completeLength(f)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("read report: %w", err)
+	}
+	torn := keep < size
+	d := &Done{}
+	if keep == 0 {
+		return d, 0, torn, nil
+	}
+	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(f, 0, keep), 64<<10))
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil || !slices.Equal(header, Columns) {
+		return nil, 0, false, fmt.Errorf("%s: not a plivo-bulk report (its header is not %s): refusing to resume into it", path, strings.Join(Columns, ","))
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("%s: damaged report, cannot resume: %w", path, err)
+		}
+		if len(rec) != len(Columns) {
+			line, _ := r.FieldPos(0)
+			return nil, 0, false, fmt.Errorf("%s: line %d: damaged report (%d fields, want %d), cannot resume", path, line, len(rec), len(Columns))
+		}
+		d.rows++
+		if rec[2] != string(batch.StatusOK) {
+			continue
+		}
+		var cells [batch.NumFields]string
+		copy(cells[:], rec[7:])
+		d.keys = append(d.keys, key(rec[1], cells))
+	}
+	slices.Sort(d.keys)
+	d.keys = slices.Compact(d.keys)
+	return d, keep, torn, nil
+}
+
+// completeLength finds the end of the last complete line by reading the
+// file backwards from its end, a block at a time.
+func completeLength(f *os.File) (keep, size int64, err error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	size = st.Size()
+	buf := make([]byte, 32<<10)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && err != io.EOF {
+			return 0, 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return start + int64(i) + 1, size, nil
+		}
+		end = start
+	}
+	return 0, size, nil
+}
