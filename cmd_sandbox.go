@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// sandboxUsage heads the help of `plivo-bulk sandbox`; the flags follow.
+const sandboxUsage = `Usage: plivo-bulk sandbox [flags]
+
+Serve an in-memory stand-in for Plivo's Number API on a loopback address, to
+try plivo-bulk without touching a real account. The sandbox prints the
+environment that points plivo-bulk at it, serves until interrupted (Ctrl-C),
+then prints what it served.
+
+It uses the credentials in PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN when they are
+set, and makes up others when they are not. It never prints a token taken
+from the environment.
+
+The --numbers file is a CSV with a header naming some of the columns
+number,app_id,subaccount,alias,compliance_application_id,compliance_status
+(number is required; numbers in E.164 without '+'). The applications and
+subaccounts it names are created; --dump writes the same format.
+
+Examples:
+  # An account with the numbers of a CSV and one more application
+  plivo-bulk sandbox --numbers numbers.csv --apps 20372631212782780
+
+  # Plivo's rate limit (no Retry-After) and an unreliable network
+  plivo-bulk sandbox --numbers numbers.csv --rate-limit 60 --no-retry-after \
+      --fail-rate 0.05 --drop-rate 0.01 --latency 80ms --seed 42
+
+  # Plivo's documented default-app rule, and the state kept at the end
+  plivo-bulk sandbox --numbers numbers.csv --default-app-on-missing \
+      --default-app 20372631212782780 --dump after.csv
+
+Flags:
+`
+
+// sandboxShutdownTimeout bounds how long the sandbox waits for requests in
+// flight once interrupted.
+const sandboxShutdownTimeout = 5 * time.Second
+
+// sandboxListFlag is a comma-separated list flag that may also be repeated.
+type sandboxListFlag []string
+
+func (l *sandboxListFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *sandboxListFlag) Set(v string) error {
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			return errors.New("empty item in list")
+		}
+		*l = append(*l, item)
+	}
+	return nil
+}
+
+// sandboxOptions are the flags of `plivo-bulk sandbox`.
+type sandboxOptions struct {
+	listen      string
+	numbers     string
+	apps        sandboxListFlag
+	subaccounts sandboxListFlag
+	dump        string
+	cfg         sandbox.Config
+}
+
+// parseSandboxFlags parses and checks args. Errors are usage errors, but
+// flag.ErrHelp, which is returned as it is.
+func parseSandboxFlags(args []string, stderr io.Writer) (sandboxOptions, error) {
+	var o sandboxOptions
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), sandboxUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8089", "serve on `host:port`, a loopback address (port 0 picks a free one)")
+	fs.StringVar(&o.numbers, "numbers", "", "load the account's numbers from CSV `file`")
+	fs.Var(&o.apps, "apps", "create the applications with these `ids` (comma-separated)")
+	fs.Var(&o.subaccounts, "subaccounts", "create the subaccounts with these auth `ids` (comma-separated; SA and 18 upper-case letters or digits)")
+	fs.Float64Var(&o.cfg.RateLimit, "rate-limit", 0, "allow `n` requests per second, in bursts of up to one second's worth; 0 is unlimited (Plivo allows about 60)")
+	fs.BoolVar(&o.cfg.NoRetryAfter, "no-retry-after", false, "send no Retry-After header with 429, like Plivo")
+	fs.Float64Var(&o.cfg.FailRate, "fail-rate", 0, "answer this `fraction` of number requests 500, 502 or 503, without applying them")
+	fs.Float64Var(&o.cfg.FailAfterApplyRate, "fail-after-apply-rate", 0, "apply this `fraction` of updates, then answer 500")
+	fs.Float64Var(&o.cfg.DropRate, "drop-rate", 0, "close the connection of this `fraction` of number requests without answering")
+	fs.Float64Var(&o.cfg.StallRate, "stall-rate", 0, "never answer this `fraction` of number requests, until the client gives up")
+	fs.Float64Var(&o.cfg.GarbageRate, "garbage-rate", 0, "answer this `fraction` of number requests with HTML, truncated JSON or a 202 without api_id")
+	fs.DurationVar(&o.cfg.Latency, "latency", 0, "delay every number request by `duration`")
+	fs.BoolVar(&o.cfg.DefaultAppOnMissing, "default-app-on-missing", false, "assign the default app to numbers updated without app_id, as Plivo documents")
+	fs.StringVar(&o.cfg.DefaultApp, "default-app", "", "the account's default_number_app `id`; created if needed")
+	fs.Uint64Var(&o.cfg.Seed, "seed", 0, "seed the fault draws with `n` for a reproducible run; 0 picks one")
+	fs.StringVar(&o.dump, "dump", "", "when stopped, write the numbers as CSV to `file` (- for stdout)")
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, usagef("sandbox: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return o, usagef("sandbox: unexpected argument %q", fs.Arg(0))
+	}
+	if err := sandbox.CheckListenAddr(o.listen); err != nil {
+		return o, usagef("sandbox: --listen: %w", err)
+	}
+	for _, id := range o.apps {
+		if !sandbox.ValidAppID(id) {
+			return o, usagef("sandbox: --apps: application id %q: want letters, digits, '.', '_' or '-'", id)
+		}
+	}
+	for _, id := range o.subaccounts {
+		if !sandbox.ValidSubaccountID(id) {
+			return o, usagef("sandbox: --subaccounts: %q: want SA and 18 upper-case letters or digits", id)
+		}
+	}
+	o.cfg.AuthID = os.Getenv("PLIVO_AUTH_ID")
+	o.cfg.AuthToken = os.Getenv("PLIVO_AUTH_TOKEN")
+	if err := o.cfg.Validate(); err != nil {
+		return o, usagef("sandbox: %w", err)
+	}
+	return o, nil
+}
+
+// runSandbox runs `plivo-bulk sandbox`: it serves a sandbox until ctx is
+// done, then prints its stats and, with --dump, its state.
+func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseSandboxFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var numbers []sandbox.Number
+	if o.numbers != "" {
+		if numbers, err = loadSandboxNumbers(o.numbers); err != nil {
+			return usagef("sandbox: %w", err)
+		}
+	}
+
+	tokenFromEnv := o.cfg.AuthToken != ""
+	s := sandbox.New(o.cfg)
+	for _, id := range o.apps {
+		s.AddApplication(id, "App "+id)
+	}
+	for _, id := range o.subaccounts {
+		s.AddSubaccount(id, "Subaccount "+id)
+	}
+	s.SeedNumbers(numbers)
+	cfg := s.Config()
+
+	baseURL, stop, err := sandbox.Start(s, o.listen)
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	printSandboxBanner(stdout, baseURL, cfg, tokenFromEnv, len(numbers))
+
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sandboxShutdownTimeout)
+	defer cancel()
+	stopErr := stop(stopCtx)
+	printSandboxStats(stdout, s.Stats())
+	if stopErr != nil {
+		stopErr = fmt.Errorf("sandbox: stop server: %w", stopErr)
+	}
+	if o.dump != "" {
+		if err := dumpSandbox(s, o.dump, stdout); err != nil {
+			return errors.Join(stopErr, fmt.Errorf("sandbox: %w", err))
+		}
+	}
+	return stopErr
+}
+
+func loadSandboxNumbers(path string) ([]sandbox.Number, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open numbers file: %w", err)
+	}
+	defer f.Close()
+	ns, err := sandbox.LoadNumbers(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ns, nil
+}
+
+// printSandboxBanner tells how to point plivo-bulk at the sandbox. It
+// prints a generated token, which guards nothing but the sandbox, and never
+// one taken from the environment.
+func printSandboxBanner(w io.Writer, baseURL string, cfg sandbox.Config, tokenFromEnv bool, numbers int) {
+	fmt.Fprintf(w, "plivo-bulk sandbox: serving Plivo's Number API on %s\n", baseURL)
+	fmt.Fprintf(w, "account %s with %d numbers", cfg.AuthID, numbers)
+	if cfg.RateLimit > 0 {
+		fmt.Fprintf(w, "; rate limit %g/s", cfg.RateLimit)
+		if cfg.NoRetryAfter {
+			fmt.Fprint(w, " without Retry-After")
+		}
+	}
+	var faults []string
+	for _, f := range []struct {
+		name string
+		rate float64
+	}{
+		{"fail", cfg.FailRate}, {"fail after apply", cfg.FailAfterApplyRate}, {"drop", cfg.DropRate},
+		{"stall", cfg.StallRate}, {"garbage", cfg.GarbageRate},
+	} {
+		if f.rate > 0 {
+			faults = append(faults, fmt.Sprintf("%s %g%%", f.name, f.rate*100))
+		}
+	}
+	if len(faults) > 0 {
+		fmt.Fprintf(w, "; faults: %s (seed %d)", strings.Join(faults, ", "), cfg.Seed)
+	}
+	if cfg.Latency > 0 {
+		fmt.Fprintf(w, "; latency %v", cfg.Latency)
+	}
+	if cfg.DefaultAppOnMissing {
+		app := cfg.DefaultApp
+		if app == "" {
+			app = "none"
+		}
+		fmt.Fprintf(w, "; default app on missing app_id: %s", app)
+	}
+	fmt.Fprintln(w)
+	if numbers == 0 {
+		fmt.Fprintln(w, "no numbers loaded: every update will answer 404 (see --numbers)")
+	}
+
+	fmt.Fprintln(w, "\nPoint plivo-bulk at it with:")
+	exports := "  export PLIVO_API_URL=" + sandboxShellQuote(baseURL) + " PLIVO_AUTH_ID=" + sandboxShellQuote(cfg.AuthID)
+	if tokenFromEnv {
+		fmt.Fprintln(w, exports)
+		fmt.Fprintln(w, "  (the auth token was taken from PLIVO_AUTH_TOKEN; keep it set)")
+	} else {
+		fmt.Fprintln(w, exports+" PLIVO_AUTH_TOKEN="+sandboxShellQuote(cfg.AuthToken))
+	}
+	fmt.Fprintln(w, "\nServing until interrupted (Ctrl-C).")
+}
+
+// sandboxShellQuote quotes s for a POSIX shell when it needs it.
+func sandboxShellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@%+=,[]", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func printSandboxStats(w io.Writer, st sandbox.Stats) {
+	fmt.Fprintf(w, "\nplivo-bulk sandbox: stopped after %d requests: %d updates applied (%d changed a number), %d rate limited, %d faults injected\n",
+		st.Requests, st.Updates, st.Changes, st.RateLimited, st.Faults)
+	if len(st.ByStatus) == 0 {
+		return
+	}
+	codes := make([]int, 0, len(st.ByStatus))
+	for c := range st.ByStatus {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	parts := make([]string, 0, len(codes))
+	for _, c := range codes {
+		name := fmt.Sprint(c)
+		if c == 0 {
+			name = "no answer"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d", name, st.ByStatus[c]))
+	}
+	fmt.Fprintf(w, "by status: %s\n", strings.Join(parts, ", "))
+}
+
+// dumpSandbox writes the sandbox's numbers to path, or to stdout for "-".
+func dumpSandbox(s *sandbox.Server, path string, stdout io.Writer) error {
+	if path == "-" {
+		return s.Dump(stdout)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create dump file: %w", err)
+	}
+	if err := s.Dump(f); err != nil {
+		f.Close()
+		return fmt.Errorf("dump to %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close dump file %s: %w", path, err)
+	}
+	fmt.Fprintf(stdout, "numbers written to %s\n", path)
+	return nil
+}
