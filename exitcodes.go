@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes, as documented in README.md.
+const (
+	exitOK          = 0
+	exitRowsFailed  = 1
+	exitUsage       = 2
+	exitAborted     = 3
+	exitInterrupted = 130
+)
+
+// usageError marks a problem with the command line, the credentials or the
+// input file: nothing was sent, and the process exits with exitUsage.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef builds a usageError from a format, like fmt.Errorf.
+func usagef(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+// isUsage reports whether err is, or wraps, a usageError.
+func isUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}

@@ -1,0 +1,162 @@
+// Command plivo-bulk changes the settings of many Plivo phone numbers at
+// once: a CSV lists the numbers and their targets, a rate-limited worker
+// pool updates them, and a report CSV says what happened to every row.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+)
+
+// version is set with -ldflags "-X main.version=v1.2.3"; when empty, the
+// module version from the build info is used (go install sets it).
+var version = ""
+
+const usageText = `plivo-bulk changes the settings of many Plivo phone numbers at once.
+
+Usage:
+  plivo-bulk run --input FILE --report FILE [flags]   update every number listed in FILE
+  plivo-bulk sandbox [flags]                          serve a stand-in for Plivo's Number API
+  plivo-bulk version                                  print the version
+  plivo-bulk help [command]                           show help
+
+Examples:
+  # A first run, against the built-in sandbox (no Plivo account needed):
+  plivo-bulk run --sandbox --input samples/numbers.csv --report report.csv
+
+  # A real run at 20 requests per second:
+  export PLIVO_AUTH_ID=MAXXXXXXXXXXXXXXXXXX PLIVO_AUTH_TOKEN=...
+  plivo-bulk run --input numbers.csv --report report.csv --rate 20
+
+Run 'plivo-bulk help run' for the flags of a command.
+`
+
+func main() {
+	stop := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// First signal: stop dispatching, let calls in flight finish.
+		// Second: cancel them.
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "\nplivo-bulk: %v: stopping; waiting for calls in flight (press Ctrl-C again to stop at once)\n", s)
+		close(stop)
+		<-sigs
+		fmt.Fprintln(os.Stderr, "plivo-bulk: stopping now")
+		cancel()
+	}()
+	err := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
+	cancel()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// run dispatches to a command.
+func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return usagef("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return runRun(ctx, stop, rest, stdout, stderr)
+	case "sandbox":
+		return runSandbox(withStop(ctx, stop), rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, versionLine())
+		return nil
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 {
+			return run(ctx, stop, []string{rest[0], "--help"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usageText)
+		return nil
+	}
+	fmt.Fprint(stderr, usageText)
+	return usagef("unknown command %q", cmd)
+}
+
+// withStop returns a context that ends at the first signal, for commands
+// that have nothing in flight to wait for.
+func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-stop:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx
+}
+
+// exitCode maps run's error to the documented exit codes, printing it.
+func exitCode(err error, stderr io.Writer) int {
+	var rowsErr *rowsFailedError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &rowsErr):
+		return exitRowsFailed // the summary said it all
+	case errors.Is(err, batch.ErrInterrupted):
+		fmt.Fprintln(stderr, "plivo-bulk: interrupted")
+		return exitInterrupted
+	case errors.Is(err, batch.ErrAborted):
+		fmt.Fprintf(stderr, "plivo-bulk: %v\n", err)
+		return exitAborted
+	case isUsage(err):
+		fmt.Fprintf(stderr, "plivo-bulk: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "plivo-bulk: %v\n", err)
+	return exitRowsFailed
+}
+
+// rowsFailedError says that the run finished but not every row is ok.
+type rowsFailedError struct{ failed, invalid int }
+
+func (e *rowsFailedError) Error() string {
+	return fmt.Sprintf("%d rows failed, %d invalid", e.failed, e.invalid)
+}
+
+// versionString returns the tool's version: the -ldflags value, else the
+// module version that go install records, else "devel".
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// versionLine is what 'plivo-bulk version' prints: version, commit and Go.
+func versionLine() string {
+	commit, modified, goVersion := "unknown", false, "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if modified {
+		commit += "-dirty"
+	}
+	return fmt.Sprintf("plivo-bulk %s (commit %s, %s)", versionString(), commit, goVersion)
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// The applications and subaccounts that `run --sandbox` creates besides the
+// input's numbers: the ones the files in samples/ use.
+var (
+	sandboxApps = map[string]string{
+		"20372631212782779": "Old IVR (where the sandbox's numbers start)",
+		"20372631212782780": "Support line",
+		"20372631212782781": "Sales IVR",
+	}
+	sandboxSubaccounts = map[string]string{
+		"SAUJZDE8GXD6NCF10EPF": "EMEA team",
+		"SA91DHODZDOC9IS0J8HT": "APAC team",
+	}
+)
+
+// sandboxStartApp is the application every seeded number starts on.
+const sandboxStartApp = "20372631212782779"
+
+type runSandboxServer struct {
+	srv                *sandbox.Server
+	url, authID, token string
+	stop               func()
+}
+
+// startRunSandbox starts an in-process sandbox on loopback, seeded with every
+// valid number of the input (on sandboxStartApp, compliance pending so that
+// compliance changes can be rehearsed) and the samples' apps and subaccounts.
+func startRunSandbox(in *batch.Input, o runOptions) (*runSandboxServer, error) {
+	srv := sandbox.New(sandbox.Config{RateLimit: o.sandboxRate, FailRate: o.sandboxFailRate})
+	for id, name := range sandboxApps {
+		srv.AddApplication(id, name)
+	}
+	for id, name := range sandboxSubaccounts {
+		srv.AddSubaccount(id, name)
+	}
+	err := in.Each(context.Background(), func(r batch.Row) error {
+		if r.Invalid == "" {
+			srv.AddNumber(sandbox.Number{Number: r.Number, AppID: sandboxStartApp, ComplianceStatus: "pending"})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seed the sandbox: %w", err)
+	}
+	url, stop, err := sandbox.Start(srv, "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start the sandbox: %w", err)
+	}
+	cfg := srv.Config()
+	return &runSandboxServer{
+		srv: srv, url: url, authID: cfg.AuthID, token: cfg.AuthToken,
+		stop: func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = stop(ctx)
+		},
+	}, nil
+}
