@@ -18,11 +18,12 @@ import (
 const (
 	decreaseFactor = 0.9 // new rate = factor x accepted rate
 	adjustEvery    = 100 * time.Millisecond
-	recoverShare   = 0.25 // of the gap to the last good rate, per step
-	probeShare     = 0.01 // of the last good rate, per step, above it
-	minRate        = 0.5  // requests per second, the floor
-	windowBuckets  = 10   // accepted-answer counts over the last second
-	minDecreaseGap = 50 * time.Millisecond
+	recoverShare   = 0.25        // of the gap to the last good rate, per step
+	probeShare     = 0.01        // of the last good rate, per step, above it
+	minRate        = 0.5         // requests per second, the floor
+	rateWindow     = time.Second // the accepted rate is measured over this long at most
+	minDecreaseGap = 20 * time.Millisecond
+	answerRing     = 4096 // answer times kept; past 4096/s the window shortens
 )
 
 // pacer hands out permits: one per attempt, at the run's rate. It is the
@@ -36,16 +37,17 @@ type pacer struct {
 	permits  chan struct{}
 	spawn    func() bool // start a worker if allowed; set by the pool
 
-	mu           sync.Mutex
-	pauseUntil   time.Time
-	cur          float64 // rate now in force
-	good         float64 // rate the server accepted when it last throttled
-	lastDecrease time.Time
-	lastAdjust   time.Time
-	start        time.Time
-	buckets      [windowBuckets]int
-	bucketAt     time.Time // start of the newest bucket
-	bucketIdx    int
+	mu            sync.Mutex
+	pauseUntil    time.Time
+	cur           float64 // rate now in force
+	good          float64 // rate the server accepted when it last throttled
+	lastDecrease  time.Time
+	lastAdjust    time.Time
+	start         time.Time
+	firstThrottle time.Time
+	answers       [answerRing]int64 // UnixNano of recent non-429 answers, a ring
+	answerNext    int
+	answerCount   int
 }
 
 func newPacer(r float64, burst int, adaptive bool) *pacer {
@@ -62,7 +64,6 @@ func newPacer(r float64, burst int, adaptive bool) *pacer {
 		cur:        ceiling,
 		lastAdjust: now,
 		start:      now,
-		bucketAt:   now,
 	}
 }
 
@@ -148,8 +149,9 @@ func (p *pacer) onAnswer() {
 		return
 	}
 	p.mu.Lock()
-	p.rotate(time.Now())
-	p.buckets[p.bucketIdx]++
+	p.answers[p.answerNext] = time.Now().UnixNano()
+	p.answerNext = (p.answerNext + 1) % answerRing
+	p.answerCount = min(p.answerCount+1, answerRing)
 	p.mu.Unlock()
 }
 
@@ -165,10 +167,18 @@ func (p *pacer) onThrottle(sentAt time.Time, retryAfter time.Duration) {
 	if !p.adaptive || sentAt.Before(p.lastDecrease) || now.Sub(p.lastDecrease) < minDecreaseGap {
 		return
 	}
-	accepted := p.acceptedRate(now)
-	next := decreaseFactor * min(p.cur, accepted)
-	if math.IsInf(p.cur, 1) || next > p.cur {
-		next = decreaseFactor * accepted
+	var next, accepted float64
+	if p.firstThrottle.IsZero() {
+		// The first 429: what was accepted so far includes the bucket the
+		// server let us burst through, so it overstates the limit. Halve.
+		p.firstThrottle = now
+		accepted = p.acceptedRate(now, p.start)
+		next = 0.5 * min(p.cur, accepted)
+	} else {
+		// The server has been saturated since the first 429: what it
+		// accepted since then is its limit.
+		accepted = p.acceptedRate(now, p.firstThrottle)
+		next = decreaseFactor * min(p.cur, accepted)
 	}
 	next = max(next, minRate)
 	p.good = max(accepted, minRate)
@@ -216,30 +226,30 @@ func (p *pacer) Rate() float64 {
 	return p.cur
 }
 
-// rotate moves the bucket ring forward to now. Callers hold mu.
-func (p *pacer) rotate(now time.Time) {
-	for now.Sub(p.bucketAt) >= adjustEvery {
-		p.bucketAt = p.bucketAt.Add(adjustEvery)
-		p.bucketIdx = (p.bucketIdx + 1) % windowBuckets
-		p.buckets[p.bucketIdx] = 0
-		if now.Sub(p.bucketAt) > windowBuckets*adjustEvery { // long idle: skip ahead
-			p.buckets = [windowBuckets]int{}
-			p.bucketAt = now
+// acceptedRate is the rate of non-429 answers since max(from, now-1s).
+// Callers hold mu.
+func (p *pacer) acceptedRate(now, from time.Time) float64 {
+	from = later(from, now.Add(-rateWindow))
+	n := 0
+	oldest := now
+	for i := 1; i <= p.answerCount; i++ {
+		t := p.answers[(p.answerNext-i+answerRing)%answerRing]
+		if t < from.UnixNano() {
+			break
 		}
+		n++
+		oldest = time.Unix(0, t)
 	}
+	if n == p.answerCount && n == answerRing { // the ring is shorter than the window
+		from = oldest
+	}
+	span := max(now.Sub(from), minDecreaseGap).Seconds()
+	return float64(n) / span
 }
 
-// acceptedRate is the rate of non-429 answers over the last second (or since
-// the start, if the run is younger). Callers hold mu.
-func (p *pacer) acceptedRate(now time.Time) float64 {
-	p.rotate(now)
-	n := 0
-	for _, c := range p.buckets {
-		n += c
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
-	span := min(now.Sub(p.start), windowBuckets*adjustEvery).Seconds()
-	if span < adjustEvery.Seconds() {
-		span = adjustEvery.Seconds()
-	}
-	return float64(n) / span
+	return b
 }

@@ -1,0 +1,84 @@
+package batch_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/client"
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// TestRun_adaptsToThrottlingServer runs the pool, through the real client,
+// against the sandbox limited to 100 requests/s, asking for ten times that.
+// Without adaptation most first attempts would be 429s and rows would run
+// out of attempts; with it every row is ok and few requests are refused.
+// (Speed itself is measured in bench/throttle.sh, not here.)
+func TestRun_adaptsToThrottlingServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for about 3 s")
+	}
+	const rows, limit = 250, 100
+	srv := sandbox.New(sandbox.Config{RateLimit: limit, NoRetryAfter: true})
+	srv.AddApplication("app", "App")
+	input := make([]batch.Row, rows)
+	for i := range input {
+		n := fmt.Sprintf("1202555%04d", i)
+		srv.AddNumber(sandbox.Number{Number: n})
+		input[i] = batch.Row{Line: i + 2, Number: n, Targets: batch.Targets{batch.AppID: {Value: "app", Set: true}}}
+	}
+	url, stop, err := sandbox.Start(srv, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stop(context.Background()) })
+	cfg := srv.Config()
+	cl, err := client.New(url, cfg.AuthID, cfg.AuthToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(ctx context.Context, r batch.Row) (batch.Answer, error) {
+		ch, err := cl.UpdateNumber(ctx, r.Number, r.Targets.Params())
+		if err != nil {
+			ae, _ := client.AsAPIError(err)
+			return batch.Answer{}, &batch.CallError{HTTPStatus: ae.StatusCode, Kind: string(ae.Kind), Message: ae.Error(), Retryable: ae.Retryable(), RetryAfter: ae.RetryAfter}
+		}
+		return batch.Answer{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID}, nil
+	}
+	var mu sync.Mutex
+	ok := 0
+	source := func(ctx context.Context, fn func(batch.Row) error) error {
+		for _, r := range input {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	stats, err := batch.Run(context.Background(), batch.Config{
+		Rate: 10 * limit, Adaptive: true, MaxAttempts: 5,
+		BackoffBase: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
+	}, source, call, func(r batch.Result) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Status == batch.StatusOK {
+			ok++
+		} else {
+			t.Errorf("row %d: %s %s", r.Row.Line, r.Status, r.Error)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != rows {
+		t.Errorf("%d rows ok, want %d", ok, rows)
+	}
+	if share := float64(stats.RateLimited) / float64(stats.Requests); share > 0.25 {
+		t.Errorf("%d of %d requests answered 429 (%.0f%%), want the run to back off to the server's limit", stats.RateLimited, stats.Requests, 100*share)
+	}
+	t.Logf("%d requests, %d answered 429", stats.Requests, stats.RateLimited)
+}
