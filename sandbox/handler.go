@@ -572,14 +572,15 @@ func (s *Server) listNumbers(x *exchange) {
 		}
 	}
 
-	s.mu.RLock()
-	total := len(s.order)
+	s.mu.Lock()
+	order := s.sortedLocked()
+	total := len(order)
 	lo, hi := min(offset, total), min(offset+limit, total)
 	objects := make([]numberJSON, 0, hi-lo)
-	for _, k := range s.order[lo:hi] {
+	for _, k := range order[lo:hi] {
 		objects = append(objects, s.numberJSON(s.numbers[k]))
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
 
 	meta := listMeta{Limit: limit, Offset: offset, TotalCount: total}
 	if offset+limit < total {

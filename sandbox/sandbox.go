@@ -300,7 +300,8 @@ type Server struct {
 
 	mu      sync.RWMutex
 	numbers map[string]Number
-	order   []string // the numbers, sorted
+	order    []string // the numbers; sorted unless unsorted is set
+	unsorted bool
 	apps    map[string]string
 	subs    map[string]string
 
@@ -376,10 +377,10 @@ func (s *Server) AddNumber(n Number) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.numbers[n.Number]; !ok {
-		i := sort.SearchStrings(s.order, n.Number)
-		s.order = append(s.order, "")
-		copy(s.order[i+1:], s.order[i:])
-		s.order[i] = n.Number
+		// Sorted lazily (see sortedLocked): seeding a million numbers
+		// one by one must not cost a million insertions into a sorted slice.
+		s.order = append(s.order, n.Number)
+		s.unsorted = true
 	}
 	s.numbers[n.Number] = n
 }
@@ -425,10 +426,10 @@ func (s *Server) Number(number string) (Number, bool) {
 
 // Numbers returns every number on the account, sorted by number.
 func (s *Server) Numbers() []Number {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	ns := make([]Number, 0, len(s.order))
-	for _, k := range s.order {
+	for _, k := range s.sortedLocked() {
 		ns = append(ns, s.numbers[k])
 	}
 	return ns
@@ -495,4 +496,14 @@ func newAPIID() string {
 	lo = lo&^(0xc<<60) | 0x8<<60 // RFC 4122 variant
 	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x",
 		hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+}
+
+// sortedLocked returns the numbers in order, sorting them first if numbers
+// were added since the last call. The caller holds mu for writing.
+func (s *Server) sortedLocked() []string {
+	if s.unsorted {
+		sort.Strings(s.order)
+		s.unsorted = false
+	}
+	return s.order
 }
