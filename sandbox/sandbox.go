@@ -298,12 +298,12 @@ type Server struct {
 	cfg Config
 	now func() time.Time
 
-	mu      sync.RWMutex
-	numbers map[string]Number
+	mu       sync.RWMutex
+	numbers  map[string]Number
 	order    []string // the numbers; sorted unless unsorted is set
 	unsorted bool
-	apps    map[string]string
-	subs    map[string]string
+	apps     map[string]string
+	subs     map[string]string
 
 	limiter *bucket // nil when unlimited
 
