@@ -62,57 +62,16 @@ type Writer struct {
 // for the life of the Writer (released by Close, or by the OS when the
 // process dies), so two runs can never write one report.
 func Open(path string, mode Mode) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open report: %w", err)
-	}
-	if err := lockFile(f); err != nil {
-		_ = f.Close()
-		if errors.Is(err, ErrLocked) {
-			return nil, fmt.Errorf("%s: %w (two runs must not write one report; wait for the other to finish)", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("lock report %s: %w", path, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("stat report: %w", err)
-	}
-	w := &Writer{f: f}
-	switch {
-	case st.Size() == 0:
-	case mode == New:
-		_ = f.Close()
-		return nil, fmt.Errorf("%s: %w: use --resume to continue the run it records, or --force to replace it", path, ErrExists)
-	case mode == Force:
-		if err := f.Truncate(0); err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("truncate report: %w", err)
-		}
-	case mode == Resume:
+	w := &Writer{}
+	f, cw, err := openCSV(path, "report", mode, Columns, func(f *os.File) (int64, error) {
 		done, keep, torn, err := readDone(f, path)
-		if err != nil {
-			_ = f.Close()
-			return nil, err
-		}
-		if err := f.Truncate(keep); err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("drop the torn last line of the report: %w", err)
-		}
 		w.done, w.torn = done, torn
-	}
-	end, err := f.Seek(0, io.SeekEnd)
+		return keep, err
+	})
 	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("seek report: %w", err)
+		return nil, err
 	}
-	w.w = csv.NewWriter(f)
-	if end == 0 {
-		if err := w.writeRecord(Columns); err != nil {
-			_ = f.Close()
-			return nil, err
-		}
-	}
+	w.f, w.w = f, cw
 	return w, nil
 }
 
@@ -155,12 +114,8 @@ func (w *Writer) Write(r batch.Result) error {
 }
 
 func (w *Writer) writeRecord(rec []string) error {
-	if err := w.w.Write(rec); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	w.w.Flush()
-	if err := w.w.Error(); err != nil {
-		return fmt.Errorf("write report: %w", err)
+	if err := writeFlushed(w.w, rec); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }
@@ -171,17 +126,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	w.w.Flush()
-	err := w.w.Error()
-	if w.f != nil {
-		if serr := w.f.Sync(); err == nil {
-			err = serr
-		}
-		if cerr := w.f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil {
+	if err := closeCSV(w.f, w.w); err != nil {
 		return fmt.Errorf("close report: %w", err)
 	}
 	return nil
