@@ -13,16 +13,27 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Call makes one attempt at updating row. It returns the answer, or an
-// error; a *CallError tells the pool whether and when to try again, any
-// other error is treated as a retryable failure. An Answer without an api_id
-// is no proof of success and counts as a retryable failure.
-type Call func(ctx context.Context, row Row) (Answer, error)
+// Call makes one attempt at a row. It returns the answer, or an error; a
+// *CallError tells the pool whether and when to try again, any other error
+// is treated as a retryable failure. An Answer without an api_id (and not
+// Skipped) is no proof of success and counts as a retryable failure.
+//
+// The pool has taken one rate permit for the attempt's first request. An
+// attempt that makes more requests (a read before an update, a read-back
+// after it) calls permit before each further one, so that every request
+// counts against the rate; permit returns false when the run is stopping.
+type Call func(ctx context.Context, row Row, permit func() bool) (Answer, error)
 
-// Answer is a successful call's outcome.
+// Answer is a successful attempt's outcome.
 type Answer struct {
 	HTTPStatus int
 	APIID      string
+	// Current holds the number's settings as read from the server, when the
+	// attempt read them (Set for each field read).
+	Current Targets
+	// Skipped, when not empty, says why the row needed no update; the row
+	// ends with StatusSkipped and this reason.
+	Skipped string
 }
 
 // Defaults for Config.
@@ -320,13 +331,17 @@ func (p *pool) do(row Row) Result {
 		res.Attempts++
 		p.requests.Add(1)
 		start := time.Now()
-		ans, err := p.call(p.gctx, row)
+		ans, err := p.call(p.gctx, row, p.permit)
 		res.Latency = time.Since(start)
-		if err == nil && ans.APIID != "" {
+		if err == nil && (ans.APIID != "" || ans.Skipped != "") {
 			p.pacer.onAnswer()
 			p.noteAnswer(false)
 			p.refund(res.Attempts > 1)
 			res.Status, res.APIID, res.HTTPStatus, res.Kind, res.Error = StatusOK, ans.APIID, ans.HTTPStatus, "", ""
+			res.Current = ans.Current
+			if ans.Skipped != "" {
+				res.Status, res.Error = StatusSkipped, ans.Skipped
+			}
 			return res
 		}
 		ce := asCallError(err)
@@ -336,6 +351,11 @@ func (p *pool) do(row Row) Result {
 		case KindCancelled:
 			res.Kind = KindInterrupted
 			res.Error = "interrupted during the call: the update may or may not have been applied"
+			return res
+		case KindInterrupted:
+			return res
+		case KindFatal:
+			p.abort(fmt.Errorf("%w: %s", ErrAborted, ce.Message))
 			return res
 		case KindAuth:
 			p.abort(fmt.Errorf("%w: authentication failed (HTTP %d: %s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, ce.HTTPStatus, ce.Message))
@@ -375,6 +395,16 @@ func (p *pool) do(row Row) Result {
 		}
 		p.retries.Add(1)
 	}
+}
+
+// permit waits for one more rate permit, for an attempt's further
+// requests; it counts them as requests too.
+func (p *pool) permit() bool {
+	if !p.pacer.acquire(p.halt) {
+		return false
+	}
+	p.requests.Add(1)
+	return true
 }
 
 // noteAnswer records an HTTP answer for the all-403 rule and reports whether

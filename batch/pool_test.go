@@ -54,7 +54,7 @@ func collect(t *testing.T, ctx context.Context, cfg Config, rows []Row, call Cal
 	return got, stats, err
 }
 
-func okCall(ctx context.Context, r Row) (Answer, error) {
+func okCall(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 	return Answer{HTTPStatus: 202, APIID: "id-" + r.Number}, nil
 }
 
@@ -62,11 +62,11 @@ func TestRun_everyRowOnce(t *testing.T) {
 	rows := makeRows(200)
 	rows[5].Invalid = "bad"
 	var calls sync.Map
-	call := func(ctx context.Context, r Row) (Answer, error) {
+	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 		if _, dup := calls.LoadOrStore(r.Number, true); dup {
 			t.Errorf("row %d sent twice", r.Line)
 		}
-		return okCall(ctx, r)
+		return okCall(ctx, r, nil)
 	}
 	got, stats, err := collect(t, context.Background(), fastConfig(), rows, call)
 	if err != nil {
@@ -94,7 +94,7 @@ func TestRun_everyRowOnce(t *testing.T) {
 
 func TestRun_concurrencyBound(t *testing.T) {
 	var inFlight, most atomic.Int64
-	call := func(ctx context.Context, r Row) (Answer, error) {
+	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for {
@@ -104,7 +104,7 @@ func TestRun_concurrencyBound(t *testing.T) {
 			}
 		}
 		time.Sleep(time.Millisecond)
-		return okCall(ctx, r)
+		return okCall(ctx, r, nil)
 	}
 	cfg := fastConfig()
 	cfg.Concurrency = 3
@@ -139,12 +139,12 @@ func TestRun_retries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var n atomic.Int64
-			call := func(ctx context.Context, r Row) (Answer, error) {
+			call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 				i := int(n.Add(1)) - 1
 				if i < len(tt.errs) {
 					return Answer{}, tt.errs[i]
 				}
-				return okCall(ctx, r)
+				return okCall(ctx, r, nil)
 			}
 			got, _, err := collect(t, context.Background(), fastConfig(), makeRows(1), call)
 			if err != nil {
@@ -160,7 +160,7 @@ func TestRun_retries(t *testing.T) {
 
 func TestRun_authAborts(t *testing.T) {
 	var calls atomic.Int64
-	call := func(ctx context.Context, r Row) (Answer, error) {
+	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 		calls.Add(1)
 		return Answer{}, &CallError{HTTPStatus: 401, Kind: KindAuth, Message: "invalid credentials"}
 	}
@@ -183,7 +183,7 @@ func TestRun_authAborts(t *testing.T) {
 }
 
 func TestRun_forbiddenEverywhereAborts(t *testing.T) {
-	call := func(ctx context.Context, r Row) (Answer, error) {
+	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 		return Answer{}, &CallError{HTTPStatus: 403, Kind: KindForbidden, Message: "forbidden"}
 	}
 	got, _, err := collect(t, context.Background(), fastConfig(), makeRows(500), call)
@@ -196,9 +196,9 @@ func TestRun_forbiddenEverywhereAborts(t *testing.T) {
 
 	// One success first: 403s are then the rows' own problem.
 	var n atomic.Int64
-	call = func(ctx context.Context, r Row) (Answer, error) {
+	call = func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 		if n.Add(1) == 1 {
-			return okCall(ctx, r)
+			return okCall(ctx, r, nil)
 		}
 		return Answer{}, &CallError{HTTPStatus: 403, Kind: KindForbidden, Message: "forbidden"}
 	}
@@ -214,13 +214,13 @@ func TestRun_stop(t *testing.T) {
 	stop := make(chan struct{})
 	var calls atomic.Int64
 	release := make(chan struct{})
-	call := func(ctx context.Context, r Row) (Answer, error) {
+	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 		if calls.Add(1) == 3 {
 			close(stop)
 			close(release)
 		}
 		<-release // calls in flight finish after the stop
-		return okCall(ctx, r)
+		return okCall(ctx, r, nil)
 	}
 	cfg := fastConfig()
 	cfg.Stop = stop
@@ -241,7 +241,7 @@ func TestRun_stop(t *testing.T) {
 func TestRun_cancelInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{}, 100)
-	call := func(ctx context.Context, r Row) (Answer, error) {
+	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 		started <- struct{}{}
 		<-ctx.Done()
 		return Answer{}, &CallError{Kind: KindCancelled, Message: "cancelled"}
@@ -263,7 +263,7 @@ func TestRun_cancelInFlight(t *testing.T) {
 
 func TestRun_retryBudget(t *testing.T) {
 	var calls atomic.Int64
-	call := func(ctx context.Context, r Row) (Answer, error) {
+	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 		calls.Add(1)
 		return Answer{}, &CallError{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"}
 	}
@@ -293,7 +293,7 @@ func TestRun_retryAfterPausesPool(t *testing.T) {
 	var mu sync.Mutex
 	var throttledAt time.Time
 	var early int
-	call := func(ctx context.Context, r Row) (Answer, error) {
+	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		now := time.Now()
@@ -305,7 +305,7 @@ func TestRun_retryAfterPausesPool(t *testing.T) {
 		if now.Sub(throttledAt) < pause-50*time.Millisecond {
 			early++
 		}
-		return okCall(ctx, r)
+		return okCall(ctx, r, nil)
 	}
 	cfg := fastConfig()
 	cfg.Rate = 200

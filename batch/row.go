@@ -82,6 +82,18 @@ func (t Targets) Params() map[string]string {
 	return m
 }
 
+// Differs lists the fields that t sets to a value other than current's.
+// A field current does not know (not Set) counts as different.
+func (t Targets) Differs(current Targets) []Field {
+	var d []Field
+	for f, s := range t {
+		if s.Set && (!current[f].Set || current[f].Value != s.Value) {
+			d = append(d, Field(f))
+		}
+	}
+	return d
+}
+
 // Row is one data line of the input.
 type Row struct {
 	// Line is the row's position as a spreadsheet shows it: the header is
@@ -113,8 +125,9 @@ type Result struct {
 	HTTPStatus int    // of the last answer; 0 when none came
 	APIID      string // Plivo's api_id for the successful attempt, or of the last error answer
 	Attempts   int
-	Kind       string // stable class of the failure, such as "not_found" or "timeout"
-	Error      string
+	Kind       string        // stable class of the failure, such as "not_found" or "timeout"
+	Error      string        // why the row failed, is invalid or was skipped
+	Current    Targets       // the number's settings as read from the server, if they were
 	Latency    time.Duration // of the last attempt
 }
 
@@ -143,6 +156,8 @@ const (
 	KindInterrupted = "interrupted"
 	KindBudget      = "retry_budget"
 	KindInvalid     = "invalid"
+	KindVerify      = "verify_mismatch" // the server does not hold what it said it changed
+	KindFatal       = "fatal"           // the run cannot go on (say, the undo file cannot be written)
 )
 
 // ErrAborted is returned by Run when the run was stopped because every

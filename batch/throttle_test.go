@@ -40,7 +40,7 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := func(ctx context.Context, r batch.Row) (batch.Answer, error) {
+	call := func(ctx context.Context, r batch.Row, _ func() bool) (batch.Answer, error) {
 		ch, err := cl.UpdateNumber(ctx, r.Number, r.Targets.Params())
 		if err != nil {
 			ae, _ := client.AsAPIError(err)
