@@ -6,15 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"math"
-	"net/url"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
-	"github.com/plivo-bulk/plivo-bulk/client"
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
@@ -53,111 +47,51 @@ Flags:
 `
 
 type runOptions struct {
-	input, report   string
-	rate            float64
-	concurrency     int
-	maxAttempts     int
-	timeout         time.Duration
-	backoffBase     time.Duration
-	backoffMax      time.Duration
-	apiURL, authID  string
-	progress        string
-	logFormat       string
-	dryRun          bool
-	resume, force   bool
-	sandbox         bool
-	adaptive        bool
-	sandboxRate     float64
-	sandboxFailRate float64
+	common
+	report        string
+	dryRun        bool
+	resume        bool
+	undo          string
+	skipUnchanged bool
+	verify        bool
+	allowDefApp   bool
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
-	o := runOptions{}
+	var o runOptions
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.input, "input", "", "input CSV `file` (- for standard input)")
+	o.register(fs)
 	fs.StringVar(&o.report, "report", "", "report CSV `file` to write (- for standard output)")
-	fs.Float64Var(&o.rate, "rate", batch.DefaultRate, "requests per `second` for the whole run, retries included (0 = no client-side limit)")
-	fs.IntVar(&o.concurrency, "concurrency", 0, "most requests in flight (0 = grow with the observed latency, up to 5 s worth of --rate)")
-	fs.IntVar(&o.maxAttempts, "max-attempts", batch.DefaultMaxAttempts, "attempts per row, the first included")
-	fs.DurationVar(&o.timeout, "timeout", client.DefaultTimeout, "time limit of one request")
-	fs.DurationVar(&o.backoffBase, "backoff-base", batch.DefaultBackoffBase, "first retry waits up to this long (doubling each time, with jitter)")
-	fs.DurationVar(&o.backoffMax, "backoff-max", batch.DefaultBackoffMax, "longest wait between two attempts")
-	fs.BoolVar(&o.adaptive, "adaptive", true, "slow down when the API answers 429, then probe back up toward --rate")
-	fs.StringVar(&o.apiURL, "api-url", envOr("PLIVO_API_URL", client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
-	fs.StringVar(&o.authID, "auth-id", os.Getenv("PLIVO_AUTH_ID"), "account auth `id` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN only")
-	fs.StringVar(&o.progress, "progress", "auto", "progress bar: auto (when stderr is a terminal), always or never")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the input and print what would be sent; send nothing")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run recorded in --report: skip rows already ok, append")
-	fs.BoolVar(&o.force, "force", false, "replace an existing report")
-	fs.BoolVar(&o.sandbox, "sandbox", false, "run against a built-in sandbox seeded with the input's numbers (no credentials, no network)")
-	fs.Float64Var(&o.sandboxRate, "sandbox-rate-limit", 0, "with --sandbox: the sandbox's own rate limit, requests per second (0 = none)")
-	fs.Float64Var(&o.sandboxFailRate, "sandbox-fail-rate", 0, "with --sandbox: fraction of requests the sandbox answers with a 5xx")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, &usageError{err: err}
+	fs.StringVar(&o.undo, "undo", "", "before changing a number, append to this `file` a row that restores it (one extra read per row)")
+	fs.BoolVar(&o.skipUnchanged, "skip-unchanged", false, "read each number first and send no update when it already has its targets (one extra read per row)")
+	fs.BoolVar(&o.verify, "verify", false, "read each number back after its update; ok only if the server holds the targets (one extra read per row)")
+	fs.BoolVar(&o.allowDefApp, "allow-default-app", false, "send rows without app_id as they are, letting Plivo assign the account's default app (see README)")
+	if err := parseFlags(fs, args); err != nil {
+		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, usagef("run: unexpected argument %q (flags start with --)", fs.Arg(0))
+	if err := o.validate("run"); err != nil {
+		return o, err
 	}
 	switch {
-	case o.input == "":
-		return o, usagef("run: --input is required")
 	case o.report == "" && !o.dryRun:
 		return o, usagef("run: --report is required")
-	case o.rate < 0 || math.IsNaN(o.rate) || math.IsInf(o.rate, 0):
-		return o, usagef("run: --rate %v: must be 0 (no limit) or more", o.rate)
-	case o.concurrency < 0:
-		return o, usagef("run: --concurrency %d: must be 0 (automatic) or more", o.concurrency)
-	case o.maxAttempts < 1:
-		return o, usagef("run: --max-attempts %d: must be at least 1", o.maxAttempts)
-	case o.timeout <= 0:
-		return o, usagef("run: --timeout %v: must be more than 0", o.timeout)
-	case o.backoffBase <= 0 || o.backoffMax < o.backoffBase:
-		return o, usagef("run: --backoff-base must be more than 0 and at most --backoff-max")
 	case o.resume && o.force:
 		return o, usagef("run: --resume and --force contradict each other: choose one")
 	case o.resume && o.report == "-":
 		return o, usagef("run: --resume needs a report file, not standard output")
 	case o.input == "-" && o.report == "-":
 		return o, usagef("run: --input and --report cannot both be standard streams")
-	}
-	switch o.progress {
-	case "auto", "always", "never":
-	default:
-		return o, usagef("run: --progress %q: want auto, always or never", o.progress)
-	}
-	switch o.logFormat {
-	case "text", "json":
-	default:
-		return o, usagef("run: --log-format %q: want text or json", o.logFormat)
-	}
-	if (o.sandboxRate != 0 || o.sandboxFailRate != 0) && !o.sandbox {
-		return o, usagef("run: --sandbox-rate-limit and --sandbox-fail-rate need --sandbox")
+	case o.undo != "" && (o.undo == o.report || o.undo == o.input):
+		return o, usagef("run: --undo must name a file of its own")
 	}
 	return o, nil
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-func newLogger(format string, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // runRun is the run command.
@@ -166,58 +100,21 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	if err != nil {
 		return err
 	}
-	log := newLogger(o.logFormat, stderr)
-
-	// Credentials first: a run that cannot authenticate reads nothing.
-	token := os.Getenv("PLIVO_AUTH_TOKEN")
-	if !o.sandbox && !o.dryRun {
-		var missing []string
-		if o.authID == "" {
-			missing = append(missing, "PLIVO_AUTH_ID (or --auth-id)")
-		}
-		if token == "" {
-			missing = append(missing, "PLIVO_AUTH_TOKEN")
-		}
-		if len(missing) > 0 {
-			return usagef("missing credentials: set %s; or try --sandbox (no account needed) or --dry-run", strings.Join(missing, " and "))
-		}
-	}
-
-	// Check the whole input before anything is sent.
-	open, cleanup, err := inputOpener(o.input)
-	if err != nil {
-		return &usageError{err: err}
-	}
-	defer cleanup()
-	in, err := batch.OpenInput(inputName(o.input), open)
-	if err != nil {
-		return &usageError{err: err}
-	}
-	if o.dryRun {
-		return dryRun(ctx, in, o, stdout, stderr)
-	}
-
-	apiURL, authID := o.apiURL, o.authID
-	if o.sandbox {
-		sb, err := startRunSandbox(in, o)
-		if err != nil {
+	s := &session{log: newLogger(o.logFormat, stderr)}
+	defer s.close()
+	if !o.dryRun {
+		if err := o.checkCredentials(); err != nil {
 			return err
 		}
-		defer sb.stop()
-		apiURL, authID, token = sb.url, sb.authID, sb.token
-		fmt.Fprintf(stderr, "plivo-bulk: running against the built-in SANDBOX at %s, not Plivo: nothing real is changed\n", sb.url)
 	}
-
-	concurrency := o.concurrency
-	if concurrency == 0 {
-		concurrency = batch.AutoConcurrency(o.rate)
+	if err := o.openInput(s); err != nil {
+		return err
 	}
-	cl, err := client.New(apiURL, authID, token,
-		client.WithUserAgent("plivo-bulk/"+versionString()),
-		client.WithTimeout(o.timeout),
-		client.WithMaxConns(concurrency))
-	if err != nil {
-		return &usageError{err: err}
+	if o.dryRun {
+		return dryRun(ctx, s.in, o, stdout, stderr)
+	}
+	if err := o.connect(ctx, s, stderr); err != nil {
+		return err
 	}
 
 	rep, err := openReport(o, stdout)
@@ -227,45 +124,40 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	defer func() { _ = rep.Close() }()
 	done := rep.Done()
 	if o.resume {
-		log.Info("resuming", "report", o.report, "report_rows", done.Rows(), "already_ok", done.Len(), "dropped_torn_line", rep.DroppedTornLine())
+		s.log.Info("resuming", "report", o.report, "report_rows", done.Rows(), "already_ok", done.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
-
-	// A cheap read of the account proves the credentials before any update.
-	if err := cl.GetAccount(ctx); err != nil {
-		if ae, ok := client.AsAPIError(err); ok && ae.Kind == client.KindAuth {
-			return fmt.Errorf("%w: authentication failed (HTTP %d: %s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN; nothing was sent", batch.ErrAborted, ae.StatusCode, ae.Message)
+	up := &updater{cl: s.cl, skipUnchanged: o.skipUnchanged, verify: o.verify, pinApp: !o.allowDefApp}
+	if o.undo != "" {
+		mode := report.New
+		switch {
+		case o.force:
+			mode = report.Force
+		case o.resume:
+			mode = report.Resume
 		}
-		if ctx.Err() != nil {
-			return batch.ErrInterrupted
+		if up.undo, err = report.OpenUndo(o.undo, mode); err != nil {
+			return &usageError{err: err}
 		}
-		log.Warn("could not read the account before starting; going on", "error", err.Error())
+		defer func() { _ = up.undo.Close() }()
 	}
 
-	toSend := in.Valid()
-	cfg := batch.Config{
-		Rate:        o.rate,
-		Concurrency: o.concurrency,
-		MaxAttempts: o.maxAttempts,
-		BackoffBase: o.backoffBase,
-		BackoffMax:  o.backoffMax,
-		Adaptive:    o.adaptive,
-		Stop:        stop,
+	invalid, err := o.preflight(ctx, s)
+	if err != nil {
+		return err
 	}
-	log.Info("starting run", "input", in.Name(), "rows", in.Rows(), "to_send", toSend, "rate", o.rate,
-		"concurrency_max", concurrency, "api", redactedHost(apiURL), "auth_id", authID)
+	s.log.Info("starting run", "input", s.in.Name(), "rows", s.in.Rows(), "to_send", s.in.Valid(), "rate", o.rate,
+		"concurrency_max", o.concurrencyCap(), "api", redactedHost(s.apiURL), "auth_id", s.authID)
 
-	sum := newSummary(in.Rows())
-	prog := newProgress(o.progress, stderr, toSend-done.Len())
+	sum := newSummary(s.in.Rows())
+	prog := newProgress(o.progress, stderr, s.in.Valid()-done.Len())
 	start := time.Now()
-	rows := func(ctx context.Context, fn func(batch.Row) error) error {
-		return in.Each(ctx, func(r batch.Row) error {
-			if r.Invalid == "" && done.Has(r) {
-				sum.skipped++
-				return nil
-			}
-			return fn(r)
-		})
-	}
+	rows := withInvalid(s.in, invalid, func(r batch.Row) bool {
+		if done.Has(r) {
+			sum.alreadyOK++
+			return true
+		}
+		return false
+	})
 	sink := func(r batch.Result) error {
 		if err := rep.Write(r); err != nil {
 			return err
@@ -274,15 +166,23 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 		prog.add(r, sum)
 		return nil
 	}
-	stats, runErr := batch.Run(ctx, cfg, rows, updateCall(cl), sink)
+	stats, runErr := batch.Run(ctx, o.poolConfig(stop), rows, up.call, sink)
 	prog.finish()
 	if cerr := rep.Close(); cerr != nil && runErr == nil {
 		runErr = cerr
 	}
+	if up.undo != nil {
+		if cerr := up.undo.Close(); cerr != nil && runErr == nil {
+			runErr = cerr
+		}
+		if n := up.undo.Unrestorable(); n > 0 {
+			s.log.Warn("the undo file cannot restore every change: the API cannot move a number back to the main account or clear its compliance application", "numbers", n)
+		}
+	}
 	sum.elapsed = time.Since(start)
 	sum.stats = stats
 	sum.print(stderr, o.report)
-	log.Info("run finished", sum.logAttrs()...)
+	s.log.Info("run finished", sum.logAttrs()...)
 
 	switch {
 	case runErr != nil:
@@ -296,30 +196,11 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	return nil
 }
 
-// updateCall adapts the client to the pool's Call.
-func updateCall(cl *client.Client) batch.Call {
-	return func(ctx context.Context, row batch.Row) (batch.Answer, error) {
-		ch, err := cl.UpdateNumber(ctx, row.Number, row.Targets.Params())
-		if err != nil {
-			return batch.Answer{}, toCallError(err)
-		}
-		return batch.Answer{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID}, nil
+func (c *common) concurrencyCap() int {
+	if c.concurrency > 0 {
+		return c.concurrency
 	}
-}
-
-func toCallError(err error) error {
-	ae, ok := client.AsAPIError(err)
-	if !ok {
-		return err
-	}
-	return &batch.CallError{
-		HTTPStatus: ae.StatusCode,
-		APIID:      ae.APIID,
-		Kind:       string(ae.Kind),
-		Message:    ae.Error(),
-		RetryAfter: ae.RetryAfter,
-		Retryable:  ae.Retryable(),
-	}
+	return batch.AutoConcurrency(c.rate)
 }
 
 func openReport(o runOptions, stdout io.Writer) (*report.Writer, error) {
@@ -334,41 +215,6 @@ func openReport(o runOptions, stdout io.Writer) (*report.Writer, error) {
 		mode = report.Resume
 	}
 	return report.Open(o.report, mode)
-}
-
-func inputName(path string) string {
-	if path == "-" {
-		return "standard input"
-	}
-	return path
-}
-
-// inputOpener returns a way to open the input as many times as it is read.
-// Standard input can be read once only, so it is first copied to a
-// temporary file.
-func inputOpener(path string) (batch.Opener, func(), error) {
-	if path != "-" {
-		return func() (io.ReadCloser, error) { return os.Open(path) }, func() {}, nil
-	}
-	tmp, err := os.CreateTemp("", "plivo-bulk-input-*.csv")
-	if err != nil {
-		return nil, nil, fmt.Errorf("spool standard input: %w", err)
-	}
-	cleanup := func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }
-	if _, err := io.Copy(tmp, os.Stdin); err != nil {
-		cleanup()
-		return nil, nil, fmt.Errorf("read standard input: %w", err)
-	}
-	name := tmp.Name()
-	return func() (io.ReadCloser, error) { return os.Open(name) }, cleanup, nil
-}
-
-func redactedHost(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return u.Scheme + "://" + u.Host
 }
 
 // dryRun prints what would be sent, row by row, and sends nothing.

@@ -19,6 +19,7 @@ import (
 type summary struct {
 	rows                         int
 	ok, failed, invalid, skipped int
+	alreadyOK                    int // skipped on resume: the report had them ok
 	elapsed                      time.Duration
 	stats                        batch.Stats
 	byKind                       map[string]int
@@ -41,7 +42,7 @@ func (s *summary) add(r batch.Result) {
 }
 
 func (s *summary) notAttempted() int {
-	return max(0, s.rows-s.ok-s.failed-s.invalid-s.skipped)
+	return max(0, s.rows-s.ok-s.failed-s.invalid-s.skipped-s.alreadyOK)
 }
 
 func (s *summary) rate() float64 {
@@ -62,7 +63,10 @@ func (s *summary) print(w io.Writer, reportPath string) {
 	}
 	fmt.Fprintf(&b, "  invalid        %d\n", s.invalid)
 	if s.skipped > 0 {
-		fmt.Fprintf(&b, "  already ok     %d (skipped: the report had them)\n", s.skipped)
+		fmt.Fprintf(&b, "  skipped        %d (unchanged: already in the target state)\n", s.skipped)
+	}
+	if s.alreadyOK > 0 {
+		fmt.Fprintf(&b, "  already ok     %d (not sent again: the report had them)\n", s.alreadyOK)
 	}
 	if n := s.notAttempted(); n > 0 {
 		fmt.Fprintf(&b, "  not attempted  %d\n", n)
@@ -73,7 +77,7 @@ func (s *summary) print(w io.Writer, reportPath string) {
 
 func (s *summary) logAttrs() []any {
 	return []any{"rows", s.rows, "ok", s.ok, "failed", s.failed, "invalid", s.invalid,
-		"skipped", s.skipped, "not_attempted", s.notAttempted(),
+		"skipped", s.skipped, "already_ok", s.alreadyOK, "not_attempted", s.notAttempted(),
 		"elapsed_s", s.elapsed.Seconds(), "requests", s.stats.Requests, "retries", s.stats.Retries,
 		"rate_limited", s.stats.RateLimited, "effective_rate", s.rate()}
 }

@@ -23,8 +23,13 @@ var (
 	}
 )
 
-// sandboxStartApp is the application every seeded number starts on.
-const sandboxStartApp = "20372631212782779"
+// sandboxStartApp is the application every seeded number starts on;
+// sandboxDefaultApp is the account's default_number_app, which the sandbox
+// assigns to a number updated without app_id, as Plivo documents.
+const (
+	sandboxStartApp   = "20372631212782779"
+	sandboxDefaultApp = "20372631212782700"
+)
 
 type runSandboxServer struct {
 	srv                *sandbox.Server
@@ -33,10 +38,14 @@ type runSandboxServer struct {
 }
 
 // startRunSandbox starts an in-process sandbox on loopback, seeded with every
-// valid number of the input (on sandboxStartApp, compliance pending so that
-// compliance changes can be rehearsed) and the samples' apps and subaccounts.
-func startRunSandbox(in *batch.Input, o runOptions) (*runSandboxServer, error) {
-	srv := sandbox.New(sandbox.Config{RateLimit: o.sandboxRate, FailRate: o.sandboxFailRate})
+// valid number of the input (on sandboxStartApp, with the alias "old alias",
+// compliance pending so that compliance changes can be rehearsed) and the
+// samples' apps and subaccounts.
+func startRunSandbox(in *batch.Input, o *common) (*runSandboxServer, error) {
+	srv := sandbox.New(sandbox.Config{
+		RateLimit: o.sandboxRate, FailRate: o.sandboxFailRate,
+		DefaultAppOnMissing: o.sandboxDefApp, DefaultApp: sandboxDefaultApp,
+	})
 	for id, name := range sandboxApps {
 		srv.AddApplication(id, name)
 	}
@@ -45,7 +54,7 @@ func startRunSandbox(in *batch.Input, o runOptions) (*runSandboxServer, error) {
 	}
 	err := in.Each(context.Background(), func(r batch.Row) error {
 		if r.Invalid == "" {
-			srv.AddNumber(sandbox.Number{Number: r.Number, AppID: sandboxStartApp, ComplianceStatus: "pending"})
+			srv.AddNumber(sandbox.Number{Number: r.Number, AppID: sandboxStartApp, Alias: "old alias", ComplianceStatus: "pending"})
 		}
 		return nil
 	})
