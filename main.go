@@ -25,6 +25,7 @@ const usageText = `plivo-bulk changes the settings of many Plivo phone numbers a
 
 Usage:
   plivo-bulk run --input FILE --report FILE [flags]   update every number listed in FILE
+  plivo-bulk plan --input FILE --output FILE [flags]  show what run would change (reads only)
   plivo-bulk sandbox [flags]                          serve a stand-in for Plivo's Number API
   plivo-bulk version                                  print the version
   plivo-bulk help [command]                           show help
@@ -70,6 +71,8 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 	switch cmd {
 	case "run":
 		return runRun(ctx, stop, rest, stdout, stderr)
+	case "plan":
+		return runPlan(ctx, stop, rest, stdout, stderr)
 	case "sandbox":
 		return runSandbox(withStop(ctx, stop), rest, stdout, stderr)
 	case "version", "--version":
