@@ -63,13 +63,15 @@ func parsePlanFlags(args []string, stderr io.Writer) (planOptions, error) {
 }
 
 // runPlan is the plan command.
-func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) error {
+func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
 	o, err := parsePlanFlags(args, stderr)
 	if err != nil {
 		return err
 	}
 	s := &session{log: newLogger(o.logFormat, stderr)}
 	defer s.close()
+	sum, start := newSummary(0), time.Now()
+	defer o.writeSummary(s, sum, "plan", o.output, start, &err)
 	if err := o.checkCredentials(); err != nil {
 		return err
 	}
@@ -94,9 +96,8 @@ func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 	}
 
 	counts := map[string]int{}
-	prog := newProgress(o.progress, stderr, s.in.Valid())
-	sum := newSummary(s.in.Rows())
-	start := time.Now()
+	prog := newProgress(&o.common, stderr, s.log, s.in.Valid())
+	sum.rows = s.in.Rows()
 	read := func(ctx context.Context, row batch.Row, _ func() bool) (batch.Answer, error) {
 		info, err := s.cl.GetNumber(ctx, row.Number)
 		if err != nil {

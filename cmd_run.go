@@ -95,13 +95,15 @@ func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
 }
 
 // runRun is the run command.
-func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) error {
+func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
 	o, err := parseRunFlags(args, stderr)
 	if err != nil {
 		return err
 	}
 	s := &session{log: newLogger(o.logFormat, stderr)}
 	defer s.close()
+	sum, start := newSummary(0), time.Now()
+	defer o.writeSummary(s, sum, "run", o.report, start, &err)
 	if !o.dryRun {
 		if err := o.checkCredentials(); err != nil {
 			return err
@@ -148,9 +150,8 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	s.log.Info("starting run", "input", s.in.Name(), "rows", s.in.Rows(), "to_send", s.in.Valid(), "rate", o.rate,
 		"concurrency_max", o.concurrencyCap(), "api", redactedHost(s.apiURL), "auth_id", s.authID)
 
-	sum := newSummary(s.in.Rows())
-	prog := newProgress(o.progress, stderr, s.in.Valid()-done.Len())
-	start := time.Now()
+	sum.rows = s.in.Rows()
+	prog := newProgress(&o.common, stderr, s.log, s.in.Valid()-done.Len())
 	rows := withInvalid(s.in, invalid, func(r batch.Row) bool {
 		if done.Has(r) {
 			sum.alreadyOK++

@@ -105,23 +105,30 @@ func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
 
 // exitCode maps run's error to the documented exit codes, printing it.
 func exitCode(err error, stderr io.Writer) int {
+	code := codeOf(err)
 	var rowsErr *rowsFailedError
+	switch {
+	case code == exitOK, errors.As(err, &rowsErr): // the summary said it all
+	case code == exitInterrupted:
+		fmt.Fprintln(stderr, "plivo-bulk: interrupted")
+	default:
+		fmt.Fprintf(stderr, "plivo-bulk: %v\n", err)
+	}
+	return code
+}
+
+// codeOf is the exit code for run's error.
+func codeOf(err error) int {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
-	case errors.As(err, &rowsErr):
-		return exitRowsFailed // the summary said it all
 	case errors.Is(err, batch.ErrInterrupted):
-		fmt.Fprintln(stderr, "plivo-bulk: interrupted")
 		return exitInterrupted
 	case errors.Is(err, batch.ErrAborted):
-		fmt.Fprintf(stderr, "plivo-bulk: %v\n", err)
 		return exitAborted
 	case isUsage(err):
-		fmt.Fprintf(stderr, "plivo-bulk: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "plivo-bulk: %v\n", err)
 	return exitRowsFailed
 }
 

@@ -38,6 +38,8 @@ type common struct {
 	sandboxRate     float64
 	sandboxFailRate float64
 	sandboxDefApp   bool
+	logEvery        time.Duration
+	summary         string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -53,6 +55,8 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.authID, "auth-id", os.Getenv("PLIVO_AUTH_ID"), "account auth `id` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN only")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar: auto (when stderr is a terminal), always or never")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.DurationVar(&c.logEvery, "log-every", 10*time.Second, "without a progress bar, log the progress this often (0 = never)")
+	fs.StringVar(&c.summary, "summary", "", "also write the summary as JSON to this `file` (counts, elapsed, rate, exit code)")
 	fs.BoolVar(&c.force, "force", false, "replace existing output files")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "work against a built-in sandbox seeded with the input's numbers (no credentials, no network)")
 	fs.Float64Var(&c.sandboxRate, "sandbox-rate-limit", 0, "with --sandbox: the sandbox's own rate limit, requests per second (0 = none)")
@@ -74,6 +78,8 @@ func (c *common) validate(cmd string) error {
 		return usagef("%s: --timeout %v: must be more than 0", cmd, c.timeout)
 	case c.backoffBase <= 0 || c.backoffMax < c.backoffBase:
 		return usagef("%s: --backoff-base must be more than 0 and at most --backoff-max", cmd)
+	case c.logEvery < 0:
+		return usagef("%s: --log-every %v: must be 0 (never) or more", cmd, c.logEvery)
 	case (c.sandboxRate != 0 || c.sandboxFailRate != 0) && !c.sandbox:
 		return usagef("%s: --sandbox-rate-limit and --sandbox-fail-rate need --sandbox", cmd)
 	}
@@ -377,5 +383,20 @@ func withInvalid(in *batch.Input, invalid func(batch.Row) string, skip func(batc
 			}
 			return fn(r)
 		})
+	}
+}
+
+// writeSummary writes the --summary file, if asked for, with the exit code
+// that *errp will give; it runs deferred, so every outcome after the flags
+// were parsed (an input error, an abort) leaves a summary.
+func (c *common) writeSummary(s *session, sum *summary, command, output string, start time.Time, errp *error) {
+	if c.summary == "" {
+		return
+	}
+	if sum.elapsed == 0 {
+		sum.elapsed = time.Since(start)
+	}
+	if err := sum.writeFile(c.summary, command, output, start, codeOf(*errp)); err != nil {
+		s.log.Error("could not write the summary file", "path", c.summary, "error", err.Error())
 	}
 }
