@@ -76,7 +76,7 @@ func (u *updater) call(ctx context.Context, row batch.Row, permit func() bool) (
 	if diff := targets.Differs(after); len(diff) > 0 {
 		return batch.Answer{}, &batch.CallError{
 			HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Kind: batch.KindVerify, Retryable: true,
-			Message: "answered " + fmt.Sprint(ch.HTTPStatus) + " \"" + ch.Message + "\" but the server holds " + describe(after, diff),
+			Message: "answered " + fmt.Sprint(ch.HTTPStatus) + " \"" + ch.Message + "\" but the server holds " + describeFields(after, diff),
 		}
 	}
 	return ans, nil
@@ -101,8 +101,8 @@ func currentOf(info client.NumberInfo) batch.Targets {
 	return t
 }
 
-// describe lists the fields' values as read, e.g. `app_id="123" alias=""`.
-func describe(t batch.Targets, fields []batch.Field) string {
+// describeFields lists the fields' values as read, e.g. `app_id="123" alias=""`.
+func describeFields(t batch.Targets, fields []batch.Field) string {
 	parts := make([]string, len(fields))
 	for i, f := range fields {
 		parts[i] = fmt.Sprintf("%s=%q", f, t[f].Value)
