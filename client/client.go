@@ -246,9 +246,22 @@ func (c *Client) GetNumber(ctx context.Context, number string) (NumberInfo, erro
 	if err != nil {
 		return out, err
 	}
-	_, err = c.do(req, &out)
-	return out, err
+	resp, err := c.do(req, &out)
+	if err != nil {
+		return out, err
+	}
+	// What is read may be sent back (the app kept for an alias-only row)
+	// or written to an undo file: an answer that is not this number's
+	// description must not pass for one with every field empty.
+	if out.Number != number {
+		return out, &APIError{StatusCode: resp.StatusCode, Message: fmt.Sprintf("answer is not the description of number %s", number), Kind: KindBadAnswer, err: ErrNotNumber}
+	}
+	return out, nil
 }
+
+// ErrNotNumber is returned when a read of a number answers 2xx with
+// something that does not describe that number.
+var ErrNotNumber = errors.New("answer does not describe the number")
 
 // GetApplication checks that an application exists on the account.
 func (c *Client) GetApplication(ctx context.Context, appID string) error {

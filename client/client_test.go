@@ -250,3 +250,14 @@ func TestClient_connectionReuse(t *testing.T) {
 		t.Errorf("20 sequential calls opened %d connections, want 1", conns)
 	}
 }
+
+func TestClient_GetNumber_notTheNumber(t *testing.T) {
+	for _, body := range []string{`{"message":"changed"}`, `{}`, `{"number":"19999999999"}`} {
+		c, mux := setup(t)
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) })
+		_, err := c.GetNumber(context.Background(), "12025551111")
+		if e, ok := AsAPIError(err); !ok || e.Kind != KindBadAnswer || !e.Retryable() || !errors.Is(err, ErrNotNumber) {
+			t.Errorf("GetNumber answered %s: err = %v, want a retryable bad answer", body, err)
+		}
+	}
+}

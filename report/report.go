@@ -101,7 +101,9 @@ func (w *Writer) Write(r batch.Result) error {
 	rec[1] = Neutralize(r.Row.Number)
 	rec[2] = string(r.Status)
 	rec[3] = ""
-	if r.HTTPStatus != 0 {
+	if r.HTTPStatus >= 100 && r.HTTPStatus < len(statusCells) {
+		rec[3] = statusCells[r.HTTPStatus]
+	} else if r.HTTPStatus != 0 {
 		rec[3] = strconv.Itoa(r.HTTPStatus)
 	}
 	rec[4] = Neutralize(r.APIID)
@@ -112,6 +114,15 @@ func (w *Writer) Write(r batch.Result) error {
 	}
 	return w.writeRecord(rec)
 }
+
+// statusCells are the cells of the HTTP statuses, formatted once: every row
+// has one, and strconv.Itoa allocates for numbers of 100 and more.
+var statusCells = func() (t [600]string) {
+	for i := 100; i < len(t); i++ {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
 
 func (w *Writer) writeRecord(rec []string) error {
 	if err := writeFlushed(w.w, rec); err != nil {
@@ -140,8 +151,10 @@ func Neutralize(s string) string {
 	if s == "" {
 		return s
 	}
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s)
+	// Two vectorised IndexByte scans: strings.ContainsAny built an ASCII
+	// set on every call, which made Neutralize a quarter of a row's cost.
+	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 {
+		s = lineBreaks.Replace(s)
 	}
 	switch s[0] {
 	case '=', '+', '-', '@', '\t', '\r':
@@ -149,6 +162,9 @@ func Neutralize(s string) string {
 	}
 	return s
 }
+
+// lineBreaks turns each line break in a cell into a space; built once.
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ")
 
 // Done is the set of rows that a report records as ok: the same number with
 // the same targets. It costs 8 bytes per ok row.
@@ -208,6 +224,14 @@ func readDone(f *os.File, path string) (*Done, int64, bool, error) {
 	torn := keep < size
 	d := &Done{}
 	if keep == 0 {
+		// No complete line: only a run killed while writing the header
+		// leaves that, and then what is there starts the header. Anything
+		// else is not ours to cut.
+		head := make([]byte, min(size, 4096))
+		n, _ := f.ReadAt(head, 0)
+		if !strings.HasPrefix(strings.Join(Columns, ","), string(head[:n])) {
+			return nil, 0, false, fmt.Errorf("%s: not a plivo-bulk report (its header is not %s): refusing to resume into it", path, strings.Join(Columns, ","))
+		}
 		return d, 0, torn, nil
 	}
 	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(f, 0, keep), 64<<10))
