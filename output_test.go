@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRun_jsonLogsAndSummaryFile(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.json")
+	code, stdout, stderr := runCmd(t, "run", "--sandbox", "--input", "samples/numbers-mistakes.csv",
+		"--report", filepath.Join(dir, "r.csv"), "--log-format", "json", "--log-every", "20ms", "--rate", "50",
+		"--summary", summary)
+	if code != exitRowsFailed {
+		t.Fatalf("exit %d, want 1:\n%s", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout = %q, want nothing (the report went to a file)", stdout)
+	}
+	if strings.Contains(stderr, "\x1b[") {
+		t.Errorf("ANSI escape codes on a stderr that is not a terminal:\n%q", stderr)
+	}
+	var finished map[string]any
+	progressLines := 0
+	for _, line := range strings.Split(stderr, "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("a log line is not JSON: %q: %v", line, err)
+		}
+		for _, k := range []string{"time", "level", "msg"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("log line without %q: %s", k, line)
+			}
+		}
+		switch m["msg"] {
+		case "run finished":
+			finished = m
+		case "progress":
+			progressLines++
+			for _, k := range []string{"done", "total", "ok", "failed", "rows_per_s", "eta_s"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("progress line without %q: %s", k, line)
+				}
+			}
+		}
+	}
+	if progressLines == 0 {
+		t.Error("no progress log line with --log-every 20ms and no terminal")
+	}
+	want := map[string]float64{"rows": 9, "ok": 3, "failed": 0, "invalid": 6, "skipped": 0, "already_ok": 0, "not_attempted": 0}
+	for k, v := range want {
+		if finished[k] != v {
+			t.Errorf("run finished %s = %v, want %v", k, finished[k], v)
+		}
+	}
+	for _, k := range []string{"elapsed_s", "requests", "retries", "rate_limited", "effective_rate"} {
+		if _, ok := finished[k]; !ok {
+			t.Errorf("run finished has no %q", k)
+		}
+	}
+
+	data, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sf map[string]any
+	if err := json.Unmarshal(data, &sf); err != nil {
+		t.Fatalf("summary file: %v\n%s", err, data)
+	}
+	if sf["exit_code"] != 1.0 || sf["ok"] != 3.0 || sf["invalid"] != 6.0 || sf["command"] != "run" || sf["output"] != filepath.Join(dir, "r.csv") {
+		t.Errorf("summary file = %s", data)
+	}
+}
+
+func TestRun_summaryFileOnInputError(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.json")
+	code, _, stderr := runCmd(t, "run", "--sandbox", "--input", filepath.Join(dir, "missing.csv"), "--report", filepath.Join(dir, "r.csv"), "--summary", summary)
+	if code != exitUsage || !strings.Contains(stderr, "missing.csv: cannot open") {
+		t.Fatalf("exit %d, want 2:\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sf map[string]any
+	if err := json.Unmarshal(data, &sf); err != nil || sf["exit_code"] != 2.0 {
+		t.Errorf("summary file = %s (%v), want exit_code 2", data, err)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"run", "--help"}, {"plan", "-h"}, {"sandbox", "--help"}, {"help", "run"}} {
+		code, stdout, stderr := runCmd(t, args...)
+		out := stdout + stderr
+		if code != 0 || !strings.Contains(out, "Usage") || !strings.Contains(out, "plivo-bulk") {
+			t.Errorf("%v: exit %d, output:\n%s", args, code, out)
+		}
+		if args[0] != "--help" && args[0] != "help" || len(args) > 1 {
+			if !strings.Contains(out, "Examples") && !strings.Contains(out, "Example") {
+				t.Errorf("%v: no examples in the help", args)
+			}
+		}
+	}
+	if code, _, _ := runCmd(t, "frobnicate"); code != exitUsage {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+	if code, _, _ := runCmd(t, "run", "--rate", "fast"); code != exitUsage {
+		t.Errorf("bad flag value: exit %d, want 2", code)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := runCmd(t, "version")
+	if code != 0 || !strings.HasPrefix(stdout, "plivo-bulk ") || !strings.Contains(stdout, "commit ") || !strings.Contains(stdout, "go1.") {
+		t.Errorf("version: exit %d, %q", code, stdout)
+	}
+}
