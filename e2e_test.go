@@ -1,0 +1,1418 @@
+package main
+
+// End-to-end tests: they build the real binary (see e2eBinary), run it in a
+// temporary directory with an environment built from scratch, against a
+// sandbox served from the test process, and compare the report, the exit
+// code and the output with what the sandbox received. Every run is checked
+// for a leaked token, a Go stack trace and (with --log-format json) a log
+// line that is not JSON; see e2eProc.check.
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// e2eFastRetries keeps retries quick in every test that may retry.
+var e2eFastRetries = []string{"--backoff-base", "1ms", "--backoff-max", "5ms", "--progress", "never"}
+
+// e2eArgs joins argument lists.
+func e2eArgs(parts ...[]string) []string { return slices.Concat(parts...) }
+
+// e2eFieldNames are the target columns in report order.
+var e2eFieldNames = [4]string{"app_id", "subaccount", "alias", "compliance_application_id"}
+
+// e2eWantRow is one input data row and what the run must make of it.
+type e2eWantRow struct {
+	line   string            // the CSV line, newline included
+	number string            // the report's number cell
+	status string            // ok, failed or invalid
+	sent   map[string]string // for ok and failed rows: the targets as JSON fields (plus the current app_id when the row sets none)
+	cells  [4]string         // for ok and failed rows: the report's target cells
+	http   int               // for failed rows: the status the server answered
+	errHas string            // a substring of the report's error cell
+	// preflight marks a row that the file check passes but the pre-flight
+	// check of its app_id or subaccount makes invalid: a dry run, which
+	// checks nothing on the account, shows it as sent.
+	preflight bool
+}
+
+// e2eSendRow is a row that is sent: number is the normalised number, written
+// how the file spells it, cells the target cells ("" leaves a field alone,
+// "(clear)" empties it).
+func e2eSendRow(number, written string, cells [4]string) e2eWantRow {
+	sent := map[string]string{}
+	for i, c := range cells {
+		switch c {
+		case "":
+		case "(clear)":
+			sent[e2eFieldNames[i]] = ""
+		default:
+			sent[e2eFieldNames[i]] = c
+		}
+	}
+	return e2eWantRow{line: e2eCSVLine(append([]string{written}, cells[:]...)...), number: number, status: "ok", sent: sent, cells: cells}
+}
+
+// e2eFailRow is a row that is sent and refused by the server.
+func e2eFailRow(number string, cells [4]string, http int, errHas string) e2eWantRow {
+	w := e2eSendRow(number, number, cells)
+	w.status, w.http, w.errHas = "failed", http, errHas
+	return w
+}
+
+// e2ePreflightRow is a row that names an application or subaccount the
+// account does not have: invalid, never sent.
+func e2ePreflightRow(number string, cells [4]string, errHas string) e2eWantRow {
+	w := e2eSendRow(number, number, cells)
+	w.status, w.errHas, w.preflight = "invalid", errHas, true
+	return w
+}
+
+// e2eInvalidRow is a row that must never be sent.
+func e2eInvalidRow(line, number, errHas string) e2eWantRow {
+	return e2eWantRow{line: line, number: number, status: "invalid", errHas: errHas}
+}
+
+// e2eRegularRows returns n rows over the numbers 12025550100 and up, written
+// in several ways, with a mix of targets.
+func e2eRegularRows(n int) []e2eWantRow {
+	var rows []e2eWantRow
+	for i := range n {
+		number := fmt.Sprintf("120255501%02d", i)
+		written := number
+		switch i % 3 {
+		case 1:
+			written = fmt.Sprintf("+1 (202) 555-01%02d", i)
+		case 2:
+			written = fmt.Sprintf("+1 202.555.01%02d", i)
+		}
+		var cells [4]string
+		switch i % 7 {
+		case 0:
+			cells = [4]string{e2eAppA, "", "", ""}
+		case 1:
+			cells = [4]string{"", e2eSubA, "", ""}
+		case 2:
+			cells = [4]string{"", "", fmt.Sprintf("Desk %d", i), ""}
+		case 3:
+			cells = [4]string{"(clear)", "", "", ""}
+		case 4:
+			cells = [4]string{e2eAppB, "", "(clear)", ""}
+		case 5:
+			cells = [4]string{e2eAppB, e2eSubB, fmt.Sprintf(`Team "Night", %d`, i), ""}
+		case 6:
+			cells = [4]string{"", "", "", fmt.Sprintf("CA-%d", i)}
+		}
+		rows = append(rows, e2eSendRow(number, written, cells))
+	}
+	return rows
+}
+
+// e2eMixedRows is 42 regular rows with, among them, rows the server refuses
+// and rows that are invalid.
+func e2eMixedRows() []e2eWantRow {
+	special := []e2eWantRow{
+		e2eFailRow("12025550999", [4]string{e2eAppA, "", "", ""}, 404, "not found"), // not on the account
+		e2ePreflightRow("12025550150", [4]string{e2eAppUnknown, "", "", ""}, `app_id "99999999999999999" is not an application of this account`),
+		e2ePreflightRow("12025550148", [4]string{"", e2eSubUnknown, "Lost", ""}, `subaccount "SAXXXXXXXXXXXXXXXXXX" is not a subaccount of this account`),
+		e2eFailRow("12025550151", [4]string{"", "", "", "CA-151"}, 400, "compliance status is pending or rejected"),
+		e2eInvalidRow(e2eCSVLine("12345", e2eAppA, "", "", ""), "12345", "fewer than 7 digits"),
+		e2eInvalidRow(e2eCSVLine("+1 202 555 0100", e2eAppB, "", "second", ""), "12025550100", "duplicate of row 2"),
+		func() e2eWantRow {
+			w := e2eSendRow("12025550152", "12025550152", [4]string{"", "", "=SUM(A1:A2)", ""})
+			w.cells[2] = "'=SUM(A1:A2)" // neutralised in the report, sent as it is
+			return w
+		}(),
+		e2eInvalidRow(e2eCSVLine("1202555O154", e2eAppA, "", "", ""), "1202555O154", "not a digit"),
+		e2eInvalidRow(e2eCSVLine("0044 20 7946 0155", e2eAppA, "", "", ""), "0044 20 7946 0155", "starts with 0"),
+		e2eInvalidRow(e2eCSVLine("12025550156", "", "", "", ""), "12025550156", "nothing to change"),
+		e2eSendRow("12025550153", "12025550153", [4]string{"(clear)", e2eSubA, "Moved", ""}),
+		e2eInvalidRow("12025550157,"+e2eAppA+",,x,,extra\n", "12025550157", "has 6 fields, the header has 5"),
+		e2eInvalidRow("12025550158,"+e2eAppA+"\n", "12025550158", "has 2 fields, the header has 5"),
+		e2eInvalidRow(e2eCSVLine("12025550159", "", "(clear)", "", ""), "12025550159", "subaccount cannot be cleared"),
+		e2eInvalidRow(e2eCSVLine("12025550149", e2eAppA, "", "", "(clear)"), "12025550149", "compliance_application_id cannot be cleared"),
+	}
+	var rows []e2eWantRow
+	for i, r := range e2eRegularRows(42) {
+		rows = append(rows, r)
+		if i%3 == 2 && len(special) > 0 {
+			rows = append(rows, special[0])
+			special = special[1:]
+		}
+	}
+	return append(rows, special...)
+}
+
+// e2eSeed is the sandbox's account for the report tests: 12025550100 to
+// 12025550159, all pending compliance but 12025550151.
+func e2eSeed() []sandbox.Number {
+	var numbers []string
+	for i := range 60 {
+		numbers = append(numbers, fmt.Sprintf("120255501%02d", i))
+	}
+	ns := e2eNumbers(numbers...)
+	for i := range ns {
+		if ns[i].Number == "12025550151" {
+			ns[i].ComplianceStatus = "accepted"
+		}
+	}
+	return ns
+}
+
+// e2eApplied returns n with the fields of an update applied.
+func e2eApplied(n sandbox.Number, fields map[string]string) sandbox.Number {
+	for k, v := range fields {
+		switch k {
+		case "app_id":
+			n.AppID = v
+		case "subaccount":
+			n.Subaccount = v
+		case "alias":
+			n.Alias = v
+		case "compliance_application_id":
+			n.ComplianceApplicationID = v
+		}
+	}
+	return n
+}
+
+// TestE2E_Run_reportMatchesServer runs the binary on a file of good,
+// refused and invalid rows and checks the report row by row against what
+// the sandbox received and the state it ends with.
+func TestE2E_Run_reportMatchesServer(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		rows     []e2eWantRow
+		bomCRLF  bool
+		extra    []string
+		wantCode int
+	}{
+		{name: "mixed", rows: e2eMixedRows(), wantCode: 1},
+		{name: "all good with BOM and CRLF, JSON logs", rows: e2eRegularRows(21), bomCRLF: true, extra: []string{"--log-format", "json"}, wantCode: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			seed := e2eSeed()
+			initial := make(map[string]sandbox.Number)
+			for _, n := range seed {
+				initial[n.Number] = n
+			}
+			// The default-app trap is armed: an update without app_id moves
+			// the number to e2eDefaultApp, so a row that does not set app_id
+			// must send the number's current one.
+			fx := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, seed...)
+			r := e2eNewRunner(t, fx)
+
+			var b strings.Builder
+			b.WriteString("Number,App_ID,subaccount,ALIAS,compliance_application_id\n")
+			for i, w := range tt.rows {
+				b.WriteString(w.line)
+				if i == 5 {
+					b.WriteString("\n") // a blank line: skipped, not counted
+				}
+			}
+			content := b.String()
+			if tt.bomCRLF {
+				content = "\xef\xbb\xbf" + strings.ReplaceAll(content, "\n", "\r\n")
+			}
+			input := r.write("numbers.csv", content)
+
+			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0"}, e2eFastRetries, tt.extra)...)
+			if res.code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d\n%v", res.code, tt.wantCode, res)
+			}
+			fx.quiesce(t)
+			got := e2eReadReport(t, r.path("report.csv"))
+			e2eVerifyReport(t, fx, initial, tt.rows, got)
+
+			counts := map[string]int{}
+			for _, w := range tt.rows {
+				counts[w.status]++
+			}
+			for _, label := range []string{"ok", "failed", "invalid"} {
+				if n := e2eSummaryCount(res.stderr, label); n != counts[label] {
+					t.Errorf("summary says %s %d, want %d\n%s", label, n, counts[label], res.stderr)
+				}
+			}
+			if !strings.Contains(res.stderr, "Report: report.csv") {
+				t.Errorf("summary does not name the report:\n%s", res.stderr)
+			}
+			if slices.Contains(tt.extra, "json") {
+				msgs := map[any]map[string]any{}
+				for _, l := range e2eJSONLogs(res.stderr) {
+					msgs[l["msg"]] = l
+				}
+				if msgs["starting run"] == nil || msgs["run finished"] == nil {
+					t.Errorf("JSON logs lack the start or the end of the run:\n%s", res.stderr)
+				} else if ok := msgs["run finished"]["ok"]; ok != float64(counts["ok"]) {
+					t.Errorf(`"run finished" log has ok=%v, want %d`, ok, counts["ok"])
+				}
+			}
+		})
+	}
+}
+
+// e2eVerifyReport checks a complete run's report against the wanted rows and
+// what the sandbox received: one report row per input row; every ok row
+// carries the api_id of the server's 202 and sent exactly its targets
+// ((clear) as "", never null), plus the number's current app_id when the row
+// sets none (read first with a GET); refused rows carry the server's
+// status, api_id and message; invalid rows were never sent; the account,
+// each application and each subaccount were read once; and the sandbox's
+// final state holds the targets of the ok rows and nothing else.
+func e2eVerifyReport(t *testing.T, fx *e2eFixture, initial map[string]sandbox.Number, want []e2eWantRow, got []e2eReportRow) {
+	t.Helper()
+	byRow := map[int]e2eReportRow{}
+	for _, g := range got {
+		if prev, dup := byRow[g.Row]; dup {
+			t.Errorf("row %d is reported twice: lines %d and %d", g.Row, prev.Line, g.Line)
+		}
+		byRow[g.Row] = g
+	}
+	if len(got) != len(want) {
+		t.Errorf("report has %d rows, want %d (one per input row)", len(got), len(want))
+	}
+
+	// The reads before the run: the account, then each distinct
+	// application and subaccount of the rows that pass the file check.
+	wantApps, wantSubs := map[string]int{}, map[string]int{}
+	for _, w := range want {
+		if w.status != "invalid" || w.preflight {
+			if v := w.sent["app_id"]; v != "" {
+				wantApps[v] = 1
+			}
+			if v := w.sent["subaccount"]; v != "" {
+				wantSubs[v] = 1
+			}
+		}
+	}
+	account := "/v1/Account/" + fx.authID + "/"
+	gotApps, gotSubs := map[string]int{}, map[string]int{}
+	accountReads := 0
+	byNumber := map[string][]sandbox.Request{}
+	for _, q := range fx.rec.all() {
+		switch {
+		case q.Number != "":
+			byNumber[q.Number] = append(byNumber[q.Number], q)
+		case q.Method == "GET" && q.Path == account:
+			accountReads++
+		case q.Method == "GET" && strings.HasPrefix(q.Path, account+"Application/"):
+			gotApps[strings.TrimSuffix(strings.TrimPrefix(q.Path, account+"Application/"), "/")]++
+		case q.Method == "GET" && strings.HasPrefix(q.Path, account+"Subaccount/"):
+			gotSubs[strings.TrimSuffix(strings.TrimPrefix(q.Path, account+"Subaccount/"), "/")]++
+		default:
+			t.Errorf("unexpected request %s %s", q.Method, q.Path)
+		}
+	}
+	if accountReads != 1 {
+		t.Errorf("the account was read %d times, want once", accountReads)
+	}
+	if !maps.Equal(gotApps, wantApps) || !maps.Equal(gotSubs, wantSubs) {
+		t.Errorf("pre-flight reads: applications %v, subaccounts %v; want each of %v and %v once", gotApps, gotSubs, wantApps, wantSubs)
+	}
+
+	sentNumbers := map[string]bool{}
+	finalFields := map[string]map[string]string{}
+	for i, w := range want {
+		row := i + 2
+		g, ok := byRow[row]
+		if !ok {
+			t.Errorf("row %d (%s, want %s) is not in the report", row, w.number, w.status)
+			continue
+		}
+		if g.Status != w.status || g.Number != w.number {
+			t.Errorf("row %d: number %q status %q (error %q), want number %q status %q", row, g.Number, g.Status, g.Error, w.number, w.status)
+			continue
+		}
+		if !strings.Contains(g.Error, w.errHas) {
+			t.Errorf("row %d: error %q, want it to contain %q", row, g.Error, w.errHas)
+		}
+		if w.status == "invalid" {
+			if g.Attempts != 0 || g.HTTPStatus != "" || g.APIID != "" {
+				t.Errorf("row %d (invalid): attempts %d http_status %q api_id %q, want 0, empty, empty", row, g.Attempts, g.HTTPStatus, g.APIID)
+			}
+			continue
+		}
+
+		sentNumbers[w.number] = true
+		if g.Targets != w.cells {
+			t.Errorf("row %d: target cells %q, want %q", row, g.Targets, w.cells)
+		}
+		// A row without app_id reads the number first and sends its
+		// current app_id along.
+		sent := maps.Clone(w.sent)
+		reads := 0
+		if _, setsApp := sent["app_id"]; !setsApp {
+			sent["app_id"] = initial[w.number].AppID
+			reads = 1
+		}
+		var posts, gets []sandbox.Request
+		for _, q := range byNumber[w.number] {
+			if q.Method == "POST" {
+				posts = append(posts, q)
+			} else {
+				gets = append(gets, q)
+			}
+		}
+		if len(posts) != 1 || len(gets) != reads || g.Attempts != 1 {
+			t.Errorf("row %d (%s): attempts %d; the server received %d POSTs and %d GETs; want 1 attempt, 1 POST, %d GETs", row, w.number, g.Attempts, len(posts), len(gets), reads)
+			continue
+		}
+		if reads == 1 && gets[0].Time.After(posts[0].Time) {
+			t.Errorf("row %d (%s): the number was read after its update", row, w.number)
+		}
+		fields, nulls := e2eFieldsOf(posts[0])
+		if len(nulls) > 0 {
+			t.Errorf("row %d (%s): the server received null for %v: Plivo ignores null", row, w.number, nulls)
+		}
+		if !maps.Equal(fields, sent) {
+			t.Errorf("row %d (%s): the server received %v (body %s), want %v", row, w.number, fields, posts[0].Body, sent)
+		}
+		if g.APIID == "" || g.APIID != posts[0].APIID {
+			t.Errorf("row %d (%s): api_id %q, the server answered %d with api_id %q", row, w.number, g.APIID, posts[0].Status, posts[0].APIID)
+		}
+		wantStatus := 202
+		if w.status == "failed" {
+			wantStatus = w.http
+		}
+		if posts[0].Status != wantStatus || g.HTTPStatus != strconv.Itoa(wantStatus) {
+			t.Errorf("row %d (%s): http_status %q, server answered %d; want %d", row, w.number, g.HTTPStatus, posts[0].Status, wantStatus)
+		}
+		if w.status == "ok" {
+			if g.Error != "" {
+				t.Errorf("row %d (ok): error %q, want none", row, g.Error)
+			}
+			finalFields[w.number] = sent
+		}
+	}
+	for n, qs := range byNumber {
+		if !sentNumbers[n] {
+			t.Errorf("%s got %s, but no valid row asks for it (an invalid row was sent?)", n, e2eDescribe(qs))
+		}
+	}
+	for n, init := range initial {
+		want := init
+		if fields, ok := finalFields[n]; ok {
+			want = e2eApplied(init, fields)
+		}
+		if got, _ := fx.srv.Number(n); got != want {
+			t.Errorf("sandbox state of %s = %+v, want %+v", n, got, want)
+		}
+	}
+}
+
+// TestE2E_Run_retriesFaults runs against a sandbox that fails, drops,
+// garbles and fails-after-applying most requests, and checks that every row
+// ends exactly once, that ok means a clean 2xx reached the client, and that
+// the attempts column counts what the server received.
+func TestE2E_Run_retriesFaults(t *testing.T) {
+	t.Parallel()
+	const n = 60
+	var numbers []string
+	var b strings.Builder
+	b.WriteString("number,app_id,subaccount,alias\n")
+	targets := map[string]map[string]string{}
+	for i := range n {
+		num := fmt.Sprintf("120255510%02d", i)
+		numbers = append(numbers, num)
+		if i%2 == 0 {
+			b.WriteString(e2eCSVLine(num, e2eAppA, "", fmt.Sprintf("retry %d", i)))
+			targets[num] = map[string]string{"app_id": e2eAppA, "alias": fmt.Sprintf("retry %d", i)}
+		} else {
+			b.WriteString(e2eCSVLine(num, "(clear)", e2eSubB, ""))
+			targets[num] = map[string]string{"app_id": "", "subaccount": e2eSubB}
+		}
+	}
+	fx := e2eStartFixture(t, sandbox.Config{FailRate: 0.3, DropRate: 0.1, GarbageRate: 0.1, FailAfterApplyRate: 0.1, Seed: 20261127}, e2eNumbers(numbers...)...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("numbers.csv", b.String())
+
+	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--max-attempts", "10", "--log-format", "json"}, e2eFastRetries)...)
+	if res.code != 0 && res.code != 1 {
+		t.Fatalf("exit code %d, want 0 or 1\n%v", res.code, res)
+	}
+	fx.quiesce(t)
+	got := e2eReadReport(t, r.path("report.csv"))
+	posts := fx.rec.postsByNumber(time.Time{})
+
+	seen := map[int]bool{}
+	failed, retriedOK := 0, 0
+	for _, g := range got {
+		if seen[g.Row] {
+			t.Errorf("row %d is reported twice", g.Row)
+		}
+		seen[g.Row] = true
+		ps := posts[g.Number]
+		if g.Attempts != len(ps) {
+			t.Errorf("row %d (%s): attempts %d, but the server received %d POSTs (%s)", g.Row, g.Number, g.Attempts, len(ps), e2eDescribe(ps))
+		}
+		for _, q := range ps {
+			fields, nulls := e2eFieldsOf(q)
+			if q.Fields != nil && (!maps.Equal(fields, targets[g.Number]) || len(nulls) > 0) {
+				t.Errorf("row %d (%s): a POST carried %v (nulls %v), want %v", g.Row, g.Number, fields, nulls, targets[g.Number])
+			}
+		}
+		clean := e2eClean2xx(ps)
+		switch g.Status {
+		case "ok":
+			// A row is ok only after a clean 2xx: the last request for
+			// its number, and the only clean one.
+			if len(clean) != 1 || g.APIID != clean[0].APIID || ps[len(ps)-1].APIID != g.APIID {
+				t.Errorf("row %d (%s): ok with api_id %q; the server's clean 2xx answers: %s", g.Row, g.Number, g.APIID, e2eDescribe(clean))
+			}
+			if g.HTTPStatus != "202" {
+				t.Errorf("row %d (%s): ok with http_status %q, want 202", g.Row, g.Number, g.HTTPStatus)
+			}
+			if g.Attempts > 1 {
+				retriedOK++
+			}
+			want, _ := fx.srv.Number(g.Number)
+			init := e2eNumbers(g.Number)[0]
+			if w := e2eApplied(init, targets[g.Number]); want != w {
+				t.Errorf("sandbox state of %s = %+v, want %+v", g.Number, want, w)
+			}
+		case "failed":
+			failed++
+			if len(clean) != 0 {
+				t.Errorf("row %d (%s): failed, but the server answered it cleanly: %s", g.Row, g.Number, e2eDescribe(clean))
+			}
+			if len(ps) > 0 {
+				last := ps[len(ps)-1]
+				if wantHTTP := strconv.Itoa(last.Status); last.Status == 0 && g.HTTPStatus != "" || last.Status != 0 && g.HTTPStatus != wantHTTP {
+					t.Errorf("row %d (%s): http_status %q, the last answer was %d", g.Row, g.Number, g.HTTPStatus, last.Status)
+				}
+			}
+		default:
+			t.Errorf("row %d (%s): status %q, want ok or failed", g.Row, g.Number, g.Status)
+		}
+	}
+	for i := range n {
+		if !seen[i+2] {
+			t.Errorf("row %d is not in the report", i+2)
+		}
+	}
+	if (failed == 0) != (res.code == 0) {
+		t.Errorf("exit code %d with %d failed rows", res.code, failed)
+	}
+	if retriedOK == 0 || fx.srv.Stats().Faults == 0 {
+		t.Errorf("no row was retried into success (%d faults injected): the test tests nothing", fx.srv.Stats().Faults)
+	}
+	t.Logf("%d rows, %d failed, %d ok after retries, %d requests, %d faults", n, failed, retriedOK, fx.srv.Stats().Requests, fx.srv.Stats().Faults)
+}
+
+// TestE2E_Run_readBeforeUpdateUnderFaults: a row without app_id is read
+// first, its current app_id sent along (the default-app trap), and its old
+// values written to --undo. The read meets the same faults as the update; a
+// garbled answer to it must never be taken for the number's state. One
+// worker and a fixed seed make the sequence of faults the same every run.
+func TestE2E_Run_readBeforeUpdateUnderFaults(t *testing.T) {
+	t.Parallel()
+	const n = 30
+	var numbers []string
+	var b strings.Builder
+	b.WriteString("number,alias\n")
+	for i := range n {
+		num := fmt.Sprintf("120255512%02d", i)
+		numbers = append(numbers, num)
+		b.WriteString(e2eCSVLine(num, fmt.Sprintf("renamed %d", i)))
+	}
+	fx := e2eStartFixture(t, sandbox.Config{
+		GarbageRate: 0.3, FailRate: 0.1, DropRate: 0.05, Seed: 7,
+		DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp,
+	}, e2eNumbers(numbers...)...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("numbers.csv", b.String())
+
+	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--undo", "undo.csv",
+		"--concurrency", "1", "--rate", "0", "--max-attempts", "10"}, e2eFastRetries)...)
+	if res.code != 0 && res.code != 1 {
+		t.Fatalf("exit code %d, want 0 or 1\n%v", res.code, res)
+	}
+	fx.quiesce(t)
+	byNumber := map[string][]sandbox.Request{}
+	garbledReads := 0
+	for _, q := range fx.rec.all() {
+		if q.Number != "" {
+			byNumber[q.Number] = append(byNumber[q.Number], q)
+		}
+		if q.Method == "GET" && q.Fault == sandbox.FaultGarbage && q.Status >= 200 && q.Status < 300 {
+			garbledReads++
+		}
+	}
+	t.Logf("%d reads were answered 2xx with a garbled body", garbledReads)
+
+	got := e2eReadReport(t, r.path("report.csv"))
+	if len(got) != n {
+		t.Errorf("report has %d rows, want %d", len(got), n)
+	}
+	for _, g := range got {
+		var gets, posts []sandbox.Request
+		for _, q := range byNumber[g.Number] {
+			if q.Method == "GET" {
+				gets = append(gets, q)
+			} else {
+				posts = append(posts, q)
+			}
+		}
+		// Every attempt starts with the read, and an attempt whose read
+		// fails sends no update. Go's http.Transport replays, by itself, a
+		// GET (idempotent) whose reused connection closed without an
+		// answer, so a dropped read may be followed by one the client
+		// never counted; a POST is never replayed.
+		dropped := 0
+		for _, q := range gets {
+			if q.Status == 0 {
+				dropped++
+			}
+		}
+		if g.Attempts > len(gets) || len(gets) > g.Attempts+dropped || len(posts) > g.Attempts {
+			t.Errorf("row %d (%s): attempts %d, the server received %d GETs (%d dropped) and %d POSTs", g.Row, g.Number, g.Attempts, len(gets), dropped, len(posts))
+		}
+		if g.Status != "ok" {
+			continue
+		}
+		clean := e2eClean2xx(posts)
+		if len(clean) != 1 || clean[0].APIID != g.APIID {
+			t.Errorf("row %d (%s): ok with api_id %q; clean 2xx POSTs: %s", g.Row, g.Number, g.APIID, e2eDescribe(clean))
+		}
+		for _, q := range posts {
+			var body map[string]*string // q.Fields is nil when a fault answered before decoding
+			if err := json.Unmarshal([]byte(q.Body), &body); err != nil {
+				t.Errorf("row %d (%s): update body %q: %v", g.Row, g.Number, q.Body, err)
+			}
+			if v := body["app_id"]; v == nil || *v != e2eAppStart {
+				t.Errorf("row %d (%s): an update sent app_id %v, want the number's app %s (requests: %s)", g.Row, g.Number, e2eDeref(v), e2eAppStart, e2eDescribe(byNumber[g.Number]))
+				break
+			}
+		}
+		if st, _ := fx.srv.Number(g.Number); st.AppID != e2eAppStart {
+			t.Errorf("%s: app_id is %q after an alias-only row, want it left at %s", g.Number, st.AppID, e2eAppStart)
+		}
+	}
+
+	// The undo file restores the alias each row changed to what it was.
+	undo, err := os.ReadFile(r.path("undo.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(undo)), "\n")[1:] {
+		f := strings.Split(line, ",")
+		if len(f) != 5 || f[3] != "old" || f[1] != "" {
+			t.Errorf("undo row %q, want %s,,,old,", line, f[0])
+		}
+	}
+}
+
+// e2eDeref shows a JSON string field: its value, or null.
+func e2eDeref(p *string) string {
+	if p == nil {
+		return "null"
+	}
+	return strconv.Quote(*p)
+}
+
+// TestE2E_Run_rateLimited: with --rate well above the account's limit, the
+// run slows down to what the server accepts; no row is lost, only time.
+func TestE2E_Run_rateLimited(t *testing.T) {
+	t.Parallel()
+	for _, noRetryAfter := range []bool{false, true} {
+		name := "Retry-After"
+		if noRetryAfter {
+			name = "no Retry-After"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			const n = 60
+			var numbers []string
+			var b strings.Builder
+			b.WriteString("number,app_id\n")
+			for i := range n {
+				num := fmt.Sprintf("120255513%02d", i)
+				numbers = append(numbers, num)
+				b.WriteString(num + "," + e2eAppA + "\n")
+			}
+			// The sandbox lets a second's worth through at once, then 20/s:
+			// at --rate 200 the run must meet 429s unless it takes 2 s.
+			fx := e2eStartFixture(t, sandbox.Config{RateLimit: 20, NoRetryAfter: noRetryAfter}, e2eNumbers(numbers...)...)
+			r := e2eNewRunner(t, fx)
+			input := r.write("numbers.csv", b.String())
+			// Default backoffs: the tool's own pacing is under test.
+			res := r.run("run", "--input", input, "--report", "report.csv", "--rate", "200", "--progress", "never")
+			if res.code != 0 {
+				t.Fatalf("exit code %d, want 0: rows were lost to 429s\n%v", res.code, res)
+			}
+			fx.quiesce(t)
+			st := fx.srv.Stats()
+			if st.RateLimited == 0 {
+				t.Errorf("the server never answered 429: the test tests nothing")
+			}
+			posts := fx.rec.postsByNumber(time.Time{})
+			for _, g := range e2eReadReport(t, r.path("report.csv")) {
+				ps := posts[g.Number]
+				clean := e2eClean2xx(ps)
+				if g.Status != "ok" || len(clean) != 1 || clean[0].APIID != g.APIID || g.Attempts != len(ps) {
+					t.Errorf("row %d (%s): %s, api_id %q, attempts %d; the server answered %s", g.Row, g.Number, g.Status, g.APIID, g.Attempts, e2eDescribe(ps))
+				}
+			}
+			t.Logf("%d requests, %d answered 429, in %v", st.Requests, st.RateLimited, res.elapsed.Round(time.Millisecond))
+		})
+	}
+}
+
+// e2eDescribe summarises requests for a failure message.
+func e2eDescribe(qs []sandbox.Request) string {
+	var parts []string
+	for _, q := range qs {
+		parts = append(parts, fmt.Sprintf("%s:%d/%s/%q", q.Method, q.Status, q.Fault, q.APIID))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// TestE2E_Run_stallTimesOut: requests that never get an answer fail with a
+// timeout after --max-attempts, quickly.
+func TestE2E_Run_stallTimesOut(t *testing.T) {
+	t.Parallel()
+	numbers := []string{"12025550401", "12025550402", "12025550403"}
+	fx := e2eStartFixture(t, sandbox.Config{StallRate: 1}, e2eNumbers(numbers...)...)
+	r := e2eNewRunner(t, fx)
+	// Two updates stall, and one read before an update (no app_id).
+	input := r.write("numbers.csv", "number,app_id,alias\n12025550401,"+e2eAppA+",a\n12025550402,"+e2eAppB+",b\n12025550403,,c\n")
+
+	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--timeout", "200ms", "--max-attempts", "2"}, e2eFastRetries)...)
+	if res.code != 1 {
+		t.Fatalf("exit code %d, want 1\n%v", res.code, res)
+	}
+	if res.elapsed > 10*time.Second {
+		t.Errorf("the run took %v: timeouts of 200ms should end it within a second or two", res.elapsed)
+	}
+	if !strings.Contains(res.stderr, "timeout") {
+		t.Errorf("the summary does not count the failures as timeouts:\n%s", res.stderr)
+	}
+	fx.quiesce(t)
+	byNumber := map[string][]sandbox.Request{}
+	for _, q := range fx.rec.all() {
+		byNumber[q.Number] = append(byNumber[q.Number], q)
+	}
+	got := e2eReadReport(t, r.path("report.csv"))
+	if len(got) != len(numbers) {
+		t.Errorf("report has %d rows, want %d", len(got), len(numbers))
+	}
+	for _, g := range got {
+		if g.Status != "failed" || g.Attempts != 2 || g.HTTPStatus != "" || !strings.Contains(g.Error, "timed out") {
+			t.Errorf("row %d (%s): status %q attempts %d http_status %q error %q; want failed, 2, empty, a timeout", g.Row, g.Number, g.Status, g.Attempts, g.HTTPStatus, g.Error)
+		}
+		method := "POST"
+		if g.Targets[0] == "" {
+			method = "GET"
+		}
+		if qs := byNumber[g.Number]; len(qs) != 2 || qs[0].Fault != sandbox.FaultStall || qs[1].Fault != sandbox.FaultStall || qs[0].Method != method || qs[1].Method != method {
+			t.Errorf("%s: the server received %s, want two stalled %ss", g.Number, e2eDescribe(qs), method)
+		}
+	}
+}
+
+// TestE2E_Run_authFailureAborts: bad credentials stop the run at the
+// account check, before any number is touched, with exit code 3.
+func TestE2E_Run_authFailureAborts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  func(fx *e2eFixture, r *e2eRunner) *e2eRunner
+	}{
+		{"wrong token", func(fx *e2eFixture, r *e2eRunner) *e2eRunner {
+			return r.withToken(fx.authID, "wrongToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz0123456789", 30))
+		}},
+		{"wrong auth id", func(fx *e2eFixture, r *e2eRunner) *e2eRunner {
+			return r.with("PLIVO_AUTH_ID", "MA"+e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 18))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550501", "12025550502")...)
+			r := tt.env(fx, e2eNewRunner(t, fx))
+			input := r.write("numbers.csv", "number,app_id\n12025550501,"+e2eAppA+"\n12025550502,"+e2eAppA+"\n")
+			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--log-format", "json"}, e2eFastRetries)...)
+			if res.code != 3 {
+				t.Fatalf("exit code %d, want 3\n%v", res.code, res)
+			}
+			if !strings.Contains(res.stderr, "authentication failed") {
+				t.Errorf("stderr does not say authentication failed:\n%s", res.stderr)
+			}
+			fx.quiesce(t)
+			for _, q := range fx.rec.all() {
+				if q.Method == "POST" {
+					t.Errorf("a POST reached the server: %s %s", q.Method, q.Path)
+				}
+			}
+			if fx.rec.len() != 1 {
+				t.Errorf("%d requests, want 1 (the account check)", fx.rec.len())
+			}
+			if _, err := os.Stat(r.path("report.csv")); err == nil {
+				for _, g := range e2eReadReport(t, r.path("report.csv")) {
+					if g.Status == "ok" {
+						t.Errorf("row %d is ok after an authentication failure", g.Row)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestE2E_Run_usageErrors: missing credentials, bad flags and input files
+// that cannot be used stop the run with exit code 2 before anything is
+// sent, with a message that says what to fix, and without a stack trace.
+func TestE2E_Run_usageErrors(t *testing.T) {
+	t.Parallel()
+	good := "number,app_id\n12025550601," + e2eAppA + "\n"
+	tests := []struct {
+		name    string
+		content *string // input; nil: no input file at all
+		env     func(r *e2eRunner) *e2eRunner
+		extra   []string
+		want    []string // in stderr; "FILE" stands for the input's path
+	}{
+		{name: "no token", content: &good, env: func(r *e2eRunner) *e2eRunner { return r.without("PLIVO_AUTH_TOKEN") },
+			want: []string{"missing credentials", "PLIVO_AUTH_TOKEN"}},
+		{name: "no auth id", content: &good, env: func(r *e2eRunner) *e2eRunner { return r.without("PLIVO_AUTH_ID") },
+			want: []string{"missing credentials", "PLIVO_AUTH_ID"}},
+		{name: "no credentials at all", content: &good, env: func(r *e2eRunner) *e2eRunner { return r.without("PLIVO_AUTH_ID").without("PLIVO_AUTH_TOKEN") },
+			want: []string{"PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN"}},
+		{name: "empty token", content: &good, env: func(r *e2eRunner) *e2eRunner { return r.with("PLIVO_AUTH_TOKEN", "") },
+			want: []string{"PLIVO_AUTH_TOKEN"}},
+		{name: "plain http to another host", content: &good, env: func(r *e2eRunner) *e2eRunner { return r.with("PLIVO_API_URL", "http://example.com") },
+			want: []string{"plain http is refused"}},
+		{name: "unknown flag", content: &good, extra: []string{"--nope"}, want: []string{"nope"}},
+		{name: "resume and force", content: &good, extra: []string{"--resume", "--force"}, want: []string{"--resume and --force"}},
+		{name: "missing file", want: []string{"FILE", "cannot open", "no such file"}},
+		{name: "empty file", content: e2ePtr(""), want: []string{"FILE", "empty"}},
+		{name: "header only", content: e2ePtr("number,app_id\n"), want: []string{"FILE", "no data rows"}},
+		{name: "unknown column", content: e2ePtr("number,app_ip\n12025550601,1\n"), want: []string{"FILE", "line 1", `unknown column "app_ip"`, `did you mean "app_id"`}},
+		{name: "no number column", content: e2ePtr("app_id,alias\n1,2\n"), want: []string{"FILE", "line 1", `no "number" column`}},
+		{name: "column twice", content: e2ePtr("number,alias,ALIAS\n12025550601,a,b\n"), want: []string{"FILE", "line 1", "appears twice"}},
+		{name: "quote never closed", content: e2ePtr("number,alias\n12025550601,ok\n12025550602,\"never closed\n12025550603,x\n"), want: []string{"FILE", "line 3", "never closed"}},
+		{name: "bare quote", content: e2ePtr("number,alias\n12025550601,ok\n12025550602,ab\"c\n"), want: []string{"FILE", "line 3", "quote"}},
+		{name: "not UTF-8", content: e2ePtr("number,alias\n12025550601,ok\n12025550602,ok\n12025550603,caf\xe9\n"), want: []string{"FILE", "line 4", "UTF-8"}},
+		{name: "binary", content: e2ePtr("number,alias\n12025550601,a\x00b\n"), want: []string{"FILE", "line 2", "binary"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601", "12025550602", "12025550603")...)
+			r := e2eNewRunner(t, fx)
+			if tt.env != nil {
+				r = tt.env(r)
+			}
+			input := r.path("numbers.csv")
+			if tt.content != nil {
+				r.write("numbers.csv", *tt.content)
+			}
+			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0"}, e2eFastRetries, tt.extra)...)
+			if res.code != 2 {
+				t.Fatalf("exit code %d, want 2\n%v", res.code, res)
+			}
+			for _, w := range tt.want {
+				if w == "FILE" {
+					w = input
+				}
+				if !strings.Contains(res.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, res.stderr)
+				}
+			}
+			if _, err := os.Stat(r.path("report.csv")); err == nil {
+				t.Errorf("a report was created")
+			}
+			time.Sleep(20 * time.Millisecond) // a request would have arrived by now
+			if n := fx.srv.Stats().Requests; n != 0 {
+				t.Errorf("%d requests reached the server, want none", n)
+			}
+		})
+	}
+}
+
+func e2ePtr[T any](v T) *T { return &v }
+
+// TestE2E_Run_existingReport: a report left by an earlier run is refused
+// unless --force (which replaces it) or --resume (which continues it); a
+// file that is not a report is never overwritten by --resume.
+func TestE2E_Run_existingReport(t *testing.T) {
+	t.Parallel()
+	const other = "precious,data\nline two\n"
+	tests := []struct {
+		name      string
+		existing  *string
+		flags     []string
+		wantCode  int
+		want      []string // in stderr
+		unchanged bool
+	}{
+		{name: "refused", existing: e2ePtr(other), wantCode: 2, want: []string{"already exists", "--resume", "--force"}, unchanged: true},
+		{name: "empty file is no report", existing: e2ePtr(""), wantCode: 0},
+		{name: "force replaces", existing: e2ePtr(other), flags: []string{"--force"}, wantCode: 0},
+		{name: "resume without a report starts one", flags: []string{"--resume"}, wantCode: 0},
+		{name: "resume refuses a file that is not a report", existing: e2ePtr(other), flags: []string{"--resume"}, wantCode: 2, want: []string{"not a plivo-bulk report"}, unchanged: true},
+		{name: "resume refuses a one-line file that is not a report", existing: e2ePtr("precious data, no newline"), flags: []string{"--resume"}, wantCode: 2, want: []string{"not a plivo-bulk report"}, unchanged: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550701", "12025550702")...)
+			r := e2eNewRunner(t, fx)
+			input := r.write("numbers.csv", "number,app_id\n12025550701,"+e2eAppA+"\n12025550702,"+e2eAppA+"\n")
+			if tt.existing != nil {
+				r.write("report.csv", *tt.existing)
+			}
+			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0"}, e2eFastRetries, tt.flags)...)
+			if res.code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d\n%v", res.code, tt.wantCode, res)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(res.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, res.stderr)
+				}
+			}
+			data, err := os.ReadFile(r.path("report.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.unchanged {
+				if string(data) != *tt.existing {
+					t.Errorf("the existing file was changed to %q", data)
+				}
+				fx.quiesce(t)
+				for _, q := range fx.rec.all() {
+					if q.Number != "" {
+						t.Errorf("%s %s reached the server, want no request on a number", q.Method, q.Path)
+					}
+				}
+				return
+			}
+			rows := e2eReadReport(t, r.path("report.csv"))
+			if len(rows) != 2 || rows[0].Status != "ok" || rows[1].Status != "ok" {
+				t.Errorf("report = %+v, want two ok rows", rows)
+			}
+		})
+	}
+}
+
+// TestE2E_Run_sandboxSamples runs the samples against the built-in sandbox,
+// as README.md's quick start does.
+func TestE2E_Run_sandboxSamples(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		number, status, errHas string
+		alias                  string // the report's alias cell, when checked
+	}
+	tests := []struct {
+		file     string
+		extra    []string
+		wantCode int
+		rows     map[int]want // by row
+	}{
+		{file: "numbers.csv", wantCode: 0, rows: func() map[int]want {
+			m := map[int]want{}
+			for i, n := range []string{
+				"12025550101", "12025550102", "12025550103", "12025550104", "12025550105",
+				"12025550106", "12025550107", "12025550108", "12025550109", "12025550110",
+				"442079460101", "442079460102", "442079460103", "442079460104", "442079460105",
+				"918040000101", "918040000102", "918040000103", "918040000104", "918040000105",
+			} {
+				m[i+2] = want{number: n, status: "ok"}
+			}
+			return m
+		}()},
+		{file: "numbers-all-columns.csv", extra: []string{"--rate", "0"}, wantCode: 0, rows: map[int]want{
+			2: {number: "12025550201", status: "ok", alias: "EMEA sales 1"},
+			3: {number: "12025550202", status: "ok"},
+			4: {number: "12025550203", status: "ok"},
+			5: {number: "12025550204", status: "ok"},
+			6: {number: "12025550205", status: "ok"},
+			7: {number: "12025550206", status: "ok"},
+			8: {number: "12025550207", status: "ok", alias: "(clear)"},
+			9: {number: "12025550208", status: "ok", alias: "Support, night shift"},
+		}},
+		{file: "numbers-mistakes.csv", extra: []string{"--rate", "0"}, wantCode: 1, rows: map[int]want{
+			2:  {number: "12025550301", status: "ok"},
+			3:  {number: "12025550302", status: "ok"},
+			4:  {number: "12025550301", status: "invalid", errHas: "duplicate of row 2"},
+			5:  {number: "555-030", status: "invalid", errHas: "fewer than 7 digits"},
+			6:  {number: "1202555030x", status: "invalid", errHas: "not a digit"},
+			7:  {number: "0044 20 7946 0301", status: "invalid", errHas: "starts with 0"},
+			8:  {number: "12025550304", status: "invalid", errHas: "is not an application of this account"},
+			9:  {number: "12025550305", status: "invalid", errHas: "nothing to change"},
+			10: {number: "12025550306", status: "ok", alias: `'=HYPERLINK("http://example.com")`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			sample, err := filepath.Abs(filepath.Join("samples", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A token in the environment is not used with --sandbox, and
+			// must not be printed either.
+			r := e2eNewRunner(t, nil).withToken("MAXXXXXXXXXXXXXXXXXX", "canaryToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz", 29))
+			res := r.run(e2eArgs([]string{"run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never"}, tt.extra)...)
+			if res.code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d\n%v", res.code, tt.wantCode, res)
+			}
+			if !strings.Contains(res.stderr, "SANDBOX") {
+				t.Errorf("stderr does not say SANDBOX:\n%s", res.stderr)
+			}
+			got := e2eReadReport(t, r.path("report.csv"))
+			if len(got) != len(tt.rows) {
+				t.Errorf("report has %d rows, want %d", len(got), len(tt.rows))
+			}
+			for _, g := range got {
+				w, ok := tt.rows[g.Row]
+				if !ok {
+					t.Errorf("unexpected row %d: %+v", g.Row, g)
+					continue
+				}
+				if g.Number != w.number || g.Status != w.status || !strings.Contains(g.Error, w.errHas) {
+					t.Errorf("row %d: %s %s %q, want %s %s %q", g.Row, g.Number, g.Status, g.Error, w.number, w.status, w.errHas)
+				}
+				if w.alias != "" && g.Targets[2] != w.alias {
+					t.Errorf("row %d: alias cell %q, want %q", g.Row, g.Targets[2], w.alias)
+				}
+				if g.Status == "ok" && (g.APIID == "" || g.HTTPStatus != "202" || g.Attempts != 1) {
+					t.Errorf("row %d: ok with api_id %q http_status %q attempts %d", g.Row, g.APIID, g.HTTPStatus, g.Attempts)
+				}
+			}
+		})
+	}
+}
+
+// TestE2E_Run_dryRun prints one request per valid row and sends nothing.
+func TestE2E_Run_dryRun(t *testing.T) {
+	t.Parallel()
+	rows := e2eMixedRows()
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eSeed()...)
+	r := e2eNewRunner(t, fx)
+	var b strings.Builder
+	b.WriteString("number,app_id,subaccount,alias,compliance_application_id\n")
+	for _, w := range rows {
+		b.WriteString(w.line)
+	}
+	input := r.write("numbers.csv", b.String())
+
+	res := r.run(e2eArgs([]string{"run", "--dry-run", "--input", input, "--report", "report.csv"}, e2eFastRetries)...)
+	if res.code != 1 {
+		t.Fatalf("exit code %d, want 1 (some rows are invalid)\n%v", res.code, res)
+	}
+	postRE := regexp.MustCompile(`^row (\d+): POST /v1/Account/([^/]+)/Number/(\d+)/ (\{.*\})$`)
+	printed := map[int]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n") {
+		if strings.Contains(line, ": invalid: ") {
+			continue
+		}
+		m := postRE.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("unexpected output line %q", line)
+			continue
+		}
+		row, _ := strconv.Atoi(m[1])
+		if _, dup := printed[row]; dup {
+			t.Errorf("row %d printed twice", row)
+		}
+		printed[row] = line
+		if m[2] != fx.authID {
+			t.Errorf("row %d: account %q, want %q", row, m[2], fx.authID)
+		}
+		if row-2 < 0 || row-2 >= len(rows) {
+			t.Errorf("row %d does not exist", row)
+			continue
+		}
+		w := rows[row-2]
+		if w.status == "invalid" && !w.preflight {
+			t.Errorf("row %d is invalid (%s) but would be sent: %s", row, w.errHas, line)
+			continue
+		}
+		var body map[string]*string
+		if err := json.Unmarshal([]byte(m[4]), &body); err != nil {
+			t.Errorf("row %d: body %s: %v", row, m[4], err)
+			continue
+		}
+		fields, nulls := e2eFieldsOf(sandbox.Request{Fields: body})
+		if m[3] != w.number || !maps.Equal(fields, w.sent) || len(nulls) > 0 {
+			t.Errorf("row %d: would send %s %v (nulls %v), want %s %v", row, m[3], fields, nulls, w.number, w.sent)
+		}
+	}
+	for i, w := range rows {
+		if _, ok := printed[i+2]; (w.status != "invalid" || w.preflight) && !ok {
+			t.Errorf("row %d (%s) is valid but not printed", i+2, w.number)
+		}
+	}
+	if _, err := os.Stat(r.path("report.csv")); err == nil {
+		t.Errorf("a dry run created the report")
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n := fx.srv.Stats().Requests; n != 0 {
+		t.Errorf("a dry run sent %d requests", n)
+	}
+}
+
+// TestE2E_Run_standardStreams reads the input from standard input, or
+// writes the report to standard output.
+func TestE2E_Run_standardStreams(t *testing.T) {
+	t.Parallel()
+	for _, stream := range []string{"input", "report"} {
+		t.Run(stream, func(t *testing.T) {
+			t.Parallel()
+			rows := e2eRegularRows(10)
+			fx := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, e2eSeed()...)
+			r := e2eNewRunner(t, fx)
+			var b strings.Builder
+			b.WriteString("number,app_id,subaccount,alias,compliance_application_id\n")
+			for _, w := range rows {
+				b.WriteString(w.line)
+			}
+			var res e2eResult
+			var got []e2eReportRow
+			if stream == "input" {
+				res = r.start(strings.NewReader(b.String()), e2eArgs([]string{"run", "--input", "-", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...).wait()
+				if res.code == 0 {
+					got = e2eReadReport(t, r.path("report.csv"))
+				}
+			} else {
+				input := r.write("numbers.csv", b.String())
+				res = r.run(e2eArgs([]string{"run", "--input", input, "--report", "-", "--rate", "0"}, e2eFastRetries)...)
+				var err error
+				if got, err = e2eParseReport([]byte(res.stdout), false); err != nil {
+					t.Fatalf("stdout is not a report (logs belong on stderr): %v\n%s", err, res.stdout)
+				}
+			}
+			if res.code != 0 {
+				t.Fatalf("exit code %d, want 0\n%v", res.code, res)
+			}
+			fx.quiesce(t)
+			initial := map[string]sandbox.Number{}
+			for _, n := range e2eSeed() {
+				initial[n.Number] = n
+			}
+			e2eVerifyReport(t, fx, initial, rows, got)
+		})
+	}
+}
+
+// TestE2E_Run_progressBar draws the bar on a stderr that is not a terminal
+// when asked to, without disturbing the run.
+func TestE2E_Run_progressBar(t *testing.T) {
+	t.Parallel()
+	rows := e2eRegularRows(12)
+	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eSeed()...)
+	r := e2eNewRunner(t, fx)
+	var b strings.Builder
+	b.WriteString("number,app_id,subaccount,alias,compliance_application_id\n")
+	for _, w := range rows {
+		b.WriteString(w.line)
+	}
+	input := r.write("numbers.csv", b.String())
+	res := r.run("run", "--input", input, "--report", "report.csv", "--rate", "40", "--progress", "always")
+	if res.code != 0 {
+		t.Fatalf("exit code %d, want 0\n%v", res.code, res)
+	}
+	if !strings.Contains(res.stderr, "\r") || !strings.Contains(res.stderr, "rows") {
+		t.Errorf("no progress bar on stderr:\n%q", res.stderr)
+	}
+	if got := e2eReadReport(t, r.path("report.csv")); len(got) != len(rows) {
+		t.Errorf("report has %d rows, want %d", len(got), len(rows))
+	}
+}
+
+// e2eInterruptRows writes n rows over 12025552000 and up, half of them
+// alias-only (read first, their app_id pinned), and returns the input path,
+// the sandbox's numbers and each number's targets.
+func e2eInterruptRows(r *e2eRunner, n int) (string, []sandbox.Number, map[string]map[string]string) {
+	var b strings.Builder
+	b.WriteString("number,app_id,alias\n")
+	var numbers []string
+	targets := map[string]map[string]string{}
+	for i := range n {
+		num := fmt.Sprintf("1202555%04d", 2000+i)
+		numbers = append(numbers, num)
+		alias := fmt.Sprintf("resumed %d", i)
+		if i%2 == 1 {
+			b.WriteString(e2eCSVLine(num, "", alias))
+			targets[num] = map[string]string{"alias": alias}
+			continue
+		}
+		b.WriteString(e2eCSVLine(num, e2eAppA, alias))
+		targets[num] = map[string]string{"app_id": e2eAppA, "alias": alias}
+	}
+	return r.write("numbers.csv", b.String()), e2eNumbers(numbers...), targets
+}
+
+// TestE2E_Run_interruptAndResume stops a run mid-way (SIGINT, SIGTERM or
+// SIGKILL followed by a torn line), then resumes it: every number ends ok
+// exactly once, and no number already ok is sent again.
+func TestE2E_Run_interruptAndResume(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		sig      syscall.Signal
+		wantCode int
+		graceful bool
+	}{
+		{syscall.SIGINT, 130, true},
+		{syscall.SIGTERM, 130, true},
+		{syscall.SIGKILL, -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(e2eSignalName(tt.sig), func(t *testing.T) {
+			t.Parallel()
+			const n = 300
+			fx := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond, DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp})
+			r := e2eNewRunner(t, fx)
+			input, seed, targets := e2eInterruptRows(r, n)
+			for _, s := range seed {
+				fx.srv.AddNumber(s)
+			}
+			report := r.path("report.csv")
+
+			p := r.start(nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "100"}, e2eFastRetries)...)
+			e2eWaitFor(t, 20*time.Second, "50 report rows", func() bool { return e2eReportLines(report) >= 50 || p.exited() })
+			if p.exited() {
+				t.Fatalf("the run ended before it could be interrupted\n%v", p.wait())
+			}
+			p.signal(tt.sig)
+			if !p.waitTimeout(15 * time.Second) {
+				t.Fatalf("no exit 15s after %v", tt.sig)
+			}
+			res := p.wait()
+			if res.code != tt.wantCode {
+				t.Fatalf("exit code %d after %v, want %d\n%v", res.code, tt.sig, tt.wantCode, res)
+			}
+			fx.quiesce(t)
+
+			data, err := os.ReadFile(report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := e2eParseReport(data, !tt.graceful)
+			if err != nil {
+				t.Fatalf("report after %v: %v\n%s", tt.sig, err, data)
+			}
+			if len(first) >= n {
+				t.Fatalf("all %d rows were done before %v: the test interrupted nothing", n, tt.sig)
+			}
+			posts1 := fx.rec.postsByNumber(time.Time{})
+			okFirst := map[string]bool{}
+			reported := map[string]bool{}
+			for _, g := range first {
+				reported[g.Number] = true
+				if g.Status != "ok" {
+					continue
+				}
+				okFirst[g.Number] = true
+				if clean := e2eClean2xx(posts1[g.Number]); len(clean) != 1 || clean[0].APIID != g.APIID {
+					t.Errorf("row %d (%s): ok with api_id %q, but the server's 2xx answers were %s", g.Row, g.Number, g.APIID, e2eDescribe(clean))
+				}
+			}
+			if tt.graceful {
+				for _, w := range []string{"not attempted", "--resume"} {
+					if !strings.Contains(res.stderr, w) {
+						t.Errorf("stderr lacks %q:\n%s", w, res.stderr)
+					}
+				}
+				// Calls in flight finish and are reported.
+				for num, ps := range posts1 {
+					if !reported[num] {
+						t.Errorf("%s was answered %s by the server but is not in the report", num, e2eDescribe(ps))
+					}
+				}
+				if na := e2eSummaryCount(res.stderr, "not attempted"); na != n-len(first) {
+					t.Errorf("summary says %d not attempted; the report has %d of %d rows", na, len(first), n)
+				}
+			} else {
+				// A torn write, as a crash mid-line would leave.
+				f, err := os.OpenFile(report, os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.WriteString("12,1202555"); err != nil {
+					t.Fatal(err)
+				}
+				_ = f.Close()
+			}
+
+			since := time.Now()
+			res2 := r.run(e2eArgs([]string{"run", "--input", input, "--report", report, "--resume", "--rate", "0"}, e2eFastRetries)...)
+			if res2.code != 0 {
+				t.Fatalf("resume: exit code %d, want 0\n%v", res2.code, res2)
+			}
+			if !tt.graceful && !strings.Contains(res2.stderr, "dropped_torn_line=true") {
+				t.Errorf("resume does not say it dropped the torn line:\n%s", res2.stderr)
+			}
+			if got := max(0, e2eSummaryCount(res2.stderr, "already ok")); got != len(okFirst) {
+				t.Errorf("resume says %d already ok, want %d\n%s", got, len(okFirst), res2.stderr)
+			}
+			fx.quiesce(t)
+			e2eVerifyResumed(t, fx, e2eReadReport(t, report), okFirst, since, targets)
+		})
+	}
+}
+
+// e2eSignalName names sig as kill -l does.
+func e2eSignalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	}
+	return sig.String()
+}
+
+// e2eVerifyResumed checks a report after a resumed run: every number is ok
+// exactly once, and the resumed run (requests since since) sent nothing
+// for the numbers okFirst, which were ok before it.
+func e2eVerifyResumed(t *testing.T, fx *e2eFixture, rows []e2eReportRow, okFirst map[string]bool, since time.Time, targets map[string]map[string]string) {
+	t.Helper()
+	okCount := map[string]int{}
+	for _, g := range rows {
+		if g.Status == "ok" {
+			okCount[g.Number]++
+		}
+	}
+	for num := range targets {
+		if okCount[num] != 1 {
+			t.Errorf("%s is ok %d times in the report, want exactly once", num, okCount[num])
+		}
+	}
+	posts2 := fx.rec.postsByNumber(since)
+	for num, ps := range posts2 {
+		if okFirst[num] {
+			t.Errorf("%s was ok before the resume, but the resumed run sent it again: %s", num, e2eDescribe(ps))
+		}
+	}
+	for num, want := range targets {
+		got, _ := fx.srv.Number(num)
+		if w := e2eApplied(e2eNumbers(num)[0], want); got != w {
+			t.Errorf("sandbox state of %s = %+v, want %+v", num, got, w)
+		}
+	}
+}
+
+// TestE2E_Run_reportLocked: a second run on a report in use is refused at
+// once; once the first run is killed, its lock is gone and --resume works.
+func TestE2E_Run_reportLocked(t *testing.T) {
+	t.Parallel()
+	const n = 30
+	fx := e2eStartFixture(t, sandbox.Config{Latency: 200 * time.Millisecond, DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp})
+	r := e2eNewRunner(t, fx)
+	input, seed, targets := e2eInterruptRows(r, n)
+	for _, s := range seed {
+		fx.srv.AddNumber(s)
+	}
+	report := r.path("report.csv")
+
+	first := r.start(nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "5"}, e2eFastRetries)...)
+	e2eWaitFor(t, 10*time.Second, "the first run's report", func() bool { return e2eReportLines(report) >= 1 || first.exited() })
+	if first.exited() {
+		t.Fatalf("the first run ended early\n%v", first.wait())
+	}
+	for _, flags := range [][]string{{"--resume"}, {"--force"}, nil} {
+		before, _ := os.ReadFile(report)
+		res := r.run(e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "0"}, e2eFastRetries, flags)...)
+		if res.code != 2 || !strings.Contains(res.stderr, "in use") {
+			t.Errorf("second run %v: exit code %d, want 2 and a message that the report is in use\n%v", flags, res.code, res)
+		}
+		if res.elapsed > 5*time.Second {
+			t.Errorf("second run %v took %v to give up", flags, res.elapsed)
+		}
+		if after, _ := os.ReadFile(report); !strings.HasPrefix(string(after), string(before)) {
+			t.Errorf("second run %v changed the report in use:\nbefore %q\nafter %q", flags, before, after)
+		}
+	}
+	if first.exited() {
+		t.Fatalf("the first run ended before it could be killed\n%v", first.wait())
+	}
+	first.signal(syscall.SIGKILL)
+	if res := first.wait(); res.code != -1 {
+		t.Fatalf("first run: exit code %d after SIGKILL", res.code)
+	}
+	fx.quiesce(t)
+	data, _ := os.ReadFile(report)
+	rows, err := e2eParseReport(data, true)
+	if err != nil {
+		t.Fatalf("report after SIGKILL: %v", err)
+	}
+	okFirst := map[string]bool{}
+	for _, g := range rows {
+		if g.Status == "ok" {
+			okFirst[g.Number] = true
+		}
+	}
+
+	since := time.Now()
+	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", report, "--resume", "--rate", "0"}, e2eFastRetries)...)
+	if res.code != 0 {
+		t.Fatalf("resume after the first run died: exit code %d, want 0\n%v", res.code, res)
+	}
+	fx.quiesce(t)
+	e2eVerifyResumed(t, fx, e2eReadReport(t, report), okFirst, since, targets)
+}
+
+// TestE2E_Run_secondSignalStopsAtOnce: while a stop waits for calls that
+// never end, a second SIGINT ends the run promptly.
+func TestE2E_Run_secondSignalStopsAtOnce(t *testing.T) {
+	t.Parallel()
+	numbers := []string{"12025550801", "12025550802", "12025550803", "12025550804", "12025550805"}
+	fx := e2eStartFixture(t, sandbox.Config{StallRate: 1}, e2eNumbers(numbers...)...)
+	r := e2eNewRunner(t, fx)
+	var b strings.Builder
+	b.WriteString("number,app_id\n")
+	for _, num := range numbers {
+		b.WriteString(num + "," + e2eAppA + "\n")
+	}
+	input := r.write("numbers.csv", b.String())
+	report := r.path("report.csv")
+
+	p := r.start(nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "0", "--timeout", "30s"}, e2eFastRetries)...)
+	e2eWaitFor(t, 10*time.Second, "every update in flight", func() bool { return fx.srv.Stats().Requests >= 1+int64(len(numbers)) || p.exited() })
+	if p.exited() {
+		t.Fatalf("the run ended early\n%v", p.wait())
+	}
+	p.signal(syscall.SIGINT)
+	e2eWaitFor(t, 5*time.Second, "the first signal's message", func() bool { return strings.Contains(p.stderr.String(), "waiting for calls in flight") || p.exited() })
+	if p.waitTimeout(300 * time.Millisecond) {
+		t.Fatalf("the run ended at the first SIGINT, without waiting for the calls in flight\n%v", p.wait())
+	}
+	sent := time.Now()
+	p.signal(syscall.SIGINT)
+	if !p.waitTimeout(5 * time.Second) {
+		t.Fatalf("no exit 5s after the second SIGINT")
+	}
+	res := p.wait()
+	if took := time.Since(sent); took > 3*time.Second {
+		t.Errorf("the run took %v to end after the second SIGINT", took)
+	}
+	if res.code != 130 {
+		t.Fatalf("exit code %d, want 130\n%v", res.code, res)
+	}
+	if !strings.Contains(res.stderr, "stopping now") {
+		t.Errorf("stderr does not acknowledge the second signal:\n%s", res.stderr)
+	}
+	for _, g := range e2eReadReport(t, report) {
+		if g.Status == "ok" || !strings.Contains(g.Error, "interrupted") {
+			t.Errorf("row %d (%s): %s %q, want failed, interrupted", g.Row, g.Number, g.Status, g.Error)
+		}
+	}
+}
