@@ -78,7 +78,7 @@ func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 	if err := o.openInput(s); err != nil {
 		return err
 	}
-	if err := o.connect(ctx, s, stderr); err != nil {
+	if err := o.connect(s, stderr); err != nil {
 		return err
 	}
 	mode := report.New
@@ -90,6 +90,9 @@ func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 		return &usageError{err: err}
 	}
 	defer func() { _ = plan.Close() }()
+	if err := o.checkAccount(ctx, s); err != nil {
+		return err
+	}
 	invalid, err := o.preflight(ctx, s)
 	if err != nil {
 		return err

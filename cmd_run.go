@@ -115,10 +115,11 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	if o.dryRun {
 		return dryRun(ctx, s.in, o, stdout, stderr)
 	}
-	if err := o.connect(ctx, s, stderr); err != nil {
+	if err := o.connect(s, stderr); err != nil {
 		return err
 	}
-
+	// The report (and undo file) before any request: a locked or existing
+	// one is refused before anything, even the credentials check, is sent.
 	rep, err := openReport(o, stdout)
 	if err != nil {
 		return &usageError{err: err}
@@ -128,7 +129,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	if o.resume {
 		s.log.Info("resuming", "report", o.report, "report_rows", done.Rows(), "already_ok", done.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
-	up := &updater{cl: s.cl, skipUnchanged: o.skipUnchanged, verify: o.verify, pinApp: !o.allowDefApp}
+	up := &updater{skipUnchanged: o.skipUnchanged, verify: o.verify, pinApp: !o.allowDefApp}
 	if o.undo != "" {
 		mode := report.New
 		switch {
@@ -143,6 +144,10 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 		defer func() { _ = up.undo.Close() }()
 	}
 
+	up.cl = s.cl
+	if err := o.checkAccount(ctx, s); err != nil {
+		return err
+	}
 	invalid, err := o.preflight(ctx, s)
 	if err != nil {
 		return err
@@ -233,7 +238,11 @@ func dryRun(ctx context.Context, in *batch.Input, o runOptions, stdout, stderr i
 		}
 		valid++
 		body, _ := jsonBody(r.Targets.Params())
-		_, err := fmt.Fprintf(stdout, "row %d: POST /v1/Account/%s/Number/%s/ %s\n", r.Line, authID, r.Number, body)
+		note := ""
+		if !o.allowDefApp && !r.Targets[batch.AppID].Set {
+			note = " (+ the number's current app_id, read first)"
+		}
+		_, err := fmt.Fprintf(stdout, "row %d: POST /v1/Account/%s/Number/%s/ %s%s\n", r.Line, authID, r.Number, body, note)
 		return err
 	})
 	if err != nil {

@@ -1015,7 +1015,7 @@ func TestE2E_Run_dryRun(t *testing.T) {
 	if res.code != 1 {
 		t.Fatalf("exit code %d, want 1 (some rows are invalid)\n%v", res.code, res)
 	}
-	postRE := regexp.MustCompile(`^row (\d+): POST /v1/Account/([^/]+)/Number/(\d+)/ (\{.*\})$`)
+	postRE := regexp.MustCompile(`^row (\d+): POST /v1/Account/([^/]+)/Number/(\d+)/ (\{.*?\})( \(\+ the number's current app_id, read first\))?$`)
 	printed := map[int]string{}
 	for _, line := range strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n") {
 		if strings.Contains(line, ": invalid: ") {

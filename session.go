@@ -189,10 +189,9 @@ func (c *common) openInput(s *session) error {
 	return nil
 }
 
-// connect starts the sandbox when asked, builds the client, and proves the
-// credentials with one cheap read, so that bad ones stop the run before any
-// number is touched.
-func (c *common) connect(ctx context.Context, s *session, stderr io.Writer) error {
+// connect starts the sandbox when asked and builds the client; nothing is
+// sent yet.
+func (c *common) connect(s *session, stderr io.Writer) error {
 	apiURL, authID, token := c.apiURL, c.authID, os.Getenv("PLIVO_AUTH_TOKEN")
 	if c.sandbox {
 		sb, err := startRunSandbox(s.in, c)
@@ -215,7 +214,13 @@ func (c *common) connect(ctx context.Context, s *session, stderr io.Writer) erro
 		return &usageError{err: err}
 	}
 	s.cl, s.apiURL, s.authID = cl, apiURL, authID
-	if err := cl.GetAccount(ctx); err != nil {
+	return nil
+}
+
+// checkAccount proves the credentials with one cheap read, so that bad
+// ones stop the run before any number is touched.
+func (c *common) checkAccount(ctx context.Context, s *session) error {
+	if err := s.cl.GetAccount(ctx); err != nil {
 		if ae, ok := client.AsAPIError(err); ok && ae.Kind == client.KindAuth {
 			return fmt.Errorf("%w: authentication failed (HTTP %d: %s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN; nothing was sent", batch.ErrAborted, ae.StatusCode, ae.Message)
 		}
