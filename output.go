@@ -106,7 +106,7 @@ func newProgress(c *common, w io.Writer, log *slog.Logger, total int) *progress 
 	terminal := isFile && term.IsTerminal(int(f.Fd()))
 	on := c.progress == "always" || c.progress == "auto" && terminal
 	if on && total > 0 {
-		p.colour = terminal && os.Getenv("NO_COLOR") == ""
+		p.colour = useColour(terminal, os.Getenv("NO_COLOR"))
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("updating"),
@@ -126,6 +126,12 @@ func newProgress(c *common, w io.Writer, log *slog.Logger, total int) *progress 
 		go p.logLoop(log, c.logEvery)
 	}
 	return p
+}
+
+// useColour: colour only on a terminal, and never when NO_COLOR is set to
+// anything (https://no-color.org).
+func useColour(terminal bool, noColor string) bool {
+	return terminal && noColor == ""
 }
 
 func (p *progress) logLoop(log *slog.Logger, every time.Duration) {

@@ -122,3 +122,22 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: exit %d, %q", code, stdout)
 	}
 }
+
+func TestUseColour(t *testing.T) {
+	tests := []struct {
+		terminal bool
+		noColor  string
+		want     bool
+	}{
+		{true, "", true},
+		{true, "1", false},
+		{true, "0", false}, // any value disables it
+		{false, "", false},
+		{false, "1", false},
+	}
+	for _, tt := range tests {
+		if got := useColour(tt.terminal, tt.noColor); got != tt.want {
+			t.Errorf("useColour(%v, %q) = %v, want %v", tt.terminal, tt.noColor, got, tt.want)
+		}
+	}
+}
