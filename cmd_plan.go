@@ -114,7 +114,7 @@ func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 		}
 		counts[report.Change(r)]++
 		sum.add(r)
-		prog.add(r, sum)
+		prog.add(r)
 		return nil
 	}
 	stats, runErr := batch.Run(ctx, o.poolConfig(stop), withInvalid(s.in, invalid, nil), read, sink)

@@ -131,14 +131,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	}
 	up := &updater{skipUnchanged: o.skipUnchanged, verify: o.verify, pinApp: !o.allowDefApp}
 	if o.undo != "" {
-		mode := report.New
-		switch {
-		case o.force:
-			mode = report.Force
-		case o.resume:
-			mode = report.Resume
-		}
-		if up.undo, err = report.OpenUndo(o.undo, mode); err != nil {
+		if up.undo, err = report.OpenUndo(o.undo, o.fileMode()); err != nil {
 			return &usageError{err: err}
 		}
 		defer func() { _ = up.undo.Close() }()
@@ -169,7 +162,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 			return err
 		}
 		sum.add(r)
-		prog.add(r, sum)
+		prog.add(r)
 		return nil
 	}
 	stats, runErr := batch.Run(ctx, o.poolConfig(stop), rows, up.call, sink)
@@ -213,14 +206,18 @@ func openReport(o runOptions, stdout io.Writer) (*report.Writer, error) {
 	if o.report == "-" {
 		return report.NewWriter(stdout)
 	}
-	mode := report.New
+	return report.Open(o.report, o.fileMode())
+}
+
+// fileMode says what to do with an output file that exists already.
+func (o runOptions) fileMode() report.Mode {
 	switch {
 	case o.force:
-		mode = report.Force
+		return report.Force
 	case o.resume:
-		mode = report.Resume
+		return report.Resume
 	}
-	return report.Open(o.report, mode)
+	return report.New
 }
 
 // dryRun prints what would be sent, row by row, and sends nothing.

@@ -156,7 +156,7 @@ func (p *progress) logLoop(log *slog.Logger, every time.Duration) {
 	}
 }
 
-func (p *progress) add(r batch.Result, _ *summary) {
+func (p *progress) add(r batch.Result) {
 	if r.Status == batch.StatusInvalid {
 		return
 	}
