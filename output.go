@@ -187,8 +187,11 @@ func (p *progress) finish() {
 	if p.bar == nil {
 		return
 	}
-	_ = p.bar.Finish()
+	// Erase the bar and stop it where it is (Finish would first draw it
+	// full, which an interrupted run is not), so the summary starts on a
+	// clean line.
 	_ = p.bar.Clear()
+	_ = p.bar.Exit()
 }
 
 // summaryFile is what --summary writes, for a scheduler or a dashboard.
