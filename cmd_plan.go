@@ -70,6 +70,7 @@ func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 	}
 	s := &session{log: newLogger(o.logFormat, stderr)}
 	defer s.close()
+	s.watchStop(stop, "no new numbers are read; waiting for the reads in flight")
 	sum, start := newSummary(0), time.Now()
 	defer o.writeSummary(s, sum, "plan", o.output, start, &err)
 	if err := o.checkCredentials(); err != nil {
@@ -100,6 +101,7 @@ func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 
 	counts := map[string]int{}
 	prog := newProgress(&o.common, stderr, s.log, s.in.Valid())
+	s.setProgress(prog)
 	sum.rows = s.in.Rows()
 	read := func(ctx context.Context, row batch.Row, _ func() bool) (batch.Answer, error) {
 		info, err := s.cl.GetNumber(ctx, row.Number)

@@ -102,6 +102,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	}
 	s := &session{log: newLogger(o.logFormat, stderr)}
 	defer s.close()
+	s.watchStop(stop, "no new rows are sent; waiting for the calls in flight")
 	sum, start := newSummary(0), time.Now()
 	defer o.writeSummary(s, sum, "run", o.report, start, &err)
 	if !o.dryRun {
@@ -150,6 +151,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 
 	sum.rows = s.in.Rows()
 	prog := newProgress(&o.common, stderr, s.log, s.in.Valid()-done.Len())
+	s.setProgress(prog)
 	rows := withInvalid(s.in, invalid, func(r batch.Row) bool {
 		if done.Has(r) {
 			sum.alreadyOK++

@@ -49,8 +49,9 @@ func main() {
 	go func() {
 		// First signal: stop dispatching, let calls in flight finish.
 		// Second: cancel them.
-		s := <-sigs
-		fmt.Fprintf(os.Stderr, "\nplivo-bulk: %v: stopping; waiting for calls in flight (press Ctrl-C again to stop at once)\n", s)
+		// Each command says what the first signal does (run and plan
+		// first erase their progress bar, so the message is not glued to it).
+		<-sigs
 		close(stop)
 		<-sigs
 		fmt.Fprintln(os.Stderr, "plivo-bulk: stopping now")

@@ -178,20 +178,25 @@ func (p *progress) add(r batch.Result) {
 	_ = p.bar.Add(1)
 }
 
+// stopBar erases the bar and stops drawing it, for good.
+func (p *progress) stopBar() {
+	if p.bar == nil {
+		return
+	}
+	// Erase the bar and stop it where it is (Finish would first draw it
+	// full, which an interrupted run is not), so what follows starts on a
+	// clean line.
+	_ = p.bar.Clear()
+	_ = p.bar.Exit()
+}
+
 func (p *progress) finish() {
 	if p.stopLog != nil {
 		close(p.stopLog)
 		<-p.logDone
 		p.stopLog = nil
 	}
-	if p.bar == nil {
-		return
-	}
-	// Erase the bar and stop it where it is (Finish would first draw it
-	// full, which an interrupted run is not), so the summary starts on a
-	// clean line.
-	_ = p.bar.Clear()
-	_ = p.bar.Exit()
+	p.stopBar()
 }
 
 // summaryFile is what --summary writes, for a scheduler or a dashboard.

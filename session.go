@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -147,9 +148,41 @@ type session struct {
 	apiURL   string
 	authID   string
 	cleanups []func()
+
+	mu   sync.Mutex
+	prog *progress     // the progress bar to erase at a stop; guarded by mu
+	done chan struct{} // closed when the command ends
+}
+
+// watchStop tells, at the first signal, what happens next, after erasing
+// the progress bar if one is drawn (setProgress).
+func (s *session) watchStop(stop <-chan struct{}, what string) {
+	s.done = make(chan struct{})
+	go func() {
+		select {
+		case <-stop:
+		case <-s.done:
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.prog != nil {
+			s.prog.stopBar()
+		}
+		s.log.Warn("interrupted: " + what + " (press Ctrl-C again to stop at once)")
+	}()
+}
+
+func (s *session) setProgress(p *progress) {
+	s.mu.Lock()
+	s.prog = p
+	s.mu.Unlock()
 }
 
 func (s *session) close() {
+	if s.done != nil {
+		close(s.done)
+	}
 	for i := len(s.cleanups) - 1; i >= 0; i-- {
 		s.cleanups[i]()
 	}
