@@ -70,7 +70,7 @@ func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 	}
 	s := &session{log: newLogger(o.logFormat, stderr)}
 	defer s.close()
-	s.watchStop(stop, "no new numbers are read; waiting for the reads in flight")
+	s.watchStop(stop, "no new numbers are read; waiting for reads in flight")
 	sum, start := newSummary(0), time.Now()
 	defer o.writeSummary(s, sum, "plan", o.output, start, &err)
 	if err := o.checkCredentials(); err != nil {

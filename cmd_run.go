@@ -102,7 +102,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	}
 	s := &session{log: newLogger(o.logFormat, stderr)}
 	defer s.close()
-	s.watchStop(stop, "no new rows are sent; waiting for the calls in flight")
+	s.watchStop(stop, "no new rows are sent; waiting for calls in flight")
 	sum, start := newSummary(0), time.Now()
 	defer o.writeSummary(s, sum, "run", o.report, start, &err)
 	if !o.dryRun {
