@@ -358,10 +358,10 @@ func (p *pool) do(row Row) Result {
 			p.abort(fmt.Errorf("%w: %s", ErrAborted, ce.Message))
 			return res
 		case KindAuth:
-			p.abort(fmt.Errorf("%w: authentication failed (HTTP %d: %s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, ce.HTTPStatus, ce.Message))
+			p.abort(fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, ce.Message))
 			return res
 		case KindMethod:
-			p.abort(fmt.Errorf("%w: the API answered %d %s to an update, which is a bug in plivo-bulk; please report it", ErrAborted, ce.HTTPStatus, ce.Message))
+			p.abort(fmt.Errorf("%w: the API answered %s to an update, which is a bug in plivo-bulk; please report it", ErrAborted, ce.Message))
 			return res
 		}
 		if ce.Kind == KindRateLimited {

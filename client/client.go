@@ -10,6 +10,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,7 @@ type Client struct {
 	baseURL   *url.URL
 	authID    string
 	authToken string
+	basicAuth string // base64(authID:authToken), as sent in the Authorization header
 	userAgent string
 }
 
@@ -100,21 +102,26 @@ func WithHTTPClient(hc *http.Client) Option {
 // A plain http:// base URL is accepted only for a loopback host: Basic auth
 // would otherwise cross the network in clear.
 func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
+	// The messages never quote baseURL as given: it may carry a password.
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("api url %q: %w", baseURL, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // ue's text quotes the whole URL
+		}
+		return nil, fmt.Errorf("api url cannot be parsed: %w", err)
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("api url %q: plain http is refused except to a loopback address (credentials would cross the network in clear)", baseURL)
+			return nil, fmt.Errorf("api url %q: plain http is refused except to a loopback address (credentials would cross the network in clear)", redactURL(u))
 		}
 	default:
-		return nil, fmt.Errorf("api url %q: scheme must be https (or http to a loopback address)", baseURL)
+		return nil, fmt.Errorf("api url %q: scheme must be https (or http to a loopback address)", redactURL(u))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("api url %q: no host", baseURL)
+		return nil, fmt.Errorf("api url %q: no host", redactURL(u))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("api url %q: must not carry credentials, a query or a fragment", redactURL(u))
@@ -133,10 +140,15 @@ func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
 	transport.MaxIdleConns = 16
 	transport.MaxIdleConnsPerHost = 16
 	c := &Client{
-		http:      &http.Client{Transport: transport, Timeout: DefaultTimeout},
+		http: &http.Client{Transport: transport, Timeout: DefaultTimeout,
+			// A redirect is not followed: Go would resend the credentials,
+			// even to a plain http:// address. The 3xx is reported instead.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		baseURL:   u,
 		authID:    authID,
 		authToken: token,
+		basicAuth: base64.StdEncoding.EncodeToString([]byte(authID + ":" + token)),
 		userAgent: "plivo-bulk",
 	}
 	for _, opt := range opts {
@@ -148,13 +160,40 @@ func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
 }
 
 // String describes the client without its token, so that printing a Client
-// with %v never shows the secret.
-func (c *Client) String() string {
+// with %v never shows the secret. Its receiver is a value, so that printing
+// a dereferenced *Client does not show the fields either.
+func (c Client) String() string {
 	return fmt.Sprintf("plivo client for %s at %s", c.authID, c.baseURL.Redacted())
 }
 
 // GoString is String, for %#v.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
+
+// redacted replaces the token in text that came from the server.
+const redacted = "[redacted]"
+
+// redact replaces the token and the Basic credential in a server's answer:
+// a proxy or a hostile server may echo the request's Authorization header,
+// and its text ends up in errors, logs and reports. It runs on the raw
+// body, before any text is cut short.
+func (c *Client) redact(body []byte) []byte {
+	for _, secret := range []string{c.basicAuth, c.authToken} {
+		if secret != "" && bytes.Contains(body, []byte(secret)) {
+			body = bytes.ReplaceAll(body, []byte(secret), []byte(redacted))
+		}
+	}
+	return body
+}
+
+// redactError redacts the server's text in err once decoded, for a secret
+// that the body held JSON-escaped.
+func (c *Client) redactError(err error) error {
+	if e, ok := AsAPIError(err); ok {
+		e.Message = string(c.redact([]byte(e.Message)))
+		e.APIID = string(c.redact([]byte(e.APIID)))
+	}
+	return err
+}
 
 // AuthID returns the account the client acts for.
 func (c *Client) AuthID() string { return c.authID }
@@ -330,8 +369,9 @@ func (c *Client) do(req *http.Request, v any) (*http.Response, error) {
 	if err != nil {
 		return resp, &APIError{StatusCode: resp.StatusCode, Message: "reading the answer: " + cleanMessage(err.Error()), Kind: KindNetwork, err: err}
 	}
+	body = c.redact(body)
 	if err := CheckResponse(resp, body); err != nil {
-		return resp, err
+		return resp, c.redactError(err)
 	}
 	if v != nil {
 		if err := json.Unmarshal(body, v); err != nil {

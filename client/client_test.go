@@ -261,3 +261,26 @@ func TestClient_GetNumber_notTheNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestClient_redirectNotFollowed(t *testing.T) {
+	hits := 0
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		if _, _, ok := r.BasicAuth(); ok {
+			t.Error("the credentials followed a redirect")
+		}
+	}))
+	t.Cleanup(other.Close)
+	c, mux := setup(t)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/elsewhere", http.StatusTemporaryRedirect)
+	})
+	_, err := c.UpdateNumber(context.Background(), "12025551111", map[string]string{"alias": "x"})
+	e, ok := AsAPIError(err)
+	if !ok || e.Kind != KindRedirect || e.Retryable() || !strings.Contains(e.Message, "not followed") {
+		t.Fatalf("err = %v, want a non-retryable redirect error", err)
+	}
+	if hits != 0 {
+		t.Errorf("the redirect was followed %d times", hits)
+	}
+}

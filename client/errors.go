@@ -28,6 +28,7 @@ const (
 	KindNetwork     Kind = "network"      // connection refused, reset, closed
 	KindBadAnswer   Kind = "bad_answer"   // a 2xx that is not the expected JSON
 	KindCancelled   Kind = "cancelled"    // the caller's context ended
+	KindRedirect    Kind = "redirect"     // 3xx: not followed, so credentials are never resent
 )
 
 // APIError is any failed call: a non-2xx answer, an answer that could not be
@@ -87,10 +88,13 @@ func CheckResponse(resp *http.Response, body []byte) error {
 			raw, _ := json.Marshal(v)
 			e.Message = cleanMessage(string(raw))
 		}
-	} else if s := snippet(body); s != "" {
+	} else if s := snippet(body); s != "" && e.Kind != KindRedirect {
 		e.Message = s
 	} else {
 		e.Message = http.StatusText(resp.StatusCode)
+	}
+	if e.Kind == KindRedirect {
+		e.Message += " to " + cleanMessage(resp.Header.Get("Location")) + " (not followed: the credentials would be sent again; check --api-url)"
 	}
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return e
@@ -112,8 +116,10 @@ func kindOf(status int) Kind {
 		return KindServer
 	case status >= 400:
 		return KindHTTP4xx
+	case status >= 300:
+		return KindRedirect
 	}
-	return KindBadAnswer // 1xx, 3xx: not what this API answers
+	return KindBadAnswer // 1xx: not what this API answers
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date, clamped to
