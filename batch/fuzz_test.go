@@ -1,0 +1,213 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// fuzzSeedFiles are whole input files the fuzzers start from, besides the
+// files in testdata/fuzz/FuzzOpenInput: one of each shape the reader knows.
+var fuzzSeedFiles = []string{
+	"number,app_id\n12025550101,123\n",
+	"\xef\xbb\xbfNumber, ALIAS ,app_id,subaccount\r\n+1 202 555 0101,Front desk,123,\r\n12025550101,dup,,\r\n",
+	"number,alias,app_id,subaccount,compliance_application_id\n12025550101,(clear),(clear),(clear),(clear)\n",
+	"number,alias\n\n12025550101,x\n\n\n12025550102,\"multi\nline\"\n",
+	"number,alias\n12025550101,x,extra\n12025550102\n",
+	"number,alias\n12025550101,\"open\n",
+	"number,alias\n12025550101,a\"b\n",
+	"number,alias\n12025550101,\"a\"b\"\n",
+	"number,alias\n12025550101,caf\xe9\n",
+	"number,alias\n12025550101,a\x00b\n",
+	"number,app\n1,2\n",
+	"number,alias,NUMBER\n1,2,3\n",
+	"app_id,alias\n1,2\n",
+	"number,alias\n",
+	"",
+	"number\n0044 20 7946 0101\n+44 20 7946 0101\n１２０２５５５１１１１\n",
+}
+
+// FuzzOpenInput feeds arbitrary bytes to OpenInput and Each. Whatever the
+// file holds, neither panics; a file that is refused is refused with an
+// *InputError naming it; a file that is accepted yields every row once, in
+// order, each either valid (a normalised number and something to change)
+// or invalid with a reason, and Rows and Valid agree with what Each yields.
+func FuzzOpenInput(f *testing.F) {
+	for _, s := range fuzzSeedFiles {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const name = "fuzz.csv"
+		in, err := OpenInput(name, openString(string(data)))
+		if err != nil {
+			checkInputError(t, err, name)
+			return
+		}
+		if in.Rows() < 1 || in.Valid() < 0 || in.Valid() > in.Rows() {
+			t.Fatalf("Rows, Valid = %d, %d", in.Rows(), in.Valid())
+		}
+		var rows []Row
+		if err := in.Each(context.Background(), func(r Row) error { rows = append(rows, r); return nil }); err != nil {
+			t.Fatalf("Each after a successful OpenInput: %v", err)
+		}
+		if len(rows) != in.Rows() {
+			t.Fatalf("Each yielded %d rows, Rows() = %d", len(rows), in.Rows())
+		}
+		cells := numberCells(t, data)
+		if len(cells) != len(rows) {
+			t.Fatalf("Each yielded %d rows, encoding/csv reads %d records after the header", len(rows), len(cells))
+		}
+		valid := 0
+		firstRow := map[string]int{} // valid number -> its row
+		for i, r := range rows {
+			if r.Line != i+2 {
+				t.Fatalf("row %d has Line %d, want %d", i, r.Line, i+2)
+			}
+			if n, _ := NormalizeNumber(cells[i]); r.Number != cells[i] && r.Number != n {
+				t.Errorf("row %d: Number %q, but its number cell is %q", r.Line, r.Number, cells[i])
+			}
+			if r.Invalid != "" {
+				checkDuplicate(t, r, firstRow)
+				continue
+			}
+			valid++
+			if !isNormalNumber(r.Number) {
+				t.Errorf("row %d: valid with Number %q, want 7 to 15 digits not starting with 0", r.Line, r.Number)
+			}
+			if r.Targets.Empty() {
+				t.Errorf("row %d: valid but changes nothing", r.Line)
+			}
+			if line, dup := firstRow[r.Number]; dup {
+				t.Errorf("row %d: valid, but its number %s is row %d's too", r.Line, r.Number, line)
+			}
+			firstRow[r.Number] = r.Line
+		}
+		if valid != in.Valid() {
+			t.Errorf("Each yielded %d valid rows, Valid() = %d", valid, in.Valid())
+		}
+	})
+}
+
+// numberCells reads a file that OpenInput accepted with encoding/csv
+// alone, and returns the trimmed number cell of each record after the
+// header ("" when a ragged record has none).
+func numberCells(t *testing.T, data []byte) []string {
+	t.Helper()
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	recs, err := r.ReadAll()
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("encoding/csv refuses a file that OpenInput accepted: %v", err)
+	}
+	col := slices.IndexFunc(recs[0], func(h string) bool { return strings.EqualFold(strings.TrimSpace(h), "number") })
+	cells := make([]string, 0, len(recs)-1)
+	for _, rec := range recs[1:] {
+		c := ""
+		if col < len(rec) {
+			c = strings.TrimSpace(rec[col])
+		}
+		cells = append(cells, c)
+	}
+	return cells
+}
+
+// checkInputError checks that a refused file is refused the documented way.
+func checkInputError(t *testing.T, err error, name string) {
+	t.Helper()
+	var ie *InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("OpenInput error %T %q, want an *InputError", err, err)
+	}
+	if ie.File != name || !strings.HasPrefix(err.Error(), name+": ") {
+		t.Errorf("error %q does not name the file %q", err, name)
+	}
+	if ie.Msg == "" || ie.Line < 0 {
+		t.Errorf("error %q: Line %d, Msg %q", err, ie.Line, ie.Msg)
+	}
+	if !utf8.ValidString(err.Error()) {
+		t.Errorf("error %q is not valid UTF-8", err)
+	}
+	if len(err.Error()) > 1000 {
+		t.Errorf("error is %d bytes long: %.200q...", len(err.Error()), err)
+	}
+}
+
+// checkDuplicate checks that a row said to duplicate another names an
+// earlier valid row with the same number.
+func checkDuplicate(t *testing.T, r Row, firstRow map[string]int) {
+	t.Helper()
+	rest, ok := strings.CutPrefix(r.Invalid, "duplicate of row ")
+	if !ok {
+		return
+	}
+	line, err := strconv.Atoi(rest)
+	if err != nil || line >= r.Line || firstRow[r.Number] != line {
+		t.Errorf("row %d (%s) is %q, but the first row with that number is row %d", r.Line, r.Number, r.Invalid, firstRow[r.Number])
+	}
+}
+
+// isNormalNumber reports whether s is what NormalizeNumber returns for a
+// good number: 7 to 15 ASCII digits, not starting with 0.
+func isNormalNumber(s string) bool {
+	if len(s) < 7 || len(s) > 15 || s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzNormalizeNumber checks NormalizeNumber on arbitrary strings: it gives
+// either a number or a reason, never both and never neither; a number is
+// the input's digits, 7 to 15 of them, not starting with 0; and a number
+// normalises to itself.
+func FuzzNormalizeNumber(f *testing.F) {
+	for _, s := range []string{
+		"12025551111", "+1 (202) 555-1111", " +44.20.7946.0101 ", "1234567", "123456789012345",
+		"", "123456", "1234567890123456", "1202555111x", "++12025551111", "1202+5551111",
+		"0044 20 7946 0101", "１２０２５５５１１１１", "\t+1\t202\t555\t1111\t", "1202555\xff1111", "+",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, why := NormalizeNumber(s)
+		if (got == "") == (why == "") {
+			t.Fatalf("NormalizeNumber(%q) = %q, %q: want exactly one of a number and a reason", s, got, why)
+		}
+		if why != "" {
+			if !utf8.ValidString(why) {
+				t.Errorf("NormalizeNumber(%q) reason %q is not valid UTF-8", s, why)
+			}
+			return
+		}
+		if !isNormalNumber(got) {
+			t.Errorf("NormalizeNumber(%q) = %q, want 7 to 15 digits not starting with 0", s, got)
+		}
+		if digits := asciiDigits(s); got != digits {
+			t.Errorf("NormalizeNumber(%q) = %q, want the input's digits %q", s, got, digits)
+		}
+		if again, why := NormalizeNumber(got); again != got || why != "" {
+			t.Errorf("NormalizeNumber(%q) = %q, %q, want itself", got, again, why)
+		}
+	})
+}
+
+func asciiDigits(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
