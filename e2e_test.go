@@ -139,8 +139,8 @@ func e2eMixedRows() []e2eWantRow {
 		e2eInvalidRow(e2eCSVLine("0044 20 7946 0155", e2eAppA, "", "", ""), "0044 20 7946 0155", "starts with 0"),
 		e2eInvalidRow(e2eCSVLine("12025550156", "", "", "", ""), "12025550156", "nothing to change"),
 		e2eSendRow("12025550153", "12025550153", [4]string{"(clear)", e2eSubA, "Moved", ""}),
-		e2eInvalidRow("12025550157,"+e2eAppA+",,x,,extra\n", "12025550157", "has 6 fields, the header has 5"),
-		e2eInvalidRow("12025550158,"+e2eAppA+"\n", "12025550158", "has 2 fields, the header has 5"),
+		e2eInvalidRow("12025550157,"+e2eAppA+",,x,,extra\n", "12025550157", "has 6 cells, the header has 5"),
+		e2eInvalidRow("12025550158,"+e2eAppA+"\n", "12025550158", "has 2 cells, the header has 5"),
 		e2eInvalidRow(e2eCSVLine("12025550159", "", "(clear)", "", ""), "12025550159", "subaccount cannot be cleared"),
 		e2eInvalidRow(e2eCSVLine("12025550149", e2eAppA, "", "", "(clear)"), "12025550149", "compliance_application_id cannot be cleared"),
 	}

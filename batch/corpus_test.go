@@ -36,9 +36,9 @@ var badFiles = []badFile{
 	// Row-level problems are rows, not file errors.
 	{file: "ragged.csv", rows: []Row{
 		{Line: 2, Number: "12025550101", Targets: Targets{AppID: set("20372631212782780"), Alias: set("Front desk")}},
-		{Line: 3, Number: "12025550102", Invalid: "has 4 fields, the header has 3"},
-		{Line: 4, Number: "12025550103", Invalid: "has 2 fields, the header has 3"},
-		{Line: 5, Number: "12025550104", Invalid: "has 1 fields, the header has 3"},
+		{Line: 3, Number: "12025550102", Invalid: "has 4 cells, the header has 3"},
+		{Line: 4, Number: "12025550103", Invalid: "has 2 cells, the header has 3"},
+		{Line: 5, Number: "12025550104", Invalid: "has 1 cell, the header has 3"},
 		{Line: 6, Number: "12025550105", Targets: Targets{AppID: set("20372631212782780")}},
 	}},
 	// Accepted as they are.

@@ -106,6 +106,25 @@ func (r *record) UnmarshalCSVWithFields(key, value string) error {
 	return nil
 }
 
+// cells says "1 cell" or "N cells".
+func cells(n int) string {
+	if n == 1 {
+		return "1 cell"
+	}
+	return strconv.Itoa(n) + " cells"
+}
+
+// blank reports whether every cell of the record is empty or spaces, as in
+// the ",,," lines spreadsheet programs write for rows left blank.
+func (r record) blank() bool {
+	for _, c := range [...]string{r.Number, r.AppID, r.Subaccount, r.Alias, r.ComplianceApplicationID} {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // Columns lists the input columns in their canonical order.
 func Columns() []string { return append([]string{"number"}, fieldNames[:]...) }
 
@@ -298,6 +317,9 @@ func (in *Input) scan(ctx context.Context, fn func(Row) error, reopened bool) er
 		row++
 		if fnErr != nil {
 			continue // draining: the reader has been told to stop
+		}
+		if rec.blank() {
+			continue // a row of empty cells (",,,"): spreadsheets export blank rows so
 		}
 		if err := ctx.Err(); err != nil {
 			fnErr = err
@@ -564,7 +586,7 @@ func clip(s string) string {
 func (lr *lineReader) toRow(rec record, line int) Row {
 	r := Row{Line: line, Number: strings.TrimSpace(rec.Number)}
 	if rec.Fields != len(lr.header) {
-		r.Invalid = fmt.Sprintf("has %d fields, the header has %d", rec.Fields, len(lr.header))
+		r.Invalid = fmt.Sprintf("has %s, the header has %d", cells(rec.Fields), len(lr.header))
 		return r
 	}
 	cells := [NumFields]string{rec.AppID, rec.Subaccount, rec.Alias, rec.ComplianceApplicationID}

@@ -86,7 +86,7 @@ func TestOpenInput_rows(t *testing.T) {
 		{3, "12025550102", "nothing to change"},
 		{4, "12025550101", "duplicate of row 2"},
 		{5, "abc", "not a digit"},
-		{6, "12025550103", "has 5 fields, the header has 4"},
+		{6, "12025550103", "has 5 cells, the header has 4"},
 		{7, "12025550104", ""},
 		{8, "12025550105", "subaccount cannot be cleared"},
 		{9, "12025550106", ""},
@@ -181,4 +181,16 @@ func itoa(i int) string {
 		return digits[i : i+1]
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+func TestOpenInput_blankRowsSkipped(t *testing.T) {
+	const file = "number,app_id,alias\n12025550101,1,\n,,\n   \n , ,\n12025550102,1,\n"
+	in, err := OpenInput("t.csv", openString(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readAll(t, in)
+	if in.Rows() != 2 || len(rows) != 2 || rows[0].Line != 2 || rows[1].Line != 6 {
+		t.Errorf("Rows = %d, rows %+v; want rows 2 and 6 (rows of empty cells skipped, still counted)", in.Rows(), rows)
+	}
 }
