@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
+)
+
+// pipelineRows is the size of BenchmarkPipeline's input: BENCH_ROWS, or a
+// million.
+func pipelineRows(b *testing.B) int {
+	if v := os.Getenv("BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("BENCH_ROWS=%q: want a positive number", v)
+		}
+		return n
+	}
+	return 1_000_000
+}
+
+// writeInput writes the suite's input file: n rows, each a number and an
+// app_id, as bench/run.sh makes them.
+func writeInput(b *testing.B, path string, n int) {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Not fmt: this runs under the CPU profile too, and should not show.
+	w := bufio.NewWriter(f)
+	_, _ = w.WriteString("number,app_id\n")
+	line := []byte("12020000000,20372631212782780\n")
+	for i := 1; i <= n; i++ {
+		for j, v := 10, i; j >= 4; j, v = j-1, v/10 { // the 7 digits after 1202
+			line[j] = byte('0' + v%10)
+		}
+		_, _ = w.Write(line)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPipeline runs what `plivo-bulk run --rate 0` does per row, minus
+// HTTP: OpenInput's check pass, then batch.Run over Input.Each with 8
+// workers, a call that answers at once, and the report writer on a file.
+// One op is the whole file; ns/row divides by its rows.
+func BenchmarkPipeline(b *testing.B) {
+	n := pipelineRows(b)
+	dir := b.TempDir()
+	input := filepath.Join(dir, "input.csv")
+	writeInput(b, input, n)
+	call := func(ctx context.Context, row batch.Row, permit func() bool) (batch.Answer, error) {
+		return batch.Answer{HTTPStatus: 202, APIID: "5a9fcb68-582d-11e1-86da-6ff39efcb949"}, nil
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		in, err := batch.OpenInput(input, func() (io.ReadCloser, error) { return os.Open(input) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep, err := report.Open(filepath.Join(dir, "report.csv"), report.Force)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ok := 0
+		sink := func(r batch.Result) error {
+			if r.Status == batch.StatusOK {
+				ok++
+			}
+			return rep.Write(r)
+		}
+		cfg := batch.Config{Rate: 0, Concurrency: 8}
+		if _, err := batch.Run(context.Background(), cfg, in.Each, call, sink); err != nil {
+			b.Fatal(err)
+		}
+		if err := rep.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if ok != n {
+			b.Fatalf("%d rows ok, want %d", ok, n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+}
