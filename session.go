@@ -274,22 +274,10 @@ const maxPreflight = 200
 // instead of each drawing the same 400. It returns a function that says
 // why a row is invalid on that account, or "".
 func (c *common) preflight(ctx context.Context, s *session) (func(batch.Row) string, error) {
-	apps, subs := map[string]bool{}, map[string]bool{}
-	err := s.in.Each(ctx, func(r batch.Row) error {
-		if r.Invalid != "" {
-			return nil
-		}
-		if t := r.Targets[batch.AppID]; t.Set && t.Value != "" && len(apps) < maxPreflight {
-			apps[t.Value] = true
-		}
-		if t := r.Targets[batch.Subaccount]; t.Set && t.Value != "" && len(subs) < maxPreflight {
-			subs[t.Value] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	// The check pass collected the distinct values: no pass of its own.
+	apps, _ := s.in.Distinct(batch.AppID)
+	subs, _ := s.in.Distinct(batch.Subaccount)
+	apps, subs = apps[:min(len(apps), maxPreflight)], subs[:min(len(subs), maxPreflight)]
 	lim := rate.NewLimiter(rate.Inf, 1)
 	if c.rate > 0 {
 		lim = rate.NewLimiter(rate.Limit(c.rate), 1)
@@ -321,14 +309,14 @@ func (c *common) preflight(ctx context.Context, s *session) (func(batch.Row) str
 		}
 	}
 	missingApps, missingSubs := map[string]bool{}, map[string]bool{}
-	for id := range apps {
+	for _, id := range apps {
 		missing, err := check(s.cl.GetApplication, id)
 		if err != nil {
 			return nil, err
 		}
 		missingApps[id] = missing
 	}
-	for id := range subs {
+	for _, id := range subs {
 		missing, err := check(s.cl.GetSubaccount, id)
 		if err != nil {
 			return nil, err

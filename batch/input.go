@@ -50,6 +50,25 @@ type Input struct {
 	rows  int
 	valid int
 	dups  map[uint64]struct{} // numbers that occur more than once
+	// targets holds, per field, the distinct non-empty values that valid
+	// rows set, up to MaxDistinct of each: the pre-flight check reads
+	// each application and subaccount once without a pass of its own.
+	targets [NumFields]map[string]struct{}
+}
+
+// MaxDistinct bounds the distinct values per field that Distinct keeps.
+const MaxDistinct = 1000
+
+// Distinct returns the distinct non-empty values that valid rows set for
+// f, in no order, and whether there were more than MaxDistinct of them
+// (then only the first MaxDistinct are returned).
+func (in *Input) Distinct(f Field) ([]string, bool) {
+	m := in.targets[f]
+	out := make([]string, 0, len(m))
+	for v := range m {
+		out = append(out, v)
+	}
+	return out, len(m) > MaxDistinct
 }
 
 // Rows returns the number of data rows in the file.
@@ -142,6 +161,7 @@ func OpenInput(name string, open Opener) (*Input, error) {
 		in.rows++
 		if r.Invalid == "" {
 			keys.add(numberKey(r.Number))
+			in.noteTargets(r.Targets)
 		}
 		return nil
 	}, false)
@@ -169,6 +189,23 @@ func OpenInput(name string, open Opener) (*Input, error) {
 		debug.FreeOSMemory()
 	}
 	return in, nil
+}
+
+// noteTargets records the distinct values of the fields that the
+// pre-flight check looks up; one past MaxDistinct marks the overflow.
+func (in *Input) noteTargets(t Targets) {
+	for _, f := range [...]Field{AppID, Subaccount} {
+		if s := t[f]; s.Set && s.Value != "" {
+			m := in.targets[f]
+			if m == nil {
+				m = map[string]struct{}{}
+				in.targets[f] = m
+			}
+			if _, ok := m[s.Value]; !ok && len(m) <= MaxDistinct {
+				m[s.Value] = struct{}{}
+			}
+		}
+	}
 }
 
 // checkGCPercent is the GOGC in force during the check pass. The keys are

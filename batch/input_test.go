@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -192,5 +193,21 @@ func TestOpenInput_blankRowsSkipped(t *testing.T) {
 	rows := readAll(t, in)
 	if in.Rows() != 2 || len(rows) != 2 || rows[0].Line != 2 || rows[1].Line != 6 {
 		t.Errorf("Rows = %d, rows %+v; want rows 2 and 6 (rows of empty cells skipped, still counted)", in.Rows(), rows)
+	}
+}
+
+func TestInput_Distinct(t *testing.T) {
+	const file = "number,app_id,subaccount\n12025550101,A,S1\n12025550102,B,\n12025550103,A,S1\nbad,C,S9\n12025550104,(clear),\n"
+	in, err := OpenInput("t.csv", openString(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, more := in.Distinct(AppID)
+	slices.Sort(apps)
+	if !slices.Equal(apps, []string{"A", "B"}) || more {
+		t.Errorf("Distinct(AppID) = %v, %v; want [A B] from valid rows only, no clear marker", apps, more)
+	}
+	if subs, _ := in.Distinct(Subaccount); !slices.Equal(subs, []string{"S1"}) {
+		t.Errorf("Distinct(Subaccount) = %v", subs)
 	}
 }
