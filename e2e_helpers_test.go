@@ -122,13 +122,17 @@ type e2eFixture struct {
 	rec    *e2eRecorder
 }
 
-// e2eStartFixture starts a sandbox with cfg (its credentials are made up
-// here), the applications and subaccounts above, and numbers. The server
+// e2eStartFixture starts a sandbox with cfg (credentials it leaves empty
+// are made up here), the applications and subaccounts above, and numbers. The server
 // stops when the test ends.
 func e2eStartFixture(t *testing.T, cfg sandbox.Config, numbers ...sandbox.Number) *e2eFixture {
 	t.Helper()
-	cfg.AuthID = "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
-	cfg.AuthToken = "e2eSecret" + e2eRandString("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 31)
+	if cfg.AuthID == "" {
+		cfg.AuthID = "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
+	}
+	if cfg.AuthToken == "" {
+		cfg.AuthToken = "e2eSecret" + e2eRandString("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 31)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("sandbox config: %v", err)
 	}

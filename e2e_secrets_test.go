@@ -12,7 +12,6 @@ package main
 // e2eProc.check anyway.
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -70,32 +69,7 @@ func secForms(authID, token string) []string {
 func secStartFixture(t *testing.T, cfg sandbox.Config, authID, token string, numbers ...sandbox.Number) *e2eFixture {
 	t.Helper()
 	cfg.AuthID, cfg.AuthToken = authID, token
-	if err := cfg.Validate(); err != nil {
-		t.Fatalf("sandbox config: %v", err)
-	}
-	srv := sandbox.New(cfg)
-	srv.AddApplication(e2eAppStart, "Old IVR")
-	srv.AddApplication(e2eAppA, "Support line")
-	srv.AddApplication(e2eAppB, "Sales IVR")
-	srv.AddSubaccount(e2eSubA, "EMEA team")
-	srv.AddSubaccount(e2eSubB, "APAC team")
-	for _, n := range numbers {
-		srv.AddNumber(n)
-	}
-	rec := &e2eRecorder{}
-	srv.SetRecorder(rec.add)
-	u, stop, err := sandbox.Start(srv, "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start the sandbox: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := stop(ctx); err != nil {
-			t.Logf("stop the sandbox: %v", err)
-		}
-	})
-	return &e2eFixture{srv: srv, url: u, authID: authID, token: token, rec: rec}
+	return e2eStartFixture(t, cfg, numbers...)
 }
 
 // secSetup starts a sandbox with a fresh token and numbers, and a runner
