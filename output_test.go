@@ -12,7 +12,7 @@ func TestRun_jsonLogsAndSummaryFile(t *testing.T) {
 	dir := t.TempDir()
 	summary := filepath.Join(dir, "summary.json")
 	code, stdout, stderr := runCmd(t, "run", "--sandbox", "--input", "samples/numbers-mistakes.csv",
-		"--report", filepath.Join(dir, "r.csv"), "--log-format", "json", "--log-every", "20ms", "--rate", "50",
+		"--report", filepath.Join(dir, "r.csv"), "--log-format", "json", "--log-every", "20ms", "--rate", "10", // 3 updates at 10/s: 200 ms, ten progress periods
 		"--summary", summary)
 	if code != exitRowsFailed {
 		t.Fatalf("exit %d, want 1:\n%s", code, stderr)
