@@ -167,6 +167,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 		prog.add(r)
 		return nil
 	}
+	sendStart := time.Now() // the rate is of the send, not of the checks before it
 	stats, runErr := batch.Run(ctx, o.poolConfig(stop), rows, up.call, sink)
 	prog.finish()
 	if cerr := rep.Close(); cerr != nil && runErr == nil {
@@ -180,7 +181,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 			s.log.Warn("the undo file cannot restore every change: the API cannot move a number back to the main account or clear its compliance application", "numbers", n)
 		}
 	}
-	sum.elapsed = time.Since(start)
+	sum.elapsed = time.Since(sendStart)
 	sum.stats = stats
 	sum.print(stderr, o.report)
 	s.log.Info("run finished", sum.logAttrs()...)
