@@ -1,7 +1,6 @@
-package batch
+package pace
 
 import (
-	"context"
 	"math"
 	"sync"
 	"time"
@@ -26,16 +25,13 @@ const (
 	answerRing     = 4096 // answer times kept; past 4096/s the window shortens
 )
 
-// pacer hands out permits: one per attempt, at the run's rate. It is the
-// only goroutine that waits on the rate.Limiter, so a change of the limit
-// (after a 429) or a stop never strands a reservation held by a blocked
-// worker; workers wait on a channel instead.
-type pacer struct {
+// control is the adaptive part of the pacer: the rate in force, lowered
+// by 429s and raised again after quiet steps, and the pause a Retry-After
+// asks for. Only the Pacer's loop waits on its limiter.
+type control struct {
 	lim      *rate.Limiter
 	ceiling  float64 // the operator's --rate; +Inf when unlimited
 	adaptive bool
-	permits  chan struct{}
-	spawn    func() bool // start a worker if allowed; set by the pool
 
 	mu            sync.Mutex
 	pauseUntil    time.Time
@@ -50,17 +46,16 @@ type pacer struct {
 	answerCount   int
 }
 
-func newPacer(r float64, burst int, adaptive bool) *pacer {
+func newControl(r float64, burst int, adaptive bool) *control {
 	ceiling := r
 	if r <= 0 {
 		ceiling = math.Inf(1)
 	}
 	now := time.Now()
-	return &pacer{
+	return &control{
 		lim:        rate.NewLimiter(limitOf(ceiling), burst),
 		ceiling:    ceiling,
 		adaptive:   adaptive,
-		permits:    make(chan struct{}),
 		cur:        ceiling,
 		lastAdjust: now,
 		start:      now,
@@ -74,77 +69,14 @@ func limitOf(r float64) rate.Limit {
 	return rate.Limit(r)
 }
 
-// run hands out permits until halt is closed or ctx is done.
-func (p *pacer) run(ctx context.Context, halt <-chan struct{}) {
-	for {
-		if d := p.pause(); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-halt:
-				t.Stop()
-				return
-			case <-ctx.Done():
-				t.Stop()
-				return
-			}
-			continue // the pause may have been extended meanwhile
-		}
-		p.adjust(time.Now())
-		if err := p.lim.Wait(ctx); err != nil {
-			return
-		}
-		select {
-		case p.permits <- struct{}{}:
-			continue
-		default:
-		}
-		// No worker is free: grow the pool if the ceiling allows, else
-		// wait for a worker to come back.
-		if p.spawn != nil {
-			p.spawn()
-		}
-		select {
-		case p.permits <- struct{}{}:
-		case <-halt:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// acquire waits for a permit; it returns false if stop is closed first.
-func (p *pacer) acquire(stop <-chan struct{}) bool {
-	select {
-	case <-p.permits:
-		return true
-	case <-stop:
-		return false
-	}
-}
-
-// acquireOrDone is acquire for a worker with nothing in hand: it also gives
-// up when no more rows will come.
-func (p *pacer) acquireOrDone(stop, noMore <-chan struct{}) bool {
-	select {
-	case <-p.permits:
-		return true
-	case <-stop:
-		return false
-	case <-noMore:
-		return false
-	}
-}
-
-func (p *pacer) pause() time.Duration {
+func (p *control) pause() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return time.Until(p.pauseUntil)
 }
 
 // onAnswer counts an answer that was not a 429, for the accepted rate.
-func (p *pacer) onAnswer() {
+func (p *control) onAnswer() {
 	if !p.adaptive {
 		return
 	}
@@ -157,7 +89,7 @@ func (p *pacer) onAnswer() {
 
 // onThrottle handles a 429 for a request sent at sentAt: the whole pool
 // pauses for retryAfter, and the rate drops if this is news.
-func (p *pacer) onThrottle(sentAt time.Time, retryAfter time.Duration) {
+func (p *control) onThrottle(sentAt time.Time, retryAfter time.Duration) {
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -189,7 +121,7 @@ func (p *pacer) onThrottle(sentAt time.Time, retryAfter time.Duration) {
 
 // adjust raises the rate after a quiet step: fast back toward the rate the
 // server last accepted, then slowly above it, never past the ceiling.
-func (p *pacer) adjust(now time.Time) {
+func (p *control) adjust(now time.Time) {
 	if !p.adaptive {
 		return
 	}
@@ -211,7 +143,7 @@ func (p *pacer) adjust(now time.Time) {
 	p.setRate(min(next, p.ceiling))
 }
 
-func (p *pacer) setRate(r float64) {
+func (p *control) setRate(r float64) {
 	p.cur = r
 	p.lim.SetLimit(limitOf(r))
 	if !math.IsInf(r, 1) {
@@ -220,7 +152,7 @@ func (p *pacer) setRate(r float64) {
 }
 
 // Rate returns the rate now in force (+Inf when unlimited).
-func (p *pacer) Rate() float64 {
+func (p *control) Rate() float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.cur
@@ -228,7 +160,7 @@ func (p *pacer) Rate() float64 {
 
 // acceptedRate is the rate of non-429 answers since max(from, now-1s).
 // Callers hold mu.
-func (p *pacer) acceptedRate(now, from time.Time) float64 {
+func (p *control) acceptedRate(now, from time.Time) float64 {
 	from = later(from, now.Add(-rateWindow))
 	n := 0
 	oldest := now
@@ -252,4 +184,15 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// accepted is the rate the server was last seen to accept when it
+// throttled, or 0 when it never did.
+func (p *control) accepted() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.firstThrottle.IsZero() {
+		return 0
+	}
+	return p.good
 }

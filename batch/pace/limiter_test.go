@@ -1,12 +1,12 @@
-package batch
+package pace
 
 import (
 	"testing"
 	"time"
 )
 
-func TestPacer_onThrottle(t *testing.T) {
-	p := newPacer(100, 5, true)
+func TestControl_onThrottle(t *testing.T) {
+	p := newControl(100, 5, true)
 	for range 40 {
 		p.onAnswer()
 	}
@@ -51,8 +51,8 @@ func TestPacer_onThrottle(t *testing.T) {
 	}
 }
 
-func TestPacer_retryAfterPauses(t *testing.T) {
-	p := newPacer(10, 1, false)
+func TestControl_retryAfterPauses(t *testing.T) {
+	p := newControl(10, 1, false)
 	p.onThrottle(time.Now(), 2*time.Second)
 	if d := p.pause(); d < time.Second || d > 2*time.Second {
 		t.Errorf("pause = %v, want about 2s", d)
@@ -67,8 +67,8 @@ func TestPacer_retryAfterPauses(t *testing.T) {
 	}
 }
 
-func TestPacer_unlimitedBecomesLimited(t *testing.T) {
-	p := newPacer(0, 1, true)
+func TestControl_unlimitedBecomesLimited(t *testing.T) {
+	p := newControl(0, 1, true)
 	for range 100 {
 		p.onAnswer()
 	}

@@ -1,4 +1,4 @@
-package batch
+package pace
 
 import (
 	"context"
@@ -11,14 +11,39 @@ import (
 	"time"
 )
 
-// rowsOf is a row source over a slice.
-func rowsOf(rows []Row) func(context.Context, func(Row) error) error {
-	return func(ctx context.Context, fn func(Row) error) error {
-		for _, r := range rows {
-			if err := ctx.Err(); err != nil {
-				return err
+// item stands for what a run carries (a row, a page).
+type item struct {
+	Line    int
+	Number  string
+	Invalid bool
+}
+
+type answer struct {
+	HTTPStatus int
+	APIID      string
+}
+
+type done = Done[item, answer]
+
+func makeItems(n int) []item {
+	items := make([]item, n)
+	for i := range items {
+		items[i] = item{Line: i + 2, Number: fmt.Sprintf("1202555%04d", i)}
+	}
+	return items
+}
+
+// source feeds a slice, passing the invalid items.
+func source(items []item) func(Feed[item]) error {
+	return func(f Feed[item]) error {
+		for _, it := range items {
+			var err error
+			if it.Invalid {
+				err = f.Pass(it)
+			} else {
+				err = f.Send(it)
 			}
-			if err := fn(r); err != nil {
+			if err != nil {
 				return err
 			}
 		}
@@ -26,43 +51,45 @@ func rowsOf(rows []Row) func(context.Context, func(Row) error) error {
 	}
 }
 
-func makeRows(n int) []Row {
-	rows := make([]Row, n)
-	for i := range rows {
-		rows[i] = Row{Line: i + 2, Number: fmt.Sprintf("1202555%04d", i), Targets: Targets{AppID: {Value: "app", Set: true}}}
-	}
-	return rows
-}
-
 // fastConfig retries at once and does not limit the rate.
 func fastConfig() Config {
 	return Config{Rate: 0, Concurrency: 4, MaxAttempts: 3, BackoffBase: time.Microsecond, BackoffMax: time.Microsecond}
 }
 
-// collect runs the pool and returns the results sorted by line.
-func collect(t *testing.T, ctx context.Context, cfg Config, rows []Row, call Call) ([]Result, Stats, error) {
+// collect runs the pool on a new Pacer and returns the outcomes sorted by line.
+func collect(t *testing.T, ctx context.Context, cfg Config, items []item, call Call[item, answer]) ([]done, Stats, error) {
 	t.Helper()
+	p := New(ctx, cfg)
+	defer p.Close()
 	var mu sync.Mutex
-	var got []Result
-	stats, err := Run(ctx, cfg, rowsOf(rows), call, func(r Result) error {
+	var got []done
+	err := Run(ctx, p, source(items), call, func(d done) error {
 		mu.Lock()
 		defer mu.Unlock()
-		got = append(got, r)
+		got = append(got, d)
 		return nil
 	})
-	sort.Slice(got, func(i, j int) bool { return got[i].Row.Line < got[j].Row.Line })
-	return got, stats, err
+	sort.Slice(got, func(i, j int) bool { return got[i].Item.Line < got[j].Item.Line })
+	return got, p.Stats(), err
 }
 
-func okCall(ctx context.Context, r Row, _ func() bool) (Answer, error) {
-	return Answer{HTTPStatus: 202, APIID: "id-" + r.Number}, nil
+func okCall(ctx context.Context, it item, _ func() bool) (answer, error) {
+	return answer{HTTPStatus: 202, APIID: "id-" + it.Number}, nil
+}
+
+// kindOf is the kind an outcome ends with: "" for a success.
+func kindOf(d done) string {
+	if d.Err == nil {
+		return ""
+	}
+	return d.Err.Kind
 }
 
 func TestRun_everyRowOnce(t *testing.T) {
-	rows := makeRows(200)
-	rows[5].Invalid = "bad"
+	rows := makeItems(200)
+	rows[5].Invalid = true
 	var calls sync.Map
-	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
+	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
 		if _, dup := calls.LoadOrStore(r.Number, true); dup {
 			t.Errorf("row %d sent twice", r.Line)
 		}
@@ -76,14 +103,10 @@ func TestRun_everyRowOnce(t *testing.T) {
 		t.Fatalf("got %d results, want %d", len(got), len(rows))
 	}
 	for i, r := range got {
-		want := StatusOK
-		if i == 5 {
-			want = StatusInvalid
+		if r.Item.Line != rows[i].Line || r.Passed != (i == 5) || r.Err != nil {
+			t.Errorf("result %d = line %d passed %v err %v, want line %d passed %v", i, r.Item.Line, r.Passed, r.Err, rows[i].Line, i == 5)
 		}
-		if r.Row.Line != rows[i].Line || r.Status != want {
-			t.Errorf("result %d = line %d %s, want line %d %s", i, r.Row.Line, r.Status, rows[i].Line, want)
-		}
-		if want == StatusOK && (r.APIID != "id-"+r.Row.Number || r.Attempts != 1 || r.HTTPStatus != 202) {
+		if i != 5 && (r.Answer.APIID != "id-"+r.Item.Number || r.Attempts != 1 || r.Answer.HTTPStatus != 202) {
 			t.Errorf("result %d = %+v", i, r)
 		}
 	}
@@ -94,7 +117,7 @@ func TestRun_everyRowOnce(t *testing.T) {
 
 func TestRun_concurrencyBound(t *testing.T) {
 	var inFlight, most atomic.Int64
-	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
+	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
 		n := inFlight.Add(1)
 		defer inFlight.Add(-1)
 		for {
@@ -108,7 +131,7 @@ func TestRun_concurrencyBound(t *testing.T) {
 	}
 	cfg := fastConfig()
 	cfg.Concurrency = 3
-	if _, stats, err := collect(t, context.Background(), cfg, makeRows(60), call); err != nil || stats.Workers > 3 {
+	if _, stats, err := collect(t, context.Background(), cfg, makeItems(60), call); err != nil || stats.Workers > 3 {
 		t.Fatalf("Run: %v, workers %d", err, stats.Workers)
 	}
 	if m := most.Load(); m > 3 || m < 1 {
@@ -120,39 +143,39 @@ func TestRun_retries(t *testing.T) {
 	tests := []struct {
 		name         string
 		errs         []error // answers before success; nil = success
-		wantStatus   Status
+		wantOK       bool
 		wantAttempts int
 		wantKind     string
 	}{
-		{"5xx then ok", []error{&CallError{HTTPStatus: 503, Kind: "server", Retryable: true}}, StatusOK, 2, ""},
-		{"429 then ok", []error{&CallError{HTTPStatus: 429, Kind: KindRateLimited, Retryable: true}}, StatusOK, 2, ""},
-		{"timeout twice then ok", []error{&CallError{Kind: KindTimeout, Retryable: true}, &CallError{Kind: KindTimeout, Retryable: true}}, StatusOK, 3, ""},
-		{"404 not retried", []error{&CallError{HTTPStatus: 404, Kind: "not_found", Message: "not found"}}, StatusFailed, 1, "not_found"},
-		{"400 not retried", []error{&CallError{HTTPStatus: 400, Kind: "http_4xx", Message: "bad app"}}, StatusFailed, 1, "http_4xx"},
+		{"5xx then ok", []error{&Error{HTTPStatus: 503, Kind: "server", Retryable: true}}, true, 2, ""},
+		{"429 then ok", []error{&Error{HTTPStatus: 429, Kind: KindRateLimited, Retryable: true}}, true, 2, ""},
+		{"timeout twice then ok", []error{&Error{Kind: KindTimeout, Retryable: true}, &Error{Kind: KindTimeout, Retryable: true}}, true, 3, ""},
+		{"404 not retried", []error{&Error{HTTPStatus: 404, Kind: "not_found", Message: "not found"}}, false, 1, "not_found"},
+		{"400 not retried", []error{&Error{HTTPStatus: 400, Kind: "http_4xx", Message: "bad app"}}, false, 1, "http_4xx"},
 		{"gives up after max attempts", []error{
-			&CallError{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"},
-			&CallError{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"},
-			&CallError{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"},
-		}, StatusFailed, 3, "server"},
-		{"plain error retried", []error{errors.New("weird")}, StatusOK, 2, ""},
+			&Error{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"},
+			&Error{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"},
+			&Error{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"},
+		}, false, 3, "server"},
+		{"plain error retried", []error{errors.New("weird")}, true, 2, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var n atomic.Int64
-			call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
+			call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
 				i := int(n.Add(1)) - 1
 				if i < len(tt.errs) {
-					return Answer{}, tt.errs[i]
+					return answer{}, tt.errs[i]
 				}
 				return okCall(ctx, r, nil)
 			}
-			got, _, err := collect(t, context.Background(), fastConfig(), makeRows(1), call)
+			got, _, err := collect(t, context.Background(), fastConfig(), makeItems(1), call)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			r := got[0]
-			if r.Status != tt.wantStatus || r.Attempts != tt.wantAttempts || r.Kind != tt.wantKind {
-				t.Errorf("Status, Attempts, Kind = %s, %d, %q; want %s, %d, %q (%+v)", r.Status, r.Attempts, r.Kind, tt.wantStatus, tt.wantAttempts, tt.wantKind, r)
+			if (r.Err == nil) != tt.wantOK || r.Attempts != tt.wantAttempts || kindOf(r) != tt.wantKind {
+				t.Errorf("ok, Attempts, Kind = %v, %d, %q; want %v, %d, %q (%+v)", r.Err == nil, r.Attempts, kindOf(r), tt.wantOK, tt.wantAttempts, tt.wantKind, r)
 			}
 		})
 	}
@@ -160,12 +183,12 @@ func TestRun_retries(t *testing.T) {
 
 func TestRun_authAborts(t *testing.T) {
 	var calls atomic.Int64
-	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
+	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
 		calls.Add(1)
-		return Answer{}, &CallError{HTTPStatus: 401, Kind: KindAuth, Message: "invalid credentials"}
+		return answer{}, &Error{HTTPStatus: 401, Kind: KindAuth, Message: "invalid credentials"}
 	}
 	cfg := fastConfig()
-	got, _, err := collect(t, context.Background(), cfg, makeRows(500), call)
+	got, _, err := collect(t, context.Background(), cfg, makeItems(500), call)
 	if !errors.Is(err, ErrAborted) {
 		t.Fatalf("Run = %v, want ErrAborted", err)
 	}
@@ -176,17 +199,17 @@ func TestRun_authAborts(t *testing.T) {
 		t.Errorf("%d results for %d calls", len(got), calls.Load())
 	}
 	for _, r := range got {
-		if r.Status == StatusOK {
-			t.Errorf("row %d marked ok", r.Row.Line)
+		if r.Err == nil {
+			t.Errorf("row %d marked ok", r.Item.Line)
 		}
 	}
 }
 
 func TestRun_forbiddenEverywhereAborts(t *testing.T) {
-	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
-		return Answer{}, &CallError{HTTPStatus: 403, Kind: KindForbidden, Message: "forbidden"}
+	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
+		return answer{}, &Error{HTTPStatus: 403, Kind: KindForbidden, Message: "forbidden"}
 	}
-	got, _, err := collect(t, context.Background(), fastConfig(), makeRows(500), call)
+	got, _, err := collect(t, context.Background(), fastConfig(), makeItems(500), call)
 	if !errors.Is(err, ErrAborted) {
 		t.Fatalf("Run = %v, want ErrAborted", err)
 	}
@@ -196,15 +219,15 @@ func TestRun_forbiddenEverywhereAborts(t *testing.T) {
 
 	// One success first: 403s are then the rows' own problem.
 	var n atomic.Int64
-	call = func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
+	call = func(ctx context.Context, r item, _ func() bool) (answer, error) {
 		if n.Add(1) == 1 {
 			return okCall(ctx, r, nil)
 		}
-		return Answer{}, &CallError{HTTPStatus: 403, Kind: KindForbidden, Message: "forbidden"}
+		return answer{}, &Error{HTTPStatus: 403, Kind: KindForbidden, Message: "forbidden"}
 	}
 	cfg := fastConfig()
 	cfg.Concurrency = 1
-	got, _, err = collect(t, context.Background(), cfg, makeRows(50), call)
+	got, _, err = collect(t, context.Background(), cfg, makeItems(50), call)
 	if err != nil || len(got) != 50 {
 		t.Errorf("Run = %v with %d results, want nil with 50", err, len(got))
 	}
@@ -214,7 +237,7 @@ func TestRun_stop(t *testing.T) {
 	stop := make(chan struct{})
 	var calls atomic.Int64
 	release := make(chan struct{})
-	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
+	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
 		if calls.Add(1) == 3 {
 			close(stop)
 			close(release)
@@ -224,7 +247,7 @@ func TestRun_stop(t *testing.T) {
 	}
 	cfg := fastConfig()
 	cfg.Stop = stop
-	got, _, err := collect(t, context.Background(), cfg, makeRows(100), call)
+	got, _, err := collect(t, context.Background(), cfg, makeItems(100), call)
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("Run = %v, want ErrInterrupted", err)
 	}
@@ -232,8 +255,8 @@ func TestRun_stop(t *testing.T) {
 		t.Errorf("%d results, %d calls; want one result per call, few calls", len(got), calls.Load())
 	}
 	for _, r := range got {
-		if r.Status != StatusOK {
-			t.Errorf("row %d: %s %s; calls in flight should finish", r.Row.Line, r.Status, r.Error)
+		if r.Err != nil {
+			t.Errorf("row %d: %v; calls in flight should finish", r.Item.Line, r.Err)
 		}
 	}
 }
@@ -241,13 +264,13 @@ func TestRun_stop(t *testing.T) {
 func TestRun_cancelInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{}, 100)
-	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
+	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
 		started <- struct{}{}
 		<-ctx.Done()
-		return Answer{}, &CallError{Kind: KindCancelled, Message: "cancelled"}
+		return answer{}, &Error{Kind: KindCancelled, Message: "cancelled"}
 	}
 	go func() { <-started; cancel() }()
-	got, _, err := collect(t, ctx, fastConfig(), makeRows(100), call)
+	got, _, err := collect(t, ctx, fastConfig(), makeItems(100), call)
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("Run = %v, want ErrInterrupted", err)
 	}
@@ -255,22 +278,22 @@ func TestRun_cancelInFlight(t *testing.T) {
 		t.Fatalf("%d results, want the calls in flight (1..4)", len(got))
 	}
 	for _, r := range got {
-		if r.Status != StatusFailed || r.Kind != KindInterrupted {
-			t.Errorf("row %d = %s/%s, want failed/interrupted", r.Row.Line, r.Status, r.Kind)
+		if kindOf(r) != KindInterrupted {
+			t.Errorf("row %d = %q, want interrupted", r.Item.Line, kindOf(r))
 		}
 	}
 }
 
 func TestRun_retryBudget(t *testing.T) {
 	var calls atomic.Int64
-	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
+	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
 		calls.Add(1)
-		return Answer{}, &CallError{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"}
+		return answer{}, &Error{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"}
 	}
 	cfg := fastConfig()
 	cfg.MaxAttempts = 10
 	cfg.RetryBudget = 50 // ten retries
-	got, stats, err := collect(t, context.Background(), cfg, makeRows(100), call)
+	got, stats, err := collect(t, context.Background(), cfg, makeItems(100), call)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +302,7 @@ func TestRun_retryBudget(t *testing.T) {
 	}
 	budget := 0
 	for _, r := range got {
-		if r.Kind == KindBudget {
+		if kindOf(r) == KindBudget {
 			budget++
 		}
 	}
@@ -293,13 +316,13 @@ func TestRun_retryAfterPausesPool(t *testing.T) {
 	var mu sync.Mutex
 	var throttledAt time.Time
 	var early int
-	call := func(ctx context.Context, r Row, _ func() bool) (Answer, error) {
+	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		now := time.Now()
 		if throttledAt.IsZero() {
 			throttledAt = now
-			return Answer{}, &CallError{HTTPStatus: 429, Kind: KindRateLimited, Retryable: true, RetryAfter: pause}
+			return answer{}, &Error{HTTPStatus: 429, Kind: KindRateLimited, Retryable: true, RetryAfter: pause}
 		}
 		// The check allows for calls that got their permit before the 429.
 		if now.Sub(throttledAt) < pause-50*time.Millisecond {
@@ -310,7 +333,7 @@ func TestRun_retryAfterPausesPool(t *testing.T) {
 	cfg := fastConfig()
 	cfg.Rate = 200
 	cfg.Concurrency = 1
-	got, _, err := collect(t, context.Background(), cfg, makeRows(5), call)
+	got, _, err := collect(t, context.Background(), cfg, makeItems(5), call)
 	if err != nil || len(got) != 5 {
 		t.Fatalf("Run = %v, %d results", err, len(got))
 	}
@@ -322,7 +345,9 @@ func TestRun_retryAfterPausesPool(t *testing.T) {
 func TestRun_sinkErrorStops(t *testing.T) {
 	boom := errors.New("disk full")
 	n := 0
-	_, err := Run(context.Background(), fastConfig(), rowsOf(makeRows(1000)), okCall, func(Result) error {
+	p := New(context.Background(), fastConfig())
+	defer p.Close()
+	err := Run(context.Background(), p, source(makeItems(1000)), okCall, func(done) error {
 		n++
 		if n == 5 {
 			return boom
