@@ -1,0 +1,99 @@
+package ratectl
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type design struct {
+	name string
+	mk   func(ceiling float64, now time.Time) ctl
+}
+
+var designs = []design{
+	{"baseline", func(c float64, now time.Time) ctl { return newBaseline(c, now) }},
+	{"ratectl", func(c float64, now time.Time) ctl { return New(c, now) }},
+}
+
+const gridRows = 2000
+
+var gridSeeds = []uint64{1, 2, 3}
+
+type cell struct {
+	shape    string
+	mult     float64
+	ra       bool
+	worst    simResult // the seed with the worst time ratio
+	worst429 simResult // the seed with the worst 429 share
+}
+
+func runGrid(d design) []cell {
+	var cells []cell
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for si, sh := range shapes() {
+		for _, mult := range []float64{1, 10} {
+			for _, ra := range []bool{false, true} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c := cell{shape: sh.name, mult: mult, ra: ra}
+					for i, seed := range gridSeeds {
+						rng := newRand(seed*1000 + uint64(si))
+						res := simulate(d.mk(mult*sh.l, epoch), sh.mk(rng), simConfig{
+							rows: gridRows, ceiling: mult * sh.l, retryAfter: ra,
+							latMin: 50 * time.Millisecond, latMax: 300 * time.Millisecond, seed: seed,
+						})
+						if i == 0 || res.ratio() > c.worst.ratio() {
+							c.worst = res
+						}
+						if i == 0 || res.share() > c.worst429.share() {
+							c.worst429 = res
+						}
+					}
+					mu.Lock()
+					cells = append(cells, c)
+					mu.Unlock()
+				}()
+			}
+		}
+	}
+	wg.Wait()
+	order := map[string]int{}
+	for i, sh := range shapes() {
+		order[sh.name] = i
+	}
+	sortCells(cells, order)
+	return cells
+}
+
+func table(name string, cells []cell) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (worst of %d seeds, %d rows, latency 50-300 ms)\n", name, len(gridSeeds), gridRows)
+	fmt.Fprintf(&b, "%-22s | %-15s | %-15s | %-15s | %-15s\n", "shape", "L, no R-A", "L, R-A", "10L, no R-A", "10L, R-A")
+	row := map[string][]string{}
+	var names []string
+	for _, c := range cells {
+		if _, ok := row[c.shape]; !ok {
+			names = append(names, c.shape)
+		}
+		row[c.shape] = append(row[c.shape], fmt.Sprintf("%.3f× %5.2f%%", c.worst.ratio(), 100*c.worst429.share()))
+	}
+	for _, n := range names {
+		fmt.Fprintf(&b, "%-22s | %-22s\n", n, strings.Join(row[n], " | "))
+	}
+	return b.String()
+}
+
+// TestGrid_table logs the grid for every design: go test -run Grid_table -v ./batch/pace/ratectl/
+func TestGrid_table(t *testing.T) {
+	t.Parallel()
+	for _, d := range designs {
+		cells := runGrid(d)
+		n, ex := misses(cells)
+		t.Logf("\n%s%d of %d figures miss the targets (summed excess %.3f)\n", table(d.name, cells), n, 2*len(cells), ex)
+	}
+}

@@ -1,0 +1,229 @@
+package ratectl
+
+import (
+	"math"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	// DefaultStartRate is Plivo's documented limit, 300 requests per 5 s.
+	DefaultStartRate = 60.0
+	// DefaultMaxThrottleWait is how long a run waits, throttled, with
+	// nothing accepted, before it stops (see Watchdog).
+	DefaultMaxThrottleWait = 10 * time.Minute
+)
+
+// Config tunes a Controller. The zero value of a field takes its default.
+type Config struct {
+	// Ceiling is the operator's --rate: the controller never goes above
+	// it. 0 or +Inf: none.
+	Ceiling float64
+	// StartRate is the first rate when the ceiling is above it (or there
+	// is none); from there the rate grows until the first 429.
+	StartRate float64
+	// Margin is the share of the server's measured limit to hold at.
+	Margin float64
+	// MinRate is the floor, requests per second.
+	MinRate float64
+	// Hold is how long the rate holds after a throttling episode before
+	// it probes above the measured limit; it doubles, up to MaxHold, each
+	// time a probe is refused at the same limit.
+	Hold, MaxHold time.Duration
+	// ProbeTime is how long a probe takes to double the rate: the probe
+	// grows as (1 + (t/ProbeTime)²), slowly at first.
+	ProbeTime time.Duration
+	// StartDouble is how long the rate takes to double during the start.
+	StartDouble time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Ceiling <= 0 || math.IsNaN(c.Ceiling) {
+		c.Ceiling = math.Inf(1)
+	}
+	def := func(v *float64, d float64) {
+		if *v <= 0 || math.IsNaN(*v) {
+			*v = d
+		}
+	}
+	defD := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.StartRate, DefaultStartRate)
+	def(&c.Margin, 0.97)
+	def(&c.MinRate, 0.5)
+	defD(&c.Hold, 4*time.Second)
+	defD(&c.MaxHold, 32*time.Second)
+	defD(&c.ProbeTime, 4*time.Second)
+	defD(&c.StartDouble, 500*time.Millisecond)
+	return c
+}
+
+// ring is the times of recent accepted answers.
+type ring struct {
+	t    []time.Time
+	next int
+	n    int
+}
+
+func (r *ring) add(t time.Time) {
+	if r.t == nil {
+		r.t = make([]time.Time, 8192)
+	}
+	r.t[r.next] = t
+	r.next = (r.next + 1) % len(r.t)
+	r.n = min(r.n+1, len(r.t))
+}
+
+// since counts the times at or after from; ok is false when the ring no
+// longer reaches back that far.
+func (r *ring) since(from time.Time) (n int, ok bool) {
+	for i := 1; i <= r.n; i++ {
+		if r.t[(r.next-i+len(r.t))%len(r.t)].Before(from) {
+			return n, true
+		}
+		n++
+	}
+	return n, r.n < len(r.t)
+}
+
+// Controller is the rate controller; it is not safe for concurrent use.
+type Controller struct {
+	cfg   Config
+	start time.Time
+
+	rate       float64 // in force
+	startup    bool    // no 429 yet
+	startAt    time.Time
+	startRate  float64
+	est        float64   // the limit last measured (0: not yet)
+	accepted   ring      // answers that were not 429s
+	pauseUntil time.Time // from Retry-After
+
+	streak       int       // news 429s in the current episode; 0 = none
+	lastDecrease time.Time // a 429 for a request sent before this is old news
+	lastThrottle time.Time // when the last 429 came back
+	episodeStart time.Time
+	prevEnd      time.Time // when the previous episode ended (or the start)
+	holdUntil    time.Time // no probing before this
+	hold         time.Duration
+	probeBase    float64 // the rate the probe started from
+	failRate     float64 // the rate in force when the episode began
+	refused      int     // 429s since the previous episode ended
+}
+
+// New returns a controller for a run that may send at most ceiling
+// requests per second (0 or +Inf: no ceiling), starting now.
+func New(ceiling float64, now time.Time) *Controller {
+	return NewConfig(Config{Ceiling: ceiling}, now)
+}
+
+// NewConfig is New with every setting.
+func NewConfig(cfg Config, now time.Time) *Controller {
+	cfg = cfg.withDefaults()
+	r := min(cfg.Ceiling, cfg.StartRate)
+	return &Controller{cfg: cfg, start: now, rate: r, startup: true, startAt: now, startRate: r, prevEnd: now, hold: cfg.Hold}
+}
+
+// OnAccepted records an answer that was not a 429, for a request sent at
+// sentAt.
+func (c *Controller) OnAccepted(now, sentAt time.Time) {
+	c.accepted.add(now)
+	if c.streak > 0 && sentAt.After(c.lastThrottle) {
+		c.endEpisode(now)
+	}
+}
+
+// endEpisode: a request sent after the last 429 came back was accepted, so
+// the server has room again. What it accepted since the previous episode
+// ended is its limit, measured over whole windows of a fixed-window
+// limiter (each episode ends at a window's edge).
+func (c *Controller) endEpisode(now time.Time) {
+	span := now.Sub(c.prevEnd)
+	n, ok := c.accepted.since(c.prevEnd)
+	// A marginal failure (the server refused a few of what we sent): the
+	// limit is about the rate that failed. An overshoot (it refused
+	// many): what it accepted since the previous episode is its limit.
+	w := c.failRate
+	if span > 0 && ok && float64(c.refused) > 0.05*float64(n) {
+		w = min(w, float64(n)/span.Seconds())
+	}
+	c.refused = 0
+	switch {
+	case c.est > 0 && w > 1.05*c.est:
+		c.hold = c.cfg.Hold // the limit rose
+	case c.est > 0:
+		c.hold = min(2*c.hold, c.cfg.MaxHold)
+	}
+	c.est = w
+	c.rate = c.clamp(c.cfg.Margin * w)
+	c.probeBase = c.rate
+	c.streak = 0
+	c.prevEnd = now
+	c.holdUntil = now.Add(c.hold)
+}
+
+// OnThrottled records a 429 for a request sent at sentAt; retryAfter is
+// the server's Retry-After (0 when absent).
+func (c *Controller) OnThrottled(now, sentAt time.Time, retryAfter time.Duration) {
+	if retryAfter > 0 {
+		if u := now.Add(retryAfter); u.After(c.pauseUntil) {
+			c.pauseUntil = u
+		}
+	}
+	c.lastThrottle = now
+	c.refused++
+	if c.startup {
+		c.startup = false
+	}
+	if sentAt.Before(c.lastDecrease) {
+		return // sent before the last decrease: nothing new
+	}
+	if c.streak == 0 {
+		c.episodeStart = now
+		c.failRate = c.rate
+		span := now.Sub(c.prevEnd)
+		n, ok := c.accepted.since(c.prevEnd)
+		r := c.rate
+		if span > 0 && ok {
+			r = min(r, float64(n)/span.Seconds())
+		}
+		c.rate = c.clamp(c.cfg.Margin * r)
+	} else {
+		c.rate = c.clamp(c.rate / 2)
+	}
+	c.streak++
+	c.lastDecrease = now
+}
+
+// Rate returns the rate to send at now.
+func (c *Controller) Rate(now time.Time) float64 {
+	switch {
+	case c.startup:
+		d := now.Sub(c.startAt).Seconds() / c.cfg.StartDouble.Seconds()
+		c.rate = c.clamp(c.startRate * math.Exp2(d))
+	case c.streak == 0 && c.rate < c.cfg.Ceiling:
+		// Back to the level that failed, slowly, over the hold; then
+		// above it, slowly at first.
+		if now.Before(c.holdUntil) {
+			x := 1 - now.Sub(c.prevEnd).Seconds()/c.hold.Seconds()
+			c.rate = c.clamp(c.est - (c.est-c.probeBase)*x*x*x)
+		} else {
+			x := now.Sub(c.holdUntil).Seconds() / c.cfg.ProbeTime.Seconds()
+			c.rate = c.clamp(c.est * (1 + x*x))
+		}
+	}
+	return c.rate
+}
+
+func (c *Controller) clamp(r float64) float64 {
+	return min(c.cfg.Ceiling, max(c.cfg.MinRate, r))
+}
+
+// PauseUntil is when the last Retry-After asks the whole run to wait until.
+func (c *Controller) PauseUntil() time.Time { return c.pauseUntil }
+
+// Accepted is the rate the server was last measured to accept, or 0.
+func (c *Controller) Accepted() float64 { return c.est }

@@ -1,0 +1,63 @@
+package ratectl
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// knownMisses are the cells of the grid where ratectl does NOT yet meet
+// issue 12's targets (shape, ceiling multiple, Retry-After). They are
+// logged, not failed, so that the test guards every cell that does meet
+// them; a new miss fails. Issue 12 stays open while this list is not empty.
+var knownMisses = map[string]bool{
+	"fixed 40/1s/1L/ra=false":           true,
+	"fixed 40/1s/1L/ra=true":            true,
+	"fixed 40/1s/10L/ra=true":           true,
+	"fixed 300/5s/1L/ra=true":           true,
+	"fixed 300/5s/10L/ra=false":         true,
+	"fixed 300/5s/10L/ra=true":          true,
+	"sliding 50/1s/1L/ra=false":         true,
+	"sliding 50/1s/1L/ra=true":          true,
+	"sliding 50/1s/10L/ra=false":        true,
+	"sliding 50/1s/10L/ra=true":         true,
+	"sliding 300/5s/1L/ra=false":        true,
+	"sliding 300/5s/1L/ra=true":         true,
+	"sliding 300/5s/10L/ra=false":       true,
+	"sliding 300/5s/10L/ra=true":        true,
+	"moving bucket 60/s/1L/ra=false":    true,
+	"moving bucket 60/s/1L/ra=true":     true,
+	"moving bucket 60/s/10L/ra=false":   true,
+	"moving bucket 60/s/10L/ra=true":    true,
+	"moving fixed 300/5s/1L/ra=false":   true,
+	"moving fixed 300/5s/1L/ra=true":    true,
+	"moving fixed 300/5s/10L/ra=false":  true,
+	"moving fixed 300/5s/10L/ra=true":   true,
+	"moving sliding 60/1s/1L/ra=false":  true,
+	"moving sliding 60/1s/1L/ra=true":   true,
+	"moving sliding 60/1s/10L/ra=false": true,
+	"moving sliding 60/1s/10L/ra=true":  true,
+}
+
+func cellKey(c cell) string { return fmt.Sprintf("%s/%gL/ra=%v", c.shape, c.mult, c.ra) }
+
+func TestGrid_targets(t *testing.T) {
+	t.Parallel()
+	cells := runGrid(design{"ratectl", func(c float64, now time.Time) ctl { return New(c, now) }})
+	for _, c := range cells {
+		maxRatio, maxShare := 1.10, 0.05
+		if c.mult == 1 {
+			maxRatio, maxShare = 1.03, 0.01
+		}
+		r, s := c.worst.ratio(), c.worst429.share()
+		miss := r > maxRatio || s > maxShare
+		switch {
+		case miss && knownMisses[cellKey(c)]:
+			t.Logf("known miss: %s: %.3f× (≤ %.2f), %.2f%% 429 (≤ %.0f%%)", cellKey(c), r, maxRatio, 100*s, 100*maxShare)
+		case miss:
+			t.Errorf("%s: %.3f× (want ≤ %.2f), %.2f%% 429 (want ≤ %.0f%%)", cellKey(c), r, maxRatio, 100*s, 100*maxShare)
+		case knownMisses[cellKey(c)]:
+			t.Logf("now met, remove from knownMisses: %s", cellKey(c))
+		}
+	}
+}
