@@ -35,9 +35,18 @@
 //   - "alias": "" clears the alias (undocumented on Plivo).
 //   - A GET answers null, not "", for an unset alias, application,
 //     subaccount or compliance application.
-//   - The list takes only limit (1 to 20, default 20) and offset (0 or more);
-//     any other query parameter is 400, since the sandbox implements none of
-//     Plivo's filters and must not pretend to.
+//   - The list takes limit (1 to 20, default 20), offset (0 or more) and
+//     three of Plivo's filters: number_startswith (one or more digits),
+//     subaccount (a subaccount of this account) and alias (exact match, not
+//     empty). Anything else, a parameter given twice included, is 400: the
+//     sandbox implements no other filter and must not pretend to. The
+//     numbers come sorted by number; total_count counts those that match,
+//     and next and previous are paths that keep the filters, or null at the
+//     ends.
+//   - A list object has the single read's fields but for api_id, with one
+//     difference, which Plivo's recorded answers show: sub_account is the
+//     plain auth_id ("SA…") in the list and the subaccount's URI in the
+//     single read.
 //   - Only the methods listed are allowed (no HEAD, no OPTIONS): else 405.
 //   - The rate limit counts every authenticated request on the account,
 //     reads and errors included, as Plivo's limit covers every API. A
