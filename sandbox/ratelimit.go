@@ -82,10 +82,11 @@ func ParseRateLimit(s string) (Rate, error) {
 	r.Limit = n
 	if slash {
 		win = strings.TrimSpace(win)
+		full := win
 		if win != "" && strings.IndexAny(win[:1], "0123456789.") < 0 {
-			win = "1" + win // "s" is "1s"
+			full = "1" + win // "s" is "1s"
 		}
-		d, err := time.ParseDuration(win)
+		d, err := time.ParseDuration(full)
 		switch {
 		case err != nil:
 			return Rate{}, fmt.Errorf("rate limit %q: window %q: want a duration such as s, 5s, 500ms or 1m", s, win)
