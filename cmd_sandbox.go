@@ -26,6 +26,21 @@ It uses the credentials in PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN when they are
 set, and makes up others when they are not. It never prints a token taken
 from the environment.
 
+The rate limit (--rate-limit N or N/WINDOW, such as 300/5s, Plivo's
+documented limit) counts every request on the account, list and reads
+included. Its shape is one of (--limiter):
+  bucket   a token bucket of N that refills at N per window: a burst of N,
+           then a steady rate (the default)
+  fixed    N per window, windows aligned on the clock (:00, :05, ...); up to
+           2N can pass close to a window's edge
+  sliding  at most N in any window
+--limit-dip AFTER:FOR:FACTOR stands in for other traffic on the account:
+AFTER from the first request, the limit is multiplied by FACTOR (0.5 or 50%
+halves it, 0 stops everything) for FOR, then it comes back. Repeat the flag
+(or separate dips with commas) for several; they must not overlap. The 429
+answers carry Retry-After, the seconds until a request would pass, unless
+--no-retry-after.
+
 The --numbers file is a CSV with a header naming some of the columns
 number,app_id,subaccount,alias,compliance_application_id,compliance_status
 (number is required; numbers in E.164 without '+'). The applications and
@@ -38,6 +53,10 @@ Examples:
   # Plivo's rate limit (no Retry-After) and an unreliable network
   plivo-bulk sandbox --numbers numbers.csv --rate-limit 60 --no-retry-after \
       --fail-rate 0.05 --drop-rate 0.01 --latency 80ms --seed 42
+
+  # 300 requests per 5-second window, halved from 20s to 40s into the run
+  plivo-bulk sandbox --numbers numbers.csv --rate-limit 300/5s --limiter fixed \
+      --limit-dip 20s:20s:0.5
 
   # Plivo's documented default-app rule, and the state kept at the end
   plivo-bulk sandbox --numbers numbers.csv --default-app-on-missing \
@@ -73,6 +92,7 @@ type sandboxOptions struct {
 	apps        sandboxListFlag
 	subaccounts sandboxListFlag
 	dump        string
+	rate        sandbox.Rate
 	cfg         sandbox.Config
 }
 
@@ -90,7 +110,10 @@ func parseSandboxFlags(args []string, stderr io.Writer) (sandboxOptions, error) 
 	fs.StringVar(&o.numbers, "numbers", "", "load the account's numbers from CSV `file`")
 	fs.Var(&o.apps, "apps", "create the applications with these `ids` (comma-separated)")
 	fs.Var(&o.subaccounts, "subaccounts", "create the subaccounts with these auth `ids` (comma-separated; SA and 18 upper-case letters or digits)")
-	fs.Float64Var(&o.cfg.RateLimit, "rate-limit", 0, "allow `n` requests per second, in bursts of up to one second's worth; 0 is unlimited (Plivo allows about 60)")
+	fs.Var(&o.rate, "rate-limit", "the account's rate limit, `N[/window]`: N requests per second, or per window as in 300/5s or 1000/1m; 0 is unlimited (Plivo documents 300/5s)")
+	o.cfg.Limiter = sandbox.LimiterBucket
+	fs.Var(&o.cfg.Limiter, "limiter", "the rate limiter's `shape`: bucket, fixed or sliding")
+	fs.Var((*sandbox.LimitDips)(&o.cfg.LimitDips), "limit-dip", "`AFTER:FOR:FACTOR`: from AFTER past the first request, multiply the rate limit by FACTOR for FOR (e.g. 20s:10s:0.5 halves it for 10s); repeatable")
 	fs.BoolVar(&o.cfg.NoRetryAfter, "no-retry-after", false, "send no Retry-After header with 429, like Plivo")
 	fs.Float64Var(&o.cfg.FailRate, "fail-rate", 0, "answer this `fraction` of number requests 500, 502 or 503, without applying them")
 	fs.Float64Var(&o.cfg.FailAfterApplyRate, "fail-after-apply-rate", 0, "apply this `fraction` of updates, then answer 500")
@@ -124,6 +147,10 @@ func parseSandboxFlags(args []string, stderr io.Writer) (sandboxOptions, error) 
 		if !sandbox.ValidSubaccountID(id) {
 			return o, usagef("sandbox: --subaccounts: %q: want SA and 18 upper-case letters or digits", id)
 		}
+	}
+	o.cfg.RateLimit, o.cfg.RateWindow = o.rate.Limit, o.rate.Window
+	if o.cfg.RateLimit == 0 && (isFlagSet(fs, "limiter") || len(o.cfg.LimitDips) > 0) {
+		return o, usagef("sandbox: --limiter and --limit-dip need --rate-limit")
 	}
 	o.cfg.AuthID = os.Getenv("PLIVO_AUTH_ID")
 	o.cfg.AuthToken = os.Getenv("PLIVO_AUTH_TOKEN")
@@ -200,7 +227,11 @@ func printSandboxBanner(w io.Writer, baseURL string, cfg sandbox.Config, tokenFr
 	fmt.Fprintf(w, "plivo-bulk sandbox: serving Plivo's Number API on %s\n", baseURL)
 	fmt.Fprintf(w, "account %s with %d numbers", cfg.AuthID, numbers)
 	if cfg.RateLimit > 0 {
-		fmt.Fprintf(w, "; rate limit %g/s", cfg.RateLimit)
+		rate := sandbox.Rate{Limit: cfg.RateLimit, Window: cfg.RateWindow}
+		fmt.Fprintf(w, "; rate limit %s (%s)", rate, cfg.Limiter)
+		if len(cfg.LimitDips) > 0 {
+			fmt.Fprintf(w, " with dips %s", sandbox.LimitDips(cfg.LimitDips))
+		}
 		if cfg.NoRetryAfter {
 			fmt.Fprint(w, " without Retry-After")
 		}
@@ -297,4 +328,11 @@ func dumpSandbox(s *sandbox.Server, path string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "numbers written to %s\n", path)
 	return nil
+}
+
+// isFlagSet reports whether the flag name was given on the command line.
+func isFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
 // sandboxOutput is an io.Writer that a test can read while runSandbox
@@ -151,6 +154,13 @@ func TestRunSandbox_badArgs(t *testing.T) {
 		{"rate above 1", []string{"--fail-rate", "1.5"}, "fail rate"},
 		{"rates add up past 1", []string{"--drop-rate", "0.7", "--stall-rate", "0.7"}, "add up"},
 		{"negative rate limit", []string{"--rate-limit", "-1"}, "rate limit"},
+		{"bad rate window", []string{"--rate-limit", "300/5"}, "window"},
+		{"unknown limiter", []string{"--rate-limit", "60", "--limiter", "leaky"}, "want bucket, fixed or sliding"},
+		{"fractional fixed", []string{"--rate-limit", "0.5", "--limiter", "fixed"}, "whole number"},
+		{"limiter without a limit", []string{"--limiter", "sliding"}, "need --rate-limit"},
+		{"dip without a limit", []string{"--limit-dip", "1s:1s:0.5"}, "need --rate-limit"},
+		{"bad dip", []string{"--rate-limit", "60", "--limit-dip", "1s:0.5"}, "AFTER:FOR:FACTOR"},
+		{"overlapping dips", []string{"--rate-limit", "60", "--limit-dip", "1s:5s:0.5", "--limit-dip", "2s:1s:0"}, "overlap"},
 		{"bad subaccount", []string{"--subaccounts", "SA1"}, "subaccounts"},
 		{"empty app", []string{"--apps", "1,,2"}, "empty item"},
 		{"bad default app", []string{"--default-app", "a b"}, "default app"},
@@ -179,7 +189,7 @@ func TestRunSandbox_help(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) || isUsage(err) {
 		t.Errorf("err = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"Usage: plivo-bulk sandbox", "Examples:", "-listen", "-fail-rate"} {
+	for _, want := range []string{"Usage: plivo-bulk sandbox", "Examples:", "-listen", "-fail-rate", "-limiter", "-limit-dip", "300/5s", "sliding"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("help lacks %q:\n%s", want, stderr.String())
 		}
@@ -198,5 +208,44 @@ func TestSandboxShellQuote(t *testing.T) {
 		if got := sandboxShellQuote(in); got != want {
 			t.Errorf("sandboxShellQuote(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestParseSandboxFlags_rateLimit(t *testing.T) {
+	t.Setenv("PLIVO_AUTH_ID", "")
+	t.Setenv("PLIVO_AUTH_TOKEN", "")
+	tests := []struct {
+		args   []string
+		want   sandbox.Config
+		banner string
+	}{
+		{[]string{"--rate-limit", "60"}, sandbox.Config{RateLimit: 60, RateWindow: time.Second, Limiter: sandbox.LimiterBucket}, "rate limit 60/s (bucket)"},
+		{[]string{"--rate-limit", "300/5s", "--limiter", "fixed", "--no-retry-after"},
+			sandbox.Config{RateLimit: 300, RateWindow: 5 * time.Second, Limiter: sandbox.LimiterFixed, NoRetryAfter: true}, "rate limit 300/5s (fixed) without Retry-After"},
+		{[]string{"--rate-limit", "100/1m", "--limiter", "sliding", "--limit-dip", "20s:10s:0.5", "--limit-dip", "1m:5s:0,2m:1m:50%"},
+			sandbox.Config{RateLimit: 100, RateWindow: time.Minute, Limiter: sandbox.LimiterSliding, LimitDips: []sandbox.LimitDip{
+				{After: 20 * time.Second, For: 10 * time.Second, Factor: 0.5}, {After: time.Minute, For: 5 * time.Second}, {After: 2 * time.Minute, For: time.Minute, Factor: 0.5}}},
+			"rate limit 100/m (sliding) with dips 20s:10s:0.5,1m0s:5s:0,2m0s:1m0s:0.5"},
+		{nil, sandbox.Config{Limiter: sandbox.LimiterBucket}, "account "},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			o, err := parseSandboxFlags(tt.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := sandbox.Config{RateLimit: o.cfg.RateLimit, RateWindow: o.cfg.RateWindow, Limiter: o.cfg.Limiter, LimitDips: o.cfg.LimitDips, NoRetryAfter: o.cfg.NoRetryAfter}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("config = %+v, want %+v", got, tt.want)
+			}
+			var banner bytes.Buffer
+			printSandboxBanner(&banner, "http://127.0.0.1:1", o.cfg, false, 1)
+			if !strings.Contains(banner.String(), tt.banner) {
+				t.Errorf("banner lacks %q:\n%s", tt.banner, banner.String())
+			}
+			if tt.args == nil && strings.Contains(banner.String(), "rate limit") {
+				t.Errorf("banner of an unlimited sandbox mentions a rate limit:\n%s", banner.String())
+			}
+		})
 	}
 }

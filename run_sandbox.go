@@ -43,7 +43,7 @@ type runSandboxServer struct {
 // samples' apps and subaccounts.
 func startRunSandbox(in *batch.Input, o *common) (*runSandboxServer, error) {
 	srv := sandbox.New(sandbox.Config{
-		RateLimit: o.sandboxRate, FailRate: o.sandboxFailRate,
+		RateLimit: o.sandboxRate.Limit, RateWindow: o.sandboxRate.Window, FailRate: o.sandboxFailRate,
 		DefaultAppOnMissing: o.sandboxDefApp, DefaultApp: sandboxDefaultApp,
 	})
 	for id, name := range sandboxApps {

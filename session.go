@@ -18,6 +18,7 @@ import (
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/client"
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
 // common holds the flags that run and plan share: the input, the pacing and
@@ -36,7 +37,7 @@ type common struct {
 	logFormat       string
 	force           bool
 	sandbox         bool
-	sandboxRate     float64
+	sandboxRate     sandbox.Rate
 	sandboxFailRate float64
 	sandboxDefApp   bool
 	logEvery        time.Duration
@@ -60,7 +61,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.summary, "summary", "", "also write the summary as JSON to this `file` (counts, elapsed, rate, exit code)")
 	fs.BoolVar(&c.force, "force", false, "replace existing output files")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "work against a built-in sandbox seeded with the input's numbers (no credentials, no network)")
-	fs.Float64Var(&c.sandboxRate, "sandbox-rate-limit", 0, "with --sandbox: the sandbox's own rate limit, requests per second (0 = none)")
+	fs.Var(&c.sandboxRate, "sandbox-rate-limit", "with --sandbox: the sandbox's own rate limit, `N[/window]`: N requests per second, or per window as in 300/5s (0 = none)")
 	fs.Float64Var(&c.sandboxFailRate, "sandbox-fail-rate", 0, "with --sandbox: fraction of requests the sandbox answers with a 5xx")
 	fs.BoolVar(&c.sandboxDefApp, "sandbox-default-app", true, "with --sandbox: an update without app_id moves the number to the account's default app, as Plivo's documentation says")
 }
@@ -81,7 +82,7 @@ func (c *common) validate(cmd string) error {
 		return usagef("%s: --backoff-base must be more than 0 and at most --backoff-max", cmd)
 	case c.logEvery < 0:
 		return usagef("%s: --log-every %v: must be 0 (never) or more", cmd, c.logEvery)
-	case (c.sandboxRate != 0 || c.sandboxFailRate != 0) && !c.sandbox:
+	case (c.sandboxRate.Limit != 0 || c.sandboxFailRate != 0) && !c.sandbox:
 		return usagef("%s: --sandbox-rate-limit and --sandbox-fail-rate need --sandbox", cmd)
 	}
 	switch c.progress {

@@ -256,8 +256,11 @@ func (c *Client) UpdateNumber(ctx context.Context, number string, fields map[str
 }
 
 // NumberInfo is what GET /v1/Account/{auth_id}/Number/{number}/ answers,
-// as far as plivo-bulk uses it. Application and SubAccount are resource URIs
-// (or empty for JSON null); AppID and SubaccountID give their plain ids.
+// and each object of the number list, as far as plivo-bulk uses it.
+// Application and SubAccount hold what the server sent: a resource URI, a
+// plain id (the list sends sub_account so) or "" for JSON null or an empty
+// string; AppID and SubaccountID give the plain id in every case. A null
+// Alias is "" too.
 type NumberInfo struct {
 	Number                  string `json:"number"`
 	Alias                   string `json:"alias"`
@@ -268,12 +271,18 @@ type NumberInfo struct {
 	APIID                   string `json:"api_id"`
 }
 
-// AppID returns the plain application id from the Application URI.
+// AppID returns the plain application id: the last segment of the
+// Application URI, or Application itself when it is a plain id; "" when
+// there is none.
 func (n NumberInfo) AppID() string { return lastSegment(n.Application) }
 
-// SubaccountID returns the plain subaccount auth id from the SubAccount URI.
+// SubaccountID returns the plain subaccount auth id: the last segment of the
+// SubAccount URI, or SubAccount itself when it is a plain id; "" for the
+// main account.
 func (n NumberInfo) SubaccountID() string { return lastSegment(n.SubAccount) }
 
+// lastSegment returns the last path segment of uri, trailing slashes
+// ignored; a plain id has one segment, itself.
 func lastSegment(uri string) string {
 	uri = strings.TrimRight(uri, "/")
 	if i := strings.LastIndexByte(uri, '/'); i >= 0 {

@@ -35,14 +35,56 @@
 //   - "alias": "" clears the alias (undocumented on Plivo).
 //   - A GET answers null, not "", for an unset alias, application,
 //     subaccount or compliance application.
-//   - The list takes only limit (1 to 20, default 20) and offset (0 or more);
-//     any other query parameter is 400, since the sandbox implements none of
-//     Plivo's filters and must not pretend to.
+//   - The list takes limit (1 to 20, default 20), offset (0 or more) and
+//     three of Plivo's filters: number_startswith (one or more digits),
+//     subaccount (a subaccount of this account) and alias (exact match, not
+//     empty). Anything else, a parameter given twice included, is 400: the
+//     sandbox implements no other filter and must not pretend to. The
+//     numbers come sorted by number; total_count counts those that match,
+//     and next and previous are paths that keep the filters, or null at the
+//     ends.
+//   - A list object has the single read's fields but for api_id, with one
+//     difference, which Plivo's recorded answers show: sub_account is the
+//     plain auth_id ("SA…") in the list and the subaccount's URI in the
+//     single read.
 //   - Only the methods listed are allowed (no HEAD, no OPTIONS): else 405.
 //   - The rate limit counts every authenticated request on the account,
-//     reads and errors included, as Plivo's limit covers every API. A
-//     Retry-After header is sent unless NoRetryAfter is set; Plivo documents
-//     none, so clients must cope without it.
+//     reads, lists and errors included, as Plivo's limit covers every API;
+//     refused requests do not count. A Retry-After header is sent unless
+//     NoRetryAfter is set; Plivo documents none, so clients must cope
+//     without it.
+//
+// # Rate limit
+//
+// Plivo documents "300 API requests per 5 seconds" but not the shape of its
+// limiter, and the account shares that budget with its other traffic. So the
+// sandbox's limit is N requests per window W (Config.RateLimit and
+// RateWindow; `--rate-limit 300/5s`, a bare number being per second) in one
+// of three shapes (Config.Limiter, `--limiter`):
+//
+//   - bucket (the default): a token bucket that refills at N/W and holds N
+//     tokens, starting full. A burst of N passes at once, then N/W
+//     steadily. Holding one window's worth lets the documented 300 pass at
+//     once, and keeps a bare `--rate-limit 60` what it always was: 60/s in
+//     bursts of 60. From full, up to 2N can pass in the first W.
+//   - fixed: N requests in each window of W aligned on the Unix epoch; the
+//     count resets at the edge, so up to 2N can pass close to an edge.
+//   - sliding: at most N requests in any W, kept as an exact log of the
+//     times admitted.
+//
+// Limit dips (Config.LimitDips, `--limit-dip AFTER:FOR:FACTOR`) stand in for
+// the other traffic: AFTER from the account's first request, the limit is
+// multiplied by FACTOR for FOR, then comes back; `20s:10s:0.5` halves it for
+// 10 seconds. For the bucket a dip scales the refill and the bucket's size
+// (the tokens above the new size are lost); for the windowed shapes it
+// scales N, rounded down, from that moment, mid-window included. Timing
+// dips from the first request rather than from the start of the server
+// makes them hit a run however long the server waited for it.
+//
+// Retry-After, when sent, is the limiter's own reckoning: the whole seconds,
+// rounded up and at least 1, until a request would pass if no other came
+// first, dips included. Config.Now replaces the clock, so that tests can
+// drive every shape on a fake one.
 //   - Latency and faults touch only the number endpoints (a number's GET and
 //     POST, and the number list), never the account, application or
 //     subaccount reads, so that a client's credentials check stays reliable.
@@ -85,12 +127,28 @@ type Config struct {
 	// "SA" makes the account a subaccount, which may not move numbers.
 	AuthID, AuthToken string
 
-	// RateLimit is the number of requests per second the account may make,
-	// with bursts of up to one second's worth; 0 means unlimited.
+	// RateLimit is the number of requests the account may make per
+	// RateWindow; 0 means unlimited. Every authenticated request counts.
 	RateLimit float64
+	// RateWindow is the rate limit's window; 0 means one second. Plivo
+	// documents 300 requests per 5 seconds.
+	RateWindow time.Duration
+	// Limiter is the rate limiter's shape; "" is LimiterBucket. The
+	// windowed shapes (fixed, sliding) need a whole RateLimit.
+	Limiter Limiter
+	// LimitDips move the rate limit during the run, standing in for other
+	// traffic on the account; they are timed from the first request. They
+	// must not overlap.
+	LimitDips []LimitDip
 	// NoRetryAfter leaves the Retry-After header off 429 answers, as Plivo
-	// documents none.
+	// documents none. When it is sent, Retry-After is the limiter's own
+	// reckoning: whole seconds, rounded up, until a request would pass if
+	// no other came first.
 	NoRetryAfter bool
+
+	// Now is the sandbox's clock, for the rate limit and the times it
+	// records; nil means time.Now. Tests set a fake one.
+	Now func() time.Time
 
 	// Latency delays every request on a number endpoint before the server
 	// looks at it.
@@ -148,6 +206,29 @@ func (c Config) Validate() error {
 	}
 	if math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) || c.RateLimit < 0 {
 		errs = append(errs, fmt.Errorf("rate limit %v: want 0 (unlimited) or more", c.RateLimit))
+	}
+	if c.RateWindow < 0 || c.RateWindow > 0 && c.RateWindow < time.Millisecond || c.RateWindow > maxWindow {
+		errs = append(errs, fmt.Errorf("rate window %v: want 1ms to %v (0 for one second)", c.RateWindow, maxWindow))
+	}
+	if c.Limiter != "" {
+		var l Limiter
+		if err := l.Set(string(c.Limiter)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Limiter.windowed() && c.RateLimit != math.Trunc(c.RateLimit) {
+		errs = append(errs, fmt.Errorf("rate limit %v with the %s limiter: want a whole number of requests per window (say 1/4s rather than 0.25)", c.RateLimit, c.Limiter))
+	}
+	for _, d := range c.LimitDips {
+		if d.After < 0 || d.For <= 0 || math.IsNaN(d.Factor) || d.Factor < 0 || d.Factor > maxDipFactor {
+			errs = append(errs, fmt.Errorf("limit dip %v: want AFTER 0 or more, FOR above 0, FACTOR 0 to %d", d, maxDipFactor))
+		}
+	}
+	if err := checkDips(c.LimitDips); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.LimitDips) > 0 && c.RateLimit == 0 {
+		errs = append(errs, errNoLimit)
 	}
 	if c.Latency < 0 {
 		errs = append(errs, fmt.Errorf("latency %v: want 0 or more", c.Latency))
@@ -305,7 +386,7 @@ type Server struct {
 	apps     map[string]string
 	subs     map[string]string
 
-	limiter *bucket // nil when unlimited
+	limiter limiter // nil when unlimited
 
 	faultsOn bool
 	rngMu    sync.Mutex
@@ -322,7 +403,8 @@ type Server struct {
 // that cfg leaves empty. New does not check cfg: rates outside 0 to 1 are
 // clamped, and when they add up to more than 1 the later ones in the order
 // drop, stall, fail, fail-after-apply, garbage lose out. Call Validate first
-// to refuse such a configuration.
+// to refuse such a configuration; New takes an unknown Limiter for a bucket
+// and a fractional limit of the windowed shapes as its whole part.
 func New(cfg Config) *Server {
 	if cfg.AuthID == "" {
 		cfg.AuthID = "MA" + randomString(upperDigits, 18)
@@ -353,9 +435,10 @@ func New(cfg Config) *Server {
 		rng:     mrand.New(mrand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
 	s.faultsOn = cfg.FailRate+cfg.FailAfterApplyRate+cfg.DropRate+cfg.StallRate+cfg.GarbageRate > 0
-	if cfg.RateLimit > 0 && !math.IsInf(cfg.RateLimit, 1) {
-		s.limiter = newBucket(cfg.RateLimit)
+	if cfg.Now != nil {
+		s.now = cfg.Now
 	}
+	s.limiter = newLimiter(cfg.Limiter, cfg.RateLimit, cfg.RateWindow, cfg.LimitDips)
 	if cfg.DefaultApp != "" {
 		s.apps[cfg.DefaultApp] = "Default number app"
 	}
