@@ -20,7 +20,7 @@ var benchResult = batch.Result{
 // alone; "file" adds the flush (a write system call) that every row gets.
 func BenchmarkWriter_Write(b *testing.B) {
 	b.Run("discard", func(b *testing.B) {
-		w, err := NewWriter(io.Discard)
+		w, err := NewWriter(io.Discard, testOrigin)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -32,7 +32,7 @@ func BenchmarkWriter_Write(b *testing.B) {
 		}
 	})
 	b.Run("file", func(b *testing.B) {
-		w, err := Open(filepath.Join(b.TempDir(), "report.csv"), Force)
+		w, err := Open(filepath.Join(b.TempDir(), "report.csv"), Force, testOrigin)
 		if err != nil {
 			b.Fatal(err)
 		}
