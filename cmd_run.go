@@ -121,7 +121,11 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	}
 	// The report (and undo file) before any request: a locked or existing
 	// one is refused before anything, even the credentials check, is sent.
-	rep, err := openReport(o, stdout)
+	origin, err := report.NewOrigin(s.authID, s.apiURL)
+	if err != nil {
+		return &usageError{err: err}
+	}
+	rep, err := openReport(o, stdout, origin)
 	if err != nil {
 		return &usageError{err: err}
 	}
@@ -132,7 +136,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	}
 	up := &updater{skipUnchanged: o.skipUnchanged, verify: o.verify, pinApp: !o.allowDefApp}
 	if o.undo != "" {
-		if up.undo, err = report.OpenUndo(o.undo, o.fileMode()); err != nil {
+		if up.undo, err = report.OpenUndo(o.undo, o.fileMode(), origin); err != nil {
 			return &usageError{err: err}
 		}
 		defer func() { _ = up.undo.Close() }()
@@ -205,11 +209,11 @@ func (c *common) concurrencyCap() int {
 	return batch.AutoConcurrency(c.rate)
 }
 
-func openReport(o runOptions, stdout io.Writer) (*report.Writer, error) {
+func openReport(o runOptions, stdout io.Writer, origin report.Origin) (*report.Writer, error) {
 	if o.report == "-" {
-		return report.NewWriter(stdout)
+		return report.NewWriter(stdout, origin)
 	}
-	return report.Open(o.report, o.fileMode())
+	return report.Open(o.report, o.fileMode(), origin)
 }
 
 // fileMode says what to do with an output file that exists already.

@@ -556,6 +556,7 @@ func e2eParseReport(data []byte, torn bool) ([]e2eReportRow, error) {
 		}
 		data = data[:bytes.LastIndexByte(data, '\n')+1]
 	}
+	data = e2eSkipOrigin(data)
 	if len(data) == 0 {
 		return nil, errors.New("empty report")
 	}
@@ -611,7 +612,18 @@ func e2eReportLines(path string) int {
 	if err != nil {
 		return 0
 	}
-	return max(0, bytes.Count(data, []byte("\n"))-1)
+	return max(0, bytes.Count(e2eSkipOrigin(data), []byte("\n"))-1)
+}
+
+// e2eSkipOrigin drops the origin line that reports and undo files start
+// with (account and API host), if it is there and complete.
+func e2eSkipOrigin(data []byte) []byte {
+	if bytes.HasPrefix(data, []byte("# plivo-bulk ")) {
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			return data[i+1:]
+		}
+	}
+	return data
 }
 
 // e2eWaitFor polls cond until it holds, or fails the test after d.

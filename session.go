@@ -373,7 +373,7 @@ func inputName(path string) string {
 // temporary file.
 func inputOpener(path string) (batch.Opener, func(), error) {
 	if path != "-" {
-		return func() (io.ReadCloser, error) { return os.Open(path) }, func() {}, nil
+		return func() (io.ReadCloser, error) { return openSkippingOrigin(path) }, func() {}, nil
 	}
 	tmp, err := os.CreateTemp("", "plivo-bulk-input-*.csv")
 	if err != nil {
@@ -385,7 +385,21 @@ func inputOpener(path string) (batch.Opener, func(), error) {
 		return nil, nil, fmt.Errorf("read standard input: %w", err)
 	}
 	name := tmp.Name()
-	return func() (io.ReadCloser, error) { return os.Open(name) }, cleanup, nil
+	return func() (io.ReadCloser, error) { return openSkippingOrigin(name) }, cleanup, nil
+}
+
+// openSkippingOrigin opens an input that may be an undo file, which starts
+// with an origin line (batch.SkipOriginLine). Stopgap until the input reader
+// skips it itself.
+func openSkippingOrigin(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{batch.SkipOriginLine(f), f}, nil
 }
 
 func redactedHost(raw string) string {

@@ -117,7 +117,11 @@ func readCSV(t *testing.T, path string) []map[string]string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(e2eSkipOrigin(data))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func BenchmarkPipeline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rep, err := report.Open(filepath.Join(dir, "report.csv"), report.Force)
+		rep, err := report.Open(filepath.Join(dir, "report.csv"), report.Force, report.Origin{Account: "MABENCH0000000000001", API: "http://127.0.0.1"})
 		if err != nil {
 			b.Fatal(err)
 		}

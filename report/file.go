@@ -1,79 +1,253 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
 )
+
+// kind is one of the files a run writes.
+type kind struct {
+	what   string // names it in messages: "report", "undo file", "plan"
+	tag    string // names it on its origin line; "" for a file without one
+	flag   string // the flag that names it
+	header []string
+	// appendOnForce makes Force append to the file, as Resume does, instead
+	// of emptying it: an undo file may hold the only record of the values
+	// from before an earlier run.
+	appendOnForce bool
+}
+
+var (
+	reportKind = kind{what: "report", tag: "report", flag: "--report", header: Columns}
+	undoKind   = kind{what: "undo file", tag: "undo", flag: "--undo", header: batch.Columns(), appendOnForce: true}
+	planKind   = kind{what: "plan", flag: "--output", header: PlanColumns}
+)
+
+func (k kind) headerLine() string { return strings.Join(k.header, ",") + "\n" }
+
+// preamble is what a file starts with: the origin line (for kinds with a
+// tag) and the header.
+func (k kind) preamble(o Origin) string {
+	if k.tag == "" {
+		return k.headerLine()
+	}
+	return o.line(k.tag) + k.headerLine()
+}
+
+// existing is what an existing file turned out to hold.
+type existing struct {
+	ours      bool   // it starts as a file of this kind
+	origin    Origin // the origin its origin line records; zero if none
+	start     int64  // where its data rows start
+	keep      int64  // the length of its complete lines
+	size      int64
+	firstLine string // for messages about a file that is not ours
+}
+
+// rows reports whether the file holds at least one complete data line.
+func (e existing) rows() bool { return e.keep > e.start }
 
 // openCSV opens a CSV file that a run writes (the report, the undo file,
 // the plan), locked with an exclusive flock for as long as it is open.
-// An existing, non-empty file is refused in mode New, emptied in mode
-// Force, and in mode Resume handed to resume, which reads it and returns
-// the length to keep (a torn last line is cut off); writing then appends.
-// what names the file in messages. The header is written to an empty file.
-func openCSV(path, what string, mode Mode, header []string, resume func(*os.File) (int64, error)) (*os.File, *csv.Writer, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", what, err)
+//
+// An existing file of this kind with no complete data row (a run that
+// stopped before recording anything, or was killed while writing the
+// header) is taken over in any mode: it records nothing. Otherwise it is
+// refused in mode New; emptied in mode Force (unless the kind appends on
+// Force); and for Resume (or Force on a kind that appends) its origin must
+// be the run's, resume reads its rows from start to keep and returns the
+// length to keep (a torn last record is cut off), and writing appends.
+// The origin line and header are written to an empty file.
+func openCSV(path string, k kind, mode Mode, origin Origin, resume func(f *os.File, start, keep int64) (int64, error)) (f *os.File, start int64, torn bool, err error) {
+	if k.tag != "" {
+		if err := origin.validate(); err != nil {
+			return nil, 0, false, fmt.Errorf("open %s: %w", k.what, err)
+		}
 	}
-	fail := func(err error) (*os.File, *csv.Writer, error) {
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("open %s: %w", k.what, err)
+	}
+	fail := func(err error) (*os.File, int64, bool, error) {
 		_ = f.Close()
-		return nil, nil, err
+		return nil, 0, false, err
 	}
 	if err := lockFile(f); err != nil {
 		if errors.Is(err, ErrLocked) {
-			return fail(fmt.Errorf("%s: %w (two runs must not write one %s; wait for the other to finish)", path, ErrLocked, what))
+			return fail(fmt.Errorf("%s: %w (two runs must not write one %s; wait for the other to finish)", path, ErrLocked, k.what))
 		}
-		return fail(fmt.Errorf("lock %s %s: %w", what, path, err))
+		return fail(fmt.Errorf("lock %s %s: %w", k.what, path, err))
 	}
 	st, err := f.Stat()
 	if err != nil {
-		return fail(fmt.Errorf("stat %s: %w", what, err))
+		return fail(fmt.Errorf("stat %s: %w", k.what, err))
 	}
-	switch {
-	case st.Size() == 0:
-	case mode == New:
-		return fail(fmt.Errorf("%s: %w: use --resume to continue the run it records, or --force to replace it", path, ErrExists))
-	case mode == Force:
-		if err := f.Truncate(0); err != nil {
-			return fail(fmt.Errorf("truncate %s: %w", what, err))
-		}
-	case mode == Resume:
-		keep, err := resume(f)
+	if st.Size() > 0 {
+		ex, err := inspect(f, k)
 		if err != nil {
-			return fail(err)
+			return fail(fmt.Errorf("read %s: %w", k.what, err))
 		}
-		if err := f.Truncate(keep); err != nil {
-			return fail(fmt.Errorf("drop the torn last line of the %s: %w", what, err))
+		appending := mode == Resume || mode == Force && k.appendOnForce
+		switch {
+		case ex.ours && !ex.rows():
+			// Nothing recorded: take it over, whoever wrote it.
+			if err := f.Truncate(0); err != nil {
+				return fail(fmt.Errorf("truncate %s: %w", k.what, err))
+			}
+		case mode == New:
+			return fail(fmt.Errorf("%s: %w: use --resume to continue the run it records, or --force to replace it", path, ErrExists))
+		case !appending:
+			if err := f.Truncate(0); err != nil {
+				return fail(fmt.Errorf("truncate %s: %w", k.what, err))
+			}
+		case !ex.ours:
+			return fail(notOurs(path, k, mode, ex))
+		case ex.origin != origin:
+			return fail(&OriginError{Path: path, What: k.what, Flag: k.flag, Have: ex.origin, Want: origin})
+		default:
+			keep, err := resume(f, ex.start, ex.keep)
+			if err != nil {
+				return fail(err)
+			}
+			if keep < ex.size {
+				torn = true
+				if err := f.Truncate(keep); err != nil {
+					return fail(fmt.Errorf("drop the torn last line of the %s: %w", k.what, err))
+				}
+			}
+			start = ex.start
 		}
 	}
 	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		return fail(fmt.Errorf("seek %s: %w", what, err))
+		return fail(fmt.Errorf("seek %s: %w", k.what, err))
 	}
-	cw := csv.NewWriter(f)
 	if end == 0 {
-		if err := writeFlushed(cw, header); err != nil {
-			return fail(err)
+		p := k.preamble(origin)
+		if _, err := f.WriteString(p); err != nil {
+			return fail(fmt.Errorf("%w: %w", ErrWrite, err))
+		}
+		start = int64(len(p))
+	}
+	return f, start, torn, nil
+}
+
+func notOurs(path string, k kind, mode Mode, ex existing) error {
+	what := "it does not start with the origin line and header plivo-bulk writes"
+	if strings.HasPrefix(ex.firstLine, "# plivo-bulk ") {
+		what = fmt.Sprintf("it starts %q", ex.firstLine)
+	}
+	if k.appendOnForce && mode == Force {
+		return fmt.Errorf("%s: not a plivo-bulk %s (%s): refusing to append to it; an %s is never emptied, not even with --force: use another %s", path, k.what, what, k.what, k.flag)
+	}
+	return fmt.Errorf("%s: not a plivo-bulk %s (%s): refusing to resume into it", path, k.what, what)
+}
+
+// maxPreamble bounds what inspect reads of a file's start: an origin line
+// and a header are far shorter.
+const maxPreamble = 16 << 10
+
+// inspect reads what an existing file starts with and where its complete
+// lines end. A file of this kind that ends inside its origin line or its
+// header (a run killed while writing them) is ours, with no rows.
+func inspect(f *os.File, k kind) (existing, error) {
+	var ex existing
+	keep, size, err := completeLength(f)
+	if err != nil {
+		return ex, err
+	}
+	ex.keep, ex.size = keep, size
+	head := make([]byte, min(size, maxPreamble))
+	n, err := f.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return ex, err
+	}
+	head = head[:n]
+	whole := int64(n) == size // head is the whole file
+	first, _, _ := bytes.Cut(head, []byte{'\n'})
+	ex.firstLine = clip(string(first))
+	pos := 0
+	if k.tag != "" && len(head) > 0 && head[0] == '#' {
+		prefix := []byte(originPrefix(k.tag))
+		i := bytes.IndexByte(head, '\n')
+		if i < 0 {
+			ex.ours = whole && (bytes.HasPrefix(head, prefix) || bytes.HasPrefix(prefix, head))
+			ex.start = size
+			return ex, nil
+		}
+		o, err := parseOriginLine(string(head[:i]), k.tag)
+		if err != nil {
+			return ex, nil // not ours
+		}
+		ex.origin, pos = o, i+1
+	}
+	hdr, rest := k.headerLine(), string(head[pos:])
+	switch {
+	case strings.HasPrefix(rest, hdr):
+		ex.ours, ex.start = true, int64(pos+len(hdr))
+	case whole && strings.HasPrefix(hdr, rest):
+		ex.ours, ex.start = true, size
+	}
+	return ex, nil
+}
+
+func originPrefix(tag string) string { return "# plivo-bulk " + tag + ":" }
+
+// clip shortens a line for a message.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// scanRecords reads the CSV records of f from start to keep, each of n
+// fields, and calls fn with each (the slice is reused). It returns where the
+// records end: keep, or the start of a torn last record, one that a killed
+// run cut inside a quoted, multi-line cell. Any other damage is an error.
+func scanRecords(f *os.File, path string, start, keep int64, n int, fn func(rec []string) error) (int64, error) {
+	sec := io.NewSectionReader(f, start, keep-start)
+	r := csv.NewReader(bufio.NewReaderSize(sec, 64<<10))
+	r.ReuseRecord = true
+	r.FieldsPerRecord = n
+	for {
+		at := r.InputOffset()
+		rec, err := r.Read()
+		if err == io.EOF {
+			return keep, nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrQuote) && r.InputOffset() == keep-start {
+			return start + at, nil // the file ends inside a quoted cell: torn
+		}
+		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
+			return 0, fmt.Errorf("%s: line %d: damaged (%d fields, want %d), cannot resume", path, pe.StartLine, len(rec), n)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("%s: damaged, cannot resume: %w", path, err)
+		}
+		if err := fn(rec); err != nil {
+			return 0, err
 		}
 	}
-	return f, cw, nil
 }
 
 // writeFlushed writes one record and flushes it to the file, so that a
 // killed process leaves every complete line behind.
 func writeFlushed(cw *csv.Writer, rec []string) error {
 	if err := cw.Write(rec); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return err
 	}
 	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
+	return cw.Error()
 }
 
 // closeCSV flushes cw, syncs and closes f (when not nil).
@@ -89,4 +263,43 @@ func closeCSV(f *os.File, cw *csv.Writer) error {
 		}
 	}
 	return err
+}
+
+// completeLength finds the end of the last complete line by reading the
+// file backwards from its end, a block at a time.
+func completeLength(f *os.File) (keep, size int64, err error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	size = st.Size()
+	buf := make([]byte, 32<<10)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && err != io.EOF {
+			return 0, 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return start + int64(i) + 1, size, nil
+		}
+		end = start
+	}
+	return 0, size, nil
+}
+
+// countLines counts the line ends in r.
+func countLines(r io.Reader) (int, error) {
+	buf := make([]byte, 64<<10)
+	n := 0
+	for {
+		m, err := r.Read(buf)
+		n += bytes.Count(buf[:m], []byte{'\n'})
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }

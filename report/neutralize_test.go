@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,6 +36,9 @@ func dangerous(cell string) bool {
 // readBack parses a written CSV file as a spreadsheet would import it.
 func readBack(t *testing.T, data []byte) (header []string, rows [][]string) {
 	t.Helper()
+	if bytes.HasPrefix(data, []byte(batch.OriginLinePrefix)) { // one cell, above the header
+		data = data[bytes.IndexByte(data, '\n')+1:]
+	}
 	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
 	if err != nil {
 		t.Fatalf("reading the written file back: %v\n%s", err, data)
@@ -84,7 +88,7 @@ func allTargets(v string) batch.Targets {
 func TestWriter_Write_formulas(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf)
+	w, err := NewWriter(&buf, testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +138,7 @@ func TestWriter_Write_serverErrors(t *testing.T) {
 		"+: unexpected token\r\nat line 1",
 	}
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf)
+	w, err := NewWriter(&buf, testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,13 +206,14 @@ func TestPlanWriter_Write_formulas(t *testing.T) {
 func TestOpen_resumeFormulas(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "report.csv")
-	w, err := Open(path, New)
+	w, err := Open(path, New, testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rows []batch.Row
 	for i, f := range formulas {
-		r := batch.Row{Line: 2 + i, Number: "1202555" + string(rune('1'+i%9)) + "000", Targets: allTargets(f)}
+		// One number per row: a number's latest line decides.
+		r := batch.Row{Line: 2 + i, Number: fmt.Sprintf("1202555%04d", i), Targets: allTargets(f)}
 		rows = append(rows, r)
 		if err := w.Write(batch.Result{Row: r, Status: batch.StatusOK, HTTPStatus: 202, APIID: f, Attempts: 1}); err != nil {
 			t.Fatal(err)
@@ -217,7 +222,7 @@ func TestOpen_resumeFormulas(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	w, err = Open(path, Resume)
+	w, err = Open(path, Resume, testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}

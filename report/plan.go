@@ -46,13 +46,16 @@ type PlanWriter struct {
 func OpenPlan(path string, mode Mode, out io.Writer) (*PlanWriter, error) {
 	if path == "-" {
 		p := &PlanWriter{w: csv.NewWriter(out)}
-		return p, writeFlushed(p.w, PlanColumns)
+		if err := writeFlushed(p.w, PlanColumns); err != nil {
+			return nil, fmt.Errorf("%w: plan: %w", ErrWrite, err)
+		}
+		return p, nil
 	}
-	f, cw, err := openCSV(path, "plan", mode, PlanColumns, nil)
+	f, _, _, err := openCSV(path, planKind, mode, Origin{}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &PlanWriter{f: f, w: cw}, nil
+	return &PlanWriter{f: f, w: csv.NewWriter(f)}, nil
 }
 
 // Change says what the plan concludes for a result of reading a number.
@@ -90,7 +93,7 @@ func (p *PlanWriter) Write(r batch.Result) error {
 		rec[4+2*f], rec[5+2*f] = cur, tgt
 	}
 	if err := writeFlushed(p.w, rec); err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return fmt.Errorf("%w: plan: %w", ErrWrite, err)
 	}
 	return nil
 }

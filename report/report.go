@@ -1,11 +1,44 @@
-// Package report writes plivo-bulk's report: one CSV row per input row,
-// written as results arrive, and reads it back for a resumed run.
+// Package report writes the files of a plivo-bulk run and reads them back
+// for a resumed run: the report, one CSV row per input row, written as
+// results arrive; the undo file, an input that restores what the run
+// changed; and the plan.
+//
+// # Origin line
+//
+// The report and the undo file start with a line that records the account
+// and the API host they were written against, before the CSV header:
+//
+//	# plivo-bulk report: account=MAXXXXXXXXXXXXXXXXXX api=https://api.plivo.com
+//	row,number,status,...
+//
+// A spreadsheet shows it as one cell above the header. Resuming into a file
+// (or appending to an undo file) of another origin, or of none (one written
+// by an older version), is refused with an *OriginError: its "ok" rows and
+// its "before" values say nothing true about another account. Every reader
+// of these files skips the line; the input reader, which reads an undo file
+// back, does so with batch.SkipOriginLine.
+//
+// # Cells
+//
+// In the report and the plan, which people read, a cell that a spreadsheet
+// would run as a formula is neutralised with a leading apostrophe and line
+// breaks become spaces (Neutralize): readable, but not exact. The undo file
+// is read back by the tool, so it must be exact: its cells are escaped with
+// batch.EscapeCell, which is spreadsheet-safe too. A value is written as it
+// is unless it starts with = + - @, a tab, a carriage return or an
+// apostrophe, is the literal "(clear)", starts or ends with white space, or
+// holds a control character or bytes that are not UTF-8; then it is written
+// as an apostrophe and the value, in which \\ \n \r \t stand for a backslash, a
+// line feed, a carriage return and a tab, and \xHH for any other control
+// byte, invalid byte, or white-space byte at either end. The input reader
+// decodes each target cell with batch.UnescapeCell, after trimming it and
+// recognising (clear). An escaped cell has no line break, so every record
+// of every file is one line, and a torn last line is all a crash can leave.
 package report
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -27,10 +60,12 @@ var Columns = []string{
 // Mode says what to do with a report that already exists.
 type Mode int
 
-// The modes.
+// The modes. In every mode, a file that records nothing (only its origin
+// line and header, perhaps torn: a run that stopped before its first row)
+// is taken over.
 const (
-	New    Mode = iota // refuse an existing report
-	Force              // replace it
+	New    Mode = iota // refuse an existing file
+	Force              // replace it; an undo file is appended to instead, never emptied
 	Resume             // read what it says is done, then append
 )
 
@@ -40,45 +75,65 @@ var ErrExists = errors.New("report already exists")
 // ErrLocked is returned when another run holds the report.
 var ErrLocked = errors.New("report is in use by another run")
 
+// ErrWrite is matched (errors.Is) by the error of a write to a report or an
+// undo file that failed (a full disk, a file size limit, a closed pipe):
+// the row was not recorded. After one, every later write fails at once
+// with the same error, so that nothing follows a partly written line.
+var ErrWrite = errors.New("cannot write")
+
 // Writer writes report rows. Each Write reaches the file before it returns
 // (it is flushed, not synced), so an interrupted or killed run leaves every
 // complete line in place; at most the line being written is torn, and a
 // resumed run drops it.
 //
-// The columns, in order: row, number, status, http_status, api_id, attempts,
-// error, app_id, subaccount, alias, compliance_application_id. Cells that a
-// spreadsheet would run as a formula are neutralised with a leading quote,
-// and line breaks inside cells become spaces, so every record is one line.
+// The file starts with the origin line (see the package comment), then the
+// header. The columns, in order: row, number, status, http_status, api_id,
+// attempts, error, app_id, subaccount, alias, compliance_application_id.
+// Cells that a spreadsheet would run as a formula are neutralised with a
+// leading quote, and line breaks inside cells become spaces, so every
+// record is one line.
 type Writer struct {
 	f      *os.File // nil when writing to an io.Writer
 	w      *csv.Writer
 	rec    []string
 	done   *Done
 	torn   bool
+	err    error // the first failed write: every later one returns it
 	closed bool
 }
 
-// Open opens the report at path. It takes an exclusive OS lock on the file
-// for the life of the Writer (released by Close, or by the OS when the
-// process dies), so two runs can never write one report.
-func Open(path string, mode Mode) (*Writer, error) {
-	w := &Writer{}
-	f, cw, err := openCSV(path, "report", mode, Columns, func(f *os.File) (int64, error) {
-		done, keep, torn, err := readDone(f, path)
-		w.done, w.torn = done, torn
+// Open opens the report at path, written against origin. It takes an
+// exclusive OS lock on the file for the life of the Writer (released by
+// Close, or by the OS when the process dies), so two runs can never write
+// one report. With Resume, a report of another origin, or of none, is
+// refused with an *OriginError.
+func Open(path string, mode Mode, origin Origin) (*Writer, error) {
+	w := &Writer{done: &Done{}}
+	f, _, torn, err := openCSV(path, reportKind, mode, origin, func(f *os.File, start, keep int64) (int64, error) {
+		done, keep, err := readDone(f, path, start, keep)
+		w.done = done
 		return keep, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	w.f, w.w = f, cw
+	if mode != Resume {
+		w.done = nil
+	}
+	w.f, w.w, w.torn = f, csv.NewWriter(f), torn
 	return w, nil
 }
 
-// NewWriter writes a report to out, such as standard output; it cannot be
-// resumed.
-func NewWriter(out io.Writer) (*Writer, error) {
+// NewWriter writes a report against origin to out, such as standard output;
+// it cannot be resumed.
+func NewWriter(out io.Writer, origin Origin) (*Writer, error) {
+	if err := origin.validate(); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
 	w := &Writer{w: csv.NewWriter(out)}
+	if _, err := io.WriteString(out, origin.line(reportKind.tag)); err != nil {
+		return nil, fmt.Errorf("%w: report: %w", ErrWrite, err)
+	}
 	if err := w.writeRecord(Columns); err != nil {
 		return nil, err
 	}
@@ -91,14 +146,24 @@ func (w *Writer) Done() *Done { return w.done }
 // DroppedTornLine reports whether resuming dropped an incomplete last line.
 func (w *Writer) DroppedTornLine() bool { return w.torn }
 
-// Write appends one result and flushes it.
+// Write appends one result and flushes it. An error matches ErrWrite: the
+// row is not recorded (JSONLine renders it for another place), and every
+// later Write fails the same way.
 func (w *Writer) Write(r batch.Result) error {
+	if w.err != nil {
+		return w.err
+	}
 	if w.rec == nil {
 		w.rec = make([]string, len(Columns))
 	}
-	rec := w.rec
+	return w.writeRecord(cells(w.rec, r, Neutralize))
+}
+
+// cells fills rec with the report's cells for r, passing each text cell
+// through text.
+func cells(rec []string, r batch.Result, text func(string) string) []string {
 	rec[0] = strconv.Itoa(r.Row.Line)
-	rec[1] = Neutralize(r.Row.Number)
+	rec[1] = text(r.Row.Number)
 	rec[2] = string(r.Status)
 	rec[3] = ""
 	if r.HTTPStatus >= 100 && r.HTTPStatus < len(statusCells) {
@@ -106,13 +171,13 @@ func (w *Writer) Write(r batch.Result) error {
 	} else if r.HTTPStatus != 0 {
 		rec[3] = strconv.Itoa(r.HTTPStatus)
 	}
-	rec[4] = Neutralize(r.APIID)
+	rec[4] = text(r.APIID)
 	rec[5] = strconv.Itoa(r.Attempts)
-	rec[6] = Neutralize(r.Error)
+	rec[6] = text(r.Error)
 	for f, s := range r.Row.Targets {
-		rec[7+f] = Neutralize(s.Cell())
+		rec[7+f] = text(s.Cell())
 	}
-	return w.writeRecord(rec)
+	return rec
 }
 
 // statusCells are the cells of the HTTP statuses, formatted once: every row
@@ -126,21 +191,61 @@ var statusCells = func() (t [600]string) {
 
 func (w *Writer) writeRecord(rec []string) error {
 	if err := writeFlushed(w.w, rec); err != nil {
-		return fmt.Errorf("report: %w", err)
+		w.err = fmt.Errorf("%w: report: %w", ErrWrite, err)
+		return w.err
 	}
 	return nil
 }
 
-// Close flushes the report and releases its lock.
+// Close flushes the report and releases its lock. After a failed Write it
+// returns that error.
 func (w *Writer) Close() error {
 	if w.closed {
 		return nil
 	}
 	w.closed = true
-	if err := closeCSV(w.f, w.w); err != nil {
+	err := closeCSV(w.f, w.w)
+	if w.err != nil {
+		return w.err
+	}
+	if err != nil {
 		return fmt.Errorf("close report: %w", err)
 	}
 	return nil
+}
+
+// JSONLine renders r as one JSON object with the report's columns as keys,
+// in the report's order, and a newline: for a row that could not be written
+// to the report, so that it is kept somewhere (say, standard error). The
+// values are exact, not neutralised: row, http_status and attempts are
+// numbers (http_status null when no answer came), the others strings, the
+// targets as the report's cells ("(clear)" for a field to clear, "" for
+// one left alone).
+func JSONLine(r batch.Result) []byte {
+	rec := cells(make([]string, len(Columns)), r, func(s string) string { return s })
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
+	for i, col := range Columns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, col)
+		b = append(b, ':')
+		switch col {
+		case "row", "attempts":
+			b = append(b, rec[i]...)
+		case "http_status":
+			if rec[i] == "" {
+				b = append(b, "null"...)
+			} else {
+				b = append(b, rec[i]...)
+			}
+		default:
+			s, _ := json.Marshal(rec[i]) // a string always marshals
+			b = append(b, s...)
+		}
+	}
+	return append(b, '}', '\n')
 }
 
 // Neutralize makes a cell safe to open in a spreadsheet: a cell that starts
@@ -166,15 +271,18 @@ func Neutralize(s string) string {
 // lineBreaks turns each line break in a cell into a space; built once.
 var lineBreaks = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ")
 
-// Done is the set of rows that a report records as ok: the same number with
-// the same targets. It costs 8 bytes per ok row.
+// Done is the set of rows that a report records as done: for each number,
+// the latest line decides, and the row is done only when that line is ok
+// and has the row's targets. A number set to A, then to B, is not done for
+// a row that sets A again. It costs 8 bytes per done number (16 per report
+// line while the report is read).
 type Done struct {
-	keys []uint64 // sorted
+	keys []uint64 // sorted: key(number, targets) of each number whose latest line is ok
 	rows int      // report rows read
 }
 
-// Has reports whether the report already holds an ok row for r's number
-// with r's targets.
+// Has reports whether the report's latest line for r's number is ok and
+// has r's targets.
 func (d *Done) Has(r batch.Row) bool {
 	if d == nil || len(d.keys) == 0 {
 		return false
@@ -187,7 +295,7 @@ func (d *Done) Has(r batch.Row) bool {
 	return ok
 }
 
-// Len returns how many distinct ok rows the report holds.
+// Len returns how many numbers the report records as done.
 func (d *Done) Len() int {
 	if d == nil {
 		return 0
@@ -203,6 +311,8 @@ func (d *Done) Rows() int {
 	return d.rows
 }
 
+// key hashes a number and its target cells; never 0, which marks a line
+// that is not ok.
 func key(number string, cells [batch.NumFields]string) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(number))
@@ -210,108 +320,70 @@ func key(number string, cells [batch.NumFields]string) uint64 {
 		_, _ = h.Write([]byte{0})
 		_, _ = h.Write([]byte(c))
 	}
+	return max(h.Sum64(), 1)
+}
+
+func numberHash(number string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(number))
 	return h.Sum64()
 }
 
-// readDone reads a report for resuming, streaming it. It returns the ok
-// rows, the length of the file's complete lines (a torn last line, left by a
-// killed run, is not part of it) and whether there was such a line.
-func readDone(f *os.File, path string) (*Done, int64, bool, error) {
-	keep, size, err := completeLength(f)
+// readDone reads the report's rows, from start to keep, for resuming,
+// streaming them. It returns the done rows and the length to keep (short of
+// keep when the last record is torn).
+func readDone(f *os.File, path string, start, keep int64) (*Done, int64, error) {
+	// One entry per line, sized once: every record is one line (Neutralize
+	// turns line breaks into spaces), so the line count bounds them. Grown by
+	// append, a million entries held their old and new arrays at once.
+	lines, err := countLines(io.NewSectionReader(f, start, keep-start))
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("read report: %w", err)
+		return nil, 0, fmt.Errorf("read report: %w", err)
 	}
-	torn := keep < size
+	type entry struct{ number, key uint64 } // key 0: the line is not ok
+	entries := make([]entry, 0, lines)
 	d := &Done{}
-	if keep == 0 {
-		// No complete line: only a run killed while writing the header
-		// leaves that, and then what is there starts the header. Anything
-		// else is not ours to cut.
-		head := make([]byte, min(size, 4096))
-		n, _ := f.ReadAt(head, 0)
-		if !strings.HasPrefix(strings.Join(Columns, ","), string(head[:n])) {
-			return nil, 0, false, fmt.Errorf("%s: not a plivo-bulk report (its header is not %s): refusing to resume into it", path, strings.Join(Columns, ","))
-		}
-		return d, 0, torn, nil
-	}
-	// Size the keys once, for 8 bytes per row: every record is one line
-	// (Neutralize turns line breaks into spaces), so the line count bounds
-	// the ok rows. Grown by append, a million keys held their old and new
-	// arrays at once and the resume's heap peaked at 30 MB.
-	lines, err := countLines(io.NewSectionReader(f, 0, keep))
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("read report: %w", err)
-	}
-	d.keys = make([]uint64, 0, max(lines-1, 0))
-	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(f, 0, keep), 64<<10))
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err != nil || !slices.Equal(header, Columns) {
-		return nil, 0, false, fmt.Errorf("%s: not a plivo-bulk report (its header is not %s): refusing to resume into it", path, strings.Join(Columns, ","))
-	}
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, 0, false, fmt.Errorf("%s: damaged report, cannot resume: %w", path, err)
-		}
-		if len(rec) != len(Columns) {
-			line, _ := r.FieldPos(0)
-			return nil, 0, false, fmt.Errorf("%s: line %d: damaged report (%d fields, want %d), cannot resume", path, line, len(rec), len(Columns))
-		}
+	keep, err = scanRecords(f, path, start, keep, len(Columns), func(rec []string) error {
 		d.rows++
-		if rec[2] != string(batch.StatusOK) {
-			continue
+		switch batch.Status(rec[2]) {
+		case batch.StatusInvalid:
+			return nil // never sent: says nothing of what the number holds
+		case batch.StatusOK:
+			var cells [batch.NumFields]string
+			copy(cells[:], rec[7:])
+			entries = append(entries, entry{numberHash(rec[1]), key(rec[1], cells)})
+		default:
+			entries = append(entries, entry{numberHash(rec[1]), 0})
 		}
-		var cells [batch.NumFields]string
-		copy(cells[:], rec[7:])
-		d.keys = append(d.keys, key(rec[1], cells))
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	// The latest line per number: a stable sort keeps each number's lines in
+	// file order, so its last is its latest.
+	slices.SortStableFunc(entries, func(a, b entry) int {
+		switch {
+		case a.number < b.number:
+			return -1
+		case a.number > b.number:
+			return 1
+		}
+		return 0
+	})
+	n := 0
+	for i, e := range entries {
+		if e.key != 0 && (i+1 == len(entries) || entries[i+1].number != e.number) {
+			n++
+		}
+	}
+	d.keys = make([]uint64, 0, n)
+	for i, e := range entries {
+		if e.key != 0 && (i+1 == len(entries) || entries[i+1].number != e.number) {
+			d.keys = append(d.keys, e.key)
+		}
 	}
 	slices.Sort(d.keys)
 	d.keys = slices.Compact(d.keys)
-	if len(d.keys) < cap(d.keys)/2 { // mostly rows not ok: give the rest back
-		d.keys = slices.Clone(d.keys)
-	}
-	return d, keep, torn, nil
-}
-
-// countLines counts the line ends in r.
-func countLines(r io.Reader) (int, error) {
-	buf := make([]byte, 64<<10)
-	n := 0
-	for {
-		m, err := r.Read(buf)
-		n += bytes.Count(buf[:m], []byte{'\n'})
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-}
-
-// completeLength finds the end of the last complete line by reading the
-// file backwards from its end, a block at a time.
-func completeLength(f *os.File) (keep, size int64, err error) {
-	st, err := f.Stat()
-	if err != nil {
-		return 0, 0, err
-	}
-	size = st.Size()
-	buf := make([]byte, 32<<10)
-	for end := size; end > 0; {
-		start := max(0, end-int64(len(buf)))
-		n, err := f.ReadAt(buf[:end-start], start)
-		if err != nil && err != io.EOF {
-			return 0, 0, err
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			return start + int64(i) + 1, size, nil
-		}
-		end = start
-	}
-	return 0, size, nil
+	return d, keep, nil
 }

@@ -16,6 +16,12 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func set(v string) batch.Setting { return batch.Setting{Value: v, Set: true} }
 
+// testOrigin is the origin the tests write their files against.
+var testOrigin = Origin{Account: "MATESTACCOUNT0000001", API: "https://api.plivo.com"}
+
+// otherOrigin is another account on another host.
+var otherOrigin = Origin{Account: "SAOTHER0000000000001", API: "http://127.0.0.1:1234"}
+
 func sampleResults() []batch.Result {
 	return []batch.Result{
 		{Row: batch.Row{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.AppID: set("2037")}},
@@ -31,7 +37,7 @@ func sampleResults() []batch.Result {
 
 func TestWriter_golden(t *testing.T) {
 	var buf bytes.Buffer
-	w, err := NewWriter(&buf)
+	w, err := NewWriter(&buf, testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +85,7 @@ func TestNeutralize(t *testing.T) {
 
 func TestOpen_modes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "report.csv")
-	w, err := Open(path, New)
+	w, err := Open(path, New, testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,26 +97,26 @@ func TestOpen_modes(t *testing.T) {
 	}
 	before, _ := os.ReadFile(path)
 
-	if _, err := Open(path, New); !errors.Is(err, ErrExists) {
+	if _, err := Open(path, New, testOrigin); !errors.Is(err, ErrExists) {
 		t.Errorf("Open(existing, New) = %v, want ErrExists", err)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Error("a refused Open changed the report")
 	}
 
-	w, err = Open(path, Force)
+	w, err = Open(path, Force, testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = w.Close()
-	if got, _ := os.ReadFile(path); string(got) != strings.Join(Columns, ",")+"\n" {
-		t.Errorf("after Force: %q, want only the header", got)
+	if got, _ := os.ReadFile(path); string(got) != testOrigin.line("report")+strings.Join(Columns, ",")+"\n" {
+		t.Errorf("after Force: %q, want only the origin line and the header", got)
 	}
 }
 
 func TestOpen_resume(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "report.csv")
-	w, err := Open(path, New)
+	w, err := Open(path, New, testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +131,7 @@ func TestOpen_resume(t *testing.T) {
 	_, _ = f.WriteString("9,1202555,ok,202,x")
 	_ = f.Close()
 
-	w, err = Open(path, Resume)
+	w, err = Open(path, Resume, testOrigin)
 	if err != nil {
 		t.Fatalf("Open(Resume): %v", err)
 	}
@@ -154,7 +160,7 @@ func TestOpen_resume(t *testing.T) {
 	_ = w.Close()
 	data, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) != 6 || !strings.HasPrefix(lines[5], "4,12025550103,failed") {
+	if len(lines) != 7 || !strings.HasPrefix(lines[6], "4,12025550103,failed") {
 		t.Errorf("after resume and one write, the report is:\n%s", data)
 	}
 }
@@ -162,22 +168,22 @@ func TestOpen_resume(t *testing.T) {
 func TestOpen_resumeRefusesOtherFiles(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "numbers.csv")
 	_ = os.WriteFile(path, []byte("number,app_id\n12025550101,1\n"), 0o644)
-	if _, err := Open(path, Resume); err == nil || !strings.Contains(err.Error(), "not a plivo-bulk report") {
+	if _, err := Open(path, Resume, testOrigin); err == nil || !strings.Contains(err.Error(), "not a plivo-bulk report") {
 		t.Errorf("Open(input file, Resume) = %v", err)
 	}
 }
 
 func TestOpen_locked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "report.csv")
-	w, err := Open(path, New)
+	w, err := Open(path, New, testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(path, Resume); !errors.Is(err, ErrLocked) {
+	if _, err := Open(path, Resume, testOrigin); !errors.Is(err, ErrLocked) {
 		t.Errorf("second Open while the first holds it = %v, want ErrLocked", err)
 	}
 	_ = w.Close()
-	w, err = Open(path, Resume)
+	w, err = Open(path, Resume, testOrigin)
 	if err != nil {
 		t.Fatalf("Open after Close = %v", err)
 	}
