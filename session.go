@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
@@ -143,7 +144,7 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 // checked input, the API to talk to (Plivo or the sandbox) and a client.
 type session struct {
 	log      *slog.Logger
-	in       *batch.Input
+	in       *input.Input
 	cl       *client.Client
 	apiURL   string
 	authID   string
@@ -214,7 +215,7 @@ func (c *common) openInput(s *session) error {
 		return &usageError{err: err}
 	}
 	s.cleanups = append(s.cleanups, cleanup)
-	in, err := batch.OpenInput(inputName(c.input), open)
+	in, err := input.OpenInput(inputName(c.input), open)
 	if err != nil {
 		return &usageError{err: err}
 	}
@@ -370,7 +371,7 @@ func inputName(path string) string {
 // inputOpener returns a way to open the input as many times as it is read.
 // Standard input can be read once only, so it is first copied to a
 // temporary file.
-func inputOpener(path string) (batch.Opener, func(), error) {
+func inputOpener(path string) (input.Opener, func(), error) {
 	if path != "-" {
 		return func() (io.ReadCloser, error) { return os.Open(path) }, func() {}, nil
 	}
@@ -397,7 +398,7 @@ func redactedHost(raw string) string {
 
 // withInvalid wraps the input so that rows the preflight found wanting
 // are invalid.
-func withInvalid(in *batch.Input, invalid func(batch.Row) string, skip func(batch.Row) bool) func(context.Context, func(batch.Row) error) error {
+func withInvalid(in *input.Input, invalid func(batch.Row) string, skip func(batch.Row) bool) func(context.Context, func(batch.Row) error) error {
 	return func(ctx context.Context, fn func(batch.Row) error) error {
 		return in.Each(ctx, func(r batch.Row) error {
 			if r.Invalid == "" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
@@ -59,14 +60,14 @@ func writeInput(b *testing.B, path string, n int) {
 func BenchmarkPipeline(b *testing.B) {
 	n := pipelineRows(b)
 	dir := b.TempDir()
-	input := filepath.Join(dir, "input.csv")
-	writeInput(b, input, n)
+	inputPath := filepath.Join(dir, "input.csv")
+	writeInput(b, inputPath, n)
 	call := func(ctx context.Context, row batch.Row, permit func() bool) (batch.Answer, error) {
 		return batch.Answer{HTTPStatus: 202, APIID: "5a9fcb68-582d-11e1-86da-6ff39efcb949"}, nil
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		in, err := batch.OpenInput(input, func() (io.ReadCloser, error) { return os.Open(input) })
+		in, err := input.OpenInput(inputPath, func() (io.ReadCloser, error) { return os.Open(inputPath) })
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package batch
+package input
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
 // openString is an Opener over a string, as if it were a file.
@@ -16,44 +18,13 @@ func openString(s string) Opener {
 	return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(s)), nil }
 }
 
-func readAll(t *testing.T, in *Input) []Row {
+func readAll(t *testing.T, in *Input) []batch.Row {
 	t.Helper()
-	var rows []Row
-	if err := in.Each(context.Background(), func(r Row) error { rows = append(rows, r); return nil }); err != nil {
+	var rows []batch.Row
+	if err := in.Each(context.Background(), func(r batch.Row) error { rows = append(rows, r); return nil }); err != nil {
 		t.Fatalf("Each: %v", err)
 	}
 	return rows
-}
-
-func TestNormalizeNumber(t *testing.T) {
-	tests := []struct {
-		in, want, why string
-	}{
-		{in: "12025551111", want: "12025551111"},
-		{in: "+1 (202) 555-1111", want: "12025551111"},
-		{in: " +44.20.7946.0101 ", want: "442079460101"},
-		{in: "1234567", want: "1234567"},
-		{in: "123456789012345", want: "123456789012345"},
-		{in: "", why: "number is empty"},
-		{in: "123456", why: "fewer than 7 digits"},
-		{in: "1234567890123456", why: "more than 15 digits"},
-		{in: "1202555111x", why: `not a digit: "x"`},
-		{in: "++12025551111", why: `not a digit: "+"`},
-		{in: "1202+5551111", why: `not a digit: "+"`},
-		{in: "0044 20 7946 0101", why: "starts with 0"},
-		{in: "１２０２５５５１１１１", why: "not a digit"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, why := NormalizeNumber(tt.in)
-			if got != tt.want {
-				t.Errorf("NormalizeNumber(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-			if tt.why == "" && why != "" || tt.why != "" && !strings.Contains(why, tt.why) {
-				t.Errorf("NormalizeNumber(%q) reason = %q, want it to contain %q", tt.in, why, tt.why)
-			}
-		})
-	}
 }
 
 func TestOpenInput_rows(t *testing.T) {
@@ -101,13 +72,13 @@ func TestOpenInput_rows(t *testing.T) {
 			t.Errorf("row %d = {Line:%d Number:%q Invalid:%q}, want {%d %q %q}", i, r.Line, r.Number, r.Invalid, w.line, w.number, w.invalid)
 		}
 	}
-	if got := rows[0].Targets; got[Alias] != (Setting{"Front desk", true}) || got[AppID] != (Setting{"123", true}) || got[Subaccount].Set {
+	if got := rows[0].Targets; got[batch.Alias] != (batch.Setting{Value: "Front desk", Set: true}) || got[batch.AppID] != (batch.Setting{Value: "123", Set: true}) || got[batch.Subaccount].Set {
 		t.Errorf("row 2 targets = %+v", got)
 	}
-	if got := rows[5].Targets; got[Alias] != (Setting{"", true}) || got[AppID] != (Setting{"", true}) {
+	if got := rows[5].Targets; got[batch.Alias] != (batch.Setting{Value: "", Set: true}) || got[batch.AppID] != (batch.Setting{Value: "", Set: true}) {
 		t.Errorf("row 7 targets = %+v, want alias and app_id cleared", got)
 	}
-	if got := rows[7].Targets[Alias].Value; got != "multi\nline" {
+	if got := rows[7].Targets[batch.Alias].Value; got != "multi\nline" {
 		t.Errorf("row 9 alias = %q", got)
 	}
 }
@@ -164,7 +135,7 @@ func TestInput_Each_stops(t *testing.T) {
 	}
 	stop := errors.New("enough")
 	n := 0
-	err = in.Each(context.Background(), func(Row) error {
+	err = in.Each(context.Background(), func(batch.Row) error {
 		n++
 		if n == 10 {
 			return stop
@@ -202,12 +173,12 @@ func TestInput_Distinct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, more := in.Distinct(AppID)
+	apps, more := in.Distinct(batch.AppID)
 	slices.Sort(apps)
 	if !slices.Equal(apps, []string{"A", "B"}) || more {
-		t.Errorf("Distinct(AppID) = %v, %v; want [A B] from valid rows only, no clear marker", apps, more)
+		t.Errorf("Distinct(batch.AppID) = %v, %v; want [A B] from valid rows only, no clear marker", apps, more)
 	}
-	if subs, _ := in.Distinct(Subaccount); !slices.Equal(subs, []string{"S1"}) {
-		t.Errorf("Distinct(Subaccount) = %v", subs)
+	if subs, _ := in.Distinct(batch.Subaccount); !slices.Equal(subs, []string{"S1"}) {
+		t.Errorf("Distinct(batch.Subaccount) = %v", subs)
 	}
 }

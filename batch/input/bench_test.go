@@ -1,4 +1,4 @@
-package batch
+package input
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
 // benchRows is the size of the file the input benchmarks read per op; the
@@ -56,7 +58,7 @@ func BenchmarkInput_Each(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	n := 0
 	for b.Loop() {
-		if err := in.Each(ctx, func(r Row) error {
+		if err := in.Each(ctx, func(r batch.Row) error {
 			if r.Invalid == "" {
 				n++
 			}
@@ -87,22 +89,4 @@ func BenchmarkOpenInput(b *testing.B) {
 		}
 	}
 	reportPerRow(b, benchRows)
-}
-
-// BenchmarkNormalizeNumber is one number as people write it ("formatted")
-// and as Plivo's own exports write it ("e164").
-func BenchmarkNormalizeNumber(b *testing.B) {
-	for _, tt := range []struct{ name, in string }{
-		{"formatted", "+1 (202) 555-0101"},
-		{"e164", "+12025550101"},
-	} {
-		b.Run(tt.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if n, why := NormalizeNumber(tt.in); why != "" || len(n) != 11 {
-					b.Fatal(n, why)
-				}
-			}
-		})
-	}
 }

@@ -1,4 +1,4 @@
-package batch
+package input
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gocarina/gocsv"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
 // InputError is a problem with the input file as a whole: nothing can be
@@ -53,7 +55,7 @@ type Input struct {
 	// targets holds, per field, the distinct non-empty values that valid
 	// rows set, up to MaxDistinct of each: the pre-flight check reads
 	// each application and subaccount once without a pass of its own.
-	targets [NumFields]map[string]struct{}
+	targets [batch.NumFields]map[string]struct{}
 }
 
 // MaxDistinct bounds the distinct values per field that Distinct keeps.
@@ -62,7 +64,7 @@ const MaxDistinct = 1000
 // Distinct returns the distinct non-empty values that valid rows set for
 // f, in no order, and whether there were more than MaxDistinct of them
 // (then only the first MaxDistinct are returned).
-func (in *Input) Distinct(f Field) ([]string, bool) {
+func (in *Input) Distinct(f batch.Field) ([]string, bool) {
 	m := in.targets[f]
 	out := make([]string, 0, len(m))
 	for v := range m {
@@ -144,9 +146,6 @@ func (r record) blank() bool {
 	return true
 }
 
-// Columns lists the input columns in their canonical order.
-func Columns() []string { return append([]string{"number"}, fieldNames[:]...) }
-
 // OpenInput checks the whole input before anything is sent: header, CSV
 // syntax, UTF-8, and which numbers occur twice. name is used in messages.
 //
@@ -157,7 +156,7 @@ func OpenInput(name string, open Opener) (*Input, error) {
 	in := &Input{name: name, open: open}
 	defer tightenGC()()
 	var keys keyChunks
-	err := in.scan(context.Background(), func(r Row) error {
+	err := in.scan(context.Background(), func(r batch.Row) error {
 		in.rows++
 		if r.Invalid == "" {
 			keys.add(numberKey(r.Number))
@@ -193,8 +192,8 @@ func OpenInput(name string, open Opener) (*Input, error) {
 
 // noteTargets records the distinct values of the fields that the
 // pre-flight check looks up; one past MaxDistinct marks the overflow.
-func (in *Input) noteTargets(t Targets) {
-	for _, f := range [...]Field{AppID, Subaccount} {
+func (in *Input) noteTargets(t batch.Targets) {
+	for _, f := range [...]batch.Field{batch.AppID, batch.Subaccount} {
 		if s := t[f]; s.Set && s.Value != "" {
 			m := in.targets[f]
 			if m == nil {
@@ -315,9 +314,9 @@ func (h *keyHeap) Pop() any {
 // Each reads the input again and calls fn for every row, in file order,
 // with duplicates marked invalid. It stops early when ctx is done or fn
 // returns an error, and returns that error.
-func (in *Input) Each(ctx context.Context, fn func(Row) error) error {
+func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 	first := make(map[uint64]int, len(in.dups)) // duplicated number -> its first row
-	return in.scan(ctx, func(r Row) error {
+	return in.scan(ctx, func(r batch.Row) error {
 		if r.Invalid == "" && in.dups != nil {
 			k := numberKey(r.Number)
 			if _, dup := in.dups[k]; dup {
@@ -335,8 +334,8 @@ func (in *Input) Each(ctx context.Context, fn func(Row) error) error {
 var errStopped = errors.New("stopped")
 
 // scan decodes the file with gocsv, one record at a time, and turns each
-// record into a Row.
-func (in *Input) scan(ctx context.Context, fn func(Row) error, reopened bool) error {
+// record into a batch.Row.
+func (in *Input) scan(ctx context.Context, fn func(batch.Row) error, reopened bool) error {
 	rc, err := in.open()
 	if err != nil {
 		return &InputError{File: in.name, Msg: "cannot open: " + describeOpenErr(err), Err: err}
@@ -489,7 +488,7 @@ func (lr *lineReader) Read() ([]string, error) {
 	rec, err := lr.r.Read()
 	if err == io.EOF {
 		if lr.header == nil {
-			return nil, lr.fail(0, "the file is empty: a header row naming the columns is required (%s)", strings.Join(Columns(), ","))
+			return nil, lr.fail(0, "the file is empty: a header row naming the columns is required (%s)", strings.Join(batch.Columns(), ","))
 		}
 		return nil, io.EOF
 	}
@@ -558,7 +557,7 @@ func (lr *lineReader) parseError(err error) error {
 }
 
 func (lr *lineReader) checkHeader(rec []string, line int) ([]string, error) {
-	known := Columns()
+	known := batch.Columns()
 	h := make([]string, len(rec))
 	seen := make(map[string]int, len(rec))
 	for i, name := range rec {
@@ -570,7 +569,7 @@ func (lr *lineReader) checkHeader(rec []string, line int) ([]string, error) {
 			if sep := separatorName(n); len(rec) == 1 && sep != "" {
 				return nil, lr.fail(line, "the header is one column, %q: the file seems separated by %s, but plivo-bulk reads comma-separated files (save it as \"CSV (comma delimited)\")", clip(name), sep)
 			}
-			if _, why := NormalizeNumber(name); why == "" && len(seen) == 0 {
+			if _, why := batch.NormalizeNumber(name); why == "" && len(seen) == 0 {
 				return nil, lr.fail(line, "no header row: column %d of the first row is a phone number, %q, but the first row must name the columns (%s)", i+1, clip(name), strings.Join(known, ","))
 			}
 			msg := fmt.Sprintf("unknown column %q", clip(strings.TrimSpace(name)))
@@ -620,29 +619,29 @@ func clip(s string) string {
 }
 
 // toRow validates a decoded record, which is spreadsheet row line.
-func (lr *lineReader) toRow(rec record, line int) Row {
-	r := Row{Line: line, Number: strings.TrimSpace(rec.Number)}
+func (lr *lineReader) toRow(rec record, line int) batch.Row {
+	r := batch.Row{Line: line, Number: strings.TrimSpace(rec.Number)}
 	if rec.Fields != len(lr.header) {
 		r.Invalid = fmt.Sprintf("has %s, the header has %d", cells(rec.Fields), len(lr.header))
 		return r
 	}
-	cells := [NumFields]string{rec.AppID, rec.Subaccount, rec.Alias, rec.ComplianceApplicationID}
+	cells := [batch.NumFields]string{rec.AppID, rec.Subaccount, rec.Alias, rec.ComplianceApplicationID}
 	for f, c := range cells {
 		c = strings.TrimSpace(c)
 		switch {
 		case c == "":
-		case c == ClearMarker && (Field(f) == AppID || Field(f) == Alias):
-			r.Targets[f] = Setting{Set: true}
-		case c == ClearMarker:
-			r.Invalid = fmt.Sprintf("%s cannot be cleared", Field(f))
+		case c == batch.ClearMarker && (batch.Field(f) == batch.AppID || batch.Field(f) == batch.Alias):
+			r.Targets[f] = batch.Setting{Set: true}
+		case c == batch.ClearMarker:
+			r.Invalid = fmt.Sprintf("%s cannot be cleared", batch.Field(f))
 		default:
-			r.Targets[f] = Setting{Value: c, Set: true}
+			r.Targets[f] = batch.Setting{Value: c, Set: true}
 		}
 	}
 	if r.Invalid != "" {
 		return r
 	}
-	n, why := NormalizeNumber(r.Number)
+	n, why := batch.NormalizeNumber(r.Number)
 	if why != "" {
 		r.Invalid = why
 		return r
@@ -723,4 +722,14 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// numberKey packs a normalised number (7 to 15 digits, no leading zero) into
+// a uint64, so that duplicate detection costs 8 bytes a row.
+func numberKey(n string) uint64 {
+	var k uint64
+	for i := 0; i < len(n); i++ {
+		k = k*10 + uint64(n[i]-'0')
+	}
+	return k
 }

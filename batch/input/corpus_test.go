@@ -1,4 +1,4 @@
-package batch
+package input
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
 // badFiles says what reading each file of testdata/bad must give: the exact
@@ -33,38 +35,38 @@ var badFiles = []badFile{
 	{file: "utf16.csv", err: "line 1: column 1 holds " + binaryData},
 	{file: "latin1.csv", err: "line 2: column 2 is not valid UTF-8 text (is the file in Latin-1 or another encoding? save it as UTF-8)"},
 
-	// Row-level problems are rows, not file errors.
-	{file: "ragged.csv", rows: []Row{
-		{Line: 2, Number: "12025550101", Targets: Targets{AppID: set("20372631212782780"), Alias: set("Front desk")}},
+	// batch.Row-level problems are rows, not file errors.
+	{file: "ragged.csv", rows: []batch.Row{
+		{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.AppID: set("20372631212782780"), batch.Alias: set("Front desk")}},
 		{Line: 3, Number: "12025550102", Invalid: "has 4 cells, the header has 3"},
 		{Line: 4, Number: "12025550103", Invalid: "has 2 cells, the header has 3"},
 		{Line: 5, Number: "12025550104", Invalid: "has 1 cell, the header has 3"},
-		{Line: 6, Number: "12025550105", Targets: Targets{AppID: set("20372631212782780")}},
+		{Line: 6, Number: "12025550105", Targets: batch.Targets{batch.AppID: set("20372631212782780")}},
 	}},
 	// Accepted as they are.
-	{file: "bom.csv", rows: []Row{
-		{Line: 2, Number: "12025550101", Targets: Targets{Alias: set("Front desk")}},
-		{Line: 3, Number: "12025550102", Targets: Targets{Alias: set("Back desk")}},
+	{file: "bom.csv", rows: []batch.Row{
+		{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set("Front desk")}},
+		{Line: 3, Number: "12025550102", Targets: batch.Targets{batch.Alias: set("Back desk")}},
 	}},
-	{file: "crlf.csv", rows: []Row{
-		{Line: 2, Number: "12025550101", Targets: Targets{Alias: set("Front desk")}},
-		{Line: 3, Number: "12025550102", Targets: Targets{Alias: set("Back\ndesk")}},
-		{Line: 4, Number: "12025550103", Targets: Targets{Alias: set("Hall")}},
+	{file: "crlf.csv", rows: []batch.Row{
+		{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set("Front desk")}},
+		{Line: 3, Number: "12025550102", Targets: batch.Targets{batch.Alias: set("Back\ndesk")}},
+		{Line: 4, Number: "12025550103", Targets: batch.Targets{batch.Alias: set("Hall")}},
 	}},
-	{file: "blank-lines.csv", rows: []Row{ // skipped, and not counted
-		{Line: 2, Number: "12025550101", Targets: Targets{Alias: set("Front desk")}},
-		{Line: 3, Number: "12025550102", Targets: Targets{Alias: set("Back desk")}},
-		{Line: 4, Number: "12025550103", Targets: Targets{Alias: set("Hall")}},
+	{file: "blank-lines.csv", rows: []batch.Row{ // skipped, and not counted
+		{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set("Front desk")}},
+		{Line: 3, Number: "12025550102", Targets: batch.Targets{batch.Alias: set("Back desk")}},
+		{Line: 4, Number: "12025550103", Targets: batch.Targets{batch.Alias: set("Hall")}},
 	}},
 }
 
 type badFile struct {
 	file string
 	err  string // empty for a file that is accepted
-	rows []Row
+	rows []batch.Row
 }
 
-func set(v string) Setting { return Setting{Value: v, Set: true} }
+func set(v string) batch.Setting { return batch.Setting{Value: v, Set: true} }
 
 func openFile(path string) Opener {
 	return func() (io.ReadCloser, error) { return os.Open(path) }
@@ -110,7 +112,7 @@ func TestOpenInput_corpus(t *testing.T) {
 				t.Errorf("Rows, Valid = %d, %d; want %d, %d", in.Rows(), in.Valid(), len(tt.rows), valid)
 			}
 			for i := range max(len(rows), len(tt.rows)) {
-				var got, want Row
+				var got, want batch.Row
 				if i < len(rows) {
 					got = rows[i]
 				}
@@ -174,15 +176,15 @@ func TestOpenInput_bigField(t *testing.T) {
 	big := strings.Repeat("x", mb)
 	tests := []struct {
 		name, file string
-		want       Row
+		want       batch.Row
 		err        string
 	}{
 		{name: "alias", file: "number,alias\n12025550101,\"" + big + "\"\n",
-			want: Row{Line: 2, Number: "12025550101", Targets: Targets{Alias: set(big)}}},
+			want: batch.Row{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set(big)}}},
 		{name: "number of digits", file: "number,alias\n" + strings.Repeat("1", mb) + ",x\n",
-			want: Row{Line: 2, Number: strings.Repeat("1", mb), Targets: Targets{Alias: set("x")}, Invalid: "number has more than 15 digits"}},
+			want: batch.Row{Line: 2, Number: strings.Repeat("1", mb), Targets: batch.Targets{batch.Alias: set("x")}, Invalid: "number has more than 15 digits"}},
 		{name: "number of letters", file: "number,alias\n" + big + ",x\n",
-			want: Row{Line: 2, Number: big, Targets: Targets{Alias: set("x")}, Invalid: `number has a character that is not a digit: "x"`}},
+			want: batch.Row{Line: 2, Number: big, Targets: batch.Targets{batch.Alias: set("x")}, Invalid: `number has a character that is not a digit: "x"`}},
 		{name: "header", file: big + "\n1,2\n",
 			err: `t.csv: line 1: unknown column "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."; the columns are: number,app_id,subaccount,alias,compliance_application_id`},
 	}
@@ -207,12 +209,12 @@ func TestOpenInput_bigField(t *testing.T) {
 }
 
 // shortRow describes a row whose cells can be a megabyte long.
-func shortRow(r Row) string {
-	cells := make([]string, 0, NumFields)
+func shortRow(r batch.Row) string {
+	cells := make([]string, 0, batch.NumFields)
 	for f, s := range r.Targets {
-		cells = append(cells, fmt.Sprintf("%s %d bytes set=%v", Field(f), len(s.Value), s.Set))
+		cells = append(cells, fmt.Sprintf("%s %d bytes set=%v", batch.Field(f), len(s.Value), s.Set))
 	}
-	return fmt.Sprintf("{Line:%d Number:%d bytes %.20q... Targets:[%s] Invalid:%q}", r.Line, len(r.Number), r.Number, strings.Join(cells, ", "), r.Invalid)
+	return fmt.Sprintf("{Line:%d Number:%d bytes %.20q... batch.Targets:[%s] Invalid:%q}", r.Line, len(r.Number), r.Number, strings.Join(cells, ", "), r.Invalid)
 }
 
 // millionRows generates an input file of n rows without holding it: every
@@ -285,7 +287,7 @@ func TestOpenInput_millionRows(t *testing.T) {
 		t.Errorf("Rows, Valid = %d, %d; want %d, %d", in.Rows(), in.Valid(), rows, rows-dups-notNumbers)
 	}
 	n, line, invalid := 0, 1, map[string]int{}
-	err = in.Each(context.Background(), func(r Row) error {
+	err = in.Each(context.Background(), func(r batch.Row) error {
 		n++
 		if r.Line != line+1 {
 			return fmt.Errorf("row %d after row %d", r.Line, line)
