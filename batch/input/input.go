@@ -2,17 +2,14 @@ package input
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/gocarina/gocsv"
@@ -149,17 +146,17 @@ func (r record) blank() bool {
 // OpenInput checks the whole input before anything is sent: header, CSV
 // syntax, UTF-8, and which numbers occur twice. name is used in messages.
 //
-// Duplicate detection costs 8 bytes per valid row while the check runs (a
-// number packed into a uint64), and afterwards only the numbers that do
-// occur twice are kept.
+// Duplicate detection keeps each valid row's number packed into a uint64
+// while the check runs, then sorts them and keeps only the numbers that
+// occur more than once. Nothing more is needed: a million rows cost 8 MB for
+// the length of the check, and the send pass cannot outpace the API's rate.
 func OpenInput(name string, open Opener) (*Input, error) {
 	in := &Input{name: name, open: open}
-	defer tightenGC()()
-	var keys keyChunks
+	var keys []uint64
 	err := in.scan(context.Background(), func(r batch.Row) error {
 		in.rows++
 		if r.Invalid == "" {
-			keys.add(numberKey(r.Number))
+			keys = append(keys, numberKey(r.Number))
 			in.noteTargets(r.Targets)
 		}
 		return nil
@@ -170,24 +167,28 @@ func OpenInput(name string, open Opener) (*Input, error) {
 	if in.rows == 0 {
 		return nil, &InputError{File: name, Msg: "no data rows after the header: nothing to do"}
 	}
-	in.valid = keys.len()
-	keys.repeats(func(k uint64) { // every occurrence after the first is invalid
-		if in.dups == nil {
-			in.dups = make(map[uint64]struct{})
-		}
-		in.dups[k] = struct{}{}
-		in.valid--
-	})
-	if len(keys) > 1 {
-		// Collect the keys now, while GOGC is still low (restored with
-		// them counted live, it would let the heap reach twice their size),
-		// and give their pages back to the OS at once rather than when the
-		// scavenger gets to them, so that what the run allocates next does
-		// not come on top of them.
-		keys = nil
-		debug.FreeOSMemory()
-	}
+	in.valid, in.dups = countDuplicates(keys)
 	return in, nil
+}
+
+// countDuplicates sorts keys and returns how many distinct values they hold
+// and the values that occur more than once (nil if none do): every
+// occurrence after a number's first is an invalid row.
+func countDuplicates(keys []uint64) (int, map[uint64]struct{}) {
+	slices.Sort(keys)
+	var dups map[uint64]struct{}
+	distinct := 0
+	for i, k := range keys {
+		if i > 0 && k == keys[i-1] {
+			if dups == nil {
+				dups = make(map[uint64]struct{})
+			}
+			dups[k] = struct{}{}
+			continue
+		}
+		distinct++
+	}
+	return distinct, dups
 }
 
 // noteTargets records the distinct values of the fields that the
@@ -205,110 +206,6 @@ func (in *Input) noteTargets(t batch.Targets) {
 			}
 		}
 	}
-}
-
-// checkGCPercent is the GOGC in force during the check pass. The keys are
-// the only thing in the process that grows with the file, and with the
-// default GOGC of 100 the heap may grow to twice what is live before a
-// collection: a million rows peaked at 30 MB of RSS, 1.75 times a 10,000-row
-// run, for 8 MB of keys. At 25 the garbage of decoding may add only a
-// quarter of the keys' size; the extra collections cost little, since the
-// keys hold no pointers and are not scanned.
-const checkGCPercent = 25
-
-var gcTight struct {
-	sync.Mutex
-	users int // check passes running
-	saved int // the GOGC to restore when the last one ends
-}
-
-// tightenGC sets GOGC to checkGCPercent, unless a lower one (or off) is in
-// force, and returns the function that restores it. Concurrent check passes
-// (tests) share one setting; the last to end restores it.
-func tightenGC() (restore func()) {
-	gcTight.Lock()
-	defer gcTight.Unlock()
-	if gcTight.users == 0 {
-		gcTight.saved = debug.SetGCPercent(checkGCPercent)
-		if gcTight.saved < checkGCPercent { // lower, or -1 (off): keep it
-			debug.SetGCPercent(gcTight.saved)
-		}
-	}
-	gcTight.users++
-	return func() {
-		gcTight.Lock()
-		defer gcTight.Unlock()
-		if gcTight.users--; gcTight.users == 0 {
-			debug.SetGCPercent(gcTight.saved)
-		}
-	}
-}
-
-// keyChunks holds the check pass's number keys in chunks of keyChunk, so
-// that they cost 8 bytes a row and no more: one growing slice would, at each
-// growth, hold its old and its new array at once and leave the old one to
-// the garbage collector (a million rows peaked at 28 MB of heap that way,
-// for 8 MB of keys).
-type keyChunks [][]uint64
-
-const keyChunk = 1 << 16 // keys, 512 KiB
-
-func (c *keyChunks) add(k uint64) {
-	n := len(*c)
-	if n == 0 || len((*c)[n-1]) == keyChunk {
-		*c = append(*c, nil)
-		n++
-	}
-	(*c)[n-1] = append((*c)[n-1], k) // the last chunk grows as a slice does, up to keyChunk
-}
-
-func (c keyChunks) len() int {
-	n := 0
-	for _, ch := range c {
-		n += len(ch)
-	}
-	return n
-}
-
-// repeats calls fn once for every key beyond a value's first occurrence, in
-// increasing order of key. It sorts each chunk, then merges them through a
-// min-heap of the chunks' heads.
-func (c keyChunks) repeats(fn func(uint64)) {
-	heads := make(keyHeap, 0, len(c))
-	for _, ch := range c {
-		slices.Sort(ch)
-		if len(ch) > 0 {
-			heads = append(heads, ch)
-		}
-	}
-	heap.Init(&heads)
-	first, prev := true, uint64(0)
-	for len(heads) > 0 {
-		k := heads[0][0]
-		if !first && k == prev {
-			fn(k)
-		}
-		first, prev = false, k
-		if heads[0] = heads[0][1:]; len(heads[0]) == 0 {
-			heap.Pop(&heads)
-		} else {
-			heap.Fix(&heads, 0)
-		}
-	}
-}
-
-// keyHeap is a min-heap of sorted, non-empty chunks, by their first key.
-type keyHeap [][]uint64
-
-func (h keyHeap) Len() int           { return len(h) }
-func (h keyHeap) Less(i, j int) bool { return h[i][0] < h[j][0] }
-func (h keyHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *keyHeap) Push(x any)        { *h = append(*h, x.([]uint64)) }
-func (h *keyHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // Each reads the input again and calls fn for every row, in file order,
