@@ -89,9 +89,9 @@ func TestOpenInput_corpus(t *testing.T) {
 			path := filepath.Join("testdata", "bad", tt.file)
 			in, err := OpenInput(path, openFile(path))
 			if tt.err != "" {
-				var ie *InputError
+				var ie *Error
 				if !errors.As(err, &ie) {
-					t.Fatalf("OpenInput error = %v, want an *InputError", err)
+					t.Fatalf("OpenInput error = %v, want an *Error", err)
 				}
 				if want := path + ": " + tt.err; err.Error() != want {
 					t.Errorf("error:\n got %s\nwant %s", err, want)
@@ -156,9 +156,9 @@ func TestOpenInput_quoteErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := OpenInput("t.csv", openString(tt.file))
-			var ie *InputError
+			var ie *Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("OpenInput error = %v, want an *InputError", err)
+				t.Fatalf("OpenInput error = %v, want an *Error", err)
 			}
 			if want := "t.csv: " + tt.want; err.Error() != want {
 				t.Errorf("error:\n got %s\nwant %s", err, want)

@@ -37,7 +37,7 @@ var fuzzSeedFiles = []string{
 
 // FuzzOpenInput feeds arbitrary bytes to OpenInput and Each. Whatever the
 // file holds, neither panics; a file that is refused is refused with an
-// *InputError naming it; a file that is accepted yields every row once, in
+// *Error naming it; a file that is accepted yields every row once, in
 // order, each either valid (a normalised number and something to change)
 // or invalid with a reason, and Rows and Valid agree with what Each yields.
 func FuzzOpenInput(f *testing.F) {
@@ -129,9 +129,9 @@ func numberCells(t *testing.T, data []byte) ([]string, []int) {
 // checkInputError checks that a refused file is refused the documented way.
 func checkInputError(t *testing.T, err error, name string) {
 	t.Helper()
-	var ie *InputError
+	var ie *Error
 	if !errors.As(err, &ie) {
-		t.Fatalf("OpenInput error %T %q, want an *InputError", err, err)
+		t.Fatalf("OpenInput error %T %q, want an *Error", err, err)
 	}
 	if ie.File != name || !strings.HasPrefix(err.Error(), name+": ") {
 		t.Errorf("error %q does not name the file %q", err, name)

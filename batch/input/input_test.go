@@ -102,9 +102,9 @@ func TestOpenInput_fileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := OpenInput("t.csv", openString(tt.file))
-			var ie *InputError
+			var ie *Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("OpenInput error = %v, want an *InputError", err)
+				t.Fatalf("OpenInput error = %v, want an *Error", err)
 			}
 			if !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("error = %q\nwant prefix %q", err, tt.want)
