@@ -111,7 +111,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 			return err
 		}
 	}
-	if err := o.openInput(s); err != nil {
+	if err := o.openInput(withStop(ctx, stop), s); err != nil {
 		return err
 	}
 	if o.dryRun {

@@ -208,17 +208,14 @@ func (c *common) checkCredentials() error {
 	return nil
 }
 
-// openInput checks the whole input before anything is sent.
-func (c *common) openInput(s *session) error {
-	open, cleanup, err := inputOpener(c.input)
+// openInput checks the whole input before anything is sent; ctx ends its
+// waits (a FIFO without a writer, a stalled producer on standard input).
+func (c *common) openInput(ctx context.Context, s *session) error {
+	in, err := input.Open(ctx, c.input, os.Stdin)
 	if err != nil {
 		return &usageError{err: err}
 	}
-	s.cleanups = append(s.cleanups, cleanup)
-	in, err := input.OpenInput(inputName(c.input), open)
-	if err != nil {
-		return &usageError{err: err}
-	}
+	s.cleanups = append(s.cleanups, func() { _ = in.Close() })
 	s.in = in
 	return nil
 }
@@ -359,33 +356,6 @@ func toCallError(err error) error {
 		RetryAfter: ae.RetryAfter,
 		Retryable:  ae.Retryable(),
 	}
-}
-
-func inputName(path string) string {
-	if path == "-" {
-		return "standard input"
-	}
-	return path
-}
-
-// inputOpener returns a way to open the input as many times as it is read.
-// Standard input can be read once only, so it is first copied to a
-// temporary file.
-func inputOpener(path string) (input.Opener, func(), error) {
-	if path != "-" {
-		return func() (io.ReadCloser, error) { return os.Open(path) }, func() {}, nil
-	}
-	tmp, err := os.CreateTemp("", "plivo-bulk-input-*.csv")
-	if err != nil {
-		return nil, nil, fmt.Errorf("spool standard input: %w", err)
-	}
-	cleanup := func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }
-	if _, err := io.Copy(tmp, os.Stdin); err != nil {
-		cleanup()
-		return nil, nil, fmt.Errorf("read standard input: %w", err)
-	}
-	name := tmp.Name()
-	return func() (io.ReadCloser, error) { return os.Open(name) }, cleanup, nil
 }
 
 func redactedHost(raw string) string {

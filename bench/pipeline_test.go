@@ -3,7 +3,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,7 +53,7 @@ func writeInput(b *testing.B, path string, n int) {
 }
 
 // BenchmarkPipeline runs what `plivo-bulk run --rate 0` does per row, minus
-// HTTP: OpenInput's check pass, then batch.Run over Input.Each with 8
+// HTTP: input.Open's check pass, then batch.Run over Input.Each with 8
 // workers, a call that answers at once, and the report writer on a file.
 // One op is the whole file; ns/row divides by its rows.
 func BenchmarkPipeline(b *testing.B) {
@@ -67,7 +66,7 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		in, err := input.OpenInput(inputPath, func() (io.ReadCloser, error) { return os.Open(inputPath) })
+		in, err := input.Open(context.Background(), inputPath, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -87,6 +86,9 @@ func BenchmarkPipeline(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := rep.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := in.Close(); err != nil {
 			b.Fatal(err)
 		}
 		if ok != n {

@@ -39,10 +39,6 @@ func benchFile(n int) []byte {
 	return b.Bytes()
 }
 
-func openBytes(data []byte) Opener {
-	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-}
-
 // reportPerRow adds per-row figures to a benchmark whose op reads rows rows.
 func reportPerRow(b *testing.B, rows int) {
 	b.Helper()
@@ -53,10 +49,11 @@ func reportPerRow(b *testing.B, rows int) {
 // row of a 10,000-row file.
 func BenchmarkInput_Each(b *testing.B) {
 	data := benchFile(benchRows)
-	in, err := OpenInput("bench.csv", openBytes(data))
+	in, err := open(context.Background(), "bench.csv", bytes.NewReader(data))
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer func() { _ = in.Close() }()
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
@@ -84,12 +81,15 @@ func BenchmarkOpenInput(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		in, err := OpenInput("bench.csv", openBytes(data))
+		in, err := open(context.Background(), "bench.csv", bytes.NewReader(data))
 		if err != nil {
 			b.Fatal(err)
 		}
 		if in.Valid() != benchRows {
 			b.Fatalf("Valid = %d, want %d", in.Valid(), benchRows)
+		}
+		if err := in.Close(); err != nil {
+			b.Fatal(err)
 		}
 	}
 	reportPerRow(b, benchRows)

@@ -46,7 +46,7 @@ func FuzzOpenInput(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "fuzz.csv"
-		in, err := OpenInput(name, openString(string(data)))
+		in, err := openString(t, name, string(data))
 		if err != nil {
 			checkInputError(t, err, name)
 			return

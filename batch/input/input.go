@@ -1,10 +1,12 @@
 package input
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 
@@ -30,19 +32,19 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Opener opens the input afresh: the input is read twice, once to check the
-// whole file before anything is sent and once to send it, so that a file of
-// a million rows never has to be held in memory.
-type Opener func() (io.ReadCloser, error)
-
 // Input is an input file that passed the check: its header is good, every
-// line parses, and its duplicates are known.
+// line parses, and its duplicates are known. It holds a private copy of the
+// bytes that were checked, which every later pass reads: what is sent is
+// what was checked, even if the file changes, and a FIFO, a process
+// substitution or standard input is read once only.
 type Input struct {
-	name  string
-	open  Opener
-	rows  int
-	valid int
-	dups  map[uint64]struct{} // numbers that occur more than once
+	name    string
+	copy    *os.File // the private copy; nil once closed
+	size    int64    // of the private copy
+	removed bool     // whether the copy's name is already gone
+	rows    int
+	valid   int
+	dups    map[uint64]struct{} // numbers that occur more than once
 	// targets holds, per field, the distinct non-empty values that valid
 	// rows set, up to MaxDistinct of each: the pre-flight check reads
 	// each application and subaccount once without a pass of its own.
@@ -73,32 +75,93 @@ func (in *Input) Valid() int { return in.valid }
 // Name returns the file name used in messages.
 func (in *Input) Name() string { return in.name }
 
-// OpenInput checks the whole input before anything is sent: header, CSV
-// syntax, UTF-8, and which numbers occur twice. name is used in messages.
+// Open reads the input once, completely, checking it (header, CSV syntax,
+// UTF-8, the size of each cell, the format of each id, and which numbers
+// occur twice) while it writes a private copy, which later passes read.
+// path "-" means stdin. ctx ends every wait: the open of a FIFO that no one
+// writes to, a producer that stalls.
 //
-// Duplicate detection keeps each valid row's number packed into a uint64
-// while the check runs, then sorts them and keeps only the numbers that
-// occur more than once. Nothing more is needed: a million rows cost 8 MB for
-// the length of the check, and the send pass cannot outpace the API's rate.
-func OpenInput(name string, open Opener) (*Input, error) {
-	in := &Input{name: name, open: open}
+// A problem with the input's content is an *Error; nothing can be sent for
+// such an input. Call Close to remove the private copy.
+func Open(ctx context.Context, path string, stdin io.Reader) (*Input, error) {
+	if path == "-" {
+		return open(ctx, "standard input", stdin)
+	}
+	f, err := openSource(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // also ends a read of a FIFO that ctx abandoned
+	return open(ctx, path, f)
+}
+
+// open checks src and copies it; name is used in messages.
+func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error) {
+	tmp, err := os.CreateTemp("", "plivo-bulk-input-*.csv")
+	if err != nil {
+		return nil, fmt.Errorf("create a private copy of %s: %w", name, err)
+	}
+	in := &Input{name: name, copy: tmp}
+	// Without its name, the copy cannot outlive the process, however the
+	// process ends. Where an open file cannot be removed, Close removes it.
+	in.removed = os.Remove(tmp.Name()) == nil
+	defer func() {
+		if err != nil {
+			_ = in.Close()
+		}
+	}()
+
+	cr := newCtxReader(ctx, src)
+	defer cr.stop()
+	w := bufio.NewWriterSize(tmp, 64<<10)
+	tee := &teeReader{r: cr, w: w}
+	// Duplicate detection keeps each valid row's number packed into a
+	// uint64 while the check runs, then sorts them and keeps only the
+	// numbers that occur more than once: 8 bytes a row, for the length of
+	// the check.
 	var keys []uint64
-	err := in.scan(context.Background(), func(r batch.Row) error {
+	err = scan(ctx, name, tee, func(r batch.Row) error {
 		in.rows++
 		if r.Invalid == "" {
 			keys = append(keys, numberKey(r.Number))
 			in.noteTargets(r.Targets)
 		}
 		return nil
-	}, false)
-	if err != nil {
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("read %s: stopped before its end: %w", name, ctx.Err())
+	case tee.werr != nil:
+		return nil, fmt.Errorf("write the private copy of %s: %w", name, tee.werr)
+	case err != nil:
 		return nil, err
+	}
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("write the private copy of %s: %w", name, err)
+	}
+	if in.size, err = tmp.Seek(0, io.SeekCurrent); err != nil {
+		return nil, fmt.Errorf("write the private copy of %s: %w", name, err)
 	}
 	if in.rows == 0 {
 		return nil, &Error{File: name, Msg: "no data rows after the header: nothing to do"}
 	}
 	in.valid, in.dups = countDuplicates(keys)
 	return in, nil
+}
+
+// Close removes the private copy. Each cannot be called after it.
+func (in *Input) Close() error {
+	if in.copy == nil {
+		return nil
+	}
+	err := in.copy.Close()
+	if !in.removed {
+		if rerr := os.Remove(in.copy.Name()); err == nil {
+			err = rerr
+		}
+	}
+	in.copy = nil
+	return err
 }
 
 // countDuplicates sorts keys and returns how many distinct values they hold
@@ -138,12 +201,18 @@ func (in *Input) noteTargets(t batch.Targets) {
 	}
 }
 
-// Each reads the input again and calls fn for every row, in file order,
+// Each reads the private copy and calls fn for every row, in file order,
 // with duplicates marked invalid. It stops early when ctx is done or fn
 // returns an error, and returns that error.
 func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
+	if in.copy == nil {
+		return fmt.Errorf("read %s: the input is closed", in.name)
+	}
 	first := make(map[uint64]int, len(in.dups)) // duplicated number -> its first row
-	return in.scan(ctx, func(r batch.Row) error {
+	n := 0
+	var fnErr error
+	err := scan(ctx, in.name, io.NewSectionReader(in.copy, 0, in.size), func(r batch.Row) error {
+		n++
 		if r.Invalid == "" && in.dups != nil {
 			k := numberKey(r.Number)
 			if _, dup := in.dups[k]; dup {
@@ -154,18 +223,25 @@ func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 				}
 			}
 		}
-		return fn(r)
-	}, true)
+		fnErr = fn(r)
+		return fnErr
+	})
+	// The copy is private and was checked: a difference means a bug or a
+	// tampered temporary file, and nothing unchecked may be sent.
+	switch {
+	case fnErr != nil || ctx.Err() != nil:
+		return err
+	case err != nil:
+		return &Error{File: in.name, Msg: "its private copy changed after the check: " + err.Error(), Err: err}
+	case n != in.rows:
+		return &Error{File: in.name, Msg: fmt.Sprintf("its private copy gave %d rows, but the check found %d", n, in.rows)}
+	}
+	return nil
 }
 
-// scan reads the input once, calling fn for every row in file order.
-func (in *Input) scan(ctx context.Context, fn func(batch.Row) error, reopened bool) error {
-	rc, err := in.open()
-	if err != nil {
-		return &Error{File: in.name, Msg: "cannot open: " + describeOpenErr(err), Err: err}
-	}
-	defer func() { _ = rc.Close() }()
-	rd := newReader(in.name, rc)
+// scan reads one pass over src, calling fn for every row in file order.
+func scan(ctx context.Context, name string, src io.Reader, fn func(batch.Row) error) error {
+	rd := newReader(name, src)
 	if err := rd.readHeader(); err != nil {
 		return err
 	}
@@ -175,9 +251,6 @@ func (in *Input) scan(ctx context.Context, fn func(batch.Row) error, reopened bo
 			return nil
 		}
 		if err != nil {
-			if reopened {
-				return &Error{File: in.name, Msg: "changed while it was being read: " + err.Error(), Err: err}
-			}
 			return err
 		}
 		if err := ctx.Err(); err != nil {

@@ -3,8 +3,6 @@ package input
 import (
 	"context"
 	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,9 +11,15 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// openString is an Opener over a string, as if it were a file.
-func openString(s string) Opener {
-	return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(s)), nil }
+// openString checks s as the content of a file called name, and closes
+// what it opened at the end of the test.
+func openString(t testing.TB, name, s string) (*Input, error) {
+	t.Helper()
+	in, err := open(context.Background(), name, strings.NewReader(s))
+	if err == nil {
+		t.Cleanup(func() { _ = in.Close() })
+	}
+	return in, err
 }
 
 func readAll(t *testing.T, in *Input) []batch.Row {
@@ -38,7 +42,7 @@ func TestOpenInput_rows(t *testing.T) {
 		"12025550104,(clear),(clear),\r\n" +
 		"12025550105,x,,(clear)\r\n" +
 		"\"12025550106\",\"multi\nline\",,\r\n"
-	in, err := OpenInput("t.csv", openString(file))
+	in, err := openString(t, "t.csv", file)
 	if err != nil {
 		t.Fatalf("OpenInput: %v", err)
 	}
@@ -101,7 +105,7 @@ func TestOpenInput_fileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := OpenInput("t.csv", openString(tt.file))
+			_, err := openString(t, "t.csv", tt.file)
 			var ie *Error
 			if !errors.As(err, &ie) {
 				t.Fatalf("OpenInput error = %v, want an *Error", err)
@@ -115,7 +119,7 @@ func TestOpenInput_fileErrors(t *testing.T) {
 
 func TestOpenInput_missingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.csv")
-	_, err := OpenInput(path, func() (io.ReadCloser, error) { return os.Open(path) })
+	_, err := Open(context.Background(), path, nil)
 	if err == nil || !strings.Contains(err.Error(), path+": cannot open: no such file or directory") {
 		t.Errorf("error = %v", err)
 	}
@@ -129,7 +133,7 @@ func TestInput_Each_stops(t *testing.T) {
 		b.WriteString(strings.Repeat("0", 4-len(itoa(i))) + itoa(i))
 		b.WriteString(",x\n")
 	}
-	in, err := OpenInput("t.csv", openString(b.String()))
+	in, err := openString(t, "t.csv", b.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +161,7 @@ func itoa(i int) string {
 
 func TestOpenInput_blankRowsSkipped(t *testing.T) {
 	const file = "number,app_id,alias\n12025550101,1,\n,,\n   \n , ,\n12025550102,1,\n"
-	in, err := OpenInput("t.csv", openString(file))
+	in, err := openString(t, "t.csv", file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +173,7 @@ func TestOpenInput_blankRowsSkipped(t *testing.T) {
 
 func TestInput_Distinct(t *testing.T) {
 	const file = "number,app_id,subaccount\n12025550101,A,S1\n12025550102,B,\n12025550103,A,S1\nbad,C,S9\n12025550104,(clear),\n"
-	in, err := OpenInput("t.csv", openString(file))
+	in, err := openString(t, "t.csv", file)
 	if err != nil {
 		t.Fatal(err)
 	}
