@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -163,32 +164,36 @@ func TestOpenInput_quoteErrors(t *testing.T) {
 	}
 }
 
-// TestOpenInput_bigField reads cells of a megabyte: a cell is a cell, and a
-// row holding one is valid or invalid for its own reasons. A header cell
-// that long is quoted short in the message.
+// TestOpenInput_bigField reads cells up to MaxCell, and refuses a longer
+// one, or a longer row, naming the line and the column it starts at.
 func TestOpenInput_bigField(t *testing.T) {
 	t.Parallel()
-	const mb = 1 << 20
-	big := strings.Repeat("x", mb)
+	const over = "t.csv: line %d: column %d%s is longer than 64 KiB, the most a cell may hold"
+	most := strings.Repeat("x", MaxCell)
 	tests := []struct {
 		name, file string
 		want       batch.Row
 		err        string
 	}{
-		{name: "alias", file: "number,alias\n12025550101,\"" + big + "\"\n",
-			want: batch.Row{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set(big)}}},
-		{name: "number of digits", file: "number,alias\n" + strings.Repeat("1", mb) + ",x\n",
-			want: batch.Row{Line: 2, Number: strings.Repeat("1", mb), Targets: batch.Targets{batch.Alias: set("x")}, Invalid: "number has more than 15 digits"}},
-		{name: "number of letters", file: "number,alias\n" + big + ",x\n",
-			want: batch.Row{Line: 2, Number: big, Targets: batch.Targets{batch.Alias: set("x")}, Invalid: `number has a character that is not a digit: "x"`}},
-		{name: "header", file: big + "\n1,2\n",
-			err: `t.csv: line 1: unknown column "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."; the columns are: number,app_id,subaccount,alias,compliance_application_id`},
+		{name: "alias of MaxCell", file: "number,alias\n12025550101,\"" + most + "\"\n",
+			want: batch.Row{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set(most)}}},
+		{name: "number of MaxCell letters", file: "number,alias\n" + most + ",x\n",
+			want: batch.Row{Line: 2, Number: most, Targets: batch.Targets{batch.Alias: set("x")}, Invalid: `number has a character that is not a digit: "x"`}},
+		{name: "alias past MaxCell", file: "number,alias\n12025550101,\"" + most + "x\"\n", err: fmt.Sprintf(over, 2, 2, " (alias)")},
+		{name: "unquoted number past MaxCell", file: "number,alias\n1" + most + ",x\n", err: fmt.Sprintf(over, 2, 1, " (number)")},
+		{name: "quoted cell of many lines", file: "number,alias\n12025550101,a\n12025550102,\"" + strings.Repeat("ab\n", MaxCell/3+1) + "\"\n",
+			err: fmt.Sprintf(over, 3, 2, " (alias)")},
+		{name: "extra cell past MaxCell", file: "number,alias\n12025550101,a," + most + "x\n", err: fmt.Sprintf(over, 2, 3, "")},
+		{name: "header", file: "number," + most + "x\n1,2\n", err: fmt.Sprintf(over, 1, 2, "")},
+		{name: "row of many cells", file: "number,alias\n12025550101," + strings.Repeat("abcdefg,", maxRow/8) + "\n",
+			err: "t.csv: line 2: the row is longer than 1024 KiB, the most a row may hold"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in, err := openString(t, "t.csv", tt.file)
 			if tt.err != "" {
-				if err == nil || err.Error() != tt.err {
+				var ie *Error
+				if !errors.As(err, &ie) || err.Error() != tt.err {
 					t.Errorf("error:\n got %v\nwant %s", err, tt.err)
 				}
 				return
@@ -201,6 +206,54 @@ func TestOpenInput_bigField(t *testing.T) {
 				t.Errorf("got %d rows, the first %s; want 1 row, %s", len(rows), shortRow(rows[0]), shortRow(tt.want))
 			}
 		})
+	}
+}
+
+// hugeCell is an input whose second row holds a cell of n bytes, made as
+// it is read; it counts the bytes read.
+type hugeCell struct {
+	n    int
+	read atomic.Int64 // the reading goroutine may outlive open after an error
+	head bool
+}
+
+func (h *hugeCell) Read(p []byte) (int, error) {
+	if !h.head {
+		h.head = true
+		n := copy(p, "number,alias\n12025550101,")
+		h.read.Add(int64(n))
+		return n, nil
+	}
+	read := int(h.read.Load())
+	if read >= h.n {
+		return 0, io.EOF
+	}
+	p = p[:min(len(p), h.n-read)]
+	for i := range p {
+		p[i] = 'x'
+	}
+	h.read.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// TestOpenInput_hugeCell: a 200 MB cell is refused once MaxCell of it is
+// read, not after it is held in memory.
+func TestOpenInput_hugeCell(t *testing.T) {
+	h := &hugeCell{n: 200 << 20}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := open(context.Background(), "t.csv", h)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if want := "t.csv: line 2: column 2 (alias) is longer than 64 KiB, the most a cell may hold"; err == nil || err.Error() != want {
+		t.Errorf("error:\n got %v\nwant %s", err, want)
+	}
+	if read := h.read.Load(); read > 1<<20 {
+		t.Errorf("read %d bytes of the input before refusing it, want at most 1 MiB", read)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+		t.Errorf("allocated %d MB to refuse it, want at most 8", alloc>>20)
 	}
 }
 

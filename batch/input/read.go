@@ -38,7 +38,7 @@ type reader struct {
 
 func newReader(name string, src io.Reader) *reader {
 	tail := &tailReader{r: skipBOM(src), lastNL: -1, prevNL: -1, nul: -1}
-	r := csv.NewReader(tail)
+	r := csv.NewReader(&cellLimit{r: tail})
 	r.FieldsPerRecord = -1 // a ragged row is the row's problem, not the file's
 	r.TrimLeadingSpace = true
 	r.ReuseRecord = true
@@ -228,6 +228,19 @@ func (t *tailReader) endsInside(consumed int64, col int) bool {
 const binaryData = "binary data (a NUL byte): this is not a CSV text file (is it an .xlsx, a compressed file or UTF-16 text? save it as CSV, UTF-8)"
 
 func (rd *reader) parseError(err error) error {
+	var tl *tooLong
+	switch {
+	case errors.As(err, &tl) && rd.tail.nul >= 0:
+		return rd.fail(tl.line, "%s", binaryData) // a binary file is often one long line
+	case errors.As(err, &tl) && tl.col == 0:
+		return rd.fail(tl.line, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
+	case errors.As(err, &tl):
+		name := ""
+		if tl.col <= len(rd.header) {
+			name = " (" + rd.header[tl.col-1] + ")"
+		}
+		return rd.fail(tl.line, "column %d%s is longer than %d KiB, the most a cell may hold", tl.col, name, MaxCell>>10)
+	}
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
 		return &Error{File: rd.name, Msg: "cannot read: " + err.Error(), Err: err}
