@@ -172,17 +172,55 @@ func TestOpenInput_blankRowsSkipped(t *testing.T) {
 }
 
 func TestInput_Distinct(t *testing.T) {
-	const file = "number,app_id,subaccount\n12025550101,A,S1\n12025550102,B,\n12025550103,A,S1\nbad,C,S9\n12025550104,(clear),\n"
+	const file = "number,app_id,subaccount\n12025550101,11,SA1\n12025550102,22,\n12025550103,11,SA1\nbad,33,SA9\n12025550104,(clear),\n12025550105,.,SA5\n"
 	in, err := openString(t, "t.csv", file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	apps, more := in.Distinct(batch.AppID)
 	slices.Sort(apps)
-	if !slices.Equal(apps, []string{"A", "B"}) || more {
-		t.Errorf("Distinct(batch.AppID) = %v, %v; want [A B] from valid rows only, no clear marker", apps, more)
+	if !slices.Equal(apps, []string{"11", "22"}) || more {
+		t.Errorf("Distinct(AppID) = %v, %v; want [11 22] from valid rows only, no clear marker", apps, more)
 	}
-	if subs, _ := in.Distinct(batch.Subaccount); !slices.Equal(subs, []string{"S1"}) {
-		t.Errorf("Distinct(batch.Subaccount) = %v", subs)
+	if subs, _ := in.Distinct(batch.Subaccount); !slices.Equal(subs, []string{"SA1"}) {
+		t.Errorf("Distinct(Subaccount) = %v", subs)
+	}
+}
+
+// TestOpenInput_ids: an app_id or subaccount that is not an id of its kind
+// makes its row invalid, and never reaches the pre-flight's URL paths.
+func TestOpenInput_ids(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		app, sub, invalid string
+	}{
+		{app: "20372631212782780"},
+		{sub: "SA0123456789ABCDEFGH"},
+		{app: "(clear)", sub: "SAXY12"},
+		{app: ".", invalid: `app_id "." is not an application id, which is digits`},
+		{app: "..", invalid: `app_id ".." is not an application id, which is digits`},
+		{app: "12a", invalid: `app_id "12a" is not an application id`},
+		{app: "-12", invalid: `app_id "-12" is not an application id`},
+		{app: "/v1/Account/MA1/Application/123/", invalid: `app_id "/v1/Account/MA1/Application/123/" is not an application id, which is digits (give the id alone, not the resource URI)`},
+		{sub: "..", invalid: `subaccount ".." is not a subaccount id, which is SA followed by capital letters and digits`},
+		{sub: "SA", invalid: `subaccount "SA" is not a subaccount id`},
+		{sub: "sa0123", invalid: `subaccount "sa0123" is not a subaccount id`},
+		{sub: "SA01/../x", invalid: `subaccount "SA01/../x" is not a subaccount id, which is SA followed by capital letters and digits (give the id alone, not the resource URI)`},
+		{sub: "MA0123", invalid: `subaccount "MA0123" is not a subaccount id`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.app+"|"+tt.sub, func(t *testing.T) {
+			in, err := openString(t, "t.csv", "number,app_id,subaccount,alias\n12025550101,"+tt.app+","+tt.sub+",x\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := readAll(t, in)
+			if got := rows[0].Invalid; tt.invalid == "" && got != "" || !strings.HasPrefix(got, tt.invalid) {
+				t.Errorf("Invalid = %q, want %q", got, tt.invalid)
+			}
+			if apps, _ := in.Distinct(batch.AppID); tt.invalid != "" && len(apps) > 0 {
+				t.Errorf("Distinct(AppID) = %v from an invalid row", apps)
+			}
+		})
 	}
 }

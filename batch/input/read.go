@@ -146,6 +146,8 @@ func (rd *reader) toRow(rec []string) batch.Row {
 			r.Targets[f] = batch.Setting{Set: true}
 		case c == batch.ClearMarker:
 			r.Invalid = fmt.Sprintf("%s cannot be cleared", f)
+		case checkID(f, c) != "":
+			r.Invalid = checkID(f, c)
 		default:
 			r.Targets[f] = batch.Setting{Value: c, Set: true}
 		}
@@ -163,6 +165,40 @@ func (rd *reader) toRow(rec []string) batch.Row {
 		r.Invalid = "nothing to change: every target cell is empty"
 	}
 	return r
+}
+
+// checkID returns why the value of an id field is not one, or "". An
+// application id and a subaccount id go into URL paths (the pre-flight
+// reads them), where "." or ".." or a "/" would name another resource.
+// Plivo's application ids are digits; its subaccount ids are "SA" and 18
+// capital letters and digits.
+func checkID(f batch.Field, v string) string {
+	var why string
+	switch f {
+	case batch.AppID:
+		if !idChars(v, false) {
+			why = fmt.Sprintf("app_id %q is not an application id, which is digits", clip(v))
+		}
+	case batch.Subaccount:
+		if rest, ok := strings.CutPrefix(v, "SA"); !ok || !idChars(rest, true) {
+			why = fmt.Sprintf("subaccount %q is not a subaccount id, which is SA followed by capital letters and digits", clip(v))
+		}
+	}
+	if why != "" && strings.Contains(v, "/") {
+		why += " (give the id alone, not the resource URI)"
+	}
+	return why
+}
+
+// idChars reports whether s is not empty and holds only ASCII digits and,
+// if upper, capital letters.
+func idChars(s string, upper bool) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || upper && 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // cells says "1 cell" or "N cells".
