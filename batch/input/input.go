@@ -115,15 +115,10 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 	defer cr.stop()
 	w := bufio.NewWriterSize(tmp, 64<<10)
 	tee := &teeReader{r: cr, w: w}
-	// Duplicate detection keeps each valid row's number packed into a
-	// uint64 while the check runs, then sorts them and keeps only the
-	// numbers that occur more than once: 8 bytes a row, for the length of
-	// the check.
-	var keys []uint64
 	err = scan(ctx, name, tee, func(r batch.Row) error {
 		in.rows++
 		if r.Invalid == "" {
-			keys = append(keys, numberKey(r.Number))
+			in.valid++
 			in.noteTargets(r.Targets)
 		}
 		return nil
@@ -144,6 +139,20 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 	}
 	if in.rows == 0 {
 		return nil, &Error{File: name, Msg: "no data rows after the header: nothing to do"}
+	}
+	// Duplicate detection packs each valid row's number into a uint64 and
+	// sorts them: 8 bytes a row, held only while this runs. The keys are
+	// read from the copy, so that their slice can be sized once: grown
+	// while the check reads, it would hold two arrays at each growth.
+	keys := make([]uint64, 0, in.valid)
+	err = scan(ctx, name, io.NewSectionReader(tmp, 0, in.size), func(r batch.Row) error {
+		if r.Invalid == "" && len(keys) < cap(keys) {
+			keys = append(keys, numberKey(r.Number))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the private copy of %s: %w", name, err)
 	}
 	in.valid, in.dups = countDuplicates(keys)
 	return in, nil
