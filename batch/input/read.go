@@ -16,15 +16,6 @@ import (
 // reader reads one pass over the input: encoding/csv splits the records,
 // and reader checks the header, checks each record's text, and turns it
 // into a batch.Row.
-//
-// It uses encoding/csv directly rather than gocsv. What gocsv adds is
-// mapping columns to struct fields through reflection, but the header needs
-// checks of its own (typos, separators, a missing header) and a row must
-// know how many cells it had, which gocsv's decoding drops (it pads or cuts
-// a ragged record silently), and the messages need the csv.Reader's line
-// numbers. Mapping five known columns by index is a few lines; gocsv also
-// costs a goroutine, a channel send and reflection per row
-// (BenchmarkDecode).
 type reader struct {
 	name   string
 	r      *csv.Reader
