@@ -76,7 +76,7 @@ func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 	if err := o.checkCredentials(); err != nil {
 		return err
 	}
-	if err := o.openInput(s); err != nil {
+	if err := o.openInput(withStop(ctx, stop), s); err != nil {
 		return err
 	}
 	if err := o.connect(s, stderr); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
@@ -110,7 +111,7 @@ func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 			return err
 		}
 	}
-	if err := o.openInput(s); err != nil {
+	if err := o.openInput(withStop(ctx, stop), s); err != nil {
 		return err
 	}
 	if o.dryRun {
@@ -228,7 +229,7 @@ func (o runOptions) fileMode() report.Mode {
 }
 
 // dryRun prints what would be sent, row by row, and sends nothing.
-func dryRun(ctx context.Context, in *batch.Input, o runOptions, stdout, stderr io.Writer) error {
+func dryRun(ctx context.Context, in *input.Input, o runOptions, stdout, stderr io.Writer) error {
 	authID := o.authID
 	if authID == "" {
 		authID = "{auth_id}"

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
@@ -41,7 +42,7 @@ type runSandboxServer struct {
 // valid number of the input (on sandboxStartApp, with the alias "old alias",
 // compliance pending so that compliance changes can be rehearsed) and the
 // samples' apps and subaccounts.
-func startRunSandbox(in *batch.Input, o *common) (*runSandboxServer, error) {
+func startRunSandbox(in *input.Input, o *common) (*runSandboxServer, error) {
 	srv := sandbox.New(sandbox.Config{
 		RateLimit: o.sandboxRate.Limit, RateWindow: o.sandboxRate.Window, FailRate: o.sandboxFailRate,
 		DefaultAppOnMissing: o.sandboxDefApp, DefaultApp: sandboxDefaultApp,

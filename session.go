@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/client"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
@@ -144,7 +145,7 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 // checked input, the API to talk to (Plivo or the sandbox) and a client.
 type session struct {
 	log      *slog.Logger
-	in       *batch.Input
+	in       *input.Input
 	cl       *client.Client
 	apiURL   string
 	authID   string
@@ -208,17 +209,14 @@ func (c *common) checkCredentials() error {
 	return nil
 }
 
-// openInput checks the whole input before anything is sent.
-func (c *common) openInput(s *session) error {
-	open, cleanup, err := inputOpener(c.input)
+// openInput checks the whole input before anything is sent; ctx ends its
+// waits (a FIFO without a writer, a stalled producer on standard input).
+func (c *common) openInput(ctx context.Context, s *session) error {
+	in, err := input.Open(ctx, c.input, os.Stdin)
 	if err != nil {
 		return &usageError{err: err}
 	}
-	s.cleanups = append(s.cleanups, cleanup)
-	in, err := batch.OpenInput(inputName(c.input), open)
-	if err != nil {
-		return &usageError{err: err}
-	}
+	s.cleanups = append(s.cleanups, func() { _ = in.Close() })
 	s.in = in
 	return nil
 }
@@ -361,47 +359,6 @@ func toCallError(err error) error {
 	}
 }
 
-func inputName(path string) string {
-	if path == "-" {
-		return "standard input"
-	}
-	return path
-}
-
-// inputOpener returns a way to open the input as many times as it is read.
-// Standard input can be read once only, so it is first copied to a
-// temporary file.
-func inputOpener(path string) (batch.Opener, func(), error) {
-	if path != "-" {
-		return func() (io.ReadCloser, error) { return openSkippingOrigin(path) }, func() {}, nil
-	}
-	tmp, err := os.CreateTemp("", "plivo-bulk-input-*.csv")
-	if err != nil {
-		return nil, nil, fmt.Errorf("spool standard input: %w", err)
-	}
-	cleanup := func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }
-	if _, err := io.Copy(tmp, os.Stdin); err != nil {
-		cleanup()
-		return nil, nil, fmt.Errorf("read standard input: %w", err)
-	}
-	name := tmp.Name()
-	return func() (io.ReadCloser, error) { return openSkippingOrigin(name) }, cleanup, nil
-}
-
-// openSkippingOrigin opens an input that may be an undo file, which starts
-// with an origin line (batch.SkipOriginLine). Stopgap until the input reader
-// skips it itself.
-func openSkippingOrigin(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{batch.SkipOriginLine(f), f}, nil
-}
-
 func redactedHost(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -412,7 +369,7 @@ func redactedHost(raw string) string {
 
 // withInvalid wraps the input so that rows the preflight found wanting
 // are invalid.
-func withInvalid(in *batch.Input, invalid func(batch.Row) string, skip func(batch.Row) bool) func(context.Context, func(batch.Row) error) error {
+func withInvalid(in *input.Input, invalid func(batch.Row) string, skip func(batch.Row) bool) func(context.Context, func(batch.Row) error) error {
 	return func(ctx context.Context, fn func(batch.Row) error) error {
 		return in.Each(ctx, func(r batch.Row) error {
 			if r.Invalid == "" {

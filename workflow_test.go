@@ -277,7 +277,7 @@ func TestWorkflow_verify(t *testing.T) {
 
 func TestWorkflow_plan(t *testing.T) {
 	fx := newWorkflow(t, wfNumbers...)
-	in := fx.write(t, "in.csv", wfInput+"12025550099,"+wfApp1+",,\n12025550077,,,\n12025550098,nope,,\n")
+	in := fx.write(t, "in.csv", wfInput+"12025550099,"+wfApp1+",,\n12025550077,,,\n12025550098,4040,,\n")
 	out := filepath.Join(fx.dir, "plan.csv")
 	code, _, stderr := runCmd(t, "plan", "--input", in, "--output", out, "--rate", "0", "--progress", "never")
 	if code != 1 {
@@ -298,7 +298,7 @@ func TestWorkflow_plan(t *testing.T) {
 		{"6", "yes", "alias", "five", "(clear)", ""},
 		{"7", "error", "app_id", "", wfApp1, "not found"},
 		{"8", "error", "app_id", "", "", "nothing to change"},
-		{"9", "error", "app_id", "", "nope", "not an application of this account"},
+		{"9", "error", "app_id", "", "4040", "not an application of this account"},
 	}
 	for _, c := range checks {
 		r := got[c.row]

@@ -40,6 +40,11 @@ func (f Field) String() string {
 // FieldNames returns the fields' names in column order.
 func FieldNames() []string { return fieldNames[:] }
 
+// Columns lists the input columns in their canonical order: the number,
+// then the fields. The undo file writes the same columns, so that it can be
+// read back as an input.
+func Columns() []string { return append([]string{"number"}, fieldNames[:]...) }
+
 // ClearMarker is the cell value that asks for a field to be emptied
 // (sent as ""), since an empty cell means "leave this field as it is".
 const ClearMarker = "(clear)"
@@ -220,14 +225,4 @@ func NormalizeNumber(s string) (string, string) {
 func quoteChar(s string, i int) string {
 	r, _ := utf8.DecodeRuneInString(s[i:])
 	return strconv.Quote(string(r))
-}
-
-// numberKey packs a normalised number (7 to 15 digits, no leading zero) into
-// a uint64, so that duplicate detection costs 8 bytes a row.
-func numberKey(n string) uint64 {
-	var k uint64
-	for i := 0; i < len(n); i++ {
-		k = k*10 + uint64(n[i]-'0')
-	}
-	return k
 }

@@ -3,13 +3,13 @@ package bench
 import (
 	"bufio"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
@@ -53,20 +53,20 @@ func writeInput(b *testing.B, path string, n int) {
 }
 
 // BenchmarkPipeline runs what `plivo-bulk run --rate 0` does per row, minus
-// HTTP: OpenInput's check pass, then batch.Run over Input.Each with 8
+// HTTP: input.Open's check pass, then batch.Run over Input.Each with 8
 // workers, a call that answers at once, and the report writer on a file.
 // One op is the whole file; ns/row divides by its rows.
 func BenchmarkPipeline(b *testing.B) {
 	n := pipelineRows(b)
 	dir := b.TempDir()
-	input := filepath.Join(dir, "input.csv")
-	writeInput(b, input, n)
+	inputPath := filepath.Join(dir, "input.csv")
+	writeInput(b, inputPath, n)
 	call := func(ctx context.Context, row batch.Row, permit func() bool) (batch.Answer, error) {
 		return batch.Answer{HTTPStatus: 202, APIID: "5a9fcb68-582d-11e1-86da-6ff39efcb949"}, nil
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		in, err := batch.OpenInput(input, func() (io.ReadCloser, error) { return os.Open(input) })
+		in, err := input.Open(context.Background(), inputPath, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -86,6 +86,9 @@ func BenchmarkPipeline(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := rep.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := in.Close(); err != nil {
 			b.Fatal(err)
 		}
 		if ok != n {

@@ -1,4 +1,4 @@
-package batch
+package input
 
 import (
 	"context"
@@ -11,7 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
 // badFiles says what reading each file of testdata/bad must give: the exact
@@ -33,42 +36,38 @@ var badFiles = []badFile{
 	{file: "utf16.csv", err: "line 1: column 1 holds " + binaryData},
 	{file: "latin1.csv", err: "line 2: column 2 is not valid UTF-8 text (is the file in Latin-1 or another encoding? save it as UTF-8)"},
 
-	// Row-level problems are rows, not file errors.
-	{file: "ragged.csv", rows: []Row{
-		{Line: 2, Number: "12025550101", Targets: Targets{AppID: set("20372631212782780"), Alias: set("Front desk")}},
+	// batch.Row-level problems are rows, not file errors.
+	{file: "ragged.csv", rows: []batch.Row{
+		{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.AppID: set("20372631212782780"), batch.Alias: set("Front desk")}},
 		{Line: 3, Number: "12025550102", Invalid: "has 4 cells, the header has 3"},
 		{Line: 4, Number: "12025550103", Invalid: "has 2 cells, the header has 3"},
 		{Line: 5, Number: "12025550104", Invalid: "has 1 cell, the header has 3"},
-		{Line: 6, Number: "12025550105", Targets: Targets{AppID: set("20372631212782780")}},
+		{Line: 6, Number: "12025550105", Targets: batch.Targets{batch.AppID: set("20372631212782780")}},
 	}},
 	// Accepted as they are.
-	{file: "bom.csv", rows: []Row{
-		{Line: 2, Number: "12025550101", Targets: Targets{Alias: set("Front desk")}},
-		{Line: 3, Number: "12025550102", Targets: Targets{Alias: set("Back desk")}},
+	{file: "bom.csv", rows: []batch.Row{
+		{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set("Front desk")}},
+		{Line: 3, Number: "12025550102", Targets: batch.Targets{batch.Alias: set("Back desk")}},
 	}},
-	{file: "crlf.csv", rows: []Row{
-		{Line: 2, Number: "12025550101", Targets: Targets{Alias: set("Front desk")}},
-		{Line: 3, Number: "12025550102", Targets: Targets{Alias: set("Back\ndesk")}},
-		{Line: 4, Number: "12025550103", Targets: Targets{Alias: set("Hall")}},
+	{file: "crlf.csv", rows: []batch.Row{
+		{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set("Front desk")}},
+		{Line: 3, Number: "12025550102", Targets: batch.Targets{batch.Alias: set("Back\ndesk")}},
+		{Line: 4, Number: "12025550103", Targets: batch.Targets{batch.Alias: set("Hall")}},
 	}},
-	{file: "blank-lines.csv", rows: []Row{ // skipped, and not counted
-		{Line: 2, Number: "12025550101", Targets: Targets{Alias: set("Front desk")}},
-		{Line: 3, Number: "12025550102", Targets: Targets{Alias: set("Back desk")}},
-		{Line: 4, Number: "12025550103", Targets: Targets{Alias: set("Hall")}},
+	{file: "blank-lines.csv", rows: []batch.Row{ // skipped, and not counted
+		{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set("Front desk")}},
+		{Line: 3, Number: "12025550102", Targets: batch.Targets{batch.Alias: set("Back desk")}},
+		{Line: 4, Number: "12025550103", Targets: batch.Targets{batch.Alias: set("Hall")}},
 	}},
 }
 
 type badFile struct {
 	file string
 	err  string // empty for a file that is accepted
-	rows []Row
+	rows []batch.Row
 }
 
-func set(v string) Setting { return Setting{Value: v, Set: true} }
-
-func openFile(path string) Opener {
-	return func() (io.ReadCloser, error) { return os.Open(path) }
-}
+func set(v string) batch.Setting { return batch.Setting{Value: v, Set: true} }
 
 func TestOpenInput_corpus(t *testing.T) {
 	t.Parallel()
@@ -85,11 +84,11 @@ func TestOpenInput_corpus(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join("testdata", "bad", tt.file)
-			in, err := OpenInput(path, openFile(path))
+			in, err := Open(context.Background(), path, nil)
 			if tt.err != "" {
-				var ie *InputError
+				var ie *Error
 				if !errors.As(err, &ie) {
-					t.Fatalf("OpenInput error = %v, want an *InputError", err)
+					t.Fatalf("OpenInput error = %v, want an *Error", err)
 				}
 				if want := path + ": " + tt.err; err.Error() != want {
 					t.Errorf("error:\n got %s\nwant %s", err, want)
@@ -110,7 +109,7 @@ func TestOpenInput_corpus(t *testing.T) {
 				t.Errorf("Rows, Valid = %d, %d; want %d, %d", in.Rows(), in.Valid(), len(tt.rows), valid)
 			}
 			for i := range max(len(rows), len(tt.rows)) {
-				var got, want Row
+				var got, want batch.Row
 				if i < len(rows) {
 					got = rows[i]
 				}
@@ -153,10 +152,10 @@ func TestOpenInput_quoteErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := OpenInput("t.csv", openString(tt.file))
-			var ie *InputError
+			_, err := openString(t, "t.csv", tt.file)
+			var ie *Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("OpenInput error = %v, want an *InputError", err)
+				t.Fatalf("OpenInput error = %v, want an *Error", err)
 			}
 			if want := "t.csv: " + tt.want; err.Error() != want {
 				t.Errorf("error:\n got %s\nwant %s", err, want)
@@ -165,32 +164,36 @@ func TestOpenInput_quoteErrors(t *testing.T) {
 	}
 }
 
-// TestOpenInput_bigField reads cells of a megabyte: a cell is a cell, and a
-// row holding one is valid or invalid for its own reasons. A header cell
-// that long is quoted short in the message.
+// TestOpenInput_bigField reads cells up to MaxCell, and refuses a longer
+// one, or a longer row, naming the line and the column it starts at.
 func TestOpenInput_bigField(t *testing.T) {
 	t.Parallel()
-	const mb = 1 << 20
-	big := strings.Repeat("x", mb)
+	const over = "t.csv: line %d: column %d%s is longer than 64 KiB, the most a cell may hold"
+	most := strings.Repeat("x", MaxCell)
 	tests := []struct {
 		name, file string
-		want       Row
+		want       batch.Row
 		err        string
 	}{
-		{name: "alias", file: "number,alias\n12025550101,\"" + big + "\"\n",
-			want: Row{Line: 2, Number: "12025550101", Targets: Targets{Alias: set(big)}}},
-		{name: "number of digits", file: "number,alias\n" + strings.Repeat("1", mb) + ",x\n",
-			want: Row{Line: 2, Number: strings.Repeat("1", mb), Targets: Targets{Alias: set("x")}, Invalid: "number has more than 15 digits"}},
-		{name: "number of letters", file: "number,alias\n" + big + ",x\n",
-			want: Row{Line: 2, Number: big, Targets: Targets{Alias: set("x")}, Invalid: `number has a character that is not a digit: "x"`}},
-		{name: "header", file: big + "\n1,2\n",
-			err: `t.csv: line 1: unknown column "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."; the columns are: number,app_id,subaccount,alias,compliance_application_id`},
+		{name: "alias of MaxCell", file: "number,alias\n12025550101,\"" + most + "\"\n",
+			want: batch.Row{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set(most)}}},
+		{name: "number of MaxCell letters", file: "number,alias\n" + most + ",x\n",
+			want: batch.Row{Line: 2, Number: most, Targets: batch.Targets{batch.Alias: set("x")}, Invalid: `number has a character that is not a digit: "x"`}},
+		{name: "alias past MaxCell", file: "number,alias\n12025550101,\"" + most + "x\"\n", err: fmt.Sprintf(over, 2, 2, " (alias)")},
+		{name: "unquoted number past MaxCell", file: "number,alias\n1" + most + ",x\n", err: fmt.Sprintf(over, 2, 1, " (number)")},
+		{name: "quoted cell of many lines", file: "number,alias\n12025550101,a\n12025550102,\"" + strings.Repeat("ab\n", MaxCell/3+1) + "\"\n",
+			err: fmt.Sprintf(over, 3, 2, " (alias)")},
+		{name: "extra cell past MaxCell", file: "number,alias\n12025550101,a," + most + "x\n", err: fmt.Sprintf(over, 2, 3, "")},
+		{name: "header", file: "number," + most + "x\n1,2\n", err: fmt.Sprintf(over, 1, 2, "")},
+		{name: "row of many cells", file: "number,alias\n12025550101," + strings.Repeat("abcdefg,", maxRow/8) + "\n",
+			err: "t.csv: line 2: the row is longer than 1024 KiB, the most a row may hold"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in, err := OpenInput("t.csv", openString(tt.file))
+			in, err := openString(t, "t.csv", tt.file)
 			if tt.err != "" {
-				if err == nil || err.Error() != tt.err {
+				var ie *Error
+				if !errors.As(err, &ie) || err.Error() != tt.err {
 					t.Errorf("error:\n got %v\nwant %s", err, tt.err)
 				}
 				return
@@ -206,13 +209,61 @@ func TestOpenInput_bigField(t *testing.T) {
 	}
 }
 
-// shortRow describes a row whose cells can be a megabyte long.
-func shortRow(r Row) string {
-	cells := make([]string, 0, NumFields)
-	for f, s := range r.Targets {
-		cells = append(cells, fmt.Sprintf("%s %d bytes set=%v", Field(f), len(s.Value), s.Set))
+// hugeCell is an input whose second row holds a cell of n bytes, made as
+// it is read; it counts the bytes read.
+type hugeCell struct {
+	n    int
+	read atomic.Int64 // the reading goroutine may outlive open after an error
+	head bool
+}
+
+func (h *hugeCell) Read(p []byte) (int, error) {
+	if !h.head {
+		h.head = true
+		n := copy(p, "number,alias\n12025550101,")
+		h.read.Add(int64(n))
+		return n, nil
 	}
-	return fmt.Sprintf("{Line:%d Number:%d bytes %.20q... Targets:[%s] Invalid:%q}", r.Line, len(r.Number), r.Number, strings.Join(cells, ", "), r.Invalid)
+	read := int(h.read.Load())
+	if read >= h.n {
+		return 0, io.EOF
+	}
+	p = p[:min(len(p), h.n-read)]
+	for i := range p {
+		p[i] = 'x'
+	}
+	h.read.Add(int64(len(p)))
+	return len(p), nil
+}
+
+// TestOpenInput_hugeCell: a 200 MB cell is refused once MaxCell of it is
+// read, not after it is held in memory.
+func TestOpenInput_hugeCell(t *testing.T) {
+	h := &hugeCell{n: 200 << 20}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := open(context.Background(), "t.csv", h)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if want := "t.csv: line 2: column 2 (alias) is longer than 64 KiB, the most a cell may hold"; err == nil || err.Error() != want {
+		t.Errorf("error:\n got %v\nwant %s", err, want)
+	}
+	if read := h.read.Load(); read > 1<<20 {
+		t.Errorf("read %d bytes of the input before refusing it, want at most 1 MiB", read)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+		t.Errorf("allocated %d MB to refuse it, want at most 8", alloc>>20)
+	}
+}
+
+// shortRow describes a row whose cells can be a megabyte long.
+func shortRow(r batch.Row) string {
+	cells := make([]string, 0, batch.NumFields)
+	for f, s := range r.Targets {
+		cells = append(cells, fmt.Sprintf("%s %d bytes set=%v", batch.Field(f), len(s.Value), s.Set))
+	}
+	return fmt.Sprintf("{Line:%d Number:%d bytes %.20q... batch.Targets:[%s] Invalid:%q}", r.Line, len(r.Number), r.Number, strings.Join(cells, ", "), r.Invalid)
 }
 
 // millionRows generates an input file of n rows without holding it: every
@@ -261,7 +312,7 @@ func (g *millionRows) sampleHeap() {
 
 func (g *millionRows) Close() error { return nil }
 
-// TestOpenInput_millionRows reads a million rows, twice, in bounded memory,
+// TestOpenInput_millionRows reads a million rows, and their private copy, in bounded memory,
 // and finds the duplicates among them.
 func TestOpenInput_millionRows(t *testing.T) {
 	if testing.Short() {
@@ -270,27 +321,26 @@ func TestOpenInput_millionRows(t *testing.T) {
 	const rows = 1_000_000
 	const dups, notNumbers = rows / 1000 * 9 / 10, rows / 10_000 // every 10th repeat falls on a non-number
 	const bound = 64 << 20
-	var gens []*millionRows
-	open := func() (io.ReadCloser, error) {
-		g := &millionRows{n: rows}
-		gens = append(gens, g)
-		return g, nil
-	}
+	g := &millionRows{n: rows}
 	runtime.GC()
-	in, err := OpenInput("million.csv", open)
+	in, err := open(context.Background(), "million.csv", g)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = in.Close() }()
 	if in.Rows() != rows || in.Valid() != rows-dups-notNumbers {
 		t.Errorf("Rows, Valid = %d, %d; want %d, %d", in.Rows(), in.Valid(), rows, rows-dups-notNumbers)
 	}
 	n, line, invalid := 0, 1, map[string]int{}
-	err = in.Each(context.Background(), func(r Row) error {
+	err = in.Each(context.Background(), func(r batch.Row) error {
 		n++
 		if r.Line != line+1 {
 			return fmt.Errorf("row %d after row %d", r.Line, line)
 		}
 		line = r.Line
+		if n%50_000 == 0 {
+			g.sampleHeap()
+		}
 		if r.Invalid != "" {
 			reason, _, _ := strings.Cut(r.Invalid, " of row ")
 			invalid[reason]++
@@ -303,14 +353,27 @@ func TestOpenInput_millionRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gens[len(gens)-1].sampleHeap()
+	g.sampleHeap()
 	if n != rows || invalid["duplicate"] != dups || invalid[`number has a character that is not a digit: "n"`] != notNumbers || len(invalid) != 2 {
 		t.Errorf("Each: %d rows, invalid %v", n, invalid)
 	}
-	for i, g := range gens {
-		t.Logf("read %d: peak heap in use %.1f MB", i+1, float64(g.peakHeap)/(1<<20))
-		if g.peakHeap > bound {
-			t.Errorf("read %d: heap in use peaked at %d MB, want at most %d MB", i+1, g.peakHeap>>20, bound>>20)
+	t.Logf("check and send pass: peak heap in use %.1f MB; peak RSS of the test process %s", float64(g.peakHeap)/(1<<20), peakRSS())
+	if g.peakHeap > bound {
+		t.Errorf("heap in use peaked at %d MB, want at most %d MB", g.peakHeap>>20, bound>>20)
+	}
+}
+
+// peakRSS returns the process's peak resident set size as /proc tells it
+// ("VmHWM: ... kB"), or "unknown".
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
 		}
 	}
+	return "unknown"
 }

@@ -1,59 +1,34 @@
-package batch
+package input
 
 import (
 	"context"
 	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// openString is an Opener over a string, as if it were a file.
-func openString(s string) Opener {
-	return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(s)), nil }
+// openString checks s as the content of a file called name, and closes
+// what it opened at the end of the test.
+func openString(t testing.TB, name, s string) (*Input, error) {
+	t.Helper()
+	in, err := open(context.Background(), name, strings.NewReader(s))
+	if err == nil {
+		t.Cleanup(func() { _ = in.Close() })
+	}
+	return in, err
 }
 
-func readAll(t *testing.T, in *Input) []Row {
+func readAll(t *testing.T, in *Input) []batch.Row {
 	t.Helper()
-	var rows []Row
-	if err := in.Each(context.Background(), func(r Row) error { rows = append(rows, r); return nil }); err != nil {
+	var rows []batch.Row
+	if err := in.Each(context.Background(), func(r batch.Row) error { rows = append(rows, r); return nil }); err != nil {
 		t.Fatalf("Each: %v", err)
 	}
 	return rows
-}
-
-func TestNormalizeNumber(t *testing.T) {
-	tests := []struct {
-		in, want, why string
-	}{
-		{in: "12025551111", want: "12025551111"},
-		{in: "+1 (202) 555-1111", want: "12025551111"},
-		{in: " +44.20.7946.0101 ", want: "442079460101"},
-		{in: "1234567", want: "1234567"},
-		{in: "123456789012345", want: "123456789012345"},
-		{in: "", why: "number is empty"},
-		{in: "123456", why: "fewer than 7 digits"},
-		{in: "1234567890123456", why: "more than 15 digits"},
-		{in: "1202555111x", why: `not a digit: "x"`},
-		{in: "++12025551111", why: `not a digit: "+"`},
-		{in: "1202+5551111", why: `not a digit: "+"`},
-		{in: "0044 20 7946 0101", why: "starts with 0"},
-		{in: "１２０２５５５１１１１", why: "not a digit"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, why := NormalizeNumber(tt.in)
-			if got != tt.want {
-				t.Errorf("NormalizeNumber(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-			if tt.why == "" && why != "" || tt.why != "" && !strings.Contains(why, tt.why) {
-				t.Errorf("NormalizeNumber(%q) reason = %q, want it to contain %q", tt.in, why, tt.why)
-			}
-		})
-	}
 }
 
 func TestOpenInput_rows(t *testing.T) {
@@ -67,7 +42,7 @@ func TestOpenInput_rows(t *testing.T) {
 		"12025550104,(clear),(clear),\r\n" +
 		"12025550105,x,,(clear)\r\n" +
 		"\"12025550106\",\"multi\nline\",,\r\n"
-	in, err := OpenInput("t.csv", openString(file))
+	in, err := openString(t, "t.csv", file)
 	if err != nil {
 		t.Fatalf("OpenInput: %v", err)
 	}
@@ -101,13 +76,13 @@ func TestOpenInput_rows(t *testing.T) {
 			t.Errorf("row %d = {Line:%d Number:%q Invalid:%q}, want {%d %q %q}", i, r.Line, r.Number, r.Invalid, w.line, w.number, w.invalid)
 		}
 	}
-	if got := rows[0].Targets; got[Alias] != (Setting{"Front desk", true}) || got[AppID] != (Setting{"123", true}) || got[Subaccount].Set {
+	if got := rows[0].Targets; got[batch.Alias] != (batch.Setting{Value: "Front desk", Set: true}) || got[batch.AppID] != (batch.Setting{Value: "123", Set: true}) || got[batch.Subaccount].Set {
 		t.Errorf("row 2 targets = %+v", got)
 	}
-	if got := rows[5].Targets; got[Alias] != (Setting{"", true}) || got[AppID] != (Setting{"", true}) {
+	if got := rows[5].Targets; got[batch.Alias] != (batch.Setting{Value: "", Set: true}) || got[batch.AppID] != (batch.Setting{Value: "", Set: true}) {
 		t.Errorf("row 7 targets = %+v, want alias and app_id cleared", got)
 	}
-	if got := rows[7].Targets[Alias].Value; got != "multi\nline" {
+	if got := rows[7].Targets[batch.Alias].Value; got != "multi\nline" {
 		t.Errorf("row 9 alias = %q", got)
 	}
 }
@@ -130,10 +105,10 @@ func TestOpenInput_fileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := OpenInput("t.csv", openString(tt.file))
-			var ie *InputError
+			_, err := openString(t, "t.csv", tt.file)
+			var ie *Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("OpenInput error = %v, want an *InputError", err)
+				t.Fatalf("OpenInput error = %v, want an *Error", err)
 			}
 			if !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("error = %q\nwant prefix %q", err, tt.want)
@@ -144,7 +119,7 @@ func TestOpenInput_fileErrors(t *testing.T) {
 
 func TestOpenInput_missingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.csv")
-	_, err := OpenInput(path, func() (io.ReadCloser, error) { return os.Open(path) })
+	_, err := Open(context.Background(), path, nil)
 	if err == nil || !strings.Contains(err.Error(), path+": cannot open: no such file or directory") {
 		t.Errorf("error = %v", err)
 	}
@@ -158,13 +133,13 @@ func TestInput_Each_stops(t *testing.T) {
 		b.WriteString(strings.Repeat("0", 4-len(itoa(i))) + itoa(i))
 		b.WriteString(",x\n")
 	}
-	in, err := OpenInput("t.csv", openString(b.String()))
+	in, err := openString(t, "t.csv", b.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := errors.New("enough")
 	n := 0
-	err = in.Each(context.Background(), func(Row) error {
+	err = in.Each(context.Background(), func(batch.Row) error {
 		n++
 		if n == 10 {
 			return stop
@@ -186,7 +161,7 @@ func itoa(i int) string {
 
 func TestOpenInput_blankRowsSkipped(t *testing.T) {
 	const file = "number,app_id,alias\n12025550101,1,\n,,\n   \n , ,\n12025550102,1,\n"
-	in, err := OpenInput("t.csv", openString(file))
+	in, err := openString(t, "t.csv", file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,17 +172,55 @@ func TestOpenInput_blankRowsSkipped(t *testing.T) {
 }
 
 func TestInput_Distinct(t *testing.T) {
-	const file = "number,app_id,subaccount\n12025550101,A,S1\n12025550102,B,\n12025550103,A,S1\nbad,C,S9\n12025550104,(clear),\n"
-	in, err := OpenInput("t.csv", openString(file))
+	const file = "number,app_id,subaccount\n12025550101,11,SA1\n12025550102,22,\n12025550103,11,SA1\nbad,33,SA9\n12025550104,(clear),\n12025550105,.,SA5\n"
+	in, err := openString(t, "t.csv", file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps, more := in.Distinct(AppID)
+	apps, more := in.Distinct(batch.AppID)
 	slices.Sort(apps)
-	if !slices.Equal(apps, []string{"A", "B"}) || more {
-		t.Errorf("Distinct(AppID) = %v, %v; want [A B] from valid rows only, no clear marker", apps, more)
+	if !slices.Equal(apps, []string{"11", "22"}) || more {
+		t.Errorf("Distinct(AppID) = %v, %v; want [11 22] from valid rows only, no clear marker", apps, more)
 	}
-	if subs, _ := in.Distinct(Subaccount); !slices.Equal(subs, []string{"S1"}) {
+	if subs, _ := in.Distinct(batch.Subaccount); !slices.Equal(subs, []string{"SA1"}) {
 		t.Errorf("Distinct(Subaccount) = %v", subs)
+	}
+}
+
+// TestOpenInput_ids: an app_id or subaccount that is not an id of its kind
+// makes its row invalid, and never reaches the pre-flight's URL paths.
+func TestOpenInput_ids(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		app, sub, invalid string
+	}{
+		{app: "20372631212782780"},
+		{sub: "SA0123456789ABCDEFGH"},
+		{app: "(clear)", sub: "SAXY12"},
+		{app: ".", invalid: `app_id "." is not an application id, which is digits`},
+		{app: "..", invalid: `app_id ".." is not an application id, which is digits`},
+		{app: "12a", invalid: `app_id "12a" is not an application id`},
+		{app: "-12", invalid: `app_id "-12" is not an application id`},
+		{app: "/v1/Account/MA1/Application/123/", invalid: `app_id "/v1/Account/MA1/Application/123/" is not an application id, which is digits (give the id alone, not the resource URI)`},
+		{sub: "..", invalid: `subaccount ".." is not a subaccount id, which is SA followed by capital letters and digits`},
+		{sub: "SA", invalid: `subaccount "SA" is not a subaccount id`},
+		{sub: "sa0123", invalid: `subaccount "sa0123" is not a subaccount id`},
+		{sub: "SA01/../x", invalid: `subaccount "SA01/../x" is not a subaccount id, which is SA followed by capital letters and digits (give the id alone, not the resource URI)`},
+		{sub: "MA0123", invalid: `subaccount "MA0123" is not a subaccount id`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.app+"|"+tt.sub, func(t *testing.T) {
+			in, err := openString(t, "t.csv", "number,app_id,subaccount,alias\n12025550101,"+tt.app+","+tt.sub+",x\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := readAll(t, in)
+			if got := rows[0].Invalid; tt.invalid == "" && got != "" || !strings.HasPrefix(got, tt.invalid) {
+				t.Errorf("Invalid = %q, want %q", got, tt.invalid)
+			}
+			if apps, _ := in.Distinct(batch.AppID); tt.invalid != "" && len(apps) > 0 {
+				t.Errorf("Distinct(AppID) = %v from an invalid row", apps)
+			}
+		})
 	}
 }

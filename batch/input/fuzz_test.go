@@ -1,4 +1,4 @@
-package batch
+package input
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
 // fuzzSeedFiles are whole input files the fuzzers start from, besides the
@@ -35,7 +37,7 @@ var fuzzSeedFiles = []string{
 
 // FuzzOpenInput feeds arbitrary bytes to OpenInput and Each. Whatever the
 // file holds, neither panics; a file that is refused is refused with an
-// *InputError naming it; a file that is accepted yields every row once, in
+// *Error naming it; a file that is accepted yields every row once, in
 // order, each either valid (a normalised number and something to change)
 // or invalid with a reason, and Rows and Valid agree with what Each yields.
 func FuzzOpenInput(f *testing.F) {
@@ -44,7 +46,7 @@ func FuzzOpenInput(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "fuzz.csv"
-		in, err := OpenInput(name, openString(string(data)))
+		in, err := openString(t, name, string(data))
 		if err != nil {
 			checkInputError(t, err, name)
 			return
@@ -52,8 +54,8 @@ func FuzzOpenInput(f *testing.F) {
 		if in.Rows() < 1 || in.Valid() < 0 || in.Valid() > in.Rows() {
 			t.Fatalf("Rows, Valid = %d, %d", in.Rows(), in.Valid())
 		}
-		var rows []Row
-		if err := in.Each(context.Background(), func(r Row) error { rows = append(rows, r); return nil }); err != nil {
+		var rows []batch.Row
+		if err := in.Each(context.Background(), func(r batch.Row) error { rows = append(rows, r); return nil }); err != nil {
 			t.Fatalf("Each after a successful OpenInput: %v", err)
 		}
 		if len(rows) != in.Rows() {
@@ -69,7 +71,7 @@ func FuzzOpenInput(f *testing.F) {
 			if r.Line != lines[i] {
 				t.Fatalf("row %d has Line %d, want %d", i, r.Line, lines[i])
 			}
-			if n, _ := NormalizeNumber(cells[i]); r.Number != cells[i] && r.Number != n {
+			if n, _ := batch.NormalizeNumber(cells[i]); r.Number != cells[i] && r.Number != n {
 				t.Errorf("row %d: Number %q, but its number cell is %q", r.Line, r.Number, cells[i])
 			}
 			if r.Invalid != "" {
@@ -127,9 +129,9 @@ func numberCells(t *testing.T, data []byte) ([]string, []int) {
 // checkInputError checks that a refused file is refused the documented way.
 func checkInputError(t *testing.T, err error, name string) {
 	t.Helper()
-	var ie *InputError
+	var ie *Error
 	if !errors.As(err, &ie) {
-		t.Fatalf("OpenInput error %T %q, want an *InputError", err, err)
+		t.Fatalf("OpenInput error %T %q, want an *Error", err, err)
 	}
 	if ie.File != name || !strings.HasPrefix(err.Error(), name+": ") {
 		t.Errorf("error %q does not name the file %q", err, name)
@@ -147,7 +149,7 @@ func checkInputError(t *testing.T, err error, name string) {
 
 // checkDuplicate checks that a row said to duplicate another names an
 // earlier valid row with the same number.
-func checkDuplicate(t *testing.T, r Row, firstRow map[string]int) {
+func checkDuplicate(t *testing.T, r batch.Row, firstRow map[string]int) {
 	t.Helper()
 	rest, ok := strings.CutPrefix(r.Invalid, "duplicate of row ")
 	if !ok {
@@ -159,7 +161,7 @@ func checkDuplicate(t *testing.T, r Row, firstRow map[string]int) {
 	}
 }
 
-// isNormalNumber reports whether s is what NormalizeNumber returns for a
+// isNormalNumber reports whether s is what batch.NormalizeNumber returns for a
 // good number: 7 to 15 ASCII digits, not starting with 0.
 func isNormalNumber(s string) bool {
 	if len(s) < 7 || len(s) > 15 || s[0] == '0' {
@@ -171,49 +173,4 @@ func isNormalNumber(s string) bool {
 		}
 	}
 	return true
-}
-
-// FuzzNormalizeNumber checks NormalizeNumber on arbitrary strings: it gives
-// either a number or a reason, never both and never neither; a number is
-// the input's digits, 7 to 15 of them, not starting with 0; and a number
-// normalises to itself.
-func FuzzNormalizeNumber(f *testing.F) {
-	for _, s := range []string{
-		"12025551111", "+1 (202) 555-1111", " +44.20.7946.0101 ", "1234567", "123456789012345",
-		"", "123456", "1234567890123456", "1202555111x", "++12025551111", "1202+5551111",
-		"0044 20 7946 0101", "１２０２５５５１１１１", "\t+1\t202\t555\t1111\t", "1202555\xff1111", "+",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, why := NormalizeNumber(s)
-		if (got == "") == (why == "") {
-			t.Fatalf("NormalizeNumber(%q) = %q, %q: want exactly one of a number and a reason", s, got, why)
-		}
-		if why != "" {
-			if !utf8.ValidString(why) {
-				t.Errorf("NormalizeNumber(%q) reason %q is not valid UTF-8", s, why)
-			}
-			return
-		}
-		if !isNormalNumber(got) {
-			t.Errorf("NormalizeNumber(%q) = %q, want 7 to 15 digits not starting with 0", s, got)
-		}
-		if digits := asciiDigits(s); got != digits {
-			t.Errorf("NormalizeNumber(%q) = %q, want the input's digits %q", s, got, digits)
-		}
-		if again, why := NormalizeNumber(got); again != got || why != "" {
-			t.Errorf("NormalizeNumber(%q) = %q, %q, want itself", got, again, why)
-		}
-	})
-}
-
-func asciiDigits(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
 }

@@ -1,0 +1,304 @@
+// Package input reads plivo-bulk's input CSV. Open checks the whole input
+// once (header, CSV syntax, UTF-8, cell sizes, id formats, duplicates)
+// while it keeps a private copy of the bytes it checked; Each streams the
+// rows from that copy, so that what is sent is what was checked.
+//
+// It reads with encoding/csv, not gocsv. gocsv maps columns to struct
+// fields by reflection, but it drops a ragged row's cell count, which a
+// row's message needs, and matching header names whatever their case
+// would take its process-wide header normalizer. Finding five known
+// columns by index is a few lines, and gocsv's callback decoding of the
+// same records costs several times the time and allocations
+// (BenchmarkDecode).
+package input
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+)
+
+// Error is a problem with the input file as a whole: nothing can be
+// sent for it. Line is 0 when the problem has no line (an unreadable file).
+type Error struct {
+	File string
+	Line int
+	Msg  string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s: line %d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Unwrap returns the underlying error, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Input is an input file that passed the check: its header is good, every
+// line parses, and its duplicates are known. It holds a private copy of the
+// bytes that were checked, which every later pass reads: what is sent is
+// what was checked, even if the file changes, and a FIFO, a process
+// substitution or standard input is read once only.
+type Input struct {
+	name    string
+	copy    *os.File // the private copy; nil once closed
+	size    int64    // of the private copy
+	removed bool     // whether the copy's name is already gone
+	rows    int
+	valid   int
+	dups    map[uint64]struct{} // numbers that occur more than once
+	// targets holds, per field, the distinct non-empty values that valid
+	// rows set, up to MaxDistinct of each: the pre-flight check reads
+	// each application and subaccount once without a pass of its own.
+	targets [batch.NumFields]map[string]struct{}
+}
+
+// MaxDistinct bounds the distinct values per field that Distinct keeps.
+const MaxDistinct = 1000
+
+// Distinct returns the distinct non-empty values that valid rows set for
+// f, in no order, and whether there were more than MaxDistinct of them
+// (then only the first MaxDistinct are returned).
+func (in *Input) Distinct(f batch.Field) ([]string, bool) {
+	m := in.targets[f]
+	out := make([]string, 0, len(m))
+	for v := range m {
+		out = append(out, v)
+	}
+	return out, len(m) > MaxDistinct
+}
+
+// Rows returns the number of data rows in the file.
+func (in *Input) Rows() int { return in.rows }
+
+// Valid returns the number of rows that will be sent (the others are invalid).
+func (in *Input) Valid() int { return in.valid }
+
+// Name returns the file name used in messages.
+func (in *Input) Name() string { return in.name }
+
+// Open reads the input once, completely, checking it (header, CSV syntax,
+// UTF-8, the size of each cell, the format of each id, and which numbers
+// occur twice) while it writes a private copy, which later passes read.
+// path "-" means stdin. ctx ends every wait: the open of a FIFO that no one
+// writes to, a producer that stalls.
+//
+// A problem with the input's content is an *Error; nothing can be sent for
+// such an input. Call Close to remove the private copy.
+func Open(ctx context.Context, path string, stdin io.Reader) (*Input, error) {
+	if path == "-" {
+		return open(ctx, "standard input", stdin)
+	}
+	f, err := openSource(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // also ends a read of a FIFO that ctx abandoned
+	return open(ctx, path, f)
+}
+
+// open checks src and copies it; name is used in messages.
+func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error) {
+	tmp, err := os.CreateTemp("", "plivo-bulk-input-*.csv")
+	if err != nil {
+		return nil, fmt.Errorf("create a private copy of %s: %w", name, err)
+	}
+	in := &Input{name: name, copy: tmp}
+	// Without its name, the copy cannot outlive the process, however the
+	// process ends. Where an open file cannot be removed, Close removes it.
+	in.removed = os.Remove(tmp.Name()) == nil
+	defer func() {
+		if err != nil {
+			_ = in.Close()
+		}
+	}()
+
+	cr := newCtxReader(ctx, src)
+	defer cr.stop()
+	w := bufio.NewWriterSize(tmp, 64<<10)
+	tee := &teeReader{r: cr, w: w}
+	err = scan(ctx, name, tee, func(r batch.Row) error {
+		in.rows++
+		if r.Invalid == "" {
+			in.valid++
+			in.noteTargets(r.Targets)
+		}
+		return nil
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("read %s: stopped before its end: %w", name, ctx.Err())
+	case tee.werr != nil:
+		return nil, fmt.Errorf("write the private copy of %s: %w", name, tee.werr)
+	case err != nil:
+		return nil, err
+	}
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("write the private copy of %s: %w", name, err)
+	}
+	if in.size, err = tmp.Seek(0, io.SeekCurrent); err != nil {
+		return nil, fmt.Errorf("write the private copy of %s: %w", name, err)
+	}
+	if in.rows == 0 {
+		return nil, &Error{File: name, Msg: "no data rows after the header: nothing to do"}
+	}
+	// Duplicate detection packs each valid row's number into a uint64 and
+	// sorts them: 8 bytes a row, held only while this runs. The keys are
+	// read from the copy, so that their slice can be sized once: grown
+	// while the check reads, it would hold two arrays at each growth.
+	keys := make([]uint64, 0, in.valid)
+	err = scan(ctx, name, io.NewSectionReader(tmp, 0, in.size), func(r batch.Row) error {
+		if r.Invalid == "" && len(keys) < cap(keys) {
+			keys = append(keys, numberKey(r.Number))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the private copy of %s: %w", name, err)
+	}
+	in.valid, in.dups = countDuplicates(keys)
+	return in, nil
+}
+
+// Close removes the private copy. Each cannot be called after it.
+func (in *Input) Close() error {
+	if in.copy == nil {
+		return nil
+	}
+	err := in.copy.Close()
+	if !in.removed {
+		if rerr := os.Remove(in.copy.Name()); err == nil {
+			err = rerr
+		}
+	}
+	in.copy = nil
+	return err
+}
+
+// countDuplicates sorts keys and returns how many distinct values they hold
+// and the values that occur more than once (nil if none do): every
+// occurrence after a number's first is an invalid row.
+func countDuplicates(keys []uint64) (int, map[uint64]struct{}) {
+	slices.Sort(keys)
+	var dups map[uint64]struct{}
+	distinct := 0
+	for i, k := range keys {
+		if i > 0 && k == keys[i-1] {
+			if dups == nil {
+				dups = make(map[uint64]struct{})
+			}
+			dups[k] = struct{}{}
+			continue
+		}
+		distinct++
+	}
+	return distinct, dups
+}
+
+// noteTargets records the distinct values of the fields that the
+// pre-flight check looks up; one past MaxDistinct marks the overflow.
+func (in *Input) noteTargets(t batch.Targets) {
+	for _, f := range [...]batch.Field{batch.AppID, batch.Subaccount} {
+		if s := t[f]; s.Set && s.Value != "" {
+			m := in.targets[f]
+			if m == nil {
+				m = map[string]struct{}{}
+				in.targets[f] = m
+			}
+			if _, ok := m[s.Value]; !ok && len(m) <= MaxDistinct {
+				m[s.Value] = struct{}{}
+			}
+		}
+	}
+}
+
+// Each reads the private copy and calls fn for every row, in file order,
+// with duplicates marked invalid. It stops early when ctx is done or fn
+// returns an error, and returns that error.
+func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
+	if in.copy == nil {
+		return fmt.Errorf("read %s: the input is closed", in.name)
+	}
+	first := make(map[uint64]int, len(in.dups)) // duplicated number -> its first row
+	n := 0
+	var fnErr error
+	err := scan(ctx, in.name, io.NewSectionReader(in.copy, 0, in.size), func(r batch.Row) error {
+		n++
+		if r.Invalid == "" && in.dups != nil {
+			k := numberKey(r.Number)
+			if _, dup := in.dups[k]; dup {
+				if line, seen := first[k]; seen {
+					r.Invalid = "duplicate of row " + strconv.Itoa(line)
+				} else {
+					first[k] = r.Line
+				}
+			}
+		}
+		fnErr = fn(r)
+		return fnErr
+	})
+	// The copy is private and was checked: a difference means a bug or a
+	// tampered temporary file, and nothing unchecked may be sent.
+	switch {
+	case fnErr != nil || ctx.Err() != nil:
+		return err
+	case err != nil:
+		return &Error{File: in.name, Msg: "its private copy changed after the check: " + err.Error(), Err: err}
+	case n != in.rows:
+		return &Error{File: in.name, Msg: fmt.Sprintf("its private copy gave %d rows, but the check found %d", n, in.rows)}
+	}
+	return nil
+}
+
+// scan reads one pass over src, calling fn for every row in file order.
+func scan(ctx context.Context, name string, src io.Reader, fn func(batch.Row) error) error {
+	rd := newReader(name, src)
+	if err := rd.readHeader(); err != nil {
+		return err
+	}
+	for {
+		r, err := rd.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+}
+
+func describeOpenErr(err error) string {
+	var pe interface{ Unwrap() error }
+	if errors.As(err, &pe) {
+		if inner := pe.Unwrap(); inner != nil {
+			return inner.Error()
+		}
+	}
+	return err.Error()
+}
+
+// numberKey packs a normalised number (7 to 15 digits, no leading zero) into
+// a uint64, so that duplicate detection costs 8 bytes a row.
+func numberKey(n string) uint64 {
+	var k uint64
+	for i := 0; i < len(n); i++ {
+		k = k*10 + uint64(n[i]-'0')
+	}
+	return k
+}
