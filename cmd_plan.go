@@ -1,9 +1,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,13 +30,13 @@ interrupted.
 Flags:
 `
 
-type planOptions struct {
-	common
+type planFlags struct {
+	jobFlags
 	output string
 }
 
-func parsePlanFlags(args []string, stderr io.Writer) (planOptions, error) {
-	var o planOptions
+func parsePlanFlags(args []string, stderr io.Writer) (planFlags, error) {
+	var o planFlags
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -59,27 +57,23 @@ func parsePlanFlags(args []string, stderr io.Writer) (planOptions, error) {
 	if o.input == "-" && o.output == "-" {
 		return o, usagef("plan: --input and --output cannot both be standard streams")
 	}
-	return o, nil
+	return o, checkDistinct(report.NamedPath{Flag: "--input", Path: o.input},
+		report.NamedPath{Flag: "--output", Path: o.output}, report.NamedPath{Flag: "--summary", Path: o.summary})
 }
 
-// runPlan is the plan command.
-func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
+// planCmd is the plan command.
+func planCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
 	o, err := parsePlanFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	s := &session{log: newLogger(o.logFormat, stderr)}
+	s := newJobSetup(&o.jobFlags, stderr)
 	defer s.close()
 	s.watchStop(stop, "no new numbers are read; waiting for reads in flight")
-	sum, start := newSummary(0), time.Now()
-	defer o.writeSummary(s, sum, "plan", o.output, start, &err)
-	if err := o.checkCredentials(); err != nil {
-		return err
-	}
-	if err := o.openInput(withStop(ctx, stop), s); err != nil {
-		return err
-	}
-	if err := o.connect(s, stderr); err != nil {
+	var sum batch.Summary
+	start := time.Now()
+	defer o.writeSummary(s, &sum, "plan", o.output, start, &err)
+	if err := s.open(ctx, stop, &o.jobFlags, false, stderr); err != nil {
 		return err
 	}
 	mode := report.New
@@ -91,57 +85,36 @@ func runPlan(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 		return &usageError{err: err}
 	}
 	defer func() { _ = plan.Close() }()
-	if err := o.checkAccount(ctx, s); err != nil {
-		return err
+	prog := &progress{}
+	job := batch.Job{
+		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log),
+		Input: s.in, Step: batch.Read{}, Log: s.log,
+		Begin: func(est batch.Estimate) {
+			s.log.Info("starting plan", "input", s.in.Name(), "rows", est.Rows, "to_read", est.ToSend,
+				"requests_at_most", est.Requests, "rate", o.rate, "api", redactedHost(s.apiURL), "auth_id", s.authID)
+			prog = newProgress(&o.jobFlags, stderr, s.log, est.ToSend)
+			s.setProgress(prog)
+		},
+		Sink: func(r batch.Result) error {
+			if err := plan.Write(r); err != nil {
+				return err
+			}
+			prog.add(r)
+			return nil
+		},
+		Unrecorded: func(r batch.Result) {
+			prog.stopBar()
+			_, _ = stderr.Write(report.JSONLine(r))
+		},
 	}
-	invalid, err := o.preflight(ctx, s)
-	if err != nil {
-		return err
-	}
-
-	counts := map[string]int{}
-	prog := newProgress(&o.common, stderr, s.log, s.in.Valid())
-	s.setProgress(prog)
-	sum.rows = s.in.Rows()
-	read := func(ctx context.Context, row batch.Row, _ func() bool) (batch.Answer, error) {
-		info, err := s.cl.GetNumber(ctx, row.Number)
-		if err != nil {
-			return batch.Answer{}, toCallError(err)
-		}
-		return batch.Answer{HTTPStatus: 200, APIID: cmp.Or(info.APIID, "-"), Current: currentOf(info)}, nil
-	}
-	sink := func(r batch.Result) error {
-		if err := plan.Write(r); err != nil {
-			return err
-		}
-		counts[report.Change(r)]++
-		sum.add(r)
-		prog.add(r)
-		return nil
-	}
-	readStart := time.Now() // the rate is of the reads, not of the checks before them
-	stats, runErr := batch.Run(ctx, o.poolConfig(stop), withInvalid(s.in, invalid, nil), read, sink)
+	sum, err = batch.Run(ctx, job)
 	prog.finish()
-	if cerr := plan.Close(); cerr != nil && runErr == nil {
-		runErr = cerr
+	if cerr := plan.Close(); cerr != nil && err == nil {
+		err = cerr
 	}
-	sum.elapsed, sum.stats = time.Since(readStart), stats
-	fmt.Fprintf(stderr, "\nPlan: %d rows read in %s (%d requests)\n  change yes     %d\n  change no      %d (already in the target state)\n  error          %d\n",
-		s.in.Rows(), sum.elapsed.Round(time.Millisecond), stats.Requests, counts[report.ChangeYes], counts[report.ChangeNo], counts[report.ChangeError])
-	if n := sum.notAttempted(); n > 0 {
-		fmt.Fprintf(stderr, "  not read       %d\n", n)
+	printPlanSummary(stderr, s.log, o.logFormat, sum, o.output)
+	if err == nil && sum.Changes[batch.ChangeError] > 0 {
+		return &rowsFailedError{failed: sum.Failed, invalid: sum.Invalid}
 	}
-	fmt.Fprintf(stderr, "Plan: %s (nothing was changed)\n", o.output)
-	s.log.Info("plan finished", "rows", s.in.Rows(), "yes", counts[report.ChangeYes], "no", counts[report.ChangeNo],
-		"error", counts[report.ChangeError], "not_read", sum.notAttempted(), "requests", stats.Requests, "elapsed_s", sum.elapsed.Seconds())
-	switch {
-	case runErr != nil:
-		if errors.Is(runErr, batch.ErrInterrupted) {
-			fmt.Fprintf(stderr, "%d rows were not read: the plan is incomplete\n", sum.notAttempted())
-		}
-		return runErr
-	case counts[report.ChangeError] > 0:
-		return &rowsFailedError{failed: sum.failed, invalid: sum.invalid}
-	}
-	return nil
+	return runOutcome(s, o.logFormat, stderr, sum, err, "were not read: the plan is incomplete")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,13 +43,14 @@ Examples:
 
 Exit codes: 0 every row ok; 1 some rows failed or were invalid; 2 usage,
 credentials or input-file error (nothing sent); 3 run aborted (authentication
-failed); 130 interrupted.
+failed, the report could not be written, the API throttled it for longer than
+--max-throttle-wait): run again with --resume; 130 interrupted.
 
 Flags:
 `
 
-type runOptions struct {
-	common
+type runFlags struct {
+	jobFlags
 	report        string
 	dryRun        bool
 	resume        bool
@@ -58,8 +60,8 @@ type runOptions struct {
 	allowDefApp   bool
 }
 
-func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
-	var o runOptions
+func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
+	var o runFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -89,128 +91,139 @@ func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
 		return o, usagef("run: --resume needs a report file, not standard output")
 	case o.input == "-" && o.report == "-":
 		return o, usagef("run: --input and --report cannot both be standard streams")
-	case o.undo != "" && (o.undo == o.report || o.undo == o.input):
-		return o, usagef("run: --undo must name a file of its own")
 	}
-	return o, nil
+	return o, checkDistinct(
+		report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--report", Path: o.report},
+		report.NamedPath{Flag: "--undo", Path: o.undo}, report.NamedPath{Flag: "--summary", Path: o.summary})
 }
 
-// runRun is the run command.
-func runRun(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
+// step is what one row means for this run.
+func (o runFlags) step() batch.Update {
+	return batch.Update{SkipUnchanged: o.skipUnchanged, Verify: o.verify, PinApp: !o.allowDefApp}
+}
+
+// runCmd is the run command.
+func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
 	o, err := parseRunFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	s := &session{log: newLogger(o.logFormat, stderr)}
+	s := newJobSetup(&o.jobFlags, stderr)
 	defer s.close()
 	s.watchStop(stop, "no new rows are sent; waiting for calls in flight")
-	sum, start := newSummary(0), time.Now()
-	defer o.writeSummary(s, sum, "run", o.report, start, &err)
-	if !o.dryRun {
-		if err := o.checkCredentials(); err != nil {
-			return err
-		}
-	}
-	if err := o.openInput(withStop(ctx, stop), s); err != nil {
+	var sum batch.Summary
+	start := time.Now()
+	defer o.writeSummary(s, &sum, "run", o.report, start, &err)
+	if err := s.open(ctx, stop, &o.jobFlags, o.dryRun, stderr); err != nil {
 		return err
 	}
 	if o.dryRun {
 		return dryRun(ctx, s.in, o, stdout, stderr)
 	}
-	if err := o.connect(s, stderr); err != nil {
-		return err
-	}
-	// The report (and undo file) before any request: a locked or existing
-	// one is refused before anything, even the credentials check, is sent.
-	origin, err := report.NewOrigin(s.authID, s.apiURL)
+	// The report (and undo file) before any request: a locked, foreign or
+	// existing one is refused before anything is sent.
+	origin, err := s.origin()
 	if err != nil {
-		return &usageError{err: err}
+		return err
 	}
 	rep, err := openReport(o, stdout, origin)
 	if err != nil {
 		return &usageError{err: err}
 	}
 	defer func() { _ = rep.Close() }()
-	done := rep.Done()
-	if o.resume {
-		s.log.Info("resuming", "report", o.report, "report_rows", done.Rows(), "already_ok", done.Len(), "dropped_torn_line", rep.DroppedTornLine())
-	}
-	up := &updater{skipUnchanged: o.skipUnchanged, verify: o.verify, pinApp: !o.allowDefApp}
+	step := o.step()
+	var undo *report.UndoWriter
 	if o.undo != "" {
-		if up.undo, err = report.OpenUndo(o.undo, o.fileMode(), origin); err != nil {
+		if undo, err = report.OpenUndo(o.undo, o.fileMode(), origin); err != nil {
 			return &usageError{err: err}
 		}
-		defer func() { _ = up.undo.Close() }()
+		defer func() { _ = undo.Close() }()
+		step.Undo = undo
 	}
-
-	up.cl = s.cl
-	if err := o.checkAccount(ctx, s); err != nil {
-		return err
+	job := batch.Job{
+		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log),
+		Input: s.in, Step: step, Log: s.log,
 	}
-	invalid, err := o.preflight(ctx, s)
-	if err != nil {
-		return err
+	if o.resume {
+		done := rep.Done()
+		job.Done = done.Has
+		s.log.Info("resuming", "report", o.report, "report_rows", done.Rows(), "done_in_report", done.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
-	s.log.Info("starting run", "input", s.in.Name(), "rows", s.in.Rows(), "to_send", s.in.Valid(), "rate", o.rate,
-		"concurrency_max", o.concurrencyCap(), "api", redactedHost(s.apiURL), "auth_id", s.authID)
-
-	sum.rows = s.in.Rows()
-	prog := newProgress(&o.common, stderr, s.log, s.in.Valid()-done.Len())
-	s.setProgress(prog)
-	rows := withInvalid(s.in, invalid, func(r batch.Row) bool {
-		if done.Has(r) {
-			sum.alreadyOK++
-			return true
-		}
-		return false
-	})
-	sink := func(r batch.Result) error {
+	prog := &progress{}
+	job.Begin = func(est batch.Estimate) {
+		s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
+			"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend),
+			"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
+		prog = newProgress(&o.jobFlags, stderr, s.log, est.ToSend)
+		s.setProgress(prog)
+	}
+	job.Sink = func(r batch.Result) error {
 		if err := rep.Write(r); err != nil {
 			return err
 		}
-		sum.add(r)
 		prog.add(r)
 		return nil
 	}
-	sendStart := time.Now() // the rate is of the send, not of the checks before it
-	stats, runErr := batch.Run(ctx, o.poolConfig(stop), rows, up.call, sink)
-	prog.finish()
-	if cerr := rep.Close(); cerr != nil && runErr == nil {
-		runErr = cerr
+	job.Unrecorded = func(r batch.Result) {
+		prog.stopBar()
+		_, _ = stderr.Write(report.JSONLine(r))
 	}
-	if up.undo != nil {
-		if cerr := up.undo.Close(); cerr != nil && runErr == nil {
-			runErr = cerr
+	sum, err = batch.Run(ctx, job)
+	prog.finish()
+	if cerr := rep.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if undo != nil {
+		if cerr := undo.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("%w: the undo file: %w", batch.ErrAborted, cerr)
 		}
-		if n := up.undo.Unrestorable(); n > 0 {
+		if n := undo.Unrestorable(); n > 0 {
 			s.log.Warn("the undo file cannot restore every change: the API cannot move a number back to the main account or clear its compliance application", "numbers", n)
 		}
 	}
-	sum.elapsed = time.Since(sendStart)
-	sum.stats = stats
-	sum.print(stderr, o.report)
-	s.log.Info("run finished", sum.logAttrs()...)
+	printRunSummary(stderr, s.log, o.logFormat, sum, o.report)
+	return runOutcome(s, o.logFormat, stderr, sum, err, "were not attempted: run again with --resume to finish")
+}
 
-	switch {
-	case runErr != nil:
-		if errors.Is(runErr, batch.ErrInterrupted) {
-			fmt.Fprintf(stderr, "%d rows were not attempted: run again with --resume to finish\n", sum.notAttempted())
+// runOutcome says what the end of a job means for the exit code, telling
+// what is left to do: as text, or with --log-format json as log lines (and
+// then the error is marked as told, so that main does not print it again).
+func runOutcome(s *jobSetup, format string, stderr io.Writer, sum batch.Summary, err error, notDone string) error {
+	say := func(msg string) {
+		if format == "json" {
+			s.log.Warn(msg)
+		} else {
+			fmt.Fprintln(stderr, msg)
 		}
-		return runErr
-	case sum.failed > 0 || sum.invalid > 0:
-		return &rowsFailedError{failed: sum.failed, invalid: sum.invalid}
+	}
+	if sum.Unrecorded > 0 {
+		say(fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines; run again with --resume once it can be written",
+			sum.Unrecorded, sum.AppliedUnrecorded))
+	}
+	if err != nil {
+		if n := sum.NotAttempted(); n > 0 {
+			say(fmt.Sprintf("%d rows %s", n, notDone))
+		}
+		if format == "json" && !errors.Is(err, batch.ErrInterrupted) {
+			s.log.Error("stopped", "error", err.Error(), "exit_code", codeOf(err))
+			return &toldError{err: err}
+		}
+		return err
+	}
+	if sum.Failed > 0 || sum.Invalid > 0 {
+		return &rowsFailedError{failed: sum.Failed, invalid: sum.Invalid}
 	}
 	return nil
 }
 
-func (c *common) concurrencyCap() int {
-	if c.concurrency > 0 {
-		return c.concurrency
+func perRow(requests, rows int) float64 {
+	if rows == 0 {
+		return 0
 	}
-	return batch.AutoConcurrency(c.rate)
+	return float64(requests) / float64(rows)
 }
 
-func openReport(o runOptions, stdout io.Writer, origin report.Origin) (*report.Writer, error) {
+func openReport(o runFlags, stdout io.Writer, origin report.Origin) (*report.Writer, error) {
 	if o.report == "-" {
 		return report.NewWriter(stdout, origin)
 	}
@@ -218,7 +231,7 @@ func openReport(o runOptions, stdout io.Writer, origin report.Origin) (*report.W
 }
 
 // fileMode says what to do with an output file that exists already.
-func (o runOptions) fileMode() report.Mode {
+func (o runFlags) fileMode() report.Mode {
 	switch {
 	case o.force:
 		return report.Force
@@ -228,13 +241,18 @@ func (o runOptions) fileMode() report.Mode {
 	return report.New
 }
 
-// dryRun prints what would be sent, row by row, and sends nothing.
-func dryRun(ctx context.Context, in *input.Input, o runOptions, stdout, stderr io.Writer) error {
+// dryRun prints what would be sent, row by row, and what it would cost,
+// and sends nothing.
+func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.Writer) error {
 	authID := o.authID
 	if authID == "" {
 		authID = "{auth_id}"
 	}
-	invalid, valid := 0, 0
+	step := o.step()
+	if o.undo != "" {
+		step.Undo = noUndo{}
+	}
+	invalid, valid, requests := 0, 0, 0
 	err := in.Each(ctx, func(r batch.Row) error {
 		if r.Invalid != "" {
 			invalid++
@@ -242,9 +260,10 @@ func dryRun(ctx context.Context, in *input.Input, o runOptions, stdout, stderr i
 			return err
 		}
 		valid++
-		body, _ := jsonBody(r.Targets.Params())
+		requests += step.Requests(r)
+		body, _ := json.Marshal(r.Targets.Params())
 		note := ""
-		if !o.allowDefApp && !r.Targets[batch.AppID].Set {
+		if step.PinApp && !r.Targets[batch.AppID].Set {
 			note = " (+ the number's current app_id, read first)"
 		}
 		_, err := fmt.Fprintf(stdout, "row %d: POST /v1/Account/%s/Number/%s/ %s%s\n", r.Line, authID, r.Number, body, note)
@@ -254,8 +273,23 @@ func dryRun(ctx context.Context, in *input.Input, o runOptions, stdout, stderr i
 		return err
 	}
 	fmt.Fprintf(stderr, "dry run: %d rows: %d would be sent, %d invalid; nothing was sent\n", in.Rows(), valid, invalid)
+	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row) plus one account check and one read per distinct app_id and subaccount; at --rate %g that is about %s\n",
+		requests, perRow(requests, valid), o.rate, durationAt(requests, o.rate))
 	if invalid > 0 {
 		return &rowsFailedError{invalid: invalid}
 	}
 	return nil
+}
+
+// noUndo stands for the undo file in a dry run, which writes nothing.
+type noUndo struct{}
+
+func (noUndo) Write(batch.Row, batch.Targets) error { return nil }
+
+// durationAt is how long n requests take at rate per second.
+func durationAt(n int, rate float64) string {
+	if rate <= 0 {
+		return "as fast as the API allows"
+	}
+	return (time.Duration(float64(n) / rate * float64(time.Second))).Round(time.Second).String()
 }

@@ -160,9 +160,9 @@ func parseSandboxFlags(args []string, stderr io.Writer) (sandboxOptions, error) 
 	return o, nil
 }
 
-// runSandbox runs `plivo-bulk sandbox`: it serves a sandbox until ctx is
+// sandboxCmd runs `plivo-bulk sandbox`: it serves a sandbox until ctx is
 // done, then prints its stats and, with --dump, its state.
-func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseSandboxFlags(args, stderr)
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// sandboxOutput is an io.Writer that a test can read while runSandbox
+// sandboxOutput is an io.Writer that a test can read while sandboxCmd
 // writes to it.
 type sandboxOutput struct {
 	mu  sync.Mutex
@@ -38,21 +38,21 @@ func (o *sandboxOutput) String() string {
 	return o.buf.String()
 }
 
-// startSandboxCmd runs runSandbox with args in the background and waits
+// startSandboxCmd runs sandboxCmd with args in the background and waits
 // for it to print its URL. stop cancels it and returns its error.
 func startSandboxCmd(t *testing.T, args ...string) (baseURL string, out *sandboxOutput, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out = &sandboxOutput{}
 	done := make(chan error, 1)
-	go func() { done <- runSandbox(ctx, args, out, io.Discard) }()
+	go func() { done <- sandboxCmd(ctx, args, out, io.Discard) }()
 	stop = func() error {
 		cancel()
 		select {
 		case err := <-done:
 			return err
 		case <-time.After(10 * time.Second):
-			t.Fatal("runSandbox did not return after cancel")
+			t.Fatal("sandboxCmd did not return after cancel")
 			return nil
 		}
 	}
@@ -65,12 +65,12 @@ func startSandboxCmd(t *testing.T, args ...string) (baseURL string, out *sandbox
 		select {
 		case err := <-done:
 			cancel()
-			t.Fatalf("runSandbox returned early: %v\n%s", err, out.String())
+			t.Fatalf("sandboxCmd returned early: %v\n%s", err, out.String())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	stop()
-	t.Fatalf("runSandbox printed no URL:\n%s", out.String())
+	t.Fatalf("sandboxCmd printed no URL:\n%s", out.String())
 	return "", nil, nil
 }
 
@@ -102,7 +102,7 @@ func TestRunSandbox_serveAndDump(t *testing.T) {
 	}
 
 	if err := stop(); err != nil {
-		t.Fatalf("runSandbox: %v", err)
+		t.Fatalf("sandboxCmd: %v", err)
 	}
 	if s := out.String(); !strings.Contains(s, "stopped after 1 requests: 1 updates applied") || !strings.Contains(s, "202: 1") {
 		t.Errorf("no stats in output:\n%s", s)
@@ -169,7 +169,7 @@ func TestRunSandbox_badArgs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := runSandbox(t.Context(), tt.args, &stdout, &stderr)
+			err := sandboxCmd(t.Context(), tt.args, &stdout, &stderr)
 			if !isUsage(err) {
 				t.Fatalf("err = %v, want a usage error", err)
 			}
@@ -185,7 +185,7 @@ func TestRunSandbox_badArgs(t *testing.T) {
 
 func TestRunSandbox_help(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	err := runSandbox(t.Context(), []string{"-h"}, &stdout, &stderr)
+	err := sandboxCmd(t.Context(), []string{"-h"}, &stdout, &stderr)
 	if !errors.Is(err, flag.ErrHelp) || isUsage(err) {
 		t.Errorf("err = %v, want flag.ErrHelp", err)
 	}

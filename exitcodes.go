@@ -31,3 +31,10 @@ func isUsage(err error) bool {
 	var u *usageError
 	return errors.As(err, &u)
 }
+
+// toldError is an error the command has already told on stderr (as a JSON
+// log line): main exits with its code without printing it again.
+type toldError struct{ err error }
+
+func (e *toldError) Error() string { return e.err.Error() }
+func (e *toldError) Unwrap() error { return e.err }

@@ -44,18 +44,34 @@ Run 'plivo-bulk help run' for the flags of a command.
 func main() {
 	stop := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 3)
+	// SIGHUP (a closed terminal, a stopped session) is a stop like SIGTERM.
+	// SIGPIPE is caught so that a write to a closed pipe (--report - into
+	// head) fails as an error the run can report, instead of killing it
+	// with its calls in flight unrecorded.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	go func() {
 		// First signal: stop dispatching, let calls in flight finish.
-		// Second: cancel them.
+		// Second: cancel them. Third: exit at once.
 		// Each command says what the first signal does (run and plan
 		// first erase their progress bar, so the message is not glued to it).
-		<-sigs
-		close(stop)
-		<-sigs
-		fmt.Fprintln(os.Stderr, "plivo-bulk: stopping now")
-		cancel()
+		n := 0
+		for sig := range sigs {
+			if sig == syscall.SIGPIPE {
+				continue
+			}
+			n++
+			switch n {
+			case 1:
+				close(stop)
+			case 2:
+				fmt.Fprintln(os.Stderr, "plivo-bulk: stopping now (a third signal exits at once)")
+				cancel()
+			default:
+				fmt.Fprintln(os.Stderr, "plivo-bulk: exiting at once")
+				os.Exit(exitInterrupted)
+			}
+		}
 	}()
 	err := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
 	cancel()
@@ -71,11 +87,11 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "run":
-		return runRun(ctx, stop, rest, stdout, stderr)
+		return runCmd(ctx, stop, rest, stdout, stderr)
 	case "plan":
-		return runPlan(ctx, stop, rest, stdout, stderr)
+		return planCmd(ctx, stop, rest, stdout, stderr)
 	case "sandbox":
-		return runSandbox(withStop(ctx, stop), rest, stdout, stderr)
+		return sandboxCmd(withStop(ctx, stop), rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionLine())
 		return nil
@@ -108,8 +124,9 @@ func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
 func exitCode(err error, stderr io.Writer) int {
 	code := codeOf(err)
 	var rowsErr *rowsFailedError
+	var told *toldError
 	switch {
-	case code == exitOK, errors.As(err, &rowsErr): // the summary said it all
+	case code == exitOK, errors.As(err, &rowsErr), errors.As(err, &told): // said already
 	case code == exitInterrupted:
 		fmt.Fprintln(stderr, "plivo-bulk: interrupted")
 	default:
@@ -125,7 +142,7 @@ func codeOf(err error) int {
 		return exitOK
 	case errors.Is(err, batch.ErrInterrupted):
 		return exitInterrupted
-	case errors.Is(err, batch.ErrAborted):
+	case errors.Is(err, batch.ErrAborted), errors.Is(err, batch.ErrThrottled):
 		return exitAborted
 	case isUsage(err):
 		return exitUsage

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -17,72 +19,65 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// summary counts a run's outcomes. Only the sink goroutine and the input
-// reader touch it, and never at once for the same field.
-type summary struct {
-	rows                         int
-	ok, failed, invalid, skipped int
-	alreadyOK                    int // skipped on resume: the report had them ok
-	elapsed                      time.Duration
-	stats                        batch.Stats
-	byKind                       map[string]int
-}
-
-func newSummary(rows int) *summary { return &summary{rows: rows, byKind: map[string]int{}} }
-
-func (s *summary) add(r batch.Result) {
-	switch r.Status {
-	case batch.StatusOK:
-		s.ok++
-	case batch.StatusFailed:
-		s.failed++
-		s.byKind[r.Kind]++
-	case batch.StatusInvalid:
-		s.invalid++
-	case batch.StatusSkipped:
-		s.skipped++
+// printRunSummary prints the run's summary: a table for people, or, with
+// --log-format json, nothing but the "run finished" line, so that every
+// line on stderr is JSON.
+func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summary, reportPath string) {
+	log.Info("run finished", summaryAttrs(s)...)
+	if format == "json" {
+		return
 	}
-}
-
-func (s *summary) notAttempted() int {
-	return max(0, s.rows-s.ok-s.failed-s.invalid-s.skipped-s.alreadyOK)
-}
-
-func (s *summary) rate() float64 {
-	if s.elapsed <= 0 {
-		return 0
-	}
-	return float64(s.stats.Requests) / s.elapsed.Seconds()
-}
-
-func (s *summary) print(w io.Writer, reportPath string) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "\nSummary: %d rows in %s (%.1f requests/s, %d requests, %d retries, %d answered 429)\n",
-		s.rows, s.elapsed.Round(time.Millisecond), s.rate(), s.stats.Requests, s.stats.Retries, s.stats.RateLimited)
-	fmt.Fprintf(&b, "  ok             %d\n", s.ok)
-	fmt.Fprintf(&b, "  failed         %d\n", s.failed)
-	for kind, n := range s.byKind {
-		fmt.Fprintf(&b, "    %-12s %d\n", kind, n)
+		s.Rows, s.Elapsed.Round(time.Millisecond), s.Rate(), s.Stats.Requests, s.Stats.Retries, s.Stats.RateLimited)
+	fmt.Fprintf(&b, "  ok             %d\n", s.OK)
+	fmt.Fprintf(&b, "  failed         %d\n", s.Failed)
+	for _, kind := range slices.Sorted(maps.Keys(s.FailedByKind)) {
+		fmt.Fprintf(&b, "    %-12s %d\n", kind, s.FailedByKind[kind])
 	}
-	fmt.Fprintf(&b, "  invalid        %d\n", s.invalid)
-	if s.skipped > 0 {
-		fmt.Fprintf(&b, "  skipped        %d (unchanged: already in the target state)\n", s.skipped)
+	fmt.Fprintf(&b, "  invalid        %d\n", s.Invalid)
+	if s.Skipped > 0 {
+		fmt.Fprintf(&b, "  skipped        %d (unchanged: already in the target state)\n", s.Skipped)
 	}
-	if s.alreadyOK > 0 {
-		fmt.Fprintf(&b, "  already ok     %d (not sent again: the report had them)\n", s.alreadyOK)
+	if s.AlreadyOK > 0 {
+		fmt.Fprintf(&b, "  already ok     %d (not sent again: the report had them)\n", s.AlreadyOK)
 	}
-	if n := s.notAttempted(); n > 0 {
+	if s.Unrecorded > 0 {
+		fmt.Fprintf(&b, "  not recorded   %d (%d applied, not recorded: see the JSON lines above)\n", s.Unrecorded, s.AppliedUnrecorded)
+	}
+	if n := s.NotAttempted(); n > 0 {
 		fmt.Fprintf(&b, "  not attempted  %d\n", n)
+	}
+	if s.Stats.Accepted > 0 {
+		fmt.Fprintf(&b, "The API throttled this run; it accepted about %.1f requests/s: use --rate %.0f next time\n", s.Stats.Accepted, s.Stats.Accepted)
 	}
 	fmt.Fprintf(&b, "Report: %s\n", reportPath)
 	_, _ = w.Write(b.Bytes())
 }
 
-func (s *summary) logAttrs() []any {
-	return []any{"rows", s.rows, "ok", s.ok, "failed", s.failed, "invalid", s.invalid,
-		"skipped", s.skipped, "already_ok", s.alreadyOK, "not_attempted", s.notAttempted(),
-		"elapsed_s", s.elapsed.Seconds(), "requests", s.stats.Requests, "retries", s.stats.Retries,
-		"rate_limited", s.stats.RateLimited, "effective_rate", s.rate()}
+// printPlanSummary prints plan's summary, as printRunSummary does run's.
+func printPlanSummary(w io.Writer, log *slog.Logger, format string, s batch.Summary, output string) {
+	log.Info("plan finished", "rows", s.Rows, "yes", s.Changes[batch.ChangeYes], "no", s.Changes[batch.ChangeNo],
+		"error", s.Changes[batch.ChangeError], "not_read", s.NotAttempted(), "requests", s.Stats.Requests, "elapsed_s", s.Elapsed.Seconds())
+	if format == "json" {
+		return
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "\nPlan: %d rows read in %s (%d requests)\n  change yes     %d\n  change no      %d (already in the target state)\n  error          %d\n",
+		s.Rows, s.Elapsed.Round(time.Millisecond), s.Stats.Requests, s.Changes[batch.ChangeYes], s.Changes[batch.ChangeNo], s.Changes[batch.ChangeError])
+	if n := s.NotAttempted(); n > 0 {
+		fmt.Fprintf(&b, "  not read       %d\n", n)
+	}
+	fmt.Fprintf(&b, "Plan: %s (nothing was changed)\n", output)
+	_, _ = w.Write(b.Bytes())
+}
+
+func summaryAttrs(s batch.Summary) []any {
+	return []any{"rows", s.Rows, "ok", s.OK, "failed", s.Failed, "invalid", s.Invalid,
+		"skipped", s.Skipped, "already_ok", s.AlreadyOK, "not_attempted", s.NotAttempted(),
+		"unrecorded", s.Unrecorded, "applied_unrecorded", s.AppliedUnrecorded,
+		"elapsed_s", s.Elapsed.Seconds(), "requests", s.Stats.Requests, "retries", s.Stats.Retries,
+		"rate_limited", s.Stats.RateLimited, "effective_rate", s.Rate(), "accepted_rate", s.Stats.Accepted}
 }
 
 // progress shows how a run goes: a bar on stderr when asked to (auto: only
@@ -100,7 +95,7 @@ type progress struct {
 	logDone chan struct{}
 }
 
-func newProgress(c *common, w io.Writer, log *slog.Logger, total int) *progress {
+func newProgress(c *jobFlags, w io.Writer, log *slog.Logger, total int) *progress {
 	p := &progress{total: total, start: time.Now()}
 	f, isFile := w.(*os.File)
 	terminal := isFile && term.IsTerminal(int(f.Fd()))
@@ -202,35 +197,61 @@ func (p *progress) finish() {
 // summaryFile is what --summary writes, for a scheduler or a dashboard.
 // Its keys are stable.
 type summaryFile struct {
-	Command       string         `json:"command"`
-	Rows          int            `json:"rows"`
-	OK            int            `json:"ok"`
-	Failed        int            `json:"failed"`
-	Invalid       int            `json:"invalid"`
-	Skipped       int            `json:"skipped"`
-	AlreadyOK     int            `json:"already_ok"`
-	NotAttempted  int            `json:"not_attempted"`
-	FailedByKind  map[string]int `json:"failed_by_kind"`
-	Requests      int64          `json:"requests"`
-	Retries       int64          `json:"retries"`
-	RateLimited   int64          `json:"rate_limited"`
-	Started       time.Time      `json:"started"`
-	ElapsedS      float64        `json:"elapsed_s"`
-	EffectiveRate float64        `json:"effective_rate"`
-	Output        string         `json:"output"`
-	ExitCode      int            `json:"exit_code"`
+	Command           string         `json:"command"`
+	Rows              int            `json:"rows"`
+	OK                int            `json:"ok"`
+	Failed            int            `json:"failed"`
+	Invalid           int            `json:"invalid"`
+	Skipped           int            `json:"skipped"`
+	AlreadyOK         int            `json:"already_ok"`
+	NotAttempted      int            `json:"not_attempted"`
+	Unrecorded        int            `json:"unrecorded"`
+	AppliedUnrecorded int            `json:"applied_unrecorded"`
+	FailedByKind      map[string]int `json:"failed_by_kind"`
+	Changes           map[string]int `json:"changes,omitempty"`
+	Requests          int64          `json:"requests"`
+	Retries           int64          `json:"retries"`
+	RateLimited       int64          `json:"rate_limited"`
+	AcceptedRate      float64        `json:"accepted_rate"`
+	Started           time.Time      `json:"started"`
+	ElapsedS          float64        `json:"elapsed_s"`
+	EffectiveRate     float64        `json:"effective_rate"`
+	Output            string         `json:"output"`
+	ExitCode          int            `json:"exit_code"`
 }
 
-// writeSummary writes the summary file atomically (a temporary file
-// renamed over it), so a reader never sees half of one.
-func (s *summary) writeFile(path, command, output string, start time.Time, code int) error {
-	sf := summaryFile{
-		Command: command, Rows: s.rows, OK: s.ok, Failed: s.failed, Invalid: s.invalid, Skipped: s.skipped,
-		AlreadyOK: s.alreadyOK, NotAttempted: s.notAttempted(), FailedByKind: s.byKind,
-		Requests: s.stats.Requests, Retries: s.stats.Retries, RateLimited: s.stats.RateLimited,
-		Started: start.UTC(), ElapsedS: s.elapsed.Seconds(), EffectiveRate: s.rate(), Output: output, ExitCode: code,
+// writeSummary writes the --summary file, if asked for, with the exit code
+// that *errp will give; it runs deferred, so every outcome after the flags
+// were parsed (an input error, an abort) leaves a summary.
+func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output string, start time.Time, errp *error) {
+	if c.summary == "" {
+		return
 	}
-	data, err := json.MarshalIndent(sf, "", "  ")
+	if sum.Elapsed == 0 {
+		sum.Elapsed = time.Since(start)
+	}
+	if sum.FailedByKind == nil {
+		sum.FailedByKind = map[string]int{}
+	}
+	sf := summaryFile{
+		Command: command, Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped,
+		AlreadyOK: sum.AlreadyOK, NotAttempted: sum.NotAttempted(), Unrecorded: sum.Unrecorded, AppliedUnrecorded: sum.AppliedUnrecorded,
+		FailedByKind: sum.FailedByKind, Requests: sum.Stats.Requests, Retries: sum.Stats.Retries, RateLimited: sum.Stats.RateLimited,
+		AcceptedRate: sum.Stats.Accepted, Started: start.UTC(), ElapsedS: sum.Elapsed.Seconds(), EffectiveRate: sum.Rate(),
+		Output: output, ExitCode: codeOf(*errp),
+	}
+	if command == "plan" {
+		sf.Changes = sum.Changes
+	}
+	if err := writeFileAtomic(c.summary, sf); err != nil {
+		s.log.Error("could not write the summary file", "path", c.summary, "error", err.Error())
+	}
+}
+
+// writeFileAtomic writes v as JSON through a temporary file renamed over
+// path, so a reader never sees half of one.
+func writeFileAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -250,9 +271,4 @@ func (s *summary) writeFile(path, command, output string, start time.Time, code 
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
-}
-
-func jsonBody(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
 }

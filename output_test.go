@@ -11,7 +11,7 @@ import (
 func TestRun_jsonLogsAndSummaryFile(t *testing.T) {
 	dir := t.TempDir()
 	summary := filepath.Join(dir, "summary.json")
-	code, stdout, stderr := runCmd(t, "run", "--sandbox", "--input", "samples/numbers-mistakes.csv",
+	code, stdout, stderr := runInProcess(t, "run", "--sandbox", "--input", "samples/numbers-mistakes.csv",
 		"--report", filepath.Join(dir, "r.csv"), "--log-format", "json", "--log-every", "20ms", "--rate", "10", // 3 updates at 10/s: 200 ms, ten progress periods
 		"--summary", summary)
 	if code != exitRowsFailed {
@@ -81,7 +81,7 @@ func TestRun_jsonLogsAndSummaryFile(t *testing.T) {
 func TestRun_summaryFileOnInputError(t *testing.T) {
 	dir := t.TempDir()
 	summary := filepath.Join(dir, "summary.json")
-	code, _, stderr := runCmd(t, "run", "--sandbox", "--input", filepath.Join(dir, "missing.csv"), "--report", filepath.Join(dir, "r.csv"), "--summary", summary)
+	code, _, stderr := runInProcess(t, "run", "--sandbox", "--input", filepath.Join(dir, "missing.csv"), "--report", filepath.Join(dir, "r.csv"), "--summary", summary)
 	if code != exitUsage || !strings.Contains(stderr, "missing.csv: cannot open") {
 		t.Fatalf("exit %d, want 2:\n%s", code, stderr)
 	}
@@ -97,7 +97,7 @@ func TestRun_summaryFileOnInputError(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"help"}, {"run", "--help"}, {"plan", "-h"}, {"sandbox", "--help"}, {"help", "run"}} {
-		code, stdout, stderr := runCmd(t, args...)
+		code, stdout, stderr := runInProcess(t, args...)
 		out := stdout + stderr
 		if code != 0 || !strings.Contains(out, "Usage") || !strings.Contains(out, "plivo-bulk") {
 			t.Errorf("%v: exit %d, output:\n%s", args, code, out)
@@ -108,16 +108,16 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
-	if code, _, _ := runCmd(t, "frobnicate"); code != exitUsage {
+	if code, _, _ := runInProcess(t, "frobnicate"); code != exitUsage {
 		t.Errorf("unknown command: exit %d, want 2", code)
 	}
-	if code, _, _ := runCmd(t, "run", "--rate", "fast"); code != exitUsage {
+	if code, _, _ := runInProcess(t, "run", "--rate", "fast"); code != exitUsage {
 		t.Errorf("bad flag value: exit %d, want 2", code)
 	}
 }
 
 func TestVersion(t *testing.T) {
-	code, stdout, _ := runCmd(t, "version")
+	code, stdout, _ := runInProcess(t, "version")
 	if code != 0 || !strings.HasPrefix(stdout, "plivo-bulk ") || !strings.Contains(stdout, "commit ") || !strings.Contains(stdout, "go1.") {
 		t.Errorf("version: exit %d, %q", code, stdout)
 	}

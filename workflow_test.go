@@ -98,8 +98,8 @@ func (fx *wfFixture) counts() (posts, gets int) {
 	return posts, gets
 }
 
-// runCmd runs the command line in-process and returns the exit code.
-func runCmd(t *testing.T, args ...string) (int, string, string) {
+// runInProcess runs the command line in-process and returns the exit code.
+func runInProcess(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), nil, args, &stdout, &stderr)
@@ -158,7 +158,7 @@ func TestWorkflow_undoRoundTrip(t *testing.T) {
 	in := fx.write(t, "in.csv", wfInput)
 	undo := filepath.Join(fx.dir, "undo.csv")
 
-	code, _, stderr := runCmd(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r1.csv"), "--undo", undo, "--verify", "--rate", "0", "--progress", "never")
+	code, _, stderr := runInProcess(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r1.csv"), "--undo", undo, "--verify", "--rate", "0", "--progress", "never")
 	if code != 0 {
 		t.Fatalf("run exit %d:\n%s", code, stderr)
 	}
@@ -176,7 +176,7 @@ func TestWorkflow_undoRoundTrip(t *testing.T) {
 		}
 	}
 
-	code, _, stderr = runCmd(t, "run", "--input", undo, "--report", filepath.Join(fx.dir, "r2.csv"), "--rate", "0", "--progress", "never")
+	code, _, stderr = runInProcess(t, "run", "--input", undo, "--report", filepath.Join(fx.dir, "r2.csv"), "--rate", "0", "--progress", "never")
 	if code != 0 {
 		t.Fatalf("undo run exit %d:\n%s", code, stderr)
 	}
@@ -191,7 +191,7 @@ func TestWorkflow_undoRoundTrip(t *testing.T) {
 func TestWorkflow_allowDefaultApp(t *testing.T) {
 	fx := newWorkflow(t, wfNumbers[0])
 	in := fx.write(t, "in.csv", "number,alias\n12025550001,new\n")
-	code, _, stderr := runCmd(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r.csv"), "--allow-default-app", "--progress", "never")
+	code, _, stderr := runInProcess(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r.csv"), "--allow-default-app", "--progress", "never")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -207,11 +207,11 @@ func TestWorkflow_allowDefaultApp(t *testing.T) {
 func TestWorkflow_skipUnchanged(t *testing.T) {
 	fx := newWorkflow(t, wfNumbers...)
 	in := fx.write(t, "in.csv", wfInput)
-	if code, _, stderr := runCmd(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r1.csv"), "--skip-unchanged", "--rate", "0", "--progress", "never"); code != 0 {
+	if code, _, stderr := runInProcess(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r1.csv"), "--skip-unchanged", "--rate", "0", "--progress", "never"); code != 0 {
 		t.Fatalf("first run exit %d: %s", code, stderr)
 	}
 	posts1, _ := fx.counts()
-	code, _, stderr := runCmd(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r2.csv"), "--skip-unchanged", "--rate", "0", "--progress", "never")
+	code, _, stderr := runInProcess(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r2.csv"), "--skip-unchanged", "--rate", "0", "--progress", "never")
 	if code != 0 {
 		t.Fatalf("second run exit %d: %s", code, stderr)
 	}
@@ -251,7 +251,7 @@ func TestWorkflow_verify(t *testing.T) {
 	fx := newWorkflowWith(t, lie, wfNumbers...)
 	in := fx.write(t, "in.csv", wfInput)
 	report := filepath.Join(fx.dir, "r.csv")
-	code, _, stderr := runCmd(t, "run", "--input", in, "--report", report, "--verify", "--rate", "0", "--backoff-base", "1ms", "--backoff-max", "2ms", "--progress", "never")
+	code, _, stderr := runInProcess(t, "run", "--input", in, "--report", report, "--verify", "--rate", "0", "--backoff-base", "1ms", "--backoff-max", "2ms", "--progress", "never")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -267,7 +267,7 @@ func TestWorkflow_verify(t *testing.T) {
 	mu.Lock()
 	clear(swallowed)
 	mu.Unlock()
-	if code, _, _ := runCmd(t, "run", "--input", in2, "--report", filepath.Join(fx2.dir, "r.csv"), "--progress", "never"); code != 0 {
+	if code, _, _ := runInProcess(t, "run", "--input", in2, "--report", filepath.Join(fx2.dir, "r.csv"), "--progress", "never"); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	if got, _ := fx2.srv.Number("12025550009"); got.AppID != wfApp1 {
@@ -279,7 +279,7 @@ func TestWorkflow_plan(t *testing.T) {
 	fx := newWorkflow(t, wfNumbers...)
 	in := fx.write(t, "in.csv", wfInput+"12025550099,"+wfApp1+",,\n12025550077,,,\n12025550098,4040,,\n")
 	out := filepath.Join(fx.dir, "plan.csv")
-	code, _, stderr := runCmd(t, "plan", "--input", in, "--output", out, "--rate", "0", "--progress", "never")
+	code, _, stderr := runInProcess(t, "plan", "--input", in, "--output", out, "--rate", "0", "--progress", "never")
 	if code != 1 {
 		t.Fatalf("plan exit %d, want 1 (one number is not on the account):\n%s", code, stderr)
 	}
@@ -312,7 +312,7 @@ func TestWorkflow_plan(t *testing.T) {
 	}
 	// A row already in its target state.
 	in2 := fx.write(t, "in2.csv", "number,app_id\n12025550001,"+wfApp1+"\n")
-	if code, _, _ := runCmd(t, "plan", "--input", in2, "--output", filepath.Join(fx.dir, "plan2.csv")); code != 0 {
+	if code, _, _ := runInProcess(t, "plan", "--input", in2, "--output", filepath.Join(fx.dir, "plan2.csv")); code != 0 {
 		t.Fatalf("plan exit %d", code)
 	}
 	if r := readCSV(t, filepath.Join(fx.dir, "plan2.csv"))[0]; r["change"] != "no" {

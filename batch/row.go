@@ -1,18 +1,20 @@
-// Package batch holds plivo-bulk's domain: the rows read from the input CSV,
-// the results of updating them, and the rate-limited worker pool that turns
-// one into the other.
+// Package batch is plivo-bulk's job: the rows read from the input, what one
+// row means (the Steps: plan's read; run's read, pin, undo, update and
+// verify), the checks before the first row, and Run, the one entry point
+// that takes rows through a step and hands each Result to a sink.
 //
-// It knows neither HTTP nor the report's format: the pool calls a Call that
-// main adapts from the client, and hands each Result to a sink that main
-// connects to the report writer.
+// Where things happen, by folder: batch/input reads and checks the CSV;
+// batch/pace paces, sends and retries every request; client speaks HTTP;
+// report writes the report, plan and undo files.
 package batch
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 )
 
 // Field is one setting of a number that a row can change.
@@ -138,42 +140,26 @@ type Result struct {
 	Latency    time.Duration // of the last attempt
 }
 
-// CallError is what a Call returns when an attempt fails: main adapts the
-// client's errors to it, so that the pool can decide what to do next without
-// knowing HTTP.
-type CallError struct {
-	HTTPStatus int
-	APIID      string
-	Kind       string
-	Message    string
-	RetryAfter time.Duration
-	Retryable  bool
-}
-
-func (e *CallError) Error() string { return e.Message }
-
-// The kinds of CallError that change how the pool behaves.
+// The kinds of failure a row can end with that are the domain's own; the
+// others are pace's (pace.KindTimeout, pace.KindRateLimited, ...).
 const (
-	KindAuth        = "auth"
-	KindForbidden   = "forbidden"
-	KindMethod      = "method"
-	KindRateLimited = "rate_limited"
-	KindTimeout     = "timeout"
-	KindCancelled   = "cancelled"
-	KindInterrupted = "interrupted"
-	KindBudget      = "retry_budget"
-	KindInvalid     = "invalid"
-	KindVerify      = "verify_mismatch" // the server does not hold what it said it changed
-	KindFatal       = "fatal"           // the run cannot go on (say, the undo file cannot be written)
+	KindInvalid   = "invalid"
+	KindVerify    = "verify_mismatch" // the server does not hold what it said it changed
+	KindBadAnswer = "bad_answer"      // a 2xx answer that proves nothing
 )
 
 // ErrAborted is returned by Run when the run was stopped because every
-// further row would fail (bad credentials, a 405, nothing but 403s).
-var ErrAborted = errors.New("run aborted")
+// further row would fail (bad credentials, a 405, nothing but 403s, a
+// report that cannot be written).
+var ErrAborted = pace.ErrAborted
 
 // ErrInterrupted is returned by Run when it was told to stop before every
 // row was attempted.
-var ErrInterrupted = errors.New("run interrupted")
+var ErrInterrupted = pace.ErrInterrupted
+
+// ErrThrottled is returned by Run when the API kept the run waiting longer
+// than its limit; the rest can be resumed.
+var ErrThrottled = pace.ErrThrottled
 
 // NormalizeNumber turns a phone number as people write it into what the
 // API's path takes: digits with country code and no "+". It strips spaces,

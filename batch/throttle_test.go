@@ -3,11 +3,13 @@ package batch_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/client"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
@@ -40,37 +42,28 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := func(ctx context.Context, r batch.Row, _ func() bool) (batch.Answer, error) {
-		ch, err := cl.UpdateNumber(ctx, r.Number, r.Targets.Params())
-		if err != nil {
-			ae, _ := client.AsAPIError(err)
-			return batch.Answer{}, &batch.CallError{HTTPStatus: ae.StatusCode, Kind: string(ae.Kind), Message: ae.Error(), Retryable: ae.Retryable(), RetryAfter: ae.RetryAfter}
-		}
-		return batch.Answer{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID}, nil
-	}
 	var mu sync.Mutex
 	ok := 0
-	source := func(ctx context.Context, fn func(batch.Row) error) error {
-		for _, r := range input {
-			if err := fn(r); err != nil {
-				return err
+	sum, err := batch.Run(context.Background(), batch.Job{
+		Client: cl,
+		Pace: pace.Config{
+			Rate: 10 * limit, Adaptive: true, MaxAttempts: 5,
+			BackoffBase: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
+		},
+		Input: sliceSource(input),
+		Step:  batch.Update{},
+		Sink: func(r batch.Result) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Status == batch.StatusOK {
+				ok++
+			} else {
+				t.Errorf("row %d: %s %s", r.Row.Line, r.Status, r.Error)
 			}
-		}
-		return nil
-	}
-	stats, err := batch.Run(context.Background(), batch.Config{
-		Rate: 10 * limit, Adaptive: true, MaxAttempts: 5,
-		BackoffBase: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
-	}, source, call, func(r batch.Result) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if r.Status == batch.StatusOK {
-			ok++
-		} else {
-			t.Errorf("row %d: %s %s", r.Row.Line, r.Status, r.Error)
-		}
-		return nil
+			return nil
+		},
 	})
+	stats := sum.Stats
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,4 +78,41 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 		t.Errorf("%d of %d requests answered 429 (%.0f%%), want the run to back off to the server's limit", stats.RateLimited, stats.Requests, 100*share)
 	}
 	t.Logf("%d requests, %d answered 429", stats.Requests, stats.RateLimited)
+}
+
+// sliceSource is a checked input held in memory.
+type sliceSource []batch.Row
+
+func (s sliceSource) Each(ctx context.Context, fn func(batch.Row) error) error {
+	for _, r := range s {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s sliceSource) Rows() int { return len(s) }
+
+func (s sliceSource) Valid() int {
+	n := 0
+	for _, r := range s {
+		if r.Invalid == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func (s sliceSource) Distinct(f batch.Field) ([]string, bool) {
+	var out []string
+	for _, r := range s {
+		if t := r.Targets[f]; t.Set && t.Value != "" && !slices.Contains(out, t.Value) {
+			out = append(out, t.Value)
+		}
+	}
+	return out, false
 }

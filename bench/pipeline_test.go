@@ -10,6 +10,7 @@ import (
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
+	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
@@ -53,7 +54,7 @@ func writeInput(b *testing.B, path string, n int) {
 }
 
 // BenchmarkPipeline runs what `plivo-bulk run --rate 0` does per row, minus
-// HTTP: input.Open's check pass, then batch.Run over Input.Each with 8
+// HTTP: input.Open's check pass, then the pool (pace.Run) over Input.Each with 8
 // workers, a call that answers at once, and the report writer on a file.
 // One op is the whole file; ns/row divides by its rows.
 func BenchmarkPipeline(b *testing.B) {
@@ -81,8 +82,15 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 			return rep.Write(r)
 		}
-		cfg := batch.Config{Rate: 0, Concurrency: 8}
-		if _, err := batch.Run(context.Background(), cfg, in.Each, call, sink); err != nil {
+		p := pace.New(context.Background(), pace.Config{Rate: 0, Concurrency: 8})
+		source := func(f pace.Feed[batch.Row]) error {
+			return in.Each(context.Background(), func(r batch.Row) error { return f.Send(r) })
+		}
+		err = pace.Run(context.Background(), p, source, call, func(d pace.Done[batch.Row, batch.Answer]) error {
+			return sink(batch.Result{Row: d.Item, Status: batch.StatusOK, HTTPStatus: d.Answer.HTTPStatus, APIID: d.Answer.APIID, Attempts: d.Attempts})
+		})
+		p.Close()
+		if err != nil {
 			b.Fatal(err)
 		}
 		if err := rep.Close(); err != nil {

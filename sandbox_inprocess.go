@@ -32,17 +32,17 @@ const (
 	sandboxDefaultApp = "20372631212782700"
 )
 
-type runSandboxServer struct {
+type seededSandbox struct {
 	srv                *sandbox.Server
 	url, authID, token string
 	stop               func()
 }
 
-// startRunSandbox starts an in-process sandbox on loopback, seeded with every
+// startSeededSandbox starts an in-process sandbox on loopback, seeded with every
 // valid number of the input (on sandboxStartApp, with the alias "old alias",
 // compliance pending so that compliance changes can be rehearsed) and the
 // samples' apps and subaccounts.
-func startRunSandbox(in *input.Input, o *common) (*runSandboxServer, error) {
+func startSeededSandbox(in *input.Input, o *jobFlags) (*seededSandbox, error) {
 	srv := sandbox.New(sandbox.Config{
 		RateLimit: o.sandboxRate.Limit, RateWindow: o.sandboxRate.Window, FailRate: o.sandboxFailRate,
 		DefaultAppOnMissing: o.sandboxDefApp, DefaultApp: sandboxDefaultApp,
@@ -67,7 +67,7 @@ func startRunSandbox(in *input.Input, o *common) (*runSandboxServer, error) {
 		return nil, fmt.Errorf("start the sandbox: %w", err)
 	}
 	cfg := srv.Config()
-	return &runSandboxServer{
+	return &seededSandbox{
 		srv: srv, url: url, authID: cfg.AuthID, token: cfg.AuthToken,
 		stop: func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -1,0 +1,76 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/plivo-bulk/plivo-bulk/batch/pace"
+	"github.com/plivo-bulk/plivo-bulk/client"
+)
+
+// checkAccount proves the credentials with one cheap read, so that bad
+// ones stop the run before any number is touched.
+func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *slog.Logger) error {
+	err := p.Do(ctx, func(ctx context.Context) error { return ToPaceError(cl.GetAccount(ctx)) })
+	var pe *pace.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe) && pe.Kind == pace.KindAuth:
+		return fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN; nothing was sent", ErrAborted, pe.Message)
+	case pe == nil: // the run halted: a signal, or a reason to stop
+		return err
+	}
+	log.Warn("could not read the account before starting; going on", "error", err.Error())
+	return nil
+}
+
+// MaxPreflight bounds the distinct applications and subaccounts checked
+// before a run; past it, the API's own 400s tell.
+const MaxPreflight = 200
+
+// preflight checks once per distinct app_id and subaccount of the input
+// that it exists, so that rows naming a missing one are reported invalid
+// instead of each drawing the same 400. It returns a function that says
+// why a row is invalid on that account, or "".
+func preflight(ctx context.Context, p *pace.Pacer, cl *client.Client, in Source, log *slog.Logger) (func(Row) string, error) {
+	check := func(field Field, get func(context.Context, string) error) (map[string]bool, error) {
+		ids, _ := in.Distinct(field)
+		ids = ids[:min(len(ids), MaxPreflight)]
+		missing := map[string]bool{}
+		for _, id := range ids {
+			err := p.Do(ctx, func(ctx context.Context) error { return ToPaceError(get(ctx, id)) })
+			var pe *pace.Error
+			switch {
+			case err == nil:
+			case p.Err() != nil:
+				return nil, p.Err() // the run halted (a signal, bad credentials)
+			case errors.As(err, &pe) && pe.Kind == string(client.KindNotFound):
+				missing[id] = true
+				log.Warn(field.String()+" does not exist on the account; its rows are invalid", field.String(), id)
+			default:
+				log.Warn("could not check before the run; its rows will be sent", field.String(), id, "error", err.Error())
+			}
+		}
+		return missing, nil
+	}
+	missingApps, err := check(AppID, cl.GetApplication)
+	if err != nil {
+		return nil, err
+	}
+	missingSubs, err := check(Subaccount, cl.GetSubaccount)
+	if err != nil {
+		return nil, err
+	}
+	return func(r Row) string {
+		if t := r.Targets[AppID]; t.Set && missingApps[t.Value] {
+			return fmt.Sprintf("app_id %q is not an application of this account (checked before the run)", t.Value)
+		}
+		if t := r.Targets[Subaccount]; t.Set && missingSubs[t.Value] {
+			return fmt.Sprintf("subaccount %q is not a subaccount of this account (checked before the run)", t.Value)
+		}
+		return ""
+	}, nil
+}

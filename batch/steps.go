@@ -1,0 +1,186 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/plivo-bulk/plivo-bulk/batch/pace"
+	"github.com/plivo-bulk/plivo-bulk/client"
+)
+
+// Answer is a successful attempt's outcome.
+type Answer struct {
+	HTTPStatus int
+	APIID      string
+	// Current holds the number's settings as read from the server, when the
+	// attempt read them (Set for each field read).
+	Current Targets
+	// Skipped, when not empty, says why the row needed no update; the row
+	// ends with StatusSkipped and this reason.
+	Skipped string
+}
+
+// Step is what one row means: one attempt at it. The pool has taken a
+// permit for the attempt's first request; permit takes one for each further
+// request and returns false when the run is stopping. A failure is
+// returned as a *pace.Error so that the retry policy knows what to do.
+type Step interface {
+	Attempt(ctx context.Context, cl *client.Client, row Row, permit func() bool) (Answer, error)
+	// Requests says how many requests an attempt at row sends at most, to
+	// say what a run will cost before it starts.
+	Requests(row Row) int
+}
+
+// UndoRecorder keeps, before a number is changed, what restores it.
+type UndoRecorder interface {
+	Write(row Row, current Targets) error
+}
+
+// Update is run's step: read the number first when a feature needs it
+// (undo, skip-unchanged, pinning the app), send the update, and read it
+// back when verifying.
+type Update struct {
+	Undo          UndoRecorder // nil without --undo
+	SkipUnchanged bool
+	Verify        bool
+	// PinApp sends the number's current app_id with rows that do not set
+	// one: Plivo documents that an update without app_id assigns the
+	// account's default_number_app, which an alias-only row must not do.
+	PinApp bool
+}
+
+var _ Step = Update{}
+
+// NeedsRead reports whether an attempt at row reads the number first.
+func (u Update) NeedsRead(row Row) bool {
+	return u.Undo != nil || u.SkipUnchanged || u.PinApp && !row.Targets[AppID].Set
+}
+
+// Requests is 1 for the update, plus the read before it and the read-back.
+func (u Update) Requests(row Row) int {
+	n := 1
+	if u.NeedsRead(row) {
+		n++
+	}
+	if u.Verify {
+		n++
+	}
+	return n
+}
+
+// Attempt makes one attempt at updating row.
+func (u Update) Attempt(ctx context.Context, cl *client.Client, row Row, permit func() bool) (Answer, error) {
+	targets := row.Targets
+	var current Targets
+	if u.NeedsRead(row) {
+		info, err := cl.GetNumber(ctx, row.Number)
+		if err != nil {
+			return Answer{}, readError("read before the update", err)
+		}
+		current = CurrentOf(info)
+		if u.SkipUnchanged && len(targets.Differs(current)) == 0 {
+			return Answer{HTTPStatus: 200, Current: current, Skipped: "unchanged: the number already has these settings"}, nil
+		}
+		if u.Undo != nil {
+			if err := u.Undo.Write(row, current); err != nil {
+				return Answer{}, &pace.Error{Kind: pace.KindFatal, Message: "the undo file cannot be written: " + err.Error()}
+			}
+		}
+		if u.PinApp && !targets[AppID].Set {
+			targets[AppID] = Setting{Value: current[AppID].Value, Set: true}
+		}
+		if !permit() {
+			return Answer{Current: current}, &pace.Error{Kind: pace.KindInterrupted, Message: "stopped before the update was sent"}
+		}
+	}
+	ch, err := cl.UpdateNumber(ctx, row.Number, targets.Params())
+	if err != nil {
+		return Answer{Current: current}, ToPaceError(err)
+	}
+	if ch.APIID == "" {
+		return Answer{Current: current}, &pace.Error{HTTPStatus: ch.HTTPStatus, Kind: KindBadAnswer, Retryable: true,
+			Message: fmt.Sprintf("answered %d without an api_id: no proof that the update was applied", ch.HTTPStatus)}
+	}
+	ans := Answer{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Current: current}
+	if !u.Verify {
+		return ans, nil
+	}
+	if !permit() {
+		return ans, &pace.Error{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Kind: pace.KindInterrupted,
+			Message: "stopped before the update could be read back"}
+	}
+	info, err := cl.GetNumber(ctx, row.Number)
+	if err != nil {
+		return ans, readError("read back after the update", err)
+	}
+	after := CurrentOf(info)
+	if diff := targets.Differs(after); len(diff) > 0 {
+		return ans, &pace.Error{
+			HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Kind: KindVerify, Retryable: true,
+			Message: fmt.Sprintf("answered %d %q but the server holds %s", ch.HTTPStatus, ch.Message, describeFields(after, diff)),
+		}
+	}
+	return ans, nil
+}
+
+// Read is plan's step: read the number, change nothing.
+type Read struct{}
+
+var _ Step = Read{}
+
+// Requests is the one read.
+func (Read) Requests(Row) int { return 1 }
+
+// Attempt reads row's number.
+func (Read) Attempt(ctx context.Context, cl *client.Client, row Row, _ func() bool) (Answer, error) {
+	info, err := cl.GetNumber(ctx, row.Number)
+	if err != nil {
+		return Answer{}, ToPaceError(err)
+	}
+	return Answer{HTTPStatus: 200, APIID: info.APIID, Current: CurrentOf(info)}, nil
+}
+
+// ToPaceError adapts the client's errors to what the retry policy reads.
+func ToPaceError(err error) error {
+	ae, ok := client.AsAPIError(err)
+	if !ok {
+		return err
+	}
+	return &pace.Error{
+		HTTPStatus: ae.StatusCode,
+		APIID:      ae.APIID,
+		Kind:       string(ae.Kind),
+		Message:    ae.Error(),
+		RetryAfter: ae.RetryAfter,
+		Retryable:  ae.Retryable(),
+	}
+}
+
+// readError adapts a failed read, saying which read it was.
+func readError(what string, err error) error {
+	e := ToPaceError(err)
+	if pe, ok := e.(*pace.Error); ok {
+		pe.Message = what + ": " + pe.Message
+	}
+	return e
+}
+
+// CurrentOf turns a number's settings as read into Targets, with plain ids.
+func CurrentOf(info client.NumberInfo) Targets {
+	var t Targets
+	t[AppID] = Setting{Value: info.AppID(), Set: true}
+	t[Subaccount] = Setting{Value: info.SubaccountID(), Set: true}
+	t[Alias] = Setting{Value: info.Alias, Set: true}
+	t[ComplianceApplicationID] = Setting{Value: info.ComplianceApplicationID, Set: true}
+	return t
+}
+
+// describeFields lists the fields' values as read, e.g. `app_id="123" alias=""`.
+func describeFields(t Targets, fields []Field) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = fmt.Sprintf("%s=%q", f, t[f].Value)
+	}
+	return strings.Join(parts, " ")
+}

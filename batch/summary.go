@@ -1,0 +1,75 @@
+package batch
+
+import (
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/batch/pace"
+)
+
+// Summary counts a run's outcomes: what main prints at the end, what
+// --summary writes, and what the exit code is decided from.
+type Summary struct {
+	Rows                         int // data rows in the input
+	OK, Failed, Invalid, Skipped int
+	AlreadyOK                    int // not sent: an earlier run's report has them ok
+	// Unrecorded counts rows whose outcome could not be written to the
+	// report (a full disk, a closed pipe); AppliedUnrecorded those of them
+	// that were applied. They were kept on stderr instead.
+	Unrecorded, AppliedUnrecorded int
+	FailedByKind                  map[string]int
+	// Changes counts the rows per Change value: what plan reports.
+	Changes map[string]int
+	Elapsed time.Duration // of the send, from the first row to the last
+	Stats   pace.Stats
+}
+
+// The values of Result.Change.
+const (
+	ChangeYes   = "yes"
+	ChangeNo    = "no"
+	ChangeError = "error"
+)
+
+// Change says, for a row whose number was read, whether the row would
+// change it: yes, no (already in the target state), or error.
+func (r Result) Change() string {
+	switch {
+	case r.Status != StatusOK && r.Status != StatusSkipped:
+		return ChangeError
+	case len(r.Row.Targets.Differs(r.Current)) > 0:
+		return ChangeYes
+	}
+	return ChangeNo
+}
+
+func newSummary(rows int) Summary {
+	return Summary{Rows: rows, FailedByKind: map[string]int{}, Changes: map[string]int{}}
+}
+
+func (s *Summary) add(r Result) {
+	switch r.Status {
+	case StatusOK:
+		s.OK++
+	case StatusFailed:
+		s.Failed++
+		s.FailedByKind[r.Kind]++
+	case StatusInvalid:
+		s.Invalid++
+	case StatusSkipped:
+		s.Skipped++
+	}
+	s.Changes[r.Change()]++
+}
+
+// NotAttempted counts the rows that have no outcome: a stopped run's rest.
+func (s Summary) NotAttempted() int {
+	return max(0, s.Rows-s.OK-s.Failed-s.Invalid-s.Skipped-s.AlreadyOK-s.Unrecorded)
+}
+
+// Rate is the requests per second of the send.
+func (s Summary) Rate() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Stats.Requests) / s.Elapsed.Seconds()
+}

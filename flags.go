@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/batch/pace"
+	"github.com/plivo-bulk/plivo-bulk/client"
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// jobFlags are the flags of every command that runs a job (run, plan):
+// the input, the pacing and retries, the API and credentials, the output on
+// stderr, and the built-in sandbox.
+type jobFlags struct {
+	input           string
+	rate            float64
+	concurrency     int
+	maxAttempts     int
+	maxThrottleWait time.Duration
+	timeout         time.Duration
+	backoffBase     time.Duration
+	backoffMax      time.Duration
+	adaptive        bool
+	apiURL, authID  string
+	progress        string
+	logFormat       string
+	force           bool
+	sandbox         bool
+	sandboxRate     sandbox.Rate
+	sandboxFailRate float64
+	sandboxDefApp   bool
+	logEvery        time.Duration
+	summary         string
+}
+
+func (c *jobFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.input, "input", "", "input CSV `file` (- for standard input)")
+	fs.Float64Var(&c.rate, "rate", pace.DefaultRate, "requests per `second` for the whole run, retries and reads included (0 = no client-side limit)")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "most requests in flight (0 = grow with the observed latency, up to 5 s worth of --rate)")
+	fs.IntVar(&c.maxAttempts, "max-attempts", pace.DefaultMaxAttempts, "attempts per row that may fail by themselves (5xx, timeouts); 429s do not count")
+	fs.DurationVar(&c.maxThrottleWait, "max-throttle-wait", pace.DefaultMaxThrottleWait, "stop (resumable) when the API accepts nothing for this long, or asks to wait longer")
+	fs.DurationVar(&c.timeout, "timeout", client.DefaultTimeout, "time limit of one request")
+	fs.DurationVar(&c.backoffBase, "backoff-base", pace.DefaultBackoffBase, "first retry waits up to this long (doubling each time, with jitter)")
+	fs.DurationVar(&c.backoffMax, "backoff-max", pace.DefaultBackoffMax, "longest wait between two attempts")
+	fs.BoolVar(&c.adaptive, "adaptive", true, "slow down when the API answers 429, then probe back up toward --rate")
+	fs.StringVar(&c.apiURL, "api-url", envOr("PLIVO_API_URL", client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
+	fs.StringVar(&c.authID, "auth-id", os.Getenv("PLIVO_AUTH_ID"), "account auth `id` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN only")
+	fs.StringVar(&c.progress, "progress", "auto", "progress bar: auto (when stderr is a terminal), always or never")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.DurationVar(&c.logEvery, "log-every", 10*time.Second, "without a progress bar, log the progress this often (0 = never)")
+	fs.StringVar(&c.summary, "summary", "", "also write the summary as JSON to this `file` (counts, elapsed, rate, exit code)")
+	fs.BoolVar(&c.force, "force", false, "replace an existing report (an undo file is appended to, never emptied)")
+	fs.BoolVar(&c.sandbox, "sandbox", false, "work against a built-in sandbox seeded with the input's numbers (no credentials, no network)")
+	fs.Var(&c.sandboxRate, "sandbox-rate-limit", "with --sandbox: the sandbox's own rate limit, `N[/window]`: N requests per second, or per window as in 300/5s (0 = none)")
+	fs.Float64Var(&c.sandboxFailRate, "sandbox-fail-rate", 0, "with --sandbox: fraction of requests the sandbox answers with a 5xx")
+	fs.BoolVar(&c.sandboxDefApp, "sandbox-default-app", true, "with --sandbox: an update without app_id moves the number to the account's default app, as Plivo's documentation says")
+}
+
+func (c *jobFlags) validate(cmd string) error {
+	switch {
+	case c.input == "":
+		return usagef("%s: --input is required", cmd)
+	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
+		return usagef("%s: --rate %v: must be 0 (no limit) or more", cmd, c.rate)
+	case c.concurrency < 0:
+		return usagef("%s: --concurrency %d: must be 0 (automatic) or more", cmd, c.concurrency)
+	case c.maxAttempts < 1:
+		return usagef("%s: --max-attempts %d: must be at least 1", cmd, c.maxAttempts)
+	case c.maxThrottleWait <= 0:
+		return usagef("%s: --max-throttle-wait %v: must be more than 0", cmd, c.maxThrottleWait)
+	case c.timeout <= 0:
+		return usagef("%s: --timeout %v: must be more than 0", cmd, c.timeout)
+	case c.backoffBase <= 0 || c.backoffMax < c.backoffBase:
+		return usagef("%s: --backoff-base must be more than 0 and at most --backoff-max", cmd)
+	case c.logEvery < 0:
+		return usagef("%s: --log-every %v: must be 0 (never) or more", cmd, c.logEvery)
+	case (c.sandboxRate.Limit != 0 || c.sandboxFailRate != 0) && !c.sandbox:
+		return usagef("%s: --sandbox-rate-limit and --sandbox-fail-rate need --sandbox", cmd)
+	}
+	switch c.progress {
+	case "auto", "always", "never":
+	default:
+		return usagef("%s: --progress %q: want auto, always or never", cmd, c.progress)
+	}
+	switch c.logFormat {
+	case "text", "json":
+	default:
+		return usagef("%s: --log-format %q: want text or json", cmd, c.logFormat)
+	}
+	return nil
+}
+
+// paceConfig is the pacing and retry policy from the flags.
+func (c *jobFlags) paceConfig(stop <-chan struct{}, concurrency int, log *slog.Logger) pace.Config {
+	return pace.Config{
+		Rate:            c.rate,
+		Concurrency:     concurrency,
+		MaxAttempts:     c.maxAttempts,
+		MaxThrottleWait: c.maxThrottleWait,
+		BackoffBase:     c.backoffBase,
+		BackoffMax:      c.backoffMax,
+		Adaptive:        c.adaptive,
+		Stop:            stop,
+		OnWait: func(d time.Duration, why string) {
+			log.Warn("waiting for the API", "wait_s", d.Seconds(), "why", why)
+		},
+	}
+}
+
+// parseFlags parses args into fs and checks that nothing is left over.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err: err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q (flags start with --)", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
