@@ -180,3 +180,76 @@ func TestOpenInput_numberCell(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenInput_undoRepeats: in an undo file, the rows of a number (as a
+// run killed before it closed the file leaves them) are merged into its
+// first row, the first value of each field winning; in any other file, a
+// repeated number is a duplicate, invalid.
+func TestOpenInput_undoRepeats(t *testing.T) {
+	t.Parallel()
+	const body = "number,app_id,subaccount,alias,compliance_application_id\n" +
+		"12025550101,,,old,\n" + // row 3 (2 without an origin line)
+		"12025550102,22,,,\n" +
+		"12025550101,11,,,\n" + // merged: adds app_id
+		"12025550101,99,,newer,C1\n" + // merged: only compliance is new
+		"12025550101,'x\\q,,,\n" + // invalid: stays, as a row of its own
+		"+1 202 555 0102,,,(clear),\n" // merged, by its normalised number
+	set := func(v string) batch.Setting { return batch.Setting{Value: v, Set: true} }
+
+	t.Run("undo file", func(t *testing.T) {
+		t.Parallel()
+		in, err := openString(t, "undo.csv", undoLine+"\n"+body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Rows() != 3 || in.Valid() != 2 {
+			t.Errorf("Rows, Valid = %d, %d; want 3, 2", in.Rows(), in.Valid())
+		}
+		rows := readAll(t, in)
+		if len(rows) != 3 {
+			t.Fatalf("rows %+v, want 3", rows)
+		}
+		want := []batch.Row{
+			{Line: 3, Number: "12025550101", Targets: batch.Targets{set("11"), {}, set("old"), set("C1")}},
+			{Line: 4, Number: "12025550102", Targets: batch.Targets{set("22"), {}, {Set: true}, {}}},
+		}
+		for i, w := range want {
+			if rows[i] != w {
+				t.Errorf("row %d = %+v\nwant %+v", i, rows[i], w)
+			}
+		}
+		if r := rows[2]; r.Line != 7 || !strings.HasPrefix(r.Invalid, "app_id: bad escape") {
+			t.Errorf("row 7 = %+v, want invalid", r)
+		}
+		apps, _ := in.Distinct(batch.AppID)
+		if len(apps) != 3 {
+			t.Errorf("Distinct(AppID) = %v, want every app of the valid rows: the pre-flight checks them", apps)
+		}
+	})
+	for _, head := range []string{"", reportLine + "\n"} {
+		t.Run("not an undo file "+head, func(t *testing.T) {
+			t.Parallel()
+			in, err := openString(t, "in.csv", head+body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := 2
+			if head != "" {
+				first = 3
+			}
+			if in.Rows() != 6 || in.Valid() != 2 {
+				t.Errorf("Rows, Valid = %d, %d; want 6, 2", in.Rows(), in.Valid())
+			}
+			var dups []string
+			for _, r := range readAll(t, in) {
+				if strings.HasPrefix(r.Invalid, "duplicate") {
+					dups = append(dups, r.Invalid)
+				}
+			}
+			w1, w2 := "duplicate of row "+itoa(first), "duplicate of row "+itoa(first+1)
+			if len(dups) != 3 || dups[0] != w1 || dups[1] != w1 || dups[2] != w2 {
+				t.Errorf("duplicates %q, want [%s %s %s]", dups, w1, w1, w2)
+			}
+		})
+	}
+}
