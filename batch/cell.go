@@ -135,9 +135,9 @@ func needsEscape(s string) bool {
 
 // UnescapeCell returns the value that cell holds: cell itself, unless it
 // starts with an apostrophe, which marks a value escaped by EscapeCell.
-// The input reader calls it on every target cell, after trimming the cell
-// and after recognising the ClearMarker (an escaped cell is never the
-// marker). The error wraps ErrCellEscape.
+// The input reader calls it on every cell, the number's included, after
+// trimming the cell and, for a target, after recognising the ClearMarker
+// (an escaped cell is never the marker). The error wraps ErrCellEscape.
 func UnescapeCell(cell string) (string, error) {
 	if cell == "" || cell[0] != '\'' {
 		return cell, nil
@@ -208,7 +208,8 @@ func unhex(c byte) int {
 //	# plivo-bulk undo: account=MAXXXXXXXXXXXXXXXXXX api=https://api.plivo.com
 //
 // The CSV header follows it. An undo file is fed back as input, so the input
-// reader must skip this line (SkipOriginLine does).
+// reader skips this line (with SkipOriginLine), and counts it: the header is
+// then line 2, and row 2.
 const OriginLinePrefix = "# plivo-bulk "
 
 // SkipOriginLine returns a reader of r's bytes in which an origin line at the

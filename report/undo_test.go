@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,41 +12,27 @@ import (
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/batch/input"
 )
 
-// readUndo reads an undo file as `run --input` does: the input reader,
-// skipping the origin line, then each target cell decoded as the input
-// reader must (batch.UnescapeCell). It returns the rows by number, and
-// fails on a number listed twice.
+// readUndo reads an undo file as `run --input` does, with input.Open and
+// Each, which skip the origin line and decode every cell. It returns the
+// rows by number, and fails on an invalid row or a number listed twice.
 func readUndo(t *testing.T, path string) map[string]batch.Targets {
 	t.Helper()
-	in, err := batch.OpenInput(path, func() (io.ReadCloser, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{batch.SkipOriginLine(f), f}, nil
-	})
+	in, err := input.Open(context.Background(), path, nil)
 	if err != nil {
 		data, _ := os.ReadFile(path)
 		t.Fatalf("read the undo file as input: %v\n%s", err, data)
 	}
+	defer func() { _ = in.Close() }()
 	out := map[string]batch.Targets{}
 	err = in.Each(context.Background(), func(r batch.Row) error {
 		if r.Invalid != "" {
 			return fmt.Errorf("row %d (%s) is invalid: %s", r.Line, r.Number, r.Invalid)
 		}
-		for f, s := range r.Targets {
-			if s.Set {
-				v, err := batch.UnescapeCell(s.Value)
-				if err != nil {
-					return err
-				}
-				r.Targets[f].Value = v
-			}
+		if _, twice := out[r.Number]; twice {
+			return fmt.Errorf("row %d: %s is listed twice", r.Line, r.Number)
 		}
 		out[r.Number] = r.Targets
 		return nil
@@ -76,6 +61,8 @@ func undoWrite(t *testing.T, u *UndoWriter, number string, row, current batch.Ta
 
 // TestUndoWriter_hostileValues: every value read before the run comes back
 // exactly when the undo file is read as input, and no cell starts a formula.
+// The values go in alias and compliance_application_id: an app_id must be
+// an id (digits) to be read back, and the API gives no other kind.
 func TestUndoWriter_hostileValues(t *testing.T) {
 	t.Parallel()
 	values := []string{
@@ -88,7 +75,7 @@ func TestUndoWriter_hostileValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, v := range values {
-		undoWrite(t, u, fmt.Sprintf("1202555%04d", i), targets(batch.Alias, "new", batch.AppID, "2"), targets(batch.Alias, v, batch.AppID, v))
+		undoWrite(t, u, fmt.Sprintf("1202555%04d", i), targets(batch.Alias, "new", batch.ComplianceApplicationID, "2"), targets(batch.Alias, v, batch.ComplianceApplicationID, v))
 	}
 	if err := u.Close(); err != nil {
 		t.Fatal(err)
@@ -96,8 +83,8 @@ func TestUndoWriter_hostileValues(t *testing.T) {
 	got := readUndo(t, path)
 	for i, v := range values {
 		n := fmt.Sprintf("1202555%04d", i)
-		if g := got[n]; g[batch.Alias].Value != v || !g[batch.Alias].Set || g[batch.AppID].Value != v {
-			t.Errorf("%s: undo restores alias %q app %q, want %q", n, g[batch.Alias].Value, g[batch.AppID].Value, v)
+		if g := got[n]; g != targets(batch.Alias, v, batch.ComplianceApplicationID, v) {
+			t.Errorf("%s: undo restores alias %q compliance %q, want %q", n, g[batch.Alias].Value, g[batch.ComplianceApplicationID].Value, v)
 		}
 	}
 	data, _ := os.ReadFile(path)
@@ -128,10 +115,10 @@ func TestUndoWriter_widenedColumns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			undoWrite(t, u, "12025550101", targets(batch.Alias, "new"), targets(batch.Alias, "old", batch.AppID, "A0"))
-			undoWrite(t, u, "12025550102", targets(batch.Alias, "new"), targets(batch.Alias, "old2", batch.AppID, "B0"))
+			undoWrite(t, u, "12025550101", targets(batch.Alias, "new"), targets(batch.Alias, "old", batch.AppID, "100"))
+			undoWrite(t, u, "12025550102", targets(batch.Alias, "new"), targets(batch.Alias, "old2", batch.AppID, "200"))
 			// A retry reads the number after its change: nothing new.
-			undoWrite(t, u, "12025550101", targets(batch.Alias, "new"), targets(batch.Alias, "new", batch.AppID, "A0"))
+			undoWrite(t, u, "12025550101", targets(batch.Alias, "new"), targets(batch.Alias, "new", batch.AppID, "100"))
 			if err := u.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -140,9 +127,9 @@ func TestUndoWriter_widenedColumns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wide := targets(batch.Alias, "new", batch.AppID, "A1")
-			undoWrite(t, u, "12025550101", wide, targets(batch.Alias, "new", batch.AppID, "A0"))
-			undoWrite(t, u, "12025550103", wide, targets(batch.Alias, "old3", batch.AppID, "C0"))
+			wide := targets(batch.Alias, "new", batch.AppID, "101")
+			undoWrite(t, u, "12025550101", wide, targets(batch.Alias, "new", batch.AppID, "100"))
+			undoWrite(t, u, "12025550103", wide, targets(batch.Alias, "old3", batch.AppID, "300"))
 			if crash {
 				// Killed before Close: the file lists 12025550101 twice; the
 				// next resume reads both rows and its Close merges them.
@@ -157,9 +144,9 @@ func TestUndoWriter_widenedColumns(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string]batch.Targets{
-				"12025550101": targets(batch.Alias, "old", batch.AppID, "A0"),
+				"12025550101": targets(batch.Alias, "old", batch.AppID, "100"),
 				"12025550102": targets(batch.Alias, "old2"),
-				"12025550103": targets(batch.Alias, "old3", batch.AppID, "C0"),
+				"12025550103": targets(batch.Alias, "old3", batch.AppID, "300"),
 			}
 			got := readUndo(t, path)
 			if len(got) != len(want) {
@@ -171,7 +158,7 @@ func TestUndoWriter_widenedColumns(t *testing.T) {
 				}
 			}
 			data, _ := os.ReadFile(path)
-			if !strings.HasPrefix(string(data), testOrigin.line("undo")+"number,app_id,subaccount,alias,compliance_application_id\n12025550101,A0,,old,\n") {
+			if !strings.HasPrefix(string(data), testOrigin.line("undo")+"number,app_id,subaccount,alias,compliance_application_id\n12025550101,100,,old,\n") {
 				t.Errorf("undo file:\n%s", data)
 			}
 		})

@@ -33,6 +33,13 @@ var fuzzSeedFiles = []string{
 	"number,alias\n",
 	"",
 	"number\n0044 20 7946 0101\n+44 20 7946 0101\n１２０２５５５１１１１\n",
+	// Origin lines, and the escaped cells of an undo file.
+	"# plivo-bulk undo: account=MAXXXXXXXXXXXXXXXXXX api=https://api.plivo.com\nnumber,app_id,subaccount,alias,compliance_application_id\n12025550101,123,,'\\x20old\\n,\n12025550102,(clear),,'(clear),'=1\n12025550101,,SA0123,,'\\xFF\n",
+	"\xef\xbb\xbf# plivo-bulk report: account=MA api=http://x\r\nnumber,alias\r\n'+1 202 555 0101,''x\r\n12025550101,dup\r\n",
+	"# plivo-bulk undo: a\nnumber,alias\n12025550101,'\n12025550101,'\\q\n'12025550101,x\n12025550101,y\n",
+	"# plivo-bulk undo: a",
+	"# plivo-bulk undo: a\n",
+	"\n# plivo-bulk undo: a\nnumber\n",
 }
 
 // FuzzOpenInput feeds arbitrary bytes to OpenInput and Each. Whatever the
@@ -61,19 +68,29 @@ func FuzzOpenInput(f *testing.F) {
 		if len(rows) != in.Rows() {
 			t.Fatalf("Each yielded %d rows, Rows() = %d", len(rows), in.Rows())
 		}
-		cells, lines := numberCells(t, data)
-		if len(cells) != len(rows) {
+		cells, lines, undo := numberCells(t, data)
+		if len(cells) != len(rows) && !undo {
 			t.Fatalf("Each yielded %d rows, encoding/csv reads %d records with a cell after the header", len(rows), len(cells))
 		}
 		valid := 0
 		firstRow := map[string]int{} // valid number -> its row
+		j := 0                       // the record of row i: in an undo file, a number's later rows are merged away
 		for i, r := range rows {
-			if r.Line != lines[i] {
-				t.Fatalf("row %d has Line %d, want %d", i, r.Line, lines[i])
+			for undo && j < len(lines) && lines[j] != r.Line {
+				// A record that is not yielded must be merged into an
+				// earlier valid row with its number.
+				if n, why := batch.NormalizeNumber(unescape(cells[j])); why != "" || firstRow[n] == 0 {
+					t.Fatalf("row %d (%q) of an undo file was not yielded, and is not a repeat of an earlier valid row", lines[j], cells[j])
+				}
+				j++
 			}
-			if n, _ := batch.NormalizeNumber(cells[i]); r.Number != cells[i] && r.Number != n {
-				t.Errorf("row %d: Number %q, but its number cell is %q", r.Line, r.Number, cells[i])
+			if j >= len(lines) || r.Line != lines[j] {
+				t.Fatalf("row %d has Line %d, want %d", i, r.Line, lines[min(j, len(lines)-1)])
 			}
+			if n, _ := batch.NormalizeNumber(unescape(cells[j])); r.Number != cells[j] && r.Number != n {
+				t.Errorf("row %d: Number %q, but its number cell is %q", r.Line, r.Number, cells[j])
+			}
+			j++
 			if r.Invalid != "" {
 				checkDuplicate(t, r, firstRow)
 				continue
@@ -90,6 +107,11 @@ func FuzzOpenInput(f *testing.F) {
 			}
 			firstRow[r.Number] = r.Line
 		}
+		for ; j < len(lines); j++ {
+			if n, why := batch.NormalizeNumber(unescape(cells[j])); why != "" || firstRow[n] == 0 {
+				t.Fatalf("row %d (%q) was not yielded, and is not a repeat of an earlier valid row of an undo file", lines[j], cells[j])
+			}
+		}
 		if valid != in.Valid() {
 			t.Errorf("Each yielded %d valid rows, Valid() = %d", valid, in.Valid())
 		}
@@ -98,11 +120,23 @@ func FuzzOpenInput(f *testing.F) {
 
 // numberCells reads a file that OpenInput accepted with encoding/csv
 // alone, and returns the trimmed number cell of each record after the
-// header ("" when a ragged record has none) and its row (header = 1),
-// leaving out the records whose cells are all empty, which are skipped.
-func numberCells(t *testing.T, data []byte) ([]string, []int) {
+// header ("" when a ragged record has none) and its row (header = 1, or
+// 2 after an origin line), leaving out the records whose cells are all
+// empty, which are skipped; and whether the file is an undo file.
+func numberCells(t *testing.T, data []byte) ([]string, []int, bool) {
 	t.Helper()
-	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	first := 2
+	undo := bytes.HasPrefix(data, []byte(batch.OriginLinePrefix+"undo:"))
+	if bytes.HasPrefix(data, []byte(batch.OriginLinePrefix)) {
+		first = 3
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			data = data[i:] // a blank line, which encoding/csv skips
+		} else {
+			data = nil
+		}
+	}
+	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	recs, err := r.ReadAll()
@@ -121,9 +155,18 @@ func numberCells(t *testing.T, data []byte) ([]string, []int) {
 			c = strings.TrimSpace(rec[col])
 		}
 		cells = append(cells, c)
-		lines = append(lines, i+2)
+		lines = append(lines, i+first)
 	}
-	return cells, lines
+	return cells, lines, undo
+}
+
+// unescape decodes a cell as batch.UnescapeCell does, or returns it as it
+// is when it does not decode.
+func unescape(cell string) string {
+	if v, err := batch.UnescapeCell(cell); err == nil {
+		return v
+	}
+	return cell
 }
 
 // checkInputError checks that a refused file is refused the documented way.

@@ -3,6 +3,40 @@
 // while it keeps a private copy of the bytes it checked; Each streams the
 // rows from that copy, so that what is sent is what was checked.
 //
+// # Undo files and cells
+//
+// An undo file (package report writes it) is read back as an input, and
+// must restore exactly what it records, so the reader reads it as report
+// writes it:
+//
+//   - A first line (after a byte order mark, if any) that starts with
+//     batch.OriginLinePrefix, the origin line of an undo file or a report,
+//     is skipped. It still counts: the header is then line 2 and row 2, so
+//     that messages and Row.Line name the line and the row that a text
+//     editor and a spreadsheet show.
+//   - Every cell, the number's included, is trimmed and then decoded with
+//     batch.UnescapeCell: a cell that starts with an apostrophe is an
+//     escaped value (so a value that starts with one is written with two).
+//     A target cell that is (clear) as written empties its field; an
+//     escaped '(clear) is the text itself. A cell that does not decode, or
+//     a lone ' (an escaped empty value), makes its row invalid with a
+//     reason naming the column. An app_id or subaccount is checked once
+//     decoded. The writer never needs to escape a number, which is digits,
+//     but it writes every cell escaped, and so the number is decoded too:
+//     every cell of a file reads the same way ('+1 202 555 0101, as a
+//     spreadsheet user types a number to keep its +, is +1 202 555 0101).
+//   - A number that occurs on more than one valid row is, in an ordinary
+//     input, sent once: its later rows are invalid ("duplicate of row N"),
+//     since two concurrent updates of one number have no defined winner.
+//     In a file that starts with an undo file's origin line, its rows are
+//     merged instead into its first row, field by field, the first value
+//     of each field winning, as report.UndoWriter merges them when it
+//     closes the file: the first value recorded is from before any change.
+//     The writer's rows for a number hold disjoint fields, and a run killed
+//     before it closed the file leaves them unmerged; the merged row
+//     restores them all, and the later rows are not rows of the input at
+//     all (Rows does not count them, Each does not yield them).
+//
 // It reads with encoding/csv, not gocsv. gocsv maps columns to struct
 // fields by reflection, but it drops a ragged row's cell count, which a
 // row's message needs, and matching header names whatever their case
@@ -57,6 +91,9 @@ type Input struct {
 	rows    int
 	valid   int
 	dups    map[uint64]struct{} // numbers that occur more than once
+	// merged holds, for an undo file, the targets of each number in dups:
+	// its rows' fields, the first value of each field winning.
+	merged map[uint64]batch.Targets
 	// targets holds, per field, the distinct non-empty values that valid
 	// rows set, up to MaxDistinct of each: the pre-flight check reads
 	// each application and subaccount once without a pass of its own.
@@ -127,7 +164,7 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 	defer cr.stop()
 	w := bufio.NewWriterSize(tmp, 64<<10)
 	tee := &teeReader{r: cr, w: w}
-	err = scan(ctx, name, tee, func(r batch.Row) error {
+	o, err := scan(ctx, name, tee, func(r batch.Row) error {
 		in.rows++
 		if r.Invalid == "" {
 			in.valid++
@@ -157,7 +194,7 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 	// read from the copy, so that their slice can be sized once: grown
 	// while the check reads, it would hold two arrays at each growth.
 	keys := make([]uint64, 0, in.valid)
-	err = scan(ctx, name, io.NewSectionReader(tmp, 0, in.size), func(r batch.Row) error {
+	_, err = scan(ctx, name, io.NewSectionReader(tmp, 0, in.size), func(r batch.Row) error {
 		if r.Invalid == "" && len(keys) < cap(keys) {
 			keys = append(keys, numberKey(r.Number))
 		}
@@ -167,7 +204,47 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 		return nil, fmt.Errorf("read the private copy of %s: %w", name, err)
 	}
 	in.valid, in.dups = countDuplicates(keys)
+	if o == undoOrigin && in.dups != nil {
+		if err := in.merge(ctx, len(keys)); err != nil {
+			return nil, err
+		}
+	}
 	return in, nil
+}
+
+// merge reads the private copy of an undo file that lists numbers more
+// than once and gathers, for each such number, its rows' targets into one,
+// the first value of each field winning, as report.UndoWriter does when it
+// closes the file: the first value recorded is from before any change.
+// Only the repeated numbers are held. Each then sends one row per number.
+func (in *Input) merge(ctx context.Context, validRows int) error {
+	in.merged = make(map[uint64]batch.Targets, len(in.dups))
+	_, err := scan(ctx, in.name, io.NewSectionReader(in.copy, 0, in.size), func(r batch.Row) error {
+		if r.Invalid != "" {
+			return nil
+		}
+		k := numberKey(r.Number)
+		if _, dup := in.dups[k]; !dup {
+			return nil
+		}
+		m, seen := in.merged[k]
+		if !seen {
+			in.merged[k] = r.Targets
+			return nil
+		}
+		for f, s := range r.Targets {
+			if s.Set && !m[f].Set {
+				m[f] = s
+			}
+		}
+		in.merged[k] = m
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read the private copy of %s: %w", in.name, err)
+	}
+	in.rows -= validRows - in.valid // the rows merged into an earlier one
+	return nil
 }
 
 // Close removes the private copy. Each cannot be called after it.
@@ -223,8 +300,9 @@ func (in *Input) noteTargets(t batch.Targets) {
 }
 
 // Each reads the private copy and calls fn for every row, in file order,
-// with duplicates marked invalid. It stops early when ctx is done or fn
-// returns an error, and returns that error.
+// with duplicates marked invalid, or, in an undo file, merged into the
+// number's first row (see the package comment). It stops early when ctx is
+// done or fn returns an error, and returns that error.
 func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 	if in.copy == nil {
 		return fmt.Errorf("read %s: the input is closed", in.name)
@@ -232,18 +310,25 @@ func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 	first := make(map[uint64]int, len(in.dups)) // duplicated number -> its first row
 	n := 0
 	var fnErr error
-	err := scan(ctx, in.name, io.NewSectionReader(in.copy, 0, in.size), func(r batch.Row) error {
-		n++
+	_, err := scan(ctx, in.name, io.NewSectionReader(in.copy, 0, in.size), func(r batch.Row) error {
 		if r.Invalid == "" && in.dups != nil {
 			k := numberKey(r.Number)
 			if _, dup := in.dups[k]; dup {
-				if line, seen := first[k]; seen {
-					r.Invalid = "duplicate of row " + strconv.Itoa(line)
-				} else {
+				_, seen := first[k]
+				switch {
+				case seen && in.merged != nil:
+					return nil // merged into the number's first row
+				case seen:
+					r.Invalid = "duplicate of row " + strconv.Itoa(first[k])
+				case in.merged != nil:
+					first[k] = r.Line
+					r.Targets = in.merged[k]
+				default:
 					first[k] = r.Line
 				}
 			}
 		}
+		n++
 		fnErr = fn(r)
 		return fnErr
 	})
@@ -260,25 +345,26 @@ func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 	return nil
 }
 
-// scan reads one pass over src, calling fn for every row in file order.
-func scan(ctx context.Context, name string, src io.Reader, fn func(batch.Row) error) error {
+// scan reads one pass over src, calling fn for every row in file order,
+// and returns the kind of origin line src starts with.
+func scan(ctx context.Context, name string, src io.Reader, fn func(batch.Row) error) (origin, error) {
 	rd := newReader(name, src)
 	if err := rd.readHeader(); err != nil {
-		return err
+		return rd.origin, err
 	}
 	for {
 		r, err := rd.next()
 		if err == io.EOF {
-			return nil
+			return rd.origin, nil
 		}
 		if err != nil {
-			return err
+			return rd.origin, err
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return rd.origin, err
 		}
 		if err := fn(r); err != nil {
-			return err
+			return rd.origin, err
 		}
 	}
 }

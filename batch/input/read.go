@@ -1,6 +1,7 @@
 package input
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -23,18 +24,54 @@ type reader struct {
 	header []string
 	// col holds where the number (index 0) and each field (1 + Field)
 	// are in a record; -1 for a column the file lacks.
-	col [1 + batch.NumFields]int
-	row int // the last record's row as a spreadsheet shows it (the header is row 1)
+	col    [1 + batch.NumFields]int
+	row    int    // the last record's row as a spreadsheet shows it (see Row.Line)
+	origin origin // the origin line the file starts with, if any
 }
 
+// origin is the kind of origin line a file starts with (see
+// batch.OriginLinePrefix).
+type origin int
+
+const (
+	noOrigin    origin = iota
+	otherOrigin        // a report's, or a kind this version does not know
+	undoOrigin         // an undo file's: report.OpenUndo writes it
+)
+
+// undoOriginLine starts the origin line of an undo file: report's origin.go
+// writes the prefix, the tag "undo" and a colon (TestUndo_readBack in
+// package report checks that the two agree).
+const undoOriginLine = batch.OriginLinePrefix + "undo:"
+
 func newReader(name string, src io.Reader) *reader {
-	tail := &tailReader{r: skipBOM(src), lastNL: -1, prevNL: -1, nul: -1}
+	// The origin line is skipped, not dropped: batch.SkipOriginLine keeps
+	// its line end, so the csv.Reader's and cellLimit's line numbers stay
+	// the file's. Peeking through a bufio.Reader of SkipOriginLine's size
+	// costs no second buffer: it takes the same one.
+	br := bufio.NewReaderSize(src, 4096)
+	head, _ := br.Peek(len(bom) + len(undoOriginLine))
+	head = bytes.TrimPrefix(head, []byte(bom))
+	o := noOrigin
+	switch {
+	case bytes.HasPrefix(head, []byte(undoOriginLine)):
+		o = undoOrigin
+	case bytes.HasPrefix(head, []byte(batch.OriginLinePrefix)):
+		o = otherOrigin
+	}
+	tail := &tailReader{r: skipBOM(batch.SkipOriginLine(br)), lastNL: -1, prevNL: -1, nul: -1}
 	r := csv.NewReader(&cellLimit{r: tail})
 	r.FieldsPerRecord = -1 // a ragged row is the row's problem, not the file's
 	r.TrimLeadingSpace = true
 	r.ReuseRecord = true
-	return &reader{name: name, r: r, tail: tail}
+	rd := &reader{name: name, r: r, tail: tail, origin: o}
+	if o != noOrigin {
+		rd.row = 1 // a spreadsheet shows the origin line as row 1, the header as row 2
+	}
+	return rd
 }
+
+const bom = "\xef\xbb\xbf"
 
 func (rd *reader) fail(line int, format string, args ...any) error {
 	return &Error{File: rd.name, Line: line, Msg: fmt.Sprintf(format, args...)}
@@ -67,6 +104,9 @@ func (rd *reader) record() ([]string, error) {
 // readHeader reads and checks the header, which every file must start with.
 func (rd *reader) readHeader() error {
 	rec, err := rd.record()
+	if err == io.EOF && rd.origin != noOrigin {
+		return rd.fail(0, "nothing after the origin line (%s...): a header row naming the columns is required (%s)", strings.TrimSpace(batch.OriginLinePrefix), strings.Join(batch.Columns(), ","))
+	}
 	if err == io.EOF {
 		return rd.fail(0, "the file is empty: a header row naming the columns is required (%s)", strings.Join(batch.Columns(), ","))
 	}
@@ -123,7 +163,8 @@ func (rd *reader) cell(rec []string, i int) string {
 	return ""
 }
 
-// toRow validates a record.
+// toRow validates a record. Every cell is decoded with batch.UnescapeCell
+// (see the package comment); an id is checked once decoded.
 func (rd *reader) toRow(rec []string) batch.Row {
 	r := batch.Row{Line: rd.row, Number: rd.cell(rec, 0)}
 	if len(rec) != len(rd.header) {
@@ -131,22 +172,19 @@ func (rd *reader) toRow(rec []string) batch.Row {
 		return r
 	}
 	for f := range batch.NumFields {
-		switch c := rd.cell(rec, 1+int(f)); {
-		case c == "":
-		case c == batch.ClearMarker && (f == batch.AppID || f == batch.Alias):
-			r.Targets[f] = batch.Setting{Set: true}
-		case c == batch.ClearMarker:
-			r.Invalid = fmt.Sprintf("%s cannot be cleared", f)
-		case checkID(f, c) != "":
-			r.Invalid = checkID(f, c)
-		default:
-			r.Targets[f] = batch.Setting{Value: c, Set: true}
+		s, why := target(f, rd.cell(rec, 1+int(f)))
+		if why != "" {
+			r.Invalid = why
+			return r
 		}
+		r.Targets[f] = s
 	}
-	if r.Invalid != "" {
+	number, err := batch.UnescapeCell(r.Number)
+	if err != nil {
+		r.Invalid = "number: " + err.Error()
 		return r
 	}
-	n, why := batch.NormalizeNumber(r.Number)
+	n, why := batch.NormalizeNumber(number)
 	if why != "" {
 		r.Invalid = why
 		return r
@@ -156,6 +194,35 @@ func (rd *reader) toRow(rec []string) batch.Row {
 		r.Invalid = "nothing to change: every target cell is empty"
 	}
 	return r
+}
+
+// target returns the setting a trimmed cell asks for field f, or why the
+// cell is not one: "" leaves the field alone, the ClearMarker (as the cell
+// is, never once decoded) empties it, and any other cell is decoded.
+func target(f batch.Field, c string) (batch.Setting, string) {
+	clearable := f == batch.AppID || f == batch.Alias
+	switch {
+	case c == "":
+		return batch.Setting{}, ""
+	case c == batch.ClearMarker && clearable:
+		return batch.Setting{Set: true}, ""
+	case c == batch.ClearMarker:
+		return batch.Setting{}, fmt.Sprintf("%s cannot be cleared", f)
+	}
+	v, err := batch.UnescapeCell(c)
+	switch {
+	case err != nil:
+		return batch.Setting{}, fmt.Sprintf("%s: %v", f, err)
+	case v == "" && clearable:
+		// Never written by EscapeCell: an empty cell is not escaped.
+		return batch.Setting{}, fmt.Sprintf("%s is a lone ' (an escaped empty value): use (clear) to empty a field, or leave the cell empty to leave it alone", f)
+	case v == "":
+		return batch.Setting{}, fmt.Sprintf("%s is a lone ' (an escaped empty value), but %s cannot be cleared: leave the cell empty to leave it alone", f, f)
+	}
+	if why := checkID(f, v); why != "" {
+		return batch.Setting{}, why
+	}
+	return batch.Setting{Value: v, Set: true}, ""
 }
 
 // checkID returns why the value of an id field is not one, or "". An
@@ -306,7 +373,7 @@ func (b *bomReader) Read(p []byte) (int, error) {
 		head := make([]byte, 3)
 		n, err := io.ReadFull(b.r, head)
 		head = head[:n]
-		if !bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
+		if !bytes.HasPrefix(head, []byte(bom)) {
 			b.buf = head
 		}
 		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
