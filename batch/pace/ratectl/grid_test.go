@@ -16,6 +16,14 @@ type design struct {
 var designs = []design{
 	{"baseline", func(c float64, now time.Time) ctl { return newBaseline(c, now) }},
 	{"ratectl", func(c float64, now time.Time) ctl { return New(c, now) }},
+	{"cubic (AWS)", func(c float64, now time.Time) ctl { return newCubic(c, now, 0.4, false) }},
+	{"cubic slow start", func(c float64, now time.Time) ctl { return newCubic(c, now, 0.4, true) }},
+	{"bbr 1s", func(c float64, now time.Time) ctl { return newBBR(c, now, time.Second) }},
+	{"bbr 5s", func(c float64, now time.Time) ctl { return newBBR(c, now, 5*time.Second) }},
+	{"ratectl, R-A floor", func(c float64, now time.Time) ctl { return &raPolicy{ctl: New(c, now), mode: raFloor} }},
+	{"ratectl, R-A none", func(c float64, now time.Time) ctl { return &raPolicy{ctl: New(c, now), mode: raNone} }},
+	{"bbr 5s, R-A floor", func(c float64, now time.Time) ctl { return &raPolicy{ctl: newBBR(c, now, 5*time.Second), mode: raFloor} }},
+	{"cubic slow start, R-A floor", func(c float64, now time.Time) ctl { return &raPolicy{ctl: newCubic(c, now, 0.4, true), mode: raFloor} }},
 }
 
 const gridRows = 2000
