@@ -15,7 +15,7 @@ type oracle struct {
 	ceiling float64
 }
 
-func (o *oracle) OnAccepted(time.Time, time.Time)                {}
+func (o *oracle) OnAccepted(time.Time, time.Time)                 {}
 func (o *oracle) OnThrottled(time.Time, time.Time, time.Duration) {}
 func (o *oracle) PauseUntil() time.Time                           { return time.Time{} }
 func (o *oracle) Rate(now time.Time) float64 {
