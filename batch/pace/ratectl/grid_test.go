@@ -15,6 +15,15 @@ type design struct {
 
 var designs = []design{
 	{"baseline", func(c float64, now time.Time) ctl { return newBaseline(c, now) }},
+	{"ratectl round 1", func(c float64, now time.Time) ctl {
+		return &raPolicy{ctl: NewConfig(Config{Ceiling: c, Margin: 0.97, Hold: 4 * time.Second, MaxHold: 32 * time.Second}, now), mode: raFull}
+	}},
+	{"cubic (AWS), R-A floor", func(c float64, now time.Time) ctl { return &raPolicy{ctl: newCubic(c, now, 0.4, false), mode: raFloor} }},
+	{"cubic slow start, R-A floor", func(c float64, now time.Time) ctl { return &raPolicy{ctl: newCubic(c, now, 0.4, true), mode: raFloor} }},
+	{"bbr 1s, R-A floor", func(c float64, now time.Time) ctl { return &raPolicy{ctl: newBBR(c, now, time.Second), mode: raFloor} }},
+	{"bbr 5s, R-A floor", func(c float64, now time.Time) ctl {
+		return &raPolicy{ctl: newBBR(c, now, 5*time.Second), mode: raFloor}
+	}},
 	{"ratectl", func(c float64, now time.Time) ctl { return New(c, now) }},
 }
 
@@ -89,7 +98,11 @@ func table(name string, cells []cell) string {
 }
 
 // TestGrid_table logs the grid for every design: go test -run Grid_table -v ./batch/pace/ratectl/
+// It only logs, so it runs with -v alone (it keeps -race runs short).
 func TestGrid_table(t *testing.T) {
+	if !testing.Verbose() {
+		t.Skip("logs only: run with -v")
+	}
 	t.Parallel()
 	for _, d := range designs {
 		cells := runGrid(d)

@@ -12,6 +12,9 @@ const (
 	// DefaultMaxThrottleWait is how long a run waits, throttled, with
 	// nothing accepted, before it stops (see Watchdog).
 	DefaultMaxThrottleWait = 10 * time.Minute
+	// RetryAfterSlack is how much shorter than a Retry-After the run's
+	// pause is: Retry-After's whole seconds are taken as rounded up.
+	RetryAfterSlack = time.Second
 )
 
 // Config tunes a Controller. The zero value of a field takes its default.
@@ -52,10 +55,10 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	def(&c.StartRate, DefaultStartRate)
-	def(&c.Margin, 0.97)
+	def(&c.Margin, 0.95)
 	def(&c.MinRate, 0.5)
-	defD(&c.Hold, 4*time.Second)
-	defD(&c.MaxHold, 32*time.Second)
+	defD(&c.Hold, time.Second)
+	defD(&c.MaxHold, 4*time.Second)
 	defD(&c.ProbeTime, 4*time.Second)
 	defD(&c.StartDouble, 500*time.Millisecond)
 	return c
@@ -168,8 +171,12 @@ func (c *Controller) endEpisode(now time.Time) {
 // OnThrottled records a 429 for a request sent at sentAt; retryAfter is
 // the server's Retry-After (0 when absent).
 func (c *Controller) OnThrottled(now, sentAt time.Time, retryAfter time.Duration) {
-	if retryAfter > 0 {
-		if u := now.Add(retryAfter); u.After(c.pauseUntil) {
+	// A Retry-After in whole seconds is rounded up: the server frees a
+	// slot after more than retryAfter-1s. Pausing the run that long never
+	// sends before the server could accept; the rest of the wait is the
+	// rate's (a whole 1 s pause per 429 on 1 s windows cost up to 1.6x).
+	if d := retryAfter - RetryAfterSlack; d > 0 {
+		if u := now.Add(d); u.After(c.pauseUntil) {
 			c.pauseUntil = u
 		}
 	}
@@ -222,7 +229,8 @@ func (c *Controller) clamp(r float64) float64 {
 	return min(c.cfg.Ceiling, max(c.cfg.MinRate, r))
 }
 
-// PauseUntil is when the last Retry-After asks the whole run to wait until.
+// PauseUntil is when the run may send again after a Retry-After: the
+// latest Retry-After less RetryAfterSlack.
 func (c *Controller) PauseUntil() time.Time { return c.pauseUntil }
 
 // Accepted is the rate the server was last measured to accept, or 0.

@@ -31,15 +31,15 @@ func TestSweep(t *testing.T) {
 	if os.Getenv("RATECTL_SWEEP") == "" {
 		t.Skip("set RATECTL_SWEEP=1")
 	}
-	for _, hold := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
-		for _, maxHold := range []time.Duration{4 * time.Second, 8 * time.Second, 16 * time.Second} {
-			for _, probe := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+	for _, hold := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second} {
+		for _, maxHold := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second} {
+			for _, probe := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second} {
 				for _, margin := range []float64{0.95, 0.97} {
 					cfg := Config{Hold: hold, MaxHold: max(hold, maxHold), ProbeTime: probe, Margin: margin}
 					cells := runGrid(design{"", func(c float64, now time.Time) ctl {
 						cfg := cfg
 						cfg.Ceiling = c
-						return NewConfig(cfg, now)
+						return &raPolicy{ctl: NewConfig(cfg, now), mode: raFloor}
 					}})
 					n, ex := misses(cells)
 					fmt.Printf("hold %v max %v probe %v margin %v: %d misses, excess %.3f\n", hold, maxHold, probe, margin, n, ex)

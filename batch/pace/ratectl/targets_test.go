@@ -10,25 +10,23 @@ import (
 // issue 12's targets (shape, ceiling multiple, Retry-After). They are
 // logged, not failed, so that the test guards every cell that does meet
 // them; a new miss fails. Issue 12 stays open while this list is not empty.
+//
+// Some are out of reach in the model itself (TestOracle: a client sending
+// at exactly the true limit, 50-300 ms latency): sliding 50/1s at ceiling L
+// costs it 1.061x with 5.3% 429s, moving sliding 1.054x with 6.0%, and
+// moving fixed 300/5s 3.2% 429s (the halved window is already overfull
+// when the dip begins).
 var knownMisses = map[string]bool{
-	"fixed 40/1s/1L/ra=false":           true,
-	"fixed 40/1s/1L/ra=true":            true,
-	"fixed 40/1s/10L/ra=true":           true,
-	"fixed 300/5s/1L/ra=true":           true,
 	"fixed 300/5s/10L/ra=false":         true,
 	"fixed 300/5s/10L/ra=true":          true,
 	"sliding 50/1s/1L/ra=false":         true,
 	"sliding 50/1s/1L/ra=true":          true,
 	"sliding 50/1s/10L/ra=false":        true,
 	"sliding 50/1s/10L/ra=true":         true,
-	"sliding 300/5s/1L/ra=false":        true,
-	"sliding 300/5s/1L/ra=true":         true,
 	"sliding 300/5s/10L/ra=false":       true,
 	"sliding 300/5s/10L/ra=true":        true,
 	"moving bucket 60/s/1L/ra=false":    true,
 	"moving bucket 60/s/1L/ra=true":     true,
-	"moving bucket 60/s/10L/ra=false":   true,
-	"moving bucket 60/s/10L/ra=true":    true,
 	"moving fixed 300/5s/1L/ra=false":   true,
 	"moving fixed 300/5s/1L/ra=true":    true,
 	"moving fixed 300/5s/10L/ra=false":  true,
