@@ -142,7 +142,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	}
 	job := batch.Job{
 		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log),
-		Input: s.in, Step: step, Log: s.log,
+		Input: s.in, Step: step, Log: s.log, Read: o.read,
 	}
 	if o.resume {
 		done := rep.Done()
@@ -153,6 +153,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	job.Begin = func(est batch.Estimate) {
 		s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
 			"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend),
+			"read", readAttr(est.Read),
 			"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
 		prog = newProgress(&o.jobFlags, stderr, s.log, est.ToSend)
 		s.setProgress(prog)
@@ -252,7 +253,7 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 	if o.undo != "" {
 		step.Undo = noUndo{}
 	}
-	invalid, valid, requests := 0, 0, 0
+	invalid, valid, requests, reads := 0, 0, 0, 0
 	err := in.Each(ctx, func(r batch.Row) error {
 		if r.Invalid != "" {
 			invalid++
@@ -261,6 +262,9 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 		}
 		valid++
 		requests += step.Requests(r)
+		if step.NeedsState(r) {
+			reads++
+		}
 		body, _ := json.Marshal(r.Targets.Params())
 		note := ""
 		if step.PinApp && !r.Targets[batch.AppID].Set {
@@ -275,6 +279,9 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 	fmt.Fprintf(stderr, "dry run: %d rows: %d would be sent, %d invalid; nothing was sent\n", in.Rows(), valid, invalid)
 	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row) plus one account check and one read per distinct app_id and subaccount; at --rate %g that is about %s\n",
 		requests, perRow(requests, valid), o.rate, durationAt(requests, o.rate))
+	if reads > 0 {
+		fmt.Fprintf(stderr, "of which %d reads of a number's current settings: --read %s; by page, listing the account costs one request per 20 numbers on it instead\n", reads, o.read)
+	}
 	if invalid > 0 {
 		return &rowsFailedError{invalid: invalid}
 	}

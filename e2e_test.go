@@ -27,6 +27,10 @@ import (
 // e2eFastRetries keeps retries quick in every test that may retry.
 var e2eFastRetries = []string{"--backoff-base", "1ms", "--backoff-max", "5ms", "--progress", "never"}
 
+// e2eReadEach makes a run read each number on its own, for the tests that
+// count each row's requests (reading by page is tested on its own).
+var e2eReadEach = []string{"--read", "each"}
+
 // e2eArgs joins argument lists.
 func e2eArgs(parts ...[]string) []string { return slices.Concat(parts...) }
 
@@ -231,7 +235,7 @@ func TestE2E_Run_reportMatchesServer(t *testing.T) {
 			}
 			input := r.write("numbers.csv", content)
 
-			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0"}, e2eFastRetries, tt.extra)...)
+			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0"}, e2eFastRetries, e2eReadEach, tt.extra)...)
 			if res.code != tt.wantCode {
 				t.Fatalf("exit code %d, want %d\n%v", res.code, tt.wantCode, res)
 			}
@@ -549,7 +553,7 @@ func TestE2E_Run_readBeforeUpdateUnderFaults(t *testing.T) {
 	input := r.write("numbers.csv", b.String())
 
 	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--undo", "undo.csv",
-		"--concurrency", "1", "--rate", "0", "--max-attempts", "10"}, e2eFastRetries)...)
+		"--concurrency", "1", "--rate", "0", "--max-attempts", "10"}, e2eFastRetries, e2eReadEach)...)
 	if res.code != 0 && res.code != 1 {
 		t.Fatalf("exit code %d, want 0 or 1\n%v", res.code, res)
 	}
@@ -1096,13 +1100,13 @@ func TestE2E_Run_standardStreams(t *testing.T) {
 			var res e2eResult
 			var got []e2eReportRow
 			if stream == "input" {
-				res = r.start(strings.NewReader(b.String()), e2eArgs([]string{"run", "--input", "-", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...).wait()
+				res = r.start(strings.NewReader(b.String()), e2eArgs([]string{"run", "--input", "-", "--report", "report.csv", "--rate", "0"}, e2eFastRetries, e2eReadEach)...).wait()
 				if res.code == 0 {
 					got = e2eReadReport(t, r.path("report.csv"))
 				}
 			} else {
 				input := r.write("numbers.csv", b.String())
-				res = r.run(e2eArgs([]string{"run", "--input", input, "--report", "-", "--rate", "0"}, e2eFastRetries)...)
+				res = r.run(e2eArgs([]string{"run", "--input", input, "--report", "-", "--rate", "0"}, e2eFastRetries, e2eReadEach)...)
 				var err error
 				if got, err = e2eParseReport([]byte(res.stdout), false); err != nil {
 					t.Fatalf("stdout is not a report (logs belong on stderr): %v\n%s", err, res.stdout)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/client"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
@@ -37,6 +38,7 @@ type jobFlags struct {
 	sandboxDefApp   bool
 	logEvery        time.Duration
 	summary         string
+	read            batch.ReadMode
 }
 
 func (c *jobFlags) register(fs *flag.FlagSet) {
@@ -55,6 +57,8 @@ func (c *jobFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.DurationVar(&c.logEvery, "log-every", 10*time.Second, "without a progress bar, log the progress this often (0 = never)")
 	fs.StringVar(&c.summary, "summary", "", "also write the summary as JSON to this `file` (counts, elapsed, rate, exit code)")
+	c.read = batch.ReadAuto
+	fs.Var(&c.read, "read", "how to learn the numbers' current settings (plan, --undo, --skip-unchanged, rows without app_id): `auto` (the cheaper of the two), page (list the account, 20 numbers a request) or each (one read a row)")
 	fs.BoolVar(&c.force, "force", false, "replace an existing report (an undo file is appended to, never emptied)")
 	fs.BoolVar(&c.sandbox, "sandbox", false, "work against a built-in sandbox seeded with the input's numbers (no credentials, no network)")
 	fs.Var(&c.sandboxRate, "sandbox-rate-limit", "with --sandbox: the sandbox's own rate limit, `N[/window]`: N requests per second, or per window as in 300/5s (0 = none)")

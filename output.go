@@ -48,6 +48,9 @@ func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summa
 	if n := s.NotAttempted(); n > 0 {
 		fmt.Fprintf(&b, "  not attempted  %d\n", n)
 	}
+	if s.Read.Rows > 0 {
+		fmt.Fprintf(&b, "Current settings: %s\n", readAttr(s.Read))
+	}
 	if s.Stats.Accepted > 0 {
 		fmt.Fprintf(&b, "The API throttled this run; it accepted about %.1f requests/s: use --rate %.0f next time\n", s.Stats.Accepted, s.Stats.Accepted)
 	}
@@ -68,8 +71,48 @@ func printPlanSummary(w io.Writer, log *slog.Logger, format string, s batch.Summ
 	if n := s.NotAttempted(); n > 0 {
 		fmt.Fprintf(&b, "  not read       %d\n", n)
 	}
+	if s.Read.Rows > 0 {
+		fmt.Fprintf(&b, "Current settings: %s\n", readAttr(s.Read))
+	}
 	fmt.Fprintf(&b, "Plan: %s (nothing was changed)\n", output)
 	_, _ = w.Write(b.Bytes())
+}
+
+// readAttr says how the numbers' settings were learned and what it cost,
+// with the other way's cost beside it, so that the next run can choose.
+func readAttr(r batch.ReadPlan) string {
+	switch {
+	case r.Rows == 0:
+		return "none needed"
+	case r.Chosen == batch.ReadPage:
+		return fmt.Sprintf("by page: %s for the %d numbers on the account and %s of numbers it did not list (one read a row would be %s)",
+			plural(r.Pages, "request"), r.AccountNumbers, plural(r.Rows-r.Found, "read"), plural(r.Rows, "request"))
+	case r.AccountNumbers > 0:
+		return fmt.Sprintf("one read a row: %s and 1 page (listing the account's %d numbers would take %s)",
+			plural(r.Rows-r.Found, "read"), r.AccountNumbers, plural((r.AccountNumbers+19)/20, "request"))
+	case r.Asked == batch.ReadEach:
+		return fmt.Sprintf("one read a row: %s (--read page lists the account instead, 20 numbers a request)", plural(r.Rows, "read"))
+	}
+	return fmt.Sprintf("one read a row: %s (the listing could not be read)", plural(r.Rows-r.Found, "read"))
+}
+
+// plural says "1 request" or "n requests".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// readFile is the summary file's account of the reads.
+type readFile struct {
+	Asked          string `json:"asked"`
+	Chosen         string `json:"chosen"`
+	Rows           int    `json:"rows"`
+	AccountNumbers int    `json:"account_numbers"`
+	Pages          int    `json:"pages"`
+	Found          int    `json:"found"`
+	Requests       int    `json:"requests"`
 }
 
 func summaryAttrs(s batch.Summary) []any {
@@ -77,7 +120,8 @@ func summaryAttrs(s batch.Summary) []any {
 		"skipped", s.Skipped, "already_ok", s.AlreadyOK, "not_attempted", s.NotAttempted(),
 		"unrecorded", s.Unrecorded, "applied_unrecorded", s.AppliedUnrecorded,
 		"elapsed_s", s.Elapsed.Seconds(), "requests", s.Stats.Requests, "retries", s.Stats.Retries,
-		"rate_limited", s.Stats.RateLimited, "effective_rate", s.Rate(), "accepted_rate", s.Stats.Accepted}
+		"rate_limited", s.Stats.RateLimited, "effective_rate", s.Rate(), "accepted_rate", s.Stats.Accepted,
+		"read_mode", string(s.Read.Chosen), "read_requests", s.Read.Requests()}
 }
 
 // progress shows how a run goes: a bar on stderr when asked to (auto: only
@@ -209,6 +253,7 @@ type summaryFile struct {
 	AppliedUnrecorded int            `json:"applied_unrecorded"`
 	FailedByKind      map[string]int `json:"failed_by_kind"`
 	Changes           map[string]int `json:"changes,omitempty"`
+	Read              readFile       `json:"read"`
 	Requests          int64          `json:"requests"`
 	Retries           int64          `json:"retries"`
 	RateLimited       int64          `json:"rate_limited"`
@@ -243,6 +288,9 @@ func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output
 	if command == "plan" {
 		sf.Changes = sum.Changes
 	}
+	r := sum.Read
+	sf.Read = readFile{Asked: string(r.Asked), Chosen: string(r.Chosen), Rows: r.Rows, AccountNumbers: r.AccountNumbers,
+		Pages: r.Pages, Found: r.Found, Requests: r.Requests()}
 	if err := writeFileAtomic(c.summary, sf); err != nil {
 		s.log.Error("could not write the summary file", "path", c.summary, "error", err.Error())
 	}

@@ -35,6 +35,9 @@ type Job struct {
 	// Unrecorded, when set, keeps a result the sink could not take (main
 	// prints it on stderr), so that no applied update goes unrecorded.
 	Unrecorded func(Result)
+	// Read says how the numbers' current settings are learned, when the
+	// step needs them; "" is ReadAuto.
+	Read ReadMode
 	// Begin, when set, is called once the checks before the run passed,
 	// with what the send will cost, just before the first row is sent.
 	Begin func(Estimate)
@@ -47,8 +50,9 @@ type Estimate struct {
 	ToSend    int // rows that will be attempted
 	AlreadyOK int // rows a resumed run will not send again
 	// Requests is what the rows cost at most, one attempt each: the
-	// reads and updates a step makes, retries aside.
+	// reads and updates a step makes, and the listing, retries aside.
 	Requests int
+	Read     ReadPlan
 }
 
 // Run is the engine's one entry point. It checks the account (one read
@@ -67,7 +71,8 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := pace.New(ctx, job.Pace)
-	defer func() { sum.Stats = p.Stats() }()
+	start := time.Now()
+	defer func() { sum.Stats, sum.Elapsed = p.Stats(), time.Since(start) }()
 	defer p.Close()
 
 	if err := checkAccount(ctx, p, job.Client, log); err != nil {
@@ -78,8 +83,10 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 		return sum, err
 	}
 	// One pass before the send counts what it will cost and the rows a
-	// resumed run has already, so that the progress bar's total is right.
+	// resumed run has already, so that the progress bar's total is right,
+	// and collects the numbers whose settings the step needs.
 	est := Estimate{Rows: job.Input.Rows()}
+	var keys []uint64
 	err = job.Input.Each(ctx, func(r Row) error {
 		switch {
 		case r.Invalid != "" || invalid(r) != "":
@@ -88,6 +95,9 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 		default:
 			est.ToSend++
 			est.Requests += job.Step.Requests(r)
+			if job.Step.NeedsState(r) {
+				keys = append(keys, NumberKey(r.Number))
+			}
 		}
 		return nil
 	})
@@ -95,26 +105,45 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 		return sum, err
 	}
 	sum.AlreadyOK = est.AlreadyOK
+	mode := job.Read
+	if mode == "" {
+		mode = ReadAuto
+	}
+	api := &API{Client: job.Client}
+	api.known, est.Read, err = learnState(ctx, p, job.Client, mode, keys, log)
+	sum.Read = est.Read
+	if err != nil {
+		return sum, err
+	}
+	// The listing replaced the reads of the numbers it gave.
+	est.Requests += est.Read.Pages - est.Read.Found
 	if job.Begin != nil {
 		job.Begin(est)
 	}
 
-	source := func(f pace.Feed[Row]) error {
+	source := func(f pace.Feed[Row, Answer]) error {
 		return job.Input.Each(ctx, func(r Row) error {
 			if r.Invalid == "" {
 				r.Invalid = invalid(r)
 			}
 			switch {
 			case r.Invalid != "":
-				return f.Pass(r)
+				return f.Pass(r, Answer{})
 			case job.Done != nil && job.Done(r):
 				return nil
+			}
+			if job.Step.NeedsState(r) {
+				if current, ok := api.known.get(r.Number); ok {
+					if ans, done := job.Step.Settle(r, current); done {
+						return f.Pass(r, ans)
+					}
+				}
 			}
 			return f.Send(r)
 		})
 	}
 	call := func(ctx context.Context, r Row, permit func() bool) (Answer, error) {
-		return job.Step.Attempt(ctx, job.Client, r, permit)
+		return job.Step.Attempt(ctx, api, r, permit)
 	}
 	var recordErr error // the first error of the sink; later results go to Unrecorded
 	sink := func(d pace.Done[Row, Answer]) error {
@@ -135,17 +164,14 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 		}
 		return nil
 	}
-	start := time.Now()
-	err = pace.Run(ctx, p, source, call, sink)
-	sum.Elapsed = time.Since(start)
-	return sum, err
+	return sum, pace.Run(ctx, p, source, call, sink)
 }
 
 // resultOf turns the pool's outcome for a row into the row's Result.
 func resultOf(d pace.Done[Row, Answer]) Result {
 	r := Result{Row: d.Item, Attempts: d.Attempts, Latency: d.Latency, Current: d.Answer.Current}
 	switch {
-	case d.Passed:
+	case d.Passed && d.Item.Invalid != "":
 		r.Status, r.Kind, r.Error = StatusInvalid, KindInvalid, d.Item.Invalid
 	case d.Err == nil && d.Answer.Skipped != "":
 		r.Status, r.HTTPStatus, r.Error = StatusSkipped, d.Answer.HTTPStatus, d.Answer.Skipped

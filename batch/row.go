@@ -212,3 +212,13 @@ func quoteChar(s string, i int) string {
 	r, _ := utf8.DecodeRuneInString(s[i:])
 	return strconv.Quote(string(r))
 }
+
+// NumberKey packs a normalised number (7 to 15 digits, no leading zero)
+// into a uint64, so that a set of numbers costs 8 bytes each.
+func NumberKey(n string) uint64 {
+	var k uint64
+	for i := 0; i < len(n); i++ {
+		k = k*10 + uint64(n[i]-'0')
+	}
+	return k
+}

@@ -26,10 +26,37 @@ type Answer struct {
 // request and returns false when the run is stopping. A failure is
 // returned as a *pace.Error so that the retry policy knows what to do.
 type Step interface {
-	Attempt(ctx context.Context, cl *client.Client, row Row, permit func() bool) (Answer, error)
-	// Requests says how many requests an attempt at row sends at most, to
-	// say what a run will cost before it starts.
+	Attempt(ctx context.Context, api *API, row Row, permit func() bool) (Answer, error)
+	// NeedsState reports whether an attempt at row needs the number's
+	// current settings, which a listing of the account can give.
+	NeedsState(row Row) bool
+	// Settle finishes row without a request when the number's current
+	// settings are known and say that nothing needs sending.
+	Settle(row Row, current Targets) (Answer, bool)
+	// Requests says how many requests an attempt at row sends at most,
+	// reading the number's settings included, to say what a run will cost
+	// before it starts.
 	Requests(row Row) int
+}
+
+// API is what a step talks to: the client, and the settings of numbers
+// that a listing of the account gave, if the job read by page.
+type API struct {
+	Client *client.Client
+	known  *snapshot
+}
+
+// current returns a number's settings, from the listing when it gave them,
+// else with a read; sent says whether a request was made.
+func (a *API) current(ctx context.Context, number string) (t Targets, sent bool, err error) {
+	if t, ok := a.known.get(number); ok {
+		return t, false, nil
+	}
+	info, err := a.Client.GetNumber(ctx, number)
+	if err != nil {
+		return Targets{}, true, err
+	}
+	return CurrentOf(info), true, nil
 }
 
 // UndoRecorder keeps, before a number is changed, what restores it.
@@ -52,15 +79,16 @@ type Update struct {
 
 var _ Step = Update{}
 
-// NeedsRead reports whether an attempt at row reads the number first.
-func (u Update) NeedsRead(row Row) bool {
+// NeedsState reports whether an attempt at row needs the number's settings
+// before the update.
+func (u Update) NeedsState(row Row) bool {
 	return u.Undo != nil || u.SkipUnchanged || u.PinApp && !row.Targets[AppID].Set
 }
 
 // Requests is 1 for the update, plus the read before it and the read-back.
 func (u Update) Requests(row Row) int {
 	n := 1
-	if u.NeedsRead(row) {
+	if u.NeedsState(row) {
 		n++
 	}
 	if u.Verify {
@@ -69,18 +97,28 @@ func (u Update) Requests(row Row) int {
 	return n
 }
 
+// Settle skips a row whose number already has its targets, when asked to.
+func (u Update) Settle(row Row, current Targets) (Answer, bool) {
+	if u.SkipUnchanged && len(row.Targets.Differs(current)) == 0 {
+		return Answer{HTTPStatus: 200, Current: current, Skipped: "unchanged: the number already has these settings"}, true
+	}
+	return Answer{}, false
+}
+
 // Attempt makes one attempt at updating row.
-func (u Update) Attempt(ctx context.Context, cl *client.Client, row Row, permit func() bool) (Answer, error) {
+func (u Update) Attempt(ctx context.Context, api *API, row Row, permit func() bool) (Answer, error) {
+	cl := api.Client
 	targets := row.Targets
 	var current Targets
-	if u.NeedsRead(row) {
-		info, err := cl.GetNumber(ctx, row.Number)
+	if u.NeedsState(row) {
+		var sent bool
+		var err error
+		current, sent, err = api.current(ctx, row.Number)
 		if err != nil {
 			return Answer{}, readError("read before the update", err)
 		}
-		current = CurrentOf(info)
-		if u.SkipUnchanged && len(targets.Differs(current)) == 0 {
-			return Answer{HTTPStatus: 200, Current: current, Skipped: "unchanged: the number already has these settings"}, nil
+		if ans, done := u.Settle(row, current); done {
+			return ans, nil
 		}
 		if u.Undo != nil {
 			if err := u.Undo.Write(row, current); err != nil {
@@ -90,7 +128,7 @@ func (u Update) Attempt(ctx context.Context, cl *client.Client, row Row, permit 
 		if u.PinApp && !targets[AppID].Set {
 			targets[AppID] = Setting{Value: current[AppID].Value, Set: true}
 		}
-		if !permit() {
+		if sent && !permit() {
 			return Answer{Current: current}, &pace.Error{Kind: pace.KindInterrupted, Message: "stopped before the update was sent"}
 		}
 	}
@@ -132,9 +170,17 @@ var _ Step = Read{}
 // Requests is the one read.
 func (Read) Requests(Row) int { return 1 }
 
+// NeedsState is true: the number's settings are all plan wants.
+func (Read) NeedsState(Row) bool { return true }
+
+// Settle answers with the settings a listing gave.
+func (Read) Settle(_ Row, current Targets) (Answer, bool) {
+	return Answer{HTTPStatus: 200, Current: current}, true
+}
+
 // Attempt reads row's number.
-func (Read) Attempt(ctx context.Context, cl *client.Client, row Row, _ func() bool) (Answer, error) {
-	info, err := cl.GetNumber(ctx, row.Number)
+func (Read) Attempt(ctx context.Context, api *API, row Row, _ func() bool) (Answer, error) {
+	info, err := api.Client.GetNumber(ctx, row.Number)
 	if err != nil {
 		return Answer{}, ToPaceError(err)
 	}

@@ -19,7 +19,8 @@ type Summary struct {
 	FailedByKind                  map[string]int
 	// Changes counts the rows per Change value: what plan reports.
 	Changes map[string]int
-	Elapsed time.Duration // of the send, from the first row to the last
+	Read    ReadPlan      // how the numbers' settings were learned
+	Elapsed time.Duration // of the job, from its first request to its last
 	Stats   pace.Stats
 }
 
@@ -66,7 +67,7 @@ func (s Summary) NotAttempted() int {
 	return max(0, s.Rows-s.OK-s.Failed-s.Invalid-s.Skipped-s.AlreadyOK-s.Unrecorded)
 }
 
-// Rate is the requests per second of the send.
+// Rate is the requests per second of the job.
 func (s Summary) Rate() float64 {
 	if s.Elapsed <= 0 {
 		return 0

@@ -83,7 +83,7 @@ func BenchmarkPipeline(b *testing.B) {
 			return rep.Write(r)
 		}
 		p := pace.New(context.Background(), pace.Config{Rate: 0, Concurrency: 8})
-		source := func(f pace.Feed[batch.Row]) error {
+		source := func(f pace.Feed[batch.Row, batch.Answer]) error {
 			return in.Each(context.Background(), func(r batch.Row) error { return f.Send(r) })
 		}
 		err = pace.Run(context.Background(), p, source, call, func(d pace.Done[batch.Row, batch.Answer]) error {

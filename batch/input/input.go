@@ -196,7 +196,7 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 	keys := make([]uint64, 0, in.valid)
 	_, err = scan(ctx, name, io.NewSectionReader(tmp, 0, in.size), func(r batch.Row) error {
 		if r.Invalid == "" && len(keys) < cap(keys) {
-			keys = append(keys, numberKey(r.Number))
+			keys = append(keys, batch.NumberKey(r.Number))
 		}
 		return nil
 	})
@@ -223,7 +223,7 @@ func (in *Input) merge(ctx context.Context, validRows int) error {
 		if r.Invalid != "" {
 			return nil
 		}
-		k := numberKey(r.Number)
+		k := batch.NumberKey(r.Number)
 		if _, dup := in.dups[k]; !dup {
 			return nil
 		}
@@ -312,7 +312,7 @@ func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 	var fnErr error
 	_, err := scan(ctx, in.name, io.NewSectionReader(in.copy, 0, in.size), func(r batch.Row) error {
 		if r.Invalid == "" && in.dups != nil {
-			k := numberKey(r.Number)
+			k := batch.NumberKey(r.Number)
 			if _, dup := in.dups[k]; dup {
 				_, seen := first[k]
 				switch {
@@ -377,14 +377,4 @@ func describeOpenErr(err error) string {
 		}
 	}
 	return err.Error()
-}
-
-// numberKey packs a normalised number (7 to 15 digits, no leading zero) into
-// a uint64, so that duplicate detection costs 8 bytes a row.
-func numberKey(n string) uint64 {
-	var k uint64
-	for i := 0; i < len(n); i++ {
-		k = k*10 + uint64(n[i]-'0')
-	}
-	return k
 }

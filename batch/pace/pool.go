@@ -27,18 +27,19 @@ type Done[T, A any] struct {
 }
 
 // Feed is how a source hands its items to Run, from one goroutine.
-type Feed[T any] struct {
+type Feed[T, A any] struct {
 	send func(T) error
-	pass func(T) error
+	pass func(T, A) error
 }
 
 // Send queues an item for a call. It blocks while every worker is busy, and
 // fails once the run halts.
-func (f Feed[T]) Send(item T) error { return f.send(item) }
+func (f Feed[T, A]) Send(item T) error { return f.send(item) }
 
-// Pass hands an item to the sink without a call: an item the source has
-// already judged (an invalid row) still reaches the sink, in turn.
-func (f Feed[T]) Pass(item T) error { return f.pass(item) }
+// Pass hands an item to the sink without a call, with its answer: an item
+// the source has settled itself (an invalid row, a row whose answer is
+// known already) still reaches the sink, in turn, and costs no permit.
+func (f Feed[T, A]) Pass(item T, ans A) error { return f.pass(item, ans) }
 
 var errHalted = errors.New("halted")
 
@@ -50,7 +51,7 @@ var errHalted = errors.New("halted")
 // run halts. It returns a sink or source error as it is, p's reason when it
 // halted (ErrInterrupted, or ErrAborted or ErrThrottled wrapped with the
 // reason), and nil otherwise. Items that were never attempted get no Done.
-func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T]) error, call Call[T, A], sink func(Done[T, A]) error) error {
+func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error, call Call[T, A], sink func(Done[T, A]) error) error {
 	r := &runner[T, A]{
 		p:       p,
 		call:    call,
@@ -80,7 +81,7 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T]) error, ca
 		sinkErr <- err
 	}()
 
-	srcErr := source(Feed[T]{
+	srcErr := source(Feed[T, A]{
 		send: func(item T) error {
 			if p.halted() {
 				return errHalted
@@ -92,11 +93,11 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T]) error, ca
 				return errHalted
 			}
 		},
-		pass: func(item T) error {
+		pass: func(item T, ans A) error {
 			if p.halted() {
 				return errHalted
 			}
-			r.results <- Done[T, A]{Item: item, Passed: true}
+			r.results <- Done[T, A]{Item: item, Answer: ans, Passed: true}
 			return nil
 		},
 	})

@@ -34,12 +34,12 @@ func makeItems(n int) []item {
 }
 
 // source feeds a slice, passing the invalid items.
-func source(items []item) func(Feed[item]) error {
-	return func(f Feed[item]) error {
+func source(items []item) func(Feed[item, answer]) error {
+	return func(f Feed[item, answer]) error {
 		for _, it := range items {
 			var err error
 			if it.Invalid {
-				err = f.Pass(it)
+				err = f.Pass(it, answer{})
 			} else {
 				err = f.Send(it)
 			}
