@@ -92,7 +92,7 @@ func planCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 		Begin: func(est batch.Estimate) {
 			s.log.Info("starting plan", "input", s.in.Name(), "rows", est.Rows, "to_read", est.ToSend,
 				"requests_at_most", est.Requests, "read", readAttr(est.Read), "rate", o.rate, "api", redactedHost(s.apiURL), "auth_id", s.authID)
-			prog = newProgress(&o.jobFlags, stderr, s.log, est.ToSend)
+			prog = newProgress(&o.jobFlags, stderr, s.log, "reading", est.ToSend)
 			s.setProgress(prog)
 		},
 		Sink: func(r batch.Result) error {

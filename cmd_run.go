@@ -155,7 +155,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 			"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend),
 			"read", readAttr(est.Read),
 			"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
-		prog = newProgress(&o.jobFlags, stderr, s.log, est.ToSend)
+		prog = newProgress(&o.jobFlags, stderr, s.log, "updating", est.ToSend)
 		s.setProgress(prog)
 	}
 	job.Sink = func(r batch.Result) error {

@@ -19,6 +19,7 @@ import (
 // the input, the pacing and retries, the API and credentials, the output on
 // stderr, and the built-in sandbox.
 type jobFlags struct {
+	noInput         bool // the command reads no input file (export)
 	input           string
 	rate            float64
 	concurrency     int
@@ -42,7 +43,9 @@ type jobFlags struct {
 }
 
 func (c *jobFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.input, "input", "", "input CSV `file` (- for standard input)")
+	if !c.noInput {
+		fs.StringVar(&c.input, "input", "", "input CSV `file` (- for standard input)")
+	}
 	fs.Float64Var(&c.rate, "rate", pace.DefaultRate, "requests per `second` for the whole run, retries and reads included (0 = no client-side limit)")
 	fs.IntVar(&c.concurrency, "concurrency", 0, "most requests in flight (0 = grow with the observed latency, up to 5 s worth of --rate)")
 	fs.IntVar(&c.maxAttempts, "max-attempts", pace.DefaultMaxAttempts, "attempts per row that may fail by themselves (5xx, timeouts); 429s do not count")
@@ -68,7 +71,7 @@ func (c *jobFlags) register(fs *flag.FlagSet) {
 
 func (c *jobFlags) validate(cmd string) error {
 	switch {
-	case c.input == "":
+	case c.input == "" && !c.noInput:
 		return usagef("%s: --input is required", cmd)
 	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
 		return usagef("%s: --rate %v: must be 0 (no limit) or more", cmd, c.rate)

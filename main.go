@@ -26,6 +26,7 @@ const usageText = `plivo-bulk changes the settings of many Plivo phone numbers a
 Usage:
   plivo-bulk run --input FILE --report FILE [flags]   update every number listed in FILE
   plivo-bulk plan --input FILE --output FILE [flags]  show what run would change (reads only)
+  plivo-bulk export --output FILE [flags]             write every number on the account as an input file
   plivo-bulk sandbox [flags]                          serve a stand-in for Plivo's Number API
   plivo-bulk version                                  print the version
   plivo-bulk help [command]                           show help
@@ -90,6 +91,8 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 		return runCmd(ctx, stop, rest, stdout, stderr)
 	case "plan":
 		return planCmd(ctx, stop, rest, stdout, stderr)
+	case "export":
+		return exportCmd(ctx, stop, rest, stdout, stderr)
 	case "sandbox":
 		return sandboxCmd(withStop(ctx, stop), rest, stdout, stderr)
 	case "version", "--version":

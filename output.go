@@ -139,7 +139,7 @@ type progress struct {
 	logDone chan struct{}
 }
 
-func newProgress(c *jobFlags, w io.Writer, log *slog.Logger, total int) *progress {
+func newProgress(c *jobFlags, w io.Writer, log *slog.Logger, what string, total int) *progress {
 	p := &progress{total: total, start: time.Now()}
 	f, isFile := w.(*os.File)
 	terminal := isFile && term.IsTerminal(int(f.Fd()))
@@ -148,7 +148,7 @@ func newProgress(c *jobFlags, w io.Writer, log *slog.Logger, total int) *progres
 		p.colour = useColour(terminal, os.Getenv("NO_COLOR"))
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("updating"),
+			progressbar.OptionSetDescription(what),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("rows"),
@@ -196,14 +196,22 @@ func (p *progress) logLoop(log *slog.Logger, every time.Duration) {
 }
 
 func (p *progress) add(r batch.Result) {
-	if r.Status == batch.StatusInvalid {
-		return
-	}
-	p.done.Add(1)
 	switch r.Status {
+	case batch.StatusInvalid:
+		return
 	case batch.StatusOK, batch.StatusSkipped:
-		p.ok.Add(1)
+		p.step(true)
 	case batch.StatusFailed:
+		p.step(false)
+	}
+}
+
+// step counts one unit of work done (a row, a page).
+func (p *progress) step(ok bool) {
+	p.done.Add(1)
+	if ok {
+		p.ok.Add(1)
+	} else {
 		p.failed.Add(1)
 	}
 	if p.bar == nil {

@@ -38,10 +38,15 @@ type seededSandbox struct {
 	stop               func()
 }
 
+// sandboxDemoNumbers is how many numbers an input-less command (export)
+// finds on the sandbox: enough for a few pages of the listing.
+const sandboxDemoNumbers = 45
+
 // startSeededSandbox starts an in-process sandbox on loopback, seeded with every
 // valid number of the input (on sandboxStartApp, with the alias "old alias",
 // compliance pending so that compliance changes can be rehearsed) and the
-// samples' apps and subaccounts.
+// samples' apps and subaccounts. Without an input (export), it is seeded
+// with sandboxDemoNumbers numbers.
 func startSeededSandbox(in *input.Input, o *jobFlags) (*seededSandbox, error) {
 	srv := sandbox.New(sandbox.Config{
 		RateLimit: o.sandboxRate.Limit, RateWindow: o.sandboxRate.Window, FailRate: o.sandboxFailRate,
@@ -53,14 +58,23 @@ func startSeededSandbox(in *input.Input, o *jobFlags) (*seededSandbox, error) {
 	for id, name := range sandboxSubaccounts {
 		srv.AddSubaccount(id, name)
 	}
-	err := in.Each(context.Background(), func(r batch.Row) error {
-		if r.Invalid == "" {
-			srv.AddNumber(sandbox.Number{Number: r.Number, AppID: sandboxStartApp, Alias: "old alias", ComplianceStatus: "pending"})
+	seed := func(number string) {
+		srv.AddNumber(sandbox.Number{Number: number, AppID: sandboxStartApp, Alias: "old alias", ComplianceStatus: "pending"})
+	}
+	if in == nil {
+		for i := range sandboxDemoNumbers {
+			seed(fmt.Sprintf("1202555%04d", 100+i))
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("seed the sandbox: %w", err)
+	} else {
+		err := in.Each(context.Background(), func(r batch.Row) error {
+			if r.Invalid == "" {
+				seed(r.Number)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("seed the sandbox: %w", err)
+		}
 	}
 	url, stop, err := sandbox.Start(srv, "127.0.0.1:0")
 	if err != nil {

@@ -47,15 +47,17 @@ func (s *jobSetup) open(ctx context.Context, stop <-chan struct{}, f *jobFlags, 
 			return err
 		}
 	}
-	in, err := input.Open(withStop(ctx, stop), f.input, os.Stdin)
-	if err != nil {
-		if ctx.Err() != nil || isClosed(stop) {
-			return pace.ErrInterrupted
+	if !f.noInput {
+		in, err := input.Open(withStop(ctx, stop), f.input, os.Stdin)
+		if err != nil {
+			if ctx.Err() != nil || isClosed(stop) {
+				return pace.ErrInterrupted
+			}
+			return &usageError{err: err}
 		}
-		return &usageError{err: err}
+		s.closers = append(s.closers, func() { _ = in.Close() })
+		s.in = in
 	}
-	s.closers = append(s.closers, func() { _ = in.Close() })
-	s.in = in
 	if offline {
 		return nil
 	}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/client"
+	"github.com/plivo-bulk/plivo-bulk/report"
+)
+
+const exportUsage = `Usage: plivo-bulk export --output FILE [flags]
+
+Lists every number on the account, 20 numbers a request (one request per 20
+numbers, at most --rate a second), and writes them as an input file:
+number,app_id,subaccount,alias. Run back as input, that file changes
+nothing (plan says change=no on every row), so it is both the starting sheet
+for a migration and a full backup of what run can change. An empty app or
+alias is written as (clear), so that running the file restores it.
+
+The file is written whole or not at all: an interrupted or failed export
+leaves no file (or the one it was to replace).
+
+Examples:
+  plivo-bulk export --sandbox --output numbers.csv
+  plivo-bulk export --output backup.csv --prefix 1415 --rate 20
+
+Exit codes: 0 every number listed; 1 some pages could not be read (no file
+written); 2 usage or credentials error; 3 aborted (authentication failed);
+130 interrupted.
+
+Flags:
+`
+
+type exportFlags struct {
+	jobFlags
+	output     string
+	prefix     string
+	subaccount string
+	alias      string
+}
+
+func parseExportFlags(args []string, stderr io.Writer) (exportFlags, error) {
+	o := exportFlags{jobFlags: jobFlags{noInput: true}}
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), exportUsage)
+		fs.PrintDefaults()
+	}
+	o.register(fs)
+	fs.StringVar(&o.output, "output", "", "CSV `file` to write")
+	fs.StringVar(&o.prefix, "prefix", "", "only numbers that start with these `digits` (Plivo's number_startswith)")
+	fs.StringVar(&o.subaccount, "subaccount", "", "only numbers of this subaccount `id`")
+	fs.StringVar(&o.alias, "alias", "", "only numbers with this alias `text`")
+	if err := parseFlags(fs, args); err != nil {
+		return o, err
+	}
+	if err := o.validate("export"); err != nil {
+		return o, err
+	}
+	switch {
+	case o.output == "":
+		return o, usagef("export: --output is required")
+	case o.output == "-":
+		return o, usagef("export: --output needs a file, which is written whole or not at all")
+	}
+	return o, checkDistinct(report.NamedPath{Flag: "--output", Path: o.output}, report.NamedPath{Flag: "--summary", Path: o.summary})
+}
+
+// exportCmd is the export command.
+func exportCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
+	o, err := parseExportFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	s := newJobSetup(&o.jobFlags, stderr)
+	defer s.close()
+	s.watchStop(stop, "no new pages are read; the file is not written")
+	var sum batch.Summary
+	start := time.Now()
+	defer o.writeSummary(s, &sum, "export", o.output, start, &err)
+	if err := s.open(ctx, stop, &o.jobFlags, false, stderr); err != nil {
+		return err
+	}
+	out, err := report.CreateExport(o.output, o.force)
+	if err != nil {
+		return &usageError{err: err}
+	}
+	prog := &progress{}
+	ls, err := batch.List(ctx, batch.Listing{
+		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Log: s.log,
+		Filter: client.ListParams{NumberStartsWith: o.prefix, Subaccount: o.subaccount, Alias: o.alias},
+		Sink:   out.Write,
+		Begin: func(numbers, pages int) {
+			s.log.Info("starting export", "numbers", numbers, "requests", pages, "rate", o.rate,
+				"api", redactedHost(s.apiURL), "auth_id", s.authID)
+			prog = newProgress(&o.jobFlags, stderr, s.log, "listing", pages)
+			s.setProgress(prog)
+		},
+		Page: func() { prog.step(true) },
+	})
+	prog.finish()
+	if err == nil {
+		err = out.Commit()
+	} else {
+		out.Abort()
+	}
+	sum = batch.Summary{Rows: ls.Numbers, OK: ls.Numbers, Elapsed: ls.Elapsed, Stats: ls.Stats, FailedByKind: map[string]int{}}
+	s.log.Info("export finished", "numbers", ls.Numbers, "counted", ls.Counted, "requests", ls.Stats.Requests,
+		"failed_pages", ls.FailedPages, "elapsed_s", ls.Elapsed.Seconds())
+	if err != nil {
+		if o.logFormat == "json" {
+			s.log.Error("stopped: no file was written", "error", err.Error(), "exit_code", codeOf(err))
+			return &toldError{err: err}
+		}
+		fmt.Fprintf(stderr, "Export: %d numbers listed, %d requests; nothing was written to %s\n", ls.Numbers, ls.Stats.Requests, o.output)
+		return err
+	}
+	if o.logFormat != "json" {
+		fmt.Fprintf(stderr, "\nExport: %d numbers in %s (%d requests, %.1f requests/s)\nFile: %s\n",
+			ls.Numbers, ls.Elapsed.Round(time.Millisecond), ls.Stats.Requests, sum.Rate(), o.output)
+	}
+	return nil
+}
