@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Throttling and latency figures for BENCHMARKS.md (issue: survive throttling).
+# Throttling figures for BENCHMARKS.md: the adaptive rate against every shape
+# of server limiter, measured with the real binary against the real sandbox
+# on loopback.
 #
 # Usage: bench/throttle.sh [L] [N]     (defaults: L=50 requests/s, N=1000 rows)
 #
-# Runs the real binary against the real sandbox on loopback, which allows L
-# requests per second (a token bucket holding one second's worth) and answers
-# 429 above it, without Retry-After as Plivo documents none:
-#   1. --rate L           target: wall <= 1.05 x N/L, <= 1% of requests 429
-#   2. --rate 10L         target: wall <= 1.2 x N/L, <= 10% 429, every row ok
-#   3. --rate 10L, with Retry-After sent by the server (informative)
-#   4. 300 ms latency, no server limit, --rate 100, default concurrency:
-#                         target: wall <= 1.1 x N/100
+# Shapes (the sandbox's --limiter and --rate-limit):
+#   bucket      a token bucket of L/s holding L
+#   fixed 1s    L requests per aligned 1 s window
+#   fixed 5s    5L requests per aligned 5 s window (Plivo documents 300/5s)
+#   sliding     L requests in any trailing second
+#   moving      a bucket of L/s whose limit halves for 20 s, 5 s into the run
+#               (other traffic on the account)
+# each with --rate L and --rate 10L, with and without Retry-After.
+# Targets (issue 12), wall time against N over what the server accepts:
+#   --rate L:   <= 1.03 x, <= 1% of requests answered 429
+#   --rate 10L: <= 1.10 x, <= 5% 429s; every row ok, none failed for 429s
+# Then: 300 ms latency, no server limit, --rate 100: wall <= 1.1 x N/100.
 set -euo pipefail
 L=${1:-50}
 N=${2:-1000}
@@ -52,7 +58,7 @@ measure() {
   limited=$(sed -E 's/.*, ([0-9]+) answered 429.*/\1/' <<<"$line")
   awk -v name="$name" -v t0="$t0" -v t1="$t1" -v ideal="$ideal" -v req="$requests" -v lim="$limited" -v ok="$ok" -v n="$N" -v rc="$rc" 'BEGIN {
     wall = t1 - t0
-    printf "%-34s wall %7.2fs  ideal %6.2fs  ratio %.3f  requests %5d  429s %4d (%.2f%%)  ok %d/%d  exit %d\n",
+    printf "%-44s wall %7.2fs  ideal %6.2fs  ratio %.3f  requests %5d  429s %4d (%.2f%%)  ok %d/%d  exit %d\n",
       name, wall, ideal, wall / ideal, req, lim, 100 * lim / req, ok, n, rc
   }'
 }
@@ -60,14 +66,27 @@ measure() {
 echo "plivo-bulk throttling benchmark: L=$L req/s, N=$N rows, $(date -u +%F), $(nproc) cores, $(go version | cut -d' ' -f3)"
 ideal=$(awk -v n="$N" -v l="$L" 'BEGIN { print n / l }')
 
-start_sandbox --rate-limit "$L" --no-retry-after
-measure "--rate L" "$ideal" --rate "$L"
-measure "--rate 10L" "$ideal" --rate $((10 * L))
-stop_sandbox
+# shape NAME IDEAL SANDBOX-ARGS...: the four runs of one shape.
+shape() {
+  local name=$1 ideal=$2; shift 2
+  for ra in "no Retry-After" "Retry-After"; do
+    local flag=--no-retry-after
+    [ "$ra" = "Retry-After" ] && flag=
+    for mult in 1 10; do
+      start_sandbox "$@" $flag
+      measure "$name, --rate ${mult}L, $ra" "$ideal" --rate $((mult * L))
+      stop_sandbox
+    done
+  done
+}
 
-start_sandbox --rate-limit "$L"
-measure "--rate 10L, server sends Retry-After" "$ideal" --rate $((10 * L))
-stop_sandbox
+# The moving limit loses 20 s x L/2 of capacity.
+moving_ideal=$(awk -v n="$N" -v l="$L" 'BEGIN { print n / l + 10 }')
+shape "bucket" "$ideal" --rate-limit "$L" --limiter bucket
+shape "fixed 1s" "$ideal" --rate-limit "$L/1s" --limiter fixed
+shape "fixed 5s" "$ideal" --rate-limit "$((5 * L))/5s" --limiter fixed
+shape "sliding 1s" "$ideal" --rate-limit "$L/1s" --limiter sliding
+shape "moving" "$moving_ideal" --rate-limit "$L" --limiter bucket --limit-dip 5s:20s:0.5
 
 start_sandbox --latency 300ms
 measure "300ms latency, --rate 100" "$(awk -v n="$N" 'BEGIN { print n / 100 }')" --rate 100

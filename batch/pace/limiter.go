@@ -6,60 +6,37 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/plivo-bulk/plivo-bulk/batch/pace/ratectl"
 )
 
-// Adaptive rate control, in the manner of TCP congestion control and the
-// AWS SDK's adaptive retry mode: on a 429 the rate drops to a little under
-// what the server was seen to accept, at most once per round trip (a 429 for
-// a request sent before the last drop says nothing new); then it climbs back
-// quickly to that level and probes slowly above it, toward the ceiling the
-// operator set.
-const (
-	decreaseFactor = 0.9 // new rate = factor x accepted rate
-	adjustEvery    = 100 * time.Millisecond
-	recoverShare   = 0.25        // of the gap to the last good rate, per step
-	probeShare     = 0.01        // of the last good rate, per step, above it
-	minRate        = 0.5         // requests per second, the floor
-	rateWindow     = time.Second // the accepted rate is measured over this long at most
-	minDecreaseGap = 20 * time.Millisecond
-	answerRing     = 4096 // answer times kept; past 4096/s the window shortens
-)
-
-// control is the adaptive part of the pacer: the rate in force, lowered
-// by 429s and raised again after quiet steps, and the pause a Retry-After
-// asks for. Only the Pacer's loop waits on its limiter.
+// control is the part of the pacer that decides the rate: the limiter the
+// pacer's loop waits on, set from ratectl's controller when the run is
+// adaptive, and the pause a Retry-After asks for. It also keeps the
+// watchdog that stops a run the API keeps waiting too long.
 type control struct {
-	lim      *rate.Limiter
-	ceiling  float64 // the operator's --rate; +Inf when unlimited
-	adaptive bool
-
-	mu            sync.Mutex
-	pauseUntil    time.Time
-	cur           float64 // rate now in force
-	good          float64 // rate the server accepted when it last throttled
-	lastDecrease  time.Time
-	lastAdjust    time.Time
-	start         time.Time
-	firstThrottle time.Time
-	answers       [answerRing]int64 // UnixNano of recent non-429 answers, a ring
-	answerNext    int
-	answerCount   int
+	mu         sync.Mutex
+	lim        *rate.Limiter
+	adaptive   bool
+	ctl        *ratectl.Controller // nil unless adaptive
+	cur        float64             // the rate in force; +Inf when unlimited
+	pauseUntil time.Time           // Retry-After's pause when not adaptive
+	dog        *ratectl.Watchdog
 }
 
-func newControl(r float64, burst int, adaptive bool) *control {
+func newControl(r float64, burst int, adaptive bool, maxThrottleWait time.Duration) *control {
 	ceiling := r
 	if r <= 0 {
 		ceiling = math.Inf(1)
 	}
-	now := time.Now()
-	return &control{
-		lim:        rate.NewLimiter(limitOf(ceiling), burst),
-		ceiling:    ceiling,
-		adaptive:   adaptive,
-		cur:        ceiling,
-		lastAdjust: now,
-		start:      now,
+	c := &control{adaptive: adaptive, cur: ceiling, dog: ratectl.NewWatchdog(maxThrottleWait)}
+	if adaptive {
+		c.ctl = ratectl.New(ceiling, time.Now())
+		c.cur = c.ctl.Rate(time.Now())
+		burst = burstOf(c.cur)
 	}
+	c.lim = rate.NewLimiter(limitOf(c.cur), burst)
+	return c
 }
 
 func limitOf(r float64) rate.Limit {
@@ -69,130 +46,83 @@ func limitOf(r float64) rate.Limit {
 	return rate.Limit(r)
 }
 
-func (p *control) pause() time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return time.Until(p.pauseUntil)
+// burstOf is 50 ms worth of requests.
+func burstOf(r float64) int {
+	if math.IsInf(r, 1) {
+		return 1
+	}
+	return max(1, int(math.Ceil(r/20)))
 }
 
-// onAnswer counts an answer that was not a 429, for the accepted rate.
-func (p *control) onAnswer() {
-	if !p.adaptive {
+// pause is how long the run must still wait for a Retry-After.
+func (c *control) pause() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until := c.pauseUntil
+	if c.ctl != nil {
+		until = c.ctl.PauseUntil()
+	}
+	return time.Until(until)
+}
+
+// adjust sets the limiter to the controller's rate now.
+func (c *control) adjust(now time.Time) {
+	if !c.adaptive {
 		return
 	}
-	p.mu.Lock()
-	p.answers[p.answerNext] = time.Now().UnixNano()
-	p.answerNext = (p.answerNext + 1) % answerRing
-	p.answerCount = min(p.answerCount+1, answerRing)
-	p.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.ctl.Rate(now); r != c.cur {
+		c.cur = r
+		c.lim.SetLimitAt(now, limitOf(r))
+		c.lim.SetBurstAt(now, burstOf(r))
+	}
 }
 
-// onThrottle handles a 429 for a request sent at sentAt: the whole pool
-// pauses for retryAfter, and the rate drops if this is news.
-func (p *control) onThrottle(sentAt time.Time, retryAfter time.Duration) {
+// onAnswer records an answer that was not a 429, to a request sent at sent.
+func (c *control) onAnswer(sent time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dog.OnAccepted()
+	if c.ctl != nil {
+		c.ctl.OnAccepted(time.Now(), sent)
+	}
+}
+
+// onThrottle records a 429 to a request sent at sent. It returns the error
+// to stop the run with when the API has kept it waiting too long.
+func (c *control) onThrottle(sent time.Time, retryAfter time.Duration) error {
 	now := time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if until := now.Add(retryAfter); retryAfter > 0 && until.After(p.pauseUntil) {
-		p.pauseUntil = until
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.dog.OnThrottled(now, retryAfter); err != nil {
+		return err
 	}
-	if !p.adaptive || sentAt.Before(p.lastDecrease) || now.Sub(p.lastDecrease) < minDecreaseGap {
-		return
+	if c.ctl != nil {
+		c.ctl.OnThrottled(now, sent, retryAfter)
+		c.cur = c.ctl.Rate(now)
+		c.lim.SetLimitAt(now, limitOf(c.cur))
+		c.lim.SetBurstAt(now, burstOf(c.cur))
+	} else if until := now.Add(retryAfter); until.After(c.pauseUntil) {
+		c.pauseUntil = until
 	}
-	var next, accepted float64
-	if p.firstThrottle.IsZero() {
-		// The first 429: what was accepted so far includes the bucket the
-		// server let us burst through, so it overstates the limit. Halve.
-		p.firstThrottle = now
-		accepted = p.acceptedRate(now, p.start)
-		next = 0.5 * min(p.cur, accepted)
-	} else {
-		// The server has been saturated since the first 429: what it
-		// accepted since then is its limit.
-		accepted = p.acceptedRate(now, p.firstThrottle)
-		next = decreaseFactor * min(p.cur, accepted)
-	}
-	next = max(next, minRate)
-	p.good = max(accepted, minRate)
-	p.setRate(next)
-	p.lastDecrease = now
-	p.lastAdjust = now
-}
-
-// adjust raises the rate after a quiet step: fast back toward the rate the
-// server last accepted, then slowly above it, never past the ceiling.
-func (p *control) adjust(now time.Time) {
-	if !p.adaptive {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur >= p.ceiling || now.Sub(p.lastAdjust) < adjustEvery {
-		return
-	}
-	steps := float64(now.Sub(p.lastAdjust) / adjustEvery)
-	p.lastAdjust = now
-	next := p.cur
-	for i := 0.0; i < steps && next < p.ceiling; i++ {
-		if next < 0.97*p.good {
-			next += (p.good - next) * recoverShare
-		} else {
-			next += max(0.5, p.good*probeShare)
-		}
-	}
-	p.setRate(min(next, p.ceiling))
-}
-
-func (p *control) setRate(r float64) {
-	p.cur = r
-	p.lim.SetLimit(limitOf(r))
-	if !math.IsInf(r, 1) {
-		p.lim.SetBurst(max(1, int(math.Ceil(r/20))))
-	}
+	return nil
 }
 
 // Rate returns the rate now in force (+Inf when unlimited).
-func (p *control) Rate() float64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cur
+func (c *control) Rate() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur
 }
 
-// acceptedRate is the rate of non-429 answers since max(from, now-1s).
-// Callers hold mu.
-func (p *control) acceptedRate(now, from time.Time) float64 {
-	from = later(from, now.Add(-rateWindow))
-	n := 0
-	oldest := now
-	for i := 1; i <= p.answerCount; i++ {
-		t := p.answers[(p.answerNext-i+answerRing)%answerRing]
-		if t < from.UnixNano() {
-			break
-		}
-		n++
-		oldest = time.Unix(0, t)
-	}
-	if n == p.answerCount && n == answerRing { // the ring is shorter than the window
-		from = oldest
-	}
-	span := max(now.Sub(from), minDecreaseGap).Seconds()
-	return float64(n) / span
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// accepted is the rate the server was last seen to accept when it
+// accepted is the rate the server was last measured to accept when it
 // throttled, or 0 when it never did.
-func (p *control) accepted() float64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.firstThrottle.IsZero() {
+func (c *control) accepted() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctl == nil {
 		return 0
 	}
-	return p.good
+	return c.ctl.Accepted()
 }

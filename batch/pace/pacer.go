@@ -27,12 +27,11 @@ type Pacer struct {
 	closed   chan struct{}
 	loopDone chan struct{}
 
-	mu           sync.Mutex
-	reason       error     // why halt was closed; guarded by mu
-	budget       int64     // retry quota left; guarded by mu
-	forbidden    int       // 403 answers while no other answer came; guarded by mu
-	otherAnswer  bool      // an answer other than 403 came; guarded by mu
-	lastAccepted time.Time // the last answer that was not a 429; guarded by mu
+	mu          sync.Mutex
+	reason      error // why halt was closed; guarded by mu
+	budget      int64 // retry quota left; guarded by mu
+	forbidden   int   // 403 answers while no other answer came; guarded by mu
+	otherAnswer bool  // an answer other than 403 came; guarded by mu
 
 	requests, rateLimited, retries, workers atomic.Int64
 }
@@ -42,14 +41,13 @@ type Pacer struct {
 func New(ctx context.Context, cfg Config) *Pacer {
 	cfg = cfg.withDefaults()
 	p := &Pacer{
-		cfg:          cfg,
-		ctl:          newControl(cfg.Rate, cfg.Burst, cfg.Adaptive),
-		permits:      make(chan struct{}),
-		halt:         make(chan struct{}),
-		closed:       make(chan struct{}),
-		loopDone:     make(chan struct{}),
-		budget:       int64(cfg.RetryBudget),
-		lastAccepted: time.Now(),
+		cfg:      cfg,
+		ctl:      newControl(cfg.Rate, cfg.Burst, cfg.Adaptive, cfg.MaxThrottleWait),
+		permits:  make(chan struct{}),
+		halt:     make(chan struct{}),
+		closed:   make(chan struct{}),
+		loopDone: make(chan struct{}),
+		budget:   int64(cfg.RetryBudget),
 	}
 	go func() {
 		select {
@@ -278,7 +276,7 @@ type tries struct {
 // tells a 429 that predates the last slow-down from one that does not.
 func (p *Pacer) judge(t *tries, sent time.Time, err error) (retry bool, wait time.Duration, final *Error) {
 	if err == nil {
-		p.accepted()
+		p.ctl.onAnswer(sent)
 		p.noteAnswer(false)
 		p.refund(t.spent)
 		return false, 0, nil
@@ -303,7 +301,7 @@ func (p *Pacer) judge(t *tries, sent time.Time, err error) (retry bool, wait tim
 		return p.throttled(sent, e)
 	}
 	if e.HTTPStatus != 0 {
-		p.accepted()
+		p.ctl.onAnswer(sent)
 		if p.noteAnswer(e.Kind == KindForbidden) {
 			p.abort(fmt.Errorf("%w: the first %d answers were all 403 Forbidden (%s): these credentials may not change these numbers", ErrAborted, forbiddenAbortAfter, e.Message))
 			return false, 0, e
@@ -334,35 +332,17 @@ func (p *Pacer) judge(t *tries, sent time.Time, err error) (retry bool, wait tim
 // attempts, unless the account has kept the run waiting too long.
 func (p *Pacer) throttled(sent time.Time, e *Error) (bool, time.Duration, *Error) {
 	p.rateLimited.Add(1)
-	limit := p.cfg.MaxThrottleWait
-	if e.RetryAfter > limit {
-		err := fmt.Errorf("%w: the server asked to wait %s (Retry-After), more than --max-throttle-wait %s", ErrThrottled, e.RetryAfter.Round(time.Second), limit)
-		p.abort(err)
-		return false, 0, &Error{HTTPStatus: e.HTTPStatus, Kind: KindThrottled, Message: err.Error()}
-	}
-	p.mu.Lock()
-	since := time.Since(p.lastAccepted)
-	p.mu.Unlock()
-	if since > limit {
-		err := fmt.Errorf("%w: nothing was accepted for %s (--max-throttle-wait)", ErrThrottled, since.Round(time.Second))
+	if err := p.ctl.onThrottle(sent, e.RetryAfter); err != nil {
+		err := fmt.Errorf("%w: %w", ErrThrottled, err)
 		p.abort(err)
 		return false, 0, &Error{HTTPStatus: e.HTTPStatus, Kind: KindThrottled, Message: err.Error()}
 	}
 	if e.RetryAfter > time.Second && p.cfg.OnWait != nil {
 		p.cfg.OnWait(e.RetryAfter, "the API answered 429 with Retry-After")
 	}
-	p.ctl.onThrottle(sent, e.RetryAfter)
-	// The pacer's rate and pause do the waiting; a little jitter keeps the
-	// retries of one burst from coming back together.
-	return true, max(p.cfg.Jitter(p.cfg.BackoffBase), e.RetryAfter), nil
-}
-
-// accepted notes an answer that was not a 429.
-func (p *Pacer) accepted() {
-	p.ctl.onAnswer()
-	p.mu.Lock()
-	p.lastAccepted = time.Now()
-	p.mu.Unlock()
+	// The pacer's rate and pause do the waiting for the run; the item
+	// itself also waits out what the server asked of it.
+	return true, e.RetryAfter, nil
 }
 
 // noteAnswer records an HTTP answer for the all-403 rule and reports whether
