@@ -89,11 +89,12 @@ func planCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 	job := batch.Job{
 		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log),
 		Input: s.in, Step: batch.Read{}, Log: s.log, Read: o.read,
-		Begin: func(est batch.Estimate) {
+		Begin: func(est batch.Estimate) error {
 			s.log.Info("starting plan", "input", s.in.Name(), "rows", est.Rows, "to_read", est.ToSend,
 				"requests_at_most", est.Requests, "read", readAttr(est.Read), "rate", o.rate, "api", redactedHost(s.apiURL), "auth_id", s.authID)
 			prog = newProgress(&o.jobFlags, stderr, s.log, "reading", est.ToSend)
 			s.setProgress(prog)
+			return nil
 		},
 		Sink: func(r batch.Result) error {
 			if err := plan.Write(r); err != nil {

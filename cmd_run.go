@@ -41,10 +41,15 @@ Examples:
   # Carry on after an interruption: rows already ok are not sent again.
   plivo-bulk run --input numbers.csv --report report.csv --resume
 
-Exit codes: 0 every row ok; 1 some rows failed or were invalid; 2 usage,
-credentials or input-file error (nothing sent); 3 run aborted (authentication
-failed, the report could not be written, the API throttled it for longer than
---max-throttle-wait): run again with --resume; 130 interrupted.
+Before the first update, on a terminal, run shows what it is about to change
+and asks to go on (--yes skips the question; off a terminal it asks nothing).
+
+Exit codes: 0 every row ok; 1 some rows failed or were invalid, the canary
+failed or the confirmation was declined; 2 usage, credentials or input-file
+error (nothing sent); 3 run aborted (authentication failed, the report could
+not be written, the API throttled it for longer than --max-throttle-wait);
+4 stopped by --max-failures; 130 interrupted. After 1, 3, 4 and 130, run
+again with --resume to finish.
 
 Flags:
 `
@@ -58,6 +63,9 @@ type runFlags struct {
 	skipUnchanged bool
 	verify        bool
 	allowDefApp   bool
+	yes           bool
+	canary        int
+	maxFailures   failureBudgetFlag
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
@@ -75,6 +83,9 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.StringVar(&o.undo, "undo", "", "before changing a number, append to this `file` a row that restores it (one extra read per row)")
 	fs.BoolVar(&o.skipUnchanged, "skip-unchanged", false, "read each number first and send no update when it already has its targets (one extra read per row)")
 	fs.BoolVar(&o.verify, "verify", false, "read each number back after its update; ok only if the server holds the targets (one extra read per row)")
+	fs.BoolVar(&o.yes, "yes", false, "do not ask for a confirmation on a terminal before the first update")
+	fs.IntVar(&o.canary, "canary", 0, "send `N` rows first, spread over the file's distinct targets, read each back, and go on only if all hold their targets")
+	fs.Var(&o.maxFailures, "max-failures", "stop once `N` rows (or P% of the rows sent, after 20) have failed; the rest stays resumable (exit 4)")
 	fs.BoolVar(&o.allowDefApp, "allow-default-app", false, "send rows without app_id as they are, letting Plivo assign the account's default app (see README)")
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
@@ -89,6 +100,8 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 		return o, usagef("run: --resume and --force contradict each other: choose one")
 	case o.resume && o.report == "-":
 		return o, usagef("run: --resume needs a report file, not standard output")
+	case o.canary < 0:
+		return o, usagef("run: --canary %d: must be 0 (none) or more", o.canary)
 	case o.input == "-" && o.report == "-":
 		return o, usagef("run: --input and --report cannot both be standard streams")
 	}
@@ -143,20 +156,43 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	job := batch.Job{
 		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log),
 		Input: s.in, Step: step, Log: s.log, Read: o.read,
+		Canary: o.canary, MaxFailures: batch.FailureBudget(o.maxFailures),
 	}
+	ask := newConfirmer(o, stop, stderr)
 	if o.resume {
 		done := rep.Done()
 		job.Done = done.Has
 		s.log.Info("resuming", "report", o.report, "report_rows", done.Rows(), "done_in_report", done.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
 	prog := &progress{}
-	job.Begin = func(est batch.Estimate) {
+	toSend := 0
+	job.Begin = func(est batch.Estimate) error {
+		if ask != nil {
+			if err := ask.confirmRun(ctx, est, s.authID, s.apiURL, o.rate); err != nil {
+				return err
+			}
+		}
 		s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
 			"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend),
-			"read", readAttr(est.Read),
+			"read", readAttr(est.Read), "canary", o.canary,
 			"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
-		prog = newProgress(&o.jobFlags, stderr, s.log, "updating", est.ToSend)
+		toSend = est.ToSend
+		prog = newProgress(&o.jobFlags, stderr, s.log, "updating", toSend)
 		s.setProgress(prog)
+		return nil
+	}
+	job.AfterCanary = func(results []batch.Result) error {
+		s.log.Info("canary passed: every canary row holds its targets", "rows", len(results))
+		if ask == nil {
+			return nil
+		}
+		prog.stopBar()
+		if err := ask.confirmCanary(ctx, results); err != nil {
+			return err
+		}
+		prog = newProgress(&o.jobFlags, stderr, s.log, "updating", toSend-len(results))
+		s.setProgress(prog)
+		return nil
 	}
 	job.Sink = func(r batch.Result) error {
 		if err := rep.Write(r); err != nil {
@@ -292,11 +328,3 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 type noUndo struct{}
 
 func (noUndo) Write(batch.Row, batch.Targets) error { return nil }
-
-// durationAt is how long n requests take at rate per second.
-func durationAt(n int, rate float64) string {
-	if rate <= 0 {
-		return "as fast as the API allows"
-	}
-	return (time.Duration(float64(n) / rate * float64(time.Second))).Round(time.Second).String()
-}

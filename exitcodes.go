@@ -11,6 +11,7 @@ const (
 	exitRowsFailed  = 1
 	exitUsage       = 2
 	exitAborted     = 3
+	exitMaxFailures = 4
 	exitInterrupted = 130
 )
 

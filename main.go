@@ -145,6 +145,8 @@ func codeOf(err error) int {
 		return exitOK
 	case errors.Is(err, batch.ErrInterrupted):
 		return exitInterrupted
+	case errors.Is(err, batch.ErrTooManyFailures):
+		return exitMaxFailures
 	case errors.Is(err, batch.ErrAborted), errors.Is(err, batch.ErrThrottled):
 		return exitAborted
 	case isUsage(err):

@@ -121,7 +121,7 @@ func summaryAttrs(s batch.Summary) []any {
 		"unrecorded", s.Unrecorded, "applied_unrecorded", s.AppliedUnrecorded,
 		"elapsed_s", s.Elapsed.Seconds(), "requests", s.Stats.Requests, "retries", s.Stats.Retries,
 		"rate_limited", s.Stats.RateLimited, "effective_rate", s.Rate(), "accepted_rate", s.Stats.Accepted,
-		"read_mode", string(s.Read.Chosen), "read_requests", s.Read.Requests()}
+		"read_mode", string(s.Read.Chosen), "read_requests", s.Read.Requests(), "stopped_by", s.StoppedBy}
 }
 
 // progress shows how a run goes: a bar on stderr when asked to (auto: only
@@ -262,6 +262,7 @@ type summaryFile struct {
 	FailedByKind      map[string]int `json:"failed_by_kind"`
 	Changes           map[string]int `json:"changes,omitempty"`
 	Read              readFile       `json:"read"`
+	StoppedBy         string         `json:"stopped_by"`
 	Requests          int64          `json:"requests"`
 	Retries           int64          `json:"retries"`
 	RateLimited       int64          `json:"rate_limited"`
@@ -291,7 +292,7 @@ func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output
 		AlreadyOK: sum.AlreadyOK, NotAttempted: sum.NotAttempted(), Unrecorded: sum.Unrecorded, AppliedUnrecorded: sum.AppliedUnrecorded,
 		FailedByKind: sum.FailedByKind, Requests: sum.Stats.Requests, Retries: sum.Stats.Retries, RateLimited: sum.Stats.RateLimited,
 		AcceptedRate: sum.Stats.Accepted, Started: start.UTC(), ElapsedS: sum.Elapsed.Seconds(), EffectiveRate: sum.Rate(),
-		Output: output, ExitCode: codeOf(*errp),
+		Output: output, ExitCode: codeOf(*errp), StoppedBy: sum.StoppedBy,
 	}
 	if command == "plan" {
 		sf.Changes = sum.Changes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
@@ -39,9 +40,40 @@ type Job struct {
 	// step needs them; "" is ReadAuto.
 	Read ReadMode
 	// Begin, when set, is called once the checks before the run passed,
-	// with what the send will cost, just before the first row is sent.
-	Begin func(Estimate)
-	Log   *slog.Logger
+	// with what the send will cost and change, just before the first row
+	// is sent. An error stops the job there (a declined confirmation).
+	Begin func(Estimate) error
+	// Canary, when more than 0, sends that many rows first, spread over the
+	// file's distinct targets, each read back after its update; the rest
+	// is sent only when every canary row is ok and holds its targets.
+	Canary int
+	// AfterCanary, when set, is told the canary's results once they all
+	// passed; an error stops the job there.
+	AfterCanary func([]Result) error
+	// MaxFailures stops the dispatch once that many rows have failed.
+	MaxFailures FailureBudget
+	Log         *slog.Logger
+}
+
+// FailureBudget is how many failed rows a job tolerates: Count rows, or
+// Percent of the rows attempted (counted once 20 rows were); zero is none.
+type FailureBudget struct {
+	Count   int
+	Percent float64
+}
+
+// minRowsForPercent is how many rows a percentage budget waits for.
+const minRowsForPercent = 20
+
+// spent reports whether failed rows out of attempted use up the budget.
+func (b FailureBudget) spent(failed, attempted int) bool {
+	switch {
+	case b.Count > 0:
+		return failed >= b.Count
+	case b.Percent > 0:
+		return attempted >= minRowsForPercent && float64(failed) >= b.Percent/100*float64(attempted)
+	}
+	return false
 }
 
 // Estimate is what a run will send, known before it starts.
@@ -53,17 +85,29 @@ type Estimate struct {
 	// reads and updates a step makes, and the listing, retries aside.
 	Requests int
 	Read     ReadPlan
+	// Changes counts, per field, the numbers that change to each value,
+	// the most common first. Where the settings are known (read by page),
+	// a row that sets a field to what the number holds is not counted.
+	Changes [NumFields][]ValueCount
+}
+
+// ValueCount is how many numbers a field changes to Value on.
+type ValueCount struct {
+	Value   string // "" clears the field; OtherValues stands for the rest
+	Numbers int
 }
 
 // Run is the engine's one entry point. It checks the account (one read
 // that proves the credentials), checks each distinct application and
-// subaccount once, then takes every row of the input through the step:
-// paced, retried, and handed to the sink. Every request of the run goes
-// through one pace.Pacer.
+// subaccount once, learns the numbers' settings if the step needs them,
+// then takes every row of the input through the step: paced, retried, and
+// handed to the sink. Every request of the run goes through one
+// pace.Pacer.
 //
 // The Summary is filled in whatever happens. The error is nil when every
-// row was taken to its end; ErrInterrupted, ErrAborted or ErrThrottled
-// (wrapped, with the reason) when the run stopped early.
+// row was taken to its end; ErrInterrupted, ErrAborted, ErrThrottled,
+// ErrTooManyFailures, ErrCanary (wrapped, with the reason) or Begin's or
+// AfterCanary's error when the job stopped early.
 func Run(ctx context.Context, job Job) (sum Summary, err error) {
 	sum = newSummary(job.Input.Rows())
 	log := job.Log
@@ -72,7 +116,10 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 	}
 	p := pace.New(ctx, job.Pace)
 	start := time.Now()
-	defer func() { sum.Stats, sum.Elapsed = p.Stats(), time.Since(start) }()
+	defer func() {
+		sum.Stats, sum.Elapsed = p.Stats(), time.Since(start)
+		sum.StoppedBy = stoppedBy(err)
+	}()
 	defer p.Close()
 
 	if err := checkAccount(ctx, p, job.Client, log); err != nil {
@@ -82,49 +129,66 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 	if err != nil {
 		return sum, err
 	}
-	// One pass before the send counts what it will cost and the rows a
-	// resumed run has already, so that the progress bar's total is right,
-	// and collects the numbers whose settings the step needs.
-	est := Estimate{Rows: job.Input.Rows()}
-	var keys []uint64
-	err = job.Input.Each(ctx, func(r Row) error {
-		switch {
-		case r.Invalid != "" || invalid(r) != "":
-		case job.Done != nil && job.Done(r):
-			est.AlreadyOK++
-		default:
-			est.ToSend++
-			est.Requests += job.Step.Requests(r)
-			if job.Step.NeedsState(r) {
-				keys = append(keys, NumberKey(r.Number))
-			}
-		}
-		return nil
-	})
+	j := &jobRun{job: job, p: p, invalid: invalid, api: &API{Client: job.Client}, sum: &sum}
+	keys, err := j.neededNumbers(ctx)
 	if err != nil {
 		return sum, err
 	}
-	sum.AlreadyOK = est.AlreadyOK
 	mode := job.Read
 	if mode == "" {
 		mode = ReadAuto
 	}
-	api := &API{Client: job.Client}
-	api.known, est.Read, err = learnState(ctx, p, job.Client, mode, keys, log)
-	sum.Read = est.Read
+	j.api.known, sum.Read, err = learnState(ctx, p, job.Client, mode, keys, log)
 	if err != nil {
 		return sum, err
 	}
-	// The listing replaced the reads of the numbers it gave.
-	est.Requests += est.Read.Pages - est.Read.Found
-	if job.Begin != nil {
-		job.Begin(est)
+	est, err := j.estimate(ctx)
+	if err != nil {
+		return sum, err
 	}
+	sum.AlreadyOK = est.AlreadyOK
+	if job.Begin != nil {
+		if err := job.Begin(est); err != nil {
+			return sum, err
+		}
+	}
+	canary := map[int]bool{}
+	if job.Canary > 0 {
+		if canary, err = j.runCanary(ctx); err != nil {
+			return sum, err
+		}
+	}
+	return sum, j.send(ctx, job.Step, func(r Row) bool { return !canary[r.Line] })
+}
 
+// jobRun is one Run's state, shared by its passes.
+type jobRun struct {
+	job     Job
+	p       *pace.Pacer
+	invalid func(Row) string
+	api     *API
+	sum     *Summary
+
+	recordErr error // the sink's first error; later results go to Unrecorded
+	attempted int   // rows sent, for the failure budget
+}
+
+// toSend reports whether a valid row is to be sent: not found wanting by
+// the pre-flight, not done by an earlier run.
+func (j *jobRun) toSend(r Row) bool {
+	return r.Invalid == "" && j.invalid(r) == "" && (j.job.Done == nil || !j.job.Done(r))
+}
+
+// send takes the input's rows that pick accepts through step.
+func (j *jobRun) send(ctx context.Context, step Step, pick func(Row) bool) error {
+	job := j.job
 	source := func(f pace.Feed[Row, Answer]) error {
 		return job.Input.Each(ctx, func(r Row) error {
+			if !pick(r) {
+				return nil
+			}
 			if r.Invalid == "" {
-				r.Invalid = invalid(r)
+				r.Invalid = j.invalid(r)
 			}
 			switch {
 			case r.Invalid != "":
@@ -132,9 +196,9 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 			case job.Done != nil && job.Done(r):
 				return nil
 			}
-			if job.Step.NeedsState(r) {
-				if current, ok := api.known.get(r.Number); ok {
-					if ans, done := job.Step.Settle(r, current); done {
+			if step.NeedsState(r) {
+				if current, ok := j.api.known.get(r.Number); ok {
+					if ans, done := step.Settle(r, current); done {
 						return f.Pass(r, ans)
 					}
 				}
@@ -143,28 +207,50 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 		})
 	}
 	call := func(ctx context.Context, r Row, permit func() bool) (Answer, error) {
-		return job.Step.Attempt(ctx, api, r, permit)
+		return step.Attempt(ctx, j.api, r, permit)
 	}
-	var recordErr error // the first error of the sink; later results go to Unrecorded
-	sink := func(d pace.Done[Row, Answer]) error {
-		r := resultOf(d)
-		if recordErr == nil {
-			if recordErr = job.Sink(r); recordErr == nil {
-				sum.add(r)
-				return nil
-			}
-			p.Abort(fmt.Errorf("%w: the report cannot be written: %w", ErrAborted, recordErr))
+	return pace.Run(ctx, j.p, source, call, func(d pace.Done[Row, Answer]) error {
+		j.record(resultOf(d))
+		return nil
+	})
+}
+
+// record hands a result to the sink and counts it; once the sink has
+// failed, to Unrecorded. It stops the dispatch when the failure budget is
+// spent.
+func (j *jobRun) record(r Result) {
+	sum := j.sum
+	if j.recordErr == nil {
+		if j.recordErr = j.job.Sink(r); j.recordErr == nil {
+			sum.add(r)
+		} else {
+			j.p.Abort(fmt.Errorf("%w: the report cannot be written: %w", ErrAborted, j.recordErr))
 		}
+	}
+	if j.recordErr != nil {
 		sum.Unrecorded++
 		if r.Status == StatusOK {
 			sum.AppliedUnrecorded++
 		}
-		if job.Unrecorded != nil {
-			job.Unrecorded(r)
+		if j.job.Unrecorded != nil {
+			j.job.Unrecorded(r)
 		}
-		return nil
 	}
-	return sum, pace.Run(ctx, p, source, call, sink)
+	if r.Status == StatusInvalid {
+		return
+	}
+	j.attempted++
+	if b := j.job.MaxFailures; r.Status == StatusFailed && b.spent(sum.Failed, j.attempted) {
+		j.p.Abort(fmt.Errorf("%w: %d of %d rows failed (--max-failures %s)", ErrTooManyFailures, sum.Failed, j.attempted, b))
+	}
+}
+
+// String says the budget as the flag takes it.
+func (b FailureBudget) String() string {
+	if b.Percent > 0 {
+		return strconv.FormatFloat(b.Percent, 'f', -1, 64) + "%"
+	}
+	return strconv.Itoa(b.Count)
 }
 
 // resultOf turns the pool's outcome for a row into the row's Result.

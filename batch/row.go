@@ -9,6 +9,7 @@
 package batch
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -156,6 +157,18 @@ var ErrAborted = pace.ErrAborted
 // ErrInterrupted is returned by Run when it was told to stop before every
 // row was attempted.
 var ErrInterrupted = pace.ErrInterrupted
+
+// ErrTooManyFailures is returned by Run when the failure budget
+// (Job.MaxFailures) was spent; the rest can be resumed.
+var ErrTooManyFailures = errors.New("run stopped: too many rows failed")
+
+// ErrCanary is returned by Run when a canary row is not in its target
+// state; nothing past the canary was sent.
+var ErrCanary = errors.New("canary failed")
+
+// ErrDeclined is what a command returns from Job.Begin or Job.AfterCanary
+// when the user answered no.
+var ErrDeclined = errors.New("not confirmed")
 
 // ErrThrottled is returned by Run when the API kept the run waiting longer
 // than its limit; the rest can be resumed.

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"errors"
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
@@ -19,9 +20,13 @@ type Summary struct {
 	FailedByKind                  map[string]int
 	// Changes counts the rows per Change value: what plan reports.
 	Changes map[string]int
-	Read    ReadPlan      // how the numbers' settings were learned
-	Elapsed time.Duration // of the job, from its first request to its last
-	Stats   pace.Stats
+	Read    ReadPlan // how the numbers' settings were learned
+	// StoppedBy says why the job stopped before its end: "interrupted",
+	// "aborted", "throttled", "max_failures", "canary", "declined"; ""
+	// when it ran to its end.
+	StoppedBy string
+	Elapsed   time.Duration // of the job, from its first request to its last
+	Stats     pace.Stats
 }
 
 // The values of Result.Change.
@@ -73,4 +78,23 @@ func (s Summary) Rate() float64 {
 		return 0
 	}
 	return float64(s.Stats.Requests) / s.Elapsed.Seconds()
+}
+
+// stoppedBy names why a job stopped early, for the summary.
+func stoppedBy(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrTooManyFailures):
+		return "max_failures"
+	case errors.Is(err, ErrCanary):
+		return "canary"
+	case errors.Is(err, ErrDeclined):
+		return "declined"
+	case errors.Is(err, ErrThrottled):
+		return "throttled"
+	case errors.Is(err, ErrInterrupted):
+		return "interrupted"
+	}
+	return "aborted"
 }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+)
+
+// bigRun is the row count above which the confirmation asks for the
+// account id instead of "yes": a slip of the finger costs more there.
+const bigRun = 1000
+
+// confirmer asks the person at the terminal before a real run goes on.
+type confirmer struct {
+	in   io.Reader
+	out  io.Writer
+	stop <-chan struct{}
+	line chan string // lines read from in, by one goroutine
+}
+
+// newConfirmer returns a confirmer when there is someone to ask: standard
+// input is a terminal (and not the input file), the run is real, and --yes
+// was not given. Otherwise nil: the run goes on as asked.
+func newConfirmer(o runFlags, stop <-chan struct{}, out io.Writer) *confirmer {
+	if o.yes || o.sandbox || o.input == "-" || !term.IsTerminal(int(os.Stdin.Fd())) {
+		return nil
+	}
+	return &confirmer{in: os.Stdin, out: out, stop: stop}
+}
+
+// ask prints question and waits for a line; it returns nil when the line
+// is want, batch.ErrDeclined for anything else, and batch.ErrInterrupted
+// at the first signal.
+func (c *confirmer) ask(ctx context.Context, question, want string) error {
+	if c.line == nil {
+		c.line = make(chan string)
+		go func() {
+			sc := bufio.NewScanner(c.in)
+			for sc.Scan() {
+				c.line <- sc.Text()
+			}
+			close(c.line)
+		}()
+	}
+	fmt.Fprint(c.out, question)
+	select {
+	case l, ok := <-c.line:
+		if ok && strings.TrimSpace(l) == want {
+			return nil
+		}
+		return fmt.Errorf("%w: the answer was not %q; nothing more was sent", batch.ErrDeclined, want)
+	case <-c.stop:
+		fmt.Fprintln(c.out)
+		return batch.ErrInterrupted
+	case <-ctx.Done():
+		return batch.ErrInterrupted
+	}
+}
+
+// confirmRun shows what the run is about to do and asks to go on.
+func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, api string, rate float64) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nAbout to update numbers on account %s at %s:\n", authID, redactedHost(api))
+	fmt.Fprintf(&b, "  rows: %d, of which %d to send", est.Rows, est.ToSend)
+	if est.AlreadyOK > 0 {
+		fmt.Fprintf(&b, ", %d already ok", est.AlreadyOK)
+	}
+	b.WriteString("\n")
+	writeChanges(&b, est)
+	fmt.Fprintf(&b, "  cost: at most %d requests, about %s at --rate %g\n", est.Requests, durationAt(est.Requests, rate), rate)
+	question, want := "Type yes to go on: ", "yes"
+	if est.ToSend > bigRun {
+		question, want = fmt.Sprintf("Type the account id (%s) to go on: ", authID), authID
+	}
+	fmt.Fprint(c.out, b.String())
+	return c.ask(ctx, question, want)
+}
+
+// writeChanges lists, per field, the values the numbers change to, the
+// most common first.
+func writeChanges(b *strings.Builder, est batch.Estimate) {
+	const shown = 5
+	for f, vcs := range est.Changes {
+		for i, vc := range vcs {
+			if i == shown {
+				rest := 0
+				for _, v := range vcs[shown:] {
+					rest += v.Numbers
+				}
+				fmt.Fprintf(b, "    ... and %s more on %d other values\n", numbers(rest), len(vcs)-shown)
+				break
+			}
+			value := strconv.Quote(vc.Value)
+			switch vc.Value {
+			case "":
+				value = batch.ClearMarker
+			case batch.OtherValues:
+				value = vc.Value
+			}
+			fmt.Fprintf(b, "  %s → %s: %s\n", batch.Field(f), value, numbers(vc.Numbers))
+		}
+	}
+	if est.Read.Chosen == batch.ReadPage {
+		b.WriteString("  (counted against the settings the numbers hold now)\n")
+	}
+}
+
+func numbers(n int) string {
+	if n == 1 {
+		return "1 number"
+	}
+	return strconv.Itoa(n) + " numbers"
+}
+
+// confirmCanary shows the canary's results and asks to send the rest.
+func (c *confirmer) confirmCanary(ctx context.Context, results []batch.Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nCanary: %d rows sent, each read back, all in their target state:\n", len(results))
+	for i, r := range results {
+		if i == 10 {
+			fmt.Fprintf(&b, "  ... and %d more\n", len(results)-10)
+			break
+		}
+		fmt.Fprintf(&b, "  row %d %s: %s %s\n", r.Row.Line, r.Row.Number, r.Status, describeTargets(r.Row.Targets))
+	}
+	fmt.Fprint(c.out, b.String())
+	return c.ask(ctx, "Check them now, then type yes to send the rest: ", "yes")
+}
+
+func describeTargets(t batch.Targets) string {
+	var parts []string
+	for f, s := range t {
+		if s.Set {
+			parts = append(parts, fmt.Sprintf("%s=%s", batch.Field(f), strconv.Quote(s.Value)))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// durationAt is how long n requests take at rate per second.
+func durationAt(n int, rate float64) string {
+	if rate <= 0 {
+		return "as fast as the API allows"
+	}
+	return (time.Duration(float64(n) / rate * float64(time.Second))).Round(time.Second).String()
+}
