@@ -96,6 +96,7 @@ func row(line int, number string, pairs ...any) batch.Row {
 // every request it serves.
 type fixture struct {
 	srv *sandbox.Server
+	url string // the sandbox's base URL
 	cl  *client.Client
 
 	mu   sync.Mutex
@@ -124,6 +125,7 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...s
 	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
+	fx.url = hs.URL
 	cfg := srv.Config()
 	var err error
 	if fx.cl, err = client.New(hs.URL, cfg.AuthID, cfg.AuthToken); err != nil {
