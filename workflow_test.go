@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
@@ -37,10 +37,6 @@ type wfFixture struct {
 // without app_id (as Plivo documents), points the environment at it, and
 // seeds numbers.
 func newWorkflow(t *testing.T, numbers ...sandbox.Number) *wfFixture {
-	return newWorkflowWith(t, nil, numbers...)
-}
-
-func newWorkflowWith(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...sandbox.Number) *wfFixture {
 	t.Helper()
 	srv := sandbox.New(sandbox.Config{DefaultAppOnMissing: true, DefaultApp: wfDefault})
 	for _, id := range []string{wfApp1, wfApp2} {
@@ -64,11 +60,7 @@ func newWorkflowWith(t *testing.T, wrap func(http.Handler) http.Handler, numbers
 			fx.gets[r.Number]++
 		}
 	})
-	var h http.Handler = srv
-	if wrap != nil {
-		h = wrap(srv)
-	}
-	hs := httptest.NewServer(h)
+	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	cfg := srv.Config()
 	t.Setenv("PLIVO_API_URL", hs.URL)
@@ -188,100 +180,47 @@ func TestWorkflow_undoRoundTrip(t *testing.T) {
 	}
 }
 
-func TestWorkflow_allowDefaultApp(t *testing.T) {
-	fx := newWorkflow(t, wfNumbers[0])
-	in := fx.write(t, "in.csv", "number,alias\n12025550001,new\n")
-	code, _, stderr := runInProcess(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r.csv"), "--allow-default-app", "--progress", "never")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+// TestRunFlags_step: each run flag that changes what a row means sets its
+// batch.Update option (what each option does is tested in package batch).
+func TestRunFlags_step(t *testing.T) {
+	base := []string{"--input", "in.csv", "--report", "r.csv"}
+	tests := []struct {
+		flags []string
+		want  batch.Update
+	}{
+		{nil, batch.Update{PinApp: true}},
+		{[]string{"--allow-default-app"}, batch.Update{}},
+		{[]string{"--skip-unchanged"}, batch.Update{SkipUnchanged: true, PinApp: true}},
+		{[]string{"--verify"}, batch.Update{Verify: true, PinApp: true}},
+		{[]string{"--verify", "--skip-unchanged", "--allow-default-app"}, batch.Update{SkipUnchanged: true, Verify: true}},
 	}
-	// Sent as it is, the row lets the (documented) default app take over.
-	if got, _ := fx.srv.Number("12025550001"); got.AppID != wfDefault {
-		t.Errorf("app = %q, want the default %q: --allow-default-app must send the row as it is", got.AppID, wfDefault)
-	}
-	if _, gets := fx.counts(); gets != 0 {
-		t.Errorf("%d reads with --allow-default-app, want 0", gets)
-	}
-}
-
-func TestWorkflow_skipUnchanged(t *testing.T) {
-	fx := newWorkflow(t, wfNumbers...)
-	in := fx.write(t, "in.csv", wfInput)
-	if code, _, stderr := runInProcess(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r1.csv"), "--skip-unchanged", "--rate", "0", "--progress", "never"); code != 0 {
-		t.Fatalf("first run exit %d: %s", code, stderr)
-	}
-	posts1, _ := fx.counts()
-	code, _, stderr := runInProcess(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r2.csv"), "--skip-unchanged", "--rate", "0", "--progress", "never")
-	if code != 0 {
-		t.Fatalf("second run exit %d: %s", code, stderr)
-	}
-	if posts2, _ := fx.counts(); posts2 != posts1 {
-		t.Errorf("the second run sent %d updates, want 0: everything was unchanged", posts2-posts1)
-	}
-	for _, r := range readCSV(t, filepath.Join(fx.dir, "r2.csv")) {
-		if r["status"] != "skipped" || !strings.Contains(r["error"], "unchanged") {
-			t.Errorf("row %s: status %q error %q, want skipped/unchanged", r["row"], r["status"], r["error"])
-		}
-	}
-}
-
-// TestWorkflow_verify puts a server in front of the sandbox that answers the
-// first update of each number "changed" without passing it on, as Plivo does
-// for a null: --verify must notice and send the update again.
-func TestWorkflow_verify(t *testing.T) {
-	var mu sync.Mutex
-	swallowed := map[string]bool{}
-	lie := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPost {
-				mu.Lock()
-				first := !swallowed[r.URL.Path]
-				swallowed[r.URL.Path] = true
-				mu.Unlock()
-				if first {
-					_, _ = io.Copy(io.Discard, r.Body)
-					w.WriteHeader(http.StatusAccepted)
-					fmt.Fprint(w, `{"message":"changed","api_id":"not-really"}`)
-					return
-				}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.flags, " "), func(t *testing.T) {
+			o, err := parseRunFlags(append(base, tt.flags...), io.Discard)
+			if err != nil {
+				t.Fatal(err)
 			}
-			next.ServeHTTP(w, r)
+			if got := o.step(); got != tt.want {
+				t.Errorf("step() = %+v, want %+v", got, tt.want)
+			}
 		})
 	}
-	fx := newWorkflowWith(t, lie, wfNumbers...)
-	in := fx.write(t, "in.csv", wfInput)
-	report := filepath.Join(fx.dir, "r.csv")
-	code, _, stderr := runInProcess(t, "run", "--input", in, "--report", report, "--verify", "--rate", "0", "--backoff-base", "1ms", "--backoff-max", "2ms", "--progress", "never")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	for _, r := range readCSV(t, report) {
-		if r["status"] != "ok" || r["attempts"] != "2" || r["api_id"] == "not-really" {
-			t.Errorf("row %s: status %q attempts %q api_id %q; want ok after 2 attempts with the real api_id", r["row"], r["status"], r["attempts"], r["api_id"])
-		}
-	}
-
-	// Without --verify the lie goes unnoticed: the check is what catches it.
-	fx2 := newWorkflowWith(t, lie, sandbox.Number{Number: "12025550009", AppID: wfApp1})
-	in2 := fx2.write(t, "in.csv", "number,app_id\n12025550009,"+wfApp2+"\n")
-	mu.Lock()
-	clear(swallowed)
-	mu.Unlock()
-	if code, _, _ := runInProcess(t, "run", "--input", in2, "--report", filepath.Join(fx2.dir, "r.csv"), "--progress", "never"); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	if got, _ := fx2.srv.Number("12025550009"); got.AppID != wfApp1 {
-		t.Fatalf("the lying server applied the update")
-	}
 }
 
+// TestWorkflow_plan: plan writes the current and target values to
+// --output and exits 1 when a row is in error, 0 when none is. (What each
+// row's change is, is tested in package batch.)
 func TestWorkflow_plan(t *testing.T) {
 	fx := newWorkflow(t, wfNumbers...)
-	in := fx.write(t, "in.csv", wfInput+"12025550099,"+wfApp1+",,\n12025550077,,,\n12025550098,4040,,\n")
+	in := fx.write(t, "in.csv", "number,app_id,subaccount,alias\n"+
+		"12025550001,"+wfApp2+",,\n"+
+		"12025550005,,,(clear)\n"+
+		"12025550099,"+wfApp1+",,\n"+
+		"12025550098,4040,,\n")
 	out := filepath.Join(fx.dir, "plan.csv")
 	code, _, stderr := runInProcess(t, "plan", "--input", in, "--output", out, "--rate", "0", "--progress", "never")
-	if code != 1 {
-		t.Fatalf("plan exit %d, want 1 (one number is not on the account):\n%s", code, stderr)
+	if code != exitRowsFailed {
+		t.Fatalf("plan exit %d, want 1 (rows in error):\n%s", code, stderr)
 	}
 	if posts, _ := fx.counts(); posts != 0 {
 		t.Errorf("plan sent %d updates, want none", posts)
@@ -292,13 +231,9 @@ func TestWorkflow_plan(t *testing.T) {
 	}
 	checks := []struct{ row, change, field, current, target, errPart string }{
 		{"2", "yes", "app_id", wfApp1, wfApp2, ""},
-		{"3", "yes", "subaccount", wfSub1, wfSub2, ""},
-		{"4", "yes", "alias", "three", "renamed only", ""},
-		{"5", "yes", "app_id", wfApp2, "(clear)", ""},
-		{"6", "yes", "alias", "five", "(clear)", ""},
-		{"7", "error", "app_id", "", wfApp1, "not found"},
-		{"8", "error", "app_id", "", "", "nothing to change"},
-		{"9", "error", "app_id", "", "4040", "not an application of this account"},
+		{"3", "yes", "alias", "five", "(clear)", ""},
+		{"4", "error", "app_id", "", wfApp1, "not found"},
+		{"5", "error", "app_id", "", "4040", "not an application of this account"},
 	}
 	for _, c := range checks {
 		r := got[c.row]
@@ -313,7 +248,7 @@ func TestWorkflow_plan(t *testing.T) {
 	// A row already in its target state.
 	in2 := fx.write(t, "in2.csv", "number,app_id\n12025550001,"+wfApp1+"\n")
 	if code, _, _ := runInProcess(t, "plan", "--input", in2, "--output", filepath.Join(fx.dir, "plan2.csv")); code != 0 {
-		t.Fatalf("plan exit %d", code)
+		t.Fatalf("plan exit %d, want 0", code)
 	}
 	if r := readCSV(t, filepath.Join(fx.dir, "plan2.csv"))[0]; r["change"] != "no" {
 		t.Errorf("plan of an unchanged row: %v", r)

@@ -3,7 +3,6 @@ package batch_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -78,41 +77,4 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 		t.Errorf("%d of %d requests answered 429 (%.0f%%), want the run to back off to the server's limit", stats.RateLimited, stats.Requests, 100*share)
 	}
 	t.Logf("%d requests, %d answered 429", stats.Requests, stats.RateLimited)
-}
-
-// sliceSource is a checked input held in memory.
-type sliceSource []batch.Row
-
-func (s sliceSource) Each(ctx context.Context, fn func(batch.Row) error) error {
-	for _, r := range s {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s sliceSource) Rows() int { return len(s) }
-
-func (s sliceSource) Valid() int {
-	n := 0
-	for _, r := range s {
-		if r.Invalid == "" {
-			n++
-		}
-	}
-	return n
-}
-
-func (s sliceSource) Distinct(f batch.Field) ([]string, bool) {
-	var out []string
-	for _, r := range s {
-		if t := r.Targets[f]; t.Set && t.Value != "" && !slices.Contains(out, t.Value) {
-			out = append(out, t.Value)
-		}
-	}
-	return out, false
 }
