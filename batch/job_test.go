@@ -34,7 +34,7 @@ func TestRun_authFailureAborts(t *testing.T) {
 			began := false
 			sum, results, err := fx.run(t, batch.Job{
 				Client: cl, Input: migration(), Step: batch.Update{PinApp: true},
-				Begin: func(batch.Estimate) { began = true },
+				Begin: func(batch.Estimate) error { began = true; return nil },
 			})
 			if !errors.Is(err, batch.ErrAborted) || !strings.Contains(err.Error(), "authentication failed") {
 				t.Errorf("err = %v, want ErrAborted saying authentication failed", err)
@@ -69,7 +69,7 @@ func TestRun_preflightMarksRowsInvalid(t *testing.T) {
 		row(6, "12025550005", batch.Subaccount, sub2),
 	}
 	var est batch.Estimate
-	sum, results, err := fx.run(t, batch.Job{Input: in, Step: batch.Update{}, Begin: func(e batch.Estimate) { est = e }})
+	sum, results, err := fx.run(t, batch.Job{Input: in, Step: batch.Update{}, Begin: func(e batch.Estimate) error { est = e; return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestRun_doneRowsAreNotSent(t *testing.T) {
 	sum, results, err := fx.run(t, batch.Job{
 		Input: in, Step: batch.Update{},
 		Done:  func(r batch.Row) bool { return done[r.Line] },
-		Begin: func(e batch.Estimate) { est = e },
+		Begin: func(e batch.Estimate) error { est = e; return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -223,10 +223,11 @@ func TestRun_estimate(t *testing.T) {
 			fx := newFixture(t, nil, seed...)
 			var est batch.Estimate
 			begun, touchedBefore := 0, 0
-			_, results, err := fx.run(t, batch.Job{Input: migration(), Step: tt.step, Read: tt.read, Begin: func(e batch.Estimate) {
+			_, results, err := fx.run(t, batch.Job{Input: migration(), Step: tt.step, Read: tt.read, Begin: func(e batch.Estimate) error {
 				est = e
 				begun++
 				touchedBefore = fx.count("", "/Number/1")
+				return nil
 			}})
 			if err != nil {
 				t.Fatal(err)
