@@ -160,9 +160,9 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	}
 	ask := newConfirmer(o, stop, stderr)
 	if o.resume {
-		done := rep.Done()
-		job.Done = done.Has
-		s.log.Info("resuming", "report", o.report, "report_rows", done.Rows(), "done_in_report", done.Len(), "dropped_torn_line", rep.DroppedTornLine())
+		completed := rep.Completed()
+		job.Completed = completed.Has
+		s.log.Info("resuming", "report", o.report, "report_rows", completed.Rows(), "done_in_report", completed.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
 	prog := &progress{}
 	toSend := 0

@@ -38,7 +38,7 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 		switch {
 		case r.Invalid != "" || j.invalid(r) != "":
 			return nil
-		case j.job.Done != nil && j.job.Done(r):
+		case j.job.Completed != nil && j.job.Completed(r):
 			est.AlreadyOK++
 			return nil
 		}

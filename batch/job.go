@@ -26,9 +26,9 @@ type Job struct {
 	Pace   pace.Config
 	Input  Source
 	Step   Step
-	// Done, when set, says which rows an earlier run finished (a resumed
+	// Completed, when set, says which rows an earlier run finished (a resumed
 	// run): they are counted as AlreadyOK and not sent.
-	Done func(Row) bool
+	Completed func(Row) bool
 	// Sink receives one Result per row, from one goroutine. An error is
 	// taken to mean the result could not be recorded: the run stops, and
 	// that result and every later one go to Unrecorded instead.
@@ -176,7 +176,7 @@ type jobRun struct {
 // toSend reports whether a valid row is to be sent: not found wanting by
 // the pre-flight, not done by an earlier run.
 func (j *jobRun) toSend(r Row) bool {
-	return r.Invalid == "" && j.invalid(r) == "" && (j.job.Done == nil || !j.job.Done(r))
+	return r.Invalid == "" && j.invalid(r) == "" && (j.job.Completed == nil || !j.job.Completed(r))
 }
 
 // send takes the input's rows that pick accepts through step.
@@ -193,7 +193,7 @@ func (j *jobRun) send(ctx context.Context, step Step, pick func(Row) bool) error
 			switch {
 			case r.Invalid != "":
 				return f.Pass(r, Answer{})
-			case job.Done != nil && job.Done(r):
+			case job.Completed != nil && job.Completed(r):
 				return nil
 			}
 			if step.NeedsState(r) {
@@ -209,7 +209,7 @@ func (j *jobRun) send(ctx context.Context, step Step, pick func(Row) bool) error
 	call := func(ctx context.Context, r Row, permit func() bool) (Answer, error) {
 		return step.Attempt(ctx, j.api, r, permit)
 	}
-	return pace.Run(ctx, j.p, source, call, func(d pace.Done[Row, Answer]) error {
+	return pace.Run(ctx, j.p, source, call, func(d pace.Outcome[Row, Answer]) error {
 		j.record(resultOf(d))
 		return nil
 	})
@@ -254,7 +254,7 @@ func (b FailureBudget) String() string {
 }
 
 // resultOf turns the pool's outcome for a row into the row's Result.
-func resultOf(d pace.Done[Row, Answer]) Result {
+func resultOf(d pace.Outcome[Row, Answer]) Result {
 	r := Result{Row: d.Item, Attempts: d.Attempts, Latency: d.Latency, Current: d.Answer.Current}
 	switch {
 	case d.Passed && d.Item.Invalid != "":

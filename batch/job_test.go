@@ -112,8 +112,8 @@ func TestRun_doneRowsAreNotSent(t *testing.T) {
 	var est batch.Estimate
 	sum, results, err := fx.run(t, batch.Job{
 		Input: in, Step: batch.Update{},
-		Done:  func(r batch.Row) bool { return done[r.Line] },
-		Begin: func(e batch.Estimate) error { est = e; return nil },
+		Completed: func(r batch.Row) bool { return done[r.Line] },
+		Begin:     func(e batch.Estimate) error { est = e; return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestRun_summary(t *testing.T) {
 	}
 	sum, results, err := fx.run(t, batch.Job{
 		Input: in, Step: batch.Update{SkipUnchanged: true},
-		Done: func(r batch.Row) bool { return r.Line == 6 },
+		Completed: func(r batch.Row) bool { return r.Line == 6 },
 	})
 	if err != nil {
 		t.Fatal(err)

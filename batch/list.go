@@ -110,7 +110,7 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 		return nil
 	}
 	call := func(ctx context.Context, off int, _ func() bool) (client.NumberPage, error) { return page(ctx, off) }
-	err = pace.Run(ctx, p, source, call, func(d pace.Done[int, client.NumberPage]) error {
+	err = pace.Run(ctx, p, source, call, func(d pace.Outcome[int, client.NumberPage]) error {
 		sum.Pages++
 		if l.Page != nil {
 			l.Page()

@@ -85,7 +85,7 @@ func learnState(ctx context.Context, p *pace.Pacer, cl *client.Client, mode Read
 		}
 		return pg, nil
 	}
-	err = pace.Run(ctx, p, source, call, func(d pace.Done[int, client.NumberPage]) error {
+	err = pace.Run(ctx, p, source, call, func(d pace.Outcome[int, client.NumberPage]) error {
 		plan.Pages++
 		if d.Err != nil {
 			failed++

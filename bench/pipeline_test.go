@@ -86,7 +86,7 @@ func BenchmarkPipeline(b *testing.B) {
 		source := func(f pace.Feed[batch.Row, batch.Answer]) error {
 			return in.Each(context.Background(), func(r batch.Row) error { return f.Send(r) })
 		}
-		err = pace.Run(context.Background(), p, source, call, func(d pace.Done[batch.Row, batch.Answer]) error {
+		err = pace.Run(context.Background(), p, source, call, func(d pace.Outcome[batch.Row, batch.Answer]) error {
 			return sink(batch.Result{Row: d.Item, Status: batch.StatusOK, HTTPStatus: d.Answer.HTTPStatus, APIID: d.Answer.APIID, Attempts: d.Attempts})
 		})
 		p.Close()

@@ -51,9 +51,9 @@ func BenchmarkWriter_Write(b *testing.B) {
 	})
 }
 
-// BenchmarkDone_Has is the resume check made for every valid row.
-func BenchmarkDone_Has(b *testing.B) {
-	d := &Done{keys: []uint64{1, 2, 3}}
+// BenchmarkCompleted_Has is the resume check made for every valid row.
+func BenchmarkCompleted_Has(b *testing.B) {
+	d := &Completed{keys: []uint64{1, 2, 3}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if d.Has(benchResult.Row) {

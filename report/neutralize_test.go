@@ -228,7 +228,7 @@ func TestOpen_resumeFormulas(t *testing.T) {
 	}
 	defer func() { _ = w.Close() }()
 	for _, r := range rows {
-		if !w.Done().Has(r) {
+		if !w.Completed().Has(r) {
 			t.Errorf("resumed report does not have row %d (targets %q)", r.Line, r.Targets[batch.Alias].Value)
 		}
 	}

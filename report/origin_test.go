@@ -183,9 +183,9 @@ func TestOpen_takeOver(t *testing.T) {
 	}
 }
 
-// TestDone_latestLineDecides: targets A ok, then B ok, then A again must be
+// TestCompleted_latestLineDecides: targets A ok, then B ok, then A again must be
 // sent: the number is on B.
-func TestDone_latestLineDecides(t *testing.T) {
+func TestCompleted_latestLineDecides(t *testing.T) {
 	t.Parallel()
 	row := func(app string) batch.Row {
 		return batch.Row{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.AppID: set(app)}}
@@ -220,7 +220,7 @@ func TestDone_latestLineDecides(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = w.Close() }()
-			d := w.Done()
+			d := w.Completed()
 			if got := d.Has(row("A")); got != tt.doneA {
 				t.Errorf("Has(A) = %v, want %v", got, tt.doneA)
 			}

@@ -96,7 +96,7 @@ type Writer struct {
 	f      *os.File // nil when writing to an io.Writer
 	w      *csv.Writer
 	rec    []string
-	done   *Done
+	done   *Completed
 	torn   bool
 	err    error // the first failed write: every later one returns it
 	closed bool
@@ -108,9 +108,9 @@ type Writer struct {
 // one report. With Resume, a report of another origin, or of none, is
 // refused with an *OriginError.
 func Open(path string, mode Mode, origin Origin) (*Writer, error) {
-	w := &Writer{done: &Done{}}
+	w := &Writer{done: &Completed{}}
 	f, _, torn, err := openCSV(path, reportKind, mode, origin, func(f *os.File, start, keep int64) (int64, error) {
-		done, keep, err := readDone(f, path, start, keep)
+		done, keep, err := readCompleted(f, path, start, keep)
 		w.done = done
 		return keep, err
 	})
@@ -140,8 +140,8 @@ func NewWriter(out io.Writer, origin Origin) (*Writer, error) {
 	return w, nil
 }
 
-// Done returns what a resumed report recorded as done (nil if not resuming).
-func (w *Writer) Done() *Done { return w.done }
+// Completed returns what a resumed report recorded as done (nil if not resuming).
+func (w *Writer) Completed() *Completed { return w.done }
 
 // DroppedTornLine reports whether resuming dropped an incomplete last line.
 func (w *Writer) DroppedTornLine() bool { return w.torn }
@@ -271,19 +271,19 @@ func Neutralize(s string) string {
 // lineBreaks turns each line break in a cell into a space; built once.
 var lineBreaks = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ")
 
-// Done is the set of rows that a report records as done: for each number,
+// Completed is the set of rows that a report records as done: for each number,
 // the latest line decides, and the row is done only when that line is ok
 // and has the row's targets. A number set to A, then to B, is not done for
 // a row that sets A again. It costs 8 bytes per done number (16 per report
 // line while the report is read).
-type Done struct {
+type Completed struct {
 	keys []uint64 // sorted: key(number, targets) of each number whose latest line is ok
 	rows int      // report rows read
 }
 
 // Has reports whether the report's latest line for r's number is ok and
 // has r's targets.
-func (d *Done) Has(r batch.Row) bool {
+func (d *Completed) Has(r batch.Row) bool {
 	if d == nil || len(d.keys) == 0 {
 		return false
 	}
@@ -296,7 +296,7 @@ func (d *Done) Has(r batch.Row) bool {
 }
 
 // Len returns how many numbers the report records as done.
-func (d *Done) Len() int {
+func (d *Completed) Len() int {
 	if d == nil {
 		return 0
 	}
@@ -304,7 +304,7 @@ func (d *Done) Len() int {
 }
 
 // Rows returns how many rows the report held.
-func (d *Done) Rows() int {
+func (d *Completed) Rows() int {
 	if d == nil {
 		return 0
 	}
@@ -329,10 +329,10 @@ func numberHash(number string) uint64 {
 	return h.Sum64()
 }
 
-// readDone reads the report's rows, from start to keep, for resuming,
+// readCompleted reads the report's rows, from start to keep, for resuming,
 // streaming them. It returns the done rows and the length to keep (short of
 // keep when the last record is torn).
-func readDone(f *os.File, path string, start, keep int64) (*Done, int64, error) {
+func readCompleted(f *os.File, path string, start, keep int64) (*Completed, int64, error) {
 	// One entry per line, sized once: every record is one line (Neutralize
 	// turns line breaks into spaces), so the line count bounds them. Grown by
 	// append, a million entries held their old and new arrays at once.
@@ -342,7 +342,7 @@ func readDone(f *os.File, path string, start, keep int64) (*Done, int64, error) 
 	}
 	type entry struct{ number, key uint64 } // key 0: the line is not ok
 	entries := make([]entry, 0, lines)
-	d := &Done{}
+	d := &Completed{}
 	keep, err = scanRecords(f, path, start, keep, len(Columns), func(rec []string) error {
 		d.rows++
 		switch batch.Status(rec[2]) {

@@ -138,7 +138,7 @@ func TestOpen_resume(t *testing.T) {
 	if !w.DroppedTornLine() {
 		t.Error("DroppedTornLine = false")
 	}
-	d := w.Done()
+	d := w.Completed()
 	if d.Len() != 1 || d.Rows() != 4 {
 		t.Errorf("Done Len, Rows = %d, %d; want 1, 4", d.Len(), d.Rows())
 	}

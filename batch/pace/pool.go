@@ -16,8 +16,8 @@ import (
 // when the run is stopping.
 type Call[T, A any] func(ctx context.Context, item T, permit func() bool) (A, error)
 
-// Done is the outcome of one item: its answer, or its final error.
-type Done[T, A any] struct {
+// Outcome is what became of one item: its answer, or its final error.
+type Outcome[T, A any] struct {
 	Item     T
 	Answer   A
 	Err      *Error // nil for a success
@@ -44,19 +44,19 @@ func (f Feed[T, A]) Pass(item T, ans A) error { return f.pass(item, ans) }
 var errHalted = errors.New("halted")
 
 // Run feeds every item that source sends through call, each attempt paced
-// by p and retried by its policy, and hands one Done per item to sink. sink
+// by p and retried by its policy, and hands one Outcome per item to sink. sink
 // is called from a single goroutine, in completion order.
 //
 // Run returns when source is exhausted and every item sent is done, or the
 // run halts. It returns a sink or source error as it is, p's reason when it
 // halted (ErrInterrupted, or ErrAborted or ErrThrottled wrapped with the
-// reason), and nil otherwise. Items that were never attempted get no Done.
-func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error, call Call[T, A], sink func(Done[T, A]) error) error {
+// reason), and nil otherwise. Items that were never attempted get no Outcome.
+func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error, call Call[T, A], sink func(Outcome[T, A]) error) error {
 	r := &runner[T, A]{
 		p:       p,
 		call:    call,
 		jobs:    make(chan T),
-		results: make(chan Done[T, A], p.cfg.Concurrency),
+		results: make(chan Outcome[T, A], p.cfg.Concurrency),
 		noMore:  make(chan struct{}),
 	}
 	r.g, r.gctx = errgroup.WithContext(ctx)
@@ -97,7 +97,7 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 			if p.halted() {
 				return errHalted
 			}
-			r.results <- Done[T, A]{Item: item, Answer: ans, Passed: true}
+			r.results <- Outcome[T, A]{Item: item, Answer: ans, Passed: true}
 			return nil
 		},
 	})
@@ -132,7 +132,7 @@ type runner[T, A any] struct {
 	p       *Pacer
 	call    Call[T, A]
 	jobs    chan T
-	results chan Done[T, A]
+	results chan Outcome[T, A]
 	g       *errgroup.Group
 	gctx    context.Context
 
@@ -177,11 +177,11 @@ func (r *runner[T, A]) work() error {
 	}
 }
 
-// do takes an item to its Done. The first attempt's permit was taken by
+// do takes an item to its Outcome. The first attempt's permit was taken by
 // the caller.
-func (r *runner[T, A]) do(item T) Done[T, A] {
+func (r *runner[T, A]) do(item T) Outcome[T, A] {
 	p := r.p
-	d := Done[T, A]{Item: item}
+	d := Outcome[T, A]{Item: item}
 	var t tries
 	var sent time.Time
 	permit := func() bool {

@@ -23,7 +23,7 @@ type answer struct {
 	APIID      string
 }
 
-type done = Done[item, answer]
+type done = Outcome[item, answer]
 
 func makeItems(n int) []item {
 	items := make([]item, n)
