@@ -199,6 +199,31 @@ func (c *Client) redactError(err error) error {
 	return err
 }
 
+// redactEscaped redacts a JSON answer's strings as they decode: a server
+// may echo the token \u-escaped, which redact, reading the raw bytes, does
+// not see, and the decoded field would carry it into a report or an undo
+// file. Without a backslash every string decodes to its raw bytes, which
+// redact has seen; otherwise the answer is re-encoded with nothing escaped
+// that a token can hold (letters, digits, + / =), then redacted.
+func (c *Client) redactEscaped(body []byte) []byte {
+	if bytes.IndexByte(body, '\\') < 0 {
+		return body
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // re-encode numbers as they were written
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return body // not JSON: decoding it into the answer fails anyway
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return body
+	}
+	return c.redact(buf.Bytes())
+}
+
 // AuthID returns the account the client acts for.
 func (c *Client) AuthID() string { return c.authID }
 
@@ -386,7 +411,7 @@ func (c *Client) do(req *http.Request, v any) (*http.Response, error) {
 		return resp, c.redactError(err)
 	}
 	if v != nil {
-		if err := json.Unmarshal(body, v); err != nil {
+		if err := json.Unmarshal(c.redactEscaped(body), v); err != nil {
 			return resp, &APIError{StatusCode: resp.StatusCode, Message: "answer is not the expected JSON: " + snippet(body), Kind: KindBadAnswer, err: err}
 		}
 	}
