@@ -370,9 +370,21 @@ const e2eRunTimeout = 60 * time.Second
 // start starts the binary with argv and stdin (nil for none).
 func (r *e2eRunner) start(stdin io.Reader, argv ...string) *e2eProc {
 	r.t.Helper()
+	return r.startVia(stdin, nil, argv...)
+}
+
+// startVia is start, with the binary run by the command prefix: with
+// prefix {"sh", "-c", "ulimit -f 8; exec \"$@\"", "sh"}, the shell runs
+// the binary, its path then argv following the script as "$@".
+func (r *e2eRunner) startVia(stdin io.Reader, prefix []string, argv ...string) *e2eProc {
+	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), e2eRunTimeout)
 	p := &e2eProc{r: r, argv: argv, ctx: ctx, cancel: cancel, stdout: &e2eSyncBuffer{}, stderr: &e2eSyncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, r.bin, argv...)
+	if len(prefix) > 0 {
+		p.cmd = exec.CommandContext(ctx, prefix[0], slices.Concat(prefix[1:], []string{r.bin}, argv)...)
+	} else {
+		p.cmd = exec.CommandContext(ctx, r.bin, argv...)
+	}
 	p.cmd.Dir = r.dir
 	p.cmd.Env = r.env
 	p.cmd.Stdin = stdin

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -43,6 +44,7 @@ Run 'plivo-bulk help run' for the flags of a command.
 `
 
 func main() {
+	say := notices(os.Stderr, logsJSON(os.Args[1:]))
 	stop := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 3)
@@ -66,17 +68,41 @@ func main() {
 			case 1:
 				close(stop)
 			case 2:
-				fmt.Fprintln(os.Stderr, "plivo-bulk: stopping now (a third signal exits at once)")
+				say("stopping now (a third signal exits at once)")
 				cancel()
 			default:
-				fmt.Fprintln(os.Stderr, "plivo-bulk: exiting at once")
+				say("exiting at once")
 				os.Exit(exitInterrupted)
 			}
 		}
 	}()
 	err := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
 	cancel()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(exitCodeSaid(err, say))
+}
+
+// logsJSON reports whether args ask for --log-format json. main's own
+// lines (the error it exits with, the signal notices) must then be JSON
+// too: a log shipper reads every line on stderr as a record.
+func logsJSON(args []string) bool {
+	for i, a := range args {
+		a = strings.TrimPrefix(a, "-")
+		if a == "-log-format=json" || a == "log-format=json" ||
+			(a == "-log-format" || a == "log-format") && i+1 < len(args) && args[i+1] == "json" {
+			return true
+		}
+	}
+	return false
+}
+
+// notices returns how main tells something on stderr: "plivo-bulk: msg",
+// or with JSON logs one JSON log record.
+func notices(stderr io.Writer, json bool) func(msg string, attrs ...any) {
+	if !json {
+		return func(msg string, _ ...any) { fmt.Fprintln(stderr, "plivo-bulk: "+msg) }
+	}
+	log := newLogger("json", stderr)
+	return func(msg string, attrs ...any) { log.Warn(msg, attrs...) }
 }
 
 // run dispatches to a command.
@@ -125,15 +151,20 @@ func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
 
 // exitCode maps run's error to the documented exit codes, printing it.
 func exitCode(err error, stderr io.Writer) int {
+	return exitCodeSaid(err, notices(stderr, false))
+}
+
+// exitCodeSaid is exitCode, telling the error with say.
+func exitCodeSaid(err error, say func(msg string, attrs ...any)) int {
 	code := codeOf(err)
 	var rowsErr *rowsFailedError
 	var told *toldError
 	switch {
 	case code == exitOK, errors.As(err, &rowsErr), errors.As(err, &told): // said already
 	case code == exitInterrupted:
-		fmt.Fprintln(stderr, "plivo-bulk: interrupted")
+		say("interrupted", "exit_code", code)
 	default:
-		fmt.Fprintf(stderr, "plivo-bulk: %v\n", err)
+		say(err.Error(), "exit_code", code)
 	}
 	return code
 }

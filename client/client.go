@@ -10,6 +10,7 @@ package client
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -194,6 +195,31 @@ func (c *Client) redactError(err error) error {
 		e.APIID = string(c.redact([]byte(e.APIID)))
 	}
 	return err
+}
+
+// redactEscaped redacts a JSON answer's strings as they decode: a server
+// may echo the token \u-escaped, which redact, reading the raw bytes, does
+// not see, and the decoded field would carry it into a report or an undo
+// file. Without a backslash every string decodes to its raw bytes, which
+// redact has seen; otherwise the answer is re-encoded with nothing escaped
+// that a token can hold (letters, digits, + / =), then redacted.
+func (c *Client) redactEscaped(body []byte) []byte {
+	if bytes.IndexByte(body, '\\') < 0 {
+		return body
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // re-encode numbers as they were written
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return body // not JSON: decoding it into the answer fails anyway
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return body
+	}
+	return c.redact(buf.Bytes())
 }
 
 // AuthID returns the account the client acts for.

@@ -53,7 +53,7 @@ func (c *Client) do(req *http.Request, v any) (*http.Response, error) {
 		return resp, c.redactError(err)
 	}
 	if v != nil {
-		if err := json.Unmarshal(body, v); err != nil {
+		if err := json.Unmarshal(c.redactEscaped(body), v); err != nil {
 			return resp, &APIError{StatusCode: resp.StatusCode, Message: "answer is not the expected JSON: " + snippet(body), Kind: KindBadAnswer, err: err}
 		}
 	}

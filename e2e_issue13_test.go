@@ -1,0 +1,809 @@
+package main
+
+// End-to-end tests of issue 13 ("never lie, never lose"), one per numbered
+// item, with the real binary: what a report, an undo file or a summary
+// says must be true, an applied update must never go unrecorded, and no
+// file the user did not name as an output may be touched. The waits that
+// signals must end, the input limits and the pool's details are in
+// e2e_issue13_signals_test.go.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// i13Numbers returns n numbers from 1202555 followed by first+i.
+func i13Numbers(first, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("1202555%04d", first+i)
+	}
+	return out
+}
+
+// i13AppInput returns an input that moves every number to app.
+func i13AppInput(app string, numbers ...string) string {
+	var b strings.Builder
+	b.WriteString("number,app_id\n")
+	for _, n := range numbers {
+		b.WriteString(n + "," + app + "\n")
+	}
+	return b.String()
+}
+
+// i13Fast is what every run of these tests adds: quick retries, no bar.
+var i13Fast = []string{"--backoff-base", "1ms", "--backoff-max", "5ms", "--progress", "never"}
+
+// i13Run returns argv for a run of input with the report at report.
+func i13Run(input, report string, extra ...string) []string {
+	return e2eArgs([]string{"run", "--input", input, "--report", report}, i13Fast, extra)
+}
+
+// i13Read returns a file's content, "" when it does not exist.
+func i13Read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// i13Exit fails the test now unless res ended with code.
+func i13Exit(t *testing.T, what string, res e2eResult, code int) {
+	t.Helper()
+	if res.code != code {
+		t.Fatalf("%s: exit code %d, want %d\n%v", what, res.code, code, res)
+	}
+}
+
+// i13Posts returns, per number, the app_id and alias fields of the POSTs
+// that arrived at or after since, in order ("-" for a field not sent).
+func i13Posts(fx *e2eFixture, since time.Time) map[string][]string {
+	out := map[string][]string{}
+	for num, qs := range fx.rec.postsByNumber(since) {
+		for _, q := range qs {
+			f, _ := e2eFieldsOf(q)
+			app, ok := f["app_id"]
+			if !ok {
+				app = "-"
+			}
+			out[num] = append(out[num], app)
+		}
+	}
+	return out
+}
+
+// i13UndoRecords parses an undo file (origin line skipped, a torn last
+// line dropped) into its records, header first.
+func i13UndoRecords(t *testing.T, path string) [][]string {
+	t.Helper()
+	data := []byte(i13Read(t, path))
+	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+		data = data[:i+1]
+	}
+	recs, err := csv.NewReader(bytes.NewReader(e2eSkipOrigin(data))).ReadAll()
+	if err != nil {
+		t.Fatalf("undo file %s: %v\n%s", path, err, data)
+	}
+	return recs
+}
+
+// Item 1: a report or undo file written against another account or API
+// host is refused, before any request, and left as it was.
+func TestE2E_Issue13_resumeRefusesAnotherOrigin(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1300, 2)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	i13Exit(t, "first run", r.run(i13Run(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+	report, undo := i13Read(t, r.path("report.csv")), i13Read(t, r.path("undo.csv"))
+
+	// The same credentials served on another port: another API host.
+	fxB := e2eStartFixture(t, sandbox.Config{AuthID: fx.authID, AuthToken: fx.token}, e2eNumbers(nums...)...)
+	otherAccount := r.with("PLIVO_AUTH_ID", "MA"+e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 18))
+	otherAPI := r.with("PLIVO_API_URL", fxB.url)
+	tests := []struct {
+		name  string
+		r     *e2eRunner
+		extra []string
+		file  string // the file the message names
+	}{
+		{"report, another account", otherAccount, []string{"--report", "report.csv", "--resume"}, "report.csv"},
+		{"report, another API host", otherAPI, []string{"--report", "report.csv", "--resume"}, "report.csv"},
+		{"undo file, another account, --resume", otherAccount, []string{"--report", "new.csv", "--undo", "undo.csv", "--resume"}, "undo.csv"},
+		{"undo file, another API host, --force", otherAPI, []string{"--report", "new.csv", "--undo", "undo.csv", "--force"}, "undo.csv"},
+		{"undo file, another API host, --resume", otherAPI, []string{"--report", "new.csv", "--undo", "undo.csv", "--resume"}, "undo.csv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, beforeB := fx.srv.Stats().Requests, fxB.srv.Stats().Requests
+			res := tt.r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, i13Fast, tt.extra)...)
+			i13Exit(t, "run", res, 2)
+			if !strings.Contains(res.stderr, tt.file+" was written against account "+fx.authID) {
+				t.Errorf("stderr does not say which origin %s records:\n%s", tt.file, res.stderr)
+			}
+			if got := i13Read(t, r.path("report.csv")); got != report {
+				t.Errorf("the report changed:\n%s", got)
+			}
+			if got := i13Read(t, r.path("undo.csv")); got != undo {
+				t.Errorf("the undo file changed:\n%s", got)
+			}
+			time.Sleep(20 * time.Millisecond) // a request would have arrived by now
+			if fx.srv.Stats().Requests != before || fxB.srv.Stats().Requests != beforeB {
+				t.Errorf("a refused run sent requests")
+			}
+		})
+	}
+	// Its own origin resumes, and sends nothing: both rows are ok.
+	since := time.Now()
+	res := r.run(i13Run(input, "report.csv", "--resume", "--undo", "undo.csv", "--rate", "0")...)
+	i13Exit(t, "resume on the right origin", res, 0)
+	if n := e2eSummaryCount(res.stderr, "already ok"); n != 2 {
+		t.Errorf("already ok %d, want 2\n%s", n, res.stderr)
+	}
+	fx.quiesce(t)
+	if p := i13Posts(fx, since); len(p) != 0 {
+		t.Errorf("the resume sent %v", p)
+	}
+}
+
+// Item 2: targets A, then B, then A again on one report: the third run
+// must send A again, since the latest line of each number says B.
+func TestE2E_Issue13_resumeLatestLineDecides(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1310, 3)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	toA := r.write("a.csv", i13AppInput(e2eAppA, nums...))
+	toB := r.write("b.csv", i13AppInput(e2eAppB, nums...))
+	for i, step := range []struct {
+		input   string
+		app     string
+		already int
+	}{
+		{toA, e2eAppA, 0}, {toB, e2eAppB, 0}, {toA, e2eAppA, 0}, {toA, "", 3},
+	} {
+		since := time.Now()
+		res := r.run(i13Run(step.input, "report.csv", "--resume", "--rate", "0")...)
+		i13Exit(t, fmt.Sprintf("run %d", i+1), res, 0)
+		if got := max(0, e2eSummaryCount(res.stderr, "already ok")); got != step.already {
+			t.Errorf("run %d: already ok %d, want %d\n%s", i+1, got, step.already, res.stderr)
+		}
+		fx.quiesce(t)
+		want := map[string][]string{}
+		if step.app != "" {
+			for _, n := range nums {
+				want[n] = []string{step.app}
+			}
+		}
+		if got := i13Posts(fx, since); !maps.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("run %d sent %v, want %v", i+1, got, want)
+		}
+	}
+	for _, n := range nums {
+		if got, _ := fx.srv.Number(n); got.AppID != e2eAppA {
+			t.Errorf("%s ends on app %s, want %s", n, got.AppID, e2eAppA)
+		}
+	}
+}
+
+// i13Sent checks that the run sent exactly want (number -> app), once each.
+func i13Sent(t *testing.T, fx *e2eFixture, since time.Time, want map[string]string) {
+	t.Helper()
+	fx.quiesce(t)
+	got := i13Posts(fx, since)
+	for n, app := range want {
+		if !slices.Equal(got[n], []string{app}) {
+			t.Errorf("%s was sent %v, want [%s]", n, got[n], app)
+		}
+	}
+	for n, apps := range got {
+		if _, ok := want[n]; !ok {
+			t.Errorf("%s, not in the checked input, was sent %v", n, apps)
+		}
+	}
+}
+
+// Item 3: the input appended to, replaced by a rename or truncated while
+// the run goes on: exactly what was checked is sent, once.
+func TestE2E_Issue13_inputChangesMidRun(t *testing.T) {
+	t.Parallel()
+	nums, extra := i13Numbers(1320, 8), i13Numbers(1340, 4)
+	tests := []struct {
+		name   string
+		change func(path string) error
+	}{
+		{"appended", func(path string) error {
+			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			_, err = f.WriteString(strings.TrimPrefix(i13AppInput(e2eAppB, extra...), "number,app_id\n"))
+			return err
+		}},
+		{"replaced by a rename", func(path string) error {
+			tmp := path + ".new"
+			if err := os.WriteFile(tmp, []byte(i13AppInput(e2eAppB, append(slices.Clone(nums), extra...)...)), 0o600); err != nil {
+				return err
+			}
+			return os.Rename(tmp, path)
+		}},
+		{"truncated", func(path string) error { return os.Truncate(path, int64(len("number,app_id\n"))) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(append(slices.Clone(nums), extra...)...)...)
+			r := e2eNewRunner(t, fx)
+			input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+			report := r.path("report.csv")
+			since := time.Now()
+			p := r.start(nil, i13Run(input, report, "--rate", "8")...)
+			e2eWaitFor(t, 10*time.Second, "the first report row", func() bool { return e2eReportLines(report) >= 1 || p.exited() })
+			if p.exited() {
+				t.Fatalf("the run ended before the input could be changed\n%v", p.wait())
+			}
+			if err := tt.change(input); err != nil {
+				t.Fatal(err)
+			}
+			res := p.wait()
+			i13Exit(t, "run", res, 0)
+			if e2eReportLines(report) == len(nums) && e2eSummaryCount(res.stderr, "ok") != len(nums) {
+				t.Errorf("summary does not say ok %d\n%s", len(nums), res.stderr)
+			}
+			if !strings.Contains(res.stderr, fmt.Sprintf("Summary: %d rows", len(nums))) {
+				t.Errorf("summary does not count %d rows\n%s", len(nums), res.stderr)
+			}
+			rows := e2eReadReport(t, report)
+			if len(rows) != len(nums) {
+				t.Errorf("report has %d rows, want %d", len(rows), len(nums))
+			}
+			for _, g := range rows {
+				if g.Status != "ok" || g.Targets[0] != e2eAppA {
+					t.Errorf("report row %d: %s %s %q, want ok %s", g.Row, g.Number, g.Status, g.Targets[0], e2eAppA)
+				}
+			}
+			want := map[string]string{}
+			for _, n := range nums {
+				want[n] = e2eAppA
+			}
+			i13Sent(t, fx, since, want)
+		})
+	}
+}
+
+// Item 3: an input that can be read only once (a FIFO, a process
+// substitution, standard input) is sent whole, each row once.
+func TestE2E_Issue13_inputReadOnce(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1350, 5)
+	content := i13AppInput(e2eAppA, nums...)
+	tests := []struct {
+		name  string
+		start func(r *e2eRunner) *e2eProc
+	}{
+		{"fifo", func(r *e2eRunner) *e2eProc {
+			fifo := r.path("numbers.fifo")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				r.t.Skipf("mkfifo: %v", err)
+			}
+			go func() {
+				f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+				if err != nil {
+					return
+				}
+				defer f.Close()
+				_, _ = io.WriteString(f, content)
+			}()
+			return r.start(nil, i13Run(fifo, "report.csv", "--rate", "0")...)
+		}},
+		{"process substitution", func(r *e2eRunner) *e2eProc {
+			if _, err := os.Stat("/bin/bash"); err != nil {
+				r.t.Skip("no bash for <(...)")
+			}
+			r.write("numbers.csv", content)
+			return r.startVia(nil, []string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"},
+				e2eArgs([]string{"run", "--report", "report.csv", "--rate", "0"}, i13Fast)...)
+		}},
+		{"standard input", func(r *e2eRunner) *e2eProc {
+			return r.start(strings.NewReader(content), i13Run("-", "report.csv", "--rate", "0")...)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+			r := e2eNewRunner(t, fx)
+			since := time.Now()
+			res := tt.start(r).wait()
+			i13Exit(t, "run", res, 0)
+			if n := e2eSummaryCount(res.stderr, "ok"); n != len(nums) {
+				t.Errorf("ok %d, want %d\n%s", n, len(nums), res.stderr)
+			}
+			want := map[string]string{}
+			for _, n := range nums {
+				want[n] = e2eAppA
+			}
+			i13Sent(t, fx, since, want)
+		})
+	}
+}
+
+// i13JSONRows returns the report rows that a run kept on stderr as JSON
+// lines, by number, with their status.
+func i13JSONRows(t *testing.T, stderr string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, line := range strings.Split(stderr, "\n") {
+		var v struct {
+			Row    int    `json:"row"`
+			Number string `json:"number"`
+			Status string `json:"status"`
+		}
+		if !strings.HasPrefix(line, `{"row":`) {
+			continue
+		}
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Errorf("an unrecorded row's line is not JSON (%v): %s", err, line)
+			continue
+		}
+		if _, dup := out[v.Number]; dup {
+			t.Errorf("%s is on stderr twice", v.Number)
+		}
+		out[v.Number] = v.Status
+	}
+	return out
+}
+
+// i13CheckUnrecorded checks what a run that could not write its report
+// said: exit 3, every row it could not record on stderr as a JSON line,
+// counted in the summary with the applied ones, and the resume hint. It
+// returns the JSON rows.
+func i13CheckUnrecorded(t *testing.T, res e2eResult) map[string]string {
+	t.Helper()
+	i13Exit(t, "run", res, 3)
+	kept := i13JSONRows(t, res.stderr)
+	applied := 0
+	for _, st := range kept {
+		if st == "ok" {
+			applied++
+		}
+	}
+	if len(kept) == 0 {
+		t.Fatalf("no row was kept on stderr: the test wrote nothing past the limit\n%v", res)
+	}
+	want := fmt.Sprintf("not recorded   %d (%d applied, not recorded", len(kept), applied)
+	if !strings.Contains(res.stderr, want) {
+		t.Errorf("the summary does not say %q\n%s", want, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "--resume") {
+		t.Errorf("no resume hint\n%s", res.stderr)
+	}
+	return kept
+}
+
+// Item 4: under a file size limit (ulimit -f, as a full disk), the report
+// cannot be written: no applied row is lost, the run exits 3 with the
+// resume hint, and the resumed run sends nothing the report has as ok.
+func TestE2E_Issue13_reportWriteFails(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1400, 100)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...)) // 3 KB: its private copy fits the limit
+	report := r.path("report.csv")
+	// dash counts ulimit -f in 512-byte blocks: 4 KiB, some 45 report rows.
+	res := r.startVia(nil, []string{"sh", "-c", `ulimit -f 8 && exec "$@"`, "sh"}, i13Run(input, report, "--rate", "0")...).wait()
+	kept := i13CheckUnrecorded(t, res)
+	fx.quiesce(t)
+
+	data := []byte(i13Read(t, report))
+	rows, err := e2eParseReport(data, true)
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, data)
+	}
+	okBefore := map[string]bool{}
+	for _, g := range rows {
+		if _, dup := kept[g.Number]; dup {
+			t.Errorf("%s is both in the report and on stderr", g.Number)
+		}
+		if g.Status == "ok" {
+			okBefore[g.Number] = true
+		}
+	}
+	// Every update the server applied is recorded somewhere.
+	for num, qs := range fx.rec.postsByNumber(time.Time{}) {
+		if len(e2eClean2xx(qs)) > 0 && !okBefore[num] && kept[num] != "ok" {
+			t.Errorf("%s was applied but is neither in the report nor on stderr as ok", num)
+		}
+	}
+	if na := max(0, e2eSummaryCount(res.stderr, "not attempted")); na != len(nums)-len(rows)-len(kept) {
+		t.Errorf("not attempted %d; the report has %d rows and stderr %d of %d", na, len(rows), len(kept), len(nums))
+	}
+
+	since := time.Now()
+	res2 := r.run(i13Run(input, report, "--resume", "--rate", "0")...)
+	i13Exit(t, "resume without the limit", res2, 0)
+	fx.quiesce(t)
+	for num, qs := range fx.rec.postsByNumber(since) {
+		if okBefore[num] {
+			t.Errorf("%s was ok in the report, but the resume sent it again %s", num, e2eDescribe(qs))
+		}
+		if len(qs) != 1 {
+			t.Errorf("the resume sent %s %d times", num, len(qs))
+		}
+	}
+	for _, n := range nums {
+		if got, _ := fx.srv.Number(n); got.AppID != e2eAppA {
+			t.Errorf("%s ends on app %s, want %s", n, got.AppID, e2eAppA)
+		}
+	}
+}
+
+// Item 4: --report - into `head -2`: the closed pipe is a report write
+// failure like a full disk, not a silent death.
+func TestE2E_Issue13_reportIntoClosedPipe(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1500, 30)
+	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	// head reads the origin line and the header, and exits long before
+	// the first row (at 30 requests/s) is written; sh reports the
+	// binary's exit code.
+	script := `{ "$@"; echo $? > code.txt; } | head -2 > first.txt`
+	res := r.startVia(nil, []string{"sh", "-c", script, "sh"}, i13Run(input, "-", "--rate", "30")...).wait()
+	i13Exit(t, "sh", res, 0)
+	code := strings.TrimSpace(i13Read(t, r.path("code.txt")))
+	res.code = -2
+	fmt.Sscan(code, &res.code)
+	i13CheckUnrecorded(t, res)
+	if first := i13Read(t, r.path("first.txt")); !strings.HasPrefix(first, "# plivo-bulk report:") {
+		t.Errorf("head got %q, want the origin line", first)
+	}
+	fx.quiesce(t)
+	kept := i13JSONRows(t, res.stderr)
+	for num, qs := range fx.rec.postsByNumber(time.Time{}) {
+		if len(e2eClean2xx(qs)) > 0 && kept[num] != "ok" {
+			t.Errorf("%s was applied but is not on stderr as ok", num)
+		}
+	}
+}
+
+// i13Alias returns the sandbox aliases of nums.
+func i13Aliases(fx *e2eFixture, nums []string) map[string]sandbox.Number {
+	out := map[string]sandbox.Number{}
+	for _, n := range nums {
+		out[n], _ = fx.srv.Number(n)
+	}
+	return out
+}
+
+// Item 5: a resumed run with more columns than the interrupted one: the
+// undo file keeps, per field, the value from before any change; it lists
+// each number once, and running it restores every number exactly, exit 0.
+func TestE2E_Issue13_undoWidenedOnResume(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1600, 40)
+	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	original := i13Aliases(fx, nums)
+	report := r.path("report.csv")
+	narrow := r.write("narrow.csv", i13AppInput(e2eAppA, nums...))
+	p := r.start(nil, i13Run(narrow, report, "--undo", "undo.csv", "--rate", "40")...)
+	e2eWaitFor(t, 10*time.Second, "5 report rows", func() bool { return e2eReportLines(report) >= 5 || p.exited() })
+	p.signal(syscall.SIGINT)
+	i13Exit(t, "interrupted run", p.wait(), 130)
+
+	var b strings.Builder
+	b.WriteString("number,app_id,alias\n")
+	for _, n := range nums {
+		b.WriteString(n + "," + e2eAppA + ",new alias\n")
+	}
+	wide := r.write("wide.csv", b.String())
+	i13Exit(t, "widened resume", r.run(i13Run(wide, report, "--undo", "undo.csv", "--resume", "--rate", "0")...), 0)
+
+	recs := i13UndoRecords(t, r.path("undo.csv"))
+	seen := map[string]bool{}
+	for _, rec := range recs[1:] {
+		if seen[rec[0]] {
+			t.Errorf("the undo file lists %s twice", rec[0])
+		}
+		seen[rec[0]] = true
+	}
+	res := r.run(i13Run(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...)
+	i13Exit(t, "running the undo file", res, 0)
+	for n, want := range i13Aliases(fx, nums) {
+		if want != original[n] {
+			t.Errorf("%s after the undo = %+v, want %+v", n, want, original[n])
+		}
+	}
+}
+
+// Item 5: values that do not survive a plain CSV round trip, or that a
+// spreadsheet would run: the undo file holds them escaped, one line a
+// record, and restores them exactly.
+func TestE2E_Issue13_undoValuesRoundTrip(t *testing.T) {
+	t.Parallel()
+	aliases := []string{"  padded  ", "(clear)", "two\nlines", "=1+1", "+1 202", "-x", "@SUM(A1)", "'quoted", `back\slash`, "tab\there", "plain"}
+	var seed []sandbox.Number
+	var nums []string
+	for i, a := range aliases {
+		n := e2eNumbers(fmt.Sprintf("120255517%02d", i))[0]
+		n.Alias = a
+		seed = append(seed, n)
+		nums = append(nums, n.Number)
+	}
+	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
+	r := e2eNewRunner(t, fx)
+	original := i13Aliases(fx, nums)
+	var b strings.Builder
+	b.WriteString("number,alias\n")
+	for _, n := range nums {
+		b.WriteString(n + ",renamed\n")
+	}
+	input := r.write("numbers.csv", b.String())
+	i13Exit(t, "run", r.run(i13Run(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+
+	undo := i13Read(t, r.path("undo.csv"))
+	if lines := strings.Count(undo, "\n"); lines != 2+len(nums) {
+		t.Errorf("the undo file has %d lines, want %d (origin, header, one a number)\n%s", lines, 2+len(nums), undo)
+	}
+	for _, rec := range i13UndoRecords(t, r.path("undo.csv")) {
+		for _, c := range rec {
+			if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+				t.Errorf("undo cell %q would run as a formula in a spreadsheet", c)
+			}
+		}
+	}
+	i13Exit(t, "running the undo file", r.run(i13Run(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
+	for n, got := range i13Aliases(fx, nums) {
+		if got != original[n] {
+			t.Errorf("%s after the undo: alias %q, want %q", n, got.Alias, original[n].Alias)
+		}
+	}
+}
+
+// Item 5: a row of the undo file is on disk before its update is sent: a
+// run killed mid-way (SIGKILL) can be rolled back whole.
+func TestE2E_Issue13_undoBeforeSend(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1800, 60)
+	fx := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	original := i13Aliases(fx, nums)
+	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	report := r.path("report.csv")
+	p := r.start(nil, i13Run(input, report, "--undo", "undo.csv", "--rate", "60")...)
+	e2eWaitFor(t, 10*time.Second, "10 report rows", func() bool { return e2eReportLines(report) >= 10 || p.exited() })
+	p.signal(syscall.SIGKILL)
+	i13Exit(t, "killed run", p.wait(), -1)
+	fx.quiesce(t)
+	inUndo := map[string]bool{}
+	for _, rec := range i13UndoRecords(t, r.path("undo.csv"))[1:] {
+		inUndo[rec[0]] = true
+	}
+	posted := fx.rec.postsByNumber(time.Time{})
+	if len(posted) == len(nums) {
+		t.Fatalf("every number was sent before the kill: the test killed nothing")
+	}
+	for n := range posted {
+		if !inUndo[n] {
+			t.Errorf("%s was sent, but the undo file has no row for it", n)
+		}
+	}
+	i13Exit(t, "running the undo file", r.run(i13Run(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
+	for n, got := range i13Aliases(fx, nums) {
+		if got != original[n] {
+			t.Errorf("%s after the undo = %+v, want %+v", n, got, original[n])
+		}
+	}
+}
+
+// Item 8: an output that is the input, or another output, by another
+// path (./x, a symbolic link, a hard link) is refused, even with --force,
+// and nothing is touched.
+func TestE2E_Issue13_outputsNeverTheInput(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1900, 2)
+	content := i13AppInput(e2eAppA, nums...)
+	tests := []struct {
+		name  string
+		setup func(r *e2eRunner) error
+		flags []string
+	}{
+		{"--report ./input --force", nil, []string{"--report", "./numbers.csv", "--force"}},
+		{"--undo ./input", nil, []string{"--report", "report.csv", "--undo", "./numbers.csv"}},
+		{"--summary ./input", nil, []string{"--report", "report.csv", "--summary", "./numbers.csv"}},
+		{"--summary by a symbolic link", func(r *e2eRunner) error { return os.Symlink("numbers.csv", r.path("link.csv")) },
+			[]string{"--report", "report.csv", "--summary", "link.csv"}},
+		{"--report by a hard link --force", func(r *e2eRunner) error { return os.Link(r.path("numbers.csv"), r.path("hard.csv")) },
+			[]string{"--report", "hard.csv", "--force"}},
+		{"--undo and --report one file", nil, []string{"--report", "out.csv", "--undo", "./sub/../out.csv", "--force"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+			r := e2eNewRunner(t, fx)
+			input := r.write("numbers.csv", content)
+			r.write("out.csv", "precious\n")
+			if err := os.Mkdir(r.path("sub"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if tt.setup != nil {
+				if err := tt.setup(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res := r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, i13Fast, tt.flags)...)
+			i13Exit(t, "run", res, 2)
+			if got := i13Read(t, input); got != content {
+				t.Errorf("the input changed to %q", got)
+			}
+			if got := i13Read(t, r.path("out.csv")); got != "precious\n" {
+				t.Errorf("out.csv changed to %q", got)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if n := fx.srv.Stats().Requests; n != 0 {
+				t.Errorf("%d requests sent", n)
+			}
+		})
+	}
+}
+
+// Item 8: --force never empties an existing undo file: it may hold the
+// only record of the values from before an earlier run.
+func TestE2E_Issue13_forceKeepsUndo(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1910, 3)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	original := i13Aliases(fx, nums)
+	first := r.write("first.csv", i13AppInput(e2eAppA, nums...))
+	i13Exit(t, "first run", r.run(i13Run(first, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+	// The second run changes the alias of the first two numbers only.
+	second := r.write("second.csv", "number,alias\n"+nums[0]+",x\n"+nums[1]+",y\n")
+	i13Exit(t, "second run", r.run(i13Run(second, "report.csv", "--undo", "undo.csv", "--force", "--rate", "0")...), 0)
+	recs := i13UndoRecords(t, r.path("undo.csv"))
+	if len(recs) != 1+len(nums) {
+		t.Errorf("the undo file has %d records, want a header and one a number:\n%q", len(recs), recs)
+	}
+	i13Exit(t, "running the undo file", r.run(i13Run(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
+	for n, got := range i13Aliases(fx, nums) {
+		if got != original[n] {
+			t.Errorf("%s after the undo = %+v, want %+v (from before both runs)", n, got, original[n])
+		}
+	}
+}
+
+// Item 9: a run that stops before it sends anything (a 401 at the account
+// check, an undo file in use) leaves no report that blocks the next run.
+func TestE2E_Issue13_headerOnlyReportTakenOver(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1920, 4)
+	fx := e2eStartFixture(t, sandbox.Config{Latency: 300 * time.Millisecond}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+
+	bad := r.withToken(fx.authID, "wrongToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz", 30))
+	i13Exit(t, "run with a wrong token", bad.run(i13Run(input, "report.csv", "--rate", "0")...), 3)
+	i13Exit(t, "the next run, no --resume or --force", r.run(i13Run(input, "report.csv", "--rate", "0")...), 0)
+
+	// A run holds undo.csv; a second run on it stops before sending.
+	holder := r.start(nil, i13Run(input, "holder.csv", "--undo", "undo.csv", "--rate", "2")...)
+	e2eWaitFor(t, 10*time.Second, "the first run's undo file", func() bool { return i13Read(t, r.path("undo.csv")) != "" || holder.exited() })
+	res := r.run(i13Run(input, "second.csv", "--undo", "undo.csv", "--rate", "0")...)
+	i13Exit(t, "run on an undo file in use", res, 2)
+	holder.signal(syscall.SIGINT)
+	holder.wait()
+	i13Exit(t, "the next run on second.csv", r.run(i13Run(input, "second.csv", "--rate", "0")...), 0)
+}
+
+// Item 10: a resumed report with ok rows for numbers no longer in the
+// input: the counts are of the input's rows, never negative.
+func TestE2E_Issue13_resumeCountsOnlyInputRows(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1930, 8)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	all := r.write("all.csv", i13AppInput(e2eAppA, nums[:6]...))
+	i13Exit(t, "first run", r.run(i13Run(all, "report.csv", "--rate", "0")...), 0)
+	// Two rows done before, two new: the report's four other ok rows are
+	// not this input's.
+	some := r.write("some.csv", i13AppInput(e2eAppA, nums[4:]...))
+	res := r.run(i13Run(some, "report.csv", "--resume", "--rate", "0", "--log-format", "json", "--summary", "s.json")...)
+	i13Exit(t, "resume", res, 0)
+	var s map[string]any
+	if err := json.Unmarshal([]byte(i13Read(t, r.path("s.json"))), &s); err != nil {
+		t.Fatal(err)
+	}
+	for _, logged := range e2eJSONLogs(res.stderr) {
+		if logged["msg"] == "starting run" && (logged["to_send"] != 2.0 || logged["already_ok"] != 2.0 || logged["rows"] != 4.0) {
+			t.Errorf("starting run: %v, want rows 4, to_send 2, already_ok 2", logged)
+		}
+		if logged["msg"] == "run finished" {
+			s = logged
+		}
+		for k, v := range logged {
+			if f, ok := v.(float64); ok && f < 0 {
+				t.Errorf("%s: %s = %v", logged["msg"], k, f)
+			}
+		}
+	}
+	if s["ok"] != 2.0 || s["already_ok"] != 2.0 || s["not_attempted"] != 0.0 {
+		t.Errorf("run finished: %v, want ok 2, already_ok 2, not_attempted 0", s)
+	}
+}
+
+// Item 10: with --log-format json, every line on stderr is JSON, however
+// the run ends.
+func TestE2E_Issue13_jsonLogsOnly(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1940, 40)
+	tests := []struct {
+		name string
+		run  func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult
+		code int
+		cfg  sandbox.Config
+	}{
+		{"rows failed and invalid", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
+			bad := r.write("bad.csv", "number,app_id\n12025559999,"+e2eAppA+"\n123,"+e2eAppA+"\n")
+			return r.run(i13Run(bad, "report.csv", "--rate", "0", "--log-format", "json")...)
+		}, 1, sandbox.Config{}},
+		{"input error", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
+			bad := r.write("bad.csv", "number,app_ip\n1,2\n")
+			return r.run(i13Run(bad, "report.csv", "--log-format", "json")...)
+		}, 2, sandbox.Config{}},
+		{"authentication failed", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
+			r = r.withToken(fx.authID, "wrongToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz", 30))
+			return r.run(i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...)
+		}, 3, sandbox.Config{}},
+		{"report cannot be written", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
+			return r.startVia(nil, []string{"sh", "-c", `ulimit -f 4 && exec "$@"`, "sh"}, i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...).wait()
+		}, 3, sandbox.Config{}},
+		{"interrupted twice", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
+			p := r.start(nil, i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...)
+			e2eWaitFor(t, 10*time.Second, "updates in flight", func() bool { return fx.srv.Stats().Requests >= 3 || p.exited() })
+			p.signal(syscall.SIGINT)
+			e2eWaitFor(t, 5*time.Second, "the first signal's notice", func() bool { return strings.Contains(p.stderr.String(), "waiting for calls in flight") || p.exited() })
+			p.signal(syscall.SIGINT)
+			return p.wait()
+		}, 130, sandbox.Config{StallRate: 1}}, // updates never answered: the first signal waits for them
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := tt.cfg
+			if cfg.StallRate == 0 {
+				cfg.Latency = 20 * time.Millisecond
+			}
+			fx := e2eStartFixture(t, cfg, e2eNumbers(nums...)...)
+			r := e2eNewRunner(t, fx)
+			input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+			res := tt.run(t, fx, r, input)
+			i13Exit(t, "run", res, tt.code)
+			sc := bufio.NewScanner(strings.NewReader(res.stderr))
+			for sc.Scan() {
+				if line := sc.Text(); !json.Valid([]byte(line)) || !strings.HasPrefix(line, "{") {
+					t.Errorf("stderr line is not a JSON object: %s", line)
+				}
+			}
+		})
+	}
+}
