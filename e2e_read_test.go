@@ -1,0 +1,411 @@
+package main
+
+// End-to-end tests of how a job learns the numbers' current settings
+// (--read page|each|auto, issue 11): the real binary against the sandbox,
+// with every request it answered recorded.
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// e2eReadCommon are the flags of every run in these tests.
+var e2eReadCommon = []string{"--rate", "0", "--progress", "never", "--backoff-base", "1ms", "--backoff-max", "5ms"}
+
+// e2eReadOnAccount is the number of numbers the differential test's account
+// starts with: 4 pages of the listing.
+const e2eReadOnAccount = 70
+
+// e2eReadNotOnAccount is a number the inputs name that the account does not
+// have: the listing never gives it, so it is read on its own (and answered
+// 404) whichever way the job reads.
+const e2eReadNotOnAccount = "12025569999"
+
+// e2eReadNumber is the differential test's i-th number.
+func e2eReadNumber(i int) string { return fmt.Sprintf("1202556%04d", i) }
+
+// e2eReadSeed is the differential test's account: a mix of states, with
+// aliases that a CSV file, the input reader and a spreadsheet each mangle if
+// they are not escaped.
+func e2eReadSeed() []sandbox.Number {
+	ns := make([]sandbox.Number, e2eReadOnAccount)
+	for i := range ns {
+		n := sandbox.Number{Number: e2eReadNumber(i), AppID: e2eAppStart, ComplianceStatus: "pending"}
+		switch i % 5 {
+		case 0:
+			n.AppID, n.Alias = "", "no app"
+		case 1:
+			n.Subaccount, n.Alias = e2eSubA, "Team A"
+		case 2:
+			n.Alias = fmt.Sprintf(`Desk %d, "North"`, i)
+		case 3:
+			n.Alias = "=HYPERLINK(\"x\")"
+		case 4:
+			n.Alias = fmt.Sprintf("  spaced %d ", i)
+		}
+		ns[i] = n
+	}
+	return ns
+}
+
+// e2eReadInput is the migration's input: 60 of the account's numbers with a
+// mix of targets (a sixth of them already in their target state), one number
+// the account does not have, and one invalid row.
+func e2eReadInput(seed []sandbox.Number) string {
+	var b strings.Builder
+	b.WriteString("number,app_id,subaccount,alias\n")
+	orClear := func(v string) string {
+		if v == "" {
+			return batch.ClearMarker
+		}
+		return batch.EscapeCell(v)
+	}
+	for i, n := range seed[:60] {
+		var cells [3]string
+		switch i % 6 {
+		case 0:
+			cells = [3]string{e2eAppA, "", ""}
+		case 1: // alias only: the number keeps its app
+			cells = [3]string{"", "", fmt.Sprintf(`Desk %d, "Night"`, i)}
+		case 2:
+			cells = [3]string{"", e2eSubB, batch.ClearMarker}
+		case 3: // already in its target state
+			cells = [3]string{orClear(n.AppID), "", orClear(n.Alias)}
+		case 4:
+			cells = [3]string{batch.ClearMarker, "", batch.EscapeCell("=SUM(1,2)")}
+		case 5: // alias only
+			cells = [3]string{"", "", batch.EscapeCell(fmt.Sprintf(" lead and trail %d ", i))}
+		}
+		b.WriteString(e2eCSVLine(n.Number, cells[0], cells[1], cells[2]))
+	}
+	b.WriteString(e2eCSVLine(e2eReadNotOnAccount, e2eAppA, "", ""))
+	b.WriteString(e2eCSVLine("12345", e2eAppA, "", ""))
+	return b.String()
+}
+
+// e2eReadRename is an alias-only rename of the account's first 40 numbers,
+// and of the number it does not have.
+func e2eReadRename() string {
+	var b strings.Builder
+	b.WriteString("number,alias\n")
+	for i := range 40 {
+		b.WriteString(e2eCSVLine(e2eReadNumber(i), fmt.Sprintf("Renamed %d", i)))
+	}
+	b.WriteString(e2eCSVLine(e2eReadNotOnAccount, "Renamed"))
+	return b.String()
+}
+
+// e2eReadCounts is what one command sent, by kind of request.
+type e2eReadCounts struct {
+	Lists   int            // GET of the number listing
+	Reads   map[string]int // GET of one number, by number
+	Updates int            // POST to a number
+	Other   int            // the account, applications, subaccounts
+}
+
+func (c e2eReadCounts) reads() int {
+	n := 0
+	for _, v := range c.Reads {
+		n += v
+	}
+	return n
+}
+
+func (c e2eReadCounts) total() int { return c.Lists + c.reads() + c.Updates + c.Other }
+
+// e2eCount sorts requests by kind.
+func e2eCount(qs []sandbox.Request) e2eReadCounts {
+	c := e2eReadCounts{Reads: map[string]int{}}
+	for _, q := range qs {
+		switch {
+		case q.Method == http.MethodPost:
+			c.Updates++
+		case q.Number != "":
+			c.Reads[q.Number]++
+		case strings.HasSuffix(q.Path, "/Number/"):
+			c.Lists++
+		default:
+			c.Other++
+		}
+	}
+	return c
+}
+
+// e2eReadStep runs the binary with argv and returns what it sent: the
+// requests the sandbox answered while it ran.
+func e2eReadStep(t *testing.T, fx *e2eFixture, r *e2eRunner, wantCode int, argv ...string) (e2eResult, e2eReadCounts) {
+	t.Helper()
+	fx.quiesce(t)
+	before := fx.rec.len()
+	res := r.run(append(argv, e2eReadCommon...)...)
+	if res.code != wantCode {
+		t.Fatalf("plivo-bulk %v: exit %d, want %d\n%v", argv, res.code, wantCode, res)
+	}
+	fx.quiesce(t)
+	return res, e2eCount(fx.rec.all()[before:])
+}
+
+// e2eSummaryRead is the part of the --summary file these tests look at.
+type e2eSummaryRead struct {
+	Rows     int   `json:"rows"`
+	OK       int   `json:"ok"`
+	Skipped  int   `json:"skipped"`
+	Failed   int   `json:"failed"`
+	Requests int64 `json:"requests"`
+	Read     struct {
+		Asked          string `json:"asked"`
+		Chosen         string `json:"chosen"`
+		Rows           int    `json:"rows"`
+		AccountNumbers int    `json:"account_numbers"`
+		Pages          int    `json:"pages"`
+		Found          int    `json:"found"`
+		Requests       int    `json:"requests"`
+	} `json:"read"`
+}
+
+func e2eReadSummary(t *testing.T, path string) e2eSummaryRead {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s e2eSummaryRead
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s
+}
+
+// e2ePortRE matches the sandbox's address in an origin line: the two
+// sandboxes of a differential test differ only there.
+var e2ePortRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+
+// e2eComparable returns a file's text with the sandbox's port taken out
+// and its data rows sorted (rows complete, and pages arrive, out of order);
+// for a report, the cells that differ from run to run (api_id, a fresh id
+// per answer) or with the way of reading (attempts: a row the listing
+// settles makes none) are blanked.
+func e2eComparable(t *testing.T, path string, report bool) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = e2ePortRE.ReplaceAll(data, []byte("127.0.0.1:PORT"))
+	body := e2eSkipOrigin(data)
+	origin := string(data[:len(data)-len(body)])
+	recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("%s: %v (%d records)", path, err, len(recs))
+	}
+	lines := make([]string, 0, len(recs)-1)
+	for _, rec := range recs[1:] {
+		if report {
+			rec[4], rec[5] = "", ""
+		}
+		lines = append(lines, e2eCSVLine(rec...))
+	}
+	slices.Sort(lines)
+	return origin + e2eCSVLine(recs[0]...) + strings.Join(lines, "")
+}
+
+// e2eReadOutcome is what one way of reading left: the files the commands
+// wrote (made comparable), the sandbox's final state, and the requests each
+// command sent.
+type e2eReadOutcome struct {
+	files  map[string]string
+	state  []sandbox.Number
+	counts map[string]e2eReadCounts
+	sums   map[string]e2eSummaryRead
+}
+
+// e2eReadWorkflow runs export, plan, run --undo --skip-unchanged, an
+// alias-only rename and export again on a fresh sandbox seeded with seed,
+// reading the numbers' settings as mode says.
+func e2eReadWorkflow(t *testing.T, mode string, cfg sandbox.Config, seed []sandbox.Number) e2eReadOutcome {
+	t.Helper()
+	fx := e2eStartFixture(t, cfg, seed...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("input.csv", e2eReadInput(seed))
+	rename := r.write("rename.csv", e2eReadRename())
+	out := e2eReadOutcome{files: map[string]string{}, counts: map[string]e2eReadCounts{}, sums: map[string]e2eSummaryRead{}}
+	read := []string{"--read", mode}
+	step := func(name string, code int, argv ...string) {
+		t.Helper()
+		argv = append(argv, "--summary", r.path(name+".json"))
+		_, out.counts[name] = e2eReadStep(t, fx, r, code, argv...)
+		out.sums[name] = e2eReadSummary(t, r.path(name+".json"))
+	}
+
+	step("export-before", 0, "export", "--output", r.path("before.csv"))
+	step("plan", 1, append([]string{"plan", "--input", input, "--output", r.path("plan.csv")}, read...)...)
+	step("run", 1, append([]string{"run", "--input", input, "--report", r.path("report.csv"),
+		"--undo", r.path("undo.csv"), "--skip-unchanged"}, read...)...)
+	step("rename", 1, append([]string{"run", "--input", rename, "--report", r.path("rename-report.csv")}, read...)...)
+	step("export-after", 0, "export", "--output", r.path("after.csv"))
+
+	for _, f := range []string{"before.csv", "plan.csv", "undo.csv", "after.csv"} {
+		out.files[f] = e2eComparable(t, r.path(f), false)
+	}
+	for _, f := range []string{"report.csv", "rename-report.csv"} {
+		out.files[f] = e2eComparable(t, r.path(f), true)
+	}
+	out.state = fx.srv.Numbers()
+	return out
+}
+
+// TestE2E_Read_pageMatchesEach is issue 11's differential test: the same
+// commands on two identical sandboxes, one reading the numbers' settings by
+// the page, the other one number at a time, must write the same plan,
+// report (but api_id and attempts), undo file and export, and leave the
+// same state; the page one with ceil(M/20) list requests and no read of a
+// number the listing gave, the each one with one read a row that needs it.
+func TestE2E_Read_pageMatchesEach(t *testing.T) {
+	seed := e2eReadSeed()
+	cfg := sandbox.Config{
+		AuthID:              "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18),
+		AuthToken:           "e2eSecret" + e2eRandString("abcdefghijklmnopqrstuvwxyz0123456789", 31),
+		DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp,
+	}
+	page := e2eReadWorkflow(t, "page", cfg, seed)
+	each := e2eReadWorkflow(t, "each", cfg, seed)
+
+	for _, f := range slices.Sorted(func(yield func(string) bool) {
+		for k := range page.files {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		if diff := e2eLineDiff(each.files[f], page.files[f]); diff != "" {
+			t.Errorf("%s differs between --read each and --read page (-each +page):\n%s", f, diff)
+		}
+	}
+	if !slices.Equal(each.state, page.state) {
+		t.Errorf("the final state differs:\n each %+v\n page %+v", each.state, page.state)
+	}
+
+	// The outcome is right, not only the same: every valid row on the
+	// account reached its target, the rows already there were skipped, and
+	// the alias-only rows kept their app.
+	before := map[string]sandbox.Number{}
+	for _, n := range seed {
+		before[n.Number] = n
+	}
+	after := map[string]sandbox.Number{}
+	for _, n := range page.state {
+		after[n.Number] = n
+	}
+	for i := range 60 {
+		n, was := after[e2eReadNumber(i)], before[e2eReadNumber(i)]
+		if i < 40 {
+			if n.Alias != fmt.Sprintf("Renamed %d", i) {
+				t.Errorf("%s: alias %q after the rename", n.Number, n.Alias)
+			}
+		}
+		switch i % 6 {
+		case 0:
+			if n.AppID != e2eAppA {
+				t.Errorf("%s: app %q, want %s", n.Number, n.AppID, e2eAppA)
+			}
+		case 1, 5:
+			if n.AppID != was.AppID || n.Subaccount != was.Subaccount {
+				t.Errorf("%s (alias only): app %q subaccount %q, want them kept: %q %q", n.Number, n.AppID, n.Subaccount, was.AppID, was.Subaccount)
+			}
+		case 2:
+			if n.Subaccount != e2eSubB || n.AppID != was.AppID {
+				t.Errorf("%s: %+v, want subaccount %s and app %q kept", n.Number, n, e2eSubB, was.AppID)
+			}
+		case 3:
+			if n.AppID != was.AppID || n.Subaccount != was.Subaccount {
+				t.Errorf("%s (already in its target state) changed: %+v, was %+v", n.Number, n, was)
+			}
+		case 4:
+			if n.AppID != "" {
+				t.Errorf("%s: app %q, want none", n.Number, n.AppID)
+			}
+		}
+	}
+	if s := page.sums["run"]; s.Skipped != 10 || s.OK != 50 || s.Failed != 1 {
+		t.Errorf("run: ok %d skipped %d failed %d, want 50, 10, 1", s.OK, s.Skipped, s.Failed)
+	}
+
+	// What each way cost. M numbers take ceil(M/20) pages; the number the
+	// account does not have is read on its own either way.
+	pages := (e2eReadOnAccount + 19) / 20
+	onlyMissing := map[string]int{e2eReadNotOnAccount: 1}
+	for _, tc := range []struct {
+		step      string
+		rowsRead  int // valid rows whose number's settings the step needs
+		updates   int // POSTs, either way
+		eachReads int // rows read one by one with --read each
+	}{
+		{"plan", 61, 0, 61},
+		{"run", 61, 50, 61},
+		{"rename", 41, 40, 41},
+	} {
+		p, e := page.counts[tc.step], each.counts[tc.step]
+		if p.Lists != pages || !maps.Equal(p.Reads, onlyMissing) {
+			t.Errorf("%s --read page: %d list requests and reads %v, want %d and only %v", tc.step, p.Lists, p.Reads, pages, onlyMissing)
+		}
+		if e.Lists != 0 || e.reads() != tc.eachReads || len(e.Reads) != tc.eachReads {
+			t.Errorf("%s --read each: %d list requests and %d reads of %d numbers, want 0 and one read of each of %d", tc.step, e.Lists, e.reads(), len(e.Reads), tc.eachReads)
+		}
+		if p.Updates != tc.updates || e.Updates != tc.updates {
+			t.Errorf("%s: %d updates by page, %d one by one, want %d", tc.step, p.Updates, e.Updates, tc.updates)
+		}
+		ps, es := page.sums[tc.step], each.sums[tc.step]
+		if ps.Read.Chosen != "page" || ps.Read.Pages != pages || ps.Read.Found != tc.rowsRead-1 || ps.Read.Requests != pages+1 {
+			t.Errorf("%s --read page: summary read %+v, want chosen page, %d pages, %d found, %d requests", tc.step, ps.Read, pages, tc.rowsRead-1, pages+1)
+		}
+		if es.Read.Chosen != "each" || es.Read.Pages != 0 || es.Read.Requests != tc.rowsRead {
+			t.Errorf("%s --read each: summary read %+v, want chosen each, 0 pages, %d requests", tc.step, es.Read, tc.rowsRead)
+		}
+		if int(ps.Requests) != p.total() || int(es.Requests) != e.total() {
+			t.Errorf("%s: the summary says %d and %d requests, the sandbox answered %d and %d", tc.step, ps.Requests, es.Requests, p.total(), e.total())
+		}
+		t.Logf("%-6s by page: %3d requests (%d pages, %d reads, %d updates); one by one: %3d", tc.step, p.total(), p.Lists, p.reads(), p.Updates, e.total())
+	}
+	for _, step := range []string{"export-before", "export-after"} {
+		for mode, c := range map[string]e2eReadCounts{"page": page.counts[step], "each": each.counts[step]} {
+			if c.Lists != pages || c.reads() != 0 || c.Updates != 0 {
+				t.Errorf("%s (%s sandbox): %+v, want %d pages and nothing else but the account", step, mode, c, pages)
+			}
+		}
+	}
+}
+
+// e2eLineDiff lists the lines that differ between two texts, "" when they
+// are the same.
+func e2eLineDiff(a, b string) string {
+	if a == b {
+		return ""
+	}
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var d strings.Builder
+	for i := range max(len(al), len(bl)) {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			fmt.Fprintf(&d, "line %d:\n- %s\n+ %s\n", i+1, x, y)
+		}
+	}
+	return d.String()
+}
