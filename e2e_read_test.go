@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -408,4 +411,219 @@ func e2eLineDiff(a, b string) string {
 		}
 	}
 	return d.String()
+}
+
+// e2eShifter serves a sandbox and changes its account while a listing is
+// read: before the first list request at an offset in at, it calls that
+// offset's change, once.
+type e2eShifter struct {
+	srv *sandbox.Server
+	mu  sync.Mutex
+	at  map[int]func(*sandbox.Server)
+}
+
+func (h *e2eShifter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/Number/") {
+		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		h.mu.Lock()
+		change := h.at[off]
+		delete(h.at, off)
+		h.mu.Unlock()
+		if change != nil {
+			change(h.srv)
+		}
+	}
+	h.srv.ServeHTTP(w, r)
+}
+
+// The moving account: 100 numbers, 1202557xxxx for xxxx < 100, on
+// e2eAppStart with the alias "old". Before the page at offset 20, the first
+// three are released: everything moves up three places, and the numbers 20
+// to 22, which the page at 20 would have given, are never listed. Before the
+// page at offset 60, three numbers that sort before all others are added
+// (e2eMovingAdded among them): everything moves down three places, and the
+// numbers 60 to 62, given by the page at 40, come again.
+const e2eMovingAdded = "12025569990"
+
+func e2eMovingNumber(i int) string { return fmt.Sprintf("1202557%04d", i) }
+
+// e2eStartMoving starts the moving account behind an e2eShifter on loopback.
+func e2eStartMoving(t *testing.T) *e2eFixture {
+	t.Helper()
+	cfg := sandbox.Config{
+		AuthID:    "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18),
+		AuthToken: "e2eSecret" + e2eRandString("abcdefghijklmnopqrstuvwxyz0123456789", 31),
+	}
+	srv := sandbox.New(cfg)
+	srv.AddApplication(e2eAppStart, "Old IVR")
+	srv.AddApplication(e2eAppA, "Support line")
+	for i := range 100 {
+		srv.AddNumber(e2eNumbers(e2eMovingNumber(i))[0])
+	}
+	h := &e2eShifter{srv: srv, at: map[int]func(*sandbox.Server){
+		20: func(s *sandbox.Server) {
+			for i := range 3 {
+				s.RemoveNumber(e2eMovingNumber(i))
+			}
+		},
+		60: func(s *sandbox.Server) {
+			for _, n := range e2eNumbers(e2eMovingAdded, "12025569991", "12025569992") {
+				s.AddNumber(n)
+			}
+		},
+	}}
+	rec := &e2eRecorder{}
+	srv.SetRecorder(rec.add)
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return &e2eFixture{srv: srv, url: ts.URL, authID: cfg.AuthID, token: cfg.AuthToken, rec: rec}
+}
+
+// TestE2E_Read_listingMoves reads the account by the page while numbers are
+// released and added between pages, so that the listing misses three of
+// the input's numbers (and one added after its place was passed) and gives
+// three twice. plan and run --undo --skip-unchanged must still get every
+// row right, reading the missed numbers on their own (and only those);
+// export must list each number once and warn that it listed fewer than the
+// account counted.
+func TestE2E_Read_listingMoves(t *testing.T) {
+	// The input: the numbers 10 to 64 and the one added mid-listing. A third
+	// set the app, a third the alias only, a third are already in their
+	// target state.
+	type want struct {
+		app, alias string
+		change     bool
+	}
+	wants := map[string]want{}
+	var in strings.Builder
+	in.WriteString("number,app_id,alias\n")
+	add := func(n string, i int) {
+		switch i % 3 {
+		case 0:
+			in.WriteString(e2eCSVLine(n, e2eAppA, ""))
+			wants[n] = want{e2eAppA, "old", true}
+		case 1:
+			in.WriteString(e2eCSVLine(n, "", fmt.Sprintf("Moved %d", i)))
+			wants[n] = want{e2eAppStart, fmt.Sprintf("Moved %d", i), true}
+		case 2:
+			in.WriteString(e2eCSVLine(n, e2eAppStart, "old"))
+			wants[n] = want{e2eAppStart, "old", false}
+		}
+	}
+	for i := 10; i < 65; i++ {
+		add(e2eMovingNumber(i), i)
+	}
+	add(e2eMovingAdded, 0)
+	missed := map[string]int{e2eMovingAdded: 1}
+	for i := 20; i < 23; i++ {
+		missed[e2eMovingNumber(i)] = 1
+	}
+	moving := []string{"--read", "page", "--concurrency", "1"} // pages in order, so the changes land where planned
+
+	t.Run("plan", func(t *testing.T) {
+		fx := e2eStartMoving(t)
+		r := e2eNewRunner(t, fx)
+		input := r.write("input.csv", in.String())
+		_, c := e2eReadStep(t, fx, r, 0, append([]string{"plan", "--input", input, "--output", r.path("plan.csv")}, moving...)...)
+		if c.Lists != 5 || !maps.Equal(c.Reads, missed) {
+			t.Errorf("%d list requests, reads %v; want 5, and one read of each number the listing missed: %v", c.Lists, c.Reads, missed)
+		}
+		rows := readCSV(t, r.path("plan.csv"))
+		if len(rows) != len(wants) {
+			t.Fatalf("plan has %d rows, want %d", len(rows), len(wants))
+		}
+		for _, row := range rows {
+			w, ok := wants[row["number"]]
+			change := map[bool]string{true: "yes", false: "no"}[w.change]
+			switch {
+			case !ok || row["change"] != change:
+				t.Errorf("plan row %v: want change %s", row, change)
+			case row["app_id_target"] != "" && row["app_id_current"] != e2eAppStart,
+				row["alias_target"] != "" && row["alias_current"] != "old":
+				t.Errorf("plan row %v: want current app %s, alias old", row, e2eAppStart)
+			}
+		}
+	})
+
+	t.Run("run", func(t *testing.T) {
+		fx := e2eStartMoving(t)
+		r := e2eNewRunner(t, fx)
+		input := r.write("input.csv", in.String())
+		_, c := e2eReadStep(t, fx, r, 0, append([]string{"run", "--input", input, "--report", r.path("report.csv"),
+			"--undo", r.path("undo.csv"), "--skip-unchanged"}, moving...)...)
+		if c.Lists != 5 || !maps.Equal(c.Reads, missed) {
+			t.Errorf("%d list requests, reads %v; want 5, and one read of each number the listing missed: %v", c.Lists, c.Reads, missed)
+		}
+		changes := 0
+		for n, w := range wants {
+			got, ok := fx.srv.Number(n)
+			if !ok || got.AppID != w.app || got.Alias != w.alias {
+				t.Errorf("%s = %+v, want app %s alias %q", n, got, w.app, w.alias)
+			}
+			if w.change {
+				changes++
+			}
+		}
+		if c.Updates != changes {
+			t.Errorf("%d updates, want %d", c.Updates, changes)
+		}
+		for _, row := range e2eReadReport(t, r.path("report.csv")) {
+			want := map[bool]string{true: "ok", false: "skipped"}[wants[row.Number].change]
+			if row.Status != want {
+				t.Errorf("report row %d (%s): %s %s, want %s", row.Row, row.Number, row.Status, row.Error, want)
+			}
+		}
+		// The undo file holds, for every number changed, the value before.
+		undo := readCSV(t, r.path("undo.csv"))
+		if len(undo) != changes {
+			t.Errorf("undo file has %d rows, want %d", len(undo), changes)
+		}
+		for _, row := range undo {
+			w := wants[row["number"]]
+			switch {
+			case !w.change:
+				t.Errorf("undo row for %s, which was not changed", row["number"])
+			case w.app == e2eAppA && (row["app_id"] != e2eAppStart || row["alias"] != ""):
+				t.Errorf("undo row %v, want app_id %s only", row, e2eAppStart)
+			case w.app != e2eAppA && (row["alias"] != "old" || row["app_id"] != ""):
+				t.Errorf("undo row %v, want alias old only", row)
+			}
+		}
+	})
+
+	t.Run("export", func(t *testing.T) {
+		fx := e2eStartMoving(t)
+		r := e2eNewRunner(t, fx)
+		res, c := e2eReadStep(t, fx, r, 0, "export", "--output", r.path("export.csv"), "--concurrency", "1")
+		if c.Lists != 5 || c.reads() != 0 {
+			t.Errorf("%d list requests and %d reads, want 5 and 0", c.Lists, c.reads())
+		}
+		rows := readCSV(t, r.path("export.csv"))
+		seen := map[string]bool{}
+		for _, row := range rows {
+			n := row["number"]
+			if seen[n] {
+				t.Errorf("export lists %s twice", n)
+			}
+			seen[n] = true
+			// Every number as it was when listed: all of them as seeded.
+			if row["app_id"] != e2eAppStart || row["alias"] != "old" || row["subaccount"] != "" {
+				t.Errorf("export row %v, want app %s alias old", row, e2eAppStart)
+			}
+		}
+		// Listed: 0 to 99 (0 to 2 before they were released), less the
+		// three the listing missed; nothing added, as the numbers added sort
+		// before the pages still to come.
+		for i := range 100 {
+			if n := e2eMovingNumber(i); seen[n] == (i >= 20 && i < 23) {
+				t.Errorf("export has %s: %v", n, seen[n])
+			}
+		}
+		if len(rows) != 97 {
+			t.Errorf("export has %d numbers, want 97", len(rows))
+		}
+		if !strings.Contains(res.stderr, "fewer numbers were listed than it counted") || !strings.Contains(res.stderr, "counted=100 listed=97") {
+			t.Errorf("no warning that the listing moved:\n%s", res.stderr)
+		}
+	})
 }
