@@ -627,3 +627,68 @@ func TestE2E_Read_listingMoves(t *testing.T) {
 		}
 	})
 }
+
+// TestE2E_Read_autoPicksTheCheaper checks that --read auto (the default)
+// pays the cheaper way: on an account of 100,000 numbers, 10 rows are read
+// one by one after the one page that told the count, not in 5,000 pages;
+// on an account of 60 numbers, 50 rows are read in its 3 pages.
+func TestE2E_Read_autoPicksTheCheaper(t *testing.T) {
+	t.Run("large account, few rows", func(t *testing.T) {
+		const m = 100_000
+		ns := make([]string, m)
+		for i := range ns {
+			ns[i] = fmt.Sprintf("1415%07d", i)
+		}
+		fx := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, e2eNumbers(ns...)...)
+		r := e2eNewRunner(t, fx)
+		// Ten numbers spread over the account, none on its first page.
+		var b strings.Builder
+		b.WriteString("number,alias\n")
+		for i := range 10 {
+			b.WriteString(e2eCSVLine(ns[i*10_000+5_000], fmt.Sprintf("Desk %d", i)))
+		}
+		input := r.write("input.csv", b.String())
+
+		_, c := e2eReadStep(t, fx, r, 0, "plan", "--input", input, "--output", r.path("plan.csv"), "--summary", r.path("plan.json"))
+		s := e2eReadSummary(t, r.path("plan.json"))
+		if s.Read.Chosen != "each" || s.Read.AccountNumbers != m || s.Read.Pages != 1 || s.Read.Requests != 11 {
+			t.Errorf("plan: summary read %+v, want each, %d numbers, 1 page, 11 requests", s.Read, m)
+		}
+		if c.Lists != 1 || c.reads() != 10 || c.total() > 15 || int(s.Requests) != c.total() {
+			t.Errorf("plan: %d pages, %d reads, %d requests in all (summary %d); want 1, 10, at most 15", c.Lists, c.reads(), c.total(), s.Requests)
+		}
+		t.Logf("plan of 10 rows on %d numbers: %d requests in all (%d account, %d page, %d reads)", m, c.total(), c.Other, c.Lists, c.reads())
+
+		_, c = e2eReadStep(t, fx, r, 0, "run", "--input", input, "--report", r.path("report.csv"), "--summary", r.path("run.json"))
+		s = e2eReadSummary(t, r.path("run.json"))
+		if s.Read.Chosen != "each" || s.Read.Requests != 11 || c.Lists != 1 || c.reads() != 10 || c.Updates != 10 {
+			t.Errorf("run: summary read %+v; %d pages, %d reads, %d updates; want each, 11 read requests: 1 page, 10 reads, 10 updates", s.Read, c.Lists, c.reads(), c.Updates)
+		}
+		for i := range 10 {
+			if got, _ := fx.srv.Number(ns[i*10_000+5_000]); got.AppID != e2eAppStart || got.Alias != fmt.Sprintf("Desk %d", i) {
+				t.Errorf("%s = %+v, want its app kept and the alias Desk %d", got.Number, got, i)
+			}
+		}
+		t.Logf("alias-only run of 10 rows on %d numbers: %d requests in all (%d account, %d page, %d reads, %d updates)", m, c.total(), c.Other, c.Lists, c.reads(), c.Updates)
+	})
+
+	t.Run("small account, many rows", func(t *testing.T) {
+		ns := make([]string, 60)
+		for i := range ns {
+			ns[i] = fmt.Sprintf("1415555%04d", i)
+		}
+		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
+		r := e2eNewRunner(t, fx)
+		var b strings.Builder
+		b.WriteString("number,app_id\n")
+		for _, n := range ns[:50] {
+			b.WriteString(e2eCSVLine(n, e2eAppA))
+		}
+		input := r.write("input.csv", b.String())
+		_, c := e2eReadStep(t, fx, r, 0, "plan", "--input", input, "--output", r.path("plan.csv"), "--summary", r.path("plan.json"))
+		s := e2eReadSummary(t, r.path("plan.json"))
+		if s.Read.Chosen != "page" || s.Read.Pages != 3 || s.Read.Found != 50 || c.Lists != 3 || c.reads() != 0 {
+			t.Errorf("plan: summary read %+v, %d pages and %d reads; want page, 3 pages, 50 found, no reads", s.Read, c.Lists, c.reads())
+		}
+	})
+}
