@@ -46,6 +46,7 @@ numbers() {
 # start_sandbox NUMBERS-FILE: a fresh sandbox; sets PLIVO_* from what it prints.
 start_sandbox() {
   stop_sandbox
+  rm -f "$out/sandbox.out" # else the wait below may read the last sandbox's address
   "$bin" sandbox --listen 127.0.0.1:0 --numbers "$1" --apps "$start_app,$app_a" \
     --default-app-on-missing --default-app "$def_app" >"$out/sandbox.out" 2>&1 &
   sb=$!
