@@ -2,6 +2,7 @@ package batch
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"sync"
 
@@ -42,23 +43,30 @@ var errBadReadMode = errors.New("want auto, page or each")
 // snapshot holds the settings of the input's numbers as a listing of the
 // account gave them. It keeps only the numbers it was asked for, packed
 // (NumberKey) and sorted, with their application, subaccount and
-// compliance ids interned, so that a million numbers cost tens of MB.
+// compliance ids interned and their aliases in one arena, so that a
+// million numbers cost about 30 MB (20 bytes a number, 8 for its key, and
+// the aliases' bytes) and no allocation of their own for the collector to
+// trace.
 type snapshot struct {
 	keys []uint64 // the input's numbers that need their settings, sorted
 
-	mu     sync.Mutex
-	vals   []known // by index of keys
-	ids    []string
-	idOf   map[string]uint32
-	listed int // objects seen in the listing
+	mu      sync.Mutex
+	vals    []known // by index of keys
+	ids     []string
+	idOf    map[string]uint32
+	aliases []byte // every alias kept, end to end
+	listed  int    // objects seen in the listing
 }
 
-// known is a number's settings; ids index snapshot.ids, 0 meaning "".
+// known is a number's settings; ids index snapshot.ids, 0 meaning "". The
+// alias is aliases[alias:alias+aliasEnd-1]: aliasEnd is the length plus 1,
+// so that 0 means the listing did not give the number.
 type known struct {
-	set                  bool
 	app, sub, compliance uint32
-	alias                string
+	alias, aliasEnd      uint32
 }
+
+func (k known) set() bool { return k.aliasEnd != 0 }
 
 func newSnapshot(keys []uint64) *snapshot {
 	slices.Sort(keys)
@@ -90,8 +98,13 @@ func (s *snapshot) add(objects []client.NumberInfo) {
 		if !ok {
 			continue
 		}
-		s.vals[i] = known{set: true, app: s.intern(o.AppID()), sub: s.intern(o.SubaccountID()),
-			compliance: s.intern(o.ComplianceApplicationID), alias: o.Alias}
+		if uint64(len(s.aliases))+uint64(len(o.Alias))+1 > math.MaxUint32 {
+			continue // past what an offset holds: the number is read on its own
+		}
+		at := uint32(len(s.aliases))
+		s.aliases = append(s.aliases, o.Alias...)
+		s.vals[i] = known{app: s.intern(o.AppID()), sub: s.intern(o.SubaccountID()),
+			compliance: s.intern(o.ComplianceApplicationID), alias: at, aliasEnd: uint32(len(o.Alias)) + 1}
 	}
 }
 
@@ -107,13 +120,13 @@ func (s *snapshot) get(number string) (Targets, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.vals[i]
-	if !k.set {
+	if !k.set() {
 		return Targets{}, false
 	}
 	var t Targets
 	t[AppID] = Setting{Value: s.ids[k.app], Set: true}
 	t[Subaccount] = Setting{Value: s.ids[k.sub], Set: true}
-	t[Alias] = Setting{Value: k.alias, Set: true}
+	t[Alias] = Setting{Value: string(s.aliases[k.alias : k.alias+k.aliasEnd-1]), Set: true}
 	t[ComplianceApplicationID] = Setting{Value: s.ids[k.compliance], Set: true}
 	return t, true
 }
@@ -124,7 +137,7 @@ func (s *snapshot) found() int {
 	defer s.mu.Unlock()
 	n := 0
 	for _, v := range s.vals {
-		if v.set {
+		if v.set() {
 			n++
 		}
 	}

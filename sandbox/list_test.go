@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -338,5 +339,32 @@ func TestServer_ListNumbers_client(t *testing.T) {
 		t.Error("listing an unknown subaccount: no error, want 400")
 	} else if e, ok := client.AsAPIError(err); !ok || e.StatusCode != http.StatusBadRequest {
 		t.Errorf("listing an unknown subaccount: %v, want HTTP 400", err)
+	}
+}
+
+func TestServer_RemoveNumber(t *testing.T) {
+	s, ts := newListServer(t, Config{})
+	const gone = "12025550010"
+	if !s.RemoveNumber(gone) {
+		t.Fatalf("RemoveNumber(%s) = false, want true", gone)
+	}
+	if s.RemoveNumber(gone) {
+		t.Errorf("RemoveNumber(%s) again = true, want false", gone)
+	}
+	if _, ok := s.Number(gone); ok {
+		t.Errorf("Number(%s) found after RemoveNumber", gone)
+	}
+	numbers, pages := listAll(t, ts, "/v1/Account/"+testAuthID+"/Number/?limit=20")
+	if len(numbers) != 49 || pages[0].Meta.TotalCount != 49 {
+		t.Errorf("listed %d numbers, total_count %d, want 49 and 49", len(numbers), pages[0].Meta.TotalCount)
+	}
+	if slices.Contains(numbers, gone) {
+		t.Errorf("the listing still has %s", gone)
+	}
+	// Taken off and added back, it is listed in its place once.
+	s.AddNumber(Number{Number: gone})
+	numbers, _ = listAll(t, ts, "/v1/Account/"+testAuthID+"/Number/?limit=20")
+	if len(numbers) != 50 || !slices.IsSorted(numbers) {
+		t.Errorf("after adding it back: %d numbers, sorted %v; want 50, sorted", len(numbers), slices.IsSorted(numbers))
 	}
 }

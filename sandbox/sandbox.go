@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -188,6 +189,23 @@ func (s *Server) AddNumber(n Number) {
 		s.unsorted = true
 	}
 	s.numbers[n.Number] = n
+}
+
+// RemoveNumber takes number off the account, as releasing it on Plivo
+// would, and reports whether the account had it. The numbers after it in
+// the listing move up one place: a listing read across the change misses
+// one of them, which is what tests of a listing that moves need.
+func (s *Server) RemoveNumber(number string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.numbers[number]; !ok {
+		return false
+	}
+	delete(s.numbers, number)
+	if i := slices.Index(s.order, number); i >= 0 {
+		s.order = slices.Delete(s.order, i, i+1)
+	}
+	return true
 }
 
 // SeedNumbers adds every number in ns, and registers the applications and
