@@ -22,6 +22,10 @@ func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *sl
 		return fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN; nothing was sent", ErrAborted, pe.Message)
 	case pe == nil: // the run halted: a signal, or a reason to stop
 		return err
+	case pe.HTTPStatus == 0:
+		// No answer at all, retries included: every row would fail the
+		// same way, so stop before sending them.
+		return fmt.Errorf("%w: the API does not answer (%s); nothing was sent", ErrAborted, pe.Message)
 	}
 	log.Warn("could not read the account before starting; going on", "error", err.Error())
 	return nil

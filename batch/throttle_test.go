@@ -3,6 +3,9 @@ package batch_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -77,4 +80,74 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 		t.Errorf("%d of %d requests answered 429 (%.0f%%), want the run to back off to the server's limit", stats.RateLimited, stats.Requests, 100*share)
 	}
 	t.Logf("%d requests, %d answered 429", stats.Requests, stats.RateLimited)
+}
+
+// TestRun_busyAccountLosesNoRow: the account is busy with other traffic
+// (the server answers 429 to 95% of requests for a while, without
+// Retry-After). A 429 never uses up a row's attempts, so even with
+// --max-attempts 1 every row ends ok once the account frees up.
+// (Issue 12 asks for a minute of it; bench/throttle.sh's moving limit and
+// ratectl's simulations cover the long runs; this one keeps CI short.)
+func TestRun_busyAccountLosesNoRow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for about 10 s")
+	}
+	const rows, busyFor = 60, 3 * time.Second
+	srv := sandbox.New(sandbox.Config{})
+	srv.AddApplication("1001", "App")
+	input := make([]batch.Row, rows)
+	for i := range input {
+		n := fmt.Sprintf("1202555%04d", i)
+		srv.AddNumber(sandbox.Number{Number: n})
+		input[i] = batch.Row{Line: i + 2, Number: n, Targets: batch.Targets{batch.AppID: {Value: "1001", Set: true}}}
+	}
+	start := time.Now()
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(1, 2))
+	var refused, served int
+	busy := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		throttle := time.Since(start) < busyFor && rng.Float64() < 0.95
+		if throttle {
+			refused++
+		} else {
+			served++
+		}
+		mu.Unlock()
+		if throttle {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"error":"too many requests"}`))
+			return
+		}
+		srv.ServeHTTP(w, r)
+	})
+	hs := httptest.NewServer(busy)
+	t.Cleanup(hs.Close)
+	cfg := srv.Config()
+	cl, err := client.New(hs.URL, cfg.AuthID, cfg.AuthToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []batch.Result
+	sum, err := batch.Run(context.Background(), batch.Job{
+		Client: cl,
+		Pace: pace.Config{Rate: 100, Adaptive: true, MaxAttempts: 1,
+			BackoffBase: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond},
+		Input: sliceSource(input),
+		Step:  batch.Update{},
+		Sink:  func(r batch.Result) error { results = append(results, r); return nil },
+	})
+	if err != nil {
+		t.Fatalf("Run: %v (%d refused, %d served)", err, refused, served)
+	}
+	if sum.OK != rows || sum.Failed != 0 {
+		t.Errorf("ok %d, failed %d; want %d ok: a 429 must not use up a row's attempts", sum.OK, sum.Failed, rows)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if refused < 5 {
+		t.Errorf("only %d requests were refused: the test did not keep the account busy", refused)
+	}
+	t.Logf("%d rows ok in %s; %d requests refused, %d served", sum.OK, time.Since(start).Round(time.Millisecond), refused, served)
 }

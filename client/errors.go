@@ -63,9 +63,11 @@ func (e *APIError) Retryable() bool {
 	return e.StatusCode == http.StatusRequestTimeout
 }
 
-// maxRetryAfter clamps a server's Retry-After: a broken proxy saying "come
-// back tomorrow" must not hang a run.
-const maxRetryAfter = 5 * time.Minute
+// maxRetryAfter clamps a server's Retry-After to what a duration holds
+// sensibly. Whether to wait that long is the caller's policy (the run stops
+// when it is longer than --max-throttle-wait), so it must see the real
+// figure, not one cut to fit.
+const maxRetryAfter = 7 * 24 * time.Hour
 
 // CheckResponse returns nil for a 2xx answer, else an *APIError built from
 // the status, Plivo's JSON error body (or the raw text when it is not JSON)

@@ -103,7 +103,7 @@ func openCSV(path string, k kind, mode Mode, origin Origin, resume func(f *os.Fi
 				return fail(fmt.Errorf("truncate %s: %w", k.what, err))
 			}
 		case mode == New:
-			return fail(fmt.Errorf("%s: %w: use --resume to continue the run it records, or --force to replace it", path, ErrExists))
+			return fail(fmt.Errorf("%s: %w (a %s with rows): use --resume to continue the run it records, or --force to %s", path, ErrExists, k.what, forceDoes(k)))
 		case !appending:
 			if err := f.Truncate(0); err != nil {
 				return fail(fmt.Errorf("truncate %s: %w", k.what, err))
@@ -302,4 +302,12 @@ func countLines(r io.Reader) (int, error) {
 			return n, err
 		}
 	}
+}
+
+// forceDoes says what --force does to an existing file of this kind.
+func forceDoes(k kind) string {
+	if k.appendOnForce {
+		return "append to it"
+	}
+	return "replace it"
 }

@@ -70,7 +70,7 @@ const (
 )
 
 // ErrExists is returned when the report exists and the mode is New.
-var ErrExists = errors.New("report already exists")
+var ErrExists = errors.New("file already exists")
 
 // ErrLocked is returned when another run holds the report.
 var ErrLocked = errors.New("report is in use by another run")
