@@ -374,7 +374,10 @@ func TestRun_maxFailures(t *testing.T) {
 		{"count not reached", FailureBudget{Count: 3}, func(i int) bool { return i == 7 || i == 30 }, 0},
 		{"percent waits for 20 rows", FailureBudget{Percent: 50}, func(i int) bool { return i < 25 }, 20},
 		{"percent after 20 rows", FailureBudget{Percent: 10}, func(i int) bool { return i >= 30 && i%2 == 0 }, 37},
-		{"percent not reached", FailureBudget{Percent: 5}, func(i int) bool { return i == 3 || i == 50 }, 0},
+		// The 20th row is ok, but 2 of 20 (or 15 of 20) failed already.
+		{"percent spent as an ok 20th row ends", FailureBudget{Percent: 5}, func(i int) bool { return i == 3 || i == 9 }, 20},
+		{"half failed by an ok 20th row", FailureBudget{Percent: 50}, func(i int) bool { return i < 15 }, 20},
+		{"percent not reached", FailureBudget{Percent: 10}, func(i int) bool { return i == 3 || i == 50 }, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
