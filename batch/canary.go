@@ -1,8 +1,10 @@
 package batch
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -80,6 +82,9 @@ func (j *jobRun) runCanary(ctx context.Context) (map[int]bool, error) {
 	if err != nil {
 		return picked, err
 	}
+	// Rows end in any order: the file's makes the reason and the rows
+	// shown the same from one run to the next.
+	slices.SortFunc(results, func(a, b Result) int { return cmp.Compare(a.Row.Line, b.Row.Line) })
 	var bad []string
 	for _, r := range results {
 		if r.Status != StatusOK && r.Status != StatusSkipped {

@@ -240,7 +240,10 @@ func (j *jobRun) record(r Result) {
 		return
 	}
 	j.attempted++
-	if b := j.job.MaxFailures; r.Status == StatusFailed && b.spent(sum.Failed, j.attempted) {
+	// The share of failures grows only with a failed row, but a percentage
+	// starts to count at the 20th row, ok or not: 2 failures in the first
+	// 19 rows spend a 5% budget as the 20th ends.
+	if b := j.job.MaxFailures; (r.Status == StatusFailed || j.attempted == minRowsForPercent) && b.spent(sum.Failed, j.attempted) {
 		j.p.Abort(fmt.Errorf("%w: %d of %d rows failed (--max-failures %s)", ErrTooManyFailures, sum.Failed, j.attempted, b))
 	}
 }

@@ -1,0 +1,473 @@
+//go:build linux
+
+package main
+
+// End-to-end tests of the questions run asks on a terminal: the binary runs
+// with its standard streams on the slave side of a pseudo-terminal that the
+// test opens, in a session of its own with that terminal as its controlling
+// one, so that a Ctrl-C typed into the master goes through the terminal's
+// line discipline and arrives as SIGINT, as it does for a person.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// openPTY opens a new pseudo-terminal and returns its master, which the
+// test reads and writes, and its slave, the process's terminal.
+func openPTY() (master, slave *os.File, err error) {
+	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	var n uint32
+	err = ptyIoctls(master, func(fd uintptr) error {
+		unlock := int32(0)
+		if err := ioctl(fd, syscall.TIOCSPTLCK, unsafe.Pointer(&unlock)); err != nil {
+			return fmt.Errorf("unlock the pty: %w", err)
+		}
+		if err := ioctl(fd, syscall.TIOCGPTN, unsafe.Pointer(&n)); err != nil {
+			return fmt.Errorf("the pty's number: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = master.Close()
+		return nil, nil, err
+	}
+	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		_ = master.Close()
+		return nil, nil, fmt.Errorf("open the pty's slave: %w", err)
+	}
+	return master, slave, nil
+}
+
+// ptyIoctls runs fn on f's descriptor without taking it out of Go's poller
+// (as File.Fd would), so that reads of the master stay interruptible.
+func ptyIoctls(f *os.File, fn func(fd uintptr) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(fd) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+func ioctl(fd, req uintptr, arg unsafe.Pointer) error {
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(arg)); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// ptyProc is the binary running on a pseudo-terminal. Everything it writes
+// (stdout and stderr alike, with the terminal's echo of what is typed) is
+// in e2eProc.stdout.
+type ptyProc struct {
+	*e2eProc
+	master   *os.File
+	drained  chan struct{} // closed when the master has nothing more to read
+	consumed int           // bytes of output that expect has gone past
+}
+
+// ptyWait bounds every wait for the binary's output on the terminal.
+const ptyWait = 30 * time.Second
+
+// startPTY starts the binary with argv, its standard streams on a new
+// pseudo-terminal.
+func (r *e2eRunner) startPTY(argv ...string) *ptyProc {
+	t := r.t
+	t.Helper()
+	master, slave, err := openPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e2eRunTimeout)
+	p := &ptyProc{
+		e2eProc: &e2eProc{r: r, argv: argv, ctx: ctx, cancel: cancel, stdout: &e2eSyncBuffer{}, stderr: &e2eSyncBuffer{}, done: make(chan struct{})},
+		master:  master,
+		drained: make(chan struct{}),
+	}
+	cmd := exec.CommandContext(ctx, r.bin, argv...)
+	cmd.Dir, cmd.Env = r.dir, r.env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	// A session of its own, the pty its controlling terminal (descriptor 0
+	// in the child), and so its foreground process group: the one a typed
+	// Ctrl-C signals.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	p.cmd = cmd
+	p.started = time.Now()
+	err = cmd.Start()
+	_ = slave.Close() // the child has its own copies
+	if err != nil {
+		cancel()
+		_ = master.Close()
+		t.Fatalf("start %v: %v", argv, err)
+	}
+	go func() {
+		// Ends with EIO once the child's last descriptor of the slave is
+		// closed, that is, when it has exited.
+		_, _ = io.Copy(p.stdout, master)
+		close(p.drained)
+	}()
+	go func() {
+		p.waitErr = cmd.Wait()
+		p.res.elapsed = time.Since(p.started)
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		if !p.exited() {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		_ = master.Close()
+		cancel()
+	})
+	return p
+}
+
+// expect waits until the output past what was already matched holds text,
+// and moves past it; it fails the test when the process exits first or
+// ptyWait goes by.
+func (p *ptyProc) expect(text string) {
+	t := p.r.t
+	t.Helper()
+	deadline := time.Now().Add(ptyWait)
+	for {
+		out := p.stdout.String()
+		if i := strings.Index(out[p.consumed:], text); i >= 0 {
+			p.consumed += i + len(text)
+			return
+		}
+		if p.exited() && p.isDrained() || time.Now().After(deadline) {
+			p.kill()
+			t.Fatalf("plivo-bulk %v: no %q on the terminal (exited: %v); it shows:\n%s", p.argv, text, p.exited(), out)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// output returns everything the terminal has shown so far.
+func (p *ptyProc) output() string { return p.stdout.String() }
+
+func (p *ptyProc) isDrained() bool {
+	select {
+	case <-p.drained:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *ptyProc) kill() {
+	if !p.exited() {
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+// typeIn types s on the terminal's keyboard.
+func (p *ptyProc) typeIn(s string) {
+	p.r.t.Helper()
+	if _, err := p.master.Write([]byte(s)); err != nil {
+		p.r.t.Fatalf("type %q: %v", s, err)
+	}
+}
+
+// finish waits for the process to end and for its output to be read to the
+// end, and returns how it ended (stdout holding the terminal's output).
+func (p *ptyProc) finish() e2eResult {
+	t := p.r.t
+	t.Helper()
+	if !p.waitTimeout(e2eRunTimeout) {
+		p.kill()
+		t.Fatalf("plivo-bulk %v did not end within %v:\n%s", p.argv, e2eRunTimeout, p.output())
+	}
+	select {
+	case <-p.drained:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("plivo-bulk %v: the terminal's output did not end", p.argv)
+	}
+	return p.wait()
+}
+
+// confirmFixture starts a sandbox with n numbers on e2eAppStart, from
+// 12025560000 up, and writes an input that moves them all to app.
+func confirmFixture(t *testing.T, n int, app string) (*e2eFixture, *e2eRunner, string, []string) {
+	t.Helper()
+	numbers := make([]string, n)
+	for i := range numbers {
+		numbers[i] = fmt.Sprintf("1202556%04d", i)
+	}
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
+	r := e2eNewRunner(t, fx)
+	var b strings.Builder
+	b.WriteString("number,app_id\n")
+	for _, num := range numbers {
+		b.WriteString(num + "," + app + "\n")
+	}
+	return fx, r, r.write("numbers.csv", b.String()), numbers
+}
+
+// confirmPosts returns the POSTs the sandbox received.
+func confirmPosts(t *testing.T, fx *e2eFixture) int {
+	t.Helper()
+	fx.quiesce(t)
+	n := 0
+	for _, qs := range fx.rec.postsByNumber(time.Time{}) {
+		n += len(qs)
+	}
+	return n
+}
+
+// confirmChanged returns the numbers whose app is no longer e2eAppStart.
+func confirmChanged(fx *e2eFixture, numbers []string) []string {
+	var out []string
+	for _, num := range numbers {
+		if n, _ := fx.srv.Number(num); n.AppID != e2eAppStart {
+			out = append(out, num)
+		}
+	}
+	return out
+}
+
+var confirmArgs = []string{"--rate", "0", "--progress", "never"}
+
+// TestE2E_Confirm_prompt answers the question before a run on a terminal:
+// yes sends everything; anything else and Ctrl-C send nothing.
+func TestE2E_Confirm_prompt(t *testing.T) {
+	t.Parallel()
+	const n = 5
+	tests := []struct {
+		name     string
+		answer   string // typed after the question
+		wantCode int
+		wantOut  string // on the terminal after the answer
+	}{
+		{"yes", "yes\r", 0, "ok             5"},
+		{"yes with spaces", "  yes \n", 0, "ok             5"},
+		{"no", "no\r", 1, "not confirmed: the answer was not \"yes\"; nothing more was sent"},
+		{"empty line", "\r", 1, "not confirmed"},
+		{"YES is not yes", "YES\r", 1, "not confirmed"},
+		{"ctrl-c", "\x03", 130, "plivo-bulk: interrupted"},
+		{"end of input", "\x04", 1, "not confirmed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
+			p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json"}, confirmArgs)...)
+			p.expect("About to update numbers on account " + fx.authID + " at http://127.0.0.1:")
+			p.expect("rows: 5, of which 5 to send")
+			p.expect(`app_id → "` + e2eAppA + `": 5 numbers`)
+			p.expect("cost: at most 5 requests")
+			p.expect("Type yes to go on: ")
+			// Nothing is sent while the question waits.
+			if got := confirmPosts(t, fx); got != 0 {
+				t.Fatalf("%d updates sent before the answer", got)
+			}
+			p.typeIn(tt.answer)
+			res := p.finish()
+			if res.code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d\n%s", res.code, tt.wantCode, res.stdout)
+			}
+			if !strings.Contains(res.stdout, tt.wantOut) {
+				t.Errorf("the terminal does not show %q:\n%s", tt.wantOut, res.stdout)
+			}
+			posts, changed := confirmPosts(t, fx), confirmChanged(fx, numbers)
+			if tt.wantCode == 0 {
+				if posts != n || len(changed) != n {
+					t.Errorf("%d updates, %d numbers changed; want %d and %d", posts, len(changed), n, n)
+				}
+				return
+			}
+			if posts != 0 || len(changed) != 0 {
+				t.Errorf("%d updates, %d numbers changed after %q; want none", posts, len(changed), tt.answer)
+			}
+			sum := e2eReadSummary(t, r.path("summary.json"))
+			if want := map[int]string{1: "declined", 130: "interrupted"}[tt.wantCode]; sum.StoppedBy != want {
+				t.Errorf("summary stopped_by %q, want %q", sum.StoppedBy, want)
+			}
+		})
+	}
+}
+
+// TestE2E_Confirm_yesFlagAsksNothing checks that --yes skips the question on
+// a terminal.
+func TestE2E_Confirm_yesFlagAsksNothing(t *testing.T) {
+	t.Parallel()
+	fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
+	res := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--yes"}, confirmArgs)...).finish()
+	if res.code != 0 || strings.Contains(res.stdout, "Type yes") {
+		t.Fatalf("exit code %d, want 0 without a question:\n%s", res.code, res.stdout)
+	}
+	if changed := confirmChanged(fx, numbers); len(changed) != 3 {
+		t.Errorf("%d numbers changed, want 3", len(changed))
+	}
+}
+
+// TestE2E_Confirm_bigRunWantsTheAccountID checks that past 1,000 rows "yes"
+// is not enough: the account id is.
+func TestE2E_Confirm_bigRunWantsTheAccountID(t *testing.T) {
+	t.Parallel()
+	const n = 1001
+	fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
+	question := "Type the account id (" + fx.authID + ") to go on: "
+
+	p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "refused.csv"}, confirmArgs)...)
+	p.expect("rows: 1001, of which 1001 to send")
+	p.expect(question)
+	p.typeIn("yes\r")
+	res := p.finish()
+	if res.code != 1 || !strings.Contains(res.stdout, `the answer was not "`+fx.authID+`"`) {
+		t.Fatalf("after yes: exit code %d, want 1 (declined)\n%s", res.code, res.stdout)
+	}
+	if posts := confirmPosts(t, fx); posts != 0 {
+		t.Fatalf("%d updates sent after a refused yes, want 0", posts)
+	}
+
+	p = r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...)
+	p.expect(question)
+	p.typeIn(fx.authID + "\r")
+	if res := p.finish(); res.code != 0 {
+		t.Fatalf("after the account id: exit code %d, want 0\n%s", res.code, res.stdout)
+	}
+	if posts, changed := confirmPosts(t, fx), confirmChanged(fx, numbers); posts != n || len(changed) != n {
+		t.Errorf("%d updates, %d numbers changed; want %d and %d", posts, len(changed), n, n)
+	}
+}
+
+// TestE2E_Confirm_canaryAsksAgain runs a canary on a terminal: after the
+// first yes, the canary's rows are sent and shown, and a second question
+// decides the rest.
+func TestE2E_Confirm_canaryAsksAgain(t *testing.T) {
+	t.Parallel()
+	const n, canary = 12, 3
+	for _, answer := range []string{"no", "yes", "ctrl-c"} {
+		t.Run(answer, func(t *testing.T) {
+			t.Parallel()
+			fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
+			p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
+			p.expect("Type yes to go on: ")
+			p.typeIn("yes\r")
+			p.expect(fmt.Sprintf("Canary: %d rows sent, each read back, all in their target state:", canary))
+			p.expect(fmt.Sprintf("row 2 %s: ok app_id=%q", numbers[0], e2eAppA))
+			p.expect("Check them now, then type yes to send the rest: ")
+			// While the question waits, exactly the canary is applied.
+			if changed := confirmChanged(fx, numbers); len(changed) != canary {
+				t.Errorf("%d numbers changed at the second question, want the %d of the canary", len(changed), canary)
+			}
+			typed := map[string]string{"no": "no\r", "yes": "yes\r", "ctrl-c": "\x03"}[answer]
+			p.typeIn(typed)
+			res := p.finish()
+			wantCode, wantChanged := map[string]int{"no": 1, "yes": 0, "ctrl-c": 130}[answer], canary
+			if answer == "yes" {
+				wantChanged = n
+			}
+			if res.code != wantCode {
+				t.Fatalf("exit code %d, want %d\n%s", res.code, wantCode, res.stdout)
+			}
+			changed := confirmChanged(fx, numbers)
+			if len(changed) != wantChanged {
+				t.Errorf("%d numbers changed, want %d", len(changed), wantChanged)
+			}
+			for num, qs := range fx.rec.postsByNumber(time.Time{}) {
+				if len(qs) != 1 {
+					t.Errorf("%s updated %d times, want once", num, len(qs))
+				}
+			}
+			rows := e2eReadReport(t, r.path("report.csv"))
+			if len(rows) != wantChanged {
+				t.Errorf("report has %d rows, want %d", len(rows), wantChanged)
+			}
+			if answer == "yes" {
+				return
+			}
+			if want := fmt.Sprintf("%d rows were not attempted: run again with --resume to finish", n-canary); !strings.Contains(res.stdout, want) {
+				t.Errorf("the terminal does not show %q:\n%s", want, res.stdout)
+			}
+			// The rest is resumable: off a terminal, nothing is asked.
+			res = r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--resume"}, confirmArgs)...)
+			if res.code != 0 {
+				t.Fatalf("resume: exit code %d, want 0\n%v", res.code, res)
+			}
+			if changed := confirmChanged(fx, numbers); len(changed) != n {
+				t.Errorf("after --resume, %d numbers changed, want %d", len(changed), n)
+			}
+			for num, qs := range fx.rec.postsByNumber(time.Time{}) {
+				if len(qs) != 1 {
+					t.Errorf("%s updated %d times over both runs, want once", num, len(qs))
+				}
+			}
+		})
+	}
+}
+
+// TestE2E_Confirm_proofWrongAppCanaryUndo is the issue's proof: 5,000 rows
+// that move every number to an application that exists but is the wrong
+// one, run on a terminal with --canary 20 --undo. Answering no after the
+// canary leaves at most 20 numbers changed, and the undo file restores
+// them.
+func TestE2E_Confirm_proofWrongAppCanaryUndo(t *testing.T) {
+	t.Parallel()
+	const n, canary = 5000, 20
+	fx, r, input, numbers := confirmFixture(t, n, e2eAppB)
+	before := fx.srv.Numbers()
+	start := time.Now()
+	p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary), "--undo", "undo.csv", "--summary", "summary.json"}, confirmArgs)...)
+	p.expect(fmt.Sprintf(`app_id → "%s": 5000 numbers`, e2eAppB))
+	p.expect("(counted against the settings the numbers hold now)")
+	p.expect("Type the account id (" + fx.authID + ") to go on: ")
+	asked := time.Since(start)
+	p.typeIn(fx.authID + "\r")
+	p.expect(fmt.Sprintf("Canary: %d rows sent", canary))
+	p.expect("Check them now, then type yes to send the rest: ")
+	p.typeIn("no\r")
+	res := p.finish()
+	if res.code != 1 {
+		t.Fatalf("exit code %d, want 1\n%s", res.code, res.stdout)
+	}
+	changed := confirmChanged(fx, numbers)
+	if len(changed) > canary {
+		t.Fatalf("%d numbers changed, want at most %d", len(changed), canary)
+	}
+	posted := len(fx.rec.postsByNumber(time.Time{}))
+	if sum := e2eReadSummary(t, r.path("summary.json")); sum.StoppedBy != "declined" || sum.OK != canary || sum.NotAttempted != n-canary {
+		t.Errorf("summary: stopped_by %q, ok %d, not attempted %d; want declined, %d, %d", sum.StoppedBy, sum.OK, sum.NotAttempted, canary, n-canary)
+	}
+	undoRows := e2eReportLines(r.path("undo.csv"))
+	if undoRows != len(changed) {
+		t.Errorf("the undo file has %d rows for %d changed numbers", undoRows, len(changed))
+	}
+
+	undoStart := time.Now()
+	res = r.run(e2eArgs([]string{"run", "--input", "undo.csv", "--report", "undo-report.csv"}, confirmArgs)...)
+	if res.code != 0 {
+		t.Fatalf("undo run: exit code %d, want 0\n%v", res.code, res)
+	}
+	after := fx.srv.Numbers()
+	restored := 0
+	for i := range before {
+		if before[i] != after[i] {
+			t.Errorf("after the undo run %+v, want %+v", after[i], before[i])
+		} else {
+			restored++
+		}
+	}
+	t.Logf("proof: %d rows; question after %v; canary of %d; %d numbers changed, %d updated; undo file %d rows, restored in %v; %d of %d numbers as before",
+		n, asked.Round(time.Millisecond), canary, len(changed), posted, undoRows, time.Since(undoStart).Round(time.Millisecond), restored, n)
+}
