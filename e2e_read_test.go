@@ -7,7 +7,6 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -160,36 +159,6 @@ func e2eReadStep(t *testing.T, fx *e2eFixture, r *e2eRunner, wantCode int, argv 
 	return res, e2eCount(fx.rec.all()[before:])
 }
 
-// e2eSummaryRead is the part of the --summary file these tests look at.
-type e2eSummaryRead struct {
-	Rows     int   `json:"rows"`
-	OK       int   `json:"ok"`
-	Skipped  int   `json:"skipped"`
-	Failed   int   `json:"failed"`
-	Requests int64 `json:"requests"`
-	Read     struct {
-		Asked          string `json:"asked"`
-		Chosen         string `json:"chosen"`
-		Rows           int    `json:"rows"`
-		AccountNumbers int    `json:"account_numbers"`
-		Pages          int    `json:"pages"`
-		Found          int    `json:"found"`
-		Requests       int    `json:"requests"`
-	} `json:"read"`
-}
-
-func e2eReadSummary(t *testing.T, path string) e2eSummaryRead {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s e2eSummaryRead
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return s
-}
 
 // e2ePortRE matches the sandbox's address in an origin line: the two
 // sandboxes of a differential test differ only there.
@@ -231,7 +200,7 @@ type e2eReadOutcome struct {
 	files  map[string]string
 	state  []sandbox.Number
 	counts map[string]e2eReadCounts
-	sums   map[string]e2eSummaryRead
+	sums   map[string]summaryFile
 }
 
 // e2eReadWorkflow runs export, plan, run --undo --skip-unchanged, an
@@ -243,7 +212,7 @@ func e2eReadWorkflow(t *testing.T, mode string, cfg sandbox.Config, seed []sandb
 	r := e2eNewRunner(t, fx)
 	input := r.write("input.csv", e2eReadInput(seed))
 	rename := r.write("rename.csv", e2eReadRename())
-	out := e2eReadOutcome{files: map[string]string{}, counts: map[string]e2eReadCounts{}, sums: map[string]e2eSummaryRead{}}
+	out := e2eReadOutcome{files: map[string]string{}, counts: map[string]e2eReadCounts{}, sums: map[string]summaryFile{}}
 	read := []string{"--read", mode}
 	step := func(name string, code int, argv ...string) {
 		t.Helper()
