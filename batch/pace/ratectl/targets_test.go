@@ -35,24 +35,11 @@ var knownMisses = map[string]bool{
 	"moving sliding 60/1s/1L/ra=true":   true,
 	"moving sliding 60/1s/10L/ra=false": true,
 	"moving sliding 60/1s/10L/ra=true":  true,
-	// A busy spell collapses the estimate to MinRate and it takes the
-	// probe minutes to climb back.
-	"busy 3s, bucket 50/1L/ra=false":       true,
-	"busy 3s, bucket 50/1L/ra=true":        true,
-	"busy 3s, bucket 50/10L/ra=false":      true,
-	"busy 3s, bucket 50/10L/ra=true":       true,
-	"busy 60s, bucket 50/1L/ra=false":      true,
-	"busy 60s, bucket 50/1L/ra=true":       true,
-	"busy 60s, bucket 50/10L/ra=false":     true,
-	"busy 60s, bucket 50/10L/ra=true":      true,
-	"bucket 50, busy 3s@10s/1L/ra=false":   true,
-	"bucket 50, busy 3s@10s/1L/ra=true":    true,
-	"bucket 50, busy 3s@10s/10L/ra=false":  true,
-	"bucket 50, busy 3s@10s/10L/ra=true":   true,
-	"bucket 50, busy 60s@10s/1L/ra=false":  true,
-	"bucket 50, busy 60s@10s/1L/ra=true":   true,
-	"bucket 50, busy 60s@10s/10L/ra=false": true,
-	"bucket 50, busy 60s@10s/10L/ra=true":  true,
+	// A busy spell of 3 s after 10 s at ceiling L: the first episode's
+	// measure spans the 10 s before it, so it is not far below good and
+	// the cautious probe, not the restart, climbs the last 20% (3.5 s).
+	"bucket 50, busy 3s@10s/1L/ra=false": true,
+	"bucket 50, busy 3s@10s/1L/ra=true":  true,
 }
 
 func cellKey(c cell) string { return fmt.Sprintf("%s/%gL/ra=%v", c.shape, c.mult, c.ra) }
