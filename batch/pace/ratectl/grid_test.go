@@ -35,8 +35,10 @@ type cell struct {
 	shape    string
 	mult     float64
 	ra       bool
-	worst    simResult // the seed with the worst time ratio
+	busy     bool
+	worst    simResult // the seed with the worst time ratio (busy: time over ideal)
 	worst429 simResult // the seed with the worst 429 share
+	worstRec simResult // busy: the seed with the slowest recovery
 }
 
 func runGrid(d design) []cell {
@@ -49,15 +51,18 @@ func runGrid(d design) []cell {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					c := cell{shape: sh.name, mult: mult, ra: ra}
+					c := cell{shape: sh.name, mult: mult, ra: ra, busy: sh.busy}
 					for i, seed := range gridSeeds {
 						rng := newRand(seed*1000 + uint64(si))
 						res := simulate(d.mk(mult*sh.l, epoch), sh.mk(rng), simConfig{
 							rows: gridRows, ceiling: mult * sh.l, retryAfter: ra,
 							latMin: 50 * time.Millisecond, latMax: 300 * time.Millisecond, seed: seed,
 						})
-						if i == 0 || res.ratio() > c.worst.ratio() {
+						if i == 0 || res.ratio() > c.worst.ratio() || (sh.busy && res.over() > c.worst.over()) {
 							c.worst = res
+						}
+						if i == 0 || res.recovery > c.worstRec.recovery {
+							c.worstRec = res
 						}
 						if i == 0 || res.share() > c.worst429.share() {
 							c.worst429 = res
@@ -81,18 +86,22 @@ func runGrid(d design) []cell {
 
 func table(name string, cells []cell) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (worst of %d seeds, %d rows, latency 50-300 ms)\n", name, len(gridSeeds), gridRows)
-	fmt.Fprintf(&b, "%-22s | %-15s | %-15s | %-15s | %-15s\n", "shape", "L, no R-A", "L, R-A", "10L, no R-A", "10L, R-A")
+	fmt.Fprintf(&b, "%s (worst of %d seeds, %d rows, latency 50-300 ms; busy: time over ideal, recovery, 429s)\n", name, len(gridSeeds), gridRows)
+	fmt.Fprintf(&b, "%-24s | %-15s | %-15s | %-15s | %-15s\n", "shape", "L, no R-A", "L, R-A", "10L, no R-A", "10L, R-A")
 	row := map[string][]string{}
 	var names []string
 	for _, c := range cells {
 		if _, ok := row[c.shape]; !ok {
 			names = append(names, c.shape)
 		}
-		row[c.shape] = append(row[c.shape], fmt.Sprintf("%.3f× %5.2f%%", c.worst.ratio(), 100*c.worst429.share()))
+		f := fmt.Sprintf("%.3f× %5.2f%%", c.worst.ratio(), 100*c.worst429.share())
+		if c.busy {
+			f = fmt.Sprintf("%+5.1fs r%4.1fs %2.0f%%", c.worst.over().Seconds(), c.worstRec.recovery.Seconds(), 100*c.worst429.share())
+		}
+		row[c.shape] = append(row[c.shape], f)
 	}
 	for _, n := range names {
-		fmt.Fprintf(&b, "%-22s | %-22s\n", n, strings.Join(row[n], " | "))
+		fmt.Fprintf(&b, "%-24s | %s\n", n, strings.Join(row[n], " | "))
 	}
 	return b.String()
 }

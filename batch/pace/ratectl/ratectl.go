@@ -38,6 +38,20 @@ type Config struct {
 	ProbeTime time.Duration
 	// StartDouble is how long the rate takes to double during the start.
 	StartDouble time.Duration
+	// GoodMemory is how long the controller remembers the rate the server
+	// was last seen to accept in full ("good"), while episodes measure
+	// far less: an account busy with other traffic refuses most requests
+	// at random, whatever the rate, for seconds to a minute, and then
+	// frees up.
+	GoodMemory time.Duration
+	// BusyFloor is the share of good the rate never goes below (while
+	// good is remembered): enough requests to see the spell end quickly.
+	BusyFloor float64
+	// RestartHold and RestartDouble: when an episode ends with the limit
+	// measured far below good (under a quarter), the rate holds for
+	// RestartHold and then doubles every RestartDouble back to good (a
+	// slow-start restart), and probes from there as usual.
+	RestartHold, RestartDouble time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -61,6 +75,10 @@ func (c Config) withDefaults() Config {
 	defD(&c.MaxHold, 4*time.Second)
 	defD(&c.ProbeTime, 4*time.Second)
 	defD(&c.StartDouble, 500*time.Millisecond)
+	defD(&c.GoodMemory, 2*time.Minute)
+	def(&c.BusyFloor, 1.0/16)
+	defD(&c.RestartHold, 500*time.Millisecond)
+	defD(&c.RestartDouble, 250*time.Millisecond)
 	return c
 }
 
@@ -115,6 +133,12 @@ type Controller struct {
 	probeBase    float64 // the rate the probe started from
 	failRate     float64 // the rate in force when the episode began
 	refused      int     // 429s since the previous episode ended
+
+	good      float64   // the rate last seen accepted in full (see GoodMemory)
+	goodAt    time.Time // when good was last measured or confirmed
+	goodGuess bool      // good is the start rate, not a measurement
+	restart   bool      // ramping back to restartTo (see RestartHold)
+	restartTo float64
 }
 
 // New returns a controller for a run that may send at most ceiling
@@ -127,7 +151,12 @@ func New(ceiling float64, now time.Time) *Controller {
 func NewConfig(cfg Config, now time.Time) *Controller {
 	cfg = cfg.withDefaults()
 	r := min(cfg.Ceiling, cfg.StartRate)
-	return &Controller{cfg: cfg, start: now, rate: r, startup: true, startAt: now, startRate: r, prevEnd: now, hold: cfg.Hold}
+	c := &Controller{cfg: cfg, start: now, rate: r, startup: true, startAt: now, startRate: r, prevEnd: now, hold: cfg.Hold,
+		goodAt: now, goodGuess: true}
+	if !math.IsInf(r, 1) {
+		c.good = r // until measured, the start rate is what the server is taken to accept
+	}
+	return c
 }
 
 // OnAccepted records an answer that was not a 429, for a request sent at
@@ -150,9 +179,12 @@ func (c *Controller) endEpisode(now time.Time) {
 	// limit is about the rate that failed. An overshoot (it refused
 	// many): what it accepted since the previous episode is its limit.
 	w := c.failRate
+	marginal := true
 	if span > 0 && ok && float64(c.refused) > 0.05*float64(n) {
 		w = min(w, float64(n)/span.Seconds())
+		marginal = false
 	}
+	c.noteGood(now, w, marginal)
 	c.refused = 0
 	switch {
 	case c.est > 0 && w > 1.05*c.est:
@@ -161,11 +193,40 @@ func (c *Controller) endEpisode(now time.Time) {
 		c.hold = min(2*c.hold, c.cfg.MaxHold)
 	}
 	c.est = w
-	c.rate = c.clamp(c.cfg.Margin * w)
+	c.rate = c.clamp(now, c.cfg.Margin*w)
 	c.probeBase = c.rate
 	c.streak = 0
 	c.prevEnd = now
 	c.holdUntil = now.Add(c.hold)
+	// Far below what the server accepted a moment ago: the account was
+	// busy, not our rate too high. Go back fast once it has room again.
+	if g := c.goodRate(now); w < g/4 {
+		c.restart = true
+		c.restartTo = min(g, c.cfg.Ceiling)
+		c.holdUntil = now.Add(c.cfg.RestartHold)
+	}
+}
+
+// noteGood records a measured limit v: it becomes good when it is at
+// least good, when good has expired, or when it is marginal (the server
+// refused only a few: a clean measurement); when it is at least half of
+// good it confirms good.
+func (c *Controller) noteGood(now time.Time, v float64, marginal bool) {
+	switch {
+	case math.IsInf(v, 1):
+	case v >= c.good || marginal || now.Sub(c.goodAt) > c.cfg.GoodMemory:
+		c.good, c.goodAt, c.goodGuess = v, now, false
+	case v >= c.good/2:
+		c.goodAt = now
+	}
+}
+
+// goodRate is good while remembered, else 0.
+func (c *Controller) goodRate(now time.Time) float64 {
+	if now.Sub(c.goodAt) > c.cfg.GoodMemory {
+		return 0
+	}
+	return c.good
 }
 
 // OnThrottled records a 429 for a request sent at sentAt; retryAfter is
@@ -189,6 +250,7 @@ func (c *Controller) OnThrottled(now, sentAt time.Time, retryAfter time.Duration
 		return // sent before the last decrease: nothing new
 	}
 	if c.streak == 0 {
+		c.restart = false
 		c.episodeStart = now
 		c.failRate = c.rate
 		span := now.Sub(c.prevEnd)
@@ -197,9 +259,9 @@ func (c *Controller) OnThrottled(now, sentAt time.Time, retryAfter time.Duration
 		if span > 0 && ok {
 			r = min(r, float64(n)/span.Seconds())
 		}
-		c.rate = c.clamp(c.cfg.Margin * r)
+		c.rate = c.clamp(now, c.cfg.Margin*r)
 	} else {
-		c.rate = c.clamp(c.rate / 2)
+		c.rate = c.clamp(now, c.rate/2)
 	}
 	c.streak++
 	c.lastDecrease = now
@@ -210,23 +272,40 @@ func (c *Controller) Rate(now time.Time) float64 {
 	switch {
 	case c.startup:
 		d := now.Sub(c.startAt).Seconds() / c.cfg.StartDouble.Seconds()
-		c.rate = c.clamp(c.startRate * math.Exp2(d))
+		c.rate = c.clamp(now, c.startRate*math.Exp2(d))
+	case c.streak == 0 && c.restart:
+		if now.Before(c.holdUntil) {
+			break
+		}
+		d := now.Sub(c.holdUntil).Seconds() / c.cfg.RestartDouble.Seconds()
+		c.rate = c.clamp(now, c.probeBase*math.Exp2(d))
+		if c.rate < c.restartTo {
+			break
+		}
+		c.restart = false
+		c.rate = c.restartTo
+		if c.goodGuess {
+			// Nothing measured yet: carry on with the start.
+			c.startup, c.startAt, c.startRate = true, now, c.rate
+			break
+		}
+		c.est, c.probeBase, c.holdUntil = c.rate, c.rate, now
 	case c.streak == 0 && c.rate < c.cfg.Ceiling:
 		// Back to the level that failed, slowly, over the hold; then
 		// above it, slowly at first.
 		if now.Before(c.holdUntil) {
 			x := 1 - now.Sub(c.prevEnd).Seconds()/c.hold.Seconds()
-			c.rate = c.clamp(c.est - (c.est-c.probeBase)*x*x*x)
+			c.rate = c.clamp(now, c.est-(c.est-c.probeBase)*x*x*x)
 		} else {
 			x := now.Sub(c.holdUntil).Seconds() / c.cfg.ProbeTime.Seconds()
-			c.rate = c.clamp(c.est * (1 + x*x))
+			c.rate = c.clamp(now, c.est*(1+x*x))
 		}
 	}
 	return c.rate
 }
 
-func (c *Controller) clamp(r float64) float64 {
-	return min(c.cfg.Ceiling, max(c.cfg.MinRate, r))
+func (c *Controller) clamp(now time.Time, r float64) float64 {
+	return min(c.cfg.Ceiling, max(c.cfg.MinRate, c.cfg.BusyFloor*c.goodRate(now), r))
 }
 
 // PauseUntil is when the run may send again after a Retry-After: the

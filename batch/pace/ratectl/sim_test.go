@@ -124,11 +124,42 @@ func (s *sliding) limit(t time.Duration) float64 {
 	return float64(s.n) * s.s(t) / s.w.Seconds()
 }
 
+// busy stands in for an account busy with other traffic: from `from` for
+// `d` it refuses a share p of requests at random, whatever our rate, with
+// a Retry-After of 1 s (the time to the account's next free slot, rounded
+// up); outside the spell, and for the requests it lets through, the inner
+// limiter decides. For the ideal time the server accepts nothing during
+// the spell.
+type busy struct {
+	inner   limiter
+	from, d time.Duration
+	p       float64
+	rng     *rand.Rand
+}
+
+func (b *busy) allow(t time.Duration) (bool, time.Duration) {
+	if t >= b.from && t < b.from+b.d && b.rng.Float64() < b.p {
+		return false, time.Millisecond
+	}
+	return b.inner.allow(t)
+}
+
+func (b *busy) limit(t time.Duration) float64 {
+	if t >= b.from && t < b.from+b.d {
+		return 0
+	}
+	return b.inner.limit(t)
+}
+
+// spellEnd is when the account frees up.
+func (b *busy) spellEnd() time.Duration { return b.from + b.d }
+
 // shape is one server limiter of the grid, at its nominal limit L.
 type shape struct {
 	name string
 	l    float64                      // nominal limit, requests/s
 	mk   func(rng *rand.Rand) limiter // a fresh limiter
+	busy bool                         // a busy spell: its own targets (see busyTargets)
 }
 
 func shapes() []shape {
@@ -137,21 +168,33 @@ func shapes() []shape {
 	}
 	d := dip(10*time.Second, 20*time.Second)
 	return []shape{
-		{"bucket 50/s burst 50", 50, func(*rand.Rand) limiter { return newBucket(50, 50, constant) }},
-		{"fixed 40/1s", 40, func(r *rand.Rand) limiter {
+		{name: "bucket 50/s burst 50", l: 50, mk: func(*rand.Rand) limiter { return newBucket(50, 50, constant) }},
+		{name: "fixed 40/1s", l: 40, mk: func(r *rand.Rand) limiter {
 			return &fixed{n: 40, w: time.Second, phase: phase(r, time.Second), s: constant, window: -1}
 		}},
-		{"fixed 300/5s", 60, func(r *rand.Rand) limiter {
+		{name: "fixed 300/5s", l: 60, mk: func(r *rand.Rand) limiter {
 			return &fixed{n: 300, w: 5 * time.Second, phase: phase(r, 5*time.Second), s: constant, window: -1}
 		}},
-		{"sliding 50/1s", 50, func(*rand.Rand) limiter { return &sliding{n: 50, w: time.Second, s: constant} }},
-		{"sliding 300/5s", 60, func(*rand.Rand) limiter { return &sliding{n: 300, w: 5 * time.Second, s: constant} }},
-		{"moving bucket 60/s", 60, func(*rand.Rand) limiter { return newBucket(60, 60, d) }},
-		{"moving fixed 300/5s", 60, func(r *rand.Rand) limiter {
+		{name: "sliding 50/1s", l: 50, mk: func(*rand.Rand) limiter { return &sliding{n: 50, w: time.Second, s: constant} }},
+		{name: "sliding 300/5s", l: 60, mk: func(*rand.Rand) limiter { return &sliding{n: 300, w: 5 * time.Second, s: constant} }},
+		{name: "moving bucket 60/s", l: 60, mk: func(*rand.Rand) limiter { return newBucket(60, 60, d) }},
+		{name: "moving fixed 300/5s", l: 60, mk: func(r *rand.Rand) limiter {
 			return &fixed{n: 300, w: 5 * time.Second, phase: phase(r, 5*time.Second), s: d, window: -1}
 		}},
-		{"moving sliding 60/1s", 60, func(*rand.Rand) limiter { return &sliding{n: 60, w: time.Second, s: d} }},
+		{name: "moving sliding 60/1s", l: 60, mk: func(*rand.Rand) limiter { return &sliding{n: 60, w: time.Second, s: d} }},
+		busyShape("busy 3s, bucket 50", 0, 3*time.Second),
+		busyShape("busy 60s, bucket 50", 0, time.Minute),
+		busyShape("bucket 50, busy 3s@10s", 10*time.Second, 3*time.Second),
+		busyShape("bucket 50, busy 60s@10s", 10*time.Second, time.Minute),
 	}
+}
+
+// busyShape: a bucket of 50/s, burst 50, behind a spell of 95% random
+// refusals from `from` for d.
+func busyShape(name string, from, d time.Duration) shape {
+	return shape{name: name, l: 50, busy: true, mk: func(r *rand.Rand) limiter {
+		return &busy{inner: newBucket(50, 50, constant), from: from, d: d, p: 0.95, rng: newRand(r.Uint64())}
+	}}
 }
 
 // simConfig is one run.
@@ -170,10 +213,14 @@ type simResult struct {
 	requests  int
 	throttled int
 	done      int
+	// recovery, for a busy spell: from its end until the server has
+	// accepted ≥ 0.9 L over a trailing second (the run's end when never).
+	recovery time.Duration
 }
 
-func (r simResult) ratio() float64 { return r.wall.Seconds() / r.ideal.Seconds() }
-func (r simResult) share() float64 { return float64(r.throttled) / float64(r.requests) }
+func (r simResult) ratio() float64      { return r.wall.Seconds() / r.ideal.Seconds() }
+func (r simResult) share() float64      { return float64(r.throttled) / float64(r.requests) }
+func (r simResult) over() time.Duration { return r.wall - r.ideal }
 
 func (r simResult) String() string {
 	return fmt.Sprintf("%6.3f× %5.2f%% 429", r.ratio(), 100*r.share())
@@ -223,6 +270,9 @@ func simulate(c ctl, lim limiter, cfg simConfig) simResult {
 		tokens  = -1.0     // the client's bucket; starts full
 	)
 	at := func(d time.Duration) time.Time { return epoch.Add(d) }
+	spell, isBusy := lim.(*busy)
+	recovered := false
+	var recent []time.Duration // accepted after the spell, for recovery
 	limit := 20 * time.Minute
 	var now time.Duration
 	for ; res.done < cfg.rows && now < limit; now += simStep {
@@ -240,6 +290,15 @@ func simulate(c ctl, lim limiter, cfg simConfig) simResult {
 			if ev.ok {
 				res.done++
 				res.wall = ev.at
+				if isBusy && !recovered && ev.at >= spell.spellEnd() {
+					recent = append(recent, ev.at)
+					for len(recent) > 0 && recent[0] <= ev.at-time.Second {
+						recent = recent[1:]
+					}
+					if float64(len(recent)) >= 0.9*spell.inner.limit(ev.at) {
+						recovered, res.recovery = true, ev.at-spell.spellEnd()
+					}
+				}
 				c.OnAccepted(at(ev.at), at(ev.sentAt))
 			} else {
 				res.throttled++
@@ -267,6 +326,9 @@ func simulate(c ctl, lim limiter, cfg simConfig) simResult {
 		}
 	}
 	res.ideal = idealTime(lim, cfg.rows)
+	if isBusy && !recovered {
+		res.recovery = max(0, now-spell.spellEnd())
+	}
 	return res
 }
 
