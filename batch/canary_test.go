@@ -20,44 +20,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// memSource is a checked input held in memory.
-type memSource []Row
-
-func (s memSource) Each(ctx context.Context, fn func(Row) error) error {
-	for _, r := range s {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s memSource) Rows() int { return len(s) }
-
-func (s memSource) Valid() int {
-	n := 0
-	for _, r := range s {
-		if r.Invalid == "" {
-			n++
-		}
-	}
-	return n
-}
-
-func (s memSource) Distinct(f Field) ([]string, bool) {
-	var out []string
-	for _, r := range s {
-		if t := r.Targets[f]; t.Set && t.Value != "" && !slices.Contains(out, t.Value) {
-			out = append(out, t.Value)
-		}
-	}
-	return out, false
-}
-
-var _ Source = memSource(nil)
 
 // set returns targets that set f to v (and leave the other fields alone).
 func set(kv ...any) Targets {
@@ -71,7 +33,7 @@ func set(kv ...any) Targets {
 func TestJobRun_pickCanary(t *testing.T) {
 	t.Parallel()
 	a, b, c := set(AppID, "A"), set(AppID, "B"), set(AppID, "A", Alias, "x")
-	rows := memSource{
+	rows := MemSource{
 		{Line: 2, Number: "12025550002", Targets: a},
 		{Line: 3, Number: "12025550003", Targets: a},
 		{Line: 4, Number: "bad", Targets: b, Invalid: "not a number"},
@@ -206,7 +168,7 @@ func (fx *ctFixture) posted() []string {
 
 // ctJob is a job on fx's client, one call at a time (so that the order in
 // which rows end is the file's), failures final at once.
-func ctJob(fx *ctFixture, rows memSource, sink func(Result)) Job {
+func ctJob(fx *ctFixture, rows MemSource, sink func(Result)) Job {
 	var mu sync.Mutex
 	return Job{
 		Client: fx.cl,
@@ -237,7 +199,7 @@ func ctNumber(i int, refused bool) sandbox.Number {
 func TestRun_canarySpreadsOverTargetsThenSendsTheRest(t *testing.T) {
 	t.Parallel()
 	var numbers []sandbox.Number
-	var rows memSource
+	var rows MemSource
 	for i := range 30 {
 		numbers = append(numbers, ctNumber(i, false))
 		app := ctApp2
@@ -293,7 +255,7 @@ func TestRun_canarySpreadsOverTargetsThenSendsTheRest(t *testing.T) {
 func TestRun_canaryStopsOnRefusedTargets(t *testing.T) {
 	t.Parallel()
 	var numbers []sandbox.Number
-	var rows memSource
+	var rows MemSource
 	for i := range 40 {
 		numbers = append(numbers, ctNumber(i, true))
 		rows = append(rows, Row{Line: i + 2, Number: numbers[i].Number, Targets: set(AppID, ctApp2, ComplianceApplicationID, ctCompliance)})
@@ -336,7 +298,7 @@ func TestRun_canaryStopsOnRefusedTargets(t *testing.T) {
 func TestRun_canaryReadsBack(t *testing.T) {
 	t.Parallel()
 	var numbers []sandbox.Number
-	var rows memSource
+	var rows MemSource
 	for i := range 10 {
 		numbers = append(numbers, ctNumber(i, false))
 		rows = append(rows, Row{Line: i + 2, Number: numbers[i].Number, Targets: set(AppID, ctApp2)})
@@ -383,7 +345,7 @@ func TestRun_maxFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var numbers []sandbox.Number
-			var rows memSource
+			var rows MemSource
 			for i := range 60 {
 				numbers = append(numbers, ctNumber(i, tt.refused(i)))
 				rows = append(rows, Row{Line: i + 2, Number: numbers[i].Number, Targets: set(ComplianceApplicationID, ctCompliance)})
@@ -429,7 +391,7 @@ func TestRun_estimateCountsChanges(t *testing.T) {
 		{Number: "12025550004", AppID: ctApp1, Alias: "old"},  // both change
 		{Number: "12025550005", AppID: ctApp1},                // app changes to another value
 	}
-	rows := memSource{
+	rows := MemSource{
 		{Line: 2, Number: "12025550001", Targets: set(AppID, ctApp2, Alias, "same")},
 		{Line: 3, Number: "12025550002", Targets: set(AppID, ctApp2, Alias, "same")},
 		{Line: 4, Number: "12025550003", Targets: set(AppID, ctApp2, Alias, "")},
@@ -504,7 +466,7 @@ func TestRun_estimateCountsChanges(t *testing.T) {
 // field are counted together.
 func TestEstimate_otherValues(t *testing.T) {
 	t.Parallel()
-	rows := make(memSource, 0, maxCountedValues+5)
+	rows := make(MemSource, 0, maxCountedValues+5)
 	for i := range maxCountedValues + 5 {
 		rows = append(rows, Row{Line: i + 2, Number: fmt.Sprintf("1202%07d", i), Targets: set(Alias, fmt.Sprintf("alias %d", i), AppID, ctApp1)})
 	}

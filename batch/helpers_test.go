@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,43 +14,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/client"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
-
-// sliceSource is a checked input held in memory.
-type sliceSource []batch.Row
-
-func (s sliceSource) Each(ctx context.Context, fn func(batch.Row) error) error {
-	for _, r := range s {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s sliceSource) Rows() int { return len(s) }
-
-func (s sliceSource) Valid() int {
-	n := 0
-	for _, r := range s {
-		if r.Invalid == "" {
-			n++
-		}
-	}
-	return n
-}
-
-func (s sliceSource) Distinct(f batch.Field) ([]string, bool) {
-	var out []string
-	for _, r := range s {
-		if t := r.Targets[f]; t.Set && t.Value != "" && !slices.Contains(out, t.Value) {
-			out = append(out, t.Value)
-		}
-	}
-	return out, false
-}
 
 // The account the engine tests run against: two applications, two
 // subaccounts and a default app that Plivo assigns to an update without
@@ -72,8 +34,8 @@ var seed = []sandbox.Number{
 
 // migration is one row per seeded number, each changing something: the
 // README's migration, as the input reader would check it.
-func migration() sliceSource {
-	return sliceSource{
+func migration() batch.MemSource {
+	return batch.MemSource{
 		row(2, "12025550001", batch.AppID, app2),
 		row(3, "12025550002", batch.Subaccount, sub2, batch.Alias, "moved"),
 		row(4, "12025550003", batch.Alias, "renamed only"),

@@ -61,7 +61,7 @@ func TestRun_authFailureAborts(t *testing.T) {
 func TestRun_preflightMarksRowsInvalid(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, nil, seed...)
-	in := sliceSource{
+	in := batch.MemSource{
 		row(2, "12025550001", batch.AppID, "4040"),
 		row(3, "12025550002", batch.Subaccount, "SAAAAAAAAAAAAAAAAAA9"),
 		row(4, "12025550003", batch.AppID, app1),
@@ -255,7 +255,7 @@ func (nopUndo) Write(batch.Row, batch.Targets) error { return nil }
 func TestRun_summary(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, nil, seed...)
-	in := sliceSource{
+	in := batch.MemSource{
 		row(2, "12025550001", batch.AppID, app2),                              // ok
 		row(3, "12025550099", batch.AppID, app2),                              // not on the account
 		{Line: 4, Number: "12345", Invalid: "number has fewer than 7 digits"}, // invalid

@@ -69,7 +69,7 @@ func TestUpdate_Attempt_pinApp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fx := newFixture(t, nil, seed...)
-			_, results, err := fx.run(t, batch.Job{Input: sliceSource{tt.row}, Step: batch.Update{PinApp: tt.pin}})
+			_, results, err := fx.run(t, batch.Job{Input: batch.MemSource{tt.row}, Step: batch.Update{PinApp: tt.pin}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -263,7 +263,7 @@ func TestUpdate_Attempt_undoRoundTrip(t *testing.T) {
 	}
 
 	// Set back what each row changed, as the undo file does.
-	var restore sliceSource
+	var restore batch.MemSource
 	for i, n := range seed {
 		r := batch.Row{Line: i + 2, Number: n.Number}
 		for f, s := range undo.rows[n.Number].Targets {

@@ -52,7 +52,7 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 			Rate: 10 * limit, Adaptive: true, MaxAttempts: 5,
 			BackoffBase: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
 		},
-		Input: sliceSource(input),
+		Input: batch.MemSource(input),
 		Step:  batch.Update{},
 		Sink: func(r batch.Result) error {
 			mu.Lock()
@@ -134,7 +134,7 @@ func TestRun_busyAccountLosesNoRow(t *testing.T) {
 		Client: cl,
 		Pace: pace.Config{Rate: 100, Adaptive: true, MaxAttempts: 1,
 			BackoffBase: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond},
-		Input: sliceSource(input),
+		Input: batch.MemSource(input),
 		Step:  batch.Update{},
 		Sink:  func(r batch.Result) error { results = append(results, r); return nil },
 	})
