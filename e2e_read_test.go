@@ -159,7 +159,6 @@ func e2eReadStep(t *testing.T, fx *e2eFixture, r *e2eRunner, wantCode int, argv 
 	return res, e2eCount(fx.rec.all()[before:])
 }
 
-
 // e2ePortRE matches the sandbox's address in an origin line: the two
 // sandboxes of a differential test differ only there.
 var e2ePortRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)

@@ -20,7 +20,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-
 // set returns targets that set f to v (and leave the other fields alone).
 func set(kv ...any) Targets {
 	var t Targets
