@@ -92,6 +92,17 @@ func (t Targets) Params() map[string]string {
 	return m
 }
 
+// Holds reports whether current has every setting t asks for, without
+// listing the ones it lacks (Differs does).
+func (t Targets) Holds(current Targets) bool {
+	for f, s := range t {
+		if s.Set && (!current[f].Set || current[f].Value != s.Value) {
+			return false
+		}
+	}
+	return true
+}
+
 // Differs lists the fields that t sets to a value other than current's.
 // A field current does not know (not Set) counts as different.
 func (t Targets) Differs(current Targets) []Field {

@@ -99,7 +99,7 @@ func (u Update) Requests(row Row) int {
 
 // Settle skips a row whose number already has its targets, when asked to.
 func (u Update) Settle(row Row, current Targets) (Answer, bool) {
-	if u.SkipUnchanged && len(row.Targets.Differs(current)) == 0 {
+	if u.SkipUnchanged && row.Targets.Holds(current) {
 		return Answer{HTTPStatus: 200, Current: current, Skipped: "unchanged: the number already has these settings"}, true
 	}
 	return Answer{}, false

@@ -42,7 +42,7 @@ func (r Result) Change() string {
 	switch {
 	case r.Status != StatusOK && r.Status != StatusSkipped:
 		return ChangeError
-	case len(r.Row.Targets.Differs(r.Current)) > 0:
+	case !r.Row.Targets.Holds(r.Current):
 		return ChangeYes
 	}
 	return ChangeNo

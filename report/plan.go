@@ -21,11 +21,11 @@ var PlanColumns = func() []string {
 	return cols
 }()
 
-// The values of the plan's change column.
+// The values of the plan's change column: batch's.
 const (
-	ChangeYes   = "yes"
-	ChangeNo    = "no"
-	ChangeError = "error"
+	ChangeYes   = batch.ChangeYes
+	ChangeNo    = batch.ChangeNo
+	ChangeError = batch.ChangeError
 )
 
 // NoValue is how the plan shows a field the number does not have set.
@@ -59,15 +59,7 @@ func OpenPlan(path string, mode Mode, out io.Writer) (*PlanWriter, error) {
 }
 
 // Change says what the plan concludes for a result of reading a number.
-func Change(r batch.Result) string {
-	switch {
-	case r.Status != batch.StatusOK:
-		return ChangeError
-	case len(r.Row.Targets.Differs(r.Current)) > 0:
-		return ChangeYes
-	}
-	return ChangeNo
-}
+func Change(r batch.Result) string { return r.Change() }
 
 // Write writes the plan row for one read result.
 func (p *PlanWriter) Write(r batch.Result) error {
