@@ -17,12 +17,15 @@ import (
 // moving fixed 300/5s 3.2% 429s (the halved window is already overfull
 // when the dip begins).
 var knownMisses = map[string]bool{
-	"fixed 300/5s/10L/ra=false":         true,
-	"fixed 300/5s/10L/ra=true":          true,
-	"sliding 50/1s/1L/ra=false":         true,
-	"sliding 50/1s/1L/ra=true":          true,
-	"sliding 50/1s/10L/ra=false":        true,
-	"sliding 50/1s/10L/ra=true":         true,
+	"fixed 300/5s/10L/ra=false":  true,
+	"fixed 300/5s/10L/ra=true":   true,
+	"sliding 50/1s/1L/ra=false":  true,
+	"sliding 50/1s/1L/ra=true":   true,
+	"sliding 50/1s/10L/ra=false": true,
+	"sliding 50/1s/10L/ra=true":  true,
+	// The row refused waits out its Retry-After (up to 5 s here) before it
+	// is sent again, as the pacer does; the sim did not model it before.
+	"sliding 300/5s/1L/ra=true":         true,
 	"sliding 300/5s/10L/ra=false":       true,
 	"sliding 300/5s/10L/ra=true":        true,
 	"moving bucket 60/s/1L/ra=false":    true,
