@@ -63,3 +63,29 @@ func TestGrid_targets(t *testing.T) {
 		}
 	}
 }
+
+// knownLoopbackMisses are knownMisses for the loopback regime. The moving
+// limit's own target is only that every row ends ok; it is judged against
+// the others here all the same.
+var knownLoopbackMisses = map[string]bool{
+	"moving bucket 50/s/1L/ra=false": true,
+	"moving bucket 50/s/1L/ra=true":  true,
+}
+
+// TestGrid_loopbackTargets guards the loopback regime (bench/throttle.sh's
+// setting) as TestGrid_targets guards the grid.
+func TestGrid_loopbackTargets(t *testing.T) {
+	t.Parallel()
+	cells := runGridIn(loopback, design{"ratectl", func(c float64, now time.Time) ctl { return New(c, now) }})
+	for _, c := range cells {
+		n, _, why := judge(c)
+		switch {
+		case n > 0 && knownLoopbackMisses[cellKey(c)]:
+			t.Logf("known miss: %s:%s", cellKey(c), why)
+		case n > 0:
+			t.Errorf("%s:%s", cellKey(c), why)
+		case knownLoopbackMisses[cellKey(c)]:
+			t.Logf("now met, remove from knownLoopbackMisses: %s", cellKey(c))
+		}
+	}
+}
