@@ -29,6 +29,21 @@ var designs = []design{
 
 const gridRows = 2000
 
+// regime is the setting a grid runs in: the shapes, rows and latency.
+type regime struct {
+	name           string
+	rows           int
+	latMin, latMax time.Duration
+	shapes         func() []shape
+}
+
+// wan is the grid's default: Plivo's API over the internet.
+var wan = regime{name: "latency 50-300 ms", rows: gridRows, latMin: 50 * time.Millisecond, latMax: 300 * time.Millisecond, shapes: shapes}
+
+// loopback is bench/throttle.sh's setting: the real sandbox on loopback
+// (latency ~1 ms), L = 50, N = 1000, its shapes.
+var loopback = regime{name: "loopback, latency 1-3 ms", rows: 1000, latMin: time.Millisecond, latMax: 3 * time.Millisecond, shapes: benchShapes}
+
 var gridSeeds = []uint64{1, 2, 3}
 
 type cell struct {
@@ -41,11 +56,13 @@ type cell struct {
 	worstRec simResult // busy: the seed with the slowest recovery
 }
 
-func runGrid(d design) []cell {
+func runGrid(d design) []cell { return runGridIn(wan, d) }
+
+func runGridIn(reg regime, d design) []cell {
 	var cells []cell
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for si, sh := range shapes() {
+	for si, sh := range reg.shapes() {
 		for _, mult := range []float64{1, 10} {
 			for _, ra := range []bool{false, true} {
 				wg.Add(1)
@@ -55,8 +72,8 @@ func runGrid(d design) []cell {
 					for i, seed := range gridSeeds {
 						rng := newRand(seed*1000 + uint64(si))
 						res := simulate(d.mk(mult*sh.l, epoch), sh.mk(rng), simConfig{
-							rows: gridRows, ceiling: mult * sh.l, retryAfter: ra,
-							latMin: 50 * time.Millisecond, latMax: 300 * time.Millisecond, seed: seed,
+							rows: reg.rows, ceiling: mult * sh.l, retryAfter: ra,
+							latMin: reg.latMin, latMax: reg.latMax, seed: seed,
 						})
 						if i == 0 || res.ratio() > c.worst.ratio() || (sh.busy && res.over() > c.worst.over()) {
 							c.worst = res
@@ -77,16 +94,18 @@ func runGrid(d design) []cell {
 	}
 	wg.Wait()
 	order := map[string]int{}
-	for i, sh := range shapes() {
+	for i, sh := range reg.shapes() {
 		order[sh.name] = i
 	}
 	sortCells(cells, order)
 	return cells
 }
 
-func table(name string, cells []cell) string {
+func table(name string, cells []cell) string { return tableIn(wan, name, cells) }
+
+func tableIn(reg regime, name string, cells []cell) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (worst of %d seeds, %d rows, latency 50-300 ms; busy: time over ideal, recovery, 429s)\n", name, len(gridSeeds), gridRows)
+	fmt.Fprintf(&b, "%s (worst of %d seeds, %d rows, %s; busy: time over ideal, recovery, 429s)\n", name, len(gridSeeds), reg.rows, reg.name)
 	fmt.Fprintf(&b, "%-24s | %-15s | %-15s | %-15s | %-15s\n", "shape", "L, no R-A", "L, R-A", "10L, no R-A", "10L, R-A")
 	row := map[string][]string{}
 	var names []string
@@ -118,4 +137,17 @@ func TestGrid_table(t *testing.T) {
 		n, ex := misses(cells)
 		t.Logf("\n%s%d of %d figures miss the targets (summed excess %.3f)\n", table(d.name, cells), n, 2*len(cells), ex)
 	}
+}
+
+// TestGrid_loopback_table logs the loopback regime for ratectl:
+// go test -run Grid_loopback_table -v ./batch/pace/ratectl/
+func TestGrid_loopback_table(t *testing.T) {
+	if !testing.Verbose() {
+		t.Skip("logs only: run with -v")
+	}
+	t.Parallel()
+	d := designs[len(designs)-1]
+	cells := runGridIn(loopback, d)
+	n, ex := misses(cells)
+	t.Logf("\n%s%d of %d figures miss the targets (summed excess %.3f)\n", tableIn(loopback, d.name, cells), n, 2*len(cells), ex)
 }

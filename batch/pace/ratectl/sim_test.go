@@ -189,6 +189,25 @@ func shapes() []shape {
 	}
 }
 
+// benchShapes are bench/throttle.sh's shapes at L = 50, as the sandbox
+// makes them (the moving limit halves 5 s into the run for 20 s).
+func benchShapes() []shape {
+	phase := func(rng *rand.Rand, w time.Duration) time.Duration {
+		return time.Duration(rng.Int64N(int64(w)))
+	}
+	return []shape{
+		{name: "bucket 50/s burst 50", l: 50, mk: func(*rand.Rand) limiter { return newBucket(50, 50, constant) }},
+		{name: "fixed 50/1s", l: 50, mk: func(r *rand.Rand) limiter {
+			return &fixed{n: 50, w: time.Second, phase: phase(r, time.Second), s: constant, window: -1}
+		}},
+		{name: "fixed 250/5s", l: 50, mk: func(r *rand.Rand) limiter {
+			return &fixed{n: 250, w: 5 * time.Second, phase: phase(r, 5*time.Second), s: constant, window: -1}
+		}},
+		{name: "sliding 50/1s", l: 50, mk: func(*rand.Rand) limiter { return &sliding{n: 50, w: time.Second, s: constant} }},
+		{name: "moving bucket 50/s", l: 50, mk: func(*rand.Rand) limiter { return newBucket(50, 50, dip(5*time.Second, 20*time.Second)) }},
+	}
+}
+
 // busyShape: a bucket of 50/s, burst 50, behind a spell of 95% random
 // refusals from `from` for d.
 func busyShape(name string, from, d time.Duration) shape {
@@ -234,6 +253,7 @@ type event struct {
 	answer bool
 	ok     bool
 	ra     time.Duration
+	retry  bool // a throttled row whose Retry-After has run out: it is pending again
 	seq    int
 }
 
@@ -278,6 +298,10 @@ func simulate(c ctl, lim limiter, cfg simConfig) simResult {
 	for ; res.done < cfg.rows && now < limit; now += simStep {
 		for len(q) > 0 && q[0].at <= now {
 			ev := heap.Pop(&q).(event)
+			if ev.retry {
+				pending++
+				continue
+			}
 			if !ev.answer {
 				ok, ra := lim.allow(ev.at)
 				ev.answer, ev.ok, ev.at = true, ok, ev.at+ev.back
@@ -302,7 +326,14 @@ func simulate(c ctl, lim limiter, cfg simConfig) simResult {
 				c.OnAccepted(at(ev.at), at(ev.sentAt))
 			} else {
 				res.throttled++
-				pending++
+				// As the pacer: the row itself waits out its Retry-After
+				// (when there is one) before it is sent again.
+				if ev.ra > 0 {
+					seq++
+					heap.Push(&q, event{at: ev.at + ev.ra, retry: true, seq: seq})
+				} else {
+					pending++
+				}
 				c.OnThrottled(at(ev.at), at(ev.sentAt), ev.ra)
 			}
 		}
