@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -86,13 +87,21 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 // (the server answers 429 to 95% of requests for a while, without
 // Retry-After). A 429 never uses up a row's attempts, so even with
 // --max-attempts 1 every row ends ok once the account frees up.
-// (Issue 12 asks for a minute of it; bench/throttle.sh's moving limit and
-// ratectl's simulations cover the long runs; this one keeps CI short.)
+// CI runs a 3 s spell; BUSY_FOR=1m runs the minute issue 12 asks for
+// (BENCHMARKS.md has its figures).
 func TestRun_busyAccountLosesNoRow(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for about 10 s")
+		t.Skip("runs for about 5 s")
 	}
-	const rows, busyFor = 60, 3 * time.Second
+	const rows = 60
+	busyFor := 3 * time.Second
+	if v := os.Getenv("BUSY_FOR"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("BUSY_FOR=%q: %v", v, err)
+		}
+		busyFor = d
+	}
 	srv := sandbox.New(sandbox.Config{})
 	srv.AddApplication("1001", "App")
 	input := make([]batch.Row, rows)
