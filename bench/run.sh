@@ -171,9 +171,9 @@ go build -o "$work/bareloop" ./bench/cmd/bareloop
 
 # ---------------------------------------------------------------------------
 section "1. Go benchmarks: the per-row hot path"
-show go test -run '^$' -bench "'Input_Each|OpenInput|NormalizeNumber|Writer_Write|Done_Has'" -benchmem -benchtime "$BENCHTIME" ./batch ./report
-timeout 300 go test -run '^$' -bench 'Input_Each|OpenInput|NormalizeNumber|Writer_Write|Done_Has' \
-  -benchmem -benchtime "$BENCHTIME" ./batch ./report | grep -E '^(Benchmark|ok|FAIL)'
+show go test -run '^$' -bench "'Input_Each|OpenInput|NormalizeNumber|Writer_Write|Completed_Has'" -benchmem -benchtime "$BENCHTIME" ./batch ./batch/input ./report
+timeout 300 go test -run '^$' -bench 'Input_Each|OpenInput|NormalizeNumber|Writer_Write|Completed_Has' \
+  -benchmem -benchtime "$BENCHTIME" ./batch ./batch/input ./report | grep -E '^(Benchmark|ok|FAIL)'
 
 # ---------------------------------------------------------------------------
 section "2. CPU profile: the whole per-row path over $PIPE_ROWS rows, in process (no HTTP)"
