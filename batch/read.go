@@ -34,7 +34,11 @@ func pageCount(n int) int { return (n + client.MaxPageSize - 1) / client.MaxPage
 // be read costs nothing but time: its numbers are read one by one.
 func learnState(ctx context.Context, p *pace.Pacer, cl *client.Client, mode ReadMode, keys []uint64, log *slog.Logger) (*snapshot, ReadPlan, error) {
 	plan := ReadPlan{Asked: mode, Chosen: ReadEach, Rows: len(keys)}
-	if mode == ReadEach || len(keys) == 0 {
+	switch {
+	case len(keys) == 0:
+		plan.Chosen = readNone
+		return nil, plan, nil
+	case mode == ReadEach:
 		return nil, plan, nil
 	}
 	snap := newSnapshot(keys)

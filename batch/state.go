@@ -24,6 +24,9 @@ const (
 	ReadPage ReadMode = "page"
 	// ReadEach reads each number on its own, one request a row.
 	ReadEach ReadMode = "each"
+	// readNone is what a ReadPlan says was chosen when no row needed the
+	// settings.
+	readNone ReadMode = "none"
 )
 
 // Set parses a ReadMode, for a flag.
