@@ -23,7 +23,7 @@ func (f *failureBudgetFlag) Set(s string) error {
 	s = strings.TrimSpace(s)
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || v <= 0 || v > 100 {
+		if err != nil || !(v > 0 && v <= 100) { // NaN too
 			return fmt.Errorf("want a percentage above 0 and at most 100, as in 5%%")
 		}
 		*f = failureBudgetFlag{Percent: v}
