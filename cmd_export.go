@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -110,6 +111,9 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 		out.Abort()
 	}
 	sum = batch.Summary{Rows: ls.Numbers, OK: ls.Numbers, Elapsed: ls.Elapsed, Stats: ls.Stats, FailedByKind: map[string]int{}}
+	if !errors.Is(err, batch.ErrIncomplete) { // every page was tried: not an early stop
+		sum.StoppedBy = batch.StoppedBy(err)
+	}
 	s.log.Info("export finished", "numbers", ls.Numbers, "counted", ls.Counted, "requests", ls.Stats.Requests,
 		"failed_pages", ls.FailedPages, "elapsed_s", ls.Elapsed.Seconds())
 	if err != nil {

@@ -80,6 +80,10 @@ func (s Summary) Rate() float64 {
 	return float64(s.Stats.Requests) / s.Elapsed.Seconds()
 }
 
+// StoppedBy names why a job (or export's listing) stopped early, for the
+// summary: "" when err is nil.
+func StoppedBy(err error) string { return stoppedBy(err) }
+
 // stoppedBy names why a job stopped early, for the summary.
 func stoppedBy(err error) string {
 	switch {
