@@ -24,7 +24,14 @@ type confirmer struct {
 	in   io.Reader
 	out  io.Writer
 	stop <-chan struct{}
-	line chan string // lines read from in, by one goroutine
+	line chan typedLine // lines read from in, by one goroutine
+}
+
+// typedLine is a line of the answer and when it was read: a line typed
+// before a question was shown (ahead, during the canary) does not answer it.
+type typedLine struct {
+	text string
+	at   time.Time
 }
 
 // newConfirmer returns a confirmer when there is someone to ask: standard
@@ -42,27 +49,33 @@ func newConfirmer(o runFlags, stop <-chan struct{}, out io.Writer) *confirmer {
 // at the first signal.
 func (c *confirmer) ask(ctx context.Context, question, want string) error {
 	if c.line == nil {
-		c.line = make(chan string)
+		c.line = make(chan typedLine)
 		go func() {
 			sc := bufio.NewScanner(c.in)
 			for sc.Scan() {
-				c.line <- sc.Text()
+				c.line <- typedLine{text: sc.Text(), at: time.Now()}
 			}
 			close(c.line)
 		}()
 	}
+	asked := time.Now()
 	fmt.Fprint(c.out, question)
-	select {
-	case l, ok := <-c.line:
-		if ok && strings.TrimSpace(l) == want {
-			return nil
+	for {
+		select {
+		case l, ok := <-c.line:
+			if ok && l.at.Before(asked) {
+				continue // typed ahead, before the question was shown
+			}
+			if ok && strings.TrimSpace(l.text) == want {
+				return nil
+			}
+			return fmt.Errorf("%w: the answer was not %q; nothing more was sent", batch.ErrDeclined, want)
+		case <-c.stop:
+			fmt.Fprintln(c.out)
+			return batch.ErrInterrupted
+		case <-ctx.Done():
+			return batch.ErrInterrupted
 		}
-		return fmt.Errorf("%w: the answer was not %q; nothing more was sent", batch.ErrDeclined, want)
-	case <-c.stop:
-		fmt.Fprintln(c.out)
-		return batch.ErrInterrupted
-	case <-ctx.Done():
-		return batch.ErrInterrupted
 	}
 }
 
