@@ -73,6 +73,10 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 		return nil
 	})
 	est.Requests += est.Read.Pages
+	if v, ok := step.(verifying); ok && j.job.Canary > 0 {
+		// The canary reads each of its rows back after the update.
+		est.Requests += (v.verifying().Requests(Row{}) - step.Requests(Row{})) * min(j.job.Canary, est.ToSend)
+	}
 	for f, m := range counts {
 		vc := make([]ValueCount, 0, len(m)+1)
 		for v, n := range m {
