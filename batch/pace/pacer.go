@@ -124,6 +124,18 @@ func (p *Pacer) Rate() float64 { return p.ctl.Rate() }
 // loop hands out permits until the pacer halts or closes.
 func (p *Pacer) loop(ctx context.Context) {
 	defer close(p.loopDone)
+	// The rate limiter's wait ends with ctx only: a stop or Close must end
+	// it too (at a low rate it lasts seconds).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.halt:
+		case <-p.closed:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
 	for {
 		if d := p.ctl.pause(); d > 0 {
 			if !p.wait(ctx, d) {
