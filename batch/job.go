@@ -236,8 +236,8 @@ func (j *jobRun) record(r Result) {
 			j.job.Unrecorded(r)
 		}
 	}
-	if r.Status == StatusInvalid {
-		return
+	if r.Status == StatusInvalid || r.Attempts == 0 {
+		return // not sent: an invalid row, or one the listing settled
 	}
 	j.attempted++
 	// The share of failures grows only with a failed row, but a percentage
