@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -68,6 +69,8 @@ func parseExportFlags(args []string, stderr io.Writer) (exportFlags, error) {
 		return o, usagef("export: --output is required")
 	case o.output == "-":
 		return o, usagef("export: --output needs a file, which is written whole or not at all")
+	case strings.Trim(o.prefix, "0123456789") != "":
+		return o, usagef("export: --prefix %q: want the digits a number starts with, country code first, without +", o.prefix)
 	}
 	return o, checkDistinct(report.NamedPath{Flag: "--output", Path: o.output}, report.NamedPath{Flag: "--summary", Path: o.summary})
 }
