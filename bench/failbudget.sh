@@ -29,18 +29,12 @@ app=20372631212782780
 { echo number,app_id; for i in $(seq 1 "$N"); do printf '1202%07d,%s\n' "$i" "$app"; done; } >"$out/input.csv"
 { echo number,app_id; for i in $(seq 1 "$N"); do printf '1202%07d,\n' "$i"; done; } >"$out/numbers.csv"
 
-# start_sandbox SEED: starts the sandbox, sets PLIVO_* from what it prints.
-start_sandbox() {
-  "$bin" sandbox --listen 127.0.0.1:0 --numbers "$out/numbers.csv" --apps "$app" --fail-rate 0.6 --seed "$1" \
-    --dump "$out/dump.csv" >"$out/sandbox.out" 2>&1 &
-  sb=$!
-  for _ in $(seq 1 100); do
-    grep -q 'export PLIVO_API_URL' "$out/sandbox.out" && break
-    sleep 0.05
-  done
-  eval "$(grep -o 'export PLIVO_API_URL.*' "$out/sandbox.out")"
+# shellcheck source=bench/sandbox.sh
+source "$root/bench/sandbox.sh"
+# sandbox SEED: a sandbox failing 60% of the number requests.
+sandbox() {
+  start_sandbox --numbers "$out/numbers.csv" --apps "$app" --fail-rate 0.6 --seed "$1" --dump "$out/dump.csv"
 }
-stop_sandbox() { kill -INT "$sb"; wait "$sb" || true; }
 
 # rows FILE: the report's data lines (its origin and header lines aside).
 rows() { grep -vc -e '^#' -e '^row,' "$1" || true; }
@@ -51,7 +45,7 @@ for setting in final retried; do
     [[ $setting == final ]] && attempts=(--max-attempts 1)
     ended=() codes=()
     for rep in $(seq 1 "$REPS"); do
-      start_sandbox $((rep * 7919))
+      sandbox $((rep * 7919))
       rm -f "$out/report.csv"
       rc=0
       timeout 120 "$bin" run --input "$out/input.csv" --report "$out/report.csv" --progress never \
@@ -66,15 +60,15 @@ for setting in final retried; do
   done
 done
 
-echo "resume after a stop (final, --rate 0), no budget, --max-attempts 30:"
-start_sandbox 42
+echo "resume after a stop (final, --rate 0), no budget, --max-attempts 30, --rate 200:"
+sandbox 42
 rc=0
 timeout 120 "$bin" run --input "$out/input.csv" --report "$out/report.csv" --progress never --force \
   --rate 0 --max-failures 5% --max-attempts 1 --summary "$out/s1.json" 2>/dev/null || rc=$?
 echo "  first run: exit $rc, $(rows "$out/report.csv") rows ended, $(grep -o '"stopped_by": *"[a-z_]*"' "$out/s1.json")"
 rc=0
 timeout 300 "$bin" run --input "$out/input.csv" --report "$out/report.csv" --progress never --resume \
-  --rate 0 --max-attempts 30 --backoff-base 10ms --backoff-max 50ms --summary "$out/s2.json" 2>/dev/null || rc=$?
+  --rate 200 --max-attempts 30 --backoff-base 10ms --backoff-max 50ms --summary "$out/s2.json" 2>/dev/null || rc=$?
 stop_sandbox
 moved=$(grep -c ",$app," "$out/dump.csv" || true)
 echo "  resumed: exit $rc, $(grep -o '"already_ok": *[0-9]*' "$out/s2.json"), $(grep -o '"ok": *[0-9]*' "$out/s2.json"); sandbox: $moved of $N numbers moved"

@@ -43,22 +43,11 @@ numbers() {
   awk -v m="$2" -v app="$start_app" 'BEGIN { print "number,app_id,alias"; for (i = 0; i < m; i++) printf "1202%07d,%s,old\n", i, app }' >"$1"
 }
 
-# start_sandbox NUMBERS-FILE: a fresh sandbox; sets PLIVO_* from what it prints.
-start_sandbox() {
-  stop_sandbox
-  rm -f "$out/sandbox.out" # else the wait below may read the last sandbox's address
-  "$bin" sandbox --listen 127.0.0.1:0 --numbers "$1" --apps "$start_app,$app_a" \
-    --default-app-on-missing --default-app "$def_app" >"$out/sandbox.out" 2>&1 &
-  sb=$!
-  for _ in $(seq 1 600); do
-    grep -q 'export PLIVO_API_URL' "$out/sandbox.out" && break
-    kill -0 "$sb" 2>/dev/null || { cat "$out/sandbox.out" >&2; exit 1; }
-    sleep 0.1
-  done
-  eval "$(grep -o 'export PLIVO_API_URL.*' "$out/sandbox.out")"
-}
-stop_sandbox() {
-  if [[ -n $sb ]]; then kill -INT "$sb" 2>/dev/null || true; wait "$sb" 2>/dev/null || true; sb=; fi
+# shellcheck source=bench/sandbox.sh
+source "$root/bench/sandbox.sh"
+# sandbox NUMBERS-FILE: a fresh sandbox holding those numbers.
+sandbox() {
+  start_sandbox --numbers "$1" --apps "$start_app,$app_a" --default-app-on-missing --default-app "$def_app"
 }
 
 # measure NAME TARGET NUMBERS-FILE COMMAND ARGS...: runs the command on a
@@ -67,7 +56,7 @@ stop_sandbox() {
 # (a baseline).
 measure() {
   local name=$1 target=$2 nums=$3; shift 3
-  start_sandbox "$nums"
+  sandbox "$nums"
   rm -f "$out"/report.csv "$out"/undo.csv "$out"/plan.csv "$out"/summary.json
   local rc=0
   timeout 300 "$bin" "$@" --rate 0 --progress never --summary "$out/summary.json" 2>"$out/cmd.err" >/dev/null || rc=$?
@@ -129,7 +118,7 @@ if ((rss)); then
   echo
   numbers "$out/n1m.csv" 1000000
   awk -v app="$app_a" 'BEGIN { print "number,app_id"; for (i = 0; i < 1000000; i++) printf "1202%07d,%s\n", i, app }' >"$out/plan1m.csv"
-  start_sandbox "$out/n1m.csv"
+  sandbox "$out/n1m.csv"
   rc=0
   t0=$(date +%s.%N)
   timeout 600 /usr/bin/time -f %M -o "$out/rss" "$bin" plan --input "$out/plan1m.csv" --output "$out/plan.csv" \

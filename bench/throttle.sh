@@ -31,17 +31,10 @@ app=20372631212782780
 { echo number,app_id; for i in $(seq 1 "$N"); do printf '1202%07d,%s\n' "$i" "$app"; done; } >"$out/input.csv"
 { echo number,app_id; for i in $(seq 1 "$N"); do printf '1202%07d,\n' "$i"; done; } >"$out/numbers.csv"
 
-# start_sandbox ARGS...: starts the sandbox, sets PLIVO_* from what it prints.
-start_sandbox() {
-  "$bin" sandbox --listen 127.0.0.1:0 --numbers "$out/numbers.csv" --apps "$app" "$@" >"$out/sandbox.out" 2>&1 &
-  sb=$!
-  for _ in $(seq 1 100); do
-    grep -q 'export PLIVO_API_URL' "$out/sandbox.out" && break
-    sleep 0.05
-  done
-  eval "$(grep -o 'export PLIVO_API_URL.*' "$out/sandbox.out")"
-}
-stop_sandbox() { kill -INT "$sb"; wait "$sb" || true; }
+# shellcheck source=bench/sandbox.sh
+source "$root/bench/sandbox.sh"
+# sandbox ARGS...: a sandbox holding the input's numbers and its app.
+sandbox() { start_sandbox --numbers "$out/numbers.csv" --apps "$app" "$@"; }
 
 # measure NAME IDEAL_SECONDS RUN-ARGS...: one run; prints its figures.
 measure() {
@@ -73,7 +66,7 @@ shape() {
     local flag=--no-retry-after
     [ "$ra" = "Retry-After" ] && flag=
     for mult in 1 10; do
-      start_sandbox "$@" $flag
+      sandbox "$@" $flag
       measure "$name, --rate ${mult}L, $ra" "$ideal" --rate $((mult * L))
       stop_sandbox
     done
@@ -88,6 +81,6 @@ shape "fixed 5s" "$ideal" --rate-limit "$((5 * L))/5s" --limiter fixed
 shape "sliding 1s" "$ideal" --rate-limit "$L/1s" --limiter sliding
 shape "moving" "$moving_ideal" --rate-limit "$L" --limiter bucket --limit-dip 5s:20s:0.5
 
-start_sandbox --latency 300ms
+sandbox --latency 300ms
 measure "300ms latency, --rate 100" "$(awk -v n="$N" 'BEGIN { print n / 100 }')" --rate 100
 stop_sandbox
