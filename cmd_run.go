@@ -63,6 +63,7 @@ type runFlags struct {
 	skipUnchanged bool
 	verify        bool
 	allowDefApp   bool
+	allowOrigin   bool
 	yes           bool
 	canary        int
 	maxFailures   failureBudgetFlag
@@ -86,6 +87,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.BoolVar(&o.yes, "yes", false, "do not ask for a confirmation on a terminal before the first update")
 	fs.IntVar(&o.canary, "canary", 0, "send `N` rows first, spread over the file's distinct targets, read each back, and go on only if all hold their targets")
 	fs.Var(&o.maxFailures, "max-failures", "stop once `N` rows (or P% of the rows sent, after 20) have failed; the rest stays resumable (exit 4)")
+	fs.BoolVar(&o.allowOrigin, "allow-other-origin", false, "run an undo file given as --input although it was written against another account or API host")
 	fs.BoolVar(&o.allowDefApp, "allow-default-app", false, "send rows without app_id as they are, letting Plivo assign the account's default app (see README)")
 	if err := parseFlags(fs, args); err != nil {
 		return o, err
@@ -138,6 +140,11 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	origin, err := s.origin()
 	if err != nil {
 		return err
+	}
+	if line := s.in.UndoOrigin(); line != "" && !o.allowOrigin {
+		if err := report.CheckUndoInput(s.in.Name(), line, origin); err != nil {
+			return &usageError{err: err}
+		}
 	}
 	rep, err := openReport(o, stdout, origin)
 	if err != nil {

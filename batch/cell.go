@@ -35,6 +35,24 @@ import (
 // apostrophe that marks a cell typed as text); any other backslash sequence
 // in it is an error.
 
+// MaxCell is the most bytes a cell of an input may hold (the input reader
+// refuses a longer one), and so the most that the files written to be read
+// back as input, the undo file and the export, may write in one.
+const MaxCell = 64 << 10
+
+// ErrCellTooLong is matched by the error of writing a value whose cell
+// would be longer than MaxCell: the file could not be read back.
+var ErrCellTooLong = errors.New("longer than an input cell may be")
+
+// CheckCell returns an error matching ErrCellTooLong when cell, the cell of
+// field, is longer than MaxCell.
+func CheckCell(field, cell string) error {
+	if len(cell) > MaxCell {
+		return fmt.Errorf("%w: its %s is %d bytes once escaped, more than the %d an input cell may hold", ErrCellTooLong, field, len(cell), MaxCell)
+	}
+	return nil
+}
+
 // ErrCellEscape is returned by UnescapeCell for an escaped cell with a
 // backslash sequence that EscapeCell does not write.
 var ErrCellEscape = errors.New("bad escape in a cell that starts with an apostrophe")

@@ -68,6 +68,16 @@ func (s Setting) Cell() string {
 	return s.Value
 }
 
+// Escaped returns the setting as a cell that records it exactly: empty when
+// not set, ClearMarker when set to "", else the value escaped (EscapeCell),
+// so that a literal "(clear)" or a line break reads back as itself.
+func (s Setting) Escaped() string {
+	if s.Set && s.Value == "" {
+		return ClearMarker
+	}
+	return EscapeCell(s.Value)
+}
+
 // Targets are the settings a row asks for, indexed by Field.
 type Targets [NumFields]Setting
 
@@ -158,6 +168,7 @@ const (
 	KindInvalid   = "invalid"
 	KindVerify    = "verify_mismatch" // the server does not hold what it said it changed
 	KindBadAnswer = "bad_answer"      // a 2xx answer that proves nothing
+	KindNoUndo    = "cannot_undo"     // not sent: the undo file cannot record its old value
 )
 
 // ErrAborted is returned by Run when the run was stopped because every

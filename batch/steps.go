@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -121,7 +122,10 @@ func (u Update) Attempt(ctx context.Context, api *API, row Row, permit func() bo
 			return ans, nil
 		}
 		if u.Undo != nil {
-			if err := u.Undo.Write(row, current); err != nil {
+			if err := u.Undo.Write(row, current); errors.Is(err, ErrCellTooLong) {
+				// A change the undo file cannot record could not be undone.
+				return Answer{Current: current}, &pace.Error{Kind: KindNoUndo, Message: "not sent: the undo file cannot record the value to restore: " + err.Error()}
+			} else if err != nil {
 				return Answer{}, &pace.Error{Kind: pace.KindFatal, Message: "the undo file cannot be written: " + err.Error()}
 			}
 		}

@@ -1,8 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -30,8 +32,16 @@ type ExportWriter struct {
 }
 
 // CreateExport starts an export to path. An existing file is refused unless
-// force is set.
+// force is set; an undo file always is.
 func CreateExport(path string, force bool) (*ExportWriter, error) {
+	if f, err := os.Open(path); err == nil {
+		head := make([]byte, 64)
+		n, _ := io.ReadFull(f, head)
+		_ = f.Close()
+		if bytes.HasPrefix(bytes.TrimPrefix(head[:n], []byte(bom)), []byte(originPrefix(undoKind.tag))) {
+			return nil, fmt.Errorf("%s holds a plivo-bulk undo file: refusing to replace it, whatever the flags (an undo file is never emptied, not even with --force): name another --output", path)
+		}
+	}
 	if !force {
 		if _, err := os.Stat(path); err == nil {
 			return nil, fmt.Errorf("%s: %w: use --force to replace it", path, ErrExists)
@@ -49,12 +59,19 @@ func CreateExport(path string, force bool) (*ExportWriter, error) {
 	return e, nil
 }
 
-// Write adds one number.
+// Write adds one number. A value whose cell would be longer than an input
+// may hold fails the export (batch.ErrCellTooLong): a backup that cannot
+// be read back, or that silently lacks a number, is no backup.
 func (e *ExportWriter) Write(number string, current batch.Targets) error {
 	e.rec[0] = number
 	e.rec[1] = cellOrClear(current[batch.AppID].Value)
 	e.rec[2] = batch.EscapeCell(current[batch.Subaccount].Value)
 	e.rec[3] = cellOrClear(current[batch.Alias].Value)
+	for i, c := range e.rec[1:] {
+		if err := batch.CheckCell(ExportColumns[1+i], c); err != nil {
+			return fmt.Errorf("export: number %s: %w: the file could not be read back", number, err)
+		}
+	}
 	if err := e.w.Write(e.rec); err != nil {
 		return fmt.Errorf("%w: export: %w", ErrWrite, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -50,6 +51,8 @@ type existing struct {
 	keep      int64  // the length of its complete lines
 	size      int64
 	firstLine string // for messages about a file that is not ours
+	exact     bool   // its origin line says its target cells are escaped
+	input     string // what it holds, if it reads as an input (see inputKind)
 }
 
 // rows reports whether the file holds at least one complete data line.
@@ -66,7 +69,7 @@ func (e existing) rows() bool { return e.keep > e.start }
 // be the run's, resume reads its rows from start to keep and returns the
 // length to keep (a torn last record is cut off), and writing appends.
 // The origin line and header are written to an empty file.
-func openCSV(path string, k kind, mode Mode, origin Origin, resume func(f *os.File, start, keep int64) (int64, error)) (f *os.File, start int64, torn bool, err error) {
+func openCSV(path string, k kind, mode Mode, origin Origin, resume func(f *os.File, start, keep int64, exact bool) (int64, error)) (f *os.File, start int64, torn bool, err error) {
 	if k.tag != "" {
 		if err := origin.validate(); err != nil {
 			return nil, 0, false, fmt.Errorf("open %s: %w", k.what, err)
@@ -97,6 +100,9 @@ func openCSV(path string, k kind, mode Mode, origin Origin, resume func(f *os.Fi
 		}
 		appending := mode == Resume || mode == Force && k.appendOnForce
 		switch {
+		case ex.input != "" && k.tag != undoKind.tag:
+			// It may be the only record of the values before a run.
+			return fail(fmt.Errorf("%s holds %s: refusing to write a %s over it, whatever the flags (an undo file is never emptied, not even with --force): name another %s", path, ex.input, k.what, k.flag))
 		case ex.ours && !ex.rows():
 			// Nothing recorded: take it over, whoever wrote it.
 			if err := f.Truncate(0); err != nil {
@@ -113,7 +119,7 @@ func openCSV(path string, k kind, mode Mode, origin Origin, resume func(f *os.Fi
 		case ex.origin != origin:
 			return fail(&OriginError{Path: path, What: k.what, Flag: k.flag, Have: ex.origin, Want: origin})
 		default:
-			keep, err := resume(f, ex.start, ex.keep)
+			keep, err := resume(f, ex.start, ex.keep, ex.exact)
 			if err != nil {
 				return fail(err)
 			}
@@ -157,7 +163,9 @@ const maxPreamble = 16 << 10
 
 // inspect reads what an existing file starts with and where its complete
 // lines end. A file of this kind that ends inside its origin line or its
-// header (a run killed while writing them) is ours, with no rows.
+// header (a run killed while writing them) is ours, with no rows. A file
+// saved again by another program is ours too: with a byte order mark, or
+// with CRLF line ends (Python's csv module, a spreadsheet on Windows).
 func inspect(f *os.File, k kind) (existing, error) {
 	var ex existing
 	keep, size, err := completeLength(f)
@@ -172,34 +180,57 @@ func inspect(f *os.File, k kind) (existing, error) {
 	}
 	head = head[:n]
 	whole := int64(n) == size // head is the whole file
-	first, _, _ := bytes.Cut(head, []byte{'\n'})
-	ex.firstLine = clip(string(first))
 	pos := 0
-	if k.tag != "" && len(head) > 0 && head[0] == '#' {
+	if bytes.HasPrefix(head, []byte(bom)) {
+		pos = len(bom)
+	}
+	first, _, _ := bytes.Cut(head[pos:], []byte{'\n'})
+	ex.firstLine = clip(strings.TrimSuffix(string(first), "\r"))
+	ex.input = inputKind(head[pos:])
+	if k.tag != "" && len(head) > pos && head[pos] == '#' {
 		prefix := []byte(originPrefix(k.tag))
-		i := bytes.IndexByte(head, '\n')
+		i := bytes.IndexByte(head[pos:], '\n')
 		if i < 0 {
-			ex.ours = whole && (bytes.HasPrefix(head, prefix) || bytes.HasPrefix(prefix, head))
+			ex.ours = whole && (bytes.HasPrefix(head[pos:], prefix) || bytes.HasPrefix(prefix, head[pos:]))
 			ex.start = size
 			return ex, nil
 		}
-		o, err := parseOriginLine(string(head[:i]), k.tag)
+		line := strings.TrimSuffix(string(head[pos:pos+i]), "\r")
+		o, err := parseOriginLine(line, k.tag)
 		if err != nil {
 			return ex, nil // not ours
 		}
-		ex.origin, pos = o, i+1
+		ex.origin, ex.exact, pos = o, slices.Contains(strings.Fields(line), escapedCells), pos+i+1
 	}
-	hdr, rest := k.headerLine(), string(head[pos:])
+	hdr, rest := strings.TrimSuffix(k.headerLine(), "\n"), string(head[pos:])
 	switch {
-	case strings.HasPrefix(rest, hdr):
-		ex.ours, ex.start = true, int64(pos+len(hdr))
-	case whole && strings.HasPrefix(hdr, rest):
+	case strings.HasPrefix(rest, hdr+"\n"):
+		ex.ours, ex.start = true, int64(pos+len(hdr)+1)
+	case strings.HasPrefix(rest, hdr+"\r\n"):
+		ex.ours, ex.start = true, int64(pos+len(hdr)+2)
+	case whole && strings.HasPrefix(hdr+"\r", rest):
 		ex.ours, ex.start = true, size
 	}
 	return ex, nil
 }
 
 func originPrefix(tag string) string { return "# plivo-bulk " + tag + ":" }
+
+const bom = "\xef\xbb\xbf"
+
+// inputKind says what a file that starts with b holds, if plivo-bulk reads
+// it back as an input: an undo file, or a file whose header starts with
+// the number column, as an undo file's and an export's do. It is "" for
+// any other file.
+func inputKind(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte(originPrefix(undoKind.tag))):
+		return "a plivo-bulk undo file (the values that restore what a run changed)"
+	case len(b) >= 7 && bytes.EqualFold(b[:7], []byte("number,")):
+		return "an input file (a header starting with number: an export, an undo file of an older version, or an input)"
+	}
+	return ""
+}
 
 // clip shortens a line for a message.
 func clip(s string) string {

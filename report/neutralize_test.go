@@ -116,7 +116,15 @@ func TestWriter_Write_formulas(t *testing.T) {
 	if len(rows) != 2*len(formulas) {
 		t.Fatalf("read back %d rows, want %d", len(rows), 2*len(formulas))
 	}
-	checkCells(t, header, rows, append([]string{"error"}, batch.FieldNames()...), func(i int) string { return formulas[i/2] })
+	checkCells(t, header, rows, []string{"error"}, func(i int) string { return formulas[i/2] })
+	for i, rec := range rows { // the targets are escaped: exact, and safe
+		for _, col := range batch.FieldNames() {
+			cell := rec[slices.Index(header, col)]
+			if v, err := batch.UnescapeCell(cell); dangerous(cell) || err != nil || v != formulas[i/2] {
+				t.Errorf("row %d, column %s = %q: want %q escaped", i, col, cell, formulas[i/2])
+			}
+		}
+	}
 	var invalid, failed [][]string
 	for i := 0; i < len(rows); i += 2 {
 		invalid, failed = append(invalid, rows[i]), append(failed, rows[i+1])

@@ -73,10 +73,15 @@ func (o Origin) validate() error {
 	return nil
 }
 
+// escapedCells, on an origin line, says that the file's target cells are
+// escaped (batch.EscapeCell), hence exact: a report without it was written
+// by an older version, whose targets resume cannot trust to be exact.
+const escapedCells = "cells=escaped"
+
 // line returns the origin line of a file of the given tag, newline included:
-// "# plivo-bulk report: account=MA… api=https://api.plivo.com\n".
+// "# plivo-bulk report: account=MA… api=https://api.plivo.com cells=escaped\n".
 func (o Origin) line(tag string) string {
-	return batch.OriginLinePrefix + tag + ": account=" + o.Account + " api=" + o.API + "\n"
+	return batch.OriginLinePrefix + tag + ": account=" + o.Account + " api=" + o.API + " " + escapedCells + "\n"
 }
 
 // parseOriginLine reads the origin from an origin line of the given tag,
@@ -102,6 +107,15 @@ func parseOriginLine(line, tag string) (Origin, error) {
 	return o, nil
 }
 
+// CheckUndoInput returns an *OriginError unless line, the origin line of
+// an undo file given as the input called name, records run's origin.
+func CheckUndoInput(name, line string, run Origin) error {
+	if o, err := parseOriginLine(line, undoKind.tag); err != nil || o != run {
+		return &OriginError{Path: name, What: undoKind.what, Flag: "--input", Have: o, Want: run}
+	}
+	return nil
+}
+
 // ErrOtherOrigin is matched (errors.Is) by the error of opening, to resume
 // or append, a file written against another account or API host.
 var ErrOtherOrigin = errors.New("written against another account or API")
@@ -122,7 +136,10 @@ type OriginError struct {
 
 func (e *OriginError) Error() string {
 	hint := "use another " + e.Flag + ", or --force to start over"
-	if e.What == undoKind.what {
+	switch {
+	case e.Flag == "--input":
+		hint = "it restores the numbers of its own account: run it there, or add --allow-other-origin to send its values to " + e.Want.String() + " anyway"
+	case e.What == undoKind.what:
 		hint = "use another " + e.Flag + " (an undo file is never emptied, not even with --force)"
 	}
 	if e.Have == (Origin{}) {

@@ -108,7 +108,7 @@ func TestOpen_resumeOlderReport(t *testing.T) {
 	}
 }
 
-// TestOpen_undoFileAsReport: a file of another kind is not resumed into.
+// TestOpen_undoFileAsReport: an undo file is not resumed into.
 func TestOpen_undoFileAsReport(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "undo.csv")
@@ -120,7 +120,7 @@ func TestOpen_undoFileAsReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = u.Close()
-	if _, err := Open(path, Resume, testOrigin); err == nil || !strings.Contains(err.Error(), "not a plivo-bulk report") {
+	if _, err := Open(path, Resume, testOrigin); err == nil || !strings.Contains(err.Error(), "holds a plivo-bulk undo file") {
 		t.Errorf("Open(undo file, Resume) = %v", err)
 	}
 }
@@ -166,7 +166,7 @@ func TestOpen_takeOver(t *testing.T) {
 	// Anything else is not taken over.
 	for name, content := range map[string]string{
 		"a row":        full + "2,12025550101,ok,202,x,1,,2037,,,\n",
-		"another file": "number,app_id\n",
+		"another file": "phone,app_id\n",
 		"a comment":    "# notes\n",
 		"one line":     "precious",
 	} {

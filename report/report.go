@@ -20,11 +20,13 @@
 //
 // # Cells
 //
-// In the report and the plan, which people read, a cell that a spreadsheet
-// would run as a formula is neutralised with a leading apostrophe and line
-// breaks become spaces (Neutralize): readable, but not exact. The undo file
-// is read back by the tool, so it must be exact: its cells are escaped with
-// batch.EscapeCell, which is spreadsheet-safe too. A value is written as it
+// In the plan, and in the report's other text cells, which people read, a
+// cell that a spreadsheet would run as a formula is neutralised with a
+// leading apostrophe and line breaks become spaces (Neutralize): readable,
+// but not exact. The undo file is read back by the tool, and the report's
+// targets are compared on resume, so they must be exact: their cells are
+// escaped with batch.EscapeCell, which is spreadsheet-safe too (the origin
+// line of such a report says cells=escaped). A value is written as it
 // is unless it starts with = + - @, a tab, a carriage return or an
 // apostrophe, is the literal "(clear)", starts or ends with white space, or
 // holds a control character or bytes that are not UTF-8; then it is written
@@ -89,9 +91,9 @@ var ErrWrite = errors.New("cannot write")
 // The file starts with the origin line (see the package comment), then the
 // header. The columns, in order: row, number, status, http_status, api_id,
 // attempts, error, app_id, subaccount, alias, compliance_application_id.
-// Cells that a spreadsheet would run as a formula are neutralised with a
-// leading quote, and line breaks inside cells become spaces, so every
-// record is one line.
+// The targets are escaped as in the undo file (exact); in the other cells,
+// those a spreadsheet would run as a formula are neutralised with a leading
+// quote, and line breaks become spaces, so every record is one line.
 type Writer struct {
 	f      *os.File // nil when writing to an io.Writer
 	w      *csv.Writer
@@ -109,8 +111,8 @@ type Writer struct {
 // refused with an *OriginError.
 func Open(path string, mode Mode, origin Origin) (*Writer, error) {
 	w := &Writer{done: &Completed{}}
-	f, _, torn, err := openCSV(path, reportKind, mode, origin, func(f *os.File, start, keep int64) (int64, error) {
-		done, keep, err := readCompleted(f, path, start, keep)
+	f, _, torn, err := openCSV(path, reportKind, mode, origin, func(f *os.File, start, keep int64, exact bool) (int64, error) {
+		done, keep, err := readCompleted(f, path, start, keep, exact)
 		w.done = done
 		return keep, err
 	})
@@ -156,12 +158,12 @@ func (w *Writer) Write(r batch.Result) error {
 	if w.rec == nil {
 		w.rec = make([]string, len(Columns))
 	}
-	return w.writeRecord(cells(w.rec, r, Neutralize))
+	return w.writeRecord(cells(w.rec, r, Neutralize, batch.Setting.Escaped))
 }
 
 // cells fills rec with the report's cells for r, passing each text cell
-// through text.
-func cells(rec []string, r batch.Result, text func(string) string) []string {
+// through text and each target through target.
+func cells(rec []string, r batch.Result, text func(string) string, target func(batch.Setting) string) []string {
 	rec[0] = strconv.Itoa(r.Row.Line)
 	rec[1] = text(r.Row.Number)
 	rec[2] = string(r.Status)
@@ -175,7 +177,7 @@ func cells(rec []string, r batch.Result, text func(string) string) []string {
 	rec[5] = strconv.Itoa(r.Attempts)
 	rec[6] = text(r.Error)
 	for f, s := range r.Row.Targets {
-		rec[7+f] = text(s.Cell())
+		rec[7+f] = target(s)
 	}
 	return rec
 }
@@ -219,10 +221,10 @@ func (w *Writer) Close() error {
 // to the report, so that it is kept somewhere (say, standard error). The
 // values are exact, not neutralised: row, http_status and attempts are
 // numbers (http_status null when no answer came), the others strings, the
-// targets as the report's cells ("(clear)" for a field to clear, "" for
+// targets as they were asked for ("(clear)" for a field to clear, "" for
 // one left alone).
 func JSONLine(r batch.Result) []byte {
-	rec := cells(make([]string, len(Columns)), r, func(s string) string { return s })
+	rec := cells(make([]string, len(Columns)), r, func(s string) string { return s }, batch.Setting.Cell)
 	b := make([]byte, 0, 256)
 	b = append(b, '{')
 	for i, col := range Columns {
@@ -289,7 +291,7 @@ func (d *Completed) Has(r batch.Row) bool {
 	}
 	var cells [batch.NumFields]string
 	for f, s := range r.Targets {
-		cells[f] = Neutralize(s.Cell())
+		cells[f] = s.Escaped()
 	}
 	_, ok := slices.BinarySearch(d.keys, key(Neutralize(r.Number), cells))
 	return ok
@@ -323,6 +325,15 @@ func key(number string, cells [batch.NumFields]string) uint64 {
 	return max(h.Sum64(), 1)
 }
 
+// lossy reports whether a target cell of an older report (see
+// readCompleted) may have been written for another value: a space may have
+// been a line break, a leading ' may be a neutralised formula, and (clear)
+// may have been the literal text. Any other cell is the value itself, which
+// a resumed row's escaped target matches only when it needs no escape.
+func lossy(c string) bool {
+	return strings.IndexByte(c, ' ') >= 0 || strings.HasPrefix(c, "'") || c == batch.ClearMarker
+}
+
 func numberHash(number string) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(number))
@@ -331,10 +342,14 @@ func numberHash(number string) uint64 {
 
 // readCompleted reads the report's rows, from start to keep, for resuming,
 // streaming them. It returns the done rows and the length to keep (short of
-// keep when the last record is torn).
-func readCompleted(f *os.File, path string, start, keep int64) (*Completed, int64, error) {
-	// One entry per line, sized once: every record is one line (Neutralize
-	// turns line breaks into spaces), so the line count bounds them. Grown by
+// keep when the last record is torn). A report whose origin line does not
+// say its cells are escaped (!exact) was written by an older version, which
+// turned line breaks into spaces and wrote a literal "(clear)" as the
+// marker: an ok line whose targets may stand for other values (see lossy)
+// does not count as done, and its row is sent again.
+func readCompleted(f *os.File, path string, start, keep int64, exact bool) (*Completed, int64, error) {
+	// One entry per line, sized once: every record is one line (no cell
+	// holds a line break), so the line count bounds them. Grown by
 	// append, a million entries held their old and new arrays at once.
 	lines, err := countLines(io.NewSectionReader(f, start, keep-start))
 	if err != nil {
@@ -351,7 +366,11 @@ func readCompleted(f *os.File, path string, start, keep int64) (*Completed, int6
 		case batch.StatusOK:
 			var cells [batch.NumFields]string
 			copy(cells[:], rec[7:])
-			entries = append(entries, entry{numberHash(rec[1]), key(rec[1], cells)})
+			k := key(rec[1], cells)
+			if !exact && slices.ContainsFunc(cells[:], lossy) {
+				k = 0
+			}
+			entries = append(entries, entry{numberHash(rec[1]), k})
 		default:
 			entries = append(entries, entry{numberHash(rec[1]), 0})
 		}

@@ -168,7 +168,7 @@ func TestOpen_resume(t *testing.T) {
 func TestOpen_resumeRefusesOtherFiles(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "numbers.csv")
 	_ = os.WriteFile(path, []byte("number,app_id\n12025550101,1\n"), 0o644)
-	if _, err := Open(path, Resume, testOrigin); err == nil || !strings.Contains(err.Error(), "not a plivo-bulk report") {
+	if _, err := Open(path, Resume, testOrigin); err == nil || !strings.Contains(err.Error(), "holds an input file") {
 		t.Errorf("Open(input file, Resume) = %v", err)
 	}
 }

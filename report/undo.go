@@ -63,7 +63,7 @@ type UndoWriter struct {
 // refused with an *OriginError.
 func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
 	u := &UndoWriter{path: path, recorded: map[string]uint8{}, split: map[string]struct{}{}}
-	f, start, _, err := openCSV(path, undoKind, mode, origin, func(f *os.File, start, keep int64) (int64, error) {
+	f, start, _, err := openCSV(path, undoKind, mode, origin, func(f *os.File, start, keep int64, _ bool) (int64, error) {
 		return scanRecords(f, path, start, keep, 1+int(batch.NumFields), func(rec []string) error {
 			number, err := batch.UnescapeCell(rec[0])
 			if err != nil {
@@ -97,7 +97,10 @@ func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
 // that is on disk. A field whose old value cannot be expressed (a number
 // that was on the main account, or had no compliance application: the API
 // cannot move it back or clear it) is left out and counted by Unrestorable.
-// An error matches ErrWrite; every later Write then fails with it.
+// A value whose cell would be longer than an input may hold is refused with
+// an error matching batch.ErrCellTooLong, and nothing is recorded: the file
+// stays readable, and the caller must not send the row. Any other error
+// matches ErrWrite; every later Write then fails with it.
 func (u *UndoWriter) Write(row batch.Row, current batch.Targets) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -122,6 +125,9 @@ func (u *UndoWriter) Write(row batch.Row, current batch.Targets) error {
 		switch {
 		case cur.Value != "":
 			rec[1+f] = batch.EscapeCell(cur.Value)
+			if err := batch.CheckCell(batch.Field(f).String(), rec[1+f]); err != nil {
+				return fmt.Errorf("number %s: %w", row.Number, err) // nothing recorded: the row must not be sent
+			}
 			any = true
 		case batch.Field(f) == batch.AppID || batch.Field(f) == batch.Alias:
 			rec[1+f] = batch.ClearMarker

@@ -48,6 +48,7 @@ package input
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -88,6 +89,7 @@ type Input struct {
 	copy    *os.File // the private copy; nil once closed
 	size    int64    // of the private copy
 	removed bool     // whether the copy's name is already gone
+	undo    string   // an undo file's origin line, without its line end
 	rows    int
 	valid   int
 	dups    map[uint64]struct{} // numbers that occur more than once
@@ -120,6 +122,10 @@ func (in *Input) Rows() int { return in.rows }
 
 // Valid returns the number of rows that will be sent (the others are invalid).
 func (in *Input) Valid() int { return in.valid }
+
+// UndoOrigin returns the origin line of an undo file (which records the
+// account and API it was written against), or "" for another input.
+func (in *Input) UndoOrigin() string { return in.undo }
 
 // Name returns the file name used in messages.
 func (in *Input) Name() string { return in.name }
@@ -204,6 +210,12 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 		return nil, fmt.Errorf("read the private copy of %s: %w", name, err)
 	}
 	in.valid, in.dups = countDuplicates(keys)
+	if o == undoOrigin {
+		head := make([]byte, 4096)
+		n, _ := tmp.ReadAt(head, 0)
+		line, _, _ := bytes.Cut(bytes.TrimPrefix(head[:n], []byte(bom)), []byte{'\n'})
+		in.undo = string(bytes.TrimSuffix(line, []byte{'\r'}))
+	}
 	if o == undoOrigin && in.dups != nil {
 		if err := in.merge(ctx, len(keys)); err != nil {
 			return nil, err

@@ -1,12 +1,17 @@
 package input
 
-import "io"
+import (
+	"io"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+)
 
 // MaxCell is the most bytes a cell may hold, and maxRow the most a row may:
 // encoding/csv holds a whole line and a whole quoted cell in memory, and a
-// file holding one huge cell would otherwise take many times its size.
+// file holding one huge cell would otherwise take many times its size. The
+// writers of the undo file and the export check the same MaxCell.
 const (
-	MaxCell = 64 << 10
+	MaxCell = batch.MaxCell
 	maxRow  = 1 << 20
 )
 
