@@ -1,0 +1,164 @@
+package main
+
+// End-to-end tests, with the real binary, of what --resume trusts in a
+// report: exact targets, and a report saved again by another program.
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// resumePosted returns the numbers POSTed to since since.
+func resumePosted(t *testing.T, fx *e2eFixture, since time.Time) map[string]bool {
+	t.Helper()
+	fx.quiesce(t)
+	got := map[string]bool{}
+	for n := range fx.rec.postsByNumber(since) {
+		got[n] = true
+	}
+	return got
+}
+
+// TestResume_comparesExactTargets: the report records a line break, a
+// literal (clear) and the clear marker exactly, and a resumed run whose
+// input now asks for another of these sends the row again.
+func TestResume_comparesExactTargets(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1800, 4)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	// Each number: the alias of run 1, the alias the fixed input asks for.
+	cases := [][2]string{
+		{"a\nb", "a b"},              // a line break, fixed to a space
+		{"'(clear)", "(clear)"},      // the text (clear), then the clear marker
+		{"(clear)", "'(clear)"},      // the other way round
+		{"same\nline", "same\nline"}, // unchanged: already ok
+	}
+	var first, fixed strings.Builder
+	first.WriteString("number,app_id,alias\n")
+	fixed.WriteString("number,app_id,alias\n")
+	for i, c := range cases {
+		first.WriteString(e2eCSVLine(nums[i], e2eAppA, c[0]))
+		fixed.WriteString(e2eCSVLine(nums[i], e2eAppA, c[1]))
+	}
+	i13Exit(t, "run 1", r.run(i13Run(r.write("first.csv", first.String()), "report.csv", "--rate", "0")...), 0)
+	wantSent := map[string]string{nums[0]: "a\nb", nums[1]: "(clear)", nums[2]: "", nums[3]: "same\nline"}
+	for _, row := range e2eReadReport(t, r.path("report.csv")) {
+		alias, err := batch.UnescapeCell(row.Targets[2])
+		if row.Targets[2] == batch.ClearMarker {
+			alias = ""
+		}
+		if err != nil || alias != wantSent[row.Number] {
+			t.Errorf("report: %s alias cell %q, want the value sent, %q, exactly", row.Number, row.Targets[2], wantSent[row.Number])
+		}
+	}
+
+	since := time.Now()
+	res := r.run(i13Run(r.write("fixed.csv", fixed.String()), "report.csv", "--resume", "--rate", "0")...)
+	i13Exit(t, "resume", res, 0)
+	sent := resumePosted(t, fx, since)
+	for i, n := range nums[:3] {
+		if !sent[n] {
+			t.Errorf("%s: run 1 set alias %q; the resume asks for %q but did not send it", n, cases[i][0], cases[i][1])
+		}
+	}
+	if sent[nums[3]] {
+		t.Errorf("%s holds its targets already but was sent again", nums[3])
+	}
+	for n, want := range map[string]string{nums[0]: "a b", nums[1]: "", nums[2]: "(clear)"} {
+		if got, _ := fx.srv.Number(n); got.Alias != want {
+			t.Errorf("%s: alias %q, want %q", n, got.Alias, want)
+		}
+	}
+}
+
+// TestResume_olderReportResendsUncertainRows: a report of an older version
+// (its origin line lacks cells=escaped) turned line breaks into spaces and
+// wrote a literal (clear) as the marker; an ok row whose target cells may
+// stand for another value is sent again, any other ok row is not.
+func TestResume_olderReportResendsUncertainRows(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1810, 4)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	aliases := []string{"plain", "two words", "(clear)", "'=1"}
+	var in strings.Builder
+	in.WriteString("number,app_id,alias\n")
+	for i, a := range aliases {
+		in.WriteString(e2eCSVLine(nums[i], e2eAppA, a))
+	}
+	input := r.write("numbers.csv", in.String())
+	i13Exit(t, "run 1", r.run(i13Run(input, "report.csv", "--rate", "0")...), 0)
+	// Rewrite the report as an older version wrote it.
+	data := i13Read(t, r.path("report.csv"))
+	origin, _, _ := strings.Cut(data, "\n")
+	if !strings.HasSuffix(origin, " cells=escaped") {
+		t.Fatalf("origin line %q does not say cells=escaped", origin)
+	}
+	old := strings.TrimSuffix(origin, " cells=escaped") + "\n" + strings.Join(e2eReportColumns, ",") + "\n"
+	for i, n := range nums {
+		old += e2eCSVLine("2", n, "ok", "202", "x", "1", "", e2eAppA, "", aliases[i], "")
+	}
+	r.write("report.csv", old)
+
+	since := time.Now()
+	i13Exit(t, "resume", r.run(i13Run(input, "report.csv", "--resume", "--rate", "0")...), 0)
+	sent := resumePosted(t, fx, since)
+	if sent[nums[0]] {
+		t.Errorf("%s: alias %q is exact in any report, yet it was sent again", nums[0], aliases[0])
+	}
+	for i, n := range nums[1:] {
+		if !sent[n] {
+			t.Errorf("%s: the older report's cell %q may stand for another value, yet the row was taken as ok", n, aliases[1+i])
+		}
+	}
+}
+
+// TestResume_acceptsReportSavedWithCRLF: a report saved again with CRLF
+// line ends (as Python's csv module writes), with or without a byte order
+// mark (as a spreadsheet on Windows saves), resumes: its ok row is not
+// sent again, its failed row is.
+func TestResume_acceptsReportSavedWithCRLF(t *testing.T) {
+	t.Parallel()
+	for name, bom := range map[string]string{"CRLF": "", "byte order mark and CRLF": "\xef\xbb\xbf"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			nums := i13Numbers(1820, 2)
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums[0])...) // nums[1] is not on the account
+			r := e2eNewRunner(t, fx)
+			input := r.write("numbers.csv", "number,alias\n"+nums[0]+",\"line\nbreak\"\n"+nums[1]+",x\n")
+			i13Exit(t, "run 1", r.run(i13Run(input, "report.csv", "--rate", "0")...), 1)
+			cr := csv.NewReader(strings.NewReader(i13Read(t, r.path("report.csv"))))
+			cr.FieldsPerRecord = -1 // the origin line is one cell
+			recs, err := cr.ReadAll()
+			if err == nil {
+				var b bytes.Buffer
+				w := csv.NewWriter(&b)
+				w.UseCRLF = true
+				err = w.WriteAll(recs)
+				data := bom + b.String()
+				if !strings.Contains(data, "\r\n") {
+					t.Fatal("not CRLF")
+				}
+				err = os.WriteFile(r.path("report.csv"), []byte(data), 0o644)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			fx.srv.AddNumber(e2eNumbers(nums[1])[0])
+			since := time.Now()
+			res := r.run(i13Run(input, "report.csv", "--resume", "--rate", "0")...)
+			i13Exit(t, "resume", res, 0)
+			if sent := resumePosted(t, fx, since); sent[nums[0]] || !sent[nums[1]] {
+				t.Errorf("the resume sent %v: want only %s, the failed row\n%v", sent, nums[1], res)
+			}
+		})
+	}
+}

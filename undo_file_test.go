@@ -1,0 +1,127 @@
+package main
+
+// End-to-end tests, with the real binary, of the undo file's promises: it
+// is never emptied or replaced, it runs back only on the account and API
+// it was written against, and what it (or an export) records can be read
+// back.
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// TestForce_neverReplacesUndoFile: an undo file named as the report, as
+// plan's --output or as export's --output is refused (exit 2), with
+// --force too, and left as it was.
+func TestForce_neverReplacesUndoFile(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1830, 2)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	i13Exit(t, "run", r.run(i13Run(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+	undo := i13Read(t, r.path("undo.csv"))
+	for name, argv := range map[string][]string{
+		"run --force":    i13Run(input, "undo.csv", "--force"),
+		"run":            i13Run(input, "undo.csv"),
+		"run --resume":   i13Run(input, "undo.csv", "--resume"),
+		"plan --force":   e2eArgs([]string{"plan", "--input", input, "--output", "undo.csv", "--force"}, i13Fast),
+		"export --force": e2eArgs([]string{"export", "--output", "undo.csv", "--force"}, i13Fast),
+	} {
+		res := r.run(argv...)
+		i13Exit(t, name, res, 2)
+		if !strings.Contains(res.stderr, "undo.csv holds a plivo-bulk undo file") {
+			t.Errorf("%s: the message does not name the file and what it holds:\n%s", name, res.stderr)
+		}
+		if got := i13Read(t, r.path("undo.csv")); got != undo {
+			t.Fatalf("%s: the undo file changed:\n%s", name, got)
+		}
+	}
+}
+
+// TestUndoInput_refusesAnotherOrigin: an undo file run as the input
+// against another account or API host is refused before any request
+// (exit 2), unless --allow-other-origin says so; on its own origin it runs.
+func TestUndoInput_refusesAnotherOrigin(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1840, 2)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	i13Exit(t, "run", r.run(i13Run(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+
+	fxB := e2eStartFixture(t, sandbox.Config{AuthID: fx.authID, AuthToken: fx.token}, e2eNumbers(nums...)...)
+	fxC := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	for name, other := range map[string]*e2eFixture{"another API host": fxB, "another account": fxC} {
+		rr := e2eNewRunner(t, other)
+		undo := rr.write("undo.csv", i13Read(t, r.path("undo.csv")))
+		res := rr.run(i13Run(undo, "rollback.csv", "--rate", "0")...)
+		i13Exit(t, name, res, 2)
+		if !strings.Contains(res.stderr, "was written against account "+fx.authID) || !strings.Contains(res.stderr, "--allow-other-origin") {
+			t.Errorf("%s: the message does not say where the undo file is from, or how to go on:\n%s", name, res.stderr)
+		}
+		time.Sleep(20 * time.Millisecond) // a request would have arrived by now
+		if n := other.srv.Stats().Requests; n != 0 {
+			t.Errorf("%s: a refused run sent %d requests", name, n)
+		}
+		i13Exit(t, name+", allowed", rr.run(i13Run(undo, "allowed.csv", "--rate", "0", "--allow-other-origin")...), 0)
+		if got, _ := other.srv.Number(nums[0]); got.AppID != e2eAppStart {
+			t.Errorf("%s, allowed: app %s, want %s restored", name, got.AppID, e2eAppStart)
+		}
+	}
+	i13Exit(t, "its own origin", r.run(i13Run(r.path("undo.csv"), "rollback.csv", "--rate", "0")...), 0)
+	if got, _ := fx.srv.Number(nums[0]); got.AppID != e2eAppStart {
+		t.Errorf("rollback: app %s, want %s", got.AppID, e2eAppStart)
+	}
+}
+
+// TestUndo_neverWritesWhatItCannotReadBack: a number whose old value would
+// make a cell longer than an input may hold (64 KiB: over it, or over it
+// once escaped) is not updated, its row failing with the reason, so that
+// the undo file stays readable and rolls back every change that was made.
+// An export of such a number fails and writes no file.
+func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1850, 3)
+	seed := e2eNumbers(nums...)
+	seed[1].Alias = strings.Repeat("x", 70000)   // over the cap
+	seed[2].Alias = strings.Repeat("a\n", 25000) // 50000 bytes, 75000 escaped
+	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
+	r := e2eNewRunner(t, fx)
+	var in strings.Builder
+	in.WriteString("number,app_id,alias\n")
+	for _, n := range nums {
+		in.WriteString(n + "," + e2eAppA + ",new\n")
+	}
+	res := r.run(i13Run(r.write("numbers.csv", in.String()), "report.csv", "--undo", "undo.csv", "--rate", "0")...)
+	i13Exit(t, "run", res, 1)
+	fx.quiesce(t)
+	posted := fx.rec.postsByNumber(time.Time{})
+	for _, row := range e2eReadReport(t, r.path("report.csv")) {
+		long := row.Number != nums[0]
+		switch {
+		case long && (row.Status != "failed" || !strings.Contains(row.Error, "undo file cannot record")):
+			t.Errorf("%s: %s %q, want failed: the undo file cannot record its alias", row.Number, row.Status, row.Error)
+		case long && len(posted[row.Number]) > 0:
+			t.Errorf("%s: updated, though its change could not be undone", row.Number)
+		case !long && row.Status != "ok":
+			t.Errorf("%s: %s %q, want ok", row.Number, row.Status, row.Error)
+		}
+	}
+	i13Exit(t, "rollback", r.run(i13Run(r.path("undo.csv"), "rollback.csv", "--rate", "0")...), 0)
+	if got, _ := fx.srv.Number(nums[0]); got.Alias != "old" || got.AppID != e2eAppStart {
+		t.Errorf("rollback: %s holds %+v, want alias old on %s", nums[0], got, e2eAppStart)
+	}
+
+	res = r.run(e2eArgs([]string{"export", "--output", "export.csv"}, i13Fast)...)
+	if res.code == 0 || !strings.Contains(res.stderr, nums[1]) && !strings.Contains(res.stderr, nums[2]) {
+		t.Errorf("export: want a failure naming the number\n%v", res)
+	}
+	if _, err := os.Stat(r.path("export.csv")); err == nil {
+		t.Error("export: a file was written that could not be read back")
+	}
+}
