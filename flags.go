@@ -12,6 +12,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/client"
+	"github.com/plivo-bulk/plivo-bulk/report"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
@@ -99,6 +100,9 @@ func (c *jobFlags) validate(cmd string) error {
 	case "text", "json":
 	default:
 		return usagef("%s: --log-format %q: want text or json", cmd, c.logFormat)
+	}
+	if err := report.CheckNotUndo(c.summary, "--summary"); err != nil {
+		return &usageError{err: err}
 	}
 	return nil
 }

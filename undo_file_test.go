@@ -15,8 +15,8 @@ import (
 )
 
 // TestForce_neverReplacesUndoFile: an undo file named as the report, as
-// plan's --output or as export's --output is refused (exit 2), with
-// --force too, and left as it was.
+// plan's or export's --output, or as the --summary is refused (exit 2),
+// with --force too, and left as it was.
 func TestForce_neverReplacesUndoFile(t *testing.T) {
 	t.Parallel()
 	nums := i13Numbers(1830, 2)
@@ -31,6 +31,7 @@ func TestForce_neverReplacesUndoFile(t *testing.T) {
 		"run --resume":   i13Run(input, "undo.csv", "--resume"),
 		"plan --force":   e2eArgs([]string{"plan", "--input", input, "--output", "undo.csv", "--force"}, i13Fast),
 		"export --force": e2eArgs([]string{"export", "--output", "undo.csv", "--force"}, i13Fast),
+		"run --summary":  i13Run(input, "other.csv", "--summary", "undo.csv"),
 	} {
 		res := r.run(argv...)
 		i13Exit(t, name, res, 2)

@@ -34,13 +34,8 @@ type ExportWriter struct {
 // CreateExport starts an export to path. An existing file is refused unless
 // force is set; an undo file always is.
 func CreateExport(path string, force bool) (*ExportWriter, error) {
-	if f, err := os.Open(path); err == nil {
-		head := make([]byte, 64)
-		n, _ := io.ReadFull(f, head)
-		_ = f.Close()
-		if bytes.HasPrefix(bytes.TrimPrefix(head[:n], []byte(bom)), []byte(originPrefix(undoKind.tag))) {
-			return nil, fmt.Errorf("%s holds a plivo-bulk undo file: refusing to replace it, whatever the flags (an undo file is never emptied, not even with --force): name another --output", path)
-		}
+	if err := CheckNotUndo(path, "--output"); err != nil {
+		return nil, err
 	}
 	if !force {
 		if _, err := os.Stat(path); err == nil {
@@ -57,6 +52,23 @@ func CreateExport(path string, force bool) (*ExportWriter, error) {
 		return nil, fmt.Errorf("%w: export: %w", ErrWrite, err)
 	}
 	return e, nil
+}
+
+// CheckNotUndo refuses, whatever the flags, to have flag replace the file
+// at path when it is an undo file: it may hold the only record of the
+// values from before a run.
+func CheckNotUndo(path, flag string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // nothing there to lose, or nothing we can read
+	}
+	defer func() { _ = f.Close() }()
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	if bytes.HasPrefix(bytes.TrimPrefix(head[:n], []byte(bom)), []byte(originPrefix(undoKind.tag))) {
+		return fmt.Errorf("%s holds a plivo-bulk undo file: refusing to replace it, whatever the flags (an undo file is never emptied, not even with --force): name another %s", path, flag)
+	}
+	return nil
 }
 
 // Write adds one number. A value whose cell would be longer than an input
