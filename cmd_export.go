@@ -24,7 +24,9 @@ for a migration and a full backup of what run can change. An empty app or
 alias is written as (clear), so that running the file restores it.
 
 The file is written whole or not at all: an interrupted or failed export
-leaves no file (or the one it was to replace).
+leaves no file (or the one it was to replace). A value longer than an input
+cell may hold (64 KiB, once escaped) fails the export (exit 1): a file that
+cannot be read back is no backup. An undo file is never replaced.
 
 Examples:
   plivo-bulk export --sandbox --output numbers.csv
