@@ -163,6 +163,17 @@ func secReport(t *testing.T, r *e2eRunner, name string) (map[string]int, map[str
 	return byStatus, http
 }
 
+// secEncoded returns s as a server may echo it encoded: URL-encoded for a
+// query and for a path, JSON-escaped as PHP does, and base64 in both
+// alphabets, padded and not.
+func secEncoded(s string) []string {
+	forms := []string{url.QueryEscape(s), url.PathEscape(s), strings.ReplaceAll(s, "/", `\/`)}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		forms = append(forms, enc.EncodeToString([]byte(s)))
+	}
+	return forms
+}
+
 // secRedacted is what the client puts in place of a secret in server text.
 const secRedacted = "[redacted]"
 
@@ -189,6 +200,12 @@ func secHostileProxy(t *testing.T, fx *e2eFixture, mode string) string {
 				"api_id": "echo-" + pw,
 				"error":  "invalid credentials: you sent Authorization: " + authz + " (token " + pw + ")",
 			})
+		case mode == "encoded" && r.Method == http.MethodPost:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			user, _, _ := r.BasicAuth()
+			_ = json.NewEncoder(w).Encode(map[string]string{"api_id": "e1",
+				"error": "bad request from " + strings.Join(append(secEncoded(pw), secEncoded(user+":"+pw)...), " or ")})
 		case mode == "garbage" && isNumber && r.Method == http.MethodPost:
 			// An HTML page whose echoed token straddles the client's
 			// 200-character cut of a text answer.
@@ -395,6 +412,24 @@ func TestE2E_Secrets(t *testing.T) {
 		res = r.run(e2eArgs([]string{"plan", "--input", input, "--output", "plan.csv", "--rate", "0", "--max-attempts", "2"}, fast)...)
 		secExit(t, res, 1)
 		secCheck(t, r, res, forms)
+	})
+
+	t.Run("errors that echo the credentials encoded", func(t *testing.T) {
+		t.Parallel()
+		// Characters that URL-encoding changes, and a length that base64
+		// pads, for the token and for authID:token.
+		authID, token := secMainID(), secToken()+"/+=?&"
+		fx := secStartFixture(t, sandbox.Config{}, authID, token, nums(9095, 2)...)
+		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", secHostileProxy(t, fx, "encoded"))
+		forms := append(secForms(authID, token), append(secEncoded(token), secEncoded(authID+":"+token)...)...)
+		input := secInput(r, []string{num(9095), e2eAppA}, []string{num(9096), e2eAppB})
+		res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--log-format", "json"}, fast)...)
+		secExit(t, res, 1)
+		secCheck(t, r, res, forms)
+		report, _ := os.ReadFile(r.path("report.csv"))
+		if st, _ := secReport(t, r, "report.csv"); st["failed"] != 2 || strings.Count(string(report), secRedacted) < 2*14 {
+			t.Errorf("want 2 failed rows whose errors show %s in place of each of 14 encodings; statuses %v\n%s", secRedacted, st, report)
+		}
 	})
 
 	t.Run("run with undo verify skip-unchanged and summary", func(t *testing.T) {

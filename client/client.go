@@ -9,6 +9,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,7 +38,8 @@ type Client struct {
 	baseURL   *url.URL
 	authID    string
 	authToken string
-	basicAuth string // base64(authID:authToken), as sent in the Authorization header
+	basicAuth string   // base64(authID:authToken), as sent in the Authorization header
+	secrets   []string // what redact replaces: the token and the credential, encoded the usual ways
 	// accountURL is ".../v1/Account/{auth_id}/", built once: joining and
 	// formatting it for every request was a measurable part of a row's cost.
 	accountURL string
@@ -150,6 +153,7 @@ func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
 		authID:    authID,
 		authToken: token,
 		basicAuth: base64.StdEncoding.EncodeToString([]byte(authID + ":" + token)),
+		secrets:   secretVariants(authID+":"+token, token),
 		userAgent: "plivo-bulk",
 	}
 	c.accountURL = c.baseURL.JoinPath("v1", "Account", authID).String() + "/" // JoinPath drops the trailing slash
@@ -176,15 +180,32 @@ const redacted = "[redacted]"
 
 // redact replaces the token and the Basic credential in a server's answer:
 // a proxy or a hostile server may echo the request's Authorization header,
-// and its text ends up in errors, logs and reports. It runs on the raw
-// body, before any text is cut short.
+// or the token URL- or base64-encoded, and its text ends up in errors, logs
+// and reports. It runs on the raw body, before any text is cut short.
 func (c *Client) redact(body []byte) []byte {
-	for _, secret := range []string{c.basicAuth, c.authToken} {
-		if secret != "" && bytes.Contains(body, []byte(secret)) {
+	for _, secret := range c.secrets {
+		if bytes.Contains(body, []byte(secret)) {
 			body = bytes.ReplaceAll(body, []byte(secret), []byte(redacted))
 		}
 	}
 	return body
+}
+
+// secretVariants returns each of secrets raw, JSON-escaped (Go's way and with
+// \/ as PHP writes it), URL-encoded (query and path) and in base64 (both
+// alphabets, padded or not), longest first, so that a form holding another
+// (padded base64, "id:token") is replaced whole.
+func secretVariants(secrets ...string) []string {
+	var forms []string
+	for _, s := range secrets {
+		j, _ := json.Marshal(s)
+		forms = append(forms, s, string(j[1:len(j)-1]), strings.ReplaceAll(s, "/", `\/`), url.QueryEscape(s), url.PathEscape(s))
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			forms = append(forms, enc.EncodeToString([]byte(s)))
+		}
+	}
+	slices.SortFunc(forms, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	return slices.Compact(forms)
 }
 
 // redactError redacts the server's text in err once decoded, for a secret
