@@ -129,6 +129,10 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 	var sum batch.Summary
 	start := time.Now()
 	defer o.writeSummary(s, &sum, "run", o.report, start, &err)
+	ask, err := newConfirmer(o, stop)
+	if err != nil {
+		return err
+	}
 	if err := s.open(ctx, stop, &o.jobFlags, o.dryRun, stderr); err != nil {
 		return err
 	}
@@ -165,7 +169,6 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 		Input: s.in, Step: step, Log: s.log, Read: o.read,
 		Canary: o.canary, MaxFailures: batch.FailureBudget(o.maxFailures),
 	}
-	ask := newConfirmer(o, stop, stderr)
 	if o.resume {
 		completed := rep.Completed()
 		job.Completed = completed.Has

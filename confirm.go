@@ -3,14 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
@@ -21,61 +19,61 @@ const bigRun = 1000
 
 // confirmer asks the person at the terminal before a real run goes on.
 type confirmer struct {
-	in   io.Reader
-	out  io.Writer
+	tty  *os.File // the controlling terminal: the question and its answer
 	stop <-chan struct{}
-	line chan typedLine // lines read from in, by one goroutine
 }
 
-// typedLine is a line of the answer and when it was read: a line typed
-// before a question was shown (ahead, during the canary) does not answer it.
-type typedLine struct {
-	text string
-	at   time.Time
-}
+// errBackground: a background job that read or wrote the terminal would be
+// stopped by the kernel (SIGTTIN, SIGTTOU) and wait for ever.
+var errBackground = errors.New("the run is in the background, where the confirmation cannot be asked: run it in the foreground, or with --yes")
 
-// newConfirmer returns a confirmer when there is someone to ask: standard
-// input is a terminal (and not the input file), the run is real, and --yes
-// was not given. Otherwise nil: the run goes on as asked.
-func newConfirmer(o runFlags, stop <-chan struct{}, out io.Writer) *confirmer {
-	if o.yes || o.sandbox || o.input == "-" || !term.IsTerminal(int(os.Stdin.Fd())) {
-		return nil
+// newConfirmer returns a confirmer when there is someone to ask: the process
+// has a controlling terminal, the run is real, and --yes was not given.
+// Without a terminal (cron, CI) it returns nil: the run goes on as asked.
+// The question goes to the terminal itself, as sudo and ssh ask, so that
+// redirected stderr or stdin (the input on "-") neither hides nor skips it.
+func newConfirmer(o runFlags, stop <-chan struct{}) (*confirmer, error) {
+	if o.yes || o.sandbox || o.dryRun {
+		return nil, nil
 	}
-	return &confirmer{in: os.Stdin, out: out, stop: stop}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, nil
+	}
+	if !inForeground(tty) {
+		_ = tty.Close()
+		return nil, &usageError{err: errBackground}
+	}
+	return &confirmer{tty: tty, stop: stop}, nil
 }
 
-// ask prints question and waits for a line; it returns nil when the line
-// is want, batch.ErrDeclined for anything else, and batch.ErrInterrupted
-// at the first signal.
-func (c *confirmer) ask(ctx context.Context, question, want string) error {
-	if c.line == nil {
-		c.line = make(chan typedLine)
-		go func() {
-			sc := bufio.NewScanner(c.in)
-			for sc.Scan() {
-				c.line <- typedLine{text: sc.Text(), at: time.Now()}
-			}
-			close(c.line)
-		}()
+// ask shows text, ending with the question, and waits for a line typed
+// after it; it returns nil when the line is want, batch.ErrDeclined for
+// anything else, and batch.ErrInterrupted at the first signal.
+func (c *confirmer) ask(ctx context.Context, text, want string) error {
+	if !inForeground(c.tty) { // moved to the background (Ctrl-Z, bg) since it started
+		return fmt.Errorf("%w: %w; nothing more was sent", batch.ErrDeclined, errBackground)
 	}
-	asked := time.Now()
-	fmt.Fprint(c.out, question)
-	for {
-		select {
-		case l, ok := <-c.line:
-			if ok && l.at.Before(asked) {
-				continue // typed ahead, before the question was shown
-			}
-			if ok && strings.TrimSpace(l.text) == want {
-				return nil
-			}
-			return fmt.Errorf("%w: the answer was not %q; nothing more was sent", batch.ErrDeclined, want)
-		case <-c.stop:
-			fmt.Fprintln(c.out)
-			return batch.ErrInterrupted
-		case <-ctx.Done():
-			return batch.ErrInterrupted
+	flushTyped(c.tty) // a line typed ahead (during a long listing, the canary) does not answer
+	fmt.Fprint(c.tty, text)
+	line := make(chan string, 1)
+	go func() {
+		// A terminal hands over one line per read: the rest stays queued,
+		// for the next flush.
+		l, _ := bufio.NewReader(c.tty).ReadString('\n')
+		line <- l
+	}()
+	select {
+	case l := <-line:
+		if strings.TrimSpace(l) == want {
+			return nil
 		}
+		return fmt.Errorf("%w: the answer was not %q; nothing more was sent", batch.ErrDeclined, want)
+	case <-c.stop:
+		fmt.Fprintln(c.tty)
+		return batch.ErrInterrupted
+	case <-ctx.Done():
+		return batch.ErrInterrupted
 	}
 }
 
@@ -94,8 +92,7 @@ func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, 
 	if est.ToSend > bigRun {
 		question, want = fmt.Sprintf("Type the account id (%s) to go on: ", authID), authID
 	}
-	fmt.Fprint(c.out, b.String())
-	return c.ask(ctx, question, want)
+	return c.ask(ctx, b.String()+question, want)
 }
 
 // writeChanges lists, per field, the values the numbers change to, the
@@ -145,8 +142,7 @@ func (c *confirmer) confirmCanary(ctx context.Context, results []batch.Result) e
 		}
 		fmt.Fprintf(&b, "  row %d %s: %s %s\n", r.Row.Line, r.Row.Number, r.Status, describeTargets(r.Row.Targets))
 	}
-	fmt.Fprint(c.out, b.String())
-	return c.ask(ctx, "Check them now, then type yes to send the rest: ", "yes")
+	return c.ask(ctx, b.String()+"Check them now, then type yes to send the rest: ", "yes")
 }
 
 func describeTargets(t batch.Targets) string {

@@ -9,6 +9,7 @@ package main
 // line discipline and arrives as SIGINT, as it does for a person.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -91,6 +92,13 @@ const ptyWait = 30 * time.Second
 // startPTY starts the binary with argv, its standard streams on a new
 // pseudo-terminal.
 func (r *e2eRunner) startPTY(argv ...string) *ptyProc {
+	r.t.Helper()
+	return r.startPTYWith(nil, argv...)
+}
+
+// startPTYWith is startPTY, with adjust, when not nil, changing the command
+// before it starts: a stream sent elsewhere, a shell in front.
+func (r *e2eRunner) startPTYWith(adjust func(*exec.Cmd), argv ...string) *ptyProc {
 	t := r.t
 	t.Helper()
 	master, slave, err := openPTY()
@@ -110,6 +118,9 @@ func (r *e2eRunner) startPTY(argv ...string) *ptyProc {
 	// in the child), and so its foreground process group: the one a typed
 	// Ctrl-C signals.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if adjust != nil {
+		adjust(cmd)
+	}
 	p.cmd = cmd
 	p.started = time.Now()
 	err = cmd.Start()
@@ -301,6 +312,163 @@ func TestE2E_Confirm_prompt(t *testing.T) {
 			sum := e2eReadSummary(t, r.path("summary.json"))
 			if want := map[int]string{1: "declined", 130: "interrupted"}[tt.wantCode]; sum.StoppedBy != want {
 				t.Errorf("summary stopped_by %q, want %q", sum.StoppedBy, want)
+			}
+		})
+	}
+}
+
+// TestE2E_Confirm_asksOnTheTerminalWhateverIsRedirected: the question is
+// asked on the controlling terminal itself, so that stderr sent to a log
+// (2>run.log) does not hide it, and the input read from standard input
+// does not skip it.
+func TestE2E_Confirm_asksOnTheTerminalWhateverIsRedirected(t *testing.T) {
+	t.Parallel()
+	for _, redirect := range []string{"stderr to a log", "input on stdin"} {
+		t.Run(redirect, func(t *testing.T) {
+			t.Parallel()
+			fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
+			log, err := os.Create(r.path("run.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer log.Close()
+			args := []string{"run", "--input", input, "--report", "report.csv"}
+			adjust := func(cmd *exec.Cmd) { cmd.Stderr = log }
+			if redirect == "input on stdin" {
+				data, err := os.ReadFile(input)
+				if err != nil {
+					t.Fatal(err)
+				}
+				args[2] = "-"
+				adjust = func(cmd *exec.Cmd) {
+					cmd.Stdin = bytes.NewReader(data)
+					cmd.SysProcAttr.Ctty = 1 // the terminal is on stdout
+				}
+			}
+			p := r.startPTYWith(adjust, e2eArgs(args, confirmArgs)...)
+			p.expect("rows: 3, of which 3 to send")
+			p.expect("Type yes to go on: ")
+			if got := confirmPosts(t, fx); got != 0 {
+				t.Fatalf("%d updates sent before the answer", got)
+			}
+			p.typeIn("yes\r")
+			if res := p.finish(); res.code != 0 {
+				t.Fatalf("exit code %d, want 0\n%s", res.code, res.stdout)
+			}
+			if changed := confirmChanged(fx, numbers); len(changed) != 3 {
+				t.Errorf("%d numbers changed, want 3", len(changed))
+			}
+			if logged, _ := os.ReadFile(r.path("run.log")); bytes.Contains(logged, []byte("Type yes")) {
+				t.Errorf("the question went to stderr's log too:\n%s", logged)
+			}
+		})
+	}
+}
+
+// TestE2E_Confirm_typedAheadDoesNotAnswer: whatever was typed before a
+// question is shown (while the input is read, while the canary runs) is
+// thrown away; only a line typed after the question answers it.
+func TestE2E_Confirm_typedAheadDoesNotAnswer(t *testing.T) {
+	t.Parallel()
+	const n, canary = 12, 3
+	fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
+	data, err := os.ReadFile(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo := r.path("numbers.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := r.startPTY(e2eArgs([]string{"run", "--input", fifo, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
+	// No question before the input ends: this yes is typed ahead of it.
+	p.typeIn("yes\r")
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		_, _ = f.Write(data)
+	}()
+	p.expect("Type yes to go on: ")
+	if got := confirmPosts(t, fx); got != 0 {
+		t.Fatalf("%d updates sent: the yes typed before the question answered it", got)
+	}
+	p.typeIn("yes\ryes\r") // the second yes is typed ahead of the canary's question
+	p.expect("Check them now, then type yes to send the rest: ")
+	p.typeIn("no\r")
+	res := p.finish()
+	if res.code != 1 || !strings.Contains(res.stdout, "not confirmed") {
+		t.Fatalf("exit code %d, want 1 (declined)\n%s", res.code, res.stdout)
+	}
+	if changed := confirmChanged(fx, numbers); len(changed) != canary {
+		t.Errorf("%d numbers changed, want the %d of the canary", len(changed), canary)
+	}
+}
+
+// TestE2E_Confirm_backgroundJobIsRefused: a run in the background of a shell
+// on a terminal cannot be answered, and the kernel would stop it when it
+// read the terminal. Started there (plivo-bulk run ... &), it is refused at
+// once (exit 2); moved there before the question (Ctrl-Z, then bg, while it
+// reads its input), the question is declined (exit 1). Nothing is sent.
+func TestE2E_Confirm_backgroundJobIsRefused(t *testing.T) {
+	t.Parallel()
+	const reason = "the run is in the background, where the confirmation cannot be asked: run it in the foreground, or with --yes"
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, script string // the shell has job control (set -m), as on a terminal
+		code         int
+	}{
+		{"started in the background", `set -m; "$0" "$@" & wait $!`, 2},
+		{"moved to the background", `set -m; "$0" "$@"; bg %1 >/dev/null; echo in the background; wait %1`, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
+			data, err := os.ReadFile(input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fifo := r.path("numbers.fifo")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { // a run refused before it opened its input leaves the opener below waiting
+				if f, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+					_ = f.Close()
+				}
+			})
+			opened := make(chan *os.File, 1)
+			go func() {
+				f, _ := os.OpenFile(fifo, os.O_WRONLY, 0) // returns once the run opens the input
+				opened <- f
+			}()
+			p := r.startPTYWith(func(cmd *exec.Cmd) {
+				cmd.Path, cmd.Args = sh, append([]string{"sh", "-c", tt.script, cmd.Path}, cmd.Args[1:]...)
+			}, e2eArgs([]string{"run", "--input", fifo, "--report", "report.csv"}, confirmArgs)...)
+			var w *os.File
+			select {
+			case w = <-opened:
+			case <-p.done:
+			}
+			if w != nil {
+				if tt.code == 1 {
+					p.typeIn("\x1a") // Ctrl-Z: the run, in the foreground, reads its input
+					p.expect("in the background")
+				}
+				_, _ = w.Write(data)
+				_ = w.Close()
+			}
+			res := p.finish()
+			if res.code != tt.code || !strings.Contains(res.stdout, reason) {
+				t.Fatalf("exit code %d, want %d with the reason\n%s", res.code, tt.code, res.stdout)
+			}
+			if posts, changed := confirmPosts(t, fx), confirmChanged(fx, numbers); posts != 0 || len(changed) != 0 {
+				t.Errorf("%d updates, %d numbers changed; want none", posts, len(changed))
 			}
 		})
 	}

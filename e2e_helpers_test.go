@@ -391,6 +391,9 @@ func (r *e2eRunner) startVia(stdin io.Reader, prefix []string, argv ...string) *
 	p.cmd.Stdout = p.stdout
 	p.cmd.Stderr = p.stderr
 	p.cmd.WaitDelay = 5 * time.Second
+	// A session of its own has no controlling terminal, as under cron: run
+	// asks nothing, even when the tests run on a terminal.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		cancel()

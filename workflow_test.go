@@ -150,7 +150,7 @@ func TestWorkflow_undoRoundTrip(t *testing.T) {
 	in := fx.write(t, "in.csv", wfInput)
 	undo := filepath.Join(fx.dir, "undo.csv")
 
-	code, _, stderr := runInProcess(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r1.csv"), "--undo", undo, "--verify", "--rate", "0", "--progress", "never")
+	code, _, stderr := runInProcess(t, "run", "--input", in, "--report", filepath.Join(fx.dir, "r1.csv"), "--undo", undo, "--verify", "--rate", "0", "--progress", "never", "--yes")
 	if code != 0 {
 		t.Fatalf("run exit %d:\n%s", code, stderr)
 	}
@@ -168,7 +168,7 @@ func TestWorkflow_undoRoundTrip(t *testing.T) {
 		}
 	}
 
-	code, _, stderr = runInProcess(t, "run", "--input", undo, "--report", filepath.Join(fx.dir, "r2.csv"), "--rate", "0", "--progress", "never")
+	code, _, stderr = runInProcess(t, "run", "--input", undo, "--report", filepath.Join(fx.dir, "r2.csv"), "--rate", "0", "--progress", "never", "--yes")
 	if code != 0 {
 		t.Fatalf("undo run exit %d:\n%s", code, stderr)
 	}
