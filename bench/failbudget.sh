@@ -48,7 +48,7 @@ for setting in final retried; do
       sandbox $((rep * 7919))
       rm -f "$out/report.csv"
       rc=0
-      timeout 120 "$bin" run --input "$out/input.csv" --report "$out/report.csv" --progress never \
+      timeout 120 "$bin" run --yes --input "$out/input.csv" --report "$out/report.csv" --progress never \
         --rate "$rate" --max-failures 5% --backoff-base 10ms --backoff-max 50ms "${attempts[@]}" 2>"$out/run.err" || rc=$?
       stop_sandbox
       ended+=("$(rows "$out/report.csv")") codes+=("$rc")
@@ -63,11 +63,11 @@ done
 echo "resume after a stop (final, --rate 0), no budget, --max-attempts 30, --rate 200:"
 sandbox 42
 rc=0
-timeout 120 "$bin" run --input "$out/input.csv" --report "$out/report.csv" --progress never --force \
+timeout 120 "$bin" run --yes --input "$out/input.csv" --report "$out/report.csv" --progress never --force \
   --rate 0 --max-failures 5% --max-attempts 1 --summary "$out/s1.json" 2>/dev/null || rc=$?
 echo "  first run: exit $rc, $(rows "$out/report.csv") rows ended, $(grep -o '"stopped_by": *"[a-z_]*"' "$out/s1.json")"
 rc=0
-timeout 300 "$bin" run --input "$out/input.csv" --report "$out/report.csv" --progress never --resume \
+timeout 300 "$bin" run --yes --input "$out/input.csv" --report "$out/report.csv" --progress never --resume \
   --rate 200 --max-attempts 30 --backoff-base 10ms --backoff-max 50ms --summary "$out/s2.json" 2>/dev/null || rc=$?
 stop_sandbox
 moved=$(grep -c ",$app," "$out/dump.csv" || true)

@@ -83,7 +83,7 @@ numbers "$out/n600.csv" 600
 for mode in each auto; do
   target=-; [[ $mode == auto ]] && target=row:1.10
   measure "rename 500 alias-only / 600, --read $mode" "$target" "$out/n600.csv" \
-    run --input "$out/rename.csv" --report "$out/report.csv" --read "$mode"
+    run --yes --input "$out/rename.csv" --report "$out/report.csv" --read "$mode"
 done
 
 # 2. Migration: 500 rows with --undo --skip-unchanged, 100 already there.
@@ -93,7 +93,7 @@ done
 for mode in each auto; do
   target=-; [[ $mode == auto ]] && target=row:0.90
   measure "migrate 500 (100 unchanged) / 600, --undo --skip-unchanged, --read $mode" "$target" "$out/n600.csv" \
-    run --input "$out/migrate.csv" --report "$out/report.csv" --undo "$out/undo.csv" --skip-unchanged --read "$mode"
+    run --yes --input "$out/migrate.csv" --report "$out/report.csv" --undo "$out/undo.csv" --skip-unchanged --read "$mode"
 done
 
 # 3. Plan of a 2,000-number account.
@@ -111,7 +111,7 @@ numbers "$out/n100k.csv" 100000
 measure "plan 10 / 100,000, --read auto" all:15 "$out/n100k.csv" \
   plan --input "$out/ten.csv" --output "$out/plan.csv"
 measure "rename 10 alias-only / 100,000, --read auto (10 updates)" - "$out/n100k.csv" \
-  run --input "$out/ten.csv" --report "$out/report.csv"
+  run --yes --input "$out/ten.csv" --report "$out/report.csv"
 
 # 5. Peak RSS of a plan of 1,000,000 rows that reads by page.
 if ((rss)); then

@@ -112,7 +112,7 @@ stop_server() {
 
 # tool ARGS...: plivo-bulk run against the fast server, bounded in time.
 tool() {
-  timeout 600 "$work/plivo-bulk" run --api-url "$URL" --progress never --force "$@"
+  timeout 600 "$work/plivo-bulk" run --yes --api-url "$URL" --progress never --force "$@"
 }
 
 # cpu_time OUT CMD...: runs CMD; writes its "user_s sys_s" to OUT (or "? ?"
@@ -202,7 +202,7 @@ for c in $OVERHEAD_C; do
       t0=$(now)
       if [[ $who == tool ]]; then
         rc=0
-        cpu_time "$work/cpu-tool" "$work/plivo-bulk" run --api-url "$URL" --progress never --force \
+        cpu_time "$work/cpu-tool" "$work/plivo-bulk" run --yes --api-url "$URL" --progress never --force \
           --input "$work/overhead.csv" --report "$work/overhead-report.csv" --rate 0 --concurrency "$c" 2>"$work/tool.err" || rc=$?
         t_tool=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')
         ok=$(grep -c ',ok,' "$work/overhead-report.csv" || true)
@@ -252,7 +252,7 @@ for n in $MEM_ROWS; do
     # reports the peak RSS of plivo-bulk alone.
     RSS_WRAP=(perf record -q -F 499 -g -o "$work/perf.data" --)
   fi
-  peak_rss "$work/rss" "$work/plivo-bulk" run --api-url "$URL" --progress never --force \
+  peak_rss "$work/rss" "$work/plivo-bulk" run --yes --api-url "$URL" --progress never --force \
     --input "$work/mem-$n.csv" --report "$work/mem-report.csv" --rate 0 2>"$work/mem.err"
   RSS_WRAP=()
   read -r kb wall rc <"$work/rss"
@@ -271,7 +271,7 @@ fi
 # Resume of the biggest run's report: every row is already ok, so nothing is
 # sent, and the run holds 8 bytes per ok row for the whole send pass.
 show /usr/bin/time -f %M plivo-bulk run --input N.csv --report report.csv --resume --rate 0 --progress never --api-url URL
-peak_rss "$work/rss" "$work/plivo-bulk" run --api-url "$URL" --progress never --resume \
+peak_rss "$work/rss" "$work/plivo-bulk" run --yes --api-url "$URL" --progress never --resume \
   --input "$work/mem-$biggest.csv" --report "$work/mem-report.csv" --rate 0 2>"$work/mem.err"
 read -r kb wall rc <"$work/rss"
 awk -v n="$biggest" -v kb="$kb" -v wall="$wall" -v rc="$rc" 'BEGIN {

@@ -42,7 +42,7 @@ measure() {
   rm -f "$out/report.csv"
   local t0 t1 rc=0
   t0=$(date +%s.%N)
-  "$bin" run --input "$out/input.csv" --report "$out/report.csv" --progress never "$@" 2>"$out/run.err" || rc=$?
+  "$bin" run --yes --input "$out/input.csv" --report "$out/report.csv" --progress never "$@" 2>"$out/run.err" || rc=$?
   t1=$(date +%s.%N)
   local line ok requests limited
   line=$(grep '^Summary:' "$out/run.err")
