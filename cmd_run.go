@@ -42,7 +42,9 @@ Examples:
   plivo-bulk run --input numbers.csv --report report.csv --resume
 
 Before the first update, on a terminal, run shows what it is about to change
-and asks to go on (--yes skips the question; off a terminal it asks nothing).
+and asks to go on, on the terminal itself even when stdin or stderr is
+redirected (--yes skips the question; without a terminal, as under cron, it
+asks nothing; in the background it refuses, exit 2).
 
 Exit codes: 0 every row ok; 1 some rows failed or were invalid, the canary
 failed or the confirmation was declined; 2 usage, credentials or input-file
