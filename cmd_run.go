@@ -194,7 +194,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 		return nil
 	}
 	job.AfterCanary = func(results []batch.Result) error {
-		s.log.Info("canary passed: every canary row holds its targets", "rows", len(results))
+		s.log.Info("canary passed: every canary row was changed and read back holding its targets", "rows", len(results))
 		if ask == nil {
 			return nil
 		}
@@ -323,6 +323,12 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 	})
 	if err != nil {
 		return err
+	}
+	if o.canary > 0 { // the reads that find rows that change something, and the read-backs
+		requests += min(o.canary+batch.CanarySpareReads, valid)
+		if !o.verify {
+			requests += min(o.canary, valid)
+		}
 	}
 	fmt.Fprintf(stderr, "dry run: %d rows: %d would be sent, %d invalid; nothing was sent\n", in.Rows(), valid, invalid)
 	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row) plus one account check and one read per distinct app_id and subaccount; at --rate %g that is about %s\n",

@@ -53,29 +53,44 @@ func TestJobRun_pickCanary(t *testing.T) {
 		},
 	}
 	tests := []struct {
-		name string
-		n    int
-		want []int
+		name  string
+		n     int
+		holds []int // lines whose numbers hold their targets already
+		reads int   // how many rows it may look at, 0 for all
+		want  []int
+		// wantUnread is the rows to send it did not look at, reads spent.
+		wantUnread int
 	}{
-		{"one", 1, []int{2}},
-		{"first of each distinct target", 3, []int{2, 6, 9}},
-		{"fewer than the distinct targets", 2, []int{2, 6}},
-		{"filled in file order", 5, []int{2, 3, 5, 6, 9}},
-		{"more than the rows to send", 20, []int{2, 3, 5, 6, 9, 10}},
+		{"one", 1, nil, 0, []int{2}, 0},
+		{"first of each distinct target", 3, nil, 0, []int{2, 6, 9}, 0},
+		{"fewer than the distinct targets", 2, nil, 0, []int{2, 6}, 0},
+		{"filled in file order", 5, nil, 0, []int{2, 3, 5, 6, 9}, 0},
+		{"more than the rows to send", 20, nil, 0, []int{2, 3, 5, 6, 9, 10}, 0},
+		{"rows that change nothing passed over", 3, []int{2, 6}, 0, []int{3, 5, 9}, 0},
+		{"no row changes anything", 3, []int{2, 3, 5, 6, 9, 10}, 0, nil, 0},
+		{"reads spent first", 3, []int{2, 3}, 2, nil, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			picked, err := j.pickCanary(context.Background(), tt.n)
+			looked := 0
+			changes := func(r Row) (bool, bool, error) {
+				if tt.reads > 0 && looked == tt.reads {
+					return false, true, nil
+				}
+				looked++
+				return !slices.Contains(tt.holds, r.Line), false, nil
+			}
+			picked, err := j.pickCanary(context.Background(), tt.n, changes)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []int
-			for line := range picked {
+			for line := range picked.rows {
 				got = append(got, line)
 			}
 			slices.Sort(got)
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("pickCanary(%d) = lines %v, want %v", tt.n, got, tt.want)
+			if !slices.Equal(got, tt.want) || picked.unread != tt.wantUnread {
+				t.Errorf("pickCanary(%d) = lines %v, %d unread; want %v, %d", tt.n, got, picked.unread, tt.want, tt.wantUnread)
 			}
 		})
 	}

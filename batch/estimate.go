@@ -18,7 +18,9 @@ const maxCountedValues = 10000
 func (j *jobRun) neededNumbers(ctx context.Context) ([]uint64, error) {
 	var keys []uint64
 	err := j.job.Input.Each(ctx, func(r Row) error {
-		if j.toSend(r) && j.job.Step.NeedsState(r) {
+		// --read page lists the account for the canary too: it then knows
+		// every row's number and never runs out of reads.
+		if j.toSend(r) && (j.job.Step.NeedsState(r) || j.job.Canary > 0 && j.job.Read == ReadPage) {
 			keys = append(keys, NumberKey(r.Number))
 		}
 		return nil
@@ -72,10 +74,10 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 		}
 		return nil
 	})
-	est.Requests += est.Read.Pages
-	if v, ok := step.(verifying); ok && j.job.Canary > 0 {
+	est.Requests += est.Read.Pages + j.canary.reads
+	if v, ok := step.(verifying); ok {
 		// The canary reads each of its rows back after the update.
-		est.Requests += (v.verifying().Requests(Row{}) - step.Requests(Row{})) * min(j.job.Canary, est.ToSend)
+		est.Requests += (v.verifying().Requests(Row{}) - step.Requests(Row{})) * len(j.canary.rows)
 	}
 	for f, m := range counts {
 		vc := make([]ValueCount, 0, len(m)+1)

@@ -142,6 +142,16 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 	if err != nil {
 		return sum, err
 	}
+	if job.Canary > 0 {
+		reads := 0
+		if j.canary, err = j.pickCanary(ctx, job.Canary, j.changesNumber(ctx, job.Canary+CanarySpareReads, &reads)); err != nil {
+			return sum, err
+		}
+		j.canary.reads = reads
+		if err := j.canaryFound(log); err != nil {
+			return sum, err
+		}
+	}
 	est, err := j.estimate(ctx)
 	if err != nil {
 		return sum, err
@@ -152,13 +162,12 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 			return sum, err
 		}
 	}
-	canary := map[int]bool{}
-	if job.Canary > 0 {
-		if canary, err = j.runCanary(ctx); err != nil {
+	if len(j.canary.rows) > 0 {
+		if err := j.runCanary(ctx, j.canary.rows); err != nil {
 			return sum, err
 		}
 	}
-	return sum, j.send(ctx, job.Step, func(r Row) bool { return !canary[r.Line] })
+	return sum, j.send(ctx, job.Step, func(r Row) bool { return !j.canary.rows[r.Line] })
 }
 
 // jobRun is one Run's state, shared by its passes.
@@ -168,6 +177,7 @@ type jobRun struct {
 	invalid func(Row) string
 	api     *API
 	sum     *Summary
+	canary  canaryPick
 
 	recordErr error // the sink's first error; later results go to Unrecorded
 	attempted int   // rows sent, for the failure budget

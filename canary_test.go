@@ -1,0 +1,100 @@
+package main
+
+// End-to-end tests of what the canary picks: rows that change something.
+// The binary runs against a front that answers every update 202 "changed"
+// and applies nothing (e2eApplyNothing), with some or all of the file's
+// numbers holding their targets already.
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// canaryRun runs --canary 5 on n numbers set to e2eAppA, the first held of
+// them on it already, behind a front that applies nothing. It returns how
+// the run ended, the summary and the numbers the front was sent updates for.
+func canaryRun(t *testing.T, n, held int, extra ...string) (e2eResult, summaryFile, []string, []string) {
+	numbers := e2eCanaryNumbers(n)
+	seed := e2eNumbers(numbers...)
+	for i := range held {
+		seed[i].AppID = e2eAppA
+	}
+	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
+	front, dropped := e2eApplyNothing(t, fx)
+	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front)
+	input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
+	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
+		"--rate", "0", "--max-attempts", "1"}, e2eFastRetries, extra)...)
+	return res, e2eReadSummary(t, r.path("summary.json")), numbers, slices.Sorted(maps.Keys(dropped()))
+}
+
+// TestCanary_testsOnlyRowsThatChange: the file's first 8 numbers hold their
+// targets already. The canary passes over them and tests the next 5, which
+// the front does not change: it fails and nothing else is sent, whether it
+// learns the numbers' settings by reading them one by one or by the listing,
+// with --skip-unchanged too.
+func TestCanary_testsOnlyRowsThatChange(t *testing.T) {
+	t.Parallel()
+	const n, held, canary = 30, 8, 5
+	for _, extra := range [][]string{nil, {"--skip-unchanged"}, {"--skip-unchanged", "--read", "each"}, {"--read", "page"}} {
+		t.Run(strings.Join(append([]string{"run"}, extra...), " "), func(t *testing.T) {
+			t.Parallel()
+			res, sum, numbers, sent := canaryRun(t, n, held, extra...)
+			if res.code != 1 {
+				t.Fatalf("exit code %d, want 1\n%v", res.code, res)
+			}
+			if want := fmt.Sprintf("canary failed: 5 of 5 canary rows are not in their target state: row %d (%s)", held+2, numbers[held]); !strings.Contains(res.stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+			}
+			if want := numbers[held : held+canary]; !slices.Equal(sent, want) {
+				t.Errorf("updates sent for %v, want the canary's %v", sent, want)
+			}
+			if sum.StoppedBy != "canary" || sum.Failed != canary || sum.NotAttempted != n-canary {
+				t.Errorf("summary stopped_by %q failed %d not_attempted %d; want canary, %d, %d", sum.StoppedBy, sum.Failed, sum.NotAttempted, canary, n-canary)
+			}
+		})
+	}
+}
+
+// TestCanary_saysWhenNoRowChanges: when every number holds its targets, the
+// canary says it has nothing to test and neither passes nor fails; the run
+// goes on and changes nothing. When its few reads (--canary plus 10) end
+// before it has seen every row, it cannot say so: the run stops, sending
+// nothing.
+func TestCanary_saysWhenNoRowChanges(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		n        int
+		extra    []string
+		wantCode int
+		wantErr  string
+		wantOK   int
+		wantSkip int
+	}{
+		{"every row read", 12, nil, 0, "canary: no row needs a change", 12, 0},
+		{"skip-unchanged", 30, []string{"--skip-unchanged"}, 0, "canary: no row needs a change", 0, 30},
+		{"reads spent", 30, nil, 1, "canary failed: the 15 numbers it read hold their targets already and 15 rows were not read: it found no row to test; nothing was sent", 0, 0},
+		{"reads spent, by page", 30, []string{"--read", "page"}, 0, "canary: no row needs a change", 30, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, sum, _, sent := canaryRun(t, tt.n, tt.n, tt.extra...)
+			if res.code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d\n%v", res.code, tt.wantCode, res)
+			}
+			if !strings.Contains(res.stderr, tt.wantErr) || strings.Contains(res.stderr, "canary passed") {
+				t.Errorf("stderr lacks %q, or says the canary passed:\n%s", tt.wantErr, res.stderr)
+			}
+			if sum.OK != tt.wantOK || sum.Skipped != tt.wantSkip || len(sent) != tt.wantOK {
+				t.Errorf("ok %d, skipped %d, %d numbers sent an update; want %d, %d, %d", sum.OK, sum.Skipped, len(sent), tt.wantOK, tt.wantSkip, tt.wantOK)
+			}
+		})
+	}
+}
