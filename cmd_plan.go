@@ -117,5 +117,5 @@ func planCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, s
 	if err == nil && sum.Changes[batch.ChangeError] > 0 {
 		return &rowsFailedError{failed: sum.Failed, invalid: sum.Invalid}
 	}
-	return runOutcome(s, o.logFormat, stderr, sum, err, "were not read: the plan is incomplete")
+	return runOutcome(s, o.logFormat, stderr, sum, err, "were not read: the plan is incomplete", "")
 }

@@ -231,13 +231,29 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 		}
 	}
 	printRunSummary(stderr, s.log, o.logFormat, sum, o.report)
-	return runOutcome(s, o.logFormat, stderr, sum, err, "were not attempted: run again with --resume to finish")
+	return runOutcome(s, o.logFormat, stderr, sum, err, "were not attempted", o.redo(err))
+}
+
+// redo says what finishes a stopped run, "" when nothing would: --resume
+// cannot help a run that was declined, whose credentials were refused, or
+// whose report went to standard output.
+func (o runFlags) redo(err error) string {
+	switch {
+	case errors.Is(err, batch.ErrDeclined):
+		return ""
+	case errors.Is(err, batch.ErrAuth):
+		return "fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again"
+	case o.report == "-":
+		return "a report on standard output cannot be resumed: run the file again with --skip-unchanged, which sends nothing to numbers in their target state"
+	}
+	return "run again with --resume to finish"
 }
 
 // runOutcome says what the end of a job means for the exit code, telling
-// what is left to do: as text, or with --log-format json as log lines (and
-// then the error is marked as told, so that main does not print it again).
-func runOutcome(s *jobSetup, format string, stderr io.Writer, sum batch.Summary, err error, notDone string) error {
+// what is left to do (notDone, then redo, the way to finish it, if any): as
+// text, or with --log-format json as log lines (and then the error is
+// marked as told, so that main does not print it again).
+func runOutcome(s *jobSetup, format string, stderr io.Writer, sum batch.Summary, err error, notDone, redo string) error {
 	say := func(msg string) {
 		if format == "json" {
 			s.log.Warn(msg)
@@ -245,13 +261,16 @@ func runOutcome(s *jobSetup, format string, stderr io.Writer, sum batch.Summary,
 			fmt.Fprintln(stderr, msg)
 		}
 	}
+	if redo != "" {
+		redo = ": " + redo
+	}
 	if sum.Unrecorded > 0 {
-		say(fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines; run again with --resume once it can be written",
-			sum.Unrecorded, sum.AppliedUnrecorded))
+		say(fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines%s",
+			sum.Unrecorded, sum.AppliedUnrecorded, redo))
 	}
 	if err != nil {
 		if n := sum.NotAttempted(); n > 0 {
-			say(fmt.Sprintf("%d rows %s", n, notDone))
+			say(fmt.Sprintf("%d rows %s%s", n, notDone, redo))
 		}
 		if format == "json" && !errors.Is(err, batch.ErrInterrupted) {
 			s.log.Error("stopped", "error", err.Error(), "exit_code", codeOf(err))

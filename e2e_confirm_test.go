@@ -565,7 +565,7 @@ func TestE2E_Confirm_canaryAsksAgain(t *testing.T) {
 			if answer == "yes" {
 				return
 			}
-			if want := fmt.Sprintf("%d rows were not attempted: run again with --resume to finish", n-canary); !strings.Contains(res.stdout, want) {
+			if want := fmt.Sprintf("%d rows were not attempted", n-canary); !strings.Contains(res.stdout, want) {
 				t.Errorf("the terminal does not show %q:\n%s", want, res.stdout)
 			}
 			// The rest is resumable: off a terminal, nothing is asked.

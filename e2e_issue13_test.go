@@ -374,7 +374,7 @@ func i13JSONRows(t *testing.T, stderr string) map[string]string {
 // said: exit 3, every row it could not record on stderr as a JSON line,
 // counted in the summary with the applied ones, and the resume hint. It
 // returns the JSON rows.
-func i13CheckUnrecorded(t *testing.T, res e2eResult) map[string]string {
+func i13CheckUnrecorded(t *testing.T, res e2eResult, hint string) map[string]string {
 	t.Helper()
 	i13Exit(t, "run", res, 3)
 	kept := i13JSONRows(t, res.stderr)
@@ -391,8 +391,8 @@ func i13CheckUnrecorded(t *testing.T, res e2eResult) map[string]string {
 	if !strings.Contains(res.stderr, want) {
 		t.Errorf("the summary does not say %q\n%s", want, res.stderr)
 	}
-	if !strings.Contains(res.stderr, "--resume") {
-		t.Errorf("no resume hint\n%s", res.stderr)
+	if !strings.Contains(res.stderr, hint) {
+		t.Errorf("no %s hint\n%s", hint, res.stderr)
 	}
 	return kept
 }
@@ -409,7 +409,7 @@ func TestE2E_Issue13_reportWriteFails(t *testing.T) {
 	report := r.path("report.csv")
 	// dash counts ulimit -f in 512-byte blocks: 4 KiB, some 45 report rows.
 	res := r.startVia(nil, []string{"sh", "-c", `ulimit -f 8 && exec "$@"`, "sh"}, i13Run(input, report, "--rate", "0")...).wait()
-	kept := i13CheckUnrecorded(t, res)
+	kept := i13CheckUnrecorded(t, res, "--resume")
 	fx.quiesce(t)
 
 	data := []byte(i13Read(t, report))
@@ -472,7 +472,7 @@ func TestE2E_Issue13_reportIntoClosedPipe(t *testing.T) {
 	code := strings.TrimSpace(i13Read(t, r.path("code.txt")))
 	res.code = -2
 	fmt.Sscan(code, &res.code)
-	i13CheckUnrecorded(t, res)
+	i13CheckUnrecorded(t, res, "--skip-unchanged")
 	if first := i13Read(t, r.path("first.txt")); !strings.HasPrefix(first, "# plivo-bulk report:") {
 		t.Errorf("head got %q, want the origin line", first)
 	}

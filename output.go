@@ -39,6 +39,9 @@ func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summa
 	if s.Skipped > 0 {
 		fmt.Fprintf(&b, "  skipped        %d (unchanged: already in the target state)\n", s.Skipped)
 	}
+	if s.Unverified > 0 {
+		fmt.Fprintf(&b, "  unverified     %d (applied, not read back: the run stopped first; --resume sends them again)\n", s.Unverified)
+	}
 	if s.AlreadyOK > 0 {
 		fmt.Fprintf(&b, "  already ok     %d (not sent again: the report had them)\n", s.AlreadyOK)
 	}
@@ -117,7 +120,7 @@ type readFile struct {
 
 func summaryAttrs(s batch.Summary) []any {
 	return []any{"rows", s.Rows, "ok", s.OK, "failed", s.Failed, "invalid", s.Invalid,
-		"skipped", s.Skipped, "already_ok", s.AlreadyOK, "not_attempted", s.NotAttempted(),
+		"skipped", s.Skipped, "unverified", s.Unverified, "already_ok", s.AlreadyOK, "not_attempted", s.NotAttempted(),
 		"unrecorded", s.Unrecorded, "applied_unrecorded", s.AppliedUnrecorded,
 		"elapsed_s", s.Elapsed.Seconds(), "requests", s.Stats.Requests, "retries", s.Stats.Retries,
 		"rate_limited", s.Stats.RateLimited, "effective_rate", s.Rate(), "accepted_rate", s.Stats.Accepted,
@@ -255,6 +258,7 @@ type summaryFile struct {
 	Failed            int            `json:"failed"`
 	Invalid           int            `json:"invalid"`
 	Skipped           int            `json:"skipped"`
+	Unverified        int            `json:"unverified"`
 	AlreadyOK         int            `json:"already_ok"`
 	NotAttempted      int            `json:"not_attempted"`
 	Unrecorded        int            `json:"unrecorded"`
@@ -288,7 +292,7 @@ func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output
 		sum.FailedByKind = map[string]int{}
 	}
 	sf := summaryFile{
-		Command: command, Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped,
+		Command: command, Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped, Unverified: sum.Unverified,
 		AlreadyOK: sum.AlreadyOK, NotAttempted: sum.NotAttempted(), Unrecorded: sum.Unrecorded, AppliedUnrecorded: sum.AppliedUnrecorded,
 		FailedByKind: sum.FailedByKind, Requests: sum.Stats.Requests, Retries: sum.Stats.Retries, RateLimited: sum.Stats.RateLimited,
 		AcceptedRate: sum.Stats.Accepted, Started: start.UTC(), ElapsedS: sum.Elapsed.Seconds(), EffectiveRate: sum.Rate(),

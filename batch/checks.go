@@ -19,7 +19,7 @@ func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *sl
 	case err == nil:
 		return nil
 	case errors.As(err, &pe) && pe.Kind == pace.KindAuth:
-		return fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN; nothing was sent", ErrAborted, pe.Message)
+		return fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN; nothing was sent", ErrAborted, pace.ErrAuth, pe.Message)
 	case pe == nil: // the run halted: a signal, or a reason to stop
 		return err
 	case pe.HTTPStatus == 0:

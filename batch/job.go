@@ -239,7 +239,7 @@ func (j *jobRun) record(r Result) {
 	}
 	if j.recordErr != nil {
 		sum.Unrecorded++
-		if r.Status == StatusOK {
+		if r.Status == StatusOK || r.Status == StatusUnverified {
 			sum.AppliedUnrecorded++
 		}
 		if j.job.Unrecorded != nil {
@@ -276,6 +276,9 @@ func resultOf(d pace.Outcome[Row, Answer]) Result {
 		r.Status, r.HTTPStatus, r.Error = StatusSkipped, d.Answer.HTTPStatus, d.Answer.Skipped
 	case d.Err == nil:
 		r.Status, r.HTTPStatus, r.APIID = StatusOK, d.Answer.HTTPStatus, d.Answer.APIID
+	case d.Err.Kind == pace.KindInterrupted && d.Answer.APIID != "":
+		r.Status, r.HTTPStatus, r.APIID, r.Kind = StatusUnverified, d.Answer.HTTPStatus, d.Answer.APIID, d.Err.Kind
+		r.Error = fmt.Sprintf("applied (answered %d), not read back: the run was stopped", d.Answer.HTTPStatus)
 	default:
 		r.Status, r.HTTPStatus, r.APIID, r.Kind, r.Error = StatusFailed, d.Err.HTTPStatus, d.Err.APIID, d.Err.Kind, d.Err.Message
 	}

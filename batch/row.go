@@ -147,6 +147,10 @@ const (
 	StatusFailed  Status = "failed"
 	StatusInvalid Status = "invalid"
 	StatusSkipped Status = "skipped"
+	// StatusUnverified is a row whose update was answered 2xx with an
+	// api_id, but that the run stopped before it could read it back: not
+	// done, so a resumed run sends it again.
+	StatusUnverified Status = "unverified"
 )
 
 // Result is what happened to one row.
@@ -175,6 +179,9 @@ const (
 // further row would fail (bad credentials, a 405, nothing but 403s, a
 // report that cannot be written).
 var ErrAborted = pace.ErrAborted
+
+// ErrAuth is wrapped in ErrAborted when the API refused the credentials.
+var ErrAuth = pace.ErrAuth
 
 // ErrInterrupted is returned by Run when it was told to stop before every
 // row was attempted.

@@ -12,6 +12,7 @@ import (
 type Summary struct {
 	Rows                         int // data rows in the input
 	OK, Failed, Invalid, Skipped int
+	Unverified                   int // applied, not read back: the run stopped first
 	AlreadyOK                    int // not sent: an earlier run's report has them ok
 	// Unrecorded counts rows whose outcome could not be written to the
 	// report (a full disk, a closed pipe); AppliedUnrecorded those of them
@@ -63,13 +64,15 @@ func (s *Summary) add(r Result) {
 		s.Invalid++
 	case StatusSkipped:
 		s.Skipped++
+	case StatusUnverified:
+		s.Unverified++
 	}
 	s.Changes[r.Change()]++
 }
 
 // NotAttempted counts the rows that have no outcome: a stopped run's rest.
 func (s Summary) NotAttempted() int {
-	return max(0, s.Rows-s.OK-s.Failed-s.Invalid-s.Skipped-s.AlreadyOK-s.Unrecorded)
+	return max(0, s.Rows-s.OK-s.Failed-s.Invalid-s.Skipped-s.Unverified-s.AlreadyOK-s.Unrecorded)
 }
 
 // Rate is the requests per second of the job.

@@ -146,6 +146,10 @@ const (
 // that cannot be written).
 var ErrAborted = errors.New("run aborted")
 
+// ErrAuth is wrapped in ErrAborted when the API refused the credentials:
+// running again cannot help until they are fixed.
+var ErrAuth = errors.New("authentication failed")
+
 // ErrInterrupted is returned when the run was told to stop (Config.Stop or
 // the context) before everything was done.
 var ErrInterrupted = errors.New("run interrupted")

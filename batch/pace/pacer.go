@@ -304,7 +304,7 @@ func (p *Pacer) judge(t *tries, sent time.Time, err error) (retry bool, wait tim
 		p.abort(fmt.Errorf("%w: %s", ErrAborted, e.Message))
 		return false, 0, e
 	case KindAuth:
-		p.abort(fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, e.Message))
+		p.abort(fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, ErrAuth, e.Message))
 		return false, 0, e
 	case KindMethod:
 		p.abort(fmt.Errorf("%w: the API answered %s, which is a bug in plivo-bulk; please report it", ErrAborted, e.Message))

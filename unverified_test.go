@@ -1,0 +1,97 @@
+package main
+
+// End-to-end test of a Ctrl-C between an update and its read-back: the rows
+// were applied but not verified, and say so.
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// TestInterrupt_countsAppliedRowsAsUnverified holds the answers of the
+// first updates of a --verify run (applied by the sandbox) until one Ctrl-C
+// has stopped the run. Those rows are reported `unverified`, counted apart
+// in the summary on stderr, in the JSON log and in the --summary file, and a
+// --resume sends them again and reads them back.
+func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
+	t.Parallel()
+	const n, held = 20, 4
+	nums := i13Numbers(1800, n)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	var mu sync.Mutex
+	waiting, release := 0, make(chan struct{})
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		if q.Method != http.MethodPost {
+			fx.srv.ServeHTTP(w, q)
+			return
+		}
+		rec := httptest.NewRecorder()
+		fx.srv.ServeHTTP(rec, q) // applied now, answered once released
+		mu.Lock()
+		waiting++
+		mu.Unlock()
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(front.Close)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // before front.Close, which waits for the held answers
+	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	run := i13Run(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json", "--log-format", "json")
+	p := r.start(nil, run...)
+	e2eWaitFor(t, 10*time.Second, "4 updates held", func() bool { mu.Lock(); defer mu.Unlock(); return waiting == held })
+	p.signal(syscall.SIGINT)
+	e2eWaitFor(t, 10*time.Second, "the stop", func() bool {
+		return slices.ContainsFunc(e2eJSONLogs(p.stderr.String()), func(m map[string]any) bool {
+			msg, _ := m["msg"].(string)
+			return strings.HasPrefix(msg, "interrupted: ")
+		})
+	})
+	free()
+	res := p.wait()
+	i13Exit(t, "interrupted run", res, 130)
+
+	rows := e2eReadReport(t, r.path("report.csv"))
+	if len(rows) != held {
+		t.Fatalf("report has %d rows, want %d", len(rows), held)
+	}
+	for _, row := range rows {
+		if got, _ := fx.srv.Number(row.Number); row.Status != "unverified" || row.HTTPStatus != "202" || row.APIID == "" || got.AppID != e2eAppA {
+			t.Errorf("report row %d: %s %s %q (number on %s); want unverified 202 with its api_id, applied", row.Row, row.Status, row.HTTPStatus, row.APIID, got.AppID)
+		}
+	}
+	if sum := e2eReadSummary(t, r.path("summary.json")); sum.Unverified != held || sum.Failed != 0 || sum.NotAttempted != n-held {
+		t.Errorf("summary file: unverified %d failed %d not_attempted %d; want %d, 0, %d", sum.Unverified, sum.Failed, sum.NotAttempted, held, n-held)
+	}
+	logged := false
+	for _, m := range e2eJSONLogs(res.stderr) {
+		logged = logged || m["msg"] == "run finished" && m["unverified"] == float64(held) && m["failed"] == float64(0)
+	}
+	if !logged {
+		t.Errorf("no \"run finished\" log with unverified %d and failed 0:\n%s", held, res.stderr)
+	}
+
+	// Not done: the resumed run sends them again and reads them back.
+	since := time.Now()
+	res = r.run(i13Run(input, "report.csv", "--verify", "--rate", "0", "--resume")...)
+	i13Exit(t, "resumed run", res, 0)
+	if c := e2eSummaryCount(res.stderr, "ok"); c != n {
+		t.Errorf("resumed run: ok %d, want %d\n%s", c, n, res.stderr)
+	}
+	fx.quiesce(t)
+	if posts := fx.rec.postsByNumber(since); len(posts) != n {
+		t.Errorf("resumed run updated %d numbers, want all %d (the unverified ones again)", len(posts), n)
+	}
+}
