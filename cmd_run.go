@@ -50,8 +50,8 @@ Exit codes: 0 every row ok; 1 some rows failed or were invalid, the canary
 failed or the confirmation was declined; 2 usage, credentials or input-file
 error (nothing sent); 3 run aborted (authentication failed, the report could
 not be written, the API throttled it for longer than --max-throttle-wait);
-4 stopped by --max-failures; 130 interrupted. After 1, 3, 4 and 130, run
-again with --resume to finish.
+4 stopped by --max-failures; 130 interrupted. After 1, 3, 4 and 130, the
+run says how to finish: usually, run again with --resume.
 
 Flags:
 `
