@@ -241,10 +241,12 @@ func (o runFlags) redo(err error) string {
 	switch {
 	case errors.Is(err, batch.ErrDeclined):
 		return ""
+	case errors.Is(err, batch.ErrNoCanaryRow):
+		return "run again with --read page, which lets the canary see every row"
 	case errors.Is(err, batch.ErrAuth):
 		return "fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again"
 	case o.report == "-":
-		return "a report on standard output cannot be resumed: run the file again with --skip-unchanged, which sends nothing to numbers in their target state"
+		return "standard output cannot be resumed: run the file again with --skip-unchanged (numbers already in their target state are then not sent)"
 	}
 	return "run again with --resume to finish"
 }
@@ -261,16 +263,19 @@ func runOutcome(s *jobSetup, format string, stderr io.Writer, sum batch.Summary,
 			fmt.Fprintln(stderr, msg)
 		}
 	}
-	if redo != "" {
-		redo = ": " + redo
+	then := func(sep string) string {
+		if redo == "" {
+			return ""
+		}
+		return sep + redo
 	}
 	if sum.Unrecorded > 0 {
 		say(fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines%s",
-			sum.Unrecorded, sum.AppliedUnrecorded, redo))
+			sum.Unrecorded, sum.AppliedUnrecorded, then("; ")))
 	}
 	if err != nil {
 		if n := sum.NotAttempted(); n > 0 {
-			say(fmt.Sprintf("%d rows %s%s", n, notDone, redo))
+			say(fmt.Sprintf("%d rows %s%s", n, notDone, then(": ")))
 		}
 		if format == "json" && !errors.Is(err, batch.ErrInterrupted) {
 			s.log.Error("stopped", "error", err.Error(), "exit_code", codeOf(err))

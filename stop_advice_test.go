@@ -36,7 +36,7 @@ func TestStopAdvice_resumeOnlyWhereItHelps(t *testing.T) {
 		if code := strings.TrimSpace(i13Read(t, r.path("code.txt"))); code != "3" {
 			t.Fatalf("exit code %s, want 3\n%v", code, res)
 		}
-		stopAdvice(t, res.stderr, "could not be written to the report: they are on stderr as JSON lines: a report on standard output cannot be resumed: run the file again with --skip-unchanged")
+		stopAdvice(t, res.stderr, "could not be written to the report: they are on stderr as JSON lines; standard output cannot be resumed: run the file again with --skip-unchanged")
 	})
 	t.Run("confirmation declined", func(t *testing.T) {
 		t.Parallel()

@@ -157,8 +157,8 @@ func (j *jobRun) canaryFound(log *slog.Logger) error {
 	case len(c.rows) > 0:
 		log.Info("canary chosen: rows that change their number", "rows", len(c.rows), "reads", c.reads)
 	case c.unread > 0:
-		return fmt.Errorf("%w: the %d numbers it read hold their targets already and %d rows were not read: it found no row to test; nothing was sent (with --read page it sees every row)",
-			ErrCanary, c.reads, c.unread)
+		return fmt.Errorf("%w: the %d numbers it read hold their targets already and %d rows were not read; nothing was sent",
+			ErrNoCanaryRow, c.reads, c.unread)
 	case j.sum.Read.Rows+c.reads > 0:
 		log.Warn("canary: no row needs a change, every number holds its targets already: nothing to test, the canary neither passes nor fails; the run goes on and changes nothing")
 	}

@@ -10,6 +10,7 @@ package batch
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -194,6 +195,10 @@ var ErrTooManyFailures = errors.New("run stopped: too many rows failed")
 // ErrCanary is returned by Run when a canary row is not in its target
 // state; nothing past the canary was sent.
 var ErrCanary = errors.New("canary failed")
+
+// ErrNoCanaryRow is returned by Run when the canary's reads found no row
+// that changes its number, and rows were left unread.
+var ErrNoCanaryRow = fmt.Errorf("%w: it found no row to test", ErrCanary)
 
 // ErrDeclined is what a command returns from Job.Begin or Job.AfterCanary
 // when the user answered no.
