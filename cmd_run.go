@@ -87,7 +87,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.BoolVar(&o.skipUnchanged, "skip-unchanged", false, "read each number first and send no update when it already has its targets (one extra read per row)")
 	fs.BoolVar(&o.verify, "verify", false, "read each number back after its update; ok only if the server holds the targets (one extra read per row)")
 	fs.BoolVar(&o.yes, "yes", false, "do not ask for a confirmation on a terminal before the first update")
-	fs.IntVar(&o.canary, "canary", 0, "send `N` rows first, spread over the file's distinct targets, read each back, and go on only if all hold their targets")
+	fs.IntVar(&o.canary, "canary", 0, "send `N` rows that change their number first, spread over the file's distinct targets, read each back, and go on only if all were changed to their targets")
 	fs.Var(&o.maxFailures, "max-failures", "stop once `N` rows (or P% of the rows sent, after 20) have failed; the rest stays resumable (exit 4)")
 	fs.BoolVar(&o.allowOrigin, "allow-other-origin", false, "run an undo file given as --input although it was written against another account or API host")
 	fs.BoolVar(&o.allowDefApp, "allow-default-app", false, "send rows without app_id as they are, letting Plivo assign the account's default app (see README)")
