@@ -94,7 +94,7 @@ func (s *snapshot) add(objects []client.NumberInfo) {
 	for _, o := range objects {
 		s.listed++
 		n, bad := NormalizeNumber(o.Number)
-		if bad != "" {
+		if bad != "" || len(o.Missing) > 0 { // a number without all its settings is read on its own
 			continue
 		}
 		i, ok := slices.BinarySearch(s.keys, NumberKey(n))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
@@ -118,6 +119,14 @@ func (u Update) Attempt(ctx context.Context, api *API, row Row, permit func() bo
 		if err != nil {
 			return Answer{}, readError("read before the update", err)
 		}
+		var need Targets // the fields whose current value decides what is sent or recorded
+		if u.Undo != nil || u.SkipUnchanged {
+			need = row.Targets
+		}
+		need[AppID].Set = need[AppID].Set || u.PinApp && !targets[AppID].Set
+		if err := unknown(current, need); err != nil {
+			return Answer{Current: current}, err
+		}
 		if ans, done := u.Settle(row, current); done {
 			return ans, nil
 		}
@@ -188,7 +197,22 @@ func (Read) Attempt(ctx context.Context, api *API, row Row, _ func() bool) (Answ
 	if err != nil {
 		return Answer{}, ToPaceError(err)
 	}
-	return Answer{HTTPStatus: 200, APIID: info.APIID, Current: CurrentOf(info)}, nil
+	current := CurrentOf(info)
+	return Answer{HTTPStatus: 200, APIID: info.APIID, Current: current}, unknown(current, row.Targets)
+}
+
+// unknown fails a row when the read did not give a field in need: a key
+// missing from the answer is not "none", and no guess is sent or recorded.
+// A listing's object that lacks a key is never used (the number is read on
+// its own), so this judges a read of the number itself.
+func unknown(current, need Targets) error {
+	for f, s := range need {
+		if s.Set && !current[f].Set {
+			return &pace.Error{Kind: KindBadAnswer, Message: fmt.Sprintf(
+				"the API's answer has no `%s`: the number's %s is unknown, so nothing was sent or recorded for it", client.SettingKeys[f], Field(f))}
+		}
+	}
+	return nil
 }
 
 // ToPaceError adapts the client's errors to what the retry policy reads.
@@ -217,12 +241,16 @@ func readError(what string, err error) error {
 }
 
 // CurrentOf turns a number's settings as read into Targets, with plain ids.
+// A field whose key the answer lacked is not Set: it is unknown.
 func CurrentOf(info client.NumberInfo) Targets {
 	var t Targets
 	t[AppID] = Setting{Value: info.AppID(), Set: true}
 	t[Subaccount] = Setting{Value: info.SubaccountID(), Set: true}
 	t[Alias] = Setting{Value: info.Alias, Set: true}
 	t[ComplianceApplicationID] = Setting{Value: info.ComplianceApplicationID, Set: true}
+	for _, k := range info.Missing {
+		t[slices.Index(client.SettingKeys, k)] = Setting{} // SettingKeys are in Field order
+	}
 	return t
 }
 
@@ -231,6 +259,9 @@ func describeFields(t Targets, fields []Field) string {
 	parts := make([]string, len(fields))
 	for i, f := range fields {
 		parts[i] = fmt.Sprintf("%s=%q", f, t[f].Value)
+		if !t[f].Set {
+			parts[i] = fmt.Sprintf("no `%s`", client.SettingKeys[f])
+		}
 	}
 	return strings.Join(parts, " ")
 }

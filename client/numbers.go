@@ -61,6 +61,32 @@ type NumberInfo struct {
 	ComplianceApplicationID string `json:"compliance_application_id"`
 	ComplianceStatus        string `json:"compliance_status"`
 	APIID                   string `json:"api_id"`
+	// Missing names the keys of SettingKeys that the answer lacked. Plivo
+	// sends each of them, null for none: a missing one is unknown, not
+	// empty, and its field above holds no value.
+	Missing []string `json:"-"`
+}
+
+// SettingKeys are the keys of a number's settings, as Plivo's answers
+// name them.
+var SettingKeys = []string{"application", "sub_account", "alias", "compliance_application_id"}
+
+// UnmarshalJSON decodes a number and notes which of SettingKeys it lacks.
+func (n *NumberInfo) UnmarshalJSON(b []byte) error {
+	type plain NumberInfo
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, (*plain)(n)); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	for _, k := range SettingKeys {
+		if _, ok := keys[k]; !ok {
+			n.Missing = append(n.Missing, k)
+		}
+	}
+	return nil
 }
 
 // AppID returns the plain application id: the last segment of the
