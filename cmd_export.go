@@ -34,7 +34,9 @@ Examples:
 
 Exit codes: 0 every number listed; 1 some pages could not be read (no file
 written); 2 usage or credentials error; 3 aborted (authentication failed);
-130 interrupted.
+5 the account changed while it was listed (numbers bought or released): the
+file is written, but a number may be missing or listed though gone, so export
+again for a consistent copy; 130 interrupted.
 
 Flags:
 `
@@ -110,18 +112,23 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 		Page: func() { prog.step(true) },
 	})
 	prog.finish()
-	if err == nil {
-		err = out.Commit()
+	// A listing the account moved under is written all the same, every
+	// number as it was listed; the exit code says it is no snapshot.
+	changed := errors.Is(err, batch.ErrChanged)
+	if err == nil || changed {
+		if cerr := out.Commit(); cerr != nil {
+			err, changed = cerr, false
+		}
 	} else {
 		out.Abort()
 	}
 	sum = batch.Summary{Rows: ls.Numbers, OK: ls.Numbers, Elapsed: ls.Elapsed, Stats: ls.Stats, FailedByKind: map[string]int{}}
-	if !errors.Is(err, batch.ErrIncomplete) { // every page was tried: not an early stop
+	if !errors.Is(err, batch.ErrIncomplete) && !changed { // every page was tried: not an early stop
 		sum.StoppedBy = batch.StoppedBy(err)
 	}
 	s.log.Info("export finished", "numbers", ls.Numbers, "counted", ls.Counted, "requests", ls.Stats.Requests,
 		"failed_pages", ls.FailedPages, "elapsed_s", ls.Elapsed.Seconds())
-	if err != nil {
+	if err != nil && !changed {
 		if o.logFormat == "json" {
 			s.log.Error("stopped: no file was written", "error", err.Error(), "exit_code", codeOf(err))
 			return &toldError{err: err}
@@ -133,5 +140,5 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 		fmt.Fprintf(stderr, "\nExport: %d numbers in %s (%d requests, %.1f requests/s)\nFile: %s\n",
 			ls.Numbers, ls.Elapsed.Round(time.Millisecond), ls.Stats.Requests, sum.Rate(), o.output)
 	}
-	return nil
+	return err
 }

@@ -351,8 +351,9 @@ func TestE2E_Read_pageMatchesEach(t *testing.T) {
 	}
 	for _, step := range []string{"export-before", "export-after"} {
 		for mode, c := range map[string]e2eReadCounts{"page": page.counts[step], "each": each.counts[step]} {
-			if c.Lists != pages || c.reads() != 0 || c.Updates != 0 {
-				t.Errorf("%s (%s sandbox): %+v, want %d pages and nothing else but the account", step, mode, c, pages)
+			// Export's pages overlap by one number, and it reads the count again.
+			if want := (e2eReadOnAccount+17)/19 + 1; c.Lists != want || c.reads() != 0 || c.Updates != 0 {
+				t.Errorf("%s (%s sandbox): %+v, want %d pages and nothing else but the account", step, mode, c, want)
 			}
 		}
 	}
@@ -451,9 +452,8 @@ func e2eStartMoving(t *testing.T) *e2eFixture {
 // released and added between pages, so that the listing misses three of
 // the input's numbers (and one added after its place was passed) and gives
 // three twice. plan and run --undo --skip-unchanged must still get every
-// row right, reading the missed numbers on their own (and only those);
-// export must list each number once and warn that it listed fewer than the
-// account counted.
+// row right, reading the missed numbers on their own (and only those).
+// (Export on a moving account: TestE2E_Export_accountChangesWhileListed.)
 func TestE2E_Read_listingMoves(t *testing.T) {
 	// The input: the numbers 10 to 64 and the one added mid-listing. A third
 	// set the app, a third the alias only, a third are already in their
@@ -556,42 +556,6 @@ func TestE2E_Read_listingMoves(t *testing.T) {
 			case w.app != e2eAppA && (row["alias"] != "old" || row["app_id"] != ""):
 				t.Errorf("undo row %v, want alias old only", row)
 			}
-		}
-	})
-
-	t.Run("export", func(t *testing.T) {
-		fx := e2eStartMoving(t)
-		r := e2eNewRunner(t, fx)
-		res, c := e2eReadStep(t, fx, r, 0, "export", "--output", r.path("export.csv"), "--concurrency", "1")
-		if c.Lists != 5 || c.reads() != 0 {
-			t.Errorf("%d list requests and %d reads, want 5 and 0", c.Lists, c.reads())
-		}
-		rows := readCSV(t, r.path("export.csv"))
-		seen := map[string]bool{}
-		for _, row := range rows {
-			n := row["number"]
-			if seen[n] {
-				t.Errorf("export lists %s twice", n)
-			}
-			seen[n] = true
-			// Every number as it was when listed: all of them as seeded.
-			if row["app_id"] != e2eAppStart || row["alias"] != "old" || row["subaccount"] != "" {
-				t.Errorf("export row %v, want app %s alias old", row, e2eAppStart)
-			}
-		}
-		// Listed: 0 to 99 (0 to 2 before they were released), less the
-		// three the listing missed; nothing added, as the numbers added sort
-		// before the pages still to come.
-		for i := range 100 {
-			if n := e2eMovingNumber(i); seen[n] == (i >= 20 && i < 23) {
-				t.Errorf("export has %s: %v", n, seen[n])
-			}
-		}
-		if len(rows) != 97 {
-			t.Errorf("export has %d numbers, want 97", len(rows))
-		}
-		if !strings.Contains(res.stderr, "fewer numbers were listed than it counted") || !strings.Contains(res.stderr, "counted=100 listed=97") {
-			t.Errorf("no warning that the listing moved:\n%s", res.stderr)
 		}
 	})
 }

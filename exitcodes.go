@@ -12,6 +12,7 @@ const (
 	exitUsage       = 2
 	exitAborted     = 3
 	exitMaxFailures = 4
+	exitChanged     = 5 // export: the file is written, but the account changed while it was listed
 	exitInterrupted = 130
 )
 

@@ -178,6 +178,8 @@ func codeOf(err error) int {
 		return exitInterrupted
 	case errors.Is(err, batch.ErrTooManyFailures):
 		return exitMaxFailures
+	case errors.Is(err, batch.ErrChanged):
+		return exitChanged
 	case errors.Is(err, batch.ErrAborted), errors.Is(err, batch.ErrThrottled):
 		return exitAborted
 	case isUsage(err):

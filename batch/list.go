@@ -39,12 +39,32 @@ type ListSummary struct {
 	Stats       pace.Stats
 }
 
+// step is how far each page of an export starts after the one before:
+// pages overlap by one number, to see the listing shift.
+const step = client.MaxPageSize - 1
+
+// listRequests is what listing n numbers costs: pages that overlap by one
+// number, and one more page for the count at the end.
+func listRequests(n int) int { return max(1, (n+step-2)/step) + 1 }
+
 // ErrIncomplete is returned by List when pages could not be read.
 var ErrIncomplete = errors.New("the listing is incomplete")
 
+// ErrChanged is returned by List, once every number was handed over, when
+// the account changed while it was listed: a number bought or released
+// meanwhile may be missing, or listed though it is gone.
+var ErrChanged = errors.New("the account changed while it was listed")
+
+// exported are the fields an export records: a number the listing gives
+// without one of them is read on its own.
+var exported = Targets{AppID: {Set: true}, Subaccount: {Set: true}, Alias: {Set: true}}
+
 // List reads the account's numbers by the page. A page that fails after
 // its retries makes the listing incomplete (ErrIncomplete); a number seen
-// twice (the listing moved while it was read) is handed over once.
+// twice (the listing moved while it was read) is handed over once. Offset
+// pages are no snapshot, so each page after the first starts at the last
+// number of the one before, and the count is read again at the end: a
+// page that does not join up or a count that moved means ErrChanged.
 func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	log := l.Log
 	if log == nil {
@@ -58,11 +78,14 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 		return sum, err
 	}
 	seen := map[uint64]struct{}{}
+	var partial []string // listed without every exported field: read on their own at the end
+	notNumbers := 0
 	take := func(objects []client.NumberInfo) error {
 		for _, o := range objects {
 			n, bad := NormalizeNumber(o.Number)
 			if bad != "" {
 				log.Warn("the listing gave a number that is not one; left out", "number", o.Number)
+				notNumbers++
 				continue
 			}
 			k := NumberKey(n)
@@ -70,6 +93,10 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 				continue
 			}
 			seen[k] = struct{}{}
+			if unknown(CurrentOf(o), exported) != nil {
+				partial = append(partial, n)
+				continue
+			}
 			sum.Numbers++
 			if err := l.Sink(n, CurrentOf(o)); err != nil {
 				return err
@@ -93,7 +120,7 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	}
 	sum.Pages, sum.Counted = 1, first.TotalCount
 	if l.Begin != nil {
-		l.Begin(first.TotalCount, pageCount(first.TotalCount))
+		l.Begin(first.TotalCount, listRequests(first.TotalCount))
 	}
 	if err := take(first.Objects); err != nil {
 		return sum, err
@@ -101,8 +128,15 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	if l.Page != nil {
 		l.Page()
 	}
+	ends := map[int][2]string{} // each page's first and last number, by offset
+	edges := func(off int, objects []client.NumberInfo) {
+		if len(objects) > 0 {
+			ends[off] = [2]string{objects[0].Number, objects[len(objects)-1].Number}
+		}
+	}
+	edges(0, first.Objects)
 	source := func(f pace.Feed[int, client.NumberPage]) error {
-		for off := client.MaxPageSize; off < first.TotalCount; off += client.MaxPageSize {
+		for off := step; off+1 < first.TotalCount; off += step {
 			if err := f.Send(off); err != nil {
 				return err
 			}
@@ -120,6 +154,7 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 			log.Warn("a page of the listing could not be read", "offset", d.Item, "error", d.Err.Message)
 			return nil
 		}
+		edges(d.Item, d.Answer.Objects)
 		return take(d.Answer.Objects)
 	})
 	switch {
@@ -127,9 +162,48 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 		return sum, err
 	case sum.FailedPages > 0:
 		return sum, fmt.Errorf("%w: %d of %d pages could not be read", ErrIncomplete, sum.FailedPages, sum.Pages)
-	case sum.Numbers < sum.Counted:
-		log.Warn("the account changed while it was listed: fewer numbers were listed than it counted; list it again for a complete copy",
-			"counted", sum.Counted, "listed", sum.Numbers)
+	}
+	incomplete := func(what string, err error) error {
+		if p.Err() != nil {
+			return p.Err() // the job halted: a signal, bad credentials
+		}
+		return fmt.Errorf("%w: %s: %w", ErrIncomplete, what, err)
+	}
+	var again client.NumberPage
+	if err := p.Do(ctx, func(ctx context.Context) (err error) { again, err = page(ctx, 0); return err }); err != nil {
+		return sum, incomplete("the count could not be read again", err)
+	}
+	sum.Pages++
+	if l.Page != nil {
+		l.Page()
+	}
+	for _, n := range partial {
+		var cur Targets
+		err := p.Do(ctx, func(ctx context.Context) error {
+			info, err := l.Client.GetNumber(ctx, n)
+			if cur = CurrentOf(info); err == nil {
+				return unknown(cur, exported)
+			}
+			return ToPaceError(err)
+		})
+		if err != nil {
+			return sum, incomplete("number "+n, err)
+		}
+		sum.Numbers++
+		if err := l.Sink(n, cur); err != nil {
+			return sum, err
+		}
+	}
+	torn := 0 // pages that do not start where the one before ended
+	for off := step; off+1 < first.TotalCount; off += step {
+		if ends[off][0] != ends[off-step][1] {
+			torn++
+		}
+	}
+	if listed := len(seen) + notNumbers; torn > 0 || again.TotalCount != sum.Counted || listed != sum.Counted {
+		return sum, fmt.Errorf("%w (%d numbers counted before, %d after, %d listed; %d of %d pages did not start where the one before ended): "+
+			"a number bought or released meanwhile may be missing, or listed though gone; export again for a consistent copy",
+			ErrChanged, sum.Counted, again.TotalCount, listed, torn, sum.Pages-2)
 	}
 	return sum, nil
 }
