@@ -185,7 +185,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 			}
 		}
 		s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
-			"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend),
+			"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend), "preflight_reads", est.Preflight,
 			"read", readAttr(est.Read), "canary", o.canary,
 			"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
 		toSend = est.ToSend
@@ -355,8 +355,13 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 		}
 	}
 	fmt.Fprintf(stderr, "dry run: %d rows: %d would be sent, %d invalid; nothing was sent\n", in.Rows(), valid, invalid)
-	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row) plus one account check and one read per distinct app_id and subaccount; at --rate %g that is about %s\n",
-		requests, perRow(requests, valid), o.rate, durationAt(requests, o.rate))
+	apps, moreApps := in.Distinct(batch.AppID)
+	subs, moreSubs := in.Distinct(batch.Subaccount)
+	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row) plus one account check and %d pre-flight reads (%d distinct app_id, %d subaccount); at --rate %g that is about %s\n",
+		requests, perRow(requests, valid), len(apps)+len(subs), len(apps), len(subs), o.rate, durationAt(requests+1+len(apps)+len(subs), o.rate))
+	if moreApps || moreSubs {
+		fmt.Fprintf(stderr, "more than %d distinct values of a field: the pre-flight checks the first %[1]d in file order; rows naming another are sent unchecked\n", input.MaxDistinct)
+	}
 	if reads > 0 {
 		fmt.Fprintf(stderr, "of which %d reads of a number's current settings: --read %s; by page, listing the account costs one request per 20 numbers on it instead\n", reads, o.read)
 	}

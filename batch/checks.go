@@ -31,18 +31,20 @@ func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *sl
 	return nil
 }
 
-// MaxPreflight bounds the distinct applications and subaccounts checked
-// before a run; past it, the API's own 400s tell.
-const MaxPreflight = 200
-
 // preflight checks once per distinct app_id and subaccount of the input
 // that it exists, so that rows naming a missing one are reported invalid
 // instead of each drawing the same 400. It returns a function that says
-// why a row is invalid on that account, or "".
-func preflight(ctx context.Context, p *pace.Pacer, cl *client.Client, in Source, log *slog.Logger) (func(Row) string, error) {
+// why a row is invalid on that account, or "", and the reads it made: one
+// per value Source.Distinct gives, all of them, paced like every request.
+func preflight(ctx context.Context, p *pace.Pacer, cl *client.Client, in Source, log *slog.Logger) (func(Row) string, int, error) {
+	reads := 0
 	check := func(field Field, get func(context.Context, string) error) (map[string]bool, error) {
-		ids, _ := in.Distinct(field)
-		ids = ids[:min(len(ids), MaxPreflight)]
+		ids, more := in.Distinct(field)
+		if more {
+			log.Warn("too many distinct values to check them all before the run: the first ones in file order are checked; "+
+				"rows naming another are sent unchecked, and the API's answer tells", "field", field.String(), "checked", len(ids))
+		}
+		reads += len(ids)
 		missing := map[string]bool{}
 		for _, id := range ids {
 			err := p.Do(ctx, func(ctx context.Context) error { return ToPaceError(get(ctx, id)) })
@@ -62,11 +64,11 @@ func preflight(ctx context.Context, p *pace.Pacer, cl *client.Client, in Source,
 	}
 	missingApps, err := check(AppID, cl.GetApplication)
 	if err != nil {
-		return nil, err
+		return nil, reads, err
 	}
 	missingSubs, err := check(Subaccount, cl.GetSubaccount)
 	if err != nil {
-		return nil, err
+		return nil, reads, err
 	}
 	return func(r Row) string {
 		if t := r.Targets[AppID]; t.Set && missingApps[t.Value] {
@@ -76,5 +78,5 @@ func preflight(ctx context.Context, p *pace.Pacer, cl *client.Client, in Source,
 			return fmt.Sprintf("subaccount %q is not a subaccount of this account (checked before the run)", t.Value)
 		}
 		return ""
-	}, nil
+	}, reads, nil
 }

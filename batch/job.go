@@ -84,7 +84,9 @@ type Estimate struct {
 	// Requests is what the rows cost at most, one attempt each: the
 	// reads and updates a step makes, and the listing, retries aside.
 	Requests int
-	Read     ReadPlan
+	// Preflight is the reads the pre-flight made, before the listing.
+	Preflight int
+	Read      ReadPlan
 	// Changes counts, per field, the numbers that change to each value,
 	// the most common first. Where the settings are known (read by page),
 	// a row that sets a field to what the number holds is not counted.
@@ -125,11 +127,11 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 	if err := checkAccount(ctx, p, job.Client, log); err != nil {
 		return sum, err
 	}
-	invalid, err := preflight(ctx, p, job.Client, job.Input, log)
+	invalid, checked, err := preflight(ctx, p, job.Client, job.Input, log)
 	if err != nil {
 		return sum, err
 	}
-	j := &jobRun{job: job, p: p, invalid: invalid, api: &API{Client: job.Client}, sum: &sum}
+	j := &jobRun{job: job, p: p, invalid: invalid, checked: checked, api: &API{Client: job.Client}, sum: &sum}
 	keys, err := j.neededNumbers(ctx)
 	if err != nil {
 		return sum, err
@@ -175,6 +177,7 @@ type jobRun struct {
 	job     Job
 	p       *pace.Pacer
 	invalid func(Row) string
+	checked int // the pre-flight's reads
 	api     *API
 	sum     *Summary
 	canary  canaryPick

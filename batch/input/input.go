@@ -53,6 +53,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -96,25 +97,22 @@ type Input struct {
 	// merged holds, for an undo file, the targets of each number in dups:
 	// its rows' fields, the first value of each field winning.
 	merged map[uint64]batch.Targets
-	// targets holds, per field, the distinct non-empty values that valid
-	// rows set, up to MaxDistinct of each: the pre-flight check reads
+	// targets holds, per field, the first MaxDistinct distinct non-empty
+	// values that valid rows set, in file order: the pre-flight check reads
 	// each application and subaccount once without a pass of its own.
+	// more says which fields had more.
 	targets [batch.NumFields]map[string]struct{}
+	more    [batch.NumFields]bool
 }
 
 // MaxDistinct bounds the distinct values per field that Distinct keeps.
 const MaxDistinct = 1000
 
 // Distinct returns the distinct non-empty values that valid rows set for
-// f, in no order, and whether there were more than MaxDistinct of them
-// (then only the first MaxDistinct are returned).
+// f, sorted, and whether there were more than MaxDistinct of them: then
+// the first MaxDistinct in file order are returned.
 func (in *Input) Distinct(f batch.Field) ([]string, bool) {
-	m := in.targets[f]
-	out := make([]string, 0, len(m))
-	for v := range m {
-		out = append(out, v)
-	}
-	return out, len(m) > MaxDistinct
+	return slices.Sorted(maps.Keys(in.targets[f])), in.more[f]
 }
 
 // Rows returns the number of data rows in the file.
@@ -295,7 +293,7 @@ func countDuplicates(keys []uint64) (int, map[uint64]struct{}) {
 }
 
 // noteTargets records the distinct values of the fields that the
-// pre-flight check looks up; one past MaxDistinct marks the overflow.
+// pre-flight check looks up.
 func (in *Input) noteTargets(t batch.Targets) {
 	for _, f := range [...]batch.Field{batch.AppID, batch.Subaccount} {
 		if s := t[f]; s.Set && s.Value != "" {
@@ -304,8 +302,10 @@ func (in *Input) noteTargets(t batch.Targets) {
 				m = map[string]struct{}{}
 				in.targets[f] = m
 			}
-			if _, ok := m[s.Value]; !ok && len(m) <= MaxDistinct {
+			if _, ok := m[s.Value]; !ok && len(m) < MaxDistinct {
 				m[s.Value] = struct{}{}
+			} else if !ok {
+				in.more[f] = true
 			}
 		}
 	}
