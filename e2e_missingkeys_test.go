@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -118,6 +119,24 @@ func TestE2E_MissingKeys_areUnknownNotEmpty(t *testing.T) {
 			if row["change"] != "error" || !strings.Contains(row["error"], "the API's answer has no `alias`") || row["alias_current"] != "" {
 				t.Errorf("plan row %v, want change error: the answer has no `alias`", row)
 			}
+		}
+	})
+
+	t.Run("export: read on its own, else no file", func(t *testing.T) {
+		fx, r, _ := start(t, missing, nil)
+		_, c := e2eReadStep(t, fx, r, 0, "export", "--output", r.path("export.csv"))
+		for _, row := range readCSV(t, r.path("export.csv")) {
+			if row["app_id"] != e2eAppStart || row["alias"] != "old" {
+				t.Errorf("export row %v, want app %s alias old, as the number has", row, e2eAppStart)
+			}
+		}
+		if c.reads() != len(ns) {
+			t.Errorf("%d reads, want one of each of the %d numbers", c.reads(), len(ns))
+		}
+		fx, r, _ = start(t, missing, missing)
+		res, _ := e2eReadStep(t, fx, r, 1, "export", "--output", r.path("export.csv"))
+		if _, err := os.Stat(r.path("export.csv")); !os.IsNotExist(err) || !strings.Contains(res.stderr, "the API's answer has no `application`") {
+			t.Errorf("export file: %v, want none, and stderr to say why:\n%s", err, res.stderr)
 		}
 	})
 

@@ -209,7 +209,7 @@ func unknown(current, need Targets) error {
 	for f, s := range need {
 		if s.Set && !current[f].Set {
 			return &pace.Error{Kind: KindBadAnswer, Message: fmt.Sprintf(
-				"the API's answer has no `%s`: the number's %s is unknown, so nothing was sent or recorded for it", client.SettingKeys[f], Field(f))}
+				"the API's answer has no `%s`: the number's %s is unknown, and no guess of it is sent or recorded", client.SettingKeys[f], Field(f))}
 		}
 	}
 	return nil
