@@ -32,8 +32,8 @@ Examples:
   plivo-bulk export --sandbox --output numbers.csv
   plivo-bulk export --output backup.csv --prefix 1415 --rate 20
 
-Exit codes: 0 every number listed; 1 some pages could not be read (no file
-written); 2 usage or credentials error; 3 aborted (authentication failed);
+Exit codes: 0 every number listed; 1 some pages or numbers could not be read
+(no file written); 2 usage or credentials error; 3 aborted (authentication failed);
 5 the account changed while it was listed (numbers bought or released): the
 file is written, but a number may be missing or listed though gone, so export
 again for a consistent copy; 130 interrupted.
