@@ -77,10 +77,17 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	if err := checkAccount(ctx, p, l.Client, log); err != nil {
 		return sum, err
 	}
+	if l.Page == nil {
+		l.Page = func() {}
+	}
 	seen := map[uint64]struct{}{}
-	var partial []string // listed without every exported field: read on their own at the end
+	var partial []string        // listed without every exported field: read on their own at the end
+	ends := map[int][2]string{} // each page's first and last number, by offset
 	notNumbers := 0
-	take := func(objects []client.NumberInfo) error {
+	take := func(off int, objects []client.NumberInfo) error {
+		if len(objects) > 0 {
+			ends[off] = [2]string{objects[0].Number, objects[len(objects)-1].Number}
+		}
 		for _, o := range objects {
 			n, bad := NormalizeNumber(o.Number)
 			if bad != "" {
@@ -93,12 +100,13 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 				continue
 			}
 			seen[k] = struct{}{}
-			if unknown(CurrentOf(o), exported) != nil {
+			cur := CurrentOf(o)
+			if unknown(cur, exported) != nil {
 				partial = append(partial, n)
 				continue
 			}
 			sum.Numbers++
-			if err := l.Sink(n, CurrentOf(o)); err != nil {
+			if err := l.Sink(n, cur); err != nil {
 				return err
 			}
 		}
@@ -122,19 +130,10 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	if l.Begin != nil {
 		l.Begin(first.TotalCount, listRequests(first.TotalCount))
 	}
-	if err := take(first.Objects); err != nil {
+	if err := take(0, first.Objects); err != nil {
 		return sum, err
 	}
-	if l.Page != nil {
-		l.Page()
-	}
-	ends := map[int][2]string{} // each page's first and last number, by offset
-	edges := func(off int, objects []client.NumberInfo) {
-		if len(objects) > 0 {
-			ends[off] = [2]string{objects[0].Number, objects[len(objects)-1].Number}
-		}
-	}
-	edges(0, first.Objects)
+	l.Page()
 	source := func(f pace.Feed[int, client.NumberPage]) error {
 		for off := step; off+1 < first.TotalCount; off += step {
 			if err := f.Send(off); err != nil {
@@ -146,16 +145,13 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	call := func(ctx context.Context, off int, _ func() bool) (client.NumberPage, error) { return page(ctx, off) }
 	err = pace.Run(ctx, p, source, call, func(d pace.Outcome[int, client.NumberPage]) error {
 		sum.Pages++
-		if l.Page != nil {
-			l.Page()
-		}
+		l.Page()
 		if d.Err != nil {
 			sum.FailedPages++
 			log.Warn("a page of the listing could not be read", "offset", d.Item, "error", d.Err.Message)
 			return nil
 		}
-		edges(d.Item, d.Answer.Objects)
-		return take(d.Answer.Objects)
+		return take(d.Item, d.Answer.Objects)
 	})
 	switch {
 	case err != nil:
@@ -174,9 +170,7 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 		return sum, incomplete("the count could not be read again", err)
 	}
 	sum.Pages++
-	if l.Page != nil {
-		l.Page()
-	}
+	l.Page()
 	for _, n := range partial {
 		var cur Targets
 		err := p.Do(ctx, func(ctx context.Context) error {
