@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,16 +75,29 @@ var SettingKeys = []string{"application", "sub_account", "alias", "compliance_ap
 // UnmarshalJSON decodes a number and notes which of SettingKeys it lacks.
 func (n *NumberInfo) UnmarshalJSON(b []byte) error {
 	type plain NumberInfo
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(b, (*plain)(n)); err != nil {
+	var v struct {
+		*plain
+		// These shadow plain's fields of the same keys: nil when missing.
+		Application json.RawMessage `json:"application"`
+		SubAccount  json.RawMessage `json:"sub_account"`
+		Alias       json.RawMessage `json:"alias"`
+		Compliance  json.RawMessage `json:"compliance_application_id"`
+	}
+	v.plain = (*plain)(n)
+	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, &keys); err != nil {
-		return err
-	}
-	for _, k := range SettingKeys {
-		if _, ok := keys[k]; !ok {
-			n.Missing = append(n.Missing, k)
+	for i, raw := range []json.RawMessage{v.Application, v.SubAccount, v.Alias, v.Compliance} {
+		dst := []*string{&n.Application, &n.SubAccount, &n.Alias, &n.ComplianceApplicationID}[i]
+		switch {
+		case raw == nil:
+			n.Missing = append(n.Missing, SettingKeys[i])
+		case len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0:
+			*dst = string(raw[1 : len(raw)-1]) // nothing escaped: the text as it is
+		case string(raw) != "null":
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
