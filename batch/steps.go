@@ -203,8 +203,8 @@ func (Read) Attempt(ctx context.Context, api *API, row Row, _ func() bool) (Answ
 
 // unknown fails a row when the read did not give a field in need: a key
 // missing from the answer is not "none", and no guess is sent or recorded.
-// A listing's object that lacks a key is never used (the number is read on
-// its own), so this judges a read of the number itself.
+// A listing's object that lacks a key is not used (the number is read on
+// its own), so in a run or a plan this judges a read of the number itself.
 func unknown(current, need Targets) error {
 	for f, s := range need {
 		if s.Set && !current[f].Set {

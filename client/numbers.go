@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Changed is Plivo's answer to an update.
@@ -92,7 +93,7 @@ func (n *NumberInfo) UnmarshalJSON(b []byte) error {
 		switch {
 		case raw == nil:
 			n.Missing = append(n.Missing, SettingKeys[i])
-		case len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0:
+		case len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw):
 			*dst = string(raw[1 : len(raw)-1]) // nothing escaped: the text as it is
 		case string(raw) != "null":
 			if err := json.Unmarshal(raw, dst); err != nil {
