@@ -46,21 +46,31 @@ func preflight(ctx context.Context, p *pace.Pacer, cl *client.Client, in Source,
 		}
 		reads += len(ids)
 		missing := map[string]bool{}
-		for _, id := range ids {
-			err := p.Do(ctx, func(ctx context.Context) error { return ToPaceError(get(ctx, id)) })
-			var pe *pace.Error
-			switch {
-			case err == nil:
-			case p.Err() != nil:
-				return nil, p.Err() // the run halted (a signal, bad credentials)
-			case errors.As(err, &pe) && pe.Kind == string(client.KindNotFound):
-				missing[id] = true
-				log.Warn(field.String()+" does not exist on the account; its rows are invalid", field.String(), id)
-			default:
-				log.Warn("could not check before the run; its rows will be sent", field.String(), id, "error", err.Error())
+		source := func(f pace.Feed[string, struct{}]) error {
+			for _, id := range ids {
+				if err := f.Send(id); err != nil {
+					return err
+				}
 			}
+			return nil
 		}
-		return missing, nil
+		call := func(ctx context.Context, id string, _ func() bool) (struct{}, error) {
+			return struct{}{}, ToPaceError(get(ctx, id))
+		}
+		// Many at a time, at the job's rate: a thousand reads one after the
+		// other would wait a thousand round trips.
+		err := pace.Run(ctx, p, source, call, func(d pace.Outcome[string, struct{}]) error {
+			switch {
+			case d.Err == nil:
+			case d.Err.Kind == string(client.KindNotFound):
+				missing[d.Item] = true
+				log.Warn(field.String()+" does not exist on the account; its rows are invalid", field.String(), d.Item)
+			default:
+				log.Warn("could not check before the run; its rows will be sent", field.String(), d.Item, "error", d.Err.Message)
+			}
+			return nil
+		})
+		return missing, err // err: the run halted (a signal, bad credentials)
 	}
 	missingApps, err := check(AppID, cl.GetApplication)
 	if err != nil {
