@@ -174,6 +174,15 @@ func secEncoded(s string) []string {
 	return forms
 }
 
+// secUEscaped returns s with every character \u-escaped, as JSON allows.
+func secUEscaped(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		fmt.Fprintf(&b, `\u%04x`, c)
+	}
+	return b.String()
+}
+
 // secRedacted is what the client puts in place of a secret in server text.
 const secRedacted = "[redacted]"
 
@@ -206,6 +215,18 @@ func secHostileProxy(t *testing.T, fx *e2eFixture, mode string) string {
 			user, _, _ := r.BasicAuth()
 			_ = json.NewEncoder(w).Encode(map[string]string{"api_id": "e1",
 				"error": "bad request from " + strings.Join(append(secEncoded(pw), secEncoded(user+":"+pw)...), " or ")})
+		case mode == "escaped" && r.Method == http.MethodPost:
+			// JSON that is not an error body, or not the answer expected,
+			// with the credentials \u-escaped: the text shown in their
+			// place is the body itself.
+			user, _, _ := r.BasicAuth()
+			code, apiID := http.StatusInternalServerError, `"e1"`
+			if strings.HasSuffix(r.URL.Path, "8/") {
+				code, apiID = http.StatusAccepted, "5"
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			fmt.Fprintf(w, `{"api_id":%s,"message":"you sent %s as %s"}`, apiID, secUEscaped(pw), secUEscaped(user+":"+pw))
 		case mode == "garbage" && isNumber && r.Method == http.MethodPost:
 			// An HTML page whose echoed token straddles the client's
 			// 200-character cut of a text answer.
@@ -429,6 +450,24 @@ func TestE2E_Secrets(t *testing.T) {
 		report, _ := os.ReadFile(r.path("report.csv"))
 		if st, _ := secReport(t, r, "report.csv"); st["failed"] != 2 || strings.Count(string(report), secRedacted) < 2*14 {
 			t.Errorf("want 2 failed rows whose errors show %s in place of each of 14 encodings; statuses %v\n%s", secRedacted, st, report)
+		}
+	})
+
+	t.Run("answers that echo the credentials JSON-escaped", func(t *testing.T) {
+		t.Parallel()
+		authID, token := secMainID(), secToken()
+		fx := secStartFixture(t, sandbox.Config{}, authID, token, nums(9097, 2)...)
+		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", secHostileProxy(t, fx, "escaped"))
+		forms := secForms(authID, token)
+		for _, f := range forms {
+			forms = append(forms, secUEscaped(f)) // the text is cut short: pieces too
+		}
+		input := secInput(r, []string{num(9097), e2eAppA}, []string{num(9098), e2eAppB})
+		res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--log-format", "json"}, fast)...)
+		secExit(t, res, 1)
+		secCheck(t, r, res, forms)
+		if st, _ := secReport(t, r, "report.csv"); st["failed"] != 2 {
+			t.Errorf("want 2 failed rows; statuses %v", st)
 		}
 	})
 

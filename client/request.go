@@ -48,12 +48,14 @@ func (c *Client) do(req *http.Request, v any) (*http.Response, error) {
 	if err != nil {
 		return resp, &APIError{StatusCode: resp.StatusCode, Message: "reading the answer: " + cleanMessage(err.Error()), Kind: KindNetwork, err: err}
 	}
-	body = c.redact(body)
+	// Redacted once decoded too: the text shown of an answer that is not
+	// the JSON expected is the body itself.
+	body = c.redactEscaped(c.redact(body))
 	if err := CheckResponse(resp, body); err != nil {
 		return resp, c.redactError(err)
 	}
 	if v != nil {
-		if err := json.Unmarshal(c.redactEscaped(body), v); err != nil {
+		if err := json.Unmarshal(body, v); err != nil {
 			return resp, &APIError{StatusCode: resp.StatusCode, Message: "answer is not the expected JSON: " + snippet(body), Kind: KindBadAnswer, err: err}
 		}
 	}
