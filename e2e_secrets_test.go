@@ -164,10 +164,12 @@ func secReport(t *testing.T, r *e2eRunner, name string) (map[string]int, map[str
 }
 
 // secEncoded returns s as a server may echo it encoded: URL-encoded for a
-// query and for a path, JSON-escaped as PHP does, and base64 in both
-// alphabets, padded and not.
+// query and for a path (with upper- and lower-case hex digits), JSON-escaped
+// as PHP does, and base64 in both alphabets, padded and not.
 func secEncoded(s string) []string {
-	forms := []string{url.QueryEscape(s), url.PathEscape(s), strings.ReplaceAll(s, "/", `\/`)}
+	lower := regexp.MustCompile(`%[0-9A-F]{2}`)
+	forms := []string{url.QueryEscape(s), url.PathEscape(s), strings.ReplaceAll(s, "/", `\/`),
+		lower.ReplaceAllStringFunc(url.QueryEscape(s), strings.ToLower), lower.ReplaceAllStringFunc(url.PathEscape(s), strings.ToLower)}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 		forms = append(forms, enc.EncodeToString([]byte(s)))
 	}
@@ -448,8 +450,8 @@ func TestE2E_Secrets(t *testing.T) {
 		secExit(t, res, 1)
 		secCheck(t, r, res, forms)
 		report, _ := os.ReadFile(r.path("report.csv"))
-		if st, _ := secReport(t, r, "report.csv"); st["failed"] != 2 || strings.Count(string(report), secRedacted) < 2*14 {
-			t.Errorf("want 2 failed rows whose errors show %s in place of each of 14 encodings; statuses %v\n%s", secRedacted, st, report)
+		if st, _ := secReport(t, r, "report.csv"); st["failed"] != 2 || strings.Count(string(report), secRedacted) < 2*18 {
+			t.Errorf("want 2 failed rows whose errors show %s in place of each of 18 encodings; statuses %v\n%s", secRedacted, st, report)
 		}
 	})
 

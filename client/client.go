@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -192,14 +193,17 @@ func (c *Client) redact(body []byte) []byte {
 }
 
 // secretVariants returns each of secrets raw, JSON-escaped (Go's way and with
-// \/ as PHP writes it), URL-encoded (query and path) and in base64 (both
-// alphabets, padded or not), longest first, so that a form holding another
-// (padded base64, "id:token") is replaced whole.
+// \/ as PHP writes it), URL-encoded (query and path, with upper- or
+// lower-case hex digits) and in base64 (both alphabets, padded or not),
+// longest first, so that a form holding another (padded base64, "id:token")
+// is replaced whole.
 func secretVariants(secrets ...string) []string {
 	var forms []string
+	lower := func(s string) string { return percentHex.ReplaceAllStringFunc(s, strings.ToLower) }
 	for _, s := range secrets {
 		j, _ := json.Marshal(s)
-		forms = append(forms, s, string(j[1:len(j)-1]), strings.ReplaceAll(s, "/", `\/`), url.QueryEscape(s), url.PathEscape(s))
+		q, p := url.QueryEscape(s), url.PathEscape(s)
+		forms = append(forms, s, string(j[1:len(j)-1]), strings.ReplaceAll(s, "/", `\/`), q, p, lower(q), lower(p))
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 			forms = append(forms, enc.EncodeToString([]byte(s)))
 		}
@@ -207,6 +211,8 @@ func secretVariants(secrets ...string) []string {
 	slices.SortFunc(forms, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
 	return slices.Compact(forms)
 }
+
+var percentHex = regexp.MustCompile(`%[0-9A-F]{2}`)
 
 // redactError redacts the server's text in err once decoded, for a secret
 // that the body held JSON-escaped.
