@@ -6,11 +6,14 @@ package main
 // back.
 
 import (
+	"bytes"
+	"encoding/csv"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
@@ -125,4 +128,32 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 	if _, err := os.Stat(r.path("export.csv")); err == nil {
 		t.Error("export: a file was written that could not be read back")
 	}
+}
+
+// TestExport_readsBackSavedWithCRLFAtTheCellCap: an export whose last cell
+// holds exactly as much as an input cell may (64 KiB), plain or quoted, is
+// read back once saved again with CRLF line ends, as Python's csv module
+// writes: the carriage return ends the line, it is not in the cell.
+func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1860, 2)
+	seed := e2eNumbers(nums...)
+	seed[0].Alias = strings.Repeat("x", batch.MaxCell)
+	seed[1].Alias = strings.Repeat(",", batch.MaxCell) // written quoted
+	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
+	r := e2eNewRunner(t, fx)
+	i13Exit(t, "export", r.run(e2eArgs([]string{"export", "--output", "export.csv"}, i13Fast)...), 0)
+	recs, err := csv.NewReader(strings.NewReader(i13Read(t, r.path("export.csv")))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.UseCRLF = true
+	if err := w.WriteAll(recs); err != nil {
+		t.Fatal(err)
+	}
+	saved := r.write("saved.csv", b.String())
+	res := r.run(e2eArgs([]string{"plan", "--input", saved, "--output", "plan.csv"}, i13Fast)...)
+	i13Exit(t, "plan of the export saved with CRLF", res, 0)
 }

@@ -183,6 +183,8 @@ func TestOpenInput_bigField(t *testing.T) {
 		{name: "unquoted number past MaxCell", file: "number,alias\n1" + most + ",x\n", err: fmt.Sprintf(over, 2, 1, " (number)")},
 		{name: "quoted cell of many lines", file: "number,alias\n12025550101,a\n12025550102,\"" + strings.Repeat("ab\n", MaxCell/3+1) + "\"\n",
 			err: fmt.Sprintf(over, 3, 2, " (alias)")},
+		{name: "a carriage return past MaxCell, before a comma", file: "number,alias,subaccount\n12025550101," + most + "\r,x\n", err: fmt.Sprintf(over, 2, 2, " (alias)")},
+		{name: "a carriage return past MaxCell, in quotes", file: "number,alias\n12025550101,\"" + most + "\r\"\n", err: fmt.Sprintf(over, 2, 2, " (alias)")},
 		{name: "extra cell past MaxCell", file: "number,alias\n12025550101,a," + most + "x\n", err: fmt.Sprintf(over, 2, 3, "")},
 		{name: "header", file: "number," + most + "x\n1,2\n", err: fmt.Sprintf(over, 1, 2, "")},
 		{name: "row of many cells", file: "number,alias\n12025550101," + strings.Repeat("abcdefg,", maxRow/8) + "\n",

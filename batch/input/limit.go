@@ -73,6 +73,9 @@ func (l *cellLimit) step(c byte) error {
 	}
 	switch {
 	case c == ',' && l.state != quoted:
+		if l.cell > MaxCell { // its last byte, a "\r" (see below), is in it
+			return &tooLong{line: l.cellLine, col: l.col}
+		}
 		l.cell, l.state = 0, cellStart
 		l.col++
 		l.cellLine = l.line
@@ -107,7 +110,9 @@ func (l *cellLimit) step(c byte) error {
 		}
 	}
 	l.cell++
-	if l.cell > MaxCell {
+	// A "\r" that takes a cell (not inside quotes) past the cap may end a
+	// CRLF line, and is then not in the cell: the next byte tells.
+	if l.cell > MaxCell && !(c == '\r' && l.state != quoted && l.cell == MaxCell+1) {
 		return &tooLong{line: l.cellLine, col: l.col}
 	}
 	return nil
