@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
@@ -38,6 +40,10 @@ func newConfirmer(o runFlags, stop <-chan struct{}) (*confirmer, error) {
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
+		return nil, nil
+	}
+	if !term.IsTerminal(int(tty.Fd())) { // /dev/null bound there by a sandbox, say
+		_ = tty.Close()
 		return nil, nil
 	}
 	if !inForeground(tty) {

@@ -474,6 +474,27 @@ func TestE2E_Confirm_backgroundJobIsRefused(t *testing.T) {
 	}
 }
 
+// TestE2E_Confirm_ttyThatIsNoTerminalAsksNothing: where /dev/tty opens
+// but is no terminal (a sandbox that binds /dev/null there), there is no
+// one to ask, as under cron: the run goes on, and is not refused as if it
+// were in the background.
+func TestE2E_Confirm_ttyThatIsNoTerminalAsksNothing(t *testing.T) {
+	t.Parallel()
+	const bind = `mount --bind /dev/null /dev/tty && exec "$@"`
+	if out, err := exec.Command("unshare", "-rm", "sh", "-c", bind, "sh", "true").CombinedOutput(); err != nil {
+		t.Skipf("no mount namespace to bind /dev/null on /dev/tty in: %v %s", err, out)
+	}
+	fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
+	res := r.startVia(nil, []string{"unshare", "-rm", "sh", "-c", bind, "sh"},
+		e2eArgs([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...).wait()
+	if res.code != 0 {
+		t.Fatalf("exit code %d, want 0\n%v", res.code, res)
+	}
+	if changed := confirmChanged(fx, numbers); len(changed) != 3 {
+		t.Errorf("%d numbers changed, want 3", len(changed))
+	}
+}
+
 // TestE2E_Confirm_yesFlagAsksNothing checks that --yes skips the question on
 // a terminal.
 func TestE2E_Confirm_yesFlagAsksNothing(t *testing.T) {
