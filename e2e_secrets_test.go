@@ -580,8 +580,11 @@ func TestE2E_Secrets(t *testing.T) {
 		r.write("sandbox-numbers.csv", "number,app_id,alias,compliance_status\n"+num(9130)+","+e2eAppStart+",old,pending\n"+num(9131)+","+e2eAppStart+",old,pending\n")
 		sb := r.start(nil, "sandbox", "--listen", "127.0.0.1:0", "--numbers", "sandbox-numbers.csv", "--apps", e2eAppA, "--dump", "dump.csv")
 		exportRE := regexp.MustCompile(`export PLIVO_API_URL=(\S+)`)
-		e2eWaitFor(t, 10*time.Second, "the sandbox's export line", func() bool {
-			return exportRE.MatchString(sb.stdout.String()) || sb.exited()
+		// The line after the export line says where the token came from: wait
+		// for it to be printed whole, not just for the export line.
+		doneRE := regexp.MustCompile(`export PLIVO_API_URL=\S+.*\n.*\n`)
+		e2eWaitFor(t, 10*time.Second, "the sandbox's export line and the next", func() bool {
+			return doneRE.MatchString(sb.stdout.String()) || sb.exited()
 		})
 		if sb.exited() {
 			t.Fatalf("the sandbox ended early\n%v", sb.wait())
