@@ -18,9 +18,11 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// version is set with -ldflags "-X main.version=v1.2.3"; when empty, the
-// module version from the build info is used (go install sets it).
-var version = ""
+// version, commit and date are stamped by scripts/build.sh with -ldflags
+// -X, so that a binary built without git metadata (a release, an image)
+// still tells what it is. When empty, the build info is used: go install
+// records the module version, a build inside a git checkout the commit.
+var version, commit, date = "", "", ""
 
 const usageText = `plivo-bulk changes the settings of many Plivo phone numbers at once.
 
@@ -207,22 +209,30 @@ func versionString() string {
 	return "devel"
 }
 
-// versionLine is what 'plivo-bulk version' prints: version, commit and Go.
+// versionLine is what 'plivo-bulk version' prints: version, commit, build
+// date when stamped, and Go.
 func versionLine() string {
-	commit, modified, goVersion := "unknown", false, "unknown"
+	rev, modified, goVersion := "unknown", false, "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		goVersion = bi.GoVersion
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				commit = s.Value
+				rev = s.Value
 			case "vcs.modified":
 				modified = s.Value == "true"
 			}
 		}
 	}
 	if modified {
-		commit += "-dirty"
+		rev += "-dirty"
 	}
-	return fmt.Sprintf("plivo-bulk %s (commit %s, %s)", versionString(), commit, goVersion)
+	if commit != "" {
+		rev = commit
+	}
+	built := ""
+	if date != "" {
+		built = ", built " + date
+	}
+	return fmt.Sprintf("plivo-bulk %s (commit %s%s, %s)", versionString(), rev, built, goVersion)
 }
