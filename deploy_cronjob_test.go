@@ -1,0 +1,203 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+	"go.yaml.in/yaml/v3"
+)
+
+// cronJob is the part of deploy/kubernetes/cronjob.yaml that the tool's
+// behaviour depends on.
+type cronJob struct {
+	Kind string
+	Spec struct {
+		ConcurrencyPolicy string `yaml:"concurrencyPolicy"`
+		JobTemplate       struct {
+			Spec struct {
+				Template struct {
+					Spec struct {
+						TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
+						Containers                    []struct {
+							Args []string
+							Env  []struct {
+								Name      string
+								Value     string
+								ValueFrom map[string]any `yaml:"valueFrom"`
+							}
+							VolumeMounts []struct {
+								Name      string
+								MountPath string `yaml:"mountPath"`
+							} `yaml:"volumeMounts"`
+						}
+						Volumes []struct {
+							Name                  string
+							PersistentVolumeClaim map[string]any `yaml:"persistentVolumeClaim"`
+						}
+					}
+				}
+			}
+		} `yaml:"jobTemplate"`
+	}
+}
+
+// readCronJob parses the manifest as YAML, as kubectl would, and returns its CronJob.
+func readCronJob(t *testing.T) cronJob {
+	t.Helper()
+	f, err := os.Open("deploy/kubernetes/cronjob.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	for {
+		var doc cronJob
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("cronjob.yaml: no CronJob read: %v", err)
+		}
+		if doc.Kind == "CronJob" {
+			return doc
+		}
+	}
+}
+
+// TestCronJob_commandLineRunsOnItsVolume checks that the CronJob's command
+// line is one the binary accepts, that its files land on the volume mounted
+// at the image's working directory, and that its settings fit the tool:
+// no overlap, a grace period longer than one call in flight.
+func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
+	bin := e2eBinary(t)
+	cj := readCronJob(t)
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	if len(pod.Containers) != 1 {
+		t.Fatalf("want one container, got %d", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	if cj.Spec.ConcurrencyPolicy != "Forbid" {
+		t.Errorf("concurrencyPolicy %q: two runs at once would share the account's limit", cj.Spec.ConcurrencyPolicy)
+	}
+	for _, want := range []string{"--resume", "--skip-unchanged", "--log-format=json"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("args lack %s: %q", want, c.Args)
+		}
+	}
+
+	// Kubernetes expands $(NAME) from the container's env; the downward API
+	// and Secrets stand in as fixed values here.
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+		if e.ValueFrom != nil {
+			env[e.Name] = "plivo-bulk-29000000"
+		}
+	}
+	if env["PLIVO_AUTH_TOKEN"] == "" {
+		t.Error("no PLIVO_AUTH_TOKEN in the container's env")
+	}
+	ref := regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
+	root := t.TempDir()
+	var args []string
+	var timeout time.Duration = 30 * time.Second // run's default
+	for _, a := range c.Args {
+		a = ref.ReplaceAllStringFunc(a, func(m string) string {
+			name := m[2 : len(m)-1]
+			v, ok := env[name]
+			if !ok {
+				t.Errorf("%s names %s, which the container's env does not define: Kubernetes would leave it as is", a, name)
+			}
+			return v
+		})
+		for _, m := range c.VolumeMounts {
+			if flag, path, ok := strings.Cut(a, "="+m.MountPath+"/"); ok {
+				a = flag + "=" + filepath.Join(root, m.MountPath, path)
+				break
+			}
+		}
+		if v, ok := strings.CutPrefix(a, "--timeout="); ok {
+			var err error
+			if timeout, err = time.ParseDuration(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if strings.HasPrefix(a, "--summary=") {
+			continue // a dry run refuses it; the full runs below pass it
+		}
+		args = append(args, a)
+	}
+	if grace := time.Duration(pod.TerminationGracePeriodSeconds) * time.Second; grace <= timeout {
+		t.Errorf("terminationGracePeriodSeconds %v: the calls in flight at SIGTERM may take --timeout %v, and then the report is written", grace, timeout)
+	}
+
+	// The image's working directory, where relative paths land, must be the
+	// volume that outlives the pod, or --resume finds nothing.
+	dockerfile, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	workdir := regexp.MustCompile(`(?m)^WORKDIR (\S+)`).FindAllStringSubmatch(string(dockerfile), -1)
+	data := workdir[len(workdir)-1][1]
+	onClaim := map[string]bool{}
+	for _, v := range pod.Volumes {
+		onClaim[v.Name] = v.PersistentVolumeClaim != nil
+	}
+	found := false
+	for _, m := range c.VolumeMounts {
+		found = found || m.MountPath == data && onClaim[m.Name]
+		if err := os.MkdirAll(filepath.Join(root, m.MountPath), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !found {
+		t.Fatalf("the image's WORKDIR %s is not a PersistentVolumeClaim's mount", data)
+	}
+	input := "number,app_id,alias\n+1 202 555 0101,20372631212782780,front desk\n12025550102,20372631212782780,\n"
+	if err := os.WriteFile(filepath.Join(root, "config", "numbers.csv"), []byte(input), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550101", "12025550102")...)
+	run := func(extra ...string) string {
+		cmd := exec.Command(bin, append(slices.Clone(args), extra...)...)
+		cmd.Dir = filepath.Join(root, data)
+		cmd.Env = append(os.Environ(), "PLIVO_API_URL="+fx.url, "PLIVO_AUTH_ID="+fx.authID, "PLIVO_AUTH_TOKEN="+fx.token)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %q: %v\n%s", bin, cmd.Args[1:], err, out)
+		}
+		return string(out)
+	}
+	if out := run("--dry-run"); !strings.Contains(out, "2 would be sent") {
+		t.Errorf("dry run: %s", out)
+	}
+	// The whole command line, twice: the second run is a retry of the same
+	// Job, and resumes the report the first left on the volume.
+	summary := "--summary=" + filepath.Join(root, data, "plivo-bulk-29000000-summary.json")
+	run(summary)
+	fx.quiesce(t)
+	posts := func() (n int) {
+		for _, qs := range fx.rec.postsByNumber(time.Time{}) {
+			n += len(qs)
+		}
+		return n
+	}
+	if n := posts(); n != 2 {
+		t.Fatalf("the first run sent %d updates, want 2", n)
+	}
+	run(summary)
+	fx.quiesce(t)
+	if n := posts(); n != 2 {
+		t.Errorf("the resumed run sent updates again: %d in all, want 2", n)
+	}
+	for _, name := range []string{"report.csv", "undo.csv", "summary.json"} {
+		if _, err := os.Stat(filepath.Join(root, data, "plivo-bulk-29000000-"+name)); err != nil {
+			t.Errorf("not on the volume: %v", err)
+		}
+	}
+}
