@@ -2,7 +2,7 @@
 # release.sh VERSION: everything a release ships, under dist/ (ignored by git):
 #   plivo-bulk_VERSION_OS_ARCH.tar.gz  the static binary (scripts/build.sh), README, LICENSE, CHANGELOG,
 #                                      for linux, darwin and windows on amd64 and arm64
-#   plivo-bulk_VERSION_ARCH.deb/.rpm   for linux on amd64 and arm64, built with nfpm
+#   plivo-bulk_VERSION_linux_ARCH.deb/.rpm  for linux on amd64 and arm64, built with nfpm
 #   SHA256SUMS                         for `sha256sum -c`
 # VERSION is semver, with or without the leading v (1.2.0, v1.2.0, v1.3.0-rc.1).
 set -euo pipefail
