@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plivo-bulk/plivo-bulk/client"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 	"go.yaml.in/yaml/v3"
 )
@@ -104,7 +105,7 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 	ref := regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 	root := t.TempDir()
 	var args []string
-	var timeout time.Duration = 30 * time.Second // run's default
+	timeout := client.DefaultTimeout
 	for _, a := range c.Args {
 		a = ref.ReplaceAllStringFunc(a, func(m string) string {
 			name := m[2 : len(m)-1]
@@ -125,9 +126,6 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 			if timeout, err = time.ParseDuration(v); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if strings.HasPrefix(a, "--summary=") {
-			continue // a dry run refuses it; the full runs below pass it
 		}
 		args = append(args, a)
 	}
@@ -178,8 +176,7 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 	}
 	// The whole command line, twice: the second run is a retry of the same
 	// Job, and resumes the report the first left on the volume.
-	summary := "--summary=" + filepath.Join(root, data, "plivo-bulk-29000000-summary.json")
-	run(summary)
+	run()
 	fx.quiesce(t)
 	posts := func() (n int) {
 		for _, qs := range fx.rec.postsByNumber(time.Time{}) {
@@ -190,7 +187,7 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 	if n := posts(); n != 2 {
 		t.Fatalf("the first run sent %d updates, want 2", n)
 	}
-	run(summary)
+	run()
 	fx.quiesce(t)
 	if n := posts(); n != 2 {
 		t.Errorf("the resumed run sent updates again: %d in all, want 2", n)
