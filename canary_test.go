@@ -7,9 +7,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"path"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
@@ -79,7 +84,7 @@ func TestCanary_saysWhenNoRowChanges(t *testing.T) {
 	}{
 		{"every row read", 12, nil, 0, "canary: no row needs a change", 12, 0},
 		{"skip-unchanged", 30, []string{"--skip-unchanged"}, 0, "canary: no row needs a change", 0, 30},
-		{"reads spent", 30, nil, 1, "canary failed: it found no row to test: the 15 numbers it read hold their targets already and 15 rows were not read; nothing was sent", 0, 0},
+		{"reads spent", 30, nil, 1, "canary failed: it found no row to test: none of the 15 numbers it read needs a change it could see, and 15 rows were not read or their read failed; nothing was sent", 0, 0},
 		{"reads spent, by page", 30, []string{"--read", "page"}, 0, "canary: no row needs a change", 30, 0},
 	}
 	for _, tt := range tests {
@@ -96,5 +101,57 @@ func TestCanary_saysWhenNoRowChanges(t *testing.T) {
 				t.Errorf("ok %d, skipped %d, %d numbers sent an update; want %d, %d, %d", sum.OK, sum.Skipped, len(sent), tt.wantOK, tt.wantSkip, tt.wantOK)
 			}
 		})
+	}
+}
+
+// TestCanary_numberItCouldNotReadIsNoEvidence: every number holds its
+// targets already, the front applies no update, and it answers 503 to a
+// number's read until that number was sent an update. The canary could not
+// learn what its candidates held: an update "changed" and a read-back
+// holding the targets prove nothing then, so the canary must not pass, and
+// nothing past it is sent.
+func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
+	t.Parallel()
+	const n = 12
+	numbers := e2eCanaryNumbers(n)
+	seed := e2eNumbers(numbers...)
+	for i := range seed {
+		seed[i].AppID = e2eAppA
+	}
+	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
+	var mu sync.Mutex
+	posted := map[string]bool{}
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		num := path.Base(q.URL.Path)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case q.Method == http.MethodPost:
+			_, _ = io.Copy(io.Discard, q.Body)
+			posted[num] = true
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"message":"changed","api_id":"5a9fcb68-523d-11e1-86da-6ff39efcb949"}`)
+		case slices.Contains(numbers, num) && !posted[num]:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":"service unavailable"}`)
+		default:
+			fx.srv.ServeHTTP(w, q)
+		}
+	}))
+	t.Cleanup(front.Close)
+	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+	input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
+	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
+		"--rate", "0", "--max-attempts", "1"}, e2eFastRetries)...)
+	mu.Lock()
+	sent := len(posted)
+	mu.Unlock()
+	if res.code == 0 || strings.Contains(res.stderr, "canary passed") || sent != 0 {
+		t.Fatalf("exit code %d, %d numbers sent an update; want a canary that neither passes nor sends\n%v", res.code, sent, res)
+	}
+	if want := "canary failed: it found no row to test: none of the 15 numbers it read needs a change it could see, and 12 rows were not read or their read failed; nothing was sent"; !strings.Contains(res.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
 	}
 }

@@ -3,10 +3,13 @@ package batch
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
+
+	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 )
 
 // verifying is a step that can read each row back after its update, as a
@@ -67,8 +70,11 @@ func (j *jobRun) pickCanary(ctx context.Context, n int, changes func(Row) (ok, s
 }
 
 // changesNumber says whether row changes its number, from the listing or
-// a read of the number, at most reads of them. A number that cannot be read
-// counts as changing: its update will tell.
+// a read of the number, at most reads of them. A number the API refuses to
+// read (4xx: not on the account) counts as changing: its update will be
+// refused too, and the canary names it. One it did not answer for (5xx, a
+// timeout) is not known: an update "changed" and a read-back holding the
+// targets would prove nothing, so it is left, as when the reads are spent.
 func (j *jobRun) changesNumber(ctx context.Context, reads int, done *int) func(Row) (bool, bool, error) {
 	return func(r Row) (bool, bool, error) {
 		current, ok := j.api.known.get(r.Number)
@@ -82,8 +88,11 @@ func (j *jobRun) changesNumber(ctx context.Context, reads int, done *int) func(R
 				current = CurrentOf(info)
 				return ToPaceError(err)
 			})
-			if err != nil {
-				return true, false, j.p.Err()
+			var pe *pace.Error
+			if err != nil && (j.p.Err() != nil || !errors.As(err, &pe) || pe.HTTPStatus/100 != 4) {
+				return false, true, j.p.Err()
+			} else if err != nil {
+				return true, false, nil
 			}
 		}
 		return !r.Targets.Holds(current), false, nil
@@ -157,7 +166,7 @@ func (j *jobRun) canaryFound(log *slog.Logger) error {
 	case len(c.rows) > 0:
 		log.Info("canary chosen: rows that change their number", "rows", len(c.rows), "reads", c.reads)
 	case c.unread > 0:
-		return fmt.Errorf("%w: the %d numbers it read hold their targets already and %d rows were not read; nothing was sent",
+		return fmt.Errorf("%w: none of the %d numbers it read needs a change it could see, and %d rows were not read or their read failed; nothing was sent",
 			ErrNoCanaryRow, c.reads, c.unread)
 	case j.sum.Read.Rows+c.reads > 0:
 		log.Warn("canary: no row needs a change, every number holds its targets already: nothing to test, the canary neither passes nor fails; the run goes on and changes nothing")
