@@ -40,7 +40,7 @@ func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summa
 		fmt.Fprintf(&b, "  skipped        %d (unchanged: already in the target state)\n", s.Skipped)
 	}
 	if s.Unverified > 0 {
-		fmt.Fprintf(&b, "  unverified     %d (applied, not read back: the run stopped first; --resume sends them again)\n", s.Unverified)
+		fmt.Fprintf(&b, "  unverified     %d (applied, not verified: the run stopped first; --resume sends them again)\n", s.Unverified)
 	}
 	if s.AlreadyOK > 0 {
 		fmt.Fprintf(&b, "  already ok     %d (not sent again: the report had them)\n", s.AlreadyOK)

@@ -4,8 +4,10 @@ package main
 // were applied but not verified, and say so.
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -93,5 +95,52 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 	fx.quiesce(t)
 	if posts := fx.rec.postsByNumber(since); len(posts) != n {
 		t.Errorf("resumed run updated %d numbers, want all %d (the unverified ones again)", len(posts), n)
+	}
+}
+
+// TestInterrupt_readBackWaitingForARetryIsUnverified: each update is
+// applied, but its read-back answers 503 with a Retry-After of a minute, so
+// each row waits to try again when one Ctrl-C stops the run. Those rows
+// were applied and not verified: `unverified` with their api_id, not
+// `failed`.
+func TestInterrupt_readBackWaitingForARetryIsUnverified(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	nums := i13Numbers(1850, n)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	var mu sync.Mutex
+	posted, refused := map[string]bool{}, 0
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		num := path.Base(q.URL.Path)
+		mu.Lock()
+		if q.Method == http.MethodPost {
+			posted[num] = true
+		} else if posted[num] {
+			refused++
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "60")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":"service unavailable"}`)
+			return
+		}
+		mu.Unlock()
+		fx.srv.ServeHTTP(w, q)
+	}))
+	t.Cleanup(front.Close)
+	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	p := r.start(nil, i13Run(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json")...)
+	e2eWaitFor(t, 10*time.Second, "every read-back refused", func() bool { mu.Lock(); defer mu.Unlock(); return refused == n })
+	p.signal(syscall.SIGINT)
+	res := p.wait()
+	i13Exit(t, "interrupted run", res, 130)
+	for _, row := range e2eReadReport(t, r.path("report.csv")) {
+		if row.Status != "unverified" || row.HTTPStatus != "202" || row.APIID == "" {
+			t.Errorf("report row %d: %s %s %q %q; want unverified 202 with its api_id", row.Row, row.Status, row.HTTPStatus, row.APIID, row.Error)
+		}
+	}
+	if sum := e2eReadSummary(t, r.path("summary.json")); sum.Unverified != n || sum.Failed != 0 {
+		t.Errorf("summary: unverified %d failed %d; want %d, 0", sum.Unverified, sum.Failed, n)
 	}
 }

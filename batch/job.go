@@ -281,7 +281,7 @@ func resultOf(d pace.Outcome[Row, Answer]) Result {
 		r.Status, r.HTTPStatus, r.APIID = StatusOK, d.Answer.HTTPStatus, d.Answer.APIID
 	case d.Err.Kind == pace.KindInterrupted && d.Answer.APIID != "":
 		r.Status, r.HTTPStatus, r.APIID, r.Kind = StatusUnverified, d.Answer.HTTPStatus, d.Answer.APIID, d.Err.Kind
-		r.Error = fmt.Sprintf("applied (answered %d), not read back: the run was stopped", d.Answer.HTTPStatus)
+		r.Error = fmt.Sprintf("applied (answered %d), not verified: the run was stopped before a read-back showed its targets", d.Answer.HTTPStatus)
 	default:
 		r.Status, r.HTTPStatus, r.APIID, r.Kind, r.Error = StatusFailed, d.Err.HTTPStatus, d.Err.APIID, d.Err.Kind, d.Err.Message
 	}

@@ -12,7 +12,7 @@ import (
 type Summary struct {
 	Rows                         int // data rows in the input
 	OK, Failed, Invalid, Skipped int
-	Unverified                   int // applied, not read back: the run stopped first
+	Unverified                   int // applied, not verified: the run stopped first
 	AlreadyOK                    int // not sent: an earlier run's report has them ok
 	// Unrecorded counts rows whose outcome could not be written to the
 	// report (a full disk, a closed pipe); AppliedUnrecorded those of them

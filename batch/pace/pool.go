@@ -205,8 +205,10 @@ func (r *runner[T, A]) do(item T) Outcome[T, A] {
 			return d
 		}
 		if !p.sleep(r.gctx, wait) || !p.acquire() {
+			// The answer stays: an update applied before its read-back
+			// failed is told apart from one never applied.
 			e := asError(err)
-			d.Err = &Error{HTTPStatus: e.HTTPStatus, APIID: e.APIID, Kind: KindInterrupted,
+			d.Answer, d.Err = ans, &Error{HTTPStatus: e.HTTPStatus, APIID: e.APIID, Kind: KindInterrupted,
 				Message: e.Message + " (not retried: the run was stopped)"}
 			return d
 		}
