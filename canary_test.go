@@ -155,3 +155,18 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 		t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
 	}
 }
+
+// TestCanary_dryRunNamesTheListing: with --read page the canary lists the
+// whole account, one request per 20 numbers on it, however few the rows:
+// the dry run's cost must say so, not a bound the run then exceeds.
+func TestCanary_dryRunNamesTheListing(t *testing.T) {
+	t.Parallel()
+	numbers := e2eCanaryNumbers(10)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
+	r := e2eNewRunner(t, fx)
+	input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
+	res := r.run("run", "--dry-run", "--input", input, "--canary", "2", "--read", "page")
+	if want := "listing the account"; res.code != 0 || !strings.Contains(res.stderr, want) {
+		t.Errorf("dry run: exit %d, want 0 and %q in:\n%s", res.code, want, res.stderr)
+	}
+}

@@ -364,6 +364,8 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 	}
 	if reads > 0 {
 		fmt.Fprintf(stderr, "of which %d reads of a number's current settings: --read %s; by page, listing the account costs one request per 20 numbers on it instead\n", reads, o.read)
+	} else if o.canary > 0 && o.read == batch.ReadPage {
+		fmt.Fprintln(stderr, "plus, for the canary (--read page), listing the account: one request per 20 numbers on it")
 	}
 	if invalid > 0 {
 		return &rowsFailedError{invalid: invalid}
