@@ -6,6 +6,7 @@ package main
 // numbers holding their targets already.
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -84,7 +85,7 @@ func TestCanary_saysWhenNoRowChanges(t *testing.T) {
 	}{
 		{"every row read", 12, nil, 0, "canary: no row needs a change", 12, 0},
 		{"skip-unchanged", 30, []string{"--skip-unchanged"}, 0, "canary: no row needs a change", 0, 30},
-		{"reads spent", 30, nil, 1, "canary failed: it found no row to test: none of the 15 numbers it read needs a change it could see, and 15 rows were not read or their read failed; nothing was sent", 0, 0},
+		{"reads spent", 30, nil, 1, "canary failed: it found no row to test: none of the 15 numbers it read needs a change it could see, and 15 rows were left unread or their read did not tell; nothing was sent", 0, 0},
 		{"reads spent, by page", 30, []string{"--read", "page"}, 0, "canary: no row needs a change", 30, 0},
 	}
 	for _, tt := range tests {
@@ -105,54 +106,74 @@ func TestCanary_saysWhenNoRowChanges(t *testing.T) {
 }
 
 // TestCanary_numberItCouldNotReadIsNoEvidence: every number holds its
-// targets already, the front applies no update, and it answers 503 to a
-// number's read until that number was sent an update. The canary could not
-// learn what its candidates held: an update "changed" and a read-back
-// holding the targets prove nothing then, so the canary must not pass, and
-// nothing past it is sent.
+// targets already and the front applies no update. Until a number was sent
+// an update, its read answers 503, or lacks the `alias` key. The canary
+// could not learn what its candidates held: an update "changed" and a
+// read-back holding the targets prove nothing then, so the canary must not
+// pass, and nothing past it is sent.
 func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 	t.Parallel()
 	const n = 12
-	numbers := e2eCanaryNumbers(n)
-	seed := e2eNumbers(numbers...)
-	for i := range seed {
-		seed[i].AppID = e2eAppA
-	}
-	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
-	var mu sync.Mutex
-	posted := map[string]bool{}
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-		num := path.Base(q.URL.Path)
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case q.Method == http.MethodPost:
-			_, _ = io.Copy(io.Discard, q.Body)
-			posted[num] = true
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusAccepted)
-			fmt.Fprint(w, `{"message":"changed","api_id":"5a9fcb68-523d-11e1-86da-6ff39efcb949"}`)
-		case slices.Contains(numbers, num) && !posted[num]:
+	for name, unread := range map[string]func(w http.ResponseWriter, q *http.Request, fx *e2eFixture){
+		"read answers 503": func(w http.ResponseWriter, _ *http.Request, _ *e2eFixture) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprint(w, `{"error":"service unavailable"}`)
-		default:
-			fx.srv.ServeHTTP(w, q)
-		}
-	}))
-	t.Cleanup(front.Close)
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
-	input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
-	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
-		"--rate", "0", "--max-attempts", "1"}, e2eFastRetries)...)
-	mu.Lock()
-	sent := len(posted)
-	mu.Unlock()
-	if res.code == 0 || strings.Contains(res.stderr, "canary passed") || sent != 0 {
-		t.Fatalf("exit code %d, %d numbers sent an update; want a canary that neither passes nor sends\n%v", res.code, sent, res)
-	}
-	if want := "canary failed: it found no row to test: none of the 15 numbers it read needs a change it could see, and 12 rows were not read or their read failed; nothing was sent"; !strings.Contains(res.stderr, want) {
-		t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+		},
+		"read lacks alias": func(w http.ResponseWriter, q *http.Request, fx *e2eFixture) {
+			rec := httptest.NewRecorder()
+			fx.srv.ServeHTTP(rec, q)
+			var m map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+				t.Errorf("sandbox answer: %v", err)
+			}
+			delete(m, "alias")
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(m)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			numbers := e2eCanaryNumbers(n)
+			seed := e2eNumbers(numbers...)
+			for i := range seed {
+				seed[i].AppID = e2eAppA
+			}
+			fx := e2eStartFixture(t, sandbox.Config{}, seed...)
+			var mu sync.Mutex
+			posted := map[string]bool{}
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+				num := path.Base(q.URL.Path)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case q.Method == http.MethodPost:
+					_, _ = io.Copy(io.Discard, q.Body)
+					posted[num] = true
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusAccepted)
+					fmt.Fprint(w, `{"message":"changed","api_id":"5a9fcb68-523d-11e1-86da-6ff39efcb949"}`)
+				case slices.Contains(numbers, num) && !posted[num]:
+					unread(w, q, fx)
+				default:
+					fx.srv.ServeHTTP(w, q)
+				}
+			}))
+			t.Cleanup(front.Close)
+			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+			input := e2eInput(r, "numbers.csv", "number,app_id,alias", numbers, e2eAppA+",old")
+			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
+				"--rate", "0", "--max-attempts", "1"}, e2eFastRetries)...)
+			mu.Lock()
+			sent := len(posted)
+			mu.Unlock()
+			if res.code == 0 || strings.Contains(res.stderr, "canary passed") || sent != 0 {
+				t.Fatalf("exit code %d, %d numbers sent an update; want a canary that neither passes nor sends\n%v", res.code, sent, res)
+			}
+			if want := "canary failed: it found no row to test: none of the 15 numbers it read needs a change it could see, and 12 rows were left unread or their read did not tell; nothing was sent"; !strings.Contains(res.stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+			}
+		})
 	}
 }
 

@@ -73,8 +73,9 @@ func (j *jobRun) pickCanary(ctx context.Context, n int, changes func(Row) (ok, s
 // a read of the number, at most reads of them. A number the API refuses to
 // read (4xx: not on the account) counts as changing: its update will be
 // refused too, and the canary names it. One it did not answer for (5xx, a
-// timeout) is not known: an update "changed" and a read-back holding the
-// targets would prove nothing, so it is left, as when the reads are spent.
+// timeout), or whose answer lacks a field the row sets, is not known: an
+// update "changed" and a read-back holding the targets would prove nothing,
+// so it is left, as when the reads are spent.
 func (j *jobRun) changesNumber(ctx context.Context, reads int, done *int) func(Row) (bool, bool, error) {
 	return func(r Row) (bool, bool, error) {
 		current, ok := j.api.known.get(r.Number)
@@ -95,7 +96,11 @@ func (j *jobRun) changesNumber(ctx context.Context, reads int, done *int) func(R
 				return true, false, nil
 			}
 		}
-		return !r.Targets.Holds(current), false, nil
+		// A field the answer lacked is unknown: only a known one that
+		// differs proves that the update changes the number.
+		d := r.Targets.Differs(current)
+		known := slices.ContainsFunc(d, func(f Field) bool { return current[f].Set })
+		return known, len(d) > 0 && !known, nil
 	}
 }
 
@@ -166,7 +171,7 @@ func (j *jobRun) canaryFound(log *slog.Logger) error {
 	case len(c.rows) > 0:
 		log.Info("canary chosen: rows that change their number", "rows", len(c.rows), "reads", c.reads)
 	case c.unread > 0:
-		return fmt.Errorf("%w: none of the %d numbers it read needs a change it could see, and %d rows were not read or their read failed; nothing was sent",
+		return fmt.Errorf("%w: none of the %d numbers it read needs a change it could see, and %d rows were left unread or their read did not tell; nothing was sent",
 			ErrNoCanaryRow, c.reads, c.unread)
 	case j.sum.Read.Rows+c.reads > 0:
 		log.Warn("canary: no row needs a change, every number holds its targets already: nothing to test, the canary neither passes nor fails; the run goes on and changes nothing")
