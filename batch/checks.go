@@ -37,6 +37,17 @@ func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *sl
 // why a row is invalid on that account, or "", and the reads it made: one
 // per value Source.Distinct gives, all of them, paced like every request.
 func preflight(ctx context.Context, p *pace.Pacer, cl *client.Client, in Source, log *slog.Logger) (func(Row) string, int, error) {
+	// The first stop ends the reads in flight too, as it ends the account
+	// check's: they change nothing, and the pool would wait for each.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.Halted():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	reads := 0
 	check := func(field Field, get func(context.Context, string) error) (map[string]bool, error) {
 		ids, more := in.Distinct(field)
@@ -61,7 +72,7 @@ func preflight(ctx context.Context, p *pace.Pacer, cl *client.Client, in Source,
 		// other would wait a thousand round trips.
 		err := pace.Run(ctx, p, source, call, func(d pace.Outcome[string, struct{}]) error {
 			switch {
-			case d.Err == nil:
+			case d.Err == nil, d.Err.Kind == pace.KindInterrupted: // stopped: nothing will be sent
 			case d.Err.Kind == string(client.KindNotFound):
 				missing[d.Item] = true
 				log.Warn(field.String()+" does not exist on the account; its rows are invalid", field.String(), d.Item)
