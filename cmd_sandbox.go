@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -26,20 +25,12 @@ It uses the credentials in PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN when they are
 set, and makes up others when they are not. It never prints a token taken
 from the environment.
 
-The rate limit (--rate-limit N or N/WINDOW, such as 300/5s, Plivo's
-documented limit) counts every request on the account, list and reads
-included. Its shape is one of (--limiter):
-  bucket   a token bucket of N that refills at N per window: a burst of N,
-           then a steady rate (the default)
-  fixed    N per window, windows aligned on the clock (:00, :05, ...); up to
-           2N can pass close to a window's edge
-  sliding  at most N in any window
---limit-dip AFTER:FOR:FACTOR stands in for other traffic on the account:
-AFTER from the first request, the limit is multiplied by FACTOR (0.5 or 50%
-halves it, 0 stops everything) for FOR, then it comes back. Repeat the flag
-(or separate dips with commas) for several; they must not overlap. The 429
-answers carry Retry-After, the seconds until a request would pass, unless
---no-retry-after.
+By default it enforces Plivo's documented rate limit, 300 requests per 5
+seconds (--rate-limit 300/5s): a bucket of 300 that refills at 60 a second,
+counting every request on the account, list and reads included. Its 429
+answers carry no Retry-After, as Plivo documents none. --rate-limit changes
+it (N or N/WINDOW; 0 is unlimited); --fail-rate and --latency make the
+number requests unreliable and slow.
 
 The --numbers file is a CSV with a header naming some of the columns
 number,app_id,subaccount,alias,compliance_application_id,compliance_status
@@ -50,13 +41,8 @@ Examples:
   # An account with the numbers of a CSV and one more application
   plivo-bulk sandbox --numbers numbers.csv --apps 20372631212782780
 
-  # Plivo's rate limit (no Retry-After) and an unreliable network
-  plivo-bulk sandbox --numbers numbers.csv --rate-limit 60 --no-retry-after \
-      --fail-rate 0.05 --drop-rate 0.01 --latency 80ms --seed 42
-
-  # 300 requests per 5-second window, halved from 20s to 40s into the run
-  plivo-bulk sandbox --numbers numbers.csv --rate-limit 300/5s --limiter fixed \
-      --limit-dip 20s:20s:0.5
+  # An unreliable, slow network
+  plivo-bulk sandbox --numbers numbers.csv --fail-rate 0.05 --latency 80ms
 
   # Plivo's documented default-app rule, and the state kept at the end
   plivo-bulk sandbox --numbers numbers.csv --default-app-on-missing \
@@ -110,20 +96,12 @@ func parseSandboxFlags(args []string, stderr io.Writer) (sandboxOptions, error) 
 	fs.StringVar(&o.numbers, "numbers", "", "load the account's numbers from CSV `file`")
 	fs.Var(&o.apps, "apps", "create the applications with these `ids` (comma-separated)")
 	fs.Var(&o.subaccounts, "subaccounts", "create the subaccounts with these auth `ids` (comma-separated; SA and 18 upper-case letters or digits)")
-	fs.Var(&o.rate, "rate-limit", "the account's rate limit, `N[/window]`: N requests per second, or per window as in 300/5s or 1000/1m; 0 is unlimited (Plivo documents 300/5s)")
-	o.cfg.Limiter = sandbox.LimiterBucket
-	fs.Var(&o.cfg.Limiter, "limiter", "the rate limiter's `shape`: bucket, fixed or sliding")
-	fs.Var((*sandbox.LimitDips)(&o.cfg.LimitDips), "limit-dip", "`AFTER:FOR:FACTOR`: from AFTER past the first request, multiply the rate limit by FACTOR for FOR (e.g. 20s:10s:0.5 halves it for 10s); repeatable")
-	fs.BoolVar(&o.cfg.NoRetryAfter, "no-retry-after", false, "send no Retry-After header with 429, like Plivo")
+	o.rate = sandbox.PlivoLimit
+	fs.Var(&o.rate, "rate-limit", "the account's rate limit, `N[/window]`: N requests per second, or per window as in 300/5s or 1000/1m; 0 is unlimited")
 	fs.Float64Var(&o.cfg.FailRate, "fail-rate", 0, "answer this `fraction` of number requests 500, 502 or 503, without applying them")
-	fs.Float64Var(&o.cfg.FailAfterApplyRate, "fail-after-apply-rate", 0, "apply this `fraction` of updates, then answer 500")
-	fs.Float64Var(&o.cfg.DropRate, "drop-rate", 0, "close the connection of this `fraction` of number requests without answering")
-	fs.Float64Var(&o.cfg.StallRate, "stall-rate", 0, "never answer this `fraction` of number requests, until the client gives up")
-	fs.Float64Var(&o.cfg.GarbageRate, "garbage-rate", 0, "answer this `fraction` of number requests with HTML, truncated JSON or a 202 without api_id")
 	fs.DurationVar(&o.cfg.Latency, "latency", 0, "delay every number request by `duration`")
 	fs.BoolVar(&o.cfg.DefaultAppOnMissing, "default-app-on-missing", false, "assign the default app to numbers updated without app_id, as Plivo documents")
 	fs.StringVar(&o.cfg.DefaultApp, "default-app", "", "the account's default_number_app `id`; created if needed")
-	fs.Uint64Var(&o.cfg.Seed, "seed", 0, "seed the fault draws with `n` for a reproducible run; 0 picks one")
 	fs.StringVar(&o.dump, "dump", "", "when stopped, write the numbers as CSV to `file` (- for stdout)")
 
 	if err := fs.Parse(args); err != nil {
@@ -149,9 +127,6 @@ func parseSandboxFlags(args []string, stderr io.Writer) (sandboxOptions, error) 
 		}
 	}
 	o.cfg.RateLimit, o.cfg.RateWindow = o.rate.Limit, o.rate.Window
-	if o.cfg.RateLimit == 0 && (isFlagSet(fs, "limiter") || len(o.cfg.LimitDips) > 0) {
-		return o, usagef("sandbox: --limiter and --limit-dip need --rate-limit")
-	}
 	o.cfg.AuthID = os.Getenv("PLIVO_AUTH_ID")
 	o.cfg.AuthToken = os.Getenv("PLIVO_AUTH_TOKEN")
 	if err := o.cfg.Validate(); err != nil {
@@ -227,29 +202,10 @@ func printSandboxBanner(w io.Writer, baseURL string, cfg sandbox.Config, tokenFr
 	fmt.Fprintf(w, "plivo-bulk sandbox: serving Plivo's Number API on %s\n", baseURL)
 	fmt.Fprintf(w, "account %s with %d numbers", cfg.AuthID, numbers)
 	if cfg.RateLimit > 0 {
-		rate := sandbox.Rate{Limit: cfg.RateLimit, Window: cfg.RateWindow}
-		fmt.Fprintf(w, "; rate limit %s (%s)", rate, cfg.Limiter)
-		if len(cfg.LimitDips) > 0 {
-			fmt.Fprintf(w, " with dips %s", sandbox.LimitDips(cfg.LimitDips))
-		}
-		if cfg.NoRetryAfter {
-			fmt.Fprint(w, " without Retry-After")
-		}
+		fmt.Fprintf(w, "; rate limit %s", sandbox.Rate{Limit: cfg.RateLimit, Window: cfg.RateWindow})
 	}
-	var faults []string
-	for _, f := range []struct {
-		name string
-		rate float64
-	}{
-		{"fail", cfg.FailRate}, {"fail after apply", cfg.FailAfterApplyRate}, {"drop", cfg.DropRate},
-		{"stall", cfg.StallRate}, {"garbage", cfg.GarbageRate},
-	} {
-		if f.rate > 0 {
-			faults = append(faults, fmt.Sprintf("%s %g%%", f.name, f.rate*100))
-		}
-	}
-	if len(faults) > 0 {
-		fmt.Fprintf(w, "; faults: %s (seed %d)", strings.Join(faults, ", "), cfg.Seed)
+	if cfg.FailRate > 0 {
+		fmt.Fprintf(w, "; failing %g%% of number requests", cfg.FailRate*100)
 	}
 	if cfg.Latency > 0 {
 		fmt.Fprintf(w, "; latency %v", cfg.Latency)
@@ -289,25 +245,8 @@ func sandboxShellQuote(s string) string {
 }
 
 func printSandboxStats(w io.Writer, st sandbox.Stats) {
-	fmt.Fprintf(w, "\nplivo-bulk sandbox: stopped after %d requests: %d updates applied (%d changed a number), %d rate limited, %d faults injected\n",
+	fmt.Fprintf(w, "\nplivo-bulk sandbox: stopped after %d requests: %d updates applied (%d changed a number), %d rate limited, %d failed on purpose\n",
 		st.Requests, st.Updates, st.Changes, st.RateLimited, st.Faults)
-	if len(st.ByStatus) == 0 {
-		return
-	}
-	codes := make([]int, 0, len(st.ByStatus))
-	for c := range st.ByStatus {
-		codes = append(codes, c)
-	}
-	slices.Sort(codes)
-	parts := make([]string, 0, len(codes))
-	for _, c := range codes {
-		name := fmt.Sprint(c)
-		if c == 0 {
-			name = "no answer"
-		}
-		parts = append(parts, fmt.Sprintf("%s: %d", name, st.ByStatus[c]))
-	}
-	fmt.Fprintf(w, "by status: %s\n", strings.Join(parts, ", "))
 }
 
 // dumpSandbox writes the sandbox's numbers to path, or to stdout for "-".
@@ -328,11 +267,4 @@ func dumpSandbox(s *sandbox.Server, path string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "numbers written to %s\n", path)
 	return nil
-}
-
-// isFlagSet reports whether the flag name was given on the command line.
-func isFlagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }

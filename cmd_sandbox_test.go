@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -104,7 +103,7 @@ func TestRunSandbox_serveAndDump(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("sandboxCmd: %v", err)
 	}
-	if s := out.String(); !strings.Contains(s, "stopped after 1 requests: 1 updates applied") || !strings.Contains(s, "202: 1") {
+	if s := out.String(); !strings.Contains(s, "stopped after 1 requests: 1 updates applied (1 changed a number), 0 rate limited") {
 		t.Errorf("no stats in output:\n%s", s)
 	}
 	got, err := os.ReadFile(dumpFile)
@@ -152,15 +151,10 @@ func TestRunSandbox_badArgs(t *testing.T) {
 		{"all interfaces", []string{"--listen", ":8089"}, "loopback"},
 		{"no port", []string{"--listen", "127.0.0.1"}, "listen"},
 		{"rate above 1", []string{"--fail-rate", "1.5"}, "fail rate"},
-		{"rates add up past 1", []string{"--drop-rate", "0.7", "--stall-rate", "0.7"}, "add up"},
+		{"negative latency", []string{"--latency", "-1s"}, "latency"},
 		{"negative rate limit", []string{"--rate-limit", "-1"}, "rate limit"},
 		{"bad rate window", []string{"--rate-limit", "300/5"}, "window"},
-		{"unknown limiter", []string{"--rate-limit", "60", "--limiter", "leaky"}, "want bucket, fixed or sliding"},
-		{"fractional fixed", []string{"--rate-limit", "0.5", "--limiter", "fixed"}, "whole number"},
-		{"limiter without a limit", []string{"--limiter", "sliding"}, "need --rate-limit"},
-		{"dip without a limit", []string{"--limit-dip", "1s:1s:0.5"}, "need --rate-limit"},
-		{"bad dip", []string{"--rate-limit", "60", "--limit-dip", "1s:0.5"}, "AFTER:FOR:FACTOR"},
-		{"overlapping dips", []string{"--rate-limit", "60", "--limit-dip", "1s:5s:0.5", "--limit-dip", "2s:1s:0"}, "overlap"},
+		{"a removed fault", []string{"--drop-rate", "0.1"}, "not defined"},
 		{"bad subaccount", []string{"--subaccounts", "SA1"}, "subaccounts"},
 		{"empty app", []string{"--apps", "1,,2"}, "empty item"},
 		{"bad default app", []string{"--default-app", "a b"}, "default app"},
@@ -189,7 +183,7 @@ func TestRunSandbox_help(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) || isUsage(err) {
 		t.Errorf("err = %v, want flag.ErrHelp", err)
 	}
-	for _, want := range []string{"Usage: plivo-bulk sandbox", "Examples:", "-listen", "-fail-rate", "-limiter", "-limit-dip", "300/5s", "sliding"} {
+	for _, want := range []string{"Usage: plivo-bulk sandbox", "Examples:", "-listen", "-fail-rate", "-latency", "-rate-limit", "300/5s", "no Retry-After"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("help lacks %q:\n%s", want, stderr.String())
 		}
@@ -211,22 +205,19 @@ func TestSandboxShellQuote(t *testing.T) {
 	}
 }
 
+// TestParseSandboxFlags_rateLimit: Plivo's documented limit unless told
+// otherwise, and the banner says which.
 func TestParseSandboxFlags_rateLimit(t *testing.T) {
 	t.Setenv("PLIVO_AUTH_ID", "")
 	t.Setenv("PLIVO_AUTH_TOKEN", "")
 	tests := []struct {
 		args   []string
-		want   sandbox.Config
+		want   sandbox.Rate
 		banner string
 	}{
-		{[]string{"--rate-limit", "60"}, sandbox.Config{RateLimit: 60, RateWindow: time.Second, Limiter: sandbox.LimiterBucket}, "rate limit 60/s (bucket)"},
-		{[]string{"--rate-limit", "300/5s", "--limiter", "fixed", "--no-retry-after"},
-			sandbox.Config{RateLimit: 300, RateWindow: 5 * time.Second, Limiter: sandbox.LimiterFixed, NoRetryAfter: true}, "rate limit 300/5s (fixed) without Retry-After"},
-		{[]string{"--rate-limit", "100/1m", "--limiter", "sliding", "--limit-dip", "20s:10s:0.5", "--limit-dip", "1m:5s:0,2m:1m:50%"},
-			sandbox.Config{RateLimit: 100, RateWindow: time.Minute, Limiter: sandbox.LimiterSliding, LimitDips: []sandbox.LimitDip{
-				{After: 20 * time.Second, For: 10 * time.Second, Factor: 0.5}, {After: time.Minute, For: 5 * time.Second}, {After: 2 * time.Minute, For: time.Minute, Factor: 0.5}}},
-			"rate limit 100/m (sliding) with dips 20s:10s:0.5,1m0s:5s:0,2m0s:1m0s:0.5"},
-		{nil, sandbox.Config{Limiter: sandbox.LimiterBucket}, "account "},
+		{nil, sandbox.Rate{Limit: 300, Window: 5 * time.Second}, "rate limit 300/5s"},
+		{[]string{"--rate-limit", "60"}, sandbox.Rate{Limit: 60, Window: time.Second}, "rate limit 60/1s"},
+		{[]string{"--rate-limit", "0", "--fail-rate", "0.05", "--latency", "80ms"}, sandbox.Rate{Window: time.Second}, "failing 5% of number requests; latency 80ms"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -234,16 +225,15 @@ func TestParseSandboxFlags_rateLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := sandbox.Config{RateLimit: o.cfg.RateLimit, RateWindow: o.cfg.RateWindow, Limiter: o.cfg.Limiter, LimitDips: o.cfg.LimitDips, NoRetryAfter: o.cfg.NoRetryAfter}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("config = %+v, want %+v", got, tt.want)
+			if got := (sandbox.Rate{Limit: o.cfg.RateLimit, Window: o.cfg.RateWindow}); got != tt.want {
+				t.Errorf("rate limit = %+v, want %+v", got, tt.want)
 			}
 			var banner bytes.Buffer
 			printSandboxBanner(&banner, "http://127.0.0.1:1", o.cfg, false, 1)
 			if !strings.Contains(banner.String(), tt.banner) {
 				t.Errorf("banner lacks %q:\n%s", tt.banner, banner.String())
 			}
-			if tt.args == nil && strings.Contains(banner.String(), "rate limit") {
+			if tt.want.Limit == 0 && strings.Contains(banner.String(), "rate limit") {
 				t.Errorf("banner of an unlimited sandbox mentions a rate limit:\n%s", banner.String())
 			}
 		})

@@ -162,7 +162,7 @@ func e2eApplyNothing(t *testing.T, fx *e2eFixture) (string, func() map[string]in
 			fmt.Fprint(w, `{"message":"changed","api_id":"5a9fcb68-523d-11e1-86da-6ff39efcb949"}`)
 			return
 		}
-		fx.srv.ServeHTTP(w, q)
+		fx.ServeHTTP(w, q)
 	}))
 	t.Cleanup(front.Close)
 	return front.URL, func() map[string]int {

@@ -112,20 +112,29 @@ const (
 	e2eDefaultApp = "20372631212782700"
 )
 
-// e2eFixture is a sandbox served on loopback from the test process, with a
-// recorder of every request it answered.
+// e2eFixture is a sandbox served on loopback from the test process behind
+// a front (e2e_faults_test.go) that records every request as answered and
+// injects faults. The fixture is the front's http.Handler too, for tests
+// that put their own handler before it.
 type e2eFixture struct {
-	srv    *sandbox.Server
+	*e2eFront
 	url    string
 	authID string
 	token  string
-	rec    *e2eRecorder
 }
 
 // e2eStartFixture starts a sandbox with cfg (credentials it leaves empty
-// are made up here), the applications and subaccounts above, and numbers. The server
-// stops when the test ends.
+// are made up here), the applications and subaccounts above, and numbers,
+// behind a front that injects no fault. The server stops when the test
+// ends.
 func e2eStartFixture(t *testing.T, cfg sandbox.Config, numbers ...sandbox.Number) *e2eFixture {
+	t.Helper()
+	return e2eStartFaulty(t, e2eFaults{}, cfg, numbers...)
+}
+
+// e2eStartFaulty is e2eStartFixture with faults injected in front of the
+// sandbox.
+func e2eStartFaulty(t *testing.T, faults e2eFaults, cfg sandbox.Config, numbers ...sandbox.Number) *e2eFixture {
 	t.Helper()
 	if cfg.AuthID == "" {
 		cfg.AuthID = "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
@@ -145,9 +154,8 @@ func e2eStartFixture(t *testing.T, cfg sandbox.Config, numbers ...sandbox.Number
 	for _, n := range numbers {
 		srv.AddNumber(n)
 	}
-	rec := &e2eRecorder{}
-	srv.SetRecorder(rec.add)
-	url, stop, err := sandbox.Start(srv, "127.0.0.1:0")
+	front := newE2EFront(srv, faults, &e2eRecorder{})
+	url, stop, err := sandbox.Start(front, "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("start the sandbox: %v", err)
 	}
@@ -158,7 +166,7 @@ func e2eStartFixture(t *testing.T, cfg sandbox.Config, numbers ...sandbox.Number
 			t.Logf("stop the sandbox: %v", err)
 		}
 	})
-	return &e2eFixture{srv: srv, url: url, authID: cfg.AuthID, token: cfg.AuthToken, rec: rec}
+	return &e2eFixture{e2eFront: front, url: url, authID: cfg.AuthID, token: cfg.AuthToken}
 }
 
 // quiesce waits until the sandbox has finished (and recorded) every request
@@ -169,7 +177,7 @@ func (fx *e2eFixture) quiesce(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	stable := 0
 	for time.Now().Before(deadline) {
-		if int64(fx.rec.len()) == fx.srv.Stats().Requests {
+		if received, _ := fx.counts(); int64(fx.rec.len()) == received {
 			stable++
 			if stable == 3 {
 				return
@@ -179,7 +187,13 @@ func (fx *e2eFixture) quiesce(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("the sandbox is still serving: %d requests received, %d finished", fx.srv.Stats().Requests, fx.rec.len())
+	t.Fatalf("the sandbox is still serving: %d requests received, %d finished", fx.requests(), fx.rec.len())
+}
+
+// requests returns how many requests the fixture has received.
+func (fx *e2eFixture) requests() int64 {
+	received, _ := fx.counts()
+	return received
 }
 
 // e2eNumbers returns sandbox numbers on e2eAppStart with the alias "old",
@@ -200,8 +214,8 @@ func e2eRandString(alphabet string, n int) string {
 	return string(b)
 }
 
-// e2eRecorder keeps every request the sandbox reports; it is safe for
-// concurrent use, as sandbox.Server.SetRecorder requires.
+// e2eRecorder keeps every request the front or a sandbox reports; it is
+// safe for concurrent use, as sandbox.Server.SetRecorder requires.
 type e2eRecorder struct {
 	mu   sync.Mutex
 	reqs []sandbox.Request
@@ -246,7 +260,7 @@ func (r *e2eRecorder) postsByNumber(since time.Time) map[string][]sandbox.Reques
 func e2eClean2xx(qs []sandbox.Request) []sandbox.Request {
 	var out []sandbox.Request
 	for _, q := range qs {
-		if q.Status >= 200 && q.Status < 300 && q.Fault == sandbox.FaultNone {
+		if q.Status >= 200 && q.Status < 300 && q.Fault == "" {
 			out = append(out, q)
 		}
 	}

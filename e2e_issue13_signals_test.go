@@ -232,7 +232,7 @@ func TestE2E_Issue13_thirdSignalExitsAtOnce(t *testing.T) {
 	var last int64
 	e2eWaitFor(t, 20*time.Second, "the report's writes to block", func() bool {
 		time.Sleep(200 * time.Millisecond)
-		n := fx.srv.Stats().Requests
+		n := fx.requests()
 		stalled := n > 100 && n == last
 		last = n
 		return stalled || p.exited()

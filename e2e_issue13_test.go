@@ -131,7 +131,7 @@ func TestE2E_Issue13_resumeRefusesAnotherOrigin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, beforeB := fx.srv.Stats().Requests, fxB.srv.Stats().Requests
+			before, beforeB := fx.requests(), fxB.requests()
 			res := tt.r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, i13Fast, tt.extra)...)
 			i13Exit(t, "run", res, 2)
 			if !strings.Contains(res.stderr, tt.file+" was written against account "+fx.authID) {
@@ -144,7 +144,7 @@ func TestE2E_Issue13_resumeRefusesAnotherOrigin(t *testing.T) {
 				t.Errorf("the undo file changed:\n%s", got)
 			}
 			time.Sleep(20 * time.Millisecond) // a request would have arrived by now
-			if fx.srv.Stats().Requests != before || fxB.srv.Stats().Requests != beforeB {
+			if fx.requests() != before || fxB.requests() != beforeB {
 				t.Errorf("a refused run sent requests")
 			}
 		})
@@ -660,7 +660,7 @@ func TestE2E_Issue13_outputsNeverTheInput(t *testing.T) {
 				t.Errorf("out.csv changed to %q", got)
 			}
 			time.Sleep(20 * time.Millisecond)
-			if n := fx.srv.Stats().Requests; n != 0 {
+			if n := fx.requests(); n != 0 {
 				t.Errorf("%d requests sent", n)
 			}
 		})
@@ -757,43 +757,46 @@ func TestE2E_Issue13_jsonLogsOnly(t *testing.T) {
 	t.Parallel()
 	nums := i13Numbers(1940, 40)
 	tests := []struct {
-		name string
-		run  func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult
-		code int
-		cfg  sandbox.Config
+		name  string
+		run   func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult
+		code  int
+		stall bool
 	}{
 		{"rows failed and invalid", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
 			bad := r.write("bad.csv", "number,app_id\n12025559999,"+e2eAppA+"\n123,"+e2eAppA+"\n")
 			return r.run(i13Run(bad, "report.csv", "--rate", "0", "--log-format", "json")...)
-		}, 1, sandbox.Config{}},
+		}, 1, false},
 		{"input error", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
 			bad := r.write("bad.csv", "number,app_ip\n1,2\n")
 			return r.run(i13Run(bad, "report.csv", "--log-format", "json")...)
-		}, 2, sandbox.Config{}},
+		}, 2, false},
 		{"authentication failed", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
 			r = r.withToken(fx.authID, "wrongToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz", 30))
 			return r.run(i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...)
-		}, 3, sandbox.Config{}},
+		}, 3, false},
 		{"report cannot be written", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
 			return r.startVia(nil, []string{"sh", "-c", `ulimit -f 4 && exec "$@"`, "sh"}, i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...).wait()
-		}, 3, sandbox.Config{}},
+		}, 3, false},
 		{"interrupted twice", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
 			p := r.start(nil, i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...)
-			e2eWaitFor(t, 10*time.Second, "updates in flight", func() bool { return fx.srv.Stats().Requests >= 3 || p.exited() })
+			e2eWaitFor(t, 10*time.Second, "updates in flight", func() bool { return fx.requests() >= 3 || p.exited() })
 			p.signal(syscall.SIGINT)
 			e2eWaitFor(t, 5*time.Second, "the first signal's notice", func() bool { return strings.Contains(p.stderr.String(), "waiting for calls in flight") || p.exited() })
 			p.signal(syscall.SIGINT)
 			return p.wait()
-		}, 130, sandbox.Config{StallRate: 1}}, // updates never answered: the first signal waits for them
+		}, 130, true}, // updates never answered: the first signal waits for them
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := tt.cfg
-			if cfg.StallRate == 0 {
+			var faults e2eFaults
+			var cfg sandbox.Config
+			if tt.stall {
+				faults.Stall = 1
+			} else {
 				cfg.Latency = 20 * time.Millisecond
 			}
-			fx := e2eStartFixture(t, cfg, e2eNumbers(nums...)...)
+			fx := e2eStartFaulty(t, faults, cfg, e2eNumbers(nums...)...)
 			r := e2eNewRunner(t, fx)
 			input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
 			res := tt.run(t, fx, r, input)

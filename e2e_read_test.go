@@ -382,13 +382,14 @@ func e2eLineDiff(a, b string) string {
 	return d.String()
 }
 
-// e2eShifter serves a sandbox and changes its account while a listing is
-// read: before the first list request at an offset in at, it calls that
-// offset's change, once.
+// e2eShifter serves a sandbox (through next, the fixture's front) and
+// changes its account while a listing is read: before the first list
+// request at an offset in at, it calls that offset's change, once.
 type e2eShifter struct {
-	srv *sandbox.Server
-	mu  sync.Mutex
-	at  map[int]func(*sandbox.Server)
+	srv  *sandbox.Server
+	next http.Handler
+	mu   sync.Mutex
+	at   map[int]func(*sandbox.Server)
 }
 
 func (h *e2eShifter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -402,7 +403,7 @@ func (h *e2eShifter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			change(h.srv)
 		}
 	}
-	h.srv.ServeHTTP(w, r)
+	h.next.ServeHTTP(w, r)
 }
 
 // The moving account: 100 numbers, 1202557xxxx for xxxx < 100, on
@@ -429,7 +430,8 @@ func e2eStartMoving(t *testing.T) *e2eFixture {
 	for i := range 100 {
 		srv.AddNumber(e2eNumbers(e2eMovingNumber(i))[0])
 	}
-	h := &e2eShifter{srv: srv, at: map[int]func(*sandbox.Server){
+	front := newE2EFront(srv, e2eFaults{}, &e2eRecorder{})
+	h := &e2eShifter{srv: srv, next: front, at: map[int]func(*sandbox.Server){
 		20: func(s *sandbox.Server) {
 			for i := range 3 {
 				s.RemoveNumber(e2eMovingNumber(i))
@@ -441,11 +443,9 @@ func e2eStartMoving(t *testing.T) *e2eFixture {
 			}
 		},
 	}}
-	rec := &e2eRecorder{}
-	srv.SetRecorder(rec.add)
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &e2eFixture{srv: srv, url: ts.URL, authID: cfg.AuthID, token: cfg.AuthToken, rec: rec}
+	return &e2eFixture{e2eFront: front, url: ts.URL, authID: cfg.AuthID, token: cfg.AuthToken}
 }
 
 // TestE2E_Read_listingMoves reads the account by the page while numbers are

@@ -349,7 +349,7 @@ func TestE2E_Secrets(t *testing.T) {
 
 	t.Run("run rate limited 429", func(t *testing.T) {
 		t.Parallel()
-		fx, r, forms := secSetup(t, sandbox.Config{RateLimit: 2, NoRetryAfter: true}, secMainID(), nums(9050, 8)...)
+		fx, r, forms := secSetup(t, sandbox.Config{RateLimit: 2}, secMainID(), nums(9050, 8)...)
 		var rows [][]string
 		for i := range 8 {
 			rows = append(rows, []string{num(9050 + i), e2eAppA})
@@ -368,8 +368,9 @@ func TestE2E_Secrets(t *testing.T) {
 
 	t.Run("run faults with a short timeout", func(t *testing.T) {
 		t.Parallel()
-		fx, r, forms := secSetup(t, sandbox.Config{FailRate: 0.2, FailAfterApplyRate: 0.1, DropRate: 0.1, StallRate: 0.1, GarbageRate: 0.2, Seed: 77},
-			secMainID(), nums(9060, 16)...)
+		fx := e2eStartFaulty(t, e2eFaults{Fail: 0.2, FailAfterApply: 0.1, Drop: 0.1, Stall: 0.1, Garbage: 0.2, Seed: 77},
+			sandbox.Config{AuthID: secMainID(), AuthToken: secToken()}, nums(9060, 16)...)
+		r, forms := e2eNewRunner(t, fx), secForms(fx.authID, fx.token)
 		var rows [][]string
 		for i := range 16 {
 			app := e2eAppA
@@ -382,7 +383,7 @@ func TestE2E_Secrets(t *testing.T) {
 		res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--timeout", "200ms", "--max-attempts", "3"}, fast)...)
 		secExit(t, res, 0, 1)
 		secCheck(t, r, res, forms)
-		if fx.srv.Stats().Faults == 0 {
+		if _, injected := fx.counts(); injected == 0 {
 			t.Errorf("no fault was injected: the test tests nothing")
 		}
 	})
@@ -560,7 +561,7 @@ func TestE2E_Secrets(t *testing.T) {
 						t.Errorf("%s: took %v to refuse the URL", cmd[0], res.elapsed)
 					}
 				}
-				if n := fx.srv.Stats().Requests; n != 0 {
+				if n := fx.requests(); n != 0 {
 					t.Errorf("%d requests reached the sandbox", n)
 				}
 			})

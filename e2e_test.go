@@ -452,7 +452,7 @@ func TestE2E_Run_retriesFaults(t *testing.T) {
 			targets[num] = map[string]string{"app_id": "", "subaccount": e2eSubB}
 		}
 	}
-	fx := e2eStartFixture(t, sandbox.Config{FailRate: 0.3, DropRate: 0.1, GarbageRate: 0.1, FailAfterApplyRate: 0.1, Seed: 20261127}, e2eNumbers(numbers...)...)
+	fx := e2eStartFaulty(t, e2eFaults{Fail: 0.3, Drop: 0.1, Garbage: 0.1, FailAfterApply: 0.1, Seed: 20261127}, sandbox.Config{}, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx)
 	input := r.write("numbers.csv", b.String())
 
@@ -523,10 +523,11 @@ func TestE2E_Run_retriesFaults(t *testing.T) {
 	if (failed == 0) != (res.code == 0) {
 		t.Errorf("exit code %d with %d failed rows", res.code, failed)
 	}
-	if retriedOK == 0 || fx.srv.Stats().Faults == 0 {
-		t.Errorf("no row was retried into success (%d faults injected): the test tests nothing", fx.srv.Stats().Faults)
+	received, injected := fx.counts()
+	if retriedOK == 0 || injected == 0 {
+		t.Errorf("no row was retried into success (%d faults injected): the test tests nothing", injected)
 	}
-	t.Logf("%d rows, %d failed, %d ok after retries, %d requests, %d faults", n, failed, retriedOK, fx.srv.Stats().Requests, fx.srv.Stats().Faults)
+	t.Logf("%d rows, %d failed, %d ok after retries, %d requests, %d faults", n, failed, retriedOK, received, injected)
 }
 
 // TestE2E_Run_readBeforeUpdateUnderFaults: a row without app_id is read
@@ -545,10 +546,8 @@ func TestE2E_Run_readBeforeUpdateUnderFaults(t *testing.T) {
 		numbers = append(numbers, num)
 		b.WriteString(e2eCSVLine(num, fmt.Sprintf("renamed %d", i)))
 	}
-	fx := e2eStartFixture(t, sandbox.Config{
-		GarbageRate: 0.3, FailRate: 0.1, DropRate: 0.05, Seed: 7,
-		DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp,
-	}, e2eNumbers(numbers...)...)
+	fx := e2eStartFaulty(t, e2eFaults{Garbage: 0.3, Fail: 0.1, Drop: 0.05, Seed: 7},
+		sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx)
 	input := r.write("numbers.csv", b.String())
 
@@ -564,7 +563,7 @@ func TestE2E_Run_readBeforeUpdateUnderFaults(t *testing.T) {
 		if q.Number != "" {
 			byNumber[q.Number] = append(byNumber[q.Number], q)
 		}
-		if q.Method == "GET" && q.Fault == sandbox.FaultGarbage && q.Status >= 200 && q.Status < 300 {
+		if q.Method == "GET" && q.Fault == "garbage" && q.Status >= 200 && q.Status < 300 {
 			garbledReads++
 		}
 	}
@@ -644,9 +643,9 @@ func e2eDeref(p *string) string {
 // run slows down to what the server accepts; no row is lost, only time.
 func TestE2E_Run_rateLimited(t *testing.T) {
 	t.Parallel()
-	for _, noRetryAfter := range []bool{false, true} {
+	for _, retryAfter := range []bool{true, false} {
 		name := "Retry-After"
-		if noRetryAfter {
+		if !retryAfter {
 			name = "no Retry-After"
 		}
 		t.Run(name, func(t *testing.T) {
@@ -662,7 +661,7 @@ func TestE2E_Run_rateLimited(t *testing.T) {
 			}
 			// The sandbox lets a second's worth through at once, then 20/s:
 			// at --rate 200 the run must meet 429s unless it takes 2 s.
-			fx := e2eStartFixture(t, sandbox.Config{RateLimit: 20, NoRetryAfter: noRetryAfter}, e2eNumbers(numbers...)...)
+			fx := e2eStartFaulty(t, e2eFaults{RetryAfter: retryAfter}, sandbox.Config{RateLimit: 20}, e2eNumbers(numbers...)...)
 			r := e2eNewRunner(t, fx)
 			input := r.write("numbers.csv", b.String())
 			// Default backoffs: the tool's own pacing is under test.
@@ -702,7 +701,7 @@ func e2eDescribe(qs []sandbox.Request) string {
 func TestE2E_Run_stallTimesOut(t *testing.T) {
 	t.Parallel()
 	numbers := []string{"12025550401", "12025550402", "12025550403"}
-	fx := e2eStartFixture(t, sandbox.Config{StallRate: 1}, e2eNumbers(numbers...)...)
+	fx := e2eStartFaulty(t, e2eFaults{Stall: 1}, sandbox.Config{}, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx)
 	// Two updates stall, and one read before an update (no app_id).
 	input := r.write("numbers.csv", "number,app_id,alias\n12025550401,"+e2eAppA+",a\n12025550402,"+e2eAppB+",b\n12025550403,,c\n")
@@ -734,7 +733,7 @@ func TestE2E_Run_stallTimesOut(t *testing.T) {
 		if g.Targets[0] == "" {
 			method = "GET"
 		}
-		if qs := byNumber[g.Number]; len(qs) != 2 || qs[0].Fault != sandbox.FaultStall || qs[1].Fault != sandbox.FaultStall || qs[0].Method != method || qs[1].Method != method {
+		if qs := byNumber[g.Number]; len(qs) != 2 || qs[0].Fault != "stall" || qs[1].Fault != "stall" || qs[0].Method != method || qs[1].Method != method {
 			t.Errorf("%s: the server received %s, want two stalled %ss", g.Number, e2eDescribe(qs), method)
 		}
 	}
@@ -852,7 +851,7 @@ func TestE2E_Run_usageErrors(t *testing.T) {
 				t.Errorf("a report was created")
 			}
 			time.Sleep(20 * time.Millisecond) // a request would have arrived by now
-			if n := fx.srv.Stats().Requests; n != 0 {
+			if n := fx.requests(); n != 0 {
 				t.Errorf("%d requests reached the server, want none", n)
 			}
 		})
@@ -1077,7 +1076,7 @@ func TestE2E_Run_dryRun(t *testing.T) {
 		t.Errorf("a dry run created the report")
 	}
 	time.Sleep(20 * time.Millisecond)
-	if n := fx.srv.Stats().Requests; n != 0 {
+	if n := fx.requests(); n != 0 {
 		t.Errorf("a dry run sent %d requests", n)
 	}
 }
@@ -1390,7 +1389,7 @@ func TestE2E_Run_reportLocked(t *testing.T) {
 func TestE2E_Run_secondSignalStopsAtOnce(t *testing.T) {
 	t.Parallel()
 	numbers := []string{"12025550801", "12025550802", "12025550803", "12025550804", "12025550805"}
-	fx := e2eStartFixture(t, sandbox.Config{StallRate: 1}, e2eNumbers(numbers...)...)
+	fx := e2eStartFaulty(t, e2eFaults{Stall: 1}, sandbox.Config{}, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx)
 	var b strings.Builder
 	b.WriteString("number,app_id\n")
@@ -1401,7 +1400,7 @@ func TestE2E_Run_secondSignalStopsAtOnce(t *testing.T) {
 	report := r.path("report.csv")
 
 	p := r.start(nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "0", "--timeout", "30s"}, e2eFastRetries)...)
-	e2eWaitFor(t, 10*time.Second, "every update in flight", func() bool { return fx.srv.Stats().Requests >= 1+int64(len(numbers)) || p.exited() })
+	e2eWaitFor(t, 10*time.Second, "every update in flight", func() bool { return fx.requests() >= 1+int64(len(numbers)) || p.exited() })
 	if p.exited() {
 		t.Fatalf("the run ended early\n%v", p.wait())
 	}

@@ -69,7 +69,7 @@ func TestUndoInput_refusesAnotherOrigin(t *testing.T) {
 			t.Errorf("%s: the message does not say where the undo file is from, or how to go on:\n%s", name, res.stderr)
 		}
 		time.Sleep(20 * time.Millisecond) // a request would have arrived by now
-		if n := other.srv.Stats().Requests; n != 0 {
+		if n := other.requests(); n != 0 {
 			t.Errorf("%s: a refused run sent %d requests", name, n)
 		}
 		i13Exit(t, name+", allowed", rr.run(i13Run(undo, "allowed.csv", "--rate", "0", "--allow-other-origin")...), 0)

@@ -32,11 +32,11 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 	waiting, release := 0, make(chan struct{})
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
 		if q.Method != http.MethodPost {
-			fx.srv.ServeHTTP(w, q)
+			fx.ServeHTTP(w, q)
 			return
 		}
 		rec := httptest.NewRecorder()
-		fx.srv.ServeHTTP(rec, q) // applied now, answered once released
+		fx.ServeHTTP(rec, q) // applied now, answered once released
 		mu.Lock()
 		waiting++
 		mu.Unlock()

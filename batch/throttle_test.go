@@ -27,7 +27,7 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 		t.Skip("runs for about 3 s")
 	}
 	const rows, limit = 250, 100
-	srv := sandbox.New(sandbox.Config{RateLimit: limit, NoRetryAfter: true})
+	srv := sandbox.New(sandbox.Config{RateLimit: limit})
 	srv.AddApplication("app", "App")
 	input := make([]batch.Row, rows)
 	for i := range input {

@@ -6,8 +6,8 @@
 # Usage: bench/failbudget.sh [REPS]     (default 10 runs per setting)
 #
 # Each run has N=5000 rows that move every number to an application; the
-# sandbox (--fail-rate 0.6, a new seed per run) answers 60% of the number
-# requests 500, 502 or 503 without applying them. Settings:
+# sandbox (--fail-rate 0.6, --rate-limit 0) answers 60% of the number
+# requests 500, 502 or 503 without applying them, drawn anew each run. Settings:
 #   final     --max-attempts 1: every failure is final        (the case)
 #   retried   the default --max-attempts 5: a row fails when 5 attempts do
 # each at the default --rate 20 and at --rate 0 (no client-side limit). For
@@ -31,9 +31,9 @@ app=20372631212782780
 
 # shellcheck source=bench/sandbox.sh
 source "$root/bench/sandbox.sh"
-# sandbox SEED: a sandbox failing 60% of the number requests.
+# sandbox: a sandbox failing 60% of the number requests.
 sandbox() {
-  start_sandbox --numbers "$out/numbers.csv" --apps "$app" --fail-rate 0.6 --seed "$1" --dump "$out/dump.csv"
+  start_sandbox --numbers "$out/numbers.csv" --apps "$app" --fail-rate 0.6 --rate-limit 0 --dump "$out/dump.csv"
 }
 
 # rows FILE: the report's data lines (its origin and header lines aside).
@@ -45,7 +45,7 @@ for setting in final retried; do
     [[ $setting == final ]] && attempts=(--max-attempts 1)
     ended=() codes=()
     for rep in $(seq 1 "$REPS"); do
-      sandbox $((rep * 7919))
+      sandbox
       rm -f "$out/report.csv"
       rc=0
       timeout 120 "$bin" run --yes --input "$out/input.csv" --report "$out/report.csv" --progress never \
@@ -61,7 +61,7 @@ for setting in final retried; do
 done
 
 echo "resume after a stop (final, --rate 0), no budget, --max-attempts 30, --rate 200:"
-sandbox 42
+sandbox
 rc=0
 timeout 120 "$bin" run --yes --input "$out/input.csv" --report "$out/report.csv" --progress never --force \
   --rate 0 --max-failures 5% --max-attempts 1 --summary "$out/s1.json" 2>/dev/null || rc=$?

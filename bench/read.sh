@@ -47,7 +47,7 @@ numbers() {
 source "$root/bench/sandbox.sh"
 # sandbox NUMBERS-FILE: a fresh sandbox holding those numbers.
 sandbox() {
-  start_sandbox --numbers "$1" --apps "$start_app,$app_a" --default-app-on-missing --default-app "$def_app"
+  start_sandbox --numbers "$1" --apps "$start_app,$app_a" --default-app-on-missing --default-app "$def_app" --rate-limit 0
 }
 
 # measure NAME TARGET NUMBERS-FILE COMMAND ARGS...: runs the command on a

@@ -1,13 +1,20 @@
-# Sourced by the bench scripts: start and stop `plivo-bulk sandbox` on
+# Sourced by the bench scripts: start and stop `plivo-bulk sandbox` (or
+# bench/cmd/shapeserver, the sandbox behind another limiter shape) on
 # loopback. Needs $bin (the binary) and $out (a scratch folder).
 sb=
 
 # start_sandbox ARGS...: stops the sandbox started before, if any, starts
-# one with ARGS on 127.0.0.1 and sets PLIVO_* from what it prints.
-start_sandbox() {
+# `plivo-bulk sandbox` with ARGS on 127.0.0.1 and sets PLIVO_* from what it
+# prints.
+start_sandbox() { start_server "$bin" sandbox "$@"; }
+
+# start_shaped ARGS...: the same with $out/shapeserver (see throttle.sh).
+start_shaped() { start_server "$out/shapeserver" "$@"; }
+
+start_server() {
   stop_sandbox
   rm -f "$out/sandbox.out" # else the wait below may read the last sandbox's address
-  "$bin" sandbox --listen 127.0.0.1:0 "$@" >"$out/sandbox.out" 2>&1 &
+  "$@" --listen 127.0.0.1:0 >"$out/sandbox.out" 2>&1 &
   sb=$!
   for _ in $(seq 1 600); do
     grep -q 'export PLIVO_API_URL' "$out/sandbox.out" 2>/dev/null && break

@@ -5,7 +5,8 @@
 #
 # Usage: bench/throttle.sh [L] [N]     (defaults: L=50 requests/s, N=1000 rows)
 #
-# Shapes (the sandbox's --limiter and --rate-limit):
+# Shapes (bench/cmd/shapeserver's --limiter and --rate-limit: the sandbox
+# behind a limiter of that shape):
 #   bucket      a token bucket of L/s holding L
 #   fixed 1s    L requests per aligned 1 s window
 #   fixed 5s    5L requests per aligned 5 s window (Plivo documents 300/5s)
@@ -25,6 +26,7 @@ out=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 cd "$root"
 go build -o "$out/plivo-bulk" .
+go build -o "$out/shapeserver" ./bench/cmd/shapeserver
 bin=$out/plivo-bulk
 app=20372631212782780
 
@@ -33,8 +35,9 @@ app=20372631212782780
 
 # shellcheck source=bench/sandbox.sh
 source "$root/bench/sandbox.sh"
-# sandbox ARGS...: a sandbox holding the input's numbers and its app.
-sandbox() { start_sandbox --numbers "$out/numbers.csv" --apps "$app" "$@"; }
+# sandbox ARGS...: a sandbox holding the input's numbers and its app,
+# behind the limiter ARGS describe.
+sandbox() { start_shaped --numbers "$out/numbers.csv" --apps "$app" "$@"; }
 
 # measure NAME IDEAL_SECONDS RUN-ARGS...: one run; prints its figures.
 measure() {
@@ -81,6 +84,6 @@ shape "fixed 5s" "$ideal" --rate-limit "$((5 * L))/5s" --limiter fixed
 shape "sliding 1s" "$ideal" --rate-limit "$L/1s" --limiter sliding
 shape "moving" "$moving_ideal" --rate-limit "$L" --limiter bucket --limit-dip 5s:20s:0.5
 
-sandbox --latency 300ms
+start_sandbox --numbers "$out/numbers.csv" --apps "$app" --rate-limit 0 --latency 300ms
 measure "300ms latency, --rate 100" "$(awk -v n="$N" 'BEGIN { print n / 100 }')" --rate 100
 stop_sandbox

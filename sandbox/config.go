@@ -8,50 +8,32 @@ import (
 	"time"
 )
 
+// PlivoLimit is the rate limit Plivo documents: "300 API requests per 5
+// seconds" per account.
+var PlivoLimit = Rate{Limit: 300, Window: 5 * time.Second}
+
 // Config sets the sandbox's account, rate limit and faults. The zero value
 // is a fault-free, unlimited sandbox with generated credentials.
 type Config struct {
 	// AuthID and AuthToken are the account's credentials. New generates
 	// them when empty: AuthID as "MA" and 18 upper-case letters or digits,
-	// AuthToken as 40 random letters and digits. An AuthID that starts with
-	// "SA" makes the account a subaccount, which may not move numbers.
+	// AuthToken as 52 random ones. An AuthID that starts with "SA" makes
+	// the account a subaccount, which may not move numbers.
 	AuthID, AuthToken string
 
 	// RateLimit is the number of requests the account may make per
-	// RateWindow; 0 means unlimited. Every authenticated request counts.
-	RateLimit float64
-	// RateWindow is the rate limit's window; 0 means one second. Plivo
-	// documents 300 requests per 5 seconds.
+	// RateWindow (0 means one second), counted in a token bucket (see the
+	// package documentation); PlivoLimit is Plivo's. 0 means unlimited.
+	RateLimit  float64
 	RateWindow time.Duration
-	// Limiter is the rate limiter's shape; "" is LimiterBucket. The
-	// windowed shapes (fixed, sliding) need a whole RateLimit.
-	Limiter Limiter
-	// LimitDips move the rate limit during the run, standing in for other
-	// traffic on the account; they are timed from the first request. They
-	// must not overlap.
-	LimitDips []LimitDip
-	// NoRetryAfter leaves the Retry-After header off 429 answers, as Plivo
-	// documents none. When it is sent, Retry-After is the limiter's own
-	// reckoning: whole seconds, rounded up, until a request would pass if
-	// no other came first.
-	NoRetryAfter bool
-
-	// Now is the sandbox's clock, for the rate limit and the times it
-	// records; nil means time.Now. Tests set a fake one.
-	Now func() time.Time
 
 	// Latency delays every request on a number endpoint before the server
 	// looks at it.
 	Latency time.Duration
 
-	// The fault rates are fractions of the requests on number endpoints:
-	// FailRate answers 500, 502 or 503 without applying anything;
-	// FailAfterApplyRate applies a valid update and then answers 500;
-	// DropRate closes the connection without an answer; StallRate never
-	// answers, until the client gives up; GarbageRate answers an HTML page,
-	// a truncated JSON body or a 202 without api_id. Their sum must not
-	// exceed 1 (see Validate).
-	FailRate, FailAfterApplyRate, DropRate, StallRate, GarbageRate float64
+	// FailRate is the fraction of the requests on number endpoints answered
+	// 500, 502 or 503 without applying anything.
+	FailRate float64
 
 	// DefaultAppOnMissing makes an update whose body has no app_id key
 	// assign DefaultApp, following Plivo's documentation: "If not specified,
@@ -61,64 +43,18 @@ type Config struct {
 	// DefaultApp is the account's default_number_app. New registers it as
 	// an application when it is not empty.
 	DefaultApp string
-
-	// Seed seeds the fault draws, so that a run with the same requests in
-	// the same order meets the same faults. New picks a random seed when it
-	// is 0; Server.Config reports it.
-	Seed uint64
 }
 
-// Validate reports whether c makes sense: rates are fractions that add up to
-// at most 1, the rate limit and latency are not negative, and the
-// credentials, when set, can be sent with HTTP Basic auth.
+// Validate reports whether c makes sense: the fail rate is a fraction, the
+// rate limit and latency are not negative, and the credentials, when set,
+// can be sent with HTTP Basic auth.
 func (c Config) Validate() error {
 	var errs []error
-	rates := []struct {
-		name string
-		v    float64
-	}{
-		{"fail rate", c.FailRate},
-		{"fail-after-apply rate", c.FailAfterApplyRate},
-		{"drop rate", c.DropRate},
-		{"stall rate", c.StallRate},
-		{"garbage rate", c.GarbageRate},
+	if math.IsNaN(c.FailRate) || c.FailRate < 0 || c.FailRate > 1 {
+		errs = append(errs, fmt.Errorf("fail rate %v: want a fraction from 0 to 1", c.FailRate))
 	}
-	sum := 0.0
-	for _, r := range rates {
-		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
-			errs = append(errs, fmt.Errorf("%s %v: want a fraction from 0 to 1", r.name, r.v))
-			continue
-		}
-		sum += r.v
-	}
-	if sum > 1+1e-9 {
-		errs = append(errs, fmt.Errorf("fault rates add up to %v: want at most 1", sum))
-	}
-	if math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) || c.RateLimit < 0 {
-		errs = append(errs, fmt.Errorf("rate limit %v: want 0 (unlimited) or more", c.RateLimit))
-	}
-	if c.RateWindow < 0 || c.RateWindow > 0 && c.RateWindow < time.Millisecond || c.RateWindow > maxWindow {
-		errs = append(errs, fmt.Errorf("rate window %v: want 1ms to %v (0 for one second)", c.RateWindow, maxWindow))
-	}
-	if c.Limiter != "" {
-		var l Limiter
-		if err := l.Set(string(c.Limiter)); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if c.Limiter.windowed() && c.RateLimit != math.Trunc(c.RateLimit) {
-		errs = append(errs, fmt.Errorf("rate limit %v with the %s limiter: want a whole number of requests per window (say 1/4s rather than 0.25)", c.RateLimit, c.Limiter))
-	}
-	for _, d := range c.LimitDips {
-		if d.After < 0 || d.For <= 0 || math.IsNaN(d.Factor) || d.Factor < 0 || d.Factor > maxDipFactor {
-			errs = append(errs, fmt.Errorf("limit dip %v: want AFTER 0 or more, FOR above 0, FACTOR 0 to %d", d, maxDipFactor))
-		}
-	}
-	if err := checkDips(c.LimitDips); err != nil {
-		errs = append(errs, err)
-	}
-	if len(c.LimitDips) > 0 && c.RateLimit == 0 {
-		errs = append(errs, errNoLimit)
+	if r := (Rate{c.RateLimit, c.RateWindow}); math.IsNaN(r.Limit) || math.IsInf(r.Limit, 0) || r.Limit < 0 || r.Window < 0 {
+		errs = append(errs, fmt.Errorf("rate limit %v: want 0 (unlimited) or more", r))
 	}
 	if c.Latency < 0 {
 		errs = append(errs, fmt.Errorf("latency %v: want 0 or more", c.Latency))
@@ -155,12 +91,6 @@ func validToken(s string, password bool) bool {
 // "SA" and 18 upper-case letters or digits.
 func ValidSubaccountID(id string) bool {
 	return len(id) == 20 && strings.HasPrefix(id, "SA") && upperAlnum(id[2:])
-}
-
-// ValidMainAccountID reports whether id looks like a Plivo main account
-// auth_id: "MA" and 18 upper-case letters or digits.
-func ValidMainAccountID(id string) bool {
-	return len(id) == 20 && strings.HasPrefix(id, "MA") && upperAlnum(id[2:])
 }
 
 func upperAlnum(s string) bool {

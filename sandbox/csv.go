@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -56,7 +57,7 @@ func LoadNumbers(r io.Reader) ([]Number, error) {
 			h = strings.TrimPrefix(h, "\uFEFF") // a byte order mark from a spreadsheet
 		}
 		name := strings.ToLower(strings.TrimSpace(h))
-		if !knownColumn(name) {
+		if !slices.Contains(Columns, name) {
 			return nil, fmt.Errorf("read numbers header: unknown column %q (want %s)", h, strings.Join(Columns, ", "))
 		}
 		if _, dup := col[name]; dup {
@@ -115,15 +116,6 @@ func LoadNumbers(r io.Reader) ([]Number, error) {
 		ns = append(ns, n)
 	}
 	return ns, nil
-}
-
-func knownColumn(name string) bool {
-	for _, c := range Columns {
-		if c == name {
-			return true
-		}
-	}
-	return false
 }
 
 // validNumber reports whether n is an E.164 number without '+'.

@@ -1,10 +1,12 @@
 // Package sandbox is an in-memory stand-in for the part of Plivo's Number API
 // that plivo-bulk uses. It serves the update, read and list calls on numbers
 // and the account, application and subaccount reads, over the real HTTP
-// handler, with Basic auth, a per-account rate limit and injectable faults
-// (errors, dropped connections, stalls, garbage answers, latency). It backs
-// `plivo-bulk run --sandbox`, the standalone `plivo-bulk sandbox` server and
-// the project's end-to-end tests and benchmarks.
+// handler, with Basic auth, Plivo's documented rate limit, a fail rate and
+// latency: what a rehearsal needs. It backs `plivo-bulk run --sandbox`, the
+// standalone `plivo-bulk sandbox` server and the project's tests and
+// benchmarks. Faults that only tests need (dropped connections, stalls,
+// garbage answers, failures after applying, other limiter shapes) are
+// served by handlers in front of it, in the tests and in bench/.
 //
 // # Strict choices
 //
@@ -50,47 +52,15 @@
 //   - Only the methods listed are allowed (no HEAD, no OPTIONS): else 405.
 //   - The rate limit counts every authenticated request on the account,
 //     reads, lists and errors included, as Plivo's limit covers every API;
-//     refused requests do not count. A Retry-After header is sent unless
-//     NoRetryAfter is set; Plivo documents none, so clients must cope
-//     without it.
-//
-// # Rate limit
-//
-// Plivo documents "300 API requests per 5 seconds" but not the shape of its
-// limiter, and the account shares that budget with its other traffic. So the
-// sandbox's limit is N requests per window W (Config.RateLimit and
-// RateWindow; `--rate-limit 300/5s`, a bare number being per second) in one
-// of three shapes (Config.Limiter, `--limiter`):
-//
-//   - bucket (the default): a token bucket that refills at N/W and holds N
-//     tokens, starting full. A burst of N passes at once, then N/W
-//     steadily. Holding one window's worth lets the documented 300 pass at
-//     once, and keeps a bare `--rate-limit 60` what it always was: 60/s in
-//     bursts of 60. From full, up to 2N can pass in the first W.
-//   - fixed: N requests in each window of W aligned on the Unix epoch; the
-//     count resets at the edge, so up to 2N can pass close to an edge.
-//   - sliding: at most N requests in any W, kept as an exact log of the
-//     times admitted.
-//
-// Limit dips (Config.LimitDips, `--limit-dip AFTER:FOR:FACTOR`) stand in for
-// the other traffic: AFTER from the account's first request, the limit is
-// multiplied by FACTOR for FOR, then comes back; `20s:10s:0.5` halves it for
-// 10 seconds. For the bucket a dip scales the refill and the bucket's size
-// (the tokens above the new size are lost); for the windowed shapes it
-// scales N, rounded down, from that moment, mid-window included. Timing
-// dips from the first request rather than from the start of the server
-// makes them hit a run however long the server waited for it.
-//
-// Retry-After, when sent, is the limiter's own reckoning: the whole seconds,
-// rounded up and at least 1, until a request would pass if no other came
-// first, dips included. Config.Now replaces the clock, so that tests can
-// drive every shape on a fake one.
-//   - Latency and faults touch only the number endpoints (a number's GET and
-//     POST, and the number list), never the account, application or
+//     refused requests do not count. It is a token bucket of RateLimit
+//     that refills at RateLimit per RateWindow and starts full: Plivo
+//     documents 300 requests per 5 seconds with bursts inside the window,
+//     not how it counts them. A 429 carries no Retry-After header, since
+//     Plivo documents none.
+//   - Latency and the fail rate touch only the number endpoints (a number's
+//     GET and POST, and the number list), never the account, application or
 //     subaccount reads, so that a client's credentials check stays reliable.
-//   - Injected 500s answer Plivo's JSON error shape; injected 502s and 503s
-//     answer an HTML page, as a proxy in front of the API would.
-//   - Dropped, stalled, failed and garbage-answered requests are not applied;
-//     only FailAfterApplyRate applies a change and then reports a failure, so
-//     that a client learns nothing from a failure about whether it applied.
+//   - An injected failure applies nothing. It answers 500 in Plivo's JSON
+//     error shape, or 502 or 503 as an HTML page, as a proxy in front of the
+//     API would.
 package sandbox

@@ -1,12 +1,11 @@
 package sandbox
 
 import (
-	"context"
 	"crypto/subtle"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -61,37 +60,25 @@ func parseRoute(path string) (route, bool) {
 
 // exchange is one request being served, and what will be recorded of it.
 type exchange struct {
-	w     http.ResponseWriter
-	r     *http.Request
-	start time.Time
-	rec   Request
+	w   http.ResponseWriter
+	r   *http.Request
+	rec Request
 }
 
-// ServeHTTP serves the sandbox's API. A request that gets no answer (a
-// dropped or stalled one, or one whose client gave up) ends with the
-// connection hijacked and closed or, when the ResponseWriter cannot be
-// hijacked (HTTP/2, httptest.ResponseRecorder), with a panic of
-// http.ErrAbortHandler, which net/http's server handles; so serve the
-// sandbox through an http.Server, such as httptest.NewServer or Start, when
-// faults are on.
+// ServeHTTP serves the sandbox's API. A request whose client gives up
+// during the latency (or that the server stops, see Start) ends with a panic
+// of http.ErrAbortHandler, which makes net/http's server close the
+// connection without an answer.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
-	x := &exchange{w: w, r: r, start: time.Now(), rec: Request{Time: s.now(), Method: r.Method, Path: r.URL.Path}}
-	// finish runs even when a dropped connection falls back to
-	// panic(http.ErrAbortHandler).
+	x := &exchange{w: w, r: r, rec: Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path}}
+	// finish runs even when the request is aborted.
 	defer s.finish(x)
 	s.serve(x)
 }
 
-// finish counts x and hands it to the recorder.
+// finish hands x to the recorder.
 func (s *Server) finish(x *exchange) {
-	x.rec.Duration = time.Since(x.start)
-	if st := x.rec.Status; st >= 0 && st < len(s.byStatus) {
-		s.byStatus[st].Add(1)
-	}
-	if x.rec.Fault != FaultNone {
-		s.faults.Add(1)
-	}
 	if f := s.recorder.Load(); f != nil {
 		(*f)(x.rec)
 	}
@@ -106,12 +93,11 @@ func (s *Server) serve(x *exchange) {
 	numberEndpoint := underAccount && (rt.kind == routeNumber || rt.kind == routeNumberList)
 
 	// Read the body first: until it is read, net/http does not watch the
-	// connection, and a stalled or delayed request would not notice that
-	// its client gave up.
+	// connection, and a delayed request would not notice that its client
+	// gave up.
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		x.abort() // the client went away mid-body
-		return
+		panic(http.ErrAbortHandler) // the client went away mid-body
 	}
 	tooLarge := len(body) > maxBody
 	if tooLarge {
@@ -121,9 +107,14 @@ func (s *Server) serve(x *exchange) {
 		x.rec.Body = string(body)
 	}
 
-	if numberEndpoint && s.cfg.Latency > 0 && !sleepCtx(r.Context(), s.cfg.Latency) {
-		x.abort() // the client gave up, or the server is shutting down
-		return
+	if numberEndpoint && s.cfg.Latency > 0 {
+		t := time.NewTimer(s.cfg.Latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			panic(http.ErrAbortHandler) // the client gave up, or the server is stopping
+		}
 	}
 
 	if !s.authenticate(x) {
@@ -140,15 +131,11 @@ func (s *Server) serve(x *exchange) {
 	}
 	x.rec.APIID = newAPIID()
 
-	if s.limiter != nil {
-		if ok, wait := s.limiter.take(s.now()); !ok {
-			s.rateLimited.Add(1)
-			if !s.cfg.NoRetryAfter {
-				x.w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
-			}
-			x.fail(http.StatusTooManyRequests, "too many requests")
-			return
-		}
+	// No Retry-After: Plivo documents none, so a client must cope without.
+	if s.limiter != nil && !s.limiter.take() {
+		s.rateLimited.Add(1)
+		x.fail(http.StatusTooManyRequests, "too many requests")
+		return
 	}
 
 	if rt.kind == routeUnknown {
@@ -168,35 +155,10 @@ func (s *Server) serve(x *exchange) {
 		x.fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", maxBody))
 		return
 	}
-
-	failAfterApply := false
-	if numberEndpoint {
-		fault, variant := s.drawFault()
-		switch fault {
-		case FaultDrop:
-			x.rec.Fault = FaultDrop
-			x.abort()
-			return
-		case FaultStall:
-			// Until the client gives up, or the server shuts down.
-			x.rec.Fault = FaultStall
-			<-r.Context().Done()
-			x.abort()
-			return
-		case FaultFail:
-			x.injectFailure(variant)
-			return
-		case FaultGarbage:
-			x.garbage(variant)
-			return
-		case FaultFailAfterApply:
-			if r.Method != http.MethodPost {
-				x.rec.Fault = FaultFailAfterApply
-				x.fail(http.StatusInternalServerError, "internal server error")
-				return
-			}
-			failAfterApply = true
-		}
+	if numberEndpoint && s.cfg.FailRate > 0 && mrand.Float64() < s.cfg.FailRate {
+		s.faults.Add(1)
+		x.injectFailure(mrand.IntN(3))
+		return
 	}
 
 	switch rt.kind {
@@ -206,7 +168,7 @@ func (s *Server) serve(x *exchange) {
 		s.listNumbers(x)
 	case routeNumber:
 		if r.Method == http.MethodPost {
-			s.updateNumber(x, rt.id, body, failAfterApply)
+			s.updateNumber(x, rt.id, body)
 		} else {
 			s.getNumber(x, rt.id)
 		}
@@ -233,47 +195,4 @@ func (s *Server) authenticate(x *exchange) bool {
 		return false
 	}
 	return true
-}
-
-// drawFault decides which fault, if any, request meets, and a variant (0 to
-// 2) for the kinds that have several. It always makes the same draws, so
-// the sequence depends only on the seed and the order of requests.
-func (s *Server) drawFault() (Fault, int) {
-	if !s.faultsOn {
-		return FaultNone, 0
-	}
-	s.rngMu.Lock()
-	u := s.rng.Float64()
-	v := s.rng.IntN(3)
-	s.rngMu.Unlock()
-	c := &s.cfg
-	for _, f := range [...]struct {
-		rate  float64
-		fault Fault
-	}{
-		{c.DropRate, FaultDrop},
-		{c.StallRate, FaultStall},
-		{c.FailRate, FaultFail},
-		{c.FailAfterApplyRate, FaultFailAfterApply},
-		{c.GarbageRate, FaultGarbage},
-	} {
-		if u < f.rate {
-			return f.fault, v
-		}
-		u -= f.rate
-	}
-	return FaultNone, v
-}
-
-// sleepCtx sleeps for d, or until ctx is done; it reports whether it slept
-// the whole time.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

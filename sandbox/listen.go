@@ -30,12 +30,13 @@ func CheckListenAddr(addr string) error {
 }
 
 // Start listens on addr, which must pass CheckListenAddr ("127.0.0.1:0"
-// picks a free port), and serves s in the background. It returns the base
-// URL, "http://" and the address bound, e.g. "http://127.0.0.1:8089", and a
-// function that stops the server: it ends stalled and delayed requests
-// without an answer, waits for the others to finish until ctx is done, and
-// returns any error the server met. Calling stop more than once is safe.
-func Start(s *Server, addr string) (baseURL string, stop func(context.Context) error, err error) {
+// picks a free port), and serves h, a Server or a handler in front of one,
+// in the background. It returns the base URL, "http://" and the address
+// bound, e.g. "http://127.0.0.1:8089", and a function that stops the
+// server: it ends delayed requests without an answer, waits for the others
+// to finish until ctx is done, and returns any error the server met.
+// Calling stop more than once is safe.
+func Start(h http.Handler, addr string) (baseURL string, stop func(context.Context) error, err error) {
 	if err := CheckListenAddr(addr); err != nil {
 		return "", nil, err
 	}
@@ -44,11 +45,11 @@ func Start(s *Server, addr string) (baseURL string, stop func(context.Context) e
 		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	// Request contexts derive from base, so cancelling it releases the
-	// handlers that wait on them (stalls, latency), which Shutdown alone
+	// handlers that wait on them (latency), which Shutdown alone
 	// would wait for.
 	base, cancel := context.WithCancel(context.Background())
 	srv := &http.Server{
-		Handler:           s,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}

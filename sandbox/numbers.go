@@ -119,7 +119,7 @@ func decodeUpdate(body []byte) (fields map[string]*string, nonString []string, e
 }
 
 // updateNumber serves a POST to a number.
-func (s *Server) updateNumber(x *exchange, number string, body []byte, failAfterApply bool) {
+func (s *Server) updateNumber(x *exchange, number string, body []byte) {
 	ct := x.r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); ct == "" || err != nil || mt != "application/json" {
 		x.fail(http.StatusBadRequest, "Content-Type must be application/json")
@@ -156,11 +156,6 @@ func (s *Server) updateNumber(x *exchange, number string, body []byte, failAfter
 	s.updates.Add(1)
 	if changed {
 		s.changes.Add(1)
-	}
-	if failAfterApply {
-		x.rec.Fault = FaultFailAfterApply
-		x.fail(http.StatusInternalServerError, "internal server error")
-		return
 	}
 	x.json(http.StatusAccepted, struct {
 		Message string `json:"message"`

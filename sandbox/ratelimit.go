@@ -1,59 +1,13 @@
 package sandbox
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
-
-// Limiter names the shape of the sandbox's rate limiter. Plivo documents
-// its limit ("300 API requests per 5 seconds") but not its shape, so a
-// client should be tried against each.
-type Limiter string
-
-// The limiter shapes. For a limit of N requests per window W:
-const (
-	// LimiterBucket is a token bucket that refills at N/W and holds up to
-	// N tokens (at least one): a burst of N, then a steady N/W. It starts
-	// full.
-	LimiterBucket Limiter = "bucket"
-	// LimiterFixed counts requests in windows of W aligned on the Unix
-	// epoch (a 5 s window starts at :00, :05, …) and admits N in each: up
-	// to 2N can pass within W across an edge.
-	LimiterFixed Limiter = "fixed"
-	// LimiterSliding admits at most N requests in any W: a request passes
-	// when fewer than N were admitted in the W before it (an exact log).
-	LimiterSliding Limiter = "sliding"
-)
-
-// Limiters lists the shapes, in the order help texts show them.
-var Limiters = []Limiter{LimiterBucket, LimiterFixed, LimiterSliding}
-
-// String returns the shape's name; the zero value is LimiterBucket.
-func (l Limiter) String() string {
-	if l == "" {
-		return string(LimiterBucket)
-	}
-	return string(l)
-}
-
-// Set parses a shape's name, for a flag.
-func (l *Limiter) Set(s string) error {
-	for _, v := range Limiters {
-		if s == string(v) {
-			*l = v
-			return nil
-		}
-	}
-	return fmt.Errorf("limiter %q: want bucket, fixed or sliding", s)
-}
-
-// windowed reports whether the shape counts whole requests in windows.
-func (l Limiter) windowed() bool { return l == LimiterFixed || l == LimiterSliding }
 
 // Rate is a rate limit: Limit requests per Window. A zero Limit is no
 // limit; a zero Window means one second. It is a flag.Value, so that the
@@ -71,8 +25,7 @@ const maxWindow = 24 * time.Hour
 // may be fractional ("0.5", "2.5/s"); 0 means unlimited. The window is a Go
 // duration, or a bare unit that means one of it.
 func ParseRateLimit(s string) (Rate, error) {
-	in := strings.TrimSpace(s)
-	num, win, slash := strings.Cut(in, "/")
+	num, win, slash := strings.Cut(strings.TrimSpace(s), "/")
 	r := Rate{Window: time.Second}
 	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
@@ -81,16 +34,12 @@ func ParseRateLimit(s string) (Rate, error) {
 	r.Limit = n
 	if slash {
 		win = strings.TrimSpace(win)
-		full := win
 		if win != "" && strings.IndexAny(win[:1], "0123456789.") < 0 {
-			full = "1" + win // "s" is "1s"
+			win = "1" + win // "s" is "1s"
 		}
-		d, err := time.ParseDuration(full)
-		switch {
-		case err != nil:
-			return Rate{}, fmt.Errorf("rate limit %q: window %q: want a duration such as s, 5s, 500ms or 1m", s, win)
-		case d < time.Millisecond || d > maxWindow:
-			return Rate{}, fmt.Errorf("rate limit %q: window %v: want 1ms to %v", s, d, maxWindow)
+		d, err := time.ParseDuration(win)
+		if err != nil || d < time.Millisecond || d > maxWindow {
+			return Rate{}, fmt.Errorf("rate limit %q: window %q: want a duration from 1ms to %v, such as s, 5s, 500ms or 1m", s, win, maxWindow)
 		}
 		r.Window = d
 	}
@@ -100,24 +49,19 @@ func ParseRateLimit(s string) (Rate, error) {
 // Set parses s with ParseRateLimit, for a flag.
 func (r *Rate) Set(s string) error {
 	v, err := ParseRateLimit(s)
-	if err != nil {
-		return err
+	if err == nil {
+		*r = v
 	}
-	*r = v
-	return nil
+	return err
 }
 
-// String formats r as ParseRateLimit reads it: "0", "60/s", "300/5s".
+// String formats r as ParseRateLimit reads it: "0", "60/1s", "300/5s".
 func (r Rate) String() string {
 	if r.Limit == 0 {
 		return "0"
 	}
-	n := strconv.FormatFloat(r.Limit, 'f', -1, 64)
-	return n + "/" + formatWindow(r.window())
+	return strconv.FormatFloat(r.Limit, 'f', -1, 64) + "/" + r.window().String()
 }
-
-// PerSecond returns the long-run rate r allows, in requests per second.
-func (r Rate) PerSecond() float64 { return r.Limit / r.window().Seconds() }
 
 func (r Rate) window() time.Duration {
 	if r.Window <= 0 {
@@ -126,119 +70,37 @@ func (r Rate) window() time.Duration {
 	return r.Window
 }
 
-// formatWindow writes d briefly: "s", "5s", "m", "90s", "1.5s", "500ms".
-func formatWindow(d time.Duration) string {
-	switch {
-	case d == time.Second:
-		return "s"
-	case d == time.Minute:
-		return "m"
-	case d == time.Hour:
-		return "h"
-	case d%time.Hour == 0:
-		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d%time.Minute == 0:
-		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
-	case d%time.Second == 0:
-		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
-	}
-	return d.String()
+// bucket is a token bucket: it holds up to n tokens (at least one, so that
+// a fractional rate such as one per four seconds admits anything), refills
+// at rate tokens per second and starts full.
+type bucket struct {
+	n, rate float64
+
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
 }
 
-// LimitDip changes the rate limit for a while, standing in for the other
-// traffic that shares the account's budget: For long, starting After the
-// account's first request, the limit is multiplied by Factor (0.5 halves
-// it; 0 admits nothing; above 1 raises it), then it comes back.
-type LimitDip struct {
-	After, For time.Duration
-	Factor     float64
+func newBucket(r Rate) *bucket {
+	if r.Limit <= 0 || math.IsNaN(r.Limit) || math.IsInf(r.Limit, 0) {
+		return nil
+	}
+	n := max(1, r.Limit)
+	return &bucket{n: n, rate: r.Limit / r.window().Seconds(), tokens: n}
 }
 
-// maxDipFactor bounds a dip's factor: larger ones are typos.
-const maxDipFactor = 100
-
-// ParseLimitDip parses "AFTER:FOR:FACTOR", e.g. "20s:10s:0.5": 20 s after
-// the first request, the limit is halved for 10 s. FACTOR may also be a
-// percentage ("50%").
-func ParseLimitDip(s string) (LimitDip, error) {
-	parts := strings.Split(strings.TrimSpace(s), ":")
-	if len(parts) != 3 {
-		return LimitDip{}, fmt.Errorf("limit dip %q: want AFTER:FOR:FACTOR, e.g. 20s:10s:0.5 (after 20s, the limit is halved for 10s)", s)
+// take spends a token if there is one.
+func (b *bucket) take() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if !b.last.IsZero() {
+		b.tokens = min(b.n, b.tokens+now.Sub(b.last).Seconds()*b.rate)
 	}
-	var d LimitDip
-	var err error
-	if d.After, err = time.ParseDuration(strings.TrimSpace(parts[0])); err != nil || d.After < 0 {
-		return LimitDip{}, fmt.Errorf("limit dip %q: AFTER %q: want a duration, 0 or more, such as 20s", s, parts[0])
+	b.last = now
+	if b.tokens < 1 {
+		return false
 	}
-	if d.For, err = time.ParseDuration(strings.TrimSpace(parts[1])); err != nil || d.For <= 0 {
-		return LimitDip{}, fmt.Errorf("limit dip %q: FOR %q: want a duration above 0, such as 10s", s, parts[1])
-	}
-	f := strings.TrimSpace(parts[2])
-	scale := 1.0
-	if p, ok := strings.CutSuffix(f, "%"); ok {
-		f, scale = p, 0.01
-	}
-	d.Factor, err = strconv.ParseFloat(f, 64)
-	d.Factor *= scale
-	if err != nil || math.IsNaN(d.Factor) || d.Factor < 0 || d.Factor > maxDipFactor {
-		return LimitDip{}, fmt.Errorf("limit dip %q: FACTOR %q: want a number from 0 to %d, such as 0.5 or 50%%", s, parts[2], maxDipFactor)
-	}
-	return d, nil
+	b.tokens--
+	return true
 }
-
-// String formats d as ParseLimitDip reads it.
-func (d LimitDip) String() string {
-	return fmt.Sprintf("%v:%v:%s", d.After, d.For, strconv.FormatFloat(d.Factor, 'f', -1, 64))
-}
-
-// LimitDips is a list of dips; as a flag.Value, each use of the flag adds
-// one, and a comma separates several in one use.
-type LimitDips []LimitDip
-
-// Set adds the dips of s, for a flag.
-func (ds *LimitDips) Set(s string) error {
-	for _, part := range strings.Split(s, ",") {
-		d, err := ParseLimitDip(part)
-		if err != nil {
-			return err
-		}
-		*ds = append(*ds, d)
-	}
-	return nil
-}
-
-// String formats the dips as Set reads them.
-func (ds LimitDips) String() string {
-	parts := make([]string, len(ds))
-	for i, d := range ds {
-		parts[i] = d.String()
-	}
-	return strings.Join(parts, ",")
-}
-
-// checkDips reports dips that overlap: the limit must be clear at every
-// moment.
-func checkDips(ds []LimitDip) error {
-	sorted := sortedDips(ds)
-	for i := 1; i < len(sorted); i++ {
-		if prev := sorted[i-1]; sorted[i].After < prev.After+prev.For {
-			return fmt.Errorf("limit dips %v and %v overlap", prev, sorted[i])
-		}
-	}
-	return nil
-}
-
-func sortedDips(ds []LimitDip) []LimitDip {
-	out := append([]LimitDip(nil), ds...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].After < out[j].After })
-	return out
-}
-
-// retryAfterSeconds rounds wait up to whole seconds, at least 1, for a
-// Retry-After header.
-func retryAfterSeconds(wait time.Duration) int {
-	return max(1, int(math.Ceil(wait.Seconds())))
-}
-
-// errNoLimit is returned for dips without a rate limit to move.
-var errNoLimit = errors.New("limit dips need a rate limit")

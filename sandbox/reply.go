@@ -48,24 +48,9 @@ func (x *exchange) unauthorized(msg string) {
 	x.fail(http.StatusUnauthorized, msg)
 }
 
-// abort closes the connection without an answer. A handler that merely
-// returned would have net/http answer an empty 200.
-func (x *exchange) abort() {
-	if conn, _, err := http.NewResponseController(x.w).Hijack(); err == nil {
-		_ = conn.Close()
-		return
-	}
-	// HTTP/2, or a writer that cannot be hijacked: make net/http abort the
-	// stream.
-	panic(http.ErrAbortHandler)
-}
-
-const (
-	htmlOK = `<!DOCTYPE html>
-<html><head><title>Welcome</title></head>
-<body><h1>It works!</h1><p>This page is served instead of the API.</p></body></html>
-`
-	htmlProxyError = `<html>
+// htmlProxyError is the page a proxy in front of the API answers a 502 or
+// 503 with.
+const htmlProxyError = `<html>
 <head><title>%[1]d %[2]s</title></head>
 <body>
 <center><h1>%[1]d %[2]s</h1></center>
@@ -73,12 +58,11 @@ const (
 </body>
 </html>
 `
-)
 
 // injectFailure answers 500 in Plivo's JSON shape, or 502 or 503 as an HTML
 // page from a proxy, by variant.
 func (x *exchange) injectFailure(variant int) {
-	x.rec.Fault = FaultFail
+	x.rec.Fault = "fail"
 	status := [...]int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}[variant%3]
 	if status == http.StatusInternalServerError {
 		x.fail(status, "internal server error")
@@ -86,26 +70,4 @@ func (x *exchange) injectFailure(variant int) {
 	}
 	page := fmt.Sprintf(htmlProxyError, status, http.StatusText(status))
 	x.reply(status, "text/html", []byte(page))
-}
-
-// garbage answers something a client must not take for success, by
-// variant: an HTML page with 200, a truncated JSON body, or a 202 without
-// api_id.
-func (x *exchange) garbage(variant int) {
-	x.rec.Fault = FaultGarbage
-	post := x.r.Method == http.MethodPost
-	switch variant % 3 {
-	case 0:
-		x.reply(http.StatusOK, "text/html; charset=utf-8", []byte(htmlOK))
-	case 1:
-		if post {
-			x.reply(http.StatusAccepted, "application/json",
-				[]byte(`{"message": "changed", "api_id": "`+x.rec.APIID[:8]))
-		} else {
-			x.reply(http.StatusOK, "application/json",
-				[]byte(`{"api_id": "`+x.rec.APIID+`", "alias": null, "application": "/v1/Acc`))
-		}
-	default:
-		x.reply(http.StatusAccepted, "application/json", []byte(`{"message": "changed"}`))
-	}
 }

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"crypto/rand"
 	"fmt"
-	"math"
 	mrand "math/rand/v2"
 	"slices"
 	"sort"
@@ -39,25 +38,10 @@ type Number struct {
 	ComplianceStatus string
 }
 
-// Fault names a fault the sandbox injected into a request.
-type Fault string
-
-// The faults, as reported in Request.Fault.
-const (
-	FaultNone           Fault = ""
-	FaultFail           Fault = "fail"
-	FaultFailAfterApply Fault = "fail_after_apply"
-	FaultDrop           Fault = "drop"
-	FaultStall          Fault = "stall"
-	FaultGarbage        Fault = "garbage"
-)
-
 // Request is what the sandbox reports to a recorder about one request.
 type Request struct {
-	// Time is when the request arrived; Duration is how long it took to
-	// answer (or to give up on it).
-	Time     time.Time
-	Duration time.Duration
+	// Time is when the request arrived.
+	Time time.Time
 	// Method and Path are the request's.
 	Method, Path string
 	// Number is the number in the path of a single-number request.
@@ -67,15 +51,14 @@ type Request struct {
 	// Fields are the decoded POST fields; a nil value is a JSON null. Fields
 	// is nil when the body was not a JSON object.
 	Fields map[string]*string
-	// Status is the HTTP status answered; 0 when there was no answer: the
-	// connection was dropped, or the request stalled or was abandoned by
-	// the client.
+	// Status is the HTTP status answered; 0 when there was no answer (the
+	// client gave up during the latency, or the server stopped).
 	Status int
-	// APIID is the api_id the answer carried or would have carried; empty
-	// for a 401.
+	// APIID is the api_id the answer carried; empty for a 401.
 	APIID string
-	// Fault is the fault injected, if any.
-	Fault Fault
+	// Fault is "fail" for a failure FailRate injected, else empty. Tests
+	// that inject other faults in front of the sandbox name theirs here.
+	Fault string
 	// Applied reports whether an update was applied to the state.
 	Applied bool
 }
@@ -84,23 +67,19 @@ type Request struct {
 type Stats struct {
 	// Requests counts every request received.
 	Requests int64
-	// Updates counts POSTs that were applied, including those answered 500
-	// by FailAfterApplyRate; Changes counts those that modified the number.
+	// Updates counts POSTs that were applied; Changes counts those that
+	// modified the number.
 	Updates, Changes int64
 	// RateLimited counts requests answered 429.
 	RateLimited int64
-	// Faults counts injected faults of every kind.
+	// Faults counts the failures FailRate injected.
 	Faults int64
-	// ByStatus counts requests by the status answered; 0 counts requests
-	// that got no answer.
-	ByStatus map[int]int64
 }
 
 // Server is the sandbox: an http.Handler over in-memory state. It is safe
 // for concurrent use.
 type Server struct {
 	cfg Config
-	now func() time.Time
 
 	mu       sync.RWMutex
 	numbers  map[string]Number
@@ -109,59 +88,31 @@ type Server struct {
 	apps     map[string]string
 	subs     map[string]string
 
-	limiter limiter // nil when unlimited
-
-	faultsOn bool
-	rngMu    sync.Mutex
-	rng      *mrand.Rand
+	limiter *bucket // nil when unlimited
 
 	recorder atomic.Pointer[func(Request)]
 
 	requests, updates, changes, rateLimited, faults atomic.Int64
-	byStatus                                        [600]atomic.Int64
 }
 
 // New returns a sandbox with cfg and no numbers, applications (but
-// cfg.DefaultApp) or subaccounts. It generates the credentials and the seed
-// that cfg leaves empty. New does not check cfg: rates outside 0 to 1 are
-// clamped, and when they add up to more than 1 the later ones in the order
-// drop, stall, fail, fail-after-apply, garbage lose out. Call Validate first
-// to refuse such a configuration; New takes an unknown Limiter for a bucket
-// and a fractional limit of the windowed shapes as its whole part.
+// cfg.DefaultApp) or subaccounts. It generates the credentials that cfg
+// leaves empty. New does not check cfg: call Validate first.
 func New(cfg Config) *Server {
 	if cfg.AuthID == "" {
-		cfg.AuthID = "MA" + randomString(upperDigits, 18)
+		cfg.AuthID = "MA" + rand.Text()[:18]
 	}
 	if cfg.AuthToken == "" {
-		cfg.AuthToken = randomString(letterDigits, 40)
+		// The token guards a local server: it must not be guessable.
+		cfg.AuthToken = rand.Text() + rand.Text()
 	}
-	for cfg.Seed == 0 {
-		cfg.Seed = mrand.Uint64()
-	}
-	for _, p := range []*float64{&cfg.FailRate, &cfg.FailAfterApplyRate, &cfg.DropRate, &cfg.StallRate, &cfg.GarbageRate} {
-		if math.IsNaN(*p) || *p < 0 {
-			*p = 0
-		}
-		*p = min(*p, 1)
-	}
-	if math.IsNaN(cfg.RateLimit) || cfg.RateLimit < 0 {
-		cfg.RateLimit = 0
-	}
-	cfg.Latency = max(cfg.Latency, 0)
-
 	s := &Server{
 		cfg:     cfg,
-		now:     time.Now,
 		numbers: make(map[string]Number),
 		apps:    make(map[string]string),
 		subs:    make(map[string]string),
-		rng:     mrand.New(mrand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		limiter: newBucket(Rate{cfg.RateLimit, cfg.RateWindow}),
 	}
-	s.faultsOn = cfg.FailRate+cfg.FailAfterApplyRate+cfg.DropRate+cfg.StallRate+cfg.GarbageRate > 0
-	if cfg.Now != nil {
-		s.now = cfg.Now
-	}
-	s.limiter = newLimiter(cfg.Limiter, cfg.RateLimit, cfg.RateWindow, cfg.LimitDips)
 	if cfg.DefaultApp != "" {
 		s.apps[cfg.DefaultApp] = "Default number app"
 	}
@@ -169,7 +120,7 @@ func New(cfg Config) *Server {
 }
 
 // Config returns the sandbox's configuration, with the generated
-// credentials and seed.
+// credentials.
 func (s *Server) Config() Config { return s.cfg }
 
 // AddNumber adds n to the account, or replaces the number of the same name.
@@ -260,20 +211,13 @@ func (s *Server) Numbers() []Number {
 
 // Stats returns the counts so far. It is safe to call while serving.
 func (s *Server) Stats() Stats {
-	st := Stats{
+	return Stats{
 		Requests:    s.requests.Load(),
 		Updates:     s.updates.Load(),
 		Changes:     s.changes.Load(),
 		RateLimited: s.rateLimited.Load(),
 		Faults:      s.faults.Load(),
-		ByStatus:    make(map[int]int64),
 	}
-	for code := range s.byStatus {
-		if v := s.byStatus[code].Load(); v != 0 {
-			st.ByStatus[code] = v
-		}
-	}
-	return st
 }
 
 // SetRecorder makes the sandbox call f for every request once it has been
@@ -286,30 +230,6 @@ func (s *Server) SetRecorder(f func(Request)) {
 		return
 	}
 	s.recorder.Store(&f)
-}
-
-const (
-	upperDigits  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	letterDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-)
-
-// randomString returns n characters drawn uniformly from alphabet with
-// crypto/rand: the token guards a local server, so it should not be
-// guessable.
-func randomString(alphabet string, n int) string {
-	// Reject bytes past the largest multiple of len(alphabet) to stay uniform.
-	limit := 256 - 256%len(alphabet)
-	out := make([]byte, 0, n)
-	buf := make([]byte, 2*n)
-	for len(out) < n {
-		_, _ = rand.Read(buf) // never fails, per crypto/rand
-		for _, b := range buf {
-			if int(b) < limit && len(out) < n {
-				out = append(out, alphabet[int(b)%len(alphabet)])
-			}
-		}
-	}
-	return string(out)
 }
 
 // newAPIID returns a fresh id shaped like Plivo's api_id, a UUID.

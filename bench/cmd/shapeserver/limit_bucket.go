@@ -1,4 +1,4 @@
-package sandbox
+package main
 
 import (
 	"math"
@@ -18,10 +18,6 @@ type bucket struct {
 	sched  schedule
 	tokens float64
 	last   time.Time
-}
-
-func newBucket(rate float64) *bucket {
-	return newLimiter(LimiterBucket, rate, time.Second, nil).(*bucket)
 }
 
 // capacity is the bucket's size at factor f.

@@ -1,0 +1,214 @@
+package main
+
+// The front of the end-to-end tests' sandbox: it records every request as
+// the client saw it, and injects the faults of an unreliable network and
+// API that the sandbox itself, sized for rehearsals, does not.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// e2eFaults are fractions of the requests on number endpoints (a number's
+// GET and POST, the number list) that the front answers itself, in this
+// order: Drop closes the connection without an answer; Stall never
+// answers, until the client gives up; Fail answers 500 in Plivo's JSON
+// shape, or 502 or 503 as a proxy's HTML page, without applying anything;
+// FailAfterApply lets the sandbox apply an update, then answers 500 (a read
+// just fails); Garbage answers an HTML page with 200, a truncated JSON body,
+// or a 202 without api_id. Seed fixes the faults met by the same requests
+// in the same order (0 picks one). RetryAfter adds "Retry-After: 1" to the
+// sandbox's 429s, which carry none, as Plivo documents none.
+type e2eFaults struct {
+	Drop, Stall, Fail, FailAfterApply, Garbage float64
+	Seed                                       uint64
+	RetryAfter                                 bool
+}
+
+// e2eFront is the fixture's handler: faults, then the sandbox.
+type e2eFront struct {
+	srv    *sandbox.Server
+	faults e2eFaults
+	rec    *e2eRecorder
+	mu     sync.Mutex // guards rng
+	rng    *mrand.Rand
+	count  struct {
+		sync.Mutex
+		received, injected int64
+	}
+}
+
+func newE2EFront(srv *sandbox.Server, f e2eFaults, rec *e2eRecorder) *e2eFront {
+	for f.Seed == 0 {
+		f.Seed = mrand.Uint64()
+	}
+	return &e2eFront{srv: srv, faults: f, rec: rec, rng: mrand.New(mrand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))}
+}
+
+// counts returns the requests received and the faults injected so far.
+func (fr *e2eFront) counts() (received, injected int64) {
+	fr.count.Lock()
+	defer fr.count.Unlock()
+	return fr.count.received, fr.count.injected
+}
+
+// draw picks the fault a request meets ("" for none) and a variant, 0 to 2.
+func (fr *e2eFront) draw() (string, int) {
+	fr.mu.Lock()
+	u, v := fr.rng.Float64(), fr.rng.IntN(3)
+	fr.mu.Unlock()
+	f := fr.faults
+	for _, c := range []struct {
+		rate  float64
+		fault string
+	}{{f.Drop, "drop"}, {f.Stall, "stall"}, {f.Fail, "fail"}, {f.FailAfterApply, "fail_after_apply"}, {f.Garbage, "garbage"}} {
+		if u < c.rate {
+			return c.fault, v
+		}
+		u -= c.rate
+	}
+	return "", v
+}
+
+func (fr *e2eFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fr.count.Lock()
+	fr.count.received++
+	fr.count.Unlock()
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	q := sandbox.Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path}
+	if len(body) > 0 {
+		q.Body = string(body)
+	}
+	var fields map[string]*string
+	if json.Unmarshal(body, &fields) == nil {
+		q.Fields = fields
+	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/") // v1 Account {id} Number [{number}]
+	numberEndpoint := len(parts) >= 4 && len(parts) <= 5 && parts[0] == "v1" && parts[1] == "Account" && parts[3] == "Number"
+	if numberEndpoint && len(parts) == 5 {
+		q.Number = parts[4]
+	}
+	cw := &e2eCapture{ResponseWriter: w, retryAfter: fr.faults.RetryAfter}
+	// Recorded even when the answer is aborted with a panic.
+	defer func() {
+		q.Status = cw.status
+		if q.APIID == "" {
+			var m struct {
+				APIID string `json:"api_id"`
+			}
+			if json.Unmarshal(cw.body.Bytes(), &m) == nil {
+				q.APIID = m.APIID
+			}
+		}
+		if q.Fault != "" {
+			fr.count.Lock()
+			fr.count.injected++
+			fr.count.Unlock()
+		}
+		fr.rec.add(q)
+	}()
+
+	fault, variant := "", 0
+	f := fr.faults
+	if numberEndpoint && f.Drop+f.Stall+f.Fail+f.FailAfterApply+f.Garbage > 0 {
+		fault, variant = fr.draw()
+	}
+	id := fmt.Sprintf("%08x-0000-4000-8000-%012x", mrand.Uint32(), mrand.Uint64()&0xffffffffffff)
+	switch fault {
+	case "":
+		fr.srv.ServeHTTP(cw, r)
+	case "drop":
+		q.Fault = fault
+		panic(http.ErrAbortHandler) // net/http closes the connection
+	case "stall":
+		q.Fault = fault
+		<-r.Context().Done()
+		panic(http.ErrAbortHandler)
+	case "fail":
+		q.Fault, q.APIID = fault, id
+		if variant == 0 {
+			e2eAnswer(cw, 500, "application/json", `{"api_id":"`+id+`","error":"internal server error"}`)
+			return
+		}
+		status := []int{502, 503}[variant-1]
+		e2eAnswer(cw, status, "text/html", fmt.Sprintf("<html><head><title>%[1]d %[2]s</title></head><body><center><h1>%[1]d %[2]s</h1></center><hr><center>nginx</center></body></html>\n", status, http.StatusText(status)))
+	case "fail_after_apply":
+		if r.Method == http.MethodPost {
+			inner := httptest.NewRecorder()
+			fr.srv.ServeHTTP(inner, r)
+			var m struct {
+				APIID string `json:"api_id"`
+			}
+			_ = json.Unmarshal(inner.Body.Bytes(), &m)
+			if inner.Code != http.StatusAccepted { // not applied: its real answer
+				for k, v := range inner.Header() {
+					cw.Header()[k] = v
+				}
+				cw.WriteHeader(inner.Code)
+				_, _ = cw.Write(inner.Body.Bytes())
+				return
+			}
+			id = m.APIID
+		}
+		q.Fault, q.APIID = fault, id
+		e2eAnswer(cw, 500, "application/json", `{"api_id":"`+id+`","error":"internal server error"}`)
+	case "garbage":
+		q.Fault, q.APIID = fault, id
+		switch {
+		case variant == 0:
+			e2eAnswer(cw, 200, "text/html; charset=utf-8", "<!DOCTYPE html>\n<html><head><title>Welcome</title></head><body><h1>It works!</h1></body></html>\n")
+		case variant == 1 && r.Method == http.MethodPost:
+			e2eAnswer(cw, 202, "application/json", `{"message": "changed", "api_id": "`+id[:8])
+		case variant == 1:
+			e2eAnswer(cw, 200, "application/json", `{"api_id": "`+id+`", "alias": null, "application": "/v1/Acc`)
+		default:
+			e2eAnswer(cw, 202, "application/json", `{"message": "changed"}`)
+		}
+	}
+}
+
+func e2eAnswer(w http.ResponseWriter, status int, contentType, body string) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// e2eCapture keeps the status and body a handler answers. Unwrap lets
+// http.ResponseController reach the connection beneath.
+type e2eCapture struct {
+	http.ResponseWriter
+	status     int
+	body       bytes.Buffer
+	retryAfter bool
+}
+
+func (c *e2eCapture) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+		if code == http.StatusTooManyRequests && c.retryAfter {
+			c.Header().Set("Retry-After", "1")
+		}
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *e2eCapture) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.WriteHeader(http.StatusOK)
+	}
+	c.body.Write(p)
+	return c.ResponseWriter.Write(p)
+}
+
+func (c *e2eCapture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
