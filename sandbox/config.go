@@ -12,8 +12,9 @@ import (
 // seconds" per account.
 var PlivoLimit = Rate{Limit: 300, Window: 5 * time.Second}
 
-// Config sets the sandbox's account, rate limit and faults. The zero value
-// is a fault-free, unlimited sandbox with generated credentials.
+// Config sets the sandbox's account, rate limit, fail rate and latency.
+// The zero value is a fault-free, unlimited sandbox with generated
+// credentials.
 type Config struct {
 	// AuthID and AuthToken are the account's credentials. New generates
 	// them when empty: AuthID as "MA" and 18 upper-case letters or digits,

@@ -1152,34 +1152,3 @@ func TestValidIDs(t *testing.T) {
 		}
 	}
 }
-
-// BenchmarkServer_ServeHTTP measures the handler alone, updates and reads
-// mixed, from many goroutines, with a rate limiter that never refuses.
-func BenchmarkServer_ServeHTTP(b *testing.B) {
-	s := New(Config{AuthID: testAuthID, AuthToken: testToken, RateLimit: 1e12})
-	s.AddApplication(testApp, "Main app")
-	for i := range 1000 {
-		s.AddNumber(Number{Number: fmt.Sprintf("1202555%04d", i)})
-	}
-	var seq atomic.Int64
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := seq.Add(1)
-			path := numberPath(fmt.Sprintf("1202555%04d", i%1000))
-			var req *http.Request
-			if i%4 == 0 {
-				req = httptest.NewRequest(http.MethodGet, path, nil)
-			} else {
-				req = httptest.NewRequest(http.MethodPost, path, strings.NewReader(`{"app_id": "`+testApp+`", "alias": "x"}`))
-				req.Header.Set("Content-Type", "application/json")
-			}
-			req.SetBasicAuth(testAuthID, testToken)
-			w := httptest.NewRecorder()
-			s.ServeHTTP(w, req)
-			if w.Code != http.StatusOK && w.Code != http.StatusAccepted {
-				b.Fatalf("status %d: %s", w.Code, w.Body)
-			}
-		}
-	})
-}
