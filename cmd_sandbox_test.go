@@ -38,7 +38,7 @@ func (o *sandboxOutput) String() string {
 }
 
 // startSandboxCmd runs sandboxCmd with args in the background and waits
-// for it to print its URL. stop cancels it and returns its error.
+// for it to print its banner. stop cancels it and returns its error.
 func startSandboxCmd(t *testing.T, args ...string) (baseURL string, out *sandboxOutput, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -58,7 +58,8 @@ func startSandboxCmd(t *testing.T, args ...string) (baseURL string, out *sandbox
 	urlRE := regexp.MustCompile(`serving Plivo's Number API on (http://\S+)`)
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := urlRE.FindStringSubmatch(out.String()); m != nil {
+		// The banner's last line: the rest of it is there too.
+		if m := urlRE.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Serving until interrupted") {
 			return m[1], out, stop
 		}
 		select {

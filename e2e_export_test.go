@@ -52,7 +52,7 @@ func TestE2E_Export_accountChangesWhileListed(t *testing.T) {
 					}
 					mu.Unlock()
 				}
-				fx.srv.ServeHTTP(w, q)
+				fx.ServeHTTP(w, q)
 			}))
 			t.Cleanup(front.Close)
 			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)

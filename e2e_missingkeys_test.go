@@ -19,11 +19,11 @@ func e2eStripKeys(t *testing.T, fx *e2eFixture, listed, read []string) string {
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
 		list := strings.HasSuffix(q.URL.Path, "/Number/")
 		if q.Method != http.MethodGet || !strings.Contains(q.URL.Path, "/Number/") {
-			fx.srv.ServeHTTP(w, q)
+			fx.ServeHTTP(w, q)
 			return
 		}
 		rec := httptest.NewRecorder()
-		fx.srv.ServeHTTP(rec, q)
+		fx.ServeHTTP(rec, q)
 		var v map[string]any
 		if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil || rec.Code != http.StatusOK {
 			t.Errorf("sandbox answered %d %s", rec.Code, rec.Body)
