@@ -194,6 +194,7 @@ func TestServer_ListNumbers_badParameters(t *testing.T) {
 		{"type=local", `unknown parameter "type"`},
 		{"services=voice", `unknown parameter "services"`},
 		{"renewal_date__gt=2024-01-01", "unknown parameter"},
+		{"limit=%zz", "malformed query string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
