@@ -40,12 +40,10 @@ type e2eFront struct {
 	srv    *sandbox.Server
 	faults e2eFaults
 	rec    *e2eRecorder
-	mu     sync.Mutex // guards rng
-	rng    *mrand.Rand
-	count  struct {
-		sync.Mutex
-		received, injected int64
-	}
+
+	mu                 sync.Mutex // guards the rest
+	rng                *mrand.Rand
+	received, injected int64
 }
 
 func newE2EFront(srv *sandbox.Server, f e2eFaults, rec *e2eRecorder) *e2eFront {
@@ -57,9 +55,9 @@ func newE2EFront(srv *sandbox.Server, f e2eFaults, rec *e2eRecorder) *e2eFront {
 
 // counts returns the requests received and the faults injected so far.
 func (fr *e2eFront) counts() (received, injected int64) {
-	fr.count.Lock()
-	defer fr.count.Unlock()
-	return fr.count.received, fr.count.injected
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	return fr.received, fr.injected
 }
 
 // draw picks the fault a request meets ("" for none) and a variant, 0 to 2.
@@ -81,9 +79,9 @@ func (fr *e2eFront) draw() (string, int) {
 }
 
 func (fr *e2eFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	fr.count.Lock()
-	fr.count.received++
-	fr.count.Unlock()
+	fr.mu.Lock()
+	fr.received++
+	fr.mu.Unlock()
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	q := sandbox.Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path}
@@ -112,9 +110,9 @@ func (fr *e2eFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if q.Fault != "" {
-			fr.count.Lock()
-			fr.count.injected++
-			fr.count.Unlock()
+			fr.mu.Lock()
+			fr.injected++
+			fr.mu.Unlock()
 		}
 		fr.rec.add(q)
 	}()
