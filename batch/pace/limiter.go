@@ -31,15 +31,7 @@ func newControl(r float64, burst int, adaptive bool, maxThrottleWait time.Durati
 	}
 	c := &control{adaptive: adaptive, cur: ceiling, dog: ratectl.NewWatchdog(maxThrottleWait)}
 	if adaptive {
-		// A run told a rate starts at the lower of it and Plivo's
-		// documented limit and grows from there until the first 429, as
-		// TCP's slow start does; a run told no limit (--rate 0) starts
-		// unlimited, as it asked.
-		cfg := ratectl.Config{Ceiling: ceiling}
-		if math.IsInf(ceiling, 1) {
-			cfg.StartRate = ceiling
-		}
-		c.ctl = ratectl.NewConfig(cfg, time.Now())
+		c.ctl = ratectl.New(ceiling, time.Now())
 		c.cur = c.ctl.Rate(time.Now())
 		burst = burstOf(c.cur)
 	}

@@ -30,11 +30,8 @@ type Watchdog struct {
 	err       error
 }
 
-// NewWatchdog returns a watchdog allowing max (0: DefaultMaxThrottleWait).
+// NewWatchdog returns a watchdog allowing max.
 func NewWatchdog(max time.Duration) *Watchdog {
-	if max <= 0 {
-		max = DefaultMaxThrottleWait
-	}
 	return &Watchdog{max: max}
 }
 

@@ -6,10 +6,13 @@ import (
 	"time"
 )
 
+// DefaultMaxThrottleWait is pace's default --max-throttle-wait.
+const DefaultMaxThrottleWait = 10 * time.Minute
+
 func TestWatchdog(t *testing.T) {
 	t.Parallel()
 	now := epoch
-	w := NewWatchdog(0)
+	w := NewWatchdog(DefaultMaxThrottleWait)
 	if err := w.Check(now.Add(time.Hour)); err != nil {
 		t.Fatalf("idle run: %v, want nil (no 429 yet)", err)
 	}
