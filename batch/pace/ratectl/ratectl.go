@@ -31,8 +31,12 @@ const (
 // The episode ends when a request sent after the last 429 is accepted:
 // the server has room again, and what it accepted since the previous
 // episode ended is its limit; the rate resumes just below it, then climbs
-// slowly toward the ceiling until the next 429. It is not safe for
-// concurrent use.
+// slowly toward the ceiling until the next 429. When the server refused
+// more than it accepted meanwhile, that is no limit we overshot but an
+// account busy with other traffic, which refuses most requests whatever
+// the rate: the rate resumes where the episode began, so the run is back
+// at full speed when the account frees up. It is not safe for concurrent
+// use.
 type Controller struct {
 	ceiling float64
 	rate    float64   // in force
@@ -44,6 +48,8 @@ type Controller struct {
 	lastThrottle time.Time
 	prevEnd      time.Time // when the previous episode ended (or the run began)
 	accepted     int       // answers accepted since prevEnd
+	refused      int       // 429s since prevEnd
+	before       float64   // the rate when the episode began
 	limit        float64   // measured at the last episode's end; 0: not yet
 	pauseUntil   time.Time
 }
@@ -70,11 +76,13 @@ func (c *Controller) OnAccepted(now, sentAt time.Time) {
 		return
 	}
 	c.episode = false
-	if span := now.Sub(c.prevEnd).Seconds(); span > 0 {
+	if c.refused > c.accepted {
+		c.rate = c.before
+	} else if span := now.Sub(c.prevEnd).Seconds(); span > 0 {
 		c.limit = float64(c.accepted) / span
 		c.rate = min(c.ceiling, max(minRate, margin*c.limit))
 	}
-	c.accepted, c.prevEnd, c.last = 0, now, now
+	c.accepted, c.refused, c.prevEnd, c.last = 0, 0, now, now
 }
 
 // OnThrottled records a 429 for a request sent at sentAt; retryAfter is
@@ -88,12 +96,16 @@ func (c *Controller) OnThrottled(now, sentAt time.Time, retryAfter time.Duration
 		c.pauseUntil = u
 	}
 	c.lastThrottle = now
+	c.refused++
 	if sentAt.Before(c.lastCut) {
 		return
 	}
 	c.Rate(now)
 	if math.IsInf(c.rate, 1) {
-		c.rate = 2 * StartRate // told no limit: the cut below starts at Plivo's
+		c.rate = StartRate // told no limit: from now on, Plivo's
+	}
+	if !c.episode {
+		c.before = c.rate
 	}
 	c.rate = max(minRate, c.rate/2)
 	c.startup, c.episode, c.lastCut = false, true, now

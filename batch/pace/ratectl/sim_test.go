@@ -77,6 +77,21 @@ func (s *sliding) allow(t time.Duration) (bool, time.Duration) {
 	return false, s.log[len(s.log)-s.n] + s.w - t
 }
 
+// busy is an account busy with other traffic: for its first d it refuses
+// 95% of requests at random, whatever the rate; then inner decides.
+type busy struct {
+	inner limiter
+	d     time.Duration
+	rng   *rand.Rand
+}
+
+func (b *busy) allow(t time.Duration) (bool, time.Duration) {
+	if t < b.d && b.rng.Float64() < 0.95 {
+		return false, time.Millisecond
+	}
+	return b.inner.allow(t)
+}
+
 // shape is a server limiter accepting l requests/s on average.
 type shape struct {
 	name string
@@ -233,6 +248,23 @@ func TestController_meetsThrottlingTargets(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestController_recoversAfterABusySpell: an account busy with other
+// traffic refuses most requests whatever the rate; the run must not crawl
+// once it frees up. 60 rows at --rate 100 behind a 3 s spell, then a bucket
+// of 50/s: done within N/L + the spell + 3 s. (Rates measured during the
+// spell collapsed to 0.5/s and took a minute to climb back.)
+func TestController_recoversAfterABusySpell(t *testing.T) {
+	t.Parallel()
+	const rows, spell = 60, 3 * time.Second
+	for seed := uint64(1); seed <= 3; seed++ {
+		lim := &busy{inner: &bucket{l: 50, b: 50, tokens: 50}, d: spell, rng: rand.New(rand.NewPCG(seed, 9))}
+		res := simulate(lim, simConfig{rows: rows, ceiling: 100, latMin: time.Millisecond, latMax: 3 * time.Millisecond, seed: seed})
+		if want := spell + rows*time.Second/50 + 3*time.Second; res.done != rows || res.wall > want {
+			t.Errorf("seed %d: %d of %d rows in %v, want all within %v", seed, res.done, rows, res.wall, want)
 		}
 	}
 }
