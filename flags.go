@@ -48,7 +48,7 @@ func (c *jobFlags) register(fs *flag.FlagSet) {
 		fs.StringVar(&c.input, "input", "", "input CSV `file` (- for standard input)")
 	}
 	fs.Float64Var(&c.rate, "rate", pace.DefaultRate, "requests per `second` for the whole run, retries and reads included (0 = no client-side limit)")
-	fs.IntVar(&c.concurrency, "concurrency", 0, "most requests in flight (0 = grow with the observed latency, up to 5 s worth of --rate)")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "most requests in flight (0 = 2 s worth of --rate, 8 to 256; 64 at --rate 0)")
 	fs.IntVar(&c.maxAttempts, "max-attempts", pace.DefaultMaxAttempts, "attempts per row that may fail by themselves (5xx, timeouts); 429s do not count")
 	fs.DurationVar(&c.maxThrottleWait, "max-throttle-wait", pace.DefaultMaxThrottleWait, "stop (resumable) when the API accepts nothing for this long, or asks to wait longer")
 	fs.DurationVar(&c.timeout, "timeout", client.DefaultTimeout, "time limit of one request")

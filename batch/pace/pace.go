@@ -25,15 +25,6 @@ const (
 	// when the server accepts nothing but answers 429, or asks with a
 	// Retry-After, before it stops.
 	DefaultMaxThrottleWait = 10 * time.Minute
-	// DefaultRetryBudget is the retry quota, in the manner of the AWS SDK's
-	// standard retry mode: a retry costs retryCost (timeoutCost after a
-	// timeout), a success gives back what its retries took, or one token.
-	// A storm of errors therefore empties it quickly, and items then fail
-	// at once instead of piling on retries. A 429 costs nothing: waiting
-	// for the account is the pacer's job, not a failure.
-	DefaultRetryBudget = 500
-	retryCost          = 5
-	timeoutCost        = 10
 	// forbiddenAbortAfter: when this many answers in a row, from the start,
 	// were all 403, the credentials lack the right for the whole run.
 	forbiddenAbortAfter = 10
@@ -49,7 +40,6 @@ type Config struct {
 	MaxAttempts int
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	RetryBudget int // negative: unlimited
 	// MaxThrottleWait bounds the wait for the account: nothing accepted
 	// for this long while 429s come back, or a Retry-After longer than it,
 	// stops the run with ErrThrottled.
@@ -69,16 +59,15 @@ type Config struct {
 	OnWait func(d time.Duration, why string)
 }
 
-// AutoConcurrency is the pool's ceiling when Config.Concurrency is 0. The
-// pool itself grows only while the pacer hands out permits that no idle
-// worker can take, so the workers in use follow Little's law (rate x
-// observed latency); the ceiling allows a latency of up to 5 s at the full
-// rate before the pool rather than the rate binds.
+// AutoConcurrency is the pool's size when Config.Concurrency is 0: enough
+// requests in flight for the rate at a latency of up to 2 s (Little's law:
+// rate x latency), at least 8 and at most 256. Plivo answers in well under
+// a second, so the rate, not the pool, binds; a run told no rate gets 64.
 func AutoConcurrency(rate float64) int {
 	if rate <= 0 {
 		return 64
 	}
-	return int(min(1000, max(8, math.Ceil(rate*5))))
+	return int(min(256, max(8, math.Ceil(rate*2))))
 }
 
 func (c Config) withDefaults() Config {
@@ -93,9 +82,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BackoffMax <= 0 {
 		c.BackoffMax = DefaultBackoffMax
-	}
-	if c.RetryBudget == 0 {
-		c.RetryBudget = DefaultRetryBudget
 	}
 	if c.MaxThrottleWait <= 0 {
 		c.MaxThrottleWait = DefaultMaxThrottleWait
@@ -133,12 +119,11 @@ const (
 	KindMethod      = "method"       // stops the run: a bug
 	KindFatal       = "fatal"        // stops the run (say, the undo file cannot be written)
 	KindRateLimited = "rate_limited" // waits for the account; never uses up attempts
-	KindTimeout     = "timeout"      // retried at a higher cost to the budget
+	KindTimeout     = "timeout"
 	KindCancelled   = "cancelled"
 	KindInterrupted = "interrupted" // the run stopped before or during the item
-	KindBudget      = "retry_budget"
-	KindThrottled   = "throttled" // the account accepted nothing for too long
-	KindError       = "error"     // a failure with no class of its own
+	KindThrottled   = "throttled"   // the account accepted nothing for too long
+	KindError       = "error"       // a failure with no class of its own
 )
 
 // ErrAborted is returned when the run was stopped because every further
@@ -163,7 +148,6 @@ type Stats struct {
 	Requests    int64   // requests sent, reads and retries included
 	RateLimited int64   // answers that were 429
 	Retries     int64   // attempts after the first, 429s included
-	Workers     int64   // most workers the pool used
 	Accepted    float64 // the rate the server was seen to accept when it throttled; 0 if it never did
 }
 

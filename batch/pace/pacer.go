@@ -20,7 +20,6 @@ type Pacer struct {
 	cfg     Config
 	ctl     *control
 	permits chan struct{}
-	spawn   atomic.Pointer[func() bool] // grows Run's pool; nil outside Run
 
 	halt     chan struct{} // closed when dispatch must stop, for good
 	haltOnce sync.Once
@@ -29,11 +28,10 @@ type Pacer struct {
 
 	mu          sync.Mutex
 	reason      error // why halt was closed; guarded by mu
-	budget      int64 // retry quota left; guarded by mu
 	forbidden   int   // 403 answers while no other answer came; guarded by mu
 	otherAnswer bool  // an answer other than 403 came; guarded by mu
 
-	requests, rateLimited, retries, workers atomic.Int64
+	requests, rateLimited, retries atomic.Int64
 }
 
 // New starts the run's pacer. The first close of cfg.Stop, or the end of
@@ -47,7 +45,6 @@ func New(ctx context.Context, cfg Config) *Pacer {
 		halt:     make(chan struct{}),
 		closed:   make(chan struct{}),
 		loopDone: make(chan struct{}),
-		budget:   int64(cfg.RetryBudget),
 	}
 	go func() {
 		select {
@@ -114,7 +111,7 @@ func (p *Pacer) halted() bool {
 func (p *Pacer) Stats() Stats {
 	return Stats{
 		Requests: p.requests.Load(), RateLimited: p.rateLimited.Load(),
-		Retries: p.retries.Load(), Workers: p.workers.Load(), Accepted: p.ctl.accepted(),
+		Retries: p.retries.Load(), Accepted: p.ctl.accepted(),
 	}
 }
 
@@ -152,16 +149,6 @@ func (p *Pacer) loop(ctx context.Context) {
 		}
 		select {
 		case p.permits <- struct{}{}:
-			continue
-		default:
-		}
-		// No one is waiting: grow Run's pool if it allows, else wait for
-		// a taker.
-		if spawn := p.spawn.Load(); spawn != nil {
-			(*spawn)()
-		}
-		select {
-		case p.permits <- struct{}{}:
 		case <-p.halt:
 			return
 		case <-p.closed:
@@ -192,19 +179,6 @@ func (p *Pacer) acquire() bool {
 	case <-p.permits:
 		return !p.halted()
 	case <-p.halt:
-		return false
-	}
-}
-
-// acquireOrDone is acquire for a worker with nothing in hand: it also gives
-// up when no more items will come.
-func (p *Pacer) acquireOrDone(noMore <-chan struct{}) bool {
-	select {
-	case <-p.permits:
-		return !p.halted()
-	case <-p.halt:
-		return false
-	case <-noMore:
 		return false
 	}
 }
@@ -278,8 +252,7 @@ func (p *Pacer) sleep(ctx context.Context, d time.Duration) bool {
 
 // tries is what the policy remembers of one item's attempts.
 type tries struct {
-	failures int   // attempts that failed by themselves (429s aside)
-	spent    int64 // retry budget the item took
+	failures int // attempts that failed by themselves (429s aside)
 }
 
 // judge is the run's one retry policy. Given an attempt's outcome it says
@@ -290,7 +263,6 @@ func (p *Pacer) judge(t *tries, sent time.Time, err error) (retry bool, wait tim
 	if err == nil {
 		p.ctl.onAnswer(sent)
 		p.noteAnswer(false)
-		p.refund(t.spent)
 		return false, 0, nil
 	}
 	e := asError(err)
@@ -327,15 +299,6 @@ func (p *Pacer) judge(t *tries, sent time.Time, err error) (retry bool, wait tim
 		return false, 0, &Error{HTTPStatus: e.HTTPStatus, APIID: e.APIID, Kind: e.Kind,
 			Message: fmt.Sprintf("%s (gave up after %d attempts)", e.Message, t.failures)}
 	}
-	cost := int64(retryCost)
-	if e.Kind == KindTimeout {
-		cost = timeoutCost
-	}
-	if !p.spend(cost) {
-		return false, 0, &Error{HTTPStatus: e.HTTPStatus, APIID: e.APIID, Kind: KindBudget,
-			Message: e.Message + " (not retried: the run's retry budget is spent, too many errors)"}
-	}
-	t.spent += cost
 	return true, p.backoff(t.failures, e.RetryAfter), nil
 }
 
@@ -368,29 +331,6 @@ func (p *Pacer) noteAnswer(forbidden bool) bool {
 	}
 	p.forbidden++
 	return !p.otherAnswer && p.forbidden >= forbiddenAbortAfter
-}
-
-// spend takes a retry's cost from the budget, or reports that it is spent.
-func (p *Pacer) spend(cost int64) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cfg.RetryBudget < 0 { // negative: unlimited
-		return true
-	}
-	if p.budget < cost {
-		return false
-	}
-	p.budget -= cost
-	return true
-}
-
-// refund gives back to the budget after a success what its retries took,
-// or one token when it took none.
-func (p *Pacer) refund(spent int64) {
-	give := max(spent, 1)
-	p.mu.Lock()
-	p.budget = min(int64(p.cfg.RetryBudget), p.budget+give)
-	p.mu.Unlock()
 }
 
 // backoff is capped exponential backoff with full jitter, but never less

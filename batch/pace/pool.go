@@ -3,7 +3,6 @@ package pace
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -47,31 +46,25 @@ var errHalted = errors.New("halted")
 // by p and retried by its policy, and hands one Outcome per item to sink. sink
 // is called from a single goroutine, in completion order.
 //
+// The pool is fixed: at most p's Concurrency items in flight, each in its
+// own goroutine of a bounded errgroup, so that Send blocks while every one
+// is busy. Each goroutine waits for its permit; the pacer hands them out at
+// the run's rate.
+//
 // Run returns when source is exhausted and every item sent is done, or the
 // run halts. It returns a sink or source error as it is, p's reason when it
 // halted (ErrInterrupted, or ErrAborted or ErrThrottled wrapped with the
 // reason), and nil otherwise. Items that were never attempted get no Outcome.
 func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error, call Call[T, A], sink func(Outcome[T, A]) error) error {
-	r := &runner[T, A]{
-		p:       p,
-		call:    call,
-		jobs:    make(chan T),
-		results: make(chan Outcome[T, A], p.cfg.Concurrency),
-		noMore:  make(chan struct{}),
-	}
-	r.g, r.gctx = errgroup.WithContext(ctx)
-	spawn := r.spawn
-	p.spawn.Store(&spawn)
-	defer p.spawn.Store(nil)
-	// The pacer may already hold a permit that it offered before Run
-	// could grow the pool: one worker from the start takes it.
-	r.spawn()
+	results := make(chan Outcome[T, A], p.cfg.Concurrency)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.Concurrency)
 
 	// The consumer owns sink: it is the only goroutine that calls it.
 	sinkErr := make(chan error, 1)
 	go func() {
 		var err error
-		for d := range r.results {
+		for d := range results {
 			if err == nil {
 				if err = sink(d); err != nil {
 					p.abort(err)
@@ -86,33 +79,31 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 			if p.halted() {
 				return errHalted
 			}
-			select {
-			case r.jobs <- item:
-				return nil
-			case <-p.halt:
-				return errHalted
-			}
+			g.Go(func() error {
+				// An item whose turn comes after a stop is never attempted.
+				if p.acquire() {
+					results <- do(p, gctx, call, item)
+				}
+				return nil // a failed item is data, not an error
+			})
+			return nil
 		},
 		pass: func(item T, ans A) error {
 			if p.halted() {
 				return errHalted
 			}
-			r.results <- Outcome[T, A]{Item: item, Answer: ans, Passed: true}
+			results <- Outcome[T, A]{Item: item, Answer: ans, Passed: true}
 			return nil
 		},
 	})
-	r.spawnMu.Lock()
-	close(r.jobs)
-	close(r.noMore) // no worker may start after this: Wait must not race Go
-	r.spawnMu.Unlock()
 	if errors.Is(srcErr, errHalted) || ctx.Err() != nil && errors.Is(srcErr, ctx.Err()) {
 		srcErr = nil // the reason is recorded already
 	}
 	if srcErr != nil {
 		p.abort(srcErr)
 	}
-	_ = r.g.Wait() // workers never return errors: a failed item is data
-	close(r.results)
+	_ = g.Wait()
+	close(results)
 	if err := <-sinkErr; err != nil {
 		return err
 	}
@@ -128,59 +119,9 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 	return nil
 }
 
-type runner[T, A any] struct {
-	p       *Pacer
-	call    Call[T, A]
-	jobs    chan T
-	results chan Outcome[T, A]
-	g       *errgroup.Group
-	gctx    context.Context
-
-	spawnMu sync.Mutex
-	workers int
-	noMore  chan struct{} // closed when the source is done
-}
-
-// spawn starts one more worker if the ceiling allows. The pacer calls it
-// when it holds a permit and no worker is free to take it.
-func (r *runner[T, A]) spawn() bool {
-	r.spawnMu.Lock()
-	defer r.spawnMu.Unlock()
-	select {
-	case <-r.noMore:
-		return false
-	default:
-	}
-	if r.workers >= r.p.cfg.Concurrency {
-		return false
-	}
-	r.workers++
-	if n := int64(r.workers); n > r.p.workers.Load() {
-		r.p.workers.Store(n)
-	}
-	r.g.Go(r.work)
-	return true
-}
-
-// work is one worker: it takes a permit, then an item, and makes attempts
-// until the item is done. Every attempt, retries included, costs a permit.
-func (r *runner[T, A]) work() error {
-	for {
-		if !r.p.acquireOrDone(r.noMore) {
-			return nil
-		}
-		item, ok := <-r.jobs
-		if !ok || r.p.halted() {
-			return nil // an item taken after a stop is never attempted
-		}
-		r.results <- r.do(item)
-	}
-}
-
 // do takes an item to its Outcome. The first attempt's permit was taken by
 // the caller.
-func (r *runner[T, A]) do(item T) Outcome[T, A] {
-	p := r.p
+func do[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) Outcome[T, A] {
 	d := Outcome[T, A]{Item: item}
 	var t tries
 	var sent time.Time
@@ -197,14 +138,14 @@ func (r *runner[T, A]) do(item T) Outcome[T, A] {
 		p.requests.Add(1)
 		start := time.Now()
 		sent = start
-		ans, err := r.call(r.gctx, item, permit)
+		ans, err := call(ctx, item, permit)
 		d.Latency = time.Since(start)
 		retry, wait, final := p.judge(&t, sent, err)
 		if !retry {
 			d.Answer, d.Err = ans, final
 			return d
 		}
-		if !p.sleep(r.gctx, wait) || !p.acquire() {
+		if !p.sleep(ctx, wait) || !p.acquire() {
 			// The answer stays: an update applied before its read-back
 			// failed is told apart from one never applied.
 			e := asError(err)
