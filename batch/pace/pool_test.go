@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -116,27 +117,29 @@ func TestRun_everyRowOnce(t *testing.T) {
 }
 
 func TestRun_concurrencyBound(t *testing.T) {
-	var inFlight, most atomic.Int64
-	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for {
-			m := most.Load()
-			if n <= m || most.CompareAndSwap(m, n) {
-				break
+	synctest.Test(t, func(t *testing.T) {
+		var inFlight, most atomic.Int64
+		call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for {
+				m := most.Load()
+				if n <= m || most.CompareAndSwap(m, n) {
+					break
+				}
 			}
+			time.Sleep(time.Millisecond)
+			return okCall(ctx, r, nil)
 		}
-		time.Sleep(time.Millisecond)
-		return okCall(ctx, r, nil)
-	}
-	cfg := fastConfig()
-	cfg.Concurrency = 3
-	if _, _, err := collect(t, context.Background(), cfg, makeItems(60), call); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if m := most.Load(); m > 3 || m < 1 {
-		t.Errorf("most calls in flight = %d, want 1..3", m)
-	}
+		cfg := fastConfig()
+		cfg.Concurrency = 3
+		if _, _, err := collect(t, context.Background(), cfg, makeItems(60), call); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if m := most.Load(); m > 3 || m < 1 {
+			t.Errorf("most calls in flight = %d, want 1..3", m)
+		}
+	})
 }
 
 func TestRun_retries(t *testing.T) {
@@ -285,34 +288,37 @@ func TestRun_cancelInFlight(t *testing.T) {
 }
 
 func TestRun_retryAfterPausesPool(t *testing.T) {
-	const pause = 300 * time.Millisecond
-	var mu sync.Mutex
-	var throttledAt time.Time
-	var early int
-	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		now := time.Now()
-		if throttledAt.IsZero() {
-			throttledAt = now
-			return answer{}, &Error{HTTPStatus: 429, Kind: KindRateLimited, Retryable: true, RetryAfter: pause}
+	synctest.Test(t, func(t *testing.T) {
+		const pause = 3 * time.Second
+		var mu sync.Mutex
+		var throttledAt time.Time
+		var early int
+		call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			now := time.Now()
+			if throttledAt.IsZero() {
+				throttledAt = now
+				return answer{}, &Error{HTTPStatus: 429, Kind: KindRateLimited, Retryable: true, RetryAfter: pause}
+			}
+			// The pacer pauses the run for the Retry-After less a second of
+			// rounding (none here), and the item itself waits it out.
+			if now.Sub(throttledAt) < pause {
+				early++
+			}
+			return okCall(ctx, r, nil)
 		}
-		// The check allows for calls that got their permit before the 429.
-		if now.Sub(throttledAt) < pause-50*time.Millisecond {
-			early++
+		cfg := fastConfig()
+		cfg.Rate = 200
+		cfg.Concurrency = 1
+		got, _, err := collect(t, context.Background(), cfg, makeItems(5), call)
+		if err != nil || len(got) != 5 {
+			t.Fatalf("Run = %v, %d results", err, len(got))
 		}
-		return okCall(ctx, r, nil)
-	}
-	cfg := fastConfig()
-	cfg.Rate = 200
-	cfg.Concurrency = 1
-	got, _, err := collect(t, context.Background(), cfg, makeItems(5), call)
-	if err != nil || len(got) != 5 {
-		t.Fatalf("Run = %v, %d results", err, len(got))
-	}
-	if early > 0 {
-		t.Errorf("%d calls during the Retry-After pause, want none", early)
-	}
+		if early > 0 {
+			t.Errorf("%d calls during the Retry-After pause, want none", early)
+		}
+	})
 }
 
 func TestRun_sinkErrorStops(t *testing.T) {
