@@ -22,6 +22,7 @@ type control struct {
 	cur        float64             // the rate in force; +Inf when unlimited
 	pauseUntil time.Time           // Retry-After's pause when not adaptive
 	dog        *ratectl.Watchdog
+	raised     chan struct{} // closed when the rate rises outside adjust
 }
 
 func newControl(r float64, burst int, adaptive bool, maxThrottleWait time.Duration) *control {
@@ -29,7 +30,7 @@ func newControl(r float64, burst int, adaptive bool, maxThrottleWait time.Durati
 	if r <= 0 {
 		ceiling = math.Inf(1)
 	}
-	c := &control{adaptive: adaptive, cur: ceiling, dog: ratectl.NewWatchdog(maxThrottleWait)}
+	c := &control{adaptive: adaptive, cur: ceiling, dog: ratectl.NewWatchdog(maxThrottleWait), raised: make(chan struct{})}
 	if adaptive {
 		c.ctl = ratectl.New(ceiling, time.Now())
 		c.cur = c.ctl.Rate(time.Now())
@@ -65,14 +66,19 @@ func (c *control) pause() time.Duration {
 	return time.Until(until)
 }
 
-// adjust sets the limiter to the controller's rate now.
-func (c *control) adjust(now time.Time) {
-	if !c.adaptive {
-		return
-	}
+// adjust sets the limiter to the controller's rate now. It returns a
+// channel closed when the rate next rises in between.
+func (c *control) adjust(now time.Time) <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r := c.ctl.Rate(now); r != c.cur {
+	if c.adaptive {
+		c.set(now, c.ctl.Rate(now))
+	}
+	return c.raised
+}
+
+func (c *control) set(now time.Time, r float64) {
+	if r != c.cur {
 		c.cur = r
 		c.lim.SetLimitAt(now, limitOf(r))
 		c.lim.SetBurstAt(now, burstOf(r))
@@ -85,7 +91,13 @@ func (c *control) onAnswer(sent time.Time) {
 	defer c.mu.Unlock()
 	c.dog.OnAccepted()
 	if c.ctl != nil {
-		c.ctl.OnAccepted(time.Now(), sent)
+		now := time.Now()
+		c.ctl.OnAccepted(now, sent)
+		if r := c.ctl.Rate(now); r > c.cur {
+			c.set(now, r)
+			close(c.raised)
+			c.raised = make(chan struct{})
+		}
 	}
 }
 
@@ -100,9 +112,7 @@ func (c *control) onThrottle(sent time.Time, retryAfter time.Duration) error {
 	}
 	if c.ctl != nil {
 		c.ctl.OnThrottled(now, sent, retryAfter)
-		c.cur = c.ctl.Rate(now)
-		c.lim.SetLimitAt(now, limitOf(c.cur))
-		c.lim.SetBurstAt(now, burstOf(c.cur))
+		c.set(now, c.ctl.Rate(now))
 	} else if until := now.Add(retryAfter); until.After(c.pauseUntil) {
 		c.pauseUntil = until
 	}

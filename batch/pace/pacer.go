@@ -140,9 +140,22 @@ func (p *Pacer) loop(ctx context.Context) {
 			}
 			continue // the pause may have been extended meanwhile
 		}
-		p.ctl.adjust(time.Now())
-		if err := p.ctl.lim.Wait(ctx); err != nil {
-			return
+		raised := p.ctl.adjust(time.Now())
+		if r := p.ctl.lim.Reserve(); r.Delay() > 0 {
+			// A rise of the rate (a throttling episode's end) must take
+			// effect now, not after a wait reserved at the low rate.
+			t := time.NewTimer(r.Delay())
+			select {
+			case <-t.C:
+			case <-raised:
+				t.Stop()
+				r.Cancel()
+				continue
+			case <-ctx.Done():
+				t.Stop()
+				r.Cancel()
+				return
+			}
 		}
 		if p.halted() { // never hand a permit out after a stop
 			return
