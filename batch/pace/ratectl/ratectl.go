@@ -28,15 +28,15 @@ const (
 // Controller is an adaptive rate. Until the first 429 it doubles toward
 // its ceiling. A 429 starts a throttling episode: the rate halves at each
 // 429 for a request sent after the last cut (news, not in-flight echoes).
-// The episode ends when a request sent after the last 429 is accepted:
-// the server has room again, and what it accepted since the previous
-// episode ended is its limit; the rate resumes just below it, then climbs
-// slowly toward the ceiling until the next 429. When the server refused
-// more than it accepted meanwhile, that is no limit we overshot but an
-// account busy with other traffic, which refuses most requests whatever
-// the rate: the rate resumes where the episode began, so the run is back
-// at full speed when the account frees up. It is not safe for concurrent
-// use.
+// The episode ends when a request sent after the last 429 is accepted: the
+// server has room again, and what it accepted from the previous episode's
+// end to this one's last cut is its limit. The rate resumes just below it,
+// then climbs slowly toward the ceiling until the next 429. When the
+// server refused more than it accepted meanwhile, that is no limit we
+// overshot but an account busy with other traffic, which refuses most
+// requests whatever the rate: the rate resumes where the episode began, so
+// the run is back at full speed when the account frees up. It is not safe
+// for concurrent use.
 type Controller struct {
 	ceiling float64
 	rate    float64   // in force
@@ -76,10 +76,14 @@ func (c *Controller) OnAccepted(now, sentAt time.Time) {
 		return
 	}
 	c.episode = false
-	if c.refused > c.accepted {
+	// The time from the last cut to now went in probing at the cut rate,
+	// not in what the server could take.
+	if span := c.lastCut.Sub(c.prevEnd).Seconds(); c.refused > c.accepted {
 		c.rate = c.before
-	} else if span := now.Sub(c.prevEnd).Seconds(); span > 0 {
-		c.limit = float64(c.accepted) / span
+	} else if span > 0 {
+		// Answers in flight when the span began can make a short one
+		// read high: never more than the rate that drew the 429.
+		c.limit = min(c.before, float64(c.accepted)/span)
 		c.rate = min(c.ceiling, max(minRate, margin*c.limit))
 	}
 	c.accepted, c.refused, c.prevEnd, c.last = 0, 0, now, now
@@ -107,7 +111,7 @@ func (c *Controller) OnThrottled(now, sentAt time.Time, retryAfter time.Duration
 	if !c.episode {
 		c.before = c.rate
 	}
-	c.rate = max(minRate, c.rate/2)
+	c.rate = min(c.ceiling, max(minRate, c.rate/2))
 	c.startup, c.episode, c.lastCut = false, true, now
 }
 
