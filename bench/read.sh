@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Requests a row for BENCHMARKS.md (issue 11: read the account by the page).
 #
-# Usage: bench/read.sh [--no-rss]
+# Usage: bench/read.sh [--no-rss | --rss-only]
 #
 # Runs the real binary against the real sandbox (`plivo-bulk sandbox`, a
 # process of its own on 127.0.0.1, port picked by the kernel), a fresh one
@@ -16,13 +16,15 @@
 #   3. plan of a 2,000-number account (every number)         target <= 0.06
 #   4. 10 rows on a 100,000-number account (auto only): plan and an
 #      alias-only run                                         target: auto reads one by one, <= 15 requests for plan
-#   5. peak RSS of a plan of 1,000,000 rows reading by page (GNU time; the
-#      sandbox is another process, so its memory is not counted)
+#   5. peak RSS of 1,000,000 rows on a 1,000,000-number account reading by
+#      page: a plan, and an alias-only run without and with --undo (GNU
+#      time; the sandbox is another process, so its memory is not counted)
 #                                                             target <= 128 MB
 # Every command has a time limit; the sandboxes are stopped on exit.
 set -euo pipefail
 rss=1
 [[ ${1:-} == --no-rss ]] && rss=0
+[[ ${1:-} == --rss-only ]] && rss=2
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp -d)
 sb=
@@ -72,7 +74,35 @@ measure() {
     | "| " + . + " |"' "$out/summary.json"
 }
 
+# 5. Peak RSS of 1,000,000 rows that read by page.
+# rss NAME COMMAND ARGS...: runs the command on a fresh 1,000,000-number
+# sandbox under GNU time and prints its peak RSS, wall time and requests.
+rss() {
+  local name=$1; shift
+  sandbox "$out/n1m.csv"
+  rm -f "$out"/report.csv "$out"/undo.csv "$out"/plan.csv "$out"/summary.json
+  local rc=0 t0 t1
+  t0=$(date +%s.%N)
+  timeout 1800 /usr/bin/time -f %M -o "$out/rss" "$bin" "$@" --read page --rate 0 --progress never \
+    --summary "$out/summary.json" 2>"$out/cmd.err" >/dev/null || rc=$?
+  t1=$(date +%s.%N)
+  stop_sandbox
+  jq -r --arg name "$name" --arg kb "$(tail -n1 "$out/rss")" --arg t0 "$t0" --arg t1 "$t1" --arg rc "$rc" '
+    "\($name): peak RSS \(($kb|tonumber)/1024*10|round/10) MB (target <= 128 MB)   wall \((($t1|tonumber)-($t0|tonumber))*10|round/10) s   requests \(.requests) (\(.read.pages) pages)   rows \(.rows)   exit \($rc)"' \
+    "$out/summary.json"
+}
+rss_all() {
+  echo
+  numbers "$out/n1m.csv" 1000000
+  awk -v app="$app_a" 'BEGIN { print "number,app_id"; for (i = 0; i < 1000000; i++) printf "1202%07d,%s\n", i, app }' >"$out/plan1m.csv"
+  awk 'BEGIN { print "number,alias"; for (i = 0; i < 1000000; i++) printf "1202%07d,Desk %d\n", i, i }' >"$out/rename1m.csv"
+  rss "plan 1,000,000 rows" plan --input "$out/plan1m.csv" --output "$out/plan.csv"
+  rss "run 1,000,000 alias-only rows" run --input "$out/rename1m.csv" --report "$out/report.csv"
+  rss "run 1,000,000 alias-only rows --undo" run --input "$out/rename1m.csv" --report "$out/report.csv" --undo "$out/undo.csv"
+}
+
 echo "plivo-bulk read benchmark: $(date -u '+%F %H:%M UTC'), $(nproc) cores, $(go version | cut -d' ' -f3), load $(cut -d' ' -f1-3 /proc/loadavg)"
+if ((rss == 2)); then rss_all; exit; fi
 echo
 echo "| scenario | rows | requests | per row | read | pages | reads | target | met? | exit |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -113,19 +143,4 @@ measure "plan 10 / 100,000, --read auto" all:15 "$out/n100k.csv" \
 measure "rename 10 alias-only / 100,000, --read auto (10 updates)" - "$out/n100k.csv" \
   run --yes --input "$out/ten.csv" --report "$out/report.csv"
 
-# 5. Peak RSS of a plan of 1,000,000 rows that reads by page.
-if ((rss)); then
-  echo
-  numbers "$out/n1m.csv" 1000000
-  awk -v app="$app_a" 'BEGIN { print "number,app_id"; for (i = 0; i < 1000000; i++) printf "1202%07d,%s\n", i, app }' >"$out/plan1m.csv"
-  sandbox "$out/n1m.csv"
-  rc=0
-  t0=$(date +%s.%N)
-  timeout 600 /usr/bin/time -f %M -o "$out/rss" "$bin" plan --input "$out/plan1m.csv" --output "$out/plan.csv" \
-    --read page --rate 0 --progress never --summary "$out/summary.json" 2>"$out/cmd.err" >/dev/null || rc=$?
-  t1=$(date +%s.%N)
-  stop_sandbox
-  jq -r --arg kb "$(cat "$out/rss")" --arg t0 "$t0" --arg t1 "$t1" --arg rc "$rc" '
-    "plan 1,000,000 rows --read page: peak RSS \(($kb|tonumber)/1024*10|round/10) MB (target <= 128 MB)   wall \((($t1|tonumber)-($t0|tonumber))*10|round/10) s   requests \(.requests) (\(.read.pages) pages)   rows \(.rows)   exit \($rc)"' \
-    "$out/summary.json"
-fi
+if ((rss)); then rss_all; fi
