@@ -207,6 +207,9 @@ func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, st
 		return nil
 	}
 	job.Sink = func(r batch.Result) error {
+		if undo != nil {
+			undo.Done(r.Row.Number)
+		}
 		if err := rep.Write(r); err != nil {
 			return err
 		}

@@ -28,7 +28,9 @@ import (
 // resumed run, perhaps with more columns) records only the fields not yet
 // recorded, reading the file it appends to. Such a field goes on a row of
 // its own while the run goes on; Close merges each number's rows into one,
-// so that a closed undo file never lists a number twice.
+// so that a closed undo file never lists a number twice. Done forgets a
+// number once its row has ended, so that what the writer holds is the rows
+// in flight, not the file.
 //
 // It is safe for concurrent use. Concurrent Writes share their syncs: while
 // one fsync runs, the rows written meanwhile wait for the next, which syncs
@@ -42,7 +44,7 @@ type UndoWriter struct {
 	buf      bytes.Buffer
 	w        *csv.Writer // into buf
 	rec      []string
-	recorded map[string]uint8 // number -> the fields recorded (bit f), or lost
+	recorded map[string]uint8 // number -> the fields recorded (bit f), or lost; until Done
 	split    map[string]struct{}
 	lost     int
 	err      error // the first failed write or sync: every later Write returns it
@@ -192,6 +194,15 @@ func (u *UndoWriter) waitDurable(seq uint64) error {
 		u.synced.Broadcast()
 	}
 	return u.err
+}
+
+// Done tells the writer that number's row has ended: no retry will write
+// it again in this run, so what was recorded for it is only in the file.
+// Without it the writer would hold every number of the run.
+func (u *UndoWriter) Done(number string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.recorded, number)
 }
 
 // Unrestorable counts the numbers with a change the undo file cannot express.

@@ -274,3 +274,35 @@ func TestUndoWriter_concurrent(t *testing.T) {
 	}
 	t.Logf("%d rows, %d syncs", writers*each, syncs)
 }
+
+// TestUndoWriter_doneForgets: the writer holds a number from its first
+// Write (a retry records nothing new) until Done, not for the whole run.
+func TestUndoWriter_doneForgets(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "undo.csv")
+	u, err := OpenUndo(path, New, testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		n := fmt.Sprintf("120255%05d", i)
+		undoWrite(t, u, n, targets(batch.Alias, "new"), targets(batch.Alias, "old"))
+		undoWrite(t, u, n, targets(batch.Alias, "new"), targets(batch.Alias, "new")) // a retry
+		u.Done(n)
+	}
+	if len(u.recorded) != 0 {
+		t.Errorf("the writer still holds %d numbers after their rows ended", len(u.recorded))
+	}
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := readUndo(t, path)
+	for n, w := range got {
+		if w != targets(batch.Alias, "old") {
+			t.Errorf("%s: undo restores %+v, want the alias from before the run", n, w)
+		}
+	}
+	if len(got) != 100 {
+		t.Errorf("%d rows, want 100", len(got))
+	}
+}
