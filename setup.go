@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -50,14 +48,7 @@ func (s *jobSetup) open(ctx context.Context, stop <-chan struct{}, f *jobFlags, 
 		}
 	}
 	if !f.noInput {
-		// The check pass holds 8 bytes a row until it ends, for the
-		// duplicates: a tighter collector while it runs, and one collection
-		// once they are garbage, keep the peak near what is live; then the
-		// run gets the default back.
-		gc := debug.SetGCPercent(20)
 		in, err := input.Open(withStop(ctx, stop), f.input, os.Stdin)
-		runtime.GC()
-		debug.SetGCPercent(gc)
 		if err != nil {
 			if ctx.Err() != nil || isClosed(stop) {
 				return pace.ErrInterrupted
