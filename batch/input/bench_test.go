@@ -3,13 +3,8 @@ package input
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
-	"io"
 	"strconv"
-	"strings"
 	"testing"
-
-	"github.com/gocarina/gocsv"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
@@ -45,7 +40,7 @@ func reportPerRow(b *testing.B, rows int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
 }
 
-// BenchmarkInput_Each is the send pass: decode (gocsv) and validate every
+// BenchmarkInput_Each is the send pass: decode and validate every
 // row of a 10,000-row file.
 func BenchmarkInput_Each(b *testing.B) {
 	data := benchFile(benchRows)
@@ -93,78 +88,4 @@ func BenchmarkOpenInput(b *testing.B) {
 		}
 	}
 	reportPerRow(b, benchRows)
-}
-
-// benchRecord is the benchmark file's columns as gocsv decodes them.
-type benchRecord struct {
-	Number string `csv:"number"`
-	AppID  string `csv:"app_id"`
-	Alias  string `csv:"alias"`
-}
-
-// BenchmarkDecode compares the two ways of decoding the same 10,000-row file
-// into records, with the csv.Reader configured as the reader needs it: with
-// encoding/csv and columns found by their header names (what the reader
-// does), and with gocsv's documented decoding over that csv.Reader
-// (UnmarshalDecoderToCallback and struct tags). Neither validates a row.
-func BenchmarkDecode(b *testing.B) {
-	data := benchFile(benchRows)
-	newCSV := func() *csv.Reader {
-		r := csv.NewReader(bytes.NewReader(data))
-		r.FieldsPerRecord = -1
-		r.TrimLeadingSpace = true
-		r.ReuseRecord = true
-		return r
-	}
-	check := func(b *testing.B, n int, last benchRecord) {
-		if n != benchRows || last.Number == "" || last.AppID == "" {
-			b.Fatalf("decoded %d records, the last %+v", n, last)
-		}
-	}
-	b.Run("encoding-csv", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(data)))
-		for b.Loop() {
-			r := newCSV()
-			h, err := r.Read()
-			if err != nil {
-				b.Fatal(err)
-			}
-			col := map[string]int{}
-			for i, name := range h {
-				col[strings.ToLower(strings.TrimSpace(name))] = i
-			}
-			num, app, alias := col["number"], col["app_id"], col["alias"]
-			n, last := 0, benchRecord{}
-			for {
-				rec, err := r.Read()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-				last = benchRecord{Number: rec[num], AppID: rec[app], Alias: rec[alias]}
-				n++
-			}
-			check(b, n, last)
-		}
-		reportPerRow(b, benchRows)
-	})
-	b.Run("gocsv", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetBytes(int64(len(data)))
-		for b.Loop() {
-			n, last := 0, benchRecord{}
-			err := gocsv.UnmarshalDecoderToCallback(gocsv.NewSimpleDecoderFromCSVReader(newCSV()), func(rec benchRecord) {
-				last = rec
-				n++
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			check(b, n, last)
-		}
-		reportPerRow(b, benchRows)
-	})
 }

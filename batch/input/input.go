@@ -36,14 +36,6 @@
 //     before it closed the file leaves them unmerged; the merged row
 //     restores them all, and the later rows are not rows of the input at
 //     all (Rows does not count them, Each does not yield them).
-//
-// It reads with encoding/csv, not gocsv. gocsv maps columns to struct
-// fields by reflection, but it drops a ragged row's cell count, which a
-// row's message needs, and matching header names whatever their case
-// would take its process-wide header normalizer. Finding five known
-// columns by index is a few lines, and gocsv's callback decoding of the
-// same records costs several times the time and allocations
-// (BenchmarkDecode).
 package input
 
 import (
