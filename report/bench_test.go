@@ -53,7 +53,7 @@ func BenchmarkWriter_Write(b *testing.B) {
 
 // BenchmarkCompleted_Has is the resume check made for every valid row.
 func BenchmarkCompleted_Has(b *testing.B) {
-	d := &Completed{keys: []uint64{1, 2, 3}}
+	d := &Completed{done: map[uint64]uint64{1: 2}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if d.Has(benchResult.Row) {

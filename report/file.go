@@ -319,22 +319,6 @@ func completeLength(f *os.File) (keep, size int64, err error) {
 	return 0, size, nil
 }
 
-// countLines counts the line ends in r.
-func countLines(r io.Reader) (int, error) {
-	buf := make([]byte, 64<<10)
-	n := 0
-	for {
-		m, err := r.Read(buf)
-		n += bytes.Count(buf[:m], []byte{'\n'})
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-}
-
 // forceDoes says what --force does to an existing file of this kind.
 func forceDoes(k kind) string {
 	if k.appendOnForce {

@@ -276,25 +276,26 @@ var lineBreaks = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ")
 // Completed is the set of rows that a report records as done: for each number,
 // the latest line decides, and the row is done only when that line is ok
 // and has the row's targets. A number set to A, then to B, is not done for
-// a row that sets A again. It costs 8 bytes per done number (16 per report
-// line while the report is read).
+// a row that sets A again. Hashed, a done number costs about 30 bytes:
+// with the strings themselves, a million of them took 200 MB.
 type Completed struct {
-	keys []uint64 // sorted: key(number, targets) of each number whose latest line is ok
-	rows int      // report rows read
+	done map[uint64]uint64 // numberHash -> key(number, cells) of its latest line, when that line is ok
+	rows int               // report rows read
 }
 
 // Has reports whether the report's latest line for r's number is ok and
 // has r's targets.
 func (d *Completed) Has(r batch.Row) bool {
-	if d == nil || len(d.keys) == 0 {
+	if d == nil || len(d.done) == 0 {
 		return false
 	}
 	var cells [batch.NumFields]string
 	for f, s := range r.Targets {
 		cells[f] = s.Escaped()
 	}
-	_, ok := slices.BinarySearch(d.keys, key(Neutralize(r.Number), cells))
-	return ok
+	n := Neutralize(r.Number)
+	k, ok := d.done[numberHash(n)]
+	return ok && k == key(n, cells)
 }
 
 // Len returns how many numbers the report records as done.
@@ -302,7 +303,7 @@ func (d *Completed) Len() int {
 	if d == nil {
 		return 0
 	}
-	return len(d.keys)
+	return len(d.done)
 }
 
 // Rows returns how many rows the report held.
@@ -313,8 +314,7 @@ func (d *Completed) Rows() int {
 	return d.rows
 }
 
-// key hashes a number and its target cells; never 0, which marks a line
-// that is not ok.
+// key hashes a number and its target cells.
 func key(number string, cells [batch.NumFields]string) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(number))
@@ -322,7 +322,7 @@ func key(number string, cells [batch.NumFields]string) uint64 {
 		_, _ = h.Write([]byte{0})
 		_, _ = h.Write([]byte(c))
 	}
-	return max(h.Sum64(), 1)
+	return h.Sum64()
 }
 
 // lossy reports whether a target cell of an older report (see
@@ -348,61 +348,24 @@ func numberHash(number string) uint64 {
 // marker: an ok line whose targets may stand for other values (see lossy)
 // does not count as done, and its row is sent again.
 func readCompleted(f *os.File, path string, start, keep int64, exact bool) (*Completed, int64, error) {
-	// One entry per line, sized once: every record is one line (no cell
-	// holds a line break), so the line count bounds them. Grown by
-	// append, a million entries held their old and new arrays at once.
-	lines, err := countLines(io.NewSectionReader(f, start, keep-start))
-	if err != nil {
-		return nil, 0, fmt.Errorf("read report: %w", err)
-	}
-	type entry struct{ number, key uint64 } // key 0: the line is not ok
-	entries := make([]entry, 0, lines)
-	d := &Completed{}
-	keep, err = scanRecords(f, path, start, keep, len(Columns), func(rec []string) error {
+	d := &Completed{done: map[uint64]uint64{}}
+	keep, err := scanRecords(f, path, start, keep, len(Columns), func(rec []string) error {
 		d.rows++
 		switch batch.Status(rec[2]) {
 		case batch.StatusInvalid:
 			return nil // never sent: says nothing of what the number holds
 		case batch.StatusOK:
-			var cells [batch.NumFields]string
-			copy(cells[:], rec[7:])
-			k := key(rec[1], cells)
-			if !exact && slices.ContainsFunc(cells[:], lossy) {
-				k = 0
+			cells := [batch.NumFields]string(rec[7:])
+			if exact || !slices.ContainsFunc(cells[:], lossy) {
+				d.done[numberHash(rec[1])] = key(rec[1], cells)
+				return nil
 			}
-			entries = append(entries, entry{numberHash(rec[1]), k})
-		default:
-			entries = append(entries, entry{numberHash(rec[1]), 0})
 		}
+		delete(d.done, numberHash(rec[1])) // not ok, or ok for targets it may not name
 		return nil
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	// The latest line per number: a stable sort keeps each number's lines in
-	// file order, so its last is its latest.
-	slices.SortStableFunc(entries, func(a, b entry) int {
-		switch {
-		case a.number < b.number:
-			return -1
-		case a.number > b.number:
-			return 1
-		}
-		return 0
-	})
-	n := 0
-	for i, e := range entries {
-		if e.key != 0 && (i+1 == len(entries) || entries[i+1].number != e.number) {
-			n++
-		}
-	}
-	d.keys = make([]uint64, 0, n)
-	for i, e := range entries {
-		if e.key != 0 && (i+1 == len(entries) || entries[i+1].number != e.number) {
-			d.keys = append(d.keys, e.key)
-		}
-	}
-	slices.Sort(d.keys)
-	d.keys = slices.Compact(d.keys)
 	return d, keep, nil
 }
