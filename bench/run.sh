@@ -269,7 +269,7 @@ if [[ $biggest == 1000000 ]]; then
   echo "target <= 64 MB at 1,000,000 rows: $(verdict "$big / 1024 <= 64")   target <= 1.5 x the 10,000-row figure: $(verdict "$big <= 1.5 * $small")"
 fi
 # Resume of the biggest run's report: every row is already ok, so nothing is
-# sent, and the run holds 8 bytes per ok row for the whole send pass.
+# sent, and the run holds a map entry per ok row for the whole send pass.
 show /usr/bin/time -f %M plivo-bulk run --input N.csv --report report.csv --resume --rate 0 --progress never --api-url URL
 peak_rss "$work/rss" "$work/plivo-bulk" run --yes --api-url "$URL" --progress never --resume \
   --input "$work/mem-$biggest.csv" --report "$work/mem-report.csv" --rate 0 2>"$work/mem.err"
