@@ -97,8 +97,8 @@ rss_all() {
   awk -v app="$app_a" 'BEGIN { print "number,app_id"; for (i = 0; i < 1000000; i++) printf "1202%07d,%s\n", i, app }' >"$out/plan1m.csv"
   awk 'BEGIN { print "number,alias"; for (i = 0; i < 1000000; i++) printf "1202%07d,Desk %d\n", i, i }' >"$out/rename1m.csv"
   rss "plan 1,000,000 rows" plan --input "$out/plan1m.csv" --output "$out/plan.csv"
-  rss "run 1,000,000 alias-only rows" run --input "$out/rename1m.csv" --report "$out/report.csv"
-  rss "run 1,000,000 alias-only rows --undo" run --input "$out/rename1m.csv" --report "$out/report.csv" --undo "$out/undo.csv"
+  rss "run 1,000,000 alias-only rows" run --yes --input "$out/rename1m.csv" --report "$out/report.csv"
+  rss "run 1,000,000 alias-only rows --undo" run --yes --input "$out/rename1m.csv" --report "$out/report.csv" --undo "$out/undo.csv"
 }
 
 echo "plivo-bulk read benchmark: $(date -u '+%F %H:%M UTC'), $(nproc) cores, $(go version | cut -d' ' -f3), load $(cut -d' ' -f1-3 /proc/loadavg)"
