@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -12,11 +11,10 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/client"
 	"github.com/plivo-bulk/plivo-bulk/report"
+	"github.com/spf13/cobra"
 )
 
-const exportUsage = `Usage: plivo-bulk export --output FILE [flags]
-
-Lists every number on the account, 20 numbers a request (one request per 20
+const exportLong = `Lists every number on the account, 20 numbers a request (one request per 20
 numbers, at most --rate a second), and writes them as an input file:
 number,app_id,subaccount,alias. Run back as input, that file changes
 nothing (plan says change=no on every row), so it is both the starting sheet
@@ -28,18 +26,14 @@ leaves no file (or the one it was to replace). A value longer than an input
 cell may hold (64 KiB, once escaped) fails the export (exit 1): a file that
 cannot be read back is no backup. An undo file is never replaced.
 
-Examples:
-  plivo-bulk export --sandbox --output numbers.csv
-  plivo-bulk export --output backup.csv --prefix 1415 --rate 20
-
 Exit codes: 0 every number listed; 1 some pages or numbers could not be read
 (no file written); 2 usage or credentials error; 3 aborted (authentication failed);
 5 the account changed while it was listed (numbers bought or released): the
 file is written, but a number may be missing or listed though gone, so export
-again for a consistent copy; 130 interrupted.
+again for a consistent copy; 130 interrupted.`
 
-Flags:
-`
+const exportExample = `  plivo-bulk export --sandbox --output numbers.csv
+  plivo-bulk export --output backup.csv --prefix 1415 --rate 20`
 
 type exportFlags struct {
 	jobFlags
@@ -49,42 +43,50 @@ type exportFlags struct {
 	alias      string
 }
 
-func parseExportFlags(args []string, stderr io.Writer) (exportFlags, error) {
-	o := exportFlags{jobFlags: jobFlags{noInput: true}}
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), exportUsage)
-		fs.PrintDefaults()
+// newExportCmd binds the flags of export to o.
+func newExportCmd(s *sys, o *exportFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "export --output FILE",
+		Short:   "write every number on the account as an input file",
+		Long:    exportLong,
+		Example: exportExample,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			return exportCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
+		},
 	}
-	o.register(fs)
-	fs.StringVar(&o.output, "output", "", "CSV `file` to write")
-	fs.StringVar(&o.prefix, "prefix", "", "only numbers that start with these `digits` (Plivo's number_startswith)")
-	fs.StringVar(&o.subaccount, "subaccount", "", "only numbers of this subaccount `id`")
-	fs.StringVar(&o.alias, "alias", "", "only numbers with this alias `text`")
-	if err := parseFlags(fs, args); err != nil {
-		return o, err
-	}
+	fs := cmd.Flags()
+	o.register(fs, "export", s)
+	fs.StringVar(&o.output, "output", "", "CSV `FILE` to write")
+	fs.BoolVar(&o.force, "force", false, "replace an existing file at --output (never an undo file)")
+	fs.StringVar(&o.prefix, "prefix", "", "only numbers that start with these `DIGITS` (Plivo's number_startswith)")
+	fs.StringVar(&o.subaccount, "subaccount", "", "only numbers of this subaccount `ID`")
+	fs.StringVar(&o.alias, "alias", "", "only numbers with this alias `TEXT`")
+	completeFlags(cmd)
+	return cmd
+}
+
+// check validates the flags before any work.
+func (o *exportFlags) check() error {
 	if err := o.validate("export"); err != nil {
-		return o, err
+		return err
 	}
 	switch {
 	case o.output == "":
-		return o, usagef("export: --output is required")
+		return usagef("export: --output is required")
 	case o.output == "-":
-		return o, usagef("export: --output needs a file, which is written whole or not at all")
+		return usagef("export: --output needs a file, which is written whole or not at all")
 	case strings.Trim(o.prefix, "0123456789") != "":
-		return o, usagef("export: --prefix %q: want the digits a number starts with, country code first, without +", o.prefix)
+		return usagef("export: --prefix %q: want the digits a number starts with, country code first, without +", o.prefix)
 	}
-	return o, checkDistinct(report.NamedPath{Flag: "--output", Path: o.output}, report.NamedPath{Flag: "--summary", Path: o.summary})
+	return checkDistinct(report.NamedPath{Flag: "--output", Path: o.output}, report.NamedPath{Flag: "--summary", Path: o.summary})
 }
 
 // exportCmd is the export command.
-func exportCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
-	o, err := parseExportFlags(args, stderr)
-	if err != nil {
-		return err
-	}
+func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout, stderr io.Writer) (err error) {
 	s := newJobSetup(&o.jobFlags, stderr)
 	defer s.close()
 	s.watchStop(stop, "no new pages are read; the file is not written")

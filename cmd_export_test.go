@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"path/filepath"
 	"testing"
 )
@@ -18,7 +17,11 @@ func TestParseExportFlags_prefix(t *testing.T) {
 		{"14 15", false},
 		{"abc", false},
 	} {
-		_, err := parseExportFlags([]string{"--output", out, "--prefix", tt.prefix}, io.Discard)
+		var o exportFlags
+		err := parseInto(newExportCmd(&sys{getenv: envOf(nil)}, &o), []string{"--output", out, "--prefix", tt.prefix})
+		if err == nil {
+			err = o.check()
+		}
 		if (err == nil) != tt.ok {
 			t.Errorf("--prefix %q: err %v, want ok %v", tt.prefix, err, tt.ok)
 		}

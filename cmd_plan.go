@@ -2,71 +2,72 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/report"
+	"github.com/spf13/cobra"
 )
 
-const planUsage = `Usage: plivo-bulk plan --input FILE --output FILE [flags]
-
-Reads the current settings of every number in the input (GET, read-only, with
+const planLong = `Reads the current settings of every number in the input (GET, read-only, with
 the same pacing, retries and interruption handling as run) and writes, per
 input row, the current and the target value of each field the row sets, and
 whether the row would change the number: change = yes, no (already in the
 target state) or error (with the reason). Nothing is changed.
 
-Examples:
-  plivo-bulk plan --sandbox --input samples/numbers-all-columns.csv --output plan.csv
-  plivo-bulk plan --input numbers.csv --output plan.csv --rate 20
-
 Exit codes: 0 every row could be read; 1 some rows are in error; 2 usage,
 credentials or input-file error; 3 aborted (authentication failed); 130
-interrupted.
+interrupted.`
 
-Flags:
-`
+const planExample = `  plivo-bulk plan --sandbox --input samples/numbers-all-columns.csv --output plan.csv
+  plivo-bulk plan --input numbers.csv --output plan.csv --rate 20`
 
 type planFlags struct {
 	jobFlags
 	output string
 }
 
-func parsePlanFlags(args []string, stderr io.Writer) (planFlags, error) {
-	var o planFlags
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), planUsage)
-		fs.PrintDefaults()
+// newPlanCmd binds the flags of plan to o.
+func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "plan --input FILE --output FILE",
+		Short:   "show what run would change (reads only)",
+		Long:    planLong,
+		Example: planExample,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			return planCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
+		},
 	}
-	o.register(fs)
-	fs.StringVar(&o.output, "output", "", "plan CSV `file` to write (- for standard output)")
-	if err := parseFlags(fs, args); err != nil {
-		return o, err
-	}
+	fs := cmd.Flags()
+	o.register(fs, "plan", s)
+	fs.StringVar(&o.output, "output", "", "plan CSV `FILE` to write (- for standard output)")
+	fs.BoolVar(&o.force, "force", false, "replace an existing plan file")
+	completeFlags(cmd)
+	return cmd
+}
+
+// check validates the flags before any work.
+func (o *planFlags) check() error {
 	if err := o.validate("plan"); err != nil {
-		return o, err
+		return err
 	}
 	if o.output == "" {
-		return o, usagef("plan: --output is required")
+		return usagef("plan: --output is required")
 	}
 	if o.input == "-" && o.output == "-" {
-		return o, usagef("plan: --input and --output cannot both be standard streams")
+		return usagef("plan: --input and --output cannot both be standard streams")
 	}
-	return o, checkDistinct(report.NamedPath{Flag: "--input", Path: o.input},
+	return checkDistinct(report.NamedPath{Flag: "--input", Path: o.input},
 		report.NamedPath{Flag: "--output", Path: o.output}, report.NamedPath{Flag: "--summary", Path: o.summary})
 }
 
 // planCmd is the plan command.
-func planCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
-	o, err := parsePlanFlags(args, stderr)
-	if err != nil {
-		return err
-	}
+func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, stderr io.Writer) (err error) {
 	s := newJobSetup(&o.jobFlags, stderr)
 	defer s.close()
 	s.watchStop(stop, "no new numbers are read; waiting for reads in flight")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -12,11 +11,10 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/report"
+	"github.com/spf13/cobra"
 )
 
-const runUsage = `Usage: plivo-bulk run --input FILE --report FILE [flags]
-
-Updates every number listed in the input CSV with Plivo's "Update an account
+const runLong = `Updates every number listed in the input CSV with Plivo's "Update an account
 phone number" call, at most --rate requests per second, and writes one report
 row per input row.
 
@@ -26,20 +24,6 @@ field as it is; the cell (clear) unassigns the app or clears the alias.
 
 Credentials: PLIVO_AUTH_ID (or --auth-id) and PLIVO_AUTH_TOKEN. The token is
 read from the environment only, so that it never lands in shell history.
-
-Examples:
-  # Try it against the built-in sandbox (no Plivo account, no network):
-  plivo-bulk run --sandbox --input samples/numbers.csv --report report.csv
-
-  # Check a file and see what would be sent, without sending anything:
-  plivo-bulk run --dry-run --input numbers.csv --report report.csv
-
-  # A real run at 20 requests per second:
-  export PLIVO_AUTH_ID=MAXXXXXXXXXXXXXXXXXX PLIVO_AUTH_TOKEN=...
-  plivo-bulk run --input numbers.csv --report report.csv --rate 20
-
-  # Carry on after an interruption: rows already ok are not sent again.
-  plivo-bulk run --input numbers.csv --report report.csv --resume
 
 Before the first update, on a terminal, run shows what it is about to change
 and asks to go on, on the terminal itself even when stdin or stderr is
@@ -51,10 +35,20 @@ failed or the confirmation was declined; 2 usage, credentials or input-file
 error (nothing sent); 3 run aborted (authentication failed, the report could
 not be written, the API throttled it for longer than --max-throttle-wait);
 4 stopped by --max-failures; 130 interrupted. After 1, 3, 4 and 130, the
-run says how to finish: usually, run again with --resume.
+run says how to finish: usually, run again with --resume.`
 
-Flags:
-`
+const runExample = `  # Try it against the built-in sandbox (no Plivo account, no network):
+  plivo-bulk run --sandbox --input samples/numbers.csv --report report.csv
+
+  # Check a file and see what would be sent, without sending anything:
+  plivo-bulk run --dry-run --input numbers.csv --report report.csv
+
+  # A real run at 20 requests per second:
+  export PLIVO_AUTH_ID=MAXXXXXXXXXXXXXXXXXX PLIVO_AUTH_TOKEN=...
+  plivo-bulk run --input numbers.csv --report report.csv --rate 20
+
+  # Carry on after an interruption: rows already ok are not sent again.
+  plivo-bulk run --input numbers.csv --report report.csv --resume`
 
 type runFlags struct {
 	jobFlags
@@ -71,45 +65,57 @@ type runFlags struct {
 	maxFailures   failureBudgetFlag
 }
 
-func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
-	var o runFlags
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), runUsage)
-		fs.PrintDefaults()
+// newRunCmd binds the flags of run to o.
+func newRunCmd(s *sys, o *runFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "run --input FILE --report FILE",
+		Short:   "update every number listed in an input file",
+		Long:    runLong,
+		Example: runExample,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			return runCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
+		},
 	}
-	o.register(fs)
-	fs.StringVar(&o.report, "report", "", "report CSV `file` to write (- for standard output)")
+	fs := cmd.Flags()
+	o.register(fs, "run", s)
+	fs.StringVar(&o.report, "report", "", "report CSV `FILE` to write (- for standard output)")
+	fs.BoolVar(&o.force, "force", false, "replace an existing report (an undo file is appended to, never emptied)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the input and print what would be sent; send nothing")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run recorded in --report: skip rows already ok, append")
-	fs.StringVar(&o.undo, "undo", "", "before changing a number, append to this `file` a row that restores it (one extra read per row)")
-	fs.BoolVar(&o.skipUnchanged, "skip-unchanged", false, "read each number first and send no update when it already has its targets (one extra read per row)")
+	fs.StringVar(&o.undo, "undo", "", "before changing a number, append to `FILE` a row that restores it ("+readCost+")")
+	fs.BoolVar(&o.skipUnchanged, "skip-unchanged", false, "send no update to a number that already holds its targets ("+readCost+")")
 	fs.BoolVar(&o.verify, "verify", false, "read each number back after its update; ok only if the server holds the targets (one extra read per row)")
 	fs.BoolVar(&o.yes, "yes", false, "do not ask for a confirmation on a terminal before the first update")
 	fs.IntVar(&o.canary, "canary", 0, "send `N` rows that change their number first, spread over the file's distinct targets, read each back, and go on only if all were changed to their targets")
-	fs.Var(&o.maxFailures, "max-failures", "stop once `N` rows (or P% of the rows sent, after 20) have failed; the rest stays resumable (exit 4)")
+	fs.Var(&o.maxFailures, "max-failures", "stop when the failed rows reach `N|P%`: N rows, or P% of the rows sent (from the 20th); the rest stays resumable (exit 4)")
 	fs.BoolVar(&o.allowOrigin, "allow-other-origin", false, "run an undo file given as --input although it was written against another account or API host")
 	fs.BoolVar(&o.allowDefApp, "allow-default-app", false, "send rows without app_id as they are, letting Plivo assign the account's default app (see README)")
-	if err := parseFlags(fs, args); err != nil {
-		return o, err
-	}
+	completeFlags(cmd)
+	return cmd
+}
+
+// check validates the flags before any work.
+func (o *runFlags) check() error {
 	if err := o.validate("run"); err != nil {
-		return o, err
+		return err
 	}
 	switch {
 	case o.report == "" && !o.dryRun:
-		return o, usagef("run: --report is required")
+		return usagef("run: --report is required")
 	case o.resume && o.force:
-		return o, usagef("run: --resume and --force contradict each other: choose one")
+		return usagef("run: --resume and --force contradict each other: choose one")
 	case o.resume && o.report == "-":
-		return o, usagef("run: --resume needs a report file, not standard output")
+		return usagef("run: --resume needs a report file, not standard output")
 	case o.canary < 0:
-		return o, usagef("run: --canary %d: must be 0 (none) or more", o.canary)
+		return usagef("run: --canary %d: must be 0 (none) or more", o.canary)
 	case o.input == "-" && o.report == "-":
-		return o, usagef("run: --input and --report cannot both be standard streams")
+		return usagef("run: --input and --report cannot both be standard streams")
 	}
-	return o, checkDistinct(
+	return checkDistinct(
 		report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--report", Path: o.report},
 		report.NamedPath{Flag: "--undo", Path: o.undo}, report.NamedPath{Flag: "--summary", Path: o.summary})
 }
@@ -120,11 +126,7 @@ func (o runFlags) step() batch.Update {
 }
 
 // runCmd is the run command.
-func runCmd(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) (err error) {
-	o, err := parseRunFlags(args, stderr)
-	if err != nil {
-		return err
-	}
+func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stderr io.Writer) (err error) {
 	s := newJobSetup(&o.jobFlags, stderr)
 	defer s.close()
 	s.watchStop(stop, "no new rows are sent; waiting for calls in flight")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,12 +10,10 @@ import (
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
+	"github.com/spf13/cobra"
 )
 
-// sandboxUsage heads the help of `plivo-bulk sandbox`; the flags follow.
-const sandboxUsage = `Usage: plivo-bulk sandbox [flags]
-
-Serve an in-memory stand-in for Plivo's Number API on a loopback address, to
+const sandboxLong = `Serve an in-memory stand-in for Plivo's Number API on a loopback address, to
 try plivo-bulk without touching a real account. The sandbox prints the
 environment that points plivo-bulk at it, serves until interrupted (Ctrl-C),
 then prints what it served.
@@ -35,10 +32,9 @@ number requests unreliable and slow.
 The --numbers file is a CSV with a header naming some of the columns
 number,app_id,subaccount,alias,compliance_application_id,compliance_status
 (number is required; numbers in E.164 without '+'). The applications and
-subaccounts it names are created; --dump writes the same format.
+subaccounts it names are created; --dump writes the same format.`
 
-Examples:
-  # An account with the numbers of a CSV and one more application
+const sandboxExample = `  # An account with the numbers of a CSV and one more application
   plivo-bulk sandbox --numbers numbers.csv --apps 20372631212782780
 
   # An unreliable, slow network
@@ -46,10 +42,7 @@ Examples:
 
   # Plivo's documented default-app rule, and the state kept at the end
   plivo-bulk sandbox --numbers numbers.csv --default-app-on-missing \
-      --default-app 20372631212782780 --dump after.csv
-
-Flags:
-`
+      --default-app 20372631212782780 --dump after.csv`
 
 // sandboxShutdownTimeout bounds how long the sandbox waits for requests in
 // flight once interrupted.
@@ -59,6 +52,8 @@ const sandboxShutdownTimeout = 5 * time.Second
 type sandboxListFlag []string
 
 func (l *sandboxListFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *sandboxListFlag) Type() string { return "list" }
 
 func (l *sandboxListFlag) Set(v string) error {
 	for _, item := range strings.Split(v, ",") {
@@ -82,66 +77,62 @@ type sandboxOptions struct {
 	cfg         sandbox.Config
 }
 
-// parseSandboxFlags parses and checks args. Errors are usage errors, but
-// flag.ErrHelp, which is returned as it is.
-func parseSandboxFlags(args []string, stderr io.Writer) (sandboxOptions, error) {
-	var o sandboxOptions
-	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), sandboxUsage)
-		fs.PrintDefaults()
+// newSandboxCmd binds the flags of sandbox to o.
+func newSandboxCmd(s *sys, o *sandboxOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "sandbox",
+		Short:   "serve a stand-in for Plivo's Number API",
+		Long:    sandboxLong,
+		Example: sandboxExample,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			o.cfg.AuthID, o.cfg.AuthToken = s.getenv("PLIVO_AUTH_ID"), s.getenv("PLIVO_AUTH_TOKEN")
+			if err := o.check(); err != nil {
+				return err
+			}
+			return sandboxCmd(withStop(c.Context(), s.stop), *o, s.stdout)
+		},
 	}
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:8089", "serve on `host:port`, a loopback address (port 0 picks a free one)")
-	fs.StringVar(&o.numbers, "numbers", "", "load the account's numbers from CSV `file`")
-	fs.Var(&o.apps, "apps", "create the applications with these `ids` (comma-separated)")
-	fs.Var(&o.subaccounts, "subaccounts", "create the subaccounts with these auth `ids` (comma-separated; SA and 18 upper-case letters or digits)")
+	fs := cmd.Flags()
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8089", "serve on `HOST:PORT`, a loopback address (port 0 picks a free one)")
+	fs.StringVar(&o.numbers, "numbers", "", "load the account's numbers from CSV `FILE`")
+	fs.Var(&o.apps, "apps", "create the applications with these `IDS` (comma-separated)")
+	fs.Var(&o.subaccounts, "subaccounts", "create the subaccounts with these auth `IDS` (comma-separated; SA and 18 upper-case letters or digits)")
 	o.rate = sandbox.PlivoLimit
-	fs.Var(&o.rate, "rate-limit", "the account's rate limit, `N[/window]`: N requests per second, or per window as in 300/5s or 1000/1m; 0 is unlimited")
-	fs.Float64Var(&o.cfg.FailRate, "fail-rate", 0, "answer this `fraction` of number requests 500, 502 or 503, without applying them")
-	fs.DurationVar(&o.cfg.Latency, "latency", 0, "delay every number request by `duration`")
+	fs.Var(value{&o.rate, "rate"}, "rate-limit", "the account's rate limit: `N[/WINDOW]` requests, a second unless a WINDOW is given, as in 300/5s or 1000/1m; 0 is unlimited")
+	fs.Float64Var(&o.cfg.FailRate, "fail-rate", 0, "answer this `FRACTION` of number requests 500, 502 or 503, without applying them")
+	fs.DurationVar(&o.cfg.Latency, "latency", 0, "delay every number request by `DURATION`")
 	fs.BoolVar(&o.cfg.DefaultAppOnMissing, "default-app-on-missing", false, "assign the default app to numbers updated without app_id, as Plivo documents")
-	fs.StringVar(&o.cfg.DefaultApp, "default-app", "", "the account's default_number_app `id`; created if needed")
-	fs.StringVar(&o.dump, "dump", "", "when stopped, write the numbers as CSV to `file` (- for stdout)")
+	fs.StringVar(&o.cfg.DefaultApp, "default-app", "", "the account's default_number_app `ID`; created if needed")
+	fs.StringVar(&o.dump, "dump", "", "when stopped, write the numbers as CSV to `FILE` (- for stdout)")
+	return cmd
+}
 
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, usagef("sandbox: %w", err)
-	}
-	if fs.NArg() > 0 {
-		return o, usagef("sandbox: unexpected argument %q", fs.Arg(0))
-	}
+// check validates the flags before any work.
+func (o *sandboxOptions) check() error {
 	if err := sandbox.CheckListenAddr(o.listen); err != nil {
-		return o, usagef("sandbox: --listen: %w", err)
+		return usagef("sandbox: --listen: %w", err)
 	}
 	for _, id := range o.apps {
 		if !sandbox.ValidAppID(id) {
-			return o, usagef("sandbox: --apps: application id %q: want letters, digits, '.', '_' or '-'", id)
+			return usagef("sandbox: --apps: application id %q: want letters, digits, '.', '_' or '-'", id)
 		}
 	}
 	for _, id := range o.subaccounts {
 		if !sandbox.ValidSubaccountID(id) {
-			return o, usagef("sandbox: --subaccounts: %q: want SA and 18 upper-case letters or digits", id)
+			return usagef("sandbox: --subaccounts: %q: want SA and 18 upper-case letters or digits", id)
 		}
 	}
 	o.cfg.RateLimit, o.cfg.RateWindow = o.rate.Limit, o.rate.Window
-	o.cfg.AuthID = os.Getenv("PLIVO_AUTH_ID")
-	o.cfg.AuthToken = os.Getenv("PLIVO_AUTH_TOKEN")
 	if err := o.cfg.Validate(); err != nil {
-		return o, usagef("sandbox: %w", err)
+		return usagef("sandbox: %w", err)
 	}
-	return o, nil
+	return nil
 }
 
 // sandboxCmd runs `plivo-bulk sandbox`: it serves a sandbox until ctx is
 // done, then prints its stats and, with --dump, its state.
-func sandboxCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseSandboxFlags(args, stderr)
-	if err != nil {
-		return err
-	}
+func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) (err error) {
 	var numbers []sandbox.Number
 	if o.numbers != "" {
 		if numbers, err = loadSandboxNumbers(o.numbers); err != nil {

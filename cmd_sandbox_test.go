@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -37,14 +35,15 @@ func (o *sandboxOutput) String() string {
 	return o.buf.String()
 }
 
-// startSandboxCmd runs sandboxCmd with args in the background and waits
-// for it to print its banner. stop cancels it and returns its error.
-func startSandboxCmd(t *testing.T, args ...string) (baseURL string, out *sandboxOutput, stop func() error) {
+// startSandboxCmd runs `sandbox args` in-process in the background, with
+// env as its environment, and waits for it to print its banner. stop
+// cancels it and returns its error.
+func startSandboxCmd(t *testing.T, env map[string]string, args ...string) (baseURL string, out *sandboxOutput, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out = &sandboxOutput{}
 	done := make(chan error, 1)
-	go func() { done <- sandboxCmd(ctx, args, out, io.Discard) }()
+	go func() { done <- run(ctx, nil, append([]string{"sandbox"}, args...), envOf(env), nil, out, io.Discard) }()
 	stop = func() error {
 		cancel()
 		select {
@@ -75,15 +74,13 @@ func startSandboxCmd(t *testing.T, args ...string) (baseURL string, out *sandbox
 }
 
 func TestRunSandbox_serveAndDump(t *testing.T) {
-	t.Setenv("PLIVO_AUTH_ID", "")
-	t.Setenv("PLIVO_AUTH_TOKEN", "")
 	dir := t.TempDir()
 	numbersFile := filepath.Join(dir, "numbers.csv")
 	if err := os.WriteFile(numbersFile, []byte("number,app_id,alias\n12025551111,111,Old\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dumpFile := filepath.Join(dir, "dump.csv")
-	base, out, stop := startSandboxCmd(t, "--listen", "127.0.0.1:0", "--numbers", numbersFile, "--apps", "222", "--dump", dumpFile)
+	base, out, stop := startSandboxCmd(t, nil, "--listen", "127.0.0.1:0", "--numbers", numbersFile, "--apps", "222", "--dump", dumpFile)
 
 	m := regexp.MustCompile(`export PLIVO_API_URL=(\S+) PLIVO_AUTH_ID=(\S+) PLIVO_AUTH_TOKEN=(\S+)`).FindStringSubmatch(out.String())
 	if m == nil || m[1] != base {
@@ -119,9 +116,8 @@ func TestRunSandbox_serveAndDump(t *testing.T) {
 
 func TestRunSandbox_tokenFromEnvironment(t *testing.T) {
 	const token = "envTokenThatMustNotBePrinted0123456789"
-	t.Setenv("PLIVO_AUTH_ID", "MAENVENVENVENVENVENV")
-	t.Setenv("PLIVO_AUTH_TOKEN", token)
-	_, out, stop := startSandboxCmd(t, "--listen", "127.0.0.1:0", "--dump", "-")
+	env := map[string]string{"PLIVO_AUTH_ID": "MAENVENVENVENVENVENV", "PLIVO_AUTH_TOKEN": token}
+	_, out, stop := startSandboxCmd(t, env, "--listen", "127.0.0.1:0", "--dump", "-")
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -138,15 +134,13 @@ func TestRunSandbox_tokenFromEnvironment(t *testing.T) {
 }
 
 func TestRunSandbox_badArgs(t *testing.T) {
-	t.Setenv("PLIVO_AUTH_ID", "")
-	t.Setenv("PLIVO_AUTH_TOKEN", "")
 	missing := filepath.Join(t.TempDir(), "missing.csv")
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"unknown flag", []string{"--nope"}, "not defined"},
+		{"unknown flag", []string{"--nope"}, "unknown flag --nope"},
 		{"argument", []string{"extra"}, "unexpected argument"},
 		{"public address", []string{"--listen", "0.0.0.0:8089"}, "loopback"},
 		{"all interfaces", []string{"--listen", ":8089"}, "loopback"},
@@ -155,7 +149,7 @@ func TestRunSandbox_badArgs(t *testing.T) {
 		{"negative latency", []string{"--latency", "-1s"}, "latency"},
 		{"negative rate limit", []string{"--rate-limit", "-1"}, "rate limit"},
 		{"bad rate window", []string{"--rate-limit", "300/5"}, "window"},
-		{"a removed fault", []string{"--drop-rate", "0.1"}, "not defined"},
+		{"a removed fault", []string{"--drop-rate", "0.1"}, "unknown flag --drop-rate"},
 		{"bad subaccount", []string{"--subaccounts", "SA1"}, "subaccounts"},
 		{"empty app", []string{"--apps", "1,,2"}, "empty item"},
 		{"bad default app", []string{"--default-app", "a b"}, "default app"},
@@ -163,31 +157,17 @@ func TestRunSandbox_badArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			err := sandboxCmd(t.Context(), tt.args, &stdout, &stderr)
-			if !isUsage(err) {
-				t.Fatalf("err = %v, want a usage error", err)
+			code, stdout, stderr := runWith(t, envOf(nil), nil, append([]string{"sandbox"}, tt.args...)...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want 2: %s", code, stderr)
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.want)
 			}
-			if stdout.Len() != 0 {
-				t.Errorf("stdout = %q, want nothing", stdout.String())
+			if stdout != "" {
+				t.Errorf("stdout = %q, want nothing", stdout)
 			}
 		})
-	}
-}
-
-func TestRunSandbox_help(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	err := sandboxCmd(t.Context(), []string{"-h"}, &stdout, &stderr)
-	if !errors.Is(err, flag.ErrHelp) || isUsage(err) {
-		t.Errorf("err = %v, want flag.ErrHelp", err)
-	}
-	for _, want := range []string{"Usage: plivo-bulk sandbox", "Examples:", "-listen", "-fail-rate", "-latency", "-rate-limit", "300/5s", "no Retry-After"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("help lacks %q:\n%s", want, stderr.String())
-		}
 	}
 }
 
@@ -209,8 +189,6 @@ func TestSandboxShellQuote(t *testing.T) {
 // TestParseSandboxFlags_rateLimit: Plivo's documented limit unless told
 // otherwise, and the banner says which.
 func TestParseSandboxFlags_rateLimit(t *testing.T) {
-	t.Setenv("PLIVO_AUTH_ID", "")
-	t.Setenv("PLIVO_AUTH_TOKEN", "")
 	tests := []struct {
 		args   []string
 		want   sandbox.Rate
@@ -222,8 +200,12 @@ func TestParseSandboxFlags_rateLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			o, err := parseSandboxFlags(tt.args, io.Discard)
-			if err != nil {
+			var o sandboxOptions
+			c := newSandboxCmd(&sys{getenv: envOf(nil)}, &o)
+			if err := parseInto(c, tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if err := o.check(); err != nil {
 				t.Fatal(err)
 			}
 			if got := (sandbox.Rate{Limit: o.cfg.RateLimit, Window: o.cfg.RateWindow}); got != tt.want {

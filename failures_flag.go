@@ -36,3 +36,5 @@ func (f *failureBudgetFlag) Set(s string) error {
 	*f = failureBudgetFlag{Count: n}
 	return nil
 }
+
+func (f *failureBudgetFlag) Type() string { return "budget" }

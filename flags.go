@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
@@ -16,9 +16,10 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// jobFlags are the flags of every command that runs a job (run, plan):
-// the input, the pacing and retries, the API and credentials, the output on
-// stderr, and the built-in sandbox.
+// jobFlags are the flags of every command that runs a job (run, plan,
+// export): the input, the pacing and retries, the API and credentials, the
+// output on stderr, and the built-in sandbox; and the process's environment
+// and stdin, which the job reads instead of os's.
 type jobFlags struct {
 	noInput         bool // the command reads no input file (export)
 	input           string
@@ -41,34 +42,55 @@ type jobFlags struct {
 	logEvery        time.Duration
 	summary         string
 	read            batch.ReadMode
+	getenv          func(string) string
+	stdin           io.Reader
 }
 
-func (c *jobFlags) register(fs *flag.FlagSet) {
+// readCost is what --undo and --skip-unchanged cost, for their help.
+const readCost = "costs the numbers' current settings: read by page, or one read per row, as --read says"
+
+// register defines the job flags of command cmd ("run", "plan" or
+// "export") on fs, with their defaults from the environment of s.
+func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
+	c.getenv, c.stdin = s.getenv, s.stdin
+	c.noInput = cmd == "export"
 	if !c.noInput {
-		fs.StringVar(&c.input, "input", "", "input CSV `file` (- for standard input)")
+		fs.StringVar(&c.input, "input", "", "input CSV `FILE` (- for standard input)")
 	}
-	fs.Float64Var(&c.rate, "rate", pace.DefaultRate, "requests per `second` for the whole run, retries and reads included (0 = no client-side limit)")
-	fs.IntVar(&c.concurrency, "concurrency", 0, "most requests in flight (0 = 2 s worth of --rate, 8 to 256; 64 at --rate 0)")
-	fs.IntVar(&c.maxAttempts, "max-attempts", pace.DefaultMaxAttempts, "attempts per row that may fail by themselves (5xx, timeouts); 429s do not count")
-	fs.DurationVar(&c.maxThrottleWait, "max-throttle-wait", pace.DefaultMaxThrottleWait, "stop (resumable) when the API accepts nothing for this long, or asks to wait longer")
-	fs.DurationVar(&c.timeout, "timeout", client.DefaultTimeout, "time limit of one request")
-	fs.DurationVar(&c.backoffBase, "backoff-base", pace.DefaultBackoffBase, "first retry waits up to this long (doubling each time, with jitter)")
-	fs.DurationVar(&c.backoffMax, "backoff-max", pace.DefaultBackoffMax, "longest wait between two attempts")
+	fs.Float64Var(&c.rate, "rate", pace.DefaultRate, "at most `N` requests a second for the whole run, retries and reads included (0 = no client-side limit)")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "at most `N` requests in flight (0 = 2 s worth of --rate, 8 to 256; 64 at --rate 0)")
+	fs.IntVar(&c.maxAttempts, "max-attempts", pace.DefaultMaxAttempts, "`N` attempts per row that may fail by themselves (5xx, timeouts); 429s do not count")
+	fs.DurationVar(&c.maxThrottleWait, "max-throttle-wait", pace.DefaultMaxThrottleWait, "stop (resumable) when the API accepts nothing for this `DURATION`, or asks to wait longer")
+	fs.DurationVar(&c.timeout, "timeout", client.DefaultTimeout, "time limit of one request (a `DURATION` such as 30s)")
+	fs.DurationVar(&c.backoffBase, "backoff-base", pace.DefaultBackoffBase, "first retry waits up to this `DURATION` (doubling each time, with jitter)")
+	fs.DurationVar(&c.backoffMax, "backoff-max", pace.DefaultBackoffMax, "longest wait between two attempts (a `DURATION`)")
 	fs.BoolVar(&c.adaptive, "adaptive", true, "slow down when the API answers 429, then probe back up toward --rate")
-	fs.StringVar(&c.apiURL, "api-url", envOr("PLIVO_API_URL", client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
-	fs.StringVar(&c.authID, "auth-id", os.Getenv("PLIVO_AUTH_ID"), "account auth `id` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN only")
-	fs.StringVar(&c.progress, "progress", "auto", "progress bar: auto (when stderr is a terminal), always or never")
-	fs.StringVar(&c.logFormat, "log-format", "text", "log format on stderr: text or json")
-	fs.DurationVar(&c.logEvery, "log-every", 10*time.Second, "without a progress bar, log the progress this often (0 = never)")
-	fs.StringVar(&c.summary, "summary", "", "also write the summary as JSON to this `file` (counts, elapsed, rate, exit code)")
-	c.read = batch.ReadAuto
-	fs.Var(&c.read, "read", "how to learn the numbers' current settings (plan, --undo, --skip-unchanged, rows without app_id): `auto` (the cheaper of the two), page (list the account, 20 numbers a request) or each (one read a row)")
-	fs.BoolVar(&c.force, "force", false, "replace an existing report (an undo file is appended to, never emptied)")
+	fs.StringVar(&c.apiURL, "api-url", envOr(s.getenv, "PLIVO_API_URL", client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
+	fs.StringVar(&c.authID, "auth-id", s.getenv("PLIVO_AUTH_ID"), "account auth `ID` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN only")
+	fs.StringVar(&c.progress, "progress", "auto", "progress bar `WHEN`: auto (when stderr is a terminal), always or never")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log `FORMAT` on stderr: text or json")
+	fs.DurationVar(&c.logEvery, "log-every", 10*time.Second, "without a progress bar, log the progress every `DURATION` (0 = never)")
+	fs.StringVar(&c.summary, "summary", "", "also write the summary as JSON to `FILE` (counts, elapsed, rate, exit code)")
+	if cmd != "export" {
+		c.read = batch.ReadAuto
+		fs.Var(value{&c.read, "mode"}, "read", "how to learn the numbers' current settings (plan, --undo, --skip-unchanged, rows without app_id), a `MODE`: auto (the cheaper of the two), page (list the account, 20 numbers a request) or each (one read a row)")
+	}
 	fs.BoolVar(&c.sandbox, "sandbox", false, "work against a built-in sandbox seeded with the input's numbers (no credentials, no network)")
-	fs.Var(&c.sandboxRate, "sandbox-rate-limit", "with --sandbox: the sandbox's own rate limit, `N[/window]`: N requests per second, or per window as in 300/5s (0 = none)")
-	fs.Float64Var(&c.sandboxFailRate, "sandbox-fail-rate", 0, "with --sandbox: fraction of requests the sandbox answers with a 5xx")
-	fs.BoolVar(&c.sandboxDefApp, "sandbox-default-app", true, "with --sandbox: an update without app_id moves the number to the account's default app, as Plivo's documentation says")
+	fs.Var(value{&c.sandboxRate, "rate"}, "sandbox-rate-limit", "with --sandbox: the sandbox's own rate limit, `N[/WINDOW]`: N requests a second, or per window as in 300/5s (0 = none)")
+	fs.Float64Var(&c.sandboxFailRate, "sandbox-fail-rate", 0, "with --sandbox: the `FRACTION` of requests the sandbox answers with a 5xx")
+	c.sandboxDefApp = true
+	if cmd == "run" {
+		fs.BoolVar(&c.sandboxDefApp, "sandbox-default-app", true, "with --sandbox: an update without app_id moves the number to the account's default app, as Plivo's documentation says")
+	}
 }
+
+// value gives a flag.Value of another package the Type that pflag wants.
+type value struct {
+	flag.Value
+	typ string
+}
+
+func (v value) Type() string { return v.typ }
 
 func (c *jobFlags) validate(cmd string) error {
 	switch {
@@ -124,22 +146,8 @@ func (c *jobFlags) paceConfig(stop <-chan struct{}, concurrency int, log *slog.L
 	}
 }
 
-// parseFlags parses args into fs and checks that nothing is left over.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err: err}
-	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q (flags start with --)", fs.Name(), fs.Arg(0))
-	}
-	return nil
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
 		return v
 	}
 	return def

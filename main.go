@@ -6,9 +6,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -23,27 +23,6 @@ import (
 // still tells what it is. When empty, the build info is used: go install
 // records the module version, a build inside a git checkout the commit.
 var version, commit, date = "", "", ""
-
-const usageText = `plivo-bulk changes the settings of many Plivo phone numbers at once.
-
-Usage:
-  plivo-bulk run --input FILE --report FILE [flags]   update every number listed in FILE
-  plivo-bulk plan --input FILE --output FILE [flags]  show what run would change (reads only)
-  plivo-bulk export --output FILE [flags]             write every number on the account as an input file
-  plivo-bulk sandbox [flags]                          serve a stand-in for Plivo's Number API
-  plivo-bulk version                                  print the version
-  plivo-bulk help [command]                           show help
-
-Examples:
-  # A first run, against the built-in sandbox (no Plivo account needed):
-  plivo-bulk run --sandbox --input samples/numbers.csv --report report.csv
-
-  # A real run at 20 requests per second:
-  export PLIVO_AUTH_ID=MAXXXXXXXXXXXXXXXXXX PLIVO_AUTH_TOKEN=...
-  plivo-bulk run --input numbers.csv --report report.csv --rate 20
-
-Run 'plivo-bulk help run' for the flags of a command.
-`
 
 func main() {
 	say := notices(os.Stderr, logsJSON(os.Args[1:]))
@@ -70,15 +49,15 @@ func main() {
 			case 1:
 				close(stop)
 			case 2:
-				say("stopping now (a third signal exits at once)")
+				say(slog.LevelWarn, "stopping now (a third signal exits at once)")
 				cancel()
 			default:
-				say("exiting at once")
+				say(slog.LevelWarn, "exiting at once")
 				os.Exit(exitInterrupted)
 			}
 		}
 	}()
-	err := run(ctx, stop, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, stop, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	cancel()
 	os.Exit(exitCodeSaid(err, say))
 }
@@ -98,43 +77,21 @@ func logsJSON(args []string) bool {
 }
 
 // notices returns how main tells something on stderr: "plivo-bulk: msg",
-// or with JSON logs one JSON log record.
-func notices(stderr io.Writer, json bool) func(msg string, attrs ...any) {
+// or with JSON logs one JSON log record at level.
+func notices(stderr io.Writer, json bool) func(level slog.Level, msg string, attrs ...any) {
 	if !json {
-		return func(msg string, _ ...any) { fmt.Fprintln(stderr, "plivo-bulk: "+msg) }
+		return func(_ slog.Level, msg string, _ ...any) { fmt.Fprintln(stderr, "plivo-bulk: "+msg) }
 	}
 	log := newLogger("json", stderr)
-	return func(msg string, attrs ...any) { log.Warn(msg, attrs...) }
+	return func(level slog.Level, msg string, attrs ...any) { log.Log(context.Background(), level, msg, attrs...) }
 }
 
-// run dispatches to a command.
-func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
-		return usagef("no command given")
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "run":
-		return runCmd(ctx, stop, rest, stdout, stderr)
-	case "plan":
-		return planCmd(ctx, stop, rest, stdout, stderr)
-	case "export":
-		return exportCmd(ctx, stop, rest, stdout, stderr)
-	case "sandbox":
-		return sandboxCmd(withStop(ctx, stop), rest, stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, versionLine())
-		return nil
-	case "help", "-h", "-help", "--help":
-		if len(rest) > 0 {
-			return run(ctx, stop, []string{rest[0], "--help"}, stdout, stderr)
-		}
-		fmt.Fprint(stdout, usageText)
-		return nil
-	}
-	fmt.Fprint(stderr, usageText)
-	return usagef("unknown command %q", cmd)
+// run runs the command line args with the process's signals (stop closes
+// at the first), environment and standard streams.
+func run(ctx context.Context, stop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	root := newRootCmd(&sys{stop: stop, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 // withStop returns a context that ends at the first signal, for commands
@@ -156,17 +113,18 @@ func exitCode(err error, stderr io.Writer) int {
 	return exitCodeSaid(err, notices(stderr, false))
 }
 
-// exitCodeSaid is exitCode, telling the error with say.
-func exitCodeSaid(err error, say func(msg string, attrs ...any)) int {
+// exitCodeSaid is exitCode, telling the error with say: at ERROR, since it
+// ends the run, but for an interruption, which was asked for.
+func exitCodeSaid(err error, say func(level slog.Level, msg string, attrs ...any)) int {
 	code := codeOf(err)
 	var rowsErr *rowsFailedError
 	var told *toldError
 	switch {
 	case code == exitOK, errors.As(err, &rowsErr), errors.As(err, &told): // said already
 	case code == exitInterrupted:
-		say("interrupted", "exit_code", code)
+		say(slog.LevelWarn, "interrupted", "exit_code", code)
 	default:
-		say(err.Error(), "exit_code", code)
+		say(slog.LevelError, err.Error(), "exit_code", code)
 	}
 	return code
 }
@@ -174,7 +132,7 @@ func exitCodeSaid(err error, say func(msg string, attrs ...any)) int {
 // codeOf is the exit code for run's error.
 func codeOf(err error) int {
 	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	case err == nil:
 		return exitOK
 	case errors.Is(err, batch.ErrInterrupted):
 		return exitInterrupted

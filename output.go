@@ -148,7 +148,7 @@ func newProgress(c *jobFlags, w io.Writer, log *slog.Logger, what string, total 
 	terminal := isFile && term.IsTerminal(int(f.Fd()))
 	on := c.progress == "always" || c.progress == "auto" && terminal
 	if on && total > 0 {
-		p.colour = useColour(terminal, os.Getenv("NO_COLOR"))
+		p.colour = useColour(terminal, c.getenv("NO_COLOR"))
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription(what),

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 
@@ -48,7 +47,7 @@ func (s *jobSetup) open(ctx context.Context, stop <-chan struct{}, f *jobFlags, 
 		}
 	}
 	if !f.noInput {
-		in, err := input.Open(withStop(ctx, stop), f.input, os.Stdin)
+		in, err := input.Open(withStop(ctx, stop), f.input, f.stdin)
 		if err != nil {
 			if ctx.Err() != nil || isClosed(stop) {
 				return pace.ErrInterrupted
@@ -75,7 +74,7 @@ func isClosed(c <-chan struct{}) bool {
 
 // connect starts the sandbox when asked and builds the client.
 func (s *jobSetup) connect(f *jobFlags, stderr io.Writer) error {
-	apiURL, authID, token := f.apiURL, f.authID, os.Getenv("PLIVO_AUTH_TOKEN")
+	apiURL, authID, token := f.apiURL, f.authID, f.getenv("PLIVO_AUTH_TOKEN")
 	if f.sandbox {
 		sb, err := startSeededSandbox(s.in, f)
 		if err != nil {
@@ -157,7 +156,7 @@ func (c *jobFlags) checkCredentials() error {
 	if c.authID == "" {
 		missing = append(missing, "PLIVO_AUTH_ID (or --auth-id)")
 	}
-	if os.Getenv("PLIVO_AUTH_TOKEN") == "" {
+	if c.getenv("PLIVO_AUTH_TOKEN") == "" {
 		missing = append(missing, "PLIVO_AUTH_TOKEN")
 	}
 	if len(missing) > 0 {

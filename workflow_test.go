@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"io"
 	"net/http"
@@ -90,16 +89,11 @@ func (fx *wfFixture) counts() (posts, gets int) {
 	return posts, gets
 }
 
-// runInProcess runs the command line in-process and returns the exit code.
+// runInProcess runs the command line in-process with the test process's
+// environment and no stdin, and returns the exit code.
 func runInProcess(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), nil, args, &stdout, &stderr)
-	code := exitCode(err, &stderr)
-	if tok := os.Getenv("PLIVO_AUTH_TOKEN"); tok != "" && strings.Contains(stdout.String()+stderr.String(), tok) {
-		t.Errorf("the token appears in the output of %v", args)
-	}
-	return code, stdout.String(), stderr.String()
+	return runWith(t, os.Getenv, nil, args...)
 }
 
 func readCSV(t *testing.T, path string) []map[string]string {
@@ -196,8 +190,11 @@ func TestRunFlags_step(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.flags, " "), func(t *testing.T) {
-			o, err := parseRunFlags(append(base, tt.flags...), io.Discard)
-			if err != nil {
+			var o runFlags
+			if err := parseInto(newRunCmd(&sys{getenv: envOf(nil)}, &o), append(base, tt.flags...)); err != nil {
+				t.Fatal(err)
+			}
+			if err := o.check(); err != nil {
 				t.Fatal(err)
 			}
 			if got := o.step(); got != tt.want {

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// sys is what a command takes from its process, passed in rather than read
+// from os so that tests can run commands in-process: the channel closed at
+// the first signal, the environment and the standard streams.
+type sys struct {
+	stop           <-chan struct{}
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+const rootLong = `plivo-bulk changes the settings of many Plivo phone numbers at once.
+
+Usage:
+  plivo-bulk run --input FILE --report FILE [flags]   update every number listed in FILE
+  plivo-bulk plan --input FILE --output FILE [flags]  show what run would change (reads only)
+  plivo-bulk export --output FILE [flags]             write every number on the account as an input file
+  plivo-bulk sandbox [flags]                          serve a stand-in for Plivo's Number API
+  plivo-bulk version                                  print the version
+  plivo-bulk completion bash|zsh|fish|powershell      print a shell completion script
+  plivo-bulk help [command]                           show help`
+
+const rootExample = `  # A first run, against the built-in sandbox (no Plivo account needed):
+  plivo-bulk run --sandbox --input samples/numbers.csv --report report.csv
+
+  # A real run at 20 requests per second:
+  export PLIVO_AUTH_ID=MAXXXXXXXXXXXXXXXXXX PLIVO_AUTH_TOKEN=...
+  plivo-bulk run --input numbers.csv --report report.csv --rate 20
+
+Run 'plivo-bulk help COMMAND' for the flags of a command.`
+
+// newRootCmd builds the command line: help goes to stdout, errors are
+// returned (main prints them, as text or JSON) and never followed by the
+// usage.
+func newRootCmd(s *sys) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "plivo-bulk",
+		Long:          rootLong,
+		Example:       rootExample,
+		Version:       versionLine(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// SuggestionsFor reads it; only Execute's own, unused, message
+		// sets the default.
+		SuggestionsMinimumDistance: 2,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(c, args[0])
+			}
+			return nil
+		},
+		RunE: func(*cobra.Command, []string) error {
+			return usagef("no command given: see 'plivo-bulk --help'")
+		},
+	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetIn(s.stdin)
+	root.SetOut(s.stdout)
+	root.SetErr(s.stderr)
+	root.SetHelpFunc(printHelp)
+	root.SetFlagErrorFunc(flagError)
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "show the help of a command",
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return unknownCommand(root, strings.Join(args, " "))
+			}
+			target.InitDefaultHelpFlag()
+			return target.Help()
+		},
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var names []cobra.Completion
+			for _, c := range root.Commands() {
+				if c.IsAvailableCommand() {
+					names = append(names, cobra.CompletionWithDesc(c.Name(), c.Short))
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	})
+	root.AddCommand(newRunCmd(s, &runFlags{}), newPlanCmd(s, &planFlags{}), newExportCmd(s, &exportFlags{}), newSandboxCmd(s, &sandboxOptions{}), &cobra.Command{
+		Use:   "version",
+		Short: "print the version",
+		Args:  noArgs,
+		Run:   func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), versionLine()) },
+	})
+	return root
+}
+
+// noArgs refuses words that are not flags: every command takes flags only.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s: unexpected argument %q (flags start with --)", c.Name(), args[0])
+	}
+	return nil
+}
+
+func unknownCommand(root *cobra.Command, name string) error {
+	hint := ""
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		hint = fmt.Sprintf(": did you mean %s?", s[0])
+	}
+	return usagef("unknown command %q%s (see 'plivo-bulk --help')", name, hint)
+}
+
+// flagError turns pflag's errors into one short line that names the
+// command, hints at the flag meant, and exits 2.
+func flagError(c *cobra.Command, err error) error {
+	var notExist *pflag.NotExistError
+	var invalid *pflag.InvalidValueError
+	switch {
+	case errors.As(err, &notExist):
+		name, typed := notExist.GetSpecifiedName(), "--"+notExist.GetSpecifiedName()
+		if sh := notExist.GetSpecifiedShortnames(); sh != "" {
+			name, _, _ = strings.Cut(sh, "=") // -rate: the single dash of Go's flag package
+			typed = "-" + name
+		}
+		msg := fmt.Sprintf("%s: unknown flag %s", c.Name(), typed)
+		if near := closestFlag(c, name); near != "" {
+			msg += fmt.Sprintf(": did you mean --%s?", near)
+		}
+		return usagef("%s (see 'plivo-bulk help %s')", msg, c.Name())
+	case errors.As(err, &invalid):
+		why := invalid.Unwrap().Error()
+		if errors.Is(err, strconv.ErrSyntax) || errors.Is(err, strconv.ErrRange) {
+			why = "want a number"
+		}
+		return usagef("%s: --%s %q: %s", c.Name(), invalid.GetFlag().Name, invalid.GetValue(), why)
+	}
+	return usagef("%s: %w", c.Name(), err)
+}
+
+// closestFlag is the command's flag nearest to name: one it starts, or one
+// within a few typos of it; "" when none is near.
+func closestFlag(c *cobra.Command, name string) string {
+	best, bestD := "", max(2, len(name)/3)+1
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		d := editDistance(name, f.Name)
+		if len(name) > 2 && strings.HasPrefix(f.Name, name) {
+			d = 1
+		}
+		if d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := []int{i}
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur = append(cur, min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost))
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// flagGroups sorts the flags in help by purpose; a flag no group names
+// (only --help, a test checks) comes last, under "Flags".
+var flagGroups = []struct {
+	title string
+	names []string
+}{
+	{"Input and output", []string{"input", "report", "output", "resume", "force", "undo", "allow-other-origin", "summary", "prefix", "subaccount", "alias"}},
+	{"What is sent", []string{"dry-run", "skip-unchanged", "verify", "read", "allow-default-app"}},
+	{"Safety", []string{"yes", "canary", "max-failures"}},
+	{"Pacing and retries", []string{"rate", "concurrency", "max-attempts", "max-throttle-wait", "timeout", "backoff-base", "backoff-max", "adaptive"}},
+	{"API and credentials", []string{"api-url", "auth-id"}},
+	{"Logging and progress", []string{"progress", "log-format", "log-every"}},
+	{"Sandbox", []string{"sandbox", "sandbox-rate-limit", "sandbox-fail-rate", "sandbox-default-app"}},
+	{"Server and account", []string{"listen", "numbers", "apps", "subaccounts", "default-app", "default-app-on-missing", "dump"}},
+	{"Rate limit", []string{"rate-limit", "limiter", "limit-dip", "no-retry-after"}},
+	{"Faults", []string{"fail-rate", "fail-after-apply-rate", "drop-rate", "stall-rate", "garbage-rate", "latency", "seed"}},
+}
+
+// printHelp is every command's help, on stdout: what it does, its usage,
+// examples, then its flags grouped by purpose.
+func printHelp(c *cobra.Command, _ []string) {
+	w := c.OutOrStdout()
+	text := c.Long
+	if text == "" {
+		text = c.Short
+	}
+	fmt.Fprintln(w, strings.TrimSpace(text))
+	if c.HasParent() {
+		fmt.Fprintf(w, "\nUsage:\n  %s\n", c.UseLine())
+	}
+	if c.HasParent() && c.HasAvailableSubCommands() {
+		fmt.Fprintln(w, "\nCommands:")
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				fmt.Fprintf(w, "  %-12s%s\n", sub.Name(), sub.Short)
+			}
+		}
+	}
+	if c.Example != "" {
+		fmt.Fprintf(w, "\nExamples:\n%s\n", strings.TrimRight(c.Example, "\n"))
+	}
+	shown := map[string]bool{}
+	section := func(title string, names []string) {
+		fs := pflag.NewFlagSet(title, pflag.ContinueOnError)
+		fs.SortFlags = false
+		for _, n := range names {
+			if f := c.Flags().Lookup(n); f != nil && !f.Hidden && !shown[n] {
+				fs.AddFlag(f)
+				shown[n] = true
+			}
+		}
+		if fs.HasFlags() {
+			fmt.Fprintf(w, "\n%s:\n%s", title, fs.FlagUsagesWrapped(80))
+		}
+	}
+	for _, g := range flagGroups {
+		section(g.title, g.names)
+	}
+	var rest []string
+	c.Flags().VisitAll(func(f *pflag.Flag) { rest = append(rest, f.Name) })
+	section("Flags", rest)
+}
+
+// completeFlags offers the values of the command's enumerated flags to
+// shell completion; other flags complete file names.
+func completeFlags(c *cobra.Command) {
+	for name, values := range map[string][]string{
+		"read": {"auto", "page", "each"}, "progress": {"auto", "always", "never"},
+		"log-format": {"text", "json"}, "limiter": {"bucket", "fixed", "sliding"},
+	} {
+		if c.Flags().Lookup(name) != nil {
+			_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+		}
+	}
+}
