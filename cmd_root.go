@@ -80,6 +80,7 @@ func newRootCmd(s *sys) *cobra.Command {
 				return unknownCommand(root, strings.Join(args, " "))
 			}
 			target.InitDefaultHelpFlag()
+			target.InitDefaultVersionFlag()
 			return target.Help()
 		},
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -129,19 +130,27 @@ func flagError(c *cobra.Command, err error) error {
 			name, _, _ = strings.Cut(sh, "=") // -rate: the single dash of Go's flag package
 			typed = "-" + name
 		}
-		msg := fmt.Sprintf("%s: unknown flag %s", c.Name(), typed)
+		msg := fmt.Sprintf("%sunknown flag %s", prefix(c), typed)
 		if near := closestFlag(c, name); near != "" {
 			msg += fmt.Sprintf(": did you mean --%s?", near)
 		}
-		return usagef("%s (see 'plivo-bulk help %s')", msg, c.Name())
+		return usagef("%s (see '%s --help')", msg, c.CommandPath())
 	case errors.As(err, &invalid):
 		why := invalid.Unwrap().Error()
 		if errors.Is(err, strconv.ErrSyntax) || errors.Is(err, strconv.ErrRange) {
 			why = "want a number"
 		}
-		return usagef("%s: --%s %q: %s", c.Name(), invalid.GetFlag().Name, invalid.GetValue(), why)
+		return usagef("%s--%s %q: %s", prefix(c), invalid.GetFlag().Name, invalid.GetValue(), why)
 	}
-	return usagef("%s: %w", c.Name(), err)
+	return usagef("%s%w", prefix(c), err)
+}
+
+// prefix names the command an error is about; main names the tool.
+func prefix(c *cobra.Command) string {
+	if !c.HasParent() {
+		return ""
+	}
+	return c.Name() + ": "
 }
 
 // closestFlag is the command's flag nearest to name: one it starts, or one

@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -62,3 +66,248 @@ func checkGolden(t *testing.T, name, got string) {
 		t.Errorf("output differs from %s (go test -run %s -update rewrites it):\n%s", path, t.Name(), got)
 	}
 }
+
+// TestHelp_onStdoutForEveryForm: every way of asking for a command's help
+// prints the same text on stdout, nothing on stderr, and exits 0.
+func TestHelp_onStdoutForEveryForm(t *testing.T) {
+	for golden, forms := range map[string][][]string{
+		"help-root.txt":       {{"--help"}, {"-h"}, {"help"}},
+		"help-run.txt":        {{"help", "run"}, {"run", "-h"}, {"run", "--help"}},
+		"help-plan.txt":       {{"help", "plan"}, {"plan", "--help"}},
+		"help-export.txt":     {{"help", "export"}, {"export", "-h"}},
+		"help-sandbox.txt":    {{"help", "sandbox"}, {"sandbox", "--help"}},
+		"help-completion.txt": {{"help", "completion"}, {"completion", "--help"}},
+		// These recursed until the stack overflowed.
+		"help-help.txt": {{"help", "help"}, {"help", "-h"}, {"help", "--help"}},
+	} {
+		for _, args := range forms {
+			code, stdout, stderr := runWith(t, envOf(nil), nil, args...)
+			if code != 0 || stderr != "" {
+				t.Errorf("%v: exit %d, stderr %q; want 0 and nothing", args, code, stderr)
+			}
+			checkGolden(t, golden, stdout)
+		}
+	}
+	code, stdout, stderr := runWith(t, envOf(nil), nil, "--help", "--help")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "plivo-bulk changes the settings") {
+		t.Errorf("--help --help: exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+}
+
+// TestHelp_flagsPerCommand: a command's help lists only the flags it
+// uses, says what its --force replaces, and tells what reading costs
+// since reading by page made "one extra read per row" false.
+func TestHelp_flagsPerCommand(t *testing.T) {
+	help := func(cmd string) string {
+		_, stdout, _ := runWith(t, envOf(nil), nil, cmd, "--help")
+		return strings.Join(strings.Fields(stdout), " ") // unwrapped
+	}
+	run, plan, export := help("run"), help("plan"), help("export")
+	for _, absent := range []string{"--read", "--sandbox-default-app", "--input"} {
+		if strings.Contains(export, absent) {
+			t.Errorf("export's help lists %s, which export ignores", absent)
+		}
+	}
+	if !strings.Contains(plan, "--force replace an existing plan file") ||
+		!strings.Contains(export, "--force replace an existing file at --output") {
+		t.Errorf("plan's or export's --force is not about its own file:\n%s\n%s", plan, export)
+	}
+	if strings.Count(run, "one extra read per row") != 1 { // --verify's, which is true
+		t.Errorf("run's help claims one extra read per row beyond --verify:\n%s", run)
+	}
+	if strings.Contains(run, "-rate second") || strings.Contains(run, "--read auto") || !strings.Contains(run, "--rate N ") {
+		t.Errorf("run's help lacks --long flags with placeholders:\n%s", run)
+	}
+}
+
+// TestHelp_everyFlagInAGroup: a flag added without a group would land
+// under "Flags" with --help; flagGroups must name it.
+func TestHelp_everyFlagInAGroup(t *testing.T) {
+	root := newRootCmd(&sys{getenv: envOf(nil)})
+	named := map[string]bool{"help": true}
+	for _, g := range flagGroups {
+		for _, n := range g.names {
+			named[n] = true
+		}
+	}
+	for _, c := range root.Commands() {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if !named[f.Name] {
+				t.Errorf("%s --%s is in no group of flagGroups", c.Name(), f.Name)
+			}
+		})
+	}
+}
+
+// TestCompletion: cobra's completion scripts, and the values they offer.
+func TestCompletion(t *testing.T) {
+	for shell, first := range map[string]string{
+		"bash": "# bash completion V2 for plivo-bulk", "zsh": "#compdef plivo-bulk",
+		"fish": "# fish completion for plivo-bulk", "powershell": "# powershell completion for plivo-bulk",
+	} {
+		code, stdout, stderr := runWith(t, envOf(nil), nil, "completion", shell)
+		if code != 0 || stderr != "" || !strings.HasPrefix(stdout, first) {
+			t.Errorf("completion %s: exit %d, stderr %q, stdout starts %q", shell, code, stderr, stdout[:min(len(stdout), 60)])
+		}
+	}
+	for _, tt := range []struct {
+		args         []string
+		stdout, want string
+	}{
+		{[]string{"run", "--read", ""}, "auto\npage\neach\n:4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n"},
+		{[]string{"run", "--log-format", ""}, "text\njson\n:4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n"},
+		{[]string{"export", "--re"}, ":4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n"},
+		{[]string{"pl"}, "plan\tshow what run would change (reads only)\n:4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n"},
+	} {
+		code, stdout, stderr := runWith(t, envOf(nil), nil, append([]string{"__complete"}, tt.args...)...)
+		if code != 0 || stdout != tt.stdout || stderr != tt.want {
+			t.Errorf("__complete %q: exit %d\nstdout %q, want %q\nstderr %q, want %q", tt.args, code, stdout, tt.stdout, stderr, tt.want)
+		}
+	}
+}
+
+// TestCommandLine_errors: a mistyped flag or command gets one line with a
+// hint, nothing on stdout, and exit 2, before anything is read or sent.
+func TestCommandLine_errors(t *testing.T) {
+	for _, tt := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"run", "--rat", "5"}, "plivo-bulk: run: unknown flag --rat: did you mean --rate? (see 'plivo-bulk run --help')\n"},
+		{[]string{"run", "--dryrun"}, "plivo-bulk: run: unknown flag --dryrun: did you mean --dry-run? (see 'plivo-bulk run --help')\n"},
+		{[]string{"plan", "--out", "p.csv"}, "plivo-bulk: plan: unknown flag --out: did you mean --output? (see 'plivo-bulk plan --help')\n"},
+		{[]string{"run", "-rate", "5"}, "plivo-bulk: run: unknown flag -rate: did you mean --rate? (see 'plivo-bulk run --help')\n"},
+		{[]string{"export", "--input", "x.csv"}, "plivo-bulk: export: unknown flag --input (see 'plivo-bulk export --help')\n"},
+		{[]string{"sandbox", "--rate", "5"}, "plivo-bulk: sandbox: unknown flag --rate: did you mean --rate-limit? (see 'plivo-bulk sandbox --help')\n"},
+		{[]string{"rn"}, "plivo-bulk: unknown command \"rn\": did you mean run? (see 'plivo-bulk --help')\n"},
+		{[]string{"help", "exprt"}, "plivo-bulk: unknown command \"exprt\": did you mean export? (see 'plivo-bulk --help')\n"},
+		{[]string{"frobnicate"}, "plivo-bulk: unknown command \"frobnicate\" (see 'plivo-bulk --help')\n"},
+		{nil, "plivo-bulk: no command given: see 'plivo-bulk --help'\n"},
+		{[]string{"--versoin"}, "plivo-bulk: unknown flag --versoin: did you mean --version? (see 'plivo-bulk --help')\n"},
+		{[]string{"run", "--rate", "fast"}, "plivo-bulk: run: --rate \"fast\": want a number\n"},
+		{[]string{"run", "--max-failures", "0"}, "plivo-bulk: run: --max-failures \"0\": want a number of rows (1 or more) or a percentage, as in 5%\n"},
+		{[]string{"run", "--input", "in.csv", "extra"}, "plivo-bulk: run: unexpected argument \"extra\" (flags start with --)\n"},
+		{[]string{"run", "--report", "r.csv"}, "plivo-bulk: run: --input is required\n"},
+	} {
+		code, stdout, stderr := runWith(t, envOf(nil), nil, tt.args...)
+		if code != exitUsage || stdout != "" || stderr != tt.stderr {
+			t.Errorf("%q: exit %d, stdout %q\nstderr %q\nwant   %q", tt.args, code, stdout, stderr, tt.stderr)
+		}
+	}
+}
+
+// TestCommandLine_jsonErrors: with --log-format json every stderr line is
+// a JSON record from the first, and an error that ends the run with exit 2
+// is at level ERROR.
+func TestCommandLine_jsonErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.csv")
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"run", "--log-format", "json", "--rat", "5"}, "run: unknown flag --rat: did you mean --rate? (see 'plivo-bulk run --help')"},
+		{[]string{"plan", "--log-format=json", "--input", missing, "--output", "-"}, "missing credentials: set PLIVO_AUTH_ID (or --auth-id) and PLIVO_AUTH_TOKEN; or try --sandbox (no account needed) or --dry-run"},
+		{[]string{"run", "--log-format", "json", "--sandbox", "--input", missing, "--report", "-"}, missing + ": cannot open: no such file or directory"},
+	} {
+		code, stdout, stderr := runWith(t, envOf(nil), nil, tt.args...)
+		lines := e2eJSONLogs(stderr)
+		if code != exitUsage || stdout != "" || len(lines) == 0 {
+			t.Fatalf("%q: exit %d, stdout %q, stderr:\n%s", tt.args, code, stdout, stderr)
+		}
+		last := lines[len(lines)-1]
+		if strings.Count(stderr, "\n") != len(lines) || last["level"] != "ERROR" || last["exit_code"] != 2.0 || !strings.Contains(last["msg"].(string), tt.msg) {
+			t.Errorf("%q: stderr:\n%s\nwant JSON lines only, the last at ERROR with exit_code 2 and %q", tt.args, stderr, tt.msg)
+		}
+	}
+}
+
+// TestRun_takesItsStdin: --input - reads the stdin given to run, not the
+// process's.
+func TestRun_takesItsStdin(t *testing.T) {
+	in := strings.NewReader("number,alias\n12025550601,front desk\n")
+	code, stdout, stderr := runWith(t, envOf(map[string]string{"PLIVO_AUTH_ID": "MAXXXXXXXXXXXXXXXXXX"}), in, "run", "--dry-run", "--input", "-")
+	want := `row 2: POST /v1/Account/MAXXXXXXXXXXXXXXXXXX/Number/12025550601/ {"alias":"front desk"} (+ the number's current app_id, read first)` + "\n"
+	if code != 0 || stdout != want {
+		t.Errorf("exit %d, stdout %q, want %q\nstderr: %s", code, stdout, want, stderr)
+	}
+}
+
+// TestRun_usageErrors: missing credentials, bad flags and input files
+// that cannot be used stop the run with exit code 2 before anything is
+// sent, with a message that says what to fix. In-process: the environment
+// is passed to run.
+func TestRun_usageErrors(t *testing.T) {
+	t.Parallel()
+	good := "number,app_id\n12025550601," + e2eAppA + "\n"
+	tests := []struct {
+		name    string
+		content *string // input; nil: no input file at all
+		env     func(env map[string]string)
+		extra   []string
+		want    []string // in stderr; "FILE" stands for the input's path
+	}{
+		{name: "no token", content: &good, env: func(e map[string]string) { delete(e, "PLIVO_AUTH_TOKEN") },
+			want: []string{"missing credentials", "PLIVO_AUTH_TOKEN"}},
+		{name: "no auth id", content: &good, env: func(e map[string]string) { delete(e, "PLIVO_AUTH_ID") },
+			want: []string{"missing credentials", "PLIVO_AUTH_ID"}},
+		{name: "no credentials at all", content: &good, env: func(e map[string]string) { clear(e) },
+			want: []string{"PLIVO_AUTH_ID", "PLIVO_AUTH_TOKEN"}},
+		{name: "empty token", content: &good, env: func(e map[string]string) { e["PLIVO_AUTH_TOKEN"] = "" },
+			want: []string{"PLIVO_AUTH_TOKEN"}},
+		{name: "plain http to another host", content: &good, env: func(e map[string]string) { e["PLIVO_API_URL"] = "http://example.com" },
+			want: []string{"plain http is refused"}},
+		{name: "unknown flag", content: &good, extra: []string{"--nope"}, want: []string{"unknown flag --nope"}},
+		{name: "resume and force", content: &good, extra: []string{"--resume", "--force"}, want: []string{"--resume and --force"}},
+		{name: "missing file", want: []string{"FILE", "cannot open", "no such file"}},
+		{name: "empty file", content: e2ePtr(""), want: []string{"FILE", "empty"}},
+		{name: "header only", content: e2ePtr("number,app_id\n"), want: []string{"FILE", "no data rows"}},
+		{name: "unknown column", content: e2ePtr("number,app_ip\n12025550601,1\n"), want: []string{"FILE", "line 1", `unknown column "app_ip"`, `did you mean "app_id"`}},
+		{name: "no number column", content: e2ePtr("app_id,alias\n1,2\n"), want: []string{"FILE", "line 1", `no "number" column`}},
+		{name: "column twice", content: e2ePtr("number,alias,ALIAS\n12025550601,a,b\n"), want: []string{"FILE", "line 1", "appears twice"}},
+		{name: "quote never closed", content: e2ePtr("number,alias\n12025550601,ok\n12025550602,\"never closed\n12025550603,x\n"), want: []string{"FILE", "line 3", "never closed"}},
+		{name: "bare quote", content: e2ePtr("number,alias\n12025550601,ok\n12025550602,ab\"c\n"), want: []string{"FILE", "line 3", "quote"}},
+		{name: "not UTF-8", content: e2ePtr("number,alias\n12025550601,ok\n12025550602,ok\n12025550603,caf\xe9\n"), want: []string{"FILE", "line 4", "UTF-8"}},
+		{name: "binary", content: e2ePtr("number,alias\n12025550601,a\x00b\n"), want: []string{"FILE", "line 2", "binary"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601", "12025550602", "12025550603")...)
+			env := map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN": fx.token}
+			if tt.env != nil {
+				tt.env(env)
+			}
+			dir := t.TempDir()
+			input, report := filepath.Join(dir, "numbers.csv"), filepath.Join(dir, "report.csv")
+			if tt.content != nil {
+				if err := os.WriteFile(input, []byte(*tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, _, stderr := runWith(t, envOf(env), nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "0"}, e2eFastRetries, tt.extra)...)
+			if code != exitUsage {
+				t.Fatalf("exit code %d, want 2\n%s", code, stderr)
+			}
+			for _, w := range tt.want {
+				if w == "FILE" {
+					w = input
+				}
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if _, err := os.Stat(report); err == nil {
+				t.Errorf("a report was created")
+			}
+			time.Sleep(20 * time.Millisecond) // a request would have arrived by now
+			if n := fx.requests(); n != 0 {
+				t.Errorf("%d requests reached the server, want none", n)
+			}
+		})
+	}
+}
+
+func e2ePtr[T any](v T) *T { return &v }
+
+// TestE2E_Run_existingReport: a report left by an earlier run is refused
+// unless --force (which replaces it) or --resume (which continues it); a

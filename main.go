@@ -90,7 +90,7 @@ func notices(stderr io.Writer, json bool) func(level slog.Level, msg string, att
 // at the first), environment and standard streams.
 func run(ctx context.Context, stop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root := newRootCmd(&sys{stop: stop, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
-	root.SetArgs(args)
+	root.SetArgs(append([]string{}, args...)) // never nil: cobra reads os.Args then
 	return root.ExecuteContext(ctx)
 }
 
