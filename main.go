@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -67,9 +66,7 @@ func main() {
 // too: a log shipper reads every line on stderr as a record.
 func logsJSON(args []string) bool {
 	for i, a := range args {
-		a = strings.TrimPrefix(a, "-")
-		if a == "-log-format=json" || a == "log-format=json" ||
-			(a == "-log-format" || a == "log-format") && i+1 < len(args) && args[i+1] == "json" {
+		if a == "--log-format=json" || a == "--log-format" && i+1 < len(args) && args[i+1] == "json" {
 			return true
 		}
 	}
@@ -108,12 +105,7 @@ func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
 	return ctx
 }
 
-// exitCode maps run's error to the documented exit codes, printing it.
-func exitCode(err error, stderr io.Writer) int {
-	return exitCodeSaid(err, notices(stderr, false))
-}
-
-// exitCodeSaid is exitCode, telling the error with say: at ERROR, since it
+// exitCodeSaid maps run's error to the documented exit codes, telling the error with say: at ERROR, since it
 // ends the run, but for an interruption, which was asked for.
 func exitCodeSaid(err error, say func(level slog.Level, msg string, attrs ...any)) int {
 	code := codeOf(err)
