@@ -787,6 +787,8 @@ func TestE2E_Run_authFailureAborts(t *testing.T) {
 	}
 }
 
+// TestE2E_Run_existingReport: a report left by an earlier run is refused
+// unless --force (which replaces it) or --resume (which continues it); a
 // file that is not a report is never overwritten by --resume.
 func TestE2E_Run_existingReport(t *testing.T) {
 	t.Parallel()
