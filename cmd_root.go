@@ -203,8 +203,7 @@ var flagGroups = []struct {
 	{"Logging and progress", []string{"progress", "log-format", "log-every"}},
 	{"Sandbox", []string{"sandbox", "sandbox-rate-limit", "sandbox-fail-rate", "sandbox-default-app"}},
 	{"Server and account", []string{"listen", "numbers", "apps", "subaccounts", "default-app", "default-app-on-missing", "dump"}},
-	{"Rate limit", []string{"rate-limit", "limiter", "limit-dip", "no-retry-after"}},
-	{"Faults", []string{"fail-rate", "fail-after-apply-rate", "drop-rate", "stall-rate", "garbage-rate", "latency", "seed"}},
+	{"Rate limit and faults", []string{"rate-limit", "fail-rate", "latency"}},
 }
 
 // printHelp is every command's help, on stdout: what it does, its usage,
@@ -257,7 +256,7 @@ func printHelp(c *cobra.Command, _ []string) {
 func completeFlags(c *cobra.Command) {
 	for name, values := range map[string][]string{
 		"read": {"auto", "page", "each"}, "progress": {"auto", "always", "never"},
-		"log-format": {"text", "json"}, "limiter": {"bucket", "fixed", "sliding"},
+		"log-format": {"text", "json"},
 	} {
 		if c.Flags().Lookup(name) != nil {
 			_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
