@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,3 +312,71 @@ func e2ePtr[T any](v T) *T { return &v }
 
 // TestE2E_Run_existingReport: a report left by an earlier run is refused
 // unless --force (which replaces it) or --resume (which continues it); a
+
+// TestRun_outputsNeverTheInput: an output that is the input, or another
+// output, by another path (./x, a symbolic link, a hard link) is refused,
+// even with --force, and nothing is touched. In-process: paths are
+// absolute, spelled as a user would.
+func TestRun_outputsNeverTheInput(t *testing.T) {
+	t.Parallel()
+	nums := i13Numbers(1900, 2)
+	content := i13AppInput(e2eAppA, nums...)
+	tests := []struct {
+		name  string
+		setup func(dir string) error
+		flags []string
+	}{
+		{"--report ./input --force", nil, []string{"--report", "./numbers.csv", "--force"}},
+		{"--undo ./input", nil, []string{"--report", "report.csv", "--undo", "./numbers.csv"}},
+		{"--summary ./input", nil, []string{"--report", "report.csv", "--summary", "./numbers.csv"}},
+		{"--summary by a symbolic link", func(dir string) error { return os.Symlink("numbers.csv", filepath.Join(dir, "link.csv")) },
+			[]string{"--report", "report.csv", "--summary", "link.csv"}},
+		{"--report by a hard link --force", func(dir string) error {
+			return os.Link(filepath.Join(dir, "numbers.csv"), filepath.Join(dir, "hard.csv"))
+		},
+			[]string{"--report", "hard.csv", "--force"}},
+		{"--undo and --report one file", nil, []string{"--report", "out.csv", "--undo", "./sub/../out.csv", "--force"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+			dir := t.TempDir()
+			input, out := filepath.Join(dir, "numbers.csv"), filepath.Join(dir, "out.csv")
+			for path, content := range map[string]string{input: content, out: "precious\n"} {
+				if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if tt.setup != nil {
+				if err := tt.setup(dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			flags := slices.Clone(tt.flags)
+			for i, f := range flags {
+				if !strings.HasPrefix(f, "--") {
+					flags[i] = dir + "/" + f // as typed: ./x and sub/../x stay unclean
+				}
+			}
+			env := map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN": fx.token}
+			code, _, stderr := runWith(t, envOf(env), nil, e2eArgs([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, flags)...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want 2:\n%s", code, stderr)
+			}
+			if got := i13Read(t, input); got != content {
+				t.Errorf("the input changed to %q", got)
+			}
+			if got := i13Read(t, out); got != "precious\n" {
+				t.Errorf("out.csv changed to %q", got)
+			}
+			time.Sleep(20 * time.Millisecond)
+			if n := fx.requests(); n != 0 {
+				t.Errorf("%d requests sent", n)
+			}
+		})
+	}
+}

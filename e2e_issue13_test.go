@@ -615,58 +615,6 @@ func TestE2E_Issue13_undoBeforeSend(t *testing.T) {
 	}
 }
 
-// Item 8: an output that is the input, or another output, by another
-// path (./x, a symbolic link, a hard link) is refused, even with --force,
-// and nothing is touched.
-func TestE2E_Issue13_outputsNeverTheInput(t *testing.T) {
-	t.Parallel()
-	nums := i13Numbers(1900, 2)
-	content := i13AppInput(e2eAppA, nums...)
-	tests := []struct {
-		name  string
-		setup func(r *e2eRunner) error
-		flags []string
-	}{
-		{"--report ./input --force", nil, []string{"--report", "./numbers.csv", "--force"}},
-		{"--undo ./input", nil, []string{"--report", "report.csv", "--undo", "./numbers.csv"}},
-		{"--summary ./input", nil, []string{"--report", "report.csv", "--summary", "./numbers.csv"}},
-		{"--summary by a symbolic link", func(r *e2eRunner) error { return os.Symlink("numbers.csv", r.path("link.csv")) },
-			[]string{"--report", "report.csv", "--summary", "link.csv"}},
-		{"--report by a hard link --force", func(r *e2eRunner) error { return os.Link(r.path("numbers.csv"), r.path("hard.csv")) },
-			[]string{"--report", "hard.csv", "--force"}},
-		{"--undo and --report one file", nil, []string{"--report", "out.csv", "--undo", "./sub/../out.csv", "--force"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-			r := e2eNewRunner(t, fx)
-			input := r.write("numbers.csv", content)
-			r.write("out.csv", "precious\n")
-			if err := os.Mkdir(r.path("sub"), 0o700); err != nil {
-				t.Fatal(err)
-			}
-			if tt.setup != nil {
-				if err := tt.setup(r); err != nil {
-					t.Fatal(err)
-				}
-			}
-			res := r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, i13Fast, tt.flags)...)
-			i13Exit(t, "run", res, 2)
-			if got := i13Read(t, input); got != content {
-				t.Errorf("the input changed to %q", got)
-			}
-			if got := i13Read(t, r.path("out.csv")); got != "precious\n" {
-				t.Errorf("out.csv changed to %q", got)
-			}
-			time.Sleep(20 * time.Millisecond)
-			if n := fx.requests(); n != 0 {
-				t.Errorf("%d requests sent", n)
-			}
-		})
-	}
-}
-
 // Item 8: --force never empties an existing undo file: it may hold the
 // only record of the values from before an earlier run.
 func TestE2E_Issue13_forceKeepsUndo(t *testing.T) {
