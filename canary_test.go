@@ -85,7 +85,8 @@ func TestCanary_saysWhenNoRowChanges(t *testing.T) {
 	}{
 		{"every row read", 12, nil, 0, "canary: no row needs a change", 12, 0},
 		{"skip-unchanged", 30, []string{"--skip-unchanged"}, 0, "canary: no row needs a change", 0, 30},
-		{"reads spent", 30, nil, 1, "canary failed: it found no row to test: none of the 15 numbers it read needs a change it could see, and 15 rows were left unread or their read did not tell; nothing was sent", 0, 0},
+		{"reads spent", 30, nil, 1, "30 rows were not attempted: run again with --read page, which lets the canary see every row\n" +
+			"plivo-bulk: canary failed: it found no row to test: no row it could see needs a change, but it could not see 15 rows, left unread once its 15 reads were spent; nothing was sent", 0, 0},
 		{"reads spent, by page", 30, []string{"--read", "page"}, 0, "canary: no row needs a change", 30, 0},
 	}
 	for _, tt := range tests {
@@ -107,34 +108,51 @@ func TestCanary_saysWhenNoRowChanges(t *testing.T) {
 
 // TestCanary_numberItCouldNotReadIsNoEvidence: every number holds its
 // targets already and the front applies no update. Until a number was sent
-// an update, its read answers 503, or lacks the `alias` key. The canary
-// could not learn what its candidates held: an update "changed" and a
-// read-back holding the targets prove nothing then, so the canary must not
-// pass, and nothing past it is sent.
+// an update, its read answers 503, or lacks the `alias` key, or a page of
+// the listing past the first answers 503. The canary could not learn what
+// every candidate held: an update "changed" and a read-back holding the
+// targets prove nothing then, so the canary must not pass, nothing past it
+// is sent, and the stop names the cause and the advice that fits it.
 func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 	t.Parallel()
-	const n = 12
-	for name, unread := range map[string]func(w http.ResponseWriter, q *http.Request, fx *e2eFixture){
-		"read answers 503": func(w http.ResponseWriter, _ *http.Request, _ *e2eFixture) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprint(w, `{"error":"service unavailable"}`)
-		},
-		"read lacks alias": func(w http.ResponseWriter, q *http.Request, fx *e2eFixture) {
-			rec := httptest.NewRecorder()
-			fx.srv.ServeHTTP(rec, q)
-			var m map[string]any
-			if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
-				t.Errorf("sandbox answer: %v", err)
-			}
-			delete(m, "alias")
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(m)
-		},
+	answer503 := func(w http.ResponseWriter, _ *http.Request, _ *e2eFixture) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"error":"service unavailable"}`)
+	}
+	for _, tc := range []struct {
+		name   string
+		n      int
+		read   string
+		fail   func(q *http.Request) bool // whether the front answers q with unread
+		unread func(w http.ResponseWriter, q *http.Request, fx *e2eFixture)
+		want   string
+		advice string // "" for none
+	}{
+		{"read answers 503", 12, "auto", func(q *http.Request) bool { return path.Base(q.URL.Path) != "Number" }, answer503,
+			"no row it could see needs a change, but it could not see 12 rows whose read failed; nothing was sent",
+			"12 rows were not attempted: run again once the API answers the reads that failed"},
+		{"read lacks alias", 12, "auto", func(q *http.Request) bool { return path.Base(q.URL.Path) != "Number" },
+			func(w http.ResponseWriter, q *http.Request, fx *e2eFixture) {
+				rec := httptest.NewRecorder()
+				fx.srv.ServeHTTP(rec, q)
+				var m map[string]any
+				if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+					t.Errorf("sandbox answer: %v", err)
+				}
+				delete(m, "alias")
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(m)
+			},
+			"but it could not see 12 rows whose read had no `alias` (what they hold is unknown until the API's answers carry it)",
+			""},
+		{"listing's pages answer 503", 40, "page", func(q *http.Request) bool { return q.URL.Query().Get("offset") > "0" }, answer503,
+			"but it could not see 5 rows the listing did not give, left unread once its 15 reads were spent",
+			"40 rows were not attempted: run again: the listing may then give every number"},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			numbers := e2eCanaryNumbers(n)
+			numbers := e2eCanaryNumbers(tc.n)
 			seed := e2eNumbers(numbers...)
 			for i := range seed {
 				seed[i].AppID = e2eAppA
@@ -153,8 +171,8 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 					w.Header().Set("Content-Type", "application/json")
 					w.WriteHeader(http.StatusAccepted)
 					fmt.Fprint(w, `{"message":"changed","api_id":"5a9fcb68-523d-11e1-86da-6ff39efcb949"}`)
-				case slices.Contains(numbers, num) && !posted[num]:
-					unread(w, q, fx)
+				case (num == "Number" || slices.Contains(numbers, num)) && !posted[num] && tc.fail(q):
+					tc.unread(w, q, fx)
 				default:
 					fx.srv.ServeHTTP(w, q)
 				}
@@ -163,15 +181,21 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
 			input := e2eInput(r, "numbers.csv", "number,app_id,alias", numbers, e2eAppA+",old")
 			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
-				"--rate", "0", "--max-attempts", "1"}, e2eFastRetries)...)
+				"--rate", "0", "--max-attempts", "1", "--read", tc.read}, e2eFastRetries)...)
 			mu.Lock()
 			sent := len(posted)
 			mu.Unlock()
-			if res.code == 0 || strings.Contains(res.stderr, "canary passed") || sent != 0 {
-				t.Fatalf("exit code %d, %d numbers sent an update; want a canary that neither passes nor sends\n%v", res.code, sent, res)
+			if res.code != 1 || strings.Contains(res.stderr, "canary passed") || sent != 0 {
+				t.Fatalf("exit code %d, %d numbers sent an update; want 1, a canary that neither passes nor sends\n%v", res.code, sent, res)
 			}
-			if want := "canary failed: it found no row to test: none of the 15 numbers it read needs a change it could see, and 12 rows were left unread or their read did not tell; nothing was sent"; !strings.Contains(res.stderr, want) {
-				t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
+			if want := "canary failed: it found no row to test: "; !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, tc.want) {
+				t.Errorf("stderr lacks %q and %q:\n%s", want, tc.want, res.stderr)
+			}
+			if tc.advice == "" {
+				tc.advice = fmt.Sprintf("%d rows were not attempted\n", tc.n)
+			}
+			if !strings.Contains(res.stderr, tc.advice) || strings.Contains(res.stderr, "--read page") || strings.Contains(res.stderr, "--resume") {
+				t.Errorf("stderr lacks the advice %q, or advises --read page or --resume:\n%s", tc.advice, res.stderr)
 			}
 		})
 	}
@@ -189,5 +213,61 @@ func TestCanary_dryRunNamesTheListing(t *testing.T) {
 	res := r.run("run", "--dry-run", "--input", input, "--canary", "2", "--read", "page")
 	if want := "listing the account"; res.code != 0 || !strings.Contains(res.stderr, want) {
 		t.Errorf("dry run: exit %d, want 0 and %q in:\n%s", res.code, want, res.stderr)
+	}
+}
+
+// TestCanary_nightlyRunOnAFileMostlyDone: a cron job's `run --skip-unchanged
+// --canary 3 --read each` on a file whose first rows hold their targets. The
+// run reads every number anyway, so the canary reads on until it has its
+// rows or has read them all, and the run reuses those reads: exit 0, every
+// number read once before its update (the canary's rows once more, after),
+// and the requests sent are the ones the start of the run announced.
+func TestCanary_nightlyRunOnAFileMostlyDone(t *testing.T) {
+	t.Parallel()
+	const n, canary = 30, 3
+	for _, held := range []int{n - 5, n} {
+		t.Run(fmt.Sprintf("%d of %d done", held, n), func(t *testing.T) {
+			t.Parallel()
+			numbers := e2eCanaryNumbers(n)
+			seed := e2eNumbers(numbers...)
+			for i := range held {
+				seed[i].AppID = e2eAppA
+			}
+			fx := e2eStartFixture(t, sandbox.Config{}, seed...)
+			r := e2eNewRunner(t, fx)
+			input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
+			res := r.run("run", "--input", input, "--report", "report.csv", "--summary", "summary.json", "--log-format", "json",
+				"--read", "each", "--skip-unchanged", "--canary", fmt.Sprint(canary), "--rate", "0")
+			fx.quiesce(t)
+			sum := e2eReadSummary(t, r.path("summary.json"))
+			if res.code != 0 || sum.Skipped != held || sum.OK != n-held {
+				t.Fatalf("exit code %d, %d skipped, %d ok; want 0, %d, %d\n%v", res.code, sum.Skipped, sum.OK, held, n-held, res)
+			}
+			announced := -1
+			for _, l := range e2eJSONLogs(res.stderr) {
+				if l["msg"] == "starting run" {
+					announced = int(l["requests_at_most"].(float64) + l["preflight_reads"].(float64))
+				}
+			}
+			sent := fx.rec.all()
+			if announced+1 != len(sent) || int(sum.Requests) != len(sent) { // +1: the account check
+				t.Errorf("%d requests sent, %d counted; the start announced %d and the account check", len(sent), sum.Requests, announced)
+			}
+			reads := map[string]int{}
+			for _, q := range sent {
+				if q.Method == "GET" && q.Number != "" {
+					reads[q.Number]++
+				}
+			}
+			for i, num := range numbers {
+				want := 1
+				if i >= held && i < held+canary {
+					want = 2 // the canary reads its rows back
+				}
+				if reads[num] != want {
+					t.Errorf("%s read %d times, want %d", num, reads[num], want)
+				}
+			}
+		})
 	}
 }

@@ -188,7 +188,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 		}
 		s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
 			"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend), "preflight_reads", est.Preflight,
-			"read", readAttr(est.Read), "canary", o.canary,
+			"read", readAttr(est.Read), "canary", o.canary, "canary_reads", est.CanaryReads,
 			"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
 		toSend = est.ToSend
 		prog = newProgress(&o.jobFlags, stderr, s.log, "updating", toSend)
@@ -243,11 +243,20 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 // cannot help a run that was declined, whose credentials were refused, or
 // whose report went to standard output.
 func (o runFlags) redo(err error) string {
+	var noRow *batch.NoCanaryRowError
 	switch {
 	case errors.Is(err, batch.ErrDeclined):
 		return ""
-	case errors.Is(err, batch.ErrNoCanaryRow):
-		return "run again with --read page, which lets the canary see every row"
+	case errors.As(err, &noRow):
+		switch {
+		case noRow.Unread > 0 && !noRow.ByPage:
+			return "run again with --read page, which lets the canary see every row"
+		case noRow.Unread > 0:
+			return "run again: the listing may then give every number"
+		case noRow.Failed > 0:
+			return "run again once the API answers the reads that failed"
+		}
+		return "" // the API's answers lack a key: no run can tell what those numbers hold
 	case errors.Is(err, batch.ErrAuth):
 		return "fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again"
 	case o.report == "-":
@@ -354,7 +363,7 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 		return err
 	}
 	if o.canary > 0 { // the reads that find rows that change something, and the read-backs
-		requests += min(o.canary+batch.CanarySpareReads, valid)
+		requests += min(o.canary+batch.CanarySpareReads, valid-reads) // the rows read anyway are read once
 		if !o.verify {
 			requests += min(o.canary, valid)
 		}

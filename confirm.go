@@ -93,7 +93,11 @@ func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, 
 	}
 	b.WriteString("\n")
 	writeChanges(&b, est)
-	fmt.Fprintf(&b, "  cost: at most %d requests, about %s at --rate %g\n", est.Requests, durationAt(est.Requests, rate), rate)
+	fmt.Fprintf(&b, "  cost: at most %d requests, about %s at --rate %g", est.Requests, durationAt(est.Requests, rate), rate)
+	if est.CanaryReads > 0 {
+		fmt.Fprintf(&b, " (%d of them reads the canary made already, to find rows that change their number)", est.CanaryReads)
+	}
+	b.WriteString("\n")
 	question, want := "Type yes to go on: ", "yes"
 	if est.ToSend > bigRun {
 		question, want = fmt.Sprintf("Type the account id (%s) to go on: ", authID), authID

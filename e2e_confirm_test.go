@@ -551,6 +551,7 @@ func TestE2E_Confirm_canaryAsksAgain(t *testing.T) {
 			t.Parallel()
 			fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
 			p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
+			p.expect(fmt.Sprintf("(%d of them reads the canary made already, to find rows that change their number)", canary))
 			p.expect("Type yes to go on: ")
 			p.typeIn("yes\r")
 			p.expect(fmt.Sprintf("Canary: %d rows sent, each read back, all in their target state:", canary))

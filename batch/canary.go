@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
+	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
 // verifying is a step that can read each row back after its update, as a
@@ -24,83 +25,102 @@ func (u Update) verifying() Step {
 }
 
 // CanarySpareReads is how many numbers, past its n rows, the canary reads
-// on their own looking for rows that change something, when the listing
-// did not give their settings.
+// on their own looking for rows that change something, when the run would
+// not read them (the listing did not give them, the step needs no read).
 const CanarySpareReads = 10
+
+// What the canary learned of a candidate row.
+const (
+	holds   = iota // its number holds its targets already
+	changes        // it changes its number: a canary row
+	unread         // not read: the spare reads are spent
+	failed         // the read failed (a 5xx, a timeout)
+	keyless        // the answer lacks a key the row sets
+)
 
 // canaryPick is the canary's rows, chosen before the run is confirmed.
 type canaryPick struct {
-	rows  map[int]bool // by line
-	reads int          // numbers read on their own to choose them
-	// unread counts the rows to send the canary looked at no further, its
-	// reads spent: without them, no row needed a change.
-	unread int
+	rows   map[int]bool     // by line
+	reads  int              // numbers read on their own to choose them
+	spare  int              // of them, reads the run would not have made
+	rowsBy [keyless + 1]int // candidate rows by what was learned of them
+	key    string           // a key a keyless answer lacked
 }
 
 // pickCanary chooses up to n rows to send first, spread over the file's
 // distinct targets: the first row of each distinct set of targets, in file
 // order, then, if that is fewer than n, the next rows. A row whose number
 // holds its targets already is passed over: its update would prove nothing.
-// changes says whether a row changes its number; spent, that it could not
-// tell (the canary's reads are spent).
-func (j *jobRun) pickCanary(ctx context.Context, n int, changes func(Row) (ok, spent bool, err error)) (canaryPick, error) {
+// learn says what is known of a row's number (holds, changes...).
+func (j *jobRun) pickCanary(ctx context.Context, n int, learn func(Row, *canaryPick) (int, error)) (canaryPick, error) {
 	pick := canaryPick{rows: map[int]bool{}}
 	seen, looked := map[string]bool{}, map[int]bool{}
 	consider := func(r Row, first bool) error {
 		if len(pick.rows) == n || !j.toSend(r) || looked[r.Line] || first && seen[targetsKey(r.Targets)] {
 			return nil
 		}
-		ok, spent, err := changes(r)
-		switch {
-		case spent:
-			pick.unread++
-			return err
-		case ok:
+		v, err := learn(r, &pick)
+		if v == changes {
 			pick.rows[r.Line], seen[targetsKey(r.Targets)] = true, true
 		}
-		looked[r.Line] = true
+		looked[r.Line] = v != unread
+		pick.rowsBy[v]++
 		return err
 	}
 	err := j.job.Input.Each(ctx, func(r Row) error { return consider(r, true) })
 	if err == nil && len(pick.rows) < n {
-		pick.unread = 0
+		pick.rowsBy[unread] = 0
 		err = j.job.Input.Each(ctx, func(r Row) error { return consider(r, false) })
 	}
 	return pick, err
 }
 
-// changesNumber says whether row changes its number, from the listing or
-// a read of the number, at most reads of them. A number the API refuses to
-// read (4xx: not on the account) counts as changing: its update will be
-// refused too, and the canary names it. One it did not answer for (5xx, a
-// timeout), or whose answer lacks a field the row sets, is not known: an
-// update "changed" and a read-back holding the targets would prove nothing,
-// so it is left, as when the reads are spent.
-func (j *jobRun) changesNumber(ctx context.Context, reads int, done *int) func(Row) (bool, bool, error) {
-	return func(r Row) (bool, bool, error) {
+// learnRow says whether row changes its number, from what the run knows or
+// a read of the number. A read the run needs anyway (the step reads the
+// number before its update) is kept for the run, which does not make it
+// again: the canary reads on until it has its rows. Any other read is extra
+// cost: at most spare of them. A number the API refuses to read (4xx: not
+// on the account) counts as changing: its update will be refused too, and
+// the canary names it. One it did not answer for (5xx, a timeout), or whose
+// answer lacks a field the row sets, is not known: an update "changed" and
+// a read-back holding the targets would prove nothing.
+func (j *jobRun) learnRow(ctx context.Context, spare int) func(Row, *canaryPick) (int, error) {
+	return func(r Row, pick *canaryPick) (int, error) {
 		current, ok := j.api.known.get(r.Number)
 		if !ok {
-			if *done == reads {
-				return false, true, nil
+			needed := j.job.Step.NeedsState(r)
+			if !needed && pick.spare == spare {
+				return unread, nil
 			}
-			*done++
+			pick.reads++
+			if !needed {
+				pick.spare++
+			}
 			err := j.p.Do(ctx, func(ctx context.Context) error {
 				info, err := j.api.Client.GetNumber(ctx, r.Number)
-				current = CurrentOf(info)
+				if current = CurrentOf(info); err == nil {
+					j.api.known.add([]client.NumberInfo{info})
+				}
 				return ToPaceError(err)
 			})
 			var pe *pace.Error
 			if err != nil && (j.p.Err() != nil || !errors.As(err, &pe) || pe.HTTPStatus/100 != 4) {
-				return false, true, j.p.Err()
+				return failed, j.p.Err()
 			} else if err != nil {
-				return true, false, nil
+				return changes, nil
 			}
 		}
-		// A field the answer lacked is unknown: only a known one that
-		// differs proves that the update changes the number.
+		// A field the answer lacked is unknown: only a known one that differs
+		// proves that the update changes the number.
 		d := r.Targets.Differs(current)
-		known := slices.ContainsFunc(d, func(f Field) bool { return current[f].Set })
-		return known, len(d) > 0 && !known, nil
+		switch {
+		case slices.ContainsFunc(d, func(f Field) bool { return current[f].Set }):
+			return changes, nil
+		case len(d) > 0:
+			pick.key = client.SettingKeys[d[0]]
+			return keyless, nil
+		}
+		return holds, nil
 	}
 }
 
@@ -162,19 +182,46 @@ func (j *jobRun) runCanary(ctx context.Context, picked map[int]bool) error {
 
 // canaryFound says what the canary found to test. When no row needs a
 // change, the canary has nothing to test: it neither passes nor fails, and
-// the run goes on, since it changes nothing. When its reads ran out before
-// it found a row that changes something, the run stops: the rows it did not
-// read may change numbers unchecked.
+// the run goes on, since it changes nothing. When some rows are not known,
+// the run stops: they may change numbers unchecked.
 func (j *jobRun) canaryFound(log *slog.Logger) error {
 	c := j.canary
 	switch {
 	case len(c.rows) > 0:
 		log.Info("canary chosen: rows that change their number", "rows", len(c.rows), "reads", c.reads)
-	case c.unread > 0:
-		return fmt.Errorf("%w: none of the %d numbers it read needs a change it could see, and %d rows were left unread or their read did not tell; nothing was sent",
-			ErrNoCanaryRow, c.reads, c.unread)
+	case c.rowsBy[unread]+c.rowsBy[failed]+c.rowsBy[keyless] > 0:
+		return &NoCanaryRowError{Unread: c.rowsBy[unread], Failed: c.rowsBy[failed], Keyless: c.rowsBy[keyless],
+			Spare: c.spare, Key: c.key, ByPage: j.sum.Read.Chosen == ReadPage}
 	case j.sum.Read.Rows+c.reads > 0:
 		log.Warn("canary: no row needs a change, every number holds its targets already: nothing to test, the canary neither passes nor fails; the run goes on and changes nothing")
 	}
 	return nil
 }
+
+// NoCanaryRowError is ErrNoCanaryRow with why: no row the canary could see
+// needs a change, but some it could not see, for each of these causes.
+type NoCanaryRowError struct {
+	Unread  int    // rows left unread, its Spare reads spent
+	Failed  int    // rows whose read failed
+	Keyless int    // rows whose read lacked a key the row sets
+	Spare   int    // reads the run would not have made
+	Key     string // a key a Keyless read lacked
+	ByPage  bool   // the run listed the account
+}
+
+func (e *NoCanaryRowError) Error() string {
+	var why []string
+	if e.Unread > 0 {
+		listing := map[bool]string{true: " the listing did not give"}[e.ByPage]
+		why = append(why, fmt.Sprintf("%d rows%s, left unread once its %d reads were spent", e.Unread, listing, e.Spare))
+	}
+	if e.Failed > 0 {
+		why = append(why, fmt.Sprintf("%d rows whose read failed", e.Failed))
+	}
+	if e.Keyless > 0 {
+		why = append(why, fmt.Sprintf("%d rows whose read had no `%s` (what they hold is unknown until the API's answers carry it)", e.Keyless, e.Key))
+	}
+	return fmt.Sprintf("%v: no row it could see needs a change, but it could not see %s; nothing was sent", ErrNoCanaryRow, strings.Join(why, ", "))
+}
+
+func (e *NoCanaryRowError) Unwrap() error { return ErrNoCanaryRow }

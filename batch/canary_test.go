@@ -73,14 +73,17 @@ func TestJobRun_pickCanary(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			looked := 0
-			changes := func(r Row) (bool, bool, error) {
+			learn := func(r Row, _ *canaryPick) (int, error) {
 				if tt.reads > 0 && looked == tt.reads {
-					return false, true, nil
+					return unread, nil
 				}
 				looked++
-				return !slices.Contains(tt.holds, r.Line), false, nil
+				if slices.Contains(tt.holds, r.Line) {
+					return holds, nil
+				}
+				return changes, nil
 			}
-			picked, err := j.pickCanary(context.Background(), tt.n, changes)
+			picked, err := j.pickCanary(context.Background(), tt.n, learn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,8 +92,8 @@ func TestJobRun_pickCanary(t *testing.T) {
 				got = append(got, line)
 			}
 			slices.Sort(got)
-			if !slices.Equal(got, tt.want) || picked.unread != tt.wantUnread {
-				t.Errorf("pickCanary(%d) = lines %v, %d unread; want %v, %d", tt.n, got, picked.unread, tt.want, tt.wantUnread)
+			if !slices.Equal(got, tt.want) || picked.rowsBy[unread] != tt.wantUnread {
+				t.Errorf("pickCanary(%d) = lines %v, %d unread; want %v, %d", tt.n, got, picked.rowsBy[unread], tt.want, tt.wantUnread)
 			}
 		})
 	}

@@ -75,7 +75,7 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 		return nil
 	})
 	est.Requests += est.Read.Pages + j.canary.reads
-	est.Preflight = j.checked
+	est.Preflight, est.CanaryReads = j.checked, j.canary.reads
 	if v, ok := step.(verifying); ok {
 		// The canary reads each of its rows back after the update.
 		est.Requests += (v.verifying().Requests(Row{}) - step.Requests(Row{})) * len(j.canary.rows)

@@ -86,7 +86,10 @@ type Estimate struct {
 	Requests int
 	// Preflight is the reads the pre-flight made, before the listing.
 	Preflight int
-	Read      ReadPlan
+	// CanaryReads is the reads, counted in Requests, the canary made
+	// already to find rows that change their number.
+	CanaryReads int
+	Read        ReadPlan
 	// Changes counts, per field, the numbers that change to each value,
 	// the most common first. Where the settings are known (read by page),
 	// a row that sets a field to what the number holds is not counted.
@@ -145,11 +148,9 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 		return sum, err
 	}
 	if job.Canary > 0 {
-		reads := 0
-		if j.canary, err = j.pickCanary(ctx, job.Canary, j.changesNumber(ctx, job.Canary+CanarySpareReads, &reads)); err != nil {
+		if j.canary, err = j.pickCanary(ctx, job.Canary, j.learnRow(ctx, job.Canary+CanarySpareReads)); err != nil {
 			return sum, err
 		}
-		j.canary.reads = reads
 		if err := j.canaryFound(log); err != nil {
 			return sum, err
 		}

@@ -30,18 +30,18 @@ func pageCount(n int) int { return (n + client.MaxPageSize - 1) / client.MaxPage
 
 // learnState learns the settings of the rows' numbers (keys, one per row
 // that needs them) as mode says. It returns a snapshot of what a listing
-// gave, nil when the numbers are to be read one by one. A page that cannot
-// be read costs nothing but time: its numbers are read one by one.
+// gave. A page that cannot be read costs nothing but time: its numbers are
+// read one by one.
 func learnState(ctx context.Context, p *pace.Pacer, cl *client.Client, mode ReadMode, keys []uint64, log *slog.Logger) (*snapshot, ReadPlan, error) {
 	plan := ReadPlan{Asked: mode, Chosen: ReadEach, Rows: len(keys)}
+	snap := newSnapshot(keys) // empty when reading one by one: the canary's reads go in it
 	switch {
 	case len(keys) == 0:
 		plan.Chosen = readNone
-		return nil, plan, nil
+		return snap, plan, nil
 	case mode == ReadEach:
-		return nil, plan, nil
+		return snap, plan, nil
 	}
-	snap := newSnapshot(keys)
 	var first client.NumberPage
 	err := p.Do(ctx, func(ctx context.Context) error {
 		pg, err := cl.ListNumbers(ctx, client.ListParams{Limit: client.MaxPageSize})
@@ -57,7 +57,7 @@ func learnState(ctx context.Context, p *pace.Pacer, cl *client.Client, mode Read
 			return nil, plan, p.Err()
 		}
 		log.Warn("could not list the account's numbers; reading each number on its own", "error", err.Error())
-		return nil, plan, nil
+		return snap, plan, nil
 	}
 	snap.add(first.Objects)
 	plan.AccountNumbers = first.TotalCount
