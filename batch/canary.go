@@ -110,8 +110,8 @@ func (j *jobRun) learnRow(ctx context.Context, spare int) func(Row, *canaryPick)
 				return changes, nil
 			}
 		}
-		// A field the answer lacked is unknown: only a known one that differs
-		// proves that the update changes the number.
+		// A field the answer lacked is unknown: only a known one that
+		// differs proves that the update changes the number.
 		d := r.Targets.Differs(current)
 		switch {
 		case slices.ContainsFunc(d, func(f Field) bool { return current[f].Set }):

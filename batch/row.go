@@ -196,8 +196,9 @@ var ErrTooManyFailures = errors.New("run stopped: too many rows failed")
 // state; nothing past the canary was sent.
 var ErrCanary = errors.New("canary failed")
 
-// ErrNoCanaryRow is returned by Run when the canary's reads found no row
-// that changes its number, and rows were left unread.
+// ErrNoCanaryRow is returned by Run, in a *NoCanaryRowError that says why,
+// when the canary found no row that changes its number but could not see
+// every row.
 var ErrNoCanaryRow = fmt.Errorf("%w: it found no row to test", ErrCanary)
 
 // ErrDeclined is what a command returns from Job.Begin or Job.AfterCanary
