@@ -123,16 +123,19 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		n      int
-		read   string
+		extra  []string
 		fail   func(q *http.Request) bool // whether the front answers q with unread
 		unread func(w http.ResponseWriter, q *http.Request, fx *e2eFixture)
 		want   string
 		advice string // "" for none
 	}{
-		{"read answers 503", 12, "auto", func(q *http.Request) bool { return path.Base(q.URL.Path) != "Number" }, answer503,
+		{"read answers 503", 12, nil, func(q *http.Request) bool { return path.Base(q.URL.Path) != "Number" }, answer503,
 			"no row it could see needs a change, but it could not see 12 rows whose read failed; nothing was sent",
 			"12 rows were not attempted: run again once the API answers the reads that failed"},
-		{"read lacks alias", 12, "auto", func(q *http.Request) bool { return path.Base(q.URL.Path) != "Number" },
+		{"read answers 503, read anyway", 12, []string{"--skip-unchanged", "--read", "each"}, func(q *http.Request) bool { return path.Base(q.URL.Path) != "Number" }, answer503,
+			"no row it could see needs a change, but it could not see 12 rows whose read failed; nothing was sent",
+			"12 rows were not attempted: run again once the API answers the reads that failed"},
+		{"read lacks alias", 12, nil, func(q *http.Request) bool { return path.Base(q.URL.Path) != "Number" },
 			func(w http.ResponseWriter, q *http.Request, fx *e2eFixture) {
 				rec := httptest.NewRecorder()
 				fx.srv.ServeHTTP(rec, q)
@@ -146,7 +149,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 			},
 			"but it could not see 12 rows whose read had no `alias` (what they hold is unknown until the API's answers carry it)",
 			""},
-		{"listing's pages answer 503", 40, "page", func(q *http.Request) bool { return q.URL.Query().Get("offset") > "0" }, answer503,
+		{"listing's pages answer 503", 40, []string{"--read", "page"}, func(q *http.Request) bool { return q.URL.Query().Get("offset") > "0" }, answer503,
 			"but it could not see 5 rows the listing did not give, left unread once its 15 reads were spent",
 			"40 rows were not attempted: run again: the listing may then give every number"},
 	} {
@@ -181,7 +184,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
 			input := e2eInput(r, "numbers.csv", "number,app_id,alias", numbers, e2eAppA+",old")
 			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
-				"--rate", "0", "--max-attempts", "1", "--read", tc.read}, e2eFastRetries)...)
+				"--rate", "0", "--max-attempts", "1"}, e2eFastRetries, tc.extra)...)
 			mu.Lock()
 			sent := len(posted)
 			mu.Unlock()
@@ -194,7 +197,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 			if tc.advice == "" {
 				tc.advice = fmt.Sprintf("%d rows were not attempted\n", tc.n)
 			}
-			if !strings.Contains(res.stderr, tc.advice) || strings.Contains(res.stderr, "--read page") || strings.Contains(res.stderr, "--resume") {
+			if !strings.Contains(res.stderr, tc.advice) || strings.Contains(res.stderr, "again with --read page") || strings.Contains(res.stderr, "--resume") {
 				t.Errorf("stderr lacks the advice %q, or advises --read page or --resume:\n%s", tc.advice, res.stderr)
 			}
 		})

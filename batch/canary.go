@@ -45,7 +45,17 @@ type canaryPick struct {
 	spare  int              // of them, reads the run would not have made
 	rowsBy [keyless + 1]int // candidate rows by what was learned of them
 	key    string           // a key a keyless answer lacked
+	// fetched is what prefetch read of numbers the listing did not give.
+	fetched map[string]fetched
 }
+
+type fetched struct {
+	current Targets
+	err     error
+}
+
+// canaryWindow is how many rows prefetch reads ahead at a time.
+const canaryWindow = 100
 
 // pickCanary chooses up to n rows to send first, spread over the file's
 // distinct targets: the first row of each distinct set of targets, in file
@@ -53,7 +63,7 @@ type canaryPick struct {
 // holds its targets already is passed over: its update would prove nothing.
 // learn says what is known of a row's number (holds, changes...).
 func (j *jobRun) pickCanary(ctx context.Context, n int, learn func(Row, *canaryPick) (int, error)) (canaryPick, error) {
-	pick := canaryPick{rows: map[int]bool{}}
+	pick := canaryPick{rows: map[int]bool{}, fetched: map[string]fetched{}}
 	seen, looked := map[string]bool{}, map[int]bool{}
 	consider := func(r Row, first bool) error {
 		if len(pick.rows) == n || !j.toSend(r) || looked[r.Line] || first && seen[targetsKey(r.Targets)] {
@@ -67,12 +77,70 @@ func (j *jobRun) pickCanary(ctx context.Context, n int, learn func(Row, *canaryP
 		pick.rowsBy[v]++
 		return err
 	}
-	err := j.job.Input.Each(ctx, func(r Row) error { return consider(r, true) })
+	var window []Row
+	flush := func(first bool) (err error) {
+		if len(pick.rows) < n {
+			err = j.prefetch(ctx, window, &pick)
+		}
+		for _, r := range window {
+			err = cmp.Or(err, consider(r, first))
+		}
+		window = window[:0]
+		return err
+	}
+	pass := func(first bool) error {
+		return cmp.Or(j.job.Input.Each(ctx, func(r Row) error {
+			if window = append(window, r); len(window) < canaryWindow {
+				return nil
+			}
+			return flush(first)
+		}), flush(first))
+	}
+	err := pass(true)
 	if err == nil && len(pick.rows) < n {
 		pick.rowsBy[unread] = 0
-		err = j.job.Input.Each(ctx, func(r Row) error { return consider(r, false) })
+		err = pass(false)
 	}
 	return pick, err
+}
+
+// prefetch reads, through the pool, the numbers of rows the run reads
+// anyway that nothing gave yet: the canary may read on until every row,
+// and one read at a time would cost a round trip each.
+func (j *jobRun) prefetch(ctx context.Context, rows []Row, pick *canaryPick) error {
+	var todo []string
+	for _, r := range rows {
+		if _, done := pick.fetched[r.Number]; j.toSend(r) && j.job.Step.NeedsState(r) && !done {
+			if _, ok := j.api.known.get(r.Number); !ok {
+				todo = append(todo, r.Number)
+			}
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	pick.reads += len(todo)
+	source := func(f pace.Feed[string, client.NumberInfo]) error {
+		for _, n := range todo {
+			if err := f.Send(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	call := func(ctx context.Context, n string, _ func() bool) (client.NumberInfo, error) {
+		info, err := j.api.Client.GetNumber(ctx, n)
+		return info, ToPaceError(err)
+	}
+	return pace.Run(ctx, j.p, source, call, func(d pace.Outcome[string, client.NumberInfo]) error {
+		f := fetched{current: CurrentOf(d.Answer)}
+		if d.Err != nil {
+			f.err = d.Err
+		}
+		pick.fetched[d.Item] = f
+		j.api.known.add([]client.NumberInfo{d.Answer}) // kept for the run; one without every key is read again
+		return nil
+	})
 }
 
 // learnRow says whether row changes its number, from what the run knows or
@@ -87,7 +155,8 @@ func (j *jobRun) pickCanary(ctx context.Context, n int, learn func(Row, *canaryP
 func (j *jobRun) learnRow(ctx context.Context, spare int) func(Row, *canaryPick) (int, error) {
 	return func(r Row, pick *canaryPick) (int, error) {
 		current, ok := j.api.known.get(r.Number)
-		if !ok {
+		f, done := pick.fetched[r.Number]
+		if !ok && !done {
 			needed := j.job.Step.NeedsState(r)
 			if !needed && pick.spare == spare {
 				return unread, nil
@@ -96,15 +165,18 @@ func (j *jobRun) learnRow(ctx context.Context, spare int) func(Row, *canaryPick)
 			if !needed {
 				pick.spare++
 			}
-			err := j.p.Do(ctx, func(ctx context.Context) error {
+			f.err = j.p.Do(ctx, func(ctx context.Context) error {
 				info, err := j.api.Client.GetNumber(ctx, r.Number)
-				if current = CurrentOf(info); err == nil {
+				if f.current = CurrentOf(info); err == nil {
 					j.api.known.add([]client.NumberInfo{info})
 				}
 				return ToPaceError(err)
 			})
+		}
+		if !ok {
+			current = f.current
 			var pe *pace.Error
-			if err != nil && (j.p.Err() != nil || !errors.As(err, &pe) || pe.HTTPStatus/100 != 4) {
+			if err := f.err; err != nil && (j.p.Err() != nil || !errors.As(err, &pe) || pe.HTTPStatus/100 != 4) {
 				return failed, j.p.Err()
 			} else if err != nil {
 				return changes, nil

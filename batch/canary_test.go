@@ -44,7 +44,7 @@ func TestJobRun_pickCanary(t *testing.T) {
 		{Line: 10, Number: "12025550010", Targets: a},
 	}
 	j := &jobRun{
-		job: Job{Input: rows, Completed: func(r Row) bool { return r.Line == 8 }},
+		job: Job{Input: rows, Step: Update{}, Completed: func(r Row) bool { return r.Line == 8 }},
 		invalid: func(r Row) string {
 			if r.Line == 7 {
 				return "no such application"
