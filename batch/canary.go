@@ -54,9 +54,6 @@ type fetched struct {
 	err     error
 }
 
-// canaryWindow is how many rows prefetch reads ahead at a time.
-const canaryWindow = 100
-
 // pickCanary chooses up to n rows to send first, spread over the file's
 // distinct targets: the first row of each distinct set of targets, in file
 // order, then, if that is fewer than n, the next rows. A row whose number
@@ -77,10 +74,14 @@ func (j *jobRun) pickCanary(ctx context.Context, n int, learn func(Row, *canaryP
 		pick.rowsBy[v]++
 		return err
 	}
+	// The rows the canary will look at are read a window at a time: at
+	// most n+CanarySpareReads are read past the last one it needed.
 	var window []Row
 	flush := func(first bool) (err error) {
 		if len(pick.rows) < n {
-			err = j.prefetch(ctx, window, &pick)
+			err = j.prefetch(ctx, slices.DeleteFunc(slices.Clone(window), func(r Row) bool {
+				return looked[r.Line] || first && seen[targetsKey(r.Targets)]
+			}), &pick)
 		}
 		for _, r := range window {
 			err = cmp.Or(err, consider(r, first))
@@ -90,7 +91,7 @@ func (j *jobRun) pickCanary(ctx context.Context, n int, learn func(Row, *canaryP
 	}
 	pass := func(first bool) error {
 		return cmp.Or(j.job.Input.Each(ctx, func(r Row) error {
-			if window = append(window, r); len(window) < canaryWindow {
+			if window = append(window, r); len(window) < n+CanarySpareReads {
 				return nil
 			}
 			return flush(first)
