@@ -106,8 +106,9 @@ func (j *jobRun) pickCanary(ctx context.Context, n int, learn func(Row, *canaryP
 }
 
 // prefetch reads, through the pool, the numbers of rows the run reads
-// anyway that nothing gave yet: the canary may read on until every row,
-// and one read at a time would cost a round trip each.
+// anyway (the step reads them before the update) that nothing gave yet, and
+// keeps them for the run, which does not read them again: so the canary
+// reads on until it has its rows, and not one round trip at a time.
 func (j *jobRun) prefetch(ctx context.Context, rows []Row, pick *canaryPick) error {
 	var todo []string
 	for _, r := range rows {
@@ -144,11 +145,9 @@ func (j *jobRun) prefetch(ctx context.Context, rows []Row, pick *canaryPick) err
 	})
 }
 
-// learnRow says whether row changes its number, from what the run knows or
-// a read of the number. A read the run needs anyway (the step reads the
-// number before its update) is kept for the run, which does not make it
-// again: the canary reads on until it has its rows. Any other read is extra
-// cost: at most spare of them. A number the API refuses to read (4xx: not
+// learnRow says whether row changes its number, from what the run knows,
+// what prefetch read, or a read of the number: those are extra cost, at
+// most spare of them. A number the API refuses to read (4xx: not
 // on the account) counts as changing: its update will be refused too, and
 // the canary names it. One it did not answer for (5xx, a timeout), or whose
 // answer lacks a field the row sets, is not known: an update "changed" and
@@ -157,20 +156,15 @@ func (j *jobRun) learnRow(ctx context.Context, spare int) func(Row, *canaryPick)
 	return func(r Row, pick *canaryPick) (int, error) {
 		current, ok := j.api.known.get(r.Number)
 		f, done := pick.fetched[r.Number]
-		if !ok && !done {
-			needed := j.job.Step.NeedsState(r)
-			if !needed && pick.spare == spare {
+		if !ok && !done { // a read the run would not make: prefetch made the others
+			if pick.spare == spare {
 				return unread, nil
 			}
 			pick.reads++
-			if !needed {
-				pick.spare++
-			}
+			pick.spare++
 			f.err = j.p.Do(ctx, func(ctx context.Context) error {
 				info, err := j.api.Client.GetNumber(ctx, r.Number)
-				if f.current = CurrentOf(info); err == nil {
-					j.api.known.add([]client.NumberInfo{info})
-				}
+				f.current = CurrentOf(info)
 				return ToPaceError(err)
 			})
 		}
