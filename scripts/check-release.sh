@@ -24,13 +24,17 @@ done
 (cd dist && sha256sum -c SHA256SUMS) || fail "SHA256SUMS does not verify"
 [ "$(wc -l <dist/SHA256SUMS)" -eq 10 ] || fail "SHA256SUMS should list 6 archives and 4 packages"
 
-want=$'/usr/bin/plivo-bulk\n/usr/share/doc/plivo-bulk/README.md\n/usr/share/doc/plivo-bulk/copyright'
+files() { printf '%s\n' /usr/bin/plivo-bulk /usr/share/bash-completion/completions/plivo-bulk \
+  /usr/share/doc/plivo-bulk/README.md /usr/share/doc/plivo-bulk/copyright \
+  /usr/share/fish/vendor_completions.d/plivo-bulk.fish "$@" | sort; }
+want_deb=$(files /usr/share/zsh/vendor-completions/_plivo-bulk)
+want_rpm=$(files /usr/share/zsh/site-functions/_plivo-bulk)
 command -v rpm >/dev/null || { apt-get update -qq && apt-get install -y -qq rpm >/dev/null; }
 for arch in amd64 arm64; do
   deb=$(dpkg-deb -c "dist/plivo-bulk_${ver}_linux_$arch.deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort)
-  [ "$deb" = "$want" ] || fail "the $arch .deb holds: $deb"
+  [ "$deb" = "$want_deb" ] || fail "the $arch .deb holds: $deb"
   [ "$(dpkg-deb -f "dist/plivo-bulk_${ver}_linux_$arch.deb" Architecture)" = "$arch" ] || fail "the $arch .deb has another architecture"
   rpm=$(rpm -qlp "dist/plivo-bulk_${ver}_linux_$arch.rpm" 2>/dev/null | sort)
-  [ "$rpm" = "$want" ] || fail "the $arch .rpm holds: $rpm"
+  [ "$rpm" = "$want_rpm" ] || fail "the $arch .rpm holds: $rpm"
 done
-echo "release checks passed: version stamped, SHA256SUMS verifies, packages hold $(echo "$want" | tr '\n' ' ')"
+echo "release checks passed: version stamped, SHA256SUMS verifies, packages hold the binary, README, LICENSE and completions"

@@ -2,7 +2,8 @@
 # release.sh VERSION: everything a release ships, under dist/ (ignored by git):
 #   plivo-bulk_VERSION_OS_ARCH.tar.gz  the static binary (scripts/build.sh), README, LICENSE, CHANGELOG,
 #                                      for linux, darwin and windows on amd64 and arm64
-#   plivo-bulk_VERSION_linux_ARCH.deb/.rpm  for linux on amd64 and arm64, built with nfpm
+#   plivo-bulk_VERSION_linux_ARCH.deb/.rpm  for linux on amd64 and arm64, built with nfpm:
+#                                      the binary, README, LICENSE and bash, zsh and fish completions
 #   SHA256SUMS                         for `sha256sum -c`
 # VERSION is semver, with or without the leading v (1.2.0, v1.2.0, v1.3.0-rc.1).
 set -euo pipefail
@@ -19,7 +20,13 @@ export VERSION=v$ver
 export COMMIT=${COMMIT:-$(git rev-parse HEAD)$([ -z "$(git status --porcelain)" ] || echo -dirty)}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 
-rm -rf dist && mkdir -p dist/stage
+rm -rf dist && mkdir -p dist/stage/completions
+# Shell completions are the same for every target: generate them with a
+# binary for this machine.
+GOOS= GOARCH= go build -o "$tools/plivo-bulk" .
+"$tools/plivo-bulk" completion bash >dist/stage/completions/plivo-bulk
+"$tools/plivo-bulk" completion zsh >dist/stage/completions/_plivo-bulk
+"$tools/plivo-bulk" completion fish >dist/stage/completions/plivo-bulk.fish
 for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64; do
   export GOOS=${target%/*} GOARCH=${target#*/}
   name=plivo-bulk_${ver}_${GOOS}_${GOARCH} exe=plivo-bulk
@@ -32,9 +39,6 @@ for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 wi
     -cf - "$name" | gzip -n >"dist/$name.tar.gz"
 
   [ "$GOOS" = linux ] || continue
-  # Shell completions: plivo-bulk has no `completion` command yet. Once it
-  # has, generate them here (plivo-bulk completion bash > .../plivo-bulk.bash)
-  # and add them to contents below (/usr/share/bash-completion/completions/...).
   cat >dist/stage/nfpm.yaml <<YAML
 name: plivo-bulk
 arch: $GOARCH
@@ -53,6 +57,17 @@ contents:
     dst: /usr/share/doc/plivo-bulk/README.md
   - src: LICENSE
     dst: /usr/share/doc/plivo-bulk/copyright
+  - src: dist/stage/completions/plivo-bulk
+    dst: /usr/share/bash-completion/completions/plivo-bulk
+  - src: dist/stage/completions/plivo-bulk.fish
+    dst: /usr/share/fish/vendor_completions.d/plivo-bulk.fish
+  # zsh looks in a different directory on each family.
+  - src: dist/stage/completions/_plivo-bulk
+    dst: /usr/share/zsh/vendor-completions/_plivo-bulk
+    packager: deb
+  - src: dist/stage/completions/_plivo-bulk
+    dst: /usr/share/zsh/site-functions/_plivo-bulk
+    packager: rpm
 YAML
   for fmt in deb rpm; do
     "$tools/nfpm" package --config dist/stage/nfpm.yaml --packager "$fmt" \
