@@ -223,16 +223,19 @@ func TestE2E_Canary_catchesUpdatesNotApplied(t *testing.T) {
 // half of its requests, every failure final (--max-attempts 1): the budget
 // stops the run early with exit 4, the summary says so, and a --resume
 // (with retries) finishes it without sending any finished row again.
+// After the row that spends the budget, the report may hold only the rows
+// in flight at the stop: up to --concurrency in calls, as many answered and
+// queued for the report.
 func TestE2E_MaxFailures_stopsAHalfFailingRun(t *testing.T) {
 	t.Parallel()
-	const n = 300
+	const n, workers = 300, 4
 	tests := []struct {
-		budget string
-		// maxRows bounds the rows the run may end before it stops.
-		minFailed, maxRows int
+		budget    string
+		minFailed int
+		spent     func(failed, rows int) bool
 	}{
-		{"5%", 1, 50},
-		{"5", 5, 50},
+		{"5%", 1, func(failed, rows int) bool { return rows >= 20 && failed*100 >= 5*rows }},
+		{"5", 5, func(failed, _ int) bool { return failed >= 5 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.budget, func(t *testing.T) {
@@ -242,7 +245,7 @@ func TestE2E_MaxFailures_stopsAHalfFailingRun(t *testing.T) {
 			r := e2eNewRunner(t, fx)
 			input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
 			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json",
-				"--rate", "200", "--max-attempts", "1", "--max-failures", tt.budget}, e2eFastRetries)...)
+				"--rate", "200", "--concurrency", fmt.Sprint(workers), "--max-attempts", "1", "--max-failures", tt.budget}, e2eFastRetries)...)
 			if res.code != 4 {
 				t.Fatalf("exit code %d, want 4\n%v", res.code, res)
 			}
@@ -251,19 +254,22 @@ func TestE2E_MaxFailures_stopsAHalfFailingRun(t *testing.T) {
 			}
 			fx.quiesce(t)
 			rows := e2eReadReport(t, r.path("report.csv"))
-			failed := 0
+			failed, spentAt := 0, 0 // spentAt: the report's rows when the budget was spent
 			okFirst := map[string]bool{}
-			for _, row := range rows {
+			for i, row := range rows {
 				switch row.Status {
 				case "failed":
 					failed++
 				case "ok":
 					okFirst[row.Number] = true
 				}
+				if spentAt == 0 && tt.spent(failed, i+1) {
+					spentAt = i + 1
+				}
 			}
-			posted := len(fx.rec.postsByNumber(time.Time{}))
-			if len(rows) > tt.maxRows || posted > tt.maxRows || failed < tt.minFailed {
-				t.Errorf("stopped after %d rows (%d failed), %d numbers updated; want at most %d rows, at least %d failed", len(rows), failed, posted, tt.maxRows, tt.minFailed)
+			posted, maxRows := len(fx.rec.postsByNumber(time.Time{})), spentAt+2*workers
+			if spentAt == 0 || len(rows) > maxRows || posted > maxRows || failed < tt.minFailed {
+				t.Errorf("stopped after %d rows (%d failed), %d numbers updated, the budget spent at row %d; want at most %d rows, at least %d failed", len(rows), failed, posted, spentAt, maxRows, tt.minFailed)
 			}
 			sum := e2eReadSummary(t, r.path("summary.json"))
 			if sum.StoppedBy != "max_failures" || sum.ExitCode != 4 || sum.NotAttempted != n-len(rows) || sum.Failed != failed {
