@@ -15,9 +15,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -456,18 +458,32 @@ func TestE2E_Issue13_reportWriteFails(t *testing.T) {
 }
 
 // Item 4: --report - into `head -2`: the closed pipe is a report write
-// failure like a full disk, not a silent death.
+// failure like a full disk, not a silent death. The server holds the
+// updates until head has exited and its pipe is closed: a row written
+// before that would be in the pipe, read by no one, and rightly not on
+// stderr.
 func TestE2E_Issue13_reportIntoClosedPipe(t *testing.T) {
 	t.Parallel()
 	nums := i13Numbers(1500, 30)
-	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	release := make(chan struct{})
+	u := i13Proxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost {
+			<-release
+		}
+		return false
+	})
+	letGo := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(letGo) // before the proxy's Close, which waits for its handlers
+	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
 	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
-	// head reads the origin line and the header, and exits long before
-	// the first row (at 30 requests/s) is written; sh reports the
-	// binary's exit code.
-	script := `{ "$@"; echo $? > code.txt; } | head -2 > first.txt`
-	res := r.startVia(nil, []string{"sh", "-c", script, "sh"}, i13Run(input, "-", "--rate", "30")...).wait()
+	// head reads the origin line and the header; the group then closes
+	// its copy of the pipe and says so. sh reports the binary's exit code.
+	script := `{ "$@"; echo $? > code.txt; } | { head -2 > first.txt; exec <&-; : > closed; }`
+	p := r.startVia(nil, []string{"sh", "-c", script, "sh"}, i13Run(input, "-", "--rate", "30")...)
+	e2eWaitFor(t, 10*time.Second, "head to exit", func() bool { _, err := os.Stat(r.path("closed")); return err == nil || p.exited() })
+	letGo()
+	res := p.wait()
 	i13Exit(t, "sh", res, 0)
 	code := strings.TrimSpace(i13Read(t, r.path("code.txt")))
 	res.code = -2
