@@ -1,7 +1,8 @@
-// Package input reads plivo-bulk's input CSV. Open checks the whole input
-// once (header, CSV syntax, UTF-8, cell sizes, id formats, duplicates)
-// while it keeps a private copy of the bytes it checked; Each streams the
-// rows from that copy, so that what is sent is what was checked.
+// Package input reads plivo-bulk's input CSV. Open reads the input once,
+// checking all of it (header, CSV syntax, UTF-8, cell sizes, id formats,
+// duplicates), while it writes the bytes it checked to a private copy;
+// Each parses the rows from that copy, so that what is sent is what was
+// checked.
 //
 // # Undo files and cells
 //
@@ -40,7 +41,6 @@ package input
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -76,13 +76,16 @@ func (e *Error) Unwrap() error { return e.Err }
 // line parses, and its duplicates are known. It holds a private copy of the
 // bytes that were checked, which every later pass reads: what is sent is
 // what was checked, even if the file changes, and a FIFO, a process
-// substitution or standard input is read once only.
+// substitution or standard input is read once only. The copy is a file,
+// not memory: a million rows would hold some 25 MB for the whole run.
 type Input struct {
 	name    string
 	copy    *os.File // the private copy; nil once closed
 	size    int64    // of the private copy
 	removed bool     // whether the copy's name is already gone
-	undo    string   // an undo file's origin line, without its line end
+	start   int64    // where the csv.Reader starts in the copy: after a BOM and an origin line's text
+	origin  origin
+	undo    string // an undo file's origin line, without its line end
 	rows    int
 	valid   int
 	dups    map[uint64]struct{} // numbers that occur more than once
@@ -156,60 +159,45 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 		}
 	}()
 
-	cr := newCtxReader(ctx, src)
-	defer cr.stop()
-	w := bufio.NewWriterSize(tmp, 64<<10)
-	tee := &teeReader{r: cr, w: w}
-	o, err := scan(ctx, name, tee, func(r batch.Row) error {
-		in.rows++
-		if r.Invalid == "" {
-			in.valid++
-			in.noteTargets(r.Targets)
+	w := bufio.NewWriterSize(tmp, readSize)
+	s := &source{ctx: ctx, r: src, w: w}
+	var keys []uint64 // of the valid rows, for the duplicates: 8 bytes a row
+	rd, err := newChecker(name, s)
+	if err == nil {
+		in.start, in.origin = int64(rd.start), rd.origin
+		if rd.origin == undoOrigin {
+			in.undo = rd.originLine
 		}
-		return nil
-	})
+		err = scan(ctx, rd, func(r batch.Row) error {
+			in.rows++
+			if r.Invalid == "" {
+				keys = append(keys, batch.NumberKey(r.Number))
+				in.noteTargets(r.Targets)
+			}
+			return nil
+		})
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return nil, fmt.Errorf("read %s: stopped before its end: %w", name, ctx.Err())
-	case tee.werr != nil:
-		return nil, fmt.Errorf("write the private copy of %s: %w", name, tee.werr)
+	case s.werr != nil:
+		return nil, fmt.Errorf("write the private copy of %s: %w", name, s.werr)
 	case err != nil:
 		return nil, err
+	case in.rows == 0:
+		return nil, &Error{File: name, Msg: "no data rows after the header: nothing to do"}
 	}
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("write the private copy of %s: %w", name, err)
 	}
-	if in.size, err = tmp.Seek(0, io.SeekCurrent); err != nil {
-		return nil, fmt.Errorf("write the private copy of %s: %w", name, err)
-	}
-	if in.rows == 0 {
-		return nil, &Error{File: name, Msg: "no data rows after the header: nothing to do"}
-	}
-	// Duplicate detection packs each valid row's number into a uint64 and
-	// sorts them: 8 bytes a row, held only while this runs. The keys are
-	// read from the copy, so that their slice can be sized once: grown
-	// while the check reads, it would hold two arrays at each growth.
-	keys := make([]uint64, 0, in.valid)
-	_, err = scan(ctx, name, io.NewSectionReader(tmp, 0, in.size), func(r batch.Row) error {
-		if r.Invalid == "" && len(keys) < cap(keys) {
-			keys = append(keys, batch.NumberKey(r.Number))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read the private copy of %s: %w", name, err)
-	}
+	in.size = int64(s.base + len(s.data))
+	validRows := len(keys)
 	in.valid, in.dups = countDuplicates(keys)
-	if o == undoOrigin {
-		head := make([]byte, 4096)
-		n, _ := tmp.ReadAt(head, 0)
-		line, _, _ := bytes.Cut(bytes.TrimPrefix(head[:n], []byte(bom)), []byte{'\n'})
-		in.undo = string(bytes.TrimSuffix(line, []byte{'\r'}))
-	}
-	if o == undoOrigin && in.dups != nil {
-		if err := in.merge(ctx, len(keys)); err != nil {
+	if in.origin == undoOrigin && in.dups != nil {
+		if err := in.merge(ctx); err != nil {
 			return nil, err
 		}
+		in.rows -= validRows - in.valid // the rows merged into an earlier one
 	}
 	return in, nil
 }
@@ -219,14 +207,11 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 // the first value of each field winning, as report.UndoWriter does when it
 // closes the file: the first value recorded is from before any change.
 // Only the repeated numbers are held. Each then sends one row per number.
-func (in *Input) merge(ctx context.Context, validRows int) error {
+func (in *Input) merge(ctx context.Context) error {
 	in.merged = make(map[uint64]batch.Targets, len(in.dups))
-	_, err := scan(ctx, in.name, io.NewSectionReader(in.copy, 0, in.size), func(r batch.Row) error {
-		if r.Invalid != "" {
-			return nil
-		}
+	err := in.scan(ctx, func(r batch.Row) error {
 		k := batch.NumberKey(r.Number)
-		if _, dup := in.dups[k]; !dup {
+		if _, dup := in.dups[k]; r.Invalid != "" || !dup {
 			return nil
 		}
 		m, seen := in.merged[k]
@@ -245,7 +230,6 @@ func (in *Input) merge(ctx context.Context, validRows int) error {
 	if err != nil {
 		return fmt.Errorf("read the private copy of %s: %w", in.name, err)
 	}
-	in.rows -= validRows - in.valid // the rows merged into an earlier one
 	return nil
 }
 
@@ -314,7 +298,7 @@ func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 	first := make(map[uint64]int, len(in.dups)) // duplicated number -> its first row
 	n := 0
 	var fnErr error
-	_, err := scan(ctx, in.name, io.NewSectionReader(in.copy, 0, in.size), func(r batch.Row) error {
+	err := in.scan(ctx, func(r batch.Row) error {
 		if r.Invalid == "" && in.dups != nil {
 			k := batch.NumberKey(r.Number)
 			if _, dup := in.dups[k]; dup {
@@ -349,26 +333,29 @@ func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 	return nil
 }
 
-// scan reads one pass over src, calling fn for every row in file order,
-// and returns the kind of origin line src starts with.
-func scan(ctx context.Context, name string, src io.Reader, fn func(batch.Row) error) (origin, error) {
-	rd := newReader(name, src)
+// scan reads the private copy, from where the csv.Reader starts.
+func (in *Input) scan(ctx context.Context, fn func(batch.Row) error) error {
+	return scan(ctx, newReader(in.name, io.NewSectionReader(in.copy, in.start, in.size-in.start), in.origin), fn)
+}
+
+// scan reads rd's header and calls fn for every row in file order.
+func scan(ctx context.Context, rd *reader, fn func(batch.Row) error) error {
 	if err := rd.readHeader(); err != nil {
-		return rd.origin, err
+		return err
 	}
 	for {
 		r, err := rd.next()
 		if err == io.EOF {
-			return rd.origin, nil
+			return nil
 		}
 		if err != nil {
-			return rd.origin, err
+			return err
 		}
 		if err := ctx.Err(); err != nil {
-			return rd.origin, err
+			return err
 		}
 		if err := fn(r); err != nil {
-			return rd.origin, err
+			return err
 		}
 	}
 }

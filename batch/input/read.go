@@ -14,19 +14,33 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
+// MaxCell is the most bytes a cell may hold, and maxRow the most a row may:
+// encoding/csv holds a whole row in memory, and a file holding one huge
+// cell would otherwise take many times its size. The writers of the undo
+// file and the export check the same MaxCell.
+const (
+	MaxCell = batch.MaxCell
+	maxRow  = 1 << 20
+)
+
 // reader reads one pass over the input: encoding/csv splits the records,
 // and reader checks the header, checks each record's text, and turns it
 // into a batch.Row.
 type reader struct {
 	name   string
 	r      *csv.Reader
-	tail   *tailReader
 	header []string
 	// col holds where the number (index 0) and each field (1 + Field)
 	// are in a record; -1 for a column the file lacks.
 	col    [1 + batch.NumFields]int
 	row    int    // the last record's row as a spreadsheet shows it (see Row.Line)
 	origin origin // the origin line the file starts with, if any
+	// src is the input that the check reads (nil when a later pass reads
+	// the private copy), and start the offset where the csv.Reader's input
+	// starts: after a byte order mark and an origin line's text.
+	src        *source
+	start      int
+	originLine string // the origin line, without its line end
 }
 
 // origin is the kind of origin line a file starts with (see
@@ -44,47 +58,75 @@ const (
 // package report checks that the two agree).
 const undoOriginLine = batch.OriginLinePrefix + "undo:"
 
-func newReader(name string, src io.Reader) *reader {
-	// The origin line is skipped, not dropped: batch.SkipOriginLine keeps
-	// its line end, so the csv.Reader's and cellLimit's line numbers stay
-	// the file's. Peeking through a bufio.Reader of SkipOriginLine's size
-	// costs no second buffer: it takes the same one.
-	br := bufio.NewReaderSize(src, 4096)
-	head, _ := br.Peek(len(bom) + len(undoOriginLine))
-	head = bytes.TrimPrefix(head, []byte(bom))
-	o := noOrigin
-	switch {
-	case bytes.HasPrefix(head, []byte(undoOriginLine)):
-		o = undoOrigin
-	case bytes.HasPrefix(head, []byte(batch.OriginLinePrefix)):
-		o = otherOrigin
-	}
-	tail := &tailReader{r: skipBOM(batch.SkipOriginLine(br)), lastNL: -1, prevNL: -1, nul: -1}
-	r := csv.NewReader(&cellLimit{r: tail})
+const bom = "\xef\xbb\xbf"
+
+// newReader reads the records of src, which starts after the origin line's
+// text, if o is not noOrigin.
+func newReader(name string, src io.Reader, o origin) *reader {
+	r := csv.NewReader(src)
 	r.FieldsPerRecord = -1 // a ragged row is the row's problem, not the file's
 	r.TrimLeadingSpace = true
 	r.ReuseRecord = true
-	rd := &reader{name: name, r: r, tail: tail, origin: o}
+	rd := &reader{name: name, r: r, origin: o}
 	if o != noOrigin {
 		rd.row = 1 // a spreadsheet shows the origin line as row 1, the header as row 2
 	}
 	return rd
 }
 
-const bom = "\xef\xbb\xbf"
+// newChecker returns the reader of the check, which reads s. It drops a
+// UTF-8 byte order mark, which spreadsheet programs write, and the text of
+// an origin line, not its line end: the csv.Reader then skips an empty
+// line, and counts it, so that its line numbers stay the file's.
+func newChecker(name string, s *source) (*reader, error) {
+	// The csv.Reader reads through br, which is large enough for it to use
+	// as its own buffer.
+	br := bufio.NewReaderSize(s, readSize)
+	skip := 0
+	if b, _ := br.Peek(len(bom)); string(b) == bom {
+		skip, _ = br.Discard(len(bom))
+	}
+	rd := newReader(name, br, noOrigin)
+	rd.src, rd.start = s, skip
+	if b, _ := br.Peek(len(batch.OriginLinePrefix)); string(b) != batch.OriginLinePrefix {
+		return rd, nil
+	}
+	rd.origin, rd.row = otherOrigin, 1
+	for {
+		b, err := br.ReadSlice('\n')
+		rd.start += len(b)
+		if err == nil {
+			_ = br.UnreadByte()
+			rd.start--
+			break
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != bufio.ErrBufferFull {
+			return nil, rd.parseError(nil, err)
+		}
+	}
+	s.mark = rd.start
+	rd.originLine = string(bytes.TrimSuffix(s.data[skip:rd.start], []byte{'\r'}))
+	if strings.HasPrefix(rd.originLine, undoOriginLine) {
+		rd.origin = undoOrigin
+	}
+	return rd, nil
+}
 
 func (rd *reader) fail(line int, format string, args ...any) error {
 	return &Error{File: rd.name, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// record reads the next record and checks its text.
+// record reads the next record and checks its text and size.
 func (rd *reader) record() ([]string, error) {
 	rec, err := rd.r.Read()
 	if err == io.EOF {
 		return nil, io.EOF
 	}
 	if err != nil {
-		return nil, rd.parseError(err)
+		return nil, rd.parseError(rec, err)
 	}
 	line, _ := rd.r.FieldPos(0)
 	for i, f := range rec { // binary data first: it is not valid UTF-8 either
@@ -92,13 +134,41 @@ func (rd *reader) record() ([]string, error) {
 			return nil, rd.fail(line, "column %d holds %s", i+1, binaryData)
 		}
 	}
+	if err := rd.checkSize(rec); err != nil {
+		return nil, err
+	}
 	for i, f := range rec {
 		if !utf8.ValidString(f) {
 			return nil, rd.fail(line, "column %d is not valid UTF-8 text (is the file in Latin-1 or another encoding? save it as UTF-8)", i+1)
 		}
 	}
+	if rd.src != nil {
+		rd.src.mark = rd.start + int(rd.r.InputOffset())
+	}
 	rd.row++
 	return rec, nil
+}
+
+// checkSize refuses a cell longer than MaxCell and a row (its cells and
+// the commas between them) longer than maxRow.
+func (rd *reader) checkSize(rec []string) error {
+	size := len(rec)
+	for i, c := range rec {
+		size += len(c)
+		if len(c) > MaxCell {
+			line, _ := rd.r.FieldPos(i)
+			name := ""
+			if i < len(rd.header) {
+				name = " (" + rd.header[i] + ")"
+			}
+			return rd.fail(line, "column %d%s is longer than %d KiB, the most a cell may hold", i+1, name, MaxCell>>10)
+		}
+	}
+	if size > maxRow {
+		line, _ := rd.r.FieldPos(0)
+		return rd.fail(line, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
+	}
+	return nil
 }
 
 // readHeader reads and checks the header, which every file must start with.
@@ -267,83 +337,39 @@ func cells(n int) string {
 	return strconv.Itoa(n) + " cells"
 }
 
-// tailReader notes what csv.Reader's errors leave out: where the last two
-// lines of the input start, whether the input has ended, and where its
-// first NUL byte is. csv.ErrQuote stands both for a quoted cell that the
-// file ends inside and for an undoubled quote inside a quoted cell, and a
-// binary file mostly fails on a stray quote before its NUL bytes are seen.
-type tailReader struct {
-	r              io.Reader
-	n              int64 // bytes read
-	lastNL, prevNL int64 // offsets of the last two '\n' read; -1 for none
-	nul            int64 // offset of the first NUL byte read; -1 for none
-	eof            bool
-}
-
-func (t *tailReader) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if i := bytes.LastIndexByte(p[:n], '\n'); i >= 0 {
-		t.prevNL = t.lastNL
-		if j := bytes.LastIndexByte(p[:i], '\n'); j >= 0 {
-			t.prevNL = t.n + int64(j)
-		}
-		t.lastNL = t.n + int64(i)
-	}
-	if t.nul < 0 {
-		if i := bytes.IndexByte(p[:n], 0); i >= 0 {
-			t.nul = t.n + int64(i)
-		}
-	}
-	t.n += int64(n)
-	if err == io.EOF {
-		t.eof = true
-	}
-	return n, err
-}
-
-// endsInside reports whether a csv.ErrQuote at column col is the end of
-// the input inside a quoted cell, given that the csv.Reader has consumed
-// the input up to offset consumed. It then has read all of it, and col is
-// just past the end of the last line that is not empty; an undoubled quote
-// is followed by at least one more character on its line.
-func (t *tailReader) endsInside(consumed int64, col int) bool {
-	if !t.eof || consumed != t.n {
-		return false
-	}
-	last := t.n - 1 - t.lastNL // the last line's bytes, its line end included
-	if t.lastNL == t.n-1 {
-		last = t.lastNL - t.prevNL
-	}
-	return int64(col-1) >= last-1 // a "\r\n" counts as one character
-}
-
 // binaryData describes a NUL byte in the input: no CSV text holds one, but
 // the files people pick by mistake do.
 const binaryData = "binary data (a NUL byte): this is not a CSV text file (is it an .xlsx, a compressed file or UTF-16 text? save it as CSV, UTF-8)"
 
-func (rd *reader) parseError(err error) error {
-	var tl *tooLong
-	switch {
-	case errors.As(err, &tl) && rd.tail.nul >= 0:
-		return rd.fail(tl.line, "%s", binaryData) // a binary file is often one long line
-	case errors.As(err, &tl) && tl.col == 0:
-		return rd.fail(tl.line, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
-	case errors.As(err, &tl):
-		name := ""
-		if tl.col <= len(rd.header) {
-			name = " (" + rd.header[tl.col-1] + ")"
-		}
-		return rd.fail(tl.line, "column %d%s is longer than %d KiB, the most a cell may hold", tl.col, name, MaxCell>>10)
-	}
+// parseError describes an error of the csv.Reader, which returned rec
+// with it, or of the read under it. Only the check meets one: the checked
+// bytes parse.
+func (rd *reader) parseError(rec []string, err error) error {
 	var pe *csv.ParseError
-	if !errors.As(err, &pe) {
+	switch {
+	case rd.src == nil:
+		return &Error{File: rd.name, Msg: "cannot read: " + err.Error(), Err: err}
+	case errors.Is(err, errTooLong):
+		line := rd.src.lines + 1 // the record starts at rd.src.base
+		if bytes.IndexByte(rd.src.data, 0) >= 0 {
+			return rd.fail(line, "%s", binaryData) // a binary file is often one long line
+		}
+		if err := rd.checkSize(rec); err != nil {
+			return err
+		}
+		return rd.fail(line, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
+	case !errors.As(err, &pe):
 		return &Error{File: rd.name, Msg: "cannot read: " + err.Error(), Err: err}
 	}
+	// read is what the source holds of the csv.Reader's input, from the
+	// start of a line: line 1 of read is line 1 + rd.src.lines of the file.
+	off := max(rd.start-rd.src.base, 0)
+	read := rd.src.data[off:]
 	switch {
-	case rd.tail.nul >= 0 && rd.tail.nul < rd.r.InputOffset():
+	case bytes.IndexByte(read[:rd.start+int(rd.r.InputOffset())-rd.src.base-off], 0) >= 0:
 		// The NUL is in this record: every record before it was checked.
 		return rd.fail(pe.StartLine, "%s", binaryData)
-	case errors.Is(pe.Err, csv.ErrQuote) && rd.tail.endsInside(rd.r.InputOffset(), pe.Column):
+	case errors.Is(pe.Err, csv.ErrQuote) && endsInside(read, pe.Line-rd.src.lines, pe.Column):
 		return rd.fail(pe.StartLine, "a quoted cell that starts here is never closed: the file ends inside it (at line %d)", pe.Line)
 	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line:
 		return rd.fail(pe.Line, "character %d: a quote (\") inside a quoted cell must be doubled (\"\"); the cell starts on line %d", pe.Column, pe.StartLine)
@@ -355,35 +381,13 @@ func (rd *reader) parseError(err error) error {
 	return rd.fail(pe.Line, "%v", pe.Err)
 }
 
-// skipBOM drops a UTF-8 byte order mark, which spreadsheet programs write.
-func skipBOM(r io.Reader) io.Reader {
-	br := &bomReader{r: r}
-	return br
-}
-
-type bomReader struct {
-	r       io.Reader
-	checked bool
-	buf     []byte
-}
-
-func (b *bomReader) Read(p []byte) (int, error) {
-	if !b.checked {
-		b.checked = true
-		head := make([]byte, 3)
-		n, err := io.ReadFull(b.r, head)
-		head = head[:n]
-		if !bytes.HasPrefix(head, []byte(bom)) {
-			b.buf = head
-		}
-		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-			return 0, err
-		}
+// endsInside reports whether a csv.ErrQuote at line and col of read is the
+// end of the input inside a quoted cell, not a quote that is not doubled:
+// csv.ErrQuote stands for both. The first is reported past the last
+// character; the second at the quote, which a character follows.
+func endsInside(read []byte, line, col int) bool {
+	for ; line > 1; line-- {
+		_, read, _ = bytes.Cut(read, []byte{'\n'})
 	}
-	if len(b.buf) > 0 {
-		n := copy(p, b.buf)
-		b.buf = b.buf[n:]
-		return n, nil
-	}
-	return b.r.Read(p)
+	return len(bytes.Trim(read[min(col-1, len(read)):], "\r\n")) == 0
 }

@@ -1,7 +1,9 @@
 package input
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -50,91 +52,69 @@ func wakeFIFO(path string) {
 	}
 }
 
-// ctxReader reads src in a goroutine of its own, so that ctx can end a read
-// that blocks: a producer behind standard input or a FIFO can stall. When
-// ctx ends, Read returns ctx.Err() at once; the goroutine ends at its
-// source's next read, or when the source is closed (a file, a FIFO), since
-// nothing can interrupt a blocked read of standard input.
-type ctxReader struct {
-	ctx    context.Context
-	chunks chan chunk
-	free   chan []byte // buffers that Read is done with, for the goroutine to reuse
-	quit   chan struct{}
-	cur    chunk
+// readSize is the size of the check's reads of the input, and of the
+// buffer that the csv.Reader reads through.
+const readSize = 64 << 10
+
+// errTooLong ends the check's read of a record that grew past maxRow (and
+// a read-ahead) without ending, before the csv.Reader holds more of it.
+var errTooLong = errors.New("row too long")
+
+// source is the input as the check reads it. It writes every byte read to
+// w, the private copy, and keeps in memory those of the record being read,
+// for the messages about it; it refuses to read far into a record that
+// does not end (see errTooLong); and it ends a read that blocks when ctx
+// is done, since a producer behind standard input or a FIFO can stall.
+// That read goes on in its goroutine until it returns or its file is
+// closed (Open closes a file or a FIFO); nothing can interrupt a blocked
+// read of standard input, which the process does not wait for.
+type source struct {
+	ctx   context.Context
+	r     io.Reader
+	w     io.Writer
+	werr  error  // the copy's write error: no fault of the input's
+	data  []byte // the input from offset base on
+	base  int
+	lines int // line ends before base
+	mark  int // the offset where the record being read starts, as far as known
 }
 
-type chunk struct {
-	buf, rest []byte // the buffer, and what of it Read has not yet returned
-	err       error
-}
-
-func newCtxReader(ctx context.Context, src io.Reader) *ctxReader {
-	cr := &ctxReader{ctx: ctx, chunks: make(chan chunk), free: make(chan []byte, 2), quit: make(chan struct{})}
-	go cr.pump(src)
-	return cr
-}
-
-func (cr *ctxReader) pump(src io.Reader) {
-	for {
-		var buf []byte
-		select {
-		case buf = <-cr.free:
-		default:
-			buf = make([]byte, 32<<10)
-		}
-		n, err := src.Read(buf)
-		select {
-		case cr.chunks <- chunk{buf: buf, rest: buf[:n], err: err}:
-		case <-cr.quit:
-			return
-		}
-		if err != nil {
-			return
-		}
+func (s *source) Read(p []byte) (int, error) {
+	if err := s.ctx.Err(); err != nil {
+		return 0, err
 	}
-}
-
-func (cr *ctxReader) Read(p []byte) (int, error) {
-	for len(cr.cur.rest) == 0 {
-		if cr.cur.err != nil {
-			return 0, cr.cur.err
-		}
-		if cr.cur.buf != nil {
-			select {
-			case cr.free <- cr.cur.buf:
-			default:
-			}
-		}
-		select {
-		case cr.cur = <-cr.chunks:
-		case <-cr.ctx.Done():
-			return 0, cr.ctx.Err()
-		}
+	// The bytes before the record being read were checked and copied:
+	// drop them, and the empty lines that the csv.Reader skips, so that
+	// data starts where the record does.
+	rest := s.data[s.mark-s.base:]
+	for len(rest) > 0 && (rest[0] == '\n' || bytes.HasPrefix(rest, []byte("\r\n"))) {
+		rest = rest[bytes.IndexByte(rest, '\n')+1:]
 	}
-	n := copy(p, cr.cur.rest)
-	cr.cur.rest = cr.cur.rest[n:]
-	return n, nil
-}
-
-// stop lets the goroutine end without handing over what it reads next.
-func (cr *ctxReader) stop() { close(cr.quit) }
-
-// teeReader writes what it reads to w, as io.TeeReader does, but keeps a
-// write error apart: a full disk under the private copy is no fault of
-// the input's.
-type teeReader struct {
-	r    io.Reader
-	w    io.Writer
-	werr error
-}
-
-func (t *teeReader) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if n > 0 {
-		if _, werr := t.w.Write(p[:n]); werr != nil {
-			t.werr = werr
-			return n, werr
-		}
+	s.mark = s.base + len(s.data) - len(rest)
+	s.lines += bytes.Count(s.data[:s.mark-s.base], []byte{'\n'})
+	s.data = append(s.data[:0], rest...)
+	s.base = s.mark
+	if len(s.data) > maxRow+readSize {
+		return 0, errTooLong
 	}
-	return n, err
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := s.r.Read(p)
+		done <- result{n, err}
+	}()
+	select {
+	case r := <-done:
+		s.data = append(s.data, p[:r.n]...)
+		if _, err := s.w.Write(p[:r.n]); err != nil {
+			s.werr = err
+			return r.n, err
+		}
+		return r.n, r.err
+	case <-s.ctx.Done():
+		return 0, s.ctx.Err()
+	}
 }
