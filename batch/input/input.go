@@ -77,7 +77,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // bytes that were checked, which every later pass reads: what is sent is
 // what was checked, even if the file changes, and a FIFO, a process
 // substitution or standard input is read once only. The copy is a file,
-// not memory: a million rows would hold some 25 MB for the whole run.
+// not memory, so that a large input does not weigh on the whole run.
 type Input struct {
 	name    string
 	copy    *os.File // the private copy; nil once closed

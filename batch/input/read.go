@@ -104,7 +104,7 @@ func newChecker(name string, s *source) (*reader, error) {
 			break
 		}
 		if err != bufio.ErrBufferFull {
-			return nil, rd.parseError(nil, err)
+			return nil, rd.parseError(err)
 		}
 	}
 	s.mark = rd.start
@@ -126,7 +126,7 @@ func (rd *reader) record() ([]string, error) {
 		return nil, io.EOF
 	}
 	if err != nil {
-		return nil, rd.parseError(rec, err)
+		return nil, rd.parseError(err)
 	}
 	line, _ := rd.r.FieldPos(0)
 	for i, f := range rec { // binary data first: it is not valid UTF-8 either
@@ -134,7 +134,7 @@ func (rd *reader) record() ([]string, error) {
 			return nil, rd.fail(line, "column %d holds %s", i+1, binaryData)
 		}
 	}
-	if err := rd.checkSize(rec); err != nil {
+	if err := rd.checkSize(rd.r, rec, 0); err != nil {
 		return nil, err
 	}
 	for i, f := range rec {
@@ -150,23 +150,24 @@ func (rd *reader) record() ([]string, error) {
 }
 
 // checkSize refuses a cell longer than MaxCell and a row (its cells and
-// the commas between them) longer than maxRow.
-func (rd *reader) checkSize(rec []string) error {
+// the commas between them) longer than maxRow. r returned rec, and its
+// line 1 is line 1 + skip of the file.
+func (rd *reader) checkSize(r *csv.Reader, rec []string, skip int) error {
 	size := len(rec)
 	for i, c := range rec {
 		size += len(c)
 		if len(c) > MaxCell {
-			line, _ := rd.r.FieldPos(i)
+			line, _ := r.FieldPos(i)
 			name := ""
 			if i < len(rd.header) {
 				name = " (" + rd.header[i] + ")"
 			}
-			return rd.fail(line, "column %d%s is longer than %d KiB, the most a cell may hold", i+1, name, MaxCell>>10)
+			return rd.fail(skip+line, "column %d%s is longer than %d KiB, the most a cell may hold", i+1, name, MaxCell>>10)
 		}
 	}
 	if size > maxRow {
-		line, _ := rd.r.FieldPos(0)
-		return rd.fail(line, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
+		line, _ := r.FieldPos(0)
+		return rd.fail(skip+line, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
 	}
 	return nil
 }
@@ -341,10 +342,10 @@ func cells(n int) string {
 // the files people pick by mistake do.
 const binaryData = "binary data (a NUL byte): this is not a CSV text file (is it an .xlsx, a compressed file or UTF-16 text? save it as CSV, UTF-8)"
 
-// parseError describes an error of the csv.Reader, which returned rec
-// with it, or of the read under it. Only the check meets one: the checked
+// parseError describes an error of the csv.Reader, or of the read under
+// it. Only the check meets one: the checked
 // bytes parse.
-func (rd *reader) parseError(rec []string, err error) error {
+func (rd *reader) parseError(err error) error {
 	var pe *csv.ParseError
 	switch {
 	case rd.src == nil:
@@ -354,7 +355,13 @@ func (rd *reader) parseError(rec []string, err error) error {
 		if bytes.IndexByte(rd.src.data, 0) >= 0 {
 			return rd.fail(line, "%s", binaryData) // a binary file is often one long line
 		}
-		if err := rd.checkSize(rec); err != nil {
+		// The csv.Reader does not return a quoted cell that it was
+		// reading. What the source holds is the record up to here: read
+		// leniently, it ends with that cell.
+		lazy := csv.NewReader(bytes.NewReader(rd.src.data))
+		lazy.FieldsPerRecord, lazy.TrimLeadingSpace, lazy.LazyQuotes = -1, true, true
+		rec, _ := lazy.Read()
+		if err := rd.checkSize(lazy, rec, rd.src.lines); err != nil {
 			return err
 		}
 		return rd.fail(line, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
