@@ -161,7 +161,6 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 
 	w := bufio.NewWriterSize(tmp, readSize)
 	s := &source{ctx: ctx, r: src, w: w}
-	var keys []uint64 // of the valid rows, for the duplicates: 8 bytes a row
 	rd, err := newChecker(name, s)
 	if err == nil {
 		in.start, in.origin = int64(rd.start), rd.origin
@@ -171,7 +170,7 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 		err = scan(ctx, rd, func(r batch.Row) error {
 			in.rows++
 			if r.Invalid == "" {
-				keys = append(keys, batch.NumberKey(r.Number))
+				in.valid++
 				in.noteTargets(r.Targets)
 			}
 			return nil
@@ -191,6 +190,20 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 		return nil, fmt.Errorf("write the private copy of %s: %w", name, err)
 	}
 	in.size = int64(s.base + len(s.data))
+	// The duplicates: each valid row's number packed into a uint64, 8
+	// bytes a row, sorted. Read from the copy, the keys' slice is sized
+	// once: grown while the check reads, it would hold two arrays at each
+	// growth, and the check's peak would grow with the file.
+	keys := make([]uint64, 0, in.valid)
+	err = in.scan(ctx, func(r batch.Row) error {
+		if r.Invalid == "" && len(keys) < cap(keys) {
+			keys = append(keys, batch.NumberKey(r.Number))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the private copy of %s: %w", name, err)
+	}
 	validRows := len(keys)
 	in.valid, in.dups = countDuplicates(keys)
 	if in.origin == undoOrigin && in.dups != nil {
