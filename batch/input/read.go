@@ -343,8 +343,7 @@ func cells(n int) string {
 const binaryData = "binary data (a NUL byte): this is not a CSV text file (is it an .xlsx, a compressed file or UTF-16 text? save it as CSV, UTF-8)"
 
 // parseError describes an error of the csv.Reader, or of the read under
-// it. Only the check meets one: the checked
-// bytes parse.
+// it. Only the check meets one: the private copy parses as it did.
 func (rd *reader) parseError(err error) error {
 	var pe *csv.ParseError
 	switch {
