@@ -319,8 +319,8 @@ func e2ePtr[T any](v T) *T { return &v }
 // absolute, spelled as a user would.
 func TestRun_outputsNeverTheInput(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1900, 2)
-	content := i13AppInput(e2eAppA, nums...)
+	nums := e2eNumberRange(1900, 2)
+	content := e2eAppInput(e2eAppA, nums...)
 	tests := []struct {
 		name  string
 		setup func(dir string) error
@@ -367,10 +367,10 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 			if code != exitUsage {
 				t.Fatalf("exit %d, want 2:\n%s", code, stderr)
 			}
-			if got := i13Read(t, input); got != content {
+			if got := e2eRead(t, input); got != content {
 				t.Errorf("the input changed to %q", got)
 			}
-			if got := i13Read(t, out); got != "precious\n" {
+			if got := e2eRead(t, out); got != "precious\n" {
 				t.Errorf("out.csv changed to %q", got)
 			}
 			time.Sleep(20 * time.Millisecond)

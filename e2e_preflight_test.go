@@ -108,5 +108,5 @@ func TestE2E_Preflight_endsAtTheFirstCtrlC(t *testing.T) {
 	if !p.waitTimeout(5 * time.Second) {
 		t.Fatalf("still running 5 s after one Ctrl-C during the pre-flight")
 	}
-	i13Exit(t, "interrupted run", p.wait(), 130)
+	e2eExit(t, "interrupted run", p.wait(), 130)
 }

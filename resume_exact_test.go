@@ -31,7 +31,7 @@ func resumePosted(t *testing.T, fx *e2eFixture, since time.Time) map[string]bool
 // input now asks for another of these sends the row again.
 func TestResume_comparesExactTargets(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1800, 4)
+	nums := e2eNumberRange(1800, 4)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
 	// Each number: the alias of run 1, the alias the fixed input asks for.
@@ -48,7 +48,7 @@ func TestResume_comparesExactTargets(t *testing.T) {
 		first.WriteString(e2eCSVLine(nums[i], e2eAppA, c[0]))
 		fixed.WriteString(e2eCSVLine(nums[i], e2eAppA, c[1]))
 	}
-	i13Exit(t, "run 1", r.run(i13Run(r.write("first.csv", first.String()), "report.csv", "--rate", "0")...), 0)
+	e2eExit(t, "run 1", r.run(e2eRun(r.write("first.csv", first.String()), "report.csv", "--rate", "0")...), 0)
 	wantSent := map[string]string{nums[0]: "a\nb", nums[1]: "(clear)", nums[2]: "", nums[3]: "same\nline"}
 	for _, row := range e2eReadReport(t, r.path("report.csv")) {
 		alias, err := batch.UnescapeCell(row.Targets[2])
@@ -61,8 +61,8 @@ func TestResume_comparesExactTargets(t *testing.T) {
 	}
 
 	since := time.Now()
-	res := r.run(i13Run(r.write("fixed.csv", fixed.String()), "report.csv", "--resume", "--rate", "0")...)
-	i13Exit(t, "resume", res, 0)
+	res := r.run(e2eRun(r.write("fixed.csv", fixed.String()), "report.csv", "--resume", "--rate", "0")...)
+	e2eExit(t, "resume", res, 0)
 	sent := resumePosted(t, fx, since)
 	for i, n := range nums[:3] {
 		if !sent[n] {
@@ -85,7 +85,7 @@ func TestResume_comparesExactTargets(t *testing.T) {
 // stand for another value is sent again, any other ok row is not.
 func TestResume_olderReportResendsUncertainRows(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1810, 4)
+	nums := e2eNumberRange(1810, 4)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
 	aliases := []string{"plain", "two words", "(clear)", "'=1"}
@@ -95,9 +95,9 @@ func TestResume_olderReportResendsUncertainRows(t *testing.T) {
 		in.WriteString(e2eCSVLine(nums[i], e2eAppA, a))
 	}
 	input := r.write("numbers.csv", in.String())
-	i13Exit(t, "run 1", r.run(i13Run(input, "report.csv", "--rate", "0")...), 0)
+	e2eExit(t, "run 1", r.run(e2eRun(input, "report.csv", "--rate", "0")...), 0)
 	// Rewrite the report as an older version wrote it.
-	data := i13Read(t, r.path("report.csv"))
+	data := e2eRead(t, r.path("report.csv"))
 	origin, _, _ := strings.Cut(data, "\n")
 	if !strings.HasSuffix(origin, " cells=escaped") {
 		t.Fatalf("origin line %q does not say cells=escaped", origin)
@@ -109,7 +109,7 @@ func TestResume_olderReportResendsUncertainRows(t *testing.T) {
 	r.write("report.csv", old)
 
 	since := time.Now()
-	i13Exit(t, "resume", r.run(i13Run(input, "report.csv", "--resume", "--rate", "0")...), 0)
+	e2eExit(t, "resume", r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...), 0)
 	sent := resumePosted(t, fx, since)
 	if sent[nums[0]] {
 		t.Errorf("%s: alias %q is exact in any report, yet it was sent again", nums[0], aliases[0])
@@ -130,12 +130,12 @@ func TestResume_acceptsReportSavedWithCRLF(t *testing.T) {
 	for name, bom := range map[string]string{"CRLF": "", "byte order mark and CRLF": "\xef\xbb\xbf"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			nums := i13Numbers(1820, 2)
+			nums := e2eNumberRange(1820, 2)
 			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums[0])...) // nums[1] is not on the account
 			r := e2eNewRunner(t, fx)
 			input := r.write("numbers.csv", "number,alias\n"+nums[0]+",\"line\nbreak\"\n"+nums[1]+",x\n")
-			i13Exit(t, "run 1", r.run(i13Run(input, "report.csv", "--rate", "0")...), 1)
-			cr := csv.NewReader(strings.NewReader(i13Read(t, r.path("report.csv"))))
+			e2eExit(t, "run 1", r.run(e2eRun(input, "report.csv", "--rate", "0")...), 1)
+			cr := csv.NewReader(strings.NewReader(e2eRead(t, r.path("report.csv"))))
 			cr.FieldsPerRecord = -1 // the origin line is one cell
 			recs, err := cr.ReadAll()
 			if err == nil {
@@ -154,8 +154,8 @@ func TestResume_acceptsReportSavedWithCRLF(t *testing.T) {
 			}
 			fx.srv.AddNumber(e2eNumbers(nums[1])[0])
 			since := time.Now()
-			res := r.run(i13Run(input, "report.csv", "--resume", "--rate", "0")...)
-			i13Exit(t, "resume", res, 0)
+			res := r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...)
+			e2eExit(t, "resume", res, 0)
 			if sent := resumePosted(t, fx, since); sent[nums[0]] || !sent[nums[1]] {
 				t.Errorf("the resume sent %v: want only %s, the failed row\n%v", sent, nums[1], res)
 			}

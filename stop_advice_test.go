@@ -16,24 +16,24 @@ import (
 // checks what stderr (the terminal, for the confirmation) advises.
 func TestStopAdvice_resumeOnlyWhereItHelps(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1700, 30)
+	nums := e2eNumberRange(1700, 30)
 	t.Run("credentials refused", func(t *testing.T) {
 		t.Parallel()
 		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 		r := e2eNewRunner(t, fx).withToken(fx.authID, "not-the-token")
-		input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
-		res := r.run(i13Run(input, "report.csv", "--rate", "0")...)
-		i13Exit(t, "run", res, 3)
+		input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		res := r.run(e2eRun(input, "report.csv", "--rate", "0")...)
+		e2eExit(t, "run", res, 3)
 		stopAdvice(t, res.stderr, "30 rows were not attempted: fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again")
 	})
 	t.Run("report into a closed pipe", func(t *testing.T) {
 		t.Parallel()
 		fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
 		r := e2eNewRunner(t, fx)
-		input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+		input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 		script := `{ "$@"; echo $? > code.txt; } | head -2 > /dev/null`
-		res := r.startVia(nil, []string{"sh", "-c", script, "sh"}, i13Run(input, "-", "--rate", "30")...).wait()
-		if code := strings.TrimSpace(i13Read(t, r.path("code.txt"))); code != "3" {
+		res := r.startVia(nil, []string{"sh", "-c", script, "sh"}, e2eRun(input, "-", "--rate", "30")...).wait()
+		if code := strings.TrimSpace(e2eRead(t, r.path("code.txt"))); code != "3" {
 			t.Fatalf("exit code %s, want 3\n%v", code, res)
 		}
 		stopAdvice(t, res.stderr, "could not be written to the report: they are on stderr as JSON lines; standard output cannot be resumed: run the file again with --skip-unchanged")

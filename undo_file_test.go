@@ -22,26 +22,26 @@ import (
 // with --force too, and left as it was.
 func TestForce_neverReplacesUndoFile(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1830, 2)
+	nums := e2eNumberRange(1830, 2)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
-	i13Exit(t, "run", r.run(i13Run(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
-	undo := i13Read(t, r.path("undo.csv"))
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	e2eExit(t, "run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+	undo := e2eRead(t, r.path("undo.csv"))
 	for name, argv := range map[string][]string{
-		"run --force":    i13Run(input, "undo.csv", "--force"),
-		"run":            i13Run(input, "undo.csv"),
-		"run --resume":   i13Run(input, "undo.csv", "--resume"),
-		"plan --force":   e2eArgs([]string{"plan", "--input", input, "--output", "undo.csv", "--force"}, i13Fast),
-		"export --force": e2eArgs([]string{"export", "--output", "undo.csv", "--force"}, i13Fast),
-		"run --summary":  i13Run(input, "other.csv", "--summary", "undo.csv"),
+		"run --force":    e2eRun(input, "undo.csv", "--force"),
+		"run":            e2eRun(input, "undo.csv"),
+		"run --resume":   e2eRun(input, "undo.csv", "--resume"),
+		"plan --force":   e2eArgs([]string{"plan", "--input", input, "--output", "undo.csv", "--force"}, e2eFast),
+		"export --force": e2eArgs([]string{"export", "--output", "undo.csv", "--force"}, e2eFast),
+		"run --summary":  e2eRun(input, "other.csv", "--summary", "undo.csv"),
 	} {
 		res := r.run(argv...)
-		i13Exit(t, name, res, 2)
+		e2eExit(t, name, res, 2)
 		if !strings.Contains(res.stderr, "undo.csv holds a plivo-bulk undo file") {
 			t.Errorf("%s: the message does not name the file and what it holds:\n%s", name, res.stderr)
 		}
-		if got := i13Read(t, r.path("undo.csv")); got != undo {
+		if got := e2eRead(t, r.path("undo.csv")); got != undo {
 			t.Fatalf("%s: the undo file changed:\n%s", name, got)
 		}
 	}
@@ -52,19 +52,19 @@ func TestForce_neverReplacesUndoFile(t *testing.T) {
 // (exit 2), unless --allow-other-origin says so; on its own origin it runs.
 func TestUndoInput_refusesAnotherOrigin(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1840, 2)
+	nums := e2eNumberRange(1840, 2)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
-	i13Exit(t, "run", r.run(i13Run(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	e2eExit(t, "run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
 
 	fxB := e2eStartFixture(t, sandbox.Config{AuthID: fx.authID, AuthToken: fx.token}, e2eNumbers(nums...)...)
 	fxC := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	for name, other := range map[string]*e2eFixture{"another API host": fxB, "another account": fxC} {
 		rr := e2eNewRunner(t, other)
-		undo := rr.write("undo.csv", i13Read(t, r.path("undo.csv")))
-		res := rr.run(i13Run(undo, "rollback.csv", "--rate", "0")...)
-		i13Exit(t, name, res, 2)
+		undo := rr.write("undo.csv", e2eRead(t, r.path("undo.csv")))
+		res := rr.run(e2eRun(undo, "rollback.csv", "--rate", "0")...)
+		e2eExit(t, name, res, 2)
 		if !strings.Contains(res.stderr, "was written against account "+fx.authID) || !strings.Contains(res.stderr, "--allow-other-origin") {
 			t.Errorf("%s: the message does not say where the undo file is from, or how to go on:\n%s", name, res.stderr)
 		}
@@ -72,12 +72,12 @@ func TestUndoInput_refusesAnotherOrigin(t *testing.T) {
 		if n := other.requests(); n != 0 {
 			t.Errorf("%s: a refused run sent %d requests", name, n)
 		}
-		i13Exit(t, name+", allowed", rr.run(i13Run(undo, "allowed.csv", "--rate", "0", "--allow-other-origin")...), 0)
+		e2eExit(t, name+", allowed", rr.run(e2eRun(undo, "allowed.csv", "--rate", "0", "--allow-other-origin")...), 0)
 		if got, _ := other.srv.Number(nums[0]); got.AppID != e2eAppStart {
 			t.Errorf("%s, allowed: app %s, want %s restored", name, got.AppID, e2eAppStart)
 		}
 	}
-	i13Exit(t, "its own origin", r.run(i13Run(r.path("undo.csv"), "rollback.csv", "--rate", "0")...), 0)
+	e2eExit(t, "its own origin", r.run(e2eRun(r.path("undo.csv"), "rollback.csv", "--rate", "0")...), 0)
 	if got, _ := fx.srv.Number(nums[0]); got.AppID != e2eAppStart {
 		t.Errorf("rollback: app %s, want %s", got.AppID, e2eAppStart)
 	}
@@ -90,7 +90,7 @@ func TestUndoInput_refusesAnotherOrigin(t *testing.T) {
 // An export of such a number fails and writes no file.
 func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1850, 3)
+	nums := e2eNumberRange(1850, 3)
 	seed := e2eNumbers(nums...)
 	seed[1].Alias = strings.Repeat("x", 70000)   // over the cap
 	seed[2].Alias = strings.Repeat("a\n", 25000) // 50000 bytes, 75000 escaped
@@ -101,8 +101,8 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 	for _, n := range nums {
 		in.WriteString(n + "," + e2eAppA + ",new\n")
 	}
-	res := r.run(i13Run(r.write("numbers.csv", in.String()), "report.csv", "--undo", "undo.csv", "--rate", "0")...)
-	i13Exit(t, "run", res, 1)
+	res := r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--undo", "undo.csv", "--rate", "0")...)
+	e2eExit(t, "run", res, 1)
 	fx.quiesce(t)
 	posted := fx.rec.postsByNumber(time.Time{})
 	for _, row := range e2eReadReport(t, r.path("report.csv")) {
@@ -116,12 +116,12 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 			t.Errorf("%s: %s %q, want ok", row.Number, row.Status, row.Error)
 		}
 	}
-	i13Exit(t, "rollback", r.run(i13Run(r.path("undo.csv"), "rollback.csv", "--rate", "0")...), 0)
+	e2eExit(t, "rollback", r.run(e2eRun(r.path("undo.csv"), "rollback.csv", "--rate", "0")...), 0)
 	if got, _ := fx.srv.Number(nums[0]); got.Alias != "old" || got.AppID != e2eAppStart {
 		t.Errorf("rollback: %s holds %+v, want alias old on %s", nums[0], got, e2eAppStart)
 	}
 
-	res = r.run(e2eArgs([]string{"export", "--output", "export.csv"}, i13Fast)...)
+	res = r.run(e2eArgs([]string{"export", "--output", "export.csv"}, e2eFast)...)
 	if res.code == 0 || !strings.Contains(res.stderr, nums[1]) && !strings.Contains(res.stderr, nums[2]) {
 		t.Errorf("export: want a failure naming the number\n%v", res)
 	}
@@ -136,14 +136,14 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 // writes: the carriage return ends the line, it is not in the cell.
 func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1860, 2)
+	nums := e2eNumberRange(1860, 2)
 	seed := e2eNumbers(nums...)
 	seed[0].Alias = strings.Repeat("x", batch.MaxCell)
 	seed[1].Alias = strings.Repeat(",", batch.MaxCell) // written quoted
 	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
 	r := e2eNewRunner(t, fx)
-	i13Exit(t, "export", r.run(e2eArgs([]string{"export", "--output", "export.csv"}, i13Fast)...), 0)
-	recs, err := csv.NewReader(strings.NewReader(i13Read(t, r.path("export.csv")))).ReadAll()
+	e2eExit(t, "export", r.run(e2eArgs([]string{"export", "--output", "export.csv"}, e2eFast)...), 0)
+	recs, err := csv.NewReader(strings.NewReader(e2eRead(t, r.path("export.csv")))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +154,6 @@ func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	saved := r.write("saved.csv", b.String())
-	res := r.run(e2eArgs([]string{"plan", "--input", saved, "--output", "plan.csv"}, i13Fast)...)
-	i13Exit(t, "plan of the export saved with CRLF", res, 0)
+	res := r.run(e2eArgs([]string{"plan", "--input", saved, "--output", "plan.csv"}, e2eFast)...)
+	e2eExit(t, "plan of the export saved with CRLF", res, 0)
 }

@@ -26,7 +26,7 @@ import (
 func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 	t.Parallel()
 	const n, held = 20, 4
-	nums := i13Numbers(1800, n)
+	nums := e2eNumberRange(1800, n)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var mu sync.Mutex
 	waiting, release := 0, make(chan struct{})
@@ -50,8 +50,8 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 	free := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(free) // before front.Close, which waits for the held answers
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
-	run := i13Run(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json", "--log-format", "json")
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	run := e2eRun(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json", "--log-format", "json")
 	p := r.start(nil, run...)
 	e2eWaitFor(t, 10*time.Second, "4 updates held", func() bool { mu.Lock(); defer mu.Unlock(); return waiting == held })
 	p.signal(syscall.SIGINT)
@@ -63,7 +63,7 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 	})
 	free()
 	res := p.wait()
-	i13Exit(t, "interrupted run", res, 130)
+	e2eExit(t, "interrupted run", res, 130)
 
 	rows := e2eReadReport(t, r.path("report.csv"))
 	if len(rows) != held {
@@ -87,8 +87,8 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 
 	// Not done: the resumed run sends them again and reads them back.
 	since := time.Now()
-	res = r.run(i13Run(input, "report.csv", "--verify", "--rate", "0", "--resume")...)
-	i13Exit(t, "resumed run", res, 0)
+	res = r.run(e2eRun(input, "report.csv", "--verify", "--rate", "0", "--resume")...)
+	e2eExit(t, "resumed run", res, 0)
 	if c := e2eSummaryCount(res.stderr, "ok"); c != n {
 		t.Errorf("resumed run: ok %d, want %d\n%s", c, n, res.stderr)
 	}
@@ -106,7 +106,7 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 func TestInterrupt_readBackWaitingForARetryIsUnverified(t *testing.T) {
 	t.Parallel()
 	const n = 4
-	nums := i13Numbers(1850, n)
+	nums := e2eNumberRange(1850, n)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var mu sync.Mutex
 	posted, refused := map[string]bool{}, 0
@@ -129,12 +129,12 @@ func TestInterrupt_readBackWaitingForARetryIsUnverified(t *testing.T) {
 	}))
 	t.Cleanup(front.Close)
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
-	p := r.start(nil, i13Run(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json")...)
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	p := r.start(nil, e2eRun(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json")...)
 	e2eWaitFor(t, 10*time.Second, "every read-back refused", func() bool { mu.Lock(); defer mu.Unlock(); return refused == n })
 	p.signal(syscall.SIGINT)
 	res := p.wait()
-	i13Exit(t, "interrupted run", res, 130)
+	e2eExit(t, "interrupted run", res, 130)
 	for _, row := range e2eReadReport(t, r.path("report.csv")) {
 		if row.Status != "unverified" || row.HTTPStatus != "202" || row.APIID == "" {
 			t.Errorf("report row %d: %s %s %q %q; want unverified 202 with its api_id", row.Row, row.Status, row.HTTPStatus, row.APIID, row.Error)

@@ -1,8 +1,7 @@
 package main
 
-// End-to-end tests of issue 13, continued: waits that a signal must end
-// (item 6), long Retry-After waits (7), input limits (11) and the pool's
-// details (12). Where the sandbox cannot misbehave as needed, a small
+// End-to-end tests of stops and limits: waits that a signal must end, long
+// Retry-After waits, input limits and the pool's details. Where the sandbox cannot misbehave as needed, a small
 // server in front of it does.
 
 import (
@@ -23,10 +22,10 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// i13Proxy serves fx through a server that lets handle answer a request
+// e2eProxy serves fx through a server that lets handle answer a request
 // first: when handle returns false, the sandbox answers. The runner's
 // PLIVO_API_URL must be set to the returned URL.
-func i13Proxy(t *testing.T, fx *e2eFixture, handle func(w http.ResponseWriter, r *http.Request) bool) string {
+func e2eProxy(t *testing.T, fx *e2eFixture, handle func(w http.ResponseWriter, r *http.Request) bool) string {
 	t.Helper()
 	target, err := url.Parse(fx.url)
 	if err != nil {
@@ -42,13 +41,13 @@ func i13Proxy(t *testing.T, fx *e2eFixture, handle func(w http.ResponseWriter, r
 	return srv.URL
 }
 
-// i13IsAccount reports whether r reads the account itself.
-func i13IsAccount(r *http.Request) bool {
+// e2eIsAccount reports whether r reads the account itself.
+func e2eIsAccount(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.Count(strings.Trim(r.URL.Path, "/"), "/") == 2
 }
 
-// i13Answer429 answers 429 with Retry-After (none when "").
-func i13Answer429(w http.ResponseWriter, retryAfter string) {
+// e2eAnswer429 answers 429 with Retry-After (none when "").
+func e2eAnswer429(w http.ResponseWriter, retryAfter string) {
 	if retryAfter != "" {
 		w.Header().Set("Retry-After", retryAfter)
 	}
@@ -57,9 +56,9 @@ func i13Answer429(w http.ResponseWriter, retryAfter string) {
 	_, _ = io.WriteString(w, `{"api_id":"throttled-1","error":"too many requests"}`)
 }
 
-// i13Interrupt sends sig and checks that the run ends within d with 130,
+// e2eInterrupt sends sig and checks that the run ends within d with 130,
 // having sent no update.
-func i13Interrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, d time.Duration) e2eResult {
+func e2eInterrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, d time.Duration) e2eResult {
 	t.Helper()
 	if p.exited() {
 		t.Fatalf("the run ended before the signal\n%v", p.wait())
@@ -69,7 +68,7 @@ func i13Interrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, 
 		t.Fatalf("no exit %v after %v: the wait ignores the signal", d, e2eSignalName(sig))
 	}
 	res := p.wait()
-	i13Exit(t, "run", res, 130)
+	e2eExit(t, "run", res, 130)
 	if fx != nil {
 		fx.quiesce(t)
 		if posts := fx.rec.postsByNumber(time.Time{}); len(posts) != 0 {
@@ -82,10 +81,10 @@ func i13Interrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, 
 // Item 6: the waits before the first update (the account check and the
 // pre-flight, their Retry-After sleeps, a stalled standard input, a FIFO
 // that no one writes) end at the first SIGINT or SIGTERM.
-func TestE2E_Issue13_signalEndsWaits(t *testing.T) {
+func TestE2E_signalEndsWaits(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(2000, 3)
-	content := i13AppInput(e2eAppA, nums...)
+	nums := e2eNumberRange(2000, 3)
+	content := e2eAppInput(e2eAppA, nums...)
 	type setup struct {
 		r       *e2eRunner
 		fx      *e2eFixture
@@ -96,7 +95,7 @@ func TestE2E_Issue13_signalEndsWaits(t *testing.T) {
 	proxied := func(t *testing.T, match func(r *http.Request) bool, answer func(w http.ResponseWriter, r *http.Request)) (*e2eProc, setup) {
 		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 		hits := &atomic.Int64{}
-		u := i13Proxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+		u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
 			if !match(r) {
 				return false
 			}
@@ -106,7 +105,7 @@ func TestE2E_Issue13_signalEndsWaits(t *testing.T) {
 		})
 		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
 		input := r.write("numbers.csv", content)
-		return r.start(nil, i13Run(input, "report.csv", "--rate", "0")...),
+		return r.start(nil, e2eRun(input, "report.csv", "--rate", "0")...),
 			setup{r: r, fx: fx, hits: hits, waiting: func() bool { return hits.Load() > 0 }}
 	}
 	tests := []struct {
@@ -115,17 +114,17 @@ func TestE2E_Issue13_signalEndsWaits(t *testing.T) {
 		start func(t *testing.T) (*e2eProc, setup)
 	}{
 		{"account check, Retry-After 300", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
-			return proxied(t, i13IsAccount, func(w http.ResponseWriter, _ *http.Request) { i13Answer429(w, "300") })
+			return proxied(t, e2eIsAccount, func(w http.ResponseWriter, _ *http.Request) { e2eAnswer429(w, "300") })
 		}},
 		{"account check, Retry-After 300, SIGTERM", syscall.SIGTERM, func(t *testing.T) (*e2eProc, setup) {
-			return proxied(t, i13IsAccount, func(w http.ResponseWriter, _ *http.Request) { i13Answer429(w, "300") })
+			return proxied(t, e2eIsAccount, func(w http.ResponseWriter, _ *http.Request) { e2eAnswer429(w, "300") })
 		}},
 		{"pre-flight application read, Retry-After 300", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
 			return proxied(t, func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/Application/") },
-				func(w http.ResponseWriter, _ *http.Request) { i13Answer429(w, "300") })
+				func(w http.ResponseWriter, _ *http.Request) { e2eAnswer429(w, "300") })
 		}},
 		{"account check never answered", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
-			return proxied(t, i13IsAccount, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+			return proxied(t, e2eIsAccount, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 		}},
 		{"stalled standard input", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
 			// As `sleep 1000 | plivo-bulk run --input -`, after part of
@@ -140,7 +139,7 @@ func TestE2E_Issue13_signalEndsWaits(t *testing.T) {
 			}
 			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 			r := e2eNewRunner(t, fx)
-			p := r.start(pr, i13Run("-", "report.csv", "--rate", "0")...)
+			p := r.start(pr, e2eRun("-", "report.csv", "--rate", "0")...)
 			_ = pr.Close() // the child holds its own copy
 			start := time.Now()
 			return p, setup{r: r, fx: fx, waiting: func() bool { return time.Since(start) > 300*time.Millisecond }}
@@ -152,7 +151,7 @@ func TestE2E_Issue13_signalEndsWaits(t *testing.T) {
 			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 				t.Skipf("mkfifo: %v", err)
 			}
-			p := r.start(nil, i13Run(fifo, "report.csv", "--rate", "0")...)
+			p := r.start(nil, e2eRun(fifo, "report.csv", "--rate", "0")...)
 			start := time.Now()
 			return p, setup{r: r, fx: fx, waiting: func() bool { return time.Since(start) > 300*time.Millisecond }}
 		}},
@@ -163,7 +162,7 @@ func TestE2E_Issue13_signalEndsWaits(t *testing.T) {
 			p, s := tt.start(t)
 			e2eWaitFor(t, 10*time.Second, "the wait", func() bool { return s.waiting() || p.exited() })
 			time.Sleep(50 * time.Millisecond) // well into it
-			res := i13Interrupt(t, s.fx, p, tt.sig, 3*time.Second)
+			res := e2eInterrupt(t, s.fx, p, tt.sig, 3*time.Second)
 			if !strings.Contains(res.stderr, "interrupted") {
 				t.Errorf("stderr does not say the run was interrupted\n%s", res.stderr)
 			}
@@ -173,14 +172,14 @@ func TestE2E_Issue13_signalEndsWaits(t *testing.T) {
 
 // Item 6: SIGHUP (a closed terminal) is a stop like SIGTERM: the calls in
 // flight finish and are reported, the summary is printed, exit 130.
-func TestE2E_Issue13_sighupLikeSigterm(t *testing.T) {
+func TestE2E_sighupLikeSigterm(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(2100, 100)
+	nums := e2eNumberRange(2100, 100)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 200 * time.Millisecond}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	report := r.path("report.csv")
-	p := r.start(nil, i13Run(input, report, "--rate", "50")...)
+	p := r.start(nil, e2eRun(input, report, "--rate", "50")...)
 	e2eWaitFor(t, 10*time.Second, "5 report rows", func() bool { return e2eReportLines(report) >= 5 || p.exited() })
 	if p.exited() {
 		t.Fatalf("the run ended early\n%v", p.wait())
@@ -190,7 +189,7 @@ func TestE2E_Issue13_sighupLikeSigterm(t *testing.T) {
 		t.Fatal("no exit 5s after SIGHUP")
 	}
 	res := p.wait()
-	i13Exit(t, "run", res, 130)
+	e2eExit(t, "run", res, 130)
 	for _, w := range []string{"Summary:", "not attempted", "--resume"} {
 		if !strings.Contains(res.stderr, w) {
 			t.Errorf("stderr lacks %q\n%s", w, res.stderr)
@@ -211,12 +210,12 @@ func TestE2E_Issue13_sighupLikeSigterm(t *testing.T) {
 // Item 6: a third signal exits at once, even when the second cannot end
 // the run: here the report goes to a pipe that no one reads, so its
 // writes block.
-func TestE2E_Issue13_thirdSignalExitsAtOnce(t *testing.T) {
+func TestE2E_thirdSignalExitsAtOnce(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(3000, 2000) // 170 KB of report: more than a pipe holds
+	nums := e2eNumberRange(3000, 2000) // 170 KB of report: more than a pipe holds
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	fifo := r.path("out.fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("mkfifo: %v", err)
@@ -227,7 +226,7 @@ func TestE2E_Issue13_thirdSignalExitsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	p := r.startVia(nil, []string{"sh", "-c", `exec "$@" > out.fifo`, "sh"}, i13Run(input, "-", "--rate", "0")...)
+	p := r.startVia(nil, []string{"sh", "-c", `exec "$@" > out.fifo`, "sh"}, e2eRun(input, "-", "--rate", "0")...)
 	// Once the pipe is full, the server sees no more requests.
 	var last int64
 	e2eWaitFor(t, 20*time.Second, "the report's writes to block", func() bool {
@@ -256,7 +255,7 @@ func TestE2E_Issue13_thirdSignalExitsAtOnce(t *testing.T) {
 	if took := time.Since(sent); took > time.Second {
 		t.Errorf("the third signal took %v to end the run", took)
 	}
-	i13Exit(t, "run", res, 130)
+	e2eExit(t, "run", res, 130)
 	if !strings.Contains(res.stderr, "exiting at once") {
 		t.Errorf("stderr does not acknowledge the third signal\n%s", res.stderr)
 	}
@@ -264,24 +263,24 @@ func TestE2E_Issue13_thirdSignalExitsAtOnce(t *testing.T) {
 
 // Item 7: a Retry-After is waited for and said; one longer than
 // --max-throttle-wait stops the run at once, resumable.
-func TestE2E_Issue13_retryAfter(t *testing.T) {
+func TestE2E_retryAfter(t *testing.T) {
 	t.Parallel()
 	t.Run("waited and logged", func(t *testing.T) {
 		t.Parallel()
-		nums := i13Numbers(2200, 3)
+		nums := e2eNumberRange(2200, 3)
 		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 		var once sync.Once
-		u := i13Proxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+		u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
 			handled := false
 			if r.Method == http.MethodPost {
-				once.Do(func() { i13Answer429(w, "2"); handled = true })
+				once.Do(func() { e2eAnswer429(w, "2"); handled = true })
 			}
 			return handled
 		})
 		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-		input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
-		res := r.run(i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...)
-		i13Exit(t, "run", res, 0)
+		input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")...)
+		e2eExit(t, "run", res, 0)
 		logged := false
 		for _, l := range e2eJSONLogs(res.stderr) {
 			if l["msg"] == "waiting for the API" && l["wait_s"] == 2.0 && strings.Contains(fmt.Sprint(l["why"]), "Retry-After") {
@@ -294,20 +293,20 @@ func TestE2E_Issue13_retryAfter(t *testing.T) {
 	})
 	t.Run("longer than --max-throttle-wait", func(t *testing.T) {
 		t.Parallel()
-		nums := i13Numbers(2210, 3)
+		nums := e2eNumberRange(2210, 3)
 		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 		var accepts atomic.Bool // once the account accepts again
-		u := i13Proxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+		u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
 			if r.Method == http.MethodPost && !accepts.Load() {
-				i13Answer429(w, "86400")
+				e2eAnswer429(w, "86400")
 				return true
 			}
 			return false
 		})
 		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-		input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
-		res := r.run(i13Run(input, "report.csv", "--rate", "0", "--max-throttle-wait", "30s")...)
-		i13Exit(t, "run", res, 3)
+		input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--max-throttle-wait", "30s")...)
+		e2eExit(t, "run", res, 3)
 		if res.elapsed > 5*time.Second {
 			t.Errorf("the run took %v to give up on a day-long Retry-After", res.elapsed)
 		}
@@ -317,19 +316,19 @@ func TestE2E_Issue13_retryAfter(t *testing.T) {
 			}
 		}
 		accepts.Store(true)
-		i13Exit(t, "resume once the API accepts", r.run(i13Run(input, "report.csv", "--resume", "--rate", "0")...), 0)
+		e2eExit(t, "resume once the API accepts", r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...), 0)
 	})
 }
 
 // Item 11: a cell over 64 KiB is refused at once with a clear message,
 // however long it is: a 200 MB one is not read to its end.
-func TestE2E_Issue13_hugeCell(t *testing.T) {
+func TestE2E_hugeCell(t *testing.T) {
 	t.Parallel()
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025552300")...)
 	r := e2eNewRunner(t, fx)
 	input := r.write("numbers.csv", "number,alias\n12025552300,"+strings.Repeat("x", 70<<10)+"\n")
-	res := r.run(i13Run(input, "report.csv", "--rate", "0")...)
-	i13Exit(t, "70 KiB cell", res, 2)
+	res := r.run(e2eRun(input, "report.csv", "--rate", "0")...)
+	e2eExit(t, "70 KiB cell", res, 2)
 	if !strings.Contains(res.stderr, "line 2: column 2 (alias) is longer than 64 KiB") {
 		t.Errorf("stderr does not name the cell and the cap\n%s", res.stderr)
 	}
@@ -347,9 +346,9 @@ func TestE2E_Issue13_hugeCell(t *testing.T) {
 		}
 		_ = pw.CloseWithError(err)
 	}()
-	res = r.start(pr, i13Run("-", "report.csv", "--rate", "0")...).wait()
+	res = r.start(pr, e2eRun("-", "report.csv", "--rate", "0")...).wait()
 	_ = pr.Close()
-	i13Exit(t, "200 MB cell", res, 2)
+	e2eExit(t, "200 MB cell", res, 2)
 	if res.elapsed > 5*time.Second {
 		t.Errorf("refusing a 200 MB cell took %v", res.elapsed)
 	}
@@ -367,15 +366,15 @@ func TestE2E_Issue13_hugeCell(t *testing.T) {
 // Item 11: an app_id or subaccount that is not an id of its kind (such as
 // "." or "..", which would go out as a path segment) makes its row
 // invalid; it is never sent.
-func TestE2E_Issue13_idFormats(t *testing.T) {
+func TestE2E_idFormats(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(2400, 6)
+	nums := e2eNumberRange(2400, 6)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
 	input := r.write("numbers.csv", "number,app_id,subaccount\n"+
 		nums[0]+",.,\n"+nums[1]+",..,\n"+nums[2]+",../x,\n"+nums[3]+",,SA/..\n"+nums[4]+",,XX12345\n"+nums[5]+","+e2eAppA+",\n")
-	res := r.run(i13Run(input, "report.csv", "--rate", "0")...)
-	i13Exit(t, "run", res, 1)
+	res := r.run(e2eRun(input, "report.csv", "--rate", "0")...)
+	e2eExit(t, "run", res, 1)
 	fx.quiesce(t)
 	for _, q := range fx.rec.all() {
 		if strings.Contains(q.Path, "..") || strings.Contains(q.Path, "/./") {
@@ -398,15 +397,15 @@ func TestE2E_Issue13_idFormats(t *testing.T) {
 
 // Item 11: --concurrency 1000 under `ulimit -n 256`: the pool is fitted to
 // the open-files limit, says so, and no row fails for want of a file.
-func TestE2E_Issue13_concurrencyFitsOpenFiles(t *testing.T) {
+func TestE2E_concurrencyFitsOpenFiles(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(4000, 600)
+	nums := e2eNumberRange(4000, 600)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 300 * time.Millisecond}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	res := r.startVia(nil, []string{"sh", "-c", `ulimit -n 256 && exec "$@"`, "sh"},
-		i13Run(input, "report.csv", "--rate", "0", "--concurrency", "1000")...).wait()
-	i13Exit(t, "run", res, 0)
+		e2eRun(input, "report.csv", "--rate", "0", "--concurrency", "1000")...).wait()
+	e2eExit(t, "run", res, 0)
 	if !strings.Contains(res.stderr, "open-files limit") {
 		t.Errorf("the run does not say it lowered the concurrency\n%s", res.stderr)
 	}
@@ -420,15 +419,15 @@ func TestE2E_Issue13_concurrencyFitsOpenFiles(t *testing.T) {
 // server holds the next ones, so that every worker is busy at the signal;
 // it lets them go once the run has said it stops, and from then on no
 // request may come, however slow the machine.
-func TestE2E_Issue13_noRequestAfterStop(t *testing.T) {
+func TestE2E_noRequestAfterStop(t *testing.T) {
 	t.Parallel()
 	const workers, passed = 4, 10
-	nums := i13Numbers(5000, 300)
+	nums := e2eNumberRange(5000, 300)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var posts atomic.Int64
 	var stopped atomic.Bool
 	held, release := make(chan struct{}, len(nums)), make(chan struct{})
-	u := i13Proxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+	u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
 		if stopped.Load() {
 			t.Errorf("%s %s arrived after the run said it stops", r.Method, r.URL.Path)
 		}
@@ -441,9 +440,9 @@ func TestE2E_Issue13_noRequestAfterStop(t *testing.T) {
 	letGo := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(letGo) // before the proxy's Close, which waits for its handlers
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	report := r.path("report.csv")
-	p := r.start(nil, i13Run(input, report, "--rate", "100", "--concurrency", fmt.Sprint(workers))...)
+	p := r.start(nil, e2eRun(input, report, "--rate", "100", "--concurrency", fmt.Sprint(workers))...)
 	for range workers {
 		select {
 		case <-held:
@@ -459,7 +458,7 @@ func TestE2E_Issue13_noRequestAfterStop(t *testing.T) {
 		t.Fatal("no exit 10s after SIGINT")
 	}
 	res := p.wait()
-	i13Exit(t, "run", res, 130)
+	e2eExit(t, "run", res, 130)
 	fx.quiesce(t)
 	reported := map[string]bool{}
 	for _, g := range e2eReadReport(t, report) {
@@ -478,13 +477,13 @@ func TestE2E_Issue13_noRequestAfterStop(t *testing.T) {
 // Item 12: a 429, on an attempt's first request or on a later one (the
 // read-back of --verify), never uses up the attempts: with
 // --max-attempts 1, every row still ends ok.
-func TestE2E_Issue13_throttleNeverUsesAttempts(t *testing.T) {
+func TestE2E_throttleNeverUsesAttempts(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(2500, 10)
+	nums := e2eNumberRange(2500, 10)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var mu sync.Mutex
 	seen := map[string]int{} // method and path -> requests so far
-	u := i13Proxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+	u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.Contains(r.URL.Path, "/Number/") {
 			return false
 		}
@@ -494,16 +493,16 @@ func TestE2E_Issue13_throttleNeverUsesAttempts(t *testing.T) {
 		first := seen[key] == 1
 		mu.Unlock()
 		if first {
-			i13Answer429(w, "")
+			e2eAnswer429(w, "")
 			return true
 		}
 		return false
 	})
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	// Without --adaptive, the 429s do not slow the run down: it stays fast.
-	res := r.run(i13Run(input, "report.csv", "--rate", "0", "--max-attempts", "1", "--verify", "--adaptive=false")...)
-	i13Exit(t, "run", res, 0)
+	res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--max-attempts", "1", "--verify", "--adaptive=false")...)
+	e2eExit(t, "run", res, 0)
 	for _, g := range e2eReadReport(t, r.path("report.csv")) {
 		if g.Status != "ok" {
 			t.Errorf("%s: %s %q, want ok", g.Number, g.Status, g.Error)
@@ -511,9 +510,9 @@ func TestE2E_Issue13_throttleNeverUsesAttempts(t *testing.T) {
 	}
 }
 
-// i13JSONEscape writes s as a JSON string with every character \u-escaped:
+// e2eJSONEscape writes s as a JSON string with every character \u-escaped:
 // what the raw bytes of an answer do not show.
-func i13JSONEscape(s string) string {
+func e2eJSONEscape(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, c := range s {
@@ -526,12 +525,12 @@ func i13JSONEscape(s string) string {
 // Item 12: a server that echoes the token in a field of a 2xx answer
 // (JSON-escaped, so that the raw body does not show it) must not put it in
 // the undo file, the report or the output.
-func TestE2E_Issue13_successBodiesRedacted(t *testing.T) {
+func TestE2E_successBodiesRedacted(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(2600, 3)
+	nums := e2eNumberRange(2600, 3)
 	fx, r, forms := secSetup(t, sandbox.Config{}, secMainID(), e2eNumbers(nums...)...)
 	basic := forms[1]
-	u := i13Proxy(t, fx, func(w http.ResponseWriter, req *http.Request) bool {
+	u := e2eProxy(t, fx, func(w http.ResponseWriter, req *http.Request) bool {
 		if !strings.Contains(req.URL.Path, "/Number/") {
 			return false
 		}
@@ -540,13 +539,13 @@ func TestE2E_Issue13_successBodiesRedacted(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		if req.Method == http.MethodPost {
 			w.WriteHeader(http.StatusAccepted)
-			fmt.Fprintf(w, `{"message":%s,"api_id":%s}`, i13JSONEscape("changed for "+pw), i13JSONEscape(pw))
+			fmt.Fprintf(w, `{"message":%s,"api_id":%s}`, e2eJSONEscape("changed for "+pw), e2eJSONEscape(pw))
 			return true
 		}
 		n, _ := fx.srv.Number(num)
 		fmt.Fprintf(w, `{"number":%q,"alias":%s,"application":%s,"sub_account":%s,"compliance_application_id":%s,"api_id":%s}`,
-			n.Number, i13JSONEscape("alias "+pw), i13JSONEscape("/v1/Account/X/Application/"+pw+"/"),
-			i13JSONEscape(basic), i13JSONEscape(pw), i13JSONEscape(pw))
+			n.Number, e2eJSONEscape("alias "+pw), e2eJSONEscape("/v1/Account/X/Application/"+pw+"/"),
+			e2eJSONEscape(basic), e2eJSONEscape(pw), e2eJSONEscape(pw))
 		return true
 	})
 	r = r.with("PLIVO_API_URL", u)
@@ -556,7 +555,7 @@ func TestE2E_Issue13_successBodiesRedacted(t *testing.T) {
 		b.WriteString(n + ",new\n")
 	}
 	input := r.write("numbers.csv", b.String())
-	res := r.run(i13Run(input, "report.csv", "--rate", "0", "--undo", "undo.csv", "--summary", "s.json")...)
+	res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--undo", "undo.csv", "--summary", "s.json")...)
 	secExit(t, res, 0, 1)
 	secCheck(t, r, res, forms)
 }

@@ -1,11 +1,10 @@
 package main
 
-// End-to-end tests of issue 13 ("never lie, never lose"), one per numbered
-// item, with the real binary: what a report, an undo file or a summary
-// says must be true, an applied update must never go unrecorded, and no
-// file the user did not name as an output may be touched. The waits that
-// signals must end, the input limits and the pool's details are in
-// e2e_issue13_signals_test.go.
+// End-to-end tests of the files, with the real binary: what a report, an
+// undo file or a summary says must be true, an applied update must never go
+// unrecorded, and no file the user did not name as an output may be
+// touched. The waits that signals must end, the input limits and the
+// pool's details are in e2e_signals_test.go.
 
 import (
 	"bufio"
@@ -27,8 +26,8 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// i13Numbers returns n numbers from 1202555 followed by first+i.
-func i13Numbers(first, n int) []string {
+// e2eNumberRange returns n numbers from 1202555 followed by first+i.
+func e2eNumberRange(first, n int) []string {
 	out := make([]string, n)
 	for i := range out {
 		out[i] = fmt.Sprintf("1202555%04d", first+i)
@@ -36,8 +35,8 @@ func i13Numbers(first, n int) []string {
 	return out
 }
 
-// i13AppInput returns an input that moves every number to app.
-func i13AppInput(app string, numbers ...string) string {
+// e2eAppInput returns an input that moves every number to app.
+func e2eAppInput(app string, numbers ...string) string {
 	var b strings.Builder
 	b.WriteString("number,app_id\n")
 	for _, n := range numbers {
@@ -46,16 +45,16 @@ func i13AppInput(app string, numbers ...string) string {
 	return b.String()
 }
 
-// i13Fast is what every run of these tests adds: quick retries, no bar.
-var i13Fast = []string{"--backoff-base", "1ms", "--backoff-max", "5ms", "--progress", "never"}
+// e2eFast is what every run of these tests adds: quick retries, no bar.
+var e2eFast = []string{"--backoff-base", "1ms", "--backoff-max", "5ms", "--progress", "never"}
 
-// i13Run returns argv for a run of input with the report at report.
-func i13Run(input, report string, extra ...string) []string {
-	return e2eArgs([]string{"run", "--input", input, "--report", report}, i13Fast, extra)
+// e2eRun returns argv for a run of input with the report at report.
+func e2eRun(input, report string, extra ...string) []string {
+	return e2eArgs([]string{"run", "--input", input, "--report", report}, e2eFast, extra)
 }
 
-// i13Read returns a file's content, "" when it does not exist.
-func i13Read(t *testing.T, path string) string {
+// e2eRead returns a file's content, "" when it does not exist.
+func e2eRead(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
@@ -64,17 +63,17 @@ func i13Read(t *testing.T, path string) string {
 	return string(b)
 }
 
-// i13Exit fails the test now unless res ended with code.
-func i13Exit(t *testing.T, what string, res e2eResult, code int) {
+// e2eExit fails the test now unless res ended with code.
+func e2eExit(t *testing.T, what string, res e2eResult, code int) {
 	t.Helper()
 	if res.code != code {
 		t.Fatalf("%s: exit code %d, want %d\n%v", what, res.code, code, res)
 	}
 }
 
-// i13Posts returns, per number, the app_id and alias fields of the POSTs
+// e2ePosts returns, per number, the app_id and alias fields of the POSTs
 // that arrived at or after since, in order ("-" for a field not sent).
-func i13Posts(fx *e2eFixture, since time.Time) map[string][]string {
+func e2ePosts(fx *e2eFixture, since time.Time) map[string][]string {
 	out := map[string][]string{}
 	for num, qs := range fx.rec.postsByNumber(since) {
 		for _, q := range qs {
@@ -89,11 +88,11 @@ func i13Posts(fx *e2eFixture, since time.Time) map[string][]string {
 	return out
 }
 
-// i13UndoRecords parses an undo file (origin line skipped, a torn last
+// e2eUndoRecords parses an undo file (origin line skipped, a torn last
 // line dropped) into its records, header first.
-func i13UndoRecords(t *testing.T, path string) [][]string {
+func e2eUndoRecords(t *testing.T, path string) [][]string {
 	t.Helper()
-	data := []byte(i13Read(t, path))
+	data := []byte(e2eRead(t, path))
 	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
 		data = data[:i+1]
 	}
@@ -106,14 +105,14 @@ func i13UndoRecords(t *testing.T, path string) [][]string {
 
 // Item 1: a report or undo file written against another account or API
 // host is refused, before any request, and left as it was.
-func TestE2E_Issue13_resumeRefusesAnotherOrigin(t *testing.T) {
+func TestE2E_resumeRefusesAnotherOrigin(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1300, 2)
+	nums := e2eNumberRange(1300, 2)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
-	i13Exit(t, "first run", r.run(i13Run(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
-	report, undo := i13Read(t, r.path("report.csv")), i13Read(t, r.path("undo.csv"))
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	e2eExit(t, "first run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+	report, undo := e2eRead(t, r.path("report.csv")), e2eRead(t, r.path("undo.csv"))
 
 	// The same credentials served on another port: another API host.
 	fxB := e2eStartFixture(t, sandbox.Config{AuthID: fx.authID, AuthToken: fx.token}, e2eNumbers(nums...)...)
@@ -134,15 +133,15 @@ func TestE2E_Issue13_resumeRefusesAnotherOrigin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before, beforeB := fx.requests(), fxB.requests()
-			res := tt.r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, i13Fast, tt.extra)...)
-			i13Exit(t, "run", res, 2)
+			res := tt.r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, e2eFast, tt.extra)...)
+			e2eExit(t, "run", res, 2)
 			if !strings.Contains(res.stderr, tt.file+" was written against account "+fx.authID) {
 				t.Errorf("stderr does not say which origin %s records:\n%s", tt.file, res.stderr)
 			}
-			if got := i13Read(t, r.path("report.csv")); got != report {
+			if got := e2eRead(t, r.path("report.csv")); got != report {
 				t.Errorf("the report changed:\n%s", got)
 			}
-			if got := i13Read(t, r.path("undo.csv")); got != undo {
+			if got := e2eRead(t, r.path("undo.csv")); got != undo {
 				t.Errorf("the undo file changed:\n%s", got)
 			}
 			time.Sleep(20 * time.Millisecond) // a request would have arrived by now
@@ -153,26 +152,26 @@ func TestE2E_Issue13_resumeRefusesAnotherOrigin(t *testing.T) {
 	}
 	// Its own origin resumes, and sends nothing: both rows are ok.
 	since := time.Now()
-	res := r.run(i13Run(input, "report.csv", "--resume", "--undo", "undo.csv", "--rate", "0")...)
-	i13Exit(t, "resume on the right origin", res, 0)
+	res := r.run(e2eRun(input, "report.csv", "--resume", "--undo", "undo.csv", "--rate", "0")...)
+	e2eExit(t, "resume on the right origin", res, 0)
 	if n := e2eSummaryCount(res.stderr, "already ok"); n != 2 {
 		t.Errorf("already ok %d, want 2\n%s", n, res.stderr)
 	}
 	fx.quiesce(t)
-	if p := i13Posts(fx, since); len(p) != 0 {
+	if p := e2ePosts(fx, since); len(p) != 0 {
 		t.Errorf("the resume sent %v", p)
 	}
 }
 
 // Item 2: targets A, then B, then A again on one report: the third run
 // must send A again, since the latest line of each number says B.
-func TestE2E_Issue13_resumeLatestLineDecides(t *testing.T) {
+func TestE2E_resumeLatestLineDecides(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1310, 3)
+	nums := e2eNumberRange(1310, 3)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	toA := r.write("a.csv", i13AppInput(e2eAppA, nums...))
-	toB := r.write("b.csv", i13AppInput(e2eAppB, nums...))
+	toA := r.write("a.csv", e2eAppInput(e2eAppA, nums...))
+	toB := r.write("b.csv", e2eAppInput(e2eAppB, nums...))
 	for i, step := range []struct {
 		input   string
 		app     string
@@ -181,8 +180,8 @@ func TestE2E_Issue13_resumeLatestLineDecides(t *testing.T) {
 		{toA, e2eAppA, 0}, {toB, e2eAppB, 0}, {toA, e2eAppA, 0}, {toA, "", 3},
 	} {
 		since := time.Now()
-		res := r.run(i13Run(step.input, "report.csv", "--resume", "--rate", "0")...)
-		i13Exit(t, fmt.Sprintf("run %d", i+1), res, 0)
+		res := r.run(e2eRun(step.input, "report.csv", "--resume", "--rate", "0")...)
+		e2eExit(t, fmt.Sprintf("run %d", i+1), res, 0)
 		if got := max(0, e2eSummaryCount(res.stderr, "already ok")); got != step.already {
 			t.Errorf("run %d: already ok %d, want %d\n%s", i+1, got, step.already, res.stderr)
 		}
@@ -193,7 +192,7 @@ func TestE2E_Issue13_resumeLatestLineDecides(t *testing.T) {
 				want[n] = []string{step.app}
 			}
 		}
-		if got := i13Posts(fx, since); !maps.EqualFunc(got, want, slices.Equal) {
+		if got := e2ePosts(fx, since); !maps.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("run %d sent %v, want %v", i+1, got, want)
 		}
 	}
@@ -204,11 +203,11 @@ func TestE2E_Issue13_resumeLatestLineDecides(t *testing.T) {
 	}
 }
 
-// i13Sent checks that the run sent exactly want (number -> app), once each.
-func i13Sent(t *testing.T, fx *e2eFixture, since time.Time, want map[string]string) {
+// e2eSent checks that the run sent exactly want (number -> app), once each.
+func e2eSent(t *testing.T, fx *e2eFixture, since time.Time, want map[string]string) {
 	t.Helper()
 	fx.quiesce(t)
-	got := i13Posts(fx, since)
+	got := e2ePosts(fx, since)
 	for n, app := range want {
 		if !slices.Equal(got[n], []string{app}) {
 			t.Errorf("%s was sent %v, want [%s]", n, got[n], app)
@@ -223,9 +222,9 @@ func i13Sent(t *testing.T, fx *e2eFixture, since time.Time, want map[string]stri
 
 // Item 3: the input appended to, replaced by a rename or truncated while
 // the run goes on: exactly what was checked is sent, once.
-func TestE2E_Issue13_inputChangesMidRun(t *testing.T) {
+func TestE2E_inputChangesMidRun(t *testing.T) {
 	t.Parallel()
-	nums, extra := i13Numbers(1320, 8), i13Numbers(1340, 4)
+	nums, extra := e2eNumberRange(1320, 8), e2eNumberRange(1340, 4)
 	tests := []struct {
 		name   string
 		change func(path string) error
@@ -235,12 +234,12 @@ func TestE2E_Issue13_inputChangesMidRun(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = f.WriteString(strings.TrimPrefix(i13AppInput(e2eAppB, extra...), "number,app_id\n"))
+			_, err = f.WriteString(strings.TrimPrefix(e2eAppInput(e2eAppB, extra...), "number,app_id\n"))
 			return err
 		}},
 		{"replaced by a rename", func(path string) error {
 			tmp := path + ".new"
-			if err := os.WriteFile(tmp, []byte(i13AppInput(e2eAppB, append(slices.Clone(nums), extra...)...)), 0o600); err != nil {
+			if err := os.WriteFile(tmp, []byte(e2eAppInput(e2eAppB, append(slices.Clone(nums), extra...)...)), 0o600); err != nil {
 				return err
 			}
 			return os.Rename(tmp, path)
@@ -252,10 +251,10 @@ func TestE2E_Issue13_inputChangesMidRun(t *testing.T) {
 			t.Parallel()
 			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(append(slices.Clone(nums), extra...)...)...)
 			r := e2eNewRunner(t, fx)
-			input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+			input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 			report := r.path("report.csv")
 			since := time.Now()
-			p := r.start(nil, i13Run(input, report, "--rate", "8")...)
+			p := r.start(nil, e2eRun(input, report, "--rate", "8")...)
 			e2eWaitFor(t, 10*time.Second, "the first report row", func() bool { return e2eReportLines(report) >= 1 || p.exited() })
 			if p.exited() {
 				t.Fatalf("the run ended before the input could be changed\n%v", p.wait())
@@ -264,7 +263,7 @@ func TestE2E_Issue13_inputChangesMidRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			res := p.wait()
-			i13Exit(t, "run", res, 0)
+			e2eExit(t, "run", res, 0)
 			if e2eReportLines(report) == len(nums) && e2eSummaryCount(res.stderr, "ok") != len(nums) {
 				t.Errorf("summary does not say ok %d\n%s", len(nums), res.stderr)
 			}
@@ -284,17 +283,17 @@ func TestE2E_Issue13_inputChangesMidRun(t *testing.T) {
 			for _, n := range nums {
 				want[n] = e2eAppA
 			}
-			i13Sent(t, fx, since, want)
+			e2eSent(t, fx, since, want)
 		})
 	}
 }
 
 // Item 3: an input that can be read only once (a FIFO, a process
 // substitution, standard input) is sent whole, each row once.
-func TestE2E_Issue13_inputReadOnce(t *testing.T) {
+func TestE2E_inputReadOnce(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1350, 5)
-	content := i13AppInput(e2eAppA, nums...)
+	nums := e2eNumberRange(1350, 5)
+	content := e2eAppInput(e2eAppA, nums...)
 	tests := []struct {
 		name  string
 		start func(r *e2eRunner) *e2eProc
@@ -312,7 +311,7 @@ func TestE2E_Issue13_inputReadOnce(t *testing.T) {
 				defer f.Close()
 				_, _ = io.WriteString(f, content)
 			}()
-			return r.start(nil, i13Run(fifo, "report.csv", "--rate", "0")...)
+			return r.start(nil, e2eRun(fifo, "report.csv", "--rate", "0")...)
 		}},
 		{"process substitution", func(r *e2eRunner) *e2eProc {
 			if _, err := os.Stat("/bin/bash"); err != nil {
@@ -320,10 +319,10 @@ func TestE2E_Issue13_inputReadOnce(t *testing.T) {
 			}
 			r.write("numbers.csv", content)
 			return r.startVia(nil, []string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"},
-				e2eArgs([]string{"run", "--report", "report.csv", "--rate", "0"}, i13Fast)...)
+				e2eArgs([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFast)...)
 		}},
 		{"standard input", func(r *e2eRunner) *e2eProc {
-			return r.start(strings.NewReader(content), i13Run("-", "report.csv", "--rate", "0")...)
+			return r.start(strings.NewReader(content), e2eRun("-", "report.csv", "--rate", "0")...)
 		}},
 	}
 	for _, tt := range tests {
@@ -333,7 +332,7 @@ func TestE2E_Issue13_inputReadOnce(t *testing.T) {
 			r := e2eNewRunner(t, fx)
 			since := time.Now()
 			res := tt.start(r).wait()
-			i13Exit(t, "run", res, 0)
+			e2eExit(t, "run", res, 0)
 			if n := e2eSummaryCount(res.stderr, "ok"); n != len(nums) {
 				t.Errorf("ok %d, want %d\n%s", n, len(nums), res.stderr)
 			}
@@ -341,14 +340,14 @@ func TestE2E_Issue13_inputReadOnce(t *testing.T) {
 			for _, n := range nums {
 				want[n] = e2eAppA
 			}
-			i13Sent(t, fx, since, want)
+			e2eSent(t, fx, since, want)
 		})
 	}
 }
 
-// i13JSONRows returns the report rows that a run kept on stderr as JSON
+// e2eJSONRows returns the report rows that a run kept on stderr as JSON
 // lines, by number, with their status.
-func i13JSONRows(t *testing.T, stderr string) map[string]string {
+func e2eJSONRows(t *testing.T, stderr string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, line := range strings.Split(stderr, "\n") {
@@ -372,14 +371,14 @@ func i13JSONRows(t *testing.T, stderr string) map[string]string {
 	return out
 }
 
-// i13CheckUnrecorded checks what a run that could not write its report
+// e2eCheckUnrecorded checks what a run that could not write its report
 // said: exit 3, every row it could not record on stderr as a JSON line,
 // counted in the summary with the applied ones, and the resume hint. It
 // returns the JSON rows.
-func i13CheckUnrecorded(t *testing.T, res e2eResult, hint string) map[string]string {
+func e2eCheckUnrecorded(t *testing.T, res e2eResult, hint string) map[string]string {
 	t.Helper()
-	i13Exit(t, "run", res, 3)
-	kept := i13JSONRows(t, res.stderr)
+	e2eExit(t, "run", res, 3)
+	kept := e2eJSONRows(t, res.stderr)
 	applied := 0
 	for _, st := range kept {
 		if st == "ok" {
@@ -402,19 +401,19 @@ func i13CheckUnrecorded(t *testing.T, res e2eResult, hint string) map[string]str
 // Item 4: under a file size limit (ulimit -f, as a full disk), the report
 // cannot be written: no applied row is lost, the run exits 3 with the
 // resume hint, and the resumed run sends nothing the report has as ok.
-func TestE2E_Issue13_reportWriteFails(t *testing.T) {
+func TestE2E_reportWriteFails(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1400, 100)
+	nums := e2eNumberRange(1400, 100)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...)) // 3 KB: its private copy fits the limit
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...)) // 3 KB: its private copy fits the limit
 	report := r.path("report.csv")
 	// dash counts ulimit -f in 512-byte blocks: 4 KiB, some 45 report rows.
-	res := r.startVia(nil, []string{"sh", "-c", `ulimit -f 8 && exec "$@"`, "sh"}, i13Run(input, report, "--rate", "0")...).wait()
-	kept := i13CheckUnrecorded(t, res, "--resume")
+	res := r.startVia(nil, []string{"sh", "-c", `ulimit -f 8 && exec "$@"`, "sh"}, e2eRun(input, report, "--rate", "0")...).wait()
+	kept := e2eCheckUnrecorded(t, res, "--resume")
 	fx.quiesce(t)
 
-	data := []byte(i13Read(t, report))
+	data := []byte(e2eRead(t, report))
 	rows, err := e2eParseReport(data, true)
 	if err != nil {
 		t.Fatalf("report: %v\n%s", err, data)
@@ -439,8 +438,8 @@ func TestE2E_Issue13_reportWriteFails(t *testing.T) {
 	}
 
 	since := time.Now()
-	res2 := r.run(i13Run(input, report, "--resume", "--rate", "0")...)
-	i13Exit(t, "resume without the limit", res2, 0)
+	res2 := r.run(e2eRun(input, report, "--resume", "--rate", "0")...)
+	e2eExit(t, "resume without the limit", res2, 0)
 	fx.quiesce(t)
 	for num, qs := range fx.rec.postsByNumber(since) {
 		if okBefore[num] {
@@ -462,12 +461,12 @@ func TestE2E_Issue13_reportWriteFails(t *testing.T) {
 // updates until head has exited and its pipe is closed: a row written
 // before that would be in the pipe, read by no one, and rightly not on
 // stderr.
-func TestE2E_Issue13_reportIntoClosedPipe(t *testing.T) {
+func TestE2E_reportIntoClosedPipe(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1500, 30)
+	nums := e2eNumberRange(1500, 30)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	release := make(chan struct{})
-	u := i13Proxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+	u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodPost {
 			<-release
 		}
@@ -476,24 +475,24 @@ func TestE2E_Issue13_reportIntoClosedPipe(t *testing.T) {
 	letGo := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(letGo) // before the proxy's Close, which waits for its handlers
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	// head reads the origin line and the header; the group then closes
 	// its copy of the pipe and says so. sh reports the binary's exit code.
 	script := `{ "$@"; echo $? > code.txt; } | { head -2 > first.txt; exec <&-; : > closed; }`
-	p := r.startVia(nil, []string{"sh", "-c", script, "sh"}, i13Run(input, "-", "--rate", "30")...)
+	p := r.startVia(nil, []string{"sh", "-c", script, "sh"}, e2eRun(input, "-", "--rate", "30")...)
 	e2eWaitFor(t, 10*time.Second, "head to exit", func() bool { _, err := os.Stat(r.path("closed")); return err == nil || p.exited() })
 	letGo()
 	res := p.wait()
-	i13Exit(t, "sh", res, 0)
-	code := strings.TrimSpace(i13Read(t, r.path("code.txt")))
+	e2eExit(t, "sh", res, 0)
+	code := strings.TrimSpace(e2eRead(t, r.path("code.txt")))
 	res.code = -2
 	fmt.Sscan(code, &res.code)
-	i13CheckUnrecorded(t, res, "--skip-unchanged")
-	if first := i13Read(t, r.path("first.txt")); !strings.HasPrefix(first, "# plivo-bulk report:") {
+	e2eCheckUnrecorded(t, res, "--skip-unchanged")
+	if first := e2eRead(t, r.path("first.txt")); !strings.HasPrefix(first, "# plivo-bulk report:") {
 		t.Errorf("head got %q, want the origin line", first)
 	}
 	fx.quiesce(t)
-	kept := i13JSONRows(t, res.stderr)
+	kept := e2eJSONRows(t, res.stderr)
 	for num, qs := range fx.rec.postsByNumber(time.Time{}) {
 		if len(e2eClean2xx(qs)) > 0 && kept[num] != "ok" {
 			t.Errorf("%s was applied but is not on stderr as ok", num)
@@ -501,8 +500,8 @@ func TestE2E_Issue13_reportIntoClosedPipe(t *testing.T) {
 	}
 }
 
-// i13Alias returns the sandbox aliases of nums.
-func i13Aliases(fx *e2eFixture, nums []string) map[string]sandbox.Number {
+// e2eAlias returns the sandbox aliases of nums.
+func e2eAliases(fx *e2eFixture, nums []string) map[string]sandbox.Number {
 	out := map[string]sandbox.Number{}
 	for _, n := range nums {
 		out[n], _ = fx.srv.Number(n)
@@ -513,18 +512,18 @@ func i13Aliases(fx *e2eFixture, nums []string) map[string]sandbox.Number {
 // Item 5: a resumed run with more columns than the interrupted one: the
 // undo file keeps, per field, the value from before any change; it lists
 // each number once, and running it restores every number exactly, exit 0.
-func TestE2E_Issue13_undoWidenedOnResume(t *testing.T) {
+func TestE2E_undoWidenedOnResume(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1600, 40)
+	nums := e2eNumberRange(1600, 40)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	original := i13Aliases(fx, nums)
+	original := e2eAliases(fx, nums)
 	report := r.path("report.csv")
-	narrow := r.write("narrow.csv", i13AppInput(e2eAppA, nums...))
-	p := r.start(nil, i13Run(narrow, report, "--undo", "undo.csv", "--rate", "40")...)
+	narrow := r.write("narrow.csv", e2eAppInput(e2eAppA, nums...))
+	p := r.start(nil, e2eRun(narrow, report, "--undo", "undo.csv", "--rate", "40")...)
 	e2eWaitFor(t, 10*time.Second, "5 report rows", func() bool { return e2eReportLines(report) >= 5 || p.exited() })
 	p.signal(syscall.SIGINT)
-	i13Exit(t, "interrupted run", p.wait(), 130)
+	e2eExit(t, "interrupted run", p.wait(), 130)
 
 	var b strings.Builder
 	b.WriteString("number,app_id,alias\n")
@@ -532,9 +531,9 @@ func TestE2E_Issue13_undoWidenedOnResume(t *testing.T) {
 		b.WriteString(n + "," + e2eAppA + ",new alias\n")
 	}
 	wide := r.write("wide.csv", b.String())
-	i13Exit(t, "widened resume", r.run(i13Run(wide, report, "--undo", "undo.csv", "--resume", "--rate", "0")...), 0)
+	e2eExit(t, "widened resume", r.run(e2eRun(wide, report, "--undo", "undo.csv", "--resume", "--rate", "0")...), 0)
 
-	recs := i13UndoRecords(t, r.path("undo.csv"))
+	recs := e2eUndoRecords(t, r.path("undo.csv"))
 	seen := map[string]bool{}
 	for _, rec := range recs[1:] {
 		if seen[rec[0]] {
@@ -542,9 +541,9 @@ func TestE2E_Issue13_undoWidenedOnResume(t *testing.T) {
 		}
 		seen[rec[0]] = true
 	}
-	res := r.run(i13Run(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...)
-	i13Exit(t, "running the undo file", res, 0)
-	for n, want := range i13Aliases(fx, nums) {
+	res := r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...)
+	e2eExit(t, "running the undo file", res, 0)
+	for n, want := range e2eAliases(fx, nums) {
 		if want != original[n] {
 			t.Errorf("%s after the undo = %+v, want %+v", n, want, original[n])
 		}
@@ -554,7 +553,7 @@ func TestE2E_Issue13_undoWidenedOnResume(t *testing.T) {
 // Item 5: values that do not survive a plain CSV round trip, or that a
 // spreadsheet would run: the undo file holds them escaped, one line a
 // record, and restores them exactly.
-func TestE2E_Issue13_undoValuesRoundTrip(t *testing.T) {
+func TestE2E_undoValuesRoundTrip(t *testing.T) {
 	t.Parallel()
 	aliases := []string{"  padded  ", "(clear)", "two\nlines", "=1+1", "+1 202", "-x", "@SUM(A1)", "'quoted", `back\slash`, "tab\there", "plain"}
 	var seed []sandbox.Number
@@ -567,28 +566,28 @@ func TestE2E_Issue13_undoValuesRoundTrip(t *testing.T) {
 	}
 	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
 	r := e2eNewRunner(t, fx)
-	original := i13Aliases(fx, nums)
+	original := e2eAliases(fx, nums)
 	var b strings.Builder
 	b.WriteString("number,alias\n")
 	for _, n := range nums {
 		b.WriteString(n + ",renamed\n")
 	}
 	input := r.write("numbers.csv", b.String())
-	i13Exit(t, "run", r.run(i13Run(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+	e2eExit(t, "run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
 
-	undo := i13Read(t, r.path("undo.csv"))
+	undo := e2eRead(t, r.path("undo.csv"))
 	if lines := strings.Count(undo, "\n"); lines != 2+len(nums) {
 		t.Errorf("the undo file has %d lines, want %d (origin, header, one a number)\n%s", lines, 2+len(nums), undo)
 	}
-	for _, rec := range i13UndoRecords(t, r.path("undo.csv")) {
+	for _, rec := range e2eUndoRecords(t, r.path("undo.csv")) {
 		for _, c := range rec {
 			if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
 				t.Errorf("undo cell %q would run as a formula in a spreadsheet", c)
 			}
 		}
 	}
-	i13Exit(t, "running the undo file", r.run(i13Run(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
-	for n, got := range i13Aliases(fx, nums) {
+	e2eExit(t, "running the undo file", r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
+	for n, got := range e2eAliases(fx, nums) {
 		if got != original[n] {
 			t.Errorf("%s after the undo: alias %q, want %q", n, got.Alias, original[n].Alias)
 		}
@@ -597,21 +596,21 @@ func TestE2E_Issue13_undoValuesRoundTrip(t *testing.T) {
 
 // Item 5: a row of the undo file is on disk before its update is sent: a
 // run killed mid-way (SIGKILL) can be rolled back whole.
-func TestE2E_Issue13_undoBeforeSend(t *testing.T) {
+func TestE2E_undoBeforeSend(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1800, 60)
+	nums := e2eNumberRange(1800, 60)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	original := i13Aliases(fx, nums)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	original := e2eAliases(fx, nums)
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	report := r.path("report.csv")
-	p := r.start(nil, i13Run(input, report, "--undo", "undo.csv", "--rate", "60")...)
+	p := r.start(nil, e2eRun(input, report, "--undo", "undo.csv", "--rate", "60")...)
 	e2eWaitFor(t, 10*time.Second, "10 report rows", func() bool { return e2eReportLines(report) >= 10 || p.exited() })
 	p.signal(syscall.SIGKILL)
-	i13Exit(t, "killed run", p.wait(), -1)
+	e2eExit(t, "killed run", p.wait(), -1)
 	fx.quiesce(t)
 	inUndo := map[string]bool{}
-	for _, rec := range i13UndoRecords(t, r.path("undo.csv"))[1:] {
+	for _, rec := range e2eUndoRecords(t, r.path("undo.csv"))[1:] {
 		inUndo[rec[0]] = true
 	}
 	posted := fx.rec.postsByNumber(time.Time{})
@@ -623,8 +622,8 @@ func TestE2E_Issue13_undoBeforeSend(t *testing.T) {
 			t.Errorf("%s was sent, but the undo file has no row for it", n)
 		}
 	}
-	i13Exit(t, "running the undo file", r.run(i13Run(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
-	for n, got := range i13Aliases(fx, nums) {
+	e2eExit(t, "running the undo file", r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
+	for n, got := range e2eAliases(fx, nums) {
 		if got != original[n] {
 			t.Errorf("%s after the undo = %+v, want %+v", n, got, original[n])
 		}
@@ -633,23 +632,23 @@ func TestE2E_Issue13_undoBeforeSend(t *testing.T) {
 
 // Item 8: --force never empties an existing undo file: it may hold the
 // only record of the values from before an earlier run.
-func TestE2E_Issue13_forceKeepsUndo(t *testing.T) {
+func TestE2E_forceKeepsUndo(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1910, 3)
+	nums := e2eNumberRange(1910, 3)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	original := i13Aliases(fx, nums)
-	first := r.write("first.csv", i13AppInput(e2eAppA, nums...))
-	i13Exit(t, "first run", r.run(i13Run(first, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
+	original := e2eAliases(fx, nums)
+	first := r.write("first.csv", e2eAppInput(e2eAppA, nums...))
+	e2eExit(t, "first run", r.run(e2eRun(first, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
 	// The second run changes the alias of the first two numbers only.
 	second := r.write("second.csv", "number,alias\n"+nums[0]+",x\n"+nums[1]+",y\n")
-	i13Exit(t, "second run", r.run(i13Run(second, "report.csv", "--undo", "undo.csv", "--force", "--rate", "0")...), 0)
-	recs := i13UndoRecords(t, r.path("undo.csv"))
+	e2eExit(t, "second run", r.run(e2eRun(second, "report.csv", "--undo", "undo.csv", "--force", "--rate", "0")...), 0)
+	recs := e2eUndoRecords(t, r.path("undo.csv"))
 	if len(recs) != 1+len(nums) {
 		t.Errorf("the undo file has %d records, want a header and one a number:\n%q", len(recs), recs)
 	}
-	i13Exit(t, "running the undo file", r.run(i13Run(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
-	for n, got := range i13Aliases(fx, nums) {
+	e2eExit(t, "running the undo file", r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
+	for n, got := range e2eAliases(fx, nums) {
 		if got != original[n] {
 			t.Errorf("%s after the undo = %+v, want %+v (from before both runs)", n, got, original[n])
 		}
@@ -658,43 +657,43 @@ func TestE2E_Issue13_forceKeepsUndo(t *testing.T) {
 
 // Item 9: a run that stops before it sends anything (a 401 at the account
 // check, an undo file in use) leaves no report that blocks the next run.
-func TestE2E_Issue13_headerOnlyReportTakenOver(t *testing.T) {
+func TestE2E_headerOnlyReportTakenOver(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1920, 4)
+	nums := e2eNumberRange(1920, 4)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 300 * time.Millisecond}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 
 	bad := r.withToken(fx.authID, "wrongToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz", 30))
-	i13Exit(t, "run with a wrong token", bad.run(i13Run(input, "report.csv", "--rate", "0")...), 3)
-	i13Exit(t, "the next run, no --resume or --force", r.run(i13Run(input, "report.csv", "--rate", "0")...), 0)
+	e2eExit(t, "run with a wrong token", bad.run(e2eRun(input, "report.csv", "--rate", "0")...), 3)
+	e2eExit(t, "the next run, no --resume or --force", r.run(e2eRun(input, "report.csv", "--rate", "0")...), 0)
 
 	// A run holds undo.csv; a second run on it stops before sending.
-	holder := r.start(nil, i13Run(input, "holder.csv", "--undo", "undo.csv", "--rate", "2")...)
-	e2eWaitFor(t, 10*time.Second, "the first run's undo file", func() bool { return i13Read(t, r.path("undo.csv")) != "" || holder.exited() })
-	res := r.run(i13Run(input, "second.csv", "--undo", "undo.csv", "--rate", "0")...)
-	i13Exit(t, "run on an undo file in use", res, 2)
+	holder := r.start(nil, e2eRun(input, "holder.csv", "--undo", "undo.csv", "--rate", "2")...)
+	e2eWaitFor(t, 10*time.Second, "the first run's undo file", func() bool { return e2eRead(t, r.path("undo.csv")) != "" || holder.exited() })
+	res := r.run(e2eRun(input, "second.csv", "--undo", "undo.csv", "--rate", "0")...)
+	e2eExit(t, "run on an undo file in use", res, 2)
 	holder.signal(syscall.SIGINT)
 	holder.wait()
-	i13Exit(t, "the next run on second.csv", r.run(i13Run(input, "second.csv", "--rate", "0")...), 0)
+	e2eExit(t, "the next run on second.csv", r.run(e2eRun(input, "second.csv", "--rate", "0")...), 0)
 }
 
 // Item 10: a resumed report with ok rows for numbers no longer in the
 // input: the counts are of the input's rows, never negative.
-func TestE2E_Issue13_resumeCountsOnlyInputRows(t *testing.T) {
+func TestE2E_resumeCountsOnlyInputRows(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1930, 8)
+	nums := e2eNumberRange(1930, 8)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	all := r.write("all.csv", i13AppInput(e2eAppA, nums[:6]...))
-	i13Exit(t, "first run", r.run(i13Run(all, "report.csv", "--rate", "0")...), 0)
+	all := r.write("all.csv", e2eAppInput(e2eAppA, nums[:6]...))
+	e2eExit(t, "first run", r.run(e2eRun(all, "report.csv", "--rate", "0")...), 0)
 	// Two rows done before, two new: the report's four other ok rows are
 	// not this input's.
-	some := r.write("some.csv", i13AppInput(e2eAppA, nums[4:]...))
-	res := r.run(i13Run(some, "report.csv", "--resume", "--rate", "0", "--log-format", "json", "--summary", "s.json")...)
-	i13Exit(t, "resume", res, 0)
+	some := r.write("some.csv", e2eAppInput(e2eAppA, nums[4:]...))
+	res := r.run(e2eRun(some, "report.csv", "--resume", "--rate", "0", "--log-format", "json", "--summary", "s.json")...)
+	e2eExit(t, "resume", res, 0)
 	var s map[string]any
-	if err := json.Unmarshal([]byte(i13Read(t, r.path("s.json"))), &s); err != nil {
+	if err := json.Unmarshal([]byte(e2eRead(t, r.path("s.json"))), &s); err != nil {
 		t.Fatal(err)
 	}
 	for _, logged := range e2eJSONLogs(res.stderr) {
@@ -717,9 +716,9 @@ func TestE2E_Issue13_resumeCountsOnlyInputRows(t *testing.T) {
 
 // Item 10: with --log-format json, every line on stderr is JSON, however
 // the run ends.
-func TestE2E_Issue13_jsonLogsOnly(t *testing.T) {
+func TestE2E_jsonLogsOnly(t *testing.T) {
 	t.Parallel()
-	nums := i13Numbers(1940, 40)
+	nums := e2eNumberRange(1940, 40)
 	tests := []struct {
 		name  string
 		run   func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult
@@ -728,21 +727,21 @@ func TestE2E_Issue13_jsonLogsOnly(t *testing.T) {
 	}{
 		{"rows failed and invalid", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
 			bad := r.write("bad.csv", "number,app_id\n12025559999,"+e2eAppA+"\n123,"+e2eAppA+"\n")
-			return r.run(i13Run(bad, "report.csv", "--rate", "0", "--log-format", "json")...)
+			return r.run(e2eRun(bad, "report.csv", "--rate", "0", "--log-format", "json")...)
 		}, 1, false},
 		{"input error", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
 			bad := r.write("bad.csv", "number,app_ip\n1,2\n")
-			return r.run(i13Run(bad, "report.csv", "--log-format", "json")...)
+			return r.run(e2eRun(bad, "report.csv", "--log-format", "json")...)
 		}, 2, false},
 		{"authentication failed", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
 			r = r.withToken(fx.authID, "wrongToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz", 30))
-			return r.run(i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...)
+			return r.run(e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")...)
 		}, 3, false},
 		{"report cannot be written", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
-			return r.startVia(nil, []string{"sh", "-c", `ulimit -f 4 && exec "$@"`, "sh"}, i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...).wait()
+			return r.startVia(nil, []string{"sh", "-c", `ulimit -f 4 && exec "$@"`, "sh"}, e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")...).wait()
 		}, 3, false},
 		{"interrupted twice", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
-			p := r.start(nil, i13Run(input, "report.csv", "--rate", "0", "--log-format", "json")...)
+			p := r.start(nil, e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")...)
 			e2eWaitFor(t, 10*time.Second, "updates in flight", func() bool { return fx.requests() >= 3 || p.exited() })
 			p.signal(syscall.SIGINT)
 			e2eWaitFor(t, 5*time.Second, "the first signal's notice", func() bool { return strings.Contains(p.stderr.String(), "waiting for calls in flight") || p.exited() })
@@ -762,9 +761,9 @@ func TestE2E_Issue13_jsonLogsOnly(t *testing.T) {
 			}
 			fx := e2eStartFaulty(t, faults, cfg, e2eNumbers(nums...)...)
 			r := e2eNewRunner(t, fx)
-			input := r.write("numbers.csv", i13AppInput(e2eAppA, nums...))
+			input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 			res := tt.run(t, fx, r, input)
-			i13Exit(t, "run", res, tt.code)
+			e2eExit(t, "run", res, tt.code)
 			sc := bufio.NewScanner(strings.NewReader(res.stderr))
 			for sc.Scan() {
 				if line := sc.Text(); !json.Valid([]byte(line)) || !strings.HasPrefix(line, "{") {

@@ -1,7 +1,7 @@
 package main
 
-// End-to-end tests from the review of this round: what a hostile or
-// careless user ran into.
+// End-to-end tests of the export's --summary file: it says why the export
+// stopped.
 
 import (
 	"encoding/json"
@@ -15,15 +15,15 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// TestE2E_Review_exportSummaryStoppedBy: an export interrupted while the
+// TestE2E_Export_summarySaysStoppedBy: an export interrupted while the
 // API throttles it writes a --summary whose stopped_by says so, as run's
 // and plan's do ("the summary JSON's stopped_by tells the early stops
 // apart"); it said "" next to exit code 130.
-func TestE2E_Review_exportSummaryStoppedBy(t *testing.T) {
+func TestE2E_Export_summarySaysStoppedBy(t *testing.T) {
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("14155550100", "14155550101")...)
-	u := i13Proxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+	u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.HasSuffix(r.URL.Path, "/Number/") {
-			i13Answer429(w, "300")
+			e2eAnswer429(w, "300")
 			return true
 		}
 		return false
