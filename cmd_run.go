@@ -22,8 +22,10 @@ The input needs a header row; columns (any case, any order): number (required),
 app_id, subaccount, alias, compliance_application_id. An empty cell leaves the
 field as it is; the cell (clear) unassigns the app or clears the alias.
 
-Credentials: PLIVO_AUTH_ID (or --auth-id) and PLIVO_AUTH_TOKEN. The token is
-read from the environment only, so that it never lands in shell history.
+Credentials: PLIVO_AUTH_ID (or --auth-id) and PLIVO_AUTH_TOKEN, or
+PLIVO_AUTH_TOKEN_FILE naming a file that holds the token (a Kubernetes Secret,
+a systemd credential). The token never comes from a flag, so that it never
+lands in shell history.
 
 Before the first update, on a terminal, run shows what it is about to change
 and asks to go on, on the terminal itself even when stdin or stderr is

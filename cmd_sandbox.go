@@ -18,8 +18,8 @@ try plivo-bulk without touching a real account. The sandbox prints the
 environment that points plivo-bulk at it, serves until interrupted (Ctrl-C),
 then prints what it served.
 
-It uses the credentials in PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN when they are
-set, and makes up others when they are not. It never prints a token taken
+It uses the credentials in PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN (or
+PLIVO_AUTH_TOKEN_FILE) when they are set, and makes up others when they are not. It never prints a token taken
 from the environment.
 
 By default it enforces Plivo's documented rate limit, 300 requests per 5
@@ -86,7 +86,11 @@ func newSandboxCmd(s *sys, o *sandboxOptions) *cobra.Command {
 		Example: sandboxExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			o.cfg.AuthID, o.cfg.AuthToken = s.getenv("PLIVO_AUTH_ID"), s.getenv("PLIVO_AUTH_TOKEN")
+			token, err := authToken(s.getenv)
+			if err != nil {
+				return err
+			}
+			o.cfg.AuthID, o.cfg.AuthToken = s.getenv("PLIVO_AUTH_ID"), token
 			if err := o.check(); err != nil {
 				return err
 			}
@@ -217,7 +221,7 @@ func printSandboxBanner(w io.Writer, baseURL string, cfg sandbox.Config, tokenFr
 	exports := "  export PLIVO_API_URL=" + sandboxShellQuote(baseURL) + " PLIVO_AUTH_ID=" + sandboxShellQuote(cfg.AuthID)
 	if tokenFromEnv {
 		fmt.Fprintln(w, exports)
-		fmt.Fprintln(w, "  (the auth token was taken from PLIVO_AUTH_TOKEN; keep it set)")
+		fmt.Fprintln(w, "  (the auth token was taken from PLIVO_AUTH_TOKEN or PLIVO_AUTH_TOKEN_FILE; keep it set)")
 	} else {
 		fmt.Fprintln(w, exports+" PLIVO_AUTH_TOKEN="+sandboxShellQuote(cfg.AuthToken))
 	}

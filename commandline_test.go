@@ -207,7 +207,7 @@ func TestCommandLine_jsonErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"run", "--log-format", "json", "--rat", "5"}, "run: unknown flag --rat: did you mean --rate? (see 'plivo-bulk run --help')"},
-		{[]string{"plan", "--log-format=json", "--input", missing, "--output", "-"}, "missing credentials: set PLIVO_AUTH_ID (or --auth-id) and PLIVO_AUTH_TOKEN; or try --sandbox (no account needed) or --dry-run"},
+		{[]string{"plan", "--log-format=json", "--input", missing, "--output", "-"}, "missing credentials: set PLIVO_AUTH_ID (or --auth-id) and PLIVO_AUTH_TOKEN (or PLIVO_AUTH_TOKEN_FILE); or try --sandbox (no account needed) or --dry-run"},
 		{[]string{"run", "--log-format", "json", "--sandbox", "--input", missing, "--report", "-"}, missing + ": cannot open: no such file or directory"},
 	} {
 		code, stdout, stderr := runWith(t, envOf(nil), nil, tt.args...)

@@ -32,6 +32,7 @@ type jobFlags struct {
 	backoffMax      time.Duration
 	adaptive        bool
 	apiURL, authID  string
+	token           string // set by checkCredentials
 	progress        string
 	logFormat       string
 	force           bool
@@ -66,7 +67,7 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	fs.DurationVar(&c.backoffMax, "backoff-max", pace.DefaultBackoffMax, "longest wait between two attempts (a `DURATION`)")
 	fs.BoolVar(&c.adaptive, "adaptive", true, "slow down when the API answers 429, then probe back up toward --rate")
 	fs.StringVar(&c.apiURL, "api-url", envOr(s.getenv, "PLIVO_API_URL", client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
-	fs.StringVar(&c.authID, "auth-id", s.getenv("PLIVO_AUTH_ID"), "account auth `ID` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN only")
+	fs.StringVar(&c.authID, "auth-id", s.getenv("PLIVO_AUTH_ID"), "account auth `ID` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN or PLIVO_AUTH_TOKEN_FILE only")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar `WHEN`: auto (when stderr is a terminal), always or never")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `FORMAT` on stderr: text or json")
 	fs.DurationVar(&c.logEvery, "log-every", 10*time.Second, "without a progress bar, log the progress every `DURATION` (0 = never)")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 
@@ -74,7 +75,7 @@ func isClosed(c <-chan struct{}) bool {
 
 // connect starts the sandbox when asked and builds the client.
 func (s *jobSetup) connect(f *jobFlags, stderr io.Writer) error {
-	apiURL, authID, token := f.apiURL, f.authID, f.getenv("PLIVO_AUTH_TOKEN")
+	apiURL, authID, token := f.apiURL, f.authID, f.token
 	if f.sandbox {
 		sb, err := startSeededSandbox(s.in, f)
 		if err != nil {
@@ -156,13 +157,54 @@ func (c *jobFlags) checkCredentials() error {
 	if c.authID == "" {
 		missing = append(missing, "PLIVO_AUTH_ID (or --auth-id)")
 	}
-	if c.getenv("PLIVO_AUTH_TOKEN") == "" {
-		missing = append(missing, "PLIVO_AUTH_TOKEN")
+	token, err := authToken(c.getenv)
+	if err != nil {
+		return err
+	}
+	c.token = token
+	if token == "" {
+		missing = append(missing, "PLIVO_AUTH_TOKEN (or PLIVO_AUTH_TOKEN_FILE)")
 	}
 	if len(missing) > 0 {
 		return usagef("missing credentials: set %s; or try --sandbox (no account needed) or --dry-run", strings.Join(missing, " and "))
 	}
 	return nil
+}
+
+// maxTokenFile bounds what is read of PLIVO_AUTH_TOKEN_FILE: a path
+// pointed at /dev/zero or a log file fails instead of filling memory.
+const maxTokenFile = 4096
+
+// authToken returns the auth token: PLIVO_AUTH_TOKEN, or the content of the
+// file PLIVO_AUTH_TOKEN_FILE names (a Kubernetes Secret, a systemd
+// credential) without the one trailing newline echo writes. When both are
+// set they must agree: letting either win would hide a stale one. Errors
+// name the variable and the path, never the content.
+func authToken(getenv func(string) string) (string, error) {
+	token, path := getenv("PLIVO_AUTH_TOKEN"), getenv("PLIVO_AUTH_TOKEN_FILE")
+	if path == "" {
+		return token, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", usagef("PLIVO_AUTH_TOKEN_FILE: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	switch {
+	case err != nil:
+		return "", usagef("PLIVO_AUTH_TOKEN_FILE: %w", err)
+	case len(b) > maxTokenFile:
+		return "", usagef("PLIVO_AUTH_TOKEN_FILE: %s: longer than %d bytes, not a token", path, maxTokenFile)
+	}
+	fromFile := strings.TrimSuffix(string(b), "\n")
+	switch {
+	case fromFile == "":
+		return "", usagef("PLIVO_AUTH_TOKEN_FILE: %s is empty", path)
+	case token != "" && token != fromFile:
+		return "", usagef("PLIVO_AUTH_TOKEN and PLIVO_AUTH_TOKEN_FILE (%s) hold different tokens: set only one", path)
+	}
+	return fromFile, nil
 }
 
 // checkDistinct refuses outputs that are the input or each other, whatever
