@@ -438,6 +438,25 @@ func TestE2E_Secrets(t *testing.T) {
 		secCheck(t, r, res, forms)
 	})
 
+	t.Run("a token from PLIVO_AUTH_TOKEN_FILE that the server echoes", func(t *testing.T) {
+		t.Parallel()
+		fx, r, forms := secSetup(t, sandbox.Config{}, secMainID(), nums(9085, 2)...)
+		// Outside the runner's directory, which secCheck reads whole.
+		tokenFile := filepath.Join(t.TempDir(), "auth-token")
+		if err := os.WriteFile(tokenFile, []byte(fx.token+"\n"), 0o400); err != nil {
+			t.Fatal(err)
+		}
+		r = r.without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", tokenFile).with("PLIVO_API_URL", secHostileProxy(t, fx, "garbage"))
+		input := secInput(r, []string{num(9085), e2eAppA}, []string{num(9086), e2eAppB})
+		res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--max-attempts", "1"}, fast)...)
+		secExit(t, res, 1)
+		secCheck(t, r, res, forms)
+		report, _ := os.ReadFile(r.path("report.csv"))
+		if st, _ := secReport(t, r, "report.csv"); st["failed"] != 2 || strings.Count(string(report), secRedacted) < 2 {
+			t.Errorf("want 2 failed rows whose errors show %s in place of the token; statuses %v\n%s", secRedacted, st, report)
+		}
+	})
+
 	t.Run("errors that echo the credentials encoded", func(t *testing.T) {
 		t.Parallel()
 		// Characters that URL-encoding changes, and a length that base64

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// TestAuthTokenFile_authenticates: the token read from PLIVO_AUTH_TOKEN_FILE
+// is the one the requests' Basic credential carries (the sandbox answers 401
+// to any other), less one trailing newline and nothing else.
+func TestAuthTokenFile_authenticates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, content, envToken string
+		want                    int
+	}{
+		{name: "no newline", content: "TOKEN", want: exitOK},
+		{name: "one newline, as echo writes", content: "TOKEN\n", want: exitOK},
+		{name: "the same token in PLIVO_AUTH_TOKEN too", content: "TOKEN\n", envToken: "TOKEN", want: exitOK},
+		// Only one newline is the file's end; the rest is the token's, which the API refuses.
+		{name: "two newlines", content: "TOKEN\n\n", want: exitAborted},
+		{name: "a trailing space", content: "TOKEN \n", want: exitAborted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601")...)
+			dir := t.TempDir()
+			tokenFile := filepath.Join(dir, "token")
+			if err := os.WriteFile(tokenFile, []byte(strings.ReplaceAll(tt.content, "TOKEN", fx.token)), 0o400); err != nil {
+				t.Fatal(err)
+			}
+			input := filepath.Join(dir, "numbers.csv")
+			if err := os.WriteFile(input, []byte("number,app_id\n12025550601,"+e2eAppA+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN_FILE": tokenFile,
+				"PLIVO_AUTH_TOKEN": strings.ReplaceAll(tt.envToken, "TOKEN", fx.token)}
+			code, stdout, stderr := runWith(t, envOf(env), nil, e2eArgs([]string{"run", "--input", input, "--report", filepath.Join(dir, "report.csv"), "--rate", "0"}, e2eFastRetries)...)
+			if code != tt.want {
+				t.Errorf("exit code %d, want %d\n%s", code, tt.want, stderr)
+			}
+			if strings.Contains(stdout+stderr, fx.token) {
+				t.Errorf("the token appears in the output")
+			}
+		})
+	}
+}
+
+// TestAuthTokenFile_unusable: a token file that is missing, unreadable,
+// empty, or that disagrees with PLIVO_AUTH_TOKEN stops the run with exit 2
+// before anything is sent, naming the variable and the path, never a token.
+func TestAuthTokenFile_unusable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		content  *string // nil: no file at all
+		envToken string  // PLIVO_AUTH_TOKEN
+		want     string
+	}{
+		{name: "missing file", want: "no such file"},
+		{name: "empty file", content: e2ePtr(""), want: "empty"},
+		{name: "a newline only", content: e2ePtr("\n"), want: "empty"},
+		{name: "different from PLIVO_AUTH_TOKEN", content: e2ePtr("tokenInTheFile0123456789\n"), envToken: "tokenInTheEnvironment0123456789", want: "different"},
+		{name: "missing though PLIVO_AUTH_TOKEN is set", envToken: "tokenInTheEnvironment0123456789", want: "no such file"},
+		{name: "far too long", content: e2ePtr(strings.Repeat("x", 5000)), want: "longer than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601")...)
+			dir := t.TempDir()
+			tokenFile := filepath.Join(dir, "token")
+			if tt.content != nil {
+				if err := os.WriteFile(tokenFile, []byte(*tt.content), 0o400); err != nil {
+					t.Fatal(err)
+				}
+			}
+			input := filepath.Join(dir, "numbers.csv")
+			if err := os.WriteFile(input, []byte("number,app_id\n12025550601,"+e2eAppA+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := envOf(map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN_FILE": tokenFile, "PLIVO_AUTH_TOKEN": tt.envToken})
+			for _, args := range [][]string{
+				e2eArgs([]string{"run", "--input", input, "--report", filepath.Join(dir, "report.csv"), "--rate", "0"}, e2eFastRetries),
+				// An address the sandbox refuses: were the token not checked
+				// first, it would say so, not serve until the test times out.
+				{"sandbox", "--listen", "192.0.2.1:0"},
+			} {
+				code, stdout, stderr := runWith(t, env, nil, args...)
+				if code != exitUsage {
+					t.Errorf("%s: exit code %d, want 2\n%s", args[0], code, stderr)
+				}
+				for _, w := range []string{"PLIVO_AUTH_TOKEN_FILE", tokenFile, tt.want} {
+					if !strings.Contains(stderr, w) {
+						t.Errorf("%s: stderr lacks %q:\n%s", args[0], w, stderr)
+					}
+				}
+				if tt.content != nil && len(*tt.content) > 1 && strings.Contains(stdout+stderr, strings.TrimSpace((*tt.content)[:20])) {
+					t.Errorf("%s: the file's content appears in the output", args[0])
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "report.csv")); err == nil {
+				t.Errorf("a report was created")
+			}
+			time.Sleep(20 * time.Millisecond) // a request would have arrived by now
+			if n := fx.requests(); n != 0 {
+				t.Errorf("%d requests reached the server, want none", n)
+			}
+		})
+	}
+}
