@@ -36,11 +36,16 @@ type cronJob struct {
 							VolumeMounts []struct {
 								Name      string
 								MountPath string `yaml:"mountPath"`
+								ReadOnly  bool   `yaml:"readOnly"`
 							} `yaml:"volumeMounts"`
 						}
 						Volumes []struct {
 							Name                  string
 							PersistentVolumeClaim map[string]any `yaml:"persistentVolumeClaim"`
+							Secret                *struct {
+								SecretName  string `yaml:"secretName"`
+								DefaultMode int    `yaml:"defaultMode"`
+							}
 						}
 					}
 				}
@@ -99,8 +104,20 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 			env[e.Name] = "plivo-bulk-29000000"
 		}
 	}
-	if env["PLIVO_AUTH_TOKEN"] == "" {
-		t.Error("no PLIVO_AUTH_TOKEN in the container's env")
+	// The token is a file on a read-only Secret volume that no other user can read.
+	tokenFile := env["PLIVO_AUTH_TOKEN_FILE"]
+	if _, ok := env["PLIVO_AUTH_TOKEN"]; ok || tokenFile == "" {
+		t.Error("the container's env sets PLIVO_AUTH_TOKEN, or no PLIVO_AUTH_TOKEN_FILE")
+	}
+	secretMount := false
+	for _, m := range c.VolumeMounts {
+		for _, v := range pod.Volumes {
+			secretMount = secretMount || v.Name == m.Name && v.Secret != nil && m.ReadOnly &&
+				v.Secret.DefaultMode&0o007 == 0 && filepath.Dir(tokenFile) == m.MountPath
+		}
+	}
+	if !secretMount {
+		t.Errorf("PLIVO_AUTH_TOKEN_FILE %s is not on a read-only Secret volume whose files others cannot read", tokenFile)
 	}
 	ref := regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 	root := t.TempDir()
@@ -161,10 +178,14 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 	}
 
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550101", "12025550102")...)
+	// As `kubectl create secret --from-file` keeps it: with echo's newline.
+	if err := os.WriteFile(filepath.Join(root, tokenFile), []byte(fx.token+"\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
 	run := func(extra ...string) string {
 		cmd := exec.Command(bin, append(slices.Clone(args), extra...)...)
 		cmd.Dir = filepath.Join(root, data)
-		cmd.Env = append(os.Environ(), "PLIVO_API_URL="+fx.url, "PLIVO_AUTH_ID="+fx.authID, "PLIVO_AUTH_TOKEN="+fx.token)
+		cmd.Env = append(os.Environ(), "PLIVO_API_URL="+fx.url, "PLIVO_AUTH_ID="+fx.authID, "PLIVO_AUTH_TOKEN=", "PLIVO_AUTH_TOKEN_FILE="+filepath.Join(root, tokenFile))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s %q: %v\n%s", bin, cmd.Args[1:], err, out)
