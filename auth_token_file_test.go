@@ -60,10 +60,12 @@ func TestAuthTokenFile_unusable(t *testing.T) {
 	tests := []struct {
 		name     string
 		content  *string // nil: no file at all
+		dir      bool    // a directory at the path: opens, but cannot be read
 		envToken string  // PLIVO_AUTH_TOKEN
 		want     string
 	}{
 		{name: "missing file", want: "no such file"},
+		{name: "a directory", dir: true, want: "is a directory"},
 		{name: "empty file", content: e2ePtr(""), want: "empty"},
 		{name: "a newline only", content: e2ePtr("\n"), want: "empty"},
 		{name: "different from PLIVO_AUTH_TOKEN", content: e2ePtr("tokenInTheFile0123456789\n"), envToken: "tokenInTheEnvironment0123456789", want: "different"},
@@ -76,6 +78,11 @@ func TestAuthTokenFile_unusable(t *testing.T) {
 			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601")...)
 			dir := t.TempDir()
 			tokenFile := filepath.Join(dir, "token")
+			if tt.dir {
+				if err := os.Mkdir(tokenFile, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tt.content != nil {
 				if err := os.WriteFile(tokenFile, []byte(*tt.content), 0o400); err != nil {
 					t.Fatal(err)
