@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,5 +122,37 @@ func TestAuthTokenFile_unusable(t *testing.T) {
 				t.Errorf("%d requests reached the server, want none", n)
 			}
 		})
+	}
+}
+
+// TestAuthTokenFile_fifoWaitEndsAtTheStop: a token file that is a named pipe
+// nobody writes to must not hold the run past the first signal, as no other
+// wait does.
+func TestAuthTokenFile_fifoWaitEndsAtTheStop(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "token")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	input := filepath.Join(dir, "numbers.csv")
+	if err := os.WriteFile(input, []byte("number,app_id\n12025550601,"+e2eAppA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := envOf(map[string]string{"PLIVO_API_URL": "http://127.0.0.1:1", "PLIVO_AUTH_ID": "MAXXXXXXXXXXXXXXXXXX", "PLIVO_AUTH_TOKEN_FILE": fifo})
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		var out bytes.Buffer
+		done <- run(t.Context(), stop, []string{"run", "--input", input, "--report", filepath.Join(dir, "report.csv")}, env, nil, &out, &out)
+	}()
+	close(stop)
+	select {
+	case err := <-done:
+		if got := codeOf(err); got != exitInterrupted {
+			t.Errorf("exit code %d (%v), want %d", got, err, exitInterrupted)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run still waits for the token file's writer after the stop")
 	}
 }

@@ -86,7 +86,7 @@ func newSandboxCmd(s *sys, o *sandboxOptions) *cobra.Command {
 		Example: sandboxExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			token, err := authToken(s.getenv)
+			token, err := authToken(s.stop, s.getenv)
 			if err != nil {
 				return err
 			}

@@ -43,7 +43,7 @@ func newJobSetup(f *jobFlags, stderr io.Writer) *jobSetup {
 // the client. Nothing is sent.
 func (s *jobSetup) open(ctx context.Context, stop <-chan struct{}, f *jobFlags, offline bool, stderr io.Writer) error {
 	if !offline {
-		if err := f.checkCredentials(); err != nil {
+		if err := f.checkCredentials(stop); err != nil {
 			return err
 		}
 	}
@@ -149,7 +149,7 @@ func (s *jobSetup) close() {
 
 // checkCredentials fails, before anything is read, when credentials are
 // missing (the sandbox needs none).
-func (c *jobFlags) checkCredentials() error {
+func (c *jobFlags) checkCredentials(stop <-chan struct{}) error {
 	if c.sandbox {
 		return nil
 	}
@@ -157,7 +157,7 @@ func (c *jobFlags) checkCredentials() error {
 	if c.authID == "" {
 		missing = append(missing, "PLIVO_AUTH_ID (or --auth-id)")
 	}
-	token, err := authToken(c.getenv)
+	token, err := authToken(stop, c.getenv)
 	if err != nil {
 		return err
 	}
@@ -180,20 +180,34 @@ const maxTokenFile = 4096
 // credential) without the one trailing newline echo writes. When both are
 // set they must agree: letting either win would hide a stale one. Errors
 // name the variable and the path, never the content.
-func authToken(getenv func(string) string) (string, error) {
+func authToken(stop <-chan struct{}, getenv func(string) string) (string, error) {
 	token, path := getenv("PLIVO_AUTH_TOKEN"), getenv("PLIVO_AUTH_TOKEN_FILE")
 	if path == "" {
 		return token, nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", usagef("PLIVO_AUTH_TOKEN_FILE: %w", err)
+	// A named pipe (<(pass show ...)) opens only once something writes to
+	// it: the first signal ends that wait, as it ends the input's.
+	type read struct {
+		b   []byte
+		err error
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	done := make(chan read, 1)
+	go func() {
+		b, err := readTokenFile(path)
+		done <- read{b, err}
+	}()
+	var b []byte
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return "", usagef("PLIVO_AUTH_TOKEN_FILE: %w", r.err)
+		}
+		b = r.b
+	case <-stop:
+		input.WakeFIFO(path)
+		return "", pace.ErrInterrupted
+	}
 	switch {
-	case err != nil:
-		return "", usagef("PLIVO_AUTH_TOKEN_FILE: %w", err)
 	case len(b) > maxTokenFile:
 		return "", usagef("PLIVO_AUTH_TOKEN_FILE: %s: longer than %d bytes, not a token", path, maxTokenFile)
 	}
@@ -205,6 +219,15 @@ func authToken(getenv func(string) string) (string, error) {
 		return "", usagef("PLIVO_AUTH_TOKEN and PLIVO_AUTH_TOKEN_FILE (%s) hold different tokens: set only one", path)
 	}
 	return fromFile, nil
+}
+
+func readTokenFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxTokenFile+1))
 }
 
 // checkDistinct refuses outputs that are the input or each other, whatever

@@ -35,15 +35,15 @@ func openSource(ctx context.Context, path string) (*os.File, error) {
 				_ = o.f.Close()
 			}
 		}()
-		wakeFIFO(path)
+		WakeFIFO(path)
 		return nil, fmt.Errorf("open %s: stopped while waiting for it to open (a named pipe opens only once something writes to it): %w", path, ctx.Err())
 	}
 }
 
-// wakeFIFO ends an open of path for reading that is blocked waiting for a
+// WakeFIFO ends an open of path for reading that is blocked waiting for a
 // writer, by opening it for writing without blocking, so that the goroutine
-// that waits does not outlive Open. It does nothing to a regular file.
-func wakeFIFO(path string) {
+// that waits does not outlive the wait. It does nothing to a regular file.
+func WakeFIFO(path string) {
 	if st, err := os.Stat(path); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
 		return
 	}
