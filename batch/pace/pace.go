@@ -151,6 +151,27 @@ type Stats struct {
 	Accepted    float64 // the rate the server was seen to accept when it throttled; 0 if it never did
 }
 
+// Attempt is a request's place in the run, for a request log: the item's
+// attempt number (from 1; a read-back counts with its update) and how long
+// the request waited for its turn: the rate, and before a retry the backoff
+// or the Retry-After too.
+type Attempt struct {
+	N    int
+	Wait time.Duration
+}
+
+type attemptKey struct{}
+
+// AttemptOf returns the Attempt of the request that ctx was handed to, and
+// false for a context that did not come from a Pacer.
+func AttemptOf(ctx context.Context) (Attempt, bool) {
+	a, ok := ctx.Value(attemptKey{}).(*Attempt)
+	if !ok {
+		return Attempt{}, false
+	}
+	return *a, true
+}
+
 // asError turns whatever a call returned into an *Error.
 func asError(err error) *Error {
 	var e *Error

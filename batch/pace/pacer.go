@@ -212,11 +212,15 @@ func (p *Pacer) Do(ctx context.Context, fn func(context.Context) error) error {
 		case <-ctx.Done():
 		}
 	}()
+	a := &Attempt{}
+	ctx = context.WithValue(ctx, attemptKey{}, a)
 	var t tries
+	asked := time.Now()
 	for {
 		if !p.acquire() {
 			return p.haltErr()
 		}
+		a.N, a.Wait = a.N+1, time.Since(asked)
 		p.requests.Add(1)
 		sent := time.Now()
 		err := fn(ctx)
@@ -230,6 +234,7 @@ func (p *Pacer) Do(ctx context.Context, fn func(context.Context) error) error {
 			}
 			return final
 		}
+		asked = time.Now()
 		if !p.sleep(ctx, wait) {
 			return p.haltErr()
 		}

@@ -81,8 +81,9 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 			}
 			g.Go(func() error {
 				// An item whose turn comes after a stop is never attempted.
+				asked := time.Now()
 				if p.acquire() {
-					results <- do(p, gctx, call, item)
+					results <- do(p, gctx, call, item, time.Since(asked))
 				}
 				return nil // a failed item is data, not an error
 			})
@@ -120,21 +121,26 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 }
 
 // do takes an item to its Outcome. The first attempt's permit was taken by
-// the caller.
-func do[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) Outcome[T, A] {
+// the caller, after waiting waited for it.
+func do[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T, waited time.Duration) Outcome[T, A] {
 	d := Outcome[T, A]{Item: item}
 	var t tries
 	var sent time.Time
+	a := &Attempt{Wait: waited}
+	ctx = context.WithValue(ctx, attemptKey{}, a)
 	permit := func() bool {
+		asked := time.Now()
 		if !p.acquire() {
 			return false
 		}
 		p.requests.Add(1)
 		sent = time.Now()
+		a.Wait = sent.Sub(asked)
 		return true
 	}
 	for {
 		d.Attempts++
+		a.N = d.Attempts
 		p.requests.Add(1)
 		start := time.Now()
 		sent = start
@@ -145,6 +151,7 @@ func do[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) Outcom
 			d.Answer, d.Err = ans, final
 			return d
 		}
+		asked := time.Now()
 		if !p.sleep(ctx, wait) || !p.acquire() {
 			// The answer stays: an update applied before its read-back
 			// failed is told apart from one never applied.
@@ -153,6 +160,7 @@ func do[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) Outcom
 				Message: e.Message + " (not retried: the run was stopped)"}
 			return d
 		}
+		a.Wait = time.Since(asked)
 		p.retries.Add(1)
 	}
 }
