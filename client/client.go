@@ -10,6 +10,7 @@ package client
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -45,6 +46,27 @@ type Client struct {
 	// formatting it for every request was a measurable part of a row's cost.
 	accountURL string
 	userAgent  string
+	trace      func(context.Context, Exchange) // nil unless WithTrace
+}
+
+// Exchange is one request and what came of it, for a request log. Its
+// text is redacted as errors are.
+type Exchange struct {
+	Method   string
+	Path     string // the URL's path and query
+	Status   int    // 0 when no answer came
+	Kind     Kind   // the failure's class; "" for a success
+	APIID    string // Plivo's api_id, when the answer had one
+	Duration time.Duration
+}
+
+// WithTrace calls fn after every request, with the request's context, from
+// the goroutine that sent it.
+func WithTrace(fn func(context.Context, Exchange)) Option {
+	return func(c *Client) error {
+		c.trace = fn
+		return nil
+	}
 }
 
 // Option configures a Client.

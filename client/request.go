@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // newRequest builds a request for a path below /v1/Account/{auth_id}/.
@@ -35,8 +36,12 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body []byt
 // do sends req, turns a non-2xx answer into an *APIError, decodes a 2xx JSON
 // body into v (when v is not nil), and always drains and closes the body so
 // that the connection can be reused.
-func (c *Client) do(req *http.Request, v any) (*http.Response, error) {
-	resp, err := c.http.Do(req)
+func (c *Client) do(req *http.Request, v any) (resp *http.Response, err error) {
+	var body []byte
+	if c.trace != nil {
+		defer func(start time.Time) { c.traced(req, start, resp, body, err) }(time.Now())
+	}
+	resp, err = c.http.Do(req)
 	if err != nil {
 		return nil, transportError(req, err)
 	}
@@ -44,7 +49,7 @@ func (c *Client) do(req *http.Request, v any) (*http.Response, error) {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
 		_ = resp.Body.Close()
 	}()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return resp, &APIError{StatusCode: resp.StatusCode, Message: "reading the answer: " + cleanMessage(err.Error()), Kind: KindNetwork, err: err}
 	}
@@ -85,4 +90,24 @@ func transportError(req *http.Request, err error) error {
 		inner = ue.Err
 	}
 	return &APIError{Message: msg + ": " + cleanMessage(inner.Error()), Kind: kind, err: err}
+}
+
+// traced tells c.trace of a request: resp, the redacted body and err are
+// what do got and returns. The path is redacted too: an input
+// cell may hold the token by mistake, and a pre-flight read would send it.
+func (c *Client) traced(req *http.Request, start time.Time, resp *http.Response, body []byte, err error) {
+	x := Exchange{Method: req.Method, Path: string(c.redact([]byte(req.URL.RequestURI()))), Duration: time.Since(start)}
+	if resp != nil {
+		x.Status = resp.StatusCode
+	}
+	if e, ok := AsAPIError(err); ok {
+		x.Kind, x.APIID = e.Kind, e.APIID
+	} else {
+		var a struct {
+			APIID string `json:"api_id"`
+		}
+		_ = json.Unmarshal(body, &a)
+		x.APIID = string(c.redact([]byte(cleanMessage(a.APIID))))
+	}
+	c.trace(req.Context(), x)
 }
