@@ -200,7 +200,7 @@ var flagGroups = []struct {
 	{"Safety", []string{"yes", "canary", "max-failures"}},
 	{"Pacing and retries", []string{"rate", "concurrency", "max-attempts", "max-throttle-wait", "timeout", "backoff-base", "backoff-max", "adaptive"}},
 	{"API and credentials", []string{"api-url", "auth-id"}},
-	{"Logging and progress", []string{"progress", "log-format", "log-every"}},
+	{"Logging and progress", []string{"progress", "log-format", "log-every", "verbose"}},
 	{"Sandbox", []string{"sandbox", "sandbox-rate-limit", "sandbox-fail-rate", "sandbox-default-app"}},
 	{"Server and account", []string{"listen", "numbers", "apps", "subaccounts", "default-app", "default-app-on-missing", "dump"}},
 	{"Rate limit and faults", []string{"rate-limit", "fail-rate", "latency"}},

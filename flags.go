@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"io"
 	"log/slog"
@@ -35,6 +36,7 @@ type jobFlags struct {
 	token           string // set by checkCredentials
 	progress        string
 	logFormat       string
+	verbose         bool
 	force           bool
 	sandbox         bool
 	sandboxRate     sandbox.Rate
@@ -70,6 +72,7 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	fs.StringVar(&c.authID, "auth-id", s.getenv("PLIVO_AUTH_ID"), "account auth `ID` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN or PLIVO_AUTH_TOKEN_FILE only")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar `WHEN`: auto (when stderr is a terminal), always or never")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `FORMAT` on stderr: text or json")
+	fs.BoolVar(&c.verbose, "verbose", false, "log every request at DEBUG: method, path, status, api_id, attempt, duration and the wait before it (--progress auto then draws no bar)")
 	fs.DurationVar(&c.logEvery, "log-every", 10*time.Second, "without a progress bar, log the progress every `DURATION` (0 = never)")
 	fs.StringVar(&c.summary, "summary", "", "also write the summary as JSON to `FILE` (counts, elapsed, rate, exit code)")
 	if cmd != "export" {
@@ -154,10 +157,38 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
-func newLogger(format string, w io.Writer) *slog.Logger {
+func newLogger(format string, verbose bool, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if verbose {
+		opts.Level = slog.LevelDebug
+	}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// logRequests is --verbose's request log: one DEBUG line a request. The
+// wait and attempt come from the pacer that handed the request its turn.
+func logRequests(log *slog.Logger) func(context.Context, client.Exchange) {
+	return func(ctx context.Context, x client.Exchange) {
+		attrs := []slog.Attr{slog.String("method", x.Method), slog.String("path", x.Path)}
+		if x.Status != 0 {
+			attrs = append(attrs, slog.Int("status", x.Status))
+		}
+		if x.Kind != "" {
+			attrs = append(attrs, slog.String("error", string(x.Kind)))
+		}
+		if x.APIID != "" {
+			attrs = append(attrs, slog.String("api_id", x.APIID))
+		}
+		attrs = append(attrs, slog.Float64("duration_ms", ms(x.Duration)))
+		if a, ok := pace.AttemptOf(ctx); ok {
+			attrs = append(attrs, slog.Int("attempt", a.N), slog.Float64("wait_ms", ms(a.Wait)))
+		}
+		log.LogAttrs(ctx, slog.LevelDebug, "request", attrs...)
+	}
+}
+
+// ms is d in milliseconds, to the tenth.
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e5) / 10 }

@@ -79,7 +79,7 @@ func notices(stderr io.Writer, json bool) func(level slog.Level, msg string, att
 	if !json {
 		return func(_ slog.Level, msg string, _ ...any) { fmt.Fprintln(stderr, "plivo-bulk: "+msg) }
 	}
-	log := newLogger("json", stderr)
+	log := newLogger("json", false, stderr)
 	return func(level slog.Level, msg string, attrs ...any) { log.Log(context.Background(), level, msg, attrs...) }
 }
 

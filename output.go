@@ -146,7 +146,8 @@ func newProgress(c *jobFlags, w io.Writer, log *slog.Logger, what string, total 
 	p := &progress{total: total, start: time.Now()}
 	f, isFile := w.(*os.File)
 	terminal := isFile && term.IsTerminal(int(f.Fd()))
-	on := c.progress == "always" || c.progress == "auto" && terminal
+	// --verbose's lines would tear a bar drawn by auto.
+	on := c.progress == "always" || c.progress == "auto" && terminal && !c.verbose
 	if on && total > 0 {
 		p.colour = useColour(terminal, c.getenv("NO_COLOR"))
 		p.bar = progressbar.NewOptions(total,

@@ -34,7 +34,7 @@ type jobSetup struct {
 }
 
 func newJobSetup(f *jobFlags, stderr io.Writer) *jobSetup {
-	return &jobSetup{log: newLogger(f.logFormat, stderr), finished: make(chan struct{})}
+	return &jobSetup{log: newLogger(f.logFormat, f.verbose, stderr), finished: make(chan struct{})}
 }
 
 // open checks the credentials are there, reads and checks the whole input
@@ -95,10 +95,12 @@ func (s *jobSetup) connect(f *jobFlags, stderr io.Writer) error {
 		filesPerConn = 2
 	}
 	s.concurrency = fitConcurrency(f.concurrency, f.rate, filesPerConn, s.log)
-	cl, err := client.New(apiURL, authID, token,
-		client.WithUserAgent("plivo-bulk/"+versionString()),
-		client.WithTimeout(f.timeout),
-		client.WithMaxConns(s.concurrency))
+	opts := []client.Option{client.WithUserAgent("plivo-bulk/" + versionString()),
+		client.WithTimeout(f.timeout), client.WithMaxConns(s.concurrency)}
+	if f.verbose {
+		opts = append(opts, client.WithTrace(logRequests(s.log)))
+	}
+	cl, err := client.New(apiURL, authID, token, opts...)
 	if err != nil {
 		return &usageError{err: err}
 	}
