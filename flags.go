@@ -144,6 +144,7 @@ func (c *jobFlags) paceConfig(stop <-chan struct{}, concurrency int, log *slog.L
 		BackoffMax:      c.backoffMax,
 		Adaptive:        c.adaptive,
 		Stop:            stop,
+		Trace:           c.verbose,
 		OnWait: func(d time.Duration, why string) {
 			log.Warn("waiting for the API", "wait_s", d.Seconds(), "why", why)
 		},

@@ -57,6 +57,9 @@ type Config struct {
 	// OnWait, when set, is told of every wait the run starts because the
 	// server asked for one (a Retry-After), so that the command can say so.
 	OnWait func(d time.Duration, why string)
+	// Trace hands each request its Attempt in its context (see
+	// AttemptOf), for a request log; off, it costs nothing.
+	Trace bool
 }
 
 // AutoConcurrency is the pool's size when Config.Concurrency is 0: enough
@@ -161,6 +164,30 @@ type Attempt struct {
 }
 
 type attemptKey struct{}
+
+// traced returns ctx carrying a new Attempt, and that Attempt, for an
+// item's or a Do's requests when the run traces them; else ctx and nil.
+func (p *Pacer) traced(ctx context.Context) (context.Context, *Attempt) {
+	if !p.cfg.Trace {
+		return ctx, nil
+	}
+	a := &Attempt{}
+	return context.WithValue(ctx, attemptKey{}, a), a
+}
+
+// begin counts an attempt that waited wait for its turn; waited notes the
+// wait of a further request of the same attempt. Both ignore a nil Attempt.
+func (a *Attempt) begin(wait time.Duration) {
+	if a != nil {
+		a.N, a.Wait = a.N+1, wait
+	}
+}
+
+func (a *Attempt) waited(wait time.Duration) {
+	if a != nil {
+		a.Wait = wait
+	}
+}
 
 // AttemptOf returns the Attempt of the request that ctx was handed to, and
 // false for a context that did not come from a Pacer.

@@ -212,15 +212,14 @@ func (p *Pacer) Do(ctx context.Context, fn func(context.Context) error) error {
 		case <-ctx.Done():
 		}
 	}()
-	a := &Attempt{}
-	ctx = context.WithValue(ctx, attemptKey{}, a)
+	ctx, a := p.traced(ctx)
 	var t tries
 	asked := time.Now()
 	for {
 		if !p.acquire() {
 			return p.haltErr()
 		}
-		a.N, a.Wait = a.N+1, time.Since(asked)
+		a.begin(time.Since(asked))
 		p.requests.Add(1)
 		sent := time.Now()
 		err := fn(ctx)

@@ -126,8 +126,7 @@ func do[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T, waited
 	d := Outcome[T, A]{Item: item}
 	var t tries
 	var sent time.Time
-	a := &Attempt{Wait: waited}
-	ctx = context.WithValue(ctx, attemptKey{}, a)
+	ctx, a := p.traced(ctx)
 	permit := func() bool {
 		asked := time.Now()
 		if !p.acquire() {
@@ -135,12 +134,12 @@ func do[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T, waited
 		}
 		p.requests.Add(1)
 		sent = time.Now()
-		a.Wait = sent.Sub(asked)
+		a.waited(sent.Sub(asked))
 		return true
 	}
 	for {
 		d.Attempts++
-		a.N = d.Attempts
+		a.begin(waited)
 		p.requests.Add(1)
 		start := time.Now()
 		sent = start
@@ -160,7 +159,7 @@ func do[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T, waited
 				Message: e.Message + " (not retried: the run was stopped)"}
 			return d
 		}
-		a.Wait = time.Since(asked)
+		waited = time.Since(asked)
 		p.retries.Add(1)
 	}
 }
