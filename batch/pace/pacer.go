@@ -203,6 +203,7 @@ func (p *Pacer) acquire() bool {
 // attempt in flight. It returns nil, the last *Error, or, when the run
 // halted, why.
 func (p *Pacer) Do(ctx context.Context, fn func(context.Context) error) error {
+	ctx, a := p.traced(ctx)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -212,7 +213,6 @@ func (p *Pacer) Do(ctx context.Context, fn func(context.Context) error) error {
 		case <-ctx.Done():
 		}
 	}()
-	ctx, a := p.traced(ctx)
 	var t tries
 	asked := time.Now()
 	for {
