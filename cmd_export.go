@@ -129,7 +129,7 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout,
 		sum.StoppedBy = batch.StoppedBy(err)
 	}
 	s.log.Info("export finished", "numbers", ls.Numbers, "counted", ls.Counted, "requests", ls.Stats.Requests,
-		"failed_pages", ls.FailedPages, "elapsed_s", ls.Elapsed.Seconds())
+		"failed_pages", ls.FailedPages, "elapsed_s", rounded(ls.Elapsed.Seconds()))
 	if err != nil && !changed {
 		if o.logFormat == "json" {
 			s.log.Error("stopped: no file was written", "error", err.Error(), "exit_code", codeOf(err))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -138,6 +139,23 @@ func TestUseColour(t *testing.T) {
 	for _, tt := range tests {
 		if got := useColour(tt.terminal, tt.noColor); got != tt.want {
 			t.Errorf("useColour(%v, %q) = %v, want %v", tt.terminal, tt.noColor, got, tt.want)
+		}
+	}
+}
+
+// TestRun_logsRoundedFigures: the seconds and rates of the progress and
+// "run finished" lines keep three decimals, in text as in JSON.
+func TestRun_logsRoundedFigures(t *testing.T) {
+	long := regexp.MustCompile(`(elapsed_s|effective_rate|accepted_rate|rows_per_s|eta_s)"?[=:]-?[0-9]+\.[0-9]{4,}`)
+	for _, format := range []string{"text", "json"} {
+		dir := t.TempDir()
+		code, _, stderr := runInProcess(t, "run", "--sandbox", "--input", "samples/numbers-mistakes.csv",
+			"--report", filepath.Join(dir, "r.csv"), "--log-format", format, "--log-every", "20ms", "--rate", "10")
+		if code != exitRowsFailed || !strings.Contains(stderr, "progress") || !strings.Contains(stderr, "effective_rate") {
+			t.Fatalf("%s: exit %d, want 1 with progress lines:\n%s", format, code, stderr)
+		}
+		if m := long.FindAllString(stderr, -1); m != nil {
+			t.Errorf("%s: figures with more than three decimals: %q", format, m)
 		}
 	}
 }
