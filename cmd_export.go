@@ -111,7 +111,7 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout,
 			prog = newProgress(&o.jobFlags, stderr, s.log, "listing", pages)
 			s.setProgress(prog)
 		},
-		Page: func() { prog.step(true) },
+		Page: func() { prog.step(&prog.ok) },
 	})
 	prog.finish()
 	// A listing the account moved under is written all the same, every

@@ -139,15 +139,15 @@ func rounded(x float64) float64 {
 // on a terminal), else, for cron and CI, a log line every logEvery with the
 // same figures. add is called from the sink goroutine only.
 type progress struct {
-	bar     *progressbar.ProgressBar
-	colour  bool
-	total   int
-	start   time.Time
-	done    atomic.Int64
-	ok      atomic.Int64
-	failed  atomic.Int64
-	stopLog chan struct{}
-	logDone chan struct{}
+	bar    *progressbar.ProgressBar
+	colour bool
+	total  int
+	start  time.Time
+	done   atomic.Int64
+	// The rows done by status, as the summary counts them.
+	ok, failed, skipped, unverified atomic.Int64
+	stopLog                         chan struct{}
+	logDone                         chan struct{}
 }
 
 func newProgress(c *jobFlags, w io.Writer, log *slog.Logger, what string, total int) *progress {
@@ -202,38 +202,43 @@ func (p *progress) logLoop(log *slog.Logger, every time.Duration) {
 				eta = float64(int64(p.total)-done) / rate
 			}
 			log.Info("progress", "done", done, "total", p.total, "ok", p.ok.Load(), "failed", p.failed.Load(),
-				"rows_per_s", rounded(rate), "eta_s", rounded(eta))
+				"skipped", p.skipped.Load(), "unverified", p.unverified.Load(), "rows_per_s", rounded(rate), "eta_s", rounded(eta))
 		}
 	}
 }
 
 func (p *progress) add(r batch.Result) {
 	switch r.Status {
-	case batch.StatusInvalid:
-		return
-	case batch.StatusOK, batch.StatusSkipped:
-		p.step(true)
+	case batch.StatusOK:
+		p.step(&p.ok)
 	case batch.StatusFailed:
-		p.step(false)
+		p.step(&p.failed)
+	case batch.StatusSkipped:
+		p.step(&p.skipped)
+	case batch.StatusUnverified:
+		p.step(&p.unverified)
 	}
 }
 
-// step counts one unit of work done (a row, a page).
-func (p *progress) step(ok bool) {
+// step counts one unit of work done (a row, a page) under status. The bar
+// shows skipped and unverified rows, as the summary does, once there are some.
+func (p *progress) step(status *atomic.Int64) {
 	p.done.Add(1)
-	if ok {
-		p.ok.Add(1)
-	} else {
-		p.failed.Add(1)
-	}
+	status.Add(1)
 	if p.bar == nil {
 		return
 	}
+	d := fmt.Sprintf("ok %d failed %d", p.ok.Load(), p.failed.Load())
 	if p.colour {
-		p.bar.Describe(fmt.Sprintf("[green]ok %d[reset] [red]failed %d[reset]", p.ok.Load(), p.failed.Load()))
-	} else {
-		p.bar.Describe(fmt.Sprintf("ok %d failed %d", p.ok.Load(), p.failed.Load()))
+		d = fmt.Sprintf("[green]ok %d[reset] [red]failed %d[reset]", p.ok.Load(), p.failed.Load())
 	}
+	if n := p.skipped.Load(); n > 0 {
+		d += fmt.Sprintf(" skipped %d", n)
+	}
+	if n := p.unverified.Load(); n > 0 {
+		d += fmt.Sprintf(" unverified %d", n)
+	}
+	p.bar.Describe(d)
 	_ = p.bar.Add(1)
 }
 

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
 func TestRun_jsonLogsAndSummaryFile(t *testing.T) {
@@ -157,5 +160,53 @@ func TestRun_logsRoundedFigures(t *testing.T) {
 		if m := long.FindAllString(stderr, -1); m != nil {
 			t.Errorf("%s: figures with more than three decimals: %q", format, m)
 		}
+	}
+}
+
+// TestRun_progressCountsSkippedApart: rows --skip-unchanged skips are
+// counted as skipped, not ok, by the progress line and the bar, as the
+// summary counts them.
+func TestRun_progressCountsSkippedApart(t *testing.T) {
+	var nums []string
+	input := "number,app_id,alias\n"
+	for i := range 10 {
+		n := fmt.Sprintf("120255506%02d", i)
+		nums = append(nums, n)
+		alias := "old" // what the number holds: skipped
+		if i >= 5 {
+			alias = "new"
+		}
+		input += n + "," + e2eAppStart + "," + alias + "\n"
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "numbers.csv")
+	if err := os.WriteFile(in, []byte(input), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(extra ...string) string {
+		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+		env := envOf(map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN": fx.token})
+		args := append([]string{"run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--force", "--skip-unchanged", "--rate", "10"}, extra...)
+		code, _, stderr := runWith(t, env, nil, args...)
+		if code != 0 || !strings.Contains(stderr, "ok=5") && !strings.Contains(stderr, `"ok":5,`) {
+			t.Fatalf("%v: exit %d, want 0 with 5 ok (and 5 skipped):\n%s", args, code, stderr)
+		}
+		return stderr
+	}
+	seen := false
+	for _, l := range e2eJSONLogs(run("--log-format", "json", "--log-every", "20ms", "--progress", "never")) {
+		if l["msg"] != "progress" {
+			continue
+		}
+		if l["ok"].(float64) > 5 || l["skipped"] == nil || l["ok"].(float64)+l["failed"].(float64)+l["skipped"].(float64)+l["unverified"].(float64) != l["done"] {
+			t.Errorf("progress line %v: want ok+failed+skipped+unverified = done, ok at most 5", l)
+		}
+		seen = seen || l["skipped"] == 5.0
+	}
+	if !seen {
+		t.Error("no progress line counts the 5 skipped rows")
+	}
+	if bar := run("--log-format", "text", "--progress", "always"); !strings.Contains(bar, "skipped 5") || regexp.MustCompile(`ok ([6-9]|10) `).MatchString(bar) {
+		t.Errorf("the bar does not count the skipped rows apart:\n%q", bar)
 	}
 }
