@@ -373,8 +373,9 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 	fmt.Fprintf(stderr, "dry run: %d rows: %d would be sent, %d invalid; nothing was sent\n", in.Rows(), valid, invalid)
 	apps, moreApps := in.Distinct(batch.AppID)
 	subs, moreSubs := in.Distinct(batch.Subaccount)
-	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row) plus one account check and %d pre-flight reads (%d distinct app_id, %d subaccount); at --rate %g that is about %s\n",
-		requests, perRow(requests, valid), len(apps)+len(subs), len(apps), len(subs), o.rate, durationAt(requests+1+len(apps)+len(subs), o.rate))
+	requests += 1 + len(apps) + len(subs)
+	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row), including one account check and %d pre-flight reads (%d distinct app_id, %d subaccount); at --rate %g that is about %s\n",
+		requests, perRow(requests, valid), len(apps)+len(subs), len(apps), len(subs), o.rate, durationAt(requests, o.rate))
 	if moreApps || moreSubs {
 		fmt.Fprintf(stderr, "more than %d distinct values of a field: the pre-flight checks the first %[1]d in file order; rows naming another are sent unchecked\n", input.MaxDistinct)
 	}

@@ -93,11 +93,10 @@ func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, 
 	}
 	b.WriteString("\n")
 	writeChanges(&b, est)
-	fmt.Fprintf(&b, "  cost: at most %d requests, about %s at --rate %g", est.Requests, durationAt(est.Requests, rate), rate)
-	if est.CanaryReads > 0 {
-		fmt.Fprintf(&b, " (%d of them reads the canary made already, to find rows that change their number)", est.CanaryReads)
-	}
-	b.WriteString("\n")
+	made := 1 + est.Preflight + est.Read.Pages + est.CanaryReads
+	fmt.Fprintf(&b, "  cost: at most %d requests, about %s at --rate %g; %d of them made already (the account check, %s, %s, %s)\n",
+		est.Requests, durationAt(est.Requests-made, rate), rate, made,
+		plural(est.Preflight, "pre-flight read"), plural(est.Read.Pages, "listing page"), plural(est.CanaryReads, "canary read"))
 	question, want := "Type yes to go on: ", "yes"
 	if est.ToSend > bigRun {
 		question, want = fmt.Sprintf("Type the account id (%s) to go on: ", authID), authID

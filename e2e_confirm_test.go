@@ -285,7 +285,7 @@ func TestE2E_Confirm_prompt(t *testing.T) {
 			p.expect("About to update numbers on account " + fx.authID + " at http://127.0.0.1:")
 			p.expect("rows: 5, of which 5 to send")
 			p.expect(`app_id → "` + e2eAppA + `": 5 numbers`)
-			p.expect("cost: at most 5 requests")
+			p.expect("cost: at most 7 requests") // 5 updates, the account check and the app's pre-flight read
 			p.expect("Type yes to go on: ")
 			// Nothing is sent while the question waits.
 			if got := confirmPosts(t, fx); got != 0 {
@@ -551,7 +551,7 @@ func TestE2E_Confirm_canaryAsksAgain(t *testing.T) {
 			t.Parallel()
 			fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
 			p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
-			p.expect(fmt.Sprintf("(%d of them reads the canary made already, to find rows that change their number)", canary))
+			p.expect(fmt.Sprintf("1 pre-flight read, 0 listing pages, %d canary reads)", canary))
 			p.expect("Type yes to go on: ")
 			p.typeIn("yes\r")
 			p.expect(fmt.Sprintf("Canary: %d rows sent, each read back, all in their target state:", canary))

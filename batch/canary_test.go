@@ -472,8 +472,8 @@ func TestRun_estimateCountsChanges(t *testing.T) {
 			if got := est.Changes[Alias]; !slices.Equal(got, tt.wantAlias) {
 				t.Errorf("Changes[alias] = %v, want %v", got, tt.wantAlias)
 			}
-			if est.Rows != 6 || est.ToSend != tt.wantToSend || est.Requests != tt.wantRequest {
-				t.Errorf("Rows=%d ToSend=%d Requests=%d, want 6, %d, %d", est.Rows, est.ToSend, est.Requests, tt.wantToSend, tt.wantRequest)
+			if est.Rows != 6 || est.ToSend != tt.wantToSend || est.Requests != tt.wantRequest+1+est.Preflight {
+				t.Errorf("Rows=%d ToSend=%d Requests=%d, want 6, %d, %d and the checks", est.Rows, est.ToSend, est.Requests, tt.wantToSend, tt.wantRequest)
 			}
 		})
 	}

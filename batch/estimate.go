@@ -28,7 +28,7 @@ func (j *jobRun) neededNumbers(ctx context.Context) ([]uint64, error) {
 	return keys, err
 }
 
-// estimate counts what the send will cost and change: the rows to send,
+// estimate counts what the run will cost and change: the rows to send,
 // the rows a resumed run has already, the requests (a row the listing
 // settles costs none) and, per field, the values the numbers change to.
 func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
@@ -74,7 +74,9 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 		}
 		return nil
 	})
-	est.Requests += est.Read.Pages + j.canary.reads
+	// The requests made before Begin count too, so that a run never
+	// sends more than it announced.
+	est.Requests += 1 + j.checked + est.Read.Pages + j.canary.reads // 1: the account check
 	est.Preflight, est.CanaryReads = j.checked, j.canary.reads
 	if v, ok := step.(verifying); ok {
 		// The canary reads each of its rows back after the update.

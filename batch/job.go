@@ -81,10 +81,11 @@ type Estimate struct {
 	Rows      int // data rows in the input
 	ToSend    int // rows that will be attempted
 	AlreadyOK int // rows a resumed run will not send again
-	// Requests is what the rows cost at most, one attempt each: the
-	// reads and updates a step makes, and the listing, retries aside.
+	// Requests is what the run costs at most, one attempt each, retries
+	// aside: the account check, the pre-flight reads, the listing, the
+	// canary's reads, and the reads and updates a step makes.
 	Requests int
-	// Preflight is the reads the pre-flight made, before the listing.
+	// Preflight is the reads, counted in Requests, the pre-flight made.
 	Preflight int
 	// CanaryReads is the reads, counted in Requests, the canary made
 	// already to find rows that change their number.

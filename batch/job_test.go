@@ -97,8 +97,8 @@ func TestRun_preflightMarksRowsInvalid(t *testing.T) {
 			t.Errorf("row %d: %s %q, want ok", line, r.Status, r.Error)
 		}
 	}
-	if sum.Invalid != 3 || sum.OK != 2 || est.ToSend != 2 || est.Requests != 2 {
-		t.Errorf("invalid %d ok %d to send %d requests %d, want 3, 2, 2, 2", sum.Invalid, sum.OK, est.ToSend, est.Requests)
+	if sum.Invalid != 3 || sum.OK != 2 || est.ToSend != 2 || est.Requests != 2+1+est.Preflight {
+		t.Errorf("invalid %d ok %d to send %d requests %d, want 3, 2, 2, 2 and the checks", sum.Invalid, sum.OK, est.ToSend, est.Requests)
 	}
 }
 
@@ -135,8 +135,8 @@ func TestRun_doneRowsAreNotSent(t *testing.T) {
 	if sum.AlreadyOK != 2 || sum.OK != 3 || sum.Invalid != 1 || sum.NotAttempted() != 0 {
 		t.Errorf("already ok %d ok %d invalid %d not attempted %d, want 2, 3, 1, 0", sum.AlreadyOK, sum.OK, sum.Invalid, sum.NotAttempted())
 	}
-	if est.Rows != 6 || est.ToSend != 3 || est.AlreadyOK != 2 || est.Requests != 3 {
-		t.Errorf("estimate %+v, want 6 rows, 3 to send, 2 already ok, 3 requests", est)
+	if est.Rows != 6 || est.ToSend != 3 || est.AlreadyOK != 2 || est.Requests != 3+1+est.Preflight {
+		t.Errorf("estimate %+v, want 6 rows, 3 to send, 2 already ok, 3 requests and the checks", est)
 	}
 }
 
@@ -236,8 +236,8 @@ func TestRun_estimate(t *testing.T) {
 			if begun != 1 || touchedBefore != 0 {
 				t.Errorf("Begin called %d times, after %d number requests; want once, before any", begun, touchedBefore)
 			}
-			if est.Rows != 5 || est.ToSend != 5 || est.AlreadyOK != 0 || est.Requests != tt.want {
-				t.Errorf("estimate %+v, want 5 rows, 5 to send, %d requests", est, tt.want)
+			if est.Rows != 5 || est.ToSend != 5 || est.AlreadyOK != 0 || est.Requests != tt.want+1+est.Preflight {
+				t.Errorf("estimate %+v, want 5 rows, 5 to send, %d requests and the checks", est, tt.want)
 			}
 			if n := fx.count("", "/Number/"); n != tt.want {
 				t.Errorf("%d number requests sent, want the %d estimated", n, tt.want)
