@@ -374,8 +374,8 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 	apps, moreApps := in.Distinct(batch.AppID)
 	subs, moreSubs := in.Distinct(batch.Subaccount)
 	requests += 1 + len(apps) + len(subs)
-	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row), including one account check and %d pre-flight reads (%d distinct app_id, %d subaccount); at --rate %g that is about %s\n",
-		requests, perRow(requests, valid), len(apps)+len(subs), len(apps), len(subs), o.rate, durationAt(requests, o.rate))
+	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row), including one account check and %s (%d distinct app_id, %d subaccount); at --rate %g that is about %s\n",
+		requests, perRow(requests, valid), plural(len(apps)+len(subs), "pre-flight read"), len(apps), len(subs), o.rate, durationAt(requests, o.rate))
 	if moreApps || moreSubs {
 		fmt.Fprintf(stderr, "more than %d distinct values of a field: the pre-flight checks the first %[1]d in file order; rows naming another are sent unchecked\n", input.MaxDistinct)
 	}
