@@ -200,12 +200,41 @@ func TestPlanWriter_Write_formulas(t *testing.T) {
 	for i := 0; i < len(rows); i += 2 {
 		current, failed = append(current, rows[i]), append(failed, rows[i+1])
 	}
-	var cols []string
-	for _, f := range batch.FieldNames() {
-		cols = append(cols, f+"_current", f+"_target")
+	for i, rec := range current {
+		for _, c := range rec[4:] {
+			if v, err := batch.UnescapeCell(c); dangerous(c) || err != nil || v != formulas[i] {
+				t.Errorf("row %d: value cell %q, want %q escaped", i, c, formulas[i])
+			}
+		}
 	}
-	checkCells(t, header, current, cols, func(i int) string { return formulas[i] })
 	checkCells(t, header, failed, []string{"number", "error"}, func(i int) string { return formulas[i] })
+}
+
+// TestPlanWriter_Write_clear checks that the plan writes an empty value as
+// (clear), as the other files do, and the literal text "(clear)" apart.
+func TestPlanWriter_Write_clear(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	p, err := OpenPlan("-", New, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"", batch.ClearMarker} {
+		if err := p.Write(batch.Result{Row: batch.Row{Line: 2, Number: "12025550101", Targets: allTargets(v)}, Status: batch.StatusOK, Current: allTargets(v)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, rows := readBack(t, buf.Bytes())
+	for i, want := range []string{"(clear)", "'(clear)"} {
+		for _, c := range rows[i][4:] {
+			if c != want {
+				t.Errorf("row %d: value cell %q, want %q", i, c, want)
+			}
+		}
+	}
 }
 
 // TestOpen_resumeFormulas checks that neutralised cells do not hide an ok

@@ -28,12 +28,12 @@ const (
 	ChangeError = batch.ChangeError
 )
 
-// NoValue is how the plan shows a field the number does not have set.
-const NoValue = "(none)"
-
 // PlanWriter writes a plan: per input row, the current and target value of
 // each field the row sets, and whether the row would change the number.
-// Cells are neutralised as in the report. It is not safe for concurrent use.
+// The row's number and error are neutralised as in the report; the current
+// and target values are escaped as the report's targets are, so an empty
+// value is (clear) and the literal text "(clear)" is not. It is not safe for
+// concurrent use.
 type PlanWriter struct {
 	f      *os.File
 	w      *csv.Writer
@@ -74,12 +74,9 @@ func (p *PlanWriter) Write(r batch.Result) error {
 	for f, s := range r.Row.Targets {
 		cur, tgt := "", ""
 		if s.Set {
-			tgt = Neutralize(s.Cell())
+			tgt = s.Escaped()
 			if c := r.Current[f]; c.Set && r.Status == batch.StatusOK {
-				cur = NoValue
-				if c.Value != "" {
-					cur = Neutralize(c.Value)
-				}
+				cur = c.Escaped()
 			}
 		}
 		rec[4+2*f], rec[5+2*f] = cur, tgt

@@ -20,13 +20,14 @@
 //
 // # Cells
 //
-// In the plan, and in the report's other text cells, which people read, a
-// cell that a spreadsheet would run as a formula is neutralised with a
-// leading apostrophe and line breaks become spaces (Neutralize): readable,
-// but not exact. The undo file is read back by the tool, and the report's
-// targets are compared on resume, so they must be exact: their cells are
-// escaped with batch.EscapeCell, which is spreadsheet-safe too (the origin
-// line of such a report says cells=escaped). A value is written as it
+// In the report's other text cells and the plan's number and error, which
+// people read, a cell that a spreadsheet would run as a formula is
+// neutralised with a leading apostrophe and line breaks become spaces
+// (Neutralize): readable, but not exact. The undo file is read back by the
+// tool, and the report's targets are compared on resume, so they must be
+// exact: their cells, and the plan's values, are escaped with
+// batch.EscapeCell, which is spreadsheet-safe too (the origin line of such a
+// report says cells=escaped). A value is written as it
 // is unless it starts with = + - @, a tab, a carriage return or an
 // apostrophe, is the literal "(clear)", starts or ends with white space, or
 // holds a control character or bytes that are not UTF-8; then it is written
