@@ -22,6 +22,7 @@ func TestNormalizeNumber(t *testing.T) {
 		{in: "++12025551111", why: `not a digit: "+"`},
 		{in: "1202+5551111", why: `not a digit: "+"`},
 		{in: "0044 20 7946 0101", why: "starts with 0"},
+		{in: "1.2025E+10", why: `number "1.2025E+10" looks like a spreadsheet's scientific notation`},
 		{in: "１２０２５５５１１１１", why: "not a digit"},
 	}
 	for _, tt := range tests {

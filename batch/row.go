@@ -238,6 +238,9 @@ func NormalizeNumber(s string) (string, string) {
 		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t':
 		case c == '+' && n == 0 && strings.IndexByte(s[:i], '+') < 0:
 		default:
+			if why := SpreadsheetExponent("number", s); why != "" {
+				return "", why
+			}
 			return "", "number has a character that is not a digit: " + quoteChar(s, i)
 		}
 	}
@@ -251,6 +254,16 @@ func NormalizeNumber(s string) (string, string) {
 		return s[first : first+n], "" // "14155550101" or "+14155550101": no copy needed
 	}
 	return string(b[:n]), ""
+}
+
+// SpreadsheetExponent returns why v, the cell of field, is a number that a
+// spreadsheet wrote in scientific notation, such as 2.03726E+16, or "": the
+// digits are gone from the file, so the fix is in the spreadsheet.
+func SpreadsheetExponent(field, v string) string {
+	if _, err := strconv.ParseFloat(v, 64); err != nil || !strings.ContainsAny(v, "Ee") {
+		return ""
+	}
+	return fmt.Sprintf("%s %q looks like a spreadsheet's scientific notation, which lost its digits: format the column as Text before the values go in (or re-export the file), then save it again", field, v)
 }
 
 // quoteChar quotes the character at s[i] for a message. It decodes that

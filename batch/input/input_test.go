@@ -201,6 +201,7 @@ func TestOpenInput_ids(t *testing.T) {
 		{app: "..", invalid: `app_id ".." is not an application id, which is digits`},
 		{app: "12a", invalid: `app_id "12a" is not an application id`},
 		{app: "-12", invalid: `app_id "-12" is not an application id`},
+		{app: "2.03726E+16", invalid: `app_id "2.03726E+16" looks like a spreadsheet's scientific notation`},
 		{app: "/v1/Account/MA1/Application/123/", invalid: `app_id "/v1/Account/MA1/Application/123/" is not an application id, which is digits (give the id alone, not the resource URI)`},
 		{sub: "..", invalid: `subaccount ".." is not a subaccount id, which is SA followed by capital letters and digits`},
 		{sub: "SA", invalid: `subaccount "SA" is not a subaccount id`},

@@ -305,7 +305,7 @@ func checkID(f batch.Field, v string) string {
 	var why string
 	switch f {
 	case batch.AppID:
-		if !idChars(v, false) {
+		if why = batch.SpreadsheetExponent("app_id", v); why == "" && !idChars(v, false) {
 			why = fmt.Sprintf("app_id %q is not an application id, which is digits", clip(v))
 		}
 	case batch.Subaccount:
