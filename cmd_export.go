@@ -52,9 +52,6 @@ func newExportCmd(s *sys, o *exportFlags) *cobra.Command {
 		Example: exportExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.check(); err != nil {
-				return err
-			}
 			return exportCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
 		},
 	}
@@ -82,7 +79,7 @@ func (o *exportFlags) check() error {
 	case strings.Trim(o.prefix, "0123456789") != "":
 		return usagef("export: --prefix %q: want the digits a number starts with, country code first, without +", o.prefix)
 	}
-	return checkDistinct(report.NamedPath{Flag: "--output", Path: o.output}, report.NamedPath{Flag: "--summary", Path: o.summary})
+	return nil
 }
 
 // exportCmd is the export command.
@@ -90,9 +87,14 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout,
 	s := newJobSetup(&o.jobFlags, stderr)
 	defer s.close()
 	s.watchStop(stop, "no new pages are read; the file is not written")
+	if err := o.summaryOK(report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
+		return err
+	}
 	var sum batch.Summary
-	start := time.Now()
-	defer o.writeSummary(s, &sum, "export", o.output, start, &err)
+	defer o.writeSummary(s, &sum, "export", o.output, time.Now(), &err)
+	if err := o.check(); err != nil {
+		return err
+	}
 	if err := s.open(ctx, stop, &o.jobFlags, false, stderr); err != nil {
 		return err
 	}

@@ -37,9 +37,6 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 		Example: planExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.check(); err != nil {
-				return err
-			}
 			return planCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
 		},
 	}
@@ -62,8 +59,7 @@ func (o *planFlags) check() error {
 	if o.input == "-" && o.output == "-" {
 		return usagef("plan: --input and --output cannot both be standard streams")
 	}
-	return checkDistinct(report.NamedPath{Flag: "--input", Path: o.input},
-		report.NamedPath{Flag: "--output", Path: o.output}, report.NamedPath{Flag: "--summary", Path: o.summary})
+	return nil
 }
 
 // planCmd is the plan command.
@@ -71,9 +67,14 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 	s := newJobSetup(&o.jobFlags, stderr)
 	defer s.close()
 	s.watchStop(stop, "no new numbers are read; waiting for reads in flight")
+	if err := o.summaryOK(report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
+		return err
+	}
 	var sum batch.Summary
-	start := time.Now()
-	defer o.writeSummary(s, &sum, "plan", o.output, start, &err)
+	defer o.writeSummary(s, &sum, "plan", o.output, time.Now(), &err)
+	if err := o.check(); err != nil {
+		return err
+	}
 	if err := s.open(ctx, stop, &o.jobFlags, false, stderr); err != nil {
 		return err
 	}

@@ -119,8 +119,15 @@ func unknownCommand(root *cobra.Command, name string) error {
 }
 
 // flagError turns pflag's errors into one short line that names the
-// command, hints at the flag meant, and exits 2.
+// command, hints at the flag meant, and exits 2; and writes the summary
+// when --summary could be read.
 func flagError(c *cobra.Command, err error) error {
+	err = flagErrorLine(c, err)
+	summaryOnFlagError(c, err)
+	return err
+}
+
+func flagErrorLine(c *cobra.Command, err error) error {
 	var notExist *pflag.NotExistError
 	var invalid *pflag.InvalidValueError
 	switch {

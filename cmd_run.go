@@ -76,9 +76,6 @@ func newRunCmd(s *sys, o *runFlags) *cobra.Command {
 		Example: runExample,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.check(); err != nil {
-				return err
-			}
 			return runCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
 		},
 	}
@@ -117,9 +114,7 @@ func (o *runFlags) check() error {
 	case o.input == "-" && o.report == "-":
 		return usagef("run: --input and --report cannot both be standard streams")
 	}
-	return checkDistinct(
-		report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--report", Path: o.report},
-		report.NamedPath{Flag: "--undo", Path: o.undo}, report.NamedPath{Flag: "--summary", Path: o.summary})
+	return nil
 }
 
 // step is what one row means for this run.
@@ -132,9 +127,15 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 	s := newJobSetup(&o.jobFlags, stderr)
 	defer s.close()
 	s.watchStop(stop, "no new rows are sent; waiting for calls in flight")
+	if err := o.summaryOK(report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--report", Path: o.report},
+		report.NamedPath{Flag: "--undo", Path: o.undo}); err != nil {
+		return err
+	}
 	var sum batch.Summary
-	start := time.Now()
-	defer o.writeSummary(s, &sum, "run", o.report, start, &err)
+	defer o.writeSummary(s, &sum, "run", o.report, time.Now(), &err)
+	if err := o.check(); err != nil {
+		return err
+	}
 	ask, err := newConfirmer(o, stop)
 	if err != nil {
 		return err

@@ -127,10 +127,16 @@ func (c *jobFlags) validate(cmd string) error {
 	default:
 		return usagef("%s: --log-format %q: want text or json", cmd, c.logFormat)
 	}
+	return nil
+}
+
+// summaryOK refuses a --summary that is an undo file or another of paths
+// (which are checked apart too): writing the summary would replace it.
+func (c *jobFlags) summaryOK(paths ...report.NamedPath) error {
 	if err := report.CheckNotUndo(c.summary, "--summary"); err != nil {
 		return &usageError{err: err}
 	}
-	return nil
+	return checkDistinct(append(paths, report.NamedPath{Flag: "--summary", Path: c.summary})...)
 }
 
 // paceConfig is the pacing and retry policy from the flags.

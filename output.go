@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
 // printRunSummary prints the run's summary: a table for people, or, with
@@ -267,6 +269,11 @@ func (p *progress) finish() {
 // Its keys are stable.
 type summaryFile struct {
 	Command           string         `json:"command"`
+	Version           string         `json:"version"`
+	Account           string         `json:"account"`
+	API               string         `json:"api"`
+	Input             string         `json:"input"`
+	Output            string         `json:"output"`
 	Rows              int            `json:"rows"`
 	OK                int            `json:"ok"`
 	Failed            int            `json:"failed"`
@@ -285,16 +292,18 @@ type summaryFile struct {
 	Retries           int64          `json:"retries"`
 	RateLimited       int64          `json:"rate_limited"`
 	AcceptedRate      float64        `json:"accepted_rate"`
-	Started           time.Time      `json:"started"`
+	StartedAt         time.Time      `json:"started_at"`
+	FinishedAt        time.Time      `json:"finished_at"`
 	ElapsedS          float64        `json:"elapsed_s"`
 	EffectiveRate     float64        `json:"effective_rate"`
-	Output            string         `json:"output"`
 	ExitCode          int            `json:"exit_code"`
+	Error             string         `json:"error"`
 }
 
 // writeSummary writes the --summary file, if asked for, with the exit code
-// that *errp will give; it runs deferred, so every outcome after the flags
-// were parsed (an input error, an abort) leaves a summary.
+// and the error that *errp will give; it runs deferred, so every outcome
+// once --summary is known safe to write (a usage error, an input error, an
+// abort) leaves a summary, and yesterday's never stays.
 func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output string, start time.Time, errp *error) {
 	if c.summary == "" {
 		return
@@ -305,12 +314,19 @@ func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output
 	if sum.FailedByKind == nil {
 		sum.FailedByKind = map[string]int{}
 	}
+	account, api := s.authID, s.apiURL
+	if api == "" { // not connected: what the flags asked for
+		account, api = c.authID, c.apiURL
+	}
 	sf := summaryFile{
-		Command: command, Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped, Unverified: sum.Unverified,
+		Command: command, Version: versionLine(), Account: account, API: redactedHost(api), Input: c.input, Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped, Unverified: sum.Unverified,
 		AlreadyOK: sum.AlreadyOK, NotAttempted: sum.NotAttempted(), Unrecorded: sum.Unrecorded, AppliedUnrecorded: sum.AppliedUnrecorded,
 		FailedByKind: sum.FailedByKind, Requests: sum.Stats.Requests, Retries: sum.Stats.Retries, RateLimited: sum.Stats.RateLimited,
-		AcceptedRate: sum.Stats.Accepted, Started: start.UTC(), ElapsedS: sum.Elapsed.Seconds(), EffectiveRate: sum.Rate(),
+		AcceptedRate: sum.Stats.Accepted, StartedAt: start.UTC(), FinishedAt: time.Now().UTC(), ElapsedS: sum.Elapsed.Seconds(), EffectiveRate: sum.Rate(),
 		Output: output, ExitCode: codeOf(*errp), StoppedBy: sum.StoppedBy,
+	}
+	if *errp != nil {
+		sf.Error = (*errp).Error()
 	}
 	if command == "plan" {
 		sf.Changes = sum.Changes
@@ -320,6 +336,29 @@ func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output
 		Pages: r.Pages, Found: r.Found, Requests: r.Requests()}
 	if err := writeFileAtomic(c.summary, sf); err != nil {
 		s.log.Error("could not write the summary file", "path", c.summary, "error", err.Error())
+	}
+}
+
+// summaryOnFlagError writes the summary of a command line that could not be
+// parsed, only if --summary itself was: parsing stops at the bad flag, so
+// any flag after it, a --summary or a path it must not replace, is unknown.
+func summaryOnFlagError(c *cobra.Command, err error) {
+	if f := c.Flags().Lookup("summary"); f == nil || !f.Changed {
+		return
+	}
+	get := func(name string) string {
+		if f := c.Flags().Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	jf := jobFlags{summary: get("summary"), input: get("input"), apiURL: get("api-url"), authID: get("auth-id"), logFormat: get("log-format")}
+	var paths []report.NamedPath
+	for _, name := range []string{"input", "report", "output", "undo"} {
+		paths = append(paths, report.NamedPath{Flag: "--" + name, Path: get(name)})
+	}
+	if jf.summaryOK(paths...) == nil {
+		jf.writeSummary(newJobSetup(&jf, c.ErrOrStderr()), &batch.Summary{}, c.Name(), get("report")+get("output"), time.Now(), &err)
 	}
 }
 
