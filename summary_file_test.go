@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readSummaryKeys reads a --summary file as its keys and values.
+func readSummaryKeys(t *testing.T, path string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(e2eRead(t, path)), &m); err != nil {
+		t.Fatalf("summary: %v", err)
+	}
+	return m
+}
+
+// TestSummary_saysWhatRanAgainstWhatAndWhen: a run's summary names the
+// tool's version, the account and API, the input and report, when it
+// started and finished; and README's table lists exactly its keys.
+func TestSummary_saysWhatRanAgainstWhatAndWhen(t *testing.T) {
+	dir := t.TempDir()
+	input, rep, sum := filepath.Join("samples", "numbers.csv"), filepath.Join(dir, "report.csv"), filepath.Join(dir, "summary.json")
+	if code, _, stderr := runWith(t, envOf(nil), nil, "run", "--sandbox", "--input", input, "--report", rep, "--summary", sum, "--rate", "0"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	m := readSummaryKeys(t, sum)
+	for key, want := range map[string]any{"command": "run", "version": versionLine(), "input": input, "output": rep, "exit_code": 0.0, "error": "", "stopped_by": ""} {
+		if m[key] != want {
+			t.Errorf("%s = %v, want %v", key, m[key], want)
+		}
+	}
+	if s, _ := m["account"].(string); !strings.HasPrefix(s, "MA") {
+		t.Errorf("account = %v, want the sandbox's auth id", m["account"])
+	}
+	if s, _ := m["api"].(string); !strings.HasPrefix(s, "http://127.0.0.1:") {
+		t.Errorf("api = %v, want the sandbox's URL", m["api"])
+	}
+	started, err1 := time.Parse(time.RFC3339, m["started_at"].(string))
+	finished, err2 := time.Parse(time.RFC3339, m["finished_at"].(string))
+	if err1 != nil || err2 != nil || finished.Before(started) || started.Location() != time.UTC {
+		t.Errorf("started_at %v, finished_at %v: want RFC 3339 UTC times in order", m["started_at"], m["finished_at"])
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(readme), "| summary key | meaning |")
+	table, _, _ = strings.Cut(table, "\n\n")
+	var documented []string
+	for _, row := range strings.Split(table, "\n")[2:] {
+		if cells := strings.Split(row, "|"); len(cells) > 2 {
+			for _, k := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(cells[1], -1) {
+				documented = append(documented, k[1])
+			}
+		}
+	}
+	m["changes"] = nil // plan's only
+	if keys := slices.Sorted(maps.Keys(m)); !slices.Equal(slices.Sorted(slices.Values(documented)), keys) {
+		t.Errorf("README's summary table lists %v, the summary has %v", documented, keys)
+	}
+}
+
+// TestSummary_writtenWhateverEndsTheRun: a usage error, a missing input
+// or a flag that cannot be parsed replaces the summary an earlier run left
+// with one that says why this one ended.
+func TestSummary_writtenWhateverEndsTheRun(t *testing.T) {
+	for _, tt := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"no --input", "run: --input is required", []string{"run", "--report", "r.csv"}},
+		{"an input that is not there", "nope.csv", []string{"run", "--input", "nope.csv", "--report", "r.csv", "--sandbox"}},
+		{"a bad --rate", "run: --rate -1: must be 0 (no limit) or more", []string{"run", "--input", "nope.csv", "--report", "r.csv", "--rate", "-1"}},
+		{"an unknown flag after --summary", "run: unknown flag --bogus", []string{"run", "--bogus"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			sum := filepath.Join(dir, "summary.json")
+			if err := os.WriteFile(sum, []byte(`{"exit_code": 0}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := slices.Insert(slices.Clone(tt.args), 1, "--summary", sum)
+			for i, a := range args {
+				if strings.HasSuffix(a, ".csv") {
+					args[i] = filepath.Join(dir, a)
+				}
+			}
+			code, _, stderr := runWith(t, envOf(nil), nil, args...)
+			m := readSummaryKeys(t, sum)
+			e, _ := m["error"].(string)
+			if code != exitUsage || m["exit_code"] != 2.0 || e == "" || !strings.Contains(e, tt.want) || !strings.Contains(stderr, e) {
+				t.Errorf("exit %d, summary exit_code %v error %q; want 2 and the error stderr gives, holding %q\n%s", code, m["exit_code"], m["error"], tt.want, stderr)
+			}
+		})
+	}
+}
