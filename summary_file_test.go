@@ -43,8 +43,10 @@ func TestSummary_saysWhatRanAgainstWhatAndWhen(t *testing.T) {
 	if s, _ := m["api"].(string); !strings.HasPrefix(s, "http://127.0.0.1:") {
 		t.Errorf("api = %v, want the sandbox's URL", m["api"])
 	}
-	started, err1 := time.Parse(time.RFC3339, m["started_at"].(string))
-	finished, err2 := time.Parse(time.RFC3339, m["finished_at"].(string))
+	s, _ := m["started_at"].(string)
+	f, _ := m["finished_at"].(string)
+	started, err1 := time.Parse(time.RFC3339, s)
+	finished, err2 := time.Parse(time.RFC3339, f)
 	if err1 != nil || err2 != nil || finished.Before(started) || started.Location() != time.UTC {
 		t.Errorf("started_at %v, finished_at %v: want RFC 3339 UTC times in order", m["started_at"], m["finished_at"])
 	}
