@@ -104,3 +104,24 @@ func TestSummary_writtenWhateverEndsTheRun(t *testing.T) {
 		})
 	}
 }
+
+// TestSummary_notWrittenWhereUntrusted: after a flag that cannot be
+// parsed, a --summary that came after it, or that names the input, is
+// not written: the file stays as it was.
+func TestSummary_notWrittenWhereUntrusted(t *testing.T) {
+	for _, args := range [][]string{{"run", "--bogus", "--summary", "s.json"}, {"run", "--input", "s.json", "--summary", "s.json", "--bogus"}} {
+		dir := t.TempDir()
+		sum := filepath.Join(dir, "s.json")
+		if err := os.WriteFile(sum, []byte("kept\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range args {
+			if a == "s.json" {
+				args[i] = sum
+			}
+		}
+		if code, _, _ := runWith(t, envOf(nil), nil, args...); code != exitUsage || e2eRead(t, sum) != "kept\n" {
+			t.Errorf("%v: exit %d, the file holds %q; want 2 and the file kept", args, code, e2eRead(t, sum))
+		}
+	}
+}
