@@ -58,6 +58,9 @@ func CreateExport(path string, force bool) (*ExportWriter, error) {
 // at path when it is an undo file: it may hold the only record of the
 // values from before a run.
 func CheckNotUndo(path, flag string) error {
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return nil // nothing there to lose; and opening a pipe (/dev/stdout) to read it waits for ever
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil // nothing there to lose, or nothing we can read
