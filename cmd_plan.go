@@ -18,14 +18,19 @@ target state) or error (with the reason). Nothing is changed.
 
 Exit codes: 0 every row could be read; 1 some rows are in error; 2 usage,
 credentials or input-file error; 3 aborted (authentication failed); 130
-interrupted.`
+interrupted. With --detailed-exitcode, for a drift check: 0 only when every
+row was read and none would change; 6 when every row was read and some would
+change (the summary counts them per field); the others as above, so a row
+that could not be read gives 1, never 0.`
 
 const planExample = `  plivo-bulk plan --sandbox --input samples/numbers-all-columns.csv --output plan.csv
-  plivo-bulk plan --input numbers.csv --output plan.csv --rate 20`
+  plivo-bulk plan --input numbers.csv --output plan.csv --rate 20
+  plivo-bulk plan --input numbers.csv --output plan.csv --detailed-exitcode   # 6: drift`
 
 type planFlags struct {
 	jobFlags
-	output string
+	output       string
+	detailedExit bool
 }
 
 // newPlanCmd binds the flags of plan to o.
@@ -44,6 +49,7 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 	o.register(fs, "plan", s)
 	fs.StringVar(&o.output, "output", "", "plan CSV `FILE` to write (- for standard output)")
 	fs.BoolVar(&o.force, "force", false, "replace an existing plan file")
+	fs.BoolVar(&o.detailedExit, "detailed-exitcode", false, "drift check: exit 0 only when every row was read and none would change, 6 when some would (errors keep their codes)")
 	completeFlags(cmd)
 	return cmd
 }
@@ -119,5 +125,9 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 	if err == nil && sum.Changes[batch.ChangeError] > 0 {
 		return &rowsFailedError{failed: sum.Failed, invalid: sum.Invalid}
 	}
-	return runOutcome(s, o.logFormat, stderr, sum, err, "were not read: the plan is incomplete", "")
+	err = runOutcome(s, o.logFormat, stderr, sum, err, "were not read: the plan is incomplete", "")
+	if err == nil && o.detailedExit && sum.Changes[batch.ChangeYes] > 0 {
+		return errDrift
+	}
+	return err
 }

@@ -202,7 +202,7 @@ var flagGroups = []struct {
 	title string
 	names []string
 }{
-	{"Input and output", []string{"input", "report", "output", "resume", "force", "undo", "allow-other-origin", "summary", "prefix", "subaccount", "alias"}},
+	{"Input and output", []string{"input", "report", "output", "resume", "force", "undo", "allow-other-origin", "summary", "detailed-exitcode", "prefix", "subaccount", "alias"}},
 	{"What is sent", []string{"dry-run", "skip-unchanged", "verify", "read", "allow-default-app"}},
 	{"Safety", []string{"yes", "canary", "max-failures"}},
 	{"Pacing and retries", []string{"rate", "concurrency", "max-attempts", "max-throttle-wait", "timeout", "backoff-base", "backoff-max", "adaptive"}},

@@ -13,8 +13,14 @@ const (
 	exitAborted     = 3
 	exitMaxFailures = 4
 	exitChanged     = 5 // export: the file is written, but the account changed while it was listed
+	exitDrift       = 6 // plan --detailed-exitcode: every row was read, and some would change the account
 	exitInterrupted = 130
 )
+
+// errDrift is plan's outcome under --detailed-exitcode when every row was
+// read and some would change their number: a finding for a monitor, not an
+// error. The summary has told it already.
+var errDrift = errors.New("the account differs from the input")
 
 // usageError marks a problem with the command line, the credentials or the
 // input file: nothing was sent, and the process exits with exitUsage.

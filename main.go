@@ -112,7 +112,7 @@ func exitCodeSaid(err error, say func(level slog.Level, msg string, attrs ...any
 	var rowsErr *rowsFailedError
 	var told *toldError
 	switch {
-	case code == exitOK, errors.As(err, &rowsErr), errors.As(err, &told): // said already
+	case code == exitOK, code == exitDrift, errors.As(err, &rowsErr), errors.As(err, &told): // said already
 	case code == exitInterrupted:
 		say(slog.LevelWarn, "interrupted", "exit_code", code)
 	default:
@@ -132,6 +132,8 @@ func codeOf(err error) int {
 		return exitMaxFailures
 	case errors.Is(err, batch.ErrChanged):
 		return exitChanged
+	case errors.Is(err, errDrift):
+		return exitDrift
 	case errors.Is(err, batch.ErrAborted), errors.Is(err, batch.ErrThrottled):
 		return exitAborted
 	case isUsage(err):

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,14 +67,24 @@ func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summa
 
 // printPlanSummary prints plan's summary, as printRunSummary does run's.
 func printPlanSummary(w io.Writer, log *slog.Logger, format string, s batch.Summary, output string) {
-	log.Info("plan finished", "rows", s.Rows, "yes", s.Changes[batch.ChangeYes], "no", s.Changes[batch.ChangeNo],
+	log.Info("plan finished", "rows", s.Rows, "yes", s.Changes[batch.ChangeYes], "differ_by_field", differByField(s), "no", s.Changes[batch.ChangeNo],
 		"error", s.Changes[batch.ChangeError], "not_read", s.NotAttempted(), "requests", s.Stats.Requests, "elapsed_s", rounded(s.Elapsed.Seconds()))
 	if format == "json" {
 		return
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "\nPlan: %d rows read in %s (%d requests)\n  change yes     %d\n  change no      %d (already in the target state)\n  error          %d\n",
-		s.Rows, s.Elapsed.Round(time.Millisecond), s.Stats.Requests, s.Changes[batch.ChangeYes], s.Changes[batch.ChangeNo], s.Changes[batch.ChangeError])
+	fmt.Fprintf(&b, "\nPlan: %d rows read in %s (%d requests)\n  change yes     %d\n", s.Rows, s.Elapsed.Round(time.Millisecond), s.Stats.Requests, s.Changes[batch.ChangeYes])
+	sep := "    by field:    "
+	for f, n := range s.Differ {
+		if n > 0 {
+			fmt.Fprintf(&b, "%s%s %d", sep, batch.Field(f), n)
+			sep = ", "
+		}
+	}
+	if sep == ", " {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "  change no      %d (already in the target state)\n  error          %d\n", s.Changes[batch.ChangeNo], s.Changes[batch.ChangeError])
 	if n := s.NotAttempted(); n > 0 {
 		fmt.Fprintf(&b, "  not read       %d\n", n)
 	}
@@ -82,6 +93,15 @@ func printPlanSummary(w io.Writer, log *slog.Logger, format string, s batch.Summ
 	}
 	fmt.Fprintf(&b, "Plan: %s (nothing was changed)\n", output)
 	_, _ = w.Write(b.Bytes())
+}
+
+// differByField is, per field, the rows that would change it.
+func differByField(s batch.Summary) map[string]int {
+	m := make(map[string]int, batch.NumFields)
+	for f, n := range s.Differ {
+		m[batch.Field(f).String()] = n
+	}
+	return m
 }
 
 // readAttr says how the numbers' settings were learned and what it cost,
@@ -286,6 +306,7 @@ type summaryFile struct {
 	AppliedUnrecorded int            `json:"applied_unrecorded"`
 	FailedByKind      map[string]int `json:"failed_by_kind"`
 	Changes           map[string]int `json:"changes,omitempty"`
+	DifferByField     map[string]int `json:"differ_by_field,omitempty"`
 	Read              readFile       `json:"read"`
 	StoppedBy         string         `json:"stopped_by"`
 	Requests          int64          `json:"requests"`
@@ -325,11 +346,14 @@ func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output
 		AcceptedRate: sum.Stats.Accepted, StartedAt: start.UTC(), FinishedAt: time.Now().UTC(), ElapsedS: sum.Elapsed.Seconds(), EffectiveRate: sum.Rate(),
 		Output: output, ExitCode: codeOf(*errp), StoppedBy: sum.StoppedBy,
 	}
-	if *errp != nil {
+	if *errp != nil && !errors.Is(*errp, errDrift) {
 		sf.Error = (*errp).Error()
 	}
-	if command == "plan" {
-		sf.Changes = sum.Changes
+	if command == "plan" && sum.Changes != nil { // nil: no row was looked at
+		// Every key, 0 included: a drift monitor reads "yes" and must find it.
+		sf.Changes = map[string]int{batch.ChangeYes: 0, batch.ChangeNo: 0, batch.ChangeError: 0}
+		maps.Copy(sf.Changes, sum.Changes)
+		sf.DifferByField = differByField(*sum)
 	}
 	r := sum.Read
 	sf.Read = readFile{Asked: string(r.Asked), Chosen: string(r.Chosen), Rows: r.Rows, AccountNumbers: r.AccountNumbers,

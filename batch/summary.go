@@ -22,6 +22,9 @@ type Summary struct {
 	// Changes counts the rows per Change value: what plan reports.
 	Changes map[string]int
 	Read    ReadPlan // how the numbers' settings were learned
+	// Differ counts, per field, the rows of Changes[ChangeYes] that would
+	// change it: plan's drift, field by field.
+	Differ [NumFields]int
 	// StoppedBy says why the job stopped before its end: "interrupted",
 	// "aborted", "throttled", "max_failures", "canary", "declined"; ""
 	// when it ran to its end.
@@ -67,7 +70,13 @@ func (s *Summary) add(r Result) {
 	case StatusUnverified:
 		s.Unverified++
 	}
-	s.Changes[r.Change()]++
+	c := r.Change()
+	s.Changes[c]++
+	if c == ChangeYes {
+		for _, f := range r.Row.Targets.Differs(r.Current) {
+			s.Differ[f]++
+		}
+	}
 }
 
 // NotAttempted counts the rows that have no outcome: a stopped run's rest.

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// TestPlan_detailedExitcodeSaysWhetherTheAccountMatches runs plan in-process
+// against a sandbox on loopback, as a cron drift check would: with
+// --detailed-exitcode, 0 only when every row was read and none would
+// change, 6 when some would (the summary counting them per field), 1 when a
+// row could not be read, whatever the others show; without it, the codes
+// plan always had.
+func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
+	const sub1, sub2 = "SAAAAAAAAAAAAAAAAAA1", "SAAAAAAAAAAAAAAAAAA2"
+	input := "number,app_id,subaccount,alias\n" +
+		"12025550101,1001," + sub1 + ",one\n" +
+		"12025550102,1001," + sub1 + ",two\n" +
+		"12025550103,1002,,three\n" +
+		"12025550104,1002," + sub2 + ",four\n"
+	matching := []sandbox.Number{
+		{Number: "12025550101", AppID: "1001", Subaccount: sub1, Alias: "one"},
+		{Number: "12025550102", AppID: "1001", Subaccount: sub1, Alias: "two"},
+		{Number: "12025550103", AppID: "1002", Subaccount: sub2, Alias: "three"},
+		{Number: "12025550104", AppID: "1002", Subaccount: sub2, Alias: "four"},
+	}
+	drifted := []sandbox.Number{
+		{Number: "12025550101", AppID: "1002", Subaccount: sub1, Alias: "one"},  // app_id
+		{Number: "12025550102", AppID: "1002", Subaccount: sub1, Alias: "zwei"}, // app_id and alias
+		matching[2],
+		{Number: "12025550104", AppID: "1002", Subaccount: sub1, Alias: "four"}, // subaccount
+	}
+	noDrift := map[string]float64{"app_id": 0, "subaccount": 0, "alias": 0, "compliance_application_id": 0}
+	drift := map[string]float64{"app_id": 2, "subaccount": 1, "alias": 1, "compliance_application_id": 0}
+	for _, tt := range []struct {
+		name     string
+		account  []sandbox.Number
+		hide     string // a number whose answers lack the alias key
+		detailed bool
+		code     int
+		yes      float64
+		differ   map[string]float64
+		printed  string
+	}{
+		{"matching", matching, "", true, exitOK, 0, noDrift, "change yes     0\n  change no      4"},
+		{"drifted", drifted, "", true, exitDrift, 3, drift, "change yes     3\n    by field:    app_id 2, subaccount 1, alias 1\n"},
+		{"a key absent from a matching account", matching, "12025550102", true, exitRowsFailed, 0, noDrift, "error          1"},
+		{"a key absent and drift: the error wins", drifted, "12025550103", true, exitRowsFailed, 3, drift, "error          1"},
+		{"a number not on the account", matching[:3], "", true, exitRowsFailed, 0, noDrift, "error          1"},
+		{"drifted, without the option", drifted, "", false, exitOK, 3, drift, "by field:    app_id 2, subaccount 1, alias 1"},
+		{"a key absent, without the option", matching, "12025550102", false, exitRowsFailed, 0, noDrift, "error          1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := sandbox.New(sandbox.Config{})
+			srv.AddApplication("1001", "one")
+			srv.AddApplication("1002", "two")
+			srv.AddSubaccount(sub1, "one")
+			srv.AddSubaccount(sub2, "two")
+			for _, n := range tt.account {
+				srv.AddNumber(n)
+			}
+			hs := httptest.NewServer(withoutAlias(t, srv, tt.hide))
+			t.Cleanup(hs.Close)
+			dir := t.TempDir()
+			in, sum := filepath.Join(dir, "numbers.csv"), filepath.Join(dir, "summary.json")
+			if err := os.WriteFile(in, []byte(input), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"plan", "--input", in, "--output", filepath.Join(dir, "plan.csv"), "--summary", sum, "--rate", "0", "--progress", "never"}
+			if tt.detailed {
+				args = append(args, "--detailed-exitcode")
+			}
+			cfg := srv.Config()
+			env := envOf(map[string]string{"PLIVO_API_URL": hs.URL, "PLIVO_AUTH_ID": cfg.AuthID, "PLIVO_AUTH_TOKEN": cfg.AuthToken})
+			code, _, stderr := runWith(t, env, nil, args...)
+			if code != tt.code || !strings.Contains(stderr, tt.printed) {
+				t.Fatalf("exit %d, want %d, and the summary printed holding %q:\n%s", code, tt.code, tt.printed, stderr)
+			}
+			if code == exitDrift && strings.Contains(stderr, "plivo-bulk:") {
+				t.Errorf("drift is told by the summary, not as an error:\n%s", stderr)
+			}
+			m := readSummaryKeys(t, sum)
+			changes, _ := m["changes"].(map[string]any)
+			differ := map[string]float64{}
+			for k, v := range m["differ_by_field"].(map[string]any) {
+				differ[k], _ = v.(float64)
+			}
+			if m["exit_code"] != float64(tt.code) || changes["yes"] != tt.yes || !maps.Equal(differ, tt.differ) {
+				t.Errorf("summary exit_code %v, changes %v, differ_by_field %v; want %d, yes %v, %v", m["exit_code"], changes, differ, tt.code, tt.yes, tt.differ)
+			}
+			if e := m["error"].(string); (e == "") != (tt.code == exitOK || tt.code == exitDrift) {
+				t.Errorf("summary error %q with exit code %d: want one only for an error", e, tt.code)
+			}
+		})
+	}
+}
+
+// withoutAlias serves h with the alias key taken out of number's object in
+// every answer that shows it: the listing's, and a read of it.
+func withoutAlias(t *testing.T, h http.Handler, number string) http.Handler {
+	if number == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, q)
+		var v map[string]any
+		if q.Method != http.MethodGet || json.Unmarshal(rec.Body.Bytes(), &v) != nil {
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
+		objects, _ := v["objects"].([]any)
+		for _, o := range append(objects, v) {
+			if o, ok := o.(map[string]any); ok && o["number"] == number {
+				delete(o, "alias")
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		if err := json.NewEncoder(w).Encode(v); err != nil {
+			t.Error(err)
+		}
+	})
+}
