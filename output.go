@@ -349,7 +349,7 @@ func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output
 	if *errp != nil && !errors.Is(*errp, errDrift) {
 		sf.Error = (*errp).Error()
 	}
-	if command == "plan" && sum.Changes != nil { // nil: no row was looked at
+	if command == "plan" && len(sum.Changes) > 0 { // else no row was looked at: no count to give
 		// Every key, 0 included: a drift monitor reads "yes" and must find it.
 		sf.Changes = map[string]int{batch.ChangeYes: 0, batch.ChangeNo: 0, batch.ChangeError: 0}
 		maps.Copy(sf.Changes, sum.Changes)

@@ -18,7 +18,7 @@ import (
 // --detailed-exitcode, 0 only when every row was read and none would
 // change, 6 when some would (the summary counting them per field), 1 when a
 // row could not be read, whatever the others show; without it, the codes
-// plan always had.
+// plan always had. A plan that looked at no row gives no counts.
 func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 	const sub1, sub2 = "SAAAAAAAAAAAAAAAAAA1", "SAAAAAAAAAAAAAAAAAA2"
 	input := "number,app_id,subaccount,alias\n" +
@@ -44,19 +44,21 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 		name     string
 		account  []sandbox.Number
 		hide     string // a number whose answers lack the alias key
+		token    string // the token sent, when not the account's
 		detailed bool
 		code     int
 		yes      float64
-		differ   map[string]float64
+		differ   map[string]float64 // nil: no counts in the summary file
 		printed  string
 	}{
-		{"matching", matching, "", true, exitOK, 0, noDrift, "change yes     0\n  change no      4"},
-		{"drifted", drifted, "", true, exitDrift, 3, drift, "change yes     3\n    by field:    app_id 2, subaccount 1, alias 1\n"},
-		{"a key absent from a matching account", matching, "12025550102", true, exitRowsFailed, 0, noDrift, "error          1"},
-		{"a key absent and drift: the error wins", drifted, "12025550103", true, exitRowsFailed, 3, drift, "error          1"},
-		{"a number not on the account", matching[:3], "", true, exitRowsFailed, 0, noDrift, "error          1"},
-		{"drifted, without the option", drifted, "", false, exitOK, 3, drift, "by field:    app_id 2, subaccount 1, alias 1"},
-		{"a key absent, without the option", matching, "12025550102", false, exitRowsFailed, 0, noDrift, "error          1"},
+		{"matching", matching, "", "", true, exitOK, 0, noDrift, "change yes     0\n  change no      4"},
+		{"drifted", drifted, "", "", true, exitDrift, 3, drift, "change yes     3\n    by field:    app_id 2, subaccount 1, alias 1\n"},
+		{"a key absent from a matching account", matching, "12025550102", "", true, exitRowsFailed, 0, noDrift, "error          1"},
+		{"a key absent and drift: the error wins", drifted, "12025550103", "", true, exitRowsFailed, 3, drift, "error          1"},
+		{"a number not on the account", matching[:3], "", "", true, exitRowsFailed, 0, noDrift, "error          1"},
+		{"drifted, without the option", drifted, "", "", false, exitOK, 3, drift, "by field:    app_id 2, subaccount 1, alias 1"},
+		{"credentials refused: nothing looked at", drifted, "", "wrong", true, exitAborted, 0, nil, "401"},
+		{"a key absent, without the option", matching, "12025550102", "", false, exitRowsFailed, 0, noDrift, "error          1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := sandbox.New(sandbox.Config{})
@@ -79,7 +81,10 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 				args = append(args, "--detailed-exitcode")
 			}
 			cfg := srv.Config()
-			env := envOf(map[string]string{"PLIVO_API_URL": hs.URL, "PLIVO_AUTH_ID": cfg.AuthID, "PLIVO_AUTH_TOKEN": cfg.AuthToken})
+			if tt.token == "" {
+				tt.token = cfg.AuthToken
+			}
+			env := envOf(map[string]string{"PLIVO_API_URL": hs.URL, "PLIVO_AUTH_ID": cfg.AuthID, "PLIVO_AUTH_TOKEN": tt.token})
 			code, _, stderr := runWith(t, env, nil, args...)
 			if code != tt.code || !strings.Contains(stderr, tt.printed) {
 				t.Fatalf("exit %d, want %d, and the summary printed holding %q:\n%s", code, tt.code, tt.printed, stderr)
@@ -89,11 +94,14 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 			}
 			m := readSummaryKeys(t, sum)
 			changes, _ := m["changes"].(map[string]any)
-			differ := map[string]float64{}
-			for k, v := range m["differ_by_field"].(map[string]any) {
-				differ[k], _ = v.(float64)
+			var differ map[string]float64
+			if byField, ok := m["differ_by_field"].(map[string]any); ok {
+				differ = map[string]float64{}
+				for k, v := range byField {
+					differ[k], _ = v.(float64)
+				}
 			}
-			if m["exit_code"] != float64(tt.code) || changes["yes"] != tt.yes || !maps.Equal(differ, tt.differ) {
+			if m["exit_code"] != float64(tt.code) || (changes == nil) != (tt.differ == nil) || changes != nil && changes["yes"] != tt.yes || !maps.Equal(differ, tt.differ) {
 				t.Errorf("summary exit_code %v, changes %v, differ_by_field %v; want %d, yes %v, %v", m["exit_code"], changes, differ, tt.code, tt.yes, tt.differ)
 			}
 			if e := m["error"].(string); (e == "") != (tt.code == exitOK || tt.code == exitDrift) {
