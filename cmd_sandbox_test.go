@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -9,216 +9,110 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// sandboxOutput is an io.Writer that a test can read while sandboxCmd
-// writes to it.
-type sandboxOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *sandboxOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *sandboxOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
-// startSandboxCmd runs `sandbox args` in-process in the background, with
-// env as its environment, and waits for it to print its banner. stop
-// cancels it and returns its error.
-func startSandboxCmd(t *testing.T, env map[string]string, args ...string) (baseURL string, out *sandboxOutput, stop func() error) {
+// startSandboxCmd runs `sandbox args` in-process with env as its
+// environment, and returns its banner once printed, and stop, which
+// interrupts it and returns the rest of its output and its error.
+func startSandboxCmd(t *testing.T, env map[string]string, args ...string) (banner string, stop func() (string, error)) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out = &sandboxOutput{}
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, append([]string{"sandbox"}, args...), envOf(env), nil, out, io.Discard) }()
-	stop = func() error {
+	go func() {
+		done <- run(ctx, nil, append([]string{"sandbox"}, args...), envOf(env), nil, pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	for !strings.Contains(banner, "Serving until interrupted") && lines.Scan() {
+		banner += lines.Text() + "\n"
+	}
+	rest := make(chan string)
+	go func() {
+		var s string
+		for lines.Scan() {
+			s += lines.Text() + "\n"
+		}
+		rest <- s
+	}()
+	return banner, func() (string, error) {
 		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(10 * time.Second):
-			t.Fatal("sandboxCmd did not return after cancel")
-			return nil
-		}
+		err := <-done
+		return <-rest, err
 	}
-	urlRE := regexp.MustCompile(`serving Plivo's Number API on (http://\S+)`)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		// The banner's last line: the rest of it is there too.
-		if m := urlRE.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Serving until interrupted") {
-			return m[1], out, stop
-		}
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("sandboxCmd returned early: %v\n%s", err, out.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	stop()
-	t.Fatalf("sandboxCmd printed no URL:\n%s", out.String())
-	return "", nil, nil
 }
 
-func TestRunSandbox_serveAndDump(t *testing.T) {
+func TestRunSandbox_servesAndDumps(t *testing.T) {
 	dir := t.TempDir()
-	numbersFile := filepath.Join(dir, "numbers.csv")
-	if err := os.WriteFile(numbersFile, []byte("number,app_id,alias\n12025551111,111,Old\n"), 0o600); err != nil {
+	numbers, dump := filepath.Join(dir, "numbers.csv"), filepath.Join(dir, "dump.csv")
+	if err := os.WriteFile(numbers, []byte("number,app_id,alias\n12025551111,111,Old\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	dumpFile := filepath.Join(dir, "dump.csv")
-	base, out, stop := startSandboxCmd(t, nil, "--listen", "127.0.0.1:0", "--numbers", numbersFile, "--apps", "222", "--dump", dumpFile)
-
-	m := regexp.MustCompile(`export PLIVO_API_URL=(\S+) PLIVO_AUTH_ID=(\S+) PLIVO_AUTH_TOKEN=(\S+)`).FindStringSubmatch(out.String())
-	if m == nil || m[1] != base {
-		t.Fatalf("no export line for %s in:\n%s", base, out.String())
+	banner, stop := startSandboxCmd(t, nil, "--listen", "127.0.0.1:0", "--numbers", numbers, "--apps", "222", "--dump", dump, "--latency", "1ms")
+	m := regexp.MustCompile(`(?m)^  export PLIVO_API_URL=(\S+) PLIVO_AUTH_ID=(\S+) PLIVO_AUTH_TOKEN=(\S+)$`).FindStringSubmatch(banner)
+	if m == nil || !strings.Contains(banner, "on "+m[1]+"\naccount "+m[2]+" with 1 numbers; rate limit 300/5s; latency 1ms\n") {
+		t.Fatalf("banner:\n%s", banner)
 	}
-	req, _ := http.NewRequest("POST", base+"/v1/Account/"+m[2]+"/Number/12025551111/", strings.NewReader(`{"app_id": "222", "alias": "New"}`))
+	req, _ := http.NewRequest("POST", m[1]+"/v1/Account/"+m[2]+"/Number/12025551111/", strings.NewReader(`{"app_id": "222", "alias": "New"}`))
 	req.SetBasicAuth(m[2], m[3])
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusAccepted {
+		t.Errorf("update: %v %v, want 202", res, err)
 	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusAccepted {
-		t.Errorf("update status = %d, want 202", res.StatusCode)
+	out, err := stop()
+	if err != nil || !strings.Contains(out, "stopped after 1 requests: 1 updates applied (1 changed a number), 0 rate limited, 0 failed on purpose\nnumbers written to "+dump) {
+		t.Errorf("stop: %v\n%s", err, out)
 	}
-
-	if err := stop(); err != nil {
-		t.Fatalf("sandboxCmd: %v", err)
-	}
-	if s := out.String(); !strings.Contains(s, "stopped after 1 requests: 1 updates applied (1 changed a number), 0 rate limited") {
-		t.Errorf("no stats in output:\n%s", s)
-	}
-	got, err := os.ReadFile(dumpFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "number,app_id,subaccount,alias,compliance_application_id,compliance_status\n12025551111,222,,New,,accepted\n"
-	if string(got) != want {
-		t.Errorf("dump = %q, want %q", got, want)
+	if got, _ := os.ReadFile(dump); string(got) != "number,app_id,subaccount,alias,compliance_application_id,compliance_status\n12025551111,222,,New,,accepted\n" {
+		t.Errorf("dump = %q", got)
 	}
 }
 
-func TestRunSandbox_tokenFromEnvironment(t *testing.T) {
+func TestRunSandbox_neverPrintsATokenFromTheEnvironment(t *testing.T) {
 	const token = "envTokenThatMustNotBePrinted0123456789"
-	env := map[string]string{"PLIVO_AUTH_ID": "MAENVENVENVENVENVENV", "PLIVO_AUTH_TOKEN": token}
-	_, out, stop := startSandboxCmd(t, env, "--listen", "127.0.0.1:0", "--dump", "-")
-	if err := stop(); err != nil {
-		t.Fatal(err)
+	banner, stop := startSandboxCmd(t, map[string]string{"PLIVO_AUTH_ID": "MAENVENVENVENVENVENV", "PLIVO_AUTH_TOKEN": token},
+		"--listen", "127.0.0.1:0", "--dump", "-", "--rate-limit", "0", "--fail-rate", "0.05", "--default-app-on-missing")
+	out, err := stop()
+	if err != nil || strings.Contains(banner+out, token) || !strings.HasSuffix(out, "compliance_status\n") {
+		t.Errorf("%v; output shows the token or lacks the (empty) dump:\n%s%s", err, banner, out)
 	}
-	s := out.String()
-	if strings.Contains(s, token) {
-		t.Errorf("output shows the token from the environment:\n%s", s)
-	}
-	if !strings.Contains(s, "PLIVO_AUTH_ID=MAENVENVENVENVENVENV") || !strings.Contains(s, "taken from PLIVO_AUTH_TOKEN") {
-		t.Errorf("output does not explain the credentials:\n%s", s)
-	}
-	if !strings.HasSuffix(s, "compliance_status\n") {
-		t.Errorf("output does not end with the (empty) dump:\n%s", s)
+	for _, want := range []string{"PLIVO_AUTH_ID=MAENVENVENVENVENVENV\n", "taken from PLIVO_AUTH_TOKEN", "0 numbers; failing 5% of number requests; default app on missing app_id: none\n", "no numbers loaded"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
 	}
 }
 
-func TestRunSandbox_badArgs(t *testing.T) {
-	missing := filepath.Join(t.TempDir(), "missing.csv")
-	tests := []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unknown flag", []string{"--nope"}, "unknown flag --nope"},
-		{"argument", []string{"extra"}, "unexpected argument"},
-		{"public address", []string{"--listen", "0.0.0.0:8089"}, "loopback"},
-		{"all interfaces", []string{"--listen", ":8089"}, "loopback"},
-		{"no port", []string{"--listen", "127.0.0.1"}, "listen"},
-		{"rate above 1", []string{"--fail-rate", "1.5"}, "fail rate"},
-		{"negative latency", []string{"--latency", "-1s"}, "latency"},
-		{"negative rate limit", []string{"--rate-limit", "-1"}, "rate limit"},
-		{"bad rate window", []string{"--rate-limit", "300/5"}, "window"},
-		{"a removed fault", []string{"--drop-rate", "0.1"}, "unknown flag --drop-rate"},
-		{"bad subaccount", []string{"--subaccounts", "SA1"}, "subaccounts"},
-		{"empty app", []string{"--apps", "1,,2"}, "empty item"},
-		{"bad default app", []string{"--default-app", "a b"}, "default app"},
-		{"missing numbers file", []string{"--numbers", missing}, "open numbers file"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runWith(t, envOf(nil), nil, append([]string{"sandbox"}, tt.args...)...)
-			if code != exitUsage {
-				t.Fatalf("exit %d, want 2: %s", code, stderr)
-			}
-			if !strings.Contains(stderr, tt.want) {
-				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.want)
-			}
-			if stdout != "" {
-				t.Errorf("stdout = %q, want nothing", stdout)
-			}
-		})
+func TestRunSandbox_badArgsAreUsageErrors(t *testing.T) {
+	for args, want := range map[string]string{
+		"--nope":                        "unknown flag --nope",
+		"extra":                         "unexpected argument",
+		"--listen 0.0.0.0:8089":         "loopback",
+		"--listen :8089":                "loopback",
+		"--listen 127.0.0.1":            "missing port",
+		"--fail-rate 1.5":               "fail rate",
+		"--latency -1s":                 "latency",
+		"--rate-limit -1":               "rate limit",
+		"--rate-limit 300/5":            "window",
+		"--drop-rate 0.1":               "unknown flag --drop-rate",
+		"--subaccounts SA1":             "subaccounts",
+		"--apps 1,,2":                   `application id ""`,
+		"--default-app a/b":             "default app",
+		"--numbers /nonexistent/x.csv":  "open numbers file",
+		"--numbers cmd_sandbox_test.go": "read numbers header",
+	} {
+		code, stdout, stderr := runWith(t, envOf(nil), nil, append([]string{"sandbox"}, strings.Fields(args)...)...)
+		if code != exitUsage || !strings.Contains(stderr, want) || stdout != "" {
+			t.Errorf("sandbox %s: exit %d, stdout %q, stderr %q; want 2 and %q", args, code, stdout, stderr, want)
+		}
 	}
 }
 
 func TestSandboxShellQuote(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"http://127.0.0.1:8089": "http://127.0.0.1:8089",
-		"MA0123":                "MA0123",
-		"a b":                   "'a b'",
-		"it's":                  `'it'\''s'`,
-		"":                      "''",
-	} {
+	for in, want := range map[string]string{"http://127.0.0.1:8089": "http://127.0.0.1:8089", "a b": "'a b'", "it's": `'it'\''s'`, "": "''"} {
 		if got := sandboxShellQuote(in); got != want {
 			t.Errorf("sandboxShellQuote(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-// TestParseSandboxFlags_rateLimit: Plivo's documented limit unless told
-// otherwise, and the banner says which.
-func TestParseSandboxFlags_rateLimit(t *testing.T) {
-	tests := []struct {
-		args   []string
-		want   sandbox.Rate
-		banner string
-	}{
-		{nil, sandbox.Rate{Limit: 300, Window: 5 * time.Second}, "rate limit 300/5s"},
-		{[]string{"--rate-limit", "60"}, sandbox.Rate{Limit: 60, Window: time.Second}, "rate limit 60/1s"},
-		{[]string{"--rate-limit", "0", "--fail-rate", "0.05", "--latency", "80ms"}, sandbox.Rate{Window: time.Second}, "failing 5% of number requests; latency 80ms"},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			var o sandboxOptions
-			c := newSandboxCmd(&sys{getenv: envOf(nil)}, &o)
-			if err := parseInto(c, tt.args); err != nil {
-				t.Fatal(err)
-			}
-			if err := o.check(); err != nil {
-				t.Fatal(err)
-			}
-			if got := (sandbox.Rate{Limit: o.cfg.RateLimit, Window: o.cfg.RateWindow}); got != tt.want {
-				t.Errorf("rate limit = %+v, want %+v", got, tt.want)
-			}
-			var banner bytes.Buffer
-			printSandboxBanner(&banner, "http://127.0.0.1:1", o.cfg, false, 1)
-			if !strings.Contains(banner.String(), tt.banner) {
-				t.Errorf("banner lacks %q:\n%s", tt.banner, banner.String())
-			}
-			if tt.want.Limit == 0 && strings.Contains(banner.String(), "rate limit") {
-				t.Errorf("banner of an unlimited sandbox mentions a rate limit:\n%s", banner.String())
-			}
-		})
 	}
 }

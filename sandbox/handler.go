@@ -1,198 +1,295 @@
 package sandbox
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/subtle"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
+	"math/rand/v2"
+	"mime"
 	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
 
-var _ http.Handler = (*Server)(nil)
+// updateKeys are the parameters an update accepts.
+var updateKeys = []string{"alias", "app_id", "compliance_application_id", "subaccount"}
 
-type routeKind int
-
-const (
-	routeUnknown     routeKind = iota // under /v1/Account/{auth_id}/, but no resource
-	routeAccount                      // /v1/Account/{auth_id}/
-	routeNumberList                   // /v1/Account/{auth_id}/Number/
-	routeNumber                       // /v1/Account/{auth_id}/Number/{number}/
-	routeApplication                  // /v1/Account/{auth_id}/Application/{app_id}/
-	routeSubaccount                   // /v1/Account/{auth_id}/Subaccount/{sub_id}/
-)
-
-type route struct {
-	kind    routeKind
-	account string
-	id      string // the number, app id or subaccount id
-}
-
-// parseRoute splits path. It reports false when path is not under
-// /v1/Account/{auth_id}/ at all, or does not end with a slash.
-func parseRoute(path string) (route, bool) {
-	const prefix = "/v1/Account/"
-	if !strings.HasPrefix(path, prefix) || !strings.HasSuffix(path, "/") {
-		return route{}, false
-	}
-	segs := strings.Split(strings.TrimSuffix(path[len(prefix):], "/"), "/")
-	for _, s := range segs {
-		if s == "" {
-			return route{}, false
-		}
-	}
-	rt := route{account: segs[0]}
-	switch {
-	case len(segs) == 1:
-		rt.kind = routeAccount
-	case len(segs) == 2 && segs[1] == "Number":
-		rt.kind = routeNumberList
-	case len(segs) == 3 && segs[1] == "Number":
-		rt.kind, rt.id = routeNumber, segs[2]
-	case len(segs) == 3 && segs[1] == "Application":
-		rt.kind, rt.id = routeApplication, segs[2]
-	case len(segs) == 3 && segs[1] == "Subaccount":
-		rt.kind, rt.id = routeSubaccount, segs[2]
-	}
-	return rt, true
-}
-
-// exchange is one request being served, and what will be recorded of it.
+// exchange is one request being served, and what is recorded of it.
 type exchange struct {
 	w   http.ResponseWriter
 	r   *http.Request
 	rec Request
 }
 
-// ServeHTTP serves the sandbox's API. A request whose client gives up
-// during the latency (or that the server stops, see Start) ends with a panic
-// of http.ErrAbortHandler, which makes net/http's server close the
-// connection without an answer.
+// ServeHTTP serves the API. A request whose client gives up during the
+// latency, or that Start's stop cuts short, ends in a panic of
+// http.ErrAbortHandler: net/http closes the connection without an answer.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	x := &exchange{w: w, r: r, rec: Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path}}
-	// finish runs even when the request is aborted.
-	defer s.finish(x)
-	s.serve(x)
-}
-
-// finish hands x to the recorder.
-func (s *Server) finish(x *exchange) {
-	if f := s.recorder.Load(); f != nil {
-		(*f)(x.rec)
-	}
-}
-
-func (s *Server) serve(x *exchange) {
-	r := x.r
-	rt, underAccount := parseRoute(r.URL.Path)
-	if rt.kind == routeNumber {
-		x.rec.Number = rt.id
-	}
-	numberEndpoint := underAccount && (rt.kind == routeNumber || rt.kind == routeNumberList)
-
-	// Read the body first: until it is read, net/http does not watch the
-	// connection, and a delayed request would not notice that its client
-	// gave up.
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
+	defer func() { // recorded even when aborted
+		if f := s.recorder.Load(); f != nil {
+			(*f)(x.rec)
+		}
+	}()
+	// Read the body first: until it is read, net/http does not notice a
+	// client that gives up during the latency.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil && !errors.As(err, new(*http.MaxBytesError)) {
 		panic(http.ErrAbortHandler) // the client went away mid-body
 	}
-	tooLarge := len(body) > maxBody
-	if tooLarge {
-		body = body[:maxBody]
-	}
-	if len(body) > 0 {
-		x.rec.Body = string(body)
-	}
+	x.rec.Body = string(body)
 
+	// Under the account: "" (the account), "Number/" (the list), or a kind
+	// of resource, its id and "/".
+	rest, ours := strings.CutPrefix(r.URL.Path, "/v1/Account/"+s.cfg.AuthID+"/")
+	kind, id, _ := strings.Cut(rest, "/")
+	id, slash := strings.CutSuffix(id, "/")
+	one := slash && id != "" && !strings.Contains(id, "/") && slices.Contains([]string{"Number", "Application", "Subaccount"}, kind)
+	found := ours && (rest == "" || rest == "Number/" || one)
+	numberEndpoint := found && kind == "Number"
+	if numberEndpoint {
+		x.rec.Number = id
+	}
 	if numberEndpoint && s.cfg.Latency > 0 {
-		t := time.NewTimer(s.cfg.Latency)
 		select {
-		case <-t.C:
+		case <-time.After(s.cfg.Latency):
 		case <-r.Context().Done():
-			t.Stop()
 			panic(http.ErrAbortHandler) // the client gave up, or the server is stopping
 		}
 	}
 
-	if !s.authenticate(x) {
-		return
-	}
-	if !underAccount {
-		x.rec.APIID = newAPIID()
-		x.fail(http.StatusNotFound, "not found")
-		return
-	}
-	if rt.account != s.cfg.AuthID {
-		x.unauthorized("invalid credentials")
-		return
-	}
-	x.rec.APIID = newAPIID()
-
-	// No Retry-After: Plivo documents none, so a client must cope without.
-	if s.limiter != nil && !s.limiter.take() {
+	switch {
+	case !s.authenticate(x):
+	case s.limiter != nil && !s.limiter.Allow():
 		s.rateLimited.Add(1)
 		x.fail(http.StatusTooManyRequests, "too many requests")
-		return
-	}
-
-	if rt.kind == routeUnknown {
+	case !found:
 		x.fail(http.StatusNotFound, "not found")
-		return
-	}
-	allowed := "GET"
-	if rt.kind == routeNumber {
-		allowed = "GET, POST"
-	}
-	if r.Method != http.MethodGet && !(r.Method == http.MethodPost && rt.kind == routeNumber) {
-		x.w.Header().Set("Allow", allowed)
+	case r.Method != http.MethodGet && !(r.Method == http.MethodPost && numberEndpoint && id != ""):
 		x.fail(http.StatusMethodNotAllowed, "method not allowed")
-		return
-	}
-	if tooLarge {
-		x.fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", maxBody))
-		return
-	}
-	if numberEndpoint && s.cfg.FailRate > 0 && mrand.Float64() < s.cfg.FailRate {
+	case numberEndpoint && rand.Float64() < s.cfg.FailRate:
 		s.faults.Add(1)
-		x.injectFailure(mrand.IntN(3))
-		return
-	}
-
-	switch rt.kind {
-	case routeAccount:
-		s.getAccount(x)
-	case routeNumberList:
-		s.listNumbers(x)
-	case routeNumber:
-		if r.Method == http.MethodPost {
-			s.updateNumber(x, rt.id, body)
+		x.rec.Fault = "fail"
+		// 500 in Plivo's shape, or 502 or 503 from a proxy in front of it.
+		if st := []int{500, 502, 503}[rand.IntN(3)]; st == 500 {
+			x.fail(st, "internal server error")
 		} else {
-			s.getNumber(x, rt.id)
+			x.reply(st, "text/html", fmt.Appendf(nil, "<html><head><title>%[1]d %[2]s</title></head><body><center><h1>%[1]d %[2]s</h1></center><hr><center>nginx</center></body></html>\n", st, http.StatusText(st)))
 		}
-	case routeApplication:
-		s.getApplication(x, rt.id)
-	case routeSubaccount:
-		s.getSubaccount(x, rt.id)
+	case r.Method == http.MethodPost:
+		s.update(x, id, body, err != nil)
+	case rest == "":
+		x.json(http.StatusOK, map[string]any{"auth_id": s.cfg.AuthID, "resource_uri": r.URL.Path, "api_id": x.rec.APIID})
+	case id == "":
+		s.list(x)
+	default:
+		s.get(x, kind, id)
 	}
 }
 
-// authenticate checks the request's Basic auth against the account's and
-// answers 401 when it does not match.
+// authenticate answers 401 unless the request carries the account's Basic
+// auth, and gives it an api_id if it does.
 func (s *Server) authenticate(x *exchange) bool {
-	if x.r.Header.Get("Authorization") == "" {
-		x.unauthorized("authentication credentials were not provided")
-		return false
-	}
 	user, pass, ok := x.r.BasicAuth()
-	// Compare both, in constant time, whatever the first gives.
+	// Both compared in constant time, whatever the first gives.
 	idOK := subtle.ConstantTimeCompare([]byte(user), []byte(s.cfg.AuthID))
 	tokenOK := subtle.ConstantTimeCompare([]byte(pass), []byte(s.cfg.AuthToken))
 	if !ok || idOK&tokenOK != 1 {
-		x.unauthorized("invalid credentials")
+		x.w.Header().Set("WWW-Authenticate", `Basic realm="Plivo API"`)
+		x.fail(http.StatusUnauthorized, "invalid credentials")
 		return false
 	}
+	hi, lo := rand.Uint64()&^0xf000|0x4000, rand.Uint64()&^(0xc<<60)|0x8<<60 // a version 4 UUID, as Plivo's
+	x.rec.APIID = fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
 	return true
+}
+
+// get answers a number, application or subaccount.
+func (s *Server) get(x *exchange, kind, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var j map[string]any
+	if n, ok := s.numbers[id]; ok && kind == "Number" {
+		j = s.numberJSON(n, false)
+	} else if name, ok := s.apps[id]; ok && kind == "Application" {
+		j = map[string]any{"app_id": id, "app_name": name}
+	} else if name, ok := s.subs[id]; ok && kind == "Subaccount" {
+		j = map[string]any{"auth_id": id, "name": name}
+	} else {
+		x.fail(http.StatusNotFound, "not found")
+		return
+	}
+	j["api_id"] = x.rec.APIID
+	x.json(http.StatusOK, j)
+}
+
+// numberJSON is n as Plivo shows it, null for an unset value. The list
+// shows sub_account as a plain auth_id, a single read as a URI.
+func (s *Server) numberJSON(n Number, listed bool) map[string]any {
+	sub := null(s.uri("Subaccount", n.Subaccount))
+	if listed {
+		sub = null(n.Subaccount)
+	}
+	return map[string]any{"number": n.Number, "alias": null(n.Alias), "application": null(s.uri("Application", n.AppID)),
+		"sub_account": sub, "compliance_application_id": null(n.ComplianceApplicationID),
+		"compliance_status": n.ComplianceStatus, "resource_uri": s.uri("Number", n.Number)}
+}
+
+// uri is the path of the account's resource kind/id; "" when id is.
+func (s *Server) uri(kind, id string) string {
+	if id == "" {
+		return ""
+	}
+	return "/v1/Account/" + s.cfg.AuthID + "/" + kind + "/" + id + "/"
+}
+
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// update checks an update to number whole, then applies it, unless it
+// ignores it on purpose.
+func (s *Server) update(x *exchange, number string, body []byte, tooLarge bool) {
+	var fields map[string]*string
+	mt, _, _ := mime.ParseMediaType(x.r.Header.Get("Content-Type"))
+	if tooLarge {
+		x.fail(http.StatusRequestEntityTooLarge, "request body is larger than 64 KiB")
+		return
+	} else if mt != "application/json" || json.Unmarshal(body, &fields) != nil || fields == nil {
+		x.fail(http.StatusBadRequest, "want one JSON object of strings and nulls, sent as application/json")
+		return
+	}
+	x.rec.Fields = fields
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.numbers[number]
+	app, sub, compliance := fields["app_id"], fields["subaccount"], fields["compliance_application_id"]
+	known := func(m map[string]string, v *string) bool { _, ok := m[*v]; return ok }
+	status, msg := http.StatusBadRequest, ""
+	for k := range fields {
+		if !slices.Contains(updateKeys, k) {
+			msg = fmt.Sprintf("unknown parameter %q; accepted parameters are %s", k, strings.Join(updateKeys, ", "))
+		}
+	}
+	switch {
+	case msg != "":
+	case !ok:
+		status, msg = http.StatusNotFound, "not found"
+	case app != nil && *app != "" && !known(s.apps, app):
+		msg = fmt.Sprintf("app_id %q is not an application of this account", *app)
+	case sub != nil && strings.HasPrefix(s.cfg.AuthID, "SA"):
+		status, msg = http.StatusForbidden, "only the main account can move a number to a subaccount"
+	case sub != nil && !known(s.subs, sub):
+		msg = fmt.Sprintf("subaccount %q is not a subaccount of this account", *sub)
+	case compliance != nil && n.ComplianceStatus != "pending" && n.ComplianceStatus != "rejected":
+		msg = fmt.Sprintf("compliance_application_id can be changed only while the number's compliance status is pending or rejected; it is %q", n.ComplianceStatus)
+	}
+	if msg != "" {
+		x.fail(status, msg)
+		return
+	}
+	next := n
+	for dst, v := range map[*string]*string{&next.AppID: app, &next.Subaccount: sub, &next.Alias: fields["alias"], &next.ComplianceApplicationID: compliance} {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	if _, given := fields["app_id"]; !given && s.cfg.DefaultAppOnMissing {
+		next.AppID = s.cfg.DefaultApp
+	}
+	if rand.Float64() < s.cfg.IgnoreRate {
+		s.faults.Add(1)
+		x.rec.Fault = "ignore"
+	} else {
+		s.numbers[number] = next
+		s.updates.Add(1)
+		x.rec.Applied = true
+		if next != n {
+			s.changes.Add(1)
+		}
+	}
+	x.json(http.StatusAccepted, map[string]string{"message": "changed", "api_id": x.rec.APIID})
+}
+
+// list serves a page of the numbers, sorted, filtered by number_startswith,
+// subaccount and alias.
+func (s *Server) list(x *exchange) {
+	q, err := url.ParseQuery(x.r.URL.RawQuery)
+	for k, vs := range q {
+		if !slices.Contains([]string{"limit", "offset", "number_startswith", "subaccount", "alias"}, k) || len(vs) != 1 || vs[0] == "" {
+			err = fmt.Errorf("parameter %s=%q: the sandbox takes limit, offset, number_startswith, subaccount and alias, each once, not empty", k, vs)
+		}
+	}
+	limit, lerr := strconv.Atoi(cmp.Or(q.Get("limit"), "20"))
+	offset, oerr := strconv.Atoi(cmp.Or(q.Get("offset"), "0"))
+	prefix, sub, alias := q.Get("number_startswith"), q.Get("subaccount"), q.Get("alias")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, known := s.subs[sub]; err == nil && (lerr != nil || limit < 1 || limit > 20 || oerr != nil || offset < 0 ||
+		strings.Trim(prefix, "0123456789") != "" || sub != "" && !known) {
+		err = errors.New("want limit from 1 to 20, offset 0 or more, number_startswith digits and subaccount one of the account's")
+	}
+	if err != nil {
+		x.fail(http.StatusBadRequest, err.Error())
+		return
+	}
+	// The numbers that start with prefix are a run of the sorted order, and
+	// without other filters a page costs its size, even on a million.
+	order := s.sortedLocked()
+	lo := sort.SearchStrings(order, prefix)
+	match := order[lo : lo+sort.Search(len(order)-lo, func(i int) bool { return !strings.HasPrefix(order[lo+i], prefix) })]
+	if sub != "" || alias != "" {
+		match = slices.DeleteFunc(slices.Clone(match), func(k string) bool {
+			n := s.numbers[k]
+			return sub != "" && n.Subaccount != sub || alias != "" && n.Alias != alias
+		})
+	}
+	objects := []map[string]any{}
+	for _, k := range match[min(offset, len(match)):min(offset+limit, len(match))] {
+		objects = append(objects, s.numberJSON(s.numbers[k], true))
+	}
+	meta := map[string]any{"limit": limit, "offset": offset, "total_count": len(match), "next": nil}
+	if offset+limit < len(match) {
+		q.Set("limit", strconv.Itoa(limit))
+		q.Set("offset", strconv.Itoa(offset+limit))
+		meta["next"] = "/v1/Account/" + s.cfg.AuthID + "/Number/?" + q.Encode()
+	}
+	x.json(http.StatusOK, map[string]any{"api_id": x.rec.APIID, "meta": meta, "objects": objects})
+}
+
+// json answers v with '&', '<' and '>' as they are (in the list's next
+// path), as Plivo writes them.
+func (x *exchange) json(status int, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the sandbox's own values always marshal
+	x.reply(status, "application/json", b.Bytes())
+}
+
+func (x *exchange) reply(status int, contentType string, body []byte) {
+	x.w.Header().Set("Content-Type", contentType)
+	x.w.WriteHeader(status)
+	_, _ = x.w.Write(body) // a client that went away is no concern here
+	x.rec.Status = status
+}
+
+// fail answers Plivo's error shape; a 401's has no api_id.
+func (x *exchange) fail(status int, msg string) {
+	x.json(status, struct {
+		APIID string `json:"api_id,omitempty"`
+		Error string `json:"error"`
+	}{x.rec.APIID, msg})
 }

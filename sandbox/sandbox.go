@@ -1,117 +1,157 @@
+// Package sandbox is an in-memory stand-in for the part of Plivo's Number
+// API that plivo-bulk uses, with what a rehearsal needs: Basic auth,
+// Plivo's documented rate limit, a fail rate and latency. Faults that only
+// tests need are handlers in front of it, in the tests. Where Plivo's
+// behaviour is undocumented it takes the stricter reading:
+//
+//   - Every request needs Basic auth; paths end with a slash.
+//   - An update is one JSON object of strings or nulls under app_id,
+//     subaccount, alias and compliance_application_id, checked whole before
+//     any of it is applied. A null changes nothing yet is answered
+//     "changed", the silent no-op seen on Plivo. An app_id or subaccount the
+//     account lacks is 400; compliance_application_id may change only while
+//     the number's compliance status is pending or rejected.
+//   - A read answers null for an unset value. The list takes limit (1 to
+//     20), offset, number_startswith, subaccount and alias, sorts by number,
+//     and shows sub_account as a plain auth_id, not a URI, as Plivo does.
+//   - The rate limit is a token bucket that starts full and counts every
+//     authenticated request; a 429 has no Retry-After, as Plivo documents
+//     none. Latency and injected faults touch only the number endpoints.
 package sandbox
 
 import (
+	"cmp"
 	"crypto/rand"
+	"encoding/csv"
+	"errors"
 	"fmt"
-	mrand "math/rand/v2"
+	"io"
+	"maps"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// DefaultComplianceStatus is the compliance status AddNumber gives a number
-// that has none.
-const DefaultComplianceStatus = "accepted"
+// PlivoLimit is the rate limit Plivo documents: "300 API requests per 5
+// seconds" per account.
+var PlivoLimit = Rate{Limit: 300, Window: 5 * time.Second}
 
-// MaxPageSize is the largest limit the number list accepts, as on Plivo.
-const MaxPageSize = 20
+// Config sets the account and how reliable the sandbox is. The zero value
+// is a fault-free, unlimited sandbox with made-up credentials.
+type Config struct {
+	AuthID, AuthToken string        // made up when empty; an "SA…" AuthID is a subaccount's
+	RateLimit         float64       // requests per RateWindow (0: a second); 0 is unlimited
+	RateWindow        time.Duration //
+	Latency           time.Duration // added to every number request
+	FailRate          float64       // of number requests, answered 500, 502 or 503 applying nothing
+	// IgnoreRate is the fraction of valid updates answered 202 "changed"
+	// but not applied: Plivo's answer is no proof, which --verify is for.
+	IgnoreRate float64
+	// DefaultAppOnMissing makes an update without an app_id key assign
+	// DefaultApp ("" unassigns), as Plivo documents.
+	DefaultAppOnMissing bool
+	DefaultApp          string
+}
 
-// maxBody bounds a POST body; Plivo's are a few hundred bytes.
-const maxBody = 64 << 10
+// Validate reports what in c makes no sense.
+func (c Config) Validate() error {
+	var errs []error
+	fraction := func(name string, f float64) {
+		if !(f >= 0 && f <= 1) {
+			errs = append(errs, fmt.Errorf("%s %v: want a fraction from 0 to 1", name, f))
+		}
+	}
+	fraction("fail rate", c.FailRate)
+	fraction("ignore rate", c.IgnoreRate)
+	if c.Latency < 0 {
+		errs = append(errs, fmt.Errorf("latency %v: want 0 or more", c.Latency))
+	}
+	if c.DefaultApp != "" && !ValidAppID(c.DefaultApp) {
+		errs = append(errs, fmt.Errorf("default app %q: want letters, digits, '.', '_' or '-'", c.DefaultApp))
+	}
+	return errors.Join(errs...)
+}
 
-// Number is a phone number on the sandbox's account. Empty fields are unset.
+const upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// ValidSubaccountID reports whether id looks like a subaccount's auth_id:
+// "SA" and 18 upper-case letters or digits.
+func ValidSubaccountID(id string) bool {
+	return len(id) == 20 && strings.HasPrefix(id, "SA") && strings.Trim(id, upperAlnum) == ""
+}
+
+// ValidAppID reports whether id can name an application in a URI: 1 to 64
+// letters, digits, '.', '_' or '-'. Plivo's are digits.
+func ValidAppID(id string) bool {
+	return id != "" && len(id) <= 64 && strings.Trim(id, upperAlnum+"abcdefghijklmnopqrstuvwxyz._-") == ""
+}
+
+// Number is a phone number on the account. Empty fields are unset.
 type Number struct {
-	// Number is in E.164 form without '+', e.g. "12025551111".
-	Number string
-	// AppID is the linked application's id.
-	AppID string
-	// Subaccount is the auth_id of the subaccount that holds the number;
-	// empty means the main account.
-	Subaccount string
-	// Alias is free text.
-	Alias string
-	// ComplianceApplicationID is the linked compliance application.
+	Number                  string // E.164 without '+'
+	AppID                   string
+	Subaccount              string // the auth_id of the subaccount that holds it
+	Alias                   string
 	ComplianceApplicationID string
-	// ComplianceStatus is e.g. "accepted", "pending" or "rejected".
-	ComplianceStatus string
+	ComplianceStatus        string // "accepted", "pending", "rejected", ...
 }
 
-// Request is what the sandbox reports to a recorder about one request.
+// Request is what the recorder is told of one request.
 type Request struct {
-	// Time is when the request arrived.
-	Time time.Time
-	// Method and Path are the request's.
+	Time         time.Time
 	Method, Path string
-	// Number is the number in the path of a single-number request.
-	Number string
-	// Body is the raw POST body, read up to its 64 KiB limit.
-	Body string
-	// Fields are the decoded POST fields; a nil value is a JSON null. Fields
-	// is nil when the body was not a JSON object.
-	Fields map[string]*string
-	// Status is the HTTP status answered; 0 when there was no answer (the
-	// client gave up during the latency, or the server stopped).
-	Status int
-	// APIID is the api_id the answer carried; empty for a 401.
-	APIID string
-	// Fault is "fail" for a failure FailRate injected, else empty. Tests
-	// that inject other faults in front of the sandbox name theirs here.
-	Fault string
-	// Applied reports whether an update was applied to the state.
-	Applied bool
+	Number       string             // of a number's read or update
+	Body         string             // up to 64 KiB
+	Fields       map[string]*string // an update's values, nil for null; nil for a bad body
+	Status       int                // 0 when not answered (the client or server gave up)
+	APIID        string             // the answer's; none for a 401
+	Fault        string             // "fail" or "ignore" when injected; fronts name their own
+	Applied      bool               // an update was applied
 }
 
-// Stats counts what the sandbox has served.
+// Stats counts what the sandbox served.
 type Stats struct {
-	// Requests counts every request received.
-	Requests int64
-	// Updates counts POSTs that were applied; Changes counts those that
-	// modified the number.
-	Updates, Changes int64
-	// RateLimited counts requests answered 429.
-	RateLimited int64
-	// Faults counts the failures FailRate injected.
-	Faults int64
+	Requests    int64
+	Updates     int64 // applied
+	Changes     int64 // applied and changed the number
+	RateLimited int64 // answered 429
+	Faults      int64 // failed or ignored on purpose
 }
 
-// Server is the sandbox: an http.Handler over in-memory state. It is safe
-// for concurrent use.
+// Server is the sandbox: an http.Handler over in-memory state, safe for
+// concurrent use.
 type Server struct {
-	cfg Config
-
-	mu       sync.RWMutex
-	numbers  map[string]Number
-	order    []string // the numbers; sorted unless unsorted is set
-	unsorted bool
-	apps     map[string]string
-	subs     map[string]string
-
-	limiter *bucket // nil when unlimited
-
+	cfg      Config
+	limiter  *rate.Limiter // nil when unlimited
 	recorder atomic.Pointer[func(Request)]
 
 	requests, updates, changes, rateLimited, faults atomic.Int64
+
+	mu      sync.Mutex
+	numbers map[string]Number
+	sorted  []string          // the numbers' keys, sorted; nil after a number comes or goes
+	apps    map[string]string // id: name
+	subs    map[string]string // auth_id: name
 }
 
-// New returns a sandbox with cfg and no numbers, applications (but
-// cfg.DefaultApp) or subaccounts. It generates the credentials that cfg
-// leaves empty. New does not check cfg: call Validate first.
+// New returns a sandbox with no numbers, the application cfg.DefaultApp
+// and no subaccount. It makes up the credentials cfg leaves empty; it does
+// not check cfg (see Validate).
 func New(cfg Config) *Server {
 	if cfg.AuthID == "" {
 		cfg.AuthID = "MA" + rand.Text()[:18]
 	}
 	if cfg.AuthToken == "" {
-		// The token guards a local server: it must not be guessable.
-		cfg.AuthToken = rand.Text() + rand.Text()
+		cfg.AuthToken = rand.Text() + rand.Text() // guards a local server: unguessable
 	}
-	s := &Server{
-		cfg:     cfg,
-		numbers: make(map[string]Number),
-		apps:    make(map[string]string),
-		subs:    make(map[string]string),
-		limiter: newBucket(Rate{cfg.RateLimit, cfg.RateWindow}),
+	s := &Server{cfg: cfg, numbers: map[string]Number{}, apps: map[string]string{}, subs: map[string]string{}}
+	if cfg.RateLimit > 0 {
+		perSecond := cfg.RateLimit / cmp.Or(cfg.RateWindow, time.Second).Seconds()
+		s.limiter = rate.NewLimiter(rate.Limit(perSecond), max(1, int(cfg.RateLimit)))
 	}
 	if cfg.DefaultApp != "" {
 		s.apps[cfg.DefaultApp] = "Default number app"
@@ -119,49 +159,23 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Config returns the sandbox's configuration, with the generated
-// credentials.
+// Config returns the configuration, with the credentials made up.
 func (s *Server) Config() Config { return s.cfg }
 
-// AddNumber adds n to the account, or replaces the number of the same name.
-// A number without ComplianceStatus gets DefaultComplianceStatus. AddNumber
-// does not check that n's application or subaccount exist; SeedNumbers
-// registers them.
+// AddNumber adds n, or replaces the number of that name. Its compliance
+// status is "accepted" unless set.
 func (s *Server) AddNumber(n Number) {
-	if n.ComplianceStatus == "" {
-		n.ComplianceStatus = DefaultComplianceStatus
-	}
+	n.ComplianceStatus = cmp.Or(n.ComplianceStatus, "accepted")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.numbers[n.Number]; !ok {
-		// Sorted lazily (see sortedLocked): seeding a million numbers
-		// one by one must not cost a million insertions into a sorted slice.
-		s.order = append(s.order, n.Number)
-		s.unsorted = true
+		s.sorted = nil
 	}
 	s.numbers[n.Number] = n
 }
 
-// RemoveNumber takes number off the account, as releasing it on Plivo
-// would, and reports whether the account had it. The numbers after it in
-// the listing move up one place: a listing read across the change misses
-// one of them, which is what tests of a listing that moves need.
-func (s *Server) RemoveNumber(number string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.numbers[number]; !ok {
-		return false
-	}
-	delete(s.numbers, number)
-	if i := slices.Index(s.order, number); i >= 0 {
-		s.order = slices.Delete(s.order, i, i+1)
-	}
-	return true
-}
-
-// SeedNumbers adds every number in ns, and registers the applications and
-// subaccounts they name that the sandbox does not know yet, with made-up
-// names.
+// SeedNumbers adds ns, and the applications and subaccounts they name that
+// the account lacks, with made-up names.
 func (s *Server) SeedNumbers(ns []Number) {
 	for _, n := range ns {
 		s.mu.Lock()
@@ -176,77 +190,142 @@ func (s *Server) SeedNumbers(ns []Number) {
 	}
 }
 
-// AddApplication adds the application id, or renames it.
-func (s *Server) AddApplication(id, name string) {
+// RemoveNumber releases number and reports whether the account had it. The
+// numbers after it move up one place in the list, as a listing that shifts
+// under a reader does.
+func (s *Server) RemoveNumber(number string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.apps[id] = name
+	if _, ok := s.numbers[number]; !ok {
+		return false
+	}
+	delete(s.numbers, number)
+	s.sorted = nil
+	return true
 }
 
+// AddApplication adds the application id, or renames it.
+func (s *Server) AddApplication(id, name string) { s.set(s.apps, id, name) }
+
 // AddSubaccount adds the subaccount whose auth_id is id, or renames it.
-func (s *Server) AddSubaccount(id, name string) {
+func (s *Server) AddSubaccount(id, name string) { s.set(s.subs, id, name) }
+
+func (s *Server) set(m map[string]string, k, v string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.subs[id] = name
+	m[k] = v
 }
 
 // Number returns the state of number, and whether the account has it.
 func (s *Server) Number(number string) (Number, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	n, ok := s.numbers[number]
 	return n, ok
 }
 
-// Numbers returns every number on the account, sorted by number.
+// Numbers returns every number, sorted.
 func (s *Server) Numbers() []Number {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ns := make([]Number, 0, len(s.order))
+	var ns []Number
 	for _, k := range s.sortedLocked() {
 		ns = append(ns, s.numbers[k])
 	}
 	return ns
 }
 
-// Stats returns the counts so far. It is safe to call while serving.
-func (s *Server) Stats() Stats {
-	return Stats{
-		Requests:    s.requests.Load(),
-		Updates:     s.updates.Load(),
-		Changes:     s.changes.Load(),
-		RateLimited: s.rateLimited.Load(),
-		Faults:      s.faults.Load(),
+// sortedLocked returns the numbers' keys, sorted; the caller holds mu.
+// They are sorted once after a change, not at each page of a listing.
+func (s *Server) sortedLocked() []string {
+	if s.sorted == nil {
+		s.sorted = slices.Sorted(maps.Keys(s.numbers))
 	}
+	return s.sorted
 }
 
-// SetRecorder makes the sandbox call f for every request once it has been
-// answered (or given up on), from the goroutine that served it: f must be
-// safe for concurrent use, and quick, since the handler waits for it. A nil
-// f stops recording.
+// Stats returns the counts so far.
+func (s *Server) Stats() Stats {
+	return Stats{s.requests.Load(), s.updates.Load(), s.changes.Load(), s.rateLimited.Load(), s.faults.Load()}
+}
+
+// SetRecorder makes the sandbox call f with every request once answered
+// (or given up on), from the goroutine that served it: f must be safe for
+// concurrent use, and quick. A nil f stops recording.
 func (s *Server) SetRecorder(f func(Request)) {
 	if f == nil {
 		s.recorder.Store(nil)
-		return
+	} else {
+		s.recorder.Store(&f)
 	}
-	s.recorder.Store(&f)
 }
 
-// newAPIID returns a fresh id shaped like Plivo's api_id, a UUID.
-func newAPIID() string {
-	hi, lo := mrand.Uint64(), mrand.Uint64()
-	hi = hi&^0xf000 | 0x4000     // version 4
-	lo = lo&^(0xc<<60) | 0x8<<60 // RFC 4122 variant
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x",
-		hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+// Columns are the columns of the CSV that Dump writes and LoadNumbers reads.
+var Columns = []string{"number", "app_id", "subaccount", "alias", "compliance_application_id", "compliance_status"}
+
+// Dump writes every number as CSV under a header of Columns, sorted.
+func (s *Server) Dump(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(Columns) // errors stick: Error reports them
+	for _, n := range s.Numbers() {
+		_ = cw.Write([]string{n.Number, n.AppID, n.Subaccount, n.Alias, n.ComplianceApplicationID, n.ComplianceStatus})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write dump: %w", err)
+	}
+	return nil
 }
 
-// sortedLocked returns the numbers in order, sorting them first if numbers
-// were added since the last call. The caller holds mu for writing.
-func (s *Server) sortedLocked() []string {
-	if s.unsorted {
-		sort.Strings(s.order)
-		s.unsorted = false
+// LoadNumbers reads numbers from a CSV whose header names columns of
+// Columns, number among them, in any order and case. A number must be 1
+// to 15 digits, listed once. Values but alias are trimmed.
+func LoadNumbers(r io.Reader) ([]Number, error) {
+	cr := csv.NewReader(r)
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		err = errors.New("missing header")
 	}
-	return s.order
+	col := map[string]int{}
+	for i, h := range header {
+		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))) // a spreadsheet's byte order mark
+		if _, dup := col[name]; dup || !slices.Contains(Columns, name) {
+			err = fmt.Errorf("column %q: want each of %s at most once", h, strings.Join(Columns, ", "))
+		}
+		col[name] = i
+	}
+	if _, ok := col["number"]; !ok && err == nil {
+		err = errors.New(`missing column "number"`)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read numbers header: %w", err)
+	}
+	var ns []Number
+	seen := map[string]int{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return ns, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("read numbers: %w", err)
+		}
+		v := make([]string, len(Columns))
+		for i, c := range Columns {
+			if j, ok := col[c]; ok && c == "alias" {
+				v[i] = rec[j] // spaces may be the point of an alias
+			} else if ok {
+				v[i] = strings.TrimSpace(rec[j])
+			}
+		}
+		n := Number{Number: v[0], AppID: v[1], Subaccount: v[2], Alias: v[3], ComplianceApplicationID: v[4], ComplianceStatus: v[5]}
+		line, _ := cr.FieldPos(0)
+		if len(n.Number) > 15 || n.Number == "" || strings.Trim(n.Number, "0123456789") != "" {
+			return nil, fmt.Errorf("read numbers: line %d: number %q: want 1 to 15 digits, E.164 without '+'", line, n.Number)
+		} else if seen[n.Number] > 0 {
+			return nil, fmt.Errorf("read numbers: line %d: number %s already on line %d", line, n.Number, seen[n.Number])
+		}
+		seen[n.Number] = line
+		ns = append(ns, n)
+	}
 }
