@@ -50,9 +50,6 @@ func newSandboxCmd(s *sys, o *sandboxOptions) *cobra.Command {
 				return err
 			}
 			o.cfg.AuthID, o.cfg.AuthToken = s.getenv("PLIVO_AUTH_ID"), token
-			if err := o.check(); err != nil {
-				return err
-			}
 			return sandboxCmd(withStop(c.Context(), s.stop), *o, s.stdout)
 		},
 	}
@@ -71,8 +68,9 @@ func newSandboxCmd(s *sys, o *sandboxOptions) *cobra.Command {
 	return cmd
 }
 
-// check validates the flags before any work.
-func (o *sandboxOptions) check() error {
+// sandboxCmd checks the flags, serves a sandbox until ctx is done, then
+// prints its stats and, with --dump, its numbers.
+func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 	o.cfg.RateLimit, o.cfg.RateWindow = o.rate.Limit, o.rate.Window
 	errs := []error{o.cfg.Validate(), sandbox.CheckListenAddr(o.listen)}
 	for _, id := range o.apps {
@@ -88,12 +86,6 @@ func (o *sandboxOptions) check() error {
 	if err := errors.Join(errs...); err != nil {
 		return usagef("sandbox: %w", err)
 	}
-	return nil
-}
-
-// sandboxCmd serves a sandbox until ctx is done, then prints its stats and,
-// with --dump, its numbers.
-func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 	var numbers []sandbox.Number
 	if o.numbers != "" {
 		f, err := os.Open(o.numbers)

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/subtle"
 	"encoding/json"
@@ -164,11 +163,8 @@ func null(s string) any {
 func (s *Server) update(x *exchange, number string, body []byte, tooLarge bool) {
 	var fields map[string]*string
 	mt, _, _ := mime.ParseMediaType(x.r.Header.Get("Content-Type"))
-	if tooLarge {
-		x.fail(http.StatusRequestEntityTooLarge, "request body is larger than 64 KiB")
-		return
-	} else if mt != "application/json" || json.Unmarshal(body, &fields) != nil || fields == nil {
-		x.fail(http.StatusBadRequest, "want one JSON object of strings and nulls, sent as application/json")
+	if tooLarge || mt != "application/json" || json.Unmarshal(body, &fields) != nil || fields == nil {
+		x.fail(http.StatusBadRequest, "want one JSON object of strings and nulls, up to 64 KiB, sent as application/json")
 		return
 	}
 	x.rec.Fields = fields
@@ -189,8 +185,6 @@ func (s *Server) update(x *exchange, number string, body []byte, tooLarge bool) 
 		status, msg = http.StatusNotFound, "not found"
 	case app != nil && *app != "" && !known(s.apps, app):
 		msg = fmt.Sprintf("app_id %q is not an application of this account", *app)
-	case sub != nil && strings.HasPrefix(s.cfg.AuthID, "SA"):
-		status, msg = http.StatusForbidden, "only the main account can move a number to a subaccount"
 	case sub != nil && !known(s.subs, sub):
 		msg = fmt.Sprintf("subaccount %q is not a subaccount of this account", *sub)
 	case compliance != nil && n.ComplianceStatus != "pending" && n.ComplianceStatus != "rejected":
@@ -237,9 +231,8 @@ func (s *Server) list(x *exchange) {
 	prefix, sub, alias := q.Get("number_startswith"), q.Get("subaccount"), q.Get("alias")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, known := s.subs[sub]; err == nil && (lerr != nil || limit < 1 || limit > 20 || oerr != nil || offset < 0 ||
-		strings.Trim(prefix, "0123456789") != "" || sub != "" && !known) {
-		err = errors.New("want limit from 1 to 20, offset 0 or more, number_startswith digits and subaccount one of the account's")
+	if err == nil && (lerr != nil || limit < 1 || limit > 20 || oerr != nil || offset < 0 || strings.Trim(prefix, "0123456789") != "") {
+		err = errors.New("want limit from 1 to 20, offset 0 or more and number_startswith digits")
 	}
 	if err != nil {
 		x.fail(http.StatusBadRequest, err.Error())
@@ -269,14 +262,9 @@ func (s *Server) list(x *exchange) {
 	x.json(http.StatusOK, map[string]any{"api_id": x.rec.APIID, "meta": meta, "objects": objects})
 }
 
-// json answers v with '&', '<' and '>' as they are (in the list's next
-// path), as Plivo writes them.
 func (x *exchange) json(status int, v any) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // the sandbox's own values always marshal
-	x.reply(status, "application/json", b.Bytes())
+	b, _ := json.Marshal(v) // the sandbox's own values always marshal
+	x.reply(status, "application/json", b)
 }
 
 func (x *exchange) reply(status int, contentType string, body []byte) {

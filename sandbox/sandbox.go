@@ -43,7 +43,7 @@ var PlivoLimit = Rate{Limit: 300, Window: 5 * time.Second}
 // Config sets the account and how reliable the sandbox is. The zero value
 // is a fault-free, unlimited sandbox with made-up credentials.
 type Config struct {
-	AuthID, AuthToken string        // made up when empty; an "SA…" AuthID is a subaccount's
+	AuthID, AuthToken string        // made up when empty
 	RateLimit         float64       // requests per RateWindow (0: a second); 0 is unlimited
 	RateWindow        time.Duration //
 	Latency           time.Duration // added to every number request
