@@ -190,18 +190,13 @@ func (s *Server) SeedNumbers(ns []Number) {
 	}
 }
 
-// RemoveNumber releases number and reports whether the account had it. The
-// numbers after it move up one place in the list, as a listing that shifts
-// under a reader does.
-func (s *Server) RemoveNumber(number string) bool {
+// RemoveNumber releases number: the numbers after it move up one place in
+// the list, as under a reader of a listing that shifts.
+func (s *Server) RemoveNumber(number string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.numbers[number]; !ok {
-		return false
-	}
 	delete(s.numbers, number)
 	s.sorted = nil
-	return true
 }
 
 // AddApplication adds the application id, or renames it.
