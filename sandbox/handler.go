@@ -185,6 +185,8 @@ func (s *Server) update(x *exchange, number string, body []byte, tooLarge bool) 
 		status, msg = http.StatusNotFound, "not found"
 	case app != nil && *app != "" && !known(s.apps, app):
 		msg = fmt.Sprintf("app_id %q is not an application of this account", *app)
+	case sub != nil && strings.HasPrefix(s.cfg.AuthID, "SA"):
+		status, msg = http.StatusForbidden, "only the main account can move a number to a subaccount"
 	case sub != nil && !known(s.subs, sub):
 		msg = fmt.Sprintf("subaccount %q is not a subaccount of this account", *sub)
 	case compliance != nil && n.ComplianceStatus != "pending" && n.ComplianceStatus != "rejected":

@@ -9,8 +9,9 @@
 //     subaccount, alias and compliance_application_id, checked whole before
 //     any of it is applied. A null changes nothing yet is answered
 //     "changed", the silent no-op seen on Plivo. An app_id or subaccount the
-//     account lacks is 400; compliance_application_id may change only while
-//     the number's compliance status is pending or rejected.
+//     account lacks is 400; a subaccount ("SA…") may not move numbers (403);
+//     compliance_application_id may change only while the number's
+//     compliance status is pending or rejected.
 //   - A read answers null for an unset value. The list takes limit (1 to
 //     20), offset, number_startswith, subaccount and alias, sorts by number,
 //     and shows sub_account as a plain auth_id, not a URI, as Plivo does.
@@ -43,7 +44,7 @@ var PlivoLimit = Rate{Limit: 300, Window: 5 * time.Second}
 // Config sets the account and how reliable the sandbox is. The zero value
 // is a fault-free, unlimited sandbox with made-up credentials.
 type Config struct {
-	AuthID, AuthToken string        // made up when empty
+	AuthID, AuthToken string        // made up when empty; an "SA…" AuthID is a subaccount's
 	RateLimit         float64       // requests per RateWindow (0: a second); 0 is unlimited
 	RateWindow        time.Duration //
 	Latency           time.Duration // added to every number request

@@ -25,7 +25,7 @@ const (
 // newServer returns a sandbox with cfg, an application, a subaccount, a
 // number with compliance accepted and one pending.
 func newServer(cfg Config) *Server {
-	cfg.AuthID, cfg.AuthToken = testID, testToken
+	cfg.AuthID, cfg.AuthToken = cmp.Or(cfg.AuthID, testID), testToken
 	s := New(cfg)
 	s.AddApplication(app, "Main")
 	s.AddSubaccount(sub, "Team")
@@ -105,6 +105,7 @@ func TestServer_update(t *testing.T) {
 		{"trailing data", `{"alias": "x"} {}`, "", Config{}, 400, "one JSON object", main},
 		{"too large", `{"alias": "` + strings.Repeat("x", 70000) + `"}`, "", Config{}, 400, "up to 64 KiB", main},
 		{"unknown subaccount", `{"subaccount": ""}`, "", Config{}, 400, `subaccount "" is not a subaccount`, main},
+		{"subaccount moving numbers", `{"subaccount": "` + sub + `"}`, "", Config{AuthID: sub}, 403, "only the main account", main},
 		{"compliance while accepted", `{"compliance_application_id": "CA1"}`, "", Config{}, 400, "compliance status is pending or rejected", main},
 		{"compliance while pending", `{"compliance_application_id": "CA1"}`, pending, Config{}, 202, "", Number{pending, "", "", "", "CA1", "pending"}},
 		{"unknown number", `{"alias": "x"}`, "19999999999", Config{}, 404, "not found", main},
