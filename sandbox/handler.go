@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"cmp"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -9,12 +10,14 @@ import (
 	"io"
 	"math/rand/v2"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -231,8 +234,6 @@ func (s *Server) list(x *exchange) {
 	limit, lerr := strconv.Atoi(cmp.Or(q.Get("limit"), "20"))
 	offset, oerr := strconv.Atoi(cmp.Or(q.Get("offset"), "0"))
 	prefix, sub, alias := q.Get("number_startswith"), q.Get("subaccount"), q.Get("alias")
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err == nil && (lerr != nil || limit < 1 || limit > 20 || oerr != nil || offset < 0 || strings.Trim(prefix, "0123456789") != "") {
 		err = errors.New("want limit from 1 to 20, offset 0 or more and number_startswith digits")
 	}
@@ -242,6 +243,7 @@ func (s *Server) list(x *exchange) {
 	}
 	// The numbers that start with prefix are a run of the sorted order, and
 	// without other filters a page costs its size, even on a million.
+	s.mu.Lock()
 	order := s.sortedLocked()
 	lo := sort.SearchStrings(order, prefix)
 	match := order[lo : lo+sort.Search(len(order)-lo, func(i int) bool { return !strings.HasPrefix(order[lo+i], prefix) })]
@@ -255,6 +257,7 @@ func (s *Server) list(x *exchange) {
 	for _, k := range match[min(offset, len(match)):min(offset+limit, len(match))] {
 		objects = append(objects, s.numberJSON(s.numbers[k], true))
 	}
+	s.mu.Unlock()
 	meta := map[string]any{"limit": limit, "offset": offset, "total_count": len(match), "next": nil}
 	if offset+limit < len(match) {
 		q.Set("limit", strconv.Itoa(limit))
@@ -282,4 +285,53 @@ func (x *exchange) fail(status int, msg string) {
 		APIID string `json:"api_id,omitempty"`
 		Error string `json:"error"`
 	}{x.rec.APIID, msg})
+}
+
+// CheckListenAddr reports whether addr, a host:port, is on loopback: the
+// sandbox answers anyone who knows its credentials, which it may print.
+func CheckListenAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("listen address %q: want a loopback address (127.0.0.1, ::1 or localhost)", addr)
+}
+
+// Start serves h, a Server or a handler in front of one, on addr, which
+// must pass CheckListenAddr ("127.0.0.1:0" picks a free port). It returns
+// the base URL ("http://127.0.0.1:8089") and stop, which ends delayed
+// requests without an answer, waits for the others until ctx is done and
+// returns any error the server met; stop may be called more than once.
+func Start(h http.Handler, addr string) (baseURL string, stop func(context.Context) error, err error) {
+	if err := CheckListenAddr(addr); err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	// Cancelling base releases the handlers waiting out a latency, which
+	// Shutdown alone would wait for.
+	base, cancel := context.WithCancel(context.Background())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return base }}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var once sync.Once
+	var stopErr error
+	stop = func(ctx context.Context) error {
+		once.Do(func() {
+			cancel()
+			if stopErr = srv.Shutdown(ctx); stopErr != nil {
+				_ = srv.Close() // ctx ran out: cut the connections left
+			}
+			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+				stopErr = errors.Join(stopErr, err)
+			}
+		})
+		return stopErr
+	}
+	return "http://" + ln.Addr().String(), stop, nil
 }

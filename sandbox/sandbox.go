@@ -28,7 +28,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +42,41 @@ import (
 // PlivoLimit is the rate limit Plivo documents: "300 API requests per 5
 // seconds" per account.
 var PlivoLimit = Rate{Limit: 300, Window: 5 * time.Second}
+
+// Rate is a rate limit: Limit requests per Window (0 means one second); a
+// zero Limit is none. As a flag.Value it reads "N", "N/s", "N/5s",
+// "N/500ms" or "N/m", N a number, 0 for none.
+type Rate struct {
+	Limit  float64
+	Window time.Duration
+}
+
+func (r *Rate) Set(s string) error {
+	num, win, slash := strings.Cut(strings.TrimSpace(s), "/")
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || !(n >= 0) || math.IsInf(n, 0) {
+		return fmt.Errorf("rate limit %q: want N, N/s or N/5s (N requests per window, N a number 0 or more; 0 is unlimited)", s)
+	}
+	d := time.Second
+	if slash {
+		if win = strings.TrimSpace(win); win != "" && !strings.ContainsAny(win[:1], "0123456789.") {
+			win = "1" + win // "s" is "1s"
+		}
+		if d, err = time.ParseDuration(win); err != nil || d < time.Millisecond || d > 24*time.Hour {
+			return fmt.Errorf("rate limit %q: window %q: want a duration from 1ms to 24h, such as s, 5s, 500ms or 1m", s, win)
+		}
+	}
+	*r = Rate{n, d}
+	return nil
+}
+
+// String formats r as Set reads it: "0", "60/1s", "300/5s".
+func (r Rate) String() string {
+	if r.Limit == 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(r.Limit, 'f', -1, 64) + "/" + cmp.Or(r.Window, time.Second).String()
+}
 
 // Config sets the account and how reliable the sandbox is. The zero value
 // is a fault-free, unlimited sandbox with made-up credentials.
