@@ -81,9 +81,9 @@ func (r Rate) String() string {
 // Config sets the account and how reliable the sandbox is. The zero value
 // is a fault-free, unlimited sandbox with made-up credentials.
 type Config struct {
-	AuthID, AuthToken string        // made up when empty; an "SA…" AuthID is a subaccount's
-	RateLimit         float64       // requests per RateWindow (0: a second); 0 is unlimited
-	RateWindow        time.Duration //
+	AuthID, AuthToken string  // made up when empty; an "SA…" AuthID is a subaccount's
+	RateLimit         float64 // requests per RateWindow (0: a second); 0 is unlimited
+	RateWindow        time.Duration
 	Latency           time.Duration // added to every number request
 	FailRate          float64       // of number requests, answered 500, 502 or 503 applying nothing
 	// IgnoreRate is the fraction of valid updates answered 202 "changed"
