@@ -45,15 +45,9 @@ type exportFlags struct {
 
 // newExportCmd binds the flags of export to o.
 func newExportCmd(s *sys, o *exportFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "export --output FILE",
-		Short:   "write every number on the account as an input file",
-		Long:    exportLong,
-		Example: exportExample,
-		Args:    noArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return exportCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
-		},
+	cmd := &cobra.Command{Use: "export --output FILE", Short: "write every number on the account as an input file",
+		Long: exportLong, Example: exportExample, Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return exportCmd(c.Context(), s.stop, *o, s.stderr) },
 	}
 	fs := cmd.Flags()
 	o.register(fs, "export", s)
@@ -83,7 +77,7 @@ func (o *exportFlags) check() error {
 }
 
 // exportCmd is the export command.
-func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout, stderr io.Writer) (err error) {
+func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stderr io.Writer) (err error) {
 	s := newJobSetup(&o.jobFlags, stderr)
 	defer s.close()
 	s.watchStop(stop, "no new pages are read; the file is not written")
@@ -95,27 +89,23 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout,
 	if err := o.check(); err != nil {
 		return err
 	}
-	if err := s.open(ctx, stop, &o.jobFlags, false, stderr); err != nil {
+	if err := s.open(ctx, stop, &o.jobFlags, false); err != nil {
 		return err
 	}
 	out, err := report.CreateExport(o.output, o.force)
 	if err != nil {
-		return &usageError{err: err}
+		return usage(err)
 	}
-	prog := &progress{}
 	ls, err := batch.List(ctx, batch.Listing{
-		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Log: s.log,
+		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Log: s.log, Sink: out.Write,
 		Filter: client.ListParams{NumberStartsWith: o.prefix, Subaccount: o.subaccount, Alias: o.alias},
-		Sink:   out.Write,
 		Begin: func(numbers, pages int) {
-			s.log.Info("starting export", "numbers", numbers, "requests", pages, "rate", o.rate,
-				"api", redactedHost(s.apiURL), "auth_id", s.authID)
-			prog = newProgress(&o.jobFlags, stderr, s.log, "listing", pages)
-			s.setProgress(prog)
+			s.log.Info("starting export", "numbers", numbers, "requests", pages, "rate", o.rate, "api", redactedHost(s.apiURL), "auth_id", s.authID)
+			s.prog.begin("listing", pages)
 		},
-		Page: func() { prog.step(&prog.ok) },
+		Page: func() { s.prog.add(batch.StatusOK) },
 	})
-	prog.finish()
+	s.prog.finish()
 	// A listing the account moved under is written all the same, every
 	// number as it was listed; the exit code says it is no snapshot.
 	changed := errors.Is(err, batch.ErrChanged)
@@ -126,22 +116,20 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout,
 	} else {
 		out.Abort()
 	}
-	sum = batch.Summary{Rows: ls.Numbers, OK: ls.Numbers, Elapsed: ls.Elapsed, Stats: ls.Stats, FailedByKind: map[string]int{}}
+	sum = batch.Summary{Rows: ls.Numbers, OK: ls.Numbers, Elapsed: ls.Elapsed, Stats: ls.Stats}
 	if !errors.Is(err, batch.ErrIncomplete) && !changed { // every page was tried: not an early stop
 		sum.StoppedBy = batch.StoppedBy(err)
 	}
 	s.log.Info("export finished", "numbers", ls.Numbers, "counted", ls.Counted, "requests", ls.Stats.Requests,
 		"failed_pages", ls.FailedPages, "elapsed_s", rounded(ls.Elapsed.Seconds()))
-	if err != nil && !changed {
-		if o.logFormat == "json" {
-			s.log.Error("stopped: no file was written", "error", err.Error(), "exit_code", codeOf(err))
-			return &toldError{err: err}
-		}
-		fmt.Fprintf(stderr, "Export: %d numbers listed, %d requests; nothing was written to %s\n", ls.Numbers, ls.Stats.Requests, o.output)
-		return err
-	}
-	if o.logFormat != "json" {
-		fmt.Fprintf(stderr, "\nExport: %d numbers in %s (%d requests, %.1f requests/s)\nFile: %s\n",
+	switch {
+	case err != nil && !changed && o.logFormat == "json":
+		s.log.Error("stopped: no file was written", "error", err.Error(), "exit_code", codeOf(err))
+		return &toldError{err: err}
+	case err != nil && !changed:
+		fmt.Fprintf(s.prog, "Export: %d numbers listed, %d requests; nothing was written to %s\n", ls.Numbers, ls.Stats.Requests, o.output)
+	case o.logFormat != "json":
+		fmt.Fprintf(s.prog, "\nExport: %d numbers in %s (%d requests, %.1f requests/s)\nFile: %s\n",
 			ls.Numbers, ls.Elapsed.Round(time.Millisecond), ls.Stats.Requests, sum.Rate(), o.output)
 	}
 	return err

@@ -35,15 +35,9 @@ type planFlags struct {
 
 // newPlanCmd binds the flags of plan to o.
 func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "plan --input FILE --output FILE",
-		Short:   "show what run would change (reads only)",
-		Long:    planLong,
-		Example: planExample,
-		Args:    noArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return planCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
-		},
+	cmd := &cobra.Command{Use: "plan --input FILE --output FILE", Short: "show what run would change (reads only)",
+		Long: planLong, Example: planExample, Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return planCmd(c.Context(), s.stop, *o, s.stdout, s.stderr) },
 	}
 	fs := cmd.Flags()
 	o.register(fs, "plan", s)
@@ -52,20 +46,6 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 	fs.BoolVar(&o.detailedExit, "detailed-exitcode", false, "drift check: exit 0 only when every row was read and none would change, 6 when some would (errors keep their codes)")
 	completeFlags(cmd)
 	return cmd
-}
-
-// check validates the flags before any work.
-func (o *planFlags) check() error {
-	if err := o.validate("plan"); err != nil {
-		return err
-	}
-	if o.output == "" {
-		return usagef("plan: --output is required")
-	}
-	if o.input == "-" && o.output == "-" {
-		return usagef("plan: --input and --output cannot both be standard streams")
-	}
-	return nil
 }
 
 // planCmd is the plan command.
@@ -78,10 +58,16 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 	}
 	var sum batch.Summary
 	defer o.writeSummary(s, &sum, "plan", o.output, time.Now(), &err)
-	if err := o.check(); err != nil {
+	if err := o.validate("plan"); err != nil {
 		return err
 	}
-	if err := s.open(ctx, stop, &o.jobFlags, false, stderr); err != nil {
+	switch {
+	case o.output == "":
+		return usagef("plan: --output is required")
+	case o.input == "-" && o.output == "-":
+		return usagef("plan: --input and --output cannot both be standard streams")
+	}
+	if err := s.open(ctx, stop, &o.jobFlags, false); err != nil {
 		return err
 	}
 	mode := report.New
@@ -90,42 +76,35 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 	}
 	plan, err := report.OpenPlan(o.output, mode, stdout)
 	if err != nil {
-		return &usageError{err: err}
+		return usage(err)
 	}
 	defer func() { _ = plan.Close() }()
-	prog := &progress{}
-	job := batch.Job{
-		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log),
-		Input: s.in, Step: batch.Read{}, Log: s.log, Read: o.read,
+	sum, err = batch.Run(ctx, batch.Job{
+		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Input: s.in, Step: batch.Read{}, Log: s.log, Read: o.read,
 		Begin: func(est batch.Estimate) error {
 			s.log.Info("starting plan", "input", s.in.Name(), "rows", est.Rows, "to_read", est.ToSend,
 				"requests_at_most", est.Requests, "read", readAttr(est.Read), "rate", o.rate, "api", redactedHost(s.apiURL), "auth_id", s.authID)
-			prog = newProgress(&o.jobFlags, stderr, s.log, "reading", est.ToSend)
-			s.setProgress(prog)
+			s.prog.begin("reading", est.ToSend)
 			return nil
 		},
 		Sink: func(r batch.Result) error {
-			if err := plan.Write(r); err != nil {
-				return err
+			err := plan.Write(r)
+			if err == nil {
+				s.prog.add(r.Status)
 			}
-			prog.add(r)
-			return nil
+			return err
 		},
-		Unrecorded: func(r batch.Result) {
-			prog.stopBar()
-			_, _ = stderr.Write(report.JSONLine(r))
-		},
-	}
-	sum, err = batch.Run(ctx, job)
-	prog.finish()
+		Unrecorded: func(r batch.Result) { _, _ = s.prog.Write(report.JSONLine(r)) },
+	})
+	s.prog.finish()
 	if cerr := plan.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
-	printPlanSummary(stderr, s.log, o.logFormat, sum, o.output)
+	printPlanSummary(s.prog, s.log, o.logFormat, sum, o.output)
 	if err == nil && sum.Changes[batch.ChangeError] > 0 {
 		return &rowsFailedError{failed: sum.Failed, invalid: sum.Invalid}
 	}
-	err = runOutcome(s, o.logFormat, stderr, sum, err, "were not read: the plan is incomplete", "")
+	err = s.outcome(&o.jobFlags, sum, err, "were not read: the plan is incomplete", "")
 	if err == nil && o.detailedExit && sum.Changes[batch.ChangeYes] > 0 {
 		return errDrift
 	}

@@ -69,15 +69,9 @@ type runFlags struct {
 
 // newRunCmd binds the flags of run to o.
 func newRunCmd(s *sys, o *runFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "run --input FILE --report FILE",
-		Short:   "update every number listed in an input file",
-		Long:    runLong,
-		Example: runExample,
-		Args:    noArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return runCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
-		},
+	cmd := &cobra.Command{Use: "run --input FILE --report FILE", Short: "update every number listed in an input file",
+		Long: runLong, Example: runExample, Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runCmd(c.Context(), s.stop, *o, s.stdout, s.stderr) },
 	}
 	fs := cmd.Flags()
 	o.register(fs, "run", s)
@@ -122,6 +116,17 @@ func (o runFlags) step() batch.Update {
 	return batch.Update{SkipUnchanged: o.skipUnchanged, Verify: o.verify, PinApp: !o.allowDefApp}
 }
 
+// fileMode says what to do with an output file that exists already.
+func (o runFlags) fileMode() report.Mode {
+	switch {
+	case o.force:
+		return report.Force
+	case o.resume:
+		return report.Resume
+	}
+	return report.New
+}
+
 // runCmd is the run command.
 func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stderr io.Writer) (err error) {
 	s := newJobSetup(&o.jobFlags, stderr)
@@ -140,11 +145,11 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 	if err != nil {
 		return err
 	}
-	if err := s.open(ctx, stop, &o.jobFlags, o.dryRun, stderr); err != nil {
+	if err := s.open(ctx, stop, &o.jobFlags, o.dryRun); err != nil {
 		return err
 	}
 	if o.dryRun {
-		return dryRun(ctx, s.in, o, stdout, stderr)
+		return dryRun(ctx, s.in, o, stdout, s.prog)
 	}
 	// The report (and undo file) before any request: a locked, foreign or
 	// existing one is refused before anything is sent.
@@ -154,79 +159,73 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 	}
 	if line := s.in.UndoOrigin(); line != "" && !o.allowOrigin {
 		if err := report.CheckUndoInput(s.in.Name(), line, origin); err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 	}
-	rep, err := openReport(o, stdout, origin)
+	var rep *report.Writer
+	if o.report == "-" {
+		rep, err = report.NewWriter(stdout, origin)
+	} else {
+		rep, err = report.Open(o.report, o.fileMode(), origin)
+	}
 	if err != nil {
-		return &usageError{err: err}
+		return usage(err)
 	}
 	defer func() { _ = rep.Close() }()
 	step := o.step()
 	var undo *report.UndoWriter
 	if o.undo != "" {
 		if undo, err = report.OpenUndo(o.undo, o.fileMode(), origin); err != nil {
-			return &usageError{err: err}
+			return usage(err)
 		}
 		defer func() { _ = undo.Close() }()
 		step.Undo = undo
 	}
-	job := batch.Job{
-		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log),
-		Input: s.in, Step: step, Log: s.log, Read: o.read,
-		Canary: o.canary, MaxFailures: batch.FailureBudget(o.maxFailures),
+	job := batch.Job{Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Input: s.in, Step: step, Log: s.log,
+		Read: o.read, Canary: o.canary, MaxFailures: batch.FailureBudget(o.maxFailures),
+		Begin: func(est batch.Estimate) error {
+			if ask != nil {
+				if err := ask.confirmRun(ctx, est, s.authID, s.apiURL, o.rate); err != nil {
+					return err
+				}
+			}
+			s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
+				"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend), "preflight_reads", est.Preflight,
+				"read", readAttr(est.Read), "canary", o.canary, "canary_reads", est.CanaryReads,
+				"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
+			s.prog.begin("updating", est.ToSend)
+			return nil
+		},
+		AfterCanary: func(results []batch.Result) error {
+			s.log.Info("canary passed: every canary row was changed and read back holding its targets", "rows", len(results))
+			if ask == nil {
+				return nil
+			}
+			// The same progress goes on after the answer, counting the
+			// canary's rows: nothing of it is drawn over the question.
+			s.prog.pause()
+			defer s.prog.resume()
+			return ask.confirmCanary(ctx, results)
+		},
+		Sink: func(r batch.Result) error {
+			if undo != nil {
+				undo.Done(r.Row.Number)
+			}
+			if err := rep.Write(r); err != nil {
+				return err
+			}
+			s.prog.add(r.Status)
+			return nil
+		},
+		Unrecorded: func(r batch.Result) { _, _ = s.prog.Write(report.JSONLine(r)) },
 	}
 	if o.resume {
 		completed := rep.Completed()
 		job.Completed = completed.Has
 		s.log.Info("resuming", "report", o.report, "report_rows", completed.Rows(), "done_in_report", completed.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
-	prog := &progress{}
-	toSend := 0
-	job.Begin = func(est batch.Estimate) error {
-		if ask != nil {
-			if err := ask.confirmRun(ctx, est, s.authID, s.apiURL, o.rate); err != nil {
-				return err
-			}
-		}
-		s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
-			"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend), "preflight_reads", est.Preflight,
-			"read", readAttr(est.Read), "canary", o.canary, "canary_reads", est.CanaryReads,
-			"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
-		toSend = est.ToSend
-		prog = newProgress(&o.jobFlags, stderr, s.log, "updating", toSend)
-		s.setProgress(prog)
-		return nil
-	}
-	job.AfterCanary = func(results []batch.Result) error {
-		s.log.Info("canary passed: every canary row was changed and read back holding its targets", "rows", len(results))
-		if ask == nil {
-			return nil
-		}
-		prog.stopBar()
-		if err := ask.confirmCanary(ctx, results); err != nil {
-			return err
-		}
-		prog = newProgress(&o.jobFlags, stderr, s.log, "updating", toSend-len(results))
-		s.setProgress(prog)
-		return nil
-	}
-	job.Sink = func(r batch.Result) error {
-		if undo != nil {
-			undo.Done(r.Row.Number)
-		}
-		if err := rep.Write(r); err != nil {
-			return err
-		}
-		prog.add(r)
-		return nil
-	}
-	job.Unrecorded = func(r batch.Result) {
-		prog.stopBar()
-		_, _ = stderr.Write(report.JSONLine(r))
-	}
 	sum, err = batch.Run(ctx, job)
-	prog.finish()
+	s.prog.finish()
 	if cerr := rep.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -238,8 +237,8 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 			s.log.Warn("the undo file cannot restore every change: the API cannot move a number back to the main account or clear its compliance application", "numbers", n)
 		}
 	}
-	printRunSummary(stderr, s.log, o.logFormat, sum, o.report)
-	return runOutcome(s, o.logFormat, stderr, sum, err, "were not attempted", o.redo(err))
+	printRunSummary(s.prog, s.log, o.logFormat, sum, o.report)
+	return s.outcome(&o.jobFlags, sum, err, "were not attempted", o.redo(err))
 }
 
 // redo says what finishes a stopped run, "" when nothing would: --resume
@@ -250,15 +249,13 @@ func (o runFlags) redo(err error) string {
 	switch {
 	case errors.Is(err, batch.ErrDeclined):
 		return ""
+	case errors.As(err, &noRow) && noRow.Unread > 0 && !noRow.ByPage:
+		return "run again with --read page, which lets the canary see every row"
+	case errors.As(err, &noRow) && noRow.Unread > 0:
+		return "run again: the listing may then give every number"
+	case errors.As(err, &noRow) && noRow.Failed > 0:
+		return "run again once the API answers the reads that failed"
 	case errors.As(err, &noRow):
-		switch {
-		case noRow.Unread > 0 && !noRow.ByPage:
-			return "run again with --read page, which lets the canary see every row"
-		case noRow.Unread > 0:
-			return "run again: the listing may then give every number"
-		case noRow.Failed > 0:
-			return "run again once the API answers the reads that failed"
-		}
 		return "" // the API's answers lack a key: no run can tell what those numbers hold
 	case errors.Is(err, batch.ErrAuth):
 		return "fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again"
@@ -268,18 +265,11 @@ func (o runFlags) redo(err error) string {
 	return "run again with --resume to finish"
 }
 
-// runOutcome says what the end of a job means for the exit code, telling
-// what is left to do (notDone, then redo, the way to finish it, if any): as
-// text, or with --log-format json as log lines (and then the error is
-// marked as told, so that main does not print it again).
-func runOutcome(s *jobSetup, format string, stderr io.Writer, sum batch.Summary, err error, notDone, redo string) error {
-	say := func(msg string) {
-		if format == "json" {
-			s.log.Warn(msg)
-		} else {
-			fmt.Fprintln(stderr, msg)
-		}
-	}
+// outcome says what the end of a job means for the exit code, telling what
+// is left to do (notDone, then redo, the way to finish it, if any); with
+// JSON logs the error is then logged and marked as told, so that main does
+// not print it again.
+func (s *jobSetup) outcome(f *jobFlags, sum batch.Summary, err error, notDone, redo string) error {
 	then := func(sep string) string {
 		if redo == "" {
 			return ""
@@ -287,20 +277,20 @@ func runOutcome(s *jobSetup, format string, stderr io.Writer, sum batch.Summary,
 		return sep + redo
 	}
 	if sum.Unrecorded > 0 {
-		say(fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines%s",
+		s.say(f, fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines%s",
 			sum.Unrecorded, sum.AppliedUnrecorded, then("; ")))
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		if n := sum.NotAttempted(); n > 0 {
-			say(fmt.Sprintf("%d rows %s%s", n, notDone, then(": ")))
+			s.say(f, fmt.Sprintf("%d rows %s%s", n, notDone, then(": ")))
 		}
-		if format == "json" && !errors.Is(err, batch.ErrInterrupted) {
+		if f.logFormat == "json" && !errors.Is(err, batch.ErrInterrupted) {
 			s.log.Error("stopped", "error", err.Error(), "exit_code", codeOf(err))
 			return &toldError{err: err}
 		}
 		return err
-	}
-	if sum.Failed > 0 || sum.Invalid > 0 {
+	case sum.Failed > 0 || sum.Invalid > 0:
 		return &rowsFailedError{failed: sum.Failed, invalid: sum.Invalid}
 	}
 	return nil
@@ -313,31 +303,10 @@ func perRow(requests, rows int) float64 {
 	return float64(requests) / float64(rows)
 }
 
-func openReport(o runFlags, stdout io.Writer, origin report.Origin) (*report.Writer, error) {
-	if o.report == "-" {
-		return report.NewWriter(stdout, origin)
-	}
-	return report.Open(o.report, o.fileMode(), origin)
-}
-
-// fileMode says what to do with an output file that exists already.
-func (o runFlags) fileMode() report.Mode {
-	switch {
-	case o.force:
-		return report.Force
-	case o.resume:
-		return report.Resume
-	}
-	return report.New
-}
-
 // dryRun prints what would be sent, row by row, and what it would cost,
 // and sends nothing.
 func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.Writer) error {
-	authID := o.authID
-	if authID == "" {
-		authID = "{auth_id}"
-	}
+	authID := cmpOr(o.authID, "{auth_id}")
 	step := o.step()
 	if o.undo != "" {
 		step.Undo = noUndo{}

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -18,35 +21,23 @@ import (
 )
 
 // jobFlags are the flags of every command that runs a job (run, plan,
-// export): the input, the pacing and retries, the API and credentials, the
-// output on stderr, and the built-in sandbox; and the process's environment
-// and stdin, which the job reads instead of os's.
+// export), and the process's environment and stdin, which the job reads
+// instead of os's.
 type jobFlags struct {
-	noInput         bool // the command reads no input file (export)
-	input           string
-	rate            float64
-	concurrency     int
-	maxAttempts     int
-	maxThrottleWait time.Duration
-	timeout         time.Duration
-	backoffBase     time.Duration
-	backoffMax      time.Duration
-	adaptive        bool
-	apiURL, authID  string
-	token           string // set by checkCredentials
-	progress        string
-	logFormat       string
-	verbose         bool
-	force           bool
-	sandbox         bool
-	sandboxRate     sandbox.Rate
-	sandboxFailRate float64
-	sandboxDefApp   bool
-	logEvery        time.Duration
-	summary         string
-	read            batch.ReadMode
-	getenv          func(string) string
-	stdin           io.Reader
+	noInput                            bool // the command reads no input file (export)
+	input, apiURL, authID, summary     string
+	token                              string // set by checkCredentials
+	progress, logFormat                string
+	rate, sandboxFailRate              float64
+	concurrency, maxAttempts           int
+	maxThrottleWait, timeout, logEvery time.Duration
+	backoffBase, backoffMax            time.Duration
+	adaptive, verbose, force, sandbox  bool
+	sandboxDefApp                      bool
+	sandboxRate                        sandbox.Rate
+	read                               batch.ReadMode
+	getenv                             func(string) string
+	stdin                              io.Reader
 }
 
 // readCost is what --undo and --skip-unchanged cost, for their help.
@@ -55,8 +46,7 @@ const readCost = "costs the numbers' current settings: read by page, or one read
 // register defines the job flags of command cmd ("run", "plan" or
 // "export") on fs, with their defaults from the environment of s.
 func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
-	c.getenv, c.stdin = s.getenv, s.stdin
-	c.noInput = cmd == "export"
+	c.getenv, c.stdin, c.noInput, c.sandboxDefApp = s.getenv, s.stdin, cmd == "export", true
 	if !c.noInput {
 		fs.StringVar(&c.input, "input", "", "input CSV `FILE` (- for standard input)")
 	}
@@ -68,7 +58,7 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	fs.DurationVar(&c.backoffBase, "backoff-base", pace.DefaultBackoffBase, "first retry waits up to this `DURATION` (doubling each time, with jitter)")
 	fs.DurationVar(&c.backoffMax, "backoff-max", pace.DefaultBackoffMax, "longest wait between two attempts (a `DURATION`)")
 	fs.BoolVar(&c.adaptive, "adaptive", true, "slow down when the API answers 429, then probe back up toward --rate")
-	fs.StringVar(&c.apiURL, "api-url", envOr(s.getenv, "PLIVO_API_URL", client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
+	fs.StringVar(&c.apiURL, "api-url", cmpOr(s.getenv("PLIVO_API_URL"), client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
 	fs.StringVar(&c.authID, "auth-id", s.getenv("PLIVO_AUTH_ID"), "account auth `ID` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN or PLIVO_AUTH_TOKEN_FILE only")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar `WHEN`: auto (when stderr is a terminal), always or never")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `FORMAT` on stderr: text or json")
@@ -82,7 +72,6 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	fs.BoolVar(&c.sandbox, "sandbox", false, "work against a built-in sandbox seeded with the input's numbers (no credentials, no network)")
 	fs.Var(value{&c.sandboxRate, "rate"}, "sandbox-rate-limit", "with --sandbox: the sandbox's own rate limit: `N[/WINDOW]` requests, a second unless a WINDOW is given, as in 300/5s (0 = none)")
 	fs.Float64Var(&c.sandboxFailRate, "sandbox-fail-rate", 0, "with --sandbox: the `FRACTION` of requests the sandbox answers with a 5xx")
-	c.sandboxDefApp = true
 	if cmd == "run" {
 		fs.BoolVar(&c.sandboxDefApp, "sandbox-default-app", true, "with --sandbox: an update without app_id moves the number to the account's default app, as Plivo's documentation says")
 	}
@@ -96,36 +85,34 @@ type value struct {
 
 func (v value) Type() string { return v.typ }
 
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// validate checks the job flags of command cmd before any work.
 func (c *jobFlags) validate(cmd string) error {
-	switch {
-	case c.input == "" && !c.noInput:
-		return usagef("%s: --input is required", cmd)
-	case c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0):
-		return usagef("%s: --rate %v: must be 0 (no limit) or more", cmd, c.rate)
-	case c.concurrency < 0:
-		return usagef("%s: --concurrency %d: must be 0 (automatic) or more", cmd, c.concurrency)
-	case c.maxAttempts < 1:
-		return usagef("%s: --max-attempts %d: must be at least 1", cmd, c.maxAttempts)
-	case c.maxThrottleWait <= 0:
-		return usagef("%s: --max-throttle-wait %v: must be more than 0", cmd, c.maxThrottleWait)
-	case c.timeout <= 0:
-		return usagef("%s: --timeout %v: must be more than 0", cmd, c.timeout)
-	case c.backoffBase <= 0 || c.backoffMax < c.backoffBase:
-		return usagef("%s: --backoff-base must be more than 0 and at most --backoff-max", cmd)
-	case c.logEvery < 0:
-		return usagef("%s: --log-every %v: must be 0 (never) or more", cmd, c.logEvery)
-	case (c.sandboxRate.Limit != 0 || c.sandboxFailRate != 0) && !c.sandbox:
-		return usagef("%s: --sandbox-rate-limit and --sandbox-fail-rate need --sandbox", cmd)
-	}
-	switch c.progress {
-	case "auto", "always", "never":
-	default:
-		return usagef("%s: --progress %q: want auto, always or never", cmd, c.progress)
-	}
-	switch c.logFormat {
-	case "text", "json":
-	default:
-		return usagef("%s: --log-format %q: want text or json", cmd, c.logFormat)
+	for _, bad := range []struct {
+		is  bool
+		msg string
+	}{
+		{c.input == "" && !c.noInput, "--input is required"},
+		{c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0), fmt.Sprintf("--rate %v: must be 0 (no limit) or more", c.rate)},
+		{c.concurrency < 0, fmt.Sprintf("--concurrency %d: must be 0 (automatic) or more", c.concurrency)},
+		{c.maxAttempts < 1, fmt.Sprintf("--max-attempts %d: must be at least 1", c.maxAttempts)},
+		{c.maxThrottleWait <= 0, fmt.Sprintf("--max-throttle-wait %v: must be more than 0", c.maxThrottleWait)},
+		{c.timeout <= 0, fmt.Sprintf("--timeout %v: must be more than 0", c.timeout)},
+		{c.backoffBase <= 0 || c.backoffMax < c.backoffBase, "--backoff-base must be more than 0 and at most --backoff-max"},
+		{c.logEvery < 0, fmt.Sprintf("--log-every %v: must be 0 (never) or more", c.logEvery)},
+		{(c.sandboxRate.Limit != 0 || c.sandboxFailRate != 0) && !c.sandbox, "--sandbox-rate-limit and --sandbox-fail-rate need --sandbox"},
+		{c.progress != "auto" && c.progress != "always" && c.progress != "never", fmt.Sprintf("--progress %q: want auto, always or never", c.progress)},
+		{c.logFormat != "text" && c.logFormat != "json", fmt.Sprintf("--log-format %q: want text or json", c.logFormat)},
+	} {
+		if bad.is {
+			return usagef("%s: %s", cmd, bad.msg)
+		}
 	}
 	return nil
 }
@@ -134,34 +121,17 @@ func (c *jobFlags) validate(cmd string) error {
 // (which are checked apart too): writing the summary would replace it.
 func (c *jobFlags) summaryOK(paths ...report.NamedPath) error {
 	if err := report.CheckNotUndo(c.summary, "--summary"); err != nil {
-		return &usageError{err: err}
+		return usage(err)
 	}
-	return checkDistinct(append(paths, report.NamedPath{Flag: "--summary", Path: c.summary})...)
+	return usage(report.CheckDistinct(append(paths, report.NamedPath{Flag: "--summary", Path: c.summary})...))
 }
 
 // paceConfig is the pacing and retry policy from the flags.
 func (c *jobFlags) paceConfig(stop <-chan struct{}, concurrency int, log *slog.Logger) pace.Config {
-	return pace.Config{
-		Rate:            c.rate,
-		Concurrency:     concurrency,
-		MaxAttempts:     c.maxAttempts,
-		MaxThrottleWait: c.maxThrottleWait,
-		BackoffBase:     c.backoffBase,
-		BackoffMax:      c.backoffMax,
-		Adaptive:        c.adaptive,
-		Stop:            stop,
-		Trace:           c.verbose,
-		OnWait: func(d time.Duration, why string) {
-			log.Warn("waiting for the API", "wait_s", d.Seconds(), "why", why)
-		},
+	return pace.Config{Rate: c.rate, Concurrency: concurrency, MaxAttempts: c.maxAttempts, MaxThrottleWait: c.maxThrottleWait,
+		BackoffBase: c.backoffBase, BackoffMax: c.backoffMax, Adaptive: c.adaptive, Stop: stop, Trace: c.verbose,
+		OnWait: func(d time.Duration, why string) { log.Warn("waiting for the API", "wait_s", d.Seconds(), "why", why) },
 	}
-}
-
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 func newLogger(format string, verbose bool, w io.Writer) *slog.Logger {
@@ -199,3 +169,34 @@ func logRequests(log *slog.Logger) func(context.Context, client.Exchange) {
 
 // ms is d in milliseconds, to the tenth.
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e5) / 10 }
+
+// failureBudgetFlag is --max-failures: a count of rows, or a percentage of
+// the rows sent ("5%").
+type failureBudgetFlag batch.FailureBudget
+
+func (f *failureBudgetFlag) String() string {
+	if f == nil || *f == (failureBudgetFlag{}) {
+		return "off"
+	}
+	return batch.FailureBudget(*f).String()
+}
+
+func (f *failureBudgetFlag) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || !(v > 0 && v <= 100) { // NaN too
+			return fmt.Errorf("want a percentage above 0 and at most 100, as in 5%%")
+		}
+		*f = failureBudgetFlag{Percent: v}
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return fmt.Errorf("want a number of rows (1 or more) or a percentage, as in 5%%")
+	}
+	*f = failureBudgetFlag{Count: n}
+	return nil
+}
+
+func (f *failureBudgetFlag) Type() string { return "budget" }

@@ -3,7 +3,6 @@ module github.com/plivo-bulk/plivo-bulk
 go 1.26.8
 
 require (
-	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
 	go.yaml.in/yaml/v3 v3.0.6
@@ -13,8 +12,4 @@ require (
 	golang.org/x/time v0.16.0
 )
 
-require (
-	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
-	github.com/rivo/uniseg v0.4.7 // indirect
-)
+require github.com/inconshreveable/mousetrap v1.1.0 // indirect

@@ -17,10 +17,21 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
+// Exit codes, as documented in README.md.
+const (
+	exitOK          = 0
+	exitRowsFailed  = 1
+	exitUsage       = 2
+	exitAborted     = 3
+	exitMaxFailures = 4
+	exitChanged     = 5 // export: the file is written, but the account changed while it was listed
+	exitDrift       = 6 // plan --detailed-exitcode: every row was read, and some would change the account
+	exitInterrupted = 130
+)
+
 // version, commit and date are stamped by scripts/build.sh with -ldflags
 // -X, so that a binary built without git metadata (a release, an image)
-// still tells what it is. When empty, the build info is used: go install
-// records the module version, a build inside a git checkout the commit.
+// still tells what it is. When empty, the build info is used.
 var version, commit, date = "", "", ""
 
 func main() {
@@ -28,23 +39,19 @@ func main() {
 	stop := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 3)
-	// SIGHUP (a closed terminal, a stopped session) is a stop like SIGTERM.
-	// SIGPIPE is caught so that a write to a closed pipe (--report - into
-	// head) fails as an error the run can report, instead of killing it
-	// with its calls in flight unrecorded.
+	// SIGHUP (a closed terminal) is a stop like SIGTERM. SIGPIPE is caught
+	// so that a write to a closed pipe (--report - into head) fails as an
+	// error the run reports, instead of killing it with calls in flight.
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	go func() {
-		// First signal: stop dispatching, let calls in flight finish.
-		// Second: cancel them. Third: exit at once.
-		// Each command says what the first signal does (run and plan
-		// first erase their progress bar, so the message is not glued to it).
+		// First signal: stop dispatching (each command says what that does),
+		// let calls in flight finish. Second: cancel them. Third: exit.
 		n := 0
 		for sig := range sigs {
 			if sig == syscall.SIGPIPE {
 				continue
 			}
-			n++
-			switch n {
+			switch n++; n {
 			case 1:
 				close(stop)
 			case 2:
@@ -61,9 +68,16 @@ func main() {
 	os.Exit(exitCodeSaid(err, say))
 }
 
-// logsJSON reports whether args ask for --log-format json. main's own
-// lines (the error it exits with, the signal notices) must then be JSON
-// too: a log shipper reads every line on stderr as a record.
+// run runs the command line args with the process's signals (stop closes
+// at the first), environment and standard streams.
+func run(ctx context.Context, stop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	root := newRootCmd(&sys{stop: stop, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
+	root.SetArgs(append([]string{}, args...)) // never nil: cobra reads os.Args then
+	return root.ExecuteContext(ctx)
+}
+
+// logsJSON reports whether args ask for --log-format json: main's own lines
+// must then be JSON too, since a log shipper reads every line as a record.
 func logsJSON(args []string) bool {
 	for i, a := range args {
 		if a == "--log-format=json" || a == "--log-format" && i+1 < len(args) && args[i+1] == "json" {
@@ -83,14 +97,6 @@ func notices(stderr io.Writer, json bool) func(level slog.Level, msg string, att
 	return func(level slog.Level, msg string, attrs ...any) { log.Log(context.Background(), level, msg, attrs...) }
 }
 
-// run runs the command line args with the process's signals (stop closes
-// at the first), environment and standard streams.
-func run(ctx context.Context, stop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	root := newRootCmd(&sys{stop: stop, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
-	root.SetArgs(append([]string{}, args...)) // never nil: cobra reads os.Args then
-	return root.ExecuteContext(ctx)
-}
-
 // withStop returns a context that ends at the first signal, for commands
 // that have nothing in flight to wait for.
 func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
@@ -105,8 +111,8 @@ func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
 	return ctx
 }
 
-// exitCodeSaid maps run's error to the documented exit codes, telling the error with say: at ERROR, since it
-// ends the run, but for an interruption, which was asked for.
+// exitCodeSaid maps run's error to its exit code and tells the error: at
+// ERROR, since it ends the run, but for an interruption, which was asked for.
 func exitCodeSaid(err error, say func(level slog.Level, msg string, attrs ...any)) int {
 	code := codeOf(err)
 	var rowsErr *rowsFailedError
@@ -121,7 +127,6 @@ func exitCodeSaid(err error, say func(level slog.Level, msg string, attrs ...any
 	return code
 }
 
-// codeOf is the exit code for run's error.
 func codeOf(err error) int {
 	switch {
 	case err == nil:
@@ -142,6 +147,40 @@ func codeOf(err error) int {
 	return exitRowsFailed
 }
 
+// errDrift is plan's outcome under --detailed-exitcode when every row was
+// read and some would change their number: a finding for a monitor, not an
+// error. The summary has told it already.
+var errDrift = errors.New("the account differs from the input")
+
+// usageError marks a problem with the command line, the credentials or the
+// input file: nothing was sent, and the process exits with exitUsage.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
+
+func isUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}
+
+// usage marks err, when there is one, as a usageError.
+func usage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &usageError{err}
+}
+
+// toldError is an error the command has already told on stderr (as a JSON
+// log line): main exits with its code without printing it again.
+type toldError struct{ err error }
+
+func (e *toldError) Error() string { return e.err.Error() }
+func (e *toldError) Unwrap() error { return e.err }
+
 // rowsFailedError says that the run finished but not every row is ok.
 type rowsFailedError struct{ failed, invalid int }
 
@@ -149,42 +188,32 @@ func (e *rowsFailedError) Error() string {
 	return fmt.Sprintf("%d rows failed, %d invalid", e.failed, e.invalid)
 }
 
-// versionString returns the tool's version: the -ldflags value, else the
-// module version that go install records, else "devel".
+// versionString is the -ldflags version, else the module version that go
+// install records, else "devel".
 func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	if bi, ok := debug.ReadBuildInfo(); ok && version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "devel"
+	return cmpOr(version, "devel")
 }
 
 // versionLine is what 'plivo-bulk version' prints: version, commit, build
 // date when stamped, and Go.
 func versionLine() string {
-	rev, modified, goVersion := "unknown", false, "unknown"
+	rev, dirty, goVersion, built := "unknown", "", "unknown", ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		goVersion = bi.GoVersion
 		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
+			switch {
+			case s.Key == "vcs.revision":
 				rev = s.Value
-			case "vcs.modified":
-				modified = s.Value == "true"
+			case s.Key == "vcs.modified" && s.Value == "true":
+				dirty = "-dirty"
 			}
 		}
 	}
-	if modified {
-		rev += "-dirty"
-	}
-	if commit != "" {
-		rev = commit
-	}
-	built := ""
 	if date != "" {
 		built = ", built " + date
 	}
-	return fmt.Sprintf("plivo-bulk %s (commit %s%s, %s)", versionString(), rev, built, goVersion)
+	return fmt.Sprintf("plivo-bulk %s (commit %s%s, %s)", versionString(), cmpOr(commit, rev+dirty), built, goVersion)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,12 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
+	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/report"
@@ -27,33 +24,35 @@ import (
 // --log-format json, nothing but the "run finished" line, so that every
 // line on stderr is JSON.
 func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summary, reportPath string) {
-	log.Info("run finished", summaryAttrs(s)...)
+	log.Info("run finished", "rows", s.Rows, "ok", s.OK, "failed", s.Failed, "invalid", s.Invalid,
+		"skipped", s.Skipped, "unverified", s.Unverified, "already_ok", s.AlreadyOK, "not_attempted", s.NotAttempted(),
+		"unrecorded", s.Unrecorded, "applied_unrecorded", s.AppliedUnrecorded,
+		"elapsed_s", rounded(s.Elapsed.Seconds()), "requests", s.Stats.Requests, "retries", s.Stats.Retries,
+		"rate_limited", s.Stats.RateLimited, "effective_rate", rounded(s.Rate()), "accepted_rate", rounded(s.Stats.Accepted),
+		"read_mode", string(s.Read.Chosen), "read_requests", s.Read.Requests(), "stopped_by", s.StoppedBy)
 	if format == "json" {
 		return
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "\nSummary: %d rows in %s (%.1f requests/s, %d requests, %d retries, %d answered 429)\n",
-		s.Rows, s.Elapsed.Round(time.Millisecond), s.Rate(), s.Stats.Requests, s.Stats.Retries, s.Stats.RateLimited)
-	fmt.Fprintf(&b, "  ok             %d\n", s.OK)
-	fmt.Fprintf(&b, "  failed         %d\n", s.Failed)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nSummary: %d rows in %s (%.1f requests/s, %d requests, %d retries, %d answered 429)\n  ok             %d\n  failed         %d\n",
+		s.Rows, s.Elapsed.Round(time.Millisecond), s.Rate(), s.Stats.Requests, s.Stats.Retries, s.Stats.RateLimited, s.OK, s.Failed)
 	for _, kind := range slices.Sorted(maps.Keys(s.FailedByKind)) {
 		fmt.Fprintf(&b, "    %-12s %d\n", kind, s.FailedByKind[kind])
 	}
 	fmt.Fprintf(&b, "  invalid        %d\n", s.Invalid)
-	if s.Skipped > 0 {
-		fmt.Fprintf(&b, "  skipped        %d (unchanged: already in the target state)\n", s.Skipped)
-	}
-	if s.Unverified > 0 {
-		fmt.Fprintf(&b, "  unverified     %d (applied, not verified: the run stopped first; --resume sends them again)\n", s.Unverified)
-	}
-	if s.AlreadyOK > 0 {
-		fmt.Fprintf(&b, "  already ok     %d (not sent again: the report had them)\n", s.AlreadyOK)
-	}
-	if s.Unrecorded > 0 {
-		fmt.Fprintf(&b, "  not recorded   %d (%d applied, not recorded: see the JSON lines above)\n", s.Unrecorded, s.AppliedUnrecorded)
-	}
-	if n := s.NotAttempted(); n > 0 {
-		fmt.Fprintf(&b, "  not attempted  %d\n", n)
+	for _, l := range []struct {
+		n    int
+		line string
+	}{
+		{s.Skipped, "  skipped        %d (unchanged: already in the target state)\n"},
+		{s.Unverified, "  unverified     %d (applied, not verified: the run stopped first; --resume sends them again)\n"},
+		{s.AlreadyOK, "  already ok     %d (not sent again: the report had them)\n"},
+		{s.Unrecorded, fmt.Sprintf("  not recorded   %%d (%d applied, not recorded: see the JSON lines above)\n", s.AppliedUnrecorded)},
+		{s.NotAttempted(), "  not attempted  %d\n"},
+	} {
+		if l.n > 0 {
+			fmt.Fprintf(&b, l.line, l.n)
+		}
 	}
 	if s.Read.Rows > 0 {
 		fmt.Fprintf(&b, "Current settings: %s\n", readAttr(s.Read))
@@ -62,7 +61,7 @@ func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summa
 		fmt.Fprintf(&b, "The API throttled this run; it accepted about %.1f requests/s: use --rate %.0f next time\n", s.Stats.Accepted, s.Stats.Accepted)
 	}
 	fmt.Fprintf(&b, "Report: %s\n", reportPath)
-	_, _ = w.Write(b.Bytes())
+	_, _ = io.WriteString(w, b.String())
 }
 
 // printPlanSummary prints plan's summary, as printRunSummary does run's.
@@ -72,7 +71,7 @@ func printPlanSummary(w io.Writer, log *slog.Logger, format string, s batch.Summ
 	if format == "json" {
 		return
 	}
-	var b bytes.Buffer
+	var b strings.Builder
 	fmt.Fprintf(&b, "\nPlan: %d rows read in %s (%d requests)\n  change yes     %d\n", s.Rows, s.Elapsed.Round(time.Millisecond), s.Stats.Requests, s.Changes[batch.ChangeYes])
 	sep := "    by field:    "
 	for f, n := range s.Differ {
@@ -92,7 +91,7 @@ func printPlanSummary(w io.Writer, log *slog.Logger, format string, s batch.Summ
 		fmt.Fprintf(&b, "Current settings: %s\n", readAttr(s.Read))
 	}
 	fmt.Fprintf(&b, "Plan: %s (nothing was changed)\n", output)
-	_, _ = w.Write(b.Bytes())
+	_, _ = io.WriteString(w, b.String())
 }
 
 // differByField is, per field, the rows that would change it.
@@ -130,163 +129,12 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// readFile is the summary file's account of the reads.
-type readFile struct {
-	Asked          string `json:"asked"`
-	Chosen         string `json:"chosen"`
-	Rows           int    `json:"rows"`
-	AccountNumbers int    `json:"account_numbers"`
-	Pages          int    `json:"pages"`
-	Found          int    `json:"found"`
-	Requests       int    `json:"requests"`
-}
-
-func summaryAttrs(s batch.Summary) []any {
-	return []any{"rows", s.Rows, "ok", s.OK, "failed", s.Failed, "invalid", s.Invalid,
-		"skipped", s.Skipped, "unverified", s.Unverified, "already_ok", s.AlreadyOK, "not_attempted", s.NotAttempted(),
-		"unrecorded", s.Unrecorded, "applied_unrecorded", s.AppliedUnrecorded,
-		"elapsed_s", rounded(s.Elapsed.Seconds()), "requests", s.Stats.Requests, "retries", s.Stats.Retries,
-		"rate_limited", s.Stats.RateLimited, "effective_rate", rounded(s.Rate()), "accepted_rate", rounded(s.Stats.Accepted),
-		"read_mode", string(s.Read.Chosen), "read_requests", s.Read.Requests(), "stopped_by", s.StoppedBy}
-}
-
-// rounded keeps three decimals of a figure logged for people and alerts
-// (a millisecond, a thousandth of a request a second): the float's other
-// digits are noise that only makes the line longer.
-func rounded(x float64) float64 {
-	return math.Round(x*1000) / 1000
-}
-
-// progress shows how a run goes: a bar on stderr when asked to (auto: only
-// on a terminal), else, for cron and CI, a log line every logEvery with the
-// same figures. add is called from the sink goroutine only.
-type progress struct {
-	bar    *progressbar.ProgressBar
-	colour bool
-	total  int
-	start  time.Time
-	done   atomic.Int64
-	// The rows done by status, as the summary counts them.
-	ok, failed, skipped, unverified atomic.Int64
-	stopLog                         chan struct{}
-	logDone                         chan struct{}
-}
-
-func newProgress(c *jobFlags, w io.Writer, log *slog.Logger, what string, total int) *progress {
-	p := &progress{total: total, start: time.Now()}
-	f, isFile := w.(*os.File)
-	terminal := isFile && term.IsTerminal(int(f.Fd()))
-	// --verbose's lines would tear a bar drawn by auto.
-	on := c.progress == "always" || c.progress == "auto" && terminal && !c.verbose
-	if on && total > 0 {
-		p.colour = useColour(terminal, c.getenv("NO_COLOR"))
-		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(what),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("rows"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionEnableColorCodes(p.colour),
-		)
-		return p
-	}
-	if c.logEvery > 0 {
-		p.stopLog, p.logDone = make(chan struct{}), make(chan struct{})
-		go p.logLoop(log, c.logEvery)
-	}
-	return p
-}
-
-// useColour: colour only on a terminal, and never when NO_COLOR is set to
-// anything (https://no-color.org).
-func useColour(terminal bool, noColor string) bool {
-	return terminal && noColor == ""
-}
-
-func (p *progress) logLoop(log *slog.Logger, every time.Duration) {
-	defer close(p.logDone)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.stopLog:
-			return
-		case <-t.C:
-			done := p.done.Load()
-			elapsed := time.Since(p.start).Seconds()
-			rate := float64(done) / elapsed
-			eta := -1.0
-			if rate > 0 {
-				eta = float64(int64(p.total)-done) / rate
-			}
-			log.Info("progress", "done", done, "total", p.total, "ok", p.ok.Load(), "failed", p.failed.Load(),
-				"skipped", p.skipped.Load(), "unverified", p.unverified.Load(), "rows_per_s", rounded(rate), "eta_s", rounded(eta))
-		}
-	}
-}
-
-func (p *progress) add(r batch.Result) {
-	switch r.Status {
-	case batch.StatusOK:
-		p.step(&p.ok)
-	case batch.StatusFailed:
-		p.step(&p.failed)
-	case batch.StatusSkipped:
-		p.step(&p.skipped)
-	case batch.StatusUnverified:
-		p.step(&p.unverified)
-	}
-}
-
-// step counts one unit of work done (a row, a page) under status. The bar
-// shows skipped and unverified rows, as the summary does, once there are some.
-func (p *progress) step(status *atomic.Int64) {
-	p.done.Add(1)
-	status.Add(1)
-	if p.bar == nil {
-		return
-	}
-	d := fmt.Sprintf("ok %d failed %d", p.ok.Load(), p.failed.Load())
-	if p.colour {
-		d = fmt.Sprintf("[green]ok %d[reset] [red]failed %d[reset]", p.ok.Load(), p.failed.Load())
-	}
-	if n := p.skipped.Load(); n > 0 {
-		d += fmt.Sprintf(" skipped %d", n)
-	}
-	if n := p.unverified.Load(); n > 0 {
-		d += fmt.Sprintf(" unverified %d", n)
-	}
-	p.bar.Describe(d)
-	_ = p.bar.Add(1)
-}
-
-// stopBar erases the bar and stops drawing it, for good.
-func (p *progress) stopBar() {
-	if p.bar == nil {
-		return
-	}
-	// Erase the bar and stop it where it is (Finish would first draw it
-	// full, which an interrupted run is not), so what follows starts on a
-	// clean line.
-	_ = p.bar.Clear()
-	_ = p.bar.Exit()
-}
-
-func (p *progress) finish() {
-	if p.stopLog != nil {
-		close(p.stopLog)
-		<-p.logDone
-		p.stopLog = nil
-	}
-	p.stopBar()
-}
+// rounded keeps three decimals of a figure logged for people and alerts:
+// the float's other digits are noise that only makes the line longer.
+func rounded(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // summaryFile is what --summary writes, for a scheduler or a dashboard.
-// Its keys are stable.
+// Its keys are stable and documented in README.
 type summaryFile struct {
 	Command           string         `json:"command"`
 	Version           string         `json:"version"`
@@ -321,6 +169,17 @@ type summaryFile struct {
 	Error             string         `json:"error"`
 }
 
+// readFile is the summary file's account of the reads.
+type readFile struct {
+	Asked          string `json:"asked"`
+	Chosen         string `json:"chosen"`
+	Rows           int    `json:"rows"`
+	AccountNumbers int    `json:"account_numbers"`
+	Pages          int    `json:"pages"`
+	Found          int    `json:"found"`
+	Requests       int    `json:"requests"`
+}
+
 // writeSummary writes the --summary file, if asked for, with the exit code
 // and the error that *errp will give; it runs deferred, so every outcome
 // once --summary is known safe to write (a usage error, an input error, an
@@ -329,22 +188,23 @@ func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output
 	if c.summary == "" {
 		return
 	}
-	if sum.Elapsed == 0 {
-		sum.Elapsed = time.Since(start)
+	elapsed := sum.Elapsed
+	if elapsed == 0 {
+		elapsed = time.Since(start)
 	}
-	if sum.FailedByKind == nil {
-		sum.FailedByKind = map[string]int{}
-	}
-	account, api := s.authID, s.apiURL
-	if api == "" { // not connected: what the flags asked for
-		account, api = c.authID, c.apiURL
-	}
+	r := sum.Read
 	sf := summaryFile{
-		Command: command, Version: versionLine(), Account: account, API: redactedHost(api), Input: c.input, Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped, Unverified: sum.Unverified,
+		Command: command, Version: versionLine(), Account: s.authID, API: redactedHost(s.apiURL), Input: c.input, Output: output,
+		Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped, Unverified: sum.Unverified,
 		AlreadyOK: sum.AlreadyOK, NotAttempted: sum.NotAttempted(), Unrecorded: sum.Unrecorded, AppliedUnrecorded: sum.AppliedUnrecorded,
-		FailedByKind: sum.FailedByKind, Requests: sum.Stats.Requests, Retries: sum.Stats.Retries, RateLimited: sum.Stats.RateLimited,
-		AcceptedRate: sum.Stats.Accepted, StartedAt: start.UTC(), FinishedAt: time.Now().UTC(), ElapsedS: sum.Elapsed.Seconds(), EffectiveRate: sum.Rate(),
-		Output: output, ExitCode: codeOf(*errp), StoppedBy: sum.StoppedBy,
+		FailedByKind: sum.FailedByKind, StoppedBy: sum.StoppedBy, Requests: sum.Stats.Requests, Retries: sum.Stats.Retries,
+		RateLimited: sum.Stats.RateLimited, AcceptedRate: sum.Stats.Accepted, StartedAt: start.UTC(), FinishedAt: time.Now().UTC(),
+		ElapsedS: elapsed.Seconds(), EffectiveRate: sum.Rate(), ExitCode: codeOf(*errp),
+		Read: readFile{Asked: string(r.Asked), Chosen: string(r.Chosen), Rows: r.Rows, AccountNumbers: r.AccountNumbers,
+			Pages: r.Pages, Found: r.Found, Requests: r.Requests()},
+	}
+	if sf.FailedByKind == nil {
+		sf.FailedByKind = map[string]int{}
 	}
 	if *errp != nil && !errors.Is(*errp, errDrift) {
 		sf.Error = (*errp).Error()
@@ -355,9 +215,6 @@ func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output
 		maps.Copy(sf.Changes, sum.Changes)
 		sf.DifferByField = differByField(*sum)
 	}
-	r := sum.Read
-	sf.Read = readFile{Asked: string(r.Asked), Chosen: string(r.Chosen), Rows: r.Rows, AccountNumbers: r.AccountNumbers,
-		Pages: r.Pages, Found: r.Found, Requests: r.Requests()}
 	if err := writeFileAtomic(c.summary, sf); err != nil {
 		s.log.Error("could not write the summary file", "path", c.summary, "error", err.Error())
 	}
@@ -376,7 +233,7 @@ func summaryOnFlagError(c *cobra.Command, err error) {
 		}
 		return ""
 	}
-	jf := jobFlags{summary: get("summary"), input: get("input"), apiURL: get("api-url"), authID: get("auth-id"), logFormat: get("log-format")}
+	jf := jobFlags{summary: get("summary"), input: get("input"), apiURL: get("api-url"), authID: get("auth-id"), logFormat: get("log-format"), getenv: func(string) string { return "" }}
 	var paths []report.NamedPath
 	for _, name := range []string{"input", "report", "output", "undo"} {
 		paths = append(paths, report.NamedPath{Flag: "--" + name, Path: get(name)})
@@ -398,14 +255,14 @@ func writeFileAtomic(path string, v any) error {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }()
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("write summary: %w", err)
+	_, err = tmp.Write(append(data, '\n'))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write summary: %w", err)
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil

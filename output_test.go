@@ -127,25 +127,6 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-func TestUseColour(t *testing.T) {
-	tests := []struct {
-		terminal bool
-		noColor  string
-		want     bool
-	}{
-		{true, "", true},
-		{true, "1", false},
-		{true, "0", false}, // any value disables it
-		{false, "", false},
-		{false, "1", false},
-	}
-	for _, tt := range tests {
-		if got := useColour(tt.terminal, tt.noColor); got != tt.want {
-			t.Errorf("useColour(%v, %q) = %v, want %v", tt.terminal, tt.noColor, got, tt.want)
-		}
-	}
-}
-
 // TestRun_logsRoundedFigures: the seconds and rates of the progress and
 // "run finished" lines keep three decimals, in text as in JSON.
 func TestRun_logsRoundedFigures(t *testing.T) {

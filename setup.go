@@ -8,7 +8,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
+
+	"golang.org/x/term"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
@@ -16,32 +17,43 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// jobSetup is what a command sets up before the engine's first request: a
-// checked input, the API to talk to (Plivo or the in-process sandbox) and a
-// client; and what it must undo at the end.
+// jobSetup is what a command sets up before the engine's first request: its
+// stderr with the progress, a checked input, the API to talk to (Plivo or
+// the in-process sandbox) and a client; and what it must undo at the end.
 type jobSetup struct {
-	log         *slog.Logger
-	in          *input.Input
-	cl          *client.Client
-	apiURL      string
-	authID      string
-	concurrency int
-	closers     []func()
-
-	mu       sync.Mutex
-	bar      *progress     // the progress bar to erase at a stop; guarded by mu
-	finished chan struct{} // closed when the command ends
+	log            *slog.Logger
+	prog           *progress // stderr: every line of the command goes through it
+	in             *input.Input
+	cl             *client.Client
+	apiURL, authID string
+	concurrency    int
+	closers        []func()
+	finished       chan struct{} // closed when the command ends
 }
 
 func newJobSetup(f *jobFlags, stderr io.Writer) *jobSetup {
-	return &jobSetup{log: newLogger(f.logFormat, f.verbose, stderr), finished: make(chan struct{})}
+	file, isFile := stderr.(*os.File)
+	bar, colour := barMode(f.progress, isFile && term.IsTerminal(int(file.Fd())), f.verbose, f.getenv)
+	p := &progress{w: stderr, bar: bar, colour: colour, every: f.logEvery}
+	p.log = newLogger(f.logFormat, f.verbose, p)
+	return &jobSetup{log: p.log, prog: p, apiURL: f.apiURL, authID: f.authID, finished: make(chan struct{})}
+}
+
+// say tells a person something on stderr: a plain line, or with JSON logs
+// a WARN record, so that every line is JSON.
+func (s *jobSetup) say(f *jobFlags, msg string) {
+	if f.logFormat == "json" {
+		s.log.Warn(msg)
+	} else {
+		fmt.Fprintln(s.prog, msg)
+	}
 }
 
 // open checks the credentials are there, reads and checks the whole input
 // (the first signal ends its waits: a FIFO without a writer, a stalled
 // producer), and, unless offline, starts the sandbox when asked and builds
 // the client. Nothing is sent.
-func (s *jobSetup) open(ctx context.Context, stop <-chan struct{}, f *jobFlags, offline bool, stderr io.Writer) error {
+func (s *jobSetup) open(ctx context.Context, stop <-chan struct{}, f *jobFlags, offline bool) error {
 	if !offline {
 		if err := f.checkCredentials(stop); err != nil {
 			return err
@@ -53,7 +65,7 @@ func (s *jobSetup) open(ctx context.Context, stop <-chan struct{}, f *jobFlags, 
 			if ctx.Err() != nil || isClosed(stop) {
 				return pace.ErrInterrupted
 			}
-			return &usageError{err: err}
+			return usage(err)
 		}
 		s.closers = append(s.closers, func() { _ = in.Close() })
 		s.in = in
@@ -61,7 +73,29 @@ func (s *jobSetup) open(ctx context.Context, stop <-chan struct{}, f *jobFlags, 
 	if offline {
 		return nil
 	}
-	return s.connect(f, stderr)
+	token := f.token
+	if f.sandbox {
+		sb, err := startSeededSandbox(s.in, f)
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, sb.stop)
+		s.apiURL, s.authID, token = sb.url, sb.authID, sb.token
+		if f.logFormat == "json" {
+			s.log.Warn("working against the built-in SANDBOX, not Plivo: nothing real is changed", "api", sb.url)
+		} else {
+			fmt.Fprintf(s.prog, "plivo-bulk: working against the built-in SANDBOX at %s, not Plivo: nothing real is changed\n", sb.url)
+		}
+	}
+	s.concurrency = fitConcurrency(f, s.log)
+	opts := []client.Option{client.WithUserAgent("plivo-bulk/" + versionString()),
+		client.WithTimeout(f.timeout), client.WithMaxConns(s.concurrency)}
+	if f.verbose {
+		opts = append(opts, client.WithTrace(logRequests(s.log)))
+	}
+	var err error
+	s.cl, err = client.New(s.apiURL, s.authID, token, opts...)
+	return usage(err)
 }
 
 func isClosed(c <-chan struct{}) bool {
@@ -73,77 +107,49 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
-// connect starts the sandbox when asked and builds the client.
-func (s *jobSetup) connect(f *jobFlags, stderr io.Writer) error {
-	apiURL, authID, token := f.apiURL, f.authID, f.token
+// fitConcurrency is the pool's ceiling: --concurrency, or the automatic
+// one, but never more connections than the open-files limit allows, less
+// 64 files for the input, the outputs and the logs (it says so when it has
+// to lower it). The in-process sandbox holds the server's end too.
+func fitConcurrency(f *jobFlags, log *slog.Logger) int {
+	n, perConn := f.concurrency, 1
+	if n == 0 {
+		n = pace.AutoConcurrency(f.rate)
+	}
 	if f.sandbox {
-		sb, err := startSeededSandbox(s.in, f)
-		if err != nil {
-			return err
-		}
-		s.closers = append(s.closers, sb.stop)
-		apiURL, authID, token = sb.url, sb.authID, sb.token
-		if f.logFormat == "json" {
-			s.log.Warn("working against the built-in SANDBOX, not Plivo: nothing real is changed", "api", sb.url)
-		} else {
-			fmt.Fprintf(stderr, "plivo-bulk: working against the built-in SANDBOX at %s, not Plivo: nothing real is changed\n", sb.url)
-		}
+		perConn = 2
 	}
-	// The in-process sandbox holds the server's end of each connection too.
-	filesPerConn := 1
-	if f.sandbox {
-		filesPerConn = 2
+	if limit := openFilesLimit(); limit > 0 && n > (limit-64)/perConn {
+		fit := max(1, (limit-64)/perConn)
+		log.Warn("fewer requests in flight than asked: the open-files limit (ulimit -n) allows no more connections", "asked", n, "concurrency", fit, "open_files_limit", limit)
+		n = fit
 	}
-	s.concurrency = fitConcurrency(f.concurrency, f.rate, filesPerConn, s.log)
-	opts := []client.Option{client.WithUserAgent("plivo-bulk/" + versionString()),
-		client.WithTimeout(f.timeout), client.WithMaxConns(s.concurrency)}
-	if f.verbose {
-		opts = append(opts, client.WithTrace(logRequests(s.log)))
-	}
-	cl, err := client.New(apiURL, authID, token, opts...)
-	if err != nil {
-		return &usageError{err: err}
-	}
-	s.cl, s.apiURL, s.authID = cl, apiURL, authID
-	return nil
+	return n
 }
 
 // origin is what the report and undo files record of where they were
 // written: the account and the API host.
 func (s *jobSetup) origin() (report.Origin, error) {
 	o, err := report.NewOrigin(s.authID, s.apiURL)
-	if err != nil {
-		return o, &usageError{err: err}
-	}
-	return o, nil
+	return o, usage(err)
 }
 
 // watchStop says, at the first signal, what happens next, after erasing
-// the progress bar if one is drawn.
+// the progress bar for good.
 func (s *jobSetup) watchStop(stop <-chan struct{}, what string) {
 	go func() {
 		select {
 		case <-stop:
+			s.prog.stop()
+			s.log.Warn("interrupted: " + what + " (press Ctrl-C again to stop at once)")
 		case <-s.finished:
-			return
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.bar != nil {
-			s.bar.stopBar()
-		}
-		s.log.Warn("interrupted: " + what + " (press Ctrl-C again to stop at once)")
 	}()
-}
-
-func (s *jobSetup) setProgress(p *progress) {
-	s.mu.Lock()
-	s.bar = p
-	s.mu.Unlock()
 }
 
 func (s *jobSetup) close() {
 	close(s.finished)
+	s.prog.finish()
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
 	}
@@ -151,7 +157,7 @@ func (s *jobSetup) close() {
 
 // checkCredentials fails, before anything is read, when credentials are
 // missing (the sandbox needs none).
-func (c *jobFlags) checkCredentials(stop <-chan struct{}) error {
+func (c *jobFlags) checkCredentials(stop <-chan struct{}) (err error) {
 	if c.sandbox {
 		return nil
 	}
@@ -159,12 +165,10 @@ func (c *jobFlags) checkCredentials(stop <-chan struct{}) error {
 	if c.authID == "" {
 		missing = append(missing, "PLIVO_AUTH_ID (or --auth-id)")
 	}
-	token, err := authToken(stop, c.getenv)
-	if err != nil {
+	if c.token, err = authToken(stop, c.getenv); err != nil {
 		return err
 	}
-	c.token = token
-	if token == "" {
+	if c.token == "" {
 		missing = append(missing, "PLIVO_AUTH_TOKEN (or PLIVO_AUTH_TOKEN_FILE)")
 	}
 	if len(missing) > 0 {
@@ -189,56 +193,35 @@ func authToken(stop <-chan struct{}, getenv func(string) string) (string, error)
 	}
 	// A named pipe (<(pass show ...)) opens only once something writes to
 	// it: the first signal ends that wait, as it ends the input's.
-	type read struct {
-		b   []byte
-		err error
-	}
-	done := make(chan read, 1)
-	go func() {
-		b, err := readTokenFile(path)
-		done <- read{b, err}
-	}()
+	done := make(chan error, 1)
 	var b []byte
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return "", usagef("PLIVO_AUTH_TOKEN_FILE: %w", r.err)
+	go func() {
+		f, err := os.Open(path)
+		if err == nil {
+			b, err = io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+			_ = f.Close()
 		}
-		b = r.b
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return "", usagef("PLIVO_AUTH_TOKEN_FILE: %w", err)
+		}
 	case <-stop:
 		input.WakeFIFO(path)
 		return "", pace.ErrInterrupted
 	}
+	fromFile := strings.TrimSuffix(string(b), "\n")
 	switch {
 	case len(b) > maxTokenFile:
 		return "", usagef("PLIVO_AUTH_TOKEN_FILE: %s: longer than %d bytes, not a token", path, maxTokenFile)
-	}
-	fromFile := strings.TrimSuffix(string(b), "\n")
-	switch {
 	case fromFile == "":
 		return "", usagef("PLIVO_AUTH_TOKEN_FILE: %s is empty", path)
 	case token != "" && token != fromFile:
 		return "", usagef("PLIVO_AUTH_TOKEN and PLIVO_AUTH_TOKEN_FILE (%s) hold different tokens: set only one", path)
 	}
 	return fromFile, nil
-}
-
-func readTokenFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, maxTokenFile+1))
-}
-
-// checkDistinct refuses outputs that are the input or each other, whatever
-// path names them: --force would otherwise empty the input.
-func checkDistinct(paths ...report.NamedPath) error {
-	if err := report.CheckDistinct(paths...); err != nil {
-		return &usageError{err: err}
-	}
-	return nil
 }
 
 func redactedHost(raw string) string {

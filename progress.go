@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+)
+
+// progress is a command's stderr, and how its job goes: a bar redrawn in
+// place on the last line, or, for cron and CI, a log line every logEvery
+// with the same figures. Every write to it first erases the bar and then
+// draws it again, so that a log line never lands glued to the bar.
+type progress struct {
+	mu     sync.Mutex
+	w      io.Writer
+	bar    bool // draw a bar, else log lines
+	colour bool
+	log    *slog.Logger
+	every  time.Duration
+
+	what         string
+	total, done  int
+	count        map[batch.Status]int
+	start        time.Time
+	on           bool // the bar may be drawn: started, not paused, not stopped
+	stopped      bool
+	shown        int // the width of the bar on screen, 0 when none is
+	drawnAt      time.Time
+	pausedAt     time.Time
+	quit, exited chan struct{} // the log loop's
+}
+
+// barMode decides how progress shows: --progress auto draws a bar only on
+// a terminal, and not under --verbose, whose lines would tear it; always
+// draws one anywhere. A dumb terminal (TERM=dumb) cannot redraw a line, so
+// it gets neither the bar's \r nor colour; NO_COLOR (any value) takes the
+// colour away (https://no-color.org).
+func barMode(when string, terminal, verbose bool, getenv func(string) string) (bar, colour bool) {
+	dumb := getenv("TERM") == "dumb"
+	bar = !dumb && (when == "always" || when == "auto" && terminal && !verbose)
+	return bar, bar && terminal && getenv("NO_COLOR") == ""
+}
+
+// begin starts showing a job of total units (rows, pages) as what.
+func (p *progress) begin(what string, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.what, p.total, p.count, p.start = what, total, map[batch.Status]int{}, time.Now()
+	p.on = p.bar && total > 0 && !p.stopped
+	if !p.bar && p.every > 0 && p.quit == nil {
+		p.quit, p.exited = make(chan struct{}), make(chan struct{})
+		go p.logLoop()
+	}
+}
+
+func (p *progress) logLoop() {
+	defer close(p.exited)
+	t := time.NewTicker(p.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.quit:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			quiet := !p.pausedAt.IsZero() || p.stopped
+			rate, eta := p.rate()
+			c := p.count
+			attrs := []any{"done", p.done, "total", p.total, "ok", c[batch.StatusOK], "failed", c[batch.StatusFailed],
+				"skipped", c[batch.StatusSkipped], "unverified", c[batch.StatusUnverified], "rows_per_s", rounded(rate), "eta_s", rounded(eta)}
+			p.mu.Unlock()
+			if !quiet { // the log writes through p: not under p.mu
+				p.log.Info("progress", attrs...)
+			}
+		}
+	}
+}
+
+// rate is the units done a second so far, and the seconds left at that
+// rate (-1 while unknown).
+func (p *progress) rate() (float64, float64) {
+	rate := float64(p.done) / time.Since(p.start).Seconds()
+	if rate <= 0 {
+		return rate, -1
+	}
+	return rate, float64(p.total-p.done) / rate
+}
+
+// add counts one unit done with status, as the summary counts it.
+func (p *progress) add(status batch.Status) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	p.count[status]++
+	if p.on && (time.Since(p.drawnAt) >= 100*time.Millisecond || p.done == p.total) {
+		p.erase()
+		p.draw()
+	}
+}
+
+// line is the bar: what, share done, counts by status, speed and time left.
+func (p *progress) line() (text string, width int) {
+	paint := func(colour, s string) string {
+		if p.colour {
+			return "\x1b[" + colour + "m" + s + "\x1b[0m"
+		}
+		return s
+	}
+	fill := 20 * p.done / p.total
+	rate, eta := p.rate()
+	c := p.count
+	left := "?"
+	if eta >= 0 {
+		left = (time.Duration(eta) * time.Second).String()
+	}
+	render := func(ok, failed string) string {
+		s := fmt.Sprintf("%s %3d%% [%s%s] %d/%d %s %s", p.what, 100*p.done/p.total, strings.Repeat("=", fill),
+			strings.Repeat(" ", 20-fill), p.done, p.total, ok, failed)
+		for _, st := range []batch.Status{batch.StatusSkipped, batch.StatusUnverified} {
+			if c[st] > 0 {
+				s += fmt.Sprintf(" %s %d", st, c[st])
+			}
+		}
+		return s + fmt.Sprintf(" (%.1f rows/s, %s left)", rate, left)
+	}
+	okS, failedS := fmt.Sprintf("ok %d", c[batch.StatusOK]), fmt.Sprintf("failed %d", c[batch.StatusFailed])
+	return render(paint("32", okS), paint("31", failedS)), len(render(okS, failedS))
+}
+
+func (p *progress) draw() {
+	if !p.on {
+		return
+	}
+	text, width := p.line()
+	_, _ = io.WriteString(p.w, "\r"+text)
+	p.shown, p.drawnAt = width, time.Now()
+}
+
+// erase blanks the bar's line and puts the cursor at its start; spaces, not
+// an escape sequence, so that any terminal does it.
+func (p *progress) erase() {
+	if p.shown > 0 {
+		_, _ = io.WriteString(p.w, "\r"+strings.Repeat(" ", p.shown)+"\r")
+		p.shown = 0
+	}
+}
+
+// Write writes b on a line of its own, below the bar it then draws again.
+func (p *progress) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.erase()
+	n, err := p.w.Write(b)
+	p.draw()
+	return n, err
+}
+
+// pause erases the bar and holds the progress log lines while a question
+// is on the terminal; resume shows them again, the time paused left out
+// of the rate.
+func (p *progress) pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.erase()
+	p.on, p.pausedAt = false, time.Now()
+}
+
+func (p *progress) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.start = p.start.Add(time.Since(p.pausedAt))
+	p.pausedAt = time.Time{}
+	p.on = p.bar && p.total > 0 && !p.stopped
+	p.draw()
+}
+
+// stop erases the bar and the progress for good (at a signal, at the end),
+// so that what follows starts on a clean line.
+func (p *progress) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.erase()
+	p.on, p.stopped = false, true
+}
+
+// finish stops the progress and waits for its log loop to end.
+func (p *progress) finish() {
+	p.stop()
+	if p.quit != nil {
+		close(p.quit)
+		<-p.exited
+		p.quit = nil
+	}
+}
