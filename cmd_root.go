@@ -45,35 +45,28 @@ Run 'plivo-bulk help COMMAND' for the flags of a command.`
 // returned (main prints them, as text or JSON) and never followed by the
 // usage.
 func newRootCmd(s *sys) *cobra.Command {
-	root := &cobra.Command{
-		Use:           "plivo-bulk",
-		Long:          rootLong,
-		Example:       rootExample,
-		Version:       versionLine(),
-		SilenceErrors: true,
-		SilenceUsage:  true,
-		// SuggestionsFor reads it; only Execute's own, unused, message
-		// sets the default.
-		SuggestionsMinimumDistance: 2,
+	root := &cobra.Command{Use: "plivo-bulk", Long: rootLong, Example: rootExample, Version: versionLine(),
+		SilenceErrors: true, SilenceUsage: true,
+		SuggestionsMinimumDistance: 2, // SuggestionsFor reads it; only Execute's own, unused, message sets the default
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return unknownCommand(c, args[0])
 			}
 			return nil
 		},
-		RunE: func(*cobra.Command, []string) error {
-			return usagef("no command given: see 'plivo-bulk --help'")
-		},
+		RunE: func(*cobra.Command, []string) error { return usagef("no command given: see 'plivo-bulk --help'") },
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(s.stdin)
 	root.SetOut(s.stdout)
 	root.SetErr(s.stderr)
 	root.SetHelpFunc(printHelp)
-	root.SetFlagErrorFunc(flagError)
-	root.SetHelpCommand(&cobra.Command{
-		Use:   "help [command]",
-		Short: "show the help of a command",
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		err = flagError(c, err)
+		summaryOnFlagError(c, err)
+		return err
+	})
+	root.SetHelpCommand(&cobra.Command{Use: "help [command]", Short: "show the help of a command",
 		RunE: func(c *cobra.Command, args []string) error {
 			target, rest, err := root.Find(args)
 			if err != nil || len(rest) > 0 {
@@ -93,12 +86,9 @@ func newRootCmd(s *sys) *cobra.Command {
 			return names, cobra.ShellCompDirectiveNoFileComp
 		},
 	})
-	root.AddCommand(newRunCmd(s, &runFlags{}), newPlanCmd(s, &planFlags{}), newExportCmd(s, &exportFlags{}), newSandboxCmd(s, &sandboxOptions{}), &cobra.Command{
-		Use:   "version",
-		Short: "print the version",
-		Args:  noArgs,
-		Run:   func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), versionLine()) },
-	})
+	root.AddCommand(newRunCmd(s, &runFlags{}), newPlanCmd(s, &planFlags{}), newExportCmd(s, &exportFlags{}), newSandboxCmd(s, &sandboxOptions{}),
+		&cobra.Command{Use: "version", Short: "print the version", Args: noArgs,
+			Run: func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), versionLine()) }})
 	return root
 }
 
@@ -119,15 +109,12 @@ func unknownCommand(root *cobra.Command, name string) error {
 }
 
 // flagError turns pflag's errors into one short line that names the
-// command, hints at the flag meant, and exits 2; and writes the summary
-// when --summary could be read.
+// command (main names the tool), hints at the flag meant, and exits 2.
 func flagError(c *cobra.Command, err error) error {
-	err = flagErrorLine(c, err)
-	summaryOnFlagError(c, err)
-	return err
-}
-
-func flagErrorLine(c *cobra.Command, err error) error {
+	cmd := ""
+	if c.HasParent() {
+		cmd = c.Name() + ": "
+	}
 	var notExist *pflag.NotExistError
 	var invalid *pflag.InvalidValueError
 	switch {
@@ -137,35 +124,38 @@ func flagErrorLine(c *cobra.Command, err error) error {
 			name, _, _ = strings.Cut(sh, "=") // -rate: the single dash of Go's flag package
 			typed = "-" + name
 		}
-		msg := fmt.Sprintf("%sunknown flag %s", prefix(c), typed)
+		hint := ""
 		if near := closestFlag(c, name); near != "" {
-			msg += fmt.Sprintf(": did you mean --%s?", near)
+			hint = fmt.Sprintf(": did you mean --%s?", near)
 		}
-		return usagef("%s (see '%s --help')", msg, c.CommandPath())
+		return usagef("%sunknown flag %s%s (see '%s --help')", cmd, typed, hint, c.CommandPath())
 	case errors.As(err, &invalid):
 		why := invalid.Unwrap().Error()
 		if errors.Is(err, strconv.ErrSyntax) || errors.Is(err, strconv.ErrRange) {
 			why = "want a number"
 		}
-		return usagef("%s--%s %q: %s", prefix(c), invalid.GetFlag().Name, invalid.GetValue(), why)
+		return usagef("%s--%s %q: %s", cmd, invalid.GetFlag().Name, invalid.GetValue(), why)
 	}
-	return usagef("%s%w", prefix(c), err)
-}
-
-// prefix names the command an error is about; main names the tool.
-func prefix(c *cobra.Command) string {
-	if !c.HasParent() {
-		return ""
-	}
-	return c.Name() + ": "
+	return usagef("%s%w", cmd, err)
 }
 
 // closestFlag is the command's flag nearest to name: one it starts, or one
-// within a few typos of it; "" when none is near.
+// within a few typos of it (Levenshtein); "" when none is near.
 func closestFlag(c *cobra.Command, name string) string {
 	best, bestD := "", max(2, len(name)/3)+1
 	c.Flags().VisitAll(func(f *pflag.Flag) {
-		d := editDistance(name, f.Name)
+		prev := make([]int, len(f.Name)+1)
+		for j := range prev {
+			prev[j] = j
+		}
+		for i := 1; i <= len(name); i++ {
+			cur := []int{i}
+			for j := 1; j <= len(f.Name); j++ {
+				cur = append(cur, min(prev[j]+1, cur[j-1]+1, prev[j-1]+boolInt(name[i-1] != f.Name[j-1])))
+			}
+			prev = cur
+		}
+		d := prev[len(f.Name)]
 		if len(name) > 2 && strings.HasPrefix(f.Name, name) {
 			d = 1
 		}
@@ -176,60 +166,41 @@ func closestFlag(c *cobra.Command, name string) string {
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	for i := 1; i <= len(a); i++ {
-		cur := []int{i}
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur = append(cur, min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost))
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return 0
 }
 
-// flagGroups sorts the flags in help by purpose; a flag no group names
-// (only --help, a test checks) comes last, under "Flags".
-var flagGroups = []struct {
-	title string
-	names []string
-}{
-	{"Input and output", []string{"input", "report", "output", "resume", "force", "undo", "allow-other-origin", "summary", "detailed-exitcode", "prefix", "subaccount", "alias"}},
-	{"What is sent", []string{"dry-run", "skip-unchanged", "verify", "read", "allow-default-app"}},
-	{"Safety", []string{"yes", "canary", "max-failures"}},
-	{"Pacing and retries", []string{"rate", "concurrency", "max-attempts", "max-throttle-wait", "timeout", "backoff-base", "backoff-max", "adaptive"}},
-	{"API and credentials", []string{"api-url", "auth-id"}},
-	{"Logging and progress", []string{"progress", "log-format", "log-every", "verbose"}},
-	{"Sandbox", []string{"sandbox", "sandbox-rate-limit", "sandbox-fail-rate", "sandbox-default-app"}},
-	{"Server and account", []string{"listen", "numbers", "apps", "subaccounts", "default-app", "default-app-on-missing", "dump"}},
-	{"Rate limit and faults", []string{"rate-limit", "fail-rate", "latency"}},
+// flagGroups sorts the flags in help by purpose, each group's title
+// first; a flag no group names (only --help, a test checks) comes last,
+// under "Flags".
+var flagGroups = [][]string{
+	{"Input and output", "input", "report", "output", "resume", "force", "undo", "allow-other-origin", "summary", "detailed-exitcode", "prefix", "subaccount", "alias"},
+	{"What is sent", "dry-run", "skip-unchanged", "verify", "read", "allow-default-app"},
+	{"Safety", "yes", "canary", "max-failures"},
+	{"Pacing and retries", "rate", "concurrency", "max-attempts", "max-throttle-wait", "timeout", "backoff-base", "backoff-max", "adaptive"},
+	{"API and credentials", "api-url", "auth-id"},
+	{"Logging and progress", "progress", "log-format", "log-every", "verbose"},
+	{"Sandbox", "sandbox", "sandbox-rate-limit", "sandbox-fail-rate", "sandbox-default-app"},
+	{"Server and account", "listen", "numbers", "apps", "subaccounts", "default-app", "default-app-on-missing", "dump"},
+	{"Rate limit and faults", "rate-limit", "fail-rate", "latency"},
 }
 
 // printHelp is every command's help, on stdout: what it does, its usage,
 // examples, then its flags grouped by purpose.
 func printHelp(c *cobra.Command, _ []string) {
 	w := c.OutOrStdout()
-	text := c.Long
-	if text == "" {
-		text = c.Short
-	}
-	fmt.Fprintln(w, strings.TrimSpace(text))
+	fmt.Fprintln(w, strings.TrimSpace(cmpOr(c.Long, c.Short)))
 	if c.HasParent() {
 		fmt.Fprintf(w, "\nUsage:\n  %s\n", c.UseLine())
-	}
-	if c.HasParent() && c.HasAvailableSubCommands() {
-		fmt.Fprintln(w, "\nCommands:")
-		for _, sub := range c.Commands() {
-			if sub.IsAvailableCommand() {
-				fmt.Fprintf(w, "  %-12s%s\n", sub.Name(), sub.Short)
+		if c.HasAvailableSubCommands() {
+			fmt.Fprintln(w, "\nCommands:")
+			for _, sub := range c.Commands() {
+				if sub.IsAvailableCommand() {
+					fmt.Fprintf(w, "  %-12s%s\n", sub.Name(), sub.Short)
+				}
 			}
 		}
 	}
@@ -237,34 +208,27 @@ func printHelp(c *cobra.Command, _ []string) {
 		fmt.Fprintf(w, "\nExamples:\n%s\n", strings.TrimRight(c.Example, "\n"))
 	}
 	shown := map[string]bool{}
-	section := func(title string, names []string) {
-		fs := pflag.NewFlagSet(title, pflag.ContinueOnError)
+	rest := []string{"Flags"}
+	c.Flags().VisitAll(func(f *pflag.Flag) { rest = append(rest, f.Name) })
+	for _, g := range append(flagGroups, rest) {
+		fs := pflag.NewFlagSet(g[0], pflag.ContinueOnError)
 		fs.SortFlags = false
-		for _, n := range names {
+		for _, n := range g[1:] {
 			if f := c.Flags().Lookup(n); f != nil && !f.Hidden && !shown[n] {
 				fs.AddFlag(f)
 				shown[n] = true
 			}
 		}
 		if fs.HasFlags() {
-			fmt.Fprintf(w, "\n%s:\n%s", title, fs.FlagUsagesWrapped(80))
+			fmt.Fprintf(w, "\n%s:\n%s", g[0], fs.FlagUsagesWrapped(80))
 		}
 	}
-	for _, g := range flagGroups {
-		section(g.title, g.names)
-	}
-	var rest []string
-	c.Flags().VisitAll(func(f *pflag.Flag) { rest = append(rest, f.Name) })
-	section("Flags", rest)
 }
 
 // completeFlags offers the values of the command's enumerated flags to
 // shell completion; other flags complete file names.
 func completeFlags(c *cobra.Command) {
-	for name, values := range map[string][]string{
-		"read": {"auto", "page", "each"}, "progress": {"auto", "always", "never"},
-		"log-format": {"text", "json"},
-	} {
+	for name, values := range map[string][]string{"read": {"auto", "page", "each"}, "progress": {"auto", "always", "never"}, "log-format": {"text", "json"}} {
 		if c.Flags().Lookup(name) != nil {
 			_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
 		}

@@ -39,14 +39,13 @@ func newConfirmer(o runFlags, stop <-chan struct{}) (*confirmer, error) {
 		return nil, nil
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, nil
-	}
-	if !term.IsTerminal(int(tty.Fd())) { // /dev/null bound there by a sandbox, say
+	case !term.IsTerminal(int(tty.Fd())): // /dev/null bound there by a sandbox, say
 		_ = tty.Close()
 		return nil, nil
-	}
-	if !inForeground(tty) {
+	case !inForeground(tty):
 		_ = tty.Close()
 		return nil, &usageError{err: errBackground}
 	}
@@ -83,31 +82,16 @@ func (c *confirmer) ask(ctx context.Context, text, want string) error {
 	}
 }
 
-// confirmRun shows what the run is about to do and asks to go on.
+// confirmRun shows what the run is about to do and asks to go on: for more
+// than bigRun rows, by typing the account id, where a slip costs more.
 func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, api string, rate float64) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nAbout to update numbers on account %s at %s:\n", authID, redactedHost(api))
-	fmt.Fprintf(&b, "  rows: %d, of which %d to send", est.Rows, est.ToSend)
+	fmt.Fprintf(&b, "\nAbout to update numbers on account %s at %s:\n  rows: %d, of which %d to send", authID, redactedHost(api), est.Rows, est.ToSend)
 	if est.AlreadyOK > 0 {
 		fmt.Fprintf(&b, ", %d already ok", est.AlreadyOK)
 	}
 	b.WriteString("\n")
-	writeChanges(&b, est)
-	made := 1 + est.Preflight + est.Read.Pages + est.CanaryReads
-	fmt.Fprintf(&b, "  cost: at most %d requests, about %s at --rate %g; %d of them made already (the account check, %s, %s, %s)\n",
-		est.Requests, durationAt(est.Requests-made, rate), rate, made,
-		plural(est.Preflight, "pre-flight read"), plural(est.Read.Pages, "listing page"), plural(est.CanaryReads, "canary read"))
-	question, want := "Type yes to go on: ", "yes"
-	if est.ToSend > bigRun {
-		question, want = fmt.Sprintf("Type the account id (%s) to go on: ", authID), authID
-	}
-	return c.ask(ctx, b.String()+question, want)
-}
-
-// writeChanges lists, per field, the values the numbers change to, the
-// most common first.
-func writeChanges(b *strings.Builder, est batch.Estimate) {
-	const shown = 5
+	const shown = 5 // values a field changes to, the most common first
 	for f, vcs := range est.Changes {
 		for i, vc := range vcs {
 			if i == shown {
@@ -115,29 +99,24 @@ func writeChanges(b *strings.Builder, est batch.Estimate) {
 				for _, v := range vcs[shown:] {
 					rest += v.Numbers
 				}
-				fmt.Fprintf(b, "    ... and %s more on %d other values\n", numbers(rest), len(vcs)-shown)
+				fmt.Fprintf(&b, "    ... and %s more on %d other values\n", plural(rest, "number"), len(vcs)-shown)
 				break
 			}
-			value := strconv.Quote(vc.Value)
-			switch vc.Value {
-			case "":
-				value = batch.ClearMarker
-			case batch.OtherValues:
-				value = vc.Value
-			}
-			fmt.Fprintf(b, "  %s → %s: %s\n", batch.Field(f), value, numbers(vc.Numbers))
+			value := map[string]string{"": batch.ClearMarker, batch.OtherValues: batch.OtherValues}[vc.Value]
+			fmt.Fprintf(&b, "  %s → %s: %s\n", batch.Field(f), cmpOr(value, strconv.Quote(vc.Value)), plural(vc.Numbers, "number"))
 		}
 	}
 	if est.Read.Chosen == batch.ReadPage {
 		b.WriteString("  (counted against the settings the numbers hold now)\n")
 	}
-}
-
-func numbers(n int) string {
-	if n == 1 {
-		return "1 number"
+	made := 1 + est.Preflight + est.Read.Pages + est.CanaryReads
+	fmt.Fprintf(&b, "  cost: at most %d requests, about %s at --rate %g; %d of them made already (the account check, %s, %s, %s)\n",
+		est.Requests, durationAt(est.Requests-made, rate), rate, made,
+		plural(est.Preflight, "pre-flight read"), plural(est.Read.Pages, "listing page"), plural(est.CanaryReads, "canary read"))
+	if est.ToSend > bigRun {
+		return c.ask(ctx, b.String()+fmt.Sprintf("Type the account id (%s) to go on: ", authID), authID)
 	}
-	return strconv.Itoa(n) + " numbers"
+	return c.ask(ctx, b.String()+"Type yes to go on: ", "yes")
 }
 
 // confirmCanary shows the canary's results and asks to send the rest.
@@ -149,19 +128,15 @@ func (c *confirmer) confirmCanary(ctx context.Context, results []batch.Result) e
 			fmt.Fprintf(&b, "  ... and %d more\n", len(results)-10)
 			break
 		}
-		fmt.Fprintf(&b, "  row %d %s: %s %s\n", r.Row.Line, r.Row.Number, r.Status, describeTargets(r.Row.Targets))
+		var set []string
+		for f, s := range r.Row.Targets {
+			if s.Set {
+				set = append(set, fmt.Sprintf("%s=%s", batch.Field(f), strconv.Quote(s.Value)))
+			}
+		}
+		fmt.Fprintf(&b, "  row %d %s: %s %s\n", r.Row.Line, r.Row.Number, r.Status, strings.Join(set, " "))
 	}
 	return c.ask(ctx, b.String()+"Check them now, then type yes to send the rest: ", "yes")
-}
-
-func describeTargets(t batch.Targets) string {
-	var parts []string
-	for f, s := range t {
-		if s.Set {
-			parts = append(parts, fmt.Sprintf("%s=%s", batch.Field(f), strconv.Quote(s.Value)))
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 // durationAt is how long n requests take at rate per second.
