@@ -54,17 +54,11 @@ const runExample = `  # Try it against the built-in sandbox (no Plivo account, n
 
 type runFlags struct {
 	jobFlags
-	report        string
-	dryRun        bool
-	resume        bool
-	undo          string
-	skipUnchanged bool
-	verify        bool
-	allowDefApp   bool
-	allowOrigin   bool
-	yes           bool
-	canary        int
-	maxFailures   failureBudgetFlag
+	report, undo                               string
+	dryRun, resume, skipUnchanged, verify, yes bool
+	allowDefApp, allowOrigin                   bool
+	canary                                     int
+	maxFailures                                failureBudgetFlag
 }
 
 // newRunCmd binds the flags of run to o.

@@ -29,9 +29,8 @@ const (
 	exitInterrupted = 130
 )
 
-// version, commit and date are stamped by scripts/build.sh with -ldflags
-// -X, so that a binary built without git metadata (a release, an image)
-// still tells what it is. When empty, the build info is used.
+// version, commit and date are stamped by scripts/build.sh (-ldflags -X)
+// for builds without git metadata; when empty, the build info is used.
 var version, commit, date = "", "", ""
 
 func main() {
@@ -77,7 +76,7 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, getenv func(s
 }
 
 // logsJSON reports whether args ask for --log-format json: main's own lines
-// must then be JSON too, since a log shipper reads every line as a record.
+// are then JSON too, as a log shipper reads every line as a record.
 func logsJSON(args []string) bool {
 	for i, a := range args {
 		if a == "--log-format=json" || a == "--log-format" && i+1 < len(args) && args[i+1] == "json" {
@@ -168,10 +167,10 @@ func isUsage(err error) bool {
 
 // usage marks err, when there is one, as a usageError.
 func usage(err error) error {
-	if err == nil {
-		return nil
+	if err != nil {
+		err = &usageError{err}
 	}
-	return &usageError{err}
+	return err
 }
 
 // toldError is an error the command has already told on stderr (as a JSON

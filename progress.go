@@ -12,24 +12,21 @@ import (
 )
 
 // progress is a command's stderr, and how its job goes: a bar redrawn in
-// place on the last line, or, for cron and CI, a log line every logEvery
+// place on the last line, or, for cron and CI, a log line every `every`
 // with the same figures. Every write to it first erases the bar and then
 // draws it again, so that a log line never lands glued to the bar.
 type progress struct {
-	mu     sync.Mutex
-	w      io.Writer
-	bar    bool // draw a bar, else log lines
-	colour bool
-	log    *slog.Logger
-	every  time.Duration
-
+	mu           sync.Mutex
+	w            io.Writer
+	bar, colour  bool // draw a bar (else log lines), in colour
+	log          *slog.Logger
+	every        time.Duration
 	what         string
 	total, done  int
 	count        map[batch.Status]int
 	start        time.Time
-	on           bool // the bar may be drawn: started, not paused, not stopped
-	stopped      bool
-	shown        int // the width of the bar on screen, 0 when none is
+	on, stopped  bool // on: the bar may be drawn now (begun, not paused, not stopped)
+	shown        int  // the width of the bar on screen, 0 when none is
 	drawnAt      time.Time
 	pausedAt     time.Time
 	quit, exited chan struct{} // the log loop's
@@ -41,8 +38,7 @@ type progress struct {
 // it gets neither the bar's \r nor colour; NO_COLOR (any value) takes the
 // colour away (https://no-color.org).
 func barMode(when string, terminal, verbose bool, getenv func(string) string) (bar, colour bool) {
-	dumb := getenv("TERM") == "dumb"
-	bar = !dumb && (when == "always" || when == "auto" && terminal && !verbose)
+	bar = getenv("TERM") != "dumb" && (when == "always" || when == "auto" && terminal && !verbose)
 	return bar, bar && terminal && getenv("NO_COLOR") == ""
 }
 
@@ -52,7 +48,7 @@ func (p *progress) begin(what string, total int) {
 	defer p.mu.Unlock()
 	p.what, p.total, p.count, p.start = what, total, map[batch.Status]int{}, time.Now()
 	p.on = p.bar && total > 0 && !p.stopped
-	if !p.bar && p.every > 0 && p.quit == nil {
+	if !p.bar && p.every > 0 {
 		p.quit, p.exited = make(chan struct{}), make(chan struct{})
 		go p.logLoop()
 	}
@@ -97,30 +93,27 @@ func (p *progress) add(status batch.Status) {
 	defer p.mu.Unlock()
 	p.done++
 	p.count[status]++
-	if p.on && (time.Since(p.drawnAt) >= 100*time.Millisecond || p.done == p.total) {
+	if time.Since(p.drawnAt) >= 100*time.Millisecond || p.done == p.total {
 		p.erase()
 		p.draw()
 	}
 }
 
-// line is the bar: what, share done, counts by status, speed and time left.
-func (p *progress) line() (text string, width int) {
-	paint := func(colour, s string) string {
-		if p.colour {
-			return "\x1b[" + colour + "m" + s + "\x1b[0m"
-		}
-		return s
+// draw draws the bar, when it may be: what, share done, counts by status,
+// speed and time left.
+func (p *progress) draw() {
+	if !p.on {
+		return
 	}
-	fill := 20 * p.done / p.total
+	done, c := min(p.done, p.total), p.count
 	rate, eta := p.rate()
-	c := p.count
 	left := "?"
 	if eta >= 0 {
 		left = (time.Duration(eta) * time.Second).String()
 	}
-	render := func(ok, failed string) string {
-		s := fmt.Sprintf("%s %3d%% [%s%s] %d/%d %s %s", p.what, 100*p.done/p.total, strings.Repeat("=", fill),
-			strings.Repeat(" ", 20-fill), p.done, p.total, ok, failed)
+	line := func(paint func(colour, s string) string) string {
+		s := fmt.Sprintf("%s %3d%% [%-20s] %d/%d %s %s", p.what, 100*done/p.total, strings.Repeat("=", 20*done/p.total), p.done, p.total,
+			paint("32", fmt.Sprint("ok ", c[batch.StatusOK])), paint("31", fmt.Sprint("failed ", c[batch.StatusFailed])))
 		for _, st := range []batch.Status{batch.StatusSkipped, batch.StatusUnverified} {
 			if c[st] > 0 {
 				s += fmt.Sprintf(" %s %d", st, c[st])
@@ -128,17 +121,13 @@ func (p *progress) line() (text string, width int) {
 		}
 		return s + fmt.Sprintf(" (%.1f rows/s, %s left)", rate, left)
 	}
-	okS, failedS := fmt.Sprintf("ok %d", c[batch.StatusOK]), fmt.Sprintf("failed %d", c[batch.StatusFailed])
-	return render(paint("32", okS), paint("31", failedS)), len(render(okS, failedS))
-}
-
-func (p *progress) draw() {
-	if !p.on {
-		return
+	plain := func(_, s string) string { return s }
+	text := line(plain)
+	p.shown, p.drawnAt = len(text), time.Now()
+	if p.colour {
+		text = line(func(colour, s string) string { return "\x1b[" + colour + "m" + s + "\x1b[0m" })
 	}
-	text, width := p.line()
 	_, _ = io.WriteString(p.w, "\r"+text)
-	p.shown, p.drawnAt = width, time.Now()
 }
 
 // erase blanks the bar's line and puts the cursor at its start; spaces, not
@@ -174,13 +163,12 @@ func (p *progress) resume() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.start = p.start.Add(time.Since(p.pausedAt))
-	p.pausedAt = time.Time{}
-	p.on = p.bar && p.total > 0 && !p.stopped
+	p.on, p.pausedAt = p.bar && p.total > 0 && !p.stopped, time.Time{}
 	p.draw()
 }
 
-// stop erases the bar and the progress for good (at a signal, at the end),
-// so that what follows starts on a clean line.
+// stop erases the bar for good (at a signal, at the end), so that what
+// follows starts on a clean line.
 func (p *progress) stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
