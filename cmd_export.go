@@ -78,18 +78,9 @@ func (o *exportFlags) check() error {
 
 // exportCmd is the export command.
 func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stderr io.Writer) (err error) {
-	s := newJobSetup(&o.jobFlags, stderr)
-	defer s.close()
-	s.watchStop(stop, "no new pages are read; the file is not written")
-	if err := o.summaryOK(report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
-		return err
-	}
-	var sum batch.Summary
-	defer o.writeSummary(s, &sum, "export", o.output, time.Now(), &err)
-	if err := o.check(); err != nil {
-		return err
-	}
-	if err := s.open(ctx, stop, &o.jobFlags, false); err != nil {
+	s := newJob(&o.jobFlags, stop, stderr, "export", o.output, "no new pages are read; the file is not written")
+	defer s.end(&err)
+	if err := s.start(ctx, o.check, false, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
 	out, err := report.CreateExport(o.output, o.force)
@@ -116,9 +107,9 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stderr 
 	} else {
 		out.Abort()
 	}
-	sum = batch.Summary{Rows: ls.Numbers, OK: ls.Numbers, Elapsed: ls.Elapsed, Stats: ls.Stats}
+	s.sum = batch.Summary{Rows: ls.Numbers, OK: ls.Numbers, Elapsed: ls.Elapsed, Stats: ls.Stats}
 	if !errors.Is(err, batch.ErrIncomplete) && !changed { // every page was tried: not an early stop
-		sum.StoppedBy = batch.StoppedBy(err)
+		s.sum.StoppedBy = batch.StoppedBy(err)
 	}
 	s.log.Info("export finished", "numbers", ls.Numbers, "counted", ls.Counted, "requests", ls.Stats.Requests,
 		"failed_pages", ls.FailedPages, "elapsed_s", rounded(ls.Elapsed.Seconds()))
@@ -130,7 +121,7 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stderr 
 		fmt.Fprintf(s.prog, "Export: %d numbers listed, %d requests; nothing was written to %s\n", ls.Numbers, ls.Stats.Requests, o.output)
 	case o.logFormat != "json":
 		fmt.Fprintf(s.prog, "\nExport: %d numbers in %s (%d requests, %.1f requests/s)\nFile: %s\n",
-			ls.Numbers, ls.Elapsed.Round(time.Millisecond), ls.Stats.Requests, sum.Rate(), o.output)
+			ls.Numbers, ls.Elapsed.Round(time.Millisecond), ls.Stats.Requests, s.sum.Rate(), o.output)
 	}
 	return err
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/report"
@@ -50,24 +49,20 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 
 // planCmd is the plan command.
 func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, stderr io.Writer) (err error) {
-	s := newJobSetup(&o.jobFlags, stderr)
-	defer s.close()
-	s.watchStop(stop, "no new numbers are read; waiting for reads in flight")
-	if err := o.summaryOK(report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
+	s := newJob(&o.jobFlags, stop, stderr, "plan", o.output, "no new numbers are read; waiting for reads in flight")
+	defer s.end(&err)
+	check := func() error {
+		err := o.validate("plan")
+		switch {
+		case err != nil:
+		case o.output == "":
+			err = usagef("plan: --output is required")
+		case o.input == "-" && o.output == "-":
+			err = usagef("plan: --input and --output cannot both be standard streams")
+		}
 		return err
 	}
-	var sum batch.Summary
-	defer o.writeSummary(s, &sum, "plan", o.output, time.Now(), &err)
-	if err := o.validate("plan"); err != nil {
-		return err
-	}
-	switch {
-	case o.output == "":
-		return usagef("plan: --output is required")
-	case o.input == "-" && o.output == "-":
-		return usagef("plan: --input and --output cannot both be standard streams")
-	}
-	if err := s.open(ctx, stop, &o.jobFlags, false); err != nil {
+	if err := s.start(ctx, check, false, report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
 	mode := report.New
@@ -79,7 +74,7 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 		return usage(err)
 	}
 	defer func() { _ = plan.Close() }()
-	sum, err = batch.Run(ctx, batch.Job{
+	sum, err := batch.Run(ctx, batch.Job{
 		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Input: s.in, Step: batch.Read{}, Log: s.log, Read: o.read,
 		Begin: func(est batch.Estimate) error {
 			s.log.Info("starting plan", "input", s.in.Name(), "rows", est.Rows, "to_read", est.ToSend,
@@ -96,6 +91,7 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 		},
 		Unrecorded: func(r batch.Result) { _, _ = s.prog.Write(report.JSONLine(r)) },
 	})
+	s.sum = sum
 	s.prog.finish()
 	if cerr := plan.Close(); cerr != nil && err == nil {
 		err = cerr

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
@@ -123,23 +122,17 @@ func (o runFlags) fileMode() report.Mode {
 
 // runCmd is the run command.
 func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stderr io.Writer) (err error) {
-	s := newJobSetup(&o.jobFlags, stderr)
-	defer s.close()
-	s.watchStop(stop, "no new rows are sent; waiting for calls in flight")
-	if err := o.summaryOK(report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--report", Path: o.report},
-		report.NamedPath{Flag: "--undo", Path: o.undo}); err != nil {
+	s := newJob(&o.jobFlags, stop, stderr, "run", o.report, "no new rows are sent; waiting for calls in flight")
+	defer s.end(&err)
+	var ask *confirmer // before the input is read: a run in the background is refused first
+	check := func() (err error) {
+		if err = o.check(); err == nil {
+			ask, err = newConfirmer(o, stop)
+		}
 		return err
 	}
-	var sum batch.Summary
-	defer o.writeSummary(s, &sum, "run", o.report, time.Now(), &err)
-	if err := o.check(); err != nil {
-		return err
-	}
-	ask, err := newConfirmer(o, stop)
-	if err != nil {
-		return err
-	}
-	if err := s.open(ctx, stop, &o.jobFlags, o.dryRun); err != nil {
+	if err := s.start(ctx, check, o.dryRun, report.NamedPath{Flag: "--input", Path: o.input},
+		report.NamedPath{Flag: "--report", Path: o.report}, report.NamedPath{Flag: "--undo", Path: o.undo}); err != nil {
 		return err
 	}
 	if o.dryRun {
@@ -218,7 +211,8 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 		job.Completed = completed.Has
 		s.log.Info("resuming", "report", o.report, "report_rows", completed.Rows(), "done_in_report", completed.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
-	sum, err = batch.Run(ctx, job)
+	sum, err := batch.Run(ctx, job)
+	s.sum = sum
 	s.prog.finish()
 	if cerr := rep.Close(); cerr != nil && err == nil {
 		err = cerr

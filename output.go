@@ -181,42 +181,39 @@ type readFile struct {
 }
 
 // writeSummary writes the --summary file, if asked for, with the exit code
-// and the error that *errp will give; it runs deferred, so every outcome
-// once --summary is known safe to write (a usage error, an input error, an
-// abort) leaves a summary, and yesterday's never stays.
-func (c *jobFlags) writeSummary(s *jobSetup, sum *batch.Summary, command, output string, start time.Time, errp *error) {
-	if c.summary == "" {
+// and the error that err gives.
+func (s *jobSetup) writeSummary(err error) {
+	if s.f.summary == "" {
 		return
 	}
-	elapsed := sum.Elapsed
-	if elapsed == 0 {
-		elapsed = time.Since(start)
+	sum, r := s.sum, s.sum.Read
+	if sum.Elapsed == 0 {
+		sum.Elapsed = time.Since(s.started)
 	}
-	r := sum.Read
 	sf := summaryFile{
-		Command: command, Version: versionLine(), Account: s.authID, API: redactedHost(s.apiURL), Input: c.input, Output: output,
+		Command: s.command, Version: versionLine(), Account: s.authID, API: redactedHost(s.apiURL), Input: s.f.input, Output: s.output,
 		Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped, Unverified: sum.Unverified,
 		AlreadyOK: sum.AlreadyOK, NotAttempted: sum.NotAttempted(), Unrecorded: sum.Unrecorded, AppliedUnrecorded: sum.AppliedUnrecorded,
 		FailedByKind: sum.FailedByKind, StoppedBy: sum.StoppedBy, Requests: sum.Stats.Requests, Retries: sum.Stats.Retries,
-		RateLimited: sum.Stats.RateLimited, AcceptedRate: sum.Stats.Accepted, StartedAt: start.UTC(), FinishedAt: time.Now().UTC(),
-		ElapsedS: elapsed.Seconds(), EffectiveRate: sum.Rate(), ExitCode: codeOf(*errp),
+		RateLimited: sum.Stats.RateLimited, AcceptedRate: sum.Stats.Accepted, StartedAt: s.started.UTC(), FinishedAt: time.Now().UTC(),
+		ElapsedS: sum.Elapsed.Seconds(), EffectiveRate: sum.Rate(), ExitCode: codeOf(err),
 		Read: readFile{Asked: string(r.Asked), Chosen: string(r.Chosen), Rows: r.Rows, AccountNumbers: r.AccountNumbers,
 			Pages: r.Pages, Found: r.Found, Requests: r.Requests()},
 	}
 	if sf.FailedByKind == nil {
 		sf.FailedByKind = map[string]int{}
 	}
-	if *errp != nil && !errors.Is(*errp, errDrift) {
-		sf.Error = (*errp).Error()
+	if err != nil && !errors.Is(err, errDrift) {
+		sf.Error = err.Error()
 	}
-	if command == "plan" && len(sum.Changes) > 0 { // else no row was looked at: no count to give
+	if s.command == "plan" && len(sum.Changes) > 0 { // else no row was looked at: no count to give
 		// Every key, 0 included: a drift monitor reads "yes" and must find it.
 		sf.Changes = map[string]int{batch.ChangeYes: 0, batch.ChangeNo: 0, batch.ChangeError: 0}
 		maps.Copy(sf.Changes, sum.Changes)
-		sf.DifferByField = differByField(*sum)
+		sf.DifferByField = differByField(sum)
 	}
-	if err := writeFileAtomic(c.summary, sf); err != nil {
-		s.log.Error("could not write the summary file", "path", c.summary, "error", err.Error())
+	if err := writeFileAtomic(s.f.summary, sf); err != nil {
+		s.log.Error("could not write the summary file", "path", s.f.summary, "error", err.Error())
 	}
 }
 
@@ -238,9 +235,9 @@ func summaryOnFlagError(c *cobra.Command, err error) {
 	for _, name := range []string{"input", "report", "output", "undo"} {
 		paths = append(paths, report.NamedPath{Flag: "--" + name, Path: get(name)})
 	}
-	if jf.summaryOK(paths...) == nil {
-		jf.writeSummary(newJobSetup(&jf, c.ErrOrStderr()), &batch.Summary{}, c.Name(), get("report")+get("output"), time.Now(), &err)
-	}
+	s := newJob(&jf, nil, c.ErrOrStderr(), c.Name(), get("report")+get("output"), "")
+	s.summarize = jf.summaryOK(paths...) == nil
+	s.end(&err)
 }
 
 // writeFileAtomic writes v as JSON through a temporary file renamed over

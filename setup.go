@@ -8,35 +8,82 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
+	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/client"
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// jobSetup is what a command sets up before the engine's first request: its
+// jobSetup is a job command (run, plan, export) under way: its flags, its
 // stderr with the progress, a checked input, the API to talk to (Plivo or
-// the in-process sandbox) and a client; and what it must undo at the end.
+// the in-process sandbox) and a client; what it must undo at the end, and
+// the summary it ends with.
 type jobSetup struct {
-	log            *slog.Logger
-	prog           *progress // stderr: every line of the command goes through it
-	in             *input.Input
-	cl             *client.Client
-	apiURL, authID string
-	concurrency    int
-	closers        []func()
-	finished       chan struct{} // closed when the command ends
+	f               *jobFlags
+	stop            <-chan struct{}
+	command, output string
+	started         time.Time
+	sum             batch.Summary
+	summarize       bool // the --summary path is known safe to write
+	log             *slog.Logger
+	prog            *progress // stderr: every line of the command goes through it
+	in              *input.Input
+	cl              *client.Client
+	apiURL, authID  string
+	concurrency     int
+	closers         []func()
+	finished        chan struct{} // closed when the command ends
 }
 
-func newJobSetup(f *jobFlags, stderr io.Writer) *jobSetup {
+// newJob sets up command's stderr and progress, and says at the first
+// signal what stopping means (stopping), after erasing the bar for good.
+func newJob(f *jobFlags, stop <-chan struct{}, stderr io.Writer, command, output, stopping string) *jobSetup {
 	file, isFile := stderr.(*os.File)
 	bar, colour := barMode(f.progress, isFile && term.IsTerminal(int(file.Fd())), f.verbose, f.getenv)
 	p := &progress{w: stderr, bar: bar, colour: colour, every: f.logEvery}
 	p.log = newLogger(f.logFormat, f.verbose, p)
-	return &jobSetup{log: p.log, prog: p, apiURL: f.apiURL, authID: f.authID, finished: make(chan struct{})}
+	s := &jobSetup{f: f, stop: stop, command: command, output: output, started: time.Now(), log: p.log, prog: p,
+		apiURL: f.apiURL, authID: f.authID, finished: make(chan struct{})}
+	go func() {
+		select {
+		case <-stop:
+			p.stop()
+			s.log.Warn("interrupted: " + stopping + " (press Ctrl-C again to stop at once)")
+		case <-s.finished:
+		}
+	}()
+	return s
+}
+
+// start refuses a --summary or outputs that are the input or each other
+// (past that, the summary is written whatever ends the command), checks
+// the flags, then opens the job.
+func (s *jobSetup) start(ctx context.Context, check func() error, offline bool, paths ...report.NamedPath) error {
+	if err := s.f.summaryOK(paths...); err != nil {
+		return err
+	}
+	s.summarize = true
+	if err := check(); err != nil {
+		return err
+	}
+	return s.open(ctx, offline)
+}
+
+// end writes the summary with the command's error and undoes the setup.
+func (s *jobSetup) end(errp *error) {
+	if s.summarize {
+		s.writeSummary(*errp)
+	}
+	close(s.finished)
+	s.prog.finish()
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
 }
 
 // say tells a person something on stderr: a plain line, or with JSON logs
@@ -53,7 +100,8 @@ func (s *jobSetup) say(f *jobFlags, msg string) {
 // (the first signal ends its waits: a FIFO without a writer, a stalled
 // producer), and, unless offline, starts the sandbox when asked and builds
 // the client. Nothing is sent.
-func (s *jobSetup) open(ctx context.Context, stop <-chan struct{}, f *jobFlags, offline bool) error {
+func (s *jobSetup) open(ctx context.Context, offline bool) error {
+	f, stop := s.f, s.stop
 	if !offline {
 		if err := f.checkCredentials(stop); err != nil {
 			return err
@@ -132,27 +180,6 @@ func fitConcurrency(f *jobFlags, log *slog.Logger) int {
 func (s *jobSetup) origin() (report.Origin, error) {
 	o, err := report.NewOrigin(s.authID, s.apiURL)
 	return o, usage(err)
-}
-
-// watchStop says, at the first signal, what happens next, after erasing
-// the progress bar for good.
-func (s *jobSetup) watchStop(stop <-chan struct{}, what string) {
-	go func() {
-		select {
-		case <-stop:
-			s.prog.stop()
-			s.log.Warn("interrupted: " + what + " (press Ctrl-C again to stop at once)")
-		case <-s.finished:
-		}
-	}()
-}
-
-func (s *jobSetup) close() {
-	close(s.finished)
-	s.prog.finish()
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		s.closers[i]()
-	}
 }
 
 // checkCredentials fails, before anything is read, when credentials are
