@@ -108,11 +108,11 @@ func (s *jobSetup) open(ctx context.Context, offline bool) error {
 		}
 	}
 	if !f.noInput {
-		in, err := input.Open(withStop(ctx, stop), f.input, f.stdin)
-		if err != nil {
-			if ctx.Err() != nil || isClosed(stop) {
-				return pace.ErrInterrupted
-			}
+		stopped := withStop(ctx, stop)
+		in, err := input.Open(stopped, f.input, f.stdin)
+		if err != nil && stopped.Err() != nil {
+			return pace.ErrInterrupted
+		} else if err != nil {
 			return usage(err)
 		}
 		s.closers = append(s.closers, func() { _ = in.Close() })
@@ -144,15 +144,6 @@ func (s *jobSetup) open(ctx context.Context, offline bool) error {
 	var err error
 	s.cl, err = client.New(s.apiURL, s.authID, token, opts...)
 	return usage(err)
-}
-
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
 }
 
 // fitConcurrency is the pool's ceiling: --concurrency, or the automatic
