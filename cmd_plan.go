@@ -98,7 +98,7 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 	}
 	printPlanSummary(s.prog, s.log, o.logFormat, sum, o.output)
 	if err == nil && sum.Changes[batch.ChangeError] > 0 {
-		return &rowsFailedError{failed: sum.Failed, invalid: sum.Invalid}
+		return rowsFailed(sum.Failed, sum.Invalid)
 	}
 	err = s.outcome(&o.jobFlags, sum, err, "were not read: the plan is incomplete", "")
 	if err == nil && o.detailedExit && sum.Changes[batch.ChangeYes] > 0 {

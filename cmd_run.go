@@ -279,7 +279,7 @@ func (s *jobSetup) outcome(f *jobFlags, sum batch.Summary, err error, notDone, r
 		}
 		return err
 	case sum.Failed > 0 || sum.Invalid > 0:
-		return &rowsFailedError{failed: sum.Failed, invalid: sum.Invalid}
+		return rowsFailed(sum.Failed, sum.Invalid)
 	}
 	return nil
 }
@@ -343,7 +343,7 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 		fmt.Fprintln(stderr, "plus, for the canary (--read page), listing the account: one request per 20 numbers on it")
 	}
 	if invalid > 0 {
-		return &rowsFailedError{invalid: invalid}
+		return rowsFailed(0, invalid)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 
@@ -300,7 +299,6 @@ func TestRun_usageErrors(t *testing.T) {
 			if _, err := os.Stat(report); err == nil {
 				t.Errorf("a report was created")
 			}
-			time.Sleep(20 * time.Millisecond) // a request would have arrived by now
 			if n := fx.requests(); n != 0 {
 				t.Errorf("%d requests reached the server, want none", n)
 			}
@@ -309,9 +307,6 @@ func TestRun_usageErrors(t *testing.T) {
 }
 
 func e2ePtr[T any](v T) *T { return &v }
-
-// TestE2E_Run_existingReport: a report left by an earlier run is refused
-// unless --force (which replaces it) or --resume (which continues it); a
 
 // TestRun_outputsNeverTheInput: an output that is the input, or another
 // output, by another path (./x, a symbolic link, a hard link) is refused,
@@ -373,7 +368,6 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 			if got := e2eRead(t, out); got != "precious\n" {
 				t.Errorf("out.csv changed to %q", got)
 			}
-			time.Sleep(20 * time.Millisecond)
 			if n := fx.requests(); n != 0 {
 				t.Errorf("%d requests sent", n)
 			}

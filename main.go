@@ -114,10 +114,9 @@ func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
 // ERROR, since it ends the run, but for an interruption, which was asked for.
 func exitCodeSaid(err error, say func(level slog.Level, msg string, attrs ...any)) int {
 	code := codeOf(err)
-	var rowsErr *rowsFailedError
 	var told *toldError
 	switch {
-	case code == exitOK, code == exitDrift, errors.As(err, &rowsErr), errors.As(err, &told): // said already
+	case code == exitOK, code == exitDrift, errors.As(err, &told): // said already
 	case code == exitInterrupted:
 		say(slog.LevelWarn, "interrupted", "exit_code", code)
 	default:
@@ -173,18 +172,16 @@ func usage(err error) error {
 	return err
 }
 
-// toldError is an error the command has already told on stderr (as a JSON
-// log line): main exits with its code without printing it again.
+// toldError is an error the command has already told on stderr (a JSON log
+// line, the summary): main exits with its code without printing it again.
 type toldError struct{ err error }
 
 func (e *toldError) Error() string { return e.err.Error() }
 func (e *toldError) Unwrap() error { return e.err }
 
-// rowsFailedError says that the run finished but not every row is ok.
-type rowsFailedError struct{ failed, invalid int }
-
-func (e *rowsFailedError) Error() string {
-	return fmt.Sprintf("%d rows failed, %d invalid", e.failed, e.invalid)
+// rowsFailed says that the job finished but not every row is ok.
+func rowsFailed(failed, invalid int) error {
+	return &toldError{fmt.Errorf("%d rows failed, %d invalid", failed, invalid)}
 }
 
 // versionString is the -ldflags version, else the module version that go
