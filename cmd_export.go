@@ -37,10 +37,7 @@ const exportExample = `  plivo-bulk export --sandbox --output numbers.csv
 
 type exportFlags struct {
 	jobFlags
-	output     string
-	prefix     string
-	subaccount string
-	alias      string
+	output, prefix, subaccount, alias string
 }
 
 // newExportCmd binds the flags of export to o.
