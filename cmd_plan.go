@@ -100,7 +100,7 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 	if err == nil && sum.Changes[batch.ChangeError] > 0 {
 		return rowsFailed(sum.Failed, sum.Invalid)
 	}
-	err = s.outcome(&o.jobFlags, sum, err, "were not read: the plan is incomplete", "")
+	err = s.outcome(sum, err, "were not read: the plan is incomplete", "")
 	if err == nil && o.detailedExit && sum.Changes[batch.ChangeYes] > 0 {
 		return errDrift
 	}

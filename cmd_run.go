@@ -226,7 +226,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 		}
 	}
 	printRunSummary(s.prog, s.log, o.logFormat, sum, o.report)
-	return s.outcome(&o.jobFlags, sum, err, "were not attempted", o.redo(err))
+	return s.outcome(sum, err, "were not attempted", o.redo(err))
 }
 
 // redo says what finishes a stopped run, "" when nothing would: --resume
@@ -257,7 +257,7 @@ func (o runFlags) redo(err error) string {
 // is left to do (notDone, then redo, the way to finish it, if any); with
 // JSON logs the error is then logged and marked as told, so that main does
 // not print it again.
-func (s *jobSetup) outcome(f *jobFlags, sum batch.Summary, err error, notDone, redo string) error {
+func (s *jobSetup) outcome(sum batch.Summary, err error, notDone, redo string) error {
 	then := func(sep string) string {
 		if redo == "" {
 			return ""
@@ -265,15 +265,15 @@ func (s *jobSetup) outcome(f *jobFlags, sum batch.Summary, err error, notDone, r
 		return sep + redo
 	}
 	if sum.Unrecorded > 0 {
-		s.say(f, fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines%s",
+		s.say(fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines%s",
 			sum.Unrecorded, sum.AppliedUnrecorded, then("; ")))
 	}
 	switch {
 	case err != nil:
 		if n := sum.NotAttempted(); n > 0 {
-			s.say(f, fmt.Sprintf("%d rows %s%s", n, notDone, then(": ")))
+			s.say(fmt.Sprintf("%d rows %s%s", n, notDone, then(": ")))
 		}
-		if f.logFormat == "json" && !errors.Is(err, batch.ErrInterrupted) {
+		if s.f.logFormat == "json" && !errors.Is(err, batch.ErrInterrupted) {
 			s.log.Error("stopped", "error", err.Error(), "exit_code", codeOf(err))
 			return &toldError{err: err}
 		}

@@ -88,8 +88,8 @@ func (s *jobSetup) end(errp *error) {
 
 // say tells a person something on stderr: a plain line, or with JSON logs
 // a WARN record, so that every line is JSON.
-func (s *jobSetup) say(f *jobFlags, msg string) {
-	if f.logFormat == "json" {
+func (s *jobSetup) say(msg string) {
+	if s.f.logFormat == "json" {
 		s.log.Warn(msg)
 	} else {
 		fmt.Fprintln(s.prog, msg)
