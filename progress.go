@@ -19,6 +19,7 @@ type progress struct {
 	mu           sync.Mutex
 	w            io.Writer
 	bar, colour  bool // draw a bar (else log lines), in colour
+	cols         int  // the terminal's width, 0 when unknown
 	log          *slog.Logger
 	every        time.Duration
 	what         string
@@ -121,12 +122,13 @@ func (p *progress) draw() {
 		}
 		return s + fmt.Sprintf(" (%.1f rows/s, %s left)", rate, left)
 	}
-	plain := func(_, s string) string { return s }
-	text := line(plain)
-	p.shown, p.drawnAt = len(text), time.Now()
-	if p.colour {
+	text := line(func(_, s string) string { return s })
+	if p.cols > 0 && len(text) >= p.cols { // a line that wraps cannot be drawn over
+		text = text[:p.cols-1]
+	} else if p.colour {
 		text = line(func(colour, s string) string { return "\x1b[" + colour + "m" + s + "\x1b[0m" })
 	}
+	p.shown, p.drawnAt = len(text), time.Now()
 	_, _ = io.WriteString(p.w, "\r"+text)
 }
 

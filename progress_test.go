@@ -174,3 +174,16 @@ func TestProgress_logLoop(t *testing.T) {
 		p.finish() // synctest fails the test if the loop outlives it
 	})
 }
+
+// TestProgress_barFitsTheTerminal: a bar wider than the terminal would
+// wrap, and \r could not take it back: it is cut to the width.
+func TestProgress_barFitsTheTerminal(t *testing.T) {
+	p, out := newTestBar(true)
+	p.cols = 40
+	p.begin("updating", 300)
+	p.add(batch.StatusOK)
+	fmt.Fprint(p, "next\n")
+	if s := screen(out.String()); s[0] != "next" || len(s[1]) != 39 || !strings.HasPrefix(s[1], "updating   0% [") {
+		t.Errorf("on a 40-column terminal the screen shows %q", s)
+	}
+}

@@ -46,6 +46,9 @@ func newJob(f *jobFlags, stop <-chan struct{}, stderr io.Writer, command, output
 	file, isFile := stderr.(*os.File)
 	bar, colour := barMode(f.progress, isFile && term.IsTerminal(int(file.Fd())), f.verbose, f.getenv)
 	p := &progress{w: stderr, bar: bar, colour: colour, every: f.logEvery}
+	if isFile {
+		p.cols, _, _ = term.GetSize(int(file.Fd()))
+	}
 	p.log = newLogger(f.logFormat, f.verbose, p)
 	s := &jobSetup{f: f, stop: stop, command: command, output: output, started: time.Now(), log: p.log, prog: p,
 		apiURL: f.apiURL, authID: f.authID, finished: make(chan struct{})}
