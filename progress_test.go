@@ -152,6 +152,7 @@ func TestProgress_logLoop(t *testing.T) {
 		p.add(batch.StatusOK)
 		lines := func() int { return strings.Count(out.String(), "msg=progress") }
 		time.Sleep(2500 * time.Millisecond)
+		synctest.Wait() // the loop has logged what it logs by then
 		if n := lines(); n != 2 {
 			t.Fatalf("%d progress lines in 2.5 periods, want 2:\n%s", n, out.String())
 		}
@@ -160,11 +161,13 @@ func TestProgress_logLoop(t *testing.T) {
 		}
 		p.pause()
 		time.Sleep(10 * time.Second)
+		synctest.Wait()
 		if n := lines(); n != 2 {
 			t.Errorf("%d progress lines, want none more while paused", n)
 		}
 		p.resume()
 		time.Sleep(time.Second)
+		synctest.Wait()
 		if n := lines(); n != 3 {
 			t.Errorf("%d progress lines, want them again after the pause", n)
 		}
