@@ -30,11 +30,11 @@ func TestProgress_canaryOnATerminal(t *testing.T) {
 			p.expect("Type yes to go on: ")
 			p.typeIn("yes\r")
 			p.expect("Check them now, then type yes to send the rest: ")
-			asked := len(p.output())
+			asked := len(p.stdout.String())
 			// The time a person takes to read: the old progress loop went
 			// on writing in it, every --log-every.
 			time.Sleep(100 * time.Millisecond)
-			if after := p.output()[asked:]; after != "" {
+			if after := p.stdout.String()[asked:]; after != "" {
 				t.Errorf("written while the question waits: %q", after)
 			}
 			p.typeIn("yes\r")
