@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -294,56 +293,30 @@ func perRow(requests, rows int) float64 {
 // dryRun prints what would be sent, row by row, and what it would cost,
 // and sends nothing.
 func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.Writer) error {
-	authID := cmpOr(o.authID, "{auth_id}")
 	step := o.step()
 	if o.undo != "" {
 		step.Undo = noUndo{}
 	}
-	invalid, valid, requests, reads := 0, 0, 0, 0
-	err := in.Each(ctx, func(r batch.Row) error {
-		if r.Invalid != "" {
-			invalid++
-			_, err := fmt.Fprintf(stdout, "row %d: invalid: %s (number %q)\n", r.Line, r.Invalid, r.Number)
-			return err
-		}
-		valid++
-		requests += step.Requests(r)
-		if step.NeedsState(r) {
-			reads++
-		}
-		body, _ := json.Marshal(r.Targets.Params())
-		note := ""
-		if step.PinApp && !r.Targets[batch.AppID].Set {
-			note = " (+ the number's current app_id, read first)"
-		}
-		_, err := fmt.Fprintf(stdout, "row %d: POST /v1/Account/%s/Number/%s/ %s%s\n", r.Line, authID, r.Number, body, note)
-		return err
-	})
+	c, err := batch.DryRun(ctx, in, step, o.canary, cmpOr(o.authID, "{auth_id}"), stdout)
 	if err != nil {
 		return err
 	}
-	if o.canary > 0 { // the reads that find rows that change something, and the read-backs
-		requests += min(o.canary+batch.CanarySpareReads, valid-reads) // the rows read anyway are read once
-		if !o.verify {
-			requests += min(o.canary, valid)
-		}
-	}
-	fmt.Fprintf(stderr, "dry run: %d rows: %d would be sent, %d invalid; nothing was sent\n", in.Rows(), valid, invalid)
+	fmt.Fprintf(stderr, "dry run: %d rows: %d would be sent, %d invalid; nothing was sent\n", in.Rows(), c.Valid, c.Invalid)
 	apps, moreApps := in.Distinct(batch.AppID)
 	subs, moreSubs := in.Distinct(batch.Subaccount)
-	requests += 1 + len(apps) + len(subs)
+	requests := c.Requests + 1 + len(apps) + len(subs)
 	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row), including one account check and %s (%d distinct app_id, %d subaccount); at --rate %g that is about %s\n",
-		requests, perRow(requests, valid), plural(len(apps)+len(subs), "pre-flight read"), len(apps), len(subs), o.rate, durationAt(requests, o.rate))
+		requests, perRow(requests, c.Valid), plural(len(apps)+len(subs), "pre-flight read"), len(apps), len(subs), o.rate, durationAt(requests, o.rate))
 	if moreApps || moreSubs {
 		fmt.Fprintf(stderr, "more than %d distinct values of a field: the pre-flight checks the first %[1]d in file order; rows naming another are sent unchecked\n", input.MaxDistinct)
 	}
-	if reads > 0 {
-		fmt.Fprintf(stderr, "of which %d reads of a number's current settings: --read %s; by page, listing the account costs one request per 20 numbers on it instead\n", reads, o.read)
+	if c.Reads > 0 {
+		fmt.Fprintf(stderr, "of which %d reads of a number's current settings: --read %s; by page, listing the account costs one request per 20 numbers on it instead\n", c.Reads, o.read)
 	} else if o.canary > 0 && o.read == batch.ReadPage {
 		fmt.Fprintln(stderr, "plus, for the canary (--read page), listing the account: one request per 20 numbers on it")
 	}
-	if invalid > 0 {
-		return rowsFailed(0, invalid)
+	if c.Invalid > 0 {
+		return rowsFailed(0, c.Invalid)
 	}
 	return nil
 }
