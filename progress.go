@@ -47,7 +47,7 @@ func barMode(when string, terminal, verbose bool, getenv func(string) string) (b
 func (p *progress) begin(what string, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.what, p.total, p.count, p.start = what, total, map[batch.Status]int{}, time.Now()
+	p.what, p.total, p.start = what, total, time.Now()
 	p.on = p.bar && total > 0 && !p.stopped
 	if !p.bar && p.every > 0 {
 		p.quit, p.exited = make(chan struct{}), make(chan struct{})
@@ -93,6 +93,9 @@ func (p *progress) add(status batch.Status) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
+	if p.count == nil {
+		p.count = map[batch.Status]int{}
+	}
 	p.count[status]++
 	if time.Since(p.drawnAt) >= 100*time.Millisecond || p.done == p.total {
 		p.erase()
