@@ -44,7 +44,9 @@ type exportFlags struct {
 func newExportCmd(s *sys, o *exportFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "export --output FILE", Short: "write every number on the account as an input file",
 		Long: exportLong, Example: exportExample, Args: noArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return exportCmd(c.Context(), s.stop, *o, s.stderr) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			return exportCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
+		},
 	}
 	fs := cmd.Flags()
 	o.register(fs, "export", s)
@@ -65,8 +67,6 @@ func (o *exportFlags) check() error {
 	switch {
 	case o.output == "":
 		return usagef("export: --output is required")
-	case o.output == "-":
-		return usagef("export: --output needs a file, which is written whole or not at all")
 	case strings.Trim(o.prefix, "0123456789") != "":
 		return usagef("export: --prefix %q: want the digits a number starts with, country code first, without +", o.prefix)
 	}
@@ -74,13 +74,14 @@ func (o *exportFlags) check() error {
 }
 
 // exportCmd is the export command.
-func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stderr io.Writer) (err error) {
+func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout, stderr io.Writer) (err error) {
 	s := newJob(&o.jobFlags, stop, stderr, "export", o.output, "no new pages are read; the file is not written")
+	s.stdout = stdout
 	defer s.end(&err)
 	if err := s.start(ctx, o.check, false, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
-	out, err := report.CreateExport(o.output, o.force)
+	out, err := report.CreateExport(o.output, o.force, stdout)
 	if err != nil {
 		return usage(err)
 	}

@@ -122,6 +122,7 @@ func (o runFlags) fileMode() report.Mode {
 // runCmd is the run command.
 func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stderr io.Writer) (err error) {
 	s := newJob(&o.jobFlags, stop, stderr, "run", o.report, "no new rows are sent; waiting for calls in flight")
+	s.stdout = stdout
 	defer s.end(&err)
 	var ask *confirmer // before the input is read: a run in the background is refused first
 	check := func() (err error) {
@@ -143,17 +144,12 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 	if err != nil {
 		return err
 	}
-	if line := s.in.UndoOrigin(); line != "" && !o.allowOrigin {
-		if err := report.CheckUndoInput(s.in.Name(), line, origin); err != nil {
+	if !o.allowOrigin {
+		if err := report.CheckUndoInput(s.in.Name(), s.in.Origins(), origin); err != nil {
 			return usage(err)
 		}
 	}
-	var rep *report.Writer
-	if o.report == "-" {
-		rep, err = report.NewWriter(stdout, origin)
-	} else {
-		rep, err = report.Open(o.report, o.fileMode(), origin)
-	}
+	rep, err := report.Open(o.report, o.fileMode(), origin, stdout)
 	if err != nil {
 		return usage(err)
 	}

@@ -476,9 +476,9 @@ func TestE2E_reportIntoClosedPipe(t *testing.T) {
 	t.Cleanup(letGo) // before the proxy's Close, which waits for its handlers
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
 	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
-	// head reads the origin line and the header; the group then closes
+	// head reads the header; the group then closes
 	// its copy of the pipe and says so. sh reports the binary's exit code.
-	script := `{ "$@"; echo $? > code.txt; } | { head -2 > first.txt; exec <&-; : > closed; }`
+	script := `{ "$@"; echo $? > code.txt; } | { head -1 > first.txt; exec <&-; : > closed; }`
 	p := r.startVia(nil, []string{"sh", "-c", script, "sh"}, e2eRun(input, "-", "--rate", "30")...)
 	e2eWaitFor(t, 10*time.Second, "head to exit", func() bool { _, err := os.Stat(r.path("closed")); return err == nil || p.exited() })
 	letGo()
@@ -488,8 +488,8 @@ func TestE2E_reportIntoClosedPipe(t *testing.T) {
 	res.code = -2
 	fmt.Sscan(code, &res.code)
 	e2eCheckUnrecorded(t, res, "--skip-unchanged")
-	if first := e2eRead(t, r.path("first.txt")); !strings.HasPrefix(first, "# plivo-bulk report:") {
-		t.Errorf("head got %q, want the origin line", first)
+	if first := e2eRead(t, r.path("first.txt")); !strings.HasPrefix(first, "row,number,status,") {
+		t.Errorf("head got %q, want the header", first)
 	}
 	fx.quiesce(t)
 	kept := e2eJSONRows(t, res.stderr)
@@ -576,8 +576,8 @@ func TestE2E_undoValuesRoundTrip(t *testing.T) {
 	e2eExit(t, "run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
 
 	undo := e2eRead(t, r.path("undo.csv"))
-	if lines := strings.Count(undo, "\n"); lines != 2+len(nums) {
-		t.Errorf("the undo file has %d lines, want %d (origin, header, one a number)\n%s", lines, 2+len(nums), undo)
+	if lines := strings.Count(undo, "\n"); lines != 1+len(nums) {
+		t.Errorf("the undo file has %d lines, want %d (header, one a number)\n%s", lines, 1+len(nums), undo)
 	}
 	for _, rec := range e2eUndoRecords(t, r.path("undo.csv")) {
 		for _, c := range rec {

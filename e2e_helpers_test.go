@@ -559,7 +559,7 @@ func e2eJSONLogs(stderr string) []map[string]any {
 // e2eReportColumns is the report's header, as README.md documents it.
 var e2eReportColumns = []string{
 	"row", "number", "status", "http_status", "api_id", "attempts", "error",
-	"app_id", "subaccount", "alias", "compliance_application_id",
+	"app_id", "subaccount", "alias", "compliance_application_id", "account", "api",
 }
 
 // e2eReportRow is one data line of a report.

@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
@@ -72,7 +73,7 @@ func e2eReadInput(seed []sandbox.Number) string {
 		if v == "" {
 			return batch.ClearMarker
 		}
-		return batch.EscapeCell(v)
+		return report.EscapeCell(v)
 	}
 	for i, n := range seed[:60] {
 		var cells [3]string
@@ -86,9 +87,9 @@ func e2eReadInput(seed []sandbox.Number) string {
 		case 3: // already in its target state
 			cells = [3]string{orClear(n.AppID), "", orClear(n.Alias)}
 		case 4:
-			cells = [3]string{batch.ClearMarker, "", batch.EscapeCell("=SUM(1,2)")}
+			cells = [3]string{batch.ClearMarker, "", report.EscapeCell("=SUM(1,2)")}
 		case 5: // alias only
-			cells = [3]string{"", "", batch.EscapeCell(fmt.Sprintf(" lead and trail %d ", i))}
+			cells = [3]string{"", "", report.EscapeCell(fmt.Sprintf(" lead and trail %d ", i))}
 		}
 		b.WriteString(e2eCSVLine(n.Number, cells[0], cells[1], cells[2]))
 	}

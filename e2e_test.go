@@ -625,7 +625,7 @@ func TestE2E_Run_readBeforeUpdateUnderFaults(t *testing.T) {
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(e2eSkipOrigin(undo))), "\n")[1:] {
 		f := strings.Split(line, ",")
-		if len(f) != 5 || f[3] != "old" || f[1] != "" {
+		if len(f) != 7 || f[3] != "old" || f[1] != "" {
 			t.Errorf("undo row %q, want %s,,,old,", line, f[0])
 		}
 	}

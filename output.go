@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -212,7 +210,8 @@ func (s *jobSetup) writeSummary(err error) {
 		maps.Copy(sf.Changes, sum.Changes)
 		sf.DifferByField = differByField(sum)
 	}
-	if err := writeFileAtomic(s.f.summary, sf); err != nil {
+	data, _ := json.MarshalIndent(sf, "", "  ") // plain fields always marshal
+	if err := report.WriteFile(s.f.summary, "--summary", append(data, '\n'), s.stdout); err != nil {
 		s.log.Error("could not write the summary file", "path", s.f.summary, "error", err.Error())
 	}
 }
@@ -236,31 +235,7 @@ func summaryOnFlagError(c *cobra.Command, err error) {
 		paths = append(paths, report.NamedPath{Flag: "--" + name, Path: get(name)})
 	}
 	s := newJob(&jf, nil, c.ErrOrStderr(), c.Name(), get("report")+get("output"), "")
+	s.stdout = c.OutOrStdout()
 	s.summarize = jf.summaryOK(paths...) == nil
 	s.end(&err)
-}
-
-// writeFileAtomic writes v as JSON through a temporary file renamed over
-// path, so a reader never sees half of one.
-func writeFileAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".summary-*.json")
-	if err != nil {
-		return fmt.Errorf("write summary: %w", err)
-	}
-	defer func() { _ = os.Remove(tmp.Name()) }()
-	_, err = tmp.Write(append(data, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write summary: %w", err)
-	}
-	return nil
 }

@@ -29,7 +29,8 @@ type jobSetup struct {
 	command, output string
 	started         time.Time
 	sum             batch.Summary
-	summarize       bool // the --summary path is known safe to write
+	summarize       bool      // the --summary path is known safe to write
+	stdout          io.Writer // where "-" writes
 	log             *slog.Logger
 	prog            *progress // stderr: every line of the command goes through it
 	in              *input.Input

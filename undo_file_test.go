@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
@@ -138,8 +138,8 @@ func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1860, 2)
 	seed := e2eNumbers(nums...)
-	seed[0].Alias = strings.Repeat("x", batch.MaxCell)
-	seed[1].Alias = strings.Repeat(",", batch.MaxCell) // written quoted
+	seed[0].Alias = strings.Repeat("x", report.MaxCell)
+	seed[1].Alias = strings.Repeat(",", report.MaxCell) // written quoted
 	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
 	r := e2eNewRunner(t, fx)
 	e2eExit(t, "export", r.run(e2eArgs([]string{"export", "--output", "export.csv"}, e2eFast)...), 0)

@@ -69,15 +69,9 @@ func (s Setting) Cell() string {
 	return s.Value
 }
 
-// Escaped returns the setting as a cell that records it exactly: empty when
-// not set, ClearMarker when set to "", else the value escaped (EscapeCell),
-// so that a literal "(clear)" or a line break reads back as itself.
-func (s Setting) Escaped() string {
-	if s.Set && s.Value == "" {
-		return ClearMarker
-	}
-	return EscapeCell(s.Value)
-}
+// ErrCellTooLong is matched by the error of an UndoRecorder that cannot
+// record a value (its cell would pass an input's cap): the row is not sent.
+var ErrCellTooLong = errors.New("longer than an input cell may be")
 
 // Targets are the settings a row asks for, indexed by Field.
 type Targets [NumFields]Setting

@@ -71,7 +71,7 @@ func BenchmarkPipeline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rep, err := report.Open(filepath.Join(dir, "report.csv"), report.Force, report.Origin{Account: "MABENCH0000000000001", API: "http://127.0.0.1"})
+		rep, err := report.Open(filepath.Join(dir, "report.csv"), report.Force, report.Origin{Account: "MABENCH0000000000001", API: "http://127.0.0.1"}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -21,80 +20,113 @@ var PlanColumns = func() []string {
 	return cols
 }()
 
-// The values of the plan's change column: batch's.
-const (
-	ChangeYes   = batch.ChangeYes
-	ChangeNo    = batch.ChangeNo
-	ChangeError = batch.ChangeError
-)
-
 // PlanWriter writes a plan: per input row, the current and target value of
 // each field the row sets, and whether the row would change the number.
-// The row's number and error are neutralised as in the report; the current
-// and target values are escaped as the report's targets are, so an empty
-// value is (clear) and the literal text "(clear)" is not. It is not safe for
-// concurrent use.
-type PlanWriter struct {
-	f      *os.File
-	w      *csv.Writer
-	rec    []string
-	closed bool
-}
+// The number and error are neutralised as in the report; the values are
+// escaped as the report's targets are, so an empty value is (clear) and the
+// text "(clear)" is not. It is not safe for concurrent use.
+type PlanWriter struct{ c *csvFile }
 
-// OpenPlan creates the plan file at path (mode New or Force), or writes to
-// out when path is "-".
-func OpenPlan(path string, mode Mode, out io.Writer) (*PlanWriter, error) {
-	if path == "-" {
-		p := &PlanWriter{w: csv.NewWriter(out)}
-		if err := writeFlushed(p.w, PlanColumns); err != nil {
-			return nil, fmt.Errorf("%w: plan: %w", ErrWrite, err)
-		}
-		return p, nil
-	}
-	f, _, _, err := openCSV(path, planKind, mode, Origin{}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &PlanWriter{f: f, w: csv.NewWriter(f)}, nil
+// OpenPlan creates the plan at path (mode New or Force); "-" is stdout.
+func OpenPlan(path string, mode Mode, stdout io.Writer) (*PlanWriter, error) {
+	c, err := openCSV(path, planKind, mode, Origin{}, stdout, nil)
+	return &PlanWriter{c}, err
 }
-
-// Change says what the plan concludes for a result of reading a number.
-func Change(r batch.Result) string { return r.Change() }
 
 // Write writes the plan row for one read result.
 func (p *PlanWriter) Write(r batch.Result) error {
-	if p.rec == nil {
-		p.rec = make([]string, len(PlanColumns))
-	}
-	rec := p.rec
-	rec[0] = strconv.Itoa(r.Row.Line)
-	rec[1] = Neutralize(r.Row.Number)
-	rec[2] = Change(r)
-	rec[3] = Neutralize(r.Error)
+	rec := p.c.rec
+	rec[0], rec[1], rec[2], rec[3] = strconv.Itoa(r.Row.Line), Neutralize(r.Row.Number), r.Change(), Neutralize(r.Error)
 	for f, s := range r.Row.Targets {
 		cur, tgt := "", ""
 		if s.Set {
-			tgt = s.Escaped()
+			tgt = escaped(s)
 			if c := r.Current[f]; c.Set && r.Status == batch.StatusOK {
-				cur = c.Escaped()
+				cur = escaped(c)
 			}
 		}
 		rec[4+2*f], rec[5+2*f] = cur, tgt
 	}
-	if err := writeFlushed(p.w, rec); err != nil {
-		return fmt.Errorf("%w: plan: %w", ErrWrite, err)
+	if err := p.c.write(rec); err != nil {
+		return fmt.Errorf("plan: %w", err)
 	}
 	return nil
 }
 
 // Close flushes the plan and releases its lock.
 func (p *PlanWriter) Close() error {
-	if p.closed {
+	if p.c.w == nil {
 		return nil
 	}
-	p.closed = true
-	if err := closeCSV(p.f, p.w); err != nil {
+	err := p.c.close()
+	p.c.w = nil
+	if err != nil {
 		return fmt.Errorf("close plan: %w", err)
 	}
 	return nil
 }
+
+// ExportColumns is the header of an export: an input file, so that the
+// export run back as input changes nothing.
+var ExportColumns = []string{"number", "app_id", "subaccount", "alias"}
+
+// ExportWriter writes an export: every number of an account as an input
+// row that restores its app, subaccount and alias, put in place by Commit
+// (see CreateOutput), so a stopped export leaves no file, or the earlier
+// one, never half of one. An empty app or alias is written as (clear), so
+// that running the file back restores the unassignment too; an empty
+// subaccount (the main account) is an empty cell, since the API cannot
+// move a number back. Values are escaped as in undo files.
+type ExportWriter struct {
+	out *Output
+	w   *csv.Writer
+	rec []string
+}
+
+// CreateExport starts an export to path ("-" is stdout). An existing file
+// is refused unless force is set; an undo file always is.
+func CreateExport(path string, force bool, stdout io.Writer) (*ExportWriter, error) {
+	out, err := CreateOutput(path, "--output", force, stdout)
+	if err != nil {
+		return nil, err
+	}
+	e := &ExportWriter{out: out, w: csv.NewWriter(out), rec: make([]string, len(ExportColumns))}
+	return e, e.w.Write(ExportColumns)
+}
+
+// Write adds one number. A value whose cell would be longer than an input
+// may hold fails the export (batch.ErrCellTooLong): a backup that cannot
+// be read back, or that silently lacks a number, is no backup.
+func (e *ExportWriter) Write(number string, current batch.Targets) error {
+	e.rec[0] = number
+	e.rec[1] = escaped(batch.Setting{Value: current[batch.AppID].Value, Set: true})
+	e.rec[2] = EscapeCell(current[batch.Subaccount].Value)
+	e.rec[3] = escaped(batch.Setting{Value: current[batch.Alias].Value, Set: true})
+	for i, c := range e.rec[1:] {
+		if err := CheckCell(ExportColumns[1+i], c); err != nil {
+			return fmt.Errorf("export: number %s: %w: the file could not be read back", number, err)
+		}
+	}
+	if err := e.w.Write(e.rec); err != nil {
+		return fmt.Errorf("%w: export: %w", ErrWrite, err)
+	}
+	return nil
+}
+
+// Commit makes the export durable and puts it in place.
+func (e *ExportWriter) Commit() error {
+	e.w.Flush()
+	err := e.w.Error()
+	if err != nil {
+		e.out.Abort()
+	} else {
+		err = e.out.Commit()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: export: %w", ErrWrite, err)
+	}
+	return nil
+}
+
+// Abort drops the export: the file it would replace is left as it was.
+func (e *ExportWriter) Abort() { e.out.Abort() }

@@ -1,9 +1,8 @@
 package report
 
 import (
-	"bytes"
+	"encoding/csv"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,36 +11,25 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
 func set(v string) batch.Setting { return batch.Setting{Value: v, Set: true} }
 
-// testOrigin is the origin the tests write their files against.
-var testOrigin = Origin{Account: "MATESTACCOUNT0000001", API: "https://api.plivo.com"}
+var (
+	testOrigin  = Origin{Account: "MATESTACCOUNT0000001", API: "https://api.plivo.com"}
+	otherOrigin = Origin{Account: "MAOTHER0000000000001", API: "http://127.0.0.1:1234"}
+)
 
-// otherOrigin is another account on another host.
-var otherOrigin = Origin{Account: "SAOTHER0000000000001", API: "http://127.0.0.1:1234"}
-
-func sampleResults() []batch.Result {
-	return []batch.Result{
-		{Row: batch.Row{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.AppID: set("2037")}},
-			Status: batch.StatusOK, HTTPStatus: 202, APIID: "5a9fcb68-582d", Attempts: 1},
-		{Row: batch.Row{Line: 4, Number: "12025550103", Targets: batch.Targets{batch.Alias: set("=1+2"), batch.AppID: set("")}},
-			Status: batch.StatusFailed, HTTPStatus: 404, APIID: "e1", Attempts: 1, Kind: "not_found", Error: "HTTP 404: not found"},
-		{Row: batch.Row{Line: 3, Number: "+1 202 x", Invalid: "bad"},
-			Status: batch.StatusInvalid, Error: "number has a character that is not a digit: \"x\""},
-		{Row: batch.Row{Line: 5, Number: "12025550105", Targets: batch.Targets{batch.Alias: set("two\nlines, \"quoted\""), batch.Subaccount: set("SA1")}},
-			Status: batch.StatusFailed, HTTPStatus: 500, Attempts: 5, Error: "@SUM(A1) -from the server\r\n"},
-	}
+func result(line int, number string, st batch.Status, t batch.Targets) batch.Result {
+	return batch.Result{Row: batch.Row{Line: line, Number: number, Targets: t}, Status: st, HTTPStatus: 202, APIID: "a1", Attempts: 1}
 }
 
-func TestWriter_golden(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := NewWriter(&buf, testOrigin)
+// writeReport writes rs to a report at path in mode, and closes it.
+func writeReport(t *testing.T, path string, mode Mode, o Origin, rs ...batch.Result) *Writer {
+	t.Helper()
+	w, err := Open(path, mode, o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range sampleResults() {
+	for _, r := range rs {
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
 		}
@@ -49,143 +37,205 @@ func TestWriter_golden(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "report.golden.csv")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
+	return w
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := buf.String(); got != string(want) {
-		t.Errorf("report:\n%s\nwant:\n%s", got, want)
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// TestWriter_cells: the header is line 1; people's cells are neutralised,
+// the targets exact, every record one line, the origin on every row.
+func TestWriter_cells(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.csv")
+	writeReport(t, path, New, testOrigin,
+		batch.Result{Row: batch.Row{Line: 5, Number: "=12025550105", Targets: batch.Targets{batch.Alias: set("two\nlines, \"q\""), batch.AppID: set(""), batch.Subaccount: set("(clear)")}},
+			Status: batch.StatusFailed, HTTPStatus: 500, Attempts: 5, Error: "@SUM(A1) -from the server\r\n"},
+		batch.Result{Row: batch.Row{Line: 3, Number: "+1 202 x"}, Status: batch.StatusInvalid, Error: "bad"})
+	data, _ := os.ReadFile(path)
+	if n := strings.Count(string(data), "\n"); n != 3 {
+		t.Errorf("%d lines, want 3:\n%s", n, data)
+	}
+	want := [][]string{Columns,
+		{"5", "'=12025550105", "failed", "500", "", "5", "'@SUM(A1) -from the server ", "(clear)", "'(clear)", `'two\nlines, "q"`, "", testOrigin.Account, testOrigin.API},
+		{"3", "'+1 202 x", "invalid", "", "", "0", "bad", "", "", "", "", testOrigin.Account, testOrigin.API}}
+	if got := readCSV(t, path); !equalRecords(got, want) {
+		t.Errorf("report:\n%q\nwant:\n%q", got, want)
 	}
 }
 
-func TestNeutralize(t *testing.T) {
-	tests := map[string]string{
-		"":             "",
-		"plain":        "plain",
-		"=cmd|' /C'":   "'=cmd|' /C'",
-		"+12025550101": "'+12025550101",
-		"-1":           "'-1",
-		"@SUM(1)":      "'@SUM(1)",
-		"\t=1":         "'\t=1",
-		"a\nb\r\nc":    "a b c",
-		"\n=1":         "' =1"[1:],
+func equalRecords(a, b [][]string) bool {
+	return len(a) == len(b) && strings.Join(flat(a), "\x00") == strings.Join(flat(b), "\x00")
+}
+
+func flat(recs [][]string) (out []string) {
+	for _, r := range recs {
+		out = append(append(out, r...), "\x01")
 	}
-	for in, want := range tests {
-		if got := Neutralize(in); got != want {
-			t.Errorf("Neutralize(%q) = %q, want %q", in, got, want)
-		}
-	}
+	return out
 }
 
 func TestOpen_modes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "report.csv")
-	w, err := Open(path, New, testOrigin)
+	dir := t.TempDir()
+	ok := result(2, "12025550101", batch.StatusOK, batch.Targets{batch.Alias: set("a")})
+	path := filepath.Join(dir, "r.csv")
+	writeReport(t, path, New, testOrigin, ok)
+	if _, err := Open(path, New, testOrigin, nil); !errors.Is(err, ErrExists) {
+		t.Errorf("New over a report with rows: %v, want ErrExists", err)
+	}
+	held, err := Open(path, Resume, testOrigin, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write(sampleResults()[0]); err != nil {
-		t.Fatal(err)
+	if _, err := Open(path, Force, testOrigin, nil); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second run on a held report: %v, want ErrLocked", err)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
+	_ = held.Close()
+	w := writeReport(t, path, Force, testOrigin)
+	if recs := readCSV(t, path); len(recs) != 1 || w.Completed() != nil {
+		t.Errorf("after Force: %q, want the header alone", recs)
 	}
-	before, _ := os.ReadFile(path)
-
-	if _, err := Open(path, New, testOrigin); !errors.Is(err, ErrExists) {
-		t.Errorf("Open(existing, New) = %v, want ErrExists", err)
-	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
-		t.Error("a refused Open changed the report")
-	}
-
-	w, err = Open(path, Force, testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = w.Close()
-	if got, _ := os.ReadFile(path); string(got) != testOrigin.line("report")+strings.Join(Columns, ",")+"\n" {
-		t.Errorf("after Force: %q, want only the origin line and the header", got)
-	}
-}
-
-func TestOpen_resume(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "report.csv")
-	w, err := Open(path, New, testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range sampleResults() {
-		if err := w.Write(r); err != nil {
-			t.Fatal(err)
+	writeReport(t, path, New, otherOrigin) // a report with no row is taken over
+	for name, body := range map[string]string{"input": "number,alias\n1,a\n", "undo": undoHeader + "\n1,,,,,a,b\n"} {
+		p := filepath.Join(dir, name)
+		_ = os.WriteFile(p, []byte(body), 0o644)
+		if _, err := Open(p, Force, testOrigin, nil); err == nil || !strings.Contains(err.Error(), "refusing to write a report over it") {
+			t.Errorf("Force over an %s: %v", name, err)
+		}
+		if _, err := OpenPlan(p, Force, nil); err == nil {
+			t.Errorf("a plan with --force over an %s was not refused", name)
 		}
 	}
-	_ = w.Close()
-	// A killed run tears its last line.
+}
+
+// TestOpen_resume: the latest line of a number decides, and only when it is
+// ok with exactly the row's targets.
+func TestOpen_resume(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.csv")
+	a, b := batch.Targets{batch.Alias: set("a\nb")}, batch.Targets{batch.Alias: set("a b")}
+	writeReport(t, path, New, testOrigin,
+		result(2, "1", batch.StatusOK, a),
+		result(3, "2", batch.StatusOK, a), result(4, "2", batch.StatusFailed, a),
+		result(5, "3", batch.StatusOK, batch.Targets{batch.AppID: set("")}),
+		result(6, "4", batch.StatusInvalid, a))
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	_, _ = f.WriteString("9,1202555,ok,202,x")
+	_, _ = f.WriteString(`7,5,ok,202,x,1,,,,"torn`)
 	_ = f.Close()
-
-	w, err = Open(path, Resume, testOrigin)
+	w, err := Open(path, Resume, testOrigin, nil)
 	if err != nil {
-		t.Fatalf("Open(Resume): %v", err)
+		t.Fatal(err)
 	}
-	if !w.DroppedTornLine() {
-		t.Error("DroppedTornLine = false")
-	}
+	defer w.Close()
 	d := w.Completed()
-	if d.Len() != 1 || d.Rows() != 4 {
-		t.Errorf("Done Len, Rows = %d, %d; want 1, 4", d.Len(), d.Rows())
-	}
-	okRow := sampleResults()[0].Row
-	if !d.Has(okRow) {
-		t.Error("Has(the ok row) = false")
-	}
-	other := okRow
-	other.Targets[batch.AppID] = set("9999")
-	if d.Has(other) {
-		t.Error("Has(same number, other target) = true: a changed row must be sent")
-	}
-	if d.Has(sampleResults()[1].Row) {
-		t.Error("Has(a failed row) = true")
-	}
-	if err := w.Write(sampleResults()[1]); err != nil {
-		t.Fatal(err)
-	}
-	_ = w.Close()
-	data, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) != 7 || !strings.HasPrefix(lines[6], "4,12025550103,failed") {
-		t.Errorf("after resume and one write, the report is:\n%s", data)
+	has := func(n string, tg batch.Targets) bool { return d.Has(batch.Row{Number: n, Targets: tg}) }
+	switch {
+	case !has("1", a) || has("1", b):
+		t.Error("an ok line must count for its exact targets only (a line break is not a space)")
+	case has("2", a):
+		t.Error("a number whose latest line failed counts as done")
+	case !has("3", batch.Targets{batch.AppID: set("")}) || has("3", batch.Targets{batch.AppID: set("(clear)")}):
+		t.Error("(clear) and the text (clear) must differ")
+	case d.Len() != 2 || d.Rows() != 5 || !w.DroppedTornLine():
+		t.Errorf("Len %d Rows %d torn %v, want 2, 5, true", d.Len(), d.Rows(), w.DroppedTornLine())
 	}
 }
 
-func TestOpen_resumeRefusesOtherFiles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "numbers.csv")
-	_ = os.WriteFile(path, []byte("number,app_id\n12025550101,1\n"), 0o644)
-	if _, err := Open(path, Resume, testOrigin); err == nil || !strings.Contains(err.Error(), "holds an input file") {
-		t.Errorf("Open(input file, Resume) = %v", err)
+// TestOpen_resumeOrigin: a report of another origin, or of none, is refused;
+// reports of older versions, with the origin on a first line, resume, and
+// their lossy ok lines (no cells=escaped) do not count as done.
+func TestOpen_resumeOrigin(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.csv")
+	writeReport(t, path, New, testOrigin, result(2, "1", batch.StatusOK, batch.Targets{batch.Alias: set("x")}))
+	if _, err := Open(path, Resume, otherOrigin, nil); !errors.Is(err, ErrOtherOrigin) {
+		t.Errorf("resume another origin's report: %v", err)
+	}
+	old := strings.Join(Columns[:11], ",")
+	line := "# plivo-bulk report: account=" + testOrigin.Account + " api=" + testOrigin.API
+	for name, tt := range map[string]struct {
+		body         string
+		err          error
+		plain, lossy bool
+	}{
+		"escaped":     {line + " cells=escaped\r\n" + old + "\r\n2,1,ok,202,x,1,,,,a b,\r\n3,2,ok,202,x,1,,,,plain,\r\n", nil, true, true},
+		"lossy":       {"\xef\xbb\xbf" + line + "\n" + old + "\n2,1,ok,202,x,1,,,,a b,\n3,2,ok,202,x,1,,,,plain,\n", nil, true, false},
+		"other":       {"# plivo-bulk report: account=MAX api=http://x\n" + old + "\n2,1,ok,202,x,1,,,,a,\n", ErrOtherOrigin, false, false},
+		"none":        {"# plivo-bulk report:\n" + old + "\n2,1,ok,202,x,1,,,,a,\n", ErrNoOrigin, false, false},
+		"empty cells": {strings.Join(Columns, ",") + "\n2,1,ok,202,x,1,,,,a,,,\n", ErrNoOrigin, false, false},
+	} {
+		p := filepath.Join(dir, name)
+		_ = os.WriteFile(p, []byte(tt.body), 0o644)
+		w, err := Open(p, Resume, testOrigin, nil)
+		if !errors.Is(err, tt.err) {
+			t.Errorf("%s: %v, want %v", name, err, tt.err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		d := w.Completed()
+		if d.Has(batch.Row{Number: "2", Targets: batch.Targets{batch.Alias: set("plain")}}) != tt.plain ||
+			d.Has(batch.Row{Number: "1", Targets: batch.Targets{batch.Alias: set("a b")}}) != tt.lossy {
+			t.Errorf("%s: done %v", name, d.done)
+		}
+		if err := w.Write(result(4, "3", batch.StatusOK, batch.Targets{})); err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Close()
+		recs := readCSV(t, p) // appended as the file was written: 11 cells a row
+		if last := recs[len(recs)-1]; len(last) != 11 || last[1] != "3" {
+			t.Errorf("%s: appended %q", name, last)
+		}
 	}
 }
 
-func TestOpen_locked(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "report.csv")
-	w, err := Open(path, New, testOrigin)
+func TestWriter_writeFailure(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	w, err := Open("/dev/full", New, testOrigin, nil)
+	if err == nil {
+		err = w.Write(result(2, "1", batch.StatusOK, batch.Targets{}))
+	}
+	if !errors.Is(err, ErrWrite) {
+		t.Fatalf("writing to a full device: %v, want ErrWrite", err)
+	}
+}
+
+func TestJSONLine(t *testing.T) {
+	r := result(2, "=1", batch.StatusFailed, batch.Targets{batch.AppID: set(""), batch.Alias: set("a\"\n")})
+	r.HTTPStatus = 0
+	want := `{"row":2,"number":"=1","status":"failed","http_status":null,"api_id":"a1","attempts":1,"error":"","app_id":"(clear)","subaccount":"","alias":"a\"\n","compliance_application_id":""}` + "\n"
+	if got := string(JSONLine(r)); got != want {
+		t.Errorf("JSONLine:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestPlanWriter(t *testing.T) {
+	var out strings.Builder
+	p, err := OpenPlan("-", New, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(path, Resume, testOrigin); !errors.Is(err, ErrLocked) {
-		t.Errorf("second Open while the first holds it = %v, want ErrLocked", err)
+	r := batch.Result{Row: batch.Row{Line: 2, Number: "-1", Targets: batch.Targets{batch.Alias: set(""), batch.AppID: set("(clear)")}},
+		Status: batch.StatusOK, Current: batch.Targets{batch.Alias: set("=x"), batch.AppID: set("")}}
+	if err := p.Write(r); err != nil || p.Close() != nil {
+		t.Fatal(err)
 	}
-	_ = w.Close()
-	w, err = Open(path, Resume, testOrigin)
-	if err != nil {
-		t.Fatalf("Open after Close = %v", err)
+	want := strings.Join(PlanColumns, ",") + "\n2,'-1,yes,,(clear),'(clear),,,'=x,(clear),,\n"
+	if out.String() != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", out.String(), want)
 	}
-	_ = w.Close()
 }

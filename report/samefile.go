@@ -10,12 +10,11 @@ import (
 
 // SameFile reports whether paths a and b name one file, by identity rather
 // than by spelling: "./x.csv" and "x.csv", a symlink and its target, two hard
-// links. "-" (a standard stream) and "" match nothing. When a file does not
-// exist yet, it matches a path naming the same entry of the same directory
-// (the directories compared by identity), the one file both would create;
-// otherwise a missing file matches nothing.
+// links. "" and standard streams match nothing. When a file does not exist
+// yet, it matches a path naming the same entry of the same directory, the
+// one file both would create.
 func SameFile(a, b string) (bool, error) {
-	if a == "" || b == "" || a == "-" || b == "-" {
+	if a == "" || b == "" || IsStdout(a) || IsStdout(b) {
 		return false, nil
 	}
 	sa, errA := os.Stat(a)
@@ -27,18 +26,12 @@ func SameFile(a, b string) (bool, error) {
 		return false, errA
 	case errB != nil && !errors.Is(errB, fs.ErrNotExist):
 		return false, errB
-	case errA == nil || errB == nil:
-		return false, nil // one exists, the other does not
-	}
-	if filepath.Base(a) != filepath.Base(b) {
+	case errA == nil || errB == nil || filepath.Base(a) != filepath.Base(b):
 		return false, nil
 	}
 	da, errA := os.Stat(filepath.Dir(a))
 	db, errB := os.Stat(filepath.Dir(b))
-	if errA != nil || errB != nil {
-		return false, nil // nothing can be created there
-	}
-	return os.SameFile(da, db), nil
+	return errA == nil && errB == nil && os.SameFile(da, db), nil
 }
 
 // ErrSameFile is matched by the error of CheckDistinct.
@@ -52,10 +45,17 @@ type NamedPath struct {
 
 // CheckDistinct returns an error matching ErrSameFile when two of paths name
 // one file (see SameFile), such as a --report that is the --input under
-// another name, which opening the report with --force would empty, or a
-// --summary that would overwrite the input. Empty paths and "-" are skipped.
+// another name, which --force would empty, or when two outputs (any flag
+// but --input, where "-" is standard input) both write standard output.
 func CheckDistinct(paths ...NamedPath) error {
+	var stdout *NamedPath
 	for i, a := range paths {
+		if a.Flag != "--input" && IsStdout(a.Path) {
+			if stdout != nil {
+				return fmt.Errorf("%w: %s %q and %s %q both write standard output: give one of them a file", ErrSameFile, stdout.Flag, stdout.Path, a.Flag, a.Path)
+			}
+			stdout = &paths[i]
+		}
 		for _, b := range paths[i+1:] {
 			same, err := SameFile(a.Path, b.Path)
 			if err != nil {

@@ -1,7 +1,6 @@
-package report
+package report_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,296 +12,210 @@ import (
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
+	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// readUndo reads an undo file as `run --input` does, with input.Open and
-// Each, which skip the origin line and decode every cell. It returns the
-// rows by number, and fails on an invalid row or a number listed twice.
-func readUndo(t *testing.T, path string) map[string]batch.Targets {
+var (
+	origin = report.Origin{Account: "MAROUNDTRIP000000001", API: "https://api.plivo.com"}
+	other  = report.Origin{Account: "MAOTHER0000000000001", API: "https://api.plivo.com"}
+)
+
+func set(v string) batch.Setting { return batch.Setting{Value: v, Set: true} }
+
+func alias(v string) batch.Targets { return batch.Targets{batch.Alias: set(v)} }
+
+// readInput reads path as `run --input` does: its rows, and the origins
+// it records.
+func readInput(t *testing.T, path string) ([]batch.Row, []report.Origin) {
 	t.Helper()
 	in, err := input.Open(context.Background(), path, nil)
 	if err != nil {
 		data, _ := os.ReadFile(path)
-		t.Fatalf("read the undo file as input: %v\n%s", err, data)
+		t.Fatalf("input.Open: %v\n%q", err, data)
 	}
 	defer func() { _ = in.Close() }()
-	out := map[string]batch.Targets{}
-	err = in.Each(context.Background(), func(r batch.Row) error {
-		if r.Invalid != "" {
-			return fmt.Errorf("row %d (%s) is invalid: %s", r.Line, r.Number, r.Invalid)
-		}
-		if _, twice := out[r.Number]; twice {
-			return fmt.Errorf("row %d: %s is listed twice", r.Line, r.Number)
-		}
-		out[r.Number] = r.Targets
-		return nil
-	})
+	var rows []batch.Row
+	if err := in.Each(context.Background(), func(r batch.Row) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return rows, in.Origins()
+}
+
+func openUndo(t *testing.T, path string, mode report.Mode) *report.UndoWriter {
+	t.Helper()
+	u, err := report.OpenUndo(path, mode, origin)
 	if err != nil {
-		data, _ := os.ReadFile(path)
-		t.Fatalf("undo file: %v\n%s", err, data)
+		t.Fatal(err)
 	}
-	return out
+	return u
 }
 
-func targets(kv ...any) batch.Targets {
-	var t batch.Targets
-	for i := 0; i < len(kv); i += 2 {
-		t[kv[i].(batch.Field)] = set(kv[i+1].(string))
-	}
-	return t
-}
-
-func undoWrite(t *testing.T, u *UndoWriter, number string, row, current batch.Targets) {
+func write(t *testing.T, u *report.UndoWriter, number string, row, current batch.Targets) {
 	t.Helper()
 	if err := u.Write(batch.Row{Number: number, Targets: row}, current); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// TestUndoWriter_hostileValues: every value read before the run comes back
-// exactly when the undo file is read as input, and no cell starts a formula.
-// The values go in alias and compliance_application_id: an app_id must be
-// an id (digits) to be read back, and the API gives no other kind.
-func TestUndoWriter_hostileValues(t *testing.T) {
-	t.Parallel()
+// TestUndo_readBack writes hostile values to an undo file and reads them
+// back with the input reader: each row's targets are exactly the values
+// before, at the rows a spreadsheet shows (the header is row 1).
+func TestUndo_readBack(t *testing.T) {
 	values := []string{
-		" leading", "trailing ", "  ", "(clear)", "two\nlines", "crlf\r\nend", "=1+2", "+1", "-1", "@SUM(A1)",
-		"\t=1", "'quoted", `back\slash`, `'\x41`, "a,b \"c\"", "日本語", "\u00a0nbsp", "plain",
+		" leading", "trailing ", "  ", "\u00a0nbsp\u2003", "(clear)", " (clear) ", "'(clear)", "(CLEAR)",
+		"two\nlines", "crlf\r\nend", "\ttab first", "=1+2", "+1", "-1", "@SUM(A1)", "'", "''", "'\\x41", `back\slash`,
+		"a,b \"c\"", "日本語", "caf\xe9", "\xff\xfe", "a\x00b", "bell\a", "# plivo-bulk undo: account=MA api=x", "number,alias",
 	}
 	path := filepath.Join(t.TempDir(), "undo.csv")
-	u, err := OpenUndo(path, New, testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := openUndo(t, path, report.New)
+	var want []batch.Row
 	for i, v := range values {
-		undoWrite(t, u, fmt.Sprintf("1202555%04d", i), targets(batch.Alias, "new", batch.ComplianceApplicationID, "2"), targets(batch.Alias, v, batch.ComplianceApplicationID, v))
+		n := fmt.Sprintf("1202555%04d", i)
+		current := batch.Targets{batch.Alias: set(v), batch.ComplianceApplicationID: set(v)}
+		write(t, u, n, batch.Targets{batch.Alias: set("new"), batch.ComplianceApplicationID: set("new")}, current)
+		want = append(want, batch.Row{Line: 2 + i, Number: n, Targets: current})
 	}
+	// An app and an alias that were empty come back as (clear); a main
+	// account and no compliance application cannot be restored.
+	n := fmt.Sprintf("1202555%04d", len(values))
+	write(t, u, n, batch.Targets{set("1"), set("SANEW000000000000001"), set("new"), set("c")}, batch.Targets{{}, set("SA0123456789ABCDEFGH"), {}, {}})
+	write(t, u, "12025559999", batch.Targets{batch.Subaccount: set("SANEW000000000000001")}, batch.Targets{})
+	want = append(want, batch.Row{Line: 2 + len(values), Number: n, Targets: batch.Targets{{Set: true}, set("SA0123456789ABCDEFGH"), {Set: true}, {}}})
+	if err := u.Close(); err != nil || u.Unrestorable() != 2 {
+		t.Fatalf("Close: %v; Unrestorable %d, want 2", err, u.Unrestorable())
+	}
+	got, origins := readInput(t, path)
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(origins) != 1 || origins[0] != origin {
+		data, _ := os.ReadFile(path)
+		t.Errorf("read back %v, %v\nwant %v\nfile:\n%s", got, origins, want, data)
+	}
+	if err := report.CheckUndoInput(path, origins, other); !errors.Is(err, report.ErrOtherOrigin) {
+		t.Errorf("CheckUndoInput for another account: %v", err)
+	}
+	long := strings.Repeat("x", report.MaxCell)
+	if err := u.Write(batch.Row{Number: "1", Targets: alias("y")}, alias(long)); err == nil {
+		t.Error("a write after Close succeeded")
+	}
+	u = openUndo(t, path, report.Resume)
+	if err := u.Write(batch.Row{Number: "1", Targets: alias("y")}, alias("'"+long)); !errors.Is(err, batch.ErrCellTooLong) {
+		t.Errorf("a value past an input cell once escaped: %v", err)
+	}
+	_ = u.Close()
+}
+
+// TestUndoWriter_merges: a retry records nothing new; a resumed run that
+// sets more fields adds them on a row of their own, which the input reader
+// merges even before Close (a killed run), and Close merges in the file.
+// The first value recorded, from before any change, wins.
+func TestUndoWriter_merges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "undo.csv")
+	u := openUndo(t, path, report.New)
+	write(t, u, "12025550101", alias("new"), batch.Targets{batch.Alias: set("old"), batch.AppID: set("100")})
+	write(t, u, "12025550102", alias("new"), alias("old2"))
+	write(t, u, "12025550101", alias("new"), alias("new")) // a retry reads the changed number
+	u.Done("12025550101")
+	_ = u.Close()
+	wide := batch.Targets{batch.Alias: set("newer"), batch.AppID: set("101")}
+	u = openUndo(t, path, report.Force) // Force appends to an undo file
+	write(t, u, "12025550101", wide, batch.Targets{batch.Alias: set("new"), batch.AppID: set("100")})
+	write(t, u, "12025550103", wide, batch.Targets{batch.Alias: set("old3"), batch.AppID: set("300")})
+	want := []string{"12025550101 [{100 true} { false} {old true} { false}]", "12025550102 [{ false} { false} {old2 true} { false}]", "12025550103 [{300 true} { false} {old3 true} { false}]"}
+	check := func(when string, lines int) {
+		rows, _ := readInput(t, path)
+		var got []string
+		for _, r := range rows {
+			got = append(got, fmt.Sprint(r.Number, " ", r.Targets))
+		}
+		data, _ := os.ReadFile(path)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") || strings.Count(string(data), "\n") != lines {
+			t.Errorf("%s: read back\n%s\nwant\n%s\nfile:\n%s", when, strings.Join(got, "\n"), strings.Join(want, "\n"), data)
+		}
+	}
+	check("before Close", 5)
 	if err := u.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got := readUndo(t, path)
-	for i, v := range values {
-		n := fmt.Sprintf("1202555%04d", i)
-		if g := got[n]; g != targets(batch.Alias, v, batch.ComplianceApplicationID, v) {
-			t.Errorf("%s: undo restores alias %q compliance %q, want %q", n, g[batch.Alias].Value, g[batch.ComplianceApplicationID].Value, v)
-		}
-	}
-	data, _ := os.ReadFile(path)
-	header, rows := readBack(t, data)
-	for _, rec := range rows {
-		for j, c := range rec {
-			if dangerous(c) || c != strings.TrimSpace(c) {
-				t.Errorf("column %s: %q starts a formula or is trimmed", header[j], c)
-			}
-		}
-	}
-	if lines := bytes.Count(data, []byte{'\n'}); lines != 2+len(values) {
-		t.Errorf("%d lines for %d rows: a record spans lines\n%s", lines, len(values), data)
-	}
+	check("after Close", 4)
 }
 
-// TestUndoWriter_widenedColumns: a run records the alias, is interrupted,
-// and its resume also sets app_id: the alias recorded first (from before
-// any change) wins, the app_id is added, and the closed file lists the
-// number once.
-func TestUndoWriter_widenedColumns(t *testing.T) {
-	t.Parallel()
-	for _, crash := range []bool{false, true} {
-		t.Run(fmt.Sprintf("crash=%v", crash), func(t *testing.T) {
-			t.Parallel()
-			path := filepath.Join(t.TempDir(), "undo.csv")
-			u, err := OpenUndo(path, New, testOrigin)
-			if err != nil {
-				t.Fatal(err)
-			}
-			undoWrite(t, u, "12025550101", targets(batch.Alias, "new"), targets(batch.Alias, "old", batch.AppID, "100"))
-			undoWrite(t, u, "12025550102", targets(batch.Alias, "new"), targets(batch.Alias, "old2", batch.AppID, "200"))
-			// A retry reads the number after its change: nothing new.
-			undoWrite(t, u, "12025550101", targets(batch.Alias, "new"), targets(batch.Alias, "new", batch.AppID, "100"))
-			if err := u.Close(); err != nil {
-				t.Fatal(err)
-			}
-
-			u, err = OpenUndo(path, Resume, testOrigin)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wide := targets(batch.Alias, "new", batch.AppID, "101")
-			undoWrite(t, u, "12025550101", wide, targets(batch.Alias, "new", batch.AppID, "100"))
-			undoWrite(t, u, "12025550103", wide, targets(batch.Alias, "old3", batch.AppID, "300"))
-			if crash {
-				// Killed before Close: the file lists 12025550101 twice; the
-				// next resume reads both rows and its Close merges them.
-				u.f.Close()
-				u, err = OpenUndo(path, Force, testOrigin)
-				if err != nil {
-					t.Fatal(err)
-				}
-				undoWrite(t, u, "12025550101", wide, targets(batch.Alias, "x", batch.AppID, "x"))
-			}
-			if err := u.Close(); err != nil {
-				t.Fatal(err)
-			}
-			want := map[string]batch.Targets{
-				"12025550101": targets(batch.Alias, "old", batch.AppID, "100"),
-				"12025550102": targets(batch.Alias, "old2"),
-				"12025550103": targets(batch.Alias, "old3", batch.AppID, "300"),
-			}
-			got := readUndo(t, path)
-			if len(got) != len(want) {
-				t.Errorf("undo rows %v, want %v", got, want)
-			}
-			for n, w := range want {
-				if got[n] != w {
-					t.Errorf("%s: undo restores %+v, want %+v", n, got[n], w)
-				}
-			}
-			data, _ := os.ReadFile(path)
-			if !strings.HasPrefix(string(data), testOrigin.line("undo")+"number,app_id,subaccount,alias,compliance_application_id\n12025550101,100,,old,\n") {
-				t.Errorf("undo file:\n%s", data)
-			}
-		})
-	}
-}
-
-// TestOpenUndo_forceAppends: --force never empties an undo file.
-func TestOpenUndo_forceAppends(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "undo.csv")
-	u, err := OpenUndo(path, New, testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	undoWrite(t, u, "12025550101", targets(batch.Alias, "new"), targets(batch.Alias, "old"))
+// TestOpenUndo_refuses: an undo file is never emptied, never appended to
+// from another account, and a file that is not one is never appended to.
+func TestOpenUndo_refuses(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "undo.csv")
+	u := openUndo(t, path, report.New)
+	write(t, u, "12025550101", alias("new"), alias("old"))
 	_ = u.Close()
-	if _, err := OpenUndo(path, New, testOrigin); !errors.Is(err, ErrExists) {
-		t.Errorf("OpenUndo(New) = %v, want ErrExists", err)
-	}
-	u, err = OpenUndo(path, Force, testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	undoWrite(t, u, "12025550101", targets(batch.Alias, "newer"), targets(batch.Alias, "new"))
-	undoWrite(t, u, "12025550102", targets(batch.Alias, "newer"), targets(batch.Alias, "old2"))
-	_ = u.Close()
-	got := readUndo(t, path)
-	if got["12025550101"] != targets(batch.Alias, "old") || got["12025550102"] != targets(batch.Alias, "old2") {
-		t.Errorf("after Force: %v", got)
-	}
 	before, _ := os.ReadFile(path)
-	for _, o := range []Origin{otherOrigin, {}} {
-		if _, err := OpenUndo(path, Force, o); err == nil {
-			t.Errorf("OpenUndo(Force, %v) appended to a file of another origin", o)
+	notUndo := filepath.Join(dir, "numbers.csv")
+	_ = os.WriteFile(notUndo, []byte("number,alias\n12025550101,x\n"), 0o644)
+	for _, tt := range []struct {
+		path   string
+		mode   report.Mode
+		origin report.Origin
+		want   string
+	}{
+		{path, report.New, origin, "already exists"},
+		{path, report.Force, other, "not " + other.String()},
+		{path, report.Resume, report.Origin{Account: origin.Account, API: "http://127.0.0.1"}, "never emptied"},
+		{notUndo, report.Force, origin, "refusing to append"},
+		{"-", report.New, origin, "not a regular file"},
+	} {
+		if _, err := report.OpenUndo(tt.path, tt.mode, tt.origin); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("OpenUndo(%s, %v, %v) = %v, want %q", tt.path, tt.mode, tt.origin, err, tt.want)
 		}
 	}
-	_, err = OpenUndo(path, Force, otherOrigin)
-	if !errors.Is(err, ErrOtherOrigin) || !strings.Contains(err.Error(), "never emptied") {
-		t.Errorf("OpenUndo(Force, other origin) = %v", err)
-	}
-	other := filepath.Join(t.TempDir(), "numbers.csv")
-	_ = os.WriteFile(other, []byte("number,alias\n12025550101,x\n"), 0o644)
-	if _, err := OpenUndo(other, Force, testOrigin); err == nil || !strings.Contains(err.Error(), "refusing to append") {
-		t.Errorf("OpenUndo(Force, not an undo file) = %v", err)
-	}
-	if got, _ := os.ReadFile(other); string(got) != "number,alias\n12025550101,x\n" {
-		t.Errorf("Force emptied a file that is not an undo file: %q", got)
-	}
-	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
 		t.Error("a refused OpenUndo changed the file")
 	}
+	if got, _ := os.ReadFile(notUndo); string(got) != "number,alias\n12025550101,x\n" {
+		t.Errorf("a file that is not an undo file changed: %q", got)
+	}
 }
 
-// TestOpenUndo_tornRecord: a record cut inside a quoted, multi-line cell
-// (as older versions wrote a line break) is dropped on resume.
-func TestOpenUndo_tornRecord(t *testing.T) {
-	t.Parallel()
+// TestUndo_olderFile: an undo file of an older version (its origin on a
+// first line) is appended to in its own form, rolls back, and is refused
+// for another account; a record torn inside a quoted cell is dropped.
+func TestUndo_olderFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "undo.csv")
-	good := testOrigin.line("undo") + "number,app_id,subaccount,alias,compliance_application_id\n12025550101,,,old,\n"
-	if err := os.WriteFile(path, []byte(good+"12025550102,,,\"two\nli"), 0o644); err != nil {
-		t.Fatal(err)
+	head := "# plivo-bulk undo: account=" + origin.Account + " api=" + origin.API + " cells=escaped\nnumber,app_id,subaccount,alias,compliance_application_id\n"
+	_ = os.WriteFile(path, []byte(head+"12025550101,,,old,\n12025550102,,,\"two\nli"), 0o644)
+	if _, err := report.OpenUndo(path, report.Resume, other); !errors.Is(err, report.ErrOtherOrigin) {
+		t.Errorf("append from another account: %v", err)
 	}
-	u, err := OpenUndo(path, Resume, testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	undoWrite(t, u, "12025550102", targets(batch.Alias, "new"), targets(batch.Alias, "two\nlines"))
+	u := openUndo(t, path, report.Resume)
+	write(t, u, "12025550102", alias("new"), alias("two\nlines"))
 	_ = u.Close()
-	if got, _ := os.ReadFile(path); string(got) != good+"12025550102,,,'two\\nlines,\n" {
+	if got, _ := os.ReadFile(path); string(got) != head+"12025550101,,,old,\n12025550102,,,'two\\nlines,\n" {
 		t.Errorf("undo file:\n%q", got)
 	}
-	// Damage that is not a torn last record is refused.
-	if err := os.WriteFile(path, []byte(good+"12025550102,x\n12025550103,,,,\n"), 0o644); err != nil {
-		t.Fatal(err)
+	rows, origins := readInput(t, path)
+	if len(rows) != 2 || rows[0].Line != 3 || rows[1].Targets != alias("two\nlines") || fmt.Sprint(origins) != fmt.Sprint([]report.Origin{origin}) {
+		t.Errorf("read back %v, %v", rows, origins)
 	}
-	if _, err := OpenUndo(path, Resume, testOrigin); err == nil || !strings.Contains(err.Error(), "damaged") {
-		t.Errorf("OpenUndo(damaged) = %v", err)
+	_ = os.WriteFile(path, []byte(head+"12025550102,x\n12025550103,,,,\n"), 0o644)
+	if _, err := report.OpenUndo(path, report.Resume, origin); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("a damaged undo file: %v", err)
 	}
 }
 
-// TestUndoWriter_concurrent writes from many goroutines: every row lands,
-// once, and the rows share their syncs.
+// TestUndoWriter_concurrent: every row written from many goroutines lands once.
 func TestUndoWriter_concurrent(t *testing.T) {
-	t.Parallel()
 	path := filepath.Join(t.TempDir(), "undo.csv")
-	u, err := OpenUndo(path, New, testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const writers, each = 32, 20
+	u := openUndo(t, path, report.New)
 	var wg sync.WaitGroup
-	for g := range writers {
+	for g := range 8 {
 		wg.Go(func() {
-			for i := range each {
-				n := fmt.Sprintf("120255%05d", g*each+i)
-				if err := u.Write(batch.Row{Number: n, Targets: targets(batch.Alias, "new")}, targets(batch.Alias, "old "+n)); err != nil {
-					t.Error(err)
-				}
+			for i := range 20 {
+				n := fmt.Sprintf("120255%05d", g*20+i)
+				write(t, u, n, alias("new"), alias("old "+n))
+				u.Done(n)
 			}
 		})
 	}
 	wg.Wait()
-	syncs := u.syncs
-	if err := u.Close(); err != nil {
-		t.Fatal(err)
-	}
-	got := readUndo(t, path)
-	if len(got) != writers*each {
-		t.Errorf("%d rows, want %d", len(got), writers*each)
-	}
-	if syncs >= writers*each {
-		t.Errorf("%d syncs for %d rows: the syncs were not shared", syncs, writers*each)
-	}
-	t.Logf("%d rows, %d syncs", writers*each, syncs)
-}
-
-// TestUndoWriter_doneForgets: the writer holds a number from its first
-// Write (a retry records nothing new) until Done, not for the whole run.
-func TestUndoWriter_doneForgets(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "undo.csv")
-	u, err := OpenUndo(path, New, testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 100 {
-		n := fmt.Sprintf("120255%05d", i)
-		undoWrite(t, u, n, targets(batch.Alias, "new"), targets(batch.Alias, "old"))
-		undoWrite(t, u, n, targets(batch.Alias, "new"), targets(batch.Alias, "new")) // a retry
-		u.Done(n)
-	}
-	if len(u.recorded) != 0 {
-		t.Errorf("the writer still holds %d numbers after their rows ended", len(u.recorded))
-	}
-	if err := u.Close(); err != nil {
-		t.Fatal(err)
-	}
-	got := readUndo(t, path)
-	for n, w := range got {
-		if w != targets(batch.Alias, "old") {
-			t.Errorf("%s: undo restores %+v, want the alias from before the run", n, w)
-		}
-	}
-	if len(got) != 100 {
-		t.Errorf("%d rows, want 100", len(got))
+	_ = u.Close()
+	if rows, _ := readInput(t, path); len(rows) != 160 {
+		t.Errorf("%d rows, want 160", len(rows))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
 // fuzzSeedFiles are whole input files the fuzzers start from, besides the
@@ -127,8 +128,8 @@ func numberCells(t *testing.T, data []byte) ([]string, []int, bool) {
 	t.Helper()
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	first := 2
-	undo := bytes.HasPrefix(data, []byte(batch.OriginLinePrefix+"undo:"))
-	if bytes.HasPrefix(data, []byte(batch.OriginLinePrefix)) {
+	undo := bytes.HasPrefix(data, []byte(report.LegacyPrefix+"undo:"))
+	if bytes.HasPrefix(data, []byte(report.LegacyPrefix)) {
 		first = 3
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
 			data = data[i:] // a blank line, which encoding/csv skips
@@ -160,10 +161,10 @@ func numberCells(t *testing.T, data []byte) ([]string, []int, bool) {
 	return cells, lines, undo
 }
 
-// unescape decodes a cell as batch.UnescapeCell does, or returns it as it
+// unescape decodes a cell as report.UnescapeCell does, or returns it as it
 // is when it does not decode.
 func unescape(cell string) string {
-	if v, err := batch.UnescapeCell(cell); err == nil {
+	if v, err := report.UnescapeCell(cell); err == nil {
 		return v
 	}
 	return cell

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
 // checkHeader checks the header record and returns its names, lower-cased:
@@ -19,7 +20,7 @@ func (rd *reader) checkHeader(rec []string, line int) ([]string, error) {
 		if n == "" {
 			return nil, rd.fail(line, "column %d of the header has no name (columns: %s)", i+1, strings.Join(known, ","))
 		}
-		if !slices.Contains(known, n) {
+		if !slices.Contains(known, n) && !slices.Contains(report.OriginColumns, n) {
 			if sep := separatorName(n); len(rec) == 1 && sep != "" {
 				return nil, rd.fail(line, "the header is one column, %q: the file seems separated by %s, but plivo-bulk reads comma-separated files (save it as \"CSV (comma delimited)\")", clip(name), sep)
 			}

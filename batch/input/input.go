@@ -49,8 +49,10 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
 // Error is a problem with the input file as a whole: nothing can be
@@ -85,7 +87,7 @@ type Input struct {
 	removed bool     // whether the copy's name is already gone
 	start   int64    // where the csv.Reader starts in the copy: after a BOM and an origin line's text
 	origin  origin
-	undo    string // an undo file's origin line, without its line end
+	origins []report.Origin // what an undo file records; nil for another input
 	rows    int
 	valid   int
 	dups    map[uint64]struct{} // numbers that occur more than once
@@ -116,9 +118,9 @@ func (in *Input) Rows() int { return in.rows }
 // Valid returns the number of rows that will be sent (the others are invalid).
 func (in *Input) Valid() int { return in.valid }
 
-// UndoOrigin returns the origin line of an undo file (which records the
-// account and API it was written against), or "" for another input.
-func (in *Input) UndoOrigin() string { return in.undo }
+// Origins returns the accounts and API hosts that an undo file's rows (or
+// an older one's first line) record, or nil for another input.
+func (in *Input) Origins() []report.Origin { return in.origins }
 
 // Name returns the file name used in messages.
 func (in *Input) Name() string { return in.name }
@@ -164,9 +166,6 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 	rd, err := newChecker(name, s)
 	if err == nil {
 		in.start, in.origin = int64(rd.start), rd.origin
-		if rd.origin == undoOrigin {
-			in.undo = rd.originLine
-		}
 		err = scan(ctx, rd, func(r batch.Row) error {
 			in.rows++
 			if r.Invalid == "" {
@@ -190,6 +189,10 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 		return nil, fmt.Errorf("write the private copy of %s: %w", name, err)
 	}
 	in.size = int64(s.base + len(s.data))
+	for o := range rd.origins {
+		in.origins = append(in.origins, o)
+	}
+	slices.SortFunc(in.origins, func(a, b report.Origin) int { return strings.Compare(a.String(), b.String()) })
 	// The duplicates: each valid row's number packed into a uint64, 8
 	// bytes a row, sorted. Read from the copy, the keys' slice is sized
 	// once: grown while the check reads, it would hold two arrays at each
@@ -206,7 +209,7 @@ func open(ctx context.Context, name string, src io.Reader) (_ *Input, err error)
 	}
 	validRows := len(keys)
 	in.valid, in.dups = countDuplicates(keys)
-	if in.origin == undoOrigin && in.dups != nil {
+	if in.origins != nil && in.dups != nil {
 		if err := in.merge(ctx); err != nil {
 			return nil, err
 		}

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
 // MaxCell is the most bytes a cell may hold, and maxRow the most a row may:
@@ -19,7 +21,7 @@ import (
 // cell would otherwise take many times its size. The writers of the undo
 // file and the export check the same MaxCell.
 const (
-	MaxCell = batch.MaxCell
+	MaxCell = report.MaxCell
 	maxRow  = 1 << 20
 )
 
@@ -41,10 +43,15 @@ type reader struct {
 	src        *source
 	start      int
 	originLine string // the origin line, without its line end
+	// ocol holds where report.OriginColumns are, -1 when absent, and
+	// origins the first few origins an undo file's rows (or its older
+	// origin line) record; nil for another input.
+	ocol    [2]int
+	origins map[report.Origin]bool
 }
 
 // origin is the kind of origin line a file starts with (see
-// batch.OriginLinePrefix).
+// report.LegacyPrefix).
 type origin int
 
 const (
@@ -52,11 +59,6 @@ const (
 	otherOrigin        // a report's, or a kind this version does not know
 	undoOrigin         // an undo file's: report.OpenUndo writes it
 )
-
-// undoOriginLine starts the origin line of an undo file: report's origin.go
-// writes the prefix, the tag "undo" and a colon (TestUndo_readBack in
-// package report checks that the two agree).
-const undoOriginLine = batch.OriginLinePrefix + "undo:"
 
 const bom = "\xef\xbb\xbf"
 
@@ -88,7 +90,7 @@ func newChecker(name string, s *source) (*reader, error) {
 	}
 	rd := newReader(name, br, noOrigin)
 	rd.src, rd.start = s, skip
-	if b, _ := br.Peek(len(batch.OriginLinePrefix)); string(b) != batch.OriginLinePrefix {
+	if b, _ := br.Peek(len(report.LegacyPrefix)); string(b) != report.LegacyPrefix {
 		return rd, nil
 	}
 	rd.origin, rd.row = otherOrigin, 1
@@ -109,8 +111,8 @@ func newChecker(name string, s *source) (*reader, error) {
 	}
 	s.mark = rd.start
 	rd.originLine = string(bytes.TrimSuffix(s.data[skip:rd.start], []byte{'\r'}))
-	if strings.HasPrefix(rd.originLine, undoOriginLine) {
-		rd.origin = undoOrigin
+	if o, ok := report.UndoLineOrigin(rd.originLine); ok {
+		rd.origin, rd.origins = undoOrigin, map[report.Origin]bool{o: true}
 	}
 	return rd, nil
 }
@@ -176,7 +178,7 @@ func (rd *reader) checkSize(r *csv.Reader, rec []string, skip int) error {
 func (rd *reader) readHeader() error {
 	rec, err := rd.record()
 	if err == io.EOF && rd.origin != noOrigin {
-		return rd.fail(0, "nothing after the origin line (%s...): a header row naming the columns is required (%s)", strings.TrimSpace(batch.OriginLinePrefix), strings.Join(batch.Columns(), ","))
+		return rd.fail(0, "nothing after the origin line (%s...): a header row naming the columns is required (%s)", strings.TrimSpace(report.LegacyPrefix), strings.Join(batch.Columns(), ","))
 	}
 	if err == io.EOF {
 		return rd.fail(0, "the file is empty: a header row naming the columns is required (%s)", strings.Join(batch.Columns(), ","))
@@ -196,6 +198,11 @@ func (rd *reader) readHeader() error {
 			if n == name {
 				rd.col[i] = j
 			}
+		}
+	}
+	for i, name := range report.OriginColumns {
+		if rd.ocol[i] = slices.Index(h, name); rd.ocol[i] >= 0 && rd.origins == nil {
+			rd.origins = map[report.Origin]bool{}
 		}
 	}
 	return nil
@@ -234,10 +241,19 @@ func (rd *reader) cell(rec []string, i int) string {
 	return ""
 }
 
-// toRow validates a record. Every cell is decoded with batch.UnescapeCell
+// toRow validates a record. Every cell is decoded with report.UnescapeCell
 // (see the package comment); an id is checked once decoded.
 func (rd *reader) toRow(rec []string) batch.Row {
 	r := batch.Row{Line: rd.row, Number: rd.cell(rec, 0)}
+	if rd.origins != nil && len(rd.origins) < 8 && (rd.ocol[0] >= 0 || rd.ocol[1] >= 0) {
+		var o [2]string
+		for i, j := range rd.ocol {
+			if j >= 0 && j < len(rec) {
+				o[i], _ = report.UnescapeCell(strings.TrimSpace(rec[j]))
+			}
+		}
+		rd.origins[report.Origin{Account: o[0], API: o[1]}] = true
+	}
 	if len(rec) != len(rd.header) {
 		r.Invalid = fmt.Sprintf("has %s, the header has %d", cells(len(rec)), len(rd.header))
 		return r
@@ -250,7 +266,7 @@ func (rd *reader) toRow(rec []string) batch.Row {
 		}
 		r.Targets[f] = s
 	}
-	number, err := batch.UnescapeCell(r.Number)
+	number, err := report.UnescapeCell(r.Number)
 	if err != nil {
 		r.Invalid = "number: " + err.Error()
 		return r
@@ -280,7 +296,7 @@ func target(f batch.Field, c string) (batch.Setting, string) {
 	case c == batch.ClearMarker:
 		return batch.Setting{}, fmt.Sprintf("%s cannot be cleared", f)
 	}
-	v, err := batch.UnescapeCell(c)
+	v, err := report.UnescapeCell(c)
 	switch {
 	case err != nil:
 		return batch.Setting{}, fmt.Sprintf("%s: %v", f, err)

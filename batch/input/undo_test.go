@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
 const (
@@ -22,7 +23,7 @@ func TestOpenInput_originLine(t *testing.T) {
 		{"report", reportLine, "\n"},
 		{"undo crlf", undoLine, "\r\n"},
 		{"undo bom", "\xef\xbb\xbf" + undoLine, "\n"},
-		{"bare prefix", strings.TrimSpace(batch.OriginLinePrefix) + " ", "\n"},
+		{"bare prefix", strings.TrimSpace(report.LegacyPrefix) + " ", "\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -86,7 +87,7 @@ func TestOpenInput_originLineLater(t *testing.T) {
 }
 
 // TestOpenInput_cells: every cell is trimmed, then decoded as
-// batch.UnescapeCell does; (clear) is recognised before decoding; a cell
+// report.UnescapeCell does; (clear) is recognised before decoding; a cell
 // that does not decode, or decodes to nothing, is its row's problem; ids
 // are checked once decoded.
 func TestOpenInput_cells(t *testing.T) {
