@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
+)
+
+// TestFiles_headerIsLineOne runs every command that writes a CSV and reads
+// each file with encoding/csv, as Python's csv.DictReader, pandas, sqlite's
+// .import and a spreadsheet read it: line 1 is the header, every row has
+// its cells. The undo file still refuses another account when run back.
+func TestFiles_headerIsLineOne(t *testing.T) {
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	if err := os.WriteFile(p("in.csv"), []byte("number,alias\n12025550101,=new\n12025550102,b\n12025550199,c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := envOf(nil)
+	for _, args := range [][]string{
+		{"run", "--sandbox", "--input", p("in.csv"), "--report", p("report.csv"), "--undo", p("undo.csv"), "--rate", "0"},
+		{"plan", "--sandbox", "--input", p("in.csv"), "--output", p("plan.csv"), "--rate", "0"},
+		{"export", "--sandbox", "--output", p("export.csv"), "--rate", "0"},
+	} {
+		if code, _, stderr := runWith(t, env, nil, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+	}
+	want := map[string][]string{
+		"report.csv": report.Columns,
+		"undo.csv":   append(batch.Columns(), report.OriginColumns...),
+		"plan.csv":   report.PlanColumns,
+		"export.csv": report.ExportColumns,
+	}
+	for name, header := range want {
+		f, err := os.Open(p(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(f).ReadAll() // every record has the header's cells
+		_ = f.Close()
+		if err != nil || len(recs) < 2 || !slices.Equal(recs[0], header) {
+			t.Errorf("%s: line 1 is %q (%v), want the header %q", name, recs, err, header)
+		}
+	}
+	if py, err := exec.LookPath("python3"); err == nil {
+		script := "import csv,sys\nr=list(csv.DictReader(open(sys.argv[1])))\nprint(sorted(x['status'] for x in r))"
+		out, err := exec.Command(py, "-c", script, p("report.csv")).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "['ok', 'ok', 'ok']" {
+			t.Errorf("python3 csv.DictReader: %s %v, want the three statuses", out, err)
+		}
+	}
+	// Each --sandbox run is another account: the undo file is refused
+	// there, and sent with --allow-other-origin.
+	args := []string{"run", "--sandbox", "--input", p("undo.csv"), "--report", p("undo-report.csv"), "--rate", "0"}
+	if code, _, stderr := runWith(t, env, nil, args...); code != 2 || !strings.Contains(stderr, "--allow-other-origin") {
+		t.Errorf("an undo file run against another account: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runWith(t, env, nil, append(args, "--allow-other-origin")...); code != 0 {
+		t.Errorf("with --allow-other-origin: exit %d\n%s", code, stderr)
+	}
+}

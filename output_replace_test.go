@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestOutputs_replaceAFile: every output goes through one helper. "-"
+// (and /dev/stdout) is standard output, and two outputs there are refused;
+// a symlink is written through; a new file follows the umask and a
+// replaced one keeps its mode; what is not a regular file is written in
+// place, never replaced.
+func TestOutputs_replaceAFile(t *testing.T) {
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	_ = os.WriteFile(p("in.csv"), []byte("number,alias\n12025550101,a\n"), 0o644)
+	run := func(args ...string) (int, string, string) {
+		t.Helper()
+		return runWith(t, envOf(nil), nil, append(args, "--sandbox", "--rate", "0")...)
+	}
+	isSummary := func(s string) bool {
+		var v struct{ Command string }
+		return json.Unmarshal([]byte(s), &v) == nil && v.Command != ""
+	}
+
+	for _, stdout := range []string{"-", "/dev/stdout"} {
+		code, out, stderr := run("run", "--input", p("in.csv"), "--report", p("r-"+filepath.Base(stdout)+".csv"), "--summary", stdout)
+		if code != 0 || !isSummary(out) {
+			t.Errorf("--summary %s: exit %d, stdout %q\n%s", stdout, code, out, stderr)
+		}
+	}
+	if code, out, _ := run("export", "--output", "-"); code != 0 || !strings.HasPrefix(out, "number,app_id,subaccount,alias\n") {
+		t.Errorf("export --output -: exit %d, stdout %.60q", code, out)
+	}
+	for _, args := range [][]string{
+		{"run", "--input", p("in.csv"), "--report", "-", "--summary", "-"},
+		{"plan", "--input", p("in.csv"), "--output", "/dev/stdout", "--summary", "-"},
+		{"run", "--input", p("in.csv"), "--report", p("r.csv"), "--undo", "-"},
+	} {
+		if code, _, stderr := run(args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, code, stderr)
+		}
+	}
+
+	// A symlink is written through, and stays a link; the file it names
+	// keeps its mode; a new file has the mode the umask gives.
+	_ = os.WriteFile(p("target.json"), []byte("old"), 0o600)
+	_ = os.Symlink("target.json", p("link.json"))
+	_ = os.Symlink("report-target.csv", p("report-link.csv"))
+	if code, _, stderr := run("run", "--input", p("in.csv"), "--report", p("report-link.csv"), "--summary", p("link.json")); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	probe, _ := os.OpenFile(p("probe"), os.O_CREATE|os.O_WRONLY, 0o666)
+	_ = probe.Close()
+	umasked := mode(t, p("probe"))
+	data, _ := os.ReadFile(p("link.json"))
+	switch {
+	case !isSummary(string(data)):
+		t.Errorf("the symlink's target holds %q, want the summary", data)
+	case mode(t, p("target.json")) != 0o600:
+		t.Errorf("the replaced summary has mode %v, want the 0600 it had", mode(t, p("target.json")))
+	case mode(t, p("report-target.csv")) != umasked || mode(t, p("r--.csv")) != umasked:
+		t.Errorf("new files have modes %v and %v, want %v as the umask says", mode(t, p("report-target.csv")), mode(t, p("r--.csv")), umasked)
+	}
+	for _, link := range []string{"link.json", "report-link.csv"} {
+		if st, err := os.Lstat(p(link)); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a symlink", link)
+		}
+	}
+
+	// A file open as a descriptor (/dev/fd/N, as the shell's 3>file gives)
+	// is written in place: renamed over, the shell's file would be lost.
+	held, err := os.Create(p("held.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	before, _ := held.Stat()
+	fd := "/dev/fd/" + strconv.Itoa(int(held.Fd()))
+	if code, _, stderr := run("export", "--output", p("e.csv"), "--summary", fd); code != 0 {
+		t.Errorf("--summary %s: exit %d\n%s", fd, code, stderr)
+	}
+	after, _ := os.Stat(p("held.json"))
+	if data, _ := os.ReadFile(p("held.json")); !os.SameFile(before, after) || !isSummary(string(data)) {
+		t.Errorf("--summary %s: the file was replaced, or holds %q", fd, data)
+	}
+	if code, _, stderr := run("export", "--output", "/dev/null", "--force"); code != 0 {
+		t.Errorf("export --output /dev/null: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestOutputs_namedPipe: a FIFO is written in place, never replaced; with
+// no reader the open fails at once instead of waiting past Ctrl-C.
+func TestOutputs_namedPipe(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "in.csv"), []byte("number,alias\n12025550101,a\n"), 0o644)
+	start := time.Now()
+	code, _, stderr := runWith(t, envOf(nil), nil, "plan", "--sandbox", "--input", filepath.Join(dir, "in.csv"), "--output", fifo)
+	if code != 2 || !strings.Contains(stderr, "no process reads") || time.Since(start) > 5*time.Second {
+		t.Errorf("a plan into a FIFO without a reader: exit %d after %v\n%s", code, time.Since(start), stderr)
+	}
+	// With a reader (opened without waiting for a writer), the plan goes
+	// into the pipe's buffer; read once the run has ended.
+	rd, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	code, _, stderr = runWith(t, envOf(nil), nil, "plan", "--sandbox", "--input", filepath.Join(dir, "in.csv"), "--output", fifo, "--rate", "0")
+	out, _ := io.ReadAll(rd)
+	if code != 0 || !strings.HasPrefix(string(out), "row,number,change,error,") {
+		t.Errorf("a plan into a FIFO: exit %d, the reader got %q\n%s", code, out, stderr)
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
+		t.Error("the FIFO was replaced")
+	}
+}
+
+func mode(t *testing.T, path string) fs.FileMode {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode().Perm()
+}
