@@ -8,15 +8,17 @@
 //
 // An undo file (package report writes it) is read back as an input, and
 // must restore exactly what it records, so the reader reads it as report
-// writes it:
+// says (report's tests write undo files and read them back with Open):
 //
-//   - A first line (after a byte order mark, if any) that starts with
-//     batch.OriginLinePrefix, the origin line of an undo file or a report,
-//     is skipped. It still counts: the header is then line 2 and row 2, so
-//     that messages and Row.Line name the line and the row that a text
-//     editor and a spreadsheet show.
+//   - An undo file's rows end with report.OriginColumns, the account and
+//     API host it was written against; Origins returns them, for run to
+//     check. Older undo files and reports start with a line (after a byte
+//     order mark, if any) that starts with report.LegacyPrefix instead: it
+//     is skipped, and still counts (the header is then line 2 and row 2, as
+//     a text editor and a spreadsheet show), and an undo file's records
+//     its origin.
 //   - Every cell, the number's included, is trimmed and then decoded with
-//     batch.UnescapeCell: a cell that starts with an apostrophe is an
+//     report.UnescapeCell: a cell that starts with an apostrophe is an
 //     escaped value (so a value that starts with one is written with two).
 //     A target cell that is (clear) as written empties its field; an
 //     escaped '(clear) is the text itself. A cell that does not decode, or
@@ -29,7 +31,7 @@
 //   - A number that occurs on more than one valid row is, in an ordinary
 //     input, sent once: its later rows are invalid ("duplicate of row N"),
 //     since two concurrent updates of one number have no defined winner.
-//     In a file that starts with an undo file's origin line, its rows are
+//     In an undo file, its rows are
 //     merged instead into its first row, field by field, the first value
 //     of each field winning, as report.UndoWriter merges them when it
 //     closes the file: the first value recorded is from before any change.
