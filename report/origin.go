@@ -58,7 +58,7 @@ func redactURL(raw string) string {
 func (o Origin) String() string { return "account " + o.Account + " at " + o.API }
 
 // cells returns the origin's cells, escaped as targets are.
-func (o Origin) cells() [2]string { return [2]string{EscapeCell(o.Account), EscapeCell(o.API)} }
+func (o Origin) cells() []string { return []string{EscapeCell(o.Account), EscapeCell(o.API)} }
 
 // LegacyPrefix starts the first line of the report and the undo file as
 // older versions wrote them, before the header:
