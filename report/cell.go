@@ -11,23 +11,17 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// The cell escape: how the files read back by the tool (the undo file, the
-// export, the report's targets, the plan's values) write a value exactly,
-// safe in a spreadsheet, and how the input reader reads it back.
-//
-// A value is written as it is unless it starts with = + - @, a tab, a
-// carriage return (a spreadsheet would run it as a formula) or an
-// apostrophe (the escape's marker); is the literal (clear); starts or ends
-// with white space (the input reader trims cells); or holds a control
-// character or bytes that are not UTF-8. Then it is written as an
-// apostrophe and the value, with \\ \n \r \t for a backslash, a line feed,
-// a carriage return and a tab, and \xHH for any other control byte, invalid
-// byte, or white-space byte at either end. An escaped cell has no line
-// break, so every record is one line. Read back, a cell that does not start
-// with an apostrophe is the value itself.
+// The cell escape, shared by the files read back (the undo file, the
+// export, the report's targets, the plan's values): a value is written as
+// it is unless it starts with = + - @ tab CR (a spreadsheet formula) or '
+// (the escape's marker), is the text (clear), starts or ends with white
+// space (the input reader trims cells), or holds a control character or
+// bytes that are not UTF-8. Then it is ' and the value, with \\ \n \r \t
+// and \xHH for any other control byte, invalid byte, or white-space byte at
+// either end: one line, exact, never a formula.
 
-// MaxCell is the most bytes a cell of an input may hold (the input reader
-// refuses a longer one), so the most a file meant to be read back may write.
+// MaxCell is the most bytes an input cell may hold, so the most a file
+// read back may write in one.
 const MaxCell = 64 << 10
 
 // CheckCell returns an error matching batch.ErrCellTooLong when cell, the
@@ -39,8 +33,7 @@ func CheckCell(field, cell string) error {
 	return nil
 }
 
-// ErrCellEscape is returned by UnescapeCell for an escaped cell with a
-// backslash sequence that EscapeCell does not write.
+// ErrCellEscape is returned by UnescapeCell for an escape EscapeCell does not write.
 var ErrCellEscape = errors.New("bad escape in a cell that starts with an apostrophe")
 
 // EscapeCell returns s as a cell that UnescapeCell turns back into s.
@@ -50,30 +43,25 @@ func EscapeCell(s string) string {
 	}
 	lead := len(s) - len(strings.TrimLeftFunc(s, unicode.IsSpace))
 	trail := max(lead, len(strings.TrimRightFunc(s, unicode.IsSpace)))
-	var b strings.Builder
-	b.WriteByte('\'')
+	b := []byte{'\''}
 	for i := 0; i < len(s); {
 		c := s[i]
 		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case i < lead || i >= trail || r == utf8.RuneError && n <= 1 || c < 0x20 && !strings.ContainsRune("\n\r\t", r) || c == 0x7f:
-			fmt.Fprintf(&b, `\x%02X`, c)
-			n = 1
-		case c == '\\':
-			b.WriteString(`\\`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
+		switch e := strings.IndexByte(controls, c); {
+		case i < lead || i >= trail || r == utf8.RuneError && n <= 1 || (c < 0x20 || c == 0x7f) && e < 0:
+			b, n = fmt.Appendf(b, `\x%02X`, c), 1
+		case e >= 0:
+			b = append(b, '\\', codes[e])
 		default:
-			b.WriteString(s[i : i+n])
+			b = append(b, s[i:i+n]...)
 		}
 		i += n
 	}
-	return b.String()
+	return string(b)
 }
+
+// The characters escaped by a backslash and a letter, and their letters.
+const controls, codes = "\\\n\r\t", "\\nrt"
 
 // needsEscape reports whether s must be escaped to survive the round trip.
 func needsEscape(s string) bool {
@@ -82,16 +70,13 @@ func needsEscape(s string) bool {
 	}
 	first, _ := utf8.DecodeRuneInString(s)
 	last, _ := utf8.DecodeLastRuneInString(s)
-	if strings.IndexByte("=+-@\t\r'", s[0]) >= 0 || s == batch.ClearMarker || unicode.IsSpace(first) || unicode.IsSpace(last) {
-		return true
-	}
-	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(s)
+	return strings.IndexByte("=+-@\t\r'", s[0]) >= 0 || s == batch.ClearMarker || unicode.IsSpace(first) || unicode.IsSpace(last) ||
+		strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(s)
 }
 
-// UnescapeCell returns the value that cell holds: cell itself, unless it
-// starts with an apostrophe, which marks a value escaped by EscapeCell.
-// The input reader calls it on every cell after trimming it and, for a
-// target, after recognising (clear) (an escaped cell is never the marker).
+// UnescapeCell returns the value cell holds: cell itself, unless it starts
+// with an apostrophe. The input reader calls it on every trimmed cell but
+// the (clear) marker.
 func UnescapeCell(cell string) (string, error) {
 	body, ok := strings.CutPrefix(cell, "'")
 	if !ok || strings.IndexByte(body, '\\') < 0 {
@@ -103,39 +88,26 @@ func UnescapeCell(cell string) (string, error) {
 			b = append(b, body[i])
 			continue
 		}
-		if i++; i == len(body) {
+		i++
+		if i == len(body) {
 			return "", fmt.Errorf("%w: a lone backslash at its end (write a backslash as \\\\)", ErrCellEscape)
 		}
-		switch c := body[i]; c {
-		case '\\':
-			b = append(b, '\\')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'x':
-			v, err := strconv.ParseUint(body[i+1:min(i+3, len(body))], 16, 8)
-			if err != nil || i+2 >= len(body) {
-				return "", fmt.Errorf("%w: \\x must be followed by two hexadecimal digits", ErrCellEscape)
-			}
-			b = append(b, byte(v))
-			i += 2
-		default:
-			r, _ := utf8.DecodeRuneInString(body[i:])
-			q := string(r)
-			if !unicode.IsPrint(r) {
-				q = fmt.Sprintf("%U", r)
-			}
-			return "", fmt.Errorf("%w: \\%s (the escapes are \\\\ \\n \\r \\t \\xHH)", ErrCellEscape, q)
+		if e := strings.IndexByte(codes, body[i]); e >= 0 {
+			b = append(b, controls[e])
+		} else if v, err := strconv.ParseUint(body[i+1:min(i+3, len(body))], 16, 8); body[i] == 'x' && err == nil && i+2 < len(body) {
+			b, i = append(b, byte(v)), i+2
+		} else if body[i] == 'x' {
+			return "", fmt.Errorf("%w: \\x must be followed by two hexadecimal digits", ErrCellEscape)
+		} else if r := []rune(body[i:])[0]; unicode.IsPrint(r) {
+			return "", fmt.Errorf("%w: \\%c (the escapes are \\\\ \\n \\r \\t \\xHH)", ErrCellEscape, r)
+		} else {
+			return "", fmt.Errorf("%w: \\%U (the escapes are \\\\ \\n \\r \\t \\xHH)", ErrCellEscape, r)
 		}
 	}
 	return string(b), nil
 }
 
-// escaped returns s as a cell that records it exactly: empty when not set,
-// (clear) when set to "", else the value escaped.
+// escaped records s exactly: empty when not set, (clear) when set to "".
 func escaped(s batch.Setting) string {
 	if s.Set && s.Value == "" {
 		return batch.ClearMarker
@@ -143,9 +115,8 @@ func escaped(s batch.Setting) string {
 	return EscapeCell(s.Value)
 }
 
-// Neutralize makes a cell that people read safe in a spreadsheet, though
-// not exact: a leading = + - @ tab or carriage return (run as a formula)
-// gets an apostrophe before it, and line breaks become spaces.
+// Neutralize makes a cell people read safe in a spreadsheet, not exact: a
+// formula gets an apostrophe before it, and line breaks become spaces.
 func Neutralize(s string) string {
 	s = lineBreaks.Replace(s)
 	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {

@@ -12,8 +12,8 @@ import (
 // (its auth id) and the API host. A file says "this row is ok" or "this
 // was the value before" only for its origin, so a run resumes or appends
 // only into a file of its own origin, and an undo file run as input goes
-// only to its own. Every row records it, in the columns OriginColumns, so
-// that a file copied, concatenated or loaded into a database keeps it.
+// only to its own. Every row records it (OriginColumns), so that a file
+// copied, concatenated or loaded into a database keeps it.
 type Origin struct {
 	Account string // the auth id, such as MAXXXXXXXXXXXXXXXXXX
 	API     string // scheme://host[:port], never credentials or a path
@@ -28,55 +28,41 @@ var OriginColumns = []string{"account", "api"}
 // "https://api.plivo.com" are one origin.
 func NewOrigin(account, apiURL string) (Origin, error) {
 	u, err := url.Parse(apiURL)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return Origin{}, fmt.Errorf("origin: the API URL must be http:// or https:// and a host (got %q)", redactURL(apiURL))
+	if err != nil {
+		return Origin{}, errors.New("origin: the API URL cannot be parsed")
+	} else if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		u.User, u.RawQuery = nil, ""
+		return Origin{}, fmt.Errorf("origin: the API URL must be http:// or https:// and a host (got %q)", u.String())
+	} else if account == "" {
+		return Origin{}, errors.New("origin: the account is empty: a report must record which account it was written against")
 	}
 	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if u.Scheme == "https" && port == "443" || u.Scheme == "http" && port == "80" {
-		port = ""
-	}
-	if port != "" {
+	if port != "" && port != map[string]string{"http": "80", "https": "443"}[u.Scheme] {
 		host = net.JoinHostPort(host, port)
 	} else if strings.Contains(host, ":") { // an IPv6 address
 		host = "[" + host + "]"
 	}
-	if account == "" {
-		return Origin{}, errors.New("origin: the account is empty: a report must record which account it was written against")
-	}
-	return Origin{Account: account, API: strings.ToLower(u.Scheme) + "://" + host}, nil
-}
-
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		u.User, u.RawQuery = nil, ""
-		return u.String()
-	}
-	return "(unparsable)"
+	return Origin{Account: account, API: u.Scheme + "://" + host}, nil
 }
 
 // String says "account MA… at https://api.plivo.com".
 func (o Origin) String() string { return "account " + o.Account + " at " + o.API }
 
-// cells returns the origin's cells, escaped as targets are.
 func (o Origin) cells() []string { return []string{EscapeCell(o.Account), EscapeCell(o.API)} }
 
-// LegacyPrefix starts the first line of the report and the undo file as
-// older versions wrote them, before the header:
+// LegacyPrefix starts the first line of the reports and undo files of older
+// versions, which recorded their origin there, before the header:
 //
 //	# plivo-bulk undo: account=MAXXXXXXXXXXXXXXXXXX api=https://api.plivo.com cells=escaped
 //
-// Such files still resume and roll back: the input reader skips the line
-// (and counts it) and takes an undo file's origin from it (UndoLineOrigin).
+// The input reader skips it (and counts it) and takes an undo file's
+// origin from it (UndoLineOrigin).
 const LegacyPrefix = "# plivo-bulk "
 
-// parseLegacyLine reads an origin line of the given tag, without its line
-// end: the origin (zero when it records none), and whether it says that
-// the target cells are escaped, hence exact. ok is false for another line.
+// parseLegacyLine reads such a line of the given tag: its origin (zero if
+// it records none) and whether its target cells are escaped, hence exact.
 func parseLegacyLine(line, tag string) (o Origin, exact, ok bool) {
 	rest, ok := strings.CutPrefix(line, LegacyPrefix+tag+":")
-	if !ok {
-		return Origin{}, false, false
-	}
 	for _, f := range strings.Fields(rest) {
 		switch k, v, _ := strings.Cut(f, "="); k {
 		case "account":
@@ -90,11 +76,11 @@ func parseLegacyLine(line, tag string) (o Origin, exact, ok bool) {
 	if o.Account == "" || o.API == "" {
 		o = Origin{}
 	}
-	return o, exact, true
+	return o, exact, ok
 }
 
-// UndoLineOrigin returns the origin that line, the first line of an input
-// without its line end, records, if it is an older undo file's origin line.
+// UndoLineOrigin returns the origin that an input's first line records, if
+// it is an older undo file's.
 func UndoLineOrigin(line string) (Origin, bool) {
 	o, _, ok := parseLegacyLine(line, undoKind.tag)
 	return o, ok
@@ -111,34 +97,30 @@ func CheckUndoInput(name string, have []Origin, run Origin) error {
 	return nil
 }
 
-// ErrOtherOrigin is matched (errors.Is) by the error of opening, to resume
-// or append, a file written against another account or API host.
-var ErrOtherOrigin = errors.New("written against another account or API")
+var (
+	// ErrOtherOrigin is matched by the error of using a file written
+	// against another account or API host.
+	ErrOtherOrigin = errors.New("written against another account or API")
+	// ErrNoOrigin is matched by the error of using a file that does not
+	// say which: what it says cannot be trusted for any account.
+	ErrNoOrigin = errors.New("no record of the account and API it was written against")
+)
 
-// ErrNoOrigin is matched by the error of opening, to resume or append, a file
-// that does not record its origin: what it says cannot be trusted for any
-// account.
-var ErrNoOrigin = errors.New("no record of the account and API it was written against")
-
-// OriginError is the error of opening a file of another origin, or of none.
+// OriginError is the error of using a file of another origin, or of none.
 type OriginError struct {
-	Path string
-	What string // "report", "undo file"
-	Flag string // the flag to name another file: "--report", "--undo", "--input"
-	Have Origin // what the file records; zero when it records nothing
-	Want Origin // the run's
+	Path, What, Flag string // the file, "report" or "undo file", the flag naming it
+	Have, Want       Origin // what the file records (zero: nothing), the run's
 }
 
 func (e *OriginError) Error() string {
 	hint := "use another " + e.Flag + ", or --force to start over"
-	switch {
-	case e.Flag == "--input":
+	if e.Flag == "--input" {
 		hint = "it restores the numbers of its own account: run it there, or add --allow-other-origin to send its values to " + e.Want.String() + " anyway"
-	case e.What == undoKind.what:
+	} else if e.What == undoKind.what {
 		hint = "use another " + e.Flag + " (an undo file is never emptied, not even with --force)"
 	}
 	if e.Have == (Origin{}) {
-		return fmt.Sprintf("%s: this %s does not record which account and API it was written against (an older plivo-bulk wrote it, or its account and api cells are empty), so it cannot be trusted for %s: %s", e.Path, e.What, e.Want, hint)
+		return fmt.Sprintf("%s: this %s does not record which account and API it was written against, so it cannot be trusted for %s: %s", e.Path, e.What, e.Want, hint)
 	}
 	return fmt.Sprintf("%s was written against %s, not %s: %s", e.Path, e.Have, e.Want, hint)
 }

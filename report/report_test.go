@@ -239,3 +239,39 @@ func TestPlanWriter(t *testing.T) {
 		t.Errorf("plan:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+func TestNewOrigin(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://API.plivo.com:443/v1/": "https://api.plivo.com", "http://127.0.0.1:80": "http://127.0.0.1",
+		"http://user:pw@[::1]:8080/x?q": "http://[::1]:8080", "HTTP://[::1]/": "http://[::1]", "ftp://x": "", "/v1": "", "http://%zz": "",
+	} {
+		o, err := NewOrigin("MA1", raw)
+		if o.API != want || (err != nil) != (want == "") || err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("NewOrigin(%q) = %q, %v; want %q", raw, o.API, err, want)
+		}
+	}
+}
+
+func TestCheckDistinct(t *testing.T) {
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	_ = os.WriteFile(p("a"), nil, 0o644)
+	_ = os.Symlink("a", p("link"))
+	_ = os.Link(p("a"), p("hard"))
+	for _, tt := range []struct {
+		a, b NamedPath
+		same bool
+	}{
+		{NamedPath{"--input", p("a")}, NamedPath{"--report", p("link")}, true},
+		{NamedPath{"--input", p("a")}, NamedPath{"--report", p("hard")}, true},
+		{NamedPath{"--report", p("new")}, NamedPath{"--summary", dir + "/./new"}, true},
+		{NamedPath{"--report", p("new")}, NamedPath{"--summary", p("other")}, false},
+		{NamedPath{"--report", "-"}, NamedPath{"--summary", "/dev/stdout"}, true},
+		{NamedPath{"--input", "-"}, NamedPath{"--report", "-"}, false},
+		{NamedPath{"--report", p("a")}, NamedPath{"--undo", ""}, false},
+	} {
+		if err := CheckDistinct(tt.a, tt.b); errors.Is(err, ErrSameFile) != tt.same {
+			t.Errorf("CheckDistinct(%v, %v) = %v, want same %v", tt.a, tt.b, err, tt.same)
+		}
+	}
+}
