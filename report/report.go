@@ -27,20 +27,15 @@ var Columns = []string{
 	"app_id", "subaccount", "alias", "compliance_application_id", "account", "api",
 }
 
-// Writer writes the report. Each Write reaches the file before it returns
-// (flushed, not synced), so a killed run leaves every complete line; at
-// most the line being written is torn, and a resumed run drops it. The
-// targets are escaped (exact); in the other cells, which people read, a
-// formula is neutralised and line breaks become spaces (Neutralize).
+// Writer writes the report, a flushed row per result. Its targets are
+// escaped (exact); the other cells, which people read, are neutralised.
 type Writer struct {
 	*csvFile
 	done   *Completed
 	closed bool
 }
 
-// Open opens the report at path for a run against origin; "-" is stdout.
-// With Resume, a report of another origin, or of none, is refused with an
-// *OriginError.
+// Open opens the report at path (see Mode) for a run against origin.
 func Open(path string, mode Mode, origin Origin, stdout io.Writer) (*Writer, error) {
 	w := &Writer{}
 	if mode == Resume {
@@ -60,14 +55,12 @@ func (w *Writer) Completed() *Completed { return w.done }
 // DroppedTornLine reports whether resuming dropped an incomplete last line.
 func (w *Writer) DroppedTornLine() bool { return w.torn }
 
-// Write appends one result and flushes it. An error matches ErrWrite: the
-// row is not recorded, and every later Write fails the same way.
+// Write appends one result; an error matches ErrWrite.
 func (w *Writer) Write(r batch.Result) error {
 	return w.write(cells(w.rec, r, Neutralize, escaped))
 }
 
-// cells fills rec with the report's cells for r, passing each text cell
-// through text and each target through target.
+// cells fills rec with r's cells, passed through text or target.
 func cells(rec []string, r batch.Result, text func(string) string, target func(batch.Setting) string) []string {
 	rec[0], rec[1], rec[2], rec[3] = strconv.Itoa(r.Row.Line), text(r.Row.Number), string(r.Status), ""
 	if r.HTTPStatus != 0 {
@@ -80,8 +73,7 @@ func cells(rec []string, r batch.Result, text func(string) string, target func(b
 	return rec
 }
 
-// Close flushes the report and releases its lock. After a failed Write it
-// returns that error.
+// Close flushes the report and releases its lock.
 func (w *Writer) Close() error {
 	if w.closed {
 		return nil
@@ -90,11 +82,9 @@ func (w *Writer) Close() error {
 	return w.close()
 }
 
-// JSONLine renders r as one JSON object with the report's columns as keys,
-// in order, and a newline: for a row that could not be written to the
-// report, to keep it somewhere. The values are exact: row, http_status and
-// attempts are numbers (http_status null when no answer came), the targets
-// as they were asked for ("(clear)" to clear, "" to leave alone).
+// JSONLine renders r as a JSON line with the report's columns as keys, in
+// order, exact values, http_status null when no answer came: for a row the
+// report could not record.
 func JSONLine(r batch.Result) []byte {
 	rec := cells(make([]string, len(Columns)-2), r, func(s string) string { return s }, batch.Setting.Cell)
 	b := []byte{'{'}
@@ -116,19 +106,17 @@ func JSONLine(r batch.Result) []byte {
 	return append(b, '}', '\n')
 }
 
-// Completed is the set of rows that a report records as done: for each
-// number, the latest line decides, and the row is done only when that line
-// is ok and has the row's targets. Hashed, a done number costs about 30
-// bytes: a million of them as strings took 200 MB.
+// Completed is what a report records as done: a number's latest line
+// decides, done only when ok with the row's exact targets. Hashed, a done
+// number costs about 30 bytes: a million as strings took 200 MB.
 type Completed struct {
 	done map[uint64]uint64 // hash(number) -> hash(number, targets) of its latest line, when ok
 	rows int
 }
 
-// add notes a report row. A report of an old version (not exact) wrote a
-// line break as a space, a formula with a leading ', and the text (clear)
-// as the marker: an ok line whose targets may stand for other values does
-// not count as done, and its row is sent again.
+// add notes a report row. An old version's report (not exact) wrote a line
+// break as a space, a formula with a leading ' and the text (clear) as the
+// marker: an ok line whose targets may stand for other values is not done.
 func (d *Completed) add(rec []string, exact bool) {
 	d.rows++
 	lossy := func(c string) bool {
@@ -147,8 +135,7 @@ func (d *Completed) add(rec []string, exact bool) {
 	}
 }
 
-// Has reports whether the report's latest line for r's number is ok and
-// has r's targets.
+// Has reports whether r is done.
 func (d *Completed) Has(r batch.Row) bool {
 	if d == nil {
 		return false

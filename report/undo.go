@@ -1,29 +1,24 @@
 package report
 
 import (
-	"bufio"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// UndoWriter writes an undo file: an input CSV that, given back to
-// `plivo-bulk run --input`, restores the fields a run changed to the values
-// they had before it. A row is synced to disk (fsync) before the update it
-// undoes is sent, so even a run killed mid-way, or a machine that loses
-// power, can be rolled back. Its header is the input's columns and
-// OriginColumns; its cells are escaped (EscapeCell).
-//
-// The first value recorded for a field of a number wins: it is the value
-// from before any change. A later Write for the number (a retry, or a
-// resumed run) records only the fields not yet recorded, on a row of its
-// own; Close merges each number's rows into one. Done forgets a number
-// once its row has ended, so the writer holds the rows in flight, not the
-// file. It is safe for concurrent use.
+// UndoWriter writes an undo file: an input that restores the fields a run
+// changed, each row synced to disk before the update it undoes is sent.
+// A number's first value for a field wins (it is from before any change):
+// a later Write (a retry, a resumed run) records only the fields not yet
+// recorded, on a row of its own, and Close merges each number's rows. Done
+// forgets a number whose row has ended, so the writer holds only the rows
+// in flight. It is safe for concurrent use.
 type UndoWriter struct {
 	mu       sync.Mutex
 	c        *csvFile
@@ -34,10 +29,8 @@ type UndoWriter struct {
 	closed   bool
 }
 
-// OpenUndo opens the undo file at path for a run against origin. mode works
-// as for Open, except that Force appends, as Resume does: the file may hold
-// the only record of the values from before an earlier run. Appending to a
-// file of another origin, or of none, is refused with an *OriginError.
+// OpenUndo opens the undo file at path for a run against origin; Force
+// appends, as Resume does.
 func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
 	u := &UndoWriter{path: path, recorded: map[string]uint8{}, split: map[string]bool{}}
 	c, err := openCSV(path, undoKind, mode, origin, nil, func(rec []string, _ bool) error {
@@ -61,15 +54,11 @@ func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
 	return u, err
 }
 
-// Write records how to restore, from current, the fields that row changes
-// and that the file does not record yet for row's number, and returns once
-// that is on disk. A field whose old value cannot be expressed (a number
-// that was on the main account, or had no compliance application: the API
-// cannot move it back or clear it) is left out and counted by Unrestorable.
-// A value whose cell would be longer than an input may hold is refused with
-// an error matching batch.ErrCellTooLong, and nothing is recorded: the
-// caller must not send the row. Any other error matches ErrWrite; every
-// later Write then fails with it.
+// Write records, and syncs, how to restore from current the fields that row
+// changes and the file does not record yet. A value the API cannot set back
+// (the main account, no compliance application) is counted by
+// Unrestorable. A cell longer than an input may hold is refused with
+// batch.ErrCellTooLong, recording nothing: the row must not be sent.
 func (u *UndoWriter) Write(row batch.Row, current batch.Targets) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -116,8 +105,7 @@ func (u *UndoWriter) Write(row batch.Row, current batch.Targets) error {
 	return u.c.err
 }
 
-// Done tells the writer that number's row has ended: no retry will write
-// it again in this run. Without it the writer would hold every number.
+// Done tells the writer that number's row has ended.
 func (u *UndoWriter) Done(number string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -131,8 +119,7 @@ func (u *UndoWriter) Unrestorable() int {
 	return u.lost
 }
 
-// Close merges the rows of each number written on more than one row, syncs
-// the file and releases its lock. Every Write must have returned.
+// Close merges each number's rows into one, syncs the file and releases it.
 func (u *UndoWriter) Close() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -152,23 +139,22 @@ func (u *UndoWriter) Close() error {
 	return nil
 }
 
-// merge rewrites the file with one row per number, each field's first value
-// winning, into a new file that replaces it by a rename, so that a crash
-// leaves either file whole. Only the split numbers are held in memory.
+// merge writes a new file with one row per number, the first value of each
+// field winning, and renames it over the file. It holds the split numbers.
 func (u *UndoWriter) merge() error {
 	end, err := u.c.f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return err
-	}
-	merged := map[string][]string{}
 	each := func(fn func(number string, rec []string) error) error {
+		if err != nil {
+			return err
+		}
 		_, err := scanRecords(u.c.f, u.path, u.c.start, end, len(u.c.rec), func(rec []string) error {
 			number, _ := UnescapeCell(rec[0])
 			return fn(number, rec)
 		})
 		return err
 	}
-	if err := each(func(number string, rec []string) error {
+	merged := map[string][]string{}
+	err = each(func(number string, rec []string) error {
 		if m := merged[number]; m != nil {
 			for i, c := range rec {
 				if m[i] == "" {
@@ -176,49 +162,34 @@ func (u *UndoWriter) merge() error {
 				}
 			}
 		} else if u.split[number] {
-			merged[number] = append([]string(nil), rec...)
+			merged[number] = slices.Clone(rec)
 		}
 		return nil
-	}); err != nil {
-		return err
-	}
-	dst, _, err := resolve(u.path)
-	if err != nil {
-		return err
-	}
-	st, err := u.c.f.Stat()
-	if err != nil {
+	})
+	dst, _, rerr := resolve(u.path)
+	st, serr := u.c.f.Stat()
+	if err = errors.Join(err, rerr, serr); err != nil {
 		return err
 	}
 	tmp, err := createTemp(dst, st)
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(tmp, 64<<10)
-	cw := csv.NewWriter(bw)
-	err = lockFile(tmp) // hold the new file before it has the name
-	if err == nil {
-		_, err = io.Copy(bw, io.NewSectionReader(u.c.f, 0, u.c.start)) // the header
+	w := csv.NewWriter(tmp)
+	if err = lockFile(tmp); err == nil { // hold the new file before it has the name
+		_, err = io.Copy(tmp, io.NewSectionReader(u.c.f, 0, u.c.start)) // the header
 	}
-	if err == nil {
-		err = each(func(number string, rec []string) error {
-			if m, ok := merged[number]; ok {
-				delete(merged, number) // written at the number's first row
-				return cw.Write(m)
-			} else if u.split[number] {
-				return nil
-			}
-			return cw.Write(rec)
-		})
-	}
-	if cw.Flush(); err == nil {
-		err = cw.Error()
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
+	err = each(func(number string, rec []string) error {
+		if m, ok := merged[number]; ok {
+			delete(merged, number) // written at the number's first row
+			return w.Write(m)
+		} else if u.split[number] {
+			return nil
+		}
+		return w.Write(rec)
+	})
+	if w.Flush(); err == nil {
+		err = errors.Join(w.Error(), tmp.Sync())
 	}
 	if err == nil {
 		err = rename(tmp.Name(), dst)
