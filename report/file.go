@@ -130,7 +130,12 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 // begin starts a new file, f or a stream, with its header.
 func (c *csvFile) begin(f *os.File, w io.Writer, header []string) error {
 	c.f, c.w = f, csv.NewWriter(w)
-	return c.write(header)
+	if err := c.write(header); err != nil || c.stream {
+		return err
+	}
+	var err error
+	c.start, err = f.Seek(0, io.SeekCurrent)
+	return err
 }
 
 // replace writes a new file with the header and renames it over dst, the

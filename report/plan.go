@@ -10,8 +10,7 @@ import (
 )
 
 // PlanColumns is the plan's header: the row, the number, whether it would
-// change, why not when it cannot be read, then the current and the target
-// value of each field.
+// change, why not when unread, then each field's current and target value.
 var PlanColumns = func() []string {
 	cols := []string{"row", "number", "change", "error"}
 	for _, f := range batch.FieldNames() {
@@ -20,11 +19,8 @@ var PlanColumns = func() []string {
 	return cols
 }()
 
-// PlanWriter writes a plan: per input row, the current and target value of
-// each field the row sets, and whether the row would change the number.
-// The number and error are neutralised as in the report; the values are
-// escaped as the report's targets are, so an empty value is (clear) and the
-// text "(clear)" is not. It is not safe for concurrent use.
+// PlanWriter writes a plan, a row per read result: the number and error
+// neutralised as in the report, the values escaped as its targets are.
 type PlanWriter struct{ c *csvFile }
 
 // OpenPlan creates the plan at path (mode New or Force); "-" is stdout.
@@ -66,17 +62,13 @@ func (p *PlanWriter) Close() error {
 	return nil
 }
 
-// ExportColumns is the header of an export: an input file, so that the
-// export run back as input changes nothing.
+// ExportColumns is the header of an export, an input that changes nothing.
 var ExportColumns = []string{"number", "app_id", "subaccount", "alias"}
 
-// ExportWriter writes an export: every number of an account as an input
-// row that restores its app, subaccount and alias, put in place by Commit
-// (see CreateOutput), so a stopped export leaves no file, or the earlier
-// one, never half of one. An empty app or alias is written as (clear), so
-// that running the file back restores the unassignment too; an empty
-// subaccount (the main account) is an empty cell, since the API cannot
-// move a number back. Values are escaped as in undo files.
+// ExportWriter writes an export, put in place by Commit: every number of
+// an account as an input row that restores its app, subaccount and alias
+// (escaped; an empty app or alias is (clear); the main account, which the
+// API cannot move a number back to, an empty cell).
 type ExportWriter struct {
 	out *Output
 	w   *csv.Writer
@@ -94,9 +86,8 @@ func CreateExport(path string, force bool, stdout io.Writer) (*ExportWriter, err
 	return e, e.w.Write(ExportColumns)
 }
 
-// Write adds one number. A value whose cell would be longer than an input
-// may hold fails the export (batch.ErrCellTooLong): a backup that cannot
-// be read back, or that silently lacks a number, is no backup.
+// Write adds one number. A cell longer than an input may hold fails the
+// export: a backup that cannot be read back is no backup.
 func (e *ExportWriter) Write(number string, current batch.Targets) error {
 	e.rec[0] = number
 	e.rec[1] = escaped(batch.Setting{Value: current[batch.AppID].Value, Set: true})

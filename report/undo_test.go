@@ -114,12 +114,18 @@ func TestUndoWriter_merges(t *testing.T) {
 	write(t, u, "12025550102", alias("new"), alias("old2"))
 	write(t, u, "12025550101", alias("new"), alias("new")) // a retry reads the changed number
 	u.Done("12025550101")
+	write(t, u, "12025550104", alias("new"), alias("old4"))
+	write(t, u, "12025550104", batch.Targets{batch.AppID: set("1")}, batch.Targets{batch.AppID: set("400")})
 	_ = u.Close()
+	if data, _ := os.ReadFile(path); !strings.HasSuffix(string(data), "\n12025550104,400,,old4,,MAROUNDTRIP000000001,https://api.plivo.com\n") || !strings.HasPrefix(string(data), "number,") {
+		t.Errorf("a number split in one run is not merged at Close:\n%s", data)
+	}
 	wide := batch.Targets{batch.Alias: set("newer"), batch.AppID: set("101")}
 	u = openUndo(t, path, report.Force) // Force appends to an undo file
 	write(t, u, "12025550101", wide, batch.Targets{batch.Alias: set("new"), batch.AppID: set("100")})
 	write(t, u, "12025550103", wide, batch.Targets{batch.Alias: set("old3"), batch.AppID: set("300")})
-	want := []string{"12025550101 [{100 true} { false} {old true} { false}]", "12025550102 [{ false} { false} {old2 true} { false}]", "12025550103 [{300 true} { false} {old3 true} { false}]"}
+	want := []string{"12025550101 [{100 true} { false} {old true} { false}]", "12025550102 [{ false} { false} {old2 true} { false}]",
+		"12025550104 [{400 true} { false} {old4 true} { false}]", "12025550103 [{300 true} { false} {old3 true} { false}]"}
 	check := func(when string, lines int) {
 		rows, _ := readInput(t, path)
 		var got []string
@@ -131,11 +137,11 @@ func TestUndoWriter_merges(t *testing.T) {
 			t.Errorf("%s: read back\n%s\nwant\n%s\nfile:\n%s", when, strings.Join(got, "\n"), strings.Join(want, "\n"), data)
 		}
 	}
-	check("before Close", 5)
+	check("before Close", 6)
 	if err := u.Close(); err != nil {
 		t.Fatal(err)
 	}
-	check("after Close", 4)
+	check("after Close", 5)
 }
 
 // TestOpenUndo_refuses: an undo file is never emptied, never appended to
