@@ -92,6 +92,9 @@ func TestOutputs_replaceAFile(t *testing.T) {
 	if data, _ := os.ReadFile(p("held.json")); !os.SameFile(before, after) || !isSummary(string(data)) {
 		t.Errorf("--summary %s: the file was replaced, or holds %q", fd, data)
 	}
+	if mode(t, p("e.csv")) != umasked {
+		t.Errorf("a new export has mode %v, want %v as the umask says", mode(t, p("e.csv")), umasked)
+	}
 	if code, _, stderr := run("export", "--output", "/dev/null", "--force"); code != 0 {
 		t.Errorf("export --output /dev/null: exit %d\n%s", code, stderr)
 	}
