@@ -118,7 +118,9 @@ func escaped(s batch.Setting) string {
 // Neutralize makes a cell people read safe in a spreadsheet, not exact: a
 // formula gets an apostrophe before it, and line breaks become spaces.
 func Neutralize(s string) string {
-	s = lineBreaks.Replace(s)
+	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 { // Replace allocates even for nothing
+		s = lineBreaks.Replace(s)
+	}
 	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
 		return "'" + s
 	}

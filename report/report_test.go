@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/csv"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,5 +274,26 @@ func TestCheckDistinct(t *testing.T) {
 		if err := CheckDistinct(tt.a, tt.b); errors.Is(err, ErrSameFile) != tt.same {
 			t.Errorf("CheckDistinct(%v, %v) = %v, want same %v", tt.a, tt.b, err, tt.same)
 		}
+	}
+}
+
+// BenchmarkWriter_Write writes one typical ok row: to io.Discard (the
+// encoding alone) and to a file (with the flush every row gets).
+func BenchmarkWriter_Write(b *testing.B) {
+	r := result(2, "12025550101", batch.StatusOK, batch.Targets{batch.AppID: set("20372631212782780"), batch.Alias: set("Front desk")})
+	for _, path := range []string{"-", filepath.Join(b.TempDir(), "report.csv")} {
+		b.Run(map[bool]string{true: "discard", false: "file"}[path == "-"], func(b *testing.B) {
+			w, err := Open(path, Force, testOrigin, io.Discard)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := w.Write(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
