@@ -24,9 +24,9 @@ import (
 // read back may write in one.
 const MaxCell = 64 << 10
 
-// CheckCell returns an error matching batch.ErrCellTooLong when cell, the
+// checkCell returns an error matching batch.ErrCellTooLong when cell, the
 // cell of field, is longer than MaxCell.
-func CheckCell(field, cell string) error {
+func checkCell(field, cell string) error {
 	if len(cell) > MaxCell {
 		return fmt.Errorf("%w: its %s is %d bytes once escaped, more than the %d an input cell may hold", batch.ErrCellTooLong, field, len(cell), MaxCell)
 	}
@@ -115,9 +115,9 @@ func escaped(s batch.Setting) string {
 	return EscapeCell(s.Value)
 }
 
-// Neutralize makes a cell people read safe in a spreadsheet, not exact: a
+// neutralize makes a cell people read safe in a spreadsheet, not exact: a
 // formula gets an apostrophe before it, and line breaks become spaces.
-func Neutralize(s string) string {
+func neutralize(s string) string {
 	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 { // Replace allocates even for nothing
 		s = lineBreaks.Replace(s)
 	}

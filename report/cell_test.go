@@ -83,8 +83,8 @@ func TestNeutralize(t *testing.T) {
 		"": "", "plain": "plain", "=1+2": "'=1+2", "+1": "'+1", "-1": "'-1", "@A1": "'@A1",
 		"\t=1": "'\t=1", "\r\n=1": " =1", "a\nb": "a b", "it's": "it's",
 	} {
-		if got := Neutralize(in); got != want {
-			t.Errorf("Neutralize(%q) = %q, want %q", in, got, want)
+		if got := neutralize(in); got != want {
+			t.Errorf("neutralize(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

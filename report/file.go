@@ -70,12 +70,12 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		hdr, c.rec = append(slices.Clone(hdr), OriginColumns...), append(c.rec, o.cells()...)
 	}
 	dst, inPlace, err := resolve(path)
-	if IsStdout(path) || err == nil && inPlace {
+	if isStdout(path) || err == nil && inPlace {
 		if mode == Resume || k.appendOnForce {
 			return nil, fmt.Errorf("%s %s: not a regular file: the %s must be one, to be read back by a later run", k.flag, path, k.what)
 		}
 		c.stream = true
-		if IsStdout(path) {
+		if isStdout(path) {
 			return c, c.begin(nil, stdout, hdr)
 		} else if c.f, err = openInPlace(path); err != nil {
 			return nil, fmt.Errorf("%s: %w", k.flag, err)

@@ -21,8 +21,8 @@ import (
 // beside it, with the mode of the file it replaces or 0666 less the umask,
 // then renamed over it.
 
-// IsStdout reports whether path names standard output.
-func IsStdout(path string) bool {
+// isStdout reports whether path names standard output.
+func isStdout(path string) bool {
 	switch filepath.Clean(path) {
 	case "-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
 		return true
@@ -101,10 +101,10 @@ type Output struct {
 	dst string   // what f replaces on Commit; "" when f is written in place
 }
 
-// CreateOutput opens the output path that flag names. An existing regular
+// createOutput opens the output path that flag names. An existing regular
 // file is refused unless replace is set; an undo file always is.
-func CreateOutput(path, flag string, replace bool, stdout io.Writer) (*Output, error) {
-	if IsStdout(path) {
+func createOutput(path, flag string, replace bool, stdout io.Writer) (*Output, error) {
+	if isStdout(path) {
 		return &Output{Writer: stdout}, nil
 	}
 	dst, inPlace, err := resolve(path)
@@ -160,10 +160,10 @@ func (o *Output) Close() error {
 	return o.f.Close()
 }
 
-// WriteFile writes data as the output path (see CreateOutput), replacing
+// WriteFile writes data as the output path (see createOutput), replacing
 // what is there unless it is an undo file.
 func WriteFile(path, flag string, data []byte, stdout io.Writer) error {
-	o, err := CreateOutput(path, flag, true, stdout)
+	o, err := createOutput(path, flag, true, stdout)
 	if err == nil {
 		if _, err = o.Write(data); err != nil {
 			o.Abort()

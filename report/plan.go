@@ -32,7 +32,7 @@ func OpenPlan(path string, mode Mode, stdout io.Writer) (*PlanWriter, error) {
 // Write writes the plan row for one read result.
 func (p *PlanWriter) Write(r batch.Result) error {
 	rec := p.c.rec
-	rec[0], rec[1], rec[2], rec[3] = strconv.Itoa(r.Row.Line), Neutralize(r.Row.Number), r.Change(), Neutralize(r.Error)
+	rec[0], rec[1], rec[2], rec[3] = strconv.Itoa(r.Row.Line), neutralize(r.Row.Number), r.Change(), neutralize(r.Error)
 	for f, s := range r.Row.Targets {
 		cur, tgt := "", ""
 		if s.Set {
@@ -78,7 +78,7 @@ type ExportWriter struct {
 // CreateExport starts an export to path ("-" is stdout). An existing file
 // is refused unless force is set; an undo file always is.
 func CreateExport(path string, force bool, stdout io.Writer) (*ExportWriter, error) {
-	out, err := CreateOutput(path, "--output", force, stdout)
+	out, err := createOutput(path, "--output", force, stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (e *ExportWriter) Write(number string, current batch.Targets) error {
 	e.rec[2] = EscapeCell(current[batch.Subaccount].Value)
 	e.rec[3] = escaped(batch.Setting{Value: current[batch.Alias].Value, Set: true})
 	for i, c := range e.rec[1:] {
-		if err := CheckCell(ExportColumns[1+i], c); err != nil {
+		if err := checkCell(ExportColumns[1+i], c); err != nil {
 			return fmt.Errorf("export: number %s: %w: the file could not be read back", number, err)
 		}
 	}

@@ -57,7 +57,7 @@ func (w *Writer) DroppedTornLine() bool { return w.torn }
 
 // Write appends one result; an error matches ErrWrite.
 func (w *Writer) Write(r batch.Result) error {
-	return w.write(cells(w.rec, r, Neutralize, escaped))
+	return w.write(cells(w.rec, r, neutralize, escaped))
 }
 
 // cells fills rec with r's cells, passed through text or target.
@@ -144,7 +144,7 @@ func (d *Completed) Has(r batch.Row) bool {
 	for f, s := range r.Targets {
 		targets[f] = escaped(s)
 	}
-	n := Neutralize(r.Number)
+	n := neutralize(r.Number)
 	k, ok := d.done[hash(n)]
 	return ok && k == hash(append([]string{n}, targets[:]...)...)
 }

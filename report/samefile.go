@@ -10,7 +10,7 @@ import (
 // than by spelling: "./x.csv" and "x.csv", a symlink and its target, two
 // hard links; or, not there yet, the one file both would create.
 func sameFile(a, b string) bool {
-	if a == "" || b == "" || IsStdout(a) || IsStdout(b) {
+	if a == "" || b == "" || isStdout(a) || isStdout(b) {
 		return false
 	}
 	sa, errA := os.Stat(a)
@@ -35,7 +35,7 @@ type NamedPath struct{ Flag, Path string }
 func CheckDistinct(paths ...NamedPath) error {
 	stdout := -1
 	for i, a := range paths {
-		if a.Flag != "--input" && IsStdout(a.Path) {
+		if a.Flag != "--input" && isStdout(a.Path) {
 			if stdout >= 0 {
 				return fmt.Errorf("%w: %s %q and %s %q both write standard output: give one of them a file", ErrSameFile, paths[stdout].Flag, paths[stdout].Path, a.Flag, a.Path)
 			}

@@ -77,7 +77,7 @@ func (u *UndoWriter) Write(row batch.Row, current batch.Targets) error {
 		switch cur := current[f].Value; {
 		case cur != "":
 			rec[1+f] = EscapeCell(cur)
-			if err := CheckCell(batch.Field(f).String(), rec[1+f]); err != nil {
+			if err := checkCell(batch.Field(f).String(), rec[1+f]); err != nil {
 				return fmt.Errorf("number %s: %w", row.Number, err) // nothing recorded: the row must not be sent
 			}
 			any = true
