@@ -93,9 +93,9 @@ func rename(tmp, dst string) error {
 	return nil
 }
 
-// Output is a file written whole, then put in place by Commit: a stopped
+// output is a file written whole, then put in place by Commit: a stopped
 // export or summary leaves the earlier file, never half of one.
-type Output struct {
+type output struct {
 	io.Writer
 	f   *os.File // nil for standard output
 	dst string   // what f replaces on Commit; "" when f is written in place
@@ -103,9 +103,9 @@ type Output struct {
 
 // createOutput opens the output path that flag names. An existing regular
 // file is refused unless replace is set; an undo file always is.
-func createOutput(path, flag string, replace bool, stdout io.Writer) (*Output, error) {
+func createOutput(path, flag string, replace bool, stdout io.Writer) (*output, error) {
 	if isStdout(path) {
-		return &Output{Writer: stdout}, nil
+		return &output{Writer: stdout}, nil
 	}
 	dst, inPlace, err := resolve(path)
 	if err == nil && inPlace {
@@ -113,7 +113,7 @@ func createOutput(path, flag string, replace bool, stdout io.Writer) (*Output, e
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
-		return &Output{Writer: f, f: f}, nil
+		return &output{Writer: f, f: f}, nil
 	}
 	var old fs.FileInfo
 	if err == nil {
@@ -129,11 +129,11 @@ func createOutput(path, flag string, replace bool, stdout io.Writer) (*Output, e
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
 	}
-	return &Output{Writer: f, f: f, dst: dst}, nil
+	return &output{Writer: f, f: f, dst: dst}, nil
 }
 
 // Commit makes the output durable and puts it in place.
-func (o *Output) Commit() error {
+func (o *output) Commit() error {
 	if o.f == nil || o.dst == "" {
 		return o.Close()
 	}
@@ -146,14 +146,14 @@ func (o *Output) Commit() error {
 }
 
 // Abort drops the output: the file it would replace is left as it was.
-func (o *Output) Abort() {
+func (o *output) Abort() {
 	if _ = o.Close(); o.dst != "" {
 		_ = os.Remove(o.f.Name())
 	}
 }
 
 // Close closes a file written in place.
-func (o *Output) Close() error {
+func (o *output) Close() error {
 	if o.f == nil {
 		return nil
 	}

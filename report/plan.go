@@ -70,7 +70,7 @@ var ExportColumns = []string{"number", "app_id", "subaccount", "alias"}
 // (escaped; an empty app or alias is (clear); the main account, which the
 // API cannot move a number back to, an empty cell).
 type ExportWriter struct {
-	out *Output
+	out *output
 	w   *csv.Writer
 	rec []string
 }
