@@ -67,3 +67,28 @@ func TestFiles_headerIsLineOne(t *testing.T) {
 		t.Errorf("with --allow-other-origin: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestFiles_olderUndoFileRollsBack: an undo file of an older version, its
+// origin on a first line, is still read: refused for another account, and
+// rolled back with --allow-other-origin, its rows counted from line 3.
+func TestFiles_olderUndoFileRollsBack(t *testing.T) {
+	undo := filepath.Join(t.TempDir(), "undo.csv")
+	body := "# plivo-bulk undo: account=MAOLDERVERSION000001 api=https://api.plivo.com cells=escaped\n" +
+		"number,app_id,subaccount,alias,compliance_application_id\n12025550101,,,'=old,\n12025550102,,,(clear),\n"
+	if err := os.WriteFile(undo, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"run", "--sandbox", "--input", undo, "--report", "-", "--rate", "0"}
+	if code, _, stderr := runWith(t, envOf(nil), nil, args...); code != 2 || !strings.Contains(stderr, "written against account MAOLDERVERSION000001") {
+		t.Errorf("an older undo file of another account: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := runWith(t, envOf(nil), nil, append(args, "--allow-other-origin")...)
+	recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	got := map[string]string{}
+	for _, rec := range recs[min(1, len(recs)):] {
+		got[rec[0]] = rec[2] + " " + rec[9] // row: status alias
+	}
+	if code != 0 || err != nil || got["3"] != "ok '=old" || got["4"] != "ok (clear)" || len(got) != 2 {
+		t.Errorf("rolled back: exit %d, report %q (%v)\n%s", code, recs, err, stderr)
+	}
+}
