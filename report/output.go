@@ -93,12 +93,12 @@ func rename(tmp, dst string) error {
 	return nil
 }
 
-// output is a file written whole, then put in place by Commit: a stopped
+// output is a file written whole, then put in place by commit: a stopped
 // export or summary leaves the earlier file, never half of one.
 type output struct {
 	io.Writer
 	f   *os.File // nil for standard output
-	dst string   // what f replaces on Commit; "" when f is written in place
+	dst string   // what f replaces on commit; "" when f is written in place
 }
 
 // createOutput opens the output path that flag names. An existing regular
@@ -132,44 +132,41 @@ func createOutput(path, flag string, replace bool, stdout io.Writer) (*output, e
 	return &output{Writer: f, f: f, dst: dst}, nil
 }
 
-// Commit makes the output durable and puts it in place.
-func (o *output) Commit() error {
-	if o.f == nil || o.dst == "" {
-		return o.Close()
+// commit makes the output durable and puts it in place.
+func (o *output) commit() error {
+	switch {
+	case o.f == nil:
+		return nil
+	case o.dst == "":
+		return o.f.Close()
 	}
-	err := errors.Join(o.f.Sync(), o.f.Close())
-	if err != nil {
+	if err := errors.Join(o.f.Sync(), o.f.Close()); err != nil {
 		_ = os.Remove(o.f.Name())
 		return err
 	}
 	return rename(o.f.Name(), o.dst)
 }
 
-// Abort drops the output: the file it would replace is left as it was.
-func (o *output) Abort() {
-	if _ = o.Close(); o.dst != "" {
+// abort drops the output: the file it would replace is left as it was.
+func (o *output) abort() {
+	if o.f != nil {
+		_ = o.f.Close()
+	}
+	if o.dst != "" {
 		_ = os.Remove(o.f.Name())
 	}
-}
-
-// Close closes a file written in place.
-func (o *output) Close() error {
-	if o.f == nil {
-		return nil
-	}
-	return o.f.Close()
 }
 
 // WriteFile writes data as the output path (see createOutput), replacing
 // what is there unless it is an undo file.
 func WriteFile(path, flag string, data []byte, stdout io.Writer) error {
 	o, err := createOutput(path, flag, true, stdout)
-	if err == nil {
-		if _, err = o.Write(data); err != nil {
-			o.Abort()
-			return err
-		}
-		err = o.Commit()
+	if err != nil {
+		return err
 	}
-	return err
+	if _, err := o.Write(data); err != nil {
+		o.abort()
+		return err
+	}
+	return o.commit()
 }

@@ -70,7 +70,7 @@ var ExportColumns = []string{"number", "app_id", "subaccount", "alias"}
 // (escaped; an empty app or alias is (clear); the main account, which the
 // API cannot move a number back to, an empty cell).
 type ExportWriter struct {
-	out *output
+	*output
 	w   *csv.Writer
 	rec []string
 }
@@ -82,7 +82,7 @@ func CreateExport(path string, force bool, stdout io.Writer) (*ExportWriter, err
 	if err != nil {
 		return nil, err
 	}
-	e := &ExportWriter{out: out, w: csv.NewWriter(out), rec: make([]string, len(ExportColumns))}
+	e := &ExportWriter{output: out, w: csv.NewWriter(out), rec: make([]string, len(ExportColumns))}
 	return e, e.w.Write(ExportColumns)
 }
 
@@ -108,10 +108,10 @@ func (e *ExportWriter) Write(number string, current batch.Targets) error {
 func (e *ExportWriter) Commit() error {
 	e.w.Flush()
 	err := e.w.Error()
-	if err != nil {
-		e.out.Abort()
+	if err == nil {
+		err = e.commit()
 	} else {
-		err = e.out.Commit()
+		e.abort()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: export: %w", ErrWrite, err)
@@ -120,4 +120,4 @@ func (e *ExportWriter) Commit() error {
 }
 
 // Abort drops the export: the file it would replace is left as it was.
-func (e *ExportWriter) Abort() { e.out.Abort() }
+func (e *ExportWriter) Abort() { e.abort() }
