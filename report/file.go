@@ -301,8 +301,7 @@ func clip(s string) string {
 
 // scanRecords calls fn with each record of f from start to end (the slice
 // is reused), each of n fields, and returns where the complete records
-// end: a killed run may have cut the last one, which ends without a line
-// end. Any other damage is an error.
+// end: a killed run may have cut the last one. Other damage is an error.
 func scanRecords(f *os.File, path string, start, end int64, n int, fn func(rec []string) error) (int64, error) {
 	last := make([]byte, 1)
 	if _, err := f.ReadAt(last, end-1); err != nil {
@@ -317,8 +316,8 @@ func scanRecords(f *os.File, path string, start, end int64, n int, fn func(rec [
 		switch {
 		case err == io.EOF:
 			return end, nil
-		case last[0] != '\n' && start+r.InputOffset() == end:
-			return start + at, nil // torn
+		case (last[0] != '\n' || errors.Is(err, csv.ErrQuote)) && start+r.InputOffset() == end:
+			return start + at, nil // torn, perhaps inside a quoted cell of an old version's file
 		case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
 			return 0, fmt.Errorf("%s: line %d: damaged (%d fields, want %d), cannot resume", path, pe.StartLine, len(rec), n)
 		case err != nil:

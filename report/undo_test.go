@@ -199,6 +199,12 @@ func TestUndo_olderFile(t *testing.T) {
 	if len(rows) != 2 || rows[0].Line != 3 || rows[1].Targets != alias("two\nlines") || fmt.Sprint(origins) != fmt.Sprint([]report.Origin{origin}) {
 		t.Errorf("read back %v, %v", rows, origins)
 	}
+	_ = os.WriteFile(path, []byte(head+"12025550101,,,\"two\n"), 0o644) // cut after a line break in a quoted cell
+	if u, err := report.OpenUndo(path, report.Resume, origin); err != nil {
+		t.Errorf("a record cut inside a quoted cell: %v", err)
+	} else {
+		_ = u.Close()
+	}
 	_ = os.WriteFile(path, []byte(head+"12025550102,x\n12025550103,,,,\n"), 0o644)
 	if _, err := report.OpenUndo(path, report.Resume, origin); err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("a damaged undo file: %v", err)
