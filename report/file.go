@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -150,6 +151,9 @@ func (c *csvFile) replace(old *os.File, dst string, header []string) error {
 		if err = lockFile(f); err == nil {
 			err = c.begin(f, f, header)
 		}
+		if err == nil && runtime.GOOS == "windows" {
+			err = old.Close() // Windows renames nothing over an open file, and locks nothing here
+		}
 		if err == nil {
 			err = rename(f.Name(), dst)
 		}
@@ -161,7 +165,8 @@ func (c *csvFile) replace(old *os.File, dst string, header []string) error {
 	if err != nil {
 		return fmt.Errorf("replace %s: %w", dst, err)
 	}
-	return old.Close()
+	_ = old.Close()
+	return nil
 }
 
 // append reads the rows of f to resume, each of which must be of origin o,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -190,6 +191,9 @@ func (u *UndoWriter) merge() error {
 	})
 	if w.Flush(); err == nil {
 		err = errors.Join(w.Error(), tmp.Sync())
+	}
+	if err == nil && runtime.GOOS == "windows" {
+		err = u.c.f.Close() // Windows renames nothing over an open file
 	}
 	if err == nil {
 		err = rename(tmp.Name(), dst)
