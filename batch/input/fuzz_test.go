@@ -145,6 +145,9 @@ func numberCells(t *testing.T, data []byte) ([]string, []int, bool) {
 		t.Fatalf("encoding/csv refuses a file that OpenInput accepted: %v", err)
 	}
 	col := slices.IndexFunc(recs[0], func(h string) bool { return strings.EqualFold(strings.TrimSpace(h), "number") })
+	undo = undo || slices.ContainsFunc(recs[0], func(h string) bool { // the origin columns of an undo file
+		return slices.Contains(report.OriginColumns, strings.ToLower(strings.TrimSpace(h)))
+	})
 	cells := make([]string, 0, len(recs)-1)
 	var lines []int
 	for i, rec := range recs[1:] {
