@@ -112,7 +112,7 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 	case mode == New:
 		err = fmt.Errorf("%s: %w (a %s with rows): use --resume to continue the run it records, or --force to replace it", path, ErrExists, k.what)
 	case !ex.ours:
-		err = fmt.Errorf("%s: not a plivo-bulk %s (it starts %q): refusing to append to it: use another %s", path, k.what, ex.first, k.flag)
+		err = fmt.Errorf("%s: not a plivo-bulk %s (it starts %.80q): refusing to append to it: use another %s", path, k.what, ex.first, k.flag)
 	case ex.legacy && ex.origin != o:
 		err = &OriginError{Path: path, What: k.what, Flag: k.flag, Have: ex.origin, Want: o}
 	default:
@@ -253,7 +253,7 @@ func inspect(f *os.File, k kind, hdr string) (ex existing, err error) {
 		return strings.TrimSuffix(l, "\r"), ok
 	}
 	first, ok := line()
-	ex.first, ex.input = clip(first), inputKind(first)
+	ex.first, ex.input = first, inputKind(first)
 	if k.tag != "" && strings.HasPrefix(first, LegacyPrefix+k.tag+":") {
 		ex.origin, ex.exact, ex.legacy = parseLegacyLine(first, k.tag)
 		hdr = strings.Join(k.header, ",")
@@ -295,13 +295,6 @@ func CheckNotUndo(path, flag string) error {
 		return fmt.Errorf("%s holds a plivo-bulk undo file: refusing to replace it, whatever the flags (an undo file is never emptied, not even with --force): name another %s", path, flag)
 	}
 	return nil
-}
-
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }
 
 // scanRecords calls fn with each record of f from start to end (the slice

@@ -49,7 +49,7 @@ func Open(path string, mode Mode, origin Origin, stdout io.Writer) (*Writer, err
 	return w, err
 }
 
-// Completed returns what a resumed report recorded as done (nil if not resuming).
+// Completed returns what a resumed report records as done (nil if not resuming).
 func (w *Writer) Completed() *Completed { return w.done }
 
 // DroppedTornLine reports whether resuming dropped an incomplete last line.
@@ -137,9 +137,6 @@ func (d *Completed) add(rec []string, exact bool) {
 
 // Has reports whether r is done.
 func (d *Completed) Has(r batch.Row) bool {
-	if d == nil {
-		return false
-	}
 	var targets [batch.NumFields]string
 	for f, s := range r.Targets {
 		targets[f] = escaped(s)
@@ -150,20 +147,10 @@ func (d *Completed) Has(r batch.Row) bool {
 }
 
 // Len returns how many numbers the report records as done.
-func (d *Completed) Len() int {
-	if d == nil {
-		return 0
-	}
-	return len(d.done)
-}
+func (d *Completed) Len() int { return len(d.done) }
 
 // Rows returns how many rows the report held.
-func (d *Completed) Rows() int {
-	if d == nil {
-		return 0
-	}
-	return d.rows
-}
+func (d *Completed) Rows() int { return d.rows }
 
 // hash hashes strings, each ended by a NUL.
 func hash(s ...string) uint64 {
