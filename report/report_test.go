@@ -270,6 +270,7 @@ func TestCheckDistinct(t *testing.T) {
 		{NamedPath{"--report", "-"}, NamedPath{"--summary", "/dev/stdout"}, true},
 		{NamedPath{"--input", "-"}, NamedPath{"--report", "-"}, false},
 		{NamedPath{"--report", p("a")}, NamedPath{"--undo", ""}, false},
+		{NamedPath{"--input", "/dev/stdin"}, NamedPath{"--summary", "-"}, false},
 	} {
 		if err := CheckDistinct(tt.a, tt.b); errors.Is(err, ErrSameFile) != tt.same {
 			t.Errorf("CheckDistinct(%v, %v) = %v, want same %v", tt.a, tt.b, err, tt.same)

@@ -8,9 +8,10 @@ import (
 
 // sameFile reports whether paths a and b name one file, by identity rather
 // than by spelling: "./x.csv" and "x.csv", a symlink and its target, two
-// hard links; or, not there yet, the one file both would create.
+// hard links (/dev/stdout redirected to the --report too); or, not there
+// yet, the one file both would create. "-", a standard stream, is none.
 func sameFile(a, b string) bool {
-	if a == "" || b == "" || isStdout(a) || isStdout(b) {
+	if a == "" || b == "" || a == "-" || b == "-" {
 		return false
 	}
 	sa, errA := os.Stat(a)
