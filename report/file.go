@@ -201,8 +201,12 @@ func (c *csvFile) write(rec []string) error {
 	return c.err
 }
 
-// close flushes, syncs and closes the file.
+// close flushes, syncs and closes the file, once.
 func (c *csvFile) close() error {
+	if c.w == nil {
+		return c.err
+	}
+	defer func() { c.w = nil }()
 	c.w.Flush()
 	err := c.w.Error()
 	if c.f != nil && !c.stream {

@@ -51,12 +51,7 @@ func (p *PlanWriter) Write(r batch.Result) error {
 
 // Close flushes the plan and releases its lock.
 func (p *PlanWriter) Close() error {
-	if p.c.w == nil {
-		return nil
-	}
-	err := p.c.close()
-	p.c.w = nil
-	if err != nil {
+	if err := p.c.close(); err != nil {
 		return fmt.Errorf("close plan: %w", err)
 	}
 	return nil

@@ -31,8 +31,7 @@ var Columns = []string{
 // escaped (exact); the other cells, which people read, are neutralised.
 type Writer struct {
 	*csvFile
-	done   *Completed
-	closed bool
+	done *Completed
 }
 
 // Open opens the report at path (see Mode) for a run against origin.
@@ -74,13 +73,7 @@ func cells(rec []string, r batch.Result, text func(string) string, target func(b
 }
 
 // Close flushes the report and releases its lock.
-func (w *Writer) Close() error {
-	if w.closed {
-		return nil
-	}
-	w.closed = true
-	return w.close()
-}
+func (w *Writer) Close() error { return w.close() }
 
 // JSONLine renders r as a JSON line with the report's columns as keys, in
 // order, exact values, http_status null when no answer came: for a row the
