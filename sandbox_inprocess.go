@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
@@ -50,8 +49,11 @@ func startSeededSandbox(in *input.Input, o *jobFlags) (*seededSandbox, error) {
 		return nil, fmt.Errorf("start the sandbox: %w", err)
 	}
 	return &seededSandbox{url: url, authID: srv.Config().AuthID, token: srv.Config().AuthToken, stop: func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
+		// The run is over, so nothing in flight is worth waiting for; a
+		// graceful Shutdown would also wait up to 5 s for a connection the
+		// client opened but never used.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
 		_ = stop(ctx)
 	}}, nil
 }
