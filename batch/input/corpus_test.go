@@ -32,8 +32,8 @@ var badFiles = []badFile{
 	{file: "unterminated-quote-last-line.csv", err: "line 3: a quoted cell that starts here is never closed: the file ends inside it (at line 3)"},
 	{file: "undoubled-quote.csv", err: `line 3: character 6: a quote (") inside a quoted cell must be doubled (""); the cell starts on line 2`},
 	{file: "bare-quote.csv", err: `line 2: character 17: a quote (") in an unquoted cell: quote the whole cell and double the quote`},
-	{file: "gzip.csv", err: "line 1: column 1 holds " + binaryData},
-	{file: "utf16.csv", err: "line 1: column 1 holds " + binaryData},
+	{file: "gzip.csv", err: "line 1: " + binaryData},
+	{file: "utf16.csv", err: "line 1: " + binaryData},
 	{file: "latin1.csv", err: "line 2: column 2 is not valid UTF-8 text (is the file in Latin-1 or another encoding? save it as UTF-8)"},
 
 	// batch.Row-level problems are rows, not file errors.
@@ -193,9 +193,7 @@ func TestOpenInput_bigField(t *testing.T) {
 			err: fmt.Sprintf(over, 3, 2, " (alias)")},
 		{name: "quoted cells past a row", file: "number,alias\n12025550101," + strings.Repeat("\"abcdefg\",", maxRow/5) + "\n",
 			err: "t.csv: line 2: the row is longer than 1024 KiB, the most a row may hold"},
-		{name: "empty lines past the row's limit", file: "number,alias\n" + strings.Repeat("\r\n\n", maxRow) + "12025550101,x\n",
-			want: batch.Row{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.Alias: set("x")}}},
-		{name: "row of many cells", file: "number,alias\n12025550101," + strings.Repeat("abcdefg,", maxRow/8) + "\n",
+		{name: "row of many cells", file: "number,alias\n12025550101," + strings.Repeat("abcdefg,", maxRow/4) + "\n",
 			err: "t.csv: line 2: the row is longer than 1024 KiB, the most a row may hold"},
 	}
 	for _, tt := range tests {

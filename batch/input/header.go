@@ -12,75 +12,63 @@ import (
 // checkHeader checks the header record and returns its names, lower-cased:
 // columns are found by name, whatever their case and order.
 func (rd *reader) checkHeader(rec []string, line int) ([]string, error) {
-	known := batch.Columns()
 	h := make([]string, len(rec))
-	seen := make(map[string]int, len(rec))
 	for i, name := range rec {
 		n := strings.ToLower(strings.TrimSpace(name))
 		if n == "" {
-			return nil, rd.fail(line, "column %d of the header has no name (columns: %s)", i+1, strings.Join(known, ","))
+			return nil, rd.fail(line, "column %d of the header has no name (columns: %s)", i+1, columns())
 		}
-		if !slices.Contains(known, n) && !slices.Contains(report.OriginColumns, n) {
-			if sep := separatorName(n); len(rec) == 1 && sep != "" {
-				return nil, rd.fail(line, "the header is one column, %q: the file seems separated by %s, but plivo-bulk reads comma-separated files (save it as \"CSV (comma delimited)\")", clip(name), sep)
-			}
-			if _, why := batch.NormalizeNumber(name); why == "" && len(seen) == 0 {
-				return nil, rd.fail(line, "no header row: column %d of the first row is a phone number, %q, but the first row must name the columns (%s)", i+1, clip(name), strings.Join(known, ","))
-			}
-			msg := fmt.Sprintf("unknown column %q", clip(strings.TrimSpace(name)))
-			if s := closest(n, known); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			return nil, rd.fail(line, "%s; the columns are: %s", msg, strings.Join(known, ","))
+		if !slices.Contains(batch.Columns(), n) && !slices.Contains(report.OriginColumns, n) {
+			return nil, rd.fail(line, "%s", unknownColumn(rec, i))
 		}
-		if j, ok := seen[n]; ok {
+		if j := slices.Index(h, n); j >= 0 {
 			return nil, rd.fail(line, "column %q appears twice (columns %d and %d)", n, j+1, i+1)
 		}
-		seen[n] = i
 		h[i] = n
 	}
-	if _, ok := seen["number"]; !ok {
+	if !slices.Contains(h, "number") {
 		return nil, rd.fail(line, "no \"number\" column in the header (a header row is required; found: %s)", clip(strings.Join(rec, ",")))
 	}
 	return h, nil
 }
 
-// separatorName names the first separator other than a comma that a lone
-// header cell holds, if any: spreadsheets in many locales save "CSV" with
+func columns() string { return strings.Join(batch.Columns(), ",") }
+
+// unknownColumn says what the header cell rec[i], which names no column,
+// most likely means. Spreadsheets in many locales save "CSV" with
 // semicolons, and "Text" with tabs.
-func separatorName(cell string) string {
-	switch i := strings.IndexAny(cell, ";\t|"); {
-	case i < 0:
-		return ""
-	case cell[i] == ';':
-		return "semicolons"
-	case cell[i] == '\t':
-		return "tabs"
+func unknownColumn(rec []string, i int) string {
+	name := strings.TrimSpace(rec[i])
+	if j := strings.IndexAny(name, ";\t|"); j >= 0 && len(rec) == 1 {
+		sep := map[byte]string{';': "semicolons", '\t': "tabs", '|': "vertical bars"}[name[j]]
+		return fmt.Sprintf("the header is one column, %q: the file seems separated by %s, but plivo-bulk reads comma-separated files (save it as \"CSV (comma delimited)\")", clip(name), sep)
 	}
-	return "vertical bars"
+	if _, why := batch.NormalizeNumber(name); why == "" && i == 0 {
+		return fmt.Sprintf("no header row: column 1 of the first row is a phone number, %q, but the first row must name the columns (%s)", clip(name), columns())
+	}
+	msg := fmt.Sprintf("unknown column %q", clip(name))
+	if s := closest(strings.ToLower(name)); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return msg + "; the columns are: " + columns()
 }
 
-// clip shortens s for a message: a header cell can be a megabyte long.
+// clip shortens s for a message: a cell can be 64 KiB long.
 func clip(s string) string {
-	const most = 40 // characters
-	n := 0
-	for i := range s {
-		if n == most {
-			return s[:i] + "..."
-		}
-		n++
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "..."
 	}
 	return s
 }
 
-// closest returns the known name nearest to s by edit distance, if it is
-// near enough to be a likely typo.
-func closest(s string, known []string) string {
+// closest returns the column name nearest to s, if it is near enough to
+// be a likely typo.
+func closest(s string) string {
 	if len(s) > 64 { // no typo; and editDistance costs len(s) * len(k)
 		return ""
 	}
 	best, bestD := "", 1<<30
-	for _, k := range known {
+	for _, k := range batch.Columns() {
 		if d := editDistance(s, k); d < bestD {
 			best, bestD = k, d
 		}
@@ -91,22 +79,22 @@ func closest(s string, known []string) string {
 	return ""
 }
 
+// editDistance is the Levenshtein distance of a and b, kept in one row.
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([]int, len(b)+1)
+	for j := range d {
+		d[j] = j
 	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
+	for i := range len(a) {
+		diag := d[0]
+		d[0] = i + 1
+		for j := range len(b) {
 			cost := 1
-			if a[i-1] == b[j-1] {
+			if a[i] == b[j] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			diag, d[j+1] = d[j+1], min(d[j+1]+1, d[j]+1, diag+cost)
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(b)]
 }

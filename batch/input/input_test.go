@@ -101,7 +101,7 @@ func TestOpenInput_fileErrors(t *testing.T) {
 		{"unterminated quote", "number,alias\n12025550101,ok\n12025550102,\"open\n12025550103,x\n", "t.csv: line 3: a quoted cell that starts here is never closed"},
 		{"bare quote", "number,alias\n12025550101,a\"b\n", "t.csv: line 2: character 14: a quote (\") in an unquoted cell"},
 		{"latin-1", "number,alias\n12025550101,caf\xe9\n", "t.csv: line 2: column 2 is not valid UTF-8"},
-		{"binary", "number,alias\n12025550101,a\x00b\n", "t.csv: line 2: column 2 holds binary data"},
+		{"binary", "number,alias\n12025550101,a\x00b\n", "t.csv: line 2: binary data"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

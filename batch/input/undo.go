@@ -1,0 +1,126 @@
+package input
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
+)
+
+// Reading back what package report writes: an undo file is read back as
+// an input, and must restore exactly what it records.
+//   - Its rows end with report.OriginColumns, the account and API host it
+//     was written against; Origins returns them, for run to check. Older
+//     undo files and reports start with a line that starts with
+//     report.LegacyPrefix instead: it is skipped, and still counted (the
+//     header is then row 2, as a text editor and a spreadsheet show it),
+//     and an undo file's records its origin.
+//   - Every cell of every input is decoded with report.UnescapeCell (see
+//     reader.toRow), since the undo writer escapes every cell.
+//   - A number on more than one valid row of an ordinary input is sent
+//     once: its later rows are invalid, since two concurrent updates of one
+//     number have no defined winner. In an undo file (a run killed before
+//     report.UndoWriter merged them leaves them so), its rows are merged
+//     into its first row instead, the first value of each field winning as
+//     in UndoWriter: the first value recorded is from before any change.
+//     The later rows are then no rows of the input at all.
+
+// skipOrigin reads an older file's first line, if the file starts with
+// one, and returns the origin of an undo file's. It leaves the line end,
+// which the csv.Reader skips as an empty line and counts, so that its line
+// numbers stay the file's.
+func (in *Input) skipOrigin(br *bufio.Reader) (map[report.Origin]bool, error) {
+	if b, _ := br.Peek(len(report.LegacyPrefix)); string(b) != report.LegacyPrefix {
+		return nil, nil
+	}
+	line, err := br.ReadSlice('\n')
+	switch {
+	case err == nil:
+		_ = br.UnreadByte()
+		line = line[:len(line)-1]
+	case err == bufio.ErrBufferFull:
+		return nil, &Error{File: in.name, Line: 1, Msg: "the origin line (# plivo-bulk...) is longer than 64 KiB"}
+	case err != io.EOF:
+		return nil, err
+	}
+	in.origin, in.start = 1, in.start+int64(len(line))
+	if o, ok := report.UndoLineOrigin(string(bytes.TrimSuffix(line, []byte{'\r'}))); ok {
+		return map[report.Origin]bool{o: true}, nil
+	}
+	return nil, nil
+}
+
+// originColumns finds an undo file's origin columns, if the header has
+// them.
+func (rd *reader) originColumns() {
+	for i, name := range report.OriginColumns {
+		if rd.ocol[i] = slices.Index(rd.header, name); rd.ocol[i] >= 0 && rd.origins == nil {
+			rd.origins = map[report.Origin]bool{}
+		}
+	}
+}
+
+// noteOrigin records, in the check, the origin that a row of an undo file
+// records: the first few distinct ones, which are enough to refuse a file
+// of another account.
+func (rd *reader) noteOrigin(rec []string) {
+	if rd.tee == nil || rd.origins == nil || len(rd.origins) >= 8 || rd.ocol == [2]int{-1, -1} {
+		return
+	}
+	var o [2]string
+	for i, j := range rd.ocol {
+		if j >= 0 && j < len(rec) {
+			o[i], _ = report.UnescapeCell(strings.TrimSpace(rec[j]))
+		}
+	}
+	rd.origins[report.Origin{Account: o[0], API: o[1]}] = true
+}
+
+// repeat is a number on more than one valid row: its first row and, in an
+// undo file, its rows merged.
+type repeat struct {
+	line   int
+	merged batch.Targets
+}
+
+// findRepeats reads the copy for the first row of each number in in.dups,
+// and merges an undo file's rows.
+func (in *Input) findRepeats(ctx context.Context) error {
+	return in.scan(ctx, func(r batch.Row) error {
+		k := batch.NumberKey(r.Number)
+		if d, dup := in.dups[k]; r.Invalid == "" && dup {
+			d.line = cmp.Or(d.line, r.Line)
+			for f, s := range r.Targets {
+				if s.Set && !d.merged[f].Set && in.origins != nil {
+					d.merged[f] = s
+				}
+			}
+			in.dups[k] = d
+		}
+		return nil
+	})
+}
+
+// repeated marks a later row of a repeated number as a duplicate of the
+// first, or, in an undo file, gives the first the merged targets and says
+// to leave the later ones out.
+func (in *Input) repeated(r *batch.Row) bool {
+	d, dup := in.dups[batch.NumberKey(r.Number)]
+	switch {
+	case r.Invalid != "" || !dup:
+	case r.Line != d.line && in.origins != nil:
+		return true
+	case r.Line != d.line:
+		r.Invalid = "duplicate of row " + strconv.Itoa(d.line)
+	case in.origins != nil:
+		r.Targets = d.merged
+	}
+	return false
+}
