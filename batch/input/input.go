@@ -58,13 +58,10 @@ type Input struct {
 	more    [batch.NumFields]bool
 }
 
-// Rows returns the number of data rows in the file.
-func (in *Input) Rows() int { return in.rows }
-
-// Valid returns the number of rows that will be sent (the others are invalid).
-func (in *Input) Valid() int { return in.valid }
-
-// Name returns the file name used in messages.
+// Rows returns the number of data rows; Valid, of those that will be sent;
+// Name, the file's name in messages.
+func (in *Input) Rows() int    { return in.rows }
+func (in *Input) Valid() int   { return in.valid }
 func (in *Input) Name() string { return in.name }
 
 // Origins returns the accounts and API hosts that an undo file's rows (or
@@ -98,8 +95,8 @@ func open(ctx context.Context, name string, src io.Reader) (*Input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create a private copy of %s: %w", name, err)
 	}
-	// Without its name, the copy cannot outlive the process, however the
-	// process ends. Where an open file cannot be removed, Close removes it.
+	// Without a name, the copy cannot outlive the process, however it ends.
+	// Where an open file cannot be removed (Windows), Close removes it.
 	in := &Input{name: name, copy: tmp, removed: os.Remove(tmp.Name()) == nil}
 	t := &tee{name: name, r: src, w: tmp, limit: maxRow}
 	switch err = in.check(ctx, t); {
@@ -118,7 +115,7 @@ func open(ctx context.Context, name string, src io.Reader) (*Input, error) {
 }
 
 // check reads the input through t, counts its rows, notes the values the
-// pre-flight reads, and finds the numbers on more than one row.
+// pre-flight reads, and finds the numbers on more than one valid row.
 func (in *Input) check(ctx context.Context, t *tee) error {
 	br := bufio.NewReaderSize(t, readSize) // the csv.Reader's buffer
 	if b, _ := br.Peek(len(bom)); string(b) == bom {

@@ -16,10 +16,9 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// MaxCell is the most bytes a cell may hold (the undo file's and the
-// export's writers check it too), and maxRow about the most a row may:
-// encoding/csv holds a whole row in memory, and a quote that is never
-// closed would make the rest of the file one cell.
+// MaxCell is the most bytes a cell may hold, and maxRow about the most a
+// row may: encoding/csv holds a row in memory, and a quote never closed
+// would make the rest of the file one cell.
 const (
 	MaxCell  = report.MaxCell
 	maxRow   = 1 << 20
@@ -27,16 +26,14 @@ const (
 	bom      = "\xef\xbb\xbf"
 )
 
-// binaryData describes a NUL byte in the input: no CSV text holds one, but
-// the files people pick by mistake do.
+// No CSV text holds a NUL byte, but the files people pick by mistake do.
 const binaryData = "binary data (a NUL byte): this is not a CSV text file (is it an .xlsx, a compressed file or UTF-16 text? save it as CSV, UTF-8)"
 
 var errTooLong = errors.New("row too long")
 
-// tee is the input as the check reads it: every byte read goes to the
-// private copy. A NUL byte ends the read, and so does a row that runs on
-// past limit, before the csv.Reader holds more of it. Its error sticks: a
-// Peek of the bufio.Reader above it drops one.
+// tee is the input as the check reads it: every byte goes to the private
+// copy; a NUL byte, or a row that runs on past limit, ends the read. Its
+// error sticks, since a Peek of the bufio.Reader above it drops one.
 type tee struct {
 	name      string
 	r         io.Reader
@@ -67,8 +64,7 @@ func (t *tee) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// reader reads the rows of one pass: encoding/csv splits the records, and
-// reader checks each and turns it into a batch.Row.
+// reader reads the rows of one pass.
 type reader struct {
 	name   string
 	csv    *csv.Reader
@@ -208,18 +204,16 @@ func (rd *reader) toRow(rec []string) batch.Row {
 		}
 	}
 	number, err := report.UnescapeCell(r.Number)
-	if err != nil {
-		r.Invalid = "number: " + err.Error()
-		return r
-	}
 	n, why := batch.NormalizeNumber(number)
-	if why != "" {
+	switch {
+	case err != nil:
+		r.Invalid = "number: " + err.Error()
+	case why != "":
 		r.Invalid = why
-		return r
-	}
-	r.Number = n
-	if r.Targets.Empty() {
-		r.Invalid = "nothing to change: every target cell is empty"
+	case r.Targets.Empty():
+		r.Number, r.Invalid = n, "nothing to change: every target cell is empty"
+	default:
+		r.Number = n
 	}
 	return r
 }
@@ -252,10 +246,9 @@ func target(f batch.Field, c string) (batch.Setting, string) {
 	return batch.Setting{Value: v, Set: true}, ""
 }
 
-// checkID returns why the value of an id field is not one, or "". An
-// application id and a subaccount id go into URL paths (the pre-flight
-// reads them), where "." or ".." or a "/" would name another resource.
-// Plivo's application ids are digits; its subaccount ids are "SA" and 18
+// checkID returns why the value of an id field is not one, or "": the
+// pre-flight puts ids in URL paths, where "..", say, would name another
+// resource. Plivo's application ids are digits; subaccount ids are "SA",
 // capital letters and digits.
 func checkID(f batch.Field, v string) string {
 	var why string
@@ -273,13 +266,12 @@ func checkID(f batch.Field, v string) string {
 	return why
 }
 
-// idChars reports whether s is not empty and holds only ASCII digits and,
-// if upper, capital letters.
+// idChars: s is not empty, and ASCII digits and, if upper, capitals.
 func idChars(s string, upper bool) bool {
 	return s != "" && strings.IndexFunc(s, func(c rune) bool { return !('0' <= c && c <= '9' || upper && 'A' <= c && c <= 'Z') }) < 0
 }
 
-// explain turns an error of the check's read into a message naming the
+// explain turns an error of the check's read into an *Error naming the
 // line and the problem. rd is nil before the csv.Reader's first read.
 func (in *Input) explain(rd *reader, err error) error {
 	var pe *csv.ParseError

@@ -1,0 +1,111 @@
+package input
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestOpen_refuses: a file that cannot be sent is refused with an *Error
+// that names the file, the line (a text editor's, the origin line
+// counted), and the problem. want is the start of the message after
+// "t.csv: ".
+func TestOpen_refuses(t *testing.T) {
+	t.Parallel()
+	const head = "number,alias\n12025550101,ok\n"
+	over := func(line, col int, name string) string {
+		return fmt.Sprintf("line %d: column %d%s is longer than 64 KiB, the most a cell may hold", line, col, name)
+	}
+	most := strings.Repeat("x", MaxCell)
+	tests := []struct{ name, file, want string }{
+		{"unknown column", "number,colour\n1,2\n", `line 1: unknown column "colour"; the columns are`},
+		{"empty header cell", "number,,alias\n1,2,3\n", "line 1: column 2 of the header has no name"},
+		{"latin-1", head + "12025550102,caf\xe9\n", "line 3: column 2 is not valid UTF-8 text"},
+		{"binary", head + "12025550102,a\x00b\n", "line 3: " + binaryData},
+		{"NUL behind a bare quote", head + "12025550102,a\"b\x00c\n", "line 3: " + binaryData},
+		{"NUL behind an open quote", head + "12025550102,\"a\x00", "line 3: " + binaryData},
+		{"bare quote", head + "12025550102,a\"b\n", "line 3: character 14: a quote (\") in an unquoted cell"},
+		// csv.ErrQuote stands for a quoted cell the file ends inside, and
+		// for a quote that is not doubled: in each place, with each line end.
+		{"open, LF", head + "12025550102,\"open\n", "line 3: a quoted cell that starts here is never closed: the file ends inside it (at line 3)"},
+		{"open, no line end", head + "12025550102,\"open", "line 3: a quoted cell that starts here is never closed: the file ends inside it (at line 3)"},
+		{"open, blank lines after", head + "12025550102,\"open\n\n\n", "line 3: a quoted cell that starts here is never closed: the file ends inside it (at line 5)"},
+		{"open, lines after", head + "12025550102,\"open\n12025550103,x\r\n12025550104,y", "line 3: a quoted cell that starts here is never closed: the file ends inside it (at line 5)"},
+		{"undoubled, no line end", head + "12025550102,\"a\"b", `line 3: character 15: a quote (") inside a quoted cell must be doubled ("")`},
+		{"undoubled, mid-file", head + "12025550102,\"a\"b\n12025550103,x\n", `line 3: character 15: a quote (") inside a quoted cell must be doubled ("")`},
+		{"undoubled, second line of a cell", head + "12025550102,\"a\nb\"c\n", `line 4: character 2: a quote (") inside a quoted cell must be doubled (""); the cell starts on line 3`},
+		// Cells up to MaxCell; a row that runs on is refused a row's worth in.
+		{"alias past MaxCell", head + "12025550102,\"" + most + "x\"\n", over(3, 2, " (alias)")},
+		{"number past MaxCell", "number,alias\n1" + most + ",x\n", over(2, 1, " (number)")},
+		{"quoted cell of many lines", head + "12025550102,\"" + strings.Repeat("ab\n", MaxCell/3+1) + "\"\n", over(3, 2, " (alias)")},
+		{"carriage return past MaxCell", "number,alias,subaccount\n12025550101," + most + "\r,x\n", over(2, 2, " (alias)")},
+		{"quoted cell past a row", head + "12025550102,\"" + strings.Repeat("ab\n", maxRow) + "\"\n", over(3, 2, " (alias)")},
+		{"quoted cells past a row", head + "12025550102," + strings.Repeat("\"abcdefg\",", maxRow/5) + "\n", "line 3: the row is longer than 1024 KiB, the most a row may hold"},
+		{"cells past a row", head + "12025550102," + strings.Repeat("abcdefg,", maxRow/4) + "\n", "line 3: the row is longer than 1024 KiB, the most a row may hold"},
+		// After an origin line.
+		{"only the origin line", undoLine + "\n", "nothing after the origin line (# plivo-bulk...): a header row naming the columns is required"},
+		{"only the origin line, no line end", undoLine, "nothing after the origin line"},
+		{"a report as input", reportLine + "\nrow,number,status\n2,12025550101,ok\n", `line 2: unknown column "row"`},
+		{"origin line, bare quote", undoLine + "\r\nnumber,alias\r\n12025550101,ok\r\n12025550102,a\"b\r\n", "line 4: character 14: a quote"},
+		{"origin line not at the start", "\n" + undoLine + "\nnumber\n", `line 2: unknown column "# plivo-bulk undo: account=MAXXXXXXXXXXX..."`},
+		{"origin line, cell past MaxCell", undoLine + "\nnumber,alias\n12025550101," + most + "x\n", over(3, 2, " (alias)")},
+		{"origin line, row past a row", undoLine + "\nnumber,alias\n12025550101,\"" + strings.Repeat("ab\n", maxRow) + "\n", over(3, 2, " (alias)")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := openString(t, "t.csv", tt.file)
+			if ie := (*Error)(nil); !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), "t.csv: "+tt.want) {
+				t.Errorf("error = %.300v\nwant an *Error: t.csv: %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestOpen_badFiles reads the files of testdata/bad (fuzz seeds too), and
+// one that is not there: each is refused with its exact message, or read.
+func TestOpen_badFiles(t *testing.T) {
+	t.Parallel()
+	want := map[string]string{
+		"empty.csv":                        "the file is empty: a header row naming the columns is required (number,app_id,subaccount,alias,compliance_application_id)",
+		"header-only.csv":                  "no data rows after the header: nothing to do",
+		"no-number-column.csv":             `line 1: no "number" column in the header (a header row is required; found: app_id,alias)`,
+		"no-header.csv":                    `line 1: no header row: column 1 of the first row is a phone number, "12025550101", but the first row must name the columns (number,app_id,subaccount,alias,compliance_application_id)`,
+		"semicolons.csv":                   `line 1: the header is one column, "number;app_id": the file seems separated by semicolons, but plivo-bulk reads comma-separated files (save it as "CSV (comma delimited)")`,
+		"unknown-column.csv":               `line 1: unknown column "app" (did you mean "app_id"?); the columns are: number,app_id,subaccount,alias,compliance_application_id`,
+		"column-twice.csv":                 `line 1: column "alias" appears twice (columns 2 and 4)`,
+		"unterminated-quote.csv":           "line 3: a quoted cell that starts here is never closed: the file ends inside it (at line 5)",
+		"unterminated-quote-last-line.csv": "line 3: a quoted cell that starts here is never closed: the file ends inside it (at line 3)",
+		"undoubled-quote.csv":              `line 3: character 6: a quote (") inside a quoted cell must be doubled (""); the cell starts on line 2`,
+		"bare-quote.csv":                   `line 2: character 17: a quote (") in an unquoted cell: quote the whole cell and double the quote`,
+		"gzip.csv":                         "line 1: " + binaryData,
+		"utf16.csv":                        "line 1: " + binaryData,
+		"latin1.csv":                       "line 2: column 2 is not valid UTF-8 text (is the file in Latin-1 or another encoding? save it as UTF-8)",
+		// Read: a ragged row is the row's problem; a BOM, CRLF and blank
+		// lines are taken as spreadsheets write them.
+		"missing.csv": "cannot open: no such file or directory",
+		"ragged.csv":  "rows 2 3 4 5 6, valid 2", "bom.csv": "rows 2 3, valid 2", "crlf.csv": "rows 2 3 4, valid 3", "blank-lines.csv": "rows 2 3 4, valid 3",
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "bad", "*.csv"))
+	if files = append(files, filepath.Join("testdata", "bad", "missing.csv")); len(files) != len(want) {
+		t.Errorf("%d files in testdata/bad, %d expectations", len(files), len(want))
+	}
+	for _, path := range files {
+		got := ""
+		if in, err := Open(context.Background(), path, nil); err != nil {
+			got = strings.TrimPrefix(err.Error(), path+": ")
+		} else {
+			got = "rows"
+			for _, r := range readAll(t, in) {
+				got += fmt.Sprint(" ", r.Line)
+			}
+			got += fmt.Sprint(", valid ", in.Valid())
+			_ = in.Close()
+		}
+		if w := want[filepath.Base(path)]; got != w {
+			t.Errorf("%s:\n got %s\nwant %s", path, got, w)
+		}
+	}
+}
