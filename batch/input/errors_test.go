@@ -12,7 +12,7 @@ import (
 // TestOpen_refuses: a file that cannot be sent is refused with an *Error
 // that names the file, the line (a text editor's, the origin line
 // counted), and the problem. want is the start of the message after
-// "t.csv: ".
+// "standard input: ".
 func TestOpen_refuses(t *testing.T) {
 	t.Parallel()
 	const head = "number,alias\n12025550101,ok\n"
@@ -44,7 +44,7 @@ func TestOpen_refuses(t *testing.T) {
 		{"carriage return past MaxCell", "number,alias,subaccount\n12025550101," + most + "\r,x\n", over(2, 2, " (alias)")},
 		{"quoted cell past a row", head + "12025550102,\"" + strings.Repeat("ab\n", maxRow) + "\"\n", over(3, 2, " (alias)")},
 		{"quoted cells past a row", head + "12025550102," + strings.Repeat("\"abcdefg\",", maxRow/5) + "\n", "line 3: the row is longer than 1024 KiB, the most a row may hold"},
-		{"cells past a row", head + "12025550102," + strings.Repeat("abcdefg,", maxRow/4) + "\n", "line 3: the row is longer than 1024 KiB, the most a row may hold"},
+		{"cells past a row", head + "12025550102," + strings.Repeat("abcdefg,", maxRow/8) + "\n", "line 3: the row is longer than 1024 KiB, the most a row may hold"},
 		// After an origin line.
 		{"only the origin line", undoLine + "\n", "nothing after the origin line (# plivo-bulk...): a header row naming the columns is required"},
 		{"only the origin line, no line end", undoLine, "nothing after the origin line"},
@@ -56,9 +56,9 @@ func TestOpen_refuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := openString(t, "t.csv", tt.file)
-			if ie := (*Error)(nil); !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), "t.csv: "+tt.want) {
-				t.Errorf("error = %.300v\nwant an *Error: t.csv: %s", err, tt.want)
+			_, err := openString(t, tt.file)
+			if ie := (*Error)(nil); !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), "standard input: "+tt.want) {
+				t.Errorf("error = %.300v\nwant an *Error: standard input: %s", err, tt.want)
 			}
 		})
 	}

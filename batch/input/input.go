@@ -84,13 +84,8 @@ func Open(ctx context.Context, path string, stdin io.Reader) (*Input, error) {
 	if path == "-" {
 		name = "standard input"
 	}
-	r, stop := pump(ctx, path, stdin)
+	src, stop := pump(ctx, path, stdin)
 	defer stop()
-	return open(ctx, name, r)
-}
-
-// open checks src and copies it; name is used in messages.
-func open(ctx context.Context, name string, src io.Reader) (*Input, error) {
 	tmp, err := os.CreateTemp("", "plivo-bulk-input-*.csv")
 	if err != nil {
 		return nil, fmt.Errorf("create a private copy of %s: %w", name, err)

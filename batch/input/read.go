@@ -114,8 +114,10 @@ func (rd *reader) record() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rd.tee != nil {
-		rd.tee.limit = rd.start + rd.csv.InputOffset() + maxRow
+	if end := rd.start + rd.csv.InputOffset(); rd.tee != nil && end > rd.tee.limit {
+		return nil, errTooLong // read in the same read as its start
+	} else if rd.tee != nil {
+		rd.tee.limit = end + maxRow
 	}
 	rd.row++
 	line, _ := rd.csv.FieldPos(len(rec) - 1)
