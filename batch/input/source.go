@@ -32,7 +32,9 @@ func pump(ctx context.Context, path string, stdin io.Reader) (r io.Reader, stop 
 	}()
 	stopped := context.AfterFunc(ctx, func() {
 		_ = pr.CloseWithError(ctx.Err())
-		WakeFIFO(path)
+		if path != "-" {
+			WakeFIFO(path)
+		}
 	})
 	return pr, func() { stopped(); _ = pr.Close() }
 }
