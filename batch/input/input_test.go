@@ -123,80 +123,63 @@ func TestOpen_files(t *testing.T) {
 	}
 }
 
-// TestOpen_cells: each cell is trimmed, then decoded as report.UnescapeCell
-// does ((clear) is recognised first); a cell that does not decode, a lone
-// ', an id that is not one, make the row invalid, never the file.
+// TestOpen_cells: each cell, the number's included, is trimmed, then
+// decoded as report.UnescapeCell does ((clear) is recognised first); a
+// number is then normalised. A cell that does not decode, a lone ', an id
+// that is not one, make the row invalid (keeping the number cell as it
+// is), never the file.
 func TestOpen_cells(t *testing.T) {
 	t.Parallel()
+	const n = "12025550101"
+	row := func(f batch.Field, s batch.Setting) batch.Row {
+		r := batch.Row{Line: 2, Number: n}
+		r.Targets[f] = s
+		return r
+	}
+	invalid := func(why string) batch.Row { return batch.Row{Line: 2, Invalid: why} }
 	tests := []struct {
-		col, cell string
-		want      batch.Setting
-		invalid   string
+		number, col, cell string
+		want              batch.Row
 	}{
-		{"alias", "  x  ", set("x"), ""},
-		{"alias", `  '\x20x  `, set(" x"), ""},
-		{"alias", " (clear) ", batch.Setting{Set: true}, ""},
-		{"alias", "'(clear)", set("(clear)"), ""},
-		{"alias", `'a\nb\r\n\tc`, set("a\nb\r\n\tc"), ""},
-		{"alias", "''quoted", set("'quoted"), ""},
-		{"alias", `a\b`, set(`a\b`), ""},
-		{"alias", `'caf\xE9\x00`, set("caf\xe9\x00"), ""},
-		{"alias", `'a\qb`, batch.Setting{}, `alias: bad escape in a cell that starts with an apostrophe: \q`},
-		{"alias", "'", batch.Setting{}, "alias is a lone ' (an escaped empty value): use (clear) to empty a field"},
-		{"subaccount", "'", batch.Setting{}, "subaccount is a lone ' (an escaped empty value), but subaccount cannot be cleared"},
-		{"app_id", "20372631212782780", set("20372631212782780"), ""},
-		{"app_id", "'123", set("123"), ""},
-		{"app_id", "..", batch.Setting{}, `app_id ".." is not an application id, which is digits`},
-		{"app_id", "'(clear)", batch.Setting{}, `app_id "(clear)" is not an application id`},
-		{"app_id", "2.03726E+16", batch.Setting{}, `app_id "2.03726E+16" looks like a spreadsheet's scientific notation`},
-		{"app_id", "/v1/Account/MA1/Application/123/", batch.Setting{}, `app_id "/v1/Account/MA1/Application/123/" is not an application id, which is digits (give the id alone, not the resource URI)`},
-		{"app_id", `'1\x2F2`, batch.Setting{}, `app_id "1/2" is not an application id, which is digits (give the id alone`},
-		{"subaccount", "SA0123456789ABCDEFGH", set("SA0123456789ABCDEFGH"), ""},
-		{"subaccount", `'SA\x2E.`, batch.Setting{}, `subaccount "SA.." is not a subaccount id, which is SA followed by capital letters and digits`},
-		{"subaccount", "sa0123", batch.Setting{}, `subaccount "sa0123" is not a subaccount id`},
-		{"subaccount", "SA01/../x", batch.Setting{}, `subaccount "SA01/../x" is not a subaccount id, which is SA followed by capital letters and digits (give the id alone, not the resource URI)`},
+		{n, "alias", "  x  ", row(batch.Alias, set("x"))},
+		{n, "alias", `  '\x20x  `, row(batch.Alias, set(" x"))},
+		{n, "alias", " (clear) ", row(batch.Alias, batch.Setting{Set: true})},
+		{n, "alias", "'(clear)", row(batch.Alias, set("(clear)"))},
+		{n, "alias", `'a\nb\r\n\tc`, row(batch.Alias, set("a\nb\r\n\tc"))},
+		{n, "alias", "''quoted", row(batch.Alias, set("'quoted"))},
+		{n, "alias", `a\b`, row(batch.Alias, set(`a\b`))},
+		{n, "alias", `'caf\xE9\x00`, row(batch.Alias, set("caf\xe9\x00"))},
+		{n, "alias", `'a\qb`, invalid(`alias: bad escape in a cell that starts with an apostrophe: \q`)},
+		{n, "alias", "'", invalid("alias is a lone ' (an escaped empty value): use (clear) to empty a field")},
+		{n, "subaccount", "'", invalid("subaccount is a lone ' (an escaped empty value), but subaccount cannot be cleared")},
+		{n, "app_id", "20372631212782780", row(batch.AppID, set("20372631212782780"))},
+		{n, "app_id", "'123", row(batch.AppID, set("123"))},
+		{n, "app_id", "..", invalid(`app_id ".." is not an application id, which is digits`)},
+		{n, "app_id", "'(clear)", invalid(`app_id "(clear)" is not an application id`)},
+		{n, "app_id", "2.03726E+16", invalid(`app_id "2.03726E+16" looks like a spreadsheet's scientific notation`)},
+		{n, "app_id", "/v1/Account/MA1/Application/123/", invalid(`app_id "/v1/Account/MA1/Application/123/" is not an application id, which is digits (give the id alone, not the resource URI)`)},
+		{n, "app_id", `'1\x2F2`, invalid(`app_id "1/2" is not an application id, which is digits (give the id alone`)},
+		{n, "subaccount", "SA0123456789ABCDEFGH", row(batch.Subaccount, set("SA0123456789ABCDEFGH"))},
+		{n, "subaccount", `'SA\x2E.`, invalid(`subaccount "SA.." is not a subaccount id, which is SA followed by capital letters and digits`)},
+		{n, "subaccount", "sa0123", invalid(`subaccount "sa0123" is not a subaccount id`)},
+		{n, "subaccount", "SA01/../x", invalid(`subaccount "SA01/../x" is not a subaccount id, which is SA followed by capital letters and digits (give the id alone, not the resource URI)`)},
+		{"'+1 202 555 0101", "alias", "x", row(batch.Alias, set("x"))},
+		{`'\x2B12025550101`, "alias", "x", row(batch.Alias, set("x"))},
+		{`'1202555\q`, "alias", "x", batch.Row{Line: 2, Number: `'1202555\q`, Invalid: `number: bad escape in a cell that starts with an apostrophe: \q`}},
+		{"'", "alias", "x", batch.Row{Line: 2, Number: "'", Invalid: "number is empty"}},
+		{"''12025550101", "alias", "x", batch.Row{Line: 2, Number: "''12025550101", Invalid: `number has a character that is not a digit: "'"`}},
+		{"１２０２５５５０１０１", "alias", "x", invalid("number has a character that is not a digit")},
 	}
 	for _, tt := range tests {
-		t.Run(tt.col+" "+tt.cell, func(t *testing.T) {
-			in, err := openString(t, "number,"+tt.col+"\n12025550101,\""+strings.ReplaceAll(tt.cell, `"`, `""`)+"\"\n")
+		t.Run(tt.number+" "+tt.col+" "+tt.cell, func(t *testing.T) {
+			in, err := openString(t, "number,"+tt.col+"\n"+tt.number+",\""+strings.ReplaceAll(tt.cell, `"`, `""`)+"\"\n")
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := readAll(t, in)[0]
-			f := batch.Field(slices.Index(batch.FieldNames(), tt.col))
-			if !strings.HasPrefix(r.Invalid, tt.invalid) || (tt.invalid == "") != (r.Invalid == "") || r.Targets[f] != tt.want {
-				t.Errorf("%s = %+v, Invalid %q; want %+v, %q", tt.col, r.Targets[f], r.Invalid, tt.want, tt.invalid)
-			}
-			if apps, _ := in.Distinct(batch.AppID); tt.invalid != "" && len(apps) > 0 {
-				t.Errorf("Distinct(AppID) = %v from an invalid row", apps)
+			if r := readAll(t, in)[0]; !sameRow(r, tt.want) {
+				t.Errorf("row %+v\nwant %+v", r, tt.want)
 			}
 		})
-	}
-}
-
-// TestOpen_numberCell: the number cell is decoded as every cell is, then
-// normalised; an invalid row keeps the cell as it is.
-func TestOpen_numberCell(t *testing.T) {
-	t.Parallel()
-	for cell, want := range map[string]batch.Row{
-		"'+1 202 555 0101": {Number: "12025550101"},
-		`'\x2B12025550101`: {Number: "12025550101"},
-		`'1202555\q`:       {Number: `'1202555\q`, Invalid: `number: bad escape in a cell that starts with an apostrophe: \q`},
-		"'":                {Number: "'", Invalid: "number is empty"},
-		"''12025550101":    {Number: "''12025550101", Invalid: `number has a character that is not a digit: "'"`},
-		"１２０２５５５０１０１":      {Invalid: "number has a character that is not a digit"},
-	} {
-		in, err := openString(t, "number,alias\n"+cell+",x\n")
-		if err != nil {
-			t.Fatal(err)
-		}
-		want.Line = 2
-		if want.Invalid == "" {
-			want.Targets[batch.Alias] = set("x")
-		}
-		if r := readAll(t, in)[0]; !sameRow(r, want) {
-			t.Errorf("%s: row %+v, want %+v", cell, r, want)
-		}
 	}
 }
 
