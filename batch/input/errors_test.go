@@ -44,7 +44,7 @@ func TestOpen_refuses(t *testing.T) {
 		{"carriage return past MaxCell", "number,alias,subaccount\n12025550101," + most + "\r,x\n", over(2, 2, " (alias)")},
 		{"quoted cell past a row", head + "12025550102,\"" + strings.Repeat("ab\n", maxRow) + "\"\n", over(3, 2, " (alias)")},
 		{"quoted cells past a row", head + "12025550102," + strings.Repeat("\"abcdefg\",", maxRow/5) + "\n", "line 3: the row is longer than 1024 KiB, the most a row may hold"},
-		{"cells past a row", head + "12025550102," + strings.Repeat("abcdefg,", maxRow/8) + "\n", "line 3: the row is longer than 1024 KiB, the most a row may hold"},
+		{"cells past a row", head + "\n\n12025550102," + strings.Repeat("abcdefg,", maxRow/8) + "\n", "line 5: the row is longer than 1024 KiB, the most a row may hold"},
 		// After an origin line.
 		{"only the origin line", undoLine + "\n", "nothing after the origin line (# plivo-bulk...): a header row naming the columns is required"},
 		{"only the origin line, no line end", undoLine, "nothing after the origin line"},

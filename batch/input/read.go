@@ -284,11 +284,14 @@ func (in *Input) explain(rd *reader, err error) error {
 		// What the copy holds of the row, read leniently, says which cell.
 		lazy := csv.NewReader(io.NewSectionReader(in.copy, rd.tee.limit-maxRow, maxRow))
 		lazy.FieldsPerRecord, lazy.TrimLeadingSpace, lazy.LazyQuotes = -1, true, true
-		rec, _ := lazy.Read()
-		if err := rd.checkCells(lazy, rec, rd.end); err != nil {
-			return err
+		line := 1 // of the section, which blank lines may start
+		if rec, _ := lazy.Read(); rec != nil {
+			if err := rd.checkCells(lazy, rec, rd.end); err != nil {
+				return err
+			}
+			line, _ = lazy.FieldPos(0)
 		}
-		return rd.fail(rd.end+1, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
+		return rd.fail(rd.end+line, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
 	case !errors.As(err, &pe):
 		return &Error{File: in.name, Msg: "cannot read: " + err.Error(), Err: err}
 	case errors.Is(pe.Err, csv.ErrQuote) && in.byteAt(pe.Line, pe.Column) != '"':
