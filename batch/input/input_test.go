@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
 // openString checks s, on standard input, and closes what it opened at the
@@ -180,6 +181,28 @@ func TestOpen_cells(t *testing.T) {
 				t.Errorf("row %+v\nwant %+v", r, tt.want)
 			}
 		})
+	}
+}
+
+// TestInput_Origins: an undo file records its origin on every row, or on
+// an older file's first line; its repeated numbers are merged. Another
+// input has none.
+func TestInput_Origins(t *testing.T) {
+	t.Parallel()
+	a, b := report.Origin{Account: "MA1", API: "https://api.plivo.com"}, report.Origin{Account: "MA2", API: "http://127.0.0.1:8080"}
+	for file, want := range map[string][]report.Origin{
+		"number,alias,app_id,account,api\n12025550101,x,,MA2,http://127.0.0.1:8080\n12025550101,,1,MA1,https://api.plivo.com\n": {a, b},
+		"# plivo-bulk undo: account=MA1 api=https://api.plivo.com\nnumber,alias\n12025550101,x\n12025550101,y\n":                {a},
+		reportLine + "\nnumber,alias\n12025550101,x\n":                                                                          nil,
+		"number,alias\n12025550101,x\n": nil,
+	} {
+		in, err := openString(t, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := in.Origins(); !slices.Equal(got, want) || in.Rows() != 1 || len(readAll(t, in)) != 1 {
+			t.Errorf("%q: Origins %v, Rows %d; want %v, 1", file, got, in.Rows(), want)
+		}
 	}
 }
 
