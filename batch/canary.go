@@ -3,7 +3,6 @@ package batch
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -131,8 +130,7 @@ func (j *jobRun) prefetch(ctx context.Context, rows []Row, pick *canaryPick) err
 		return nil
 	}
 	call := func(ctx context.Context, n string, _ func() bool) (client.NumberInfo, error) {
-		info, err := j.api.Client.GetNumber(ctx, n)
-		return info, ToPaceError(err)
+		return j.api.Client.GetNumber(ctx, n)
 	}
 	return pace.Run(ctx, j.p, source, call, func(d pace.Outcome[string, client.NumberInfo]) error {
 		f := fetched{current: CurrentOf(d.Answer)}
@@ -165,15 +163,14 @@ func (j *jobRun) learnRow(ctx context.Context, spare int) func(Row, *canaryPick)
 			f.err = j.p.Do(ctx, func(ctx context.Context) error {
 				info, err := j.api.Client.GetNumber(ctx, r.Number)
 				f.current = CurrentOf(info)
-				return ToPaceError(err)
+				return err
 			})
 		}
 		if !ok {
 			current = f.current
-			var pe *pace.Error
-			if err := f.err; err != nil && (j.p.Err() != nil || !errors.As(err, &pe) || pe.HTTPStatus/100 != 4) {
+			if pe, ok := client.AsAPIError(f.err); f.err != nil && (j.p.Err() != nil || !ok || pe.StatusCode/100 != 4) {
 				return failed, j.p.Err()
-			} else if err != nil {
+			} else if f.err != nil {
 				return changes, nil
 			}
 		}

@@ -2,7 +2,6 @@ package batch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -13,16 +12,16 @@ import (
 // checkAccount proves the credentials with one cheap read, so that bad
 // ones stop the run before any number is touched.
 func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *slog.Logger) error {
-	err := p.Do(ctx, func(ctx context.Context) error { return ToPaceError(cl.GetAccount(ctx)) })
-	var pe *pace.Error
+	err := p.Do(ctx, cl.GetAccount)
+	pe, _ := client.AsAPIError(err)
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &pe) && pe.Kind == pace.KindAuth:
+	case pe != nil && pe.Kind == client.KindAuth:
 		return fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN; nothing was sent", ErrAborted, pace.ErrAuth, pe.Message)
 	case pe == nil: // the run halted: a signal, or a reason to stop
 		return err
-	case pe.HTTPStatus == 0:
+	case pe.StatusCode == 0:
 		// No answer at all, retries included: every row would fail the
 		// same way, so stop before sending them.
 		return fmt.Errorf("%w: the API does not answer (%s); nothing was sent", ErrAborted, pe.Message)
@@ -66,14 +65,14 @@ func preflight(ctx context.Context, p *pace.Pacer, cl *client.Client, in Source,
 			return nil
 		}
 		call := func(ctx context.Context, id string, _ func() bool) (struct{}, error) {
-			return struct{}{}, ToPaceError(get(ctx, id))
+			return struct{}{}, get(ctx, id)
 		}
 		// Many at a time, at the job's rate: a thousand reads one after the
 		// other would wait a thousand round trips.
 		err := pace.Run(ctx, p, source, call, func(d pace.Outcome[string, struct{}]) error {
 			switch {
-			case d.Err == nil, d.Err.Kind == pace.KindInterrupted: // stopped: nothing will be sent
-			case d.Err.Kind == string(client.KindNotFound):
+			case d.Err == nil, d.Err.Kind == client.KindInterrupted: // stopped: nothing will be sent
+			case d.Err.Kind == client.KindNotFound:
 				missing[d.Item] = true
 				log.Warn(field.String()+" does not exist on the account; its rows are invalid", field.String(), d.Item)
 			default:

@@ -276,16 +276,16 @@ func resultOf(d pace.Outcome[Row, Answer]) Result {
 	r := Result{Row: d.Item, Attempts: d.Attempts, Latency: d.Latency, Current: d.Answer.Current}
 	switch {
 	case d.Passed && d.Item.Invalid != "":
-		r.Status, r.Kind, r.Error = StatusInvalid, KindInvalid, d.Item.Invalid
+		r.Status, r.Kind, r.Error = StatusInvalid, client.KindInvalid, d.Item.Invalid
 	case d.Err == nil && d.Answer.Skipped != "":
 		r.Status, r.HTTPStatus, r.Error = StatusSkipped, d.Answer.HTTPStatus, d.Answer.Skipped
 	case d.Err == nil:
 		r.Status, r.HTTPStatus, r.APIID = StatusOK, d.Answer.HTTPStatus, d.Answer.APIID
-	case d.Err.Kind == pace.KindInterrupted && d.Answer.APIID != "":
+	case d.Err.Kind == client.KindInterrupted && d.Answer.APIID != "":
 		r.Status, r.HTTPStatus, r.APIID, r.Kind = StatusUnverified, d.Answer.HTTPStatus, d.Answer.APIID, d.Err.Kind
 		r.Error = fmt.Sprintf("applied (answered %d), not verified: the run was stopped before a read-back showed its targets", d.Answer.HTTPStatus)
 	default:
-		r.Status, r.HTTPStatus, r.APIID, r.Kind, r.Error = StatusFailed, d.Err.HTTPStatus, d.Err.APIID, d.Err.Kind, d.Err.Message
+		r.Status, r.HTTPStatus, r.APIID, r.Kind, r.Error = StatusFailed, d.Err.StatusCode, d.Err.APIID, d.Err.Kind, d.Err.Message
 	}
 	return r
 }

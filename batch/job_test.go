@@ -85,7 +85,7 @@ func TestRun_preflightMarksRowsInvalid(t *testing.T) {
 		5: `app_id "4040" is not an application of this account`,
 	} {
 		r := results[line]
-		if r.Status != batch.StatusInvalid || r.Kind != batch.KindInvalid || !strings.Contains(r.Error, want) {
+		if r.Status != batch.StatusInvalid || r.Kind != client.KindInvalid || !strings.Contains(r.Error, want) {
 			t.Errorf("row %d: %s %s %q, want invalid: %s", line, r.Status, r.Kind, r.Error, want)
 		}
 		if n := fx.count("", "/Number/"+r.Row.Number+"/"); n != 0 {

@@ -115,11 +115,7 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	page := func(ctx context.Context, off int) (client.NumberPage, error) {
 		q := l.Filter
 		q.Limit, q.Offset = client.MaxPageSize, off
-		pg, err := l.Client.ListNumbers(ctx, q)
-		if err != nil {
-			return pg, ToPaceError(err)
-		}
-		return pg, nil
+		return l.Client.ListNumbers(ctx, q)
 	}
 
 	var first client.NumberPage
@@ -178,7 +174,7 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 			if cur = CurrentOf(info); err == nil {
 				return unknown(cur, exported)
 			}
-			return ToPaceError(err)
+			return err
 		})
 		if err != nil {
 			return sum, incomplete("number "+n, err)
@@ -204,8 +200,8 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 
 // listError says why the first page failed.
 func listError(err error) error {
-	if pe, ok := err.(*pace.Error); ok {
-		if pe.Kind == pace.KindAuth {
+	if pe, ok := err.(*client.APIError); ok {
+		if pe.Kind == client.KindAuth {
 			return fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, pe.Message)
 		}
 		return fmt.Errorf("%w: the first page could not be read: %s", ErrIncomplete, pe.Message)

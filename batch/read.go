@@ -44,12 +44,9 @@ func learnState(ctx context.Context, p *pace.Pacer, cl *client.Client, mode Read
 	}
 	var first client.NumberPage
 	err := p.Do(ctx, func(ctx context.Context) error {
-		pg, err := cl.ListNumbers(ctx, client.ListParams{Limit: client.MaxPageSize})
-		if err != nil {
-			return ToPaceError(err)
-		}
-		first = pg
-		return nil
+		var err error
+		first, err = cl.ListNumbers(ctx, client.ListParams{Limit: client.MaxPageSize})
+		return err
 	})
 	plan.Pages = 1
 	if err != nil {
@@ -83,11 +80,7 @@ func learnState(ctx context.Context, p *pace.Pacer, cl *client.Client, mode Read
 		return nil
 	}
 	call := func(ctx context.Context, off int, _ func() bool) (client.NumberPage, error) {
-		pg, err := cl.ListNumbers(ctx, client.ListParams{Limit: client.MaxPageSize, Offset: off})
-		if err != nil {
-			return pg, ToPaceError(err)
-		}
-		return pg, nil
+		return cl.ListNumbers(ctx, client.ListParams{Limit: client.MaxPageSize, Offset: off})
 	}
 	err = pace.Run(ctx, p, source, call, func(d pace.Outcome[int, client.NumberPage]) error {
 		plan.Pages++

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
+	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
 // Field is one setting of a number that a row can change.
@@ -155,20 +156,11 @@ type Result struct {
 	HTTPStatus int    // of the last answer; 0 when none came
 	APIID      string // Plivo's api_id for the successful attempt, or of the last error answer
 	Attempts   int
-	Kind       string        // stable class of the failure, such as "not_found" or "timeout"
+	Kind       client.Kind   // the failure's class, such as "not_found" or "timeout"
 	Error      string        // why the row failed, is invalid or was skipped
 	Current    Targets       // the number's settings as read from the server, if they were
 	Latency    time.Duration // of the last attempt
 }
-
-// The kinds of failure a row can end with that are the domain's own; the
-// others are pace's (pace.KindTimeout, pace.KindRateLimited, ...).
-const (
-	KindInvalid   = "invalid"
-	KindVerify    = "verify_mismatch" // the server does not hold what it said it changed
-	KindBadAnswer = "bad_answer"      // a 2xx answer that proves nothing
-	KindNoUndo    = "cannot_undo"     // not sent: the undo file cannot record its old value
-)
 
 // ErrAborted is returned by Run when the run was stopped because every
 // further row would fail (bad credentials, a 405, nothing but 403s, a

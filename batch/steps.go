@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
@@ -26,7 +25,7 @@ type Answer struct {
 // Step is what one row means: one attempt at it. The pool has taken a
 // permit for the attempt's first request; permit takes one for each further
 // request and returns false when the run is stopping. A failure is
-// returned as a *pace.Error so that the retry policy knows what to do.
+// returned as a *client.APIError so that the retry policy knows what to do.
 type Step interface {
 	Attempt(ctx context.Context, api *API, row Row, permit func() bool) (Answer, error)
 	// NeedsState reports whether an attempt at row needs the number's
@@ -133,32 +132,28 @@ func (u Update) Attempt(ctx context.Context, api *API, row Row, permit func() bo
 		if u.Undo != nil {
 			if err := u.Undo.Write(row, current); errors.Is(err, ErrCellTooLong) {
 				// A change the undo file cannot record could not be undone.
-				return Answer{Current: current}, &pace.Error{Kind: KindNoUndo, Message: "not sent: the undo file cannot record the value to restore: " + err.Error()}
+				return Answer{Current: current}, &client.APIError{Kind: client.KindNoUndo, Message: "not sent: the undo file cannot record the value to restore: " + err.Error()}
 			} else if err != nil {
-				return Answer{}, &pace.Error{Kind: pace.KindFatal, Message: "the undo file cannot be written: " + err.Error()}
+				return Answer{}, &client.APIError{Kind: client.KindFatal, Message: "the undo file cannot be written: " + err.Error()}
 			}
 		}
 		if u.PinApp && !targets[AppID].Set {
 			targets[AppID] = Setting{Value: current[AppID].Value, Set: true}
 		}
 		if sent && !permit() {
-			return Answer{Current: current}, &pace.Error{Kind: pace.KindInterrupted, Message: "stopped before the update was sent"}
+			return Answer{Current: current}, &client.APIError{Kind: client.KindInterrupted, Message: "stopped before the update was sent"}
 		}
 	}
 	ch, err := cl.UpdateNumber(ctx, row.Number, targets.Params())
 	if err != nil {
-		return Answer{Current: current}, ToPaceError(err)
-	}
-	if ch.APIID == "" {
-		return Answer{Current: current}, &pace.Error{HTTPStatus: ch.HTTPStatus, Kind: KindBadAnswer, Retryable: true,
-			Message: fmt.Sprintf("answered %d without an api_id: no proof that the update was applied", ch.HTTPStatus)}
+		return Answer{Current: current}, err // a 2xx without an api_id too: no proof that the update was applied
 	}
 	ans := Answer{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Current: current}
 	if !u.Verify {
 		return ans, nil
 	}
 	if !permit() {
-		return ans, &pace.Error{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Kind: pace.KindInterrupted,
+		return ans, &client.APIError{StatusCode: ch.HTTPStatus, APIID: ch.APIID, Kind: client.KindInterrupted,
 			Message: "stopped before the update could be read back"}
 	}
 	info, err := cl.GetNumber(ctx, row.Number)
@@ -167,8 +162,8 @@ func (u Update) Attempt(ctx context.Context, api *API, row Row, permit func() bo
 	}
 	after := CurrentOf(info)
 	if diff := targets.Differs(after); len(diff) > 0 {
-		return ans, &pace.Error{
-			HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Kind: KindVerify, Retryable: true,
+		return ans, &client.APIError{
+			StatusCode: ch.HTTPStatus, APIID: ch.APIID, Kind: client.KindVerify,
 			Message: fmt.Sprintf("answered %d %q but the server holds %s", ch.HTTPStatus, ch.Message, describeFields(after, diff)),
 		}
 	}
@@ -195,7 +190,7 @@ func (Read) Settle(_ Row, current Targets) (Answer, bool) {
 func (Read) Attempt(ctx context.Context, api *API, row Row, _ func() bool) (Answer, error) {
 	info, err := api.Client.GetNumber(ctx, row.Number)
 	if err != nil {
-		return Answer{}, ToPaceError(err)
+		return Answer{}, err
 	}
 	current := CurrentOf(info)
 	return Answer{HTTPStatus: 200, APIID: info.APIID, Current: current}, unknown(current, row.Targets)
@@ -208,36 +203,19 @@ func (Read) Attempt(ctx context.Context, api *API, row Row, _ func() bool) (Answ
 func unknown(current, need Targets) error {
 	for f, s := range need {
 		if s.Set && !current[f].Set {
-			return &pace.Error{Kind: KindBadAnswer, Message: fmt.Sprintf(
+			return &client.APIError{Kind: client.KindBadAnswer, Message: fmt.Sprintf(
 				"the API's answer has no `%s`: the number's %s is unknown, and no guess of it is sent or recorded", client.SettingKeys[f], Field(f))}
 		}
 	}
 	return nil
 }
 
-// ToPaceError adapts the client's errors to what the retry policy reads.
-func ToPaceError(err error) error {
-	ae, ok := client.AsAPIError(err)
-	if !ok {
-		return err
-	}
-	return &pace.Error{
-		HTTPStatus: ae.StatusCode,
-		APIID:      ae.APIID,
-		Kind:       string(ae.Kind),
-		Message:    ae.Error(),
-		RetryAfter: ae.RetryAfter,
-		Retryable:  ae.Retryable(),
-	}
-}
-
-// readError adapts a failed read, saying which read it was.
+// readError says which read failed.
 func readError(what string, err error) error {
-	e := ToPaceError(err)
-	if pe, ok := e.(*pace.Error); ok {
-		pe.Message = what + ": " + pe.Message
+	if e, ok := client.AsAPIError(err); ok {
+		e.Message = what + ": " + e.Message
 	}
-	return e
+	return err
 }
 
 // CurrentOf turns a number's settings as read into Targets, with plain ids.

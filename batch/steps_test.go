@@ -172,12 +172,12 @@ func TestUpdate_Attempt_verify(t *testing.T) {
 		verify       bool
 		wantStatus   batch.Status
 		wantAttempts int
-		wantKind     string
+		wantKind     client.Kind
 		wantState    map[string]sandbox.Number // nil: as seeded
 	}{
 		{"verify retries the lie", false, true, batch.StatusOK, 2, "", afterMigration},
 		{"without verify the lie passes", false, false, batch.StatusOK, 1, "", nil},
-		{"a server that always lies fails the row", true, true, batch.StatusFailed, 3, batch.KindVerify, nil},
+		{"a server that always lies fails the row", true, true, batch.StatusFailed, 3, client.KindVerify, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -335,7 +335,7 @@ func TestRead_Attempt_changes(t *testing.T) {
 				r.Change(), r.Status, tt.field, r.Current[tt.field].Value, r.Error, tt.change, tt.status, tt.current, tt.errPart)
 		}
 	}
-	if r := results[7]; r.Kind != string(client.KindNotFound) || r.HTTPStatus != 404 {
+	if r := results[7]; r.Kind != client.KindNotFound || r.HTTPStatus != 404 {
 		t.Errorf("row 7: kind %q http %d, want %s 404", r.Kind, r.HTTPStatus, client.KindNotFound)
 	}
 	want := map[string]int{batch.ChangeYes: 5, batch.ChangeNo: 1, batch.ChangeError: 3}

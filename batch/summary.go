@@ -62,7 +62,7 @@ func (s *Summary) add(r Result) {
 		s.OK++
 	case StatusFailed:
 		s.Failed++
-		s.FailedByKind[r.Kind]++
+		s.FailedByKind[string(r.Kind)]++
 	case StatusInvalid:
 		s.Invalid++
 	case StatusSkipped:

@@ -1,10 +1,6 @@
-// Package client is a small client for the parts of Plivo's REST API that
-// plivo-bulk uses: updating and reading account phone numbers, and looking up
-// applications and subaccounts.
-//
-// It knows HTTP, not CSV: callers pass plain values and get typed errors back.
-// It does not retry; the batch package decides what is worth another attempt,
-// with the help of the predicates in this package.
+// Package client calls the parts of Plivo's REST API that plivo-bulk uses.
+// It knows HTTP, not CSV, and never retries: every failure is an *APIError
+// whose Kind the pace package's one retry policy reads.
 package client
 
 import (
@@ -15,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,33 +21,29 @@ import (
 	"time"
 )
 
-// DefaultBaseURL is Plivo's API root.
-const DefaultBaseURL = "https://api.plivo.com"
-
-// DefaultTimeout bounds one request, from dial to the last byte of the body.
-const DefaultTimeout = 30 * time.Second
-
-// maxBody bounds how much of a response body is read. Plivo's answers are a
-// few hundred bytes; a proxy's error page may be larger and is cut.
-const maxBody = 1 << 20
+const (
+	DefaultBaseURL = "https://api.plivo.com" // Plivo's API root
+	DefaultTimeout = 30 * time.Second        // one request, from dial to the answer's last byte
+	// maxBody bounds what is read of an answer: Plivo's are a few hundred
+	// bytes; a proxy's error page may be larger and is cut.
+	maxBody = 1 << 20
+)
 
 // Client calls Plivo's API for one account. It is safe for concurrent use.
 type Client struct {
-	http      *http.Client
-	baseURL   *url.URL
-	authID    string
-	authToken string
-	basicAuth string   // base64(authID:authToken), as sent in the Authorization header
-	secrets   []string // what redact replaces: the token and the credential, encoded the usual ways
-	// accountURL is ".../v1/Account/{auth_id}/", built once: joining and
-	// formatting it for every request was a measurable part of a row's cost.
-	accountURL string
+	http       *http.Client
+	transport  *http.Transport
+	baseURL    *url.URL
+	authID     string
+	basicAuth  string   // base64(authID:authToken), as sent in the Authorization header
+	secrets    []string // what redact replaces: the token and the credential, encoded the usual ways
+	accountURL string   // ".../v1/Account/{auth_id}/"
 	userAgent  string
 	trace      func(context.Context, Exchange) // nil unless WithTrace
 }
 
-// Exchange is one request and what came of it, for a request log. Its
-// text is redacted as errors are.
+// Exchange is one request and what came of it, for a request log,
+// redacted as errors are.
 type Exchange struct {
 	Method   string
 	Path     string // the URL's path and query
@@ -60,74 +53,29 @@ type Exchange struct {
 	Duration time.Duration
 }
 
-// WithTrace calls fn after every request, with the request's context, from
-// the goroutine that sent it.
-func WithTrace(fn func(context.Context, Exchange)) Option {
-	return func(c *Client) error {
-		c.trace = fn
-		return nil
-	}
-}
+// Option configures a Client; New checks the result.
+type Option func(*Client)
 
-// Option configures a Client.
-type Option func(*Client) error
+// WithTrace calls fn after every request, with its context, from the
+// goroutine that sent it.
+func WithTrace(fn func(context.Context, Exchange)) Option { return func(c *Client) { c.trace = fn } }
 
-// WithUserAgent sets the User-Agent header sent with every request.
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error {
-		if strings.ContainsAny(ua, "\r\n") {
-			return errors.New("user agent must be one line")
-		}
-		c.userAgent = ua
-		return nil
-	}
-}
+// WithUserAgent sets the User-Agent header, one line.
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
 
 // WithTimeout bounds each request. Zero means no bound beyond the context.
-func WithTimeout(d time.Duration) Option {
-	return func(c *Client) error {
-		if d < 0 {
-			return fmt.Errorf("timeout %v is negative", d)
-		}
-		c.http.Timeout = d
-		return nil
-	}
-}
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.http.Timeout = d } }
 
-// WithMaxConns sizes the connection pool: up to n connections to the API
-// host are kept open for reuse, so that n workers never wait on a dial.
+// WithMaxConns keeps up to n connections to the API host open for reuse,
+// so that n workers never wait on a dial.
 func WithMaxConns(n int) Option {
-	return func(c *Client) error {
-		if n < 1 {
-			return fmt.Errorf("max connections %d must be at least 1", n)
-		}
-		t, ok := c.http.Transport.(*http.Transport)
-		if !ok {
-			return errors.New("max connections: transport is not an *http.Transport")
-		}
-		t.MaxIdleConns = n
-		t.MaxIdleConnsPerHost = n
-		return nil
-	}
-}
-
-// WithHTTPClient replaces the HTTP client, for callers that need their own
-// transport. Its Timeout is kept unless WithTimeout comes after.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error {
-		if hc == nil {
-			return errors.New("http client is nil")
-		}
-		c.http = hc
-		return nil
-	}
+	return func(c *Client) { c.transport.MaxIdleConns, c.transport.MaxIdleConnsPerHost = n, n }
 }
 
 // New returns a Client for the account authID, authenticating with token.
-// baseURL is the API root, such as DefaultBaseURL.
-//
-// A plain http:// base URL is accepted only for a loopback host: Basic auth
-// would otherwise cross the network in clear.
+// baseURL is the API root, such as DefaultBaseURL. A plain http:// base URL
+// is accepted only for a loopback host: Basic auth would otherwise cross
+// the network in clear.
 func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
 	// The messages never quote baseURL as given: it may carry a password.
 	u, err := url.Parse(baseURL)
@@ -138,59 +86,56 @@ func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
 		}
 		return nil, fmt.Errorf("api url cannot be parsed: %w", err)
 	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("api url %q: plain http is refused except to a loopback address (credentials would cross the network in clear)", redactURL(u))
-		}
-	default:
-		return nil, fmt.Errorf("api url %q: scheme must be https (or http to a loopback address)", redactURL(u))
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("api url %q: no host", redactURL(u))
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("api url %q: must not carry credentials, a query or a fragment", redactURL(u))
-	}
-	if authID == "" {
+	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	switch {
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return nil, fmt.Errorf("api url %q: plain http is refused except to a loopback address (credentials would cross the network in clear)", shown)
+	case u.Scheme != "https" && u.Scheme != "http":
+		return nil, fmt.Errorf("api url %q: scheme must be https (or http to a loopback address)", shown)
+	case u.Host == "":
+		return nil, fmt.Errorf("api url %q: no host", shown)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("api url %q: must not carry credentials, a query or a fragment", shown)
+	case authID == "":
 		return nil, errors.New("auth id is empty")
-	}
-	if strings.ContainsAny(authID, "/?#%: \t\r\n") {
+	case strings.ContainsAny(authID, "/?#%: \t\r\n"):
 		return nil, fmt.Errorf("auth id %q has characters an auth id cannot have", authID)
-	}
-	if token == "" {
+	case token == "":
 		return nil, errors.New("auth token is empty")
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + "/"
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConns = 16
-	transport.MaxIdleConnsPerHost = 16
+	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 16, 16
 	c := &Client{
 		http: &http.Client{Transport: transport, Timeout: DefaultTimeout,
 			// A redirect is not followed: Go would resend the credentials,
 			// even to a plain http:// address. The 3xx is reported instead.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		baseURL:   u,
-		authID:    authID,
-		authToken: token,
-		basicAuth: base64.StdEncoding.EncodeToString([]byte(authID + ":" + token)),
-		secrets:   secretVariants(authID+":"+token, token),
-		userAgent: "plivo-bulk",
+		transport:  transport,
+		baseURL:    u,
+		authID:     authID,
+		basicAuth:  base64.StdEncoding.EncodeToString([]byte(authID + ":" + token)),
+		secrets:    secretVariants(authID+":"+token, token),
+		accountURL: u.JoinPath("v1", "Account", authID).String() + "/", // JoinPath drops the trailing slash
+		userAgent:  "plivo-bulk",
 	}
-	c.accountURL = c.baseURL.JoinPath("v1", "Account", authID).String() + "/" // JoinPath drops the trailing slash
 	for _, opt := range opts {
-		if err := opt(c); err != nil {
-			return nil, err
-		}
+		opt(c)
+	}
+	switch {
+	case strings.ContainsAny(c.userAgent, "\r\n"):
+		return nil, errors.New("user agent must be one line")
+	case c.http.Timeout < 0:
+		return nil, fmt.Errorf("timeout %v is negative", c.http.Timeout)
+	case c.transport.MaxIdleConns < 1:
+		return nil, fmt.Errorf("max connections %d must be at least 1", c.transport.MaxIdleConns)
 	}
 	return c, nil
 }
 
-// String describes the client without its token, so that printing a Client
-// with %v never shows the secret. Its receiver is a value, so that printing
-// a dereferenced *Client does not show the fields either.
+// String describes the client without its token. Its receiver is a value,
+// so that printing a dereferenced *Client does not show the fields either.
 func (c Client) String() string {
 	return fmt.Sprintf("plivo client for %s at %s", c.authID, c.baseURL.Redacted())
 }
@@ -198,27 +143,23 @@ func (c Client) String() string {
 // GoString is String, for %#v.
 func (c Client) GoString() string { return c.String() }
 
-// redacted replaces the token in text that came from the server.
-const redacted = "[redacted]"
-
-// redact replaces the token and the Basic credential in a server's answer:
-// a proxy or a hostile server may echo the request's Authorization header,
-// or the token URL- or base64-encoded, and its text ends up in errors, logs
-// and reports. It runs on the raw body, before any text is cut short.
+// redact replaces the token and the credential in a server's answer, which
+// a proxy may echo and which ends up in errors, logs and reports. It runs
+// on the raw body, before any text is cut short.
 func (c *Client) redact(body []byte) []byte {
 	for _, secret := range c.secrets {
 		if bytes.Contains(body, []byte(secret)) {
-			body = bytes.ReplaceAll(body, []byte(secret), []byte(redacted))
+			body = bytes.ReplaceAll(body, []byte(secret), []byte("[redacted]"))
 		}
 	}
 	return body
 }
 
-// secretVariants returns each of secrets raw, JSON-escaped (Go's way and with
-// \/ as PHP writes it), URL-encoded (query and path, with upper- or
-// lower-case hex digits) and in base64 (both alphabets, padded or not),
-// longest first, so that a form holding another (padded base64, "id:token")
-// is replaced whole.
+func (c *Client) redactString(s string) string { return string(c.redact([]byte(s))) }
+
+// secretVariants returns each of secrets raw, JSON-escaped (also with \/
+// as PHP writes it), URL-encoded (either case of hex digit) and in every
+// base64, longest first, so that a form holding another is replaced whole.
 func secretVariants(secrets ...string) []string {
 	var forms []string
 	lower := func(s string) string { return percentHex.ReplaceAllStringFunc(s, strings.ToLower) }
@@ -236,22 +177,10 @@ func secretVariants(secrets ...string) []string {
 
 var percentHex = regexp.MustCompile(`%[0-9A-F]{2}`)
 
-// redactError redacts the server's text in err once decoded, for a secret
-// that the body held JSON-escaped.
-func (c *Client) redactError(err error) error {
-	if e, ok := AsAPIError(err); ok {
-		e.Message = string(c.redact([]byte(e.Message)))
-		e.APIID = string(c.redact([]byte(e.APIID)))
-	}
-	return err
-}
-
-// redactEscaped redacts a JSON answer's strings as they decode: a server
-// may echo the token \u-escaped, which redact, reading the raw bytes, does
-// not see, and the decoded field would carry it into a report or an undo
-// file. Without a backslash every string decodes to its raw bytes, which
-// redact has seen; otherwise the answer is re-encoded with nothing escaped
-// that a token can hold (letters, digits, + / =), then redacted.
+// redactEscaped redacts a JSON answer's strings as they decode: a token
+// echoed \u-escaped would pass redact and reach a report once decoded. An
+// answer with a backslash is re-encoded with nothing escaped that a token
+// can hold, then redacted.
 func (c *Client) redactEscaped(body []byte) []byte {
 	if bytes.IndexByte(body, '\\') < 0 {
 		return body
@@ -259,33 +188,80 @@ func (c *Client) redactEscaped(body []byte) []byte {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber() // re-encode numbers as they were written
 	var v any
-	if err := dec.Decode(&v); err != nil {
+	if dec.Decode(&v) != nil {
 		return body // not JSON: decoding it into the answer fails anyway
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if enc.Encode(v) != nil {
 		return body
 	}
 	return c.redact(buf.Bytes())
 }
 
-// AuthID returns the account the client acts for.
-func (c *Client) AuthID() string { return c.authID }
-
 func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
-func redactURL(u *url.URL) string {
-	v := *u
-	v.User = nil
-	v.RawQuery = ""
-	v.Fragment = ""
-	return v.String()
+// call sends one request for path below /v1/Account/{auth_id}/ and
+// decodes a 2xx answer into v (if not nil). It returns the answer's status
+// (0 when none came) and an *APIError; the answer is always drained, so
+// that the connection is reused.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, v any) (status int, err error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.accountURL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, &APIError{Kind: KindError, Message: "build " + method + " request: " + cleanMessage(err.Error()), Err: err}
+	}
+	req.Header.Set("Authorization", "Basic "+c.basicAuth) // as SetBasicAuth, encoded once in New
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	var answer []byte
+	if c.trace != nil {
+		defer func(start time.Time) { c.traced(req, start, status, answer, err) }(time.Now())
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, transportError(ctx.Err(), err)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
+		_ = resp.Body.Close()
+	}()
+	status = resp.StatusCode
+	answer, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return status, answerError(status, KindNetwork, "reading the answer: "+cleanMessage(err.Error()), err)
+	}
+	answer = c.redactEscaped(c.redact(answer))
+	if e := checkResponse(resp, answer); e != nil {
+		e.Message, e.APIID = c.redactString(e.Message), c.redactString(e.APIID)
+		return status, e
+	}
+	if v != nil {
+		if err := json.Unmarshal(answer, v); err != nil {
+			return status, answerError(status, KindBadAnswer, "answer is not the expected JSON: "+snippet(answer), err)
+		}
+	}
+	return status, nil
+}
+
+// traced tells c.trace of a request. The path is redacted too: an input
+// cell may hold the token by mistake.
+func (c *Client) traced(req *http.Request, start time.Time, status int, answer []byte, err error) {
+	x := Exchange{Method: req.Method, Path: c.redactString(req.URL.RequestURI()), Status: status, Duration: time.Since(start)}
+	if e, ok := AsAPIError(err); ok {
+		x.Kind, x.APIID = e.Kind, e.APIID
+	} else {
+		var a struct {
+			APIID string `json:"api_id"`
+		}
+		_ = json.Unmarshal(answer, &a)
+		x.APIID = c.redactString(cleanMessage(a.APIID))
+	}
+	c.trace(req.Context(), x)
 }

@@ -80,25 +80,23 @@ func TestClient_errors(t *testing.T) {
 		wantKind   Kind
 		wantMsg    string
 		wantAPIID  string
-		wantRetry  bool
 		wantAfter  time.Duration
-		wantString string
 	}{
-		{name: "404", status: 404, body: `{"api_id":"a1","error":"not found"}`, wantKind: KindNotFound, wantMsg: "not found", wantAPIID: "a1", wantString: "HTTP 404: not found"},
+		{name: "404", status: 404, body: `{"api_id":"a1","error":"not found"}`, wantKind: KindNotFound, wantMsg: "not found", wantAPIID: "a1"},
 		{name: "400", status: 400, body: `{"api_id":"a2","error":"invalid app_id"}`, wantKind: KindHTTP4xx, wantMsg: "invalid app_id", wantAPIID: "a2"},
 		{name: "401 without api_id", status: 401, body: `{"error":"authentication credentials were not provided"}`, wantKind: KindAuth, wantMsg: "authentication credentials were not provided"},
 		{name: "403", status: 403, body: `{"api_id":"a3","error":"forbidden"}`, wantKind: KindForbidden, wantMsg: "forbidden", wantAPIID: "a3"},
 		{name: "405", status: 405, body: `{"error":"method not allowed"}`, wantKind: KindMethod, wantMsg: "method not allowed"},
-		{name: "429 seconds", status: 429, header: map[string]string{"Retry-After": "3"}, body: `{"error":"too many requests"}`, wantKind: KindRateLimited, wantMsg: "too many requests", wantRetry: true, wantAfter: 3 * time.Second},
-		{name: "429 huge", status: 429, header: map[string]string{"Retry-After": "999999"}, body: `{}`, wantKind: KindRateLimited, wantMsg: "{}", wantRetry: true, wantAfter: maxRetryAfter},
-		{name: "429 junk", status: 429, header: map[string]string{"Retry-After": "soon"}, body: ``, wantKind: KindRateLimited, wantMsg: "Too Many Requests", wantRetry: true},
-		{name: "500", status: 500, body: `{"api_id":"a4","error":"internal"}`, wantKind: KindServer, wantMsg: "internal", wantAPIID: "a4", wantRetry: true},
-		{name: "502 html", status: 502, body: "<html>\n<body>Bad   gateway</body></html>", wantKind: KindServer, wantMsg: "<html> <body>Bad gateway</body></html>", wantRetry: true},
-		{name: "408", status: 408, body: `{"error":"timeout"}`, wantKind: KindHTTP4xx, wantMsg: "timeout", wantRetry: true},
+		{name: "429 seconds", status: 429, header: map[string]string{"Retry-After": "3"}, body: `{"error":"too many requests"}`, wantKind: KindRateLimited, wantMsg: "too many requests", wantAfter: 3 * time.Second},
+		{name: "429 huge", status: 429, header: map[string]string{"Retry-After": "999999"}, body: `{}`, wantKind: KindRateLimited, wantMsg: "{}", wantAfter: maxRetryAfter},
+		{name: "429 junk", status: 429, header: map[string]string{"Retry-After": "soon"}, body: ``, wantKind: KindRateLimited, wantMsg: "Too Many Requests"},
+		{name: "500", status: 500, body: `{"api_id":"a4","error":"internal"}`, wantKind: KindServer, wantMsg: "internal", wantAPIID: "a4"},
+		{name: "502 html", status: 502, body: "<html>\n<body>Bad   gateway</body></html>", wantKind: KindServer, wantMsg: "<html> <body>Bad gateway</body></html>"},
+		{name: "408", status: 408, body: `{"error":"timeout"}`, wantKind: KindHTTP4xx, wantMsg: "timeout"},
 		{name: "error object", status: 400, body: `{"error":{"alias":["too long"]}}`, wantKind: KindHTTP4xx, wantMsg: `{"alias":["too long"]}`},
-		{name: "202 without api_id", status: 202, body: `{"message":"changed"}`, wantKind: KindBadAnswer, wantMsg: "answer has no api_id", wantRetry: true},
-		{name: "200 html", status: 200, body: `<html>hello</html>`, wantKind: KindBadAnswer, wantMsg: "answer is not the expected JSON: <html>hello</html>", wantRetry: true},
-		{name: "truncated json", status: 202, body: `{"message":"changed","api_`, wantKind: KindBadAnswer, wantMsg: `answer is not the expected JSON: {"message":"changed","api_`, wantRetry: true},
+		{name: "202 without api_id", status: 202, body: `{"message":"changed"}`, wantKind: KindBadAnswer, wantMsg: "answer has no api_id"},
+		{name: "200 html", status: 200, body: `<html>hello</html>`, wantKind: KindBadAnswer, wantMsg: "answer is not the expected JSON: <html>hello</html>"},
+		{name: "truncated json", status: 202, body: `{"message":"changed","api_`, wantKind: KindBadAnswer, wantMsg: `answer is not the expected JSON: {"message":"changed","api_`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,15 +113,10 @@ func TestClient_errors(t *testing.T) {
 			if !ok {
 				t.Fatalf("err = %v, want *APIError", err)
 			}
-			if e.Kind != tt.wantKind || e.Message != tt.wantMsg || e.APIID != tt.wantAPIID || e.Retryable() != tt.wantRetry || e.RetryAfter != tt.wantAfter {
-				t.Errorf("got Kind=%v Message=%q APIID=%q Retryable=%v RetryAfter=%v\nwant Kind=%v Message=%q APIID=%q Retryable=%v RetryAfter=%v",
-					e.Kind, e.Message, e.APIID, e.Retryable(), e.RetryAfter, tt.wantKind, tt.wantMsg, tt.wantAPIID, tt.wantRetry, tt.wantAfter)
-			}
-			if e.StatusCode != tt.status {
-				t.Errorf("StatusCode = %d, want %d", e.StatusCode, tt.status)
-			}
-			if tt.wantString != "" && err.Error() != tt.wantString {
-				t.Errorf("Error() = %q, want %q", err.Error(), tt.wantString)
+			wantMsg := fmt.Sprintf("HTTP %d: %s", tt.status, tt.wantMsg)
+			if e.Kind != tt.wantKind || err.Error() != wantMsg || e.APIID != tt.wantAPIID || e.RetryAfter != tt.wantAfter || e.StatusCode != tt.status {
+				t.Errorf("got %d %v %q APIID=%q RetryAfter=%v\nwant %d %v %q APIID=%q RetryAfter=%v",
+					e.StatusCode, e.Kind, err, e.APIID, e.RetryAfter, tt.status, tt.wantKind, wantMsg, tt.wantAPIID, tt.wantAfter)
 			}
 			if strings.Contains(fmt.Sprintf("%v %+v %#v", err, err, c), testToken) {
 				t.Error("the token appears in the error or the client's text")
@@ -144,8 +137,8 @@ func TestClient_timeout(t *testing.T) {
 	})
 	_, err := c.UpdateNumber(context.Background(), "12025551111", map[string]string{"alias": "x"})
 	e, ok := AsAPIError(err)
-	if !ok || e.Kind != KindTimeout || !e.Retryable() {
-		t.Fatalf("err = %#v, want a retryable timeout", err)
+	if !ok || e.Kind != KindTimeout {
+		t.Fatalf("err = %#v, want a timeout", err)
 	}
 }
 
@@ -159,8 +152,8 @@ func TestClient_droppedConnection(t *testing.T) {
 	})
 	_, err := c.UpdateNumber(context.Background(), "12025551111", map[string]string{"alias": "x"})
 	e, ok := AsAPIError(err)
-	if !ok || e.Kind != KindNetwork || !e.Retryable() || e.StatusCode != 0 {
-		t.Fatalf("err = %v, want a retryable network error", err)
+	if !ok || e.Kind != KindNetwork || e.StatusCode != 0 {
+		t.Fatalf("err = %v, want a network error", err)
 	}
 }
 
@@ -265,8 +258,8 @@ func TestClient_GetNumber_notTheNumber(t *testing.T) {
 		c, mux := setup(t)
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) })
 		_, err := c.GetNumber(context.Background(), "12025551111")
-		if e, ok := AsAPIError(err); !ok || e.Kind != KindBadAnswer || !e.Retryable() || !errors.Is(err, ErrNotNumber) {
-			t.Errorf("GetNumber answered %s: err = %v, want a retryable bad answer", body, err)
+		if e, ok := AsAPIError(err); !ok || e.Kind != KindBadAnswer || err.Error() != "HTTP 200: answer is not the description of number 12025551111" {
+			t.Errorf("GetNumber answered %s: err = %v, want a bad answer", body, err)
 		}
 	}
 }
@@ -286,8 +279,8 @@ func TestClient_redirectNotFollowed(t *testing.T) {
 	})
 	_, err := c.UpdateNumber(context.Background(), "12025551111", map[string]string{"alias": "x"})
 	e, ok := AsAPIError(err)
-	if !ok || e.Kind != KindRedirect || e.Retryable() || !strings.Contains(e.Message, "not followed") {
-		t.Fatalf("err = %v, want a non-retryable redirect error", err)
+	if !ok || e.Kind != KindRedirect || !strings.Contains(e.Message, "not followed") {
+		t.Fatalf("err = %v, want a redirect error", err)
 	}
 	if hits != 0 {
 		t.Errorf("the redirect was followed %d times", hits)

@@ -4,18 +4,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// Kind is a stable class of failure, for reports, summaries and retry
-// decisions. Plivo's error texts are free text, not codes; the kind is not.
+// Kind is the one vocabulary for what went wrong with a request or a row,
+// read by the retry policy and written to summaries (a file format: the
+// strings never change). Plivo's error texts are free text; the kind is
+// not. The client gives the kinds of an answer; the tool's steps the rest.
 type Kind string
 
-// The kinds of failure.
+// The kinds of an answer, or of its absence.
 const (
 	KindHTTP4xx     Kind = "http_4xx"     // a client error other than those below
 	KindAuth        Kind = "auth"         // 401: bad credentials
@@ -24,142 +29,138 @@ const (
 	KindMethod      Kind = "method"       // 405: a bug in the tool
 	KindRateLimited Kind = "rate_limited" // 429
 	KindServer      Kind = "server"       // 5xx
+	KindRedirect    Kind = "redirect"     // 3xx: not followed, so credentials are never resent
 	KindTimeout     Kind = "timeout"      // no answer in time
 	KindNetwork     Kind = "network"      // connection refused, reset, closed
-	KindBadAnswer   Kind = "bad_answer"   // a 2xx that is not the expected JSON
+	KindBadAnswer   Kind = "bad_answer"   // a 2xx answer that proves nothing
 	KindCancelled   Kind = "cancelled"    // the caller's context ended
-	KindRedirect    Kind = "redirect"     // 3xx: not followed, so credentials are never resent
 )
 
-// APIError is any failed call: a non-2xx answer, an answer that could not be
-// understood, or no answer at all (StatusCode 0). It never holds the token.
+// The tool's own kinds.
+const (
+	KindInvalid     Kind = "invalid"         // a row that is not sent: bad input
+	KindVerify      Kind = "verify_mismatch" // the server does not hold what it said it changed
+	KindNoUndo      Kind = "cannot_undo"     // not sent: the undo file cannot record its old value
+	KindFatal       Kind = "fatal"           // stops the run, say the undo file cannot be written
+	KindInterrupted Kind = "interrupted"     // the run stopped before or during the item
+	KindThrottled   Kind = "throttled"       // the account accepted nothing for too long
+	KindError       Kind = "error"           // a failure with no class of its own
+)
+
+// APIError is any failed request or row: a non-2xx answer, an answer that
+// proves nothing, no answer at all (StatusCode 0), or a failure the tool's
+// own steps find. Message is the whole text, as reports show it. It never
+// holds the token.
 type APIError struct {
-	StatusCode int           // HTTP status; 0 when no answer came
-	APIID      string        // Plivo's api_id, when the answer had one
-	Message    string        // Plivo's error text, or what went wrong
-	RetryAfter time.Duration // from a Retry-After header; 0 when absent
+	StatusCode int    // HTTP status of the answer; 0 when none came
+	APIID      string // Plivo's api_id, when the answer had one
 	Kind       Kind
-	err        error
+	Message    string
+	RetryAfter time.Duration // from a Retry-After header; 0 when absent
+	Err        error         // the cause, if any
 }
 
-func (e *APIError) Error() string {
-	if e.StatusCode == 0 {
-		return e.Message
-	}
-	return fmt.Sprintf("HTTP %d: %s", e.StatusCode, e.Message)
+func (e *APIError) Error() string { return e.Message }
+
+// Unwrap returns the cause, such as a net.Error or a context error.
+func (e *APIError) Unwrap() error { return e.Err }
+
+// AsAPIError returns err as an *APIError, if it is one.
+func AsAPIError(err error) (*APIError, bool) {
+	var e *APIError
+	ok := errors.As(err, &e)
+	return e, ok
 }
 
-// Unwrap returns the underlying cause, such as a net.Error or context error.
-func (e *APIError) Unwrap() error { return e.err }
-
-// Retryable reports whether another attempt may succeed: 429, 408, 5xx,
-// timeouts, dropped connections and a 2xx without an api_id. An update sets
-// values, so repeating one that may have been applied is safe.
-func (e *APIError) Retryable() bool {
-	switch e.Kind {
-	case KindRateLimited, KindServer, KindTimeout, KindNetwork, KindBadAnswer:
-		return true
-	}
-	return e.StatusCode == http.StatusRequestTimeout
+// answerError is a failure of an answer with the status given.
+func answerError(status int, kind Kind, msg string, cause error) *APIError {
+	return &APIError{StatusCode: status, Kind: kind, Message: fmt.Sprintf("HTTP %d: %s", status, msg), Err: cause}
 }
 
-// maxRetryAfter clamps a server's Retry-After to what a duration holds
-// sensibly. Whether to wait that long is the caller's policy (the run stops
-// when it is longer than --max-throttle-wait), so it must see the real
-// figure, not one cut to fit.
+// maxRetryAfter clamps a Retry-After to what a duration holds sensibly;
+// whether to wait that long is the retry policy's call, so it sees the
+// server's real figure, not one cut to fit.
 const maxRetryAfter = 7 * 24 * time.Hour
 
-// CheckResponse returns nil for a 2xx answer, else an *APIError built from
-// the status, Plivo's JSON error body (or the raw text when it is not JSON)
-// and any Retry-After header. body is the response body, already read.
-func CheckResponse(resp *http.Response, body []byte) error {
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+// checkResponse returns nil for a 2xx answer, else an *APIError built from
+// the status, Plivo's JSON error (or the raw text when it is not JSON) and
+// any Retry-After. body is the answer, already read and redacted.
+func checkResponse(resp *http.Response, body []byte) *APIError {
+	status := resp.StatusCode
+	if status >= 200 && status < 300 {
 		return nil
 	}
-	e := &APIError{StatusCode: resp.StatusCode, Kind: kindOf(resp.StatusCode)}
+	kind, ok := map[int]Kind{401: KindAuth, 403: KindForbidden, 404: KindNotFound, 405: KindMethod, 429: KindRateLimited}[status]
+	if !ok { // by class; a 1xx is not what this API answers
+		kind = [...]Kind{KindBadAnswer, KindBadAnswer, KindBadAnswer, KindRedirect, KindHTTP4xx, KindServer}[min(max(status/100, 0), 5)]
+	}
 	var pe struct {
 		APIID string `json:"api_id"`
 		Error any    `json:"error"`
 	}
+	msg, apiID := http.StatusText(status), ""
 	if json.Unmarshal(body, &pe) == nil && pe.Error != nil {
-		e.APIID = cleanMessage(pe.APIID)
-		switch v := pe.Error.(type) {
-		case string:
-			e.Message = cleanMessage(v)
-		default: // Plivo sometimes answers {"error": {"field": ["..."]}}
-			raw, _ := json.Marshal(v)
-			e.Message = cleanMessage(string(raw))
+		s, ok := pe.Error.(string)
+		if !ok { // Plivo sometimes answers {"error": {"field": ["..."]}}
+			raw, _ := json.Marshal(pe.Error)
+			s = string(raw)
 		}
-	} else if s := snippet(body); s != "" && e.Kind != KindRedirect {
-		e.Message = s
-	} else {
-		e.Message = http.StatusText(resp.StatusCode)
+		msg, apiID = cleanMessage(s), cleanMessage(pe.APIID)
+	} else if s := snippet(body); s != "" && kind != KindRedirect {
+		msg = s
 	}
-	if e.Kind == KindRedirect {
-		e.Message += " to " + cleanMessage(resp.Header.Get("Location")) + " (not followed: the credentials would be sent again; check --api-url)"
+	if kind == KindRedirect {
+		msg += " to " + cleanMessage(resp.Header.Get("Location")) + " (not followed: the credentials would be sent again; check --api-url)"
 	}
+	e := answerError(status, kind, msg, nil)
+	e.APIID = apiID
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return e
 }
 
-func kindOf(status int) Kind {
-	switch {
-	case status == http.StatusUnauthorized:
-		return KindAuth
-	case status == http.StatusForbidden:
-		return KindForbidden
-	case status == http.StatusNotFound:
-		return KindNotFound
-	case status == http.StatusMethodNotAllowed:
-		return KindMethod
-	case status == http.StatusTooManyRequests:
-		return KindRateLimited
-	case status >= 500:
-		return KindServer
-	case status >= 400:
-		return KindHTTP4xx
-	case status >= 300:
-		return KindRedirect
+// transportError classifies an error of http.Client.Do. The message is
+// rebuilt from the innermost cause, so that no URL is quoted.
+func transportError(ctxErr, err error) *APIError {
+	if ctxErr != nil {
+		return &APIError{Kind: KindCancelled, Message: "cancelled", Err: ctxErr}
 	}
-	return KindBadAnswer // 1xx: not what this API answers
+	kind, msg := KindNetwork, "connection error"
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		kind, msg = KindTimeout, "timed out"
+	} else if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		msg = "connection closed by the server without an answer"
+	}
+	inner := err
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		inner = ue.Err // its text quotes the URL
+	}
+	return &APIError{Kind: kind, Message: msg + ": " + cleanMessage(inner.Error()), Err: err}
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date, clamped to
 // [0, maxRetryAfter]. Anything else is ignored.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
 	var d time.Duration
 	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs != secs || secs <= 0 { // NaN or not in the future
+		if secs != secs || secs <= 0 { // NaN, or not in the future
 			return 0
 		}
-		if secs > maxRetryAfter.Seconds() {
-			return maxRetryAfter
-		}
-		d = time.Duration(secs * float64(time.Second))
+		d = time.Duration(min(secs, maxRetryAfter.Seconds()) * float64(time.Second))
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)
 	}
 	return min(max(d, 0), maxRetryAfter)
 }
 
-// snippet returns a response body as one trimmed, bounded line of text, for
-// answers that are not the JSON we expect (a proxy's HTML page, say).
+// snippet returns an answer as one trimmed line of at most 200 characters,
+// for one that is not the JSON expected (a proxy's HTML page, say).
 func snippet(body []byte) string {
 	const limit = 200
-	if len(body) > 4*limit {
-		body = body[:4*limit]
-	}
-	s := cleanMessage(string(body))
+	s := cleanMessage(string(body[:min(len(body), 4*limit)]))
 	if len(s) > limit {
-		s = s[:limit]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		s += "…"
+		s = strings.ToValidUTF8(s[:limit], "") + "…"
 	}
 	return s
 }
@@ -167,28 +168,7 @@ func snippet(body []byte) string {
 // cleanMessage makes server text safe for a one-line log or CSV cell:
 // invalid UTF-8 and control characters become spaces, runs of space collapse.
 func cleanMessage(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if r == utf8.RuneError || r < 0x20 || r == 0x7f {
-			r = ' '
-		}
-		if r == ' ' {
-			if space {
-				continue
-			}
-			space = true
-		} else {
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	return strings.TrimSpace(b.String())
-}
-
-// AsAPIError returns err as an *APIError, if it is one.
-func AsAPIError(err error) (*APIError, bool) {
-	var e *APIError
-	ok := errors.As(err, &e)
-	return e, ok
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == utf8.RuneError || r < 0x20 || r == 0x7f
+	}), " ")
 }

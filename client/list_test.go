@@ -52,43 +52,22 @@ func TestClient_ListNumbers_looseFields(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("objects = %+v\nwant %+v", got, want)
 	}
-	if page.TotalCount != 7 || page.Limit != 3 || page.Offset != 0 || !page.HasNext() {
-		t.Errorf("page = TotalCount=%d Limit=%d Offset=%d HasNext=%v, want 7, 3, 0, true", page.TotalCount, page.Limit, page.Offset, page.HasNext())
-	}
-	if off, ok := page.NextOffset(); !ok || off != 3 {
-		t.Errorf("NextOffset = %d, %v, want 3, true", off, ok)
+	if off, ok := page.NextOffset(); !ok || off != 3 || page.TotalCount != 7 {
+		t.Errorf("TotalCount %d, NextOffset = %d, %v; want 7, 3, true", page.TotalCount, off, ok)
 	}
 }
 
-func TestClient_ListNumbers_lastPage(t *testing.T) {
-	c, mux := setup(t)
-	mux.HandleFunc("GET "+listPath, func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"api_id":"a1","meta":{"limit":20,"offset":40,"total_count":41,"next":null,"previous":"/v1/Account/`+testAuthID+`/Number/?limit=20&offset=20"},
-			"objects":[{"number":"12025550040","alias":null,"application":null,"sub_account":null}]}`)
-	})
-	page, err := c.ListNumbers(context.Background(), ListParams{Offset: 40})
-	if err != nil {
-		t.Fatalf("ListNumbers: %v", err)
-	}
-	if page.HasNext() || page.Next != "" || len(page.Objects) != 1 || page.TotalCount != 41 || page.Offset != 40 {
-		t.Errorf("page = %+v, want the last page: one object, no next", page)
-	}
-	if _, ok := page.NextOffset(); ok {
-		t.Error("NextOffset on the last page reports an offset")
-	}
-}
-
-func TestClient_ListNumbers_emptyList(t *testing.T) {
-	c, mux := setup(t)
-	mux.HandleFunc("GET "+listPath, func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"api_id":"a1","meta":{"limit":20,"offset":0,"total_count":0,"next":null,"previous":null},"objects":[]}`)
-	})
-	page, err := c.ListNumbers(context.Background(), ListParams{})
-	if err != nil {
-		t.Fatalf("ListNumbers: %v", err)
-	}
-	if page.HasNext() || len(page.Objects) != 0 || page.TotalCount != 0 {
-		t.Errorf("page = %+v, want empty", page)
+func TestClient_ListNumbers_lastPages(t *testing.T) {
+	for body, want := range map[string]int{
+		`{"api_id":"a1","meta":{"limit":20,"offset":40,"total_count":41,"next":null},"objects":[{"number":"12025550040","alias":null,"application":null,"sub_account":null}]}`: 1,
+		`{"api_id":"a1","meta":{"limit":20,"offset":0,"total_count":0,"next":null,"previous":null},"objects":[]}`:                                                             0,
+	} {
+		c, mux := setup(t)
+		mux.HandleFunc("GET "+listPath, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) })
+		page, err := c.ListNumbers(context.Background(), ListParams{})
+		if _, more := page.NextOffset(); err != nil || more || page.Next != "" || len(page.Objects) != want {
+			t.Errorf("ListNumbers = %+v, %v; want %d objects and no next page", page, err, want)
+		}
 	}
 }
 
@@ -120,19 +99,12 @@ func TestClient_ListNumbers_query(t *testing.T) {
 }
 
 func TestClient_ListNumbers_invalidParams(t *testing.T) {
-	var requests atomic.Int64
 	c, mux := setup(t)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { requests.Add(1) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { t.Errorf("a request was sent: %s", r.URL) })
 	for _, p := range []ListParams{{Limit: 21}, {Limit: -1}, {Limit: 100}, {Offset: -1}} {
-		t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
-			_, err := c.ListNumbers(context.Background(), p)
-			if !errors.Is(err, ErrBadListParams) {
-				t.Errorf("err = %v, want ErrBadListParams", err)
-			}
-		})
-	}
-	if n := requests.Load(); n != 0 {
-		t.Errorf("%d requests sent for invalid parameters, want 0", n)
+		if _, err := c.ListNumbers(context.Background(), p); err == nil || !strings.Contains(err.Error(), "invalid list parameters") {
+			t.Errorf("%+v: err = %v, want invalid list parameters", p, err)
+		}
 	}
 }
 
@@ -144,19 +116,19 @@ func TestClient_ListNumbers_errors(t *testing.T) {
 		status   int
 		body     string
 		wantKind Kind
-		wantIs   error
+		wantMsg  string
 	}{
-		{"400", 400, `{"api_id":"a1","error":"limit must be an integer from 1 to 20"}`, KindHTTP4xx, nil},
-		{"401", 401, `{"error":"invalid credentials"}`, KindAuth, nil},
-		{"429", 429, `{"api_id":"a2","error":"too many requests"}`, KindRateLimited, nil},
-		{"503 html", 503, `<html>busy</html>`, KindServer, nil},
-		{"200 html", 200, `<html>It works!</html>`, KindBadAnswer, nil},
-		{"truncated", 200, `{"api_id":"a3","meta":{"limit":20`, KindBadAnswer, nil},
-		{"no meta", 202, `{"message":"changed"}`, KindBadAnswer, ErrNotNumberList},
-		{"no objects", 200, `{"meta":{"limit":20,"offset":0,"total_count":5,"next":null}}`, KindBadAnswer, ErrNotNumberList},
-		{"null objects", 200, `{"meta":{"limit":20,"offset":0,"total_count":5,"next":null},"objects":null}`, KindBadAnswer, ErrNotNumberList},
-		{"object without number", 200, `{"meta":{"limit":20,"offset":0,"total_count":1,"next":null},"objects":[{"alias":"x"}]}`, KindBadAnswer, ErrNotNumberList},
-		{"objects not a list", 200, `{"meta":{"limit":20,"offset":0,"total_count":1,"next":null},"objects":{"number":"1"}}`, KindBadAnswer, nil},
+		{"400", 400, `{"api_id":"a1","error":"limit must be an integer from 1 to 20"}`, KindHTTP4xx, "limit must be"},
+		{"401", 401, `{"error":"invalid credentials"}`, KindAuth, "invalid credentials"},
+		{"429", 429, `{"api_id":"a2","error":"too many requests"}`, KindRateLimited, "too many"},
+		{"503 html", 503, `<html>busy</html>`, KindServer, "busy"},
+		{"200 html", 200, `<html>It works!</html>`, KindBadAnswer, "not the expected JSON"},
+		{"truncated", 200, `{"api_id":"a3","meta":{"limit":20`, KindBadAnswer, "not the expected JSON"},
+		{"no meta", 202, `{"message":"changed"}`, KindBadAnswer, "not a page of the number list"},
+		{"no objects", 200, `{"meta":{"limit":20,"offset":0,"total_count":5,"next":null}}`, KindBadAnswer, "not a page"},
+		{"null objects", 200, `{"meta":{"limit":20,"offset":0,"total_count":5,"next":null},"objects":null}`, KindBadAnswer, "not a page"},
+		{"object without number", 200, `{"meta":{"limit":20,"offset":0,"total_count":1,"next":null},"objects":[{"alias":"x"}]}`, KindBadAnswer, "object 0 of the number list has no number"},
+		{"objects not a list", 200, `{"meta":{"limit":20,"offset":0,"total_count":1,"next":null},"objects":{"number":"1"}}`, KindBadAnswer, "not the expected JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,13 +144,10 @@ func TestClient_ListNumbers_errors(t *testing.T) {
 			if !ok {
 				t.Fatalf("err = %v, want *APIError", err)
 			}
-			if e.Kind != tt.wantKind || e.StatusCode != tt.status {
-				t.Errorf("Kind=%v StatusCode=%d, want %v %d (%v)", e.Kind, e.StatusCode, tt.wantKind, tt.status, err)
+			if e.Kind != tt.wantKind || e.StatusCode != tt.status || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("Kind=%v StatusCode=%d %q, want %v %d %q", e.Kind, e.StatusCode, err, tt.wantKind, tt.status, tt.wantMsg)
 			}
-			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
-				t.Errorf("err = %v, want errors.Is %v", err, tt.wantIs)
-			}
-			if len(page.Objects) != 0 || page.HasNext() {
+			if len(page.Objects) != 0 || page.Next != "" {
 				t.Errorf("page = %+v on error, want zero", page)
 			}
 			if n := requests.Load(); n != 1 {

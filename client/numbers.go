@@ -1,15 +1,14 @@
 package client
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Changed is Plivo's answer to an update.
@@ -19,34 +18,23 @@ type Changed struct {
 	HTTPStatus int    `json:"-"`
 }
 
-// ErrNoAPIID is returned for a 2xx answer that carries no api_id: it is no
-// proof that the update was applied, so the caller must not count it done.
-var ErrNoAPIID = errors.New("answer has no api_id")
-
 // UpdateNumber changes the settings of one number with
 // POST /v1/Account/{auth_id}/Number/{number}/. fields maps Plivo's argument
 // names (app_id, subaccount, alias, compliance_application_id) to values;
 // only the fields present are sent, and an empty string is sent as "" (which
-// unassigns or clears), never as null.
+// unassigns or clears), never as null. A 2xx answer without an api_id is no
+// proof that the update was applied: it is a bad_answer.
 func (c *Client) UpdateNumber(ctx context.Context, number string, fields map[string]string) (Changed, error) {
 	var out Changed
 	body, err := json.Marshal(fields)
 	if err != nil {
 		return out, fmt.Errorf("encode update of %s: %w", number, err)
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, "Number/"+url.PathEscape(number)+"/", body)
-	if err != nil {
-		return out, err
+	out.HTTPStatus, err = c.call(ctx, http.MethodPost, "Number/"+url.PathEscape(number)+"/", body, &out)
+	if err == nil && out.APIID == "" {
+		err = answerError(out.HTTPStatus, KindBadAnswer, "answer has no api_id", nil)
 	}
-	resp, err := c.do(req, &out)
-	if err != nil {
-		return out, err
-	}
-	out.HTTPStatus = resp.StatusCode
-	if out.APIID == "" {
-		return out, &APIError{StatusCode: resp.StatusCode, Message: "answer has no api_id", Kind: KindBadAnswer, err: ErrNoAPIID}
-	}
-	return out, nil
+	return out, err
 }
 
 // NumberInfo is what GET /v1/Account/{auth_id}/Number/{number}/ answers,
@@ -76,104 +64,137 @@ var SettingKeys = []string{"application", "sub_account", "alias", "compliance_ap
 // UnmarshalJSON decodes a number and notes which of SettingKeys it lacks.
 func (n *NumberInfo) UnmarshalJSON(b []byte) error {
 	type plain NumberInfo
-	var v struct {
-		*plain
-		// These shadow plain's fields of the same keys: nil when missing.
-		Application json.RawMessage `json:"application"`
-		SubAccount  json.RawMessage `json:"sub_account"`
-		Alias       json.RawMessage `json:"alias"`
-		Compliance  json.RawMessage `json:"compliance_application_id"`
-	}
-	v.plain = (*plain)(n)
-	if err := json.Unmarshal(b, &v); err != nil {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, (*plain)(n)); err != nil {
 		return err
 	}
-	for i, raw := range []json.RawMessage{v.Application, v.SubAccount, v.Alias, v.Compliance} {
-		dst := []*string{&n.Application, &n.SubAccount, &n.Alias, &n.ComplianceApplicationID}[i]
-		switch {
-		case raw == nil:
-			n.Missing = append(n.Missing, SettingKeys[i])
-		case len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw):
-			*dst = string(raw[1 : len(raw)-1]) // nothing escaped: the text as it is
-		case string(raw) != "null":
-			if err := json.Unmarshal(raw, dst); err != nil {
-				return err
-			}
+	_ = json.Unmarshal(b, &keys) // it decoded as an object just now
+	for _, k := range SettingKeys {
+		if _, ok := keys[k]; !ok {
+			n.Missing = append(n.Missing, k)
 		}
 	}
 	return nil
 }
 
 // AppID returns the plain application id: the last segment of the
-// Application URI, or Application itself when it is a plain id; "" when
-// there is none.
+// Application URI, or Application itself when it is a plain id.
 func (n NumberInfo) AppID() string { return lastSegment(n.Application) }
 
-// SubaccountID returns the plain subaccount auth id: the last segment of the
-// SubAccount URI, or SubAccount itself when it is a plain id; "" for the
-// main account.
+// SubaccountID returns the plain subaccount auth id, as AppID does; ""
+// for the main account.
 func (n NumberInfo) SubaccountID() string { return lastSegment(n.SubAccount) }
 
-// lastSegment returns the last path segment of uri, trailing slashes
-// ignored; a plain id has one segment, itself.
 func lastSegment(uri string) string {
 	uri = strings.TrimRight(uri, "/")
-	if i := strings.LastIndexByte(uri, '/'); i >= 0 {
-		return uri[i+1:]
-	}
-	return uri
+	return uri[strings.LastIndexByte(uri, '/')+1:]
 }
 
-// GetNumber reads the current settings of one number.
+// GetNumber reads the current settings of one number. What is read may be
+// sent back (the app kept for an alias-only row) or written to an undo
+// file: an answer that is not this number's description is a bad_answer,
+// never a number with every field empty.
 func (c *Client) GetNumber(ctx context.Context, number string) (NumberInfo, error) {
 	var out NumberInfo
-	req, err := c.newRequest(ctx, http.MethodGet, "Number/"+url.PathEscape(number)+"/", nil)
-	if err != nil {
-		return out, err
+	status, err := c.call(ctx, http.MethodGet, "Number/"+url.PathEscape(number)+"/", nil, &out)
+	if err == nil && out.Number != number {
+		err = answerError(status, KindBadAnswer, "answer is not the description of number "+number, nil)
 	}
-	resp, err := c.do(req, &out)
-	if err != nil {
-		return out, err
-	}
-	// What is read may be sent back (the app kept for an alias-only row)
-	// or written to an undo file: an answer that is not this number's
-	// description must not pass for one with every field empty.
-	if out.Number != number {
-		return out, &APIError{StatusCode: resp.StatusCode, Message: fmt.Sprintf("answer is not the description of number %s", number), Kind: KindBadAnswer, err: ErrNotNumber}
-	}
-	return out, nil
+	return out, err
 }
-
-// ErrNotNumber is returned when a read of a number answers 2xx with
-// something that does not describe that number.
-var ErrNotNumber = errors.New("answer does not describe the number")
 
 // GetApplication checks that an application exists on the account.
 func (c *Client) GetApplication(ctx context.Context, appID string) error {
-	req, err := c.newRequest(ctx, http.MethodGet, "Application/"+url.PathEscape(appID)+"/", nil)
-	if err != nil {
-		return err
-	}
-	_, err = c.do(req, nil)
+	_, err := c.call(ctx, http.MethodGet, "Application/"+url.PathEscape(appID)+"/", nil, nil)
 	return err
 }
 
 // GetSubaccount checks that a subaccount exists on the account.
 func (c *Client) GetSubaccount(ctx context.Context, subAuthID string) error {
-	req, err := c.newRequest(ctx, http.MethodGet, "Subaccount/"+url.PathEscape(subAuthID)+"/", nil)
-	if err != nil {
-		return err
-	}
-	_, err = c.do(req, nil)
+	_, err := c.call(ctx, http.MethodGet, "Subaccount/"+url.PathEscape(subAuthID)+"/", nil, nil)
 	return err
 }
 
 // GetAccount reads the account itself: a cheap check of the credentials.
 func (c *Client) GetAccount(ctx context.Context) error {
-	req, err := c.newRequest(ctx, http.MethodGet, "", nil)
-	if err != nil {
-		return err
-	}
-	_, err = c.do(req, nil)
+	_, err := c.call(ctx, http.MethodGet, "", nil, nil)
 	return err
+}
+
+// MaxPageSize is the most numbers one page of the number list can hold:
+// Plivo refuses a larger limit.
+const MaxPageSize = 20
+
+// ListParams selects one page of the account's numbers.
+type ListParams struct {
+	Limit            int    // the page size, 1 to MaxPageSize; 0 means MaxPageSize
+	Offset           int    // how many matching numbers to skip
+	NumberStartsWith string // Plivo's number_startswith
+	Subaccount       string // the numbers of the subaccount with this auth_id
+	Alias            string // the numbers whose alias is exactly this
+}
+
+// NumberPage is one page of the account's numbers.
+type NumberPage struct {
+	Objects    []NumberInfo // in the server's order
+	TotalCount int          // how many numbers match, on every page
+	Next       string       // the path of the next page; "" on the last
+}
+
+// NextOffset returns the offset that Next asks for, and false on the last
+// page or when Next carries no offset. A caller follows the list by offset,
+// with its own filters: a path from an answer is not a URL to send
+// credentials to.
+func (p NumberPage) NextOffset() (int, bool) {
+	u, err := url.Parse(p.Next)
+	if p.Next == "" || err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(u.Query().Get("offset"))
+	return n, err == nil && n >= 0
+}
+
+// ListNumbers reads one page of the account's numbers with
+// GET /v1/Account/{auth_id}/Number/?limit=L&offset=K and the filters that p
+// sets. Parameters that Plivo would refuse send nothing.
+func (c *Client) ListNumbers(ctx context.Context, p ListParams) (NumberPage, error) {
+	limit := cmp.Or(p.Limit, MaxPageSize)
+	if limit < 1 || limit > MaxPageSize || p.Offset < 0 {
+		return NumberPage{}, &APIError{Kind: KindInvalid,
+			Message: fmt.Sprintf("invalid list parameters: limit %d (1 to %d, 0 for %[2]d), offset %d (0 or more)", p.Limit, MaxPageSize, p.Offset)}
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}, "offset": {strconv.Itoa(p.Offset)}}
+	for k, v := range map[string]string{"number_startswith": p.NumberStartsWith, "subaccount": p.Subaccount, "alias": p.Alias} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	// Pointers tell a missing meta or objects from an empty page: an answer
+	// without them (a proxy's stray JSON) must not pass for the list's end.
+	var ans struct {
+		Meta *struct {
+			TotalCount int     `json:"total_count"`
+			Next       *string `json:"next"`
+		} `json:"meta"`
+		Objects *[]NumberInfo `json:"objects"`
+	}
+	status, err := c.call(ctx, http.MethodGet, "Number/?"+q.Encode(), nil, &ans)
+	if err != nil {
+		return NumberPage{}, err
+	}
+	if ans.Meta == nil || ans.Objects == nil {
+		return NumberPage{}, answerError(status, KindBadAnswer, "answer is not a page of the number list: no meta or no objects", nil)
+	}
+	for i, o := range *ans.Objects {
+		// A number without its number cannot be matched to anything, and
+		// dropping it silently would lose it from the listing.
+		if o.Number == "" {
+			return NumberPage{}, answerError(status, KindBadAnswer, fmt.Sprintf("object %d of the number list has no number", i), nil)
+		}
+	}
+	page := NumberPage{Objects: *ans.Objects, TotalCount: ans.Meta.TotalCount}
+	if ans.Meta.Next != nil {
+		page.Next = *ans.Meta.Next
+	}
+	return page, nil
 }

@@ -2,34 +2,42 @@ package pace
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/plivo-bulk/plivo-bulk/batch/pace/ratectl"
+	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
 // Pacer hands out the run's permits, one per request, at the run's rate,
-// and holds the run's retry policy and its reason to stop. Its loop is the
-// only goroutine that waits on the rate.Limiter, so a change of the limit
-// (after a 429) or a stop never strands a reservation held by a blocked
-// worker: workers wait on a channel instead.
-//
-// One Pacer serves a whole run: the checks before it (Do), its rows (Run)
-// and anything after. Close it when the run is over.
+// and holds its retry policy and its reason to stop. Its loop is the only
+// goroutine that waits on the limiter, so that a change of the rate (after
+// a 429) or a stop strands no reservation held by a blocked worker: workers
+// wait on a channel instead. One Pacer serves a whole run; Close it after.
 type Pacer struct {
-	cfg     Config
-	ctl     *control
-	permits chan struct{}
-
-	halt     chan struct{} // closed when dispatch must stop, for good
-	haltOnce sync.Once
-	closed   chan struct{}
+	cfg      Config
+	permits  chan struct{}
+	halt     context.Context // cancelled, with the reason as its cause, when dispatch must stop for good
+	abort    context.CancelCauseFunc
 	loopDone chan struct{}
+	parent   context.Context // New's: its end stops the run
 
-	mu          sync.Mutex
-	reason      error // why halt was closed; guarded by mu
-	forbidden   int   // 403 answers while no other answer came; guarded by mu
-	otherAnswer bool  // an answer other than 403 came; guarded by mu
+	mu             sync.Mutex
+	lim            *rate.Limiter
+	ctl            *ratectl.Controller // nil unless Adaptive
+	cur            float64             // the rate in force; +Inf when unlimited
+	changed        chan struct{}       // closed when the rate rises or a pause begins
+	pauseUntil     time.Time           // a Retry-After's pause, when not adaptive
+	throttledSince time.Time           // the first 429 since the last acceptance
+	throttleErr    error               // once the account kept the run waiting too long
+	forbidden      int                 // 403 answers while no other answer came
+	answered       bool                // an answer other than 403 came
 
 	requests, rateLimited, retries atomic.Int64
 }
@@ -38,210 +46,266 @@ type Pacer struct {
 // ctx, stops it: no permit is handed out after that.
 func New(ctx context.Context, cfg Config) *Pacer {
 	cfg = cfg.withDefaults()
-	p := &Pacer{
-		cfg:      cfg,
-		ctl:      newControl(cfg.Rate, cfg.Burst, cfg.Adaptive, cfg.MaxThrottleWait),
-		permits:  make(chan struct{}),
-		halt:     make(chan struct{}),
-		closed:   make(chan struct{}),
-		loopDone: make(chan struct{}),
+	ceiling := cfg.Rate
+	if ceiling <= 0 {
+		ceiling = math.Inf(1)
 	}
+	p := &Pacer{cfg: cfg, permits: make(chan struct{}), loopDone: make(chan struct{}),
+		cur: ceiling, changed: make(chan struct{}), parent: ctx}
+	p.halt, p.abort = context.WithCancelCause(context.Background())
+	if cfg.Adaptive {
+		p.ctl = ratectl.New(ceiling, time.Now())
+		p.cur = p.ctl.Rate(time.Now())
+	}
+	p.lim = rate.NewLimiter(limitOf(p.cur), burstOf(p.cur))
+	stopCtx := context.AfterFunc(ctx, func() { p.Abort(ErrInterrupted) })
 	go func() {
+		defer stopCtx()
 		select {
 		case <-cfg.Stop: // nil when not given: never ready
-			p.abort(ErrInterrupted)
-		case <-ctx.Done():
-			p.abort(ErrInterrupted)
-		case <-p.halt:
-		case <-p.closed:
+			p.Abort(ErrInterrupted)
+		case <-p.halt.Done():
 		}
 	}()
-	go p.loop(ctx)
+	go p.loop()
 	return p
 }
 
-// Close stops the pacer's goroutines.
-func (p *Pacer) Close() {
-	select {
-	case <-p.closed:
-	default:
-		close(p.closed)
+func limitOf(r float64) rate.Limit {
+	if math.IsInf(r, 1) {
+		return rate.Inf
 	}
-	<-p.loopDone
+	return rate.Limit(r)
 }
 
-// Halted is closed when the run must stop dispatching: a signal, or a
-// reason that every further request would fail.
-func (p *Pacer) Halted() <-chan struct{} { return p.halt }
+// burstOf is 50 ms worth of requests: a timer cannot wake the loop for
+// each of 600 a second.
+func burstOf(r float64) int {
+	if math.IsInf(r, 1) {
+		return 1
+	}
+	return max(1, int(math.Ceil(r/20)))
+}
 
-// Err returns why the pacer halted, or nil while it runs.
-func (p *Pacer) Err() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.reason
+// errClosed is the reason of a pacer closed while it ran.
+var errClosed = errors.New("pacer closed")
+
+// Close stops the pacer's goroutines.
+func (p *Pacer) Close() {
+	p.Abort(errClosed)
+	<-p.loopDone
 }
 
 // Abort stops the run for reason; the first reason given wins.
 func (p *Pacer) Abort(reason error) { p.abort(reason) }
 
-func (p *Pacer) abort(reason error) {
-	p.mu.Lock()
-	if p.reason == nil {
-		p.reason = reason
-	}
-	p.mu.Unlock()
-	p.haltOnce.Do(func() { close(p.halt) })
-}
+// Halted is closed when the run must stop dispatching: a signal, or a
+// reason that every further request would fail.
+func (p *Pacer) Halted() <-chan struct{} { return p.halt.Done() }
 
-// halted reports whether dispatch must stop. It looks at Config.Stop too,
-// so that nothing is handed out between a signal and the watcher noticing.
+// Err returns why the pacer halted, or nil while it runs.
+func (p *Pacer) Err() error { return context.Cause(p.halt) }
+
+// halted reports whether dispatch must stop. It looks at Config.Stop and
+// New's context too, so that nothing is handed out between a signal and
+// its watcher.
 func (p *Pacer) halted() bool {
 	select {
-	case <-p.halt:
-		return true
 	case <-p.cfg.Stop:
-		p.abort(ErrInterrupted)
-		return true
+		p.Abort(ErrInterrupted)
+	case <-p.parent.Done():
+		p.Abort(ErrInterrupted)
 	default:
-		return false
 	}
+	return p.halt.Err() != nil
 }
 
 // Stats returns what the run has sent so far.
 func (p *Pacer) Stats() Stats {
-	return Stats{
-		Requests: p.requests.Load(), RateLimited: p.rateLimited.Load(),
-		Retries: p.retries.Load(), Accepted: p.ctl.accepted(),
+	s := Stats{Requests: p.requests.Load(), RateLimited: p.rateLimited.Load(), Retries: p.retries.Load()}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctl != nil {
+		s.Accepted = p.ctl.Accepted()
 	}
+	return s
 }
 
 // Rate returns the rate now in force (+Inf when unlimited).
-func (p *Pacer) Rate() float64 { return p.ctl.Rate() }
+func (p *Pacer) Rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur
+}
 
-// loop hands out permits until the pacer halts or closes.
-func (p *Pacer) loop(ctx context.Context) {
+// setRate puts r in force; p.mu is held.
+func (p *Pacer) setRate(now time.Time, r float64) {
+	if r != p.cur {
+		p.cur = r
+		p.lim.SetLimitAt(now, limitOf(r))
+		p.lim.SetBurstAt(now, burstOf(r))
+	}
+}
+
+// loop hands out permits until the pacer halts.
+func (p *Pacer) loop() {
 	defer close(p.loopDone)
-	// The rate limiter's wait ends with ctx only: a stop or Close must end
-	// it too (at a low rate it lasts seconds).
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-p.halt:
-		case <-p.closed:
-		case <-ctx.Done():
+	for !p.halted() {
+		p.mu.Lock()
+		now, changed, pause := time.Now(), p.changed, p.pauseUntil
+		if p.ctl != nil {
+			pause = p.ctl.PauseUntil()
 		}
-		cancel()
-	}()
-	for {
-		if d := p.ctl.pause(); d > 0 {
-			if !p.wait(ctx, d) {
-				return
+		var r *rate.Reservation
+		wait := pause.Sub(now)
+		if wait <= 0 {
+			if p.ctl != nil {
+				p.setRate(now, p.ctl.Rate(now))
 			}
-			continue // the pause may have been extended meanwhile
+			r = p.lim.ReserveN(now, 1)
+			wait = r.DelayFrom(now)
 		}
-		raised := p.ctl.adjust(time.Now())
-		if r := p.ctl.lim.Reserve(); r.Delay() > 0 {
-			// A rise of the rate (a throttling episode's end) must take
-			// effect now, not after a wait reserved at the low rate.
-			t := time.NewTimer(r.Delay())
+		p.mu.Unlock()
+		if wait > 0 {
+			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
-			case <-raised:
-				t.Stop()
-				r.Cancel()
-				continue
-			case <-ctx.Done():
-				t.Stop()
-				r.Cancel()
-				return
+			case <-changed: // a rise takes effect now, not after a wait reserved at the low rate
+			case <-p.halt.Done():
 			}
-		}
-		if p.halted() { // never hand a permit out after a stop
-			return
+			if t.Stop() || r == nil { // cut short, or a pause that may have grown meanwhile
+				if r != nil {
+					r.Cancel()
+				}
+				continue
+			}
 		}
 		select {
 		case p.permits <- struct{}{}:
-		case <-p.halt:
-			return
-		case <-p.closed:
-			return
-		case <-ctx.Done():
-			return
+		case <-changed: // a pause began: this permit predates it
+		case <-p.halt.Done():
 		}
 	}
 }
 
-// wait sleeps d unless the pacer halts, closes or ctx ends first.
-func (p *Pacer) wait(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
+// change wakes the loop to the rate or pause now in force; p.mu is held.
+func (p *Pacer) change() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// acquire waits for a permit for a request asked for at asked, counts the
+// request, and notes its wait in a (if not nil) with attempt added to its
+// number; it returns false once the run halts.
+func (p *Pacer) acquire(a *Attempt, asked time.Time, attempt int) bool {
+	select {
+	case <-p.permits:
+	case <-p.halt.Done():
+		return false
+	}
+	if p.halted() {
+		return false
+	}
+	p.requests.Add(1)
+	if a != nil {
+		a.N, a.Wait = a.N+attempt, time.Since(asked)
+	}
+	return true
+}
+
+// sleep waits d, or less if the run halts or ctx ends; it reports whether
+// it slept the whole time.
+func (p *Pacer) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(max(d, 0))
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
-	case <-p.halt:
-	case <-p.closed:
+		return !p.halted()
+	case <-p.halt.Done():
 	case <-ctx.Done():
 	}
 	return false
 }
 
-// acquire waits for a permit; it returns false once the run halts.
-func (p *Pacer) acquire() bool {
-	select {
-	case <-p.permits:
-		return !p.halted()
-	case <-p.halt:
+// onAnswer records an answer that was not a 429, to a request sent at
+// sent, and reports whether the all-403 rule stops the run.
+func (p *Pacer) onAnswer(sent time.Time, forbidden bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.throttledSince = time.Time{}
+	if p.ctl != nil {
+		now := time.Now()
+		p.ctl.OnAccepted(now, sent)
+		if r := p.ctl.Rate(now); r > p.cur {
+			p.setRate(now, r)
+			p.change()
+		}
+	}
+	if !forbidden {
+		p.answered = true
 		return false
 	}
+	p.forbidden++
+	return !p.answered && p.forbidden >= forbiddenAbortAfter
 }
 
-// Do sends one request, fn, under the run's pacing and retry policy: each
-// attempt waits for a permit, and fn's failure is retried as the policy
-// says. It is for the reads around the rows (the account check, the
-// pre-flight, a page of a listing), so the first stop also cancels the
-// attempt in flight. It returns nil, the last *Error, or, when the run
-// halted, why.
+// onThrottle records a 429 to a request sent at sent. It stops the run
+// when the account has kept it waiting too long: nothing accepted for
+// MaxThrottleWait since the first 429, or one Retry-After longer than that.
+func (p *Pacer) onThrottle(sent time.Time, retryAfter time.Duration) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now, most := time.Now(), p.cfg.MaxThrottleWait
+	if p.throttledSince.IsZero() {
+		p.throttledSince = now
+	}
+	if p.throttleErr == nil && retryAfter > most {
+		p.throttleErr = fmt.Errorf("the server asked to wait %v (Retry-After), longer than --max-throttle-wait %v; the rest of the input is resumable", retryAfter, most)
+	} else if waited := now.Sub(p.throttledSince); p.throttleErr == nil && waited >= most {
+		p.throttleErr = fmt.Errorf("the server answered only 429 for %v (--max-throttle-wait %v); the rest of the input is resumable", waited.Round(time.Second), most)
+	}
+	if p.throttleErr != nil {
+		err := fmt.Errorf("%w: %w", ErrThrottled, p.throttleErr)
+		p.Abort(err)
+		return err
+	}
+	if p.ctl != nil {
+		p.ctl.OnThrottled(now, sent, retryAfter)
+		p.setRate(now, p.ctl.Rate(now))
+	} else if until := now.Add(retryAfter); until.After(p.pauseUntil) {
+		p.pauseUntil = until
+	}
+	if retryAfter > 0 {
+		p.change()
+	}
+	return nil
+}
+
+// Do sends one request, fn, paced and retried like every other. It is for
+// the reads around the rows (the account check, the pre-flight, a page of
+// a listing), so the first stop also cancels the attempt in flight. It
+// returns nil, the final *client.APIError, or, when the run halted, why.
 func (p *Pacer) Do(ctx context.Context, fn func(context.Context) error) error {
-	ctx, a := p.traced(ctx)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-p.halt:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	var t tries
-	asked := time.Now()
-	for {
-		if !p.acquire() {
-			return p.haltErr()
-		}
-		a.begin(time.Since(asked))
-		p.requests.Add(1)
-		sent := time.Now()
+	defer context.AfterFunc(p.halt, cancel)()
+	o, ok := attempts(p, ctx, func(ctx context.Context, _ struct{}, _ func() bool) (struct{}, error) {
 		err := fn(ctx)
-		if p.halted() && err != nil {
-			return p.haltErr()
+		if err != nil && p.halted() {
+			err = &client.APIError{Kind: client.KindInterrupted, Message: err.Error()}
 		}
-		retry, wait, final := p.judge(&t, sent, err)
-		if !retry {
-			if final == nil {
-				return nil
-			}
-			return final
-		}
-		asked = time.Now()
-		if !p.sleep(ctx, wait) {
-			return p.haltErr()
-		}
-		p.retries.Add(1)
+		return struct{}{}, err
+	}, struct{}{})
+	switch {
+	case !ok || o.Err != nil && o.Err.Kind == client.KindInterrupted:
+		return p.haltErr()
+	case o.Err != nil:
+		return o.Err
 	}
+	return nil
 }
 
-// haltErr is the error to return for work cut short by a halt.
+// haltErr is the error for work cut short by a halt.
 func (p *Pacer) haltErr() error {
 	if err := p.Err(); err != nil {
 		return err
@@ -249,113 +313,12 @@ func (p *Pacer) haltErr() error {
 	return ErrInterrupted
 }
 
-// sleep waits d, or less if the run halts or ctx ends; it reports whether
-// it slept the whole time.
-func (p *Pacer) sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return !p.halted()
+// traced returns ctx carrying a new Attempt, and that Attempt, when the
+// run traces its requests; else ctx and nil.
+func (p *Pacer) traced(ctx context.Context) (context.Context, *Attempt) {
+	if !p.cfg.Trace {
+		return ctx, nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-p.halt:
-		return false
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// tries is what the policy remembers of one item's attempts.
-type tries struct {
-	failures int // attempts that failed by themselves (429s aside)
-}
-
-// judge is the run's one retry policy. Given an attempt's outcome it says
-// whether to try again and after how long, or the item's final error (nil
-// for a success). sent is when the attempt's last request went out, which
-// tells a 429 that predates the last slow-down from one that does not.
-func (p *Pacer) judge(t *tries, sent time.Time, err error) (retry bool, wait time.Duration, final *Error) {
-	if err == nil {
-		p.ctl.onAnswer(sent)
-		p.noteAnswer(false)
-		return false, 0, nil
-	}
-	e := asError(err)
-	switch e.Kind {
-	case KindCancelled:
-		return false, 0, &Error{Kind: KindInterrupted, HTTPStatus: e.HTTPStatus,
-			Message: "interrupted during the call: the update may or may not have been applied"}
-	case KindInterrupted:
-		return false, 0, e
-	case KindFatal:
-		p.abort(fmt.Errorf("%w: %s", ErrAborted, e.Message))
-		return false, 0, e
-	case KindAuth:
-		p.abort(fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, ErrAuth, e.Message))
-		return false, 0, e
-	case KindMethod:
-		p.abort(fmt.Errorf("%w: the API answered %s, which is a bug in plivo-bulk; please report it", ErrAborted, e.Message))
-		return false, 0, e
-	case KindRateLimited:
-		return p.throttled(sent, e)
-	}
-	if e.HTTPStatus != 0 {
-		p.ctl.onAnswer(sent)
-		if p.noteAnswer(e.Kind == KindForbidden) {
-			p.abort(fmt.Errorf("%w: the first %d answers were all 403 Forbidden (%s): these credentials may not change these numbers", ErrAborted, forbiddenAbortAfter, e.Message))
-			return false, 0, e
-		}
-	}
-	if !e.Retryable {
-		return false, 0, e
-	}
-	t.failures++
-	if t.failures >= p.cfg.MaxAttempts {
-		return false, 0, &Error{HTTPStatus: e.HTTPStatus, APIID: e.APIID, Kind: e.Kind,
-			Message: fmt.Sprintf("%s (gave up after %d attempts)", e.Message, t.failures)}
-	}
-	return true, p.backoff(t.failures, e.RetryAfter), nil
-}
-
-// throttled handles a 429: the whole run slows down (and pauses for a
-// Retry-After); the item waits for the account without using up its
-// attempts, unless the account has kept the run waiting too long.
-func (p *Pacer) throttled(sent time.Time, e *Error) (bool, time.Duration, *Error) {
-	p.rateLimited.Add(1)
-	if err := p.ctl.onThrottle(sent, e.RetryAfter); err != nil {
-		err := fmt.Errorf("%w: %w", ErrThrottled, err)
-		p.abort(err)
-		return false, 0, &Error{HTTPStatus: e.HTTPStatus, Kind: KindThrottled, Message: err.Error()}
-	}
-	if e.RetryAfter > time.Second && p.cfg.OnWait != nil {
-		p.cfg.OnWait(e.RetryAfter, "the API answered 429 with Retry-After")
-	}
-	// The pacer's rate and pause do the waiting for the run; the item
-	// itself also waits out what the server asked of it.
-	return true, e.RetryAfter, nil
-}
-
-// noteAnswer records an HTTP answer for the all-403 rule and reports whether
-// the run should stop because of it.
-func (p *Pacer) noteAnswer(forbidden bool) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !forbidden {
-		p.otherAnswer = true
-		return false
-	}
-	p.forbidden++
-	return !p.otherAnswer && p.forbidden >= forbiddenAbortAfter
-}
-
-// backoff is capped exponential backoff with full jitter, but never less
-// than what the server asked for.
-func (p *Pacer) backoff(failures int, retryAfter time.Duration) time.Duration {
-	ceil := p.cfg.BackoffBase << min(failures-1, 20)
-	if ceil > p.cfg.BackoffMax || ceil <= 0 {
-		ceil = p.cfg.BackoffMax
-	}
-	return max(p.cfg.Jitter(ceil), retryAfter)
+	a := &Attempt{}
+	return context.WithValue(ctx, attemptKey{}, a), a
 }

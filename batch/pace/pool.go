@@ -3,23 +3,25 @@ package pace
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
-// Call makes one attempt at an item. The pool has taken one permit for the
-// attempt's first request; an attempt that makes more requests (a read
-// before an update, a read-back after it) calls permit before each further
-// one, so that every request counts against the rate. permit returns false
-// when the run is stopping.
+// Call makes one attempt at an item. The pool has taken a permit for the
+// attempt's first request; an attempt that makes more (a read before an
+// update, a read-back after it) calls permit before each, so that every
+// request counts against the rate. permit returns false once the run stops.
 type Call[T, A any] func(ctx context.Context, item T, permit func() bool) (A, error)
 
 // Outcome is what became of one item: its answer, or its final error.
 type Outcome[T, A any] struct {
 	Item     T
 	Answer   A
-	Err      *Error // nil for a success
+	Err      *client.APIError // nil for a success
 	Attempts int
 	Latency  time.Duration // of the last attempt
 	Passed   bool          // handed to the sink without a call (Feed.Pass)
@@ -35,57 +37,49 @@ type Feed[T, A any] struct {
 // fails once the run halts.
 func (f Feed[T, A]) Send(item T) error { return f.send(item) }
 
-// Pass hands an item to the sink without a call, with its answer: an item
-// the source has settled itself (an invalid row, a row whose answer is
-// known already) still reaches the sink, in turn, and costs no permit.
+// Pass hands an item the source has settled itself (an invalid row, a row
+// whose answer is known already) to the sink, in turn, with its answer: it
+// costs no permit.
 func (f Feed[T, A]) Pass(item T, ans A) error { return f.pass(item, ans) }
 
 var errHalted = errors.New("halted")
 
 // Run feeds every item that source sends through call, each attempt paced
-// by p and retried by its policy, and hands one Outcome per item to sink. sink
-// is called from a single goroutine, in completion order.
+// by p and retried by its policy, and hands one Outcome per item to sink;
+// sink's calls never overlap and come in completion order.
 //
-// The pool is fixed: at most p's Concurrency items in flight, each in its
-// own goroutine of a bounded errgroup, so that Send blocks while every one
-// is busy. Each goroutine waits for its permit; the pacer hands them out at
-// the run's rate.
-//
+// The pool is a bounded errgroup of p's Concurrency goroutines, so that
+// Send blocks while every one is busy; a sink error cancels its context.
 // Run returns when source is exhausted and every item sent is done, or the
 // run halts. It returns a sink or source error as it is, p's reason when it
 // halted (ErrInterrupted, or ErrAborted or ErrThrottled wrapped with the
-// reason), and nil otherwise. Items that were never attempted get no Outcome.
+// reason), and nil otherwise. Items never attempted get no Outcome.
 func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error, call Call[T, A], sink func(Outcome[T, A]) error) error {
-	results := make(chan Outcome[T, A], p.cfg.Concurrency)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.cfg.Concurrency)
-
-	// The consumer owns sink: it is the only goroutine that calls it.
-	sinkErr := make(chan error, 1)
-	go func() {
-		var err error
-		for d := range results {
-			if err == nil {
-				if err = sink(d); err != nil {
-					p.abort(err)
-				}
+	var mu sync.Mutex
+	var sinkErr error
+	give := func(o Outcome[T, A]) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if sinkErr == nil {
+			if sinkErr = sink(o); sinkErr != nil {
+				p.Abort(sinkErr)
+				return sinkErr
 			}
 		}
-		sinkErr <- err
-	}()
-
+		return nil
+	}
 	srcErr := source(Feed[T, A]{
 		send: func(item T) error {
 			if p.halted() {
 				return errHalted
 			}
 			g.Go(func() error {
-				// An item whose turn comes after a stop is never attempted.
-				asked := time.Now()
-				if p.acquire() {
-					results <- do(p, gctx, call, item, time.Since(asked))
+				if o, ok := attempts(p, gctx, call, item); ok {
+					return give(o)
 				}
-				return nil // a failed item is data, not an error
+				return nil
 			})
 			return nil
 		},
@@ -93,73 +87,67 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 			if p.halted() {
 				return errHalted
 			}
-			results <- Outcome[T, A]{Item: item, Answer: ans, Passed: true}
-			return nil
+			return give(Outcome[T, A]{Item: item, Answer: ans, Passed: true})
 		},
 	})
 	if errors.Is(srcErr, errHalted) || ctx.Err() != nil && errors.Is(srcErr, ctx.Err()) {
 		srcErr = nil // the reason is recorded already
 	}
 	if srcErr != nil {
-		p.abort(srcErr)
+		p.Abort(srcErr)
 	}
 	_ = g.Wait()
-	close(results)
-	if err := <-sinkErr; err != nil {
-		return err
-	}
-	if srcErr != nil {
+	switch {
+	case sinkErr != nil:
+		return sinkErr
+	case srcErr != nil:
 		return srcErr
-	}
-	if p.halted() {
+	case p.halted():
 		return p.haltErr()
-	}
-	if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		return ErrInterrupted
 	}
 	return nil
 }
 
-// do takes an item to its Outcome. The first attempt's permit was taken by
-// the caller, after waiting waited for it.
-func do[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T, waited time.Duration) Outcome[T, A] {
-	d := Outcome[T, A]{Item: item}
-	var t tries
-	var sent time.Time
+// attempts takes an item through its attempts to its Outcome; ok is false
+// when the run halted before the first.
+func attempts[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) (o Outcome[T, A], ok bool) {
+	o.Item = item
 	ctx, a := p.traced(ctx)
+	var sent time.Time
 	permit := func() bool {
-		asked := time.Now()
-		if !p.acquire() {
+		if !p.acquire(a, time.Now(), 0) {
 			return false
 		}
-		p.requests.Add(1)
 		sent = time.Now()
-		a.waited(sent.Sub(asked))
 		return true
 	}
+	failures, wait := 0, time.Duration(0)
 	for {
-		d.Attempts++
-		a.begin(waited)
-		p.requests.Add(1)
+		asked := time.Now()
+		if o.Attempts > 0 && !p.sleep(ctx, wait) || !p.acquire(a, asked, 1) {
+			if o.Attempts == 0 {
+				return o, false
+			}
+			// The answer stays: an update applied before its read-back
+			// failed is told apart from one never applied.
+			e := o.Err
+			o.Err = &client.APIError{StatusCode: e.StatusCode, APIID: e.APIID, Kind: client.KindInterrupted,
+				Message: e.Message + " (not retried: the run was stopped)"}
+			return o, true
+		}
+		if o.Attempts++; o.Attempts > 1 {
+			p.retries.Add(1)
+		}
 		start := time.Now()
 		sent = start
 		ans, err := call(ctx, item, permit)
-		d.Latency = time.Since(start)
-		retry, wait, final := p.judge(&t, sent, err)
-		if !retry {
-			d.Answer, d.Err = ans, final
-			return d
+		o.Answer, o.Latency = ans, time.Since(start)
+		var retry bool
+		if retry, wait, o.Err = p.judge(&failures, sent, err); !retry {
+			return o, true
 		}
-		asked := time.Now()
-		if !p.sleep(ctx, wait) || !p.acquire() {
-			// The answer stays: an update applied before its read-back
-			// failed is told apart from one never applied.
-			e := asError(err)
-			d.Answer, d.Err = ans, &Error{HTTPStatus: e.HTTPStatus, APIID: e.APIID, Kind: KindInterrupted,
-				Message: e.Message + " (not retried: the run was stopped)"}
-			return d
-		}
-		waited = time.Since(asked)
-		p.retries.Add(1)
+		o.Err = asError(err)
 	}
 }

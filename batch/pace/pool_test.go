@@ -4,336 +4,215 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
-// item stands for what a run carries (a row, a page).
 type item struct {
-	Line    int
-	Number  string
-	Invalid bool
+	line    int
+	invalid bool
 }
 
-type answer struct {
-	HTTPStatus int
-	APIID      string
-}
+type done = Outcome[item, string]
 
-type done = Outcome[item, answer]
-
-func makeItems(n int) []item {
-	items := make([]item, n)
-	for i := range items {
-		items[i] = item{Line: i + 2, Number: fmt.Sprintf("1202555%04d", i)}
-	}
-	return items
-}
-
-// source feeds a slice, passing the invalid items.
-func source(items []item) func(Feed[item, answer]) error {
-	return func(f Feed[item, answer]) error {
-		for _, it := range items {
-			var err error
-			if it.Invalid {
-				err = f.Pass(it, answer{})
-			} else {
-				err = f.Send(it)
+// run feeds n items (those in invalid passed, not sent) through call on a
+// new Pacer, and returns the outcomes by line.
+func run(t *testing.T, ctx context.Context, cfg Config, n int, invalid []int, call Call[item, string]) ([]done, Stats, error) {
+	t.Helper()
+	p := New(ctx, cfg)
+	defer p.Close()
+	var got []done
+	err := Run(ctx, p, func(f Feed[item, string]) error {
+		for i := range n {
+			send := func() error { return f.Send(item{line: i}) }
+			if slices.Contains(invalid, i) {
+				send = func() error { return f.Pass(item{i, true}, "passed") }
 			}
-			if err != nil {
+			if err := send(); err != nil {
 				return err
 			}
 		}
 		return nil
-	}
-}
-
-// fastConfig retries at once and does not limit the rate.
-func fastConfig() Config {
-	return Config{Rate: 0, Concurrency: 4, MaxAttempts: 3, BackoffBase: time.Microsecond, BackoffMax: time.Microsecond}
-}
-
-// collect runs the pool on a new Pacer and returns the outcomes sorted by line.
-func collect(t *testing.T, ctx context.Context, cfg Config, items []item, call Call[item, answer]) ([]done, Stats, error) {
-	t.Helper()
-	p := New(ctx, cfg)
-	defer p.Close()
-	var mu sync.Mutex
-	var got []done
-	err := Run(ctx, p, source(items), call, func(d done) error {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, d)
-		return nil
-	})
-	sort.Slice(got, func(i, j int) bool { return got[i].Item.Line < got[j].Item.Line })
+	}, call, func(d done) error { got = append(got, d); return nil })
+	slices.SortFunc(got, func(a, b done) int { return a.Item.line - b.Item.line })
 	return got, p.Stats(), err
 }
 
-func okCall(ctx context.Context, it item, _ func() bool) (answer, error) {
-	return answer{HTTPStatus: 202, APIID: "id-" + it.Number}, nil
+func fast() Config {
+	return Config{Concurrency: 4, MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond}
 }
 
-// kindOf is the kind an outcome ends with: "" for a success.
-func kindOf(d done) string {
-	if d.Err == nil {
-		return ""
-	}
-	return d.Err.Kind
-}
+func ok(context.Context, item, func() bool) (string, error) { return "ok", nil }
 
-func TestRun_everyRowOnce(t *testing.T) {
-	rows := makeItems(200)
-	rows[5].Invalid = true
-	var calls sync.Map
-	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
-		if _, dup := calls.LoadOrStore(r.Number, true); dup {
-			t.Errorf("row %d sent twice", r.Line)
+// answers fails each call with the next of errs, then succeeds.
+func answers(errs ...error) Call[item, string] {
+	var n atomic.Int64
+	return func(context.Context, item, func() bool) (string, error) {
+		if i := int(n.Add(1)) - 1; i < len(errs) {
+			return "", errs[i]
 		}
-		return okCall(ctx, r, nil)
-	}
-	got, stats, err := collect(t, context.Background(), fastConfig(), rows, call)
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if len(got) != len(rows) {
-		t.Fatalf("got %d results, want %d", len(got), len(rows))
-	}
-	for i, r := range got {
-		if r.Item.Line != rows[i].Line || r.Passed != (i == 5) || r.Err != nil {
-			t.Errorf("result %d = line %d passed %v err %v, want line %d passed %v", i, r.Item.Line, r.Passed, r.Err, rows[i].Line, i == 5)
-		}
-		if i != 5 && (r.Answer.APIID != "id-"+r.Item.Number || r.Attempts != 1 || r.Answer.HTTPStatus != 202) {
-			t.Errorf("result %d = %+v", i, r)
-		}
-	}
-	if stats.Requests != 199 {
-		t.Errorf("Requests = %d, want 199", stats.Requests)
+		return "ok", nil
 	}
 }
 
-func TestRun_concurrencyBound(t *testing.T) {
+func apiErr(status int, kind client.Kind) *client.APIError {
+	return &client.APIError{StatusCode: status, Kind: kind, Message: fmt.Sprintf("HTTP %d: %s", status, kind)}
+}
+
+func TestRun_everyItemOnceWithinTheBound(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var inFlight, most atomic.Int64
-		call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
-			n := inFlight.Add(1)
-			defer inFlight.Add(-1)
-			for {
-				m := most.Load()
-				if n <= m || most.CompareAndSwap(m, n) {
-					break
-				}
-			}
+		call := func(ctx context.Context, it item, _ func() bool) (string, error) {
+			most.Store(max(most.Load(), inFlight.Add(1)))
 			time.Sleep(time.Millisecond)
-			return okCall(ctx, r, nil)
+			inFlight.Add(-1)
+			return ok(ctx, it, nil)
 		}
-		cfg := fastConfig()
-		cfg.Concurrency = 3
-		if _, _, err := collect(t, context.Background(), cfg, makeItems(60), call); err != nil {
-			t.Fatalf("Run: %v", err)
+		got, stats, err := run(t, context.Background(), fast(), 200, []int{5}, call)
+		if err != nil || len(got) != 200 || stats.Requests != 199 || most.Load() > 4 {
+			t.Fatalf("Run = %v, %d outcomes, %d requests, %d in flight; want 200 outcomes, 199 requests, at most 4", err, len(got), stats.Requests, most.Load())
 		}
-		if m := most.Load(); m > 3 || m < 1 {
-			t.Errorf("most calls in flight = %d, want 1..3", m)
+		for i, d := range got {
+			if want := !d.Passed; d.Item.line != i || d.Passed != (i == 5) || d.Err != nil || (d.Attempts == 1) != want {
+				t.Errorf("outcome %d = %+v", i, d)
+			}
 		}
 	})
 }
 
-func TestRun_retries(t *testing.T) {
-	tests := []struct {
-		name         string
-		errs         []error // answers before success; nil = success
-		wantOK       bool
-		wantAttempts int
-		wantKind     string
+// TestJudge_retriesWhatMaySucceed is the retry policy, kind by kind.
+func TestJudge_retriesWhatMaySucceed(t *testing.T) {
+	boom := apiErr(500, client.KindServer)
+	for _, tt := range []struct {
+		name     string
+		errs     []error
+		attempts int
+		kind     client.Kind // "" for a success
+		msg      string
 	}{
-		{"5xx then ok", []error{&Error{HTTPStatus: 503, Kind: "server", Retryable: true}}, true, 2, ""},
-		{"429 then ok", []error{&Error{HTTPStatus: 429, Kind: KindRateLimited, Retryable: true}}, true, 2, ""},
-		{"timeout twice then ok", []error{&Error{Kind: KindTimeout, Retryable: true}, &Error{Kind: KindTimeout, Retryable: true}}, true, 3, ""},
-		{"404 not retried", []error{&Error{HTTPStatus: 404, Kind: "not_found", Message: "not found"}}, false, 1, "not_found"},
-		{"400 not retried", []error{&Error{HTTPStatus: 400, Kind: "http_4xx", Message: "bad app"}}, false, 1, "http_4xx"},
-		{"gives up after max attempts", []error{
-			&Error{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"},
-			&Error{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"},
-			&Error{HTTPStatus: 500, Kind: "server", Retryable: true, Message: "boom"},
-		}, false, 3, "server"},
-		{"plain error retried", []error{errors.New("weird")}, true, 2, ""},
-	}
-	for _, tt := range tests {
+		{"5xx", []error{boom}, 2, "", ""},
+		{"429 spends no attempt", []error{apiErr(429, client.KindRateLimited), apiErr(429, client.KindRateLimited), apiErr(429, client.KindRateLimited)}, 4, "", ""},
+		{"timeout, network", []error{&client.APIError{Kind: client.KindTimeout}, &client.APIError{Kind: client.KindNetwork}}, 3, "", ""},
+		{"408", []error{apiErr(408, client.KindHTTP4xx)}, 2, "", ""},
+		{"a 2xx that proves nothing", []error{apiErr(202, client.KindBadAnswer)}, 2, "", ""},
+		{"a read-back that differs", []error{apiErr(202, client.KindVerify)}, 2, "", ""},
+		{"a plain error", []error{errors.New("weird")}, 2, "", ""},
+		{"404", []error{apiErr(404, client.KindNotFound)}, 1, client.KindNotFound, "HTTP 404: not_found"},
+		{"400", []error{apiErr(400, client.KindHTTP4xx)}, 1, client.KindHTTP4xx, "HTTP 400: http_4xx"},
+		{"3xx", []error{apiErr(307, client.KindRedirect)}, 1, client.KindRedirect, "HTTP 307: redirect"},
+		{"a field missing from an answer", []error{&client.APIError{Kind: client.KindBadAnswer, Message: "no alias"}}, 1, client.KindBadAnswer, "no alias"},
+		{"cannot undo", []error{&client.APIError{Kind: client.KindNoUndo, Message: "too long"}}, 1, client.KindNoUndo, "too long"},
+		{"cancelled", []error{context.Canceled}, 1, client.KindInterrupted, "interrupted during the call: the update may or may not have been applied"},
+		{"gives up", []error{boom, boom, boom}, 3, client.KindServer, "HTTP 500: server (gave up after 3 attempts)"},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var n atomic.Int64
-			call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
-				i := int(n.Add(1)) - 1
-				if i < len(tt.errs) {
-					return answer{}, tt.errs[i]
-				}
-				return okCall(ctx, r, nil)
+			got, _, err := run(t, context.Background(), fast(), 1, nil, answers(tt.errs...))
+			if err != nil || len(got) != 1 {
+				t.Fatalf("Run = %v, %d outcomes", err, len(got))
 			}
-			got, _, err := collect(t, context.Background(), fastConfig(), makeItems(1), call)
-			if err != nil {
-				t.Fatalf("Run: %v", err)
+			d, kind, msg := got[0], client.Kind(""), ""
+			if d.Err != nil {
+				kind, msg = d.Err.Kind, d.Err.Message
 			}
-			r := got[0]
-			if (r.Err == nil) != tt.wantOK || r.Attempts != tt.wantAttempts || kindOf(r) != tt.wantKind {
-				t.Errorf("ok, Attempts, Kind = %v, %d, %q; want %v, %d, %q (%+v)", r.Err == nil, r.Attempts, kindOf(r), tt.wantOK, tt.wantAttempts, tt.wantKind, r)
+			if kind != tt.kind || msg != tt.msg || d.Attempts != tt.attempts {
+				t.Errorf("%d attempts, %q %q; want %d, %q %q", d.Attempts, kind, msg, tt.attempts, tt.kind, tt.msg)
 			}
 		})
 	}
 }
 
-func TestRun_authAborts(t *testing.T) {
-	var calls atomic.Int64
-	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
-		calls.Add(1)
-		return answer{}, &Error{HTTPStatus: 401, Kind: KindAuth, Message: "invalid credentials"}
-	}
-	cfg := fastConfig()
-	got, _, err := collect(t, context.Background(), cfg, makeItems(500), call)
-	if !errors.Is(err, ErrAborted) {
-		t.Fatalf("Run = %v, want ErrAborted", err)
-	}
-	if c := calls.Load(); c > int64(cfg.Concurrency) {
-		t.Errorf("%d calls after a 401, want at most %d (those in flight)", c, cfg.Concurrency)
-	}
-	if int64(len(got)) != calls.Load() {
-		t.Errorf("%d results for %d calls", len(got), calls.Load())
-	}
-	for _, r := range got {
-		if r.Err == nil {
-			t.Errorf("row %d marked ok", r.Item.Line)
+// TestRun_stopsWhenEveryRequestWouldFail: bad credentials, a 405, a fatal
+// error or nothing but 403s from the start stop the run; a 403 after a
+// success is the row's own problem.
+func TestRun_stopsWhenEveryRequestWouldFail(t *testing.T) {
+	for _, tt := range []struct {
+		err  *client.APIError
+		most int
+		want error
+	}{
+		{apiErr(401, client.KindAuth), 4, ErrAuth},
+		{apiErr(405, client.KindMethod), 4, ErrAborted},
+		{&client.APIError{Kind: client.KindFatal, Message: "disk full"}, 4, ErrAborted},
+		{apiErr(403, client.KindForbidden), forbiddenAbortAfter + 4, ErrAborted},
+	} {
+		got, _, err := run(t, context.Background(), fast(), 500, nil, answers(slices.Repeat([]error{tt.err}, 1000)...))
+		if !errors.Is(err, tt.want) || len(got) > tt.most || len(got) == 0 || got[0].Err.Kind != tt.err.Kind {
+			t.Errorf("%s: Run = %v after %d outcomes, want %v after at most %d", tt.err.Kind, err, len(got), tt.want, tt.most)
 		}
 	}
-}
-
-func TestRun_forbiddenEverywhereAborts(t *testing.T) {
-	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
-		return answer{}, &Error{HTTPStatus: 403, Kind: KindForbidden, Message: "forbidden"}
-	}
-	got, _, err := collect(t, context.Background(), fastConfig(), makeItems(500), call)
-	if !errors.Is(err, ErrAborted) {
-		t.Fatalf("Run = %v, want ErrAborted", err)
-	}
-	if len(got) >= 500 || len(got) < forbiddenAbortAfter {
-		t.Errorf("%d results, want the run stopped after about %d", len(got), forbiddenAbortAfter)
-	}
-
-	// One success first: 403s are then the rows' own problem.
-	var n atomic.Int64
-	call = func(ctx context.Context, r item, _ func() bool) (answer, error) {
-		if n.Add(1) == 1 {
-			return okCall(ctx, r, nil)
-		}
-		return answer{}, &Error{HTTPStatus: 403, Kind: KindForbidden, Message: "forbidden"}
-	}
-	cfg := fastConfig()
+	cfg := fast()
 	cfg.Concurrency = 1
-	got, _, err = collect(t, context.Background(), cfg, makeItems(50), call)
-	if err != nil || len(got) != 50 {
-		t.Errorf("Run = %v with %d results, want nil with 50", err, len(got))
+	if got, _, err := run(t, context.Background(), cfg, 50, nil, answers(append([]error{nil}, slices.Repeat([]error{apiErr(403, client.KindForbidden)}, 49)...)...)); err != nil || len(got) != 50 {
+		t.Errorf("403s after a success: Run = %v with %d outcomes, want nil with 50", err, len(got))
 	}
 }
 
-func TestRun_stop(t *testing.T) {
-	stop := make(chan struct{})
+func TestRun_stopLetsCallsInFlightFinish(t *testing.T) {
+	stop, release := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int64
-	release := make(chan struct{})
-	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
+	cfg := fast()
+	cfg.Stop = stop
+	got, _, err := run(t, context.Background(), cfg, 100, nil, func(ctx context.Context, it item, _ func() bool) (string, error) {
 		if calls.Add(1) == 3 {
 			close(stop)
 			close(release)
 		}
-		<-release // calls in flight finish after the stop
-		return okCall(ctx, r, nil)
-	}
-	cfg := fastConfig()
-	cfg.Stop = stop
-	got, _, err := collect(t, context.Background(), cfg, makeItems(100), call)
-	if !errors.Is(err, ErrInterrupted) {
-		t.Fatalf("Run = %v, want ErrInterrupted", err)
-	}
-	if int64(len(got)) != calls.Load() || len(got) > cfg.Concurrency+1 {
-		t.Errorf("%d results, %d calls; want one result per call, few calls", len(got), calls.Load())
-	}
-	for _, r := range got {
-		if r.Err != nil {
-			t.Errorf("row %d: %v; calls in flight should finish", r.Item.Line, r.Err)
-		}
-	}
-}
-
-func TestRun_cancelInFlight(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	started := make(chan struct{}, 100)
-	call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
-		started <- struct{}{}
-		<-ctx.Done()
-		return answer{}, &Error{Kind: KindCancelled, Message: "cancelled"}
-	}
-	go func() { <-started; cancel() }()
-	got, _, err := collect(t, ctx, fastConfig(), makeItems(100), call)
-	if !errors.Is(err, ErrInterrupted) {
-		t.Fatalf("Run = %v, want ErrInterrupted", err)
-	}
-	if len(got) == 0 || len(got) > 4 {
-		t.Fatalf("%d results, want the calls in flight (1..4)", len(got))
-	}
-	for _, r := range got {
-		if kindOf(r) != KindInterrupted {
-			t.Errorf("row %d = %q, want interrupted", r.Item.Line, kindOf(r))
-		}
-	}
-}
-
-func TestRun_retryAfterPausesPool(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const pause = 3 * time.Second
-		var mu sync.Mutex
-		var throttledAt time.Time
-		var early int
-		call := func(ctx context.Context, r item, _ func() bool) (answer, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			now := time.Now()
-			if throttledAt.IsZero() {
-				throttledAt = now
-				return answer{}, &Error{HTTPStatus: 429, Kind: KindRateLimited, Retryable: true, RetryAfter: pause}
-			}
-			// The pacer pauses the run for the Retry-After less a second of
-			// rounding (none here), and the item itself waits it out.
-			if now.Sub(throttledAt) < pause {
-				early++
-			}
-			return okCall(ctx, r, nil)
-		}
-		cfg := fastConfig()
-		cfg.Rate = 200
-		cfg.Concurrency = 1
-		got, _, err := collect(t, context.Background(), cfg, makeItems(5), call)
-		if err != nil || len(got) != 5 {
-			t.Fatalf("Run = %v, %d results", err, len(got))
-		}
-		if early > 0 {
-			t.Errorf("%d calls during the Retry-After pause, want none", early)
-		}
+		<-release
+		return ok(ctx, it, nil)
 	})
+	if !errors.Is(err, ErrInterrupted) || int64(len(got)) != calls.Load() || len(got) > cfg.Concurrency+1 {
+		t.Fatalf("Run = %v, %d outcomes of %d calls; want ErrInterrupted, one per call, few", err, len(got), calls.Load())
+	}
+	for _, d := range got {
+		if d.Err != nil {
+			t.Errorf("item %d: %v; a call in flight should finish", d.Item.line, d.Err)
+		}
+	}
+}
+
+func TestRun_cancelInterruptsCallsInFlight(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	got, _, err := run(t, ctx, fast(), 100, nil, func(ctx context.Context, _ item, _ func() bool) (string, error) {
+		once.Do(cancel)
+		<-ctx.Done()
+		return "", &client.APIError{Kind: client.KindCancelled}
+	})
+	if !errors.Is(err, ErrInterrupted) || len(got) == 0 || len(got) > 4 {
+		t.Fatalf("Run = %v with %d outcomes, want ErrInterrupted with the calls in flight", err, len(got))
+	}
+	for _, d := range got {
+		if d.Err == nil || d.Err.Kind != client.KindInterrupted {
+			t.Errorf("item %d = %v, want interrupted", d.Item.line, d.Err)
+		}
+	}
 }
 
 func TestRun_sinkErrorStops(t *testing.T) {
 	boom := errors.New("disk full")
-	n := 0
-	p := New(context.Background(), fastConfig())
+	p := New(context.Background(), fast())
 	defer p.Close()
-	err := Run(context.Background(), p, source(makeItems(1000)), okCall, func(done) error {
-		n++
-		if n == 5 {
+	n := 0
+	err := Run(context.Background(), p, func(f Feed[item, string]) error {
+		for i := range 1000 {
+			if err := f.Send(item{line: i}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, ok, func(done) error {
+		if n++; n == 5 {
 			return boom
 		}
 		return nil
 	})
-	if !errors.Is(err, boom) {
-		t.Errorf("Run = %v, want %v", err, boom)
+	if !errors.Is(err, boom) || n != 5 {
+		t.Errorf("Run = %v after %d outcomes, want %v after 5", err, n, boom)
 	}
 }
