@@ -73,14 +73,14 @@ func TestClient_UpdateNumber(t *testing.T) {
 
 func TestClient_errors(t *testing.T) {
 	tests := []struct {
-		name       string
-		status     int
-		header     map[string]string
-		body       string
-		wantKind   Kind
-		wantMsg    string
-		wantAPIID  string
-		wantAfter  time.Duration
+		name      string
+		status    int
+		header    map[string]string
+		body      string
+		wantKind  Kind
+		wantMsg   string
+		wantAPIID string
+		wantAfter time.Duration
 	}{
 		{name: "404", status: 404, body: `{"api_id":"a1","error":"not found"}`, wantKind: KindNotFound, wantMsg: "not found", wantAPIID: "a1"},
 		{name: "400", status: 400, body: `{"api_id":"a2","error":"invalid app_id"}`, wantKind: KindHTTP4xx, wantMsg: "invalid app_id", wantAPIID: "a2"},

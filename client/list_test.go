@@ -60,7 +60,7 @@ func TestClient_ListNumbers_looseFields(t *testing.T) {
 func TestClient_ListNumbers_lastPages(t *testing.T) {
 	for body, want := range map[string]int{
 		`{"api_id":"a1","meta":{"limit":20,"offset":40,"total_count":41,"next":null},"objects":[{"number":"12025550040","alias":null,"application":null,"sub_account":null}]}`: 1,
-		`{"api_id":"a1","meta":{"limit":20,"offset":0,"total_count":0,"next":null,"previous":null},"objects":[]}`:                                                             0,
+		`{"api_id":"a1","meta":{"limit":20,"offset":0,"total_count":0,"next":null,"previous":null},"objects":[]}`:                                                              0,
 	} {
 		c, mux := setup(t)
 		mux.HandleFunc("GET "+listPath, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, body) })
