@@ -1,62 +1,50 @@
-// Package pace sends a run's requests: every request of a run, whatever it
-// is for (the account check, a pre-flight read, a page of the listing, an
-// update), takes a permit from the run's one Pacer, and every failure goes
-// to its one retry policy, judge. Run feeds many items through a bounded
-// pool on top of it.
+// Package pace sends a run's requests: every request, whatever it is for
+// (the account check, a pre-flight read, a page of the listing, an update),
+// takes a permit from the run's one Pacer, and every failure goes to its one
+// retry policy, judge. Run feeds many items through a bounded pool.
 package pace
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/client"
+	"golang.org/x/sync/errgroup"
 )
 
 // Defaults for Config.
 const (
-	DefaultRate        = 20.0 // a third of Plivo's documented 300 requests per 5 s
-	DefaultMaxAttempts = 5
-	DefaultBackoffBase = 500 * time.Millisecond
-	DefaultBackoffMax  = 20 * time.Second
-	// DefaultMaxThrottleWait is how long the run waits for an account that
-	// answers nothing but 429, or asks so with a Retry-After, before it stops.
+	DefaultRate            = 20.0 // a third of Plivo's documented 300 requests per 5 s
+	DefaultMaxAttempts     = 5
+	DefaultBackoffBase     = 500 * time.Millisecond
+	DefaultBackoffMax      = 20 * time.Second
 	DefaultMaxThrottleWait = 10 * time.Minute
-	// forbiddenAbortAfter: when this many answers in a row, from the start,
-	// were all 403, the credentials lack the right for the whole run.
-	forbiddenAbortAfter = 10
+	forbiddenAbortAfter    = 10 // 403s from the start: the credentials lack the right for the whole run
 )
 
 // Config tunes a run's pacing and retries.
 type Config struct {
 	Rate        float64 // requests per second for the whole run; 0 = no limit
 	Concurrency int     // most items in flight; 0 = AutoConcurrency(Rate)
-	// MaxAttempts bounds the attempts at an item that fail by themselves
-	// (5xx, timeouts, dropped connections); 429s do not count.
-	MaxAttempts int
+	MaxAttempts int     // attempts at an item that fail by themselves (5xx, timeouts); 429s do not count
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 	// MaxThrottleWait: nothing accepted for this long while 429s come
 	// back, or a Retry-After longer than it, stops the run with ErrThrottled.
 	MaxThrottleWait time.Duration
-	// Adaptive lowers the rate when the server answers 429 and probes back
-	// up toward Rate, so that a Rate above the account's real limit still
-	// runs close to that limit.
+	// Adaptive lowers the rate at a 429 and probes back up toward Rate.
 	Adaptive bool
 	// Stop, when closed, stops the dispatch of new items, retries and
-	// reads; updates in flight finish. Cancelling New's context cancels
-	// them too.
-	Stop <-chan struct{}
-	// Jitter returns a random duration in [0, d); nil uses math/rand/v2.
-	Jitter func(d time.Duration) time.Duration
-	// OnWait is told of every wait the server asks for (a Retry-After),
-	// so that the command can say so.
-	OnWait func(d time.Duration, why string)
-	// Trace hands each request its Attempt in its context (see AttemptOf).
-	Trace bool
+	// reads; updates in flight finish. Ending New's context cancels them.
+	Stop   <-chan struct{}
+	OnWait func(d time.Duration, why string) // told of every Retry-After, for the command to say so
+	Trace  bool                              // hands each request its Attempt (see AttemptOf)
 }
 
 // AutoConcurrency is the pool's size for a rate: enough requests in flight
@@ -70,38 +58,20 @@ func AutoConcurrency(rate float64) int {
 }
 
 func (c Config) withDefaults() Config {
-	or := func(d *time.Duration, def time.Duration) {
-		if *d <= 0 {
-			*d = def
-		}
-	}
-	or(&c.BackoffBase, DefaultBackoffBase)
-	or(&c.BackoffMax, DefaultBackoffMax)
-	or(&c.MaxThrottleWait, DefaultMaxThrottleWait)
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
-	if c.Concurrency <= 0 {
-		c.Concurrency = AutoConcurrency(c.Rate)
-	}
-	if c.Jitter == nil {
-		c.Jitter = func(d time.Duration) time.Duration { return rand.N(max(d, 1)) }
-	}
+	c.BackoffBase = cmp.Or(max(c.BackoffBase, 0), DefaultBackoffBase)
+	c.BackoffMax = cmp.Or(max(c.BackoffMax, 0), DefaultBackoffMax)
+	c.MaxThrottleWait = cmp.Or(max(c.MaxThrottleWait, 0), DefaultMaxThrottleWait)
+	c.MaxAttempts = cmp.Or(max(c.MaxAttempts, 0), DefaultMaxAttempts)
+	c.Concurrency = cmp.Or(max(c.Concurrency, 0), AutoConcurrency(c.Rate))
 	return c
 }
 
+// Why a run stops early.
 var (
-	// ErrAborted: the run stopped because every further request would fail
-	// (bad credentials, a 405, nothing but 403s, an output that cannot be
-	// written).
-	ErrAborted = errors.New("run aborted")
-	// ErrAuth is wrapped in ErrAborted when the API refused the credentials.
-	ErrAuth = errors.New("authentication failed")
-	// ErrInterrupted: the run was told to stop before everything was done.
-	ErrInterrupted = errors.New("run interrupted")
-	// ErrThrottled: the server kept the run waiting longer than
-	// Config.MaxThrottleWait; what was not done can be resumed.
-	ErrThrottled = errors.New("run stopped: the API kept answering 429")
+	ErrAborted     = errors.New("run aborted")                             // every further request would fail
+	ErrAuth        = errors.New("authentication failed")                   // wrapped in ErrAborted
+	ErrInterrupted = errors.New("run interrupted")                         // told to stop
+	ErrThrottled   = errors.New("run stopped: the API kept answering 429") // longer than MaxThrottleWait; resumable
 )
 
 // Stats counts what a run sent.
@@ -114,8 +84,7 @@ type Stats struct {
 
 // Attempt is a request's place in the run, for a request log: the item's
 // attempt (from 1; a read-back counts with its update) and how long the
-// request waited for its turn (the rate, and the backoff or Retry-After
-// before a retry).
+// request waited for its turn, backoff included.
 type Attempt struct {
 	N    int
 	Wait time.Duration
@@ -123,8 +92,7 @@ type Attempt struct {
 
 type attemptKey struct{}
 
-// AttemptOf returns the Attempt of the request ctx was handed to, if a
-// tracing Pacer handed it.
+// AttemptOf returns the Attempt of the request ctx was handed to.
 func AttemptOf(ctx context.Context) (Attempt, bool) {
 	a, ok := ctx.Value(attemptKey{}).(*Attempt)
 	if !ok {
@@ -145,10 +113,10 @@ func asError(err error) *client.APIError {
 	return e
 }
 
-// judge is the run's one retry policy. Given an attempt's outcome it says
-// whether to try again and after how long, or the item's final error (nil
-// for a success). sent is when the attempt's last request went out, which
-// tells a 429 that predates the last slow-down from one that does not.
+// judge is the run's one retry policy: given an attempt's outcome, whether
+// to try again and after how long, or the item's final error (nil for a
+// success). sent is when the attempt's last request went out, which tells a
+// 429 that predates the last slow-down from one that does not.
 func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wait time.Duration, final *client.APIError) {
 	if err == nil {
 		p.onAnswer(sent, false)
@@ -161,14 +129,12 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 			Message: "interrupted during the call: the update may or may not have been applied"}
 	case client.KindInterrupted:
 		return false, 0, e
-	case client.KindFatal:
-		p.Abort(fmt.Errorf("%w: %s", ErrAborted, e.Message))
-		return false, 0, e
-	case client.KindAuth:
-		p.Abort(fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, ErrAuth, e.Message))
-		return false, 0, e
-	case client.KindMethod:
-		p.Abort(fmt.Errorf("%w: the API answered %s, which is a bug in plivo-bulk; please report it", ErrAborted, e.Message))
+	case client.KindFatal, client.KindAuth, client.KindMethod: // every further request would fail
+		p.Abort(map[client.Kind]error{
+			client.KindFatal:  fmt.Errorf("%w: %s", ErrAborted, e.Message),
+			client.KindAuth:   fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, ErrAuth, e.Message),
+			client.KindMethod: fmt.Errorf("%w: the API answered %s, which is a bug in plivo-bulk; please report it", ErrAborted, e.Message),
+		}[e.Kind])
 		return false, 0, e
 	case client.KindRateLimited:
 		p.rateLimited.Add(1)
@@ -205,8 +171,136 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 	// Capped exponential backoff with full jitter, never less than what
 	// the server asked for.
 	ceil := p.cfg.BackoffBase << min(*failures-1, 20)
-	if ceil > p.cfg.BackoffMax || ceil <= 0 {
+	if ceil > p.cfg.BackoffMax || ceil <= 0 { // <= 0: shifted past int64
 		ceil = p.cfg.BackoffMax
 	}
-	return true, max(p.cfg.Jitter(ceil), e.RetryAfter), nil
+	return true, max(rand.N(ceil), e.RetryAfter), nil
+}
+
+// Call makes one attempt at an item. The pool has taken a permit for the
+// attempt's first request; an attempt that makes more (a read before an
+// update, a read-back after it) calls permit before each, so that every
+// request counts against the rate. permit returns false once the run stops.
+type Call[T, A any] func(ctx context.Context, item T, permit func() bool) (A, error)
+
+// Outcome is what became of one item: its answer, or its final error.
+type Outcome[T, A any] struct {
+	Item     T
+	Answer   A
+	Err      *client.APIError // nil for a success
+	Attempts int
+	Latency  time.Duration // of the last attempt
+	Passed   bool          // handed to the sink without a call (Feed.Pass)
+}
+
+// Feed is how a source hands its items to Run, from one goroutine. Send
+// queues an item for a call, blocking while every worker is busy; Pass
+// hands the sink an item the source settled itself (an invalid row, one
+// whose answer is known), in turn and at no cost. Both fail once the run
+// halts.
+type Feed[T, A any] struct {
+	Send func(item T) error
+	Pass func(item T, ans A) error
+}
+
+var errHalted = errors.New("halted")
+
+// Run feeds every item that source sends through call, each attempt paced
+// by p and retried by its policy, and hands one Outcome per item to sink,
+// whose calls never overlap, in completion order. Items never attempted get
+// none. The pool is a bounded errgroup of p's Concurrency goroutines: Send
+// blocks while every one is busy, and a sink error cancels its context.
+//
+// Run returns when source is done and every item sent is, or the run
+// halts: with a sink or source error as it is, else p's reason to halt
+// (ErrInterrupted, or ErrAborted or ErrThrottled wrapped), else nil.
+func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error, call Call[T, A], sink func(Outcome[T, A]) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.Concurrency)
+	var mu sync.Mutex
+	var sinkErr error
+	give := func(o Outcome[T, A]) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if sinkErr == nil {
+			if sinkErr = sink(o); sinkErr != nil {
+				p.Abort(sinkErr)
+				return sinkErr
+			}
+		}
+		return nil
+	}
+	srcErr := source(Feed[T, A]{
+		Send: func(item T) error {
+			if p.halted() {
+				return errHalted
+			}
+			g.Go(func() error {
+				if o, ok := attempts(p, gctx, call, item); ok {
+					return give(o)
+				}
+				return nil
+			})
+			return nil
+		},
+		Pass: func(item T, ans A) error {
+			if p.halted() {
+				return errHalted
+			}
+			return give(Outcome[T, A]{Item: item, Answer: ans, Passed: true})
+		},
+	})
+	if errors.Is(srcErr, errHalted) || ctx.Err() != nil && errors.Is(srcErr, ctx.Err()) {
+		srcErr = nil // the reason is recorded already
+	}
+	if srcErr != nil {
+		p.Abort(srcErr)
+	}
+	_ = g.Wait()
+	if err := cmp.Or(sinkErr, srcErr); err != nil || !p.halted() && ctx.Err() == nil {
+		return err
+	}
+	return p.haltErr()
+}
+
+// attempts takes an item through its attempts to its Outcome; ok is false
+// when the run halted before the first.
+func attempts[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) (o Outcome[T, A], ok bool) {
+	o.Item = item
+	ctx, a := p.traced(ctx)
+	var sent time.Time
+	permit := func() bool {
+		if !p.acquire(ctx, 0, a, time.Now(), 0) {
+			return false
+		}
+		sent = time.Now()
+		return true
+	}
+	failures, wait := 0, time.Duration(0)
+	for {
+		asked := time.Now()
+		if !p.acquire(ctx, wait, a, asked, 1) {
+			if o.Attempts == 0 {
+				return o, false
+			}
+			// The answer stays: an update applied before its read-back
+			// failed is told apart from one never applied.
+			e := o.Err
+			o.Err = &client.APIError{StatusCode: e.StatusCode, APIID: e.APIID, Kind: client.KindInterrupted,
+				Message: e.Message + " (not retried: the run was stopped)"}
+			return o, true
+		}
+		if o.Attempts++; o.Attempts > 1 {
+			p.retries.Add(1)
+		}
+		start := time.Now()
+		sent = start
+		ans, err := call(ctx, item, permit)
+		o.Answer, o.Latency = ans, time.Since(start)
+		var retry bool
+		if retry, wait, o.Err = p.judge(&failures, sent, err); !retry {
+			return o, true
+		}
+		o.Err = asError(err)
+	}
 }

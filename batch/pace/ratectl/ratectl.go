@@ -1,3 +1,5 @@
+// Package ratectl decides the rate at which a run sends, from what the
+// server answers: a pure controller on an injected clock.
 package ratectl
 
 import (
@@ -6,23 +8,12 @@ import (
 )
 
 const (
-	// StartRate is Plivo's documented limit, 300 requests per 5 s: a run
-	// starts at the lower of it and its ceiling.
-	StartRate = 60.0
-	// RetryAfterSlack is how much shorter than a Retry-After the run's
-	// pause is: Retry-After's whole seconds are taken as rounded up.
-	RetryAfterSlack = time.Second
-
-	minRate = 0.5
-	// margin is the share of the measured limit the rate resumes at after
-	// a throttling episode.
-	margin = 0.95
-	// probe is how fast the rate climbs after an episode, as a share of
-	// the measured limit per second.
-	probe = 0.02
-	// double is how long the rate takes to double until the first 429 (a
-	// slow start).
-	double = 500 * time.Millisecond
+	StartRate       = 60.0        // Plivo's documented 300 requests per 5 s: a run starts at most there
+	RetryAfterSlack = time.Second // a Retry-After's whole seconds are taken as rounded up
+	minRate         = 0.5
+	margin          = 0.95                   // the share of the measured limit the rate resumes at
+	probe           = 0.02                   // the climb after an episode, a share of the limit per second
+	double          = 500 * time.Millisecond // the rate doubles this often until the first 429
 )
 
 // Controller is an adaptive rate. Until the first 429 it doubles toward

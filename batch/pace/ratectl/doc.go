@@ -1,3 +1,0 @@
-// Package ratectl decides the rate at which a run sends, from what the
-// server answers: a pure controller on an injected clock.
-package ratectl
