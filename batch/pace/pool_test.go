@@ -3,8 +3,8 @@ package pace
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,33 +14,30 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
-type item struct {
-	line    int
-	invalid bool
-}
+type done = Outcome[int, string]
 
-type done = Outcome[item, string]
-
-// run feeds n items (those in invalid passed, not sent) through call on a
-// new Pacer, and returns the outcomes by line.
-func run(t *testing.T, ctx context.Context, cfg Config, n int, invalid []int, call Call[item, string]) ([]done, Stats, error) {
-	t.Helper()
+// run feeds items 0..n-1 (those in pass passed, not sent) through call on
+// a new Pacer; sink nil collects the outcomes, returned in item order.
+func run(ctx context.Context, cfg Config, n int, pass []int, call Call[int, string], sink func(done) error) ([]done, Stats, error) {
 	p := New(ctx, cfg)
 	defer p.Close()
 	var got []done
-	err := Run(ctx, p, func(f Feed[item, string]) error {
+	if sink == nil {
+		sink = func(d done) error { got = append(got, d); return nil }
+	}
+	err := Run(ctx, p, func(f Feed[int, string]) error {
 		for i := range n {
-			send := func() error { return f.Send(item{line: i}) }
-			if slices.Contains(invalid, i) {
-				send = func() error { return f.Pass(item{i, true}, "passed") }
+			send := func() error { return f.Send(i) }
+			if slices.Contains(pass, i) {
+				send = func() error { return f.Pass(i, "passed") }
 			}
 			if err := send(); err != nil {
 				return err
 			}
 		}
 		return nil
-	}, call, func(d done) error { got = append(got, d); return nil })
-	slices.SortFunc(got, func(a, b done) int { return a.Item.line - b.Item.line })
+	}, call, sink)
+	slices.SortFunc(got, func(a, b done) int { return a.Item - b.Item })
 	return got, p.Stats(), err
 }
 
@@ -48,13 +45,11 @@ func fast() Config {
 	return Config{Concurrency: 4, MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond}
 }
 
-func ok(context.Context, item, func() bool) (string, error) { return "ok", nil }
-
 // answers fails each call with the next of errs, then succeeds.
-func answers(errs ...error) Call[item, string] {
+func answers(errs ...error) Call[int, string] {
 	var n atomic.Int64
-	return func(context.Context, item, func() bool) (string, error) {
-		if i := int(n.Add(1)) - 1; i < len(errs) {
+	return func(context.Context, int, func() bool) (string, error) {
+		if i := int(n.Add(1)) - 1; i < len(errs) && errs[i] != nil {
 			return "", errs[i]
 		}
 		return "ok", nil
@@ -62,24 +57,23 @@ func answers(errs ...error) Call[item, string] {
 }
 
 func apiErr(status int, kind client.Kind) *client.APIError {
-	return &client.APIError{StatusCode: status, Kind: kind, Message: fmt.Sprintf("HTTP %d: %s", status, kind)}
+	return &client.APIError{StatusCode: status, Kind: kind, Message: "HTTP: " + string(kind)}
 }
 
 func TestRun_everyItemOnceWithinTheBound(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var inFlight, most atomic.Int64
-		call := func(ctx context.Context, it item, _ func() bool) (string, error) {
+		got, stats, err := run(context.Background(), fast(), 200, []int{5}, func(context.Context, int, func() bool) (string, error) {
 			most.Store(max(most.Load(), inFlight.Add(1)))
 			time.Sleep(time.Millisecond)
 			inFlight.Add(-1)
-			return ok(ctx, it, nil)
-		}
-		got, stats, err := run(t, context.Background(), fast(), 200, []int{5}, call)
+			return "ok", nil
+		}, nil)
 		if err != nil || len(got) != 200 || stats.Requests != 199 || most.Load() > 4 {
 			t.Fatalf("Run = %v, %d outcomes, %d requests, %d in flight; want 200 outcomes, 199 requests, at most 4", err, len(got), stats.Requests, most.Load())
 		}
 		for i, d := range got {
-			if want := !d.Passed; d.Item.line != i || d.Passed != (i == 5) || d.Err != nil || (d.Attempts == 1) != want {
+			if d.Item != i || d.Passed != (i == 5) || d.Err != nil || (d.Attempts == 1) == d.Passed {
 				t.Errorf("outcome %d = %+v", i, d)
 			}
 		}
@@ -88,42 +82,39 @@ func TestRun_everyItemOnceWithinTheBound(t *testing.T) {
 
 // TestJudge_retriesWhatMaySucceed is the retry policy, kind by kind.
 func TestJudge_retriesWhatMaySucceed(t *testing.T) {
-	boom := apiErr(500, client.KindServer)
+	boom, slow := apiErr(500, client.KindServer), apiErr(429, client.KindRateLimited)
 	for _, tt := range []struct {
-		name     string
 		errs     []error
 		attempts int
 		kind     client.Kind // "" for a success
 		msg      string
 	}{
-		{"5xx", []error{boom}, 2, "", ""},
-		{"429 spends no attempt", []error{apiErr(429, client.KindRateLimited), apiErr(429, client.KindRateLimited), apiErr(429, client.KindRateLimited)}, 4, "", ""},
-		{"timeout, network", []error{&client.APIError{Kind: client.KindTimeout}, &client.APIError{Kind: client.KindNetwork}}, 3, "", ""},
-		{"408", []error{apiErr(408, client.KindHTTP4xx)}, 2, "", ""},
-		{"a 2xx that proves nothing", []error{apiErr(202, client.KindBadAnswer)}, 2, "", ""},
-		{"a read-back that differs", []error{apiErr(202, client.KindVerify)}, 2, "", ""},
-		{"a plain error", []error{errors.New("weird")}, 2, "", ""},
-		{"404", []error{apiErr(404, client.KindNotFound)}, 1, client.KindNotFound, "HTTP 404: not_found"},
-		{"400", []error{apiErr(400, client.KindHTTP4xx)}, 1, client.KindHTTP4xx, "HTTP 400: http_4xx"},
-		{"3xx", []error{apiErr(307, client.KindRedirect)}, 1, client.KindRedirect, "HTTP 307: redirect"},
-		{"a field missing from an answer", []error{&client.APIError{Kind: client.KindBadAnswer, Message: "no alias"}}, 1, client.KindBadAnswer, "no alias"},
-		{"cannot undo", []error{&client.APIError{Kind: client.KindNoUndo, Message: "too long"}}, 1, client.KindNoUndo, "too long"},
-		{"cancelled", []error{context.Canceled}, 1, client.KindInterrupted, "interrupted during the call: the update may or may not have been applied"},
-		{"gives up", []error{boom, boom, boom}, 3, client.KindServer, "HTTP 500: server (gave up after 3 attempts)"},
+		{[]error{boom}, 2, "", ""},
+		{[]error{slow, slow, slow}, 4, "", ""}, // 429s spend no attempt
+		{[]error{&client.APIError{Kind: client.KindTimeout}, &client.APIError{Kind: client.KindNetwork}}, 3, "", ""},
+		{[]error{apiErr(408, client.KindHTTP4xx)}, 2, "", ""},
+		{[]error{apiErr(202, client.KindBadAnswer)}, 2, "", ""},
+		{[]error{apiErr(202, client.KindVerify)}, 2, "", ""},
+		{[]error{errors.New("weird")}, 2, "", ""},
+		{[]error{apiErr(404, client.KindNotFound)}, 1, client.KindNotFound, "HTTP: not_found"},
+		{[]error{apiErr(400, client.KindHTTP4xx)}, 1, client.KindHTTP4xx, "HTTP: http_4xx"},
+		{[]error{apiErr(307, client.KindRedirect)}, 1, client.KindRedirect, "HTTP: redirect"},
+		{[]error{&client.APIError{Kind: client.KindBadAnswer, Message: "no alias"}}, 1, client.KindBadAnswer, "no alias"}, // a field missing from a good answer
+		{[]error{&client.APIError{Kind: client.KindNoUndo, Message: "too long"}}, 1, client.KindNoUndo, "too long"},
+		{[]error{context.Canceled}, 1, client.KindInterrupted, "interrupted during the call: the update may or may not have been applied"},
+		{[]error{boom, boom, boom}, 3, client.KindServer, "HTTP: server (gave up after 3 attempts)"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			got, _, err := run(t, context.Background(), fast(), 1, nil, answers(tt.errs...))
-			if err != nil || len(got) != 1 {
-				t.Fatalf("Run = %v, %d outcomes", err, len(got))
-			}
-			d, kind, msg := got[0], client.Kind(""), ""
-			if d.Err != nil {
-				kind, msg = d.Err.Kind, d.Err.Message
-			}
-			if kind != tt.kind || msg != tt.msg || d.Attempts != tt.attempts {
-				t.Errorf("%d attempts, %q %q; want %d, %q %q", d.Attempts, kind, msg, tt.attempts, tt.kind, tt.msg)
-			}
-		})
+		got, _, err := run(context.Background(), fast(), 1, nil, answers(tt.errs...), nil)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%v: Run = %v, %d outcomes", tt.errs, err, len(got))
+		}
+		d, kind, msg := got[0], client.Kind(""), ""
+		if d.Err != nil {
+			kind, msg = d.Err.Kind, d.Err.Message
+		}
+		if kind != tt.kind || msg != tt.msg || d.Attempts != tt.attempts {
+			t.Errorf("%v: %d attempts, %q %q; want %d, %q %q", tt.errs, d.Attempts, kind, msg, tt.attempts, tt.kind, tt.msg)
+		}
 	}
 }
 
@@ -141,78 +132,134 @@ func TestRun_stopsWhenEveryRequestWouldFail(t *testing.T) {
 		{&client.APIError{Kind: client.KindFatal, Message: "disk full"}, 4, ErrAborted},
 		{apiErr(403, client.KindForbidden), forbiddenAbortAfter + 4, ErrAborted},
 	} {
-		got, _, err := run(t, context.Background(), fast(), 500, nil, answers(slices.Repeat([]error{tt.err}, 1000)...))
+		got, _, err := run(context.Background(), fast(), 500, nil, answers(slices.Repeat([]error{tt.err}, 1000)...), nil)
 		if !errors.Is(err, tt.want) || len(got) > tt.most || len(got) == 0 || got[0].Err.Kind != tt.err.Kind {
 			t.Errorf("%s: Run = %v after %d outcomes, want %v after at most %d", tt.err.Kind, err, len(got), tt.want, tt.most)
 		}
 	}
 	cfg := fast()
 	cfg.Concurrency = 1
-	if got, _, err := run(t, context.Background(), cfg, 50, nil, answers(append([]error{nil}, slices.Repeat([]error{apiErr(403, client.KindForbidden)}, 49)...)...)); err != nil || len(got) != 50 {
+	if got, _, err := run(context.Background(), cfg, 50, nil, answers(append([]error{nil}, slices.Repeat([]error{apiErr(403, client.KindForbidden)}, 49)...)...), nil); err != nil || len(got) != 50 {
 		t.Errorf("403s after a success: Run = %v with %d outcomes, want nil with 50", err, len(got))
 	}
 }
 
-func TestRun_stopLetsCallsInFlightFinish(t *testing.T) {
-	stop, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int64
+// TestRun_stops: a stop lets the calls in flight finish; cancelling the
+// context interrupts them; a sink error stops the run and is returned.
+func TestRun_stops(t *testing.T) {
+	stop, calls := make(chan struct{}), atomic.Int64{}
 	cfg := fast()
 	cfg.Stop = stop
-	got, _, err := run(t, context.Background(), cfg, 100, nil, func(ctx context.Context, it item, _ func() bool) (string, error) {
+	got, _, err := run(context.Background(), cfg, 100, nil, func(ctx context.Context, _ int, _ func() bool) (string, error) {
 		if calls.Add(1) == 3 {
 			close(stop)
-			close(release)
 		}
-		<-release
-		return ok(ctx, it, nil)
-	})
-	if !errors.Is(err, ErrInterrupted) || int64(len(got)) != calls.Load() || len(got) > cfg.Concurrency+1 {
-		t.Fatalf("Run = %v, %d outcomes of %d calls; want ErrInterrupted, one per call, few", err, len(got), calls.Load())
+		<-stop
+		return "ok", nil
+	}, nil)
+	if !errors.Is(err, ErrInterrupted) || int64(len(got)) != calls.Load() || len(got) > 5 || slices.ContainsFunc(got, func(d done) bool { return d.Err != nil }) {
+		t.Errorf("stop: Run = %v, outcomes %v of %d calls; want ErrInterrupted, every call in flight ok", err, got, calls.Load())
 	}
-	for _, d := range got {
-		if d.Err != nil {
-			t.Errorf("item %d: %v; a call in flight should finish", d.Item.line, d.Err)
-		}
-	}
-}
 
-func TestRun_cancelInterruptsCallsInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
-	got, _, err := run(t, ctx, fast(), 100, nil, func(ctx context.Context, _ item, _ func() bool) (string, error) {
+	got, _, err = run(ctx, fast(), 100, nil, func(ctx context.Context, _ int, _ func() bool) (string, error) {
 		once.Do(cancel)
 		<-ctx.Done()
 		return "", &client.APIError{Kind: client.KindCancelled}
-	})
-	if !errors.Is(err, ErrInterrupted) || len(got) == 0 || len(got) > 4 {
-		t.Fatalf("Run = %v with %d outcomes, want ErrInterrupted with the calls in flight", err, len(got))
+	}, nil)
+	if !errors.Is(err, ErrInterrupted) || len(got) == 0 || len(got) > 4 || slices.ContainsFunc(got, func(d done) bool { return d.Err.Kind != client.KindInterrupted }) {
+		t.Errorf("cancel: Run = %v, outcomes %v; want ErrInterrupted, the calls in flight interrupted", err, got)
 	}
-	for _, d := range got {
-		if d.Err == nil || d.Err.Kind != client.KindInterrupted {
-			t.Errorf("item %d = %v, want interrupted", d.Item.line, d.Err)
-		}
-	}
-}
 
-func TestRun_sinkErrorStops(t *testing.T) {
-	boom := errors.New("disk full")
-	p := New(context.Background(), fast())
-	defer p.Close()
-	n := 0
-	err := Run(context.Background(), p, func(f Feed[item, string]) error {
-		for i := range 1000 {
-			if err := f.Send(item{line: i}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, ok, func(done) error {
+	boom, n := errors.New("disk full"), 0
+	_, _, err = run(context.Background(), fast(), 1000, nil, answers(), func(done) error {
 		if n++; n == 5 {
 			return boom
 		}
 		return nil
 	})
 	if !errors.Is(err, boom) || n != 5 {
-		t.Errorf("Run = %v after %d outcomes, want %v after 5", err, n, boom)
+		t.Errorf("sink error: Run = %v after %d outcomes, want %v after 5", err, n, boom)
+	}
+}
+
+// TestPacer_waits: every wait on time (the rate, a Retry-After, the
+// account's throttling) ends when it should, and no sooner.
+func TestPacer_waits(t *testing.T) {
+	t.Run("a stop ends the wait for the next token", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			stop := make(chan struct{})
+			p := New(context.Background(), Config{Rate: 0.05, Stop: stop}) // the next token in 20 s
+			_ = do(p)
+			close(stop)
+			start := time.Now()
+			if p.Close(); time.Since(start) > 0 {
+				t.Errorf("Close waited %v for the next token after a stop", time.Since(start))
+			}
+		})
+	})
+	t.Run("a rise ends a wait at the low rate", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := New(context.Background(), Config{Rate: 50, Adaptive: true})
+			defer p.Close()
+			_ = do(p, slices.Repeat([]error{apiErr(429, client.KindRateLimited)}, 8)...) // down to 0.5/s, then room again
+			start := time.Now()
+			if _ = do(p); time.Since(start) > 100*time.Millisecond {
+				t.Errorf("next permit after %v, want it at the restored rate", time.Since(start))
+			}
+		})
+	})
+	for _, adaptive := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			p := New(context.Background(), Config{Rate: 200, Adaptive: adaptive})
+			defer p.Close()
+			start := time.Now()
+			go func() {
+				_ = do(p, &client.APIError{StatusCode: 429, Kind: client.KindRateLimited, RetryAfter: 3 * time.Second})
+			}()
+			synctest.Wait()
+			if _ = do(p); time.Since(start) < 2*time.Second { // a second less when adaptive: Retry-After is rounded up
+				t.Errorf("adaptive %v: a request went out %v into a Retry-After of 3 s", adaptive, time.Since(start))
+			}
+		})
+	}
+	for retryAfter, want := range map[time.Duration]string{
+		0:         "the server answered only 429 for 1m",
+		time.Hour: "the server asked to wait 1h0m0s (Retry-After), longer than --max-throttle-wait 1m0s",
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			p := New(context.Background(), Config{Rate: 10, Adaptive: true, MaxThrottleWait: time.Minute})
+			defer p.Close()
+			err := do(p, slices.Repeat([]error{&client.APIError{StatusCode: 429, Kind: client.KindRateLimited, RetryAfter: retryAfter}}, 1000)...)
+			if !errors.Is(err, ErrThrottled) || !errors.Is(p.Err(), ErrThrottled) || !strings.Contains(err.Error(), want) {
+				t.Errorf("Do = %v, want ErrThrottled: %s", err, want)
+			}
+		})
+	}
+}
+
+// do sends one request with p.Do, answered with errs in turn.
+func do(p *Pacer, errs ...error) error {
+	call := answers(errs...)
+	return p.Do(context.Background(), func(ctx context.Context) error { _, err := call(ctx, 0, nil); return err })
+}
+
+// TestPacer_DoSaysWhy: a refused credential comes back as the answer's
+// error, and a read cut short by a stop as the stop's reason.
+func TestPacer_DoSaysWhy(t *testing.T) {
+	p := New(context.Background(), Config{})
+	defer p.Close()
+	if err := do(p, apiErr(401, client.KindAuth)); !errors.As(err, new(*client.APIError)) || !errors.Is(p.Err(), ErrAuth) {
+		t.Errorf("Do = %v, Err = %v; want the 401, and the run aborted for it", err, p.Err())
+	}
+	p = New(context.Background(), Config{})
+	defer p.Close()
+	if err := p.Do(context.Background(), func(ctx context.Context) error {
+		p.Abort(ErrInterrupted)
+		<-ctx.Done()
+		return ctx.Err()
+	}); err != ErrInterrupted {
+		t.Errorf("Do = %v after a stop, want ErrInterrupted", err)
 	}
 }

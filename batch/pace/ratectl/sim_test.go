@@ -1,10 +1,11 @@
 package ratectl
 
 import (
-	"container/heap"
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -15,125 +16,81 @@ import (
 // (after its Retry-After, when the server sends one, as the pacer does); a
 // row is done when accepted.
 
-// limiter is a simulated server limiter; t is the time since the run began.
-type limiter interface {
-	// allow decides a request arriving at t; when it refuses, retryAfter
-	// is the time until a slot frees.
-	allow(t time.Duration) (ok bool, retryAfter time.Duration)
-}
+// limiter decides a request arriving t after the run began; when it
+// refuses, retryAfter is the time until a slot frees.
+type limiter func(t time.Duration) (ok bool, retryAfter time.Duration)
 
 // bucket: rate l, burst b, full at the start.
-type bucket struct {
-	l, b, tokens float64
-	last         time.Duration
-}
-
-func (k *bucket) allow(t time.Duration) (bool, time.Duration) {
-	k.tokens = min(k.b, k.tokens+k.l*(t-k.last).Seconds())
-	k.last = t
-	if k.tokens >= 1 {
-		k.tokens--
-		return true, 0
+func bucket(l, b float64) limiter {
+	tokens, last := b, time.Duration(0)
+	return func(t time.Duration) (bool, time.Duration) {
+		tokens, last = min(b, tokens+l*(t-last).Seconds()), t
+		if tokens >= 1 {
+			tokens--
+			return true, 0
+		}
+		return false, time.Duration((1 - tokens) / l * float64(time.Second))
 	}
-	return false, time.Duration((1 - k.tokens) / k.l * float64(time.Second))
 }
 
 // fixed: n per window w aligned on the server's clock; the run starts at
 // phase into a window.
-type fixed struct {
-	n        int
-	w, phase time.Duration
-	window   int64 // -1 at the start
-	count    int
-}
-
-func (f *fixed) allow(t time.Duration) (bool, time.Duration) {
-	st := t + f.phase
-	if win := int64(st / f.w); win != f.window {
-		f.window, f.count = win, 0
+func fixed(n int, w, phase time.Duration) limiter {
+	window, count := int64(-1), 0
+	return func(t time.Duration) (bool, time.Duration) {
+		st := t + phase
+		if win := int64(st / w); win != window {
+			window, count = win, 0
+		}
+		if count < n {
+			count++
+			return true, 0
+		}
+		return false, time.Duration(window+1)*w - st
 	}
-	if f.count < f.n {
-		f.count++
-		return true, 0
-	}
-	return false, time.Duration(f.window+1)*f.w - st
 }
 
 // sliding: n in any trailing w.
-type sliding struct {
-	n   int
-	w   time.Duration
-	log []time.Duration // accepted, oldest first
-}
-
-func (s *sliding) allow(t time.Duration) (bool, time.Duration) {
-	for len(s.log) > 0 && s.log[0] <= t-s.w {
-		s.log = s.log[1:]
+func sliding(n int, w time.Duration) limiter {
+	var log []time.Duration // accepted, oldest first
+	return func(t time.Duration) (bool, time.Duration) {
+		for len(log) > 0 && log[0] <= t-w {
+			log = log[1:]
+		}
+		if len(log) < n {
+			log = append(log, t)
+			return true, 0
+		}
+		return false, log[len(log)-n] + w - t
 	}
-	if len(s.log) < s.n {
-		s.log = append(s.log, t)
-		return true, 0
-	}
-	return false, s.log[len(s.log)-s.n] + s.w - t
 }
 
-// busy is an account busy with other traffic: for its first d it refuses
-// 95% of requests at random, whatever the rate; then inner decides.
-type busy struct {
-	inner limiter
-	d     time.Duration
-	rng   *rand.Rand
-}
-
-func (b *busy) allow(t time.Duration) (bool, time.Duration) {
-	if t < b.d && b.rng.Float64() < 0.95 {
-		return false, time.Millisecond
-	}
-	return b.inner.allow(t)
-}
-
-// shape is a server limiter accepting l requests/s on average.
-type shape struct {
+// shapes are bench/throttle.sh's, at L = 50, and Plivo's documented 300/5s,
+// each a server limiter accepting l requests/s on average.
+func shapes() []struct {
 	name string
 	l    float64
 	mk   func(rng *rand.Rand) limiter
-}
-
-// shapes are bench/throttle.sh's, at L = 50, and Plivo's documented 300/5s.
-func shapes() []shape {
+} {
 	phase := func(rng *rand.Rand, w time.Duration) time.Duration { return time.Duration(rng.Int64N(int64(w))) }
-	return []shape{
-		{"bucket 50/s burst 50", 50, func(*rand.Rand) limiter { return &bucket{l: 50, b: 50, tokens: 50} }},
-		{"fixed 50/1s", 50, func(r *rand.Rand) limiter {
-			return &fixed{n: 50, w: time.Second, phase: phase(r, time.Second), window: -1}
-		}},
-		{"fixed 250/5s", 50, func(r *rand.Rand) limiter {
-			return &fixed{n: 250, w: 5 * time.Second, phase: phase(r, 5*time.Second), window: -1}
-		}},
-		{"fixed 300/5s", 60, func(r *rand.Rand) limiter {
-			return &fixed{n: 300, w: 5 * time.Second, phase: phase(r, 5*time.Second), window: -1}
-		}},
-		{"sliding 50/1s", 50, func(*rand.Rand) limiter { return &sliding{n: 50, w: time.Second} }},
-		{"sliding 300/5s", 60, func(*rand.Rand) limiter { return &sliding{n: 300, w: 5 * time.Second} }},
+	return []struct {
+		name string
+		l    float64
+		mk   func(rng *rand.Rand) limiter
+	}{
+		{"bucket 50/s burst 50", 50, func(*rand.Rand) limiter { return bucket(50, 50) }},
+		{"fixed 50/1s", 50, func(r *rand.Rand) limiter { return fixed(50, time.Second, phase(r, time.Second)) }},
+		{"fixed 250/5s", 50, func(r *rand.Rand) limiter { return fixed(250, 5*time.Second, phase(r, 5*time.Second)) }},
+		{"fixed 300/5s", 60, func(r *rand.Rand) limiter { return fixed(300, 5*time.Second, phase(r, 5*time.Second)) }},
+		{"sliding 50/1s", 50, func(*rand.Rand) limiter { return sliding(50, time.Second) }},
+		{"sliding 300/5s", 60, func(*rand.Rand) limiter { return sliding(300, 5*time.Second) }},
 	}
 }
 
-// simConfig is one run.
-type simConfig struct {
-	rows           int
-	ceiling        float64
-	retryAfter     bool          // the server sends Retry-After (whole seconds, rounded up)
-	latMin, latMax time.Duration // request latency, uniform
-	seed           uint64
-}
-
 type simResult struct {
-	wall                time.Duration
-	requests, throttled int
-	done                int
+	wall                      time.Duration
+	requests, throttled, done int
 }
-
-func (r simResult) share() float64 { return float64(r.throttled) / float64(r.requests) }
 
 // event: a request reaching the server, its answer reaching the client, or
 // a refused row whose Retry-After has run out.
@@ -145,60 +102,52 @@ type event struct {
 	seq              int
 }
 
-type events []event
-
-func (e events) Len() int { return len(e) }
-func (e events) Less(i, j int) bool {
-	if e[i].at != e[j].at {
-		return e[i].at < e[j].at
-	}
-	return e[i].seq < e[j].seq
-}
-func (e events) Swap(i, j int) { e[i], e[j] = e[j], e[i] }
-func (e *events) Push(x any)   { *e = append(*e, x.(event)) }
-func (e *events) Pop() any {
-	old := *e
-	x := old[len(old)-1]
-	*e = old[:len(old)-1]
-	return x
-}
-
 var epoch = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// simulate runs cfg.rows rows through a new Controller against lim.
-func simulate(lim limiter, cfg simConfig) simResult {
+// simulate runs rows through a new Controller of the ceiling against lim,
+// with a latency of 1 to 3 ms; retryAfter: the server sends one (in whole
+// seconds, rounded up).
+func simulate(lim limiter, rows int, ceiling float64, retryAfter bool, seed uint64) simResult {
 	const step = time.Millisecond
-	c := New(cfg.ceiling, epoch)
-	rng := rand.New(rand.NewPCG(cfg.seed, 0x5eed))
+	c := New(ceiling, epoch)
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	var (
 		res     simResult
-		q       events
+		q       []event // by at, then seq
 		seq     int
-		pending = cfg.rows // rows waiting to be sent, retries included
-		tokens  = -1.0     // the client's bucket; starts full
+		pending = rows // rows waiting to be sent, retries included
+		tokens  = -1.0 // the client's bucket; starts full
 	)
+	push := func(e event) {
+		if e.seq == 0 { // an answer keeps its request's place
+			seq++
+			e.seq = seq
+		}
+		i, _ := slices.BinarySearchFunc(q, e, func(a, b event) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq)) })
+		q = slices.Insert(q, i, e)
+	}
 	at := func(d time.Duration) time.Time { return epoch.Add(d) }
-	for now := time.Duration(0); res.done < cfg.rows && now < 10*time.Minute; now += step {
+	for now := time.Duration(0); res.done < rows && now < 10*time.Minute; now += step {
 		for len(q) > 0 && q[0].at <= now {
-			ev := heap.Pop(&q).(event)
+			ev := q[0]
+			q = q[1:]
 			switch {
 			case ev.retry:
 				pending++
 			case !ev.answer:
-				ok, ra := lim.allow(ev.at)
+				ok, ra := lim(ev.at)
 				ev.answer, ev.ok, ev.at = true, ok, ev.at+ev.back
-				if cfg.retryAfter && !ok {
+				if retryAfter && !ok {
 					ev.ra = time.Duration(math.Ceil(ra.Seconds())) * time.Second
 				}
-				heap.Push(&q, ev)
+				push(ev)
 			case ev.ok:
 				res.done++
 				res.wall = ev.at
 				c.OnAccepted(at(ev.at), at(ev.sentAt))
 			default:
 				res.throttled++
-				seq++
-				heap.Push(&q, event{at: ev.at + ev.ra, retry: true, seq: seq})
+				push(event{at: ev.at + ev.ra, retry: true})
 				c.OnThrottled(at(ev.at), at(ev.sentAt), ev.ra)
 			}
 		}
@@ -214,9 +163,8 @@ func simulate(lim limiter, cfg simConfig) simResult {
 		for ; tokens >= 1 && pending > 0; tokens-- {
 			pending--
 			res.requests++
-			lat := cfg.latMin + time.Duration(rng.Int64N(int64(cfg.latMax-cfg.latMin)+1))
-			seq++
-			heap.Push(&q, event{at: now + lat/2, sentAt: now, back: lat - lat/2, seq: seq})
+			lat := time.Millisecond + time.Duration(rng.Int64N(int64(2*time.Millisecond)+1))
+			push(event{at: now + lat/2, sentAt: now, back: lat - lat/2})
 		}
 	}
 	return res
@@ -236,14 +184,11 @@ func TestController_meetsThrottlingTargets(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%gL/retry-after=%v", sh.name, mult, ra), func(t *testing.T) {
 					t.Parallel()
 					for seed := uint64(1); seed <= 3; seed++ {
-						res := simulate(sh.mk(rand.New(rand.NewPCG(seed, uint64(si)))), simConfig{
-							rows: rows, ceiling: mult * sh.l, retryAfter: ra,
-							latMin: time.Millisecond, latMax: 3 * time.Millisecond, seed: seed,
-						})
-						ratio := res.wall.Seconds() * sh.l / rows
-						if res.done != rows || ratio > 1.10 || res.share() >= 0.05 {
+						res := simulate(sh.mk(rand.New(rand.NewPCG(seed, uint64(si)))), rows, mult*sh.l, ra, seed)
+						ratio, share := res.wall.Seconds()*sh.l/rows, float64(res.throttled)/float64(res.requests)
+						if res.done != rows || ratio > 1.10 || share >= 0.05 {
 							t.Errorf("seed %d: %d of %d rows in %.3f × N/L, %d of %d requests 429 (%.2f%%); want ≤ 1.10 ×, < 5%%",
-								seed, res.done, rows, ratio, res.throttled, res.requests, 100*res.share())
+								seed, res.done, rows, ratio, res.throttled, res.requests, 100*share)
 						}
 					}
 				})
@@ -253,17 +198,21 @@ func TestController_meetsThrottlingTargets(t *testing.T) {
 }
 
 // TestController_recoversAfterABusySpell: an account busy with other
-// traffic refuses most requests whatever the rate; the run must not crawl
-// once it frees up. 60 rows at --rate 100 behind a 3 s spell, then a bucket
-// of 50/s: done within N/L + the spell + 3 s. (Rates measured during the
-// spell collapsed to 0.5/s and took a minute to climb back.)
+// traffic refuses 95% of requests whatever the rate; the run must not
+// crawl once it frees up. 60 rows at --rate 100 behind a 3 s spell, then a
+// bucket of 50/s: done within N/L + the spell + 3 s.
 func TestController_recoversAfterABusySpell(t *testing.T) {
 	t.Parallel()
 	const rows, spell = 60, 3 * time.Second
 	for seed := uint64(1); seed <= 3; seed++ {
-		lim := &busy{inner: &bucket{l: 50, b: 50, tokens: 50}, d: spell, rng: rand.New(rand.NewPCG(seed, 9))}
-		res := simulate(lim, simConfig{rows: rows, ceiling: 100, latMin: time.Millisecond, latMax: 3 * time.Millisecond, seed: seed})
-		if want := spell + rows*time.Second/50 + 3*time.Second; res.done != rows || res.wall > want {
+		rng, inner := rand.New(rand.NewPCG(seed, 9)), bucket(50, 50)
+		busy := func(t time.Duration) (bool, time.Duration) {
+			if t < spell && rng.Float64() < 0.95 {
+				return false, time.Millisecond
+			}
+			return inner(t)
+		}
+		if res, want := simulate(busy, rows, 100, false, seed), spell+rows*time.Second/50+3*time.Second; res.done != rows || res.wall > want {
 			t.Errorf("seed %d: %d of %d rows in %v, want all within %v", seed, res.done, rows, res.wall, want)
 		}
 	}
