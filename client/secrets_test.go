@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,27 +15,20 @@ import (
 // secretToken is a distinctive token for the secrets tests.
 const secretToken = "tok-Q9vX2mLr8TqZ4wNb7YcK1hJd5sFp3GaE"
 
-// secretForms returns what must never be seen of secretToken for
-// testAuthID: the token, its Basic auth credential, and every 10-character
-// piece of the token's random part and of the part of the credential that
-// encodes the token alone.
-func secretForms() []string {
-	basic := base64.StdEncoding.EncodeToString([]byte(testAuthID + ":" + secretToken))
+var basic = base64.StdEncoding.EncodeToString([]byte(testAuthID + ":" + secretToken))
+
+// assertNoSecret fails when text holds the token, its Basic credential, or
+// any 10-character piece of the token's random part or of the part of the
+// credential that encodes the token alone.
+func assertNoSecret(t *testing.T, what, text string) {
+	t.Helper()
 	forms := []string{secretToken, basic}
-	pieces := func(s string) {
+	for _, s := range []string{strings.TrimPrefix(secretToken, "tok-"), basic[(len(testAuthID)+1+2)/3*4:]} {
 		for i := 0; i+10 <= len(s); i++ {
 			forms = append(forms, s[i:i+10])
 		}
 	}
-	pieces(strings.TrimPrefix(secretToken, "tok-"))
-	pieces(basic[(len(testAuthID)+1+2)/3*4:])
-	return forms
-}
-
-// assertNoSecret fails when text holds any of secretForms.
-func assertNoSecret(t *testing.T, what, text string) {
-	t.Helper()
-	for _, f := range secretForms() {
+	for _, f := range forms {
 		if strings.Contains(text, f) {
 			t.Errorf("%s shows (part of) the token: %s", what, strings.ReplaceAll(text, f, "<SECRET>"))
 			return
@@ -73,112 +65,95 @@ func TestSecrets_clientPrinted(t *testing.T) {
 	}
 }
 
-// TestClient_serverEchoesToken: a server (or a proxy) that echoes the
-// request's credentials in its answer must not get them into an error, in
-// any form the error is printed, nor into what is read.
+// TestSecrets_serverEchoesToken: a server (or a proxy) that echoes the
+// request's credentials must not get them into an error, however printed,
+// nor into what is read, nor into the request log.
 func TestSecrets_serverEchoesToken(t *testing.T) {
-	basic := base64.StdEncoding.EncodeToString([]byte(testAuthID + ":" + secretToken))
-	tests := []struct {
-		name        string
-		status      int
-		body        string
-		wantMessage bool // the error must show the redaction mark
+	for _, tt := range []struct {
+		status int
+		body   string
+		marked bool // the error must show the redaction mark
 	}{
-		{name: "401 JSON echo", status: 401, body: `{"api_id":"echo-` + secretToken + `","error":"you sent Authorization: Basic ` + basic + ` (token ` + secretToken + `)"}`, wantMessage: true},
-		{name: "400 JSON escaped echo", status: 400, body: `{"api_id":"a1","error":"token ` + jsonEscapeAll(secretToken) + `, auth ` + jsonEscapeAll(basic) + `"}`, wantMessage: true},
-		{name: "400 error object echo", status: 400, body: `{"error":{"authorization":["Basic ` + basic + `"],"token":["` + secretToken + `"]}}`, wantMessage: true},
-		// The answer is cut to 200 characters: the token straddles the cut.
-		{name: "502 HTML echo across the cut", status: 502, body: "<html><body>" + strings.Repeat("x", 160) + " token=" + secretToken + " auth=Basic " + basic + "</body></html>"},
-		{name: "429 text echo", status: 429, body: "slow down, " + secretToken, wantMessage: true},
-		{name: "500 echo in api_id", status: 500, body: `{"api_id":"` + secretToken + `","error":"internal"}`},
-		{name: "200 garbage echo", status: 200, body: "<html>you are Basic " + basic + " with " + secretToken + "</html>", wantMessage: true},
-		{name: "202 without api_id", status: 202, body: `{"message":"` + secretToken + `"}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var echoed []string
-			c, mux := setupWith(t, secretToken)
-			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-				echoed = append(echoed, r.Header.Get("Authorization"))
-				w.WriteHeader(tt.status)
-				fmt.Fprint(w, tt.body)
-			})
-			_, err1 := c.UpdateNumber(context.Background(), "12025551111", map[string]string{"alias": "x"})
-			info, err2 := c.GetNumber(context.Background(), "12025551111")
-			err3 := c.GetAccount(context.Background())
-			for i, err := range []error{err1, err2, err3} {
-				if err == nil {
-					if i == 2 && tt.status < 300 {
-						continue // the account check decodes nothing
-					}
-					t.Fatalf("call %d: no error", i+1)
-				}
-				text := printed(err, errors.Unwrap(err))
-				if e, ok := AsAPIError(err); ok {
-					text += printed(*e, e.Message, e.APIID)
-				}
-				assertNoSecret(t, fmt.Sprintf("call %d's error", i+1), text)
-				if tt.wantMessage && !strings.Contains(err.Error(), "[redacted]") {
-					t.Errorf("call %d: error %q does not show [redacted] where the server echoed the token", i+1, err)
+		{401, `{"api_id":"echo-` + secretToken + `","error":"you sent Authorization: Basic ` + basic + ` (token ` + secretToken + `)"}`, true},
+		{400, `{"api_id":"a1","error":"token ` + jsonEscapeAll(secretToken) + `, auth ` + jsonEscapeAll(basic) + `"}`, true},
+		{400, `{"error":{"authorization":["Basic ` + basic + `"],"token":["` + secretToken + `"]}}`, true},
+		{502, "<html><body>" + strings.Repeat("x", 160) + " token=" + secretToken + " auth=Basic " + basic + "</body></html>", false}, // across the cut at 200
+		{429, "slow down, " + secretToken, true},
+		{500, `{"api_id":"` + secretToken + `","error":"internal"}`, false},
+		{200, "<html>you are Basic " + basic + " with " + secretToken + "</html>", true},
+		{202, `{"message":"` + secretToken + `"}`, false},
+	} {
+		var log []Exchange
+		c, mux := setup(t, secretToken, WithTrace(func(_ context.Context, x Exchange) { log = append(log, x) }))
+		answer(mux, tt.status, tt.body)
+		_, err1 := c.UpdateNumber(context.Background(), "12025551111", map[string]string{"alias": "x"})
+		info, err2 := c.GetNumber(context.Background(), "12025551111")
+		err3 := c.GetAccount(context.Background())
+		for i, err := range []error{err1, err2, err3} {
+			if err == nil && (i < 2 || tt.status >= 300) { // the account check decodes nothing
+				t.Fatalf("%d: call %d: no error", tt.status, i+1)
+			} else if err != nil {
+				e, _ := AsAPIError(err)
+				assertNoSecret(t, fmt.Sprintf("%d: call %d's error", tt.status, i+1), printed(err, errors.Unwrap(err), *e))
+				if tt.marked && !strings.Contains(err.Error(), "[redacted]") {
+					t.Errorf("%d: call %d: error %q does not show [redacted] where the server echoed the token", tt.status, i+1, err)
 				}
 			}
-			assertNoSecret(t, "the number read", printed(info))
-			if len(echoed) == 0 || echoed[0] != "Basic "+basic {
-				t.Errorf("the server got Authorization %q, want the Basic credential", echoed)
-			}
-		})
-	}
-
-	t.Run("200 number whose fields echo the token", func(t *testing.T) {
-		c, mux := setupWith(t, secretToken)
-		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(w, `{"number":"12025551111","alias":"%s","application":"/v1/Account/%s/Application/%s/","api_id":"%s"}`, secretToken, testAuthID, basic, secretToken)
-		})
-		info, err := c.GetNumber(context.Background(), "12025551111")
-		if err != nil {
-			t.Fatal(err)
 		}
-		assertNoSecret(t, "the number read", printed(info, info.AppID()))
-	})
-}
-
-// setupWith is setup with another token.
-func setupWith(t *testing.T, token string, opts ...Option) (*Client, *http.ServeMux) {
-	t.Helper()
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	c, err := New(srv.URL, testAuthID, token, opts...)
-	if err != nil {
-		t.Fatalf("New: %v", err)
+		assertNoSecret(t, "the number read and the request log", printed(info, log))
 	}
-	return c, mux
+
+	c, mux := setup(t, secretToken)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"number":"12025551111","alias":"%s","application":"/v1/Account/%s/Application/%s/","api_id":"%s"}`, jsonEscapeAll(secretToken), testAuthID, basic, secretToken)
+	})
+	info, err := c.GetNumber(context.Background(), "12025551111")
+	assertNoSecret(t, "a number whose fields echo the token", printed(info, info.AppID(), err))
 }
 
-// TestClient_transportErrorsShowNoToken: errors without an answer (refused,
-// dropped, timed out, cancelled) hold no token either.
-func TestSecrets_transportErrors(t *testing.T) {
-	// A port with nothing listening: refused.
+// TestSecrets_ListNumbers: the token stays out of a list's errors and of
+// what is kept of its answer.
+func TestSecrets_ListNumbers(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		body   string
+	}{
+		{401, `{"error":"you sent Basic ` + basic + ` and ` + secretToken + `"}`},
+		{200, `<html>` + secretToken + `</html>`},
+		{200, `{"message":"` + secretToken + `"}`},
+		{200, `{"meta":{"limit":20,"offset":0,"total_count":1,"next":"/x?t=` + secretToken + `"},"objects":[{"number":"1202","alias":"` + secretToken + `","application":"/v1/A/` + basic + `/"}]}`},
+		{200, `{"meta":{"limit":20,"offset":0,"total_count":1,"next":null},"objects":[{"alias":"` + secretToken + `"}]}`},
+	} {
+		c, mux := setup(t, secretToken)
+		answer(mux, tt.status, tt.body)
+		page, err := c.ListNumbers(context.Background(), ListParams{})
+		text := printed(page, err, errors.Unwrap(err))
+		for _, o := range page.Objects {
+			text += printed(o.AppID(), o.SubaccountID())
+		}
+		assertNoSecret(t, "the list's answer or error", text)
+	}
+}
+
+// TestSecrets_noAnswer: errors without an answer (refused, dropped, timed
+// out, cancelled) have their kind and hold no token.
+func TestSecrets_noAnswer(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	c, err := New("http://"+addr, testAuthID, secretToken, WithTimeout(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_ = ln.Close() // nothing listens: refused
+	c, _ := New("http://"+ln.Addr().String(), testAuthID, secretToken, WithTimeout(50*time.Millisecond))
 	_, err = c.UpdateNumber(context.Background(), "12025551111", map[string]string{"alias": "x"})
-	if err == nil {
-		t.Fatal("no error from a refused connection")
+	if e, ok := AsAPIError(err); !ok || e.Kind != KindNetwork || e.StatusCode != 0 {
+		t.Errorf("refused: %v, want a network error", err)
 	}
 	assertNoSecret(t, "a refused connection's error", printed(err, errors.Unwrap(err), c))
 
 	stall := make(chan struct{})
 	t.Cleanup(func() { close(stall) })
-	for _, mode := range []string{"drop", "stall", "cancel"} {
-		c, mux := setupWith(t, secretToken, WithTimeout(50*time.Millisecond))
+	for mode, kind := range map[string]Kind{"drop": KindNetwork, "stall": KindTimeout, "cancel": KindCancelled} {
+		c, mux := setup(t, secretToken, WithTimeout(50*time.Millisecond))
 		ctx, cancel := context.WithCancel(context.Background())
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			switch mode {
@@ -198,37 +173,41 @@ func TestSecrets_transportErrors(t *testing.T) {
 		})
 		_, err := c.GetNumber(ctx, "12025551111")
 		cancel()
-		if err == nil {
-			t.Fatalf("%s: no error", mode)
+		if e, ok := AsAPIError(err); !ok || e.Kind != kind || kind == KindCancelled && !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: %v, want %s", mode, err, kind)
 		}
 		assertNoSecret(t, mode+" error", printed(err, errors.Unwrap(err)))
 	}
 }
 
-// TestNew_errorsShowNoPassword: a password in the API URL is never quoted
-// back, whatever is wrong with the URL.
-func TestSecrets_apiURLPassword(t *testing.T) {
+// TestNew_refuses: what New refuses it says why, and never quotes back a
+// password in the API URL.
+func TestNew_refuses(t *testing.T) {
 	const pw = "pwZ8kQ3vN6tR1yU4"
-	for _, u := range []string{
-		"http://user:" + pw + "@127.0.0.1:1",
-		"https://user:" + pw + "@api.plivo.com",
-		"http://user:" + pw + "@10.1.2.3:1",
-		"http://user:" + pw + "@api.example.com",
-		"ftp://user:" + pw + "@127.0.0.1:1",
-		"http://user:" + pw + "@127.0.0.1:port",
-		"https://user:" + pw + "@exa mple.com",
-		"https://:" + pw + "@",
-		"https://api.plivo.com/?password=" + pw,
-		"https://api.plivo.com/#" + pw,
-		"http://10.1.2.3:1/?password=" + pw,
+	for _, tt := range []struct{ url, id, token, want string }{
+		{"http://api.example.com", "MA1", "t", "plain http is refused"},
+		{"http://user:" + pw + "@10.1.2.3:1", "MA1", "t", "plain http is refused"},
+		{"http://10.1.2.3:1/?password=" + pw, "MA1", "t", "plain http is refused"},
+		{"ftp://user:" + pw + "@127.0.0.1:1", "MA1", "t", "scheme must be https"},
+		{"https://user:" + pw + "@api.plivo.com", "MA1", "t", "must not carry credentials"},
+		{"http://user:" + pw + "@127.0.0.1:1", "MA1", "t", "must not carry credentials"},
+		{"https://api.plivo.com/?password=" + pw, "MA1", "t", "a query"},
+		{"https://api.plivo.com/#" + pw, "MA1", "t", "a fragment"},
+		{"https://:" + pw + "@", "MA1", "t", "no host"},
+		{"http://user:" + pw + "@127.0.0.1:port", "MA1", "t", "cannot be parsed"},
+		{"https://user:" + pw + "@exa mple.com", "MA1", "t", "cannot be parsed"},
+		{"https://api.plivo.com", "", "t", "auth id is empty"},
+		{"https://api.plivo.com", "MA/../x", "t", "characters an auth id cannot have"},
+		{"https://api.plivo.com", "MA1", "", "auth token is empty"},
 	} {
-		_, err := New(u, testAuthID, secretToken)
-		if err == nil {
-			t.Errorf("New(%q) = nil error, want a refusal", u)
-			continue
+		_, err := New(tt.url, tt.id, tt.token)
+		if s := printed(err, errors.Unwrap(err)); err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(s, pw) {
+			t.Errorf("New(%q, %q) = %v, want %q, never the password", tt.url, tt.id, err, tt.want)
 		}
-		if s := printed(err, errors.Unwrap(err)); strings.Contains(s, pw) || strings.Contains(s, secretToken) {
-			t.Errorf("New with a password in the URL: the error shows it: %s", strings.ReplaceAll(s, pw, "<PASSWORD>"))
+	}
+	for _, u := range []string{"http://127.0.0.1:1", "http://localhost:8089", "http://[::1]:80", "https://api.plivo.com"} {
+		if _, err := New(u, "MA1", "t"); err != nil {
+			t.Errorf("New(%q) = %v, want ok", u, err)
 		}
 	}
 }
