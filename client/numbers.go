@@ -26,10 +26,8 @@ type Changed struct {
 // proof that the update was applied: it is a bad_answer.
 func (c *Client) UpdateNumber(ctx context.Context, number string, fields map[string]string) (Changed, error) {
 	var out Changed
-	body, err := json.Marshal(fields)
-	if err != nil {
-		return out, fmt.Errorf("encode update of %s: %w", number, err)
-	}
+	body, _ := json.Marshal(fields) // a map of strings always encodes
+	var err error
 	out.HTTPStatus, err = c.call(ctx, http.MethodPost, "Number/"+url.PathEscape(number)+"/", body, &out)
 	if err == nil && out.APIID == "" {
 		err = answerError(out.HTTPStatus, KindBadAnswer, "answer has no api_id", nil)
@@ -103,21 +101,21 @@ func (c *Client) GetNumber(ctx context.Context, number string) (NumberInfo, erro
 	return out, err
 }
 
-// GetApplication checks that an application exists on the account.
-func (c *Client) GetApplication(ctx context.Context, appID string) error {
-	_, err := c.call(ctx, http.MethodGet, "Application/"+url.PathEscape(appID)+"/", nil, nil)
-	return err
+// GetApplication, GetSubaccount and GetAccount check that an application,
+// a subaccount or the account itself (a cheap check of the credentials)
+// exists.
+func (c *Client) GetApplication(ctx context.Context, id string) error {
+	return c.get(ctx, "Application/"+url.PathEscape(id)+"/")
 }
 
-// GetSubaccount checks that a subaccount exists on the account.
-func (c *Client) GetSubaccount(ctx context.Context, subAuthID string) error {
-	_, err := c.call(ctx, http.MethodGet, "Subaccount/"+url.PathEscape(subAuthID)+"/", nil, nil)
-	return err
+func (c *Client) GetSubaccount(ctx context.Context, id string) error {
+	return c.get(ctx, "Subaccount/"+url.PathEscape(id)+"/")
 }
 
-// GetAccount reads the account itself: a cheap check of the credentials.
-func (c *Client) GetAccount(ctx context.Context) error {
-	_, err := c.call(ctx, http.MethodGet, "", nil, nil)
+func (c *Client) GetAccount(ctx context.Context) error { return c.get(ctx, "") }
+
+func (c *Client) get(ctx context.Context, path string) error {
+	_, err := c.call(ctx, http.MethodGet, path, nil, nil)
 	return err
 }
 
@@ -173,8 +171,8 @@ func (c *Client) ListNumbers(ctx context.Context, p ListParams) (NumberPage, err
 	// without them (a proxy's stray JSON) must not pass for the list's end.
 	var ans struct {
 		Meta *struct {
-			TotalCount int     `json:"total_count"`
-			Next       *string `json:"next"`
+			TotalCount int    `json:"total_count"`
+			Next       string `json:"next"` // null on the last page
 		} `json:"meta"`
 		Objects *[]NumberInfo `json:"objects"`
 	}
@@ -192,9 +190,5 @@ func (c *Client) ListNumbers(ctx context.Context, p ListParams) (NumberPage, err
 			return NumberPage{}, answerError(status, KindBadAnswer, fmt.Sprintf("object %d of the number list has no number", i), nil)
 		}
 	}
-	page := NumberPage{Objects: *ans.Objects, TotalCount: ans.Meta.TotalCount}
-	if ans.Meta.Next != nil {
-		page.Next = *ans.Meta.Next
-	}
-	return page, nil
+	return NumberPage{Objects: *ans.Objects, TotalCount: ans.Meta.TotalCount, Next: ans.Meta.Next}, nil
 }
