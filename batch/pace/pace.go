@@ -14,8 +14,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/plivo-bulk/plivo-bulk/client"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
 // Defaults for Config.

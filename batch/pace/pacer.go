@@ -27,14 +27,13 @@ type Pacer struct {
 	loopDone chan struct{}
 
 	mu             sync.Mutex
-	ctl            *ratectl.Controller // nil unless Adaptive
-	cur            float64             // the rate in force; +Inf when unlimited
-	last           time.Time           // when the last permit was due
-	changed        chan struct{}       // closed when the rate rises or a pause begins
-	pauseUntil     time.Time           // a Retry-After's pause, when not adaptive
-	throttledSince time.Time           // the first 429 since the last acceptance
-	forbidden      int                 // 403 answers while no other answer came
-	answered       bool                // an answer other than 403 came
+	ctl            *ratectl.Controller
+	cur            float64       // the rate in force; +Inf when unlimited
+	last           time.Time     // when the last permit was due
+	changed        chan struct{} // closed when the rate rises or a pause begins
+	throttledSince time.Time     // the first 429 since the last acceptance
+	forbidden      int           // 403 answers while no other answer came
+	answered       bool          // an answer other than 403 came
 
 	requests, rateLimited, retries atomic.Int64
 }
@@ -48,9 +47,7 @@ func New(ctx context.Context, cfg Config) *Pacer {
 	if cfg.Rate <= 0 {
 		p.cur = math.Inf(1)
 	}
-	if cfg.Adaptive {
-		p.ctl = ratectl.New(p.cur, time.Now())
-	}
+	p.ctl = ratectl.New(p.cur, time.Now(), cfg.Adaptive)
 	p.halt, p.abort = context.WithCancelCause(context.Background())
 	go func() {
 		select {
@@ -99,9 +96,7 @@ func (p *Pacer) Stats() Stats {
 	s := Stats{Requests: p.requests.Load(), RateLimited: p.rateLimited.Load(), Retries: p.retries.Load()}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ctl != nil {
-		s.Accepted = p.ctl.Accepted()
-	}
+	s.Accepted = p.ctl.Accepted()
 	return s
 }
 
@@ -112,12 +107,10 @@ func (p *Pacer) loop() {
 	defer close(p.loopDone)
 	for !p.halted() {
 		p.mu.Lock()
-		now, changed, pause := time.Now(), p.changed, p.pauseUntil
-		if p.ctl != nil {
-			p.cur, pause = p.ctl.Rate(now), p.ctl.PauseUntil()
-		}
+		now, changed := time.Now(), p.changed
+		p.cur = p.ctl.Rate(now)
 		interval := time.Duration(float64(time.Second) / p.cur)
-		due := later(p.last.Add(interval), pause)
+		due := later(p.last.Add(interval), p.ctl.PauseUntil())
 		p.mu.Unlock()
 		if wait := due.Sub(now); wait > 0 {
 			t := time.NewTimer(wait)
@@ -180,12 +173,11 @@ func (p *Pacer) onAnswer(sent time.Time, forbidden bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.throttledSince = time.Time{}
-	if now := time.Now(); p.ctl != nil {
-		p.ctl.OnAccepted(now, sent)
-		if r := p.ctl.Rate(now); r > p.cur {
-			p.cur = r
-			p.change()
-		}
+	now := time.Now()
+	p.ctl.OnAccepted(now, sent)
+	if r := p.ctl.Rate(now); r > p.cur {
+		p.cur = r
+		p.change()
 	}
 	if !forbidden {
 		p.answered = true
@@ -215,11 +207,7 @@ func (p *Pacer) onThrottle(sent time.Time, retryAfter time.Duration) error {
 		p.Abort(err)
 		return err
 	}
-	if p.ctl != nil {
-		p.ctl.OnThrottled(now, sent, retryAfter)
-	} else {
-		p.pauseUntil = later(p.pauseUntil, now.Add(retryAfter))
-	}
+	p.ctl.OnThrottled(now, sent, retryAfter)
 	if retryAfter > 0 {
 		p.change()
 	}

@@ -30,6 +30,7 @@ const (
 // for concurrent use.
 type Controller struct {
 	ceiling float64
+	fixed   bool      // not adaptive
 	rate    float64   // in force
 	last    time.Time // when rate was last brought up to date
 	startup bool      // no 429 yet
@@ -47,16 +48,17 @@ type Controller struct {
 
 // New returns a controller for a run that may send at most ceiling
 // requests per second (0 or +Inf: no ceiling), starting now. Told no
-// ceiling, it sends without a limit until the first 429.
-func New(ceiling float64, now time.Time) *Controller {
+// ceiling, it sends without a limit until the first 429. Not adaptive, it
+// keeps to the ceiling and only pauses for a whole Retry-After.
+func New(ceiling float64, now time.Time, adaptive bool) *Controller {
 	if ceiling <= 0 || math.IsNaN(ceiling) {
 		ceiling = math.Inf(1)
 	}
 	r := min(ceiling, StartRate)
-	if math.IsInf(ceiling, 1) {
+	if math.IsInf(ceiling, 1) || !adaptive {
 		r = ceiling
 	}
-	return &Controller{ceiling: ceiling, rate: r, last: now, startup: true, prevEnd: now}
+	return &Controller{ceiling: ceiling, fixed: !adaptive, rate: r, last: now, startup: adaptive, prevEnd: now}
 }
 
 // OnAccepted records an answer that was not a 429, for a request sent at
@@ -87,12 +89,16 @@ func (c *Controller) OnThrottled(now, sentAt time.Time, retryAfter time.Duration
 	// slot after more than retryAfter-1s. Pausing the run that long never
 	// sends before the server could accept; the rest of the wait is the
 	// rate's.
-	if u := now.Add(retryAfter - RetryAfterSlack); u.After(c.pauseUntil) {
+	slack := RetryAfterSlack
+	if c.fixed {
+		slack = 0
+	}
+	if u := now.Add(retryAfter - slack); u.After(c.pauseUntil) {
 		c.pauseUntil = u
 	}
 	c.lastThrottle = now
 	c.refused++
-	if sentAt.Before(c.lastCut) {
+	if c.fixed || sentAt.Before(c.lastCut) {
 		return
 	}
 	c.Rate(now)

@@ -109,7 +109,7 @@ var epoch = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 // seconds, rounded up).
 func simulate(lim limiter, rows int, ceiling float64, retryAfter bool, seed uint64) simResult {
 	const step = time.Millisecond
-	c := New(ceiling, epoch)
+	c := New(ceiling, epoch, true)
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	var (
 		res     simResult
