@@ -124,19 +124,22 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 		return false, 0, nil
 	}
 	e := asError(err)
+	stop := func(why error) (bool, time.Duration, *client.APIError) { // every further request would fail
+		p.Abort(why)
+		return false, 0, e
+	}
 	switch e.Kind {
 	case client.KindCancelled:
 		return false, 0, &client.APIError{Kind: client.KindInterrupted, StatusCode: e.StatusCode,
 			Message: "interrupted during the call: the update may or may not have been applied"}
 	case client.KindInterrupted:
 		return false, 0, e
-	case client.KindFatal, client.KindAuth, client.KindMethod: // every further request would fail
-		p.Abort(map[client.Kind]error{
-			client.KindFatal:  fmt.Errorf("%w: %s", ErrAborted, e.Message),
-			client.KindAuth:   fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, ErrAuth, e.Message),
-			client.KindMethod: fmt.Errorf("%w: the API answered %s, which is a bug in plivo-bulk; please report it", ErrAborted, e.Message),
-		}[e.Kind])
-		return false, 0, e
+	case client.KindFatal:
+		return stop(fmt.Errorf("%w: %s", ErrAborted, e.Message))
+	case client.KindAuth:
+		return stop(fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, ErrAuth, e.Message))
+	case client.KindMethod:
+		return stop(fmt.Errorf("%w: the API answered %s, which is a bug in plivo-bulk; please report it", ErrAborted, e.Message))
 	case client.KindRateLimited:
 		p.rateLimited.Add(1)
 		if err := p.onThrottle(sent, e.RetryAfter); err != nil {
@@ -150,8 +153,7 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 		return true, e.RetryAfter, nil
 	}
 	if e.StatusCode != 0 && p.onAnswer(sent, e.Kind == client.KindForbidden) {
-		p.Abort(fmt.Errorf("%w: the first %d answers were all 403 Forbidden (%s): these credentials may not change these numbers", ErrAborted, forbiddenAbortAfter, e.Message))
-		return false, 0, e
+		return stop(fmt.Errorf("%w: the first %d answers were all 403 Forbidden (%s): these credentials may not change these numbers", ErrAborted, forbiddenAbortAfter, e.Message))
 	}
 	// Another attempt may succeed after a 5xx, a 408, no answer, a read
 	// that does not show what the update said, or a 2xx that proves
