@@ -79,12 +79,8 @@ func WithMaxConns(n int) Option {
 func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
 	// The messages never quote baseURL as given: it may carry a password.
 	u, err := url.Parse(baseURL)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // ue's text quotes the whole URL
-		}
-		return nil, fmt.Errorf("api url cannot be parsed: %w", err)
+	if err != nil { // a *url.Error, whose text quotes the whole URL
+		return nil, fmt.Errorf("api url cannot be parsed: %w", errors.Unwrap(err))
 	}
 	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	switch {
@@ -148,9 +144,7 @@ func (c Client) GoString() string { return c.String() }
 // on the raw body, before any text is cut short.
 func (c *Client) redact(body []byte) []byte {
 	for _, secret := range c.secrets {
-		if bytes.Contains(body, []byte(secret)) {
-			body = bytes.ReplaceAll(body, []byte(secret), []byte("[redacted]"))
-		}
+		body = bytes.ReplaceAll(body, []byte(secret), []byte("[redacted]"))
 	}
 	return body
 }

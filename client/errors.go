@@ -34,10 +34,8 @@ const (
 	KindNetwork     Kind = "network"      // connection refused, reset, closed
 	KindBadAnswer   Kind = "bad_answer"   // a 2xx answer that proves nothing
 	KindCancelled   Kind = "cancelled"    // the caller's context ended
-)
 
-// The tool's own kinds.
-const (
+	// The tool's own.
 	KindInvalid     Kind = "invalid"         // a row that is not sent: bad input
 	KindVerify      Kind = "verify_mismatch" // the server does not hold what it said it changed
 	KindNoUndo      Kind = "cannot_undo"     // not sent: the undo file cannot record its old value
@@ -47,10 +45,9 @@ const (
 	KindError       Kind = "error"           // a failure with no class of its own
 )
 
-// APIError is any failed request or row: a non-2xx answer, an answer that
-// proves nothing, no answer at all (StatusCode 0), or a failure the tool's
-// own steps find. Message is the whole text, as reports show it. It never
-// holds the token.
+// APIError is any failed request or row: a non-2xx answer, one that proves
+// nothing, none at all (StatusCode 0), or what the tool's own steps find.
+// Message is the whole text, as reports show it; it never holds the token.
 type APIError struct {
 	StatusCode int    // HTTP status of the answer; 0 when none came
 	APIID      string // Plivo's api_id, when the answer had one
@@ -62,7 +59,6 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Message }
 
-// Unwrap returns the cause, such as a net.Error or a context error.
 func (e *APIError) Unwrap() error { return e.Err }
 
 // AsAPIError returns err as an *APIError, if it is one.
@@ -77,14 +73,12 @@ func answerError(status int, kind Kind, msg string, cause error) *APIError {
 	return &APIError{StatusCode: status, Kind: kind, Message: fmt.Sprintf("HTTP %d: %s", status, msg), Err: cause}
 }
 
-// maxRetryAfter clamps a Retry-After to what a duration holds sensibly;
-// whether to wait that long is the retry policy's call, so it sees the
-// server's real figure, not one cut to fit.
+// maxRetryAfter clamps a Retry-After to what a duration holds sensibly:
+// whether to wait that long is the retry policy's call, on the real figure.
 const maxRetryAfter = 7 * 24 * time.Hour
 
-// checkResponse returns nil for a 2xx answer, else an *APIError built from
-// the status, Plivo's JSON error (or the raw text when it is not JSON) and
-// any Retry-After. body is the answer, already read and redacted.
+// checkResponse returns nil for a 2xx answer, else an *APIError of its
+// status, Plivo's JSON error (or the raw text) and any Retry-After.
 func checkResponse(resp *http.Response, body []byte) *APIError {
 	status := resp.StatusCode
 	if status >= 200 && status < 300 {
@@ -144,10 +138,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	var d time.Duration
 	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs != secs || secs <= 0 { // NaN, or not in the future
-			return 0
+		if secs > 0 { // not NaN, in the future
+			d = time.Duration(min(secs, maxRetryAfter.Seconds()) * float64(time.Second))
 		}
-		d = time.Duration(min(secs, maxRetryAfter.Seconds()) * float64(time.Second))
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)
 	}
