@@ -273,7 +273,7 @@ func (b FailureBudget) String() string {
 
 // resultOf turns the pool's outcome for a row into the row's Result.
 func resultOf(d pace.Outcome[Row, Answer]) Result {
-	r := Result{Row: d.Item, Attempts: d.Attempts, Latency: d.Latency, Current: d.Answer.Current}
+	r := Result{Row: d.Item, Attempts: d.Attempts, Current: d.Answer.Current}
 	switch {
 	case d.Passed && d.Item.Invalid != "":
 		r.Status, r.Kind, r.Error = StatusInvalid, client.KindInvalid, d.Item.Invalid

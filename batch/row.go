@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
@@ -156,10 +155,9 @@ type Result struct {
 	HTTPStatus int    // of the last answer; 0 when none came
 	APIID      string // Plivo's api_id for the successful attempt, or of the last error answer
 	Attempts   int
-	Kind       client.Kind   // the failure's class, such as "not_found" or "timeout"
-	Error      string        // why the row failed, is invalid or was skipped
-	Current    Targets       // the number's settings as read from the server, if they were
-	Latency    time.Duration // of the last attempt
+	Kind       client.Kind // the failure's class, such as "not_found" or "timeout"
+	Error      string      // why the row failed, is invalid or was skipped
+	Current    Targets     // the number's settings as read from the server, if they were
 }
 
 // ErrAborted is returned by Run when the run was stopped because every

@@ -49,8 +49,7 @@ type Config struct {
 }
 
 // AutoConcurrency is the pool's size for a rate: enough requests in flight
-// at a latency of up to 2 s (Little's law), at least 8 and at most 256; 64
-// with no rate.
+// at a latency of up to 2 s (Little's law), 8 to 256; 64 with no rate.
 func AutoConcurrency(rate float64) int {
 	if rate <= 0 {
 		return 64
@@ -84,8 +83,8 @@ type Stats struct {
 }
 
 // Attempt is a request's place in the run, for a request log: the item's
-// attempt (from 1; a read-back counts with its update) and how long the
-// request waited for its turn, backoff included.
+// attempt (a read-back counts with its update) and the request's wait for
+// its turn, backoff included.
 type Attempt struct {
 	N    int
 	Wait time.Duration
@@ -155,11 +154,10 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 	if e.StatusCode != 0 && p.onAnswer(sent, e.Kind == client.KindForbidden) {
 		return stop(fmt.Errorf("%w: the first %d answers were all 403 Forbidden (%s): these credentials may not change these numbers", ErrAborted, forbiddenAbortAfter, e.Message))
 	}
-	// Another attempt may succeed after a 5xx, a 408, no answer, a read
-	// that does not show what the update said, or a 2xx that proves
-	// nothing: an update sets values, so repeating one that may have been
-	// applied is safe. A field missing from a good answer (a bad_answer
-	// with no status) is how the API answers, not a glitch.
+	// Another attempt may succeed after a 5xx, a 408, no answer, a read-back
+	// that differs or a 2xx that proves nothing; an update sets values, so
+	// repeating it is safe. A field missing from a good answer (a bad_answer
+	// without status) is how the API answers, not a glitch.
 	switch {
 	case e.Kind == client.KindServer, e.Kind == client.KindTimeout, e.Kind == client.KindNetwork, e.Kind == client.KindVerify,
 		e.Kind == client.KindError, e.Kind == client.KindBadAnswer && e.StatusCode != 0, e.StatusCode == 408:
@@ -171,8 +169,7 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 		gaveUp.Message = fmt.Sprintf("%s (gave up after %d attempts)", e.Message, *failures)
 		return false, 0, &gaveUp
 	}
-	// Capped exponential backoff with full jitter, never less than what
-	// the server asked for.
+	// Capped exponential backoff, full jitter, never less than asked for.
 	ceil := p.cfg.BackoffBase << min(*failures-1, 20)
 	if ceil > p.cfg.BackoffMax || ceil <= 0 { // <= 0: shifted past int64
 		ceil = p.cfg.BackoffMax
@@ -180,10 +177,9 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 	return true, max(rand.N(ceil), e.RetryAfter), nil
 }
 
-// Call makes one attempt at an item. The pool has taken a permit for the
-// attempt's first request; an attempt that makes more (a read before an
-// update, a read-back after it) calls permit before each, so that every
-// request counts against the rate. permit returns false once the run stops.
+// Call makes one attempt at an item, its first request's permit taken; it
+// calls permit before each further request (a read before an update, a
+// read-back), which returns false once the run stops.
 type Call[T, A any] func(ctx context.Context, item T, permit func() bool) (A, error)
 
 // Outcome is what became of one item: its answer, or its final error.
@@ -192,8 +188,7 @@ type Outcome[T, A any] struct {
 	Answer   A
 	Err      *client.APIError // nil for a success
 	Attempts int
-	Latency  time.Duration // of the last attempt
-	Passed   bool          // handed to the sink without a call (Feed.Pass)
+	Passed   bool // handed to the sink without a call (Feed.Pass)
 }
 
 // Feed is how a source hands its items to Run, from one goroutine. Send
@@ -208,15 +203,13 @@ type Feed[T, A any] struct {
 
 var errHalted = errors.New("halted")
 
-// Run feeds every item that source sends through call, each attempt paced
-// by p and retried by its policy, and hands one Outcome per item to sink,
-// whose calls never overlap, in completion order. Items never attempted get
-// none. The pool is a bounded errgroup of p's Concurrency goroutines: Send
-// blocks while every one is busy, and a sink error cancels its context.
-//
-// Run returns when source is done and every item sent is, or the run
-// halts: with a sink or source error as it is, else p's reason to halt
-// (ErrInterrupted, or ErrAborted or ErrThrottled wrapped), else nil.
+// Run feeds every item that source sends through call, paced and retried by
+// p, and hands one Outcome per item attempted to sink, whose calls never
+// overlap, in completion order. The pool is a bounded errgroup of p's
+// Concurrency goroutines: Send blocks while all are busy, and a sink error
+// cancels its context. Run returns a sink or source error as it is, else
+// p's reason to halt (ErrInterrupted, or ErrAborted or ErrThrottled
+// wrapped), else nil.
 func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error, call Call[T, A], sink func(Outcome[T, A]) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.cfg.Concurrency)
@@ -296,10 +289,9 @@ func attempts[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) 
 		if o.Attempts++; o.Attempts > 1 {
 			p.retries.Add(1)
 		}
-		start := time.Now()
-		sent = start
+		sent = time.Now()
 		ans, err := call(ctx, item, permit)
-		o.Answer, o.Latency = ans, time.Since(start)
+		o.Answer = ans
 		var retry bool
 		if retry, wait, o.Err = p.judge(&failures, sent, err); !retry {
 			return o, true
