@@ -101,8 +101,8 @@ func (p *Pacer) Stats() Stats {
 }
 
 // loop hands out permits until the pacer halts, each due one interval after
-// the last or at the end of a Retry-After's pause. Up to 50 ms worth (or
-// one) bank up, so that a late timer costs no throughput.
+// the last or at the end of a Retry-After's pause. Up to 50 ms worth bank
+// up (at least one), so that a late timer costs no throughput.
 func (p *Pacer) loop() {
 	defer close(p.loopDone)
 	for !p.halted() {
@@ -125,7 +125,7 @@ func (p *Pacer) loop() {
 		select {
 		case p.permits <- struct{}{}:
 			p.mu.Lock()
-			p.last = later(due, time.Now().Add(-max(50*time.Millisecond, interval)))
+			p.last = later(due, time.Now().Add(-max(0, 50*time.Millisecond-interval)))
 			p.mu.Unlock()
 		case <-changed: // a pause began: this permit predates it
 		case <-p.halt.Done():

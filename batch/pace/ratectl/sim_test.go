@@ -65,19 +65,17 @@ func sliding(n int, w time.Duration) limiter {
 	}
 }
 
-// shapes are bench/throttle.sh's, at L = 50, and Plivo's documented 300/5s,
-// each a server limiter accepting l requests/s on average.
-func shapes() []struct {
+// shape is a server limiter accepting l requests/s on average.
+type shape struct {
 	name string
 	l    float64
 	mk   func(rng *rand.Rand) limiter
-} {
+}
+
+// shapes are bench/throttle.sh's, at L = 50, and Plivo's documented 300/5s.
+func shapes() []shape {
 	phase := func(rng *rand.Rand, w time.Duration) time.Duration { return time.Duration(rng.Int64N(int64(w))) }
-	return []struct {
-		name string
-		l    float64
-		mk   func(rng *rand.Rand) limiter
-	}{
+	return []shape{
 		{"bucket 50/s burst 50", 50, func(*rand.Rand) limiter { return bucket(50, 50) }},
 		{"fixed 50/1s", 50, func(r *rand.Rand) limiter { return fixed(50, time.Second, phase(r, time.Second)) }},
 		{"fixed 250/5s", 50, func(r *rand.Rand) limiter { return fixed(250, 5*time.Second, phase(r, 5*time.Second)) }},
