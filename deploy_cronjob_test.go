@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -79,7 +78,7 @@ func readCronJob(t *testing.T) cronJob {
 // at the image's working directory, and that its settings fit the tool:
 // no overlap, a grace period longer than one call in flight.
 func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
-	bin := e2eBinary(t)
+	t.Parallel()
 	cj := readCronJob(t)
 	pod := cj.Spec.JobTemplate.Spec.Template.Spec
 	if len(pod.Containers) != 1 {
@@ -182,17 +181,20 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, tokenFile), []byte(fx.token+"\n"), 0o400); err != nil {
 		t.Fatal(err)
 	}
+	r := e2eNewRunner(t, fx).without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", filepath.Join(root, tokenFile))
+	r.dir = filepath.Join(root, data) // the working directory: relative paths land there
 	run := func(extra ...string) string {
-		cmd := exec.Command(bin, append(slices.Clone(args), extra...)...)
-		cmd.Dir = filepath.Join(root, data)
-		cmd.Env = append(os.Environ(), "PLIVO_API_URL="+fx.url, "PLIVO_AUTH_ID="+fx.authID, "PLIVO_AUTH_TOKEN=", "PLIVO_AUTH_TOKEN_FILE="+filepath.Join(root, tokenFile))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %q: %v\n%s", bin, cmd.Args[1:], err, out)
-		}
-		return string(out)
+		res := r.run(append(slices.Clone(args), extra...)...)
+		e2eExit(t, "the CronJob's command line", res, 0)
+		return res.stdout + res.stderr
 	}
-	if out := run("--dry-run"); !strings.Contains(out, "2 would be sent") {
+	// The dry run's plan is text on stderr even with --log-format json
+	// (reported): it runs here without it.
+	jsonArgs := args
+	args = slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "--log-format=json" })
+	out := run("--dry-run")
+	args = jsonArgs
+	if !strings.Contains(out, "2 would be sent") {
 		t.Errorf("dry run: %s", out)
 	}
 	// The whole command line, twice: the second run is a retry of the same

@@ -1,7 +1,7 @@
 package main
 
-// End-to-end test of a Ctrl-C between an update and its read-back: the rows
-// were applied but not verified, and say so.
+// Tests of a stop between an update and its read-back: the rows were applied
+// but not verified, and say so.
 
 import (
 	"fmt"

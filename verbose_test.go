@@ -3,13 +3,13 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
@@ -33,7 +33,7 @@ func startVerboseServer(t *testing.T) *verboseServer {
 	}
 	v := &verboseServer{authID: cfg.AuthID, token: cfg.AuthToken}
 	failed := false
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	v.url = e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v.mu.Lock()
 		v.seen = append(v.seen, r.Method+" "+r.URL.RequestURI())
 		fail := r.Method == http.MethodPost && !failed
@@ -50,8 +50,6 @@ func startVerboseServer(t *testing.T) *verboseServer {
 			sb.ServeHTTP(w, r)
 		}
 	}))
-	t.Cleanup(srv.Close)
-	v.url = srv.URL
 	return v
 }
 
@@ -66,6 +64,7 @@ func (v *verboseServer) requests() []string {
 // status, api_id, attempt, duration and wait, and never the token, even
 // where the server echoed it; without --verbose, none.
 func TestVerbose_logsOneLinePerRequest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	input := filepath.Join(dir, "in.csv")
 	if err := os.WriteFile(input, []byte("number,app_id\n14155550101,"+e2eAppA+"\n14155550102,"+e2eAppA+"\n"), 0o600); err != nil {
@@ -78,62 +77,64 @@ func TestVerbose_logsOneLinePerRequest(t *testing.T) {
 	}
 	for name, args := range commands {
 		for _, verbose := range []bool{true, false} {
-			v := startVerboseServer(t)
-			env := envOf(map[string]string{"PLIVO_API_URL": v.url, "PLIVO_AUTH_ID": v.authID, "PLIVO_AUTH_TOKEN": v.token})
-			argv := append(slices.Clone(args), "--force", "--log-format", "json", "--rate", "0")
-			if verbose {
-				argv = append(argv, "--verbose")
-			}
-			code, _, stderr := runWith(t, env, nil, argv...)
-			if code != 0 {
-				t.Fatalf("%s: exit %d\n%s", name, code, stderr)
-			}
-			var logged []string
-			var retried bool
-			for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
-				var rec map[string]any
-				if err := json.Unmarshal([]byte(line), &rec); err != nil {
-					t.Fatalf("%s: a line on stderr is not JSON: %q", name, line)
+			synctest.Test(t, func(t *testing.T) { // the Retry-After waits in fake time
+				v := startVerboseServer(t)
+				env := envOf(map[string]string{"PLIVO_API_URL": v.url, "PLIVO_AUTH_ID": v.authID, "PLIVO_AUTH_TOKEN": v.token})
+				argv := append(slices.Clone(args), "--force", "--log-format", "json", "--rate", "0")
+				if verbose {
+					argv = append(argv, "--verbose")
 				}
-				if rec["msg"] != "request" {
-					continue
+				code, _, stderr := runWith(t, env, nil, argv...)
+				if code != 0 {
+					t.Fatalf("%s: exit %d\n%s", name, code, stderr)
 				}
-				for _, key := range []string{"level", "method", "path", "status", "api_id", "attempt", "duration_ms", "wait_ms"} {
-					if _, ok := rec[key]; !ok {
-						t.Errorf("%s: request line without %s: %s", name, key, line)
+				var logged []string
+				var retried bool
+				for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+					var rec map[string]any
+					if err := json.Unmarshal([]byte(line), &rec); err != nil {
+						t.Fatalf("%s: a line on stderr is not JSON: %q", name, line)
 					}
-				}
-				if rec["level"] != "DEBUG" {
-					t.Errorf("%s: request line at %v, want DEBUG", name, rec["level"])
-				}
-				if rec["status"] == 503.0 {
-					if rec["api_id"] != "[redacted]" || rec["error"] != "server" {
-						t.Errorf("%s: the 503's line: %s", name, line)
+					if rec["msg"] != "request" {
+						continue
 					}
-				}
-				if rec["attempt"] == 2.0 && rec["method"] == "POST" {
-					retried = true
-					if w, _ := rec["wait_ms"].(float64); w < 1000 {
-						t.Errorf("%s: the retry after Retry-After: 1 waited %v ms: %s", name, w, line)
+					for _, key := range []string{"level", "method", "path", "status", "api_id", "attempt", "duration_ms", "wait_ms"} {
+						if _, ok := rec[key]; !ok {
+							t.Errorf("%s: request line without %s: %s", name, key, line)
+						}
 					}
+					if rec["level"] != "DEBUG" {
+						t.Errorf("%s: request line at %v, want DEBUG", name, rec["level"])
+					}
+					if rec["status"] == 503.0 {
+						if rec["api_id"] != "[redacted]" || rec["error"] != "server" {
+							t.Errorf("%s: the 503's line: %s", name, line)
+						}
+					}
+					if rec["attempt"] == 2.0 && rec["method"] == "POST" {
+						retried = true
+						if w, _ := rec["wait_ms"].(float64); w < 1000 {
+							t.Errorf("%s: the retry after Retry-After: 1 waited %v ms: %s", name, w, line)
+						}
+					}
+					logged = append(logged, rec["method"].(string)+" "+rec["path"].(string))
 				}
-				logged = append(logged, rec["method"].(string)+" "+rec["path"].(string))
-			}
-			seen := v.requests()
-			if !verbose {
-				seen = nil
-			}
-			slices.Sort(logged)
-			slices.Sort(seen)
-			if !slices.Equal(logged, seen) {
-				t.Errorf("%s --verbose=%v: logged\n%s\nthe server saw\n%s", name, verbose, strings.Join(logged, "\n"), strings.Join(seen, "\n"))
-			}
-			if verbose && name == "run" && !retried {
-				t.Errorf("run: no line for the update's second attempt:\n%s", stderr)
-			}
-			if verbose && len(seen) < 2 {
-				t.Errorf("%s: the server saw %d requests", name, len(seen))
-			}
+				seen := v.requests()
+				if !verbose {
+					seen = nil
+				}
+				slices.Sort(logged)
+				slices.Sort(seen)
+				if !slices.Equal(logged, seen) {
+					t.Errorf("%s --verbose=%v: logged\n%s\nthe server saw\n%s", name, verbose, strings.Join(logged, "\n"), strings.Join(seen, "\n"))
+				}
+				if verbose && name == "run" && !retried {
+					t.Errorf("run: no line for the update's second attempt:\n%s", stderr)
+				}
+				if verbose && len(seen) < 2 {
+					t.Errorf("%s: the server saw %d requests", name, len(seen))
+				}
+			})
 		}
 	}
 }
@@ -141,6 +142,7 @@ func TestVerbose_logsOneLinePerRequest(t *testing.T) {
 // TestVerbose_textLines: in text mode the request lines are slog's text,
 // one a request.
 func TestVerbose_textLines(t *testing.T) {
+	t.Parallel()
 	v := startVerboseServer(t)
 	dir := t.TempDir()
 	env := envOf(map[string]string{"PLIVO_API_URL": v.url, "PLIVO_AUTH_ID": v.authID, "PLIVO_AUTH_TOKEN": v.token})

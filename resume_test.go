@@ -1,7 +1,7 @@
 package main
 
-// End-to-end tests, with the real binary, of what --resume trusts in a
-// report: exact targets, and a report saved again by another program.
+// Tests of what --resume trusts in a report: exact targets, and a report
+// saved again by another program.
 
 import (
 	"bytes"

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
 // readSummaryKeys reads a --summary file as its keys and values.
@@ -26,11 +28,11 @@ func readSummaryKeys(t *testing.T, path string) map[string]any {
 // tool's version, the account and API, the input and report, when it
 // started and finished; and README's table lists exactly its keys.
 func TestSummary_saysWhatRanAgainstWhatAndWhen(t *testing.T) {
-	dir := t.TempDir()
-	input, rep, sum := filepath.Join("samples", "numbers.csv"), filepath.Join(dir, "report.csv"), filepath.Join(dir, "summary.json")
-	if code, _, stderr := runWith(t, envOf(nil), nil, "run", "--sandbox", "--input", input, "--report", rep, "--summary", sum, "--rate", "0"); code != 0 {
-		t.Fatalf("exit %d:\n%s", code, stderr)
-	}
+	t.Parallel()
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550101")...)
+	r := e2eNewRunner(t, fx)
+	input, rep, sum := r.write("numbers.csv", e2eAppInput(e2eAppA, "12025550101")), r.path("report.csv"), r.path("summary.json")
+	e2eExit(t, "run", r.run("run", "--input", input, "--report", rep, "--summary", sum, "--rate", "0"), 0)
 	m := readSummaryKeys(t, sum)
 	for key, want := range map[string]any{"command": "run", "version": versionLine(), "input": input, "output": rep, "exit_code": 0.0, "error": "", "stopped_by": ""} {
 		if m[key] != want {
@@ -74,6 +76,7 @@ func TestSummary_saysWhatRanAgainstWhatAndWhen(t *testing.T) {
 // or a flag that cannot be parsed replaces the summary an earlier run left
 // with one that says why this one ended.
 func TestSummary_writtenWhateverEndsTheRun(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, want string
 		args       []string
@@ -109,6 +112,7 @@ func TestSummary_writtenWhateverEndsTheRun(t *testing.T) {
 // parsed, a --summary that came after it, or that names the input, is
 // not written: the file stays as it was.
 func TestSummary_notWrittenWhereUntrusted(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"run", "--bogus", "--summary", "s.json"}, {"run", "--input", "s.json", "--summary", "s.json", "--bogus"}} {
 		dir := t.TempDir()
 		sum := filepath.Join(dir, "s.json")

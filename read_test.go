@@ -1,12 +1,12 @@
 package main
 
-// End-to-end tests of how a job learns the numbers' current settings
-// (--read page|each|auto, issue 11): the real binary against the sandbox,
-// with every request it answered recorded.
+// Tests of how a job learns the numbers' current settings (--read
+// page|each|auto), with every request the sandbox answered recorded.
 
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -146,7 +146,7 @@ func e2eCount(qs []sandbox.Request) e2eReadCounts {
 	return c
 }
 
-// e2eReadStep runs the binary with argv and returns what it sent: the
+// e2eReadStep runs argv and returns what it sent: the
 // requests the sandbox answered while it ran.
 func e2eReadStep(t *testing.T, fx *e2eFixture, r *e2eRunner, wantCode int, argv ...string) (e2eResult, e2eReadCounts) {
 	t.Helper()
@@ -238,13 +238,14 @@ func e2eReadWorkflow(t *testing.T, mode string, cfg sandbox.Config, seed []sandb
 	return out
 }
 
-// TestE2E_Read_pageMatchesEach is issue 11's differential test: the same
+// TestRead_pageMatchesEach is issue 11's differential test: the same
 // commands on two identical sandboxes, one reading the numbers' settings by
 // the page, the other one number at a time, must write the same plan,
 // report (but api_id and attempts), undo file and export, and leave the
 // same state; the page one with ceil(M/20) list requests and no read of a
 // number the listing gave, the each one with one read a row that needs it.
-func TestE2E_Read_pageMatchesEach(t *testing.T) {
+func TestRead_pageMatchesEach(t *testing.T) {
+	t.Parallel()
 	seed := e2eReadSeed()
 	cfg := sandbox.Config{
 		AuthID:              "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18),
@@ -348,7 +349,6 @@ func TestE2E_Read_pageMatchesEach(t *testing.T) {
 		if int(ps.Requests) != p.total() || int(es.Requests) != e.total() {
 			t.Errorf("%s: the summary says %d and %d requests, the sandbox answered %d and %d", tc.step, ps.Requests, es.Requests, p.total(), e.total())
 		}
-		t.Logf("%-6s by page: %3d requests (%d pages, %d reads, %d updates); one by one: %3d", tc.step, p.total(), p.Lists, p.reads(), p.Updates, e.total())
 	}
 	for _, step := range []string{"export-before", "export-after"} {
 		for mode, c := range map[string]e2eReadCounts{"page": page.counts[step], "each": each.counts[step]} {
@@ -431,7 +431,7 @@ func e2eStartMoving(t *testing.T) *e2eFixture {
 	for i := range 100 {
 		srv.AddNumber(e2eNumbers(e2eMovingNumber(i))[0])
 	}
-	front := newE2EFront(srv, e2eFaults{}, &e2eRecorder{})
+	front := newE2EFront(srv, e2eFaults{})
 	h := &e2eShifter{srv: srv, next: front, at: map[int]func(*sandbox.Server){
 		20: func(s *sandbox.Server) {
 			for i := range 3 {
@@ -449,13 +449,14 @@ func e2eStartMoving(t *testing.T) *e2eFixture {
 	return &e2eFixture{e2eFront: front, url: ts.URL, authID: cfg.AuthID, token: cfg.AuthToken}
 }
 
-// TestE2E_Read_listingMoves reads the account by the page while numbers are
+// TestRead_listingMoves reads the account by the page while numbers are
 // released and added between pages, so that the listing misses three of
 // the input's numbers (and one added after its place was passed) and gives
 // three twice. plan and run --undo --skip-unchanged must still get every
 // row right, reading the missed numbers on their own (and only those).
-// (Export on a moving account: TestE2E_Export_accountChangesWhileListed.)
-func TestE2E_Read_listingMoves(t *testing.T) {
+// (Export on a moving account: TestExport_accountChangesWhileListed.)
+func TestRead_listingMoves(t *testing.T) {
+	t.Parallel()
 	// The input: the numbers 10 to 64 and the one added mid-listing. A third
 	// set the app, a third the alias only, a third are already in their
 	// target state.
@@ -561,11 +562,12 @@ func TestE2E_Read_listingMoves(t *testing.T) {
 	})
 }
 
-// TestE2E_Read_autoPicksTheCheaper checks that --read auto (the default)
+// TestRead_autoPicksTheCheaper checks that --read auto (the default)
 // pays the cheaper way: on an account of 100,000 numbers, 10 rows are read
 // one by one after the one page that told the count, not in 5,000 pages;
 // on an account of 60 numbers, 50 rows are read in its 3 pages.
-func TestE2E_Read_autoPicksTheCheaper(t *testing.T) {
+func TestRead_autoPicksTheCheaper(t *testing.T) {
+	t.Parallel()
 	t.Run("large account, few rows", func(t *testing.T) {
 		const m = 100_000
 		ns := make([]string, m)
@@ -590,7 +592,6 @@ func TestE2E_Read_autoPicksTheCheaper(t *testing.T) {
 		if c.Lists != 1 || c.reads() != 10 || c.total() > 15 || int(s.Requests) != c.total() {
 			t.Errorf("plan: %d pages, %d reads, %d requests in all (summary %d); want 1, 10, at most 15", c.Lists, c.reads(), c.total(), s.Requests)
 		}
-		t.Logf("plan of 10 rows on %d numbers: %d requests in all (%d account, %d page, %d reads)", m, c.total(), c.Other, c.Lists, c.reads())
 
 		_, c = e2eReadStep(t, fx, r, 0, "run", "--input", input, "--report", r.path("report.csv"), "--summary", r.path("run.json"))
 		s = e2eReadSummary(t, r.path("run.json"))
@@ -602,7 +603,6 @@ func TestE2E_Read_autoPicksTheCheaper(t *testing.T) {
 				t.Errorf("%s = %+v, want its app kept and the alias Desk %d", got.Number, got, i)
 			}
 		}
-		t.Logf("alias-only run of 10 rows on %d numbers: %d requests in all (%d account, %d page, %d reads, %d updates)", m, c.total(), c.Other, c.Lists, c.reads(), c.Updates)
 	})
 
 	t.Run("small account, many rows", func(t *testing.T) {
@@ -622,6 +622,144 @@ func TestE2E_Read_autoPicksTheCheaper(t *testing.T) {
 		s := e2eReadSummary(t, r.path("plan.json"))
 		if s.Read.Chosen != "page" || s.Read.Pages != 3 || s.Read.Found != 50 || c.Lists != 3 || c.reads() != 0 {
 			t.Errorf("plan: summary read %+v, %d pages and %d reads; want page, 3 pages, 50 found, no reads", s.Read, c.Lists, c.reads())
+		}
+	})
+}
+
+// e2eStripKeys serves fx's sandbox with keys taken out of every number in
+// its answers: from the listing's objects (listed) and from a read of one
+// number (read). Plivo always sends them, null for none.
+func e2eStripKeys(t *testing.T, fx *e2eFixture, listed, read []string) string {
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+		list := strings.HasSuffix(q.URL.Path, "/Number/")
+		if q.Method != http.MethodGet || !strings.Contains(q.URL.Path, "/Number/") {
+			fx.ServeHTTP(w, q)
+			return
+		}
+		rec := httptest.NewRecorder()
+		fx.ServeHTTP(rec, q)
+		var v map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil || rec.Code != http.StatusOK {
+			t.Errorf("sandbox answered %d %s", rec.Code, rec.Body)
+		}
+		objects, keys := []any{v}, read
+		if list {
+			objects, keys = v["objects"].([]any), listed
+		}
+		for _, o := range objects {
+			for _, k := range keys {
+				delete(o.(map[string]any), k)
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	}))
+	t.Cleanup(front.Close)
+	return front.URL
+}
+
+// TestMissingKeys_areUnknownNotEmpty renames numbers (alias only, so
+// the number's app is sent along) with --undo and --skip-unchanged against
+// an API whose answers lack `application` and `alias`. A key that is
+// missing is not "none": the number is read on its own, and when that read
+// lacks it too, the row fails and nothing is sent or recorded for it.
+func TestMissingKeys_areUnknownNotEmpty(t *testing.T) {
+	t.Parallel()
+	var ns []string
+	var in strings.Builder
+	in.WriteString("number,alias\n")
+	for i := range 30 {
+		ns = append(ns, fmt.Sprintf("1202559%04d", i))
+		in.WriteString(e2eCSVLine(ns[i], fmt.Sprintf("Desk %d", i)))
+	}
+	missing := []string{"application", "alias"}
+	start := func(t *testing.T, listed, read []string) (*e2eFixture, *e2eRunner, string) {
+		fx := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, e2eNumbers(ns...)...)
+		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", e2eStripKeys(t, fx, listed, read))
+		return fx, r, r.write("input.csv", in.String())
+	}
+	run := func(r *e2eRunner, input string) []string {
+		return []string{"run", "--input", input, "--report", r.path("report.csv"), "--undo", r.path("undo.csv"), "--skip-unchanged", "--read", "page"}
+	}
+
+	t.Run("the listing lacks them: each number is read on its own", func(t *testing.T) {
+		fx, r, input := start(t, missing, nil)
+		_, c := e2eReadStep(t, fx, r, 0, run(r, input)...)
+		if c.Lists != 2 || c.Updates != len(ns) || len(c.Reads) != len(ns) || c.reads() != len(ns) {
+			t.Errorf("%d pages, %d reads of %d numbers, %d updates; want 2 pages, one read and one update of each of the %d", c.Lists, c.reads(), len(c.Reads), c.Updates, len(ns))
+		}
+		for i, n := range ns {
+			if got, _ := fx.srv.Number(n); got.AppID != e2eAppStart || got.Alias != fmt.Sprintf("Desk %d", i) {
+				t.Errorf("%s = app %q alias %q, want its app %s kept and alias Desk %d", n, got.AppID, got.Alias, e2eAppStart, i)
+			}
+		}
+		undo := readCSV(t, r.path("undo.csv"))
+		for _, row := range undo {
+			if row["alias"] != "old" {
+				t.Errorf("undo row %v, want alias old, as the number had", row)
+			}
+		}
+		if len(undo) != len(ns) {
+			t.Errorf("undo file has %d rows, want %d", len(undo), len(ns))
+		}
+	})
+
+	t.Run("every answer lacks them: the rows fail, nothing is sent or recorded", func(t *testing.T) {
+		fx, r, input := start(t, missing, missing)
+		_, c := e2eReadStep(t, fx, r, 1, run(r, input)...)
+		if c.Updates != 0 {
+			t.Errorf("%d updates, want none", c.Updates)
+		}
+		for _, row := range e2eReadReport(t, r.path("report.csv")) {
+			if row.Status != "failed" || !strings.Contains(row.Error, "the API's answer has no `application`") {
+				t.Errorf("report row %d: %s %q, want failed: the answer has no `application`", row.Row, row.Status, row.Error)
+			}
+		}
+		if undo := readCSV(t, r.path("undo.csv")); len(undo) != 0 {
+			t.Errorf("undo file records %d rows, want none: %v", len(undo), undo)
+		}
+		want := map[string]sandbox.Number{}
+		for _, n := range e2eNumbers(ns...) {
+			want[n.Number] = n
+		}
+		for _, got := range fx.srv.Numbers() {
+			if w := want[got.Number]; got.AppID != w.AppID || got.Alias != w.Alias {
+				t.Errorf("%s = app %q alias %q, want it untouched", got.Number, got.AppID, got.Alias)
+			}
+		}
+
+		// plan does not show a made-up current value either.
+		e2eReadStep(t, fx, r, 1, "plan", "--input", input, "--output", r.path("plan.csv"))
+		for _, row := range readCSV(t, r.path("plan.csv")) {
+			if row["change"] != "error" || !strings.Contains(row["error"], "the API's answer has no `alias`") || row["alias_current"] != "" {
+				t.Errorf("plan row %v, want change error: the answer has no `alias`", row)
+			}
+		}
+	})
+
+	t.Run("export: read on its own, else no file", func(t *testing.T) {
+		fx, r, _ := start(t, missing, nil)
+		_, c := e2eReadStep(t, fx, r, 0, "export", "--output", r.path("export.csv"))
+		for _, row := range readCSV(t, r.path("export.csv")) {
+			if row["app_id"] != e2eAppStart || row["alias"] != "old" {
+				t.Errorf("export row %v, want app %s alias old, as the number has", row, e2eAppStart)
+			}
+		}
+		if c.reads() != len(ns) {
+			t.Errorf("%d reads, want one of each of the %d numbers", c.reads(), len(ns))
+		}
+		fx, r, _ = start(t, missing, missing)
+		res, _ := e2eReadStep(t, fx, r, 1, "export", "--output", r.path("export.csv"))
+		if _, err := os.Stat(r.path("export.csv")); !os.IsNotExist(err) || !strings.Contains(res.stderr, "the API's answer has no `application`") {
+			t.Errorf("export file: %v, want none, and stderr to say why:\n%s", err, res.stderr)
+		}
+	})
+
+	t.Run("answers with every key (sub_account null) are used as they come", func(t *testing.T) {
+		fx, r, input := start(t, nil, nil)
+		_, c := e2eReadStep(t, fx, r, 0, run(r, input)...)
+		if c.Lists != 2 || c.reads() != 0 || c.Updates != len(ns) {
+			t.Errorf("%d pages, %d reads, %d updates; want 2, 0, %d", c.Lists, c.reads(), c.Updates, len(ns))
 		}
 	})
 }

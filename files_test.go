@@ -1,13 +1,10 @@
 package main
 
-// End-to-end tests of the files, with the real binary: what a report, an
-// undo file or a summary says must be true, an applied update must never go
-// unrecorded, and no file the user did not name as an output may be
-// touched. The waits that signals must end, the input limits and the
-// pool's details are in e2e_signals_test.go.
+// Tests of the files: what a report, an undo file or a summary says must be
+// true, an applied update must never go unrecorded, and no file the user did
+// not name as an output may be touched.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -25,51 +22,6 @@ import (
 
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
-
-// e2eNumberRange returns n numbers from 1202555 followed by first+i.
-func e2eNumberRange(first, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("1202555%04d", first+i)
-	}
-	return out
-}
-
-// e2eAppInput returns an input that moves every number to app.
-func e2eAppInput(app string, numbers ...string) string {
-	var b strings.Builder
-	b.WriteString("number,app_id\n")
-	for _, n := range numbers {
-		b.WriteString(n + "," + app + "\n")
-	}
-	return b.String()
-}
-
-// e2eFast is what every run of these tests adds: quick retries, no bar.
-var e2eFast = []string{"--backoff-base", "1ms", "--backoff-max", "5ms", "--progress", "never"}
-
-// e2eRun returns argv for a run of input with the report at report.
-func e2eRun(input, report string, extra ...string) []string {
-	return e2eArgs([]string{"run", "--input", input, "--report", report}, e2eFast, extra)
-}
-
-// e2eRead returns a file's content, "" when it does not exist.
-func e2eRead(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// e2eExit fails the test now unless res ended with code.
-func e2eExit(t *testing.T, what string, res e2eResult, code int) {
-	t.Helper()
-	if res.code != code {
-		t.Fatalf("%s: exit code %d, want %d\n%v", what, res.code, code, res)
-	}
-}
 
 // e2ePosts returns, per number, the app_id and alias fields of the POSTs
 // that arrived at or after since, in order ("-" for a field not sent).
@@ -103,9 +55,9 @@ func e2eUndoRecords(t *testing.T, path string) [][]string {
 	return recs
 }
 
-// Item 1: a report or undo file written against another account or API
+// a report or undo file written against another account or API
 // host is refused, before any request, and left as it was.
-func TestE2E_resumeRefusesAnotherOrigin(t *testing.T) {
+func TestResume_refusesAnotherOrigin(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1300, 2)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
@@ -133,7 +85,7 @@ func TestE2E_resumeRefusesAnotherOrigin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before, beforeB := fx.requests(), fxB.requests()
-			res := tt.r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, e2eFast, tt.extra)...)
+			res := tt.r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, tt.extra)...)
 			e2eExit(t, "run", res, 2)
 			if !strings.Contains(res.stderr, tt.file+" was written against account "+fx.authID) {
 				t.Errorf("stderr does not say which origin %s records:\n%s", tt.file, res.stderr)
@@ -163,9 +115,9 @@ func TestE2E_resumeRefusesAnotherOrigin(t *testing.T) {
 	}
 }
 
-// Item 2: targets A, then B, then A again on one report: the third run
+// targets A, then B, then A again on one report: the third run
 // must send A again, since the latest line of each number says B.
-func TestE2E_resumeLatestLineDecides(t *testing.T) {
+func TestResume_latestLineDecides(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1310, 3)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
@@ -220,9 +172,9 @@ func e2eSent(t *testing.T, fx *e2eFixture, since time.Time, want map[string]stri
 	}
 }
 
-// Item 3: the input appended to, replaced by a rename or truncated while
+// the input appended to, replaced by a rename or truncated while
 // the run goes on: exactly what was checked is sent, once.
-func TestE2E_inputChangesMidRun(t *testing.T) {
+func TestInput_changesMidRun(t *testing.T) {
 	t.Parallel()
 	nums, extra := e2eNumberRange(1320, 8), e2eNumberRange(1340, 4)
 	tests := []struct {
@@ -288,9 +240,10 @@ func TestE2E_inputChangesMidRun(t *testing.T) {
 	}
 }
 
-// Item 3: an input that can be read only once (a FIFO, a process
-// substitution, standard input) is sent whole, each row once.
-func TestE2E_inputReadOnce(t *testing.T) {
+// an input that can be read only once (a FIFO, a process
+// substitution; standard input: TestRun_reportMatchesServer) is sent whole,
+// each row once.
+func TestInput_readOnce(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1350, 5)
 	content := e2eAppInput(e2eAppA, nums...)
@@ -319,10 +272,7 @@ func TestE2E_inputReadOnce(t *testing.T) {
 			}
 			r.write("numbers.csv", content)
 			return r.startVia(nil, []string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"},
-				e2eArgs([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFast)...)
-		}},
-		{"standard input", func(r *e2eRunner) *e2eProc {
-			return r.start(strings.NewReader(content), e2eRun("-", "report.csv", "--rate", "0")...)
+				e2eArgs([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...)
 		}},
 	}
 	for _, tt := range tests {
@@ -398,10 +348,10 @@ func e2eCheckUnrecorded(t *testing.T, res e2eResult, hint string) map[string]str
 	return kept
 }
 
-// Item 4: under a file size limit (ulimit -f, as a full disk), the report
+// under a file size limit (ulimit -f, as a full disk), the report
 // cannot be written: no applied row is lost, the run exits 3 with the
 // resume hint, and the resumed run sends nothing the report has as ok.
-func TestE2E_reportWriteFails(t *testing.T) {
+func TestReport_writeFails(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1400, 100)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
@@ -456,12 +406,12 @@ func TestE2E_reportWriteFails(t *testing.T) {
 	}
 }
 
-// Item 4: --report - into `head -2`: the closed pipe is a report write
+// --report - into `head -2`: the closed pipe is a report write
 // failure like a full disk, not a silent death. The server holds the
 // updates until head has exited and its pipe is closed: a row written
 // before that would be in the pipe, read by no one, and rightly not on
 // stderr.
-func TestE2E_reportIntoClosedPipe(t *testing.T) {
+func TestReport_intoClosedPipe(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1500, 30)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
@@ -509,10 +459,10 @@ func e2eAliases(fx *e2eFixture, nums []string) map[string]sandbox.Number {
 	return out
 }
 
-// Item 5: a resumed run with more columns than the interrupted one: the
+// a resumed run with more columns than the interrupted one: the
 // undo file keeps, per field, the value from before any change; it lists
 // each number once, and running it restores every number exactly, exit 0.
-func TestE2E_undoWidenedOnResume(t *testing.T) {
+func TestUndo_widenedOnResume(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1600, 40)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
@@ -550,10 +500,10 @@ func TestE2E_undoWidenedOnResume(t *testing.T) {
 	}
 }
 
-// Item 5: values that do not survive a plain CSV round trip, or that a
+// values that do not survive a plain CSV round trip, or that a
 // spreadsheet would run: the undo file holds them escaped, one line a
 // record, and restores them exactly.
-func TestE2E_undoValuesRoundTrip(t *testing.T) {
+func TestUndo_valuesRoundTrip(t *testing.T) {
 	t.Parallel()
 	aliases := []string{"  padded  ", "(clear)", "two\nlines", "=1+1", "+1 202", "-x", "@SUM(A1)", "'quoted", `back\slash`, "tab\there", "plain"}
 	var seed []sandbox.Number
@@ -594,13 +544,13 @@ func TestE2E_undoValuesRoundTrip(t *testing.T) {
 	}
 }
 
-// Item 5: a row of the undo file is on disk before its update is sent: a
+// a row of the undo file is on disk before its update is sent: a
 // run killed mid-way (SIGKILL) can be rolled back whole.
-func TestE2E_undoBeforeSend(t *testing.T) {
+func TestUndo_writtenBeforeSend(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1800, 60)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
+	r := e2eNewRunner(t, fx).binary()
 	original := e2eAliases(fx, nums)
 	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	report := r.path("report.csv")
@@ -630,9 +580,9 @@ func TestE2E_undoBeforeSend(t *testing.T) {
 	}
 }
 
-// Item 8: --force never empties an existing undo file: it may hold the
+// --force never empties an existing undo file: it may hold the
 // only record of the values from before an earlier run.
-func TestE2E_forceKeepsUndo(t *testing.T) {
+func TestUndo_forceKeepsIt(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1910, 3)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
@@ -655,9 +605,9 @@ func TestE2E_forceKeepsUndo(t *testing.T) {
 	}
 }
 
-// Item 9: a run that stops before it sends anything (a 401 at the account
+// a run that stops before it sends anything (a 401 at the account
 // check, an undo file in use) leaves no report that blocks the next run.
-func TestE2E_headerOnlyReportTakenOver(t *testing.T) {
+func TestReport_headerOnlyTakenOver(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1920, 4)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 300 * time.Millisecond}, e2eNumbers(nums...)...)
@@ -678,9 +628,9 @@ func TestE2E_headerOnlyReportTakenOver(t *testing.T) {
 	e2eExit(t, "the next run on second.csv", r.run(e2eRun(input, "second.csv", "--rate", "0")...), 0)
 }
 
-// Item 10: a resumed report with ok rows for numbers no longer in the
+// a resumed report with ok rows for numbers no longer in the
 // input: the counts are of the input's rows, never negative.
-func TestE2E_resumeCountsOnlyInputRows(t *testing.T) {
+func TestResume_countsOnlyInputRows(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1930, 8)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
@@ -714,61 +664,31 @@ func TestE2E_resumeCountsOnlyInputRows(t *testing.T) {
 	}
 }
 
-// Item 10: with --log-format json, every line on stderr is JSON, however
-// the run ends.
-func TestE2E_jsonLogsOnly(t *testing.T) {
+// TestLogs_jsonOnly: with --log-format json, every line on stderr is a JSON
+// object (e2eProc.check), main's own lines too, however the run ends: its
+// report cannot be written, or two signals stop it while its updates hang.
+func TestLogs_jsonOnly(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1940, 40)
-	tests := []struct {
-		name  string
-		run   func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult
-		code  int
-		stall bool
-	}{
-		{"rows failed and invalid", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
-			bad := r.write("bad.csv", "number,app_id\n12025559999,"+e2eAppA+"\n123,"+e2eAppA+"\n")
-			return r.run(e2eRun(bad, "report.csv", "--rate", "0", "--log-format", "json")...)
-		}, 1, false},
-		{"input error", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
-			bad := r.write("bad.csv", "number,app_ip\n1,2\n")
-			return r.run(e2eRun(bad, "report.csv", "--log-format", "json")...)
-		}, 2, false},
-		{"authentication failed", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
-			r = r.withToken(fx.authID, "wrongToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz", 30))
-			return r.run(e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")...)
-		}, 3, false},
-		{"report cannot be written", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
-			return r.startVia(nil, []string{"sh", "-c", `ulimit -f 4 && exec "$@"`, "sh"}, e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")...).wait()
-		}, 3, false},
-		{"interrupted twice", func(t *testing.T, fx *e2eFixture, r *e2eRunner, input string) e2eResult {
-			p := r.start(nil, e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")...)
+	for _, stall := range []bool{false, true} {
+		t.Run(map[bool]string{false: "report cannot be written", true: "interrupted twice"}[stall], func(t *testing.T) {
+			t.Parallel()
+			fx := e2eStartFaulty(t, e2eFaults{Stall: map[bool]float64{true: 1}[stall]}, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
+			r := e2eNewRunner(t, fx).binary()
+			input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+			argv := e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")
+			if !stall {
+				e2eExit(t, "run", r.startVia(nil, []string{"sh", "-c", `ulimit -f 4 && exec "$@"`, "sh"}, argv...).wait(), 3)
+				return
+			}
+			p := r.start(nil, argv...)
 			e2eWaitFor(t, 10*time.Second, "updates in flight", func() bool { return fx.requests() >= 3 || p.exited() })
 			p.signal(syscall.SIGINT)
 			e2eWaitFor(t, 5*time.Second, "the first signal's notice", func() bool { return strings.Contains(p.stderr.String(), "waiting for calls in flight") || p.exited() })
 			p.signal(syscall.SIGINT)
-			return p.wait()
-		}, 130, true}, // updates never answered: the first signal waits for them
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var faults e2eFaults
-			var cfg sandbox.Config
-			if tt.stall {
-				faults.Stall = 1
-			} else {
-				cfg.Latency = 20 * time.Millisecond
-			}
-			fx := e2eStartFaulty(t, faults, cfg, e2eNumbers(nums...)...)
-			r := e2eNewRunner(t, fx)
-			input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
-			res := tt.run(t, fx, r, input)
-			e2eExit(t, "run", res, tt.code)
-			sc := bufio.NewScanner(strings.NewReader(res.stderr))
-			for sc.Scan() {
-				if line := sc.Text(); !json.Valid([]byte(line)) || !strings.HasPrefix(line, "{") {
-					t.Errorf("stderr line is not a JSON object: %s", line)
-				}
+			res := p.wait()
+			if e2eExit(t, "run", res, 130); e2eLog(res.stderr, "stopping now (a third signal exits at once)") == nil {
+				t.Errorf("no JSON record of the second signal:\n%s", res.stderr)
 			}
 		})
 	}

@@ -15,13 +15,14 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// TestE2E_Preflight_checksEveryDistinctApp gives each row its own app_id,
+// TestPreflight_checksEveryDistinctApp gives each row its own app_id,
 // one in ten of them unknown to the account, three more than the
 // pre-flight's cap. The pre-flight reads each of the first ones in file
 // order once, whatever their number, so that every row naming an unknown
 // app among them is invalid, not sent; it says that it left the last three
 // unchecked, and the dry run and the run's start say what it costs.
-func TestE2E_Preflight_checksEveryDistinctApp(t *testing.T) {
+func TestPreflight_checksEveryDistinctApp(t *testing.T) {
+	t.Parallel()
 	const n = input.MaxDistinct + 3
 	app := func(i int) string { return fmt.Sprintf("3%016d", i) }
 	known := func(i int) bool { return i%10 != 3 && i < input.MaxDistinct }
@@ -82,11 +83,11 @@ func TestE2E_Preflight_checksEveryDistinctApp(t *testing.T) {
 	}
 }
 
-// TestE2E_Preflight_endsAtTheFirstCtrlC: the pre-flight's reads of the
+// TestPreflight_endsAtTheFirstCtrlC: the pre-flight's reads of the
 // applications hang. One Ctrl-C must end them at once, as it ends the
 // account check: they change nothing, and waiting for them is waiting for
 // the client's timeout (30 s).
-func TestE2E_Preflight_endsAtTheFirstCtrlC(t *testing.T) {
+func TestPreflight_endsAtTheFirstCtrlC(t *testing.T) {
 	t.Parallel()
 	numbers := e2eCanaryNumbers(10)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)

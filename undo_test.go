@@ -1,9 +1,8 @@
 package main
 
-// End-to-end tests, with the real binary, of the undo file's promises: it
-// is never emptied or replaced, it runs back only on the account and API
-// it was written against, and what it (or an export) records can be read
-// back.
+// Tests of the undo file's promises: it is never emptied or replaced, it runs
+// back only on the account and API it was written against, and what it (or an
+// export) records can be read back.
 
 import (
 	"bytes"
@@ -32,8 +31,8 @@ func TestForce_neverReplacesUndoFile(t *testing.T) {
 		"run --force":    e2eRun(input, "undo.csv", "--force"),
 		"run":            e2eRun(input, "undo.csv"),
 		"run --resume":   e2eRun(input, "undo.csv", "--resume"),
-		"plan --force":   e2eArgs([]string{"plan", "--input", input, "--output", "undo.csv", "--force"}, e2eFast),
-		"export --force": e2eArgs([]string{"export", "--output", "undo.csv", "--force"}, e2eFast),
+		"plan --force":   e2eArgs([]string{"plan", "--input", input, "--output", "undo.csv", "--force"}, e2eFastRetries),
+		"export --force": e2eArgs([]string{"export", "--output", "undo.csv", "--force"}, e2eFastRetries),
 		"run --summary":  e2eRun(input, "other.csv", "--summary", "undo.csv"),
 	} {
 		res := r.run(argv...)
@@ -121,7 +120,7 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 		t.Errorf("rollback: %s holds %+v, want alias old on %s", nums[0], got, e2eAppStart)
 	}
 
-	res = r.run(e2eArgs([]string{"export", "--output", "export.csv"}, e2eFast)...)
+	res = r.run(e2eArgs([]string{"export", "--output", "export.csv"}, e2eFastRetries)...)
 	if res.code == 0 || !strings.Contains(res.stderr, nums[1]) && !strings.Contains(res.stderr, nums[2]) {
 		t.Errorf("export: want a failure naming the number\n%v", res)
 	}
@@ -142,7 +141,7 @@ func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
 	seed[1].Alias = strings.Repeat(",", report.MaxCell) // written quoted
 	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
 	r := e2eNewRunner(t, fx)
-	e2eExit(t, "export", r.run(e2eArgs([]string{"export", "--output", "export.csv"}, e2eFast)...), 0)
+	e2eExit(t, "export", r.run(e2eArgs([]string{"export", "--output", "export.csv"}, e2eFastRetries)...), 0)
 	recs, err := csv.NewReader(strings.NewReader(e2eRead(t, r.path("export.csv")))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +153,6 @@ func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	saved := r.write("saved.csv", b.String())
-	res := r.run(e2eArgs([]string{"plan", "--input", saved, "--output", "plan.csv"}, e2eFast)...)
+	res := r.run(e2eArgs([]string{"plan", "--input", saved, "--output", "plan.csv"}, e2eFastRetries)...)
 	e2eExit(t, "plan of the export saved with CRLF", res, 0)
 }

@@ -1,8 +1,8 @@
 package main
 
-// The front of the end-to-end tests' sandbox: it records every request as
-// the client saw it, and injects the faults of an unreliable network and
-// API that the sandbox itself, sized for rehearsals, does not.
+// The fixture's front: it records every request as the client saw it, and
+// injects the faults of an unreliable network and API that the sandbox,
+// sized for rehearsals, does not.
 
 import (
 	"bytes"
@@ -46,11 +46,11 @@ type e2eFront struct {
 	received, injected int64
 }
 
-func newE2EFront(srv *sandbox.Server, f e2eFaults, rec *e2eRecorder) *e2eFront {
+func newE2EFront(srv *sandbox.Server, f e2eFaults) *e2eFront {
 	for f.Seed == 0 {
 		f.Seed = mrand.Uint64()
 	}
-	return &e2eFront{srv: srv, faults: f, rec: rec, rng: mrand.New(mrand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))}
+	return &e2eFront{srv: srv, faults: f, rec: &e2eRecorder{}, rng: mrand.New(mrand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))}
 }
 
 // counts returns the requests received and the faults injected so far.
@@ -174,12 +174,6 @@ func (fr *e2eFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e2eAnswer(cw, 202, "application/json", `{"message": "changed"}`)
 		}
 	}
-}
-
-func e2eAnswer(w http.ResponseWriter, status int, contentType, body string) {
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
 }
 
 // e2eCapture keeps the status and body a handler answers. Unwrap lets

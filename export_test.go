@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// TestExport_accountChangesWhileListed changes the account between the
+// first and the second page of an export: offset pages then shift, so a
+// number can be missed or one already released listed, even when the
+// count stays the same. Export must say so with exit code 5 and still write
+// the file; on a quiet account it exits 0.
+func TestExport_accountChangesWhileListed(t *testing.T) {
+	t.Parallel()
+	number := func(i int) string { return fmt.Sprintf("1202558%04d", i) }
+	for _, tc := range []struct {
+		name   string
+		change func(*sandbox.Server)
+		code   int
+	}{
+		{"quiet", func(*sandbox.Server) {}, 0},
+		{"one released, one bought: the count holds", func(s *sandbox.Server) {
+			s.RemoveNumber(number(5))
+			s.AddNumber(e2eNumbers(number(9999))[0])
+		}, 5},
+		{"three released", func(s *sandbox.Server) {
+			for i := range 3 {
+				s.RemoveNumber(number(i))
+			}
+		}, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var ns []string
+			for i := range 100 {
+				ns = append(ns, number(i))
+			}
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
+			var mu sync.Mutex
+			lists := 0
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+				if q.Method == http.MethodGet && strings.HasSuffix(q.URL.Path, "/Number/") {
+					mu.Lock()
+					if lists++; lists == 2 {
+						tc.change(fx.srv)
+					}
+					mu.Unlock()
+				}
+				fx.ServeHTTP(w, q)
+			}))
+			t.Cleanup(front.Close)
+			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+			res := r.run("export", "--output", "export.csv", "--summary", "summary.json", "--concurrency", "1", "--rate", "0")
+			e2eExit(t, "run", res, tc.code)
+			if changed := strings.Contains(res.stderr, "the account changed while it was listed"); changed != (tc.code == 5) {
+				t.Errorf("stderr says the account changed: %v, want %v\n%s", changed, tc.code == 5, res.stderr)
+			}
+			if s := e2eReadSummary(t, r.path("summary.json")); s.ExitCode != tc.code {
+				t.Errorf("summary exit_code %d, want %d", s.ExitCode, tc.code)
+			}
+			// The file is written either way, a header first.
+			if data, err := os.ReadFile(r.path("export.csv")); err != nil || !strings.HasPrefix(string(data), "number,app_id,subaccount,alias\n") {
+				t.Errorf("export file: %v %.60q", err, data)
+			}
+		})
+	}
+}
+
+// TestExport_summarySaysStoppedBy: an export interrupted while the
+// API throttles it writes a --summary whose stopped_by says so, as run's
+// and plan's do ("the summary JSON's stopped_by tells the early stops
+// apart"); it said "" next to exit code 130.
+func TestExport_summarySaysStoppedBy(t *testing.T) {
+	t.Parallel()
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("14155550100", "14155550101")...)
+	u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasSuffix(r.URL.Path, "/Number/") {
+			e2eAnswer429(w, "300")
+			return true
+		}
+		return false
+	})
+	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
+	p := r.start(nil, "export", "--output", r.path("out.csv"), "--summary", r.path("sum.json"), "--progress", "never")
+	e2eWaitFor(t, 10*time.Second, "the export to wait for the API", func() bool {
+		return strings.Contains(p.stderr.String(), "waiting for the API")
+	})
+	p.signal(syscall.SIGINT)
+	if !p.waitTimeout(10 * time.Second) {
+		t.Fatal("export ignored the signal")
+	}
+	res := p.wait()
+	if res.code != 130 {
+		t.Fatalf("exit %d, want 130\n%v", res.code, res)
+	}
+	data, err := os.ReadFile(r.path("sum.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		StoppedBy string `json:"stopped_by"`
+		ExitCode  int    `json:"exit_code"`
+	}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.StoppedBy != "interrupted" || sum.ExitCode != 130 {
+		t.Errorf("summary stopped_by %q exit_code %d, want interrupted 130\n%s", sum.StoppedBy, sum.ExitCode, data)
+	}
+}
+
+func TestParseExportFlags_prefix(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "numbers.csv")
+	for _, tt := range []struct {
+		prefix string
+		ok     bool
+	}{
+		{"", true},
+		{"1415", true},
+		{"+1415", false},
+		{"14 15", false},
+		{"abc", false},
+	} {
+		var o exportFlags
+		err := parseInto(newExportCmd(&sys{getenv: envOf(nil)}, &o), []string{"--output", out, "--prefix", tt.prefix})
+		if err == nil {
+			err = o.check()
+		}
+		if (err == nil) != tt.ok {
+			t.Errorf("--prefix %q: err %v, want ok %v", tt.prefix, err, tt.ok)
+		}
+		if err != nil && !isUsage(err) {
+			t.Errorf("--prefix %q: %v is not a usage error (exit 2)", tt.prefix, err)
+		}
+	}
+}

@@ -1,0 +1,349 @@
+package main
+
+// Tests of secrets: servers that echo the credentials (plain, encoded,
+// JSON-escaped, cut short), refused API URLs, a token file, the standalone
+// sandbox. Every run of every test is checked for every form of the token in
+// its output and its files (e2eProc.check, secForms); a test adds the forms
+// its server invents.
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
+)
+
+// secSetup starts a sandbox with a fresh token (authID "" makes one up) and
+// numbers 1202555<first...>, and a runner pointed at it; with hostile, the
+// runner's API is secHostile's.
+func secSetup(t *testing.T, authID, hostile string, first, n int) (*e2eFixture, *e2eRunner) {
+	t.Helper()
+	fx := e2eStartFixture(t, sandbox.Config{AuthID: authID}, e2eNumbers(e2eNumberRange(first, n)...)...)
+	r := e2eNewRunner(t, fx)
+	if hostile != "" {
+		r = r.with("PLIVO_API_URL", secHostile(t, fx, hostile))
+	}
+	return fx, r
+}
+
+// secInput writes an input with every target column; each row is number,
+// app_id, subaccount, alias, compliance_application_id.
+func secInput(r *e2eRunner, rows ...[]string) string {
+	var b strings.Builder
+	b.WriteString("number,app_id,subaccount,alias,compliance_application_id\n")
+	for _, row := range rows {
+		b.WriteString(e2eCSVLine(append(row, make([]string, 5-len(row))...)...))
+	}
+	return r.write("numbers.csv", b.String())
+}
+
+// secExit fails the test unless res ended with one of codes.
+func secExit(t *testing.T, res e2eResult, codes ...int) {
+	t.Helper()
+	for _, c := range codes {
+		if res.code == c {
+			return
+		}
+	}
+	t.Fatalf("exit code %d, want one of %v\n%v", res.code, codes, res)
+}
+
+// secFailed returns the report's failed rows, and how many times it shows
+// the redaction in place of a secret.
+func secFailed(t *testing.T, r *e2eRunner) (failed, redacted int) {
+	for _, g := range e2eReadReport(t, r.path("report.csv")) {
+		if g.Status == "failed" {
+			failed++
+		}
+	}
+	return failed, strings.Count(e2eRead(t, r.path("report.csv")), "[redacted]")
+}
+
+// secEncoded returns s as a server may echo it encoded: URL-encoded for a
+// query and for a path (upper- and lower-case hex), JSON-escaped as PHP
+// does, and base64 in both alphabets, padded and not.
+func secEncoded(s string) []string {
+	lower := regexp.MustCompile(`%[0-9A-F]{2}`)
+	forms := []string{url.QueryEscape(s), url.PathEscape(s), strings.ReplaceAll(s, "/", `\/`),
+		lower.ReplaceAllStringFunc(url.QueryEscape(s), strings.ToLower), lower.ReplaceAllStringFunc(url.PathEscape(s), strings.ToLower)}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		forms = append(forms, enc.EncodeToString([]byte(s)))
+	}
+	return forms
+}
+
+// secUEscaped returns s with every character \u-escaped, as JSON allows:
+// what the raw bytes of an answer do not show.
+func secUEscaped(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		fmt.Fprintf(&b, `\u%04x`, c)
+	}
+	return b.String()
+}
+
+// secHostile serves fx, but answers the number requests as mode says,
+// echoing the request's Authorization header and the password it carries:
+// a misconfigured proxy or a hostile server.
+func secHostile(t *testing.T, fx *e2eFixture, mode string) string {
+	return e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+		authz := r.Header.Get("Authorization")
+		user, pw, _ := r.BasicAuth()
+		post, number := r.Method == http.MethodPost, strings.Contains(r.URL.Path, "/Number/")
+		switch {
+		case mode == "401 to updates" && post:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]string{"api_id": "echo-" + pw,
+				"error": "invalid credentials: you sent Authorization: " + authz + " (token " + pw + ")"})
+		case mode == "encoded" && post:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"api_id": "e1",
+				"error": "bad request from " + strings.Join(append(secEncoded(pw), secEncoded(user+":"+pw)...), " or ")})
+		case mode == "escaped" && post: // JSON that is not the answer expected: its text is shown
+			code, apiID := http.StatusInternalServerError, `"e1"`
+			if strings.HasSuffix(r.URL.Path, "8/") {
+				code, apiID = http.StatusAccepted, "5"
+			}
+			e2eAnswer(w, code, "application/json", fmt.Sprintf(`{"api_id":%s,"message":"you sent %s as %s"}`, apiID, secUEscaped(pw), secUEscaped(user+":"+pw)))
+		case mode == "garbage" && number && post: // the token straddles the client's 200-character cut
+			e2eAnswer(w, http.StatusBadGateway, "text/html", fmt.Sprintf("<html><body>%s token=%s auth=%s</body></html>", strings.Repeat("x", 160), pw, authz))
+		case mode == "garbage" && number:
+			e2eAnswer(w, http.StatusOK, "text/html", fmt.Sprintf("<html>you are %s, your password is %s</html>", authz, pw))
+		case mode == "2xx" && number && post: // a success whose fields echo it, JSON-escaped
+			e2eAnswer(w, http.StatusAccepted, "application/json", fmt.Sprintf(`{"message":"%s","api_id":"%s"}`, secUEscaped("changed for "+pw), secUEscaped(pw)))
+		case mode == "2xx" && number:
+			n, _ := fx.srv.Number(strings.TrimSuffix(r.URL.Path[strings.Index(r.URL.Path, "/Number/")+len("/Number/"):], "/"))
+			e2eAnswer(w, http.StatusOK, "application/json", fmt.Sprintf(`{"number":%q,"alias":"%s","application":"%s","sub_account":"%s","compliance_application_id":"%s","api_id":"%s"}`,
+				n.Number, secUEscaped("alias "+pw), secUEscaped("/v1/Account/X/Application/"+pw+"/"), secUEscaped(authz), secUEscaped(pw), secUEscaped(pw)))
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func TestSecrets(t *testing.T) {
+	t.Parallel()
+	run := func(r *e2eRunner, input string, extra ...string) e2eResult {
+		return r.run(e2eRun(input, "report.csv", append([]string{"--rate", "0"}, extra...)...)...)
+	}
+	num := func(i int) string { return e2eNumberRange(i, 1)[0] }
+
+	t.Run("json logs with progress", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) { // 120 ms of calls in fake time
+			fx := e2eStartFixture(t, sandbox.Config{Latency: 15 * time.Millisecond}, e2eNumbers(e2eNumberRange(9010, 8)...)...)
+			r := e2eNewRunner(t, fx)
+			var rows [][]string
+			for i := range 8 {
+				rows = append(rows, []string{num(9010 + i), e2eAppA, "", fmt.Sprintf("json %d", i)})
+			}
+			res := run(r, secInput(r, rows...), "--concurrency", "1", "--log-format", "json", "--log-every", "10ms")
+			secExit(t, res, 0)
+			if e2eLog(res.stderr, "progress") == nil {
+				t.Errorf("no progress log line in a run of 120 ms with --log-every 10ms:\n%s", res.stderr)
+			}
+		})
+	})
+
+	t.Run("refused 403 on a subaccount", func(t *testing.T) {
+		t.Parallel()
+		_, r := secSetup(t, "SA"+e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18), "", 9040, 2)
+		res := run(r, secInput(r, []string{num(9040), e2eAppA, e2eSubA}, []string{num(9041), e2eAppA}))
+		secExit(t, res, 1)
+		if rows := e2eReadReport(t, r.path("report.csv")); rows[0].HTTPStatus != "403" && rows[1].HTTPStatus != "403" {
+			t.Errorf("report %+v, want a 403", rows)
+		}
+	})
+
+	t.Run("a wrong token", func(t *testing.T) {
+		t.Parallel()
+		fx, r := secSetup(t, "", "", 9070, 2)
+		r.secrets = append(r.secrets, secForms(fx.authID, fx.token)...)
+		r = r.withToken(fx.authID, "tok-"+e2eRandString(e2eAlnum, 32))
+		res := run(r, secInput(r, []string{num(9070), e2eAppA}), "--summary", "s.json")
+		if secExit(t, res, 3); !strings.Contains(res.stderr, "authentication failed") {
+			t.Errorf("stderr does not say authentication failed:\n%s", res.stderr)
+		}
+	})
+
+	t.Run("a 401 to updates that echoes the credentials", func(t *testing.T) {
+		t.Parallel()
+		_, r := secSetup(t, "", "401 to updates", 9080, 3)
+		res := run(r, secInput(r, []string{num(9080), e2eAppA}, []string{num(9081), e2eAppA}), "--log-format", "json", "--summary", "s.json")
+		secExit(t, res, 3)
+		if !strings.Contains(res.stderr, "authentication failed") || !strings.Contains(res.stderr+e2eRead(t, r.path("report.csv")), "[redacted]") {
+			t.Errorf("want an abort whose server message shows [redacted] in place of the credentials:\n%v", res)
+		}
+	})
+
+	t.Run("errors and garbage that echo the credentials, to run and plan", func(t *testing.T) {
+		t.Parallel()
+		_, r := secSetup(t, "", "garbage", 9090, 4)
+		input := secInput(r,
+			[]string{num(9090), e2eAppA}, []string{num(9091), e2eAppB, "", "x"}, // POST: 502 page
+			[]string{num(9092), "", "", "alias"}, []string{num(9093), "", e2eSubA}, // read first: 200 garbage
+		)
+		secExit(t, run(r, input, "--max-attempts", "2"), 1)
+		if failed, redacted := secFailed(t, r); failed != 4 || redacted < 4 {
+			t.Errorf("%d failed rows, %d [redacted]; want 4 and 4", failed, redacted)
+		}
+		secExit(t, r.run(e2eArgs([]string{"plan", "--input", input, "--output", "plan.csv", "--rate", "0", "--max-attempts", "2"}, e2eFastRetries)...), 1)
+	})
+
+	t.Run("a token from PLIVO_AUTH_TOKEN_FILE that the server echoes", func(t *testing.T) {
+		t.Parallel()
+		fx, r := secSetup(t, "", "garbage", 9085, 2)
+		tokenFile := filepath.Join(t.TempDir(), "auth-token") // outside the runner's directory, which check reads
+		if err := os.WriteFile(tokenFile, []byte(fx.token+"\n"), 0o400); err != nil {
+			t.Fatal(err)
+		}
+		r = r.without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", tokenFile)
+		secExit(t, run(r, secInput(r, []string{num(9085), e2eAppA}, []string{num(9086), e2eAppB}), "--max-attempts", "1"), 1)
+		if failed, redacted := secFailed(t, r); failed != 2 || redacted < 2 {
+			t.Errorf("%d failed rows, %d [redacted]; want 2 and 2", failed, redacted)
+		}
+	})
+
+	t.Run("errors that echo the credentials encoded", func(t *testing.T) {
+		t.Parallel()
+		// Characters that URL-encoding changes, and a length that base64
+		// pads, for the token and for authID:token.
+		fx := e2eStartFixture(t, sandbox.Config{AuthToken: "tok-" + e2eRandString(e2eAlnum, 32) + "/+=?&"}, e2eNumbers(num(9095), num(9096))...)
+		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", secHostile(t, fx, "encoded"))
+		r.secrets = append(r.secrets, append(secEncoded(fx.token), secEncoded(fx.authID+":"+fx.token)...)...)
+		secExit(t, run(r, secInput(r, []string{num(9095), e2eAppA}, []string{num(9096), e2eAppB}), "--log-format", "json"), 1)
+		if failed, redacted := secFailed(t, r); failed != 2 || redacted < 2*18 {
+			t.Errorf("%d failed rows, %d [redacted]; want 2, and each of 18 encodings redacted", failed, redacted)
+		}
+	})
+
+	t.Run("answers that echo the credentials JSON-escaped", func(t *testing.T) {
+		t.Parallel()
+		_, r := secSetup(t, "", "escaped", 9097, 2)
+		for _, f := range r.secrets {
+			r.secrets = append(r.secrets, secUEscaped(f)) // the text is cut short: pieces too
+		}
+		secExit(t, run(r, secInput(r, []string{num(9097), e2eAppA}, []string{num(9098), e2eAppB}), "--log-format", "json"), 1)
+		if failed, _ := secFailed(t, r); failed != 2 {
+			t.Errorf("%d failed rows, want 2", failed)
+		}
+	})
+
+	t.Run("successes whose fields echo the credentials JSON-escaped", func(t *testing.T) {
+		t.Parallel()
+		_, r := secSetup(t, "", "2xx", 2600, 3)
+		input := r.write("numbers.csv", "number,alias\n"+strings.Join(e2eNumberRange(2600, 3), ",new\n")+",new\n")
+		secExit(t, run(r, input, "--undo", "undo.csv", "--summary", "s.json"), 0, 1)
+	})
+
+	t.Run("plan", func(t *testing.T) {
+		t.Parallel()
+		_, r := secSetup(t, "", "", 9110, 2)
+		input := secInput(r, []string{num(9110), e2eAppA}, []string{num(9111), e2eAppStart, "", "old"}, []string{num(9119), e2eAppA})
+		secExit(t, r.run(e2eArgs([]string{"plan", "--input", input, "--output", "plan.csv", "--rate", "0", "--summary", "s.json"}, e2eFastRetries)...), 1)
+		if e2eRead(t, r.path("plan.csv")) == "" {
+			t.Error("no plan written")
+		}
+	})
+
+	t.Run("refused api urls", func(t *testing.T) {
+		t.Parallel()
+		// A listener that counts connections: the refused URLs that point
+		// at it must not reach it.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var accepted atomic.Int32
+		go func() {
+			for c, err := ln.Accept(); err == nil; c, err = ln.Accept() {
+				accepted.Add(1)
+				_ = c.Close()
+			}
+		}()
+		t.Cleanup(func() {
+			_ = ln.Close()
+			if n := accepted.Load(); n != 0 {
+				t.Errorf("a refused URL reached the listener: %d connections", n)
+			}
+		})
+		local, pw := ln.Addr().String(), "pw"+e2eRandString(e2eAlnum, 20)
+		for _, tt := range []struct{ name, url, want string }{
+			{"plain http to another host", "http://10.1.2.3:1", "plain http is refused"},
+			{"userinfo on loopback", "http://user:" + pw + "@127.0.0.1:1", "must not carry credentials"},
+			{"userinfo on a listener", "http://user:" + pw + "@" + local, "must not carry credentials"},
+			{"userinfo over https", "https://user:" + pw + "@" + local, "must not carry credentials"},
+			{"userinfo and plain http to another host", "http://user:" + pw + "@10.1.2.3:1", "plain http is refused"},
+			{"userinfo and another scheme", "ftp://user:" + pw + "@" + local, "scheme must be https"},
+			{"userinfo in a URL that does not parse", "http://user:" + pw + "@127.0.0.1:port", "api url"},
+			{"password in the query", "https://" + local + "/?password=" + pw, "must not carry credentials"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				fx, r := secSetup(t, "", "", 9120, 1)
+				r.secrets = append(r.secrets, pw)
+				input := secInput(r, []string{num(9120), e2eAppA})
+				for _, cmd := range [][]string{{"run", "--report", "report.csv", "--summary", "s.json"}, {"plan", "--output", "plan.csv"}} {
+					res := r.run(e2eArgs(cmd, []string{"--input", input, "--api-url", tt.url, "--rate", "0"}, e2eFastRetries)...)
+					if secExit(t, res, 2); !strings.Contains(res.stderr, tt.want) {
+						t.Errorf("%s: stderr lacks %q:\n%s", cmd[0], tt.want, res.stderr)
+					}
+				}
+				if n := fx.requests(); n != 0 {
+					t.Errorf("%d requests reached the sandbox", n)
+				}
+			})
+		}
+	})
+
+	t.Run("sandbox command with the token in the environment", func(t *testing.T) {
+		t.Parallel()
+		authID := "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
+		r := e2eNewRunner(t, nil).with("PLIVO_AUTH_ID", authID).withToken(authID, "tok-"+e2eRandString(e2eAlnum, 32))
+		r.write("sandbox-numbers.csv", "number,app_id,alias,compliance_status\n"+num(9130)+","+e2eAppStart+",old,pending\n"+num(9131)+","+e2eAppStart+",old,pending\n")
+		sb := r.start(nil, "sandbox", "--listen", "127.0.0.1:0", "--numbers", "sandbox-numbers.csv", "--apps", e2eAppA, "--dump", "dump.csv")
+		// The line after the export line says where the token came from.
+		doneRE := regexp.MustCompile(`export PLIVO_API_URL=(\S+).*\n.*\n`)
+		e2eWaitFor(t, 10*time.Second, "the sandbox's export line and the next", func() bool { return doneRE.MatchString(sb.stdout.String()) || sb.exited() })
+		if sb.exited() {
+			t.Fatalf("the sandbox ended early\n%v", sb.wait())
+		}
+		if !strings.Contains(sb.stdout.String(), "taken from PLIVO_AUTH_TOKEN") {
+			t.Errorf("the sandbox does not say it uses the token of the environment:\n%s", sb.stdout)
+		}
+		rr := r.with("PLIVO_API_URL", doneRE.FindStringSubmatch(sb.stdout.String())[1])
+		input := secInput(rr, []string{num(9130), e2eAppA, "", "from the sandbox"}, []string{num(9131), "", "", "alias only"})
+		// One connection: a spare one, dialed and never used, would hold
+		// the sandbox's shutdown for 5 s.
+		secExit(t, run(rr, input, "--concurrency", "1"), 0)
+		sb.signal(syscall.SIGINT)
+		secExit(t, sb.wait(), 0)
+		if dump := e2eRead(t, r.path("dump.csv")); !strings.Contains(dump, "from the sandbox") {
+			t.Errorf("dump after the run:\n%s", dump)
+		}
+	})
+
+	t.Run("built-in sandbox with a token in the environment", func(t *testing.T) {
+		t.Parallel()
+		authID := "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
+		r := e2eNewRunner(t, nil).with("PLIVO_AUTH_ID", authID).withToken(authID, "tok-"+e2eRandString(e2eAlnum, 32))
+		input := secInput(r, []string{num(9150), e2eAppA}, []string{num(9151), "", "", "alias"})
+		secExit(t, r.run(e2eArgs([]string{"run", "--sandbox", "--input", input, "--report", "report.csv", "--undo", "undo.csv", "--concurrency", "1"}, e2eFastRetries)...), 0)
+	})
+}
