@@ -848,9 +848,7 @@ func TestRun_sandboxSamples(t *testing.T) {
 			// must not be printed either.
 			r := e2eNewRunner(t, nil).withToken("MAXXXXXXXXXXXXXXXXXX", "tok-"+e2eRandString(e2eAlnum, 32))
 			sample, _ := filepath.Abs(filepath.Join("samples", tt.file))
-			// One connection: the built-in sandbox's stop waits 5 s for a
-			// spare one, dialed and never used.
-			res := r.run(e2eArgs([]string{"run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never", "--concurrency", "1"}, tt.extra)...)
+			res := r.run(e2eArgs([]string{"run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never"}, tt.extra)...)
 			e2eExit(t, "run", res, tt.wantCode)
 			if !strings.Contains(res.stderr, "SANDBOX") {
 				t.Errorf("stderr does not say SANDBOX:\n%s", res.stderr)

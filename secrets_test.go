@@ -344,6 +344,6 @@ func TestSecrets(t *testing.T) {
 		authID := "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
 		r := e2eNewRunner(t, nil).with("PLIVO_AUTH_ID", authID).withToken(authID, "tok-"+e2eRandString(e2eAlnum, 32))
 		input := secInput(r, []string{num(9150), e2eAppA}, []string{num(9151), "", "", "alias"})
-		secExit(t, r.run(e2eArgs([]string{"run", "--sandbox", "--input", input, "--report", "report.csv", "--undo", "undo.csv", "--concurrency", "1"}, e2eFastRetries)...), 0)
+		secExit(t, r.run(e2eArgs([]string{"run", "--sandbox", "--input", input, "--report", "report.csv", "--undo", "undo.csv"}, e2eFastRetries)...), 0)
 	})
 }
