@@ -161,7 +161,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 			fx := e2eStartFixture(t, sandbox.Config{}, seed...)
 			var mu sync.Mutex
 			posted := map[string]bool{}
-			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+			frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
 				num := path.Base(q.URL.Path)
 				mu.Lock()
 				defer mu.Unlock()
@@ -178,8 +178,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 					fx.srv.ServeHTTP(w, q)
 				}
 			}))
-			t.Cleanup(front.Close)
-			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
 			input := e2eInput(r, "numbers.csv", "number,app_id,alias", numbers, e2eAppA+",old")
 			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
 				"--rate", "0", "--max-attempts", "1"}, e2eFastRetries, tc.extra)...)
@@ -426,7 +425,7 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 func e2eApplyNothing(t *testing.T, fx *e2eFixture) (string, func() map[string]int) {
 	var mu sync.Mutex
 	lied := map[string]int{}
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
 		if q.Method == http.MethodPost {
 			_, _ = io.Copy(io.Discard, q.Body)
 			mu.Lock()
@@ -439,8 +438,7 @@ func e2eApplyNothing(t *testing.T, fx *e2eFixture) (string, func() map[string]in
 		}
 		fx.ServeHTTP(w, q)
 	}))
-	t.Cleanup(front.Close)
-	return front.URL, func() map[string]int {
+	return frontURL, func() map[string]int {
 		mu.Lock()
 		defer mu.Unlock()
 		return maps.Clone(lied)

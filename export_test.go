@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +48,7 @@ func TestExport_accountChangesWhileListed(t *testing.T) {
 			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
 			var mu sync.Mutex
 			lists := 0
-			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+			frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
 				if q.Method == http.MethodGet && strings.HasSuffix(q.URL.Path, "/Number/") {
 					mu.Lock()
 					if lists++; lists == 2 {
@@ -59,8 +58,7 @@ func TestExport_accountChangesWhileListed(t *testing.T) {
 				}
 				fx.ServeHTTP(w, q)
 			}))
-			t.Cleanup(front.Close)
-			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
 			res := r.run("export", "--output", "export.csv", "--summary", "summary.json", "--concurrency", "1", "--rate", "0")
 			e2eExit(t, "run", res, tc.code)
 			if changed := strings.Contains(res.stderr, "the account changed while it was listed"); changed != (tc.code == 5) {

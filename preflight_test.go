@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -92,7 +91,7 @@ func TestPreflight_endsAtTheFirstCtrlC(t *testing.T) {
 	numbers := e2eCanaryNumbers(10)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
 	var hung atomic.Int32
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
 		if strings.Contains(q.URL.Path, "/Application/") {
 			hung.Add(1)
 			<-q.Context().Done() // no answer until the client gives up
@@ -100,8 +99,7 @@ func TestPreflight_endsAtTheFirstCtrlC(t *testing.T) {
 		}
 		fx.srv.ServeHTTP(w, q)
 	}))
-	t.Cleanup(front.Close)
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
 	input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
 	p := r.start(nil, "run", "--input", input, "--report", "report.csv", "--rate", "0")
 	e2eWaitFor(t, 10*time.Second, "a pre-flight read in flight", func() bool { return hung.Load() > 0 })

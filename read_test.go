@@ -444,9 +444,8 @@ func e2eStartMoving(t *testing.T) *e2eFixture {
 			}
 		},
 	}}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	return &e2eFixture{e2eFront: front, url: ts.URL, authID: cfg.AuthID, token: cfg.AuthToken}
+	tsURL := e2eServe(t, h)
+	return &e2eFixture{e2eFront: front, url: tsURL, authID: cfg.AuthID, token: cfg.AuthToken}
 }
 
 // TestRead_listingMoves reads the account by the page while numbers are
@@ -630,7 +629,7 @@ func TestRead_autoPicksTheCheaper(t *testing.T) {
 // its answers: from the listing's objects (listed) and from a read of one
 // number (read). Plivo always sends them, null for none.
 func e2eStripKeys(t *testing.T, fx *e2eFixture, listed, read []string) string {
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
 		list := strings.HasSuffix(q.URL.Path, "/Number/")
 		if q.Method != http.MethodGet || !strings.Contains(q.URL.Path, "/Number/") {
 			fx.ServeHTTP(w, q)
@@ -654,8 +653,7 @@ func e2eStripKeys(t *testing.T, fx *e2eFixture, listed, read []string) string {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
 	}))
-	t.Cleanup(front.Close)
-	return front.URL
+	return frontURL
 }
 
 // TestMissingKeys_areUnknownNotEmpty renames numbers (alias only, so

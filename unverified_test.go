@@ -30,7 +30,7 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var mu sync.Mutex
 	waiting, release := 0, make(chan struct{})
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
 		if q.Method != http.MethodPost {
 			fx.ServeHTTP(w, q)
 			return
@@ -45,11 +45,10 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	}))
-	t.Cleanup(front.Close)
 	var once sync.Once
 	free := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(free) // before front.Close, which waits for the held answers
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
 	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	run := e2eRun(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json", "--log-format", "json")
 	p := r.start(nil, run...)
@@ -110,7 +109,7 @@ func TestInterrupt_readBackWaitingForARetryIsUnverified(t *testing.T) {
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var mu sync.Mutex
 	posted, refused := map[string]bool{}, 0
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
 		num := path.Base(q.URL.Path)
 		mu.Lock()
 		if q.Method == http.MethodPost {
@@ -127,8 +126,7 @@ func TestInterrupt_readBackWaitingForARetryIsUnverified(t *testing.T) {
 		mu.Unlock()
 		fx.srv.ServeHTTP(w, q)
 	}))
-	t.Cleanup(front.Close)
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front.URL)
+	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
 	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 	p := r.start(nil, e2eRun(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json")...)
 	e2eWaitFor(t, 10*time.Second, "every read-back refused", func() bool { mu.Lock(); defer mu.Unlock(); return refused == n })
