@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestOutputs_replaceAFile: every output goes through one helper. "-"
@@ -95,8 +97,18 @@ func TestOutputs_replaceAFile(t *testing.T) {
 	if mode(t, p("e.csv")) != umasked {
 		t.Errorf("a new export has mode %v, want %v as the umask says", mode(t, p("e.csv")), umasked)
 	}
-	if code, _, stderr := run("export", "--output", "/dev/null", "--force"); code != 0 {
-		t.Errorf("export --output /dev/null: exit %d\n%s", code, stderr)
+	// A device is written in place: one made here, not /dev/null, which
+	// a regression run as root would replace for the whole machine.
+	for _, name := range []string{"null", "null2"} {
+		if err := unix.Mknod(p(name), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+			t.Skip("cannot make a device here:", err)
+		}
+	}
+	code, _, stderr := run("export", "--output", p("null"), "--force", "--summary", p("null2"))
+	for _, name := range []string{"null", "null2"} {
+		if st, err := os.Lstat(p(name)); code != 0 || err != nil || st.Mode()&fs.ModeCharDevice == 0 {
+			t.Errorf("export --output DEVICE --summary DEVICE: exit %d, %s replaced\n%s", code, name, stderr)
+		}
 	}
 }
 
