@@ -172,7 +172,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 				}
 			}
 			s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
-				"requests_at_most", est.Requests, "requests_per_row", perRow(est.Requests, est.ToSend), "preflight_reads", est.Preflight,
+				"requests_at_most", est.Requests, "requests_per_row", rounded(perRow(est.Requests, est.ToSend)), "preflight_reads", est.Preflight,
 				"read", readAttr(est.Read), "canary", o.canary, "canary_reads", est.CanaryReads,
 				"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
 			s.prog.begin("updating", est.ToSend)

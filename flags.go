@@ -130,7 +130,9 @@ func (c *jobFlags) summaryOK(paths ...report.NamedPath) error {
 func (c *jobFlags) paceConfig(stop <-chan struct{}, concurrency int, log *slog.Logger) pace.Config {
 	return pace.Config{Rate: c.rate, Concurrency: concurrency, MaxAttempts: c.maxAttempts, MaxThrottleWait: c.maxThrottleWait,
 		BackoffBase: c.backoffBase, BackoffMax: c.backoffMax, Adaptive: c.adaptive, Stop: stop, Trace: c.verbose,
-		OnWait: func(d time.Duration, why string) { log.Warn("waiting for the API", "wait_s", d.Seconds(), "why", why) },
+		OnWait: func(d time.Duration, why string) {
+			log.Warn("waiting for the API", "wait_s", rounded(d.Seconds()), "why", why)
+		},
 	}
 }
 
