@@ -89,6 +89,21 @@ func newRootCmd(s *sys) *cobra.Command {
 	root.AddCommand(newRunCmd(s, &runFlags{}), newPlanCmd(s, &planFlags{}), newExportCmd(s, &exportFlags{}), newSandboxCmd(s, &sandboxOptions{}),
 		&cobra.Command{Use: "version", Short: "print the version", Args: noArgs,
 			Run: func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), versionLine()) }})
+	// cobra's completion, without a shell or with a mistyped one, printed
+	// its help and exit 0: "source <(plivo-bulk completion bsh)" ran that.
+	root.InitDefaultCompletionCmd()
+	if comp, _, err := root.Find([]string{"completion"}); err == nil {
+		for _, shell := range comp.Commands() {
+			shell.Args = noArgs // cobra's own refusal exits 1
+		}
+		comp.SuggestionsMinimumDistance = 2
+		comp.Args, comp.RunE = cobra.ArbitraryArgs, func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("completion: name a shell: bash, zsh, fish or powershell")
+			}
+			return unknownCommand(c, args[0])
+		}
+	}
 	return root
 }
 
@@ -105,7 +120,7 @@ func unknownCommand(root *cobra.Command, name string) error {
 	if s := root.SuggestionsFor(name); len(s) > 0 {
 		hint = fmt.Sprintf(": did you mean %s?", s[0])
 	}
-	return usagef("unknown command %q%s (see 'plivo-bulk --help')", name, hint)
+	return usagef("unknown command %q%s (see '%s --help')", name, hint, root.CommandPath())
 }
 
 // flagError turns pflag's errors into one short line that names the

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -188,6 +189,8 @@ func TestCommandLine_errors(t *testing.T) {
 		{[]string{"run", "--max-failures", "0"}, "plivo-bulk: run: --max-failures \"0\": want a number of rows (1 or more) or a percentage, as in 5%\n"},
 		{[]string{"run", "--input", "in.csv", "extra"}, "plivo-bulk: run: unexpected argument \"extra\" (flags start with --)\n"},
 		{[]string{"run", "--report", "r.csv"}, "plivo-bulk: run: --input is required\n"},
+		{[]string{"completion", "bsh"}, "plivo-bulk: unknown command \"bsh\": did you mean bash? (see 'plivo-bulk completion --help')\n"},
+		{[]string{"completion"}, "plivo-bulk: completion: name a shell: bash, zsh, fish or powershell\n"},
 	} {
 		code, stdout, stderr := runWith(t, envOf(nil), nil, tt.args...)
 		if code != exitUsage || stdout != "" || stderr != tt.stderr {
@@ -372,5 +375,18 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 				t.Errorf("%d requests sent", n)
 			}
 		})
+	}
+}
+
+// TestTextLogs_roundFloats: the text log gives figures to the thousandth,
+// not a float's seventeen digits.
+func TestTextLogs_roundFloats(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(in, []byte("number,alias\n12025550601,a\n12025550602,b\n12025550603,c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runWith(t, envOf(nil), nil, "run", "--sandbox", "--rate", "0", "--input", in, "--report", filepath.Join(filepath.Dir(in), "r.csv"))
+	if long := regexp.MustCompile(`=[0-9]+\.[0-9]{4,}`).FindString(stderr); code != 0 || long != "" {
+		t.Errorf("exit %d, an unrounded figure %q in:\n%s", code, long, stderr)
 	}
 }
