@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
@@ -136,7 +137,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 		return err
 	}
 	if o.dryRun {
-		return dryRun(ctx, s.in, o, stdout, s.prog)
+		return dryRun(ctx, s.in, o, stdout, s.sayf)
 	}
 	// The report (and undo file) before any request: a locked, foreign or
 	// existing one is refused before anything is sent.
@@ -288,7 +289,7 @@ func perRow(requests, rows int) float64 {
 
 // dryRun prints what would be sent, row by row, and what it would cost,
 // and sends nothing.
-func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.Writer) error {
+func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout io.Writer, sayf func(slog.Level, string, ...any)) error {
 	step := o.step()
 	if o.undo != "" {
 		step.Undo = noUndo{}
@@ -297,19 +298,21 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "dry run: %d rows: %d would be sent, %d invalid; nothing was sent\n", in.Rows(), c.Valid, c.Invalid)
 	apps, moreApps := in.Distinct(batch.AppID)
 	subs, moreSubs := in.Distinct(batch.Subaccount)
 	requests := c.Requests + 1 + len(apps) + len(subs)
-	fmt.Fprintf(stderr, "cost: at most %d requests (%.2f a row), including one account check and %s (%d distinct app_id, %d subaccount); at --rate %g that is about %s\n",
-		requests, perRow(requests, c.Valid), plural(len(apps)+len(subs), "pre-flight read"), len(apps), len(subs), o.rate, durationAt(requests, o.rate))
+	sayf(slog.LevelInfo, fmt.Sprintf("dry run: %d rows: %d would be sent, %d invalid; nothing was sent", in.Rows(), c.Valid, c.Invalid),
+		"rows", in.Rows(), "to_send", c.Valid, "invalid", c.Invalid)
+	sayf(slog.LevelInfo, fmt.Sprintf("cost: at most %d requests (%.2f a row), including one account check and %s (%d distinct app_id, %d subaccount); at --rate %g that is about %s",
+		requests, perRow(requests, c.Valid), plural(len(apps)+len(subs), "pre-flight read"), len(apps), len(subs), o.rate, durationAt(requests, o.rate)),
+		"requests_at_most", requests, "preflight_reads", len(apps)+len(subs))
 	if moreApps || moreSubs {
-		fmt.Fprintf(stderr, "more than %d distinct values of a field: the pre-flight checks the first %[1]d in file order; rows naming another are sent unchecked\n", input.MaxDistinct)
+		sayf(slog.LevelWarn, fmt.Sprintf("more than %d distinct values of a field: the pre-flight checks the first %[1]d in file order; rows naming another are sent unchecked", input.MaxDistinct))
 	}
 	if c.Reads > 0 {
-		fmt.Fprintf(stderr, "of which %d reads of a number's current settings: --read %s; by page, listing the account costs one request per 20 numbers on it instead\n", c.Reads, o.read)
+		sayf(slog.LevelInfo, fmt.Sprintf("of which %d reads of a number's current settings: --read %s; by page, listing the account costs one request per 20 numbers on it instead", c.Reads, o.read))
 	} else if o.canary > 0 && o.read == batch.ReadPage {
-		fmt.Fprintln(stderr, "plus, for the canary (--read page), listing the account: one request per 20 numbers on it")
+		sayf(slog.LevelInfo, "plus, for the canary (--read page), listing the account: one request per 20 numbers on it")
 	}
 	if c.Invalid > 0 {
 		return rowsFailed(0, c.Invalid)

@@ -378,6 +378,20 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 	}
 }
 
+// TestDryRun_jsonLogs: a dry run with --log-format json says what it would
+// send and cost as JSON records too: a log shipper reads every stderr line
+// as one.
+func TestDryRun_jsonLogs(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(in, []byte("number,app_id\n12025550601,20372631212782780\n12025550602,2.03726E+16\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runWith(t, envOf(nil), nil, "run", "--dry-run", "--log-format", "json", "--input", in, "--report", "-")
+	if code != exitRowsFailed || strings.Count(stderr, "\n") != len(e2eJSONLogs(stderr)) || !strings.Contains(stderr, `"requests_at_most":3`) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and JSON lines only, with requests_at_most", code, stderr)
+	}
+}
+
 // TestTextLogs_roundFloats: the text log gives figures to the thousandth,
 // not a float's seventeen digits.
 func TestTextLogs_roundFloats(t *testing.T) {

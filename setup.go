@@ -92,9 +92,12 @@ func (s *jobSetup) end(errp *error) {
 
 // say tells a person something on stderr: a plain line, or with JSON logs
 // a WARN record, so that every line is JSON.
-func (s *jobSetup) say(msg string) {
+func (s *jobSetup) say(msg string) { s.sayf(slog.LevelWarn, msg) }
+
+// sayf is say at level, with attrs for the JSON record only.
+func (s *jobSetup) sayf(level slog.Level, msg string, attrs ...any) {
 	if s.f.logFormat == "json" {
-		s.log.Warn(msg)
+		s.log.Log(context.Background(), level, msg, attrs...)
 	} else {
 		fmt.Fprintln(s.prog, msg)
 	}
