@@ -143,3 +143,22 @@ func TestParseExportFlags_prefix(t *testing.T) {
 		}
 	}
 }
+
+// TestExport_announcesTheRequestsItSends: the count export announces at
+// its start is what it then sends (no retries here), the account check
+// included.
+func TestExport_announcesTheRequestsItSends(t *testing.T) {
+	_, _, stderr := runWith(t, envOf(nil), nil, "export", "--sandbox", "--rate", "0", "--log-format", "json", "--output", "-")
+	var announced, sent any
+	for _, l := range e2eJSONLogs(stderr) {
+		switch l["msg"] {
+		case "starting export":
+			announced = l["requests"]
+		case "export finished":
+			sent = l["requests"]
+		}
+	}
+	if announced == nil || announced != sent {
+		t.Errorf("announced %v requests, sent %v\n%s", announced, sent, stderr)
+	}
+}
