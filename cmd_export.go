@@ -50,7 +50,7 @@ func newExportCmd(s *sys, o *exportFlags) *cobra.Command {
 	}
 	fs := cmd.Flags()
 	o.register(fs, "export", s)
-	fs.StringVar(&o.output, "output", "", "CSV `FILE` to write")
+	fs.StringVar(&o.output, "output", "", "CSV `FILE` to write (- for standard output)")
 	fs.BoolVar(&o.force, "force", false, "replace an existing file at --output (never an undo file)")
 	fs.StringVar(&o.prefix, "prefix", "", "only numbers that start with these `DIGITS` (Plivo's number_startswith)")
 	fs.StringVar(&o.subaccount, "subaccount", "", "only numbers of this subaccount `ID`")

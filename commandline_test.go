@@ -104,7 +104,7 @@ func TestHelp_flagsPerCommand(t *testing.T) {
 		return strings.Join(strings.Fields(stdout), " ") // unwrapped
 	}
 	run, plan, export := help("run"), help("plan"), help("export")
-	for _, absent := range []string{"--read", "--sandbox-default-app", "--input"} {
+	for _, absent := range []string{"--read", "--sandbox-default-app", "--input", "the input's numbers"} {
 		if strings.Contains(export, absent) {
 			t.Errorf("export's help lists %s, which export ignores", absent)
 		}
@@ -112,6 +112,9 @@ func TestHelp_flagsPerCommand(t *testing.T) {
 	if !strings.Contains(plan, "--force replace an existing plan file") ||
 		!strings.Contains(export, "--force replace an existing file at --output") {
 		t.Errorf("plan's or export's --force is not about its own file:\n%s\n%s", plan, export)
+	}
+	if !strings.Contains(export, "--output FILE CSV FILE to write (- for standard output)") {
+		t.Errorf("export's help does not say --output - is standard output:\n%s", export)
 	}
 	if strings.Count(run, "one extra read per row") != 1 { // --verify's, which is true
 		t.Errorf("run's help claims one extra read per row beyond --verify:\n%s", run)
