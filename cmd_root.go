@@ -19,6 +19,7 @@ type sys struct {
 	getenv         func(string) string
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	args           []string // the command line, read again after a flag error
 }
 
 const rootLong = `plivo-bulk changes the settings of many Plivo phone numbers at once.
@@ -63,7 +64,7 @@ func newRootCmd(s *sys) *cobra.Command {
 	root.SetHelpFunc(printHelp)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		err = flagError(c, err)
-		summaryOnFlagError(c, err)
+		summaryOnFlagError(c, s.args, err)
 		return err
 	})
 	root.SetHelpCommand(&cobra.Command{Use: "help [command]", Short: "show the help of a command",

@@ -70,7 +70,7 @@ func main() {
 // run runs the command line args with the process's signals (stop closes
 // at the first), environment and standard streams.
 func run(ctx context.Context, stop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	root := newRootCmd(&sys{stop: stop, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
+	root := newRootCmd(&sys{stop: stop, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, args: args})
 	root.SetArgs(append([]string{}, args...)) // never nil: cobra reads os.Args then
 	return root.ExecuteContext(ctx)
 }

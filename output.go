@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/report"
@@ -217,17 +218,30 @@ func (s *jobSetup) writeSummary(err error) {
 }
 
 // summaryOnFlagError writes the summary of a command line that could not be
-// parsed, only if --summary itself was: parsing stops at the bad flag, so
-// any flag after it, a --summary or a path it must not replace, is unknown.
-func summaryOnFlagError(c *cobra.Command, err error) {
-	if f := c.Flags().Lookup("summary"); f == nil || !f.Changed {
-		return
-	}
+// parsed. Parsing stops at the bad flag, so the flags are read again
+// leniently (every value as text, unknown flags passed over) to learn a
+// --summary, and the paths it must not replace, given after it.
+func summaryOnFlagError(c *cobra.Command, args []string, err error) {
+	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
+	fs.ParseErrorsAllowlist.UnknownFlags = true
+	fs.SetOutput(io.Discard)
+	vals := map[string]*string{}
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Value.Type() == "bool" {
+			fs.Bool(f.Name, false, "")
+		} else {
+			vals[f.Name] = fs.String(f.Name, "", "")
+		}
+	})
+	_ = fs.Parse(args)
 	get := func(name string) string {
-		if f := c.Flags().Lookup(name); f != nil {
-			return f.Value.String()
+		if v := vals[name]; v != nil {
+			return *v
 		}
 		return ""
+	}
+	if get("summary") == "" {
+		return
 	}
 	jf := jobFlags{summary: get("summary"), input: get("input"), apiURL: get("api-url"), authID: get("auth-id"), logFormat: get("log-format"), getenv: func(string) string { return "" }}
 	var paths []report.NamedPath

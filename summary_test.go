@@ -108,12 +108,22 @@ func TestSummary_writtenWhateverEndsTheRun(t *testing.T) {
 	}
 }
 
-// TestSummary_notWrittenWhereUntrusted: after a flag that cannot be
-// parsed, a --summary that came after it, or that names the input, is
-// not written: the file stays as it was.
-func TestSummary_notWrittenWhereUntrusted(t *testing.T) {
+// TestSummary_afterAFlagError: a command line with a bad flag still
+// writes its --summary, even one given after the bad flag (cron lines put
+// it last), with the error; a --summary that names the input, wherever the
+// flags stand, is not written: the file stays as it was.
+func TestSummary_afterAFlagError(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"run", "--bogus", "--summary", "s.json"}, {"run", "--input", "s.json", "--summary", "s.json", "--bogus"}} {
+	dir := t.TempDir()
+	sum := filepath.Join(dir, "s.json")
+	if err := os.WriteFile(sum, []byte("yesterday\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, _ := runWith(t, envOf(nil), nil, "run", "--bogus", "x", "--rate", "abc", "--summary", sum)
+	if got := e2eRead(t, sum); code != exitUsage || !strings.Contains(got, `"exit_code": 2`) || !strings.Contains(got, "--bogus") {
+		t.Errorf("exit %d, the summary holds %q; want 2 and a summary naming --bogus", code, got)
+	}
+	for _, args := range [][]string{{"run", "--input", "s.json", "--summary", "s.json", "--bogus"}, {"run", "--bogus", "--summary", "s.json", "--input", "s.json"}} {
 		dir := t.TempDir()
 		sum := filepath.Join(dir, "s.json")
 		if err := os.WriteFile(sum, []byte("kept\n"), 0o644); err != nil {
