@@ -52,7 +52,7 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	}
 	fs.Float64Var(&c.rate, "rate", pace.DefaultRate, "at most `N` requests a second for the whole run, retries and reads included (0 = no client-side limit)")
 	fs.IntVar(&c.concurrency, "concurrency", 0, "at most `N` requests in flight (0 = 2 s worth of --rate, 8 to 256; 64 at --rate 0)")
-	fs.IntVar(&c.maxAttempts, "max-attempts", pace.DefaultMaxAttempts, "`N` attempts per row that may fail by themselves (5xx, timeouts); 429s do not count")
+	fs.IntVar(&c.maxAttempts, "max-attempts", pace.DefaultMaxAttempts, "`N` attempts per request that may fail by themselves (5xx, timeouts): per row, or per page when listing; 429s do not count")
 	fs.DurationVar(&c.maxThrottleWait, "max-throttle-wait", pace.DefaultMaxThrottleWait, "stop (resumable) when the API accepts nothing for this `DURATION`, or asks to wait longer")
 	fs.DurationVar(&c.timeout, "timeout", client.DefaultTimeout, "time limit of one request (a `DURATION` such as 30s)")
 	fs.DurationVar(&c.backoffBase, "backoff-base", pace.DefaultBackoffBase, "first retry waits up to this `DURATION` (doubling each time, with jitter)")
