@@ -5,8 +5,10 @@ import (
 	"slices"
 )
 
-// MemSource is a checked input held in memory, for the tests of this
-// package and of batch_test (this file is compiled into both).
+// MaxCountedValues is maxCountedValues, for the tests of batch_test.
+const MaxCountedValues = maxCountedValues
+
+// MemSource is a checked input held in memory, for the tests.
 type MemSource []Row
 
 func (s MemSource) Each(ctx context.Context, fn func(Row) error) error {
@@ -23,16 +25,6 @@ func (s MemSource) Each(ctx context.Context, fn func(Row) error) error {
 
 func (s MemSource) Rows() int { return len(s) }
 
-func (s MemSource) Valid() int {
-	n := 0
-	for _, r := range s {
-		if r.Invalid == "" {
-			n++
-		}
-	}
-	return n
-}
-
 func (s MemSource) Distinct(f Field) ([]string, bool) {
 	var out []string
 	for _, r := range s {
@@ -42,5 +34,3 @@ func (s MemSource) Distinct(f Field) ([]string, bool) {
 	}
 	return out, false
 }
-
-var _ Source = MemSource(nil)

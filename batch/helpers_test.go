@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,25 +16,23 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// The account the engine tests run against: two applications, two
-// subaccounts and a default app that Plivo assigns to an update without
-// app_id.
+// The account of the tests: two applications, two subaccounts, and the
+// default app Plivo assigns to an update without app_id.
 const (
 	app1, app2, defaultApp = "1001", "1002", "1999"
 	sub1, sub2             = "SAAAAAAAAAAAAAAAAAA1", "SAAAAAAAAAAAAAAAAAA2"
+	compliance             = "C0FFEE"
 )
 
-// seed is the numbers the tests start from.
 var seed = []sandbox.Number{
 	{Number: "12025550001", AppID: app1, Alias: "one"},
 	{Number: "12025550002", AppID: app1, Alias: "two", Subaccount: sub1},
-	{Number: "12025550003", Alias: "three"}, // no app
+	{Number: "12025550003", Alias: "three"},
 	{Number: "12025550004", AppID: app2, Alias: "four"},
 	{Number: "12025550005", AppID: app2, Alias: "five", Subaccount: sub1},
 }
 
-// migration is one row per seeded number, each changing something: the
-// README's migration, as the input reader would check it.
+// migration is one row per seeded number, each changing something.
 func migration() batch.MemSource {
 	return batch.MemSource{
 		row(2, "12025550001", batch.AppID, app2),
@@ -44,8 +43,7 @@ func migration() batch.MemSource {
 	}
 }
 
-// row returns a valid row at line that sets the fields and values given
-// in pairs.
+// row returns a valid row that sets the fields and values given in pairs.
 func row(line int, number string, pairs ...any) batch.Row {
 	r := batch.Row{Line: line, Number: number}
 	for i := 0; i < len(pairs); i += 2 {
@@ -54,19 +52,33 @@ func row(line int, number string, pairs ...any) batch.Row {
 	return r
 }
 
-// fixture is a sandbox on loopback with a real client for it, recording
-// every request it serves.
-type fixture struct {
-	srv *sandbox.Server
-	url string // the sandbox's base URL
-	cl  *client.Client
+// numbered is n numbers on app1 and their rows, each setting the fields and
+// values in pairs; the numbers refused(i) says have an accepted compliance
+// status, so that the sandbox answers a compliance change on them 400.
+func numbered(n int, refused func(int) bool, pairs ...any) ([]sandbox.Number, batch.MemSource) {
+	var numbers []sandbox.Number
+	var rows batch.MemSource
+	for i := range n {
+		nb := sandbox.Number{Number: fmt.Sprintf("1202555%04d", i), AppID: app1, ComplianceStatus: "pending"}
+		if refused != nil && refused(i) {
+			nb.ComplianceStatus = "accepted"
+		}
+		numbers = append(numbers, nb)
+		rows = append(rows, row(i+2, nb.Number, pairs...))
+	}
+	return numbers, rows
+}
 
+// fixture is the sandbox on loopback, recording every request it serves,
+// with a real client for it.
+type fixture struct {
+	srv  *sandbox.Server
+	url  string
+	cl   *client.Client
 	mu   sync.Mutex
 	reqs []sandbox.Request
 }
 
-// newFixture starts the sandbox, optionally behind wrap, seeded with
-// numbers, two applications and two subaccounts.
 func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...sandbox.Number) *fixture {
 	t.Helper()
 	srv := sandbox.New(sandbox.Config{DefaultAppOnMissing: true, DefaultApp: defaultApp})
@@ -88,48 +100,50 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...s
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	fx.url = hs.URL
-	cfg := srv.Config()
 	var err error
-	if fx.cl, err = client.New(hs.URL, cfg.AuthID, cfg.AuthToken); err != nil {
+	if fx.cl, err = client.New(hs.URL, srv.Config().AuthID, srv.Config().AuthToken); err != nil {
 		t.Fatal(err)
 	}
 	return fx
 }
 
-// requests returns the requests served so far that match: a method
-// ("" for any) and a path part such as "/Number/" ("" for any).
-func (fx *fixture) requests(method, pathPart string) []sandbox.Request {
+// requests returns the requests served so far of method ("" for any) whose
+// path contains part.
+func (fx *fixture) requests(method, part string) []sandbox.Request {
 	fx.mu.Lock()
 	defer fx.mu.Unlock()
 	var out []sandbox.Request
 	for _, r := range fx.reqs {
-		if (method == "" || r.Method == method) && strings.Contains(r.Path, pathPart) {
+		if (method == "" || r.Method == method) && strings.Contains(r.Path, part) {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// count is len(fx.requests(method, pathPart)).
-func (fx *fixture) count(method, pathPart string) int { return len(fx.requests(method, pathPart)) }
+func (fx *fixture) count(method, part string) int { return len(fx.requests(method, part)) }
 
-// fastPace runs as fast as the server answers and retries at once.
-func fastPace() pace.Config {
-	return pace.Config{Rate: 0, MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}
+// updated returns the numbers updated so far, with how many times.
+func (fx *fixture) updated() map[string]int {
+	m := map[string]int{}
+	for _, r := range fx.requests(http.MethodPost, "/Number/") {
+		m[r.Number]++
+	}
+	return m
 }
 
-// run runs job against fx, filling in what the test leaves out (client,
-// reads one by one, pace, a sink that keeps the results), and returns the results by line.
+// run runs job against fx, filling in what the test leaves out: the client,
+// reads one by one, a fast pace, a sink that keeps the results by line.
 func (fx *fixture) run(t *testing.T, job batch.Job) (batch.Summary, map[int]batch.Result, error) {
 	t.Helper()
 	if job.Client == nil {
 		job.Client = fx.cl
 	}
-	if job.Read == "" { // the steps' own reads, one per row, unless the test says
+	if job.Read == "" {
 		job.Read = batch.ReadEach
 	}
-	if job.Pace.MaxAttempts == 0 { // the test set no pace of its own
-		job.Pace = fastPace()
+	if job.Pace.MaxAttempts == 0 {
+		job.Pace = pace.Config{MaxAttempts: 3, BackoffBase: time.Millisecond, BackoffMax: 2 * time.Millisecond}
 	}
 	results := map[int]batch.Result{}
 	if job.Sink == nil {
@@ -153,4 +167,17 @@ func (fx *fixture) number(t *testing.T, n string) sandbox.Number {
 		t.Fatalf("number %s is not on the account", n)
 	}
 	return got
+}
+
+// checkAll fails t unless results holds want rows, each with status.
+func checkAll(t *testing.T, results map[int]batch.Result, want int, status batch.Status) {
+	t.Helper()
+	if len(results) != want {
+		t.Errorf("%d results, want %d", len(results), want)
+	}
+	for line, r := range results {
+		if r.Status != status {
+			t.Errorf("row %d: status %s (%s %s), want %s", line, r.Status, r.Kind, r.Error, status)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -15,8 +16,8 @@ import (
 type Source interface {
 	Each(ctx context.Context, fn func(Row) error) error
 	Rows() int
-	Valid() int
-	// Distinct returns the distinct values valid rows set for f.
+	// Distinct returns the distinct values valid rows set for f, and
+	// whether there were more.
 	Distinct(f Field) ([]string, bool)
 }
 
@@ -26,31 +27,23 @@ type Job struct {
 	Pace   pace.Config
 	Input  Source
 	Step   Step
-	// Completed, when set, says which rows an earlier run finished (a resumed
-	// run): they are counted as AlreadyOK and not sent.
+	// Completed says which rows an earlier run finished: they are counted
+	// as AlreadyOK and not sent.
 	Completed func(Row) bool
-	// Sink receives one Result per row, from one goroutine. An error is
-	// taken to mean the result could not be recorded: the run stops, and
-	// that result and every later one go to Unrecorded instead.
-	Sink func(Result) error
-	// Unrecorded, when set, keeps a result the sink could not take (main
-	// prints it on stderr), so that no applied update goes unrecorded.
+	// Sink receives one Result per row, from one goroutine. Its error stops
+	// the run, and that result and every later one go to Unrecorded, so
+	// that no applied update goes unrecorded.
+	Sink       func(Result) error
 	Unrecorded func(Result)
-	// Read says how the numbers' current settings are learned, when the
-	// step needs them; "" is ReadAuto.
-	Read ReadMode
-	// Begin, when set, is called once the checks before the run passed,
-	// with what the send will cost and change, just before the first row
-	// is sent. An error stops the job there (a declined confirmation).
+	Read       ReadMode // how the numbers' settings are learned; "" is ReadAuto
+	// Begin is told the cost once the checks passed, before the first row;
+	// its error (a declined confirmation) stops the job.
 	Begin func(Estimate) error
-	// Canary, when more than 0, sends that many rows first, spread over the
-	// file's distinct targets, each read back after its update; the rest
-	// is sent only when every canary row is ok and holds its targets.
-	Canary int
-	// AfterCanary, when set, is told the canary's results once they all
-	// passed; an error stops the job there.
+	// Canary rows are sent first, spread over the distinct targets, each
+	// read back; the rest only when every one is ok and AfterCanary, told
+	// their results, returns nil.
+	Canary      int
 	AfterCanary func([]Result) error
-	// MaxFailures stops the dispatch once that many rows have failed.
 	MaxFailures FailureBudget
 	Log         *slog.Logger
 }
@@ -62,205 +55,11 @@ type FailureBudget struct {
 	Percent float64
 }
 
-// minRowsForPercent is how many rows a percentage budget waits for.
-const minRowsForPercent = 20
-
-// spent reports whether failed rows out of attempted use up the budget.
 func (b FailureBudget) spent(failed, attempted int) bool {
-	switch {
-	case b.Count > 0:
+	if b.Count > 0 {
 		return failed >= b.Count
-	case b.Percent > 0:
-		return attempted >= minRowsForPercent && float64(failed) >= b.Percent/100*float64(attempted)
 	}
-	return false
-}
-
-// Estimate is what a run will send, known before it starts.
-type Estimate struct {
-	Rows      int // data rows in the input
-	ToSend    int // rows that will be attempted
-	AlreadyOK int // rows a resumed run will not send again
-	// Requests is what the run costs at most, one attempt each, retries
-	// aside: the account check, the pre-flight reads, the listing, the
-	// canary's reads, and the reads and updates a step makes.
-	Requests int
-	// Preflight is the reads, counted in Requests, the pre-flight made.
-	Preflight int
-	// CanaryReads is the reads, counted in Requests, the canary made
-	// already to find rows that change their number.
-	CanaryReads int
-	Read        ReadPlan
-	// Changes counts, per field, the numbers that change to each value,
-	// the most common first. Where the settings are known (read by page),
-	// a row that sets a field to what the number holds is not counted.
-	Changes [NumFields][]ValueCount
-}
-
-// ValueCount is how many numbers a field changes to Value on.
-type ValueCount struct {
-	Value   string // "" clears the field; OtherValues stands for the rest
-	Numbers int
-}
-
-// Run is the engine's one entry point. It checks the account (one read
-// that proves the credentials), checks each distinct application and
-// subaccount once, learns the numbers' settings if the step needs them,
-// then takes every row of the input through the step: paced, retried, and
-// handed to the sink. Every request of the run goes through one
-// pace.Pacer.
-//
-// The Summary is filled in whatever happens. The error is nil when every
-// row was taken to its end; ErrInterrupted, ErrAborted, ErrThrottled,
-// ErrTooManyFailures, ErrCanary (wrapped, with the reason) or Begin's or
-// AfterCanary's error when the job stopped early.
-func Run(ctx context.Context, job Job) (sum Summary, err error) {
-	sum = newSummary(job.Input.Rows())
-	log := job.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	p := pace.New(ctx, job.Pace)
-	start := time.Now()
-	defer func() {
-		sum.Stats, sum.Elapsed = p.Stats(), time.Since(start)
-		sum.StoppedBy = stoppedBy(err)
-	}()
-	defer p.Close()
-
-	if err := checkAccount(ctx, p, job.Client, log); err != nil {
-		return sum, err
-	}
-	invalid, checked, err := preflight(ctx, p, job.Client, job.Input, log)
-	if err != nil {
-		return sum, err
-	}
-	j := &jobRun{job: job, p: p, invalid: invalid, checked: checked, api: &API{Client: job.Client}, sum: &sum}
-	keys, err := j.neededNumbers(ctx)
-	if err != nil {
-		return sum, err
-	}
-	mode := job.Read
-	if mode == "" {
-		mode = ReadAuto
-	}
-	j.api.known, sum.Read, err = learnState(ctx, p, job.Client, mode, keys, log)
-	if err != nil {
-		return sum, err
-	}
-	if job.Canary > 0 {
-		if j.canary, err = j.pickCanary(ctx, job.Canary, j.learnRow(ctx, job.Canary+CanarySpareReads)); err != nil {
-			return sum, err
-		}
-		if err := j.canaryFound(log); err != nil {
-			return sum, err
-		}
-	}
-	est, err := j.estimate(ctx)
-	if err != nil {
-		return sum, err
-	}
-	sum.AlreadyOK = est.AlreadyOK
-	if job.Begin != nil {
-		if err := job.Begin(est); err != nil {
-			return sum, err
-		}
-	}
-	if len(j.canary.rows) > 0 {
-		if err := j.runCanary(ctx, j.canary.rows); err != nil {
-			return sum, err
-		}
-	}
-	return sum, j.send(ctx, job.Step, func(r Row) bool { return !j.canary.rows[r.Line] })
-}
-
-// jobRun is one Run's state, shared by its passes.
-type jobRun struct {
-	job     Job
-	p       *pace.Pacer
-	invalid func(Row) string
-	checked int // the pre-flight's reads
-	api     *API
-	sum     *Summary
-	canary  canaryPick
-
-	recordErr error // the sink's first error; later results go to Unrecorded
-	attempted int   // rows sent, for the failure budget
-}
-
-// toSend reports whether a valid row is to be sent: not found wanting by
-// the pre-flight, not done by an earlier run.
-func (j *jobRun) toSend(r Row) bool {
-	return r.Invalid == "" && j.invalid(r) == "" && (j.job.Completed == nil || !j.job.Completed(r))
-}
-
-// send takes the input's rows that pick accepts through step.
-func (j *jobRun) send(ctx context.Context, step Step, pick func(Row) bool) error {
-	job := j.job
-	source := func(f pace.Feed[Row, Answer]) error {
-		return job.Input.Each(ctx, func(r Row) error {
-			if !pick(r) {
-				return nil
-			}
-			if r.Invalid == "" {
-				r.Invalid = j.invalid(r)
-			}
-			switch {
-			case r.Invalid != "":
-				return f.Pass(r, Answer{})
-			case job.Completed != nil && job.Completed(r):
-				return nil
-			}
-			if step.NeedsState(r) {
-				if current, ok := j.api.known.get(r.Number); ok {
-					if ans, done := step.Settle(r, current); done {
-						return f.Pass(r, ans)
-					}
-				}
-			}
-			return f.Send(r)
-		})
-	}
-	call := func(ctx context.Context, r Row, permit func() bool) (Answer, error) {
-		return step.Attempt(ctx, j.api, r, permit)
-	}
-	return pace.Run(ctx, j.p, source, call, func(d pace.Outcome[Row, Answer]) error {
-		j.record(resultOf(d))
-		return nil
-	})
-}
-
-// record hands a result to the sink and counts it; once the sink has
-// failed, to Unrecorded. It stops the dispatch when the failure budget is
-// spent.
-func (j *jobRun) record(r Result) {
-	sum := j.sum
-	if j.recordErr == nil {
-		if j.recordErr = j.job.Sink(r); j.recordErr == nil {
-			sum.add(r)
-		} else {
-			j.p.Abort(fmt.Errorf("%w: the report cannot be written: %w", ErrAborted, j.recordErr))
-		}
-	}
-	if j.recordErr != nil {
-		sum.Unrecorded++
-		if r.Status == StatusOK || r.Status == StatusUnverified {
-			sum.AppliedUnrecorded++
-		}
-		if j.job.Unrecorded != nil {
-			j.job.Unrecorded(r)
-		}
-	}
-	if r.Status == StatusInvalid || r.Attempts == 0 {
-		return // not sent: an invalid row, or one the listing settled
-	}
-	j.attempted++
-	// The share of failures grows only with a failed row, but a percentage
-	// starts to count at the 20th row, ok or not: 2 failures in the first
-	// 19 rows spend a 5% budget as the 20th ends.
-	if b := j.job.MaxFailures; (r.Status == StatusFailed || j.attempted == minRowsForPercent) && b.spent(sum.Failed, j.attempted) {
-		j.p.Abort(fmt.Errorf("%w: %d of %d rows failed (--max-failures %s)", ErrTooManyFailures, sum.Failed, j.attempted, b))
-	}
+	return b.Percent > 0 && attempted >= 20 && float64(failed) >= b.Percent/100*float64(attempted)
 }
 
 // String says the budget as the flag takes it.
@@ -271,21 +70,253 @@ func (b FailureBudget) String() string {
 	return strconv.Itoa(b.Count)
 }
 
+// Estimate is what a run will send, known before it starts.
+type Estimate struct {
+	Rows, ToSend, AlreadyOK int
+	// Requests is the most the run sends, retries aside, the account
+	// check, the pre-flight, the listing and the canary's reads included.
+	Requests, Preflight, CanaryReads int
+	Read                             ReadPlan
+	// Changes counts, per field, the numbers that change to each value,
+	// the most common first; a row that sets what the listing shows the
+	// number holds is not counted.
+	Changes [NumFields][]ValueCount
+}
+
+// ValueCount is how many numbers a field changes to Value on.
+type ValueCount struct {
+	Value   string // "" clears the field; OtherValues stands for the rest
+	Numbers int
+}
+
+// Why Run stops early.
+var (
+	ErrAborted         = pace.ErrAborted // every further row would fail; ErrAuth is wrapped in it
+	ErrAuth            = pace.ErrAuth
+	ErrInterrupted     = pace.ErrInterrupted
+	ErrThrottled       = pace.ErrThrottled
+	ErrTooManyFailures = errors.New("run stopped: too many rows failed")
+	ErrCanary          = errors.New("canary failed")
+	// ErrNoCanaryRow comes in a *NoCanaryRowError.
+	ErrNoCanaryRow = fmt.Errorf("%w: it found no row to test", ErrCanary)
+	ErrDeclined    = errors.New("not confirmed") // Begin's or AfterCanary's when the user said no
+)
+
+// Run is the engine's one entry point: it checks the account and each
+// distinct application and subaccount, learns the numbers' settings if the
+// step needs them, picks the canary, tells Begin, sends the canary, then
+// every other row. Every request goes through one pace.Pacer. The Summary
+// is filled in whatever happens; the error says why the job stopped early.
+func Run(ctx context.Context, job Job) (sum Summary, err error) {
+	if job.Log == nil {
+		job.Log = slog.New(slog.DiscardHandler)
+	}
+	sum = Summary{Rows: job.Input.Rows(), FailedByKind: map[string]int{}, Changes: map[string]int{}}
+	j := &jobRun{Job: job, p: pace.New(ctx, job.Pace), sum: &sum}
+	start := time.Now()
+	defer func() { sum.Stats, sum.Elapsed, sum.StoppedBy = j.p.Stats(), time.Since(start), StoppedBy(err) }()
+	defer j.p.Close()
+	stages := []func(context.Context) error{
+		func(ctx context.Context) error { return checkAccount(ctx, j.p, j.Client, j.Log) },
+		j.preflight, j.learnState, j.pickCanary, j.begin, j.runCanary,
+	}
+	for _, stage := range stages {
+		if err := stage(ctx); err != nil {
+			return sum, err
+		}
+	}
+	return sum, j.send(ctx, j.Step, func(r Row) bool { return !j.canary.rows[r.Line] })
+}
+
+// begin tells Begin what the run will cost and change.
+func (j *jobRun) begin(ctx context.Context) error {
+	est, err := j.estimate(ctx)
+	if j.sum.AlreadyOK = est.AlreadyOK; err != nil || j.Begin == nil {
+		return err
+	}
+	return j.Begin(est)
+}
+
+// jobRun is one Run's state, shared by its passes.
+type jobRun struct {
+	Job
+	p         *pace.Pacer
+	sum       *Summary
+	missing   [2]map[string]bool // app_ids and subaccounts the pre-flight found missing
+	checked   int                // the pre-flight's reads
+	known     *snapshot
+	canary    canary
+	recordErr error // the sink's first error
+	attempted int   // rows sent, for the failure budget
+}
+
+// toSend reports whether a row is to be sent: valid, not found wanting by
+// the pre-flight, not done by an earlier run.
+func (j *jobRun) toSend(r Row) bool {
+	return r.Invalid == "" && j.invalid(r) == "" && (j.Completed == nil || !j.Completed(r))
+}
+
+// send takes the rows pick accepts through step. A row settled without a
+// request (invalid, or the listing shows nothing to send) costs no permit.
+func (j *jobRun) send(ctx context.Context, step Step, pick func(Row) bool) error {
+	source := func(f pace.Feed[Row, Answer]) error {
+		return j.Input.Each(ctx, func(r Row) error {
+			if r.Invalid == "" {
+				r.Invalid = j.invalid(r)
+			}
+			switch current, known := j.known.get(r.Number); {
+			case !pick(r), r.Invalid == "" && j.Completed != nil && j.Completed(r):
+				return nil
+			case r.Invalid != "":
+				return f.Pass(r, Answer{})
+			case known && step.NeedsState(r):
+				if ans, done := step.settle(r, current); done {
+					return f.Pass(r, ans)
+				}
+			}
+			return f.Send(r)
+		})
+	}
+	call := func(ctx context.Context, r Row, permit func() bool) (Answer, error) {
+		return step.attempt(ctx, j, r, permit)
+	}
+	return pace.Run(ctx, j.p, source, call, func(d pace.Outcome[Row, Answer]) error {
+		j.record(resultOf(d))
+		return nil
+	})
+}
+
+// record hands a result to the sink, or once it failed to Unrecorded, and
+// stops the dispatch when the failure budget is spent.
+func (j *jobRun) record(r Result) {
+	if j.recordErr == nil {
+		if j.recordErr = j.Sink(r); j.recordErr == nil {
+			j.sum.add(r)
+		} else {
+			j.p.Abort(fmt.Errorf("%w: the report cannot be written: %w", ErrAborted, j.recordErr))
+		}
+	}
+	if j.recordErr != nil {
+		j.sum.Unrecorded++
+		if r.Status == StatusOK || r.Status == StatusUnverified {
+			j.sum.AppliedUnrecorded++
+		}
+		if j.Unrecorded != nil {
+			j.Unrecorded(r)
+		}
+	}
+	if r.Status == StatusInvalid || r.Attempts == 0 {
+		return // not sent
+	}
+	j.attempted++
+	// A percentage counts from the 20th row, ok or not: 2 failures in the
+	// first 19 rows spend a 5% budget as the 20th ends.
+	if b := j.MaxFailures; (r.Status == StatusFailed || j.attempted == 20) && b.spent(j.sum.Failed, j.attempted) {
+		j.p.Abort(fmt.Errorf("%w: %d of %d rows failed (--max-failures %s)", ErrTooManyFailures, j.sum.Failed, j.attempted, b))
+	}
+}
+
 // resultOf turns the pool's outcome for a row into the row's Result.
 func resultOf(d pace.Outcome[Row, Answer]) Result {
-	r := Result{Row: d.Item, Attempts: d.Attempts, Current: d.Answer.Current}
+	r := Result{Row: d.Item, Attempts: d.Attempts, Current: d.Answer.Current, HTTPStatus: d.Answer.HTTPStatus, APIID: d.Answer.APIID}
 	switch {
 	case d.Passed && d.Item.Invalid != "":
-		r.Status, r.Kind, r.Error = StatusInvalid, client.KindInvalid, d.Item.Invalid
+		r.Status, r.Kind, r.Error = StatusInvalid, KindInvalid, d.Item.Invalid
 	case d.Err == nil && d.Answer.Skipped != "":
-		r.Status, r.HTTPStatus, r.Error = StatusSkipped, d.Answer.HTTPStatus, d.Answer.Skipped
+		r.Status, r.Error = StatusSkipped, d.Answer.Skipped
 	case d.Err == nil:
-		r.Status, r.HTTPStatus, r.APIID = StatusOK, d.Answer.HTTPStatus, d.Answer.APIID
-	case d.Err.Kind == client.KindInterrupted && d.Answer.APIID != "":
-		r.Status, r.HTTPStatus, r.APIID, r.Kind = StatusUnverified, d.Answer.HTTPStatus, d.Answer.APIID, d.Err.Kind
+		r.Status = StatusOK
+	case d.Err.Kind == pace.KindInterrupted && d.Answer.APIID != "":
+		r.Status, r.Kind = StatusUnverified, d.Err.Kind
 		r.Error = fmt.Sprintf("applied (answered %d), not verified: the run was stopped before a read-back showed its targets", d.Answer.HTTPStatus)
 	default:
-		r.Status, r.HTTPStatus, r.APIID, r.Kind, r.Error = StatusFailed, d.Err.StatusCode, d.Err.APIID, d.Err.Kind, d.Err.Message
+		r.Status, r.HTTPStatus, r.APIID, r.Kind, r.Error = StatusFailed, d.Err.HTTPStatus, d.Err.APIID, d.Err.Kind, d.Err.Message
 	}
 	return r
+}
+
+// each sends every item through call in the pool, paced and retried by p,
+// and hands each outcome to sink, from one goroutine.
+func each[T, A any](ctx context.Context, p *pace.Pacer, items []T, call func(context.Context, T) (A, error), sink func(pace.Outcome[T, A]) error) error {
+	return pace.Run(ctx, p, func(f pace.Feed[T, A]) error {
+		for _, it := range items {
+			if err := f.Send(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(ctx context.Context, it T, _ func() bool) (A, error) { return call(ctx, it) }, sink)
+}
+
+// checkAccount proves the credentials with one cheap read, so that bad
+// ones stop the run before any number is touched.
+func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *slog.Logger) error {
+	err := p.Do(ctx, func(ctx context.Context) error { return ToPaceError(cl.GetAccount(ctx)) })
+	var pe *pace.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe) && pe.Kind == pace.KindAuth:
+		return fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN; nothing was sent", ErrAborted, pace.ErrAuth, pe.Message)
+	case pe == nil: // the run halted: a signal, or a reason to stop
+		return err
+	case pe.HTTPStatus == 0: // no answer, retries included: every row would fail the same way
+		return fmt.Errorf("%w: the API does not answer (%s); nothing was sent", ErrAborted, pe.Message)
+	}
+	log.Warn("could not read the account before starting; going on", "error", err.Error())
+	return nil
+}
+
+// preflight checks once per distinct app_id and subaccount of the input
+// (all that Source.Distinct gives) that it exists, so that rows naming a
+// missing one are reported invalid instead of each drawing the same 400.
+func (j *jobRun) preflight(ctx context.Context) error {
+	// The first stop ends the reads in flight too: they change nothing.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-j.p.Halted():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for i, get := range []func(context.Context, string) error{j.Client.GetApplication, j.Client.GetSubaccount} {
+		field := []Field{AppID, Subaccount}[i]
+		ids, more := j.Input.Distinct(field)
+		if more {
+			j.Log.Warn("too many distinct values to check them all before the run: the first ones in file order are checked; "+
+				"rows naming another are sent unchecked, and the API's answer tells", "field", field.String(), "checked", len(ids))
+		}
+		j.checked += len(ids)
+		j.missing[i] = map[string]bool{}
+		err := each(ctx, j.p, ids, func(ctx context.Context, id string) (struct{}, error) {
+			return struct{}{}, ToPaceError(get(ctx, id))
+		}, func(d pace.Outcome[string, struct{}]) error {
+			switch {
+			case d.Err == nil, d.Err.Kind == pace.KindInterrupted: // stopped: nothing will be sent
+			case d.Err.Kind == string(client.KindNotFound):
+				j.missing[i][d.Item] = true
+				j.Log.Warn(field.String()+" does not exist on the account; its rows are invalid", field.String(), d.Item)
+			default:
+				j.Log.Warn("could not check before the run; its rows will be sent", field.String(), d.Item, "error", d.Err.Message)
+			}
+			return nil
+		})
+		if err != nil {
+			return err // the run halted: a signal, bad credentials
+		}
+	}
+	return nil
+}
+
+// invalid says why a valid row cannot be sent on this account, or "".
+func (j *jobRun) invalid(r Row) string {
+	if t := r.Targets[AppID]; t.Set && j.missing[0][t.Value] {
+		return fmt.Sprintf("app_id %q is not an application of this account (checked before the run)", t.Value)
+	}
+	if t := r.Targets[Subaccount]; t.Set && j.missing[1][t.Value] {
+		return fmt.Sprintf("subaccount %q is not a subaccount of this account (checked before the run)", t.Value)
+	}
+	return ""
 }

@@ -4,12 +4,12 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
 func TestNormalizeNumber(t *testing.T) {
-	tests := []struct {
-		in, want, why string
-	}{
+	for _, tt := range []struct{ in, want, why string }{
 		{in: "12025551111", want: "12025551111"},
 		{in: "+1 (202) 555-1111", want: "12025551111"},
 		{in: " +44.20.7946.0101 ", want: "442079460101"},
@@ -24,62 +24,19 @@ func TestNormalizeNumber(t *testing.T) {
 		{in: "0044 20 7946 0101", why: "starts with 0"},
 		{in: "1.2025E+10", why: `number "1.2025E+10" looks like a spreadsheet's scientific notation`},
 		{in: "１２０２５５５１１１１", why: "not a digit"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, why := NormalizeNumber(tt.in)
-			if got != tt.want {
-				t.Errorf("NormalizeNumber(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-			if tt.why == "" && why != "" || tt.why != "" && !strings.Contains(why, tt.why) {
-				t.Errorf("NormalizeNumber(%q) reason = %q, want it to contain %q", tt.in, why, tt.why)
-			}
-		})
-	}
-}
-
-// BenchmarkNormalizeNumber is one number as people write it ("formatted")
-// and as Plivo's own exports write it ("e164").
-func BenchmarkNormalizeNumber(b *testing.B) {
-	for _, tt := range []struct{ name, in string }{
-		{"formatted", "+1 (202) 555-0101"},
-		{"e164", "+12025550101"},
 	} {
-		b.Run(tt.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if n, why := NormalizeNumber(tt.in); why != "" || len(n) != 11 {
-					b.Fatal(n, why)
-				}
-			}
-		})
-	}
-}
-
-// isNormalNumber reports whether s is what NormalizeNumber returns for a
-// good number: 7 to 15 ASCII digits, not starting with 0.
-func isNormalNumber(s string) bool {
-	if len(s) < 7 || len(s) > 15 || s[0] == '0' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
+		got, why := NormalizeNumber(tt.in)
+		if got != tt.want || (tt.why == "") != (why == "") || !strings.Contains(why, tt.why) {
+			t.Errorf("NormalizeNumber(%q) = %q, %q; want %q and a reason containing %q", tt.in, got, why, tt.want, tt.why)
 		}
 	}
-	return true
 }
 
-// FuzzNormalizeNumber checks NormalizeNumber on arbitrary strings: it gives
-// either a number or a reason, never both and never neither; a number is
-// the input's digits, 7 to 15 of them, not starting with 0; and a number
-// normalises to itself.
+// FuzzNormalizeNumber: a number or a reason, never both nor neither; a
+// number is the input's ASCII digits, 7 to 15 of them, not starting with 0,
+// and normalises to itself.
 func FuzzNormalizeNumber(f *testing.F) {
-	for _, s := range []string{
-		"12025551111", "+1 (202) 555-1111", " +44.20.7946.0101 ", "1234567", "123456789012345",
-		"", "123456", "1234567890123456", "1202555111x", "++12025551111", "1202+5551111",
-		"0044 20 7946 0101", "１２０２５５５１１１１", "\t+1\t202\t555\t1111\t", "1202555\xff1111", "+",
-	} {
+	for _, s := range []string{"+1 (202) 555-1111", "123456", "1234567890123456", "1202+5551111", "\t+1\t202\t555\t1111\t", "1202555\xff1111", "+"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -93,24 +50,47 @@ func FuzzNormalizeNumber(f *testing.F) {
 			}
 			return
 		}
-		if !isNormalNumber(got) {
-			t.Errorf("NormalizeNumber(%q) = %q, want 7 to 15 digits not starting with 0", s, got)
+		var digits strings.Builder
+		for _, c := range []byte(s) {
+			if c >= '0' && c <= '9' {
+				digits.WriteByte(c)
+			}
 		}
-		if digits := asciiDigits(s); got != digits {
-			t.Errorf("NormalizeNumber(%q) = %q, want the input's digits %q", s, got, digits)
-		}
-		if again, why := NormalizeNumber(got); again != got || why != "" {
-			t.Errorf("NormalizeNumber(%q) = %q, %q, want itself", got, again, why)
+		if again, why := NormalizeNumber(got); got != digits.String() || len(got) < 7 || len(got) > 15 || got[0] == '0' || again != got || why != "" {
+			t.Errorf("NormalizeNumber(%q) = %q, want its 7 to 15 digits not starting with 0, normalising to itself", s, got)
 		}
 	})
 }
 
-func asciiDigits(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			b.WriteByte(s[i])
+// TestSnapshot keeps exactly what the listing gave of the numbers asked
+// for, whatever their aliases hold, and nothing else.
+func TestSnapshot(t *testing.T) {
+	s := newSnapshot([]uint64{NumberKey("12025550101"), NumberKey("12025550102"), NumberKey("12025550103"), NumberKey("12025550104")})
+	s.add([]client.NumberInfo{
+		{Number: "12025550101", Alias: " Desk 1, \"North\" ", Application: "/v1/Account/MA1/Application/2037/", SubAccount: "SA1"},
+		{Number: "12025550199", Alias: "not asked for"},
+		{Number: "12025550102"},
+		{Number: "12025550104", Alias: "no app_id key", Missing: []string{"application"}},
+	})
+	s.add([]client.NumberInfo{{Number: "12025550102"}, {Number: "+1 202 555 0103", Alias: "Ünïcode", Application: "2038", ComplianceApplicationID: "CA1"}})
+	for n, want := range map[string][]string{ // app, subaccount, alias, compliance; nil: not known
+		"12025550101": {"2037", "SA1", " Desk 1, \"North\" ", ""},
+		"12025550102": {"", "", "", ""},
+		"12025550103": {"2038", "", "Ünïcode", "CA1"},
+		"12025550104": nil, // asked for, listed without every key
+		"12025550199": nil, // listed, not asked for
+	} {
+		got, ok := s.get(n)
+		if ok != (want != nil) {
+			t.Errorf("%s: known %v, want %v", n, ok, want != nil)
+		}
+		for f, v := range want {
+			if got[f] != (Setting{v, true}) {
+				t.Errorf("%s: %s = %+v, want %q", n, Field(f), got[f], v)
+			}
 		}
 	}
-	return b.String()
+	if s.found != 3 {
+		t.Errorf("found = %d, want 3", s.found)
+	}
 }

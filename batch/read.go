@@ -1,69 +1,97 @@
 package batch
 
 import (
+	"cmp"
 	"context"
-	"log/slog"
+	"errors"
+	"math"
+	"slices"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
+// ReadMode says how a job learns the current settings of the numbers it
+// needs them for (plan; run's undo, skip-unchanged and app pin).
+type ReadMode string
+
+// The read modes.
+const (
+	// ReadAuto reads the first page of the listing, which tells how many
+	// numbers the account has, then picks the cheaper of ReadPage and
+	// ReadEach.
+	ReadAuto ReadMode = "auto"
+	ReadPage ReadMode = "page" // list the whole account, 20 numbers a request
+	ReadEach ReadMode = "each" // read each number on its own
+	readNone ReadMode = "none" // what a ReadPlan says when no row needed the settings
+)
+
+// Set parses a ReadMode, for a flag.
+func (m *ReadMode) Set(s string) error {
+	switch ReadMode(s) {
+	case ReadAuto, ReadPage, ReadEach:
+		*m = ReadMode(s)
+		return nil
+	}
+	return errors.New("want auto, page or each")
+}
+
+func (m ReadMode) String() string { return string(m) }
+
 // ReadPlan is how a job learned the current settings of its numbers, and
 // what that cost: what the summary and the start of a run say.
 type ReadPlan struct {
-	Asked  ReadMode // --read
-	Chosen ReadMode // what auto chose, or what was asked
-	Rows   int      // rows whose number's settings were needed
-	// AccountNumbers is the account's count of numbers, as the first page
-	// of its listing gave it (0 when it was not listed).
-	AccountNumbers int
-	Pages          int // listing requests, the first included
-	Found          int // needed numbers the listing gave; the rest are read one by one
+	Asked          ReadMode // --read
+	Chosen         ReadMode // what auto chose, or what was asked
+	Rows           int      // rows whose number's settings were needed
+	AccountNumbers int      // the account's count, from the listing's first page; 0 when not listed
+	Pages          int      // listing requests, the first included
+	Found          int      // needed numbers the listing gave; the rest are read one by one
 }
 
 // Requests is what learning the settings costs: the pages, plus one read
 // for each needed number the listing did not give.
 func (r ReadPlan) Requests() int { return r.Pages + r.Rows - r.Found }
 
-// pageCount is the requests a listing of n numbers takes.
-func pageCount(n int) int { return (n + client.MaxPageSize - 1) / client.MaxPageSize }
-
-// learnState learns the settings of the rows' numbers (keys, one per row
-// that needs them) as mode says. It returns a snapshot of what a listing
-// gave. A page that cannot be read costs nothing but time: its numbers are
-// read one by one.
-func learnState(ctx context.Context, p *pace.Pacer, cl *client.Client, mode ReadMode, keys []uint64, log *slog.Logger) (*snapshot, ReadPlan, error) {
-	plan := ReadPlan{Asked: mode, Chosen: ReadEach, Rows: len(keys)}
-	snap := newSnapshot(keys) // empty when reading one by one: the canary's reads go in it
-	switch {
-	case len(keys) == 0:
+// learnState learns, as the job's Read says, the settings of the numbers
+// the rows need into j.known. A page that cannot be read costs nothing but
+// time: its numbers are read one by one.
+func (j *jobRun) learnState(ctx context.Context) error {
+	var keys []uint64 // one per row that needs its number's settings
+	err := j.Input.Each(ctx, func(r Row) error {
+		// --read page lists the account for the canary too: it then knows
+		// every row's number and never runs out of reads.
+		if j.toSend(r) && (j.Step.NeedsState(r) || j.Canary > 0 && j.Read == ReadPage) {
+			keys = append(keys, NumberKey(r.Number))
+		}
+		return nil
+	})
+	plan := &j.sum.Read
+	*plan = ReadPlan{Asked: cmp.Or(j.Read, ReadAuto), Chosen: ReadEach, Rows: len(keys)}
+	j.known = newSnapshot(keys) // reading one by one, the canary's reads go in it
+	if len(keys) == 0 {
 		plan.Chosen = readNone
-		return snap, plan, nil
-	case mode == ReadEach:
-		return snap, plan, nil
+	}
+	if err != nil || len(keys) == 0 || plan.Asked == ReadEach {
+		return err
 	}
 	var first client.NumberPage
-	err := p.Do(ctx, func(ctx context.Context) error {
-		var err error
-		first, err = cl.ListNumbers(ctx, client.ListParams{Limit: client.MaxPageSize})
+	err = j.p.Do(ctx, func(ctx context.Context) (err error) {
+		first, err = listPage(ctx, j.Client, client.ListParams{}, 0)
 		return err
 	})
 	plan.Pages = 1
 	if err != nil {
-		if p.Err() != nil {
-			return nil, plan, p.Err()
+		if j.p.Err() != nil {
+			return j.p.Err()
 		}
-		log.Warn("could not list the account's numbers; reading each number on its own", "error", err.Error())
-		return snap, plan, nil
+		j.Log.Warn("could not list the account's numbers; reading each number on its own", "error", err.Error())
+		return nil
 	}
-	snap.add(first.Objects)
-	plan.AccountNumbers = first.TotalCount
-	pages := pageCount(first.TotalCount)
-	if mode == ReadAuto && pages >= len(keys) {
-		// Listing costs more than reading the rows' numbers: keep what the
-		// first page gave and read the rest one by one.
-		plan.Found = snap.found()
-		return snap, plan, nil
+	j.known.add(first.Objects)
+	plan.AccountNumbers, plan.Found = first.TotalCount, j.known.found
+	if plan.Asked == ReadAuto && (first.TotalCount+client.MaxPageSize-1)/client.MaxPageSize >= len(keys) {
+		return nil // listing costs more than reading the rows' numbers
 	}
 	plan.Chosen = ReadPage
 	var offsets []int
@@ -71,32 +99,109 @@ func learnState(ctx context.Context, p *pace.Pacer, cl *client.Client, mode Read
 		offsets = append(offsets, off)
 	}
 	failed := 0
-	source := func(f pace.Feed[int, client.NumberPage]) error {
-		for _, off := range offsets {
-			if err := f.Send(off); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	call := func(ctx context.Context, off int, _ func() bool) (client.NumberPage, error) {
-		return cl.ListNumbers(ctx, client.ListParams{Limit: client.MaxPageSize, Offset: off})
-	}
-	err = pace.Run(ctx, p, source, call, func(d pace.Outcome[int, client.NumberPage]) error {
+	err = each(ctx, j.p, offsets, func(ctx context.Context, off int) (client.NumberPage, error) {
+		return listPage(ctx, j.Client, client.ListParams{}, off)
+	}, func(d pace.Outcome[int, client.NumberPage]) error {
 		plan.Pages++
 		if d.Err != nil {
 			failed++
-			return nil
+		} else {
+			j.known.add(d.Answer.Objects)
 		}
-		snap.add(d.Answer.Objects)
 		return nil
 	})
-	plan.Found = snap.found()
+	plan.Found = j.known.found
+	if err == nil && failed > 0 {
+		j.Log.Warn("some pages of the listing could not be read; their numbers are read one by one", "pages", failed)
+	}
+	return err
+}
+
+// listPage reads the page of the listing at offset off.
+func listPage(ctx context.Context, cl *client.Client, q client.ListParams, off int) (client.NumberPage, error) {
+	q.Limit, q.Offset = client.MaxPageSize, off
+	pg, err := cl.ListNumbers(ctx, q)
+	return pg, ToPaceError(err)
+}
+
+// readNumber reads a number's settings on its own.
+func readNumber(ctx context.Context, cl *client.Client, number string) (Targets, error) {
+	info, err := cl.GetNumber(ctx, number)
 	if err != nil {
-		return nil, plan, err
+		return Targets{}, ToPaceError(err)
 	}
-	if failed > 0 {
-		log.Warn("some pages of the listing could not be read; their numbers are read one by one", "pages", failed)
+	return currentOf(info), nil
+}
+
+// currentOf turns a number's settings as read into Targets. A field whose
+// key the answer lacked is not Set: it is unknown.
+func currentOf(info client.NumberInfo) Targets {
+	t := Targets{{info.AppID(), true}, {info.SubaccountID(), true}, {info.Alias, true}, {info.ComplianceApplicationID, true}}
+	for _, k := range info.Missing {
+		t[slices.Index(client.SettingKeys, k)] = Setting{} // SettingKeys are in Field order
 	}
-	return snap, plan, nil
+	return t
+}
+
+// snapshot holds the settings of the input's numbers as the listing gave
+// them. A plain map[uint64]Targets of a million numbers peaked at 733 MB,
+// one with only the alias as a string at 131 MB (BENCHMARKS.md parts 2 and
+// 7), over the 128 MB target; so the numbers are sorted keys, their ids
+// interned and their aliases end to end in one arena: 28 pointer-free bytes
+// a number and its alias.
+type snapshot struct {
+	keys    []uint64 // NumberKey of the numbers wanted, sorted
+	vals    []known  // by index of keys
+	ids     []string // the app, subaccount and compliance ids; 0 is ""
+	idOf    map[string]uint32
+	aliases []byte
+	found   int // wanted numbers the listing gave
+}
+
+// known is a number's settings: ids index snapshot.ids, and the alias is
+// aliases[alias:alias+n-1]; n is 0 when the listing did not give it.
+type known struct{ app, sub, compliance, alias, n uint32 }
+
+func newSnapshot(keys []uint64) *snapshot {
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	return &snapshot{keys: keys, vals: make([]known, len(keys)), ids: []string{""}, idOf: map[string]uint32{"": 0}}
+}
+
+func (s *snapshot) intern(id string) uint32 {
+	i, ok := s.idOf[id]
+	if !ok {
+		i = uint32(len(s.ids))
+		s.ids, s.idOf[id] = append(s.ids, id), i
+	}
+	return i
+}
+
+// add keeps what a listing says of the wanted numbers. A number without
+// every setting is not kept: it is read on its own.
+func (s *snapshot) add(objects []client.NumberInfo) {
+	for _, o := range objects {
+		n, bad := NormalizeNumber(o.Number)
+		i, ok := slices.BinarySearch(s.keys, NumberKey(n))
+		if bad != "" || !ok || len(o.Missing) > 0 || len(s.aliases)+len(o.Alias) >= math.MaxUint32 {
+			continue
+		}
+		if s.vals[i].n == 0 {
+			s.found++
+		}
+		at := uint32(len(s.aliases))
+		s.aliases = append(s.aliases, o.Alias...)
+		s.vals[i] = known{s.intern(o.AppID()), s.intern(o.SubaccountID()), s.intern(o.ComplianceApplicationID), at, uint32(len(o.Alias)) + 1}
+	}
+}
+
+// get returns a number's settings, if the listing gave them. Once the
+// listing and the canary are done, the workers only read the snapshot.
+func (s *snapshot) get(number string) (Targets, bool) {
+	i, ok := slices.BinarySearch(s.keys, NumberKey(number))
+	if !ok || s.vals[i].n == 0 {
+		return Targets{}, false
+	}
+	k := s.vals[i]
+	return Targets{{s.ids[k.app], true}, {s.ids[k.sub], true}, {string(s.aliases[k.alias : k.alias+k.n-1]), true}, {s.ids[k.compliance], true}}, true
 }

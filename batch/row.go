@@ -1,11 +1,6 @@
-// Package batch is plivo-bulk's job: the rows read from the input, what one
-// row means (the Steps: plan's read; run's read, pin, undo, update and
-// verify), the checks before the first row, and Run, the one entry point
-// that takes rows through a step and hands each Result to a sink.
-//
-// Where things happen, by folder: batch/input reads and checks the CSV;
-// batch/pace paces, sends and retries every request; client speaks HTTP;
-// report writes the report, plan and undo files.
+// Package batch is plivo-bulk's job: the rows, what one row means (the
+// Steps), the checks before the first row, and Run, which takes every row
+// through a step and hands each Result to a sink.
 package batch
 
 import (
@@ -13,10 +8,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
-	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
 // Field is one setting of a number that a row can change.
@@ -34,34 +29,24 @@ const (
 var fieldNames = [NumFields]string{"app_id", "subaccount", "alias", "compliance_application_id"}
 
 // String returns the field's name as Plivo and the CSV files spell it.
-func (f Field) String() string {
-	if f < 0 || f >= NumFields {
-		return "field(?)"
-	}
-	return fieldNames[f]
-}
+func (f Field) String() string { return fieldNames[f] }
 
 // FieldNames returns the fields' names in column order.
 func FieldNames() []string { return fieldNames[:] }
 
-// Columns lists the input columns in their canonical order: the number,
-// then the fields. The undo file writes the same columns, so that it can be
-// read back as an input.
+// Columns lists the input columns in order (the undo file's too).
 func Columns() []string { return append([]string{"number"}, fieldNames[:]...) }
 
-// ClearMarker is the cell value that asks for a field to be emptied
-// (sent as ""), since an empty cell means "leave this field as it is".
+// ClearMarker is the cell that empties a field; an empty cell leaves it.
 const ClearMarker = "(clear)"
 
-// Setting is the target of one field: Set is false when the row leaves the
-// field alone; when Set, Value is what is sent ("" clears the field).
+// Setting is the target of one field: Set sends Value ("" clears it).
 type Setting struct {
 	Value string
 	Set   bool
 }
 
-// Cell returns the setting as a CSV cell: empty when not set, ClearMarker
-// when set to "".
+// Cell returns the setting as a CSV cell.
 func (s Setting) Cell() string {
 	if s.Set && s.Value == "" {
 		return ClearMarker
@@ -76,19 +61,12 @@ var ErrCellTooLong = errors.New("longer than an input cell may be")
 // Targets are the settings a row asks for, indexed by Field.
 type Targets [NumFields]Setting
 
-// Empty reports whether the row changes nothing.
-func (t Targets) Empty() bool {
-	for _, s := range t {
-		if s.Set {
-			return false
-		}
-	}
-	return true
-}
+// Empty reports whether the row sets no field.
+func (t Targets) Empty() bool { return len(t.Differs(Targets{})) == 0 }
 
 // Params returns the set fields keyed by Plivo's argument names.
 func (t Targets) Params() map[string]string {
-	m := make(map[string]string, NumFields)
+	m := map[string]string{}
 	for f, s := range t {
 		if s.Set {
 			m[fieldNames[f]] = s.Value
@@ -97,19 +75,11 @@ func (t Targets) Params() map[string]string {
 	return m
 }
 
-// Holds reports whether current has every setting t asks for, without
-// listing the ones it lacks (Differs does).
-func (t Targets) Holds(current Targets) bool {
-	for f, s := range t {
-		if s.Set && (!current[f].Set || current[f].Value != s.Value) {
-			return false
-		}
-	}
-	return true
-}
+// Holds reports whether current has every setting t asks for.
+func (t Targets) Holds(current Targets) bool { return len(t.Differs(current)) == 0 }
 
-// Differs lists the fields that t sets to a value other than current's.
-// A field current does not know (not Set) counts as different.
+// Differs lists the fields t sets to other than current's. A field current
+// does not know (not Set) counts as different: absent is not empty.
 func (t Targets) Differs(current Targets) []Field {
 	var d []Field
 	for f, s := range t {
@@ -122,15 +92,10 @@ func (t Targets) Differs(current Targets) []Field {
 
 // Row is one data line of the input.
 type Row struct {
-	// Line is the row's position as a spreadsheet shows it: the header is
-	// row 1 and the first data row is row 2.
-	Line int
-	// Number is the normalised number (digits with country code, no "+"),
-	// or the raw cell when the row is invalid.
-	Number  string
+	Line    int    // as a spreadsheet shows it: the first data row is 2
+	Number  string // normalised, or the raw cell of an invalid row
 	Targets Targets
-	// Invalid says why the row cannot be sent; empty for a valid row.
-	Invalid string
+	Invalid string // why the row cannot be sent; "" for a valid row
 }
 
 // Status is a row's outcome.
@@ -142,9 +107,8 @@ const (
 	StatusFailed  Status = "failed"
 	StatusInvalid Status = "invalid"
 	StatusSkipped Status = "skipped"
-	// StatusUnverified is a row whose update was answered 2xx with an
-	// api_id, but that the run stopped before it could read it back: not
-	// done, so a resumed run sends it again.
+	// StatusUnverified: applied (2xx with an api_id), but the run stopped
+	// before reading it back; a resumed run sends it again.
 	StatusUnverified Status = "unverified"
 )
 
@@ -153,96 +117,58 @@ type Result struct {
 	Row        Row
 	Status     Status
 	HTTPStatus int    // of the last answer; 0 when none came
-	APIID      string // Plivo's api_id for the successful attempt, or of the last error answer
+	APIID      string // of the successful attempt, or of the last error answer
 	Attempts   int
-	Kind       client.Kind // the failure's class, such as "not_found" or "timeout"
-	Error      string      // why the row failed, is invalid or was skipped
-	Current    Targets     // the number's settings as read from the server, if they were
+	Kind       string  // stable class of the failure, such as "not_found"
+	Error      string  // why the row failed, is invalid or was skipped
+	Current    Targets // the number's settings as read, if they were
 }
 
-// ErrAborted is returned by Run when the run was stopped because every
-// further row would fail (bad credentials, a 405, nothing but 403s, a
-// report that cannot be written).
-var ErrAborted = pace.ErrAborted
+// The kinds of failure that are the domain's own; the others are pace's.
+const (
+	KindInvalid   = "invalid"
+	KindVerify    = "verify_mismatch" // the server does not hold what it said it changed
+	KindBadAnswer = "bad_answer"      // a 2xx answer that proves nothing
+	KindNoUndo    = "cannot_undo"     // not sent: the undo file cannot record its old value
+)
 
-// ErrAuth is wrapped in ErrAborted when the API refused the credentials.
-var ErrAuth = pace.ErrAuth
-
-// ErrInterrupted is returned by Run when it was told to stop before every
-// row was attempted.
-var ErrInterrupted = pace.ErrInterrupted
-
-// ErrTooManyFailures is returned by Run when the failure budget
-// (Job.MaxFailures) was spent; the rest can be resumed.
-var ErrTooManyFailures = errors.New("run stopped: too many rows failed")
-
-// ErrCanary is returned by Run when a canary row is not in its target
-// state; nothing past the canary was sent.
-var ErrCanary = errors.New("canary failed")
-
-// ErrNoCanaryRow is returned by Run, in a *NoCanaryRowError that says why,
-// when the canary found no row that changes its number but could not see
-// every row.
-var ErrNoCanaryRow = fmt.Errorf("%w: it found no row to test", ErrCanary)
-
-// ErrDeclined is what a command returns from Job.Begin or Job.AfterCanary
-// when the user answered no.
-var ErrDeclined = errors.New("not confirmed")
-
-// ErrThrottled is returned by Run when the API kept the run waiting longer
-// than its limit; the rest can be resumed.
-var ErrThrottled = pace.ErrThrottled
-
-// NormalizeNumber turns a phone number as people write it into what the
-// API's path takes: digits with country code and no "+". It strips spaces,
-// dashes, dots, parentheses and one leading "+", and returns a reason when
-// what is left is not 7 to 15 digits.
+// NormalizeNumber turns a number as people write it into the API's: digits
+// with country code. It drops spaces, dashes, dots, parentheses and one
+// leading "+", and says why when the rest is not 7 to 15 digits.
 func NormalizeNumber(s string) (string, string) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", "number is empty"
 	}
-	var b [16]byte
-	n := 0
-	first, contiguous := -1, true // where the digits start; whether nothing comes between them
+	var digits []byte
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
+		switch c := s[i]; {
 		case c >= '0' && c <= '9':
-			if n == 15 {
+			if len(digits) == 15 {
 				return "", "number has more than 15 digits"
 			}
-			if first < 0 {
-				first = i
-			} else if i != first+n {
-				contiguous = false
-			}
-			b[n] = c
-			n++
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t':
-		case c == '+' && n == 0 && strings.IndexByte(s[:i], '+') < 0:
+			digits = append(digits, c)
+		case strings.IndexByte(" -.()\t", c) >= 0:
+		case c == '+' && len(digits) == 0 && !strings.Contains(s[:i], "+"):
 		default:
 			if why := SpreadsheetExponent("number", s); why != "" {
 				return "", why
 			}
-			return "", "number has a character that is not a digit: " + quoteChar(s, i)
+			r, _ := utf8.DecodeRuneInString(s[i:]) // one rune: a cell can be a megabyte
+			return "", "number has a character that is not a digit: " + strconv.Quote(string(r))
 		}
 	}
 	switch {
-	case n < 7:
+	case len(digits) < 7:
 		return "", "number has fewer than 7 digits"
-	case b[0] == '0':
+	case digits[0] == '0':
 		return "", "number starts with 0: write it with its country code, without a leading 0 or 00"
 	}
-	if contiguous {
-		return s[first : first+n], "" // "14155550101" or "+14155550101": no copy needed
-	}
-	return string(b[:n]), ""
+	return string(digits), ""
 }
 
-// SpreadsheetExponent returns why v, the cell of field, is a number that a
-// spreadsheet wrote in scientific notation, such as 2.03726E+16, or "": the
-// digits are gone from the file, so the fix is in the spreadsheet.
+// SpreadsheetExponent says why v, field's cell, is a number a spreadsheet
+// wrote as 2.03726E+16 (its digits are lost), or "".
 func SpreadsheetExponent(field, v string) string {
 	if _, err := strconv.ParseFloat(v, 64); err != nil || !strings.ContainsAny(v, "Ee") {
 		return ""
@@ -250,20 +176,102 @@ func SpreadsheetExponent(field, v string) string {
 	return fmt.Sprintf("%s %q looks like a spreadsheet's scientific notation, which lost its digits: format the column as Text before the values go in (or re-export the file), then save it again", field, v)
 }
 
-// quoteChar quotes the character at s[i] for a message. It decodes that
-// one rune: converting the rest of s to runes cost 4 bytes per byte of a
-// cell that can be a megabyte long. A control character is escaped.
-func quoteChar(s string, i int) string {
-	r, _ := utf8.DecodeRuneInString(s[i:])
-	return strconv.Quote(string(r))
-}
-
-// NumberKey packs a normalised number (7 to 15 digits, no leading zero)
-// into a uint64, so that a set of numbers costs 8 bytes each.
+// NumberKey packs a normalised number into 8 bytes.
 func NumberKey(n string) uint64 {
 	var k uint64
 	for i := 0; i < len(n); i++ {
 		k = k*10 + uint64(n[i]-'0')
 	}
 	return k
+}
+
+// Summary counts a job's outcomes: what main prints and writes with
+// --summary, and what the exit code is decided from.
+type Summary struct {
+	Rows                                     int // data rows in the input
+	OK, Failed, Invalid, Skipped, Unverified int
+	AlreadyOK                                int // not sent: an earlier run's report has them ok
+	// Unrecorded counts the results the sink refused (they went to
+	// Unrecorded), AppliedUnrecorded those of them that were applied.
+	Unrecorded, AppliedUnrecorded int
+	FailedByKind                  map[string]int
+	Changes                       map[string]int // rows per Result.Change: what plan reports
+	Read                          ReadPlan
+	Differ                        [NumFields]int // per field, the rows of Changes[ChangeYes] that change it: plan's drift
+	StoppedBy                     string         // StoppedBy of the job's error
+	Elapsed                       time.Duration
+	Stats                         pace.Stats
+}
+
+// The values of Result.Change.
+const (
+	ChangeYes   = "yes"
+	ChangeNo    = "no"
+	ChangeError = "error"
+)
+
+// Change says whether the row changes its number as read: yes, no
+// (already in the target state), or error.
+func (r Result) Change() string {
+	switch {
+	case r.Status != StatusOK && r.Status != StatusSkipped:
+		return ChangeError
+	case !r.Row.Targets.Holds(r.Current):
+		return ChangeYes
+	}
+	return ChangeNo
+}
+
+func (s *Summary) add(r Result) {
+	switch r.Status {
+	case StatusOK:
+		s.OK++
+	case StatusFailed:
+		s.Failed++
+		s.FailedByKind[r.Kind]++
+	case StatusInvalid:
+		s.Invalid++
+	case StatusSkipped:
+		s.Skipped++
+	case StatusUnverified:
+		s.Unverified++
+	}
+	s.Changes[r.Change()]++
+	if r.Change() == ChangeYes {
+		for _, f := range r.Row.Targets.Differs(r.Current) {
+			s.Differ[f]++
+		}
+	}
+}
+
+// NotAttempted counts the rows that have no outcome: a stopped run's rest.
+func (s Summary) NotAttempted() int {
+	return max(0, s.Rows-s.OK-s.Failed-s.Invalid-s.Skipped-s.Unverified-s.AlreadyOK-s.Unrecorded)
+}
+
+// Rate is the requests per second of the job.
+func (s Summary) Rate() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Stats.Requests) / s.Elapsed.Seconds()
+}
+
+// StoppedBy names why a job stopped early, for the summary; "" for nil.
+func StoppedBy(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrTooManyFailures):
+		return "max_failures"
+	case errors.Is(err, ErrCanary):
+		return "canary"
+	case errors.Is(err, ErrDeclined):
+		return "declined"
+	case errors.Is(err, ErrThrottled):
+		return "throttled"
+	case errors.Is(err, ErrInterrupted):
+		return "interrupted"
+	}
+	return "aborted"
 }

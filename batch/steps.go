@@ -1,12 +1,14 @@
 package batch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
@@ -14,50 +16,21 @@ import (
 type Answer struct {
 	HTTPStatus int
 	APIID      string
-	// Current holds the number's settings as read from the server, when the
-	// attempt read them (Set for each field read).
-	Current Targets
-	// Skipped, when not empty, says why the row needed no update; the row
-	// ends with StatusSkipped and this reason.
-	Skipped string
+	Current    Targets // the number's settings, when the attempt read them
+	Skipped    string  // why the row needed no update (StatusSkipped)
 }
 
-// Step is what one row means: one attempt at it. The pool has taken a
-// permit for the attempt's first request; permit takes one for each further
-// request and returns false when the run is stopping. A failure is
-// returned as a *client.APIError so that the retry policy knows what to do.
+// Step is what one row means: Update (run) or Read (plan).
 type Step interface {
-	Attempt(ctx context.Context, api *API, row Row, permit func() bool) (Answer, error)
-	// NeedsState reports whether an attempt at row needs the number's
-	// current settings, which a listing of the account can give.
-	NeedsState(row Row) bool
-	// Settle finishes row without a request when the number's current
-	// settings are known and say that nothing needs sending.
-	Settle(row Row, current Targets) (Answer, bool)
-	// Requests says how many requests an attempt at row sends at most,
-	// reading the number's settings included, to say what a run will cost
-	// before it starts.
-	Requests(row Row) int
-}
-
-// API is what a step talks to: the client, and the settings of numbers
-// that a listing of the account gave, if the job read by page.
-type API struct {
-	Client *client.Client
-	known  *snapshot
-}
-
-// current returns a number's settings, from the listing when it gave them,
-// else with a read; sent says whether a request was made.
-func (a *API) current(ctx context.Context, number string) (t Targets, sent bool, err error) {
-	if t, ok := a.known.get(number); ok {
-		return t, false, nil
-	}
-	info, err := a.Client.GetNumber(ctx, number)
-	if err != nil {
-		return Targets{}, true, err
-	}
-	return CurrentOf(info), true, nil
+	NeedsState(row Row) bool // whether an attempt needs the number's settings
+	Requests(row Row) int    // the most an attempt sends, its read included
+	// settle finishes row without a request when the number's settings,
+	// known already, say so.
+	settle(row Row, current Targets) (Answer, bool)
+	// attempt makes one attempt at row. The pool took a permit for its
+	// first request; permit takes one for each further request, false when
+	// the run is stopping. A failure is a *pace.Error, for the retry policy.
+	attempt(ctx context.Context, j *jobRun, row Row, permit func() bool) (Answer, error)
 }
 
 // UndoRecorder keeps, before a number is changed, what restores it.
@@ -65,28 +38,23 @@ type UndoRecorder interface {
 	Write(row Row, current Targets) error
 }
 
-// Update is run's step: read the number first when a feature needs it
-// (undo, skip-unchanged, pinning the app), send the update, and read it
-// back when verifying.
+// Update is run's step: read the number when a feature needs it, send the
+// update, and read it back when verifying.
 type Update struct {
 	Undo          UndoRecorder // nil without --undo
 	SkipUnchanged bool
 	Verify        bool
-	// PinApp sends the number's current app_id with rows that do not set
-	// one: Plivo documents that an update without app_id assigns the
-	// account's default_number_app, which an alias-only row must not do.
+	// PinApp sends the number's app_id with rows that set none: Plivo
+	// assigns the default_number_app to an update without one.
 	PinApp bool
 }
 
-var _ Step = Update{}
-
-// NeedsState reports whether an attempt at row needs the number's settings
-// before the update.
+// NeedsState reports whether an attempt reads the number before the update.
 func (u Update) NeedsState(row Row) bool {
 	return u.Undo != nil || u.SkipUnchanged || u.PinApp && !row.Targets[AppID].Set
 }
 
-// Requests is 1 for the update, plus the read before it and the read-back.
+// Requests is the update, the read before it and the read-back.
 func (u Update) Requests(row Row) int {
 	n := 1
 	if u.NeedsState(row) {
@@ -98,74 +66,79 @@ func (u Update) Requests(row Row) int {
 	return n
 }
 
-// Settle skips a row whose number already has its targets, when asked to.
-func (u Update) Settle(row Row, current Targets) (Answer, bool) {
+func (u Update) settle(row Row, current Targets) (Answer, bool) {
 	if u.SkipUnchanged && row.Targets.Holds(current) {
 		return Answer{HTTPStatus: 200, Current: current, Skipped: "unchanged: the number already has these settings"}, true
 	}
 	return Answer{}, false
 }
 
-// Attempt makes one attempt at updating row.
-func (u Update) Attempt(ctx context.Context, api *API, row Row, permit func() bool) (Answer, error) {
-	cl := api.Client
-	targets := row.Targets
+func (u Update) attempt(ctx context.Context, j *jobRun, row Row, permit func() bool) (Answer, error) {
+	targets, pin := row.Targets, u.PinApp && !row.Targets[AppID].Set
 	var current Targets
 	if u.NeedsState(row) {
-		var sent bool
-		var err error
-		current, sent, err = api.current(ctx, row.Number)
-		if err != nil {
-			return Answer{}, readError("read before the update", err)
+		var known bool
+		if current, known = j.known.get(row.Number); !known {
+			var err error
+			if current, err = readNumber(ctx, j.Client, row.Number); err != nil {
+				return Answer{}, prefixed("read before the update", err)
+			}
 		}
 		var need Targets // the fields whose current value decides what is sent or recorded
 		if u.Undo != nil || u.SkipUnchanged {
 			need = row.Targets
 		}
-		need[AppID].Set = need[AppID].Set || u.PinApp && !targets[AppID].Set
+		need[AppID].Set = need[AppID].Set || pin
 		if err := unknown(current, need); err != nil {
 			return Answer{Current: current}, err
 		}
-		if ans, done := u.Settle(row, current); done {
+		if ans, done := u.settle(row, current); done {
 			return ans, nil
 		}
 		if u.Undo != nil {
-			if err := u.Undo.Write(row, current); errors.Is(err, ErrCellTooLong) {
-				// A change the undo file cannot record could not be undone.
-				return Answer{Current: current}, &client.APIError{Kind: client.KindNoUndo, Message: "not sent: the undo file cannot record the value to restore: " + err.Error()}
+			if err := u.Undo.Write(row, current); errors.Is(err, ErrCellTooLong) { // a change it cannot record could not be undone
+				return Answer{Current: current}, &pace.Error{Kind: KindNoUndo, Message: "not sent: the undo file cannot record the value to restore: " + err.Error()}
 			} else if err != nil {
-				return Answer{}, &client.APIError{Kind: client.KindFatal, Message: "the undo file cannot be written: " + err.Error()}
+				return Answer{}, &pace.Error{Kind: pace.KindFatal, Message: "the undo file cannot be written: " + err.Error()}
 			}
 		}
-		if u.PinApp && !targets[AppID].Set {
-			targets[AppID] = Setting{Value: current[AppID].Value, Set: true}
+		if pin {
+			targets[AppID] = current[AppID]
 		}
-		if sent && !permit() {
-			return Answer{Current: current}, &client.APIError{Kind: client.KindInterrupted, Message: "stopped before the update was sent"}
+		if !known && !permit() {
+			return Answer{Current: current}, &pace.Error{Kind: pace.KindInterrupted, Message: "stopped before the update was sent"}
 		}
 	}
-	ch, err := cl.UpdateNumber(ctx, row.Number, targets.Params())
+	ch, err := j.Client.UpdateNumber(ctx, row.Number, targets.Params())
 	if err != nil {
-		return Answer{Current: current}, err // a 2xx without an api_id too: no proof that the update was applied
+		return Answer{Current: current}, ToPaceError(err)
+	}
+	if ch.APIID == "" {
+		return Answer{Current: current}, &pace.Error{HTTPStatus: ch.HTTPStatus, Kind: KindBadAnswer, Retryable: true,
+			Message: fmt.Sprintf("answered %d without an api_id: no proof that the update was applied", ch.HTTPStatus)}
 	}
 	ans := Answer{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Current: current}
 	if !u.Verify {
 		return ans, nil
 	}
 	if !permit() {
-		return ans, &client.APIError{StatusCode: ch.HTTPStatus, APIID: ch.APIID, Kind: client.KindInterrupted,
+		return ans, &pace.Error{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Kind: pace.KindInterrupted,
 			Message: "stopped before the update could be read back"}
 	}
-	info, err := cl.GetNumber(ctx, row.Number)
+	after, err := readNumber(ctx, j.Client, row.Number)
 	if err != nil {
-		return ans, readError("read back after the update", err)
+		return ans, prefixed("read back after the update", err)
 	}
-	after := CurrentOf(info)
 	if diff := targets.Differs(after); len(diff) > 0 {
-		return ans, &client.APIError{
-			StatusCode: ch.HTTPStatus, APIID: ch.APIID, Kind: client.KindVerify,
-			Message: fmt.Sprintf("answered %d %q but the server holds %s", ch.HTTPStatus, ch.Message, describeFields(after, diff)),
+		held := make([]string, len(diff))
+		for i, f := range diff {
+			held[i] = fmt.Sprintf("%s=%q", f, after[f].Value)
+			if !after[f].Set {
+				held[i] = fmt.Sprintf("no `%s`", client.SettingKeys[f])
+			}
 		}
+		return ans, &pace.Error{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Kind: KindVerify, Retryable: true,
+			Message: fmt.Sprintf("answered %d %q but the server holds %s", ch.HTTPStatus, ch.Message, strings.Join(held, " "))}
 	}
 	return ans, nil
 }
@@ -173,73 +146,116 @@ func (u Update) Attempt(ctx context.Context, api *API, row Row, permit func() bo
 // Read is plan's step: read the number, change nothing.
 type Read struct{}
 
-var _ Step = Read{}
+// NeedsState is true: the number's settings are all plan wants.
+func (Read) NeedsState(Row) bool { return true }
 
 // Requests is the one read.
 func (Read) Requests(Row) int { return 1 }
 
-// NeedsState is true: the number's settings are all plan wants.
-func (Read) NeedsState(Row) bool { return true }
-
-// Settle answers with the settings a listing gave.
-func (Read) Settle(_ Row, current Targets) (Answer, bool) {
+func (Read) settle(_ Row, current Targets) (Answer, bool) {
 	return Answer{HTTPStatus: 200, Current: current}, true
 }
 
-// Attempt reads row's number.
-func (Read) Attempt(ctx context.Context, api *API, row Row, _ func() bool) (Answer, error) {
-	info, err := api.Client.GetNumber(ctx, row.Number)
+func (Read) attempt(ctx context.Context, j *jobRun, row Row, _ func() bool) (Answer, error) {
+	info, err := j.Client.GetNumber(ctx, row.Number)
 	if err != nil {
-		return Answer{}, err
+		return Answer{}, ToPaceError(err)
 	}
-	current := CurrentOf(info)
+	current := currentOf(info)
 	return Answer{HTTPStatus: 200, APIID: info.APIID, Current: current}, unknown(current, row.Targets)
 }
 
-// unknown fails a row when the read did not give a field in need: a key
-// missing from the answer is not "none", and no guess is sent or recorded.
-// A listing's object that lacks a key is not used (the number is read on
-// its own), so in a run or a plan this judges a read of the number itself.
+// unknown fails a row when the read lacked a field in need: no guess is
+// sent or recorded.
 func unknown(current, need Targets) error {
 	for f, s := range need {
 		if s.Set && !current[f].Set {
-			return &client.APIError{Kind: client.KindBadAnswer, Message: fmt.Sprintf(
+			return &pace.Error{Kind: KindBadAnswer, Message: fmt.Sprintf(
 				"the API's answer has no `%s`: the number's %s is unknown, and no guess of it is sent or recorded", client.SettingKeys[f], Field(f))}
 		}
 	}
 	return nil
 }
 
-// readError says which read failed.
-func readError(what string, err error) error {
-	if e, ok := client.AsAPIError(err); ok {
-		e.Message = what + ": " + e.Message
+// ToPaceError adapts the client's errors to what the retry policy reads.
+func ToPaceError(err error) error {
+	ae, ok := client.AsAPIError(err)
+	if !ok {
+		return err
+	}
+	return &pace.Error{HTTPStatus: ae.StatusCode, APIID: ae.APIID, Kind: string(ae.Kind), Message: ae.Error(),
+		RetryAfter: ae.RetryAfter, Retryable: ae.Retryable()}
+}
+
+// prefixed says which read failed.
+func prefixed(what string, err error) error {
+	if pe, ok := err.(*pace.Error); ok {
+		pe.Message = what + ": " + pe.Message
 	}
 	return err
 }
 
-// CurrentOf turns a number's settings as read into Targets, with plain ids.
-// A field whose key the answer lacked is not Set: it is unknown.
-func CurrentOf(info client.NumberInfo) Targets {
-	var t Targets
-	t[AppID] = Setting{Value: info.AppID(), Set: true}
-	t[Subaccount] = Setting{Value: info.SubaccountID(), Set: true}
-	t[Alias] = Setting{Value: info.Alias, Set: true}
-	t[ComplianceApplicationID] = Setting{Value: info.ComplianceApplicationID, Set: true}
-	for _, k := range info.Missing {
-		t[slices.Index(client.SettingKeys, k)] = Setting{} // SettingKeys are in Field order
-	}
-	return t
-}
+// OtherValues stands, in Estimate.Changes, for the values past the first
+// maxCountedValues of a field: a million aliases would not fit in memory.
+const OtherValues = "(other values)"
 
-// describeFields lists the fields' values as read, e.g. `app_id="123" alias=""`.
-func describeFields(t Targets, fields []Field) string {
-	parts := make([]string, len(fields))
-	for i, f := range fields {
-		parts[i] = fmt.Sprintf("%s=%q", f, t[f].Value)
-		if !t[f].Set {
-			parts[i] = fmt.Sprintf("no `%s`", client.SettingKeys[f])
+const maxCountedValues = 10000
+
+// estimate counts what the run will cost and change: the rows to send,
+// the rows a resumed run has already, the requests (a row the listing
+// settles costs none) and, per field, the values the numbers change to.
+func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
+	est := Estimate{Rows: j.Input.Rows(), Read: j.sum.Read, Preflight: j.checked, CanaryReads: j.canary.reads}
+	counts, others := [NumFields]map[string]int{{}, {}, {}, {}}, [NumFields]int{}
+	err := j.Input.Each(ctx, func(r Row) error {
+		switch {
+		case r.Invalid != "" || j.invalid(r) != "":
+			return nil
+		case j.Completed != nil && j.Completed(r):
+			est.AlreadyOK++
+			return nil
+		}
+		est.ToSend++
+		current, known := Targets{}, false
+		if j.Step.NeedsState(r) {
+			current, known = j.known.get(r.Number)
+		}
+		if _, settled := j.Step.settle(r, current); known && settled {
+			return nil
+		}
+		est.Requests += j.Step.Requests(r)
+		if known {
+			est.Requests-- // the listing gave the read
+		}
+		for f, t := range r.Targets {
+			if !t.Set || known && current[f].Value == t.Value {
+				continue
+			}
+			if _, ok := counts[f][t.Value]; ok || len(counts[f]) < maxCountedValues {
+				counts[f][t.Value]++
+			} else {
+				others[f]++
+			}
+		}
+		return nil
+	})
+	// What is sent before Begin counts too, so that a run never sends more
+	// than it announced: the account check, the pre-flight, the listing,
+	// the canary's reads, and its read-backs when the step does not verify.
+	est.Requests += 1 + j.checked + est.Read.Pages + j.canary.reads
+	if u, ok := j.Step.(Update); ok && !u.Verify {
+		est.Requests += len(j.canary.rows)
+	}
+	for f, m := range counts {
+		for v, n := range m {
+			est.Changes[f] = append(est.Changes[f], ValueCount{Value: v, Numbers: n})
+		}
+		slices.SortFunc(est.Changes[f], func(a, b ValueCount) int {
+			return cmp.Or(cmp.Compare(b.Numbers, a.Numbers), cmp.Compare(a.Value, b.Value))
+		})
+		if others[f] > 0 {
+			est.Changes[f] = append(est.Changes[f], ValueCount{Value: OtherValues, Numbers: others[f]})
 		}
 	}
-	return strings.Join(parts, " ")
+	return est, err
 }

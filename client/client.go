@@ -66,6 +66,11 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua
 // WithTimeout bounds each request. Zero means no bound beyond the context.
 func WithTimeout(d time.Duration) Option { return func(c *Client) { c.http.Timeout = d } }
 
+// WithTransport sends the requests through rt instead of the network: a
+// test in a synctest bubble hands them to a handler in-process, since a
+// socket's waits would stop the bubble's clock.
+func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.http.Transport = rt } }
+
 // WithMaxConns keeps up to n connections to the API host open for reuse,
 // so that n workers never wait on a dial.
 func WithMaxConns(n int) Option {
