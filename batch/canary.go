@@ -117,8 +117,7 @@ func (j *jobRun) prefetch(ctx context.Context, numbers []string) error {
 	numbers = slices.DeleteFunc(numbers, func(n string) bool { _, done := j.canary.fetched[n]; return done })
 	j.canary.reads += len(numbers)
 	return each(ctx, j.p, numbers, func(ctx context.Context, n string) (client.NumberInfo, error) {
-		info, err := j.Client.GetNumber(ctx, n)
-		return info, ToPaceError(err)
+		return j.Client.GetNumber(ctx, n)
 	}, func(d pace.Outcome[string, client.NumberInfo]) error {
 		f := fetched{current: currentOf(d.Answer)}
 		if d.Err != nil {
@@ -152,8 +151,7 @@ func (j *jobRun) learn(ctx context.Context, r Row) (int, error) {
 				return err
 			})
 		}
-		var pe *pace.Error
-		if f.err != nil && (j.p.Err() != nil || !errors.As(f.err, &pe) || pe.HTTPStatus/100 != 4) {
+		if pe, ok := client.AsAPIError(f.err); f.err != nil && (j.p.Err() != nil || !ok || pe.StatusCode/100 != 4) {
 			return failed, j.p.Err()
 		} else if f.err != nil {
 			return changes, nil

@@ -221,16 +221,16 @@ func resultOf(d pace.Outcome[Row, Answer]) Result {
 	r := Result{Row: d.Item, Attempts: d.Attempts, Current: d.Answer.Current, HTTPStatus: d.Answer.HTTPStatus, APIID: d.Answer.APIID}
 	switch {
 	case d.Passed && d.Item.Invalid != "":
-		r.Status, r.Kind, r.Error = StatusInvalid, KindInvalid, d.Item.Invalid
+		r.Status, r.Kind, r.Error = StatusInvalid, client.KindInvalid, d.Item.Invalid
 	case d.Err == nil && d.Answer.Skipped != "":
 		r.Status, r.Error = StatusSkipped, d.Answer.Skipped
 	case d.Err == nil:
 		r.Status = StatusOK
-	case d.Err.Kind == pace.KindInterrupted && d.Answer.APIID != "":
+	case d.Err.Kind == client.KindInterrupted && d.Answer.APIID != "":
 		r.Status, r.Kind = StatusUnverified, d.Err.Kind
 		r.Error = fmt.Sprintf("applied (answered %d), not verified: the run was stopped before a read-back showed its targets", d.Answer.HTTPStatus)
 	default:
-		r.Status, r.HTTPStatus, r.APIID, r.Kind, r.Error = StatusFailed, d.Err.HTTPStatus, d.Err.APIID, d.Err.Kind, d.Err.Message
+		r.Status, r.HTTPStatus, r.APIID, r.Kind, r.Error = StatusFailed, d.Err.StatusCode, d.Err.APIID, d.Err.Kind, d.Err.Message
 	}
 	return r
 }
@@ -251,16 +251,16 @@ func each[T, A any](ctx context.Context, p *pace.Pacer, items []T, call func(con
 // checkAccount proves the credentials with one cheap read, so that bad
 // ones stop the run before any number is touched.
 func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *slog.Logger) error {
-	err := p.Do(ctx, func(ctx context.Context) error { return ToPaceError(cl.GetAccount(ctx)) })
-	var pe *pace.Error
+	err := p.Do(ctx, cl.GetAccount)
+	pe, _ := client.AsAPIError(err)
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &pe) && pe.Kind == pace.KindAuth:
+	case pe != nil && pe.Kind == client.KindAuth:
 		return fmt.Errorf("%w: %w (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN; nothing was sent", ErrAborted, pace.ErrAuth, pe.Message)
 	case pe == nil: // the run halted: a signal, or a reason to stop
 		return err
-	case pe.HTTPStatus == 0: // no answer, retries included: every row would fail the same way
+	case pe.StatusCode == 0: // no answer, retries included: every row would fail the same way
 		return fmt.Errorf("%w: the API does not answer (%s); nothing was sent", ErrAborted, pe.Message)
 	}
 	log.Warn("could not read the account before starting; going on", "error", err.Error())
@@ -291,11 +291,11 @@ func (j *jobRun) preflight(ctx context.Context) error {
 		j.checked += len(ids)
 		j.missing[i] = map[string]bool{}
 		err := each(ctx, j.p, ids, func(ctx context.Context, id string) (struct{}, error) {
-			return struct{}{}, ToPaceError(get(ctx, id))
+			return struct{}{}, get(ctx, id)
 		}, func(d pace.Outcome[string, struct{}]) error {
 			switch {
-			case d.Err == nil, d.Err.Kind == pace.KindInterrupted: // stopped: nothing will be sent
-			case d.Err.Kind == string(client.KindNotFound):
+			case d.Err == nil, d.Err.Kind == client.KindInterrupted: // stopped: nothing will be sent
+			case d.Err.Kind == client.KindNotFound:
 				j.missing[i][d.Item] = true
 				j.Log.Warn(field.String()+" does not exist on the account; its rows are invalid", field.String(), d.Item)
 			default:

@@ -62,7 +62,7 @@ func TestRun_preflightMarksRowsInvalid(t *testing.T) {
 		4: "", 6: "",
 	} {
 		r := results[line]
-		if want == "" && r.Status != batch.StatusOK || want != "" && (r.Status != batch.StatusInvalid || r.Kind != batch.KindInvalid || !strings.Contains(r.Error, want) ||
+		if want == "" && r.Status != batch.StatusOK || want != "" && (r.Status != batch.StatusInvalid || r.Kind != client.KindInvalid || !strings.Contains(r.Error, want) ||
 			fx.count("", "/Number/"+r.Row.Number+"/") != 0) {
 			t.Errorf("row %d: %s %s %q, want ok or, untouched, invalid: %s", line, r.Status, r.Kind, r.Error, want)
 		}

@@ -101,7 +101,7 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	}
 	var first client.NumberPage
 	if err := p.Do(ctx, func(ctx context.Context) (err error) { first, err = page(ctx, 0); return err }); err != nil {
-		if pe, ok := err.(*pace.Error); ok && pe.Kind == pace.KindAuth {
+		if pe, ok := err.(*client.APIError); ok && pe.Kind == client.KindAuth {
 			return sum, fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, pe.Message)
 		} else if ok {
 			return sum, fmt.Errorf("%w: the first page could not be read: %s", ErrIncomplete, pe.Message)

@@ -120,15 +120,14 @@ func (j *jobRun) learnState(ctx context.Context) error {
 // listPage reads the page of the listing at offset off.
 func listPage(ctx context.Context, cl *client.Client, q client.ListParams, off int) (client.NumberPage, error) {
 	q.Limit, q.Offset = client.MaxPageSize, off
-	pg, err := cl.ListNumbers(ctx, q)
-	return pg, ToPaceError(err)
+	return cl.ListNumbers(ctx, q)
 }
 
 // readNumber reads a number's settings on its own.
 func readNumber(ctx context.Context, cl *client.Client, number string) (Targets, error) {
 	info, err := cl.GetNumber(ctx, number)
 	if err != nil {
-		return Targets{}, ToPaceError(err)
+		return Targets{}, err
 	}
 	return currentOf(info), nil
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
+	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
 // Field is one setting of a number that a row can change.
@@ -119,18 +120,10 @@ type Result struct {
 	HTTPStatus int    // of the last answer; 0 when none came
 	APIID      string // of the successful attempt, or of the last error answer
 	Attempts   int
-	Kind       string  // stable class of the failure, such as "not_found"
-	Error      string  // why the row failed, is invalid or was skipped
-	Current    Targets // the number's settings as read, if they were
+	Kind       client.Kind // the failure's class, such as "not_found" or "timeout"
+	Error      string      // why the row failed, is invalid or was skipped
+	Current    Targets     // the number's settings as read, if they were
 }
-
-// The kinds of failure that are the domain's own; the others are pace's.
-const (
-	KindInvalid   = "invalid"
-	KindVerify    = "verify_mismatch" // the server does not hold what it said it changed
-	KindBadAnswer = "bad_answer"      // a 2xx answer that proves nothing
-	KindNoUndo    = "cannot_undo"     // not sent: the undo file cannot record its old value
-)
 
 // NormalizeNumber turns a number as people write it into the API's: digits
 // with country code. It drops spaces, dashes, dots, parentheses and one
@@ -228,7 +221,7 @@ func (s *Summary) add(r Result) {
 		s.OK++
 	case StatusFailed:
 		s.Failed++
-		s.FailedByKind[r.Kind]++
+		s.FailedByKind[string(r.Kind)]++
 	case StatusInvalid:
 		s.Invalid++
 	case StatusSkipped:

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
@@ -29,7 +28,7 @@ type Step interface {
 	settle(row Row, current Targets) (Answer, bool)
 	// attempt makes one attempt at row. The pool took a permit for its
 	// first request; permit takes one for each further request, false when
-	// the run is stopping. A failure is a *pace.Error, for the retry policy.
+	// the run is stopping. A failure is a *client.APIError, for the retry policy.
 	attempt(ctx context.Context, j *jobRun, row Row, permit func() bool) (Answer, error)
 }
 
@@ -97,32 +96,28 @@ func (u Update) attempt(ctx context.Context, j *jobRun, row Row, permit func() b
 		}
 		if u.Undo != nil {
 			if err := u.Undo.Write(row, current); errors.Is(err, ErrCellTooLong) { // a change it cannot record could not be undone
-				return Answer{Current: current}, &pace.Error{Kind: KindNoUndo, Message: "not sent: the undo file cannot record the value to restore: " + err.Error()}
+				return Answer{Current: current}, &client.APIError{Kind: client.KindNoUndo, Message: "not sent: the undo file cannot record the value to restore: " + err.Error()}
 			} else if err != nil {
-				return Answer{}, &pace.Error{Kind: pace.KindFatal, Message: "the undo file cannot be written: " + err.Error()}
+				return Answer{}, &client.APIError{Kind: client.KindFatal, Message: "the undo file cannot be written: " + err.Error()}
 			}
 		}
 		if pin {
 			targets[AppID] = current[AppID]
 		}
 		if !known && !permit() {
-			return Answer{Current: current}, &pace.Error{Kind: pace.KindInterrupted, Message: "stopped before the update was sent"}
+			return Answer{Current: current}, &client.APIError{Kind: client.KindInterrupted, Message: "stopped before the update was sent"}
 		}
 	}
 	ch, err := j.Client.UpdateNumber(ctx, row.Number, targets.Params())
 	if err != nil {
-		return Answer{Current: current}, ToPaceError(err)
-	}
-	if ch.APIID == "" {
-		return Answer{Current: current}, &pace.Error{HTTPStatus: ch.HTTPStatus, Kind: KindBadAnswer, Retryable: true,
-			Message: fmt.Sprintf("answered %d without an api_id: no proof that the update was applied", ch.HTTPStatus)}
+		return Answer{Current: current}, err // a 2xx without an api_id too: no proof that the update was applied
 	}
 	ans := Answer{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Current: current}
 	if !u.Verify {
 		return ans, nil
 	}
 	if !permit() {
-		return ans, &pace.Error{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Kind: pace.KindInterrupted,
+		return ans, &client.APIError{StatusCode: ch.HTTPStatus, APIID: ch.APIID, Kind: client.KindInterrupted,
 			Message: "stopped before the update could be read back"}
 	}
 	after, err := readNumber(ctx, j.Client, row.Number)
@@ -137,7 +132,7 @@ func (u Update) attempt(ctx context.Context, j *jobRun, row Row, permit func() b
 				held[i] = fmt.Sprintf("no `%s`", client.SettingKeys[f])
 			}
 		}
-		return ans, &pace.Error{HTTPStatus: ch.HTTPStatus, APIID: ch.APIID, Kind: KindVerify, Retryable: true,
+		return ans, &client.APIError{StatusCode: ch.HTTPStatus, APIID: ch.APIID, Kind: client.KindVerify,
 			Message: fmt.Sprintf("answered %d %q but the server holds %s", ch.HTTPStatus, ch.Message, strings.Join(held, " "))}
 	}
 	return ans, nil
@@ -159,7 +154,7 @@ func (Read) settle(_ Row, current Targets) (Answer, bool) {
 func (Read) attempt(ctx context.Context, j *jobRun, row Row, _ func() bool) (Answer, error) {
 	info, err := j.Client.GetNumber(ctx, row.Number)
 	if err != nil {
-		return Answer{}, ToPaceError(err)
+		return Answer{}, err
 	}
 	current := currentOf(info)
 	return Answer{HTTPStatus: 200, APIID: info.APIID, Current: current}, unknown(current, row.Targets)
@@ -170,27 +165,17 @@ func (Read) attempt(ctx context.Context, j *jobRun, row Row, _ func() bool) (Ans
 func unknown(current, need Targets) error {
 	for f, s := range need {
 		if s.Set && !current[f].Set {
-			return &pace.Error{Kind: KindBadAnswer, Message: fmt.Sprintf(
+			return &client.APIError{Kind: client.KindBadAnswer, Message: fmt.Sprintf(
 				"the API's answer has no `%s`: the number's %s is unknown, and no guess of it is sent or recorded", client.SettingKeys[f], Field(f))}
 		}
 	}
 	return nil
 }
 
-// ToPaceError adapts the client's errors to what the retry policy reads.
-func ToPaceError(err error) error {
-	ae, ok := client.AsAPIError(err)
-	if !ok {
-		return err
-	}
-	return &pace.Error{HTTPStatus: ae.StatusCode, APIID: ae.APIID, Kind: string(ae.Kind), Message: ae.Error(),
-		RetryAfter: ae.RetryAfter, Retryable: ae.Retryable()}
-}
-
 // prefixed says which read failed.
 func prefixed(what string, err error) error {
-	if pe, ok := err.(*pace.Error); ok {
-		pe.Message = what + ": " + pe.Message
+	if e, ok := client.AsAPIError(err); ok {
+		e.Message = what + ": " + e.Message
 	}
 	return err
 }

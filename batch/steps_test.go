@@ -126,12 +126,12 @@ func TestUpdate_verify(t *testing.T) {
 		always, verify bool
 		status         batch.Status
 		attempts       int
-		kind           string
+		kind           client.Kind
 		state          map[string]sandbox.Number // nil: as seeded
 	}{
 		{false, true, batch.StatusOK, 2, "", afterMigration},
 		{false, false, batch.StatusOK, 1, "", nil},
-		{true, true, batch.StatusFailed, 3, batch.KindVerify, nil},
+		{true, true, batch.StatusFailed, 3, client.KindVerify, nil},
 	} {
 		fx := newFixture(t, liar(tt.always), seed...)
 		_, results, err := fx.run(t, batch.Job{Input: migration(), Step: batch.Update{Verify: tt.verify, PinApp: true}})
@@ -235,7 +235,7 @@ func TestRead_changes(t *testing.T) {
 				r.Change(), r.Status, tt.field, r.Current[tt.field].Value, r.Error, tt.change, tt.status, tt.current, tt.error)
 		}
 	}
-	if r := results[7]; r.Kind != string(client.KindNotFound) || r.HTTPStatus != 404 {
+	if r := results[7]; r.Kind != client.KindNotFound || r.HTTPStatus != 404 {
 		t.Errorf("row 7: kind %q http %d, want %s 404", r.Kind, r.HTTPStatus, client.KindNotFound)
 	}
 	if c := sum.Changes; c[batch.ChangeYes] != 5 || c[batch.ChangeNo] != 1 || c[batch.ChangeError] != 3 {

@@ -42,7 +42,7 @@ func throttled(t *testing.T, rows int, limit float64, cfg pace.Config, wrap func
 		srv.AddNumber(sandbox.Number{Number: n})
 		in[i] = row(i+2, n, batch.Alias, "a")
 	}
-	cl, err := client.New("http://127.0.0.1", srv.Config().AuthID, srv.Config().AuthToken, client.WithHTTPClient(&http.Client{Transport: direct{wrap(srv)}}))
+	cl, err := client.New("http://127.0.0.1", srv.Config().AuthID, srv.Config().AuthToken, client.WithTransport(direct{wrap(srv)}))
 	if err != nil {
 		t.Fatal(err)
 	}
