@@ -116,9 +116,7 @@ func (j *jobRun) pickCanary(ctx context.Context) error {
 func (j *jobRun) prefetch(ctx context.Context, numbers []string) error {
 	numbers = slices.DeleteFunc(numbers, func(n string) bool { _, done := j.canary.fetched[n]; return done })
 	j.canary.reads += len(numbers)
-	return each(ctx, j.p, numbers, func(ctx context.Context, n string) (client.NumberInfo, error) {
-		return j.Client.GetNumber(ctx, n)
-	}, func(d pace.Outcome[string, client.NumberInfo]) error {
+	return each(ctx, j.p, numbers, j.Client.GetNumber, func(d pace.Outcome[string, client.NumberInfo]) error {
 		f := fetched{current: currentOf(d.Answer)}
 		if d.Err != nil {
 			f.err = d.Err
