@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/plivo-bulk/plivo-bulk/batch/input"
 )
 
 // sys is what a command takes from its process, passed in rather than read
@@ -156,22 +158,11 @@ func flagError(c *cobra.Command, err error) error {
 }
 
 // closestFlag is the command's flag nearest to name: one it starts, or one
-// within a few typos of it (Levenshtein); "" when none is near.
+// within a few typos of it; "" when none is near.
 func closestFlag(c *cobra.Command, name string) string {
 	best, bestD := "", max(2, len(name)/3)+1
 	c.Flags().VisitAll(func(f *pflag.Flag) {
-		prev := make([]int, len(f.Name)+1)
-		for j := range prev {
-			prev[j] = j
-		}
-		for i := 1; i <= len(name); i++ {
-			cur := []int{i}
-			for j := 1; j <= len(f.Name); j++ {
-				cur = append(cur, min(prev[j]+1, cur[j-1]+1, prev[j-1]+boolInt(name[i-1] != f.Name[j-1])))
-			}
-			prev = cur
-		}
-		d := prev[len(f.Name)]
+		d := input.EditDistance(name, f.Name)
 		if len(name) > 2 && strings.HasPrefix(f.Name, name) {
 			d = 1
 		}
@@ -180,13 +171,6 @@ func closestFlag(c *cobra.Command, name string) string {
 		}
 	})
 	return best
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // flagGroups sorts the flags in help by purpose, each group's title

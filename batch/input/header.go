@@ -64,12 +64,12 @@ func clip(s string) string {
 // closest returns the column name nearest to s, if it is near enough to
 // be a likely typo.
 func closest(s string) string {
-	if len(s) > 64 { // no typo; and editDistance costs len(s) * len(k)
+	if len(s) > 64 { // no typo; and EditDistance costs len(s) * len(k)
 		return ""
 	}
 	best, bestD := "", 1<<30
 	for _, k := range batch.Columns() {
-		if d := editDistance(s, k); d < bestD {
+		if d := EditDistance(s, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -79,8 +79,9 @@ func closest(s string) string {
 	return ""
 }
 
-// editDistance is the Levenshtein distance of a and b, kept in one row.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, kept in one row:
+// the "did you mean" of a column here, and of a flag in main.
+func EditDistance(a, b string) int {
 	d := make([]int, len(b)+1)
 	for j := range d {
 		d[j] = j
