@@ -14,23 +14,15 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const exportLong = `Lists every number on the account, 20 numbers a request (one request per 20
-numbers, at most --rate a second), and writes them as an input file:
-number,app_id,subaccount,alias. Run back as input, that file changes
-nothing (plan says change=no on every row), so it is both the starting sheet
-for a migration and a full backup of what run can change. An empty app or
-alias is written as (clear), so that running the file restores it.
+const exportLong = `Lists every number on the account, 20 numbers a request, and writes them as an
+input file (number,app_id,subaccount,alias) that, run back, changes nothing:
+the starting sheet of a migration and a backup of what run can change. The
+file is written whole or not at all; an undo file is never replaced.
 
-The file is written whole or not at all: an interrupted or failed export
-leaves no file (or the one it was to replace). A value longer than an input
-cell may hold (64 KiB, once escaped) fails the export (exit 1): a file that
-cannot be read back is no backup. An undo file is never replaced.
-
-Exit codes: 0 every number listed; 1 some pages or numbers could not be read
-(no file written); 2 usage or credentials error; 3 aborted (authentication failed);
-5 the account changed while it was listed (numbers bought or released): the
-file is written, but a number may be missing or listed though gone, so export
-again for a consistent copy; 130 interrupted.`
+Exit codes: 0 every number listed; 1 some could not be read (no file written);
+2 usage or credentials error; 3 aborted; 5 the account changed while it was
+listed (the file is written, but export again for a consistent copy); 130
+interrupted.`
 
 const exportExample = `  plivo-bulk export --sandbox --output numbers.csv
   plivo-bulk export --output backup.csv --prefix 1415 --rate 20`

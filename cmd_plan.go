@@ -9,18 +9,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const planLong = `Reads the current settings of every number in the input (GET, read-only, with
-the same pacing, retries and interruption handling as run) and writes, per
-input row, the current and the target value of each field the row sets, and
-whether the row would change the number: change = yes, no (already in the
-target state) or error (with the reason). Nothing is changed.
+const planLong = `Reads the current settings of every number in the input, paced as run is, and
+writes per row the current and target value of each field the row sets, and
+change = yes, no (already in the target state) or error. Nothing is changed.
 
-Exit codes: 0 every row could be read; 1 some rows are in error; 2 usage,
-credentials or input-file error; 3 aborted (authentication failed); 130
-interrupted. With --detailed-exitcode, for a drift check: 0 only when every
-row was read and none would change; 6 when every row was read and some would
-change (the summary counts them per field); the others as above, so a row
-that could not be read gives 1, never 0.`
+Exit codes: 0 every row read; 1 some rows in error; 2 usage, credentials or
+input error; 3 aborted; 130 interrupted. With --detailed-exitcode, a drift
+check: 0 only when every row was read and none would change, 6 when every row
+was read and some would change.`
 
 const planExample = `  plivo-bulk plan --sandbox --input samples/numbers-all-columns.csv --output plan.csv
   plivo-bulk plan --input numbers.csv --output plan.csv --rate 20

@@ -13,30 +13,18 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const runLong = `Updates every number listed in the input CSV with Plivo's "Update an account
-phone number" call, at most --rate requests per second, and writes one report
-row per input row.
+const runLong = `Updates every number listed in the input CSV, at most --rate requests a
+second, and writes one report row per input row. The input's header names its
+columns: number (required), app_id, subaccount, alias, compliance_application_id.
+An empty cell leaves the field as it is; (clear) unassigns the app or clears
+the alias. Credentials: PLIVO_AUTH_ID (or --auth-id), and PLIVO_AUTH_TOKEN or
+PLIVO_AUTH_TOKEN_FILE, never a flag. On a terminal, run asks before the first
+update (--yes does not ask).
 
-The input needs a header row; columns (any case, any order): number (required),
-app_id, subaccount, alias, compliance_application_id. An empty cell leaves the
-field as it is; the cell (clear) unassigns the app or clears the alias.
-
-Credentials: PLIVO_AUTH_ID (or --auth-id) and PLIVO_AUTH_TOKEN, or
-PLIVO_AUTH_TOKEN_FILE naming a file that holds the token (a Kubernetes Secret,
-a systemd credential). The token never comes from a flag, so that it never
-lands in shell history.
-
-Before the first update, on a terminal, run shows what it is about to change
-and asks to go on, on the terminal itself even when stdin or stderr is
-redirected (--yes skips the question; without a terminal, as under cron, it
-asks nothing; in the background it refuses, exit 2).
-
-Exit codes: 0 every row ok; 1 some rows failed or were invalid, the canary
-failed or the confirmation was declined; 2 usage, credentials or input-file
-error (nothing sent); 3 run aborted (authentication failed, the report could
-not be written, the API throttled it for longer than --max-throttle-wait);
-4 stopped by --max-failures; 130 interrupted. After 1, 3, 4 and 130, the
-run says how to finish: usually, run again with --resume.`
+Exit codes: 0 every row ok; 1 rows failed or invalid, the canary failed or the
+confirmation was declined; 2 usage, credentials or input error (nothing sent);
+3 aborted; 4 stopped by --max-failures; 130 interrupted. After 1, 3, 4 and 130
+the run says how to finish: usually, run again with --resume.`
 
 const runExample = `  # Try it against the built-in sandbox (no Plivo account, no network):
   plivo-bulk run --sandbox --input samples/numbers.csv --report report.csv

@@ -15,20 +15,12 @@ import (
 )
 
 const sandboxLong = `Serve an in-memory stand-in for Plivo's Number API on a loopback address, to
-rehearse without touching a real account. It prints the environment that
-points plivo-bulk at it, serves until interrupted (Ctrl-C), then prints what
-it served. It uses the credentials in PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN (or
-PLIVO_AUTH_TOKEN_FILE) when set, and never prints a token taken from there;
-else it makes up its own.
-
-It enforces Plivo's documented rate limit, 300 requests per 5 seconds: a
-bucket of 300 that refills at 60 a second, counting every request, lists
-and reads included. Its 429s carry no Retry-After, as Plivo documents none.
-
-The --numbers file is a CSV with a header naming some of the columns
-number,app_id,subaccount,alias,compliance_application_id,compliance_status
-(number is required, in E.164 without '+'). The applications and
-subaccounts it names are created; --dump writes the same format.`
+rehearse without a real account, until interrupted (Ctrl-C). It prints the
+environment that points plivo-bulk at it, with the credentials in PLIVO_AUTH_ID
+and PLIVO_AUTH_TOKEN (or PLIVO_AUTH_TOKEN_FILE) when set, never printing that
+token, else its own. It enforces Plivo's documented limit, 300 requests per
+5 s, without Retry-After. --numbers and --dump read and write CSV with the
+columns number,app_id,subaccount,alias,compliance_application_id,compliance_status.`
 
 const sandboxExample = `  plivo-bulk sandbox --numbers numbers.csv --apps 20372631212782780
   plivo-bulk sandbox --numbers numbers.csv --fail-rate 0.05 --latency 80ms --dump after.csv`
