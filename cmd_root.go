@@ -13,9 +13,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
 )
 
-// sys is what a command takes from its process, passed in rather than read
-// from os so that tests can run commands in-process: the channel closed at
-// the first signal, the environment and the standard streams.
+// sys is what a command takes from its process, passed in so that tests run commands in-process.
 type sys struct {
 	stop           <-chan struct{}
 	getenv         func(string) string
@@ -44,9 +42,7 @@ const rootExample = `  # A first run, against the built-in sandbox (no Plivo acc
 
 Run 'plivo-bulk help COMMAND' for the flags of a command.`
 
-// newRootCmd builds the command line: help goes to stdout, errors are
-// returned (main prints them, as text or JSON) and never followed by the
-// usage.
+// newRootCmd builds the command line: help on stdout, errors returned to main, never the usage.
 func newRootCmd(s *sys) *cobra.Command {
 	root := &cobra.Command{Use: "plivo-bulk", Long: rootLong, Example: rootExample, Version: versionLine(),
 		SilenceErrors: true, SilenceUsage: true,
@@ -126,8 +122,7 @@ func unknownCommand(root *cobra.Command, name string) error {
 	return usagef("unknown command %q%s (see '%s --help')", name, hint, root.CommandPath())
 }
 
-// flagError turns pflag's errors into one short line that names the
-// command (main names the tool), hints at the flag meant, and exits 2.
+// flagError turns pflag's errors into one line naming the command and the flag meant (exit 2).
 func flagError(c *cobra.Command, err error) error {
 	cmd := ""
 	if c.HasParent() {
@@ -173,9 +168,7 @@ func closestFlag(c *cobra.Command, name string) string {
 	return best
 }
 
-// flagGroups sorts the flags in help by purpose, each group's title
-// first; a flag no group names (only --help, a test checks) comes last,
-// under "Flags".
+// flagGroups sorts the flags in help by purpose, title first; the rest (only --help) go under "Flags".
 var flagGroups = [][]string{
 	{"Input and output", "input", "report", "output", "resume", "force", "undo", "allow-other-origin", "summary", "detailed-exitcode", "prefix", "subaccount", "alias"},
 	{"What is sent", "dry-run", "skip-unchanged", "verify", "read", "allow-default-app"},
@@ -188,8 +181,7 @@ var flagGroups = [][]string{
 	{"Rate limit and faults", "rate-limit", "fail-rate", "latency"},
 }
 
-// printHelp is every command's help, on stdout: what it does, its usage,
-// examples, then its flags grouped by purpose.
+// printHelp is every command's help: what it does, usage, examples, flags by purpose.
 func printHelp(c *cobra.Command, _ []string) {
 	w := c.OutOrStdout()
 	fmt.Fprintln(w, strings.TrimSpace(cmpOr(c.Long, c.Short)))
@@ -225,8 +217,7 @@ func printHelp(c *cobra.Command, _ []string) {
 	}
 }
 
-// completeFlags offers the values of the command's enumerated flags to
-// shell completion; other flags complete file names.
+// completeFlags completes the enumerated flags' values; other flags complete file names.
 func completeFlags(c *cobra.Command) {
 	for name, values := range map[string][]string{"read": {"auto", "page", "each"}, "progress": {"auto", "always", "never"}, "log-format": {"text", "json"}} {
 		if c.Flags().Lookup(name) != nil {

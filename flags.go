@@ -20,9 +20,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// jobFlags are the flags of every command that runs a job (run, plan,
-// export), and the process's environment and stdin, which the job reads
-// instead of os's.
+// jobFlags are the flags of run, plan and export, with the process's environment and stdin.
 type jobFlags struct {
 	noInput                            bool // the command reads no input file (export)
 	input, apiURL, authID, summary     string
@@ -43,8 +41,7 @@ type jobFlags struct {
 // readCost is what --undo and --skip-unchanged cost, for their help.
 const readCost = "costs the numbers' current settings: read by page, or one read per row, as --read says"
 
-// register defines the job flags of command cmd ("run", "plan" or
-// "export") on fs, with their defaults from the environment of s.
+// register defines the job flags of cmd on fs, with defaults from s's environment.
 func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	c.getenv, c.stdin, c.noInput, c.sandboxDefApp = s.getenv, s.stdin, cmd == "export", true
 	if !c.noInput {
@@ -121,8 +118,7 @@ func (c *jobFlags) validate(cmd string) error {
 	return nil
 }
 
-// summaryOK refuses a --summary that is an undo file or another of paths
-// (which are checked apart too): writing the summary would replace it.
+// summaryOK refuses a --summary that is an undo file or one of paths, which it would replace.
 func (c *jobFlags) summaryOK(paths ...report.NamedPath) error {
 	if err := report.CheckNotUndo(c.summary, "--summary"); err != nil {
 		return usage(err)
@@ -151,8 +147,7 @@ func newLogger(format string, verbose bool, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// logRequests is --verbose's request log: one DEBUG line a request. The
-// wait and attempt come from the pacer that handed the request its turn.
+// logRequests is --verbose's DEBUG line a request, with the pacer's attempt and wait.
 func logRequests(log *slog.Logger) func(context.Context, client.Exchange) {
 	return func(ctx context.Context, x client.Exchange) {
 		attrs := []slog.Attr{slog.String("method", x.Method), slog.String("path", x.Path)}
@@ -176,8 +171,7 @@ func logRequests(log *slog.Logger) func(context.Context, client.Exchange) {
 // ms is d in milliseconds, to the tenth.
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e5) / 10 }
 
-// failureBudgetFlag is --max-failures: a count of rows, or a percentage of
-// the rows sent ("5%").
+// failureBudgetFlag is --max-failures: a count of rows, or a percentage of the rows sent ("5%").
 type failureBudgetFlag batch.FailureBudget
 
 func (f *failureBudgetFlag) String() string {

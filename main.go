@@ -29,8 +29,7 @@ const (
 	exitInterrupted = 130
 )
 
-// version, commit and date are stamped by scripts/build.sh (-ldflags -X)
-// for builds without git metadata; when empty, the build info is used.
+// Stamped by scripts/build.sh (-ldflags -X); when empty, the build info is used.
 var version, commit, date = "", "", ""
 
 func main() {
@@ -38,13 +37,10 @@ func main() {
 	stop := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 3)
-	// SIGHUP (a closed terminal) is a stop like SIGTERM. SIGPIPE is caught
-	// so that a write to a closed pipe (--report - into head) fails as an
-	// error the run reports, instead of killing it with calls in flight.
+	// SIGHUP stops like SIGTERM; SIGPIPE is caught so that a closed pipe (--report - | head) is an error, not a kill.
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	go func() {
-		// First signal: stop dispatching (each command says what that does),
-		// let calls in flight finish. Second: cancel them. Third: exit.
+		// First signal: send nothing new, let calls in flight finish. Second: cancel them. Third: exit.
 		n := 0
 		for sig := range sigs {
 			if sig == syscall.SIGPIPE {
@@ -67,16 +63,14 @@ func main() {
 	os.Exit(exitCodeSaid(err, say))
 }
 
-// run runs the command line args with the process's signals (stop closes
-// at the first), environment and standard streams.
+// run runs args with the process's first signal (stop), environment and streams.
 func run(ctx context.Context, stop <-chan struct{}, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root := newRootCmd(&sys{stop: stop, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, args: args})
 	root.SetArgs(append([]string{}, args...)) // never nil: cobra reads os.Args then
 	return root.ExecuteContext(ctx)
 }
 
-// logsJSON reports whether args ask for --log-format json: main's own lines
-// are then JSON too, as a log shipper reads every line as a record.
+// logsJSON reports whether args ask for --log-format json: main's own lines are then JSON too.
 func logsJSON(args []string) bool {
 	for i, a := range args {
 		if a == "--log-format=json" || a == "--log-format" && i+1 < len(args) && args[i+1] == "json" {
@@ -86,8 +80,7 @@ func logsJSON(args []string) bool {
 	return false
 }
 
-// notices returns how main tells something on stderr: "plivo-bulk: msg",
-// or with JSON logs one JSON log record at level.
+// notices returns how main tells something on stderr: "plivo-bulk: msg", or a JSON record.
 func notices(stderr io.Writer, json bool) func(level slog.Level, msg string, attrs ...any) {
 	if !json {
 		return func(_ slog.Level, msg string, _ ...any) { fmt.Fprintln(stderr, "plivo-bulk: "+msg) }
@@ -96,8 +89,7 @@ func notices(stderr io.Writer, json bool) func(level slog.Level, msg string, att
 	return func(level slog.Level, msg string, attrs ...any) { log.Log(context.Background(), level, msg, attrs...) }
 }
 
-// withStop returns a context that ends at the first signal, for commands
-// that have nothing in flight to wait for.
+// withStop returns a context that ends at the first signal, for waits with nothing in flight.
 func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
@@ -110,8 +102,7 @@ func withStop(ctx context.Context, stop <-chan struct{}) context.Context {
 	return ctx
 }
 
-// exitCodeSaid maps run's error to its exit code and tells the error: at
-// ERROR, since it ends the run, but for an interruption, which was asked for.
+// exitCodeSaid maps run's error to its exit code and tells it (an interruption at WARN: it was asked for).
 func exitCodeSaid(err error, say func(level slog.Level, msg string, attrs ...any)) int {
 	code := codeOf(err)
 	var told *toldError
@@ -145,13 +136,10 @@ func codeOf(err error) int {
 	return exitRowsFailed
 }
 
-// errDrift is plan's outcome under --detailed-exitcode when every row was
-// read and some would change their number: a finding for a monitor, not an
-// error. The summary has told it already.
+// errDrift is plan --detailed-exitcode's finding for a monitor, not an error; the summary told it.
 var errDrift = errors.New("the account differs from the input")
 
-// usageError marks a problem with the command line, the credentials or the
-// input file: nothing was sent, and the process exits with exitUsage.
+// usageError marks a problem with the command line, credentials or input: nothing was sent (exit 2).
 type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
@@ -164,7 +152,7 @@ func isUsage(err error) bool {
 	return errors.As(err, &u)
 }
 
-// usage marks err, when there is one, as a usageError.
+// usage marks a non-nil err as a usageError.
 func usage(err error) error {
 	if err != nil {
 		err = &usageError{err}
@@ -172,8 +160,7 @@ func usage(err error) error {
 	return err
 }
 
-// toldError is an error the command has already told on stderr (a JSON log
-// line, the summary): main exits with its code without printing it again.
+// toldError is an error already told on stderr: main exits with its code without printing it.
 type toldError struct{ err error }
 
 func (e *toldError) Error() string { return e.err.Error() }
@@ -184,8 +171,7 @@ func rowsFailed(failed, invalid int) error {
 	return &toldError{fmt.Errorf("%d rows failed, %d invalid", failed, invalid)}
 }
 
-// versionString is the -ldflags version, else the module version that go
-// install records, else "devel".
+// versionString is the -ldflags version, else go install's module version, else "devel".
 func versionString() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
@@ -193,8 +179,7 @@ func versionString() string {
 	return cmpOr(version, "devel")
 }
 
-// versionLine is what 'plivo-bulk version' prints: version, commit, build
-// date when stamped, and Go.
+// versionLine is what 'plivo-bulk version' prints.
 func versionLine() string {
 	rev, dirty, goVersion, built := "unknown", "", "unknown", ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
