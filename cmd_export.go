@@ -67,8 +67,7 @@ func (o *exportFlags) check() error {
 
 // exportCmd is the export command.
 func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout, stderr io.Writer) (err error) {
-	s := newJob(&o.jobFlags, stop, stderr, "export", o.output, "no new pages are read; the file is not written")
-	s.stdout = stdout
+	s := newJob(&o.jobFlags, stop, stdout, stderr, "export", o.output, "no new pages are read; the file is not written")
 	defer s.end(&err)
 	if err := s.start(ctx, o.check, false, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err

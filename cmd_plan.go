@@ -45,8 +45,7 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 
 // planCmd is the plan command.
 func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, stderr io.Writer) (err error) {
-	s := newJob(&o.jobFlags, stop, stderr, "plan", o.output, "no new numbers are read; waiting for reads in flight")
-	s.stdout = stdout
+	s := newJob(&o.jobFlags, stop, stdout, stderr, "plan", o.output, "no new numbers are read; waiting for reads in flight")
 	defer s.end(&err)
 	check := func() error {
 		err := o.validate("plan")

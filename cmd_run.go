@@ -110,8 +110,7 @@ func (o runFlags) fileMode() report.Mode {
 
 // runCmd is the run command.
 func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stderr io.Writer) (err error) {
-	s := newJob(&o.jobFlags, stop, stderr, "run", o.report, "no new rows are sent; waiting for calls in flight")
-	s.stdout = stdout
+	s := newJob(&o.jobFlags, stop, stdout, stderr, "run", o.report, "no new rows are sent; waiting for calls in flight")
 	defer s.end(&err)
 	var ask *confirmer // before the input is read: a run in the background is refused first
 	check := func() (err error) {

@@ -248,8 +248,7 @@ func summaryOnFlagError(c *cobra.Command, args []string, err error) {
 	for _, name := range []string{"input", "report", "output", "undo"} {
 		paths = append(paths, report.NamedPath{Flag: "--" + name, Path: get(name)})
 	}
-	s := newJob(&jf, nil, c.ErrOrStderr(), c.Name(), get("report")+get("output"), "")
-	s.stdout = c.OutOrStdout()
+	s := newJob(&jf, nil, c.OutOrStdout(), c.ErrOrStderr(), c.Name(), get("report")+get("output"), "")
 	s.summarize = jf.summaryOK(paths...) == nil
 	s.end(&err)
 }

@@ -5,23 +5,20 @@ import (
 	"fmt"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
-	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// startSeededSandbox starts a sandbox on loopback for `--sandbox`, seeded
-// with every valid number of the input (without one, export's, 45: a few
-// pages), each on the app sandboxStartApp with the alias "old alias" and
-// compliance pending so that compliance changes can be rehearsed, and the
-// applications and subaccounts that samples/ use. sandboxDefaultApp is the
-// account's default_number_app, which Plivo documents it assigns to a
-// number updated without app_id.
-func startSeededSandbox(in *input.Input, o *jobFlags) (*seededSandbox, error) {
+// startSandbox starts --sandbox's server on loopback and points s at it, returning its token. It
+// holds every valid number of the input (export's: 45, a few pages) on sandboxStartApp, with the
+// alias "old alias" and compliance pending, and the applications and subaccounts samples/ use;
+// sandboxDefaultApp is the default_number_app Plivo assigns to an update without app_id.
+func (s *jobSetup) startSandbox() (string, error) {
+	in, o := s.in, s.f
 	const sandboxStartApp, sandboxDefaultApp = "20372631212782779", "20372631212782700"
 	cfg := sandbox.Config{RateLimit: o.sandboxRate.Limit, RateWindow: o.sandboxRate.Window, FailRate: o.sandboxFailRate,
 		DefaultAppOnMissing: o.sandboxDefApp, DefaultApp: sandboxDefaultApp}
 	if err := cfg.Validate(); err != nil {
-		return nil, usagef("--sandbox: %w", err)
+		return "", usagef("--sandbox: %w", err)
 	}
 	srv := sandbox.New(cfg)
 	srv.AddApplication(sandboxStartApp, "Old IVR (where the sandbox's numbers start)")
@@ -42,23 +39,18 @@ func startSeededSandbox(in *input.Input, o *jobFlags) (*seededSandbox, error) {
 		}
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("seed the sandbox: %w", err)
+		return "", fmt.Errorf("seed the sandbox: %w", err)
 	}
 	url, stop, err := sandbox.Start(srv, "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("start the sandbox: %w", err)
+		return "", fmt.Errorf("start the sandbox: %w", err)
 	}
-	return &seededSandbox{url: url, authID: srv.Config().AuthID, token: srv.Config().AuthToken, stop: func() {
-		// The run is over, so nothing in flight is worth waiting for; a
-		// graceful Shutdown would also wait up to 5 s for a connection the
-		// client opened but never used.
+	s.closers = append(s.closers, func() {
+		// The run is over: a graceful stop would wait 5 s for a connection opened but never used.
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_ = stop(ctx)
-	}}, nil
-}
-
-type seededSandbox struct {
-	url, authID, token string
-	stop               func()
+	})
+	s.apiURL, s.authID = url, srv.Config().AuthID
+	return srv.Config().AuthToken, nil
 }

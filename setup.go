@@ -19,10 +19,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// jobSetup is a job command (run, plan, export) under way: its flags, its
-// stderr with the progress, a checked input, the API to talk to (Plivo or
-// the in-process sandbox) and a client; what it must undo at the end, and
-// the summary it ends with.
+// jobSetup is a job command (run, plan, export) under way, from its flags to its summary.
 type jobSetup struct {
 	f               *jobFlags
 	stop            <-chan struct{}
@@ -41,9 +38,8 @@ type jobSetup struct {
 	finished        chan struct{} // closed when the command ends
 }
 
-// newJob sets up command's stderr and progress, and says at the first
-// signal what stopping means (stopping), after erasing the bar for good.
-func newJob(f *jobFlags, stop <-chan struct{}, stderr io.Writer, command, output, stopping string) *jobSetup {
+// newJob sets up command's stderr and progress, and says at the first signal what stopping means.
+func newJob(f *jobFlags, stop <-chan struct{}, stdout, stderr io.Writer, command, output, stopping string) *jobSetup {
 	file, isFile := stderr.(*os.File)
 	bar, colour := barMode(f.progress, isFile && term.IsTerminal(int(file.Fd())), f.verbose, f.getenv)
 	p := &progress{w: stderr, bar: bar, colour: colour, every: f.logEvery}
@@ -51,7 +47,7 @@ func newJob(f *jobFlags, stop <-chan struct{}, stderr io.Writer, command, output
 		p.cols, _, _ = term.GetSize(int(file.Fd()))
 	}
 	p.log = newLogger(f.logFormat, f.verbose, p)
-	s := &jobSetup{f: f, stop: stop, command: command, output: output, started: time.Now(), log: p.log, prog: p,
+	s := &jobSetup{f: f, stop: stop, command: command, output: output, started: time.Now(), stdout: stdout, log: p.log, prog: p,
 		apiURL: f.apiURL, authID: f.authID, finished: make(chan struct{})}
 	go func() {
 		select {
@@ -64,9 +60,8 @@ func newJob(f *jobFlags, stop <-chan struct{}, stderr io.Writer, command, output
 	return s
 }
 
-// start refuses a --summary or outputs that are the input or each other
-// (past that, the summary is written whatever ends the command), checks
-// the flags, then opens the job.
+// start refuses outputs that are the input or each other (past that, the summary is always
+// written), checks the flags, then opens the job.
 func (s *jobSetup) start(ctx context.Context, check func() error, offline bool, paths ...report.NamedPath) error {
 	if err := s.f.summaryOK(paths...); err != nil {
 		return err
@@ -90,8 +85,7 @@ func (s *jobSetup) end(errp *error) {
 	}
 }
 
-// say tells a person something on stderr: a plain line, or with JSON logs
-// a WARN record, so that every line is JSON.
+// say tells a person something on stderr: a plain line, or with JSON logs a WARN record.
 func (s *jobSetup) say(msg string) { s.sayf(slog.LevelWarn, msg) }
 
 // sayf is say at level, with attrs for the JSON record only.
@@ -103,10 +97,8 @@ func (s *jobSetup) sayf(level slog.Level, msg string, attrs ...any) {
 	}
 }
 
-// open checks the credentials are there, reads and checks the whole input
-// (the first signal ends its waits: a FIFO without a writer, a stalled
-// producer), and, unless offline, starts the sandbox when asked and builds
-// the client. Nothing is sent.
+// open checks the credentials, reads and checks the input (the first signal ends its waits) and,
+// unless offline, starts the sandbox when asked and builds the client. Nothing is sent.
 func (s *jobSetup) open(ctx context.Context, offline bool) error {
 	f, stop := s.f, s.stop
 	if !offline {
@@ -130,16 +122,14 @@ func (s *jobSetup) open(ctx context.Context, offline bool) error {
 	}
 	token := f.token
 	if f.sandbox {
-		sb, err := startSeededSandbox(s.in, f)
-		if err != nil {
+		var err error
+		if token, err = s.startSandbox(); err != nil {
 			return err
 		}
-		s.closers = append(s.closers, sb.stop)
-		s.apiURL, s.authID, token = sb.url, sb.authID, sb.token
 		if f.logFormat == "json" {
-			s.log.Warn("working against the built-in SANDBOX, not Plivo: nothing real is changed", "api", sb.url)
+			s.log.Warn("working against the built-in SANDBOX, not Plivo: nothing real is changed", "api", s.apiURL)
 		} else {
-			fmt.Fprintf(s.prog, "plivo-bulk: working against the built-in SANDBOX at %s, not Plivo: nothing real is changed\n", sb.url)
+			fmt.Fprintf(s.prog, "plivo-bulk: working against the built-in SANDBOX at %s, not Plivo: nothing real is changed\n", s.apiURL)
 		}
 	}
 	s.concurrency = fitConcurrency(f, s.log)
@@ -153,10 +143,8 @@ func (s *jobSetup) open(ctx context.Context, offline bool) error {
 	return usage(err)
 }
 
-// fitConcurrency is the pool's ceiling: --concurrency, or the automatic
-// one, but never more connections than the open-files limit allows, less
-// 64 files for the input, the outputs and the logs (it says so when it has
-// to lower it). The in-process sandbox holds the server's end too.
+// fitConcurrency is --concurrency or the automatic one, lowered (and said) to fit the open-files
+// limit less 64 files for the input, outputs and logs; the in-process sandbox holds both ends.
 func fitConcurrency(f *jobFlags, log *slog.Logger) int {
 	n, perConn := f.concurrency, 1
 	if n == 0 {
@@ -173,15 +161,13 @@ func fitConcurrency(f *jobFlags, log *slog.Logger) int {
 	return n
 }
 
-// origin is what the report and undo files record of where they were
-// written: the account and the API host.
+// origin is the account and API host the report and undo files record.
 func (s *jobSetup) origin() (report.Origin, error) {
 	o, err := report.NewOrigin(s.authID, s.apiURL)
 	return o, usage(err)
 }
 
-// checkCredentials fails, before anything is read, when credentials are
-// missing (the sandbox needs none).
+// checkCredentials fails, before anything is read, when credentials are missing.
 func (c *jobFlags) checkCredentials(stop <-chan struct{}) (err error) {
 	if c.sandbox {
 		return nil
@@ -202,22 +188,17 @@ func (c *jobFlags) checkCredentials(stop <-chan struct{}) (err error) {
 	return nil
 }
 
-// maxTokenFile bounds what is read of PLIVO_AUTH_TOKEN_FILE: a path
-// pointed at /dev/zero or a log file fails instead of filling memory.
+// maxTokenFile bounds PLIVO_AUTH_TOKEN_FILE: /dev/zero or a log file fails instead of filling memory.
 const maxTokenFile = 4096
 
-// authToken returns the auth token: PLIVO_AUTH_TOKEN, or the content of the
-// file PLIVO_AUTH_TOKEN_FILE names (a Kubernetes Secret, a systemd
-// credential) without the one trailing newline echo writes. When both are
-// set they must agree: letting either win would hide a stale one. Errors
-// name the variable and the path, never the content.
+// authToken is PLIVO_AUTH_TOKEN, or PLIVO_AUTH_TOKEN_FILE's content less one trailing newline;
+// both set must agree, as either winning would hide a stale one. Errors never hold the content.
 func authToken(stop <-chan struct{}, getenv func(string) string) (string, error) {
 	token, path := getenv("PLIVO_AUTH_TOKEN"), getenv("PLIVO_AUTH_TOKEN_FILE")
 	if path == "" {
 		return token, nil
 	}
-	// A named pipe (<(pass show ...)) opens only once something writes to
-	// it: the first signal ends that wait, as it ends the input's.
+	// A named pipe (<(pass show ...)) opens once written to: the first signal ends that wait.
 	done := make(chan error, 1)
 	var b []byte
 	go func() {
