@@ -15,8 +15,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// Mode says what to do with a report, undo file or plan that exists. In
-// every mode, one that records no row yet is taken over.
+// Mode says what to do with an existing report, undo file or plan; one with no row is taken over.
 type Mode int
 
 // The modes.
@@ -29,8 +28,7 @@ const (
 var (
 	ErrExists = errors.New("file already exists")
 	ErrLocked = errors.New("report is in use by another run")
-	// ErrWrite is matched by a failed write to a report, undo file or plan:
-	// the row was not recorded, and every later write fails the same way.
+	// ErrWrite: the row was not recorded, and every later write fails the same way.
 	ErrWrite = errors.New("cannot write")
 )
 
@@ -48,9 +46,8 @@ var (
 	undoHeader = strings.Join(append(batch.Columns(), OriginColumns...), ",")
 )
 
-// csvFile is a report, undo file or plan, written a flushed record at a
-// time so that a killed run leaves every complete line. An older version's
-// file, with its origin on its first line, is appended to in its own form.
+// csvFile is a report, undo file or plan, flushed a record at a time so that a killed run leaves
+// every complete line; an older version's file is appended to in its own form.
 type csvFile struct {
 	f      *os.File // nil for standard output
 	stream bool     // not a regular file
@@ -61,10 +58,8 @@ type csvFile struct {
 	err    error    // the first failed write: every later one returns it
 }
 
-// openCSV opens a report, undo file or plan for a run against o, locked
-// with a flock while open. Appending (Resume, or Force on a kind that
-// appends), it calls resume with each row, and exact false for the report
-// of an old version that did not escape its targets.
+// openCSV opens a file of kind k for a run against o, locked while open. Appending, it calls
+// resume with each row, exact false for an old version's report that did not escape its targets.
 func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume func(rec []string, exact bool) error) (*csvFile, error) {
 	hdr, c := k.header, &csvFile{rec: make([]string, len(k.header))}
 	if k.tag != "" {
@@ -139,8 +134,7 @@ func (c *csvFile) begin(f *os.File, w io.Writer, header []string) error {
 	return err
 }
 
-// replace writes a new file with the header and renames it over dst, the
-// file old, which stays locked until the new one, locked too, has its name.
+// replace renames a new file with the header over dst (old, locked until the new one has its name).
 func (c *csvFile) replace(old *os.File, dst string, header []string) error {
 	st, err := old.Stat()
 	if err != nil {
@@ -169,8 +163,7 @@ func (c *csvFile) replace(old *os.File, dst string, header []string) error {
 	return nil
 }
 
-// append reads the rows of f to resume, each of which must be of origin o,
-// cuts off a torn last line, and leaves f ready to append to.
+// append reads f's rows, each of origin o, to resume, cuts a torn last line, and readies f to append.
 func (c *csvFile) append(f *os.File, path string, k kind, ex existing, o Origin, resume func([]string, bool) error) error {
 	keep, err := scanRecords(f, path, ex.start, ex.size, len(c.rec), func(rec []string) error {
 		if have := rec[len(k.header):]; !slices.Equal(have, c.rec[len(k.header):]) {
@@ -232,10 +225,8 @@ type existing struct {
 
 const bom = "\xef\xbb\xbf"
 
-// inspect reads how an existing file starts, given the header hdr it
-// should have. One saved again with a byte order mark or CRLF line ends
-// (Python's csv module, a spreadsheet) is ours; so is one cut inside its
-// header (a run killed as it started), with no rows.
+// inspect reads how an existing file starts, given its header hdr. One saved again with a BOM or
+// CRLF (a spreadsheet) is ours; so is one cut inside its header (killed as it started).
 func inspect(f *os.File, k kind, hdr string) (ex existing, err error) {
 	st, err := f.Stat()
 	if err != nil {
@@ -268,9 +259,7 @@ func inspect(f *os.File, k kind, hdr string) (ex existing, err error) {
 	return ex, nil
 }
 
-// inputKind says what a file whose first line is first holds, if plivo-bulk
-// reads it back as an input: an undo file, or a file whose header starts
-// with the number column (an export, an old undo file, an input).
+// inputKind says which input a file starting with first is, if plivo-bulk reads it as one.
 func inputKind(first string) string {
 	switch {
 	case first == undoHeader || strings.HasPrefix(first, LegacyPrefix+"undo:"):
@@ -281,9 +270,8 @@ func inputKind(first string) string {
 	return ""
 }
 
-// CheckNotUndo refuses, whatever the flags, to have flag replace the file
-// at path when it is an undo file: it may hold the only record of the
-// values from before a run.
+// CheckNotUndo refuses, whatever the flags, to let flag replace an undo file: it may hold the only
+// record of the values from before a run.
 func CheckNotUndo(path, flag string) error {
 	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
 		return nil // nothing to lose; and reading a pipe would wait for ever
@@ -301,9 +289,8 @@ func CheckNotUndo(path, flag string) error {
 	return nil
 }
 
-// scanRecords calls fn with each record of f from start to end (the slice
-// is reused), each of n fields, and returns where the complete records
-// end: a killed run may have cut the last one. Other damage is an error.
+// scanRecords calls fn with each n-field record of f from start to end (reused), and returns where
+// the complete records end: a killed run may have cut the last one. Other damage is an error.
 func scanRecords(f *os.File, path string, start, end int64, n int, fn func(rec []string) error) (int64, error) {
 	last := make([]byte, 1)
 	if _, err := f.ReadAt(last, end-1); err != nil {

@@ -8,12 +8,8 @@ import (
 	"strings"
 )
 
-// Origin is what a report or an undo file was written against: the account
-// (its auth id) and the API host. A file says "this row is ok" or "this
-// was the value before" only for its origin, so a run resumes or appends
-// only into a file of its own origin, and an undo file run as input goes
-// only to its own. Every row records it (OriginColumns), so that a file
-// copied, concatenated or loaded into a database keeps it.
+// Origin is the account and API host a report or undo file was written against: it is true only
+// there. Every row records it, so that a copied, concatenated or loaded file keeps it.
 type Origin struct {
 	Account string // the auth id, such as MAXXXXXXXXXXXXXXXXXX
 	API     string // scheme://host[:port], never credentials or a path
@@ -22,10 +18,8 @@ type Origin struct {
 // OriginColumns end the header of the report and of the undo file.
 var OriginColumns = []string{"account", "api"}
 
-// NewOrigin returns the origin of a run as account against the API root
-// apiURL, reduced to its scheme and host, lower-cased, with a port only when
-// it is not the scheme's default: "https://API.plivo.com:443/v1/" and
-// "https://api.plivo.com" are one origin.
+// NewOrigin reduces apiURL to scheme and lower-cased host, a port only when not the default:
+// "https://API.plivo.com:443/v1/" and "https://api.plivo.com" are one origin.
 func NewOrigin(account, apiURL string) (Origin, error) {
 	u, err := url.Parse(apiURL)
 	if err != nil {
@@ -50,17 +44,12 @@ func (o Origin) String() string { return "account " + o.Account + " at " + o.API
 
 func (o Origin) cells() []string { return []string{EscapeCell(o.Account), EscapeCell(o.API)} }
 
-// LegacyPrefix starts the first line of the reports and undo files of older
-// versions, which recorded their origin there, before the header:
+// LegacyPrefix starts older versions' first line, their origin, before the header:
 //
 //	# plivo-bulk undo: account=MAXXXXXXXXXXXXXXXXXX api=https://api.plivo.com cells=escaped
-//
-// The input reader skips it (and counts it) and takes an undo file's
-// origin from it (UndoLineOrigin).
 const LegacyPrefix = "# plivo-bulk "
 
-// parseLegacyLine reads such a line of the given tag: its origin (zero if
-// it records none) and whether its target cells are escaped, hence exact.
+// parseLegacyLine reads such a line: its origin (zero if none) and whether its cells are exact.
 func parseLegacyLine(line, tag string) (o Origin, exact, ok bool) {
 	rest, ok := strings.CutPrefix(line, LegacyPrefix+tag+":")
 	for _, f := range strings.Fields(rest) {
@@ -79,15 +68,13 @@ func parseLegacyLine(line, tag string) (o Origin, exact, ok bool) {
 	return o, exact, ok
 }
 
-// UndoLineOrigin returns the origin that an input's first line records, if
-// it is an older undo file's.
+// UndoLineOrigin returns the origin an older undo file's first line records.
 func UndoLineOrigin(line string) (Origin, bool) {
 	o, _, ok := parseLegacyLine(line, undoKind.tag)
 	return o, ok
 }
 
-// CheckUndoInput returns an *OriginError unless every origin that the undo
-// file given as the input called name records is run's.
+// CheckUndoInput returns an *OriginError unless every origin the input name records is run's.
 func CheckUndoInput(name string, have []Origin, run Origin) error {
 	for _, o := range have {
 		if o != run {
@@ -98,12 +85,9 @@ func CheckUndoInput(name string, have []Origin, run Origin) error {
 }
 
 var (
-	// ErrOtherOrigin is matched by the error of using a file written
-	// against another account or API host.
+	// ErrOtherOrigin and ErrNoOrigin match an *OriginError.
 	ErrOtherOrigin = errors.New("written against another account or API")
-	// ErrNoOrigin is matched by the error of using a file that does not
-	// say which: what it says cannot be trusted for any account.
-	ErrNoOrigin = errors.New("no record of the account and API it was written against")
+	ErrNoOrigin    = errors.New("no record of the account and API it was written against")
 )
 
 // OriginError is the error of using a file of another origin, or of none.

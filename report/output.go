@@ -13,13 +13,9 @@ import (
 	"syscall"
 )
 
-// Every output is put in place one way. "-" is standard output, as are
-// /dev/stdout and descriptor 1 (the stream the run has, never reopened). A
-// symlink is followed: its target is written. What is not a regular file
-// (a named pipe, a device, a descriptor under /proc such as /dev/fd/3) is
-// written in place, never replaced. A regular file is written as a new file
-// beside it, with the mode of the file it replaces or 0666 less the umask,
-// then renamed over it.
+// Every output is put in place one way. "-", /dev/stdout and descriptor 1 are the run's stdout. A
+// symlink's target is written. What is not a regular file (a pipe, a device, /dev/fd/3) is written
+// in place; a regular file is written beside, with the old file's mode, then renamed over it.
 
 // isStdout reports whether path names standard output.
 func isStdout(path string) bool {
@@ -30,8 +26,7 @@ func isStdout(path string) bool {
 	return false
 }
 
-// resolve follows the symlinks of path to the file it names, which may not
-// exist yet; inPlace says it must be written in place.
+// resolve follows path's symlinks to the file, maybe not there yet; inPlace: not to be replaced.
 func resolve(path string) (dst string, inPlace bool, err error) {
 	for range 40 {
 		dir, err := filepath.EvalSymlinks(filepath.Dir(path))
@@ -55,9 +50,7 @@ func resolve(path string) (dst string, inPlace bool, err error) {
 	return "", false, errors.New("too many levels of symbolic links")
 }
 
-// openInPlace opens to append to it a file that is not replaced, and a
-// named pipe without waiting: no reader yet is an error, not a wait that
-// Ctrl-C could not end.
+// openInPlace opens to append, a named pipe without waiting: no reader is an error, not a wait.
 func openInPlace(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ENXIO) {
@@ -66,8 +59,7 @@ func openInPlace(path string) (*os.File, error) {
 	return f, err
 }
 
-// createTemp creates a file beside dst with the mode of old, the file it
-// replaces, or as the umask says when old is nil.
+// createTemp creates a file beside dst with the mode of old, or the umask's when old is nil.
 func createTemp(dst string, old fs.FileInfo) (*os.File, error) {
 	name := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+"."+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
@@ -93,16 +85,14 @@ func rename(tmp, dst string) error {
 	return nil
 }
 
-// output is a file written whole, then put in place by commit: a stopped
-// export or summary leaves the earlier file, never half of one.
+// output is a file put in place whole by commit: a stopped export leaves the earlier file.
 type output struct {
 	io.Writer
 	f   *os.File // nil for standard output
 	dst string   // what f replaces on commit; "" when f is written in place
 }
 
-// createOutput opens the output path that flag names. An existing regular
-// file is refused unless replace is set; an undo file always is.
+// createOutput opens flag's output path: an existing file only if replace, never an undo file.
 func createOutput(path, flag string, replace bool, stdout io.Writer) (*output, error) {
 	if isStdout(path) {
 		return &output{Writer: stdout}, nil
@@ -157,8 +147,7 @@ func (o *output) abort() {
 	}
 }
 
-// WriteFile writes data as the output path (see createOutput), replacing
-// what is there unless it is an undo file.
+// WriteFile writes data as flag's output path, replacing what is there unless it is an undo file.
 func WriteFile(path, flag string, data []byte, stdout io.Writer) error {
 	o, err := createOutput(path, flag, true, stdout)
 	if err != nil {

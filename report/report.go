@@ -1,13 +1,8 @@
-// Package report holds the files a plivo-bulk run writes, each with its
-// reader: the report (a row per input row, read back to resume), the undo
-// file (an input that restores what a run changed), the plan, the export,
-// the cell escape they share and the one way every output is put in place.
+// Package report holds the files a run writes, with their readers and the cell escape they share:
+// the report (read back to resume), the undo file, the plan, the export and the summary.
 //
-// Every CSV starts with its header. The report's and the undo file's rows
-// end with the account and API host they were written against (Origin): a
-// run resumes or appends only into a file of its own origin, and an undo
-// file run as input goes only to its own. Older versions wrote the origin
-// on a first line instead; such files still resume and roll back.
+// Every CSV starts with its header. The report's and undo file's rows end with their Origin;
+// older versions wrote it on a first line instead, and such files still resume and roll back.
 package report
 
 import (
@@ -27,8 +22,7 @@ var Columns = []string{
 	"app_id", "subaccount", "alias", "compliance_application_id", "account", "api",
 }
 
-// Writer writes the report, a flushed row per result. Its targets are
-// escaped (exact); the other cells, which people read, are neutralised.
+// Writer writes the report, a flushed row per result: targets escaped (exact), the rest neutralised.
 type Writer struct {
 	*csvFile
 	done *Completed
@@ -75,9 +69,7 @@ func cells(rec []string, r batch.Result, text func(string) string, target func(b
 // Close flushes the report and releases its lock.
 func (w *Writer) Close() error { return w.close() }
 
-// JSONLine renders r as a JSON line with the report's columns as keys, in
-// order, exact values, http_status null when no answer came: for a row the
-// report could not record.
+// JSONLine renders a row the report could not record as JSON with the report's keys, exact values.
 func JSONLine(r batch.Result) []byte {
 	rec := cells(make([]string, len(Columns)-2), r, func(s string) string { return s }, batch.Setting.Cell)
 	b := []byte{'{'}
@@ -99,17 +91,15 @@ func JSONLine(r batch.Result) []byte {
 	return append(b, '}', '\n')
 }
 
-// Completed is what a report records as done: a number's latest line
-// decides, done only when ok with the row's exact targets. Hashed, a done
-// number costs about 30 bytes: a million as strings took 200 MB.
+// Completed is what a report records as done: a number's latest line, ok with the exact targets.
+// Hashed, as a million numbers as strings took 200 MB.
 type Completed struct {
 	done map[uint64]uint64 // hash(number) -> hash(number, targets) of its latest line, when ok
 	rows int
 }
 
-// add notes a report row. An old version's report (not exact) wrote a line
-// break as a space, a formula with a leading ' and the text (clear) as the
-// marker: an ok line whose targets may stand for other values is not done.
+// add notes a report row. In an old version's (not exact), targets with a space, a leading ' or
+// (clear) may stand for other values: such an ok line is not done.
 func (d *Completed) add(rec []string, exact bool) {
 	d.rows++
 	lossy := func(c string) bool {
