@@ -65,7 +65,6 @@ func (o *exportFlags) check() error {
 	return nil
 }
 
-// exportCmd is the export command.
 func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout, stderr io.Writer) (err error) {
 	s := newJob(&o.jobFlags, stop, stdout, stderr, "export", o.output, "no new pages are read; the file is not written")
 	defer s.end(&err)
@@ -87,8 +86,7 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout,
 		Page: func() { s.prog.add(batch.StatusOK) },
 	})
 	s.prog.finish()
-	// A listing the account moved under is written all the same, every
-	// number as it was listed; the exit code says it is no snapshot.
+	// A listing the account moved under is written all the same; the exit code says it is no snapshot.
 	changed := errors.Is(err, batch.ErrChanged)
 	if err == nil || changed {
 		if cerr := out.Commit(); cerr != nil {

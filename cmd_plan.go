@@ -43,7 +43,6 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 	return cmd
 }
 
-// planCmd is the plan command.
 func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, stderr io.Writer) (err error) {
 	s := newJob(&o.jobFlags, stop, stdout, stderr, "plan", o.output, "no new numbers are read; waiting for reads in flight")
 	defer s.end(&err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -184,7 +185,7 @@ var flagGroups = [][]string{
 // printHelp is every command's help: what it does, usage, examples, flags by purpose.
 func printHelp(c *cobra.Command, _ []string) {
 	w := c.OutOrStdout()
-	fmt.Fprintln(w, strings.TrimSpace(cmpOr(c.Long, c.Short)))
+	fmt.Fprintln(w, strings.TrimSpace(cmp.Or(c.Long, c.Short)))
 	if c.HasParent() {
 		fmt.Fprintf(w, "\nUsage:\n  %s\n", c.UseLine())
 		if c.HasAvailableSubCommands() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -108,7 +109,6 @@ func (o runFlags) fileMode() report.Mode {
 	return report.New
 }
 
-// runCmd is the run command.
 func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stderr io.Writer) (err error) {
 	s := newJob(&o.jobFlags, stop, stdout, stderr, "run", o.report, "no new rows are sent; waiting for calls in flight")
 	defer s.end(&err)
@@ -126,11 +126,10 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 	if o.dryRun {
 		return dryRun(ctx, s.in, o, stdout, s.sayf)
 	}
-	// The report (and undo file) before any request: a locked, foreign or
-	// existing one is refused before anything is sent.
-	origin, err := s.origin()
+	// The report and undo file first: a locked, foreign or existing one is refused before any request.
+	origin, err := report.NewOrigin(s.authID, s.apiURL)
 	if err != nil {
-		return err
+		return usage(err)
 	}
 	if !o.allowOrigin {
 		if err := report.CheckUndoInput(s.in.Name(), s.in.Origins(), origin); err != nil {
@@ -171,8 +170,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 			if ask == nil {
 				return nil
 			}
-			// The same progress goes on after the answer, counting the
-			// canary's rows: nothing of it is drawn over the question.
+			// The progress, counting the canary's rows, goes on after the answer, never over the question.
 			s.prog.pause()
 			defer s.prog.resume()
 			return ask.confirmCanary(ctx, results)
@@ -212,9 +210,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 	return s.outcome(sum, err, "were not attempted", o.redo(err))
 }
 
-// redo says what finishes a stopped run, "" when nothing would: --resume
-// cannot help a run that was declined, whose credentials were refused, or
-// whose report went to standard output.
+// redo says what finishes a stopped run, "" when nothing would.
 func (o runFlags) redo(err error) string {
 	var noRow *batch.NoCanaryRowError
 	switch {
@@ -236,10 +232,8 @@ func (o runFlags) redo(err error) string {
 	return "run again with --resume to finish"
 }
 
-// outcome says what the end of a job means for the exit code, telling what
-// is left to do (notDone, then redo, the way to finish it, if any); with
-// JSON logs the error is then logged and marked as told, so that main does
-// not print it again.
+// outcome is the job's error for the exit code, after telling what is left (notDone) and how to
+// finish it (redo); with JSON logs the error is logged here and marked as told.
 func (s *jobSetup) outcome(sum batch.Summary, err error, notDone, redo string) error {
 	then := func(sep string) string {
 		if redo == "" {
@@ -274,14 +268,13 @@ func perRow(requests, rows int) float64 {
 	return float64(requests) / float64(rows)
 }
 
-// dryRun prints what would be sent, row by row, and what it would cost,
-// and sends nothing.
+// dryRun prints what would be sent, row by row, and what it would cost; it sends nothing.
 func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout io.Writer, sayf func(slog.Level, string, ...any)) error {
 	step := o.step()
 	if o.undo != "" {
 		step.Undo = noUndo{}
 	}
-	c, err := batch.DryRun(ctx, in, step, o.canary, cmpOr(o.authID, "{auth_id}"), stdout)
+	c, err := batch.DryRun(ctx, in, step, o.canary, cmp.Or(o.authID, "{auth_id}"), stdout)
 	if err != nil {
 		return err
 	}

@@ -60,8 +60,7 @@ func newSandboxCmd(s *sys, o *sandboxOptions) *cobra.Command {
 	return cmd
 }
 
-// sandboxCmd checks the flags, serves a sandbox until ctx is done, then
-// prints its stats and, with --dump, its numbers.
+// sandboxCmd serves a sandbox until ctx is done, then prints its stats and --dump's numbers.
 func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 	o.cfg.RateLimit, o.cfg.RateWindow = o.rate.Limit, o.rate.Window
 	errs := []error{o.cfg.Validate(), sandbox.CheckListenAddr(o.listen)}
@@ -128,9 +127,7 @@ func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 	return err
 }
 
-// printSandboxBanner tells how to point plivo-bulk at the sandbox. It
-// prints a made-up token, which guards nothing but the sandbox, never one
-// taken from the environment.
+// printSandboxBanner tells how to point plivo-bulk at the sandbox, never with a token from the environment.
 func printSandboxBanner(w io.Writer, baseURL string, cfg sandbox.Config, tokenFromEnv bool, numbers int) {
 	fmt.Fprintf(w, "plivo-bulk sandbox: serving Plivo's Number API on %s\naccount %s with %d numbers", baseURL, cfg.AuthID, numbers)
 	if cfg.RateLimit > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,8 +16,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// bigRun is the row count above which the confirmation asks for the
-// account id instead of "yes": a slip of the finger costs more there.
+// bigRun is the row count above which the confirmation asks for the account id instead of "yes".
 const bigRun = 1000
 
 // confirmer asks the person at the terminal before a real run goes on.
@@ -25,15 +25,12 @@ type confirmer struct {
 	stop <-chan struct{}
 }
 
-// errBackground: a background job that read or wrote the terminal would be
-// stopped by the kernel (SIGTTIN, SIGTTOU) and wait for ever.
+// errBackground: a background job that used the terminal would be stopped (SIGTTIN, SIGTTOU) for ever.
 var errBackground = errors.New("the run is in the background, where the confirmation cannot be asked: run it in the foreground, or with --yes")
 
-// newConfirmer returns a confirmer when there is someone to ask: the process
-// has a controlling terminal, the run is real, and --yes was not given.
-// Without a terminal (cron, CI) it returns nil: the run goes on as asked.
-// The question goes to the terminal itself, as sudo and ssh ask, so that
-// redirected stderr or stdin (the input on "-") neither hides nor skips it.
+// newConfirmer returns a confirmer for a real run without --yes on a controlling terminal (nil
+// under cron). It asks on /dev/tty, as sudo does, so that a redirected stdin or stderr neither
+// hides nor answers the question.
 func newConfirmer(o runFlags, stop <-chan struct{}) (*confirmer, error) {
 	if o.yes || o.sandbox || o.dryRun {
 		return nil, nil
@@ -52,9 +49,8 @@ func newConfirmer(o runFlags, stop <-chan struct{}) (*confirmer, error) {
 	return &confirmer{tty: tty, stop: stop}, nil
 }
 
-// ask shows text, ending with the question, and waits for a line typed
-// after it; it returns nil when the line is want, batch.ErrDeclined for
-// anything else, and batch.ErrInterrupted at the first signal.
+// ask shows text and waits for a line typed after it: nil when it is want, else batch.ErrDeclined,
+// or batch.ErrInterrupted at the first signal.
 func (c *confirmer) ask(ctx context.Context, text, want string) error {
 	if !inForeground(c.tty) { // moved to the background (Ctrl-Z, bg) since it started
 		return fmt.Errorf("%w: %w; nothing more was sent", batch.ErrDeclined, errBackground)
@@ -63,8 +59,7 @@ func (c *confirmer) ask(ctx context.Context, text, want string) error {
 	fmt.Fprint(c.tty, text)
 	line := make(chan string, 1)
 	go func() {
-		// A terminal hands over one line per read: the rest stays queued,
-		// for the next flush.
+		// A terminal hands over one line per read: the rest stays queued for the next flush.
 		l, _ := bufio.NewReader(c.tty).ReadString('\n')
 		line <- l
 	}()
@@ -82,8 +77,7 @@ func (c *confirmer) ask(ctx context.Context, text, want string) error {
 	}
 }
 
-// confirmRun shows what the run is about to do and asks to go on: for more
-// than bigRun rows, by typing the account id, where a slip costs more.
+// confirmRun shows what the run is about to do and asks to go on.
 func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, api string, rate float64) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nAbout to update numbers on account %s at %s:\n  rows: %d, of which %d to send", authID, redactedHost(api), est.Rows, est.ToSend)
@@ -103,7 +97,7 @@ func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, 
 				break
 			}
 			value := map[string]string{"": batch.ClearMarker, batch.OtherValues: batch.OtherValues}[vc.Value]
-			fmt.Fprintf(&b, "  %s → %s: %s\n", batch.Field(f), cmpOr(value, strconv.Quote(vc.Value)), plural(vc.Numbers, "number"))
+			fmt.Fprintf(&b, "  %s → %s: %s\n", batch.Field(f), cmp.Or(value, strconv.Quote(vc.Value)), plural(vc.Numbers, "number"))
 		}
 	}
 	if est.Read.Chosen == batch.ReadPage {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -55,7 +56,7 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	fs.DurationVar(&c.backoffBase, "backoff-base", pace.DefaultBackoffBase, "first retry waits up to this `DURATION` (doubling each time, with jitter)")
 	fs.DurationVar(&c.backoffMax, "backoff-max", pace.DefaultBackoffMax, "longest wait between two attempts (a `DURATION`)")
 	fs.BoolVar(&c.adaptive, "adaptive", true, "slow down when the API answers 429, then probe back up toward --rate")
-	fs.StringVar(&c.apiURL, "api-url", cmpOr(s.getenv("PLIVO_API_URL"), client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
+	fs.StringVar(&c.apiURL, "api-url", cmp.Or(s.getenv("PLIVO_API_URL"), client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
 	fs.StringVar(&c.authID, "auth-id", s.getenv("PLIVO_AUTH_ID"), "account auth `ID` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN or PLIVO_AUTH_TOKEN_FILE only")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar `WHEN`: auto (when stderr is a terminal), always or never")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log `FORMAT` on stderr: text or json")
@@ -85,13 +86,6 @@ type value struct {
 }
 
 func (v value) Type() string { return v.typ }
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
 
 // validate checks the job flags of command cmd before any work.
 func (c *jobFlags) validate(cmd string) error {

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -176,7 +177,7 @@ func versionString() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return cmpOr(version, "devel")
+	return cmp.Or(version, "devel")
 }
 
 // versionLine is what 'plivo-bulk version' prints.
@@ -196,5 +197,5 @@ func versionLine() string {
 	if date != "" {
 		built = ", built " + date
 	}
-	return fmt.Sprintf("plivo-bulk %s (commit %s%s, %s)", versionString(), cmpOr(commit, rev+dirty), built, goVersion)
+	return fmt.Sprintf("plivo-bulk %s (commit %s%s, %s)", versionString(), cmp.Or(commit, rev+dirty), built, goVersion)
 }

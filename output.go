@@ -19,9 +19,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// printRunSummary prints the run's summary: a table for people, or, with
-// --log-format json, nothing but the "run finished" line, so that every
-// line on stderr is JSON.
+// printRunSummary prints the "run finished" line and, without JSON logs, a table for people.
 func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summary, reportPath string) {
 	log.Info("run finished", "rows", s.Rows, "ok", s.OK, "failed", s.Failed, "invalid", s.Invalid,
 		"skipped", s.Skipped, "unverified", s.Unverified, "already_ok", s.AlreadyOK, "not_attempted", s.NotAttempted(),
@@ -102,8 +100,7 @@ func differByField(s batch.Summary) map[string]int {
 	return m
 }
 
-// readAttr says how the numbers' settings were learned and what it cost,
-// with the other way's cost beside it, so that the next run can choose.
+// readAttr says how the settings were read and what it cost, beside the other way's cost.
 func readAttr(r batch.ReadPlan) string {
 	switch {
 	case r.Rows == 0:
@@ -128,12 +125,10 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
-// rounded keeps three decimals of a figure logged for people and alerts:
-// the float's other digits are noise that only makes the line longer.
+// rounded keeps three decimals of a logged figure: the rest is noise.
 func rounded(x float64) float64 { return math.Round(x*1000) / 1000 }
 
-// summaryFile is what --summary writes, for a scheduler or a dashboard.
-// Its keys are stable and documented in README.
+// summaryFile is what --summary writes; its keys are stable and documented in README.
 type summaryFile struct {
 	Command           string         `json:"command"`
 	Version           string         `json:"version"`
@@ -179,8 +174,7 @@ type readFile struct {
 	Requests       int    `json:"requests"`
 }
 
-// writeSummary writes the --summary file, if asked for, with the exit code
-// and the error that err gives.
+// writeSummary writes the --summary file, if asked for, with err's exit code and text.
 func (s *jobSetup) writeSummary(err error) {
 	if s.f.summary == "" {
 		return
@@ -217,10 +211,8 @@ func (s *jobSetup) writeSummary(err error) {
 	}
 }
 
-// summaryOnFlagError writes the summary of a command line that could not be
-// parsed. Parsing stops at the bad flag, so the flags are read again
-// leniently (every value as text, unknown flags passed over) to learn a
-// --summary, and the paths it must not replace, given after it.
+// summaryOnFlagError writes the summary of a command line that failed to parse: the flags are read
+// again leniently (values as text, unknown flags passed over) to learn a --summary given after it.
 func summaryOnFlagError(c *cobra.Command, args []string, err error) {
 	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
 	fs.ParseErrorsAllowlist.UnknownFlags = true

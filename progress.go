@@ -11,10 +11,8 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// progress is a command's stderr, and how its job goes: a bar redrawn in
-// place on the last line, or, for cron and CI, a log line every `every`
-// with the same figures. Every write to it first erases the bar and then
-// draws it again, so that a log line never lands glued to the bar.
+// progress is a command's stderr, showing how its job goes: a bar redrawn on the last line, or a
+// log line every `every`. A write erases the bar and draws it again, so no line lands glued to it.
 type progress struct {
 	mu           sync.Mutex
 	w            io.Writer
@@ -33,11 +31,8 @@ type progress struct {
 	quit, exited chan struct{} // the log loop's
 }
 
-// barMode decides how progress shows: --progress auto draws a bar only on
-// a terminal, and not under --verbose, whose lines would tear it; always
-// draws one anywhere. A dumb terminal (TERM=dumb) cannot redraw a line, so
-// it gets neither the bar's \r nor colour; NO_COLOR (any value) takes the
-// colour away (https://no-color.org).
+// barMode: auto draws a bar on a terminal without --verbose (whose lines would tear it), always
+// anywhere but on TERM=dumb, which cannot redraw a line; NO_COLOR takes the colour away.
 func barMode(when string, terminal, verbose bool, getenv func(string) string) (bar, colour bool) {
 	bar = getenv("TERM") != "dumb" && (when == "always" || when == "auto" && terminal && !verbose)
 	return bar, bar && terminal && getenv("NO_COLOR") == ""
@@ -78,8 +73,7 @@ func (p *progress) logLoop() {
 	}
 }
 
-// rate is the units done a second so far, and the seconds left at that
-// rate (-1 while unknown).
+// rate is the units done a second so far, and the seconds left (-1 while unknown).
 func (p *progress) rate() (float64, float64) {
 	rate := float64(p.done) / time.Since(p.start).Seconds()
 	if rate <= 0 {
@@ -103,8 +97,7 @@ func (p *progress) add(status batch.Status) {
 	}
 }
 
-// draw draws the bar, when it may be: what, share done, counts by status,
-// speed and time left.
+// draw draws the bar, when it may be.
 func (p *progress) draw() {
 	if !p.on {
 		return
@@ -135,8 +128,7 @@ func (p *progress) draw() {
 	_, _ = io.WriteString(p.w, "\r"+text)
 }
 
-// erase blanks the bar's line and puts the cursor at its start; spaces, not
-// an escape sequence, so that any terminal does it.
+// erase blanks the bar's line with spaces, which any terminal draws, and returns to its start.
 func (p *progress) erase() {
 	if p.shown > 0 {
 		_, _ = io.WriteString(p.w, "\r"+strings.Repeat(" ", p.shown)+"\r")
@@ -154,9 +146,8 @@ func (p *progress) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// pause erases the bar and holds the progress log lines while a question
-// is on the terminal; resume shows them again, the time paused left out
-// of the rate.
+// pause hides the progress while a question is on the terminal; resume shows it again, the
+// time paused left out of the rate.
 func (p *progress) pause() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -172,8 +163,7 @@ func (p *progress) resume() {
 	p.draw()
 }
 
-// stop erases the bar for good (at a signal, at the end), so that what
-// follows starts on a clean line.
+// stop erases the bar for good (at a signal, at the end).
 func (p *progress) stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -161,12 +161,6 @@ func fitConcurrency(f *jobFlags, log *slog.Logger) int {
 	return n
 }
 
-// origin is the account and API host the report and undo files record.
-func (s *jobSetup) origin() (report.Origin, error) {
-	o, err := report.NewOrigin(s.authID, s.apiURL)
-	return o, usage(err)
-}
-
 // checkCredentials fails, before anything is read, when credentials are missing.
 func (c *jobFlags) checkCredentials(stop <-chan struct{}) (err error) {
 	if c.sandbox {
