@@ -134,33 +134,41 @@ func (c *csvFile) begin(f *os.File, w io.Writer, header []string) error {
 	return err
 }
 
-// replace renames a new file with the header over dst (old, locked until the new one has its name).
+// replace renames a new file with the header over dst.
 func (c *csvFile) replace(old *os.File, dst string, header []string) error {
-	st, err := old.Stat()
-	if err != nil {
-		return err
-	}
-	f, err := createTemp(dst, st)
-	if err == nil {
-		if err = lockFile(f); err == nil {
-			err = c.begin(f, f, header)
-		}
-		if err == nil && runtime.GOOS == "windows" {
-			err = old.Close() // Windows renames nothing over an open file, and locks nothing here
-		}
-		if err == nil {
-			err = rename(f.Name(), dst)
-		}
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}
-	if err != nil {
+	if _, err := replaceFile(old, dst, func(f *os.File) error { return c.begin(f, f, header) }); err != nil {
 		return fmt.Errorf("replace %s: %w", dst, err)
 	}
-	_ = old.Close()
 	return nil
+}
+
+// replaceFile renames a new file that write fills over dst, whose file old stays locked until the
+// new one, locked too, has its name; old is then closed.
+func replaceFile(old *os.File, dst string, write func(*os.File) error) (*os.File, error) {
+	st, err := old.Stat()
+	if err != nil {
+		return nil, err
+	}
+	f, err := createTemp(dst, st)
+	if err != nil {
+		return nil, err
+	}
+	if err = lockFile(f); err == nil {
+		err = write(f)
+	}
+	if err == nil && runtime.GOOS == "windows" {
+		err = old.Close() // Windows renames nothing over an open file, and locks nothing here
+	}
+	if err == nil {
+		err = rename(f.Name(), dst)
+	}
+	if err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return nil, err
+	}
+	_ = old.Close()
+	return f, nil
 }
 
 // append reads f's rows, each of origin o, to resume, cuts a torn last line, and readies f to append.

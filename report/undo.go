@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"sync"
 
@@ -168,42 +167,28 @@ func (u *UndoWriter) merge() error {
 		return nil
 	})
 	dst, _, rerr := resolve(u.path)
-	st, serr := u.c.f.Stat()
-	if err = errors.Join(err, rerr, serr); err != nil {
+	if err = errors.Join(err, rerr); err != nil {
 		return err
 	}
-	tmp, err := createTemp(dst, st)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(tmp)
-	if err = lockFile(tmp); err == nil { // hold the new file before it has the name
-		_, err = io.Copy(tmp, io.NewSectionReader(u.c.f, 0, u.c.start)) // the header
-	}
-	err = each(func(number string, rec []string) error {
-		if m, ok := merged[number]; ok {
-			delete(merged, number) // written at the number's first row
-			return w.Write(m)
-		} else if u.split[number] {
-			return nil
+	tmp, err := replaceFile(u.c.f, dst, func(tmp *os.File) error {
+		w := csv.NewWriter(tmp)
+		if _, err := io.Copy(tmp, io.NewSectionReader(u.c.f, 0, u.c.start)); err != nil { // the header
+			return err
 		}
-		return w.Write(rec)
+		err := each(func(number string, rec []string) error {
+			if m, ok := merged[number]; ok {
+				delete(merged, number) // written at the number's first row
+				return w.Write(m)
+			} else if u.split[number] {
+				return nil
+			}
+			return w.Write(rec)
+		})
+		w.Flush()
+		return errors.Join(err, w.Error(), tmp.Sync())
 	})
-	if w.Flush(); err == nil {
-		err = errors.Join(w.Error(), tmp.Sync())
-	}
-	if err == nil && runtime.GOOS == "windows" {
-		err = u.c.f.Close() // Windows renames nothing over an open file
-	}
 	if err == nil {
-		err = rename(tmp.Name(), dst)
+		u.c.f = tmp
 	}
-	if err != nil {
-		_ = tmp.Close()
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	_ = u.c.f.Close()
-	u.c.f = tmp
-	return nil
+	return err
 }
