@@ -20,12 +20,10 @@ import (
 // and \xHH for any other control byte, invalid byte, or white-space byte at
 // either end: one line, exact, never a formula.
 
-// MaxCell is the most bytes an input cell may hold, so the most a file
-// read back may write in one.
+// MaxCell is the most bytes an input cell, so a cell of a file read back, may hold.
 const MaxCell = 64 << 10
 
-// checkCell returns an error matching batch.ErrCellTooLong when cell, the
-// cell of field, is longer than MaxCell.
+// checkCell fails with batch.ErrCellTooLong when field's cell is longer than MaxCell.
 func checkCell(field, cell string) error {
 	if len(cell) > MaxCell {
 		return fmt.Errorf("%w: its %s is %d bytes once escaped, more than the %d an input cell may hold", batch.ErrCellTooLong, field, len(cell), MaxCell)
@@ -74,9 +72,7 @@ func needsEscape(s string) bool {
 		strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(s)
 }
 
-// UnescapeCell returns the value cell holds: cell itself, unless it starts
-// with an apostrophe. The input reader calls it on every trimmed cell but
-// the (clear) marker.
+// UnescapeCell returns the value cell holds: cell itself, unless it starts with an apostrophe.
 func UnescapeCell(cell string) (string, error) {
 	body, ok := strings.CutPrefix(cell, "'")
 	if !ok || strings.IndexByte(body, '\\') < 0 {
@@ -115,8 +111,7 @@ func escaped(s batch.Setting) string {
 	return EscapeCell(s.Value)
 }
 
-// neutralize makes a cell people read safe in a spreadsheet, not exact: a
-// formula gets an apostrophe before it, and line breaks become spaces.
+// neutralize makes a cell people read safe in a spreadsheet, not exact: '=..., no line breaks.
 func neutralize(s string) string {
 	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 { // Replace allocates even for nothing
 		s = lineBreaks.Replace(s)

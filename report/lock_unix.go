@@ -8,9 +8,7 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive, non-blocking flock on f. The kernel drops it
-// when the process ends, however it ends, so a killed run never leaves a
-// lock behind for the resume that follows.
+// lockFile takes an exclusive, non-blocking flock on f, which the kernel drops however the run ends.
 func lockFile(f *os.File) error {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {

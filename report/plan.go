@@ -9,8 +9,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// PlanColumns is the plan's header: the row, the number, whether it would
-// change, why not when unread, then each field's current and target value.
+// PlanColumns is the plan's header: each field's current and target value after the row's.
 var PlanColumns = func() []string {
 	cols := []string{"row", "number", "change", "error"}
 	for _, f := range batch.FieldNames() {
@@ -19,8 +18,7 @@ var PlanColumns = func() []string {
 	return cols
 }()
 
-// PlanWriter writes a plan, a row per read result: the number and error
-// neutralised as in the report, the values escaped as its targets are.
+// PlanWriter writes a plan: the number and error neutralised, the values escaped, as in the report.
 type PlanWriter struct{ c *csvFile }
 
 // OpenPlan creates the plan at path (mode New or Force); "-" is stdout.
@@ -60,18 +58,15 @@ func (p *PlanWriter) Close() error {
 // ExportColumns is the header of an export, an input that changes nothing.
 var ExportColumns = []string{"number", "app_id", "subaccount", "alias"}
 
-// ExportWriter writes an export, put in place by Commit: every number of
-// an account as an input row that restores its app, subaccount and alias
-// (escaped; an empty app or alias is (clear); the main account, which the
-// API cannot move a number back to, an empty cell).
+// ExportWriter writes an export, put in place by Commit: a row restoring each number's app,
+// subaccount and alias ((clear) when empty; the main account, which no update restores, empty).
 type ExportWriter struct {
 	*output
 	w   *csv.Writer
 	rec []string
 }
 
-// CreateExport starts an export to path ("-" is stdout). An existing file
-// is refused unless force is set; an undo file always is.
+// CreateExport starts an export to path: an existing file only with force, never an undo file.
 func CreateExport(path string, force bool, stdout io.Writer) (*ExportWriter, error) {
 	out, err := createOutput(path, "--output", force, stdout)
 	if err != nil {
@@ -81,8 +76,7 @@ func CreateExport(path string, force bool, stdout io.Writer) (*ExportWriter, err
 	return e, e.w.Write(ExportColumns)
 }
 
-// Write adds one number. A cell longer than an input may hold fails the
-// export: a backup that cannot be read back is no backup.
+// Write adds one number; a cell too long for an input fails: a backup not read back is none.
 func (e *ExportWriter) Write(number string, current batch.Targets) error {
 	e.rec[0] = number
 	e.rec[1] = escaped(batch.Setting{Value: current[batch.AppID].Value, Set: true})

@@ -6,10 +6,8 @@ import (
 	"os"
 )
 
-// sameFile reports whether paths a and b name one file, by identity rather
-// than by spelling: "./x.csv" and "x.csv", a symlink and its target, two
-// hard links (/dev/stdout redirected to the --report too); or, not there
-// yet, the one file both would create. "-", a standard stream, is none.
+// sameFile reports whether a and b name one file by identity (a symlink, a hard link,
+// /dev/stdout redirected to it), or would create one; "-" names none.
 func sameFile(a, b string) bool {
 	if a == "" || b == "" || a == "-" || b == "-" {
 		return false
@@ -30,9 +28,8 @@ var ErrSameFile = errors.New("two flags name the same file")
 // NamedPath is a file named on the command line, with the flag naming it.
 type NamedPath struct{ Flag, Path string }
 
-// CheckDistinct refuses two of paths that name one file, such as a --report
-// that is the --input under another name, which --force would empty, and
-// two outputs (any flag but --input, where "-" is stdin) on standard output.
+// CheckDistinct refuses two paths naming one file (a --report that --force would empty being the
+// --input), and two outputs on standard output.
 func CheckDistinct(paths ...NamedPath) error {
 	stdout := -1
 	for i, a := range paths {

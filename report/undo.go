@@ -12,13 +12,9 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// UndoWriter writes an undo file: an input that restores the fields a run
-// changed, each row synced to disk before the update it undoes is sent.
-// A number's first value for a field wins (it is from before any change):
-// a later Write (a retry, a resumed run) records only the fields not yet
-// recorded, on a row of its own, and Close merges each number's rows. Done
-// forgets a number whose row has ended, so the writer holds only the rows
-// in flight. It is safe for concurrent use.
+// UndoWriter writes an undo file, each row synced before the update it undoes is sent. A number's
+// first value for a field wins (it is from before any change): a later Write records only the
+// fields not yet recorded, and Close merges each number's rows. It holds only the rows in flight.
 type UndoWriter struct {
 	mu       sync.Mutex
 	c        *csvFile
@@ -29,8 +25,7 @@ type UndoWriter struct {
 	closed   bool
 }
 
-// OpenUndo opens the undo file at path for a run against origin; Force
-// appends, as Resume does.
+// OpenUndo opens the undo file at path for a run against origin; Force appends, as Resume does.
 func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
 	u := &UndoWriter{path: path, recorded: map[string]uint8{}, split: map[string]bool{}}
 	c, err := openCSV(path, undoKind, mode, origin, nil, func(rec []string, _ bool) error {
@@ -54,11 +49,9 @@ func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
 	return u, err
 }
 
-// Write records, and syncs, how to restore from current the fields that row
-// changes and the file does not record yet. A value the API cannot set back
-// (the main account, no compliance application) is counted by
-// Unrestorable. A cell longer than an input may hold is refused with
-// batch.ErrCellTooLong, recording nothing: the row must not be sent.
+// Write records and syncs the current values of the fields row changes that are not recorded yet.
+// One the API cannot set back counts in Unrestorable; a cell too long, recording nothing, fails
+// with batch.ErrCellTooLong: the row must not be sent.
 func (u *UndoWriter) Write(row batch.Row, current batch.Targets) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -139,8 +132,7 @@ func (u *UndoWriter) Close() error {
 	return nil
 }
 
-// merge writes a new file with one row per number, the first value of each
-// field winning, and renames it over the file. It holds the split numbers.
+// merge replaces the file with one row per number, the first value of each field winning.
 func (u *UndoWriter) merge() error {
 	end, err := u.c.f.Seek(0, io.SeekEnd)
 	each := func(fn func(number string, rec []string) error) error {
