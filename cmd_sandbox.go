@@ -19,8 +19,9 @@ rehearse without a real account, until interrupted (Ctrl-C). It prints the
 environment that points plivo-bulk at it, with the credentials in PLIVO_AUTH_ID
 and PLIVO_AUTH_TOKEN (or PLIVO_AUTH_TOKEN_FILE) when set, never printing that
 token, else its own. By default it enforces Plivo's documented limit, 300
-requests per 5 s, its 429s without Retry-After. --numbers and --dump read and write CSV with the
-columns number,app_id,subaccount,alias,compliance_application_id,compliance_status.`
+requests per 5 s, its 429s without Retry-After. --numbers and --dump read and
+write CSV with the columns
+number,app_id,subaccount,alias,compliance_application_id,compliance_status.`
 
 const sandboxExample = `  plivo-bulk sandbox --numbers numbers.csv --apps 20372631212782780
   plivo-bulk sandbox --numbers numbers.csv --fail-rate 0.05 --latency 80ms --dump after.csv`
