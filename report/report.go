@@ -92,7 +92,7 @@ func JSONLine(r batch.Result) []byte {
 }
 
 // Completed is what a report records as done: a number's latest line, ok with the exact targets.
-// Hashed, as a million numbers as strings took 200 MB.
+// Hashed, so that resuming a million rows stays small (BENCHMARKS.md, section 4).
 type Completed struct {
 	done map[uint64]uint64 // hash(number) -> hash(number, targets) of its latest line, when ok
 	rows int
