@@ -143,11 +143,8 @@ func currentOf(info client.NumberInfo) Targets {
 }
 
 // snapshot holds the settings of the input's numbers as the listing gave
-// them. A plain map[uint64]Targets of a million numbers peaked at 733 MB,
-// one with only the alias as a string at 131 MB (BENCHMARKS.md parts 2 and
-// 7), over the 128 MB target; so the numbers are sorted keys, their ids
-// interned and their aliases end to end in one arena: 28 pointer-free bytes
-// a number and its alias.
+// them, as sorted keys, interned ids and one arena of aliases: a plain map
+// of a million numbers' Targets is over the memory target (BENCHMARKS.md).
 type snapshot struct {
 	keys    []uint64 // NumberKey of the numbers wanted, sorted
 	vals    []known  // by index of keys
