@@ -72,9 +72,13 @@ func WithTimeout(d time.Duration) Option { return func(c *Client) { c.http.Timeo
 func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.http.Transport = rt } }
 
 // WithMaxConns keeps up to n connections to the API host open for reuse,
-// so that n workers never wait on a dial.
+// so that n workers never wait on a dial, and never more: a worker's next
+// request may start before its last connection is back in the pool, and an
+// extra dial then could pass the open-files limit the pool was sized to.
 func WithMaxConns(n int) Option {
-	return func(c *Client) { c.transport.MaxIdleConns, c.transport.MaxIdleConnsPerHost = n, n }
+	return func(c *Client) {
+		c.transport.MaxIdleConns, c.transport.MaxIdleConnsPerHost, c.transport.MaxConnsPerHost = n, n, n
+	}
 }
 
 // New returns a Client for the account authID, authenticating with token.
