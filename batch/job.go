@@ -36,6 +36,12 @@ type Job struct {
 	Sink       func(Result) error
 	Unrecorded func(Result)
 	Read       ReadMode // how the numbers' settings are learned; "" is ReadAuto
+	// VerifyRead says how a Verify step's rows are read back: ReadPage lists
+	// the account once the updates are sent (verify.go); "" is ReadAuto.
+	VerifyRead ReadMode
+	// Unverified, when set, says which rows an earlier run sent but did not
+	// read back (a resumed run): a Verify step reads them back.
+	Unverified func(Row) bool
 	// Begin is told the cost once the checks passed, before the first row;
 	// its error (a declined confirmation) stops the job.
 	Begin func(Estimate) error
@@ -77,6 +83,7 @@ type Estimate struct {
 	// check, the pre-flight, the listing and the canary's reads included.
 	Requests, Preflight, CanaryReads int
 	Read                             ReadPlan
+	Verify                           VerifyPlan // how --verify reads back, expected
 	// Changes counts, per field, the numbers that change to each value,
 	// the most common first; a row that sets what the listing shows the
 	// number holds is not counted.
@@ -113,6 +120,7 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 	}
 	sum = Summary{Rows: job.Input.Rows(), FailedByKind: map[string]int{}, Changes: map[string]int{}}
 	j := &jobRun{Job: job, p: pace.New(ctx, job.Pace), sum: &sum}
+	j.newVerifier()
 	start := time.Now()
 	defer func() { sum.Stats, sum.Elapsed, sum.StoppedBy = j.p.Stats(), time.Since(start), StoppedBy(err) }()
 	defer j.p.Close()
@@ -125,12 +133,15 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 			return sum, err
 		}
 	}
-	return sum, j.send(ctx, j.Step, func(r Row) bool { return !j.canary.rows[r.Line] })
+	return sum, j.readBack(ctx, j.send(ctx, j.Step, func(r Row) bool { return !j.canary.rows[r.Line] }))
 }
 
 // begin tells Begin what the run will cost and change.
 func (j *jobRun) begin(ctx context.Context) error {
 	est, err := j.estimate(ctx)
+	if err == nil {
+		err = j.planVerify(ctx, &est)
+	}
 	if j.sum.AlreadyOK = est.AlreadyOK; err != nil || j.Begin == nil {
 		return err
 	}
@@ -146,8 +157,9 @@ type jobRun struct {
 	checked   int                // the pre-flight's reads
 	known     *snapshot
 	canary    canary
-	recordErr error // the sink's first error
-	attempted int   // rows sent, for the failure budget
+	verify    *verifier // with --verify
+	recordErr error     // the sink's first error
+	attempted int       // rows sent, for the failure budget
 }
 
 // toSend reports whether a row is to be sent: valid, not found wanting by
@@ -189,6 +201,11 @@ func (j *jobRun) send(ctx context.Context, step Step, pick func(Row) bool) error
 // record hands a result to the sink, or once it failed to Unrecorded, and
 // stops the dispatch when the failure budget is spent.
 func (j *jobRun) record(r Result) {
+	if keep := true; j.verify != nil {
+		if r, keep = j.hold(r); !keep {
+			return
+		}
+	}
 	if j.recordErr == nil {
 		if j.recordErr = j.Sink(r); j.recordErr == nil {
 			j.sum.add(r)

@@ -169,7 +169,7 @@ func TestRun_estimate(t *testing.T) {
 		fx := newFixture(t, nil, seed...)
 		var est batch.Estimate
 		begun, before := 0, 0
-		_, results, err := fx.run(t, batch.Job{Input: migration(), Step: tt.step, Read: tt.read, Begin: func(e batch.Estimate) error {
+		_, results, err := fx.run(t, batch.Job{Input: migration(), Step: tt.step, Read: tt.read, VerifyRead: batch.ReadEach, Begin: func(e batch.Estimate) error {
 			est, begun, before = e, begun+1, fx.count("", "/Number/1")
 			return nil
 		}})

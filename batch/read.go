@@ -75,25 +75,42 @@ func (j *jobRun) learnState(ctx context.Context) error {
 	if err != nil || len(keys) == 0 || plan.Asked == ReadEach {
 		return err
 	}
+	plan.Pages, err = j.list(ctx, j.known.add, func(n int) bool {
+		plan.AccountNumbers = n
+		if plan.Asked == ReadAuto && pageCount(n) >= len(keys) {
+			return false // listing costs more than reading the rows' numbers
+		}
+		plan.Chosen = ReadPage
+		return true
+	})
+	plan.Found = j.known.found
+	return err
+}
+
+func pageCount(n int) int { return (n + client.MaxPageSize - 1) / client.MaxPageSize }
+
+// list lists the account, 20 numbers a request, handing each page's numbers
+// to take (from one goroutine): the first page, then the rest if more, told
+// the account's count, says so. A page that cannot be read is left out:
+// its numbers are the caller's to read one by one. It returns the pages
+// read, the failed ones included; err is the run's when it halted.
+func (j *jobRun) list(ctx context.Context, take func([]client.NumberInfo), more func(count int) bool) (pages int, err error) {
 	var first client.NumberPage
 	err = j.p.Do(ctx, func(ctx context.Context) (err error) {
 		first, err = listPage(ctx, j.Client, client.ListParams{}, 0)
 		return err
 	})
-	plan.Pages = 1
 	if err != nil {
 		if j.p.Err() != nil {
-			return j.p.Err()
+			return 1, j.p.Err()
 		}
 		j.Log.Warn("could not list the account's numbers; reading each number on its own", "error", err.Error())
-		return nil
+		return 1, nil
 	}
-	j.known.add(first.Objects)
-	plan.AccountNumbers, plan.Found = first.TotalCount, j.known.found
-	if plan.Asked == ReadAuto && (first.TotalCount+client.MaxPageSize-1)/client.MaxPageSize >= len(keys) {
-		return nil // listing costs more than reading the rows' numbers
+	take(first.Objects)
+	if !more(first.TotalCount) {
+		return 1, nil
 	}
-	plan.Chosen = ReadPage
 	var offsets []int
 	for off := client.MaxPageSize; off < first.TotalCount; off += client.MaxPageSize {
 		offsets = append(offsets, off)
@@ -102,19 +119,18 @@ func (j *jobRun) learnState(ctx context.Context) error {
 	err = each(ctx, j.p, offsets, func(ctx context.Context, off int) (client.NumberPage, error) {
 		return listPage(ctx, j.Client, client.ListParams{}, off)
 	}, func(d pace.Outcome[int, client.NumberPage]) error {
-		plan.Pages++
+		pages++
 		if d.Err != nil {
 			failed++
 		} else {
-			j.known.add(d.Answer.Objects)
+			take(d.Answer.Objects)
 		}
 		return nil
 	})
-	plan.Found = j.known.found
 	if err == nil && failed > 0 {
 		j.Log.Warn("some pages of the listing could not be read; their numbers are read one by one", "pages", failed)
 	}
-	return err
+	return pages + 1, err
 }
 
 // listPage reads the page of the listing at offset off.

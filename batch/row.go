@@ -123,6 +123,9 @@ type Result struct {
 	Kind       client.Kind // the failure's class, such as "not_found" or "timeout"
 	Error      string      // why the row failed, is invalid or was skipped
 	Current    Targets     // the number's settings as read, if they were
+	// ReadBack marks the final line of a row this run reported unverified
+	// before (--verify by page): the row's second line, not a new row.
+	ReadBack bool
 }
 
 // NormalizeNumber turns a number as people write it into the API's: digits
@@ -190,6 +193,7 @@ type Summary struct {
 	FailedByKind                  map[string]int
 	Changes                       map[string]int // rows per Result.Change: what plan reports
 	Read                          ReadPlan
+	Verify                        VerifyPlan
 	Differ                        [NumFields]int // per field, the rows of Changes[ChangeYes] that change it: plan's drift
 	StoppedBy                     string         // StoppedBy of the job's error
 	Elapsed                       time.Duration

@@ -125,17 +125,22 @@ func (u Update) attempt(ctx context.Context, j *jobRun, row Row, permit func() b
 		return ans, prefixed("read back after the update", err)
 	}
 	if diff := targets.Differs(after); len(diff) > 0 {
-		held := make([]string, len(diff))
-		for i, f := range diff {
-			held[i] = fmt.Sprintf("%s=%q", f, after[f].Value)
-			if !after[f].Set {
-				held[i] = fmt.Sprintf("no `%s`", client.SettingKeys[f])
-			}
-		}
 		return ans, &client.APIError{StatusCode: ch.HTTPStatus, APIID: ch.APIID, Kind: client.KindVerify,
-			Message: fmt.Sprintf("answered %d %q but the server holds %s", ch.HTTPStatus, ch.Message, strings.Join(held, " "))}
+			Message: fmt.Sprintf("answered %d %q but the server holds %s", ch.HTTPStatus, ch.Message, describeFields(after, diff))}
 	}
 	return ans, nil
+}
+
+// describeFields lists the fields' values as read, e.g. `app_id="123" alias=""`.
+func describeFields(t Targets, fields []Field) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = fmt.Sprintf("%s=%q", f, t[f].Value)
+		if !t[f].Set {
+			parts[i] = fmt.Sprintf("no `%s`", client.SettingKeys[f])
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // Read is plan's step: read the number, change nothing.
