@@ -83,7 +83,7 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout,
 			s.log.Info("starting export", "numbers", numbers, "requests", pages+1, "rate", o.rate, "api", redactedHost(s.apiURL), "auth_id", s.authID)
 			s.prog.begin("listing", pages)
 		},
-		Page: func() { s.prog.add(batch.StatusOK) },
+		Page: func() { s.prog.add(batch.StatusOK, "") },
 	})
 	s.prog.finish()
 	// A listing the account moved under is written all the same; the exit code says it is no snapshot.

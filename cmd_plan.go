@@ -80,7 +80,7 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 		Sink: func(r batch.Result) error {
 			err := plan.Write(r)
 			if err == nil {
-				s.prog.add(r.Status)
+				s.prog.add(r.Status, "")
 			}
 			return err
 		},

@@ -172,7 +172,7 @@ func closestFlag(c *cobra.Command, name string) string {
 // flagGroups sorts the flags in help by purpose, title first; the rest (only --help) go under "Flags".
 var flagGroups = [][]string{
 	{"Input and output", "input", "report", "output", "resume", "force", "undo", "allow-other-origin", "summary", "detailed-exitcode", "prefix", "subaccount", "alias"},
-	{"What is sent", "dry-run", "skip-unchanged", "verify", "read", "allow-default-app"},
+	{"What is sent", "dry-run", "skip-unchanged", "verify", "verify-read", "read", "allow-default-app"},
 	{"Safety", "yes", "canary", "max-failures"},
 	{"Pacing and retries", "rate", "concurrency", "max-attempts", "max-throttle-wait", "timeout", "backoff-base", "backoff-max", "adaptive"},
 	{"API and credentials", "api-url", "auth-id"},

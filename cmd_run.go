@@ -44,6 +44,7 @@ type runFlags struct {
 	jobFlags
 	report, undo                               string
 	dryRun, resume, skipUnchanged, verify, yes bool
+	verifyRead                                 batch.ReadMode
 	allowDefApp, allowOrigin                   bool
 	canary                                     int
 	maxFailures                                failureBudgetFlag
@@ -63,7 +64,9 @@ func newRunCmd(s *sys, o *runFlags) *cobra.Command {
 	fs.BoolVar(&o.resume, "resume", false, "continue the run recorded in --report: skip rows already ok, append")
 	fs.StringVar(&o.undo, "undo", "", "before changing a number, append to `FILE` a row that restores it ("+readCost+")")
 	fs.BoolVar(&o.skipUnchanged, "skip-unchanged", false, "send no update to a number that already holds its targets ("+readCost+")")
-	fs.BoolVar(&o.verify, "verify", false, "read each number back after its update; ok only if the server holds the targets (one extra read per row)")
+	fs.BoolVar(&o.verify, "verify", false, "read each updated number back; ok only if the server holds the targets (one read a row, or listing the account after the updates, as --verify-read says)")
+	o.verifyRead = batch.ReadAuto
+	fs.Var(value{&o.verifyRead, "mode"}, "verify-read", "how --verify reads back, a `MODE`: auto (the cheaper of the two), page (list the account once the updates are sent, 20 numbers a request; a number not shown holding its targets is read on its own) or each (read each number right after its update)")
 	fs.BoolVar(&o.yes, "yes", false, "do not ask for a confirmation on a terminal before the first update")
 	fs.IntVar(&o.canary, "canary", 0, "send `N` rows that change their number first, spread over the file's distinct targets, read each back, and go on only if all were changed to their targets")
 	fs.Var(&o.maxFailures, "max-failures", "stop when the failed rows reach `N|P%`: N rows, or P% of the rows sent (from the 20th); the rest stays resumable (exit 4)")
@@ -151,7 +154,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 		step.Undo = undo
 	}
 	job := batch.Job{Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Input: s.in, Step: step, Log: s.log,
-		Read: o.read, Canary: o.canary, MaxFailures: batch.FailureBudget(o.maxFailures),
+		Read: o.read, VerifyRead: o.verifyRead, Canary: o.canary, MaxFailures: batch.FailureBudget(o.maxFailures),
 		Begin: func(est batch.Estimate) error {
 			if ask != nil {
 				if err := ask.confirmRun(ctx, est, s.authID, s.apiURL, o.rate); err != nil {
@@ -160,7 +163,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 			}
 			s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
 				"requests_at_most", est.Requests, "requests_per_row", rounded(perRow(est.Requests, est.ToSend)), "preflight_reads", est.Preflight,
-				"read", readAttr(est.Read), "canary", o.canary, "canary_reads", est.CanaryReads,
+				"read", readAttr(est.Read), "verify", verifyAttr(est.Verify, true), "canary", o.canary, "canary_reads", est.CanaryReads,
 				"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
 			s.prog.begin("updating", est.ToSend)
 			return nil
@@ -182,14 +185,18 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 			if err := rep.Write(r); err != nil {
 				return err
 			}
-			s.prog.add(r.Status)
+			if r.ReadBack { // its unverified line was counted
+				s.prog.add(r.Status, batch.StatusUnverified)
+			} else {
+				s.prog.add(r.Status, "")
+			}
 			return nil
 		},
 		Unrecorded: func(r batch.Result) { _, _ = s.prog.Write(report.JSONLine(r)) },
 	}
 	if o.resume {
 		completed := rep.Completed()
-		job.Completed = completed.Has
+		job.Completed, job.Unverified = completed.Has, completed.Unverified
 		s.log.Info("resuming", "report", o.report, "report_rows", completed.Rows(), "done_in_report", completed.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
 	sum, err := batch.Run(ctx, job)
@@ -293,6 +300,9 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout io.Writer, 
 		sayf(slog.LevelInfo, fmt.Sprintf("of which %d reads of a number's current settings: --read %s; by page, listing the account costs one request per 20 numbers on it instead", c.Reads, o.read))
 	} else if o.canary > 0 && o.read == batch.ReadPage {
 		sayf(slog.LevelInfo, "plus, for the canary (--read page), listing the account: one request per 20 numbers on it")
+	}
+	if o.verify {
+		sayf(slog.LevelInfo, fmt.Sprintf("of which %d read-backs (--verify-read %s): by page, listing the account once the updates are sent costs one request per 20 numbers on it instead, plus a read of each number it does not show holding its targets", c.Valid, o.verifyRead))
 	}
 	if c.Invalid > 0 {
 		return rowsFailed(0, c.Invalid)

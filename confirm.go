@@ -107,6 +107,9 @@ func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, 
 	fmt.Fprintf(&b, "  cost: at most %d requests, about %s at --rate %g; %d of them made already (the account check, %s, %s, %s)\n",
 		est.Requests, durationAt(est.Requests-made, rate), rate, made,
 		plural(est.Preflight, "pre-flight read"), plural(est.Read.Pages, "listing page"), plural(est.CanaryReads, "canary read"))
+	if est.Verify.Chosen != "" {
+		fmt.Fprintf(&b, "  read-back (--verify): %s\n", verifyAttr(est.Verify, true))
+	}
 	if est.ToSend > bigRun {
 		return c.ask(ctx, b.String()+fmt.Sprintf("Type the account id (%s) to go on: ", authID), authID)
 	}

@@ -26,7 +26,7 @@ func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summa
 		"unrecorded", s.Unrecorded, "applied_unrecorded", s.AppliedUnrecorded,
 		"elapsed_s", rounded(s.Elapsed.Seconds()), "requests", s.Stats.Requests, "retries", s.Stats.Retries,
 		"rate_limited", s.Stats.RateLimited, "effective_rate", rounded(s.Rate()), "accepted_rate", rounded(s.Stats.Accepted),
-		"read_mode", string(s.Read.Chosen), "read_requests", s.Read.Requests(), "stopped_by", s.StoppedBy)
+		"read_mode", string(s.Read.Chosen), "read_requests", s.Read.Requests(), "verify_mode", string(s.Verify.Chosen), "verify_requests", s.Verify.Requests(), "stopped_by", s.StoppedBy)
 	if format == "json" {
 		return
 	}
@@ -42,7 +42,7 @@ func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summa
 		line string
 	}{
 		{s.Skipped, "  skipped        %d (unchanged: already in the target state)\n"},
-		{s.Unverified, "  unverified     %d (applied, not verified: the run stopped first; --resume sends them again)\n"},
+		{s.Unverified, "  unverified     %d (applied, not verified: the run stopped first; --resume reads them back)\n"},
 		{s.AlreadyOK, "  already ok     %d (not sent again: the report had them)\n"},
 		{s.Unrecorded, fmt.Sprintf("  not recorded   %%d (%d applied, not recorded: see the JSON lines above)\n", s.AppliedUnrecorded)},
 		{s.NotAttempted(), "  not attempted  %d\n"},
@@ -53,6 +53,9 @@ func printRunSummary(w io.Writer, log *slog.Logger, format string, s batch.Summa
 	}
 	if s.Read.Rows > 0 {
 		fmt.Fprintf(&b, "Current settings: %s\n", readAttr(s.Read))
+	}
+	if s.Verify.Chosen != "" {
+		fmt.Fprintf(&b, "Read-back: %s\n", verifyAttr(s.Verify, false))
 	}
 	if s.Stats.Accepted > 0 {
 		fmt.Fprintf(&b, "The API throttled this run; it accepted about %.1f requests/s: use --rate %.0f next time\n", s.Stats.Accepted, s.Stats.Accepted)
@@ -150,6 +153,7 @@ type summaryFile struct {
 	Changes           map[string]int `json:"changes,omitempty"`
 	DifferByField     map[string]int `json:"differ_by_field,omitempty"`
 	Read              readFile       `json:"read"`
+	Verify            verifyFile     `json:"verify"`
 	StoppedBy         string         `json:"stopped_by"`
 	Requests          int64          `json:"requests"`
 	Retries           int64          `json:"retries"`
@@ -161,6 +165,36 @@ type summaryFile struct {
 	EffectiveRate     float64        `json:"effective_rate"`
 	ExitCode          int            `json:"exit_code"`
 	Error             string         `json:"error"`
+}
+
+// verifyAttr says how --verify read back, and what it cost; before the
+// run (expected), what it will cost.
+func verifyAttr(v batch.VerifyPlan, expected bool) string {
+	switch {
+	case v.Chosen == "":
+		return "none"
+	case expected && v.Chosen == batch.ReadPage:
+		return fmt.Sprintf("by page after the updates: %d rows, %s, plus a read of each number the listing does not show holding its targets (one read a row would be %s)",
+			v.Rows, plural(v.Pages, "request"), plural(v.Rows, "request"))
+	case expected:
+		return fmt.Sprintf("one read a row, right after its update: %s (--verify-read %s)", plural(v.Requests(), "request"), v.Asked)
+	case v.Chosen == batch.ReadPage:
+		return fmt.Sprintf("by page after the updates: %d rows, %s, %d shown holding their targets, %s of numbers on their own, %s sent again (%s; one read a row would be %s)",
+			v.Rows, plural(v.Pages, "page"), v.Listed, plural(v.Reads, "read"), plural(v.Resent, "update"), plural(v.Requests(), "request"), plural(v.Rows, "request"))
+	}
+	return fmt.Sprintf("one read a row, right after its update: %d rows, %s, %s sent again (--verify-read %s)", v.Rows, plural(v.Reads, "read"), plural(v.Resent, "update"), v.Asked)
+}
+
+// verifyFile is the summary file's account of the read-back.
+type verifyFile struct {
+	Asked    string `json:"asked"`
+	Chosen   string `json:"chosen"`
+	Rows     int    `json:"rows"`
+	Pages    int    `json:"pages"`
+	Listed   int    `json:"listed"`
+	Reads    int    `json:"reads"`
+	Resent   int    `json:"resent"`
+	Requests int    `json:"requests"`
 }
 
 // readFile is the summary file's account of the reads.
@@ -179,7 +213,7 @@ func (s *jobSetup) writeSummary(err error) {
 	if s.f.summary == "" {
 		return
 	}
-	sum, r := s.sum, s.sum.Read
+	sum, r, v := s.sum, s.sum.Read, s.sum.Verify
 	if sum.Elapsed == 0 {
 		sum.Elapsed = time.Since(s.started)
 	}
@@ -192,6 +226,8 @@ func (s *jobSetup) writeSummary(err error) {
 		ElapsedS: sum.Elapsed.Seconds(), EffectiveRate: sum.Rate(), ExitCode: codeOf(err),
 		Read: readFile{Asked: string(r.Asked), Chosen: string(r.Chosen), Rows: r.Rows, AccountNumbers: r.AccountNumbers,
 			Pages: r.Pages, Found: r.Found, Requests: r.Requests()},
+		Verify: verifyFile{Asked: string(v.Asked), Chosen: string(v.Chosen), Rows: v.Rows, Pages: v.Pages, Listed: v.Listed,
+			Reads: v.Reads, Resent: v.Resent, Requests: v.Requests()},
 	}
 	if sf.FailedByKind == nil {
 		sf.FailedByKind = map[string]int{}

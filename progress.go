@@ -82,8 +82,9 @@ func (p *progress) rate() (float64, float64) {
 	return rate, float64(p.total-p.done) / rate
 }
 
-// add counts one unit done with status, as the summary counts it.
-func (p *progress) add(status batch.Status) {
+// add counts one unit done with status, as the summary counts it; was,
+// when not "", is the status a row counted before had (its second line).
+func (p *progress) add(status, was batch.Status) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
@@ -91,6 +92,10 @@ func (p *progress) add(status batch.Status) {
 		p.count = map[batch.Status]int{}
 	}
 	p.count[status]++
+	if was != "" { // a row counted before moves to its final status
+		p.done--
+		p.count[was]--
+	}
 	if time.Since(p.drawnAt) >= 100*time.Millisecond || p.done == p.total {
 		p.erase()
 		p.draw()

@@ -77,9 +77,9 @@ func TestProgress_logLinesClearTheBar(t *testing.T) {
 	for _, colour := range []bool{false, true} {
 		p, out := newTestBar(colour)
 		p.begin("updating", 300)
-		p.add(batch.StatusOK)
+		p.add(batch.StatusOK, "")
 		p.log.Info("canary passed")
-		p.add(batch.StatusFailed)
+		p.add(batch.StatusFailed, "")
 		fmt.Fprint(p, "Summary\n")
 		s := screen(out.String())
 		if len(s) != 3 || !strings.HasPrefix(s[0], "time=") || !strings.HasSuffix(s[0], `msg="canary passed"`) || s[1] != "Summary" {
@@ -103,13 +103,13 @@ func TestProgress_logLinesClearTheBar(t *testing.T) {
 func TestProgress_countsAndBarAgree(t *testing.T) {
 	p, out := newTestBar(false)
 	p.begin("updating", 300)
-	p.add(batch.StatusOK)
+	p.add(batch.StatusOK, "")
 	if s := screen(out.String()); !strings.Contains(s[0], " 1/300 ok 1 failed 0") {
 		t.Errorf("after one row the bar shows %q", s[0])
 	}
 	for range 3 {
 		p.drawnAt = time.Time{} // past the redraw throttle
-		p.add(batch.StatusSkipped)
+		p.add(batch.StatusSkipped, "")
 	}
 	if s := screen(out.String()); !strings.Contains(s[0], " 4/300 ok 1 failed 0 skipped 3") {
 		t.Errorf("after four rows the bar shows %q", s[0])
@@ -122,8 +122,8 @@ func TestProgress_countsAndBarAgree(t *testing.T) {
 func TestProgress_pausedForTheCanaryQuestion(t *testing.T) {
 	p, out := newTestBar(false)
 	p.begin("updating", 300)
-	p.add(batch.StatusOK)
-	p.add(batch.StatusOK) // the canary's two rows
+	p.add(batch.StatusOK, "")
+	p.add(batch.StatusOK, "") // the canary's two rows
 	p.pause()
 	at := out.Len()
 	if s := screen(out.String()); s[len(s)-1] != "" {
@@ -135,7 +135,7 @@ func TestProgress_pausedForTheCanaryQuestion(t *testing.T) {
 	}
 	p.resume()
 	p.drawnAt = time.Time{}
-	p.add(batch.StatusOK)
+	p.add(batch.StatusOK, "")
 	if s := screen(out.String()); !strings.Contains(s[len(s)-1], " 3/300 ok 3") {
 		t.Errorf("after the question the bar shows %q, want it to go on at 3/300", s[len(s)-1])
 	}
@@ -149,7 +149,7 @@ func TestProgress_logLoop(t *testing.T) {
 		p := &progress{w: &out, every: time.Second}
 		p.log = newLogger("text", false, p)
 		p.begin("updating", 10)
-		p.add(batch.StatusOK)
+		p.add(batch.StatusOK, "")
 		lines := func() int { return strings.Count(out.String(), "msg=progress") }
 		time.Sleep(2500 * time.Millisecond)
 		synctest.Wait() // the loop has logged what it logs by then
@@ -184,7 +184,7 @@ func TestProgress_barFitsTheTerminal(t *testing.T) {
 	p, out := newTestBar(true)
 	p.cols = 40
 	p.begin("updating", 300)
-	p.add(batch.StatusOK)
+	p.add(batch.StatusOK, "")
 	fmt.Fprint(p, "next\n")
 	if s := screen(out.String()); s[0] != "next" || len(s[1]) != 39 || !strings.HasPrefix(s[1], "updating   0% [") {
 		t.Errorf("on a 40-column terminal the screen shows %q", s)

@@ -32,7 +32,7 @@ type Writer struct {
 func Open(path string, mode Mode, origin Origin, stdout io.Writer) (*Writer, error) {
 	w := &Writer{}
 	if mode == Resume {
-		w.done = &Completed{done: map[uint64]uint64{}}
+		w.done = &Completed{done: map[uint64]uint64{}, unverified: map[uint64]uint64{}}
 	}
 	c, err := openCSV(path, reportKind, mode, origin, stdout, func(rec []string, exact bool) error {
 		w.done.add(rec, exact)
@@ -95,7 +95,10 @@ func JSONLine(r batch.Result) []byte {
 // Hashed, so that resuming a million rows stays small (BENCHMARKS.md, section 4).
 type Completed struct {
 	done map[uint64]uint64 // hash(number) -> hash(number, targets) of its latest line, when ok
-	rows int
+	// unverified is the same for a latest line that is unverified: sent,
+	// not read back, which a resumed --verify run reads back.
+	unverified map[uint64]uint64
+	rows       int
 }
 
 // add notes a report row. In an old version's (not exact), targets with a space, a leading ' or
@@ -107,25 +110,40 @@ func (d *Completed) add(rec []string, exact bool) {
 	}
 	switch targets := rec[7:11]; batch.Status(rec[2]) {
 	case batch.StatusInvalid: // never sent: says nothing of the number
-	case batch.StatusOK:
+	case batch.StatusOK, batch.StatusUnverified:
 		if exact || !slices.ContainsFunc(targets, lossy) {
-			d.done[hash(rec[1])] = hash(append([]string{rec[1]}, targets...)...)
+			latest, other := d.done, d.unverified
+			if rec[2] == string(batch.StatusUnverified) {
+				latest, other = other, latest
+			}
+			latest[hash(rec[1])] = hash(append([]string{rec[1]}, targets...)...)
+			delete(other, hash(rec[1]))
 			break
 		}
 		fallthrough
 	default:
 		delete(d.done, hash(rec[1]))
+		delete(d.unverified, hash(rec[1]))
 	}
 }
 
 // Has reports whether r is done.
-func (d *Completed) Has(r batch.Row) bool {
+func (d *Completed) Has(r batch.Row) bool { return d.latest(d.done, r) }
+
+// Unverified reports whether r's latest line is unverified (sent, not read
+// back) with r's targets.
+func (d *Completed) Unverified(r batch.Row) bool { return d.latest(d.unverified, r) }
+
+func (d *Completed) latest(m map[uint64]uint64, r batch.Row) bool {
+	if len(m) == 0 {
+		return false
+	}
 	var targets [batch.NumFields]string
 	for f, s := range r.Targets {
 		targets[f] = escaped(s)
 	}
 	n := neutralize(r.Number)
-	k, ok := d.done[hash(n)]
+	k, ok := m[hash(n)]
 	return ok && k == hash(append([]string{n}, targets[:]...)...)
 }
 

@@ -122,7 +122,7 @@ func TestOpen_modes(t *testing.T) {
 }
 
 // TestOpen_resume: the latest line of a number decides, and only when it is
-// ok with exactly the row's targets.
+// ok (done) or unverified (to read back) with exactly the row's targets.
 func TestOpen_resume(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.csv")
 	a, b := batch.Targets{batch.Alias: set("a\nb")}, batch.Targets{batch.Alias: set("a b")}
@@ -130,7 +130,8 @@ func TestOpen_resume(t *testing.T) {
 		result(2, "1", batch.StatusOK, a),
 		result(3, "2", batch.StatusOK, a), result(4, "2", batch.StatusFailed, a),
 		result(5, "3", batch.StatusOK, batch.Targets{batch.AppID: set("")}),
-		result(6, "4", batch.StatusInvalid, a))
+		result(6, "4", batch.StatusInvalid, a),
+		result(8, "6", batch.StatusUnverified, a), result(9, "7", batch.StatusUnverified, a), result(9, "7", batch.StatusOK, a))
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	_, _ = f.WriteString(`7,5,ok,202,x,1,,,,"torn`)
 	_ = f.Close()
@@ -148,8 +149,12 @@ func TestOpen_resume(t *testing.T) {
 		t.Error("a number whose latest line failed counts as done")
 	case !has("3", batch.Targets{batch.AppID: set("")}) || has("3", batch.Targets{batch.AppID: set("(clear)")}):
 		t.Error("(clear) and the text (clear) must differ")
-	case d.Len() != 2 || d.Rows() != 5 || !w.DroppedTornLine():
-		t.Errorf("Len %d Rows %d torn %v, want 2, 5, true", d.Len(), d.Rows(), w.DroppedTornLine())
+	case has("6", a) || !d.Unverified(batch.Row{Number: "6", Targets: a}) || d.Unverified(batch.Row{Number: "6", Targets: b}):
+		t.Error("an unverified latest line must be to read back for its exact targets, not done")
+	case !has("7", a) || d.Unverified(batch.Row{Number: "7", Targets: a}) || d.Unverified(batch.Row{Number: "1", Targets: a}):
+		t.Error("an ok line after an unverified one must make the row done, no longer to read back")
+	case d.Len() != 3 || d.Rows() != 8 || !w.DroppedTornLine():
+		t.Errorf("Len %d Rows %d torn %v, want 3, 8, true", d.Len(), d.Rows(), w.DroppedTornLine())
 	}
 }
 
