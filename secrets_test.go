@@ -285,13 +285,11 @@ func TestSecrets(t *testing.T) {
 		})
 		local, pw := ln.Addr().String(), "pw"+e2eRandString(e2eAlnum, 20)
 		for _, tt := range []struct{ name, url, want string }{
-			{"plain http to another host", "http://10.1.2.3:1", "plain http is refused"},
-			{"userinfo on loopback", "http://user:" + pw + "@127.0.0.1:1", "must not carry credentials"},
+			// The messages are client's (TestNew_refuses); here, that no
+			// request goes out and no password is shown, run or plan.
+			{"plain http to another host", "http://user:" + pw + "@10.1.2.3:1", "plain http is refused"},
 			{"userinfo on a listener", "http://user:" + pw + "@" + local, "must not carry credentials"},
-			{"userinfo over https", "https://user:" + pw + "@" + local, "must not carry credentials"},
-			{"userinfo and plain http to another host", "http://user:" + pw + "@10.1.2.3:1", "plain http is refused"},
-			{"userinfo and another scheme", "ftp://user:" + pw + "@" + local, "scheme must be https"},
-			{"userinfo in a URL that does not parse", "http://user:" + pw + "@127.0.0.1:port", "api url"},
+			{"another scheme", "ftp://user:" + pw + "@" + local, "scheme must be https"},
 			{"password in the query", "https://" + local + "/?password=" + pw, "must not carry credentials"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
