@@ -259,24 +259,6 @@ func TestThrottle_retryAfter(t *testing.T) {
 	})
 }
 
-// a cell over 64 KiB is refused with a clear message and no report (one
-// that never ends is not read to its end: batch/input TestOpen_hugeCell).
-func TestInput_hugeCell(t *testing.T) {
-	t.Parallel()
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025552300")...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", "number,alias\n12025552300,"+strings.Repeat("x", 70<<10)+"\n")
-	res := r.run(e2eRun(input, "report.csv", "--rate", "0")...)
-	e2eExit(t, "70 KiB cell", res, 2)
-	if !strings.Contains(res.stderr, "line 2: column 2 (alias) is longer than 64 KiB") {
-		t.Errorf("stderr does not name the cell and the cap\n%s", res.stderr)
-	}
-
-	if _, err := os.Stat(r.path("report.csv")); err == nil {
-		t.Errorf("a report was written")
-	}
-}
-
 // --concurrency 1000 under `ulimit -n 256`: the pool is fitted to
 // the open-files limit, says so, and no row fails for want of a file.
 func TestPool_fitsOpenFiles(t *testing.T) {
