@@ -105,11 +105,7 @@ func TestAuthTokenFile_unusable(t *testing.T) {
 				if code != exitUsage {
 					t.Errorf("%s: exit code %d, want 2\n%s", args[0], code, stderr)
 				}
-				for _, w := range []string{"PLIVO_AUTH_TOKEN_FILE", tokenFile, tt.want} {
-					if !strings.Contains(stderr, w) {
-						t.Errorf("%s: stderr lacks %q:\n%s", args[0], w, stderr)
-					}
-				}
+				e2eHas(t, "stderr", stderr, "PLIVO_AUTH_TOKEN_FILE", tokenFile, tt.want)
 				if tt.content != nil && len(*tt.content) > 1 && strings.Contains(stdout+stderr, strings.TrimSpace((*tt.content)[:20])) {
 					t.Errorf("%s: the file's content appears in the output", args[0])
 				}

@@ -368,9 +368,7 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 			"and 2 more; nothing else was sent",
 			fmt.Sprintf("%d rows were not attempted: run again with --resume to finish", n-canary),
 		} {
-			if !strings.Contains(res.stderr, want) {
-				t.Errorf("%s: stderr lacks %q:\n%s", attempt, want, res.stderr)
-			}
+			e2eHas(t, "stderr", res.stderr, want)
 		}
 		fx.quiesce(t)
 		posts := fx.rec.postsByNumber(since)

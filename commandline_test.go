@@ -287,9 +287,7 @@ func TestRun_usageErrors(t *testing.T) {
 				if w == "FILE" {
 					w = input
 				}
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
+				e2eHas(t, "stderr", stderr, w)
 			}
 			if _, err := os.Stat(report); err == nil {
 				t.Errorf("a report was created")

@@ -248,9 +248,7 @@ func TestConfirm_prompt(t *testing.T) {
 			p.typeIn(tt.answer)
 			res := p.finish()
 			e2eExit(t, "run", res, tt.wantCode)
-			if !strings.Contains(res.stdout, tt.wantOut) {
-				t.Errorf("the terminal does not show %q:\n%s", tt.wantOut, res.stdout)
-			}
+			e2eHas(t, "stdout", res.stdout, tt.wantOut)
 			posts, changed := confirmPosts(t, fx), confirmChanged(fx, numbers)
 			if tt.wantCode == 0 {
 				if posts != n || len(changed) != n {

@@ -87,9 +87,7 @@ func TestResume_refusesAnotherOrigin(t *testing.T) {
 			before, beforeB := fx.requests(), fxB.requests()
 			res := tt.r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, tt.extra)...)
 			e2eExit(t, "run", res, 2)
-			if !strings.Contains(res.stderr, tt.file+" was written against account "+fx.authID) {
-				t.Errorf("stderr does not say which origin %s records:\n%s", tt.file, res.stderr)
-			}
+			e2eHas(t, "stderr", res.stderr, tt.file+" was written against account "+fx.authID)
 			if got := e2eRead(t, r.path("report.csv")); got != report {
 				t.Errorf("the report changed:\n%s", got)
 			}
@@ -218,9 +216,7 @@ func TestInput_changesMidRun(t *testing.T) {
 			if e2eReportLines(report) == len(nums) && e2eSummaryCount(res.stderr, "ok") != len(nums) {
 				t.Errorf("summary does not say ok %d\n%s", len(nums), res.stderr)
 			}
-			if !strings.Contains(res.stderr, fmt.Sprintf("Summary: %d rows", len(nums))) {
-				t.Errorf("summary does not count %d rows\n%s", len(nums), res.stderr)
-			}
+			e2eHas(t, "stderr", res.stderr, fmt.Sprintf("Summary: %d rows", len(nums)))
 			rows := e2eReadReport(t, report)
 			if len(rows) != len(nums) {
 				t.Errorf("report has %d rows, want %d", len(rows), len(nums))
@@ -338,12 +334,7 @@ func e2eCheckUnrecorded(t *testing.T, res e2eResult, hint string) map[string]str
 		t.Fatalf("no row was kept on stderr: the test wrote nothing past the limit\n%v", res)
 	}
 	want := fmt.Sprintf("not recorded   %d (%d applied, not recorded", len(kept), applied)
-	if !strings.Contains(res.stderr, want) {
-		t.Errorf("the summary does not say %q\n%s", want, res.stderr)
-	}
-	if !strings.Contains(res.stderr, hint) {
-		t.Errorf("no %s hint\n%s", hint, res.stderr)
-	}
+	e2eHas(t, "stderr", res.stderr, want, hint)
 	return kept
 }
 

@@ -920,3 +920,13 @@ func e2eCombinedOutput(cmd *exec.Cmd) ([]byte, error) {
 	err := cmd.Wait()
 	return b.Bytes(), err
 }
+
+// e2eHas fails the test unless text (named what) holds each of wants.
+func e2eHas(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, text)
+		}
+	}
+}

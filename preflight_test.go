@@ -50,11 +50,7 @@ func TestPreflight_checksEveryDistinctApp(t *testing.T) {
 	if res.code != 1 {
 		t.Fatalf("exit %d, want 1\n%v", res.code, res)
 	}
-	for _, want := range []string{"preflight_reads=1000", "the first ones in file order are checked", "checked=1000"} {
-		if !strings.Contains(res.stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
-		}
-	}
+	e2eHas(t, "stderr", res.stderr, "preflight_reads=1000", "the first ones in file order are checked", "checked=1000")
 	fx.quiesce(t)
 	got := map[string]int{}
 	for _, q := range fx.rec.all() {

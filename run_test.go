@@ -685,9 +685,7 @@ func TestRun_stallTimesOut(t *testing.T) {
 
 		res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--timeout", "200ms", "--max-attempts", "2"}, e2eFastRetries)...)
 		e2eExit(t, "run", res, 1)
-		if !strings.Contains(res.stderr, "timeout") {
-			t.Errorf("the summary does not count the failures as timeouts:\n%s", res.stderr)
-		}
+		e2eHas(t, "stderr", res.stderr, "timeout")
 		fx.quiesce(t)
 		byNumber := map[string][]sandbox.Request{}
 		for _, q := range fx.rec.all() {
@@ -735,9 +733,7 @@ func TestRun_authFailureAborts(t *testing.T) {
 			input := r.write("numbers.csv", "number,app_id\n12025550501,"+e2eAppA+"\n12025550502,"+e2eAppA+"\n")
 			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--log-format", "json"}, e2eFastRetries)...)
 			e2eExit(t, "run", res, 3)
-			if !strings.Contains(res.stderr, "authentication failed") {
-				t.Errorf("stderr does not say authentication failed:\n%s", res.stderr)
-			}
+			e2eHas(t, "stderr", res.stderr, "authentication failed")
 			fx.quiesce(t)
 			for _, q := range fx.rec.all() {
 				if q.Method == "POST" {
@@ -790,11 +786,7 @@ func TestRun_existingReport(t *testing.T) {
 			}
 			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0"}, e2eFastRetries, tt.flags)...)
 			e2eExit(t, "run", res, tt.wantCode)
-			for _, w := range tt.want {
-				if !strings.Contains(res.stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, res.stderr)
-				}
-			}
+			e2eHas(t, "stderr", res.stderr, tt.want...)
 			data, err := os.ReadFile(r.path("report.csv"))
 			if err != nil {
 				t.Fatal(err)
@@ -850,9 +842,7 @@ func TestRun_sandboxSamples(t *testing.T) {
 			sample, _ := filepath.Abs(filepath.Join("samples", tt.file))
 			res := r.run(e2eArgs([]string{"run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never"}, tt.extra)...)
 			e2eExit(t, "run", res, tt.wantCode)
-			if !strings.Contains(res.stderr, "SANDBOX") {
-				t.Errorf("stderr does not say SANDBOX:\n%s", res.stderr)
-			}
+			e2eHas(t, "stderr", res.stderr, "SANDBOX")
 			got := e2eReadReport(t, r.path("report.csv"))
 			if len(got) != len(tt.rows) {
 				t.Errorf("report has %d rows, want %d", len(got), len(tt.rows))
@@ -1058,11 +1048,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 				}
 			}
 			if tt.graceful {
-				for _, w := range []string{"Summary:", "not attempted", "--resume"} {
-					if !strings.Contains(res.stderr, w) {
-						t.Errorf("stderr lacks %q:\n%s", w, res.stderr)
-					}
-				}
+				e2eHas(t, "stderr", res.stderr, "Summary:", "not attempted", "--resume")
 				// Calls in flight finish and are reported.
 				for num, ps := range posts1 {
 					if !reported[num] {

@@ -134,9 +134,7 @@ func TestStop_signalEndsWaits(t *testing.T) {
 			e2eWaitFor(t, 10*time.Second, "the wait", func() bool { return s.waiting() || p.exited() })
 			time.Sleep(50 * time.Millisecond) // well into it
 			res := e2eInterrupt(t, s.fx, p, tt.sig, 3*time.Second)
-			if !strings.Contains(res.stderr, "interrupted") {
-				t.Errorf("stderr does not say the run was interrupted\n%s", res.stderr)
-			}
+			e2eHas(t, "stderr", res.stderr, "interrupted")
 		})
 	}
 }
@@ -190,9 +188,7 @@ func TestStop_thirdSignalExitsAtOnce(t *testing.T) {
 		t.Errorf("the third signal took %v to end the run", took)
 	}
 	e2eExit(t, "run", res, 130)
-	if !strings.Contains(res.stderr, "exiting at once") {
-		t.Errorf("stderr does not acknowledge the third signal\n%s", res.stderr)
-	}
+	e2eHas(t, "stderr", res.stderr, "exiting at once")
 }
 
 // a Retry-After is waited for and said; one longer than
@@ -249,11 +245,7 @@ func TestThrottle_retryAfter(t *testing.T) {
 		if res.elapsed > 5*time.Second {
 			t.Errorf("the run took %v to give up on a day-long Retry-After", res.elapsed)
 		}
-		for _, w := range []string{"Retry-After", "--max-throttle-wait"} {
-			if !strings.Contains(res.stderr, w) {
-				t.Errorf("stderr lacks %q\n%s", w, res.stderr)
-			}
-		}
+		e2eHas(t, "stderr", res.stderr, "Retry-After", "--max-throttle-wait")
 		accepts.Store(true)
 		e2eExit(t, "resume once the API accepts", r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...), 0)
 	})
@@ -270,9 +262,7 @@ func TestPool_fitsOpenFiles(t *testing.T) {
 	res := r.startVia(nil, []string{"sh", "-c", `ulimit -n 256 && exec "$@"`, "sh"},
 		e2eRun(input, "report.csv", "--rate", "0", "--concurrency", "1000")...).wait()
 	e2eExit(t, "run", res, 0)
-	if !strings.Contains(res.stderr, "open-files limit") {
-		t.Errorf("the run does not say it lowered the concurrency\n%s", res.stderr)
-	}
+	e2eHas(t, "stderr", res.stderr, "open-files limit")
 	if n := e2eSummaryCount(res.stderr, "ok"); n != len(nums) {
 		t.Errorf("ok %d, want %d\n%s", n, len(nums), res.stderr)
 	}
@@ -333,9 +323,7 @@ func TestStop_noRequestAfterStop(t *testing.T) {
 			t.Errorf("%s was sent but is not in the report", num)
 		}
 	}
-	if !strings.Contains(res.stderr, "not attempted") {
-		t.Errorf("no count of rows not attempted\n%s", res.stderr)
-	}
+	e2eHas(t, "stderr", res.stderr, "not attempted")
 }
 
 // a 429, on an attempt's first request or on a later one (the

@@ -37,9 +37,7 @@ func TestForce_neverReplacesUndoFile(t *testing.T) {
 	} {
 		res := r.run(argv...)
 		e2eExit(t, name, res, 2)
-		if !strings.Contains(res.stderr, "undo.csv holds a plivo-bulk undo file") {
-			t.Errorf("%s: the message does not name the file and what it holds:\n%s", name, res.stderr)
-		}
+		e2eHas(t, "stderr", res.stderr, "undo.csv holds a plivo-bulk undo file")
 		if got := e2eRead(t, r.path("undo.csv")); got != undo {
 			t.Fatalf("%s: the undo file changed:\n%s", name, got)
 		}
