@@ -903,9 +903,11 @@ func e2eInterruptRows(r *e2eRunner, n int) (string, []sandbox.Number, map[string
 	return r.write("numbers.csv", b.String()), e2eNumbers(numbers...), targets
 }
 
-// TestRun_interruptAndResume stops a run mid-way (SIGINT, SIGTERM or
+// TestRun_interruptAndResume stops a run mid-way (SIGINT, SIGTERM, SIGHUP or
 // SIGKILL followed by a torn line), then resumes it: every number ends ok
-// exactly once, and no number already ok is sent again.
+// exactly once, and no number already ok is sent again. A second run on the
+// report while the first is alive is refused at once; once the first is
+// killed, its lock is gone.
 func TestRun_interruptAndResume(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -923,9 +925,10 @@ func TestRun_interruptAndResume(t *testing.T) {
 			t.Parallel()
 			const n = 120
 			fx := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond, DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp})
-			r := e2eNewRunner(t, fx)
+			r0 := e2eNewRunner(t, fx)
+			r := r0
 			if tt.sig != syscall.SIGINT { // main's to map, or the kernel's
-				r = r.binary()
+				r = r0.binary()
 			}
 			input, seed, targets := e2eInterruptRows(r, n)
 			for _, s := range seed {
@@ -935,6 +938,18 @@ func TestRun_interruptAndResume(t *testing.T) {
 
 			p := r.start(nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "100"}, e2eFastRetries)...)
 			e2eWaitFor(t, 20*time.Second, "20 report rows", func() bool { return e2eReportLines(report) >= 20 || p.exited() })
+			if !tt.graceful { // a second run, in-process, meets the binary's lock at once
+				for _, flags := range [][]string{{"--resume"}, {"--force"}, nil} {
+					before := e2eRead(t, report)
+					res := r0.run(e2eRun(input, report, append(flags, "--rate", "0")...)...)
+					if e2eExit(t, fmt.Sprint("second run ", flags), res, 2); !strings.Contains(res.stderr, "in use") || res.elapsed > 5*time.Second {
+						t.Errorf("second run %v: took %v, stderr does not say the report is in use:\n%s", flags, res.elapsed, res.stderr)
+					}
+					if after := e2eRead(t, report); !strings.HasPrefix(after, before) {
+						t.Errorf("second run %v changed the report in use:\nbefore %q\nafter %q", flags, before, after)
+					}
+				}
+			}
 			if p.exited() {
 				t.Fatalf("the run ended before it could be interrupted\n%v", p.wait())
 			}
@@ -1036,64 +1051,6 @@ func e2eVerifyResumed(t *testing.T, fx *e2eFixture, rows []e2eReportRow, okFirst
 			t.Errorf("sandbox state of %s = %+v, want %+v", num, got, w)
 		}
 	}
-}
-
-// TestRun_reportLocked: a second run on a report in use is refused at
-// once; once the first run is killed, its lock is gone and --resume works.
-func TestRun_reportLocked(t *testing.T) {
-	t.Parallel()
-	const n = 30
-	fx := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond, DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp})
-	r := e2eNewRunner(t, fx) // the second runs, in-process, meet the binary's lock
-	input, seed, targets := e2eInterruptRows(r, n)
-	for _, s := range seed {
-		fx.srv.AddNumber(s)
-	}
-	report := r.path("report.csv")
-
-	first := r.binary().start(nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "5"}, e2eFastRetries)...)
-	e2eWaitFor(t, 10*time.Second, "the first run's report", func() bool { return e2eReportLines(report) >= 1 || first.exited() })
-	if first.exited() {
-		t.Fatalf("the first run ended early\n%v", first.wait())
-	}
-	for _, flags := range [][]string{{"--resume"}, {"--force"}, nil} {
-		before, _ := os.ReadFile(report)
-		res := r.run(e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "0"}, e2eFastRetries, flags)...)
-		if res.code != 2 || !strings.Contains(res.stderr, "in use") {
-			t.Errorf("second run %v: exit code %d, want 2 and a message that the report is in use\n%v", flags, res.code, res)
-		}
-		if res.elapsed > 5*time.Second {
-			t.Errorf("second run %v took %v to give up", flags, res.elapsed)
-		}
-		if after, _ := os.ReadFile(report); !strings.HasPrefix(string(after), string(before)) {
-			t.Errorf("second run %v changed the report in use:\nbefore %q\nafter %q", flags, before, after)
-		}
-	}
-	if first.exited() {
-		t.Fatalf("the first run ended before it could be killed\n%v", first.wait())
-	}
-	first.signal(syscall.SIGKILL)
-	if res := first.wait(); res.code != -1 {
-		t.Fatalf("first run: exit code %d after SIGKILL", res.code)
-	}
-	fx.quiesce(t)
-	data, _ := os.ReadFile(report)
-	rows, err := e2eParseReport(data, true)
-	if err != nil {
-		t.Fatalf("report after SIGKILL: %v", err)
-	}
-	okFirst := map[string]bool{}
-	for _, g := range rows {
-		if g.Status == "ok" {
-			okFirst[g.Number] = true
-		}
-	}
-
-	since := time.Now()
-	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", report, "--resume", "--rate", "0"}, e2eFastRetries)...)
-	e2eExit(t, "resume after the first run died", res, 0)
-	fx.quiesce(t)
-	e2eVerifyResumed(t, fx, e2eReadReport(t, report), okFirst, since, targets)
 }
 
 // TestRun_secondSignalStopsAtOnce: while a stop waits for calls that
