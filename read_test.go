@@ -24,9 +24,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// e2eReadCommon are the flags of every run in these tests.
-var e2eReadCommon = []string{"--rate", "0", "--progress", "never", "--backoff-base", "1ms", "--backoff-max", "5ms"}
-
 // e2eReadOnAccount is the number of numbers the differential test's account
 // starts with: 4 pages of the listing.
 const e2eReadOnAccount = 70
@@ -152,7 +149,7 @@ func e2eReadStep(t *testing.T, fx *e2eFixture, r *e2eRunner, wantCode int, argv 
 	t.Helper()
 	fx.quiesce(t)
 	before := fx.rec.len()
-	res := r.run(append(argv, e2eReadCommon...)...)
+	res := r.run(slices.Concat(argv, e2eFastRetries, []string{"--rate", "0"})...)
 	if res.code != wantCode {
 		t.Fatalf("plivo-bulk %v: exit %d, want %d\n%v", argv, res.code, wantCode, res)
 	}
@@ -255,15 +252,9 @@ func TestRead_pageMatchesEach(t *testing.T) {
 	page := e2eReadWorkflow(t, "page", cfg, seed)
 	each := e2eReadWorkflow(t, "each", cfg, seed)
 
-	for _, f := range slices.Sorted(func(yield func(string) bool) {
-		for k := range page.files {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		if diff := e2eLineDiff(each.files[f], page.files[f]); diff != "" {
-			t.Errorf("%s differs between --read each and --read page (-each +page):\n%s", f, diff)
+	for _, f := range slices.Sorted(maps.Keys(page.files)) {
+		if each.files[f] != page.files[f] {
+			t.Errorf("%s differs between --read each and --read page:\n--- each:\n%s\n--- page:\n%s", f, each.files[f], page.files[f])
 		}
 	}
 	if !slices.Equal(each.state, page.state) {
@@ -360,29 +351,6 @@ func TestRead_pageMatchesEach(t *testing.T) {
 	}
 }
 
-// e2eLineDiff lists the lines that differ between two texts, "" when they
-// are the same.
-func e2eLineDiff(a, b string) string {
-	if a == b {
-		return ""
-	}
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var d strings.Builder
-	for i := range max(len(al), len(bl)) {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			fmt.Fprintf(&d, "line %d:\n- %s\n+ %s\n", i+1, x, y)
-		}
-	}
-	return d.String()
-}
-
 // e2eShifter serves a sandbox (through next, the fixture's front) and
 // changes its account while a listing is read: before the first list
 // request at an offset in at, it calls that offset's change, once.
@@ -418,21 +386,16 @@ const e2eMovingAdded = "12025569990"
 
 func e2eMovingNumber(i int) string { return fmt.Sprintf("1202557%04d", i) }
 
-// e2eStartMoving starts the moving account behind an e2eShifter on loopback.
+// e2eStartMoving starts the moving account behind an e2eShifter.
 func e2eStartMoving(t *testing.T) *e2eFixture {
 	t.Helper()
-	cfg := sandbox.Config{
-		AuthID:    "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18),
-		AuthToken: "e2eSecret" + e2eRandString("abcdefghijklmnopqrstuvwxyz0123456789", 31),
-	}
-	srv := sandbox.New(cfg)
-	srv.AddApplication(e2eAppStart, "Old IVR")
-	srv.AddApplication(e2eAppA, "Support line")
+	var nums []string
 	for i := range 100 {
-		srv.AddNumber(e2eNumbers(e2eMovingNumber(i))[0])
+		nums = append(nums, e2eMovingNumber(i))
 	}
-	front := newE2EFront(srv, e2eFaults{})
-	h := &e2eShifter{srv: srv, next: front, at: map[int]func(*sandbox.Server){
+	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	moving := *fx
+	moving.url = e2eServe(t, &e2eShifter{srv: fx.srv, next: fx.e2eFront, at: map[int]func(*sandbox.Server){
 		20: func(s *sandbox.Server) {
 			for i := range 3 {
 				s.RemoveNumber(e2eMovingNumber(i))
@@ -443,9 +406,8 @@ func e2eStartMoving(t *testing.T) *e2eFixture {
 				s.AddNumber(n)
 			}
 		},
-	}}
-	tsURL := e2eServe(t, h)
-	return &e2eFixture{e2eFront: front, url: tsURL, authID: cfg.AuthID, token: cfg.AuthToken}
+	}})
+	return &moving
 }
 
 // TestRead_listingMoves reads the account by the page while numbers are
