@@ -6,7 +6,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,15 +39,14 @@ func e2ePosts(fx *e2eFixture, since time.Time) map[string][]string {
 	return out
 }
 
-// e2eUndoRecords parses an undo file (origin line skipped, a torn last
-// line dropped) into its records, header first.
+// e2eUndoRecords parses an undo file (a torn last line dropped) into its records, header first.
 func e2eUndoRecords(t *testing.T, path string) [][]string {
 	t.Helper()
 	data := []byte(e2eRead(t, path))
 	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
 		data = data[:i+1]
 	}
-	recs, err := csv.NewReader(bytes.NewReader(e2eSkipOrigin(data))).ReadAll()
+	recs, err := e2eRecords(data)
 	if err != nil {
 		t.Fatalf("undo file %s: %v\n%s", path, err, data)
 	}

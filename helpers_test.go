@@ -770,18 +770,9 @@ func e2eParseReport(data []byte, torn bool) ([]e2eReportRow, error) {
 	return rows, nil
 }
 
-// e2eRecords reads the CSV records of a file the tool wrote, whatever line
-// comes before its header (an origin line, in some versions).
+// e2eRecords reads the CSV records of a file the tool wrote.
 func e2eRecords(data []byte) ([][]string, error) {
-	return csv.NewReader(bytes.NewReader(e2eSkipOrigin(data))).ReadAll()
-}
-
-// e2eSkipOrigin drops a line before the header that starts with "#".
-func e2eSkipOrigin(data []byte) []byte {
-	if bytes.HasPrefix(data, []byte("#")) {
-		_, data, _ = bytes.Cut(data, []byte("\n"))
-	}
-	return data
+	return csv.NewReader(bytes.NewReader(data)).ReadAll()
 }
 
 // e2eReadReport reads and parses a complete report.
@@ -798,7 +789,7 @@ func e2eReadReport(t *testing.T, path string) []e2eReportRow {
 // path (a report or an undo file), 0 if it does not exist yet.
 func e2eReportLines(path string) int {
 	data, _ := os.ReadFile(path)
-	return max(0, bytes.Count(e2eSkipOrigin(data), []byte("\n"))-1)
+	return max(0, bytes.Count(data, []byte("\n"))-1)
 }
 
 // readCSV reads a CSV file the tool wrote as maps from its header.
@@ -900,13 +891,6 @@ func e2eProxy(t *testing.T, fx *e2eFixture, handle func(w http.ResponseWriter, r
 			fx.ServeHTTP(w, r)
 		}
 	}))
-}
-
-// runInProcess runs the command line in-process with the test process's
-// environment and no stdin.
-func runInProcess(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	return runWith(t, os.Getenv, nil, args...)
 }
 
 // e2eCombinedOutput is cmd.CombinedOutput, its fork kept apart from the

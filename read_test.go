@@ -4,8 +4,6 @@ package main
 // page|each|auto), with every request the sandbox answered recorded.
 
 import (
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -157,25 +155,15 @@ func e2eReadStep(t *testing.T, fx *e2eFixture, r *e2eRunner, wantCode int, argv 
 	return res, e2eCount(fx.rec.all()[before:])
 }
 
-// e2ePortRE matches the sandbox's address in an origin line: the two
-// sandboxes of a differential test differ only there.
-var e2ePortRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
-
 // e2eComparable returns a file's text with the sandbox's port taken out
-// and its data rows sorted (rows complete, and pages arrive, out of order);
+// (the two sandboxes differ only there) and its data rows sorted (rows complete, and pages arrive, out of order);
 // for a report, the cells that differ from run to run (api_id, a fresh id
 // per answer) or with the way of reading (attempts: a row the listing
 // settles makes none) are blanked.
 func e2eComparable(t *testing.T, path string, report bool) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = e2ePortRE.ReplaceAll(data, []byte("127.0.0.1:PORT"))
-	body := e2eSkipOrigin(data)
-	origin := string(data[:len(data)-len(body)])
-	recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	data := regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(e2eRead(t, path), "127.0.0.1:PORT")
+	recs, err := e2eRecords([]byte(data))
 	if err != nil || len(recs) == 0 {
 		t.Fatalf("%s: %v (%d records)", path, err, len(recs))
 	}
@@ -187,7 +175,7 @@ func e2eComparable(t *testing.T, path string, report bool) string {
 		lines = append(lines, e2eCSVLine(rec...))
 	}
 	slices.Sort(lines)
-	return origin + e2eCSVLine(recs[0]...) + strings.Join(lines, "")
+	return e2eCSVLine(recs[0]...) + strings.Join(lines, "")
 }
 
 // e2eReadOutcome is what one way of reading left: the files the commands
