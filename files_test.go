@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -167,125 +166,57 @@ func e2eSent(t *testing.T, fx *e2eFixture, since time.Time, want map[string]stri
 	}
 }
 
-// the input appended to, replaced by a rename or truncated while
-// the run goes on: exactly what was checked is sent, once.
-func TestInput_changesMidRun(t *testing.T) {
+// the input replaced while the run goes on: exactly what was checked is
+// sent, once (every way a file can change: batch/input
+// TestOpen_sendsWhatWasChecked). An input that can be read only once, a
+// process substitution, is sent whole (standard input:
+// TestRun_reportMatchesServer).
+func TestInput_sendsWhatWasChecked(t *testing.T) {
 	t.Parallel()
 	nums, extra := e2eNumberRange(1320, 8), e2eNumberRange(1340, 4)
-	tests := []struct {
-		name   string
-		change func(path string) error
-	}{
-		{"appended", func(path string) error {
-			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-			if err != nil {
-				return err
-			}
-			_, err = f.WriteString(strings.TrimPrefix(e2eAppInput(e2eAppB, extra...), "number,app_id\n"))
-			return err
-		}},
-		{"replaced by a rename", func(path string) error {
-			tmp := path + ".new"
-			if err := os.WriteFile(tmp, []byte(e2eAppInput(e2eAppB, append(slices.Clone(nums), extra...)...)), 0o600); err != nil {
-				return err
-			}
-			return os.Rename(tmp, path)
-		}},
-		{"truncated", func(path string) error { return os.Truncate(path, int64(len("number,app_id\n"))) }},
+	want := map[string]string{}
+	for _, n := range nums {
+		want[n] = e2eAppA
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(append(slices.Clone(nums), extra...)...)...)
-			r := e2eNewRunner(t, fx)
-			input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
-			report := r.path("report.csv")
-			since := time.Now()
-			p := r.start(nil, e2eRun(input, report, "--rate", "8")...)
-			e2eWaitFor(t, 10*time.Second, "the first report row", func() bool { return e2eReportLines(report) >= 1 || p.exited() })
-			if p.exited() {
-				t.Fatalf("the run ended before the input could be changed\n%v", p.wait())
+	t.Run("replaced by a rename", func(t *testing.T) {
+		t.Parallel()
+		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(append(slices.Clone(nums), extra...)...)...)
+		r := e2eNewRunner(t, fx)
+		input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		report := r.path("report.csv")
+		since := time.Now()
+		p := r.start(nil, e2eRun(input, report, "--rate", "8")...)
+		e2eWaitFor(t, 10*time.Second, "the first report row", func() bool { return e2eReportLines(report) >= 1 || p.exited() })
+		if p.exited() {
+			t.Fatalf("the run ended before the input could be changed\n%v", p.wait())
+		}
+		r.write("numbers.new", e2eAppInput(e2eAppB, append(slices.Clone(nums), extra...)...))
+		if err := os.Rename(r.path("numbers.new"), input); err != nil {
+			t.Fatal(err)
+		}
+		res := p.wait()
+		e2eExit(t, "run", res, 0)
+		e2eHas(t, "stderr", res.stderr, fmt.Sprintf("Summary: %d rows", len(nums)))
+		for _, g := range e2eReadReport(t, report) {
+			if g.Status != "ok" || g.Targets[0] != e2eAppA {
+				t.Errorf("report row %d: %s %s %q, want ok %s", g.Row, g.Number, g.Status, g.Targets[0], e2eAppA)
 			}
-			if err := tt.change(input); err != nil {
-				t.Fatal(err)
-			}
-			res := p.wait()
-			e2eExit(t, "run", res, 0)
-			if e2eReportLines(report) == len(nums) && e2eSummaryCount(res.stderr, "ok") != len(nums) {
-				t.Errorf("summary does not say ok %d\n%s", len(nums), res.stderr)
-			}
-			e2eHas(t, "stderr", res.stderr, fmt.Sprintf("Summary: %d rows", len(nums)))
-			rows := e2eReadReport(t, report)
-			if len(rows) != len(nums) {
-				t.Errorf("report has %d rows, want %d", len(rows), len(nums))
-			}
-			for _, g := range rows {
-				if g.Status != "ok" || g.Targets[0] != e2eAppA {
-					t.Errorf("report row %d: %s %s %q, want ok %s", g.Row, g.Number, g.Status, g.Targets[0], e2eAppA)
-				}
-			}
-			want := map[string]string{}
-			for _, n := range nums {
-				want[n] = e2eAppA
-			}
-			e2eSent(t, fx, since, want)
-		})
-	}
-}
-
-// an input that can be read only once (a FIFO, a process
-// substitution; standard input: TestRun_reportMatchesServer) is sent whole,
-// each row once.
-func TestInput_readOnce(t *testing.T) {
-	t.Parallel()
-	nums := e2eNumberRange(1350, 5)
-	content := e2eAppInput(e2eAppA, nums...)
-	tests := []struct {
-		name  string
-		start func(r *e2eRunner) *e2eProc
-	}{
-		{"fifo", func(r *e2eRunner) *e2eProc {
-			fifo := r.path("numbers.fifo")
-			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-				r.t.Skipf("mkfifo: %v", err)
-			}
-			go func() {
-				f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-				if err != nil {
-					return
-				}
-				defer f.Close()
-				_, _ = io.WriteString(f, content)
-			}()
-			return r.start(nil, e2eRun(fifo, "report.csv", "--rate", "0")...)
-		}},
-		{"process substitution", func(r *e2eRunner) *e2eProc {
-			if _, err := os.Stat("/bin/bash"); err != nil {
-				r.t.Skip("no bash for <(...)")
-			}
-			r.write("numbers.csv", content)
-			return r.startVia(nil, []string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"},
-				e2eArgs([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...)
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-			r := e2eNewRunner(t, fx)
-			since := time.Now()
-			res := tt.start(r).wait()
-			e2eExit(t, "run", res, 0)
-			if n := e2eSummaryCount(res.stderr, "ok"); n != len(nums) {
-				t.Errorf("ok %d, want %d\n%s", n, len(nums), res.stderr)
-			}
-			want := map[string]string{}
-			for _, n := range nums {
-				want[n] = e2eAppA
-			}
-			e2eSent(t, fx, since, want)
-		})
-	}
+		}
+		e2eSent(t, fx, since, want)
+	})
+	t.Run("process substitution", func(t *testing.T) {
+		t.Parallel()
+		if _, err := os.Stat("/bin/bash"); err != nil {
+			t.Skip("no bash for <(...)")
+		}
+		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+		r := e2eNewRunner(t, fx)
+		r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		res := r.startVia(nil, []string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"},
+			e2eArgs([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...).wait()
+		e2eExit(t, "run", res, 0)
+		e2eSent(t, fx, time.Time{}, want)
+	})
 }
 
 // e2eJSONRows returns the report rows that a run kept on stderr as JSON
