@@ -27,7 +27,7 @@ import (
 // them on it already, behind a front that applies nothing. It returns how
 // the run ended, the summary and the numbers the front was sent updates for.
 func canaryRun(t *testing.T, n, held int, extra ...string) (e2eResult, summaryFile, []string, []string) {
-	numbers := e2eCanaryNumbers(n)
+	numbers := e2eNumberRange(0, n)
 	seed := e2eNumbers(numbers...)
 	for i := range held {
 		seed[i].AppID = e2eAppA
@@ -153,7 +153,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			numbers := e2eCanaryNumbers(tc.n)
+			numbers := e2eNumberRange(0, tc.n)
 			seed := e2eNumbers(numbers...)
 			for i := range seed {
 				seed[i].AppID = e2eAppA
@@ -206,7 +206,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 // the dry run's cost must say so, not a bound the run then exceeds.
 func TestCanary_dryRunNamesTheListing(t *testing.T) {
 	t.Parallel()
-	numbers := e2eCanaryNumbers(10)
+	numbers := e2eNumberRange(0, 10)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx)
 	input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
@@ -228,7 +228,7 @@ func TestCanary_nightlyRunOnAFileMostlyDone(t *testing.T) {
 	for _, held := range []int{n - 5, n} {
 		t.Run(fmt.Sprintf("%d of %d done", held, n), func(t *testing.T) {
 			t.Parallel()
-			numbers := e2eCanaryNumbers(n)
+			numbers := e2eNumberRange(0, n)
 			seed := e2eNumbers(numbers...)
 			for i := range held {
 				seed[i].AppID = e2eAppA
@@ -278,7 +278,7 @@ func TestCanary_nightlyRunOnAFileMostlyDone(t *testing.T) {
 // undo file, rows without app_id (read to pin it), distinct apps.
 func TestRun_sendsAtMostTheRequestsAnnounced(t *testing.T) {
 	t.Parallel()
-	numbers := e2eCanaryNumbers(12)
+	numbers := e2eNumberRange(0, 12)
 	input := "number,app_id,alias\n"
 	for i, n := range numbers {
 		app := []string{e2eAppA, e2eAppB, ""}[i%3]
@@ -313,15 +313,6 @@ func TestRun_sendsAtMostTheRequestsAnnounced(t *testing.T) {
 	}
 }
 
-// e2eCanaryNumbers returns n numbers from 12025570000 up.
-func e2eCanaryNumbers(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("1202557%04d", i)
-	}
-	return out
-}
-
 // e2eInput writes an input with header and one line per number, its cells
 // after the number given by cells.
 func e2eInput(r *e2eRunner, name, header string, numbers []string, cells string) string {
@@ -340,7 +331,7 @@ func e2eInput(r *e2eRunner, name, header string, numbers []string, cells string)
 func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 	t.Parallel()
 	const n, canary = 40, 5
-	numbers := e2eCanaryNumbers(n)
+	numbers := e2eNumberRange(0, n)
 	seed := e2eNumbers(numbers...)
 	for i := range seed {
 		seed[i].ComplianceStatus = "accepted"
@@ -449,7 +440,7 @@ func e2eApplyNothing(t *testing.T, fx *e2eFixture) (string, func() map[string]in
 func TestCanary_catchesUpdatesNotApplied(t *testing.T) {
 	t.Parallel()
 	const n, canary, maxAttempts = 200, 20, 2
-	numbers := e2eCanaryNumbers(n)
+	numbers := e2eNumberRange(0, n)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
 	front, lied := e2eApplyNothing(t, fx)
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front)
@@ -507,7 +498,7 @@ func TestMaxFailures_stopsAHalfFailingRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.budget, func(t *testing.T) {
 			t.Parallel()
-			numbers := e2eCanaryNumbers(n)
+			numbers := e2eNumberRange(0, n)
 			fx := e2eStartFixture(t, sandbox.Config{FailRate: 0.5}, e2eNumbers(numbers...)...)
 			r := e2eNewRunner(t, fx)
 			input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)

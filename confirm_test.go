@@ -170,22 +170,14 @@ func (p *ptyProc) finish() e2eResult {
 	return res
 }
 
-// confirmFixture starts a sandbox with n numbers on e2eAppStart, from
-// 12025560000 up, and writes an input that moves them all to app.
+// confirmFixture starts a sandbox with n numbers on e2eAppStart and writes
+// an input that moves them all to app.
 func confirmFixture(t *testing.T, n int, app string) (*e2eFixture, *e2eRunner, string, []string) {
 	t.Helper()
-	numbers := make([]string, n)
-	for i := range numbers {
-		numbers[i] = fmt.Sprintf("1202556%04d", i)
-	}
+	numbers := e2eNumberRange(0, n)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx)
-	var b strings.Builder
-	b.WriteString("number,app_id\n")
-	for _, num := range numbers {
-		b.WriteString(num + "," + app + "\n")
-	}
-	return fx, r, r.write("numbers.csv", b.String()), numbers
+	return fx, r, r.write("numbers.csv", e2eAppInput(app, numbers...)), numbers
 }
 
 // confirmPosts returns the POSTs the sandbox received.

@@ -84,7 +84,7 @@ func TestPreflight_checksEveryDistinctApp(t *testing.T) {
 // the client's timeout (30 s).
 func TestPreflight_endsAtTheFirstCtrlC(t *testing.T) {
 	t.Parallel()
-	numbers := e2eCanaryNumbers(10)
+	numbers := e2eNumberRange(0, 10)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
 	var hung atomic.Int32
 	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
