@@ -16,15 +16,10 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// resumePosted returns the numbers POSTed to since since.
-func resumePosted(t *testing.T, fx *e2eFixture, since time.Time) map[string]bool {
-	t.Helper()
+// resumePosted returns the POSTs since since, by number.
+func resumePosted(t *testing.T, fx *e2eFixture, since time.Time) map[string][]sandbox.Request {
 	fx.quiesce(t)
-	got := map[string]bool{}
-	for n := range fx.rec.postsByNumber(since) {
-		got[n] = true
-	}
-	return got
+	return fx.rec.postsByNumber(since)
 }
 
 // TestResume_comparesExactTargets: the report records a line break, a
@@ -66,11 +61,11 @@ func TestResume_comparesExactTargets(t *testing.T) {
 	e2eExit(t, "resume", res, 0)
 	sent := resumePosted(t, fx, since)
 	for i, n := range nums[:3] {
-		if !sent[n] {
+		if sent[n] == nil {
 			t.Errorf("%s: run 1 set alias %q; the resume asks for %q but did not send it", n, cases[i][0], cases[i][1])
 		}
 	}
-	if sent[nums[3]] {
+	if sent[nums[3]] != nil {
 		t.Errorf("%s holds its targets already but was sent again", nums[3])
 	}
 	for n, want := range map[string]string{nums[0]: "a b", nums[1]: "", nums[2]: "(clear)"} {
@@ -111,11 +106,11 @@ func TestResume_olderReportResendsUncertainRows(t *testing.T) {
 	since := time.Now()
 	e2eExit(t, "resume", r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...), 0)
 	sent := resumePosted(t, fx, since)
-	if sent[nums[0]] {
+	if sent[nums[0]] != nil {
 		t.Errorf("%s: alias %q is exact in any report, yet it was sent again", nums[0], aliases[0])
 	}
 	for i, n := range nums[1:] {
-		if !sent[n] {
+		if sent[n] == nil {
 			t.Errorf("%s: the older report's cell %q may stand for another value, yet the row was taken as ok", n, aliases[1+i])
 		}
 	}
@@ -156,7 +151,7 @@ func TestResume_acceptsReportSavedWithCRLF(t *testing.T) {
 			since := time.Now()
 			res := r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...)
 			e2eExit(t, "resume", res, 0)
-			if sent := resumePosted(t, fx, since); sent[nums[0]] || !sent[nums[1]] {
+			if sent := resumePosted(t, fx, since); sent[nums[0]] != nil || sent[nums[1]] == nil {
 				t.Errorf("the resume sent %v: want only %s, the failed row\n%v", sent, nums[1], res)
 			}
 		})
