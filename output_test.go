@@ -60,23 +60,6 @@ func TestRun_jsonLogsAndSummaryFile(t *testing.T) {
 	}
 }
 
-func TestRun_summaryFileOnInputError(t *testing.T) {
-	dir := t.TempDir()
-	summary := filepath.Join(dir, "summary.json")
-	code, _, stderr := runWith(t, envOf(nil), nil, "run", "--sandbox", "--input", filepath.Join(dir, "missing.csv"), "--report", filepath.Join(dir, "r.csv"), "--summary", summary)
-	if code != exitUsage || !strings.Contains(stderr, "missing.csv: cannot open") {
-		t.Fatalf("exit %d, want 2:\n%s", code, stderr)
-	}
-	data, err := os.ReadFile(summary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sf map[string]any
-	if err := json.Unmarshal(data, &sf); err != nil || sf["exit_code"] != 2.0 {
-		t.Errorf("summary file = %s (%v), want exit_code 2", data, err)
-	}
-}
-
 func TestVersion(t *testing.T) {
 	code, stdout, _ := runWith(t, envOf(nil), nil, "version")
 	if code != 0 || !strings.HasPrefix(stdout, "plivo-bulk ") || !strings.Contains(stdout, "commit ") || !strings.Contains(stdout, "go1.") {

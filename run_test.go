@@ -857,29 +857,6 @@ func TestRun_dryRun(t *testing.T) {
 	}
 }
 
-// TestRun_progressBar draws the bar on a stderr that is not a terminal
-// when asked to, without disturbing the run.
-func TestRun_progressBar(t *testing.T) {
-	t.Parallel()
-	rows := e2eRegularRows(12)
-	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eSeed()...)
-	r := e2eNewRunner(t, fx)
-	var b strings.Builder
-	b.WriteString("number,app_id,subaccount,alias,compliance_application_id\n")
-	for _, w := range rows {
-		b.WriteString(w.line)
-	}
-	input := r.write("numbers.csv", b.String())
-	res := r.run("run", "--input", input, "--report", "report.csv", "--rate", "40", "--progress", "always")
-	e2eExit(t, "run", res, 0)
-	if !strings.Contains(res.stderr, "\r") || !strings.Contains(res.stderr, "rows") {
-		t.Errorf("no progress bar on stderr:\n%q", res.stderr)
-	}
-	if got := e2eReadReport(t, r.path("report.csv")); len(got) != len(rows) {
-		t.Errorf("report has %d rows, want %d", len(got), len(rows))
-	}
-}
-
 // e2eInterruptRows writes n rows over 12025552000 and up, half of them
 // alias-only (read first, their app_id pinned), and returns the input path,
 // the sandbox's numbers and each number's targets.

@@ -18,7 +18,6 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -310,38 +309,7 @@ func TestSecrets(t *testing.T) {
 		}
 	})
 
-	t.Run("sandbox command with the token in the environment", func(t *testing.T) {
-		t.Parallel()
-		authID := "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
-		r := e2eNewRunner(t, nil).with("PLIVO_AUTH_ID", authID).withToken(authID, "tok-"+e2eRandString(e2eAlnum, 32))
-		r.write("sandbox-numbers.csv", "number,app_id,alias,compliance_status\n"+num(9130)+","+e2eAppStart+",old,pending\n"+num(9131)+","+e2eAppStart+",old,pending\n")
-		sb := r.start(nil, "sandbox", "--listen", "127.0.0.1:0", "--numbers", "sandbox-numbers.csv", "--apps", e2eAppA, "--dump", "dump.csv")
-		// The line after the export line says where the token came from.
-		doneRE := regexp.MustCompile(`export PLIVO_API_URL=(\S+).*\n.*\n`)
-		e2eWaitFor(t, 10*time.Second, "the sandbox's export line and the next", func() bool { return doneRE.MatchString(sb.stdout.String()) || sb.exited() })
-		if sb.exited() {
-			t.Fatalf("the sandbox ended early\n%v", sb.wait())
-		}
-		if !strings.Contains(sb.stdout.String(), "taken from PLIVO_AUTH_TOKEN") {
-			t.Errorf("the sandbox does not say it uses the token of the environment:\n%s", sb.stdout)
-		}
-		rr := r.with("PLIVO_API_URL", doneRE.FindStringSubmatch(sb.stdout.String())[1])
-		input := secInput(rr, []string{num(9130), e2eAppA, "", "from the sandbox"}, []string{num(9131), "", "", "alias only"})
-		// One connection: a spare one, dialed and never used, would hold
-		// the sandbox's shutdown for 5 s.
-		secExit(t, run(rr, input, "--concurrency", "1"), 0)
-		sb.signal(syscall.SIGINT)
-		secExit(t, sb.wait(), 0)
-		if dump := e2eRead(t, r.path("dump.csv")); !strings.Contains(dump, "from the sandbox") {
-			t.Errorf("dump after the run:\n%s", dump)
-		}
-	})
-
-	t.Run("built-in sandbox with a token in the environment", func(t *testing.T) {
-		t.Parallel()
-		authID := "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
-		r := e2eNewRunner(t, nil).with("PLIVO_AUTH_ID", authID).withToken(authID, "tok-"+e2eRandString(e2eAlnum, 32))
-		input := secInput(r, []string{num(9150), e2eAppA}, []string{num(9151), "", "", "alias"})
-		secExit(t, r.run(e2eArgs([]string{"run", "--sandbox", "--input", input, "--report", "report.csv", "--undo", "undo.csv"}, e2eFastRetries)...), 0)
-	})
+	// The standalone sandbox and --sandbox with a token in the
+	// environment: TestRunSandbox_neverPrintsATokenFromTheEnvironment,
+	// TestRun_sandboxSamples.
 }
