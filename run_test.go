@@ -633,50 +633,6 @@ func TestRun_stallTimesOut(t *testing.T) {
 	})
 }
 
-// TestRun_authFailureAborts: bad credentials stop the run at the
-// account check, before any number is touched, with exit code 3.
-func TestRun_authFailureAborts(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		env  func(fx *e2eFixture, r *e2eRunner) *e2eRunner
-	}{
-		{"wrong token", func(fx *e2eFixture, r *e2eRunner) *e2eRunner {
-			return r.withToken(fx.authID, "wrongToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz0123456789", 30))
-		}},
-		{"wrong auth id", func(fx *e2eFixture, r *e2eRunner) *e2eRunner {
-			return r.with("PLIVO_AUTH_ID", "MA"+e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 18))
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550501", "12025550502")...)
-			r := tt.env(fx, e2eNewRunner(t, fx))
-			input := r.write("numbers.csv", "number,app_id\n12025550501,"+e2eAppA+"\n12025550502,"+e2eAppA+"\n")
-			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--log-format", "json"}, e2eFastRetries)...)
-			e2eExit(t, "run", res, 3)
-			e2eHas(t, "stderr", res.stderr, "authentication failed")
-			fx.quiesce(t)
-			for _, q := range fx.rec.all() {
-				if q.Method == "POST" {
-					t.Errorf("a POST reached the server: %s %s", q.Method, q.Path)
-				}
-			}
-			if fx.rec.len() != 1 {
-				t.Errorf("%d requests, want 1 (the account check)", fx.rec.len())
-			}
-			if _, err := os.Stat(r.path("report.csv")); err == nil {
-				for _, g := range e2eReadReport(t, r.path("report.csv")) {
-					if g.Status == "ok" {
-						t.Errorf("row %d is ok after an authentication failure", g.Row)
-					}
-				}
-			}
-		})
-	}
-}
-
 // TestRun_existingReport: a report left by an earlier run is refused
 // unless --force (which replaces it) or --resume (which continues it); a
 // file that is not a report is never overwritten by --resume.

@@ -170,14 +170,21 @@ func TestSecrets(t *testing.T) {
 		}
 	})
 
+	// Bad credentials stop the run at the account check, before any
+	// number is touched, with exit code 3.
 	t.Run("a wrong token", func(t *testing.T) {
 		t.Parallel()
 		fx, r := secSetup(t, "", "", 9070, 2)
 		r.secrets = append(r.secrets, secForms(fx.authID, fx.token)...)
 		r = r.withToken(fx.authID, "tok-"+e2eRandString(e2eAlnum, 32))
-		res := run(r, secInput(r, []string{num(9070), e2eAppA}), "--summary", "s.json")
-		if secExit(t, res, 3); !strings.Contains(res.stderr, "authentication failed") {
-			t.Errorf("stderr does not say authentication failed:\n%s", res.stderr)
+		res := run(r, secInput(r, []string{num(9070), e2eAppA}, []string{num(9071), e2eAppA}), "--summary", "s.json")
+		secExit(t, res, 3)
+		e2eHas(t, "stderr", res.stderr, "authentication failed")
+		if fx.quiesce(t); fx.requests() != 1 {
+			t.Errorf("%d requests, want 1 (the account check)", fx.requests())
+		}
+		if rows, _ := e2eParseReport([]byte(e2eRead(t, r.path("report.csv"))), false); len(rows) != 0 {
+			t.Errorf("report rows %+v after an authentication failure, want none", rows)
 		}
 	})
 
