@@ -419,50 +419,6 @@ func TestUndo_widenedOnResume(t *testing.T) {
 	}
 }
 
-// values that do not survive a plain CSV round trip, or that a
-// spreadsheet would run: the undo file holds them escaped, one line a
-// record, and restores them exactly.
-func TestUndo_valuesRoundTrip(t *testing.T) {
-	t.Parallel()
-	aliases := []string{"  padded  ", "(clear)", "two\nlines", "=1+1", "+1 202", "-x", "@SUM(A1)", "'quoted", `back\slash`, "tab\there", "plain"}
-	var seed []sandbox.Number
-	var nums []string
-	for i, a := range aliases {
-		n := e2eNumbers(fmt.Sprintf("120255517%02d", i))[0]
-		n.Alias = a
-		seed = append(seed, n)
-		nums = append(nums, n.Number)
-	}
-	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
-	r := e2eNewRunner(t, fx)
-	original := e2eAliases(fx, nums)
-	var b strings.Builder
-	b.WriteString("number,alias\n")
-	for _, n := range nums {
-		b.WriteString(n + ",renamed\n")
-	}
-	input := r.write("numbers.csv", b.String())
-	e2eExit(t, "run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
-
-	undo := e2eRead(t, r.path("undo.csv"))
-	if lines := strings.Count(undo, "\n"); lines != 1+len(nums) {
-		t.Errorf("the undo file has %d lines, want %d (header, one a number)\n%s", lines, 1+len(nums), undo)
-	}
-	for _, rec := range e2eUndoRecords(t, r.path("undo.csv")) {
-		for _, c := range rec {
-			if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-				t.Errorf("undo cell %q would run as a formula in a spreadsheet", c)
-			}
-		}
-	}
-	e2eExit(t, "running the undo file", r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
-	for n, got := range e2eAliases(fx, nums) {
-		if got != original[n] {
-			t.Errorf("%s after the undo: alias %q, want %q", n, got.Alias, original[n].Alias)
-		}
-	}
-}
-
 // a row of the undo file is on disk before its update is sent: a
 // run killed mid-way (SIGKILL) can be rolled back whole.
 func TestUndo_writtenBeforeSend(t *testing.T) {
