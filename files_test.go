@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -106,46 +105,6 @@ func TestResume_refusesAnotherOrigin(t *testing.T) {
 	fx.quiesce(t)
 	if p := e2ePosts(fx, since); len(p) != 0 {
 		t.Errorf("the resume sent %v", p)
-	}
-}
-
-// targets A, then B, then A again on one report: the third run
-// must send A again, since the latest line of each number says B.
-func TestResume_latestLineDecides(t *testing.T) {
-	t.Parallel()
-	nums := e2eNumberRange(1310, 3)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
-	toA := r.write("a.csv", e2eAppInput(e2eAppA, nums...))
-	toB := r.write("b.csv", e2eAppInput(e2eAppB, nums...))
-	for i, step := range []struct {
-		input   string
-		app     string
-		already int
-	}{
-		{toA, e2eAppA, 0}, {toB, e2eAppB, 0}, {toA, e2eAppA, 0}, {toA, "", 3},
-	} {
-		since := time.Now()
-		res := r.run(e2eRun(step.input, "report.csv", "--resume", "--rate", "0")...)
-		e2eExit(t, fmt.Sprintf("run %d", i+1), res, 0)
-		if got := max(0, e2eSummaryCount(res.stderr, "already ok")); got != step.already {
-			t.Errorf("run %d: already ok %d, want %d\n%s", i+1, got, step.already, res.stderr)
-		}
-		fx.quiesce(t)
-		want := map[string][]string{}
-		if step.app != "" {
-			for _, n := range nums {
-				want[n] = []string{step.app}
-			}
-		}
-		if got := e2ePosts(fx, since); !maps.EqualFunc(got, want, slices.Equal) {
-			t.Errorf("run %d sent %v, want %v", i+1, got, want)
-		}
-	}
-	for _, n := range nums {
-		if got, _ := fx.srv.Number(n); got.AppID != e2eAppA {
-			t.Errorf("%s ends on app %s, want %s", n, got.AppID, e2eAppA)
-		}
 	}
 }
 
