@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -78,7 +79,7 @@ func TestAuthTokenFile_unusable(t *testing.T) {
 			_ = os.WriteFile(input, []byte(e2eAppInput(e2eAppA, "12025550601")), 0o600)
 			env := envOf(map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN_FILE": tokenFile, "PLIVO_AUTH_TOKEN": tt.envToken})
 			for _, args := range [][]string{
-				e2eArgs([]string{"run", "--input", input, "--report", filepath.Join(dir, "report.csv"), "--rate", "0"}, e2eFastRetries),
+				slices.Concat([]string{"run", "--input", input, "--report", filepath.Join(dir, "report.csv"), "--rate", "0"}, e2eFastRetries),
 				// An address the sandbox refuses: were the token not checked
 				// first, it would say so, not serve until the test times out.
 				{"sandbox", "--listen", "192.0.2.1:0"},

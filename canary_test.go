@@ -36,7 +36,7 @@ func canaryRun(t *testing.T, n, held int, extra ...string) (e2eResult, summaryFi
 	front, dropped := e2eApplyNothing(t, fx)
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front)
 	input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
-	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
+	res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
 		"--rate", "0", "--max-attempts", "1"}, e2eFastRetries, extra)...)
 	return res, e2eReadSummary(t, r.path("summary.json")), numbers, slices.Sorted(maps.Keys(dropped()))
 }
@@ -180,7 +180,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 			}))
 			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
 			input := e2eInput(r, "numbers.csv", "number,app_id,alias", numbers, e2eAppA+",old")
-			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
+			res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
 				"--rate", "0", "--max-attempts", "1"}, e2eFastRetries, tc.extra)...)
 			mu.Lock()
 			sent := len(posted)
@@ -340,7 +340,7 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 	r := e2eNewRunner(t, fx)
 	wrong := e2eInput(r, "wrong.csv", "number,app_id,compliance_application_id", numbers, e2eAppA+",CA0123456789")
 	args := func(input string, more ...string) []string {
-		return e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", fmt.Sprint(canary), "--summary", "summary.json", "--rate", "0"}, e2eFastRetries, more)
+		return slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", fmt.Sprint(canary), "--summary", "summary.json", "--rate", "0"}, e2eFastRetries, more)
 	}
 
 	for _, attempt := range []string{"first run", "resumed, file unchanged"} {
@@ -445,7 +445,7 @@ func TestCanary_catchesUpdatesNotApplied(t *testing.T) {
 	front, lied := e2eApplyNothing(t, fx)
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", front)
 	input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
-	res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", fmt.Sprint(canary),
+	res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", fmt.Sprint(canary),
 		"--summary", "summary.json", "--rate", "0", "--max-attempts", fmt.Sprint(maxAttempts)}, e2eFastRetries)...)
 	e2eExit(t, "run", res, 1)
 	if want := fmt.Sprintf("plivo-bulk: canary failed: %d of %d canary rows are not in their target state", canary, canary); !strings.Contains(res.stderr, want) {
@@ -502,7 +502,7 @@ func TestMaxFailures_stopsAHalfFailingRun(t *testing.T) {
 			fx := e2eStartFixture(t, sandbox.Config{FailRate: 0.5}, e2eNumbers(numbers...)...)
 			r := e2eNewRunner(t, fx)
 			input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
-			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json",
+			res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json",
 				"--rate", "200", "--concurrency", fmt.Sprint(workers), "--max-attempts", "1", "--max-failures", tt.budget}, e2eFastRetries)...)
 			e2eExit(t, "run", res, 4)
 			if want := "plivo-bulk: run stopped: too many rows failed: "; !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, "(--max-failures "+tt.budget+")") {
@@ -535,7 +535,7 @@ func TestMaxFailures_stopsAHalfFailingRun(t *testing.T) {
 			// The rest is resumable. With retries, the same sandbox lets
 			// every row through in the end.
 			since := time.Now()
-			res = r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--resume",
+			res = r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--resume",
 				"--rate", "0", "--max-attempts", "30"}, e2eFastRetries)...)
 			e2eExit(t, "resume", res, 0)
 			fx.quiesce(t)

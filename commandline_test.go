@@ -279,7 +279,7 @@ func TestRun_usageErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			code, _, stderr := runWith(t, envOf(env), nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "0"}, e2eFastRetries, tt.extra)...)
+			code, _, stderr := runWith(t, envOf(env), nil, slices.Concat([]string{"run", "--input", input, "--report", report, "--rate", "0"}, e2eFastRetries, tt.extra)...)
 			if code != exitUsage {
 				t.Fatalf("exit code %d, want 2\n%s", code, stderr)
 			}
@@ -351,7 +351,7 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 				}
 			}
 			env := map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN": fx.token}
-			code, _, stderr := runWith(t, envOf(env), nil, e2eArgs([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, flags)...)
+			code, _, stderr := runWith(t, envOf(env), nil, slices.Concat([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, flags)...)
 			if code != exitUsage {
 				t.Fatalf("exit %d, want 2:\n%s", code, stderr)
 			}

@@ -227,7 +227,7 @@ func TestConfirm_prompt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
-			p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json"}, confirmArgs)...)
+			p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json"}, confirmArgs)...)
 			p.expect("About to update numbers on account " + fx.authID + " at http://127.0.0.1:")
 			p.expect("rows: 5, of which 5 to send")
 			p.expect(`app_id → "` + e2eAppA + `": 5 numbers`)
@@ -287,7 +287,7 @@ func TestConfirm_asksOnTheTerminalWhateverIsRedirected(t *testing.T) {
 					cmd.SysProcAttr.Ctty = 1 // the terminal is on stdout
 				}
 			}
-			p := r.startPTYWith(adjust, e2eArgs(args, confirmArgs)...)
+			p := r.startPTYWith(adjust, slices.Concat(args, confirmArgs)...)
 			p.expect("rows: 3, of which 3 to send")
 			p.expect("Type yes to go on: ")
 			if got := confirmPosts(t, fx); got != 0 {
@@ -322,7 +322,7 @@ func TestConfirm_typedAheadDoesNotAnswer(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := r.startPTY(e2eArgs([]string{"run", "--input", fifo, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
+	p := r.startPTY(slices.Concat([]string{"run", "--input", fifo, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
 	// No question before the input ends: this yes is typed ahead of it.
 	p.typeIn("yes\r")
 	go func() {
@@ -391,7 +391,7 @@ func TestConfirm_backgroundJobIsRefused(t *testing.T) {
 			}()
 			p := r.startPTYWith(func(cmd *exec.Cmd) {
 				cmd.Path, cmd.Args = sh, append([]string{"sh", "-c", tt.script, cmd.Path}, cmd.Args[1:]...)
-			}, e2eArgs([]string{"run", "--input", fifo, "--report", "report.csv"}, confirmArgs)...)
+			}, slices.Concat([]string{"run", "--input", fifo, "--report", "report.csv"}, confirmArgs)...)
 			var w *os.File
 			select {
 			case w = <-opened:
@@ -428,7 +428,7 @@ func TestConfirm_ttyThatIsNoTerminalAsksNothing(t *testing.T) {
 	}
 	fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
 	res := r.startVia(nil, []string{"unshare", "-rm", "sh", "-c", bind, "sh"},
-		e2eArgs([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...).wait()
+		slices.Concat([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...).wait()
 	e2eExit(t, "run", res, 0)
 	if changed := confirmChanged(fx, numbers); len(changed) != 3 {
 		t.Errorf("%d numbers changed, want 3", len(changed))
@@ -440,7 +440,7 @@ func TestConfirm_ttyThatIsNoTerminalAsksNothing(t *testing.T) {
 func TestConfirm_yesFlagAsksNothing(t *testing.T) {
 	t.Parallel()
 	fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
-	res := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--yes"}, confirmArgs)...).finish()
+	res := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--yes"}, confirmArgs)...).finish()
 	if res.code != 0 || strings.Contains(res.stdout, "Type yes") {
 		t.Fatalf("exit code %d, want 0 without a question:\n%s", res.code, res.stdout)
 	}
@@ -459,7 +459,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 		t.Run(answer, func(t *testing.T) {
 			t.Parallel()
 			fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
-			p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
+			p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
 			p.expect(fmt.Sprintf("1 pre-flight read, 0 listing pages, %d canary reads)", canary))
 			p.expect("Type yes to go on: ")
 			p.typeIn("yes\r")
@@ -498,7 +498,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 				t.Errorf("the terminal does not show %q:\n%s", want, res.stdout)
 			}
 			// The rest is resumable: off a terminal, nothing is asked.
-			res = r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--resume"}, confirmArgs)...)
+			res = r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--resume"}, confirmArgs)...)
 			e2eExit(t, "resume", res, 0)
 			if changed := confirmChanged(fx, numbers); len(changed) != n {
 				t.Errorf("after --resume, %d numbers changed, want %d", len(changed), n)
@@ -522,7 +522,7 @@ func TestConfirm_bigRunCanaryUndo(t *testing.T) {
 	fx, r, input, numbers := confirmFixture(t, n, e2eAppB)
 	before := fx.srv.Numbers()
 	question := "Type the account id (" + fx.authID + ") to go on: "
-	p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "refused.csv"}, confirmArgs)...)
+	p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "refused.csv"}, confirmArgs)...)
 	p.expect("rows: 1001, of which 1001 to send")
 	p.expect(question)
 	p.typeIn("yes\r")
@@ -533,7 +533,7 @@ func TestConfirm_bigRunCanaryUndo(t *testing.T) {
 		t.Fatalf("%d updates sent after a refused yes, want 0", posts)
 	}
 
-	p = r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary), "--undo", "undo.csv", "--summary", "summary.json"}, confirmArgs)...)
+	p = r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary), "--undo", "undo.csv", "--summary", "summary.json"}, confirmArgs)...)
 	p.expect(fmt.Sprintf(`app_id → "%s": 1001 numbers`, e2eAppB))
 	p.expect("(counted against the settings the numbers hold now)")
 	p.expect(question)
@@ -554,7 +554,7 @@ func TestConfirm_bigRunCanaryUndo(t *testing.T) {
 	if undoRows := e2eReportLines(r.path("undo.csv")); undoRows != len(changed) {
 		t.Errorf("the undo file has %d rows for %d changed numbers", undoRows, len(changed))
 	}
-	e2eExit(t, "undo run", r.run(e2eArgs([]string{"run", "--input", "undo.csv", "--report", "undo-report.csv"}, confirmArgs)...), 0)
+	e2eExit(t, "undo run", r.run(slices.Concat([]string{"run", "--input", "undo.csv", "--report", "undo-report.csv"}, confirmArgs)...), 0)
 	if after := fx.srv.Numbers(); !slices.Equal(after, before) {
 		t.Errorf("the undo run did not restore every number")
 	}

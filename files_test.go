@@ -81,7 +81,7 @@ func TestResume_refusesAnotherOrigin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before, beforeB := fx.requests(), fxB.requests()
-			res := tt.r.run(e2eArgs([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, tt.extra)...)
+			res := tt.r.run(slices.Concat([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, tt.extra)...)
 			e2eExit(t, "run", res, 2)
 			e2eHas(t, "stderr", res.stderr, tt.file+" was written against account "+fx.authID)
 			if got := e2eRead(t, r.path("report.csv")); got != report {
@@ -172,7 +172,7 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 		r := e2eNewRunner(t, fx)
 		r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
 		res := r.startVia(nil, []string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"},
-			e2eArgs([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...).wait()
+			slices.Concat([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...).wait()
 		e2eExit(t, "run", res, 0)
 		e2eSent(t, fx, time.Time{}, want)
 	})

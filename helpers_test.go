@@ -678,15 +678,12 @@ func secForms(authID, token string) []string {
 	return forms
 }
 
-// e2eArgs joins argument lists.
-func e2eArgs(parts ...[]string) []string { return slices.Concat(parts...) }
-
 // e2eFastRetries keeps retries quick in every run that may retry.
 var e2eFastRetries = []string{"--backoff-base", "1ms", "--backoff-max", "5ms", "--progress", "never"}
 
 // e2eRun returns argv for a run of input with the report at report.
 func e2eRun(input, report string, extra ...string) []string {
-	return e2eArgs([]string{"run", "--input", input, "--report", report}, e2eFastRetries, extra)
+	return slices.Concat([]string{"run", "--input", input, "--report", report}, e2eFastRetries, extra)
 }
 
 // e2eRead returns a file's content, "" when it does not exist.

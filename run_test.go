@@ -237,7 +237,7 @@ func TestRun_reportMatchesServer(t *testing.T) {
 			if tt.toOut {
 				report = "-"
 			}
-			res := r.start(stdin, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "0"}, e2eFastRetries, e2eReadEach, tt.extra)...).wait()
+			res := r.start(stdin, slices.Concat([]string{"run", "--input", input, "--report", report, "--rate", "0"}, e2eFastRetries, e2eReadEach, tt.extra)...).wait()
 			e2eExit(t, "run", res, tt.wantCode)
 			fx.quiesce(t)
 			if tt.toOut {
@@ -606,7 +606,7 @@ func TestRun_stallTimesOut(t *testing.T) {
 		// Two updates stall, and one read before an update (no app_id).
 		input := r.write("numbers.csv", "number,app_id,alias\n12025550401,"+e2eAppA+",a\n12025550402,"+e2eAppB+",b\n12025550403,,c\n")
 
-		res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--timeout", "200ms", "--max-attempts", "2"}, e2eFastRetries)...)
+		res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--timeout", "200ms", "--max-attempts", "2"}, e2eFastRetries)...)
 		e2eExit(t, "run", res, 1)
 		e2eHas(t, "stderr", res.stderr, "timeout")
 		fx.quiesce(t)
@@ -663,7 +663,7 @@ func TestRun_existingReport(t *testing.T) {
 			if tt.existing != nil {
 				r.write("report.csv", *tt.existing)
 			}
-			res := r.run(e2eArgs([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0"}, e2eFastRetries, tt.flags)...)
+			res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0"}, e2eFastRetries, tt.flags)...)
 			e2eExit(t, "run", res, tt.wantCode)
 			e2eHas(t, "stderr", res.stderr, tt.want...)
 			data, err := os.ReadFile(r.path("report.csv"))
@@ -719,7 +719,7 @@ func TestRun_sandboxSamples(t *testing.T) {
 			// must not be printed either.
 			r := e2eNewRunner(t, nil).withToken("MAXXXXXXXXXXXXXXXXXX", "tok-"+e2eRandString(e2eAlnum, 32))
 			sample, _ := filepath.Abs(filepath.Join("samples", tt.file))
-			res := r.run(e2eArgs([]string{"run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never"}, tt.extra)...)
+			res := r.run(slices.Concat([]string{"run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never"}, tt.extra)...)
 			e2eExit(t, "run", res, tt.wantCode)
 			e2eHas(t, "stderr", res.stderr, "SANDBOX")
 			got := e2eReadReport(t, r.path("report.csv"))
@@ -760,7 +760,7 @@ func TestRun_dryRun(t *testing.T) {
 	}
 	input := r.write("numbers.csv", b.String())
 
-	res := r.run(e2eArgs([]string{"run", "--dry-run", "--input", input, "--report", "report.csv"}, e2eFastRetries)...)
+	res := r.run(slices.Concat([]string{"run", "--dry-run", "--input", input, "--report", "report.csv"}, e2eFastRetries)...)
 	e2eExit(t, "run", res, 1)
 	postRE := regexp.MustCompile(`^row (\d+): POST /v1/Account/([^/]+)/Number/(\d+)/ (\{.*?\})( \(\+ the number's current app_id, read first\))?$`)
 	printed := map[int]string{}
@@ -869,7 +869,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 			}
 			report := r.path("report.csv")
 
-			p := r.start(nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "100"}, e2eFastRetries)...)
+			p := r.start(nil, slices.Concat([]string{"run", "--input", input, "--report", report, "--rate", "100"}, e2eFastRetries)...)
 			e2eWaitFor(t, 20*time.Second, "20 report rows", func() bool { return e2eReportLines(report) >= 20 || p.exited() })
 			if !tt.graceful { // a second run, in-process, meets the binary's lock at once
 				for _, flags := range [][]string{{"--resume"}, {"--force"}, nil} {
@@ -942,7 +942,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 			}
 
 			since := time.Now()
-			res2 := r.run(e2eArgs([]string{"run", "--input", input, "--report", report, "--resume", "--rate", "0"}, e2eFastRetries)...)
+			res2 := r.run(slices.Concat([]string{"run", "--input", input, "--report", report, "--resume", "--rate", "0"}, e2eFastRetries)...)
 			e2eExit(t, "resume", res2, 0)
 			if !tt.graceful && !strings.Contains(res2.stderr, "dropped_torn_line=true") {
 				t.Errorf("resume does not say it dropped the torn line:\n%s", res2.stderr)
@@ -1001,7 +1001,7 @@ func TestRun_secondSignalStopsAtOnce(t *testing.T) {
 	input := r.write("numbers.csv", b.String())
 	report := r.path("report.csv")
 
-	p := r.start(nil, e2eArgs([]string{"run", "--input", input, "--report", report, "--rate", "0", "--timeout", "30s"}, e2eFastRetries)...)
+	p := r.start(nil, slices.Concat([]string{"run", "--input", input, "--report", report, "--rate", "0", "--timeout", "30s"}, e2eFastRetries)...)
 	e2eWaitFor(t, 10*time.Second, "every update in flight", func() bool { return fx.requests() >= 1+int64(len(numbers)) || p.exited() })
 	if p.exited() {
 		t.Fatalf("the run ended early\n%v", p.wait())

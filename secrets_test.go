@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,7 +210,7 @@ func TestSecrets(t *testing.T) {
 		if failed, redacted := secFailed(t, r); failed != 4 || redacted < 4 {
 			t.Errorf("%d failed rows, %d [redacted]; want 4 and 4", failed, redacted)
 		}
-		secExit(t, r.run(e2eArgs([]string{"plan", "--input", input, "--output", "plan.csv", "--rate", "0", "--max-attempts", "2"}, e2eFastRetries)...), 1)
+		secExit(t, r.run(slices.Concat([]string{"plan", "--input", input, "--output", "plan.csv", "--rate", "0", "--max-attempts", "2"}, e2eFastRetries)...), 1)
 	})
 
 	t.Run("a token from PLIVO_AUTH_TOKEN_FILE that the server echoes", func(t *testing.T) {
@@ -262,7 +263,7 @@ func TestSecrets(t *testing.T) {
 		t.Parallel()
 		_, r := secSetup(t, "", "", 9110, 2)
 		input := secInput(r, []string{num(9110), e2eAppA}, []string{num(9111), e2eAppStart, "", "old"}, []string{num(9119), e2eAppA})
-		secExit(t, r.run(e2eArgs([]string{"plan", "--input", input, "--output", "plan.csv", "--rate", "0", "--summary", "s.json"}, e2eFastRetries)...), 1)
+		secExit(t, r.run(slices.Concat([]string{"plan", "--input", input, "--output", "plan.csv", "--rate", "0", "--summary", "s.json"}, e2eFastRetries)...), 1)
 		if e2eRead(t, r.path("plan.csv")) == "" {
 			t.Error("no plan written")
 		}
@@ -304,7 +305,7 @@ func TestSecrets(t *testing.T) {
 				r.secrets = append(r.secrets, pw)
 				input := secInput(r, []string{num(9120), e2eAppA})
 				for _, cmd := range [][]string{{"run", "--report", "report.csv", "--summary", "s.json"}, {"plan", "--output", "plan.csv"}} {
-					res := r.run(e2eArgs(cmd, []string{"--input", input, "--api-url", tt.url, "--rate", "0"}, e2eFastRetries)...)
+					res := r.run(slices.Concat(cmd, []string{"--input", input, "--api-url", tt.url, "--rate", "0"}, e2eFastRetries)...)
 					if secExit(t, res, 2); !strings.Contains(res.stderr, tt.want) {
 						t.Errorf("%s: stderr lacks %q:\n%s", cmd[0], tt.want, res.stderr)
 					}

@@ -5,6 +5,7 @@ package main
 // report on standard output into a closed pipe each get advice that helps.
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestStopAdvice_resumeOnlyWhereItHelps(t *testing.T) {
 	t.Run("confirmation declined", func(t *testing.T) {
 		t.Parallel()
 		fx, r, input, _ := confirmFixture(t, 5, e2eAppA)
-		p := r.startPTY(e2eArgs([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...)
+		p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...)
 		p.expect("Type yes to go on: ")
 		p.typeIn("no\r")
 		res := p.finish()

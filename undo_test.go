@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,8 @@ func TestForce_neverReplacesUndoFile(t *testing.T) {
 		"run --force":    e2eRun(input, "undo.csv", "--force"),
 		"run":            e2eRun(input, "undo.csv"),
 		"run --resume":   e2eRun(input, "undo.csv", "--resume"),
-		"plan --force":   e2eArgs([]string{"plan", "--input", input, "--output", "undo.csv", "--force"}, e2eFastRetries),
-		"export --force": e2eArgs([]string{"export", "--output", "undo.csv", "--force"}, e2eFastRetries),
+		"plan --force":   slices.Concat([]string{"plan", "--input", input, "--output", "undo.csv", "--force"}, e2eFastRetries),
+		"export --force": slices.Concat([]string{"export", "--output", "undo.csv", "--force"}, e2eFastRetries),
 		"run --summary":  e2eRun(input, "other.csv", "--summary", "undo.csv"),
 	} {
 		res := r.run(argv...)
@@ -117,7 +118,7 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 		t.Errorf("rollback: %s holds %+v, want alias old on %s", nums[0], got, e2eAppStart)
 	}
 
-	res = r.run(e2eArgs([]string{"export", "--output", "export.csv"}, e2eFastRetries)...)
+	res = r.run(slices.Concat([]string{"export", "--output", "export.csv"}, e2eFastRetries)...)
 	if res.code == 0 || !strings.Contains(res.stderr, nums[1]) && !strings.Contains(res.stderr, nums[2]) {
 		t.Errorf("export: want a failure naming the number\n%v", res)
 	}
@@ -138,7 +139,7 @@ func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
 	seed[1].Alias = strings.Repeat(",", report.MaxCell) // written quoted
 	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
 	r := e2eNewRunner(t, fx)
-	e2eExit(t, "export", r.run(e2eArgs([]string{"export", "--output", "export.csv"}, e2eFastRetries)...), 0)
+	e2eExit(t, "export", r.run(slices.Concat([]string{"export", "--output", "export.csv"}, e2eFastRetries)...), 0)
 	recs, err := csv.NewReader(strings.NewReader(e2eRead(t, r.path("export.csv")))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +151,6 @@ func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	saved := r.write("saved.csv", b.String())
-	res := r.run(e2eArgs([]string{"plan", "--input", saved, "--output", "plan.csv"}, e2eFastRetries)...)
+	res := r.run(slices.Concat([]string{"plan", "--input", saved, "--output", "plan.csv"}, e2eFastRetries)...)
 	e2eExit(t, "plan of the export saved with CRLF", res, 0)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func TestWorkflow_planRunUndo(t *testing.T) {
 	input := r.write("numbers.csv", "number,app_id,subaccount,alias\n"+
 		"12025557001,"+e2eAppA+",,\n12025557002,,"+e2eSubB+",moved\n12025557003,,,renamed only\n12025557004,(clear),,\n12025557005,,,(clear)\n")
 
-	e2eExit(t, "plan", r.run(e2eArgs([]string{"plan", "--input", input, "--output", "plan.csv", "--rate", "0"}, e2eFastRetries)...), 0)
+	e2eExit(t, "plan", r.run(slices.Concat([]string{"plan", "--input", input, "--output", "plan.csv", "--rate", "0"}, e2eFastRetries)...), 0)
 	for _, row := range readCSV(t, r.path("plan.csv")) {
 		if row["change"] != "yes" {
 			t.Errorf("plan row %s: change %q, want yes", row["row"], row["change"])
@@ -71,7 +72,7 @@ func TestWorkflow_plan(t *testing.T) {
 	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
 	r := e2eNewRunner(t, fx)
 	in := r.write("in.csv", "number,app_id,subaccount,alias\n12025550001,"+e2eAppB+",,\n12025550005,,,(clear)\n12025550099,"+e2eAppA+",,\n12025550098,4040,,\n")
-	e2eExit(t, "plan", r.run(e2eArgs([]string{"plan", "--input", in, "--output", "plan.csv", "--rate", "0"}, e2eFastRetries)...), exitRowsFailed)
+	e2eExit(t, "plan", r.run(slices.Concat([]string{"plan", "--input", in, "--output", "plan.csv", "--rate", "0"}, e2eFastRetries)...), exitRowsFailed)
 	if posts := fx.rec.postsByNumber(time.Time{}); len(posts) != 0 {
 		t.Errorf("plan sent updates: %v", posts)
 	}
