@@ -11,9 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -286,14 +284,10 @@ func TestRun_sendsAtMostTheRequestsAnnounced(t *testing.T) {
 	}
 	for _, read := range []string{"each", "page"} {
 		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
-		env := envOf(map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN": fx.token})
-		dir := t.TempDir()
-		in := filepath.Join(dir, "numbers.csv")
-		if err := os.WriteFile(in, []byte(input), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		code, _, stderr := runWith(t, env, nil, "run", "--input", in, "--report", filepath.Join(dir, "r.csv"), "--undo", filepath.Join(dir, "undo.csv"),
+		r := e2eNewRunner(t, fx)
+		res := r.run("run", "--input", r.write("numbers.csv", input), "--report", "r.csv", "--undo", "undo.csv",
 			"--canary", "2", "--read", read, "--log-format", "json", "--rate", "0", "--concurrency", "2")
+		code, stderr := res.code, res.stderr
 		atMost, sent := -1.0, -1.0
 		for _, l := range e2eJSONLogs(stderr) {
 			switch l["msg"] {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -59,15 +58,10 @@ func TestRun_progressCountsSkippedApart(t *testing.T) {
 		}
 		input += n + "," + e2eAppStart + "," + alias + "\n"
 	}
-	dir := t.TempDir()
-	in := filepath.Join(dir, "numbers.csv")
-	if err := os.WriteFile(in, []byte(input), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	env := envOf(map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN": fx.token})
-	code, _, stderr := runWith(t, env, nil, "run", "--input", in, "--report", filepath.Join(dir, "r.csv"),
-		"--skip-unchanged", "--rate", "0", "--progress", "always")
+	r := e2eNewRunner(t, fx)
+	res := r.run("run", "--input", r.write("numbers.csv", input), "--report", "r.csv", "--skip-unchanged", "--rate", "0", "--progress", "always")
+	code, stderr := res.code, res.stderr
 	if code != 0 || !strings.Contains(stderr, " 10/10 ok 5 failed 0 skipped 5 ") {
 		t.Errorf("exit %d, want 0 and the bar at 10/10 ok 5 failed 0 skipped 5:\n%q", code, stderr)
 	}
