@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -94,27 +93,9 @@ func TestExport_summarySaysStoppedBy(t *testing.T) {
 	e2eWaitFor(t, 10*time.Second, "the export to wait for the API", func() bool {
 		return strings.Contains(p.stderr.String(), "waiting for the API")
 	})
-	p.signal(syscall.SIGINT)
-	if !p.waitTimeout(10 * time.Second) {
-		t.Fatal("export ignored the signal")
-	}
-	res := p.wait()
-	if res.code != 130 {
-		t.Fatalf("exit %d, want 130\n%v", res.code, res)
-	}
-	data, err := os.ReadFile(r.path("sum.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum struct {
-		StoppedBy string `json:"stopped_by"`
-		ExitCode  int    `json:"exit_code"`
-	}
-	if err := json.Unmarshal(data, &sum); err != nil {
-		t.Fatal(err)
-	}
-	if sum.StoppedBy != "interrupted" || sum.ExitCode != 130 {
-		t.Errorf("summary stopped_by %q exit_code %d, want interrupted 130\n%s", sum.StoppedBy, sum.ExitCode, data)
+	e2eInterrupt(t, fx, p, syscall.SIGINT, 10*time.Second)
+	if sum := e2eReadSummary(t, r.path("sum.json")); sum.StoppedBy != "interrupted" || sum.ExitCode != 130 {
+		t.Errorf("summary stopped_by %q exit_code %d, want interrupted 130", sum.StoppedBy, sum.ExitCode)
 	}
 }
 
