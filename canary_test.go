@@ -112,9 +112,7 @@ func TestCanary_saysWhenNoRowChanges(t *testing.T) {
 func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 	t.Parallel()
 	answer503 := func(w http.ResponseWriter, _ *http.Request, _ *e2eFixture) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprint(w, `{"error":"service unavailable"}`)
+		e2eAnswer(w, http.StatusServiceUnavailable, "application/json", `{"error":"service unavailable"}`)
 	}
 	for _, tc := range []struct {
 		name   string
@@ -157,32 +155,19 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 				seed[i].AppID = e2eAppA
 			}
 			fx := e2eStartFixture(t, sandbox.Config{}, seed...)
-			var mu sync.Mutex
-			posted := map[string]bool{}
-			frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+			frontURL, dropped := e2eApplyNothing(t, fx, func(w http.ResponseWriter, q *http.Request, posted map[string]int) bool {
 				num := path.Base(q.URL.Path)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case q.Method == http.MethodPost:
-					_, _ = io.Copy(io.Discard, q.Body)
-					posted[num] = true
-					w.Header().Set("Content-Type", "application/json")
-					w.WriteHeader(http.StatusAccepted)
-					fmt.Fprint(w, `{"message":"changed","api_id":"5a9fcb68-523d-11e1-86da-6ff39efcb949"}`)
-				case (num == "Number" || slices.Contains(numbers, num)) && !posted[num] && tc.fail(q):
+				if (num == "Number" || slices.Contains(numbers, num)) && posted[num] == 0 && tc.fail(q) {
 					tc.unread(w, q, fx)
-				default:
-					fx.srv.ServeHTTP(w, q)
+					return true
 				}
-			}))
+				return false
+			})
 			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
 			input := e2eInput(r, "numbers.csv", "number,app_id,alias", numbers, e2eAppA+",old")
 			res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
 				"--rate", "0", "--max-attempts", "1"}, e2eFastRetries, tc.extra)...)
-			mu.Lock()
-			sent := len(posted)
-			mu.Unlock()
+			sent := len(dropped())
 			if res.code != 1 || strings.Contains(res.stderr, "canary passed") || sent != 0 {
 				t.Fatalf("exit code %d, %d numbers sent an update; want 1, a canary that neither passes nor sends\n%v", res.code, sent, res)
 			}
@@ -403,23 +388,25 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 }
 
 // e2eApplyNothing serves fx behind a front that answers every update 202
-// "changed" and drops it. It returns the front's URL and a function that
-// counts the updates it dropped, per number.
-func e2eApplyNothing(t *testing.T, fx *e2eFixture) (string, func() map[string]int) {
+// "changed" and drops it, and answers any other request itself when
+// unread, if given, returns true (it is told the updates dropped so far).
+// It returns the front's URL and a function that counts the updates it
+// dropped, per number.
+func e2eApplyNothing(t *testing.T, fx *e2eFixture, unread ...func(w http.ResponseWriter, q *http.Request, dropped map[string]int) bool) (string, func() map[string]int) {
 	var mu sync.Mutex
 	lied := map[string]int{}
 	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-		if q.Method == http.MethodPost {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case q.Method == http.MethodPost:
 			_, _ = io.Copy(io.Discard, q.Body)
-			mu.Lock()
 			lied[path.Base(q.URL.Path)]++
-			mu.Unlock()
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusAccepted)
-			fmt.Fprint(w, `{"message":"changed","api_id":"5a9fcb68-523d-11e1-86da-6ff39efcb949"}`)
-			return
+			e2eAnswer(w, http.StatusAccepted, "application/json", `{"message":"changed","api_id":"5a9fcb68-523d-11e1-86da-6ff39efcb949"}`)
+		case len(unread) > 0 && unread[0](w, q, lied):
+		default:
+			fx.ServeHTTP(w, q)
 		}
-		fx.ServeHTTP(w, q)
 	}))
 	return frontURL, func() map[string]int {
 		mu.Lock()
