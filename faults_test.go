@@ -27,12 +27,10 @@ import (
 // FailAfterApply lets the sandbox apply an update, then answers 500 (a read
 // just fails); Garbage answers an HTML page with 200, a truncated JSON body,
 // or a 202 without api_id. Seed fixes the faults met by the same requests
-// in the same order (0 picks one). RetryAfter adds "Retry-After: 1" to the
-// sandbox's 429s, which carry none, as Plivo documents none.
+// in the same order (0 picks one).
 type e2eFaults struct {
 	Drop, Stall, Fail, FailAfterApply, Garbage float64
 	Seed                                       uint64
-	RetryAfter                                 bool
 }
 
 // e2eFront is the fixture's handler: faults, then the sandbox.
@@ -97,7 +95,7 @@ func (fr *e2eFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if numberEndpoint && len(parts) == 5 {
 		q.Number = parts[4]
 	}
-	cw := &e2eCapture{ResponseWriter: w, retryAfter: fr.faults.RetryAfter}
+	cw := &e2eCapture{ResponseWriter: w}
 	// Recorded even when the answer is aborted with a panic.
 	defer func() {
 		q.Status = cw.status
@@ -180,17 +178,13 @@ func (fr *e2eFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // http.ResponseController reach the connection beneath.
 type e2eCapture struct {
 	http.ResponseWriter
-	status     int
-	body       bytes.Buffer
-	retryAfter bool
+	status int
+	body   bytes.Buffer
 }
 
 func (c *e2eCapture) WriteHeader(code int) {
 	if c.status == 0 {
 		c.status = code
-		if code == http.StatusTooManyRequests && c.retryAfter {
-			c.Header().Set("Retry-After", "1")
-		}
 	}
 	c.ResponseWriter.WriteHeader(code)
 }
