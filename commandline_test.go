@@ -369,28 +369,22 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 }
 
 // TestDryRun_jsonLogs: a dry run with --log-format json says what it would
-// send and cost as JSON records too: a log shipper reads every stderr line
-// as one.
+// send and cost as JSON records too (every stderr line one: e2eProc.check):
+// a log shipper reads every stderr line as one.
 func TestDryRun_jsonLogs(t *testing.T) {
-	in := filepath.Join(t.TempDir(), "in.csv")
-	if err := os.WriteFile(in, []byte("number,app_id\n12025550601,20372631212782780\n12025550602,2.03726E+16\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, _, stderr := runWith(t, envOf(nil), nil, "run", "--dry-run", "--log-format", "json", "--input", in, "--report", "-")
-	if code != exitRowsFailed || strings.Count(stderr, "\n") != len(e2eJSONLogs(stderr)) || !strings.Contains(stderr, `"requests_at_most":3`) {
-		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and JSON lines only, with requests_at_most", code, stderr)
+	r := e2eNewRunner(t, nil)
+	res := r.run("run", "--dry-run", "--log-format", "json", "--input", r.write("in.csv", "number,app_id\n12025550601,20372631212782780\n12025550602,2.03726E+16\n"), "--report", "-")
+	if e2eExit(t, "dry run", res, exitRowsFailed); !strings.Contains(res.stderr, `"requests_at_most":3`) {
+		t.Errorf("stderr lacks requests_at_most:\n%s", res.stderr)
 	}
 }
 
 // TestTextLogs_roundFloats: the text log gives figures to the thousandth,
 // not a float's seventeen digits.
 func TestTextLogs_roundFloats(t *testing.T) {
-	in := filepath.Join(t.TempDir(), "in.csv")
-	if err := os.WriteFile(in, []byte("number,alias\n12025550601,a\n12025550602,b\n12025550603,c\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, _, stderr := runWith(t, envOf(nil), nil, "run", "--sandbox", "--rate", "0", "--input", in, "--report", filepath.Join(filepath.Dir(in), "r.csv"))
-	if long := regexp.MustCompile(`=[0-9]+\.[0-9]{4,}`).FindString(stderr); code != 0 || long != "" {
-		t.Errorf("exit %d, an unrounded figure %q in:\n%s", code, long, stderr)
+	r := e2eNewRunner(t, nil)
+	res := r.run("run", "--sandbox", "--rate", "0", "--input", r.write("in.csv", "number,alias\n12025550601,a\n12025550602,b\n12025550603,c\n"), "--report", "r.csv")
+	if long := regexp.MustCompile(`=[0-9]+\.[0-9]{4,}`).FindString(res.stderr); res.code != 0 || long != "" {
+		t.Errorf("exit %d, an unrounded figure %q in:\n%s", res.code, long, res.stderr)
 	}
 }
