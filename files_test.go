@@ -378,42 +378,6 @@ func TestUndo_widenedOnResume(t *testing.T) {
 	}
 }
 
-// a row of the undo file is on disk before its update is sent: a
-// run killed mid-way (SIGKILL) can be rolled back whole.
-func TestUndo_writtenBeforeSend(t *testing.T) {
-	t.Parallel()
-	nums := e2eNumberRange(1800, 60)
-	fx := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx).binary()
-	original := e2eAliases(fx, nums)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
-	report := r.path("report.csv")
-	p := r.start(nil, e2eRun(input, report, "--undo", "undo.csv", "--rate", "60")...)
-	e2eWaitFor(t, 10*time.Second, "10 report rows", func() bool { return e2eReportLines(report) >= 10 || p.exited() })
-	p.signal(syscall.SIGKILL)
-	e2eExit(t, "killed run", p.wait(), -1)
-	fx.quiesce(t)
-	inUndo := map[string]bool{}
-	for _, rec := range e2eUndoRecords(t, r.path("undo.csv"))[1:] {
-		inUndo[rec[0]] = true
-	}
-	posted := fx.rec.postsByNumber(time.Time{})
-	if len(posted) == len(nums) {
-		t.Fatalf("every number was sent before the kill: the test killed nothing")
-	}
-	for n := range posted {
-		if !inUndo[n] {
-			t.Errorf("%s was sent, but the undo file has no row for it", n)
-		}
-	}
-	e2eExit(t, "running the undo file", r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
-	for n, got := range e2eAliases(fx, nums) {
-		if got != original[n] {
-			t.Errorf("%s after the undo = %+v, want %+v", n, got, original[n])
-		}
-	}
-}
-
 // --force never empties an existing undo file: it may hold the
 // only record of the values from before an earlier run.
 func TestUndo_forceKeepsIt(t *testing.T) {

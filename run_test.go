@@ -802,9 +802,11 @@ func e2eInterruptRows(r *e2eRunner, n int) (string, []sandbox.Number, map[string
 	return r.write("numbers.csv", b.String()), e2eNumbers(numbers...), targets
 }
 
-// TestRun_interruptAndResume stops a run mid-way (SIGINT, SIGTERM, SIGHUP or
-// SIGKILL followed by a torn line), then resumes it: every number ends ok
-// exactly once, and no number already ok is sent again. A second run on the
+// TestRun_interruptAndResume stops a run with --undo mid-way (SIGINT,
+// SIGTERM, SIGHUP or SIGKILL followed by a torn line), then resumes it: every
+// number ends ok exactly once, no number already ok is sent again, and the
+// undo file, whose rows are on disk before their updates are sent, rolls
+// back every number. A second run on the
 // report while the first is alive is refused at once; once the first is
 // killed, its lock is gone.
 func TestRun_interruptAndResume(t *testing.T) {
@@ -833,9 +835,9 @@ func TestRun_interruptAndResume(t *testing.T) {
 			for _, s := range seed {
 				fx.srv.AddNumber(s)
 			}
-			report := r.path("report.csv")
+			report, undo := r.path("report.csv"), r.path("undo.csv")
 
-			p := r.start(nil, slices.Concat([]string{"run", "--input", input, "--report", report, "--rate", "100"}, e2eFastRetries)...)
+			p := r.start(nil, slices.Concat([]string{"run", "--input", input, "--report", report, "--undo", undo, "--rate", "100"}, e2eFastRetries)...)
 			e2eWaitFor(t, 20*time.Second, "20 report rows", func() bool { return e2eReportLines(report) >= 20 || p.exited() })
 			if !tt.graceful { // a second run, in-process, meets the binary's lock at once
 				for _, flags := range [][]string{{"--resume"}, {"--force"}, nil} {
@@ -872,6 +874,16 @@ func TestRun_interruptAndResume(t *testing.T) {
 				t.Fatalf("all %d rows were done before %v: the test interrupted nothing", n, tt.sig)
 			}
 			posts1 := fx.rec.postsByNumber(time.Time{})
+			// A number's undo row is on disk before its update is sent.
+			inUndo := map[string]bool{}
+			for _, rec := range e2eUndoRecords(t, undo)[1:] {
+				inUndo[rec[0]] = true
+			}
+			for num := range posts1 {
+				if !inUndo[num] {
+					t.Errorf("%s was sent, but the undo file has no row for it", num)
+				}
+			}
 			okFirst := map[string]bool{}
 			reported := map[string]bool{}
 			for _, g := range first {
@@ -908,7 +920,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 			}
 
 			since := time.Now()
-			res2 := r.run(slices.Concat([]string{"run", "--input", input, "--report", report, "--resume", "--rate", "0"}, e2eFastRetries)...)
+			res2 := r.run(slices.Concat([]string{"run", "--input", input, "--report", report, "--undo", undo, "--resume", "--rate", "0"}, e2eFastRetries)...)
 			e2eExit(t, "resume", res2, 0)
 			if !tt.graceful && !strings.Contains(res2.stderr, "dropped_torn_line=true") {
 				t.Errorf("resume does not say it dropped the torn line:\n%s", res2.stderr)
@@ -918,6 +930,13 @@ func TestRun_interruptAndResume(t *testing.T) {
 			}
 			fx.quiesce(t)
 			e2eVerifyResumed(t, fx, e2eReadReport(t, report), okFirst, since, targets)
+			// The undo file, written across the stop, rolls back every number.
+			e2eExit(t, "rollback", r.run(e2eRun(undo, "rollback.csv", "--rate", "0")...), 0)
+			for _, want := range seed {
+				if got, _ := fx.srv.Number(want.Number); got != want {
+					t.Errorf("%s after the rollback = %+v, want %+v", want.Number, got, want)
+				}
+			}
 		})
 	}
 }
