@@ -5,10 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/input"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
@@ -76,32 +73,4 @@ func TestPreflight_checksEveryDistinctApp(t *testing.T) {
 			t.Errorf("row %d: %s %s %q, want sent unchecked and failed with 400", row.Row, row.Status, row.HTTPStatus, row.Error)
 		}
 	}
-}
-
-// TestPreflight_endsAtTheFirstCtrlC: the pre-flight's reads of the
-// applications hang. One Ctrl-C must end them at once, as it ends the
-// account check: they change nothing, and waiting for them is waiting for
-// the client's timeout (30 s).
-func TestPreflight_endsAtTheFirstCtrlC(t *testing.T) {
-	t.Parallel()
-	numbers := e2eNumberRange(0, 10)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
-	var hung atomic.Int32
-	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-		if strings.Contains(q.URL.Path, "/Application/") {
-			hung.Add(1)
-			<-q.Context().Done() // no answer until the client gives up
-			return
-		}
-		fx.srv.ServeHTTP(w, q)
-	}))
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
-	input := e2eInput(r, "numbers.csv", "number,app_id", numbers, e2eAppA)
-	p := r.start(nil, "run", "--input", input, "--report", "report.csv", "--rate", "0")
-	e2eWaitFor(t, 10*time.Second, "a pre-flight read in flight", func() bool { return hung.Load() > 0 })
-	p.signal(syscall.SIGINT)
-	if !p.waitTimeout(5 * time.Second) {
-		t.Fatalf("still running 5 s after one Ctrl-C during the pre-flight")
-	}
-	e2eExit(t, "interrupted run", p.wait(), 130)
 }

@@ -98,6 +98,11 @@ func TestStop_signalEndsWaits(t *testing.T) {
 		{"account check never answered", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
 			return proxied(t, e2eIsAccount, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, false)
 		}},
+		// They change nothing: waiting for them is waiting for the client's timeout.
+		{"pre-flight application read never answered", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
+			return proxied(t, func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/Application/") },
+				func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, false)
+		}},
 		{"stalled standard input", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
 			// As `sleep 1000 | plivo-bulk run --input -`, after part of
 			// the header.
