@@ -972,21 +972,17 @@ func e2eVerifyResumed(t *testing.T, fx *e2eFixture, rows []e2eReportRow, okFirst
 }
 
 // TestRun_secondSignalStopsAtOnce: while a stop waits for calls that
-// never end, a second SIGINT ends the run promptly.
+// never end, a second SIGINT ends the run promptly. On the binary, with
+// --log-format json: main's own lines are JSON too (e2eProc.check).
 func TestRun_secondSignalStopsAtOnce(t *testing.T) {
 	t.Parallel()
-	numbers := []string{"12025550801", "12025550802", "12025550803", "12025550804", "12025550805"}
+	numbers := e2eNumberRange(800, 5)
 	fx := e2eStartFaulty(t, e2eFaults{Stall: 1}, sandbox.Config{}, e2eNumbers(numbers...)...)
-	r := e2eNewRunner(t, fx)
-	var b strings.Builder
-	b.WriteString("number,app_id\n")
-	for _, num := range numbers {
-		b.WriteString(num + "," + e2eAppA + "\n")
-	}
-	input := r.write("numbers.csv", b.String())
+	r := e2eNewRunner(t, fx).binary()
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, numbers...))
 	report := r.path("report.csv")
 
-	p := r.start(nil, slices.Concat([]string{"run", "--input", input, "--report", report, "--rate", "0", "--timeout", "30s"}, e2eFastRetries)...)
+	p := r.start(nil, e2eRun(input, report, "--rate", "0", "--timeout", "30s", "--log-format", "json")...)
 	e2eWaitFor(t, 10*time.Second, "every update in flight", func() bool { return fx.requests() >= 1+int64(len(numbers)) || p.exited() })
 	if p.exited() {
 		t.Fatalf("the run ended early\n%v", p.wait())
@@ -1005,7 +1001,9 @@ func TestRun_secondSignalStopsAtOnce(t *testing.T) {
 	if took := time.Since(sent); took > 3*time.Second {
 		t.Errorf("the run took %v to end after the second SIGINT", took)
 	}
-	e2eExit(t, "run", res, 130)
+	if e2eExit(t, "run", res, 130); e2eLog(res.stderr, "stopping now (a third signal exits at once)") == nil {
+		t.Errorf("no JSON record of the second signal:\n%s", res.stderr)
+	}
 	for _, g := range e2eReadReport(t, report) {
 		if g.Status == "ok" || !strings.Contains(g.Error, "interrupted") {
 			t.Errorf("row %d (%s): %s %q, want failed, interrupted", g.Row, g.Number, g.Status, g.Error)
