@@ -378,31 +378,6 @@ func TestUndo_widenedOnResume(t *testing.T) {
 	}
 }
 
-// --force never empties an existing undo file: it may hold the
-// only record of the values from before an earlier run.
-func TestUndo_forceKeepsIt(t *testing.T) {
-	t.Parallel()
-	nums := e2eNumberRange(1910, 3)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
-	original := e2eAliases(fx, nums)
-	first := r.write("first.csv", e2eAppInput(e2eAppA, nums...))
-	e2eExit(t, "first run", r.run(e2eRun(first, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
-	// The second run changes the alias of the first two numbers only.
-	second := r.write("second.csv", "number,alias\n"+nums[0]+",x\n"+nums[1]+",y\n")
-	e2eExit(t, "second run", r.run(e2eRun(second, "report.csv", "--undo", "undo.csv", "--force", "--rate", "0")...), 0)
-	recs := e2eUndoRecords(t, r.path("undo.csv"))
-	if len(recs) != 1+len(nums) {
-		t.Errorf("the undo file has %d records, want a header and one a number:\n%q", len(recs), recs)
-	}
-	e2eExit(t, "running the undo file", r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
-	for n, got := range e2eAliases(fx, nums) {
-		if got != original[n] {
-			t.Errorf("%s after the undo = %+v, want %+v (from before both runs)", n, got, original[n])
-		}
-	}
-}
-
 // a run that stops before it sends anything (a 401 at the account
 // check, an undo file in use) leaves no report that blocks the next run.
 func TestReport_headerOnlyTakenOver(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 
 // TestForce_neverReplacesUndoFile: an undo file named as the report, as
 // plan's or export's --output, or as the --summary is refused (exit 2),
-// with --force too, and left as it was.
+// with --force too, and left as it was; --force never empties it either.
 func TestForce_neverReplacesUndoFile(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1830, 2)
@@ -41,6 +41,20 @@ func TestForce_neverReplacesUndoFile(t *testing.T) {
 		e2eHas(t, "stderr", res.stderr, "undo.csv holds a plivo-bulk undo file")
 		if got := e2eRead(t, r.path("undo.csv")); got != undo {
 			t.Fatalf("%s: the undo file changed:\n%s", name, got)
+		}
+	}
+	// As the undo file of a run with --force, it is kept: the run adds to
+	// it, one line a number, and the rollback restores the values from
+	// before both runs.
+	second := r.write("second.csv", "number,alias\n"+nums[0]+",x\n"+nums[1]+",y\n")
+	e2eExit(t, "second run", r.run(e2eRun(second, "report.csv", "--undo", "undo.csv", "--force", "--rate", "0")...), 0)
+	if recs := e2eUndoRecords(t, r.path("undo.csv")); len(recs) != 1+len(nums) {
+		t.Errorf("the undo file has %d records, want a header and one a number:\n%q", len(recs), recs)
+	}
+	e2eExit(t, "rollback", r.run(e2eRun(r.path("undo.csv"), "rollback.csv", "--rate", "0")...), 0)
+	for _, want := range e2eNumbers(nums...) {
+		if got, _ := fx.srv.Number(want.Number); got != want {
+			t.Errorf("%s after the rollback = %+v, want %+v", want.Number, got, want)
 		}
 	}
 }
