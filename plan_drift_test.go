@@ -1,12 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"maps"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,31 +56,24 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 		{"a key absent, without the option", matching, "12025550102", "", false, exitRowsFailed, 0, noDrift, "error          1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := sandbox.New(sandbox.Config{})
-			srv.AddApplication("1001", "one")
-			srv.AddApplication("1002", "two")
-			srv.AddSubaccount(sub1, "one")
-			srv.AddSubaccount(sub2, "two")
-			for _, n := range tt.account {
-				srv.AddNumber(n)
+			fx := e2eStartFixture(t, sandbox.Config{}, tt.account...)
+			fx.srv.AddApplication("1001", "one")
+			fx.srv.AddApplication("1002", "two")
+			fx.srv.AddSubaccount(sub1, "one")
+			fx.srv.AddSubaccount(sub2, "two")
+			r := e2eNewRunner(t, fx)
+			if tt.hide != "" {
+				r = r.with("PLIVO_API_URL", e2eStripKeys(t, fx, tt.hide, []string{"alias"}, []string{"alias"}))
 			}
-			hs := httptest.NewServer(withoutAlias(t, srv, tt.hide))
-			t.Cleanup(hs.Close)
-			dir := t.TempDir()
-			in, sum := filepath.Join(dir, "numbers.csv"), filepath.Join(dir, "summary.json")
-			if err := os.WriteFile(in, []byte(input), 0o644); err != nil {
-				t.Fatal(err)
+			if tt.token != "" {
+				r = r.with("PLIVO_AUTH_TOKEN", tt.token)
 			}
-			args := []string{"plan", "--input", in, "--output", filepath.Join(dir, "plan.csv"), "--summary", sum, "--rate", "0", "--progress", "never"}
+			args := []string{"plan", "--input", r.write("numbers.csv", input), "--output", "plan.csv", "--summary", "summary.json", "--rate", "0", "--progress", "never"}
 			if tt.detailed {
 				args = append(args, "--detailed-exitcode")
 			}
-			cfg := srv.Config()
-			if tt.token == "" {
-				tt.token = cfg.AuthToken
-			}
-			env := envOf(map[string]string{"PLIVO_API_URL": hs.URL, "PLIVO_AUTH_ID": cfg.AuthID, "PLIVO_AUTH_TOKEN": tt.token})
-			code, _, stderr := runWith(t, env, nil, args...)
+			res := r.run(args...)
+			code, stderr, sum := res.code, res.stderr, r.path("summary.json")
 			if code != tt.code || !strings.Contains(stderr, tt.printed) {
 				t.Fatalf("exit %d, want %d, and the summary printed holding %q:\n%s", code, tt.code, tt.printed, stderr)
 			}
@@ -109,33 +97,4 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 			}
 		})
 	}
-}
-
-// withoutAlias serves h with the alias key taken out of number's object in
-// every answer that shows it: the listing's, and a read of it.
-func withoutAlias(t *testing.T, h http.Handler, number string) http.Handler {
-	if number == "" {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, q)
-		var v map[string]any
-		if q.Method != http.MethodGet || json.Unmarshal(rec.Body.Bytes(), &v) != nil {
-			w.WriteHeader(rec.Code)
-			_, _ = w.Write(rec.Body.Bytes())
-			return
-		}
-		objects, _ := v["objects"].([]any)
-		for _, o := range append(objects, v) {
-			if o, ok := o.(map[string]any); ok && o["number"] == number {
-				delete(o, "alias")
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rec.Code)
-		if err := json.NewEncoder(w).Encode(v); err != nil {
-			t.Error(err)
-		}
-	})
 }
