@@ -779,36 +779,12 @@ func TestRun_dryRun(t *testing.T) {
 	}
 }
 
-// e2eInterruptRows writes n rows over 12025552000 and up, half of them
-// alias-only (read first, their app_id pinned), and returns the input path,
-// the sandbox's numbers and each number's targets.
-func e2eInterruptRows(r *e2eRunner, n int) (string, []sandbox.Number, map[string]map[string]string) {
-	var b strings.Builder
-	b.WriteString("number,app_id,alias\n")
-	var numbers []string
-	targets := map[string]map[string]string{}
-	for i := range n {
-		num := fmt.Sprintf("1202555%04d", 2000+i)
-		numbers = append(numbers, num)
-		alias := fmt.Sprintf("resumed %d", i)
-		if i%2 == 1 {
-			b.WriteString(e2eCSVLine(num, "", alias))
-			targets[num] = map[string]string{"alias": alias}
-			continue
-		}
-		b.WriteString(e2eCSVLine(num, e2eAppA, alias))
-		targets[num] = map[string]string{"app_id": e2eAppA, "alias": alias}
-	}
-	return r.write("numbers.csv", b.String()), e2eNumbers(numbers...), targets
-}
-
 // TestRun_interruptAndResume stops a run with --undo mid-way (SIGINT,
 // SIGTERM, SIGHUP or SIGKILL followed by a torn line), then resumes it: every
 // number ends ok exactly once, no number already ok is sent again, and the
 // undo file, whose rows are on disk before their updates are sent, rolls
-// back every number. A second run on the
-// report while the first is alive is refused at once; once the first is
-// killed, its lock is gone.
+// back every number. A second run on the report while the first is alive
+// is refused at once; once the first is killed, its lock is gone.
 func TestRun_interruptAndResume(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -831,10 +807,19 @@ func TestRun_interruptAndResume(t *testing.T) {
 			if tt.sig != syscall.SIGINT { // main's to map, or the kernel's
 				r = r0.binary()
 			}
-			input, seed, targets := e2eInterruptRows(r, n)
-			for _, s := range seed {
+			// Half the rows alias-only: read first, their app_id pinned.
+			var in strings.Builder
+			in.WriteString("number,app_id,alias\n")
+			seed, targets := e2eNumbers(e2eNumberRange(2000, n)...), map[string]map[string]string{}
+			for i, s := range seed {
 				fx.srv.AddNumber(s)
+				alias, app := fmt.Sprintf("resumed %d", i), []string{e2eAppA, ""}[i%2]
+				in.WriteString(e2eCSVLine(s.Number, app, alias))
+				if targets[s.Number] = map[string]string{"alias": alias}; app != "" {
+					targets[s.Number]["app_id"] = app
+				}
 			}
+			input := r.write("numbers.csv", in.String())
 			report, undo := r.path("report.csv"), r.path("undo.csv")
 
 			p := r.start(nil, slices.Concat([]string{"run", "--input", input, "--report", report, "--undo", undo, "--rate", "100"}, e2eFastRetries)...)
@@ -929,7 +914,22 @@ func TestRun_interruptAndResume(t *testing.T) {
 				t.Errorf("resume says %d already ok, want %d\n%s", got, len(okFirst), res2.stderr)
 			}
 			fx.quiesce(t)
-			e2eVerifyResumed(t, fx, e2eReadReport(t, report), okFirst, since, targets)
+			okCount := map[string]int{}
+			for _, g := range e2eReadReport(t, report) {
+				if g.Status == "ok" {
+					okCount[g.Number]++
+				}
+			}
+			for num, ps := range fx.rec.postsByNumber(since) {
+				if okFirst[num] {
+					t.Errorf("%s was ok before the resume, but the resumed run sent it again: %s", num, e2eDescribe(ps))
+				}
+			}
+			for num, want := range targets {
+				if got, _ := fx.srv.Number(num); okCount[num] != 1 || got != e2eApplied(e2eNumbers(num)[0], want) {
+					t.Errorf("%s: ok %d times in the report, state %+v; want once, and its targets %v", num, okCount[num], got, want)
+				}
+			}
 			// The undo file, written across the stop, rolls back every number.
 			e2eExit(t, "rollback", r.run(e2eRun(undo, "rollback.csv", "--rate", "0")...), 0)
 			for _, want := range seed {
@@ -938,36 +938,6 @@ func TestRun_interruptAndResume(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// e2eVerifyResumed checks a report after a resumed run: every number is ok
-// exactly once, and the resumed run (requests since since) sent nothing
-// for the numbers okFirst, which were ok before it.
-func e2eVerifyResumed(t *testing.T, fx *e2eFixture, rows []e2eReportRow, okFirst map[string]bool, since time.Time, targets map[string]map[string]string) {
-	t.Helper()
-	okCount := map[string]int{}
-	for _, g := range rows {
-		if g.Status == "ok" {
-			okCount[g.Number]++
-		}
-	}
-	for num := range targets {
-		if okCount[num] != 1 {
-			t.Errorf("%s is ok %d times in the report, want exactly once", num, okCount[num])
-		}
-	}
-	posts2 := fx.rec.postsByNumber(since)
-	for num, ps := range posts2 {
-		if okFirst[num] {
-			t.Errorf("%s was ok before the resume, but the resumed run sent it again: %s", num, e2eDescribe(ps))
-		}
-	}
-	for num, want := range targets {
-		got, _ := fx.srv.Number(num)
-		if w := e2eApplied(e2eNumbers(num)[0], want); got != w {
-			t.Errorf("sandbox state of %s = %+v, want %+v", num, got, w)
-		}
 	}
 }
 
