@@ -329,32 +329,23 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-			dir := t.TempDir()
-			input, out := filepath.Join(dir, "numbers.csv"), filepath.Join(dir, "out.csv")
-			for path, content := range map[string]string{input: content, out: "precious\n"} {
-				if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+			r := e2eNewRunner(t, fx)
+			input, out := r.write("numbers.csv", content), r.write("out.csv", "precious\n")
+			if err := os.Mkdir(r.path("sub"), 0o700); err != nil {
 				t.Fatal(err)
 			}
 			if tt.setup != nil {
-				if err := tt.setup(dir); err != nil {
+				if err := tt.setup(r.dir); err != nil {
 					t.Fatal(err)
 				}
 			}
 			flags := slices.Clone(tt.flags)
 			for i, f := range flags {
 				if !strings.HasPrefix(f, "--") {
-					flags[i] = dir + "/" + f // as typed: ./x and sub/../x stay unclean
+					flags[i] = r.dir + "/" + f // as typed: ./x and sub/../x stay unclean
 				}
 			}
-			env := map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN": fx.token}
-			code, _, stderr := runWith(t, envOf(env), nil, slices.Concat([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, flags)...)
-			if code != exitUsage {
-				t.Fatalf("exit %d, want 2:\n%s", code, stderr)
-			}
+			e2eExit(t, "run", r.run(slices.Concat([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, flags)...), exitUsage)
 			if got := e2eRead(t, input); got != content {
 				t.Errorf("the input changed to %q", got)
 			}
