@@ -248,15 +248,15 @@ func TestRun_usageErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		content *string // input; nil: no input file at all
-		env     func(env map[string]string)
+		env     func(r *e2eRunner) *e2eRunner
 		extra   []string
 		want    []string // in stderr; "FILE" stands for the input's path
 	}{
 		// The messages for each kind of bad file are batch/input's
 		// (TestOpen_badFiles), for a bad URL the client's (TestNew_refuses).
-		{name: "no auth id", content: &good, env: func(e map[string]string) { delete(e, "PLIVO_AUTH_ID") },
+		{name: "no auth id", content: &good, env: func(r *e2eRunner) *e2eRunner { return r.without("PLIVO_AUTH_ID") },
 			want: []string{"missing credentials", "PLIVO_AUTH_ID"}},
-		{name: "empty token", content: &good, env: func(e map[string]string) { e["PLIVO_AUTH_TOKEN"] = "" },
+		{name: "empty token", content: &good, env: func(r *e2eRunner) *e2eRunner { return r.with("PLIVO_AUTH_TOKEN", "") },
 			want: []string{"missing credentials", "PLIVO_AUTH_TOKEN"}},
 		{name: "resume and force", content: &good, extra: []string{"--resume", "--force"}, want: []string{"--resume and --force"}},
 		{name: "missing file", want: []string{"FILE", "cannot open", "no such file"}},
@@ -267,29 +267,21 @@ func TestRun_usageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601", "12025550602", "12025550603")...)
-			env := map[string]string{"PLIVO_API_URL": fx.url, "PLIVO_AUTH_ID": fx.authID, "PLIVO_AUTH_TOKEN": fx.token}
+			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601")...)
+			r := e2eNewRunner(t, fx)
 			if tt.env != nil {
-				tt.env(env)
+				r = tt.env(r)
 			}
-			dir := t.TempDir()
-			input, report := filepath.Join(dir, "numbers.csv"), filepath.Join(dir, "report.csv")
+			input := r.path("numbers.csv")
 			if tt.content != nil {
-				if err := os.WriteFile(input, []byte(*tt.content), 0o600); err != nil {
-					t.Fatal(err)
-				}
+				r.write("numbers.csv", *tt.content)
 			}
-			code, _, stderr := runWith(t, envOf(env), nil, slices.Concat([]string{"run", "--input", input, "--report", report, "--rate", "0"}, e2eFastRetries, tt.extra)...)
-			if code != exitUsage {
-				t.Fatalf("exit code %d, want 2\n%s", code, stderr)
-			}
+			res := r.run(e2eRun(input, "report.csv", append(tt.extra, "--rate", "0")...)...)
+			e2eExit(t, "run", res, exitUsage)
 			for _, w := range tt.want {
-				if w == "FILE" {
-					w = input
-				}
-				e2eHas(t, "stderr", stderr, w)
+				e2eHas(t, "stderr", res.stderr, strings.ReplaceAll(w, "FILE", input))
 			}
-			if _, err := os.Stat(report); err == nil {
+			if _, err := os.Stat(r.path("report.csv")); err == nil {
 				t.Errorf("a report was created")
 			}
 			if n := fx.requests(); n != 0 {
