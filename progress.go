@@ -84,7 +84,11 @@ func (p *progress) rate() (float64, float64) {
 
 // add counts one unit done with status, as the summary counts it; was,
 // when not "", is the status a row counted before had (its second line).
+// An invalid row is none of the total, the rows to send, and is left out.
 func (p *progress) add(status, was batch.Status) {
+	if status == batch.StatusInvalid {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
