@@ -138,6 +138,7 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 
 // begin tells Begin what the run will cost and change.
 func (j *jobRun) begin(ctx context.Context) error {
+	j.p.CountAnswersFromHere()
 	est, err := j.estimate(ctx)
 	if err == nil {
 		err = j.planVerify(ctx, &est)

@@ -187,6 +187,15 @@ func (p *Pacer) onAnswer(sent time.Time, forbidden bool) bool {
 	return !p.answered && p.forbidden >= forbiddenAbortAfter
 }
 
+// CountAnswersFromHere starts the all-403 rule afresh: the reads before the
+// first row (the account, the pre-flight, the listing) may be allowed to
+// credentials that may change no number.
+func (p *Pacer) CountAnswersFromHere() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.forbidden, p.answered = 0, false
+}
+
 // onThrottle records a 429 to a request sent at sent, and stops the run
 // when nothing was accepted for MaxThrottleWait since the first 429, or
 // one Retry-After is longer than that.
