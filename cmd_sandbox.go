@@ -30,7 +30,6 @@ const sandboxExample = `  plivo-bulk sandbox --numbers numbers.csv --apps 203726
 type sandboxOptions struct {
 	listen, numbers, dump string
 	apps, subaccounts     []string
-	rate                  sandbox.Rate
 	cfg                   sandbox.Config
 }
 
@@ -51,8 +50,8 @@ func newSandboxCmd(s *sys, o *sandboxOptions) *cobra.Command {
 	fs.StringVar(&o.numbers, "numbers", "", "load the account's numbers from CSV `FILE`")
 	fs.StringSliceVar(&o.apps, "apps", nil, "create the applications with these `IDS` (comma-separated)")
 	fs.StringSliceVar(&o.subaccounts, "subaccounts", nil, "create the subaccounts with these auth `IDS` (comma-separated; SA and 18 upper-case letters or digits)")
-	o.rate = sandbox.PlivoLimit
-	fs.Var(value{&o.rate, "rate"}, "rate-limit", "the account's rate limit: `N[/WINDOW]` requests, a second unless a WINDOW is given, as in 300/5s or 1000/1m; 0 is unlimited")
+	o.cfg.Rate = sandbox.PlivoLimit
+	fs.Var(value{&o.cfg.Rate, "rate"}, "rate-limit", "the account's rate limit: `N[/WINDOW]` requests, a second unless a WINDOW is given, as in 300/5s or 1000/1m; 0 is unlimited")
 	fs.Float64Var(&o.cfg.FailRate, "fail-rate", 0, "answer this `FRACTION` of number requests 500, 502 or 503, without applying them")
 	fs.DurationVar(&o.cfg.Latency, "latency", 0, "delay every number request by `DURATION`")
 	fs.BoolVar(&o.cfg.DefaultAppOnMissing, "default-app-on-missing", false, "assign the default app to numbers updated without app_id, as Plivo documents")
@@ -63,7 +62,6 @@ func newSandboxCmd(s *sys, o *sandboxOptions) *cobra.Command {
 
 // sandboxCmd serves a sandbox until ctx is done, then prints its stats and --dump's numbers.
 func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
-	o.cfg.RateLimit, o.cfg.RateWindow = o.rate.Limit, o.rate.Window
 	errs := []error{o.cfg.Validate(), sandbox.CheckListenAddr(o.listen)}
 	for _, id := range o.apps {
 		if !sandbox.ValidAppID(id) {
@@ -102,7 +100,30 @@ func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	printSandboxBanner(stdout, baseURL, s.Config(), o.cfg.AuthToken != "", len(numbers))
+	cfg := s.Config()
+	fmt.Fprintf(stdout, "plivo-bulk sandbox: serving Plivo's Number API on %s\naccount %s with %d numbers", baseURL, cfg.AuthID, len(numbers))
+	if cfg.Rate.Limit > 0 {
+		fmt.Fprintf(stdout, "; rate limit %s", cfg.Rate)
+	}
+	if cfg.FailRate > 0 {
+		fmt.Fprintf(stdout, "; failing %g%% of number requests", cfg.FailRate*100)
+	}
+	if cfg.Latency > 0 {
+		fmt.Fprintf(stdout, "; latency %v", cfg.Latency)
+	}
+	if cfg.DefaultAppOnMissing {
+		fmt.Fprintf(stdout, "; default app on missing app_id: %s", cmp.Or(cfg.DefaultApp, "none"))
+	}
+	if len(numbers) == 0 {
+		fmt.Fprint(stdout, "\nno numbers loaded: every update will answer 404 (see --numbers)")
+	}
+	exports := "export PLIVO_API_URL=" + sandboxShellQuote(baseURL) + " PLIVO_AUTH_ID=" + sandboxShellQuote(cfg.AuthID)
+	if o.cfg.AuthToken != "" { // from the environment: never printed
+		exports += "\n  (the auth token was taken from PLIVO_AUTH_TOKEN or PLIVO_AUTH_TOKEN_FILE; keep it set)"
+	} else {
+		exports += " PLIVO_AUTH_TOKEN=" + sandboxShellQuote(cfg.AuthToken)
+	}
+	fmt.Fprintf(stdout, "\n\nPoint plivo-bulk at it with:\n  %s\n\nServing until interrupted (Ctrl-C).\n", exports)
 
 	<-ctx.Done()
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second) // for requests in flight
@@ -113,7 +134,7 @@ func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 	st := s.Stats()
 	fmt.Fprintf(stdout, "\nplivo-bulk sandbox: stopped after %d requests: %d updates applied (%d changed a number), %d rate limited, %d failed on purpose\n",
 		st.Requests, st.Updates, st.Changes, st.RateLimited, st.Faults)
-	if o.dump == "-" {
+	if o.dump == "-" { // an *os.File's errors name it
 		return errors.Join(err, s.Dump(stdout))
 	} else if o.dump != "" {
 		f, derr := os.Create(o.dump)
@@ -126,33 +147,6 @@ func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "numbers written to %s\n", o.dump)
 	}
 	return err
-}
-
-// printSandboxBanner tells how to point plivo-bulk at the sandbox, never with a token from the environment.
-func printSandboxBanner(w io.Writer, baseURL string, cfg sandbox.Config, tokenFromEnv bool, numbers int) {
-	fmt.Fprintf(w, "plivo-bulk sandbox: serving Plivo's Number API on %s\naccount %s with %d numbers", baseURL, cfg.AuthID, numbers)
-	if cfg.RateLimit > 0 {
-		fmt.Fprintf(w, "; rate limit %s", sandbox.Rate{Limit: cfg.RateLimit, Window: cfg.RateWindow})
-	}
-	if cfg.FailRate > 0 {
-		fmt.Fprintf(w, "; failing %g%% of number requests", cfg.FailRate*100)
-	}
-	if cfg.Latency > 0 {
-		fmt.Fprintf(w, "; latency %v", cfg.Latency)
-	}
-	if cfg.DefaultAppOnMissing {
-		fmt.Fprintf(w, "; default app on missing app_id: %s", cmp.Or(cfg.DefaultApp, "none"))
-	}
-	if numbers == 0 {
-		fmt.Fprint(w, "\nno numbers loaded: every update will answer 404 (see --numbers)")
-	}
-	exports := "export PLIVO_API_URL=" + sandboxShellQuote(baseURL) + " PLIVO_AUTH_ID=" + sandboxShellQuote(cfg.AuthID)
-	if tokenFromEnv {
-		exports += "\n  (the auth token was taken from PLIVO_AUTH_TOKEN or PLIVO_AUTH_TOKEN_FILE; keep it set)"
-	} else {
-		exports += " PLIVO_AUTH_TOKEN=" + sandboxShellQuote(cfg.AuthToken)
-	}
-	fmt.Fprintf(w, "\n\nPoint plivo-bulk at it with:\n  %s\n\nServing until interrupted (Ctrl-C).\n", exports)
 }
 
 // sandboxShellQuote quotes s for a POSIX shell when it needs it.

@@ -541,7 +541,7 @@ func TestRun_rateLimited(t *testing.T) {
 		numbers := e2eNumberRange(1300, 60)
 		// The sandbox lets a second's worth through at once, then 20/s:
 		// at --rate 200 the run must meet 429s unless it takes 2 s.
-		fx := e2eStartFixture(t, sandbox.Config{RateLimit: 20}, e2eNumbers(numbers...)...)
+		fx := e2eStartFixture(t, sandbox.Config{Rate: sandbox.Rate{Limit: 20}}, e2eNumbers(numbers...)...)
 		r := e2eNewRunner(t, fx)
 		input := r.write("numbers.csv", e2eAppInput(e2eAppA, numbers...))
 		// Default backoffs: the tool's own pacing is under test.

@@ -15,7 +15,7 @@ import (
 func (s *jobSetup) startSandbox() (string, error) {
 	in, o := s.in, s.f
 	const sandboxStartApp, sandboxDefaultApp = "20372631212782779", "20372631212782700"
-	cfg := sandbox.Config{RateLimit: o.sandboxRate.Limit, RateWindow: o.sandboxRate.Window, FailRate: o.sandboxFailRate,
+	cfg := sandbox.Config{Rate: o.sandboxRate, FailRate: o.sandboxFailRate,
 		DefaultAppOnMissing: o.sandboxDefApp, DefaultApp: sandboxDefaultApp}
 	if err := cfg.Validate(); err != nil {
 		return "", usagef("--sandbox: %w", err)

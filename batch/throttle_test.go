@@ -35,7 +35,7 @@ func (d direct) RoundTrip(r *http.Request) (*http.Response, error) {
 // bubble: the limiter, the backoffs and the sandbox's bucket run on its
 // fake clock, so a minute of throttling takes milliseconds.
 func throttled(t *testing.T, rows int, limit float64, cfg pace.Config, wrap func(http.Handler) http.Handler) (batch.Summary, error) {
-	srv := sandbox.New(sandbox.Config{RateLimit: limit})
+	srv := sandbox.New(sandbox.Config{Rate: sandbox.Rate{Limit: limit}})
 	in := make(batch.MemSource, rows)
 	for i := range in {
 		n := fmt.Sprintf("1202555%04d", i)

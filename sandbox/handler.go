@@ -17,11 +17,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
-// updateKeys are the parameters an update accepts.
 var updateKeys = []string{"alias", "app_id", "compliance_application_id", "subaccount"}
 
 // exchange is one request being served, and what is recorded of it.
@@ -42,16 +40,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			(*f)(x.rec)
 		}
 	}()
-	// Read the body first: until it is read, net/http does not notice a
-	// client that gives up during the latency.
+	// Until the body is read, net/http does not notice a client that gives up.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
 	if err != nil && !errors.As(err, new(*http.MaxBytesError)) {
 		panic(http.ErrAbortHandler) // the client went away mid-body
 	}
 	x.rec.Body = string(body)
 
-	// Under the account: "" (the account), "Number/" (the list), or a kind
-	// of resource, its id and "/".
+	// Under the account: "" (the account), "Number/" (the list) or kind/id/.
 	rest, ours := strings.CutPrefix(r.URL.Path, "/v1/Account/"+s.cfg.AuthID+"/")
 	kind, id, _ := strings.Cut(rest, "/")
 	id, slash := strings.CutSuffix(id, "/")
@@ -99,10 +95,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate answers 401 unless the request carries the account's Basic
-// auth, and gives it an api_id if it does.
+// auth (both compared in constant time), and gives it an api_id if it does.
 func (s *Server) authenticate(x *exchange) bool {
 	user, pass, ok := x.r.BasicAuth()
-	// Both compared in constant time, whatever the first gives.
 	idOK := subtle.ConstantTimeCompare([]byte(user), []byte(s.cfg.AuthID))
 	tokenOK := subtle.ConstantTimeCompare([]byte(pass), []byte(s.cfg.AuthToken))
 	if !ok || idOK&tokenOK != 1 {
@@ -134,8 +129,7 @@ func (s *Server) get(x *exchange, kind, id string) {
 	x.json(http.StatusOK, j)
 }
 
-// numberJSON is n as Plivo shows it, null for an unset value. The list
-// shows sub_account as a plain auth_id, a single read as a URI.
+// numberJSON is n as Plivo shows it; the list shows sub_account as an auth_id, a read as a URI.
 func (s *Server) numberJSON(n Number, listed bool) map[string]any {
 	sub := null(s.uri("Subaccount", n.Subaccount))
 	if listed {
@@ -161,8 +155,7 @@ func null(s string) any {
 	return s
 }
 
-// update checks an update to number whole, then applies it, unless it
-// ignores it on purpose.
+// update checks an update whole, then applies it unless it ignores it on purpose.
 func (s *Server) update(x *exchange, number string, body []byte, tooLarge bool) {
 	var fields map[string]*string
 	mt, _, _ := mime.ParseMediaType(x.r.Header.Get("Content-Type"))
@@ -222,8 +215,7 @@ func (s *Server) update(x *exchange, number string, body []byte, tooLarge bool) 
 	x.json(http.StatusAccepted, map[string]string{"message": "changed", "api_id": x.rec.APIID})
 }
 
-// list serves a page of the numbers, sorted, filtered by number_startswith,
-// subaccount and alias.
+// list serves a page of the numbers, sorted and filtered.
 func (s *Server) list(x *exchange) {
 	q, err := url.ParseQuery(x.r.URL.RawQuery)
 	for k, vs := range q {
@@ -241,8 +233,7 @@ func (s *Server) list(x *exchange) {
 		x.fail(http.StatusBadRequest, err.Error())
 		return
 	}
-	// The numbers that start with prefix are a run of the sorted order, and
-	// without other filters a page costs its size, even on a million.
+	// Those that start with prefix are a run of the sorted order: a page costs its size, even of a million.
 	s.mu.Lock()
 	order := s.sortedLocked()
 	lo := sort.SearchStrings(order, prefix)
@@ -302,9 +293,8 @@ func CheckListenAddr(addr string) error {
 
 // Start serves h, a Server or a handler in front of one, on addr, which
 // must pass CheckListenAddr ("127.0.0.1:0" picks a free port). It returns
-// the base URL ("http://127.0.0.1:8089") and stop, which ends delayed
-// requests without an answer, waits for the others until ctx is done and
-// returns any error the server met; stop may be called more than once.
+// the base URL and stop, which ends delayed requests without an answer,
+// waits for the others until ctx is done and returns any error the server met.
 func Start(h http.Handler, addr string) (baseURL string, stop func(context.Context) error, err error) {
 	if err := CheckListenAddr(addr); err != nil {
 		return "", nil, err
@@ -313,25 +303,20 @@ func Start(h http.Handler, addr string) (baseURL string, stop func(context.Conte
 	if err != nil {
 		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	// Cancelling base releases the handlers waiting out a latency, which
-	// Shutdown alone would wait for.
+	// Cancelling base releases the handlers waiting out a latency, which Shutdown would wait for.
 	base, cancel := context.WithCancel(context.Background())
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return base }}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	var once sync.Once
-	var stopErr error
-	stop = func(ctx context.Context) error {
-		once.Do(func() {
-			cancel()
-			if stopErr = srv.Shutdown(ctx); stopErr != nil {
-				_ = srv.Close() // ctx ran out: cut the connections left
-			}
-			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-				stopErr = errors.Join(stopErr, err)
-			}
-		})
-		return stopErr
-	}
-	return "http://" + ln.Addr().String(), stop, nil
+	return "http://" + ln.Addr().String(), func(ctx context.Context) error {
+		cancel()
+		err := srv.Shutdown(ctx)
+		if err != nil {
+			_ = srv.Close() // ctx ran out: cut the connections left
+		}
+		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		return err
+	}, nil
 }

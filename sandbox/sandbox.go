@@ -1,23 +1,22 @@
 // Package sandbox is an in-memory stand-in for the part of Plivo's Number
 // API that plivo-bulk uses, with what a rehearsal needs: Basic auth,
-// Plivo's documented rate limit, a fail rate and latency. Faults that only
-// tests need are handlers in front of it, in the tests. Where Plivo's
-// behaviour is undocumented it takes the stricter reading:
+// Plivo's documented rate limit, a fail rate and latency (faults only tests
+// need are handlers in front of it, in the tests). Where Plivo is silent it
+// takes the stricter reading:
 //
-//   - Every request needs Basic auth; paths end with a slash.
-//   - An update is one JSON object of strings or nulls under app_id,
-//     subaccount, alias and compliance_application_id, checked whole before
-//     any of it is applied. A null changes nothing yet is answered
-//     "changed", the silent no-op seen on Plivo. An app_id or subaccount the
-//     account lacks is 400; a subaccount ("SA…") may not move numbers (403);
-//     compliance_application_id may change only while the number's
-//     compliance status is pending or rejected.
-//   - A read answers null for an unset value. The list takes limit (1 to
-//     20), offset, number_startswith, subaccount and alias, sorts by number,
-//     and shows sub_account as a plain auth_id, not a URI, as Plivo does.
+//   - Paths end with a slash. An update is one JSON object of strings or
+//     nulls under app_id, subaccount, alias and compliance_application_id,
+//     checked whole before any of it applies; a null changes nothing yet is
+//     answered "changed", as on Plivo. An unknown app_id or subaccount is
+//     400; a subaccount ("SA…") may not move numbers (403);
+//     compliance_application_id changes only while compliance is pending or
+//     rejected.
+//   - A read shows null for an unset value. The list takes limit (1 to 20),
+//     offset, number_startswith, subaccount and alias, sorts by number and
+//     shows sub_account as a plain auth_id, as Plivo does.
 //   - The rate limit is a token bucket that starts full and counts every
 //     authenticated request; a 429 has no Retry-After, as Plivo documents
-//     none. Latency and injected faults touch only the number endpoints.
+//     none. Latency and faults touch only the number endpoints.
 package sandbox
 
 import (
@@ -78,20 +77,15 @@ func (r Rate) String() string {
 	return strconv.FormatFloat(r.Limit, 'f', -1, 64) + "/" + cmp.Or(r.Window, time.Second).String()
 }
 
-// Config sets the account and how reliable the sandbox is. The zero value
+// Config sets the account and how reliable the sandbox is; the zero value
 // is a fault-free, unlimited sandbox with made-up credentials.
 type Config struct {
-	AuthID, AuthToken string  // made up when empty; an "SA…" AuthID is a subaccount's
-	RateLimit         float64 // requests per RateWindow (0: a second); 0 is unlimited
-	RateWindow        time.Duration
-	Latency           time.Duration // added to every number request
-	FailRate          float64       // of number requests, answered 500, 502 or 503 applying nothing
-	// IgnoreRate is the fraction of valid updates answered 202 "changed"
-	// but not applied: Plivo's answer is no proof, which --verify is for.
-	IgnoreRate float64
-	// DefaultAppOnMissing makes an update without an app_id key assign
-	// DefaultApp ("" unassigns), as Plivo documents.
-	DefaultAppOnMissing bool
+	AuthID, AuthToken   string        // made up when empty; an "SA…" AuthID is a subaccount's
+	Rate                Rate          // the zero Rate is unlimited
+	Latency             time.Duration // added to every number request
+	FailRate            float64       // of number requests, answered 500, 502 or 503 applying nothing
+	IgnoreRate          float64       // of valid updates, answered 202 "changed" but not applied (for --verify)
+	DefaultAppOnMissing bool          // an update without app_id assigns DefaultApp, as Plivo documents
 	DefaultApp          string
 }
 
@@ -116,14 +110,12 @@ func (c Config) Validate() error {
 
 const upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-// ValidSubaccountID reports whether id looks like a subaccount's auth_id:
-// "SA" and 18 upper-case letters or digits.
+// ValidSubaccountID reports whether id is "SA" and 18 upper-case letters or digits.
 func ValidSubaccountID(id string) bool {
 	return len(id) == 20 && strings.HasPrefix(id, "SA") && strings.Trim(id, upperAlnum) == ""
 }
 
-// ValidAppID reports whether id can name an application in a URI: 1 to 64
-// letters, digits, '.', '_' or '-'. Plivo's are digits.
+// ValidAppID reports whether id can name an application in a URI (Plivo's are digits).
 func ValidAppID(id string) bool {
 	return id != "" && len(id) <= 64 && strings.Trim(id, upperAlnum+"abcdefghijklmnopqrstuvwxyz._-") == ""
 }
@@ -176,9 +168,8 @@ type Server struct {
 	subs    map[string]string // auth_id: name
 }
 
-// New returns a sandbox with no numbers, the application cfg.DefaultApp
-// and no subaccount. It makes up the credentials cfg leaves empty; it does
-// not check cfg (see Validate).
+// New returns a sandbox with the application cfg.DefaultApp and nothing
+// else, making up the credentials cfg leaves empty; it does not Validate cfg.
 func New(cfg Config) *Server {
 	if cfg.AuthID == "" {
 		cfg.AuthID = "MA" + rand.Text()[:18]
@@ -187,9 +178,8 @@ func New(cfg Config) *Server {
 		cfg.AuthToken = rand.Text() + rand.Text() // guards a local server: unguessable
 	}
 	s := &Server{cfg: cfg, numbers: map[string]Number{}, apps: map[string]string{}, subs: map[string]string{}}
-	if cfg.RateLimit > 0 {
-		perSecond := cfg.RateLimit / cmp.Or(cfg.RateWindow, time.Second).Seconds()
-		s.limiter = rate.NewLimiter(rate.Limit(perSecond), max(1, int(cfg.RateLimit)))
+	if r := cfg.Rate; r.Limit > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(r.Limit/cmp.Or(r.Window, time.Second).Seconds()), max(1, int(r.Limit)))
 	}
 	if cfg.DefaultApp != "" {
 		s.apps[cfg.DefaultApp] = "Default number app"
@@ -200,8 +190,7 @@ func New(cfg Config) *Server {
 // Config returns the configuration, with the credentials made up.
 func (s *Server) Config() Config { return s.cfg }
 
-// AddNumber adds n, or replaces the number of that name. Its compliance
-// status is "accepted" unless set.
+// AddNumber adds or replaces n; its compliance status is "accepted" unless set.
 func (s *Server) AddNumber(n Number) {
 	n.ComplianceStatus = cmp.Or(n.ComplianceStatus, "accepted")
 	s.mu.Lock()
@@ -217,19 +206,18 @@ func (s *Server) AddNumber(n Number) {
 func (s *Server) SeedNumbers(ns []Number) {
 	for _, n := range ns {
 		s.mu.Lock()
-		if _, ok := s.apps[n.AppID]; n.AppID != "" && !ok {
-			s.apps[n.AppID] = "App " + n.AppID
+		if n.AppID != "" {
+			s.apps[n.AppID] = cmp.Or(s.apps[n.AppID], "App "+n.AppID)
 		}
-		if _, ok := s.subs[n.Subaccount]; n.Subaccount != "" && !ok {
-			s.subs[n.Subaccount] = "Subaccount " + n.Subaccount
+		if n.Subaccount != "" {
+			s.subs[n.Subaccount] = cmp.Or(s.subs[n.Subaccount], "Subaccount "+n.Subaccount)
 		}
 		s.mu.Unlock()
 		s.AddNumber(n)
 	}
 }
 
-// RemoveNumber releases number: the numbers after it move up one place in
-// the list, as under a reader of a listing that shifts.
+// RemoveNumber releases number: those after it move up a place in the list.
 func (s *Server) RemoveNumber(number string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -268,8 +256,8 @@ func (s *Server) Numbers() []Number {
 	return ns
 }
 
-// sortedLocked returns the numbers' keys, sorted; the caller holds mu.
-// They are sorted once after a change, not at each page of a listing.
+// sortedLocked returns the numbers' keys, sorted once after a change, not at
+// each page of a listing; the caller holds mu.
 func (s *Server) sortedLocked() []string {
 	if s.sorted == nil {
 		s.sorted = slices.Sorted(maps.Keys(s.numbers))
@@ -282,9 +270,8 @@ func (s *Server) Stats() Stats {
 	return Stats{s.requests.Load(), s.updates.Load(), s.changes.Load(), s.rateLimited.Load(), s.faults.Load()}
 }
 
-// SetRecorder makes the sandbox call f with every request once answered
-// (or given up on), from the goroutine that served it: f must be safe for
-// concurrent use, and quick. A nil f stops recording.
+// SetRecorder makes the sandbox call f, which must be safe for concurrent
+// use, with every request once answered or given up on; nil stops it.
 func (s *Server) SetRecorder(f func(Request)) {
 	if f == nil {
 		s.recorder.Store(nil)
@@ -304,15 +291,11 @@ func (s *Server) Dump(w io.Writer) error {
 		_ = cw.Write([]string{n.Number, n.AppID, n.Subaccount, n.Alias, n.ComplianceApplicationID, n.ComplianceStatus})
 	}
 	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("write dump: %w", err)
-	}
-	return nil
+	return cw.Error()
 }
 
 // LoadNumbers reads numbers from a CSV whose header names columns of
-// Columns, number among them, in any order and case. A number must be 1
-// to 15 digits, listed once. Values but alias are trimmed.
+// Columns, number among them, in any order and case; values but alias are trimmed.
 func LoadNumbers(r io.Reader) ([]Number, error) {
 	cr := csv.NewReader(r)
 	cr.TrimLeadingSpace = true
@@ -343,15 +326,13 @@ func LoadNumbers(r io.Reader) ([]Number, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("read numbers: %w", err)
 		}
-		v := make([]string, len(Columns))
-		for i, c := range Columns {
-			if j, ok := col[c]; ok && c == "alias" {
-				v[i] = rec[j] // spaces may be the point of an alias
-			} else if ok {
-				v[i] = strings.TrimSpace(rec[j])
+		v := map[string]string{}
+		for c, j := range col {
+			if v[c] = rec[j]; c != "alias" { // spaces may be the point of an alias
+				v[c] = strings.TrimSpace(rec[j])
 			}
 		}
-		n := Number{Number: v[0], AppID: v[1], Subaccount: v[2], Alias: v[3], ComplianceApplicationID: v[4], ComplianceStatus: v[5]}
+		n := Number{v["number"], v["app_id"], v["subaccount"], v["alias"], v["compliance_application_id"], v["compliance_status"]}
 		line, _ := cr.FieldPos(0)
 		if len(n.Number) > 15 || n.Number == "" || strings.Trim(n.Number, "0123456789") != "" {
 			return nil, fmt.Errorf("read numbers: line %d: number %q: want 1 to 15 digits, E.164 without '+'", line, n.Number)

@@ -208,7 +208,7 @@ func TestServer_listPagesAndFilters(t *testing.T) {
 // nothing.
 func TestServer_rateLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newServer(Config{RateLimit: PlivoLimit.Limit, RateWindow: PlivoLimit.Window})
+		s := newServer(Config{Rate: PlivoLimit})
 		passed := func(n int) (ok int) {
 			for i := range n {
 				w, _ := do(s, "POST", numberPath+accepted+"/", fmt.Sprintf(`{"alias": "a%d"}`, i), false)
