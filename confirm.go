@@ -29,8 +29,7 @@ type confirmer struct {
 var errBackground = errors.New("the run is in the background, where the confirmation cannot be asked: run it in the foreground, or with --yes")
 
 // newConfirmer returns a confirmer for a real run without --yes on a controlling terminal (nil
-// under cron). It asks on /dev/tty, as sudo does, so that a redirected stdin or stderr neither
-// hides nor answers the question.
+// under cron), asking on /dev/tty as sudo does: a redirected stdin or stderr neither hides nor answers.
 func newConfirmer(o runFlags, stop <-chan struct{}) (*confirmer, error) {
 	if o.yes || o.sandbox || o.dryRun {
 		return nil, nil
@@ -49,8 +48,8 @@ func newConfirmer(o runFlags, stop <-chan struct{}) (*confirmer, error) {
 	return &confirmer{tty: tty, stop: stop}, nil
 }
 
-// ask shows text and waits for a line typed after it: nil when it is want, else batch.ErrDeclined,
-// or batch.ErrInterrupted at the first signal.
+// ask shows text and waits for a line typed after it: nil when it is want, else batch.ErrDeclined
+// (batch.ErrInterrupted at the first signal).
 func (c *confirmer) ask(ctx context.Context, text, want string) error {
 	if !inForeground(c.tty) { // moved to the background (Ctrl-Z, bg) since it started
 		return fmt.Errorf("%w: %w; nothing more was sent", batch.ErrDeclined, errBackground)
@@ -87,17 +86,17 @@ func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, 
 	b.WriteString("\n")
 	const shown = 5 // values a field changes to, the most common first
 	for f, vcs := range est.Changes {
+		rest := 0
 		for i, vc := range vcs {
-			if i == shown {
-				rest := 0
-				for _, v := range vcs[shown:] {
-					rest += v.Numbers
-				}
-				fmt.Fprintf(&b, "    ... and %s more on %d other values\n", plural(rest, "number"), len(vcs)-shown)
-				break
+			if i >= shown {
+				rest += vc.Numbers
+				continue
 			}
 			value := map[string]string{"": batch.ClearMarker, batch.OtherValues: batch.OtherValues}[vc.Value]
 			fmt.Fprintf(&b, "  %s → %s: %s\n", batch.Field(f), cmp.Or(value, strconv.Quote(vc.Value)), plural(vc.Numbers, "number"))
+		}
+		if len(vcs) > shown {
+			fmt.Fprintf(&b, "    ... and %s more on %d other values\n", plural(rest, "number"), len(vcs)-shown)
 		}
 	}
 	if est.Read.Chosen == batch.ReadPage {
@@ -120,11 +119,7 @@ func (c *confirmer) confirmRun(ctx context.Context, est batch.Estimate, authID, 
 func (c *confirmer) confirmCanary(ctx context.Context, results []batch.Result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nCanary: %d rows sent, each read back, all in their target state:\n", len(results))
-	for i, r := range results {
-		if i == 10 {
-			fmt.Fprintf(&b, "  ... and %d more\n", len(results)-10)
-			break
-		}
+	for _, r := range results[:min(len(results), 10)] {
 		var set []string
 		for f, s := range r.Row.Targets {
 			if s.Set {
@@ -132,6 +127,9 @@ func (c *confirmer) confirmCanary(ctx context.Context, results []batch.Result) e
 			}
 		}
 		fmt.Fprintf(&b, "  row %d %s: %s %s\n", r.Row.Line, r.Row.Number, r.Status, strings.Join(set, " "))
+	}
+	if len(results) > 10 {
+		fmt.Fprintf(&b, "  ... and %d more\n", len(results)-10)
 	}
 	return c.ask(ctx, b.String()+"Check them now, then type yes to send the rest: ", "yes")
 }

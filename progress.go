@@ -14,21 +14,22 @@ import (
 // progress is a command's stderr, showing how its job goes: a bar redrawn on the last line, or a
 // log line every `every`. A write erases the bar and draws it again, so no line lands glued to it.
 type progress struct {
-	mu           sync.Mutex
-	w            io.Writer
-	bar, colour  bool // draw a bar (else log lines), in colour
-	cols         int  // the terminal's width, 0 when unknown
-	log          *slog.Logger
-	every        time.Duration
-	what         string
-	total, done  int
-	count        map[batch.Status]int
-	start        time.Time
-	on, stopped  bool // on: the bar may be drawn now (begun, not paused, not stopped)
-	shown        int  // the width of the bar on screen, 0 when none is
-	drawnAt      time.Time
-	pausedAt     time.Time
-	quit, exited chan struct{} // the log loop's
+	mu          sync.Mutex
+	w           io.Writer
+	bar, colour bool // draw a bar (else log lines), in colour
+	cols        int  // the terminal's width, 0 when unknown
+	log         *slog.Logger
+	every       time.Duration
+	what        string
+	total, done int
+	count       map[batch.Status]int
+	start       time.Time
+	stopped     bool
+	shown       int // the width of the bar on screen, 0 when none is
+	drawnAt     time.Time
+	pausedAt    time.Time     // zero unless paused
+	quit        chan struct{} // the log loop's
+	loop        sync.WaitGroup
 }
 
 // barMode: auto draws a bar on a terminal without --verbose (whose lines would tear it), always
@@ -43,15 +44,13 @@ func (p *progress) begin(what string, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.what, p.total, p.start = what, total, time.Now()
-	p.on = p.bar && total > 0 && !p.stopped
 	if !p.bar && p.every > 0 {
-		p.quit, p.exited = make(chan struct{}), make(chan struct{})
-		go p.logLoop()
+		p.quit = make(chan struct{})
+		p.loop.Go(p.logLoop)
 	}
 }
 
 func (p *progress) logLoop() {
-	defer close(p.exited)
 	t := time.NewTicker(p.every)
 	defer t.Stop()
 	for {
@@ -91,24 +90,24 @@ func (p *progress) add(status, was batch.Status) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.done++
 	if p.count == nil {
 		p.count = map[batch.Status]int{}
 	}
-	p.count[status]++
-	if was != "" { // a row counted before moves to its final status
-		p.done--
+	if was == "" {
+		p.done++
+	} else { // a row counted before moves to its final status
 		p.count[was]--
 	}
+	p.count[status]++
 	if time.Since(p.drawnAt) >= 100*time.Millisecond || p.done == p.total {
 		p.erase()
 		p.draw()
 	}
 }
 
-// draw draws the bar, when it may be.
+// draw draws the bar, when it may be: begun, not paused, not stopped.
 func (p *progress) draw() {
-	if !p.on {
+	if !p.bar || p.total == 0 || !p.pausedAt.IsZero() || p.stopped {
 		return
 	}
 	done, c := min(p.done, p.total), p.count
@@ -117,21 +116,18 @@ func (p *progress) draw() {
 	if eta >= 0 {
 		left = (time.Duration(eta) * time.Second).String()
 	}
-	line := func(paint func(colour, s string) string) string {
-		s := fmt.Sprintf("%s %3d%% [%-20s] %d/%d %s %s", p.what, 100*done/p.total, strings.Repeat("=", 20*done/p.total), p.done, p.total,
-			paint("32", fmt.Sprint("ok ", c[batch.StatusOK])), paint("31", fmt.Sprint("failed ", c[batch.StatusFailed])))
-		for _, st := range []batch.Status{batch.StatusSkipped, batch.StatusUnverified} {
-			if c[st] > 0 {
-				s += fmt.Sprintf(" %s %d", st, c[st])
-			}
+	ok, failed := fmt.Sprint("ok ", c[batch.StatusOK]), fmt.Sprint("failed ", c[batch.StatusFailed])
+	text := fmt.Sprintf("%s %3d%% [%-20s] %d/%d %s %s", p.what, 100*done/p.total, strings.Repeat("=", 20*done/p.total), p.done, p.total, ok, failed)
+	for _, st := range []batch.Status{batch.StatusSkipped, batch.StatusUnverified} {
+		if c[st] > 0 {
+			text += fmt.Sprintf(" %s %d", st, c[st])
 		}
-		return s + fmt.Sprintf(" (%.1f rows/s, %s left)", rate, left)
 	}
-	text := line(func(_, s string) string { return s })
+	text += fmt.Sprintf(" (%.1f rows/s, %s left)", rate, left)
 	if p.cols > 0 && len(text) >= p.cols { // a line that wraps cannot be drawn over
 		text = text[:p.cols-1]
-	} else if p.colour {
-		text = line(func(colour, s string) string { return "\x1b[" + colour + "m" + s + "\x1b[0m" })
+	} else if p.colour { // the counts are the first "ok N" and "failed N" in text
+		text = strings.Replace(strings.Replace(text, ok, "\x1b[32m"+ok+"\x1b[0m", 1), failed, "\x1b[31m"+failed+"\x1b[0m", 1)
 	}
 	p.shown, p.drawnAt = len(text), time.Now()
 	_, _ = io.WriteString(p.w, "\r"+text)
@@ -161,14 +157,13 @@ func (p *progress) pause() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.erase()
-	p.on, p.pausedAt = false, time.Now()
+	p.pausedAt = time.Now()
 }
 
 func (p *progress) resume() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.start = p.start.Add(time.Since(p.pausedAt))
-	p.on, p.pausedAt = p.bar && p.total > 0 && !p.stopped, time.Time{}
+	p.start, p.pausedAt = p.start.Add(time.Since(p.pausedAt)), time.Time{}
 	p.draw()
 }
 
@@ -177,7 +172,7 @@ func (p *progress) stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.erase()
-	p.on, p.stopped = false, true
+	p.stopped = true
 }
 
 // finish stops the progress and waits for its log loop to end.
@@ -185,7 +180,7 @@ func (p *progress) finish() {
 	p.stop()
 	if p.quit != nil {
 		close(p.quit)
-		<-p.exited
+		p.loop.Wait()
 		p.quit = nil
 	}
 }
