@@ -62,16 +62,19 @@ func newSandboxCmd(s *sys, o *sandboxOptions) *cobra.Command {
 
 // sandboxCmd serves a sandbox until ctx is done, then prints its stats and --dump's numbers.
 func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
+	s := sandbox.New(o.cfg) // not served before every check passes
 	errs := []error{o.cfg.Validate(), sandbox.CheckListenAddr(o.listen)}
 	for _, id := range o.apps {
 		if !sandbox.ValidAppID(id) {
 			errs = append(errs, fmt.Errorf("--apps: application id %q: want letters, digits, '.', '_' or '-'", id))
 		}
+		s.AddApplication(id, "App "+id)
 	}
 	for _, id := range o.subaccounts {
 		if !sandbox.ValidSubaccountID(id) {
 			errs = append(errs, fmt.Errorf("--subaccounts: %q: want SA and 18 upper-case letters or digits", id))
 		}
+		s.AddSubaccount(id, "Subaccount "+id)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return usagef("sandbox: %w", err)
@@ -87,13 +90,6 @@ func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 		if err != nil {
 			return usagef("sandbox: %s: %w", o.numbers, err)
 		}
-	}
-	s := sandbox.New(o.cfg)
-	for _, id := range o.apps {
-		s.AddApplication(id, "App "+id)
-	}
-	for _, id := range o.subaccounts {
-		s.AddSubaccount(id, "Subaccount "+id)
 	}
 	s.SeedNumbers(numbers)
 	baseURL, stop, err := sandbox.Start(s, o.listen)

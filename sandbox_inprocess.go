@@ -9,31 +9,29 @@ import (
 )
 
 // startSandbox starts --sandbox's server on loopback and points s at it, returning its token. It
-// holds every valid number of the input (export's: 45, a few pages) on sandboxStartApp, with the
-// alias "old alias" and compliance pending, and the applications and subaccounts samples/ use;
-// sandboxDefaultApp is the default_number_app Plivo assigns to an update without app_id.
+// holds every valid number of the input (export's: 45, a few pages) on the first application, with
+// the alias "old alias" and compliance pending, and the applications and subaccounts samples/ use;
+// DefaultApp is the default_number_app Plivo assigns to an update without app_id.
 func (s *jobSetup) startSandbox() (string, error) {
-	in, o := s.in, s.f
-	const sandboxStartApp, sandboxDefaultApp = "20372631212782779", "20372631212782700"
-	cfg := sandbox.Config{Rate: o.sandboxRate, FailRate: o.sandboxFailRate,
-		DefaultAppOnMissing: o.sandboxDefApp, DefaultApp: sandboxDefaultApp}
+	const startApp = "20372631212782779"
+	cfg := sandbox.Config{Rate: s.f.sandboxRate, FailRate: s.f.sandboxFailRate, DefaultAppOnMissing: s.f.sandboxDefApp, DefaultApp: "20372631212782700"}
 	if err := cfg.Validate(); err != nil {
 		return "", usagef("--sandbox: %w", err)
 	}
 	srv := sandbox.New(cfg)
-	srv.AddApplication(sandboxStartApp, "Old IVR (where the sandbox's numbers start)")
-	srv.AddApplication("20372631212782780", "Support line")
-	srv.AddApplication("20372631212782781", "Sales IVR")
+	for id, name := range map[string]string{startApp: "Old IVR (where the sandbox's numbers start)", "20372631212782780": "Support line", "20372631212782781": "Sales IVR"} {
+		srv.AddApplication(id, name)
+	}
 	srv.AddSubaccount("SAUJZDE8GXD6NCF10EPF", "EMEA team")
 	srv.AddSubaccount("SA91DHODZDOC9IS0J8HT", "APAC team")
 	seed := func(number string) {
-		srv.AddNumber(sandbox.Number{Number: number, AppID: sandboxStartApp, Alias: "old alias", ComplianceStatus: "pending"})
+		srv.AddNumber(sandbox.Number{Number: number, AppID: startApp, Alias: "old alias", ComplianceStatus: "pending"})
 	}
-	if in == nil {
+	if s.in == nil {
 		for i := range 45 {
 			seed(fmt.Sprintf("1202555%04d", 100+i))
 		}
-	} else if err := in.Each(context.Background(), func(r batch.Row) error {
+	} else if err := s.in.Each(context.Background(), func(r batch.Row) error {
 		if r.Invalid == "" {
 			seed(r.Number)
 		}
@@ -45,12 +43,9 @@ func (s *jobSetup) startSandbox() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("start the sandbox: %w", err)
 	}
-	s.closers = append(s.closers, func() {
-		// The run is over: a graceful stop would wait 5 s for a connection opened but never used.
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_ = stop(ctx)
-	})
+	ended, cancel := context.WithCancel(context.Background())
+	cancel() // the run is over: a graceful stop would wait for a connection opened but never used
+	s.closers = append(s.closers, func() { _ = stop(ended) })
 	s.apiURL, s.authID = url, srv.Config().AuthID
 	return srv.Config().AuthToken, nil
 }

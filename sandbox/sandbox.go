@@ -226,16 +226,10 @@ func (s *Server) RemoveNumber(number string) {
 }
 
 // AddApplication adds the application id, or renames it.
-func (s *Server) AddApplication(id, name string) { s.set(s.apps, id, name) }
+func (s *Server) AddApplication(id, name string) { s.mu.Lock(); s.apps[id] = name; s.mu.Unlock() }
 
 // AddSubaccount adds the subaccount whose auth_id is id, or renames it.
-func (s *Server) AddSubaccount(id, name string) { s.set(s.subs, id, name) }
-
-func (s *Server) set(m map[string]string, k, v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m[k] = v
-}
+func (s *Server) AddSubaccount(id, name string) { s.mu.Lock(); s.subs[id] = name; s.mu.Unlock() }
 
 // Number returns the state of number, and whether the account has it.
 func (s *Server) Number(number string) (Number, bool) {
