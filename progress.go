@@ -81,9 +81,8 @@ func (p *progress) rate() (float64, float64) {
 	return rate, float64(p.total-p.done) / rate
 }
 
-// add counts one unit done with status, as the summary counts it; was,
-// when not "", is the status a row counted before had (its second line).
-// An invalid row is none of the total, the rows to send, and is left out.
+// add counts one unit done with status, as the summary does; was, when not "", is the status a row
+// counted before had (its second line). An invalid row, none of the rows to send, is left out.
 func (p *progress) add(status, was batch.Status) {
 	if status == batch.StatusInvalid {
 		return
@@ -151,8 +150,8 @@ func (p *progress) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// pause hides the progress while a question is on the terminal; resume shows it again, the
-// time paused left out of the rate.
+// pause hides the progress while a question is on the terminal; resume shows it again, the time
+// paused left out of the rate.
 func (p *progress) pause() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

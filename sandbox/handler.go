@@ -29,9 +29,8 @@ type exchange struct {
 	rec Request
 }
 
-// ServeHTTP serves the API. A request whose client gives up during the
-// latency, or that Start's stop cuts short, ends in a panic of
-// http.ErrAbortHandler: net/http closes the connection without an answer.
+// ServeHTTP serves the API. A request whose client gives up during the latency, or that stop cuts
+// short, panics with http.ErrAbortHandler: net/http closes the connection unanswered.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	x := &exchange{w: w, r: r, rec: Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path}}
@@ -94,8 +93,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authenticate answers 401 unless the request carries the account's Basic
-// auth (both compared in constant time), and gives it an api_id if it does.
+// authenticate answers 401 unless the request carries the account's Basic auth (both compared in
+// constant time), and gives it an api_id if it does.
 func (s *Server) authenticate(x *exchange) bool {
 	user, pass, ok := x.r.BasicAuth()
 	idOK := subtle.ConstantTimeCompare([]byte(user), []byte(s.cfg.AuthID))
@@ -278,8 +277,8 @@ func (x *exchange) fail(status int, msg string) {
 	}{x.rec.APIID, msg})
 }
 
-// CheckListenAddr reports whether addr, a host:port, is on loopback: the
-// sandbox answers anyone who knows its credentials, which it may print.
+// CheckListenAddr reports whether addr, a host:port, is on loopback: the sandbox answers anyone who
+// knows its credentials, which it may print.
 func CheckListenAddr(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -291,10 +290,9 @@ func CheckListenAddr(addr string) error {
 	return fmt.Errorf("listen address %q: want a loopback address (127.0.0.1, ::1 or localhost)", addr)
 }
 
-// Start serves h, a Server or a handler in front of one, on addr, which
-// must pass CheckListenAddr ("127.0.0.1:0" picks a free port). It returns
-// the base URL and stop, which ends delayed requests without an answer,
-// waits for the others until ctx is done and returns any error the server met.
+// Start serves h, a Server or a handler in front of one, on addr, which must pass CheckListenAddr
+// ("127.0.0.1:0" picks a free port). It returns the base URL and stop, which ends delayed requests
+// without an answer, waits for the others until ctx is done and returns any error the server met.
 func Start(h http.Handler, addr string) (baseURL string, stop func(context.Context) error, err error) {
 	if err := CheckListenAddr(addr); err != nil {
 		return "", nil, err

@@ -1,22 +1,19 @@
-// Package sandbox is an in-memory stand-in for the part of Plivo's Number
-// API that plivo-bulk uses, with what a rehearsal needs: Basic auth,
-// Plivo's documented rate limit, a fail rate and latency (faults only tests
-// need are handlers in front of it, in the tests). Where Plivo is silent it
+// Package sandbox is an in-memory stand-in for the part of Plivo's Number API that plivo-bulk uses,
+// with what a rehearsal needs: Basic auth, Plivo's documented rate limit, a fail rate and latency
+// (faults only tests need are handlers in front of it, in the tests). Where Plivo is silent it
 // takes the stricter reading:
 //
-//   - Paths end with a slash. An update is one JSON object of strings or
-//     nulls under app_id, subaccount, alias and compliance_application_id,
-//     checked whole before any of it applies; a null changes nothing yet is
-//     answered "changed", as on Plivo. An unknown app_id or subaccount is
-//     400; a subaccount ("SA…") may not move numbers (403);
-//     compliance_application_id changes only while compliance is pending or
-//     rejected.
-//   - A read shows null for an unset value. The list takes limit (1 to 20),
-//     offset, number_startswith, subaccount and alias, sorts by number and
-//     shows sub_account as a plain auth_id, as Plivo does.
-//   - The rate limit is a token bucket that starts full and counts every
-//     authenticated request; a 429 has no Retry-After, as Plivo documents
-//     none. Latency and faults touch only the number endpoints.
+//   - Paths end with a slash. An update is one JSON object of strings or nulls under app_id,
+//     subaccount, alias and compliance_application_id, checked whole before any of it applies; a
+//     null changes nothing yet is answered "changed", as on Plivo. An unknown app_id or subaccount
+//     is 400; a subaccount ("SA…") may not move numbers (403); compliance_application_id changes
+//     only while compliance is pending or rejected.
+//   - A read shows null for an unset value. The list takes limit (1 to 20), offset,
+//     number_startswith, subaccount and alias, sorts by number and shows sub_account as a plain
+//     auth_id, as Plivo does.
+//   - The rate limit is a token bucket that starts full and counts every authenticated request; a
+//     429 has no Retry-After, as Plivo documents none. Latency and faults touch only the number
+//     endpoints.
 package sandbox
 
 import (
@@ -38,13 +35,11 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// PlivoLimit is the rate limit Plivo documents: "300 API requests per 5
-// seconds" per account.
+// PlivoLimit is the rate limit Plivo documents: "300 API requests per 5 seconds" per account.
 var PlivoLimit = Rate{Limit: 300, Window: 5 * time.Second}
 
-// Rate is a rate limit: Limit requests per Window (0 means one second); a
-// zero Limit is none. As a flag.Value it reads "N", "N/s", "N/5s",
-// "N/500ms" or "N/m", N a number, 0 for none.
+// Rate is a rate limit: Limit requests per Window (0 means one second); a zero Limit is none. As a
+// flag.Value it reads "N", "N/s", "N/5s", "N/500ms" or "N/m", N a number, 0 for none.
 type Rate struct {
 	Limit  float64
 	Window time.Duration
@@ -77,8 +72,8 @@ func (r Rate) String() string {
 	return strconv.FormatFloat(r.Limit, 'f', -1, 64) + "/" + cmp.Or(r.Window, time.Second).String()
 }
 
-// Config sets the account and how reliable the sandbox is; the zero value
-// is a fault-free, unlimited sandbox with made-up credentials.
+// Config sets the account and how reliable the sandbox is; the zero value is a fault-free,
+// unlimited sandbox with made-up credentials.
 type Config struct {
 	AuthID, AuthToken   string        // made up when empty; an "SA…" AuthID is a subaccount's
 	Rate                Rate          // the zero Rate is unlimited
@@ -152,8 +147,7 @@ type Stats struct {
 	Faults      int64 // failed or ignored on purpose
 }
 
-// Server is the sandbox: an http.Handler over in-memory state, safe for
-// concurrent use.
+// Server is the sandbox: an http.Handler over in-memory state, safe for concurrent use.
 type Server struct {
 	cfg      Config
 	limiter  *rate.Limiter // nil when unlimited
@@ -168,8 +162,8 @@ type Server struct {
 	subs    map[string]string // auth_id: name
 }
 
-// New returns a sandbox with the application cfg.DefaultApp and nothing
-// else, making up the credentials cfg leaves empty; it does not Validate cfg.
+// New returns a sandbox with the application cfg.DefaultApp and nothing else, making up the
+// credentials cfg leaves empty; it does not Validate cfg.
 func New(cfg Config) *Server {
 	if cfg.AuthID == "" {
 		cfg.AuthID = "MA" + rand.Text()[:18]
@@ -201,8 +195,8 @@ func (s *Server) AddNumber(n Number) {
 	s.numbers[n.Number] = n
 }
 
-// SeedNumbers adds ns, and the applications and subaccounts they name that
-// the account lacks, with made-up names.
+// SeedNumbers adds ns, and the applications and subaccounts they name that the account lacks, with
+// made-up names.
 func (s *Server) SeedNumbers(ns []Number) {
 	for _, n := range ns {
 		s.mu.Lock()
@@ -250,8 +244,8 @@ func (s *Server) Numbers() []Number {
 	return ns
 }
 
-// sortedLocked returns the numbers' keys, sorted once after a change, not at
-// each page of a listing; the caller holds mu.
+// sortedLocked returns the numbers' keys, sorted once after a change, not at each page of a
+// listing; the caller holds mu.
 func (s *Server) sortedLocked() []string {
 	if s.sorted == nil {
 		s.sorted = slices.Sorted(maps.Keys(s.numbers))
@@ -264,8 +258,8 @@ func (s *Server) Stats() Stats {
 	return Stats{s.requests.Load(), s.updates.Load(), s.changes.Load(), s.rateLimited.Load(), s.faults.Load()}
 }
 
-// SetRecorder makes the sandbox call f, which must be safe for concurrent
-// use, with every request once answered or given up on; nil stops it.
+// SetRecorder makes the sandbox call f, which must be safe for concurrent use, with every request
+// once answered or given up on; nil stops it.
 func (s *Server) SetRecorder(f func(Request)) {
 	if f == nil {
 		s.recorder.Store(nil)
@@ -288,8 +282,8 @@ func (s *Server) Dump(w io.Writer) error {
 	return cw.Error()
 }
 
-// LoadNumbers reads numbers from a CSV whose header names columns of
-// Columns, number among them, in any order and case; values but alias are trimmed.
+// LoadNumbers reads numbers from a CSV whose header names columns of Columns, number among them, in
+// any order and case; values but alias are trimmed.
 func LoadNumbers(r io.Reader) ([]Number, error) {
 	cr := csv.NewReader(r)
 	cr.TrimLeadingSpace = true
