@@ -189,10 +189,7 @@ func (s *Server) AddNumber(n Number) {
 	n.ComplianceStatus = cmp.Or(n.ComplianceStatus, "accepted")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.numbers[n.Number]; !ok {
-		s.sorted = nil
-	}
-	s.numbers[n.Number] = n
+	s.numbers[n.Number], s.sorted = n, nil // sorted again at the next listing, once
 }
 
 // SeedNumbers adds ns, and the applications and subaccounts they name that the account lacks, with
