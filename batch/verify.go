@@ -3,6 +3,7 @@ package batch
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -12,9 +13,9 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
-// VerifyPlan is how a --verify run reads its updated numbers back, and what
-// that costs: before the run (Estimate) what it expects, after it (Summary)
-// what it did. The canary's read-backs are the canary's, not counted here.
+// VerifyPlan is how a --verify run reads its updated numbers back and what
+// that costs: expected in the Estimate, done in the Summary. The canary's
+// read-backs are not counted here.
 type VerifyPlan struct {
 	Asked  ReadMode // --verify-read
 	Chosen ReadMode // page: list the account after the updates; each: read each number right after its update
@@ -28,30 +29,26 @@ type VerifyPlan struct {
 // Requests is what reading back costs, the updates sent again included.
 func (v VerifyPlan) Requests() int { return v.Pages + v.Reads + v.Resent }
 
-// verifier reads back, once the updates are sent, the rows a --verify run
-// updated, when listing the account costs fewer requests than reading each:
-// the listing is a filter, a read of the number the proof. It also reads
-// back the rows an earlier run sent but did not verify (resumed), whatever
-// the way. Until read back, a row is reported unverified: a run that stops
-// first leaves that line, and --resume reads the row back.
+// verifier reads back by the page, once the updates are sent, the rows a
+// --verify run updated (the listing a filter, a read the proof), and the
+// rows an earlier run left unverified, whatever the way. Until read back a
+// row is reported unverified, so that --resume reads it back.
 type verifier struct {
 	plan                  *VerifyPlan
 	done                  func(Row) bool // Job.Completed as given: resumed unverified rows are read back, not done
 	holding               bool           // the update pass: its applied rows wait for the read-back
 	reading               bool           // the read-back pass
-	pin                   bool           // Update.PinApp: a row without app_id was sent with the number's app
+	pin                   bool           // Update.PinApp
 	budget                int32          // --max-attempts: the updates a row may get in all
-	rows                  []held         // by number (byNumber) once the updates are done
+	rows                  []held         // sorted byNumber once the updates are done
 	pins                  []string       // the apps pinned, interned; pins[0] is none
 	pinOf                 map[string]uint32
 	odd                   map[int32]string // api_ids that are no UUID, by line
 	listed, reads, resent atomic.Int64
 }
 
-// held is a row to read back, in 48 bytes: a million of them fit next to
-// the rest of the run. What its number must hold is kept as a hash (as the
-// report's resume keeps the rows done): the listing's settings are compared
-// with it, and a number is read on its own unless they match.
+// held is a row to read back in 48 bytes, so that a million fit: what its
+// number must hold is kept as a hash, compared with what the listing shows.
 type held struct {
 	key    uint64   // NumberKey
 	want   uint64   // settingsHash of what the number must hold
@@ -61,12 +58,11 @@ type held struct {
 	pin    uint32 // the app_id sent with a row that sets none, in verifier.pins; 0 for none
 	status int16  // the update's HTTP status; 0 for a row an earlier run sent
 	fields uint8  // bit f: the number must hold field f
-	listed uint8  // what the listing showed
+	listed uint8  // shownHolds, shownOther or 0
 }
 
-// What the listing showed of a held row's number.
 const (
-	shownHolds = 1 + iota // once, holding its targets
+	shownHolds = 1 + iota // listed once, holding its targets
 	shownOther            // otherwise, or more than once
 )
 
@@ -84,8 +80,7 @@ func (j *jobRun) newVerifier() {
 }
 
 // planVerify chooses how a --verify run reads back, counts it in est, and
-// sets the job up for it. Before it, Run took the rows that an earlier run
-// left unverified out of the update pass (as if completed).
+// sets the job up for it.
 func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
 	v := j.verify
 	if v == nil {
@@ -116,21 +111,13 @@ func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
 		return err
 	}
 	n := j.sum.Read.AccountNumbers
-	if plan.Asked == ReadAuto && n == 0 && updates+resumed > client.MaxPageSize {
-		// The account's size decides; one page tells it.
-		_ = j.p.Do(ctx, func(ctx context.Context) error {
-			pg, err := j.Client.ListNumbers(ctx, client.ListParams{Limit: 1})
-			if err != nil {
-				return err
-			}
-			n = pg.TotalCount
-			return nil
-		})
-		if j.p.Err() != nil {
-			return j.p.Err()
+	if plan.Asked == ReadAuto && n == 0 && updates+resumed > client.MaxPageSize { // the account's size decides; a page tells it
+		pages, err := j.list(ctx, func([]client.NumberInfo) {}, func(count int) bool { n = count; return false })
+		if err != nil {
+			return err
 		}
-		est.Requests++
-		j.sum.Verify.Pages++
+		est.Requests += pages
+		j.sum.Verify.Pages += pages
 	}
 	pages := max(1, pageCount(n))
 	if plan.Asked == ReadPage || plan.Asked == ReadAuto && n > 0 && pages < updates+resumed {
@@ -158,10 +145,9 @@ func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
 	return nil
 }
 
-// hold turns a result on its way to the report: in the update pass, an
-// applied row becomes unverified until read back; in the read-back, a row
-// that was stopped stays unverified (its last line says so) and no line is
-// written. It says whether to record r.
+// hold turns a result on its way to the report, and says whether to record
+// it: in the update pass an applied row becomes unverified until read back;
+// in the read-back a row that was stopped keeps its unverified line.
 func (j *jobRun) hold(r Result) (Result, bool) {
 	v := j.verify
 	switch {
@@ -203,9 +189,9 @@ func (j *jobRun) hold(r Result) (Result, bool) {
 	return r, true
 }
 
-// readBack reads back the rows held, once the updates are done (err nil):
-// by the page when so chosen, then each row the listing did not show
-// holding its targets on its own.
+// readBack reads back the rows held once the updates are done (err nil):
+// by the page when so chosen, then on its own each row the listing did not
+// show holding its targets.
 func (j *jobRun) readBack(ctx context.Context, err error) error {
 	v := j.verify
 	if v == nil || err != nil || len(v.rows) == 0 {
@@ -216,17 +202,14 @@ func (j *jobRun) readBack(ctx context.Context, err error) error {
 	}()
 	page := v.holding
 	v.holding, v.reading = false, true
-	slices.SortFunc(v.rows, byNumber)
+	slices.SortFunc(v.rows, func(a, b held) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.line, b.line)) })
 	v.plan.Rows += len(v.rows)
 	if page {
 		pages, err := j.list(ctx, v.take, func(int) bool { return true })
-		v.plan.Pages += pages
-		if err != nil {
+		if v.plan.Pages += pages; err != nil {
 			return err
 		}
-		// A row the listing showed holding its targets is verified: ok, and
-		// no request of its own.
-		err = j.Input.Each(ctx, func(r Row) error {
+		err = j.Input.Each(ctx, func(r Row) error { // shown holding its targets: ok, no request of its own
 			if h := v.find(r); h != nil && h.listed == shownHolds {
 				v.listed.Add(1)
 				j.record(Result{Row: r, Status: StatusOK, HTTPStatus: cmp.Or(int(h.status), 200), APIID: v.apiID(h)})
@@ -269,9 +252,8 @@ func (v *verifier) find(r Row) *held {
 	return nil
 }
 
-// search returns where the row of number k and line is, or would be, in
-// v.rows. It reads only those two fields of each row: the workers of the
-// read-back add to sent meanwhile.
+// search finds the row of number k and line in v.rows. It reads only
+// those fields: the read-back's workers add to sent meanwhile.
 func (v *verifier) search(k uint64, line int32) int {
 	return sort.Search(len(v.rows), func(i int) bool { h := &v.rows[i]; return h.key > k || h.key == k && h.line >= line })
 }
@@ -284,12 +266,97 @@ func (v *verifier) apiID(h *held) string {
 	return unpackUUID(h.api)
 }
 
-// targets is what the number of row r must hold: its targets, and the app
-// pinned when it was sent.
-func (v *verifier) targets(r Row, h *held) Targets {
+// readBackStep reads on its own a row the listing did not show holding its
+// targets; only a mismatch that read confirms is sent again (while
+// --max-attempts allows) and read back again.
+type readBackStep struct{ v *verifier }
+
+func (readBackStep) NeedsState(Row) bool                { return false }
+func (readBackStep) Requests(Row) int                   { return 1 }
+func (readBackStep) settle(Row, Targets) (Answer, bool) { return Answer{}, false }
+
+func (s readBackStep) attempt(ctx context.Context, j *jobRun, r Row, permit func() bool) (Answer, error) {
+	h := s.v.find(r)
 	t := r.Targets
 	if h.pin != 0 {
-		t[AppID] = Setting{Value: v.pins[h.pin], Set: true}
+		t[AppID] = Setting{Value: s.v.pins[h.pin], Set: true}
 	}
-	return t
+	ans := Answer{HTTPStatus: cmp.Or(int(h.status), 200), APIID: s.v.apiID(h)}
+	read := func() (bool, error) {
+		s.v.reads.Add(1)
+		info, err := j.Client.GetNumber(ctx, r.Number)
+		if err != nil {
+			return false, prefixed("read back after the update", err)
+		}
+		ans.Current, ans.APIID = currentOf(info), cmp.Or(ans.APIID, info.APIID)
+		return t.Holds(ans.Current), unknown(ans.Current, t) // a key missing is no mismatch to act on
+	}
+	stopped := &client.APIError{Kind: client.KindInterrupted, Message: "stopped before the read-back"}
+	if ok, err := read(); err != nil || ok {
+		return ans, err
+	}
+	if atomic.AddInt32(&h.sent, 1) <= s.v.budget {
+		if !permit() {
+			return ans, stopped
+		}
+		ch, err := j.Client.UpdateNumber(ctx, r.Number, t.Params())
+		if err != nil {
+			return ans, err
+		}
+		s.v.resent.Add(1)
+		ans.HTTPStatus, ans.APIID = ch.HTTPStatus, ch.APIID
+		if !permit() {
+			return ans, stopped
+		}
+		if ok, err := read(); err != nil || ok {
+			return ans, err
+		}
+	}
+	return ans, &client.APIError{StatusCode: ans.HTTPStatus, APIID: ans.APIID, Kind: client.KindVerify, // the next attempt reads first
+		Message: "read back after the update: the server holds " + describeFields(ans.Current, t.Differs(ans.Current))}
+}
+
+// settingsHash hashes (FNV-1a, 64 bits) the set fields of t, and says which.
+func settingsHash(t Targets) (sum uint64, fields uint8) {
+	sum = 14695981039346656037
+	for f, s := range t {
+		if s.Set {
+			fields |= 1 << f
+			for i := 0; i < len(s.Value); i++ {
+				sum = (sum ^ uint64(s.Value[i])) * 1099511628211
+			}
+			sum = (sum ^ uint64(0x100+f)) * 1099511628211 // ends the value: no byte is 0x100
+		}
+	}
+	return sum, fields
+}
+
+// holds reports whether a listed number's settings are what h wants; a key
+// the listing lacked is not.
+func (h *held) holds(current Targets) bool {
+	var t Targets
+	for f := range t {
+		if h.fields&(1<<f) != 0 {
+			if !current[f].Set {
+				return false
+			}
+			t[f] = current[f]
+		}
+	}
+	sum, _ := settingsHash(t)
+	return sum == h.want
+}
+
+// packUUID packs an api_id that is a UUID in lower case into 16 bytes.
+func packUUID(s string) (b [16]byte, ok bool) {
+	if len(s) != 36 {
+		return b, false
+	}
+	_, err := hex.Decode(b[:], []byte(s[:8]+s[9:13]+s[14:18]+s[19:23]+s[24:]))
+	return b, err == nil && unpackUUID(b) == s
+}
+
+func unpackUUID(b [16]byte) string {
+	x := hex.EncodeToString(b[:])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
 }
