@@ -23,31 +23,21 @@ type Source interface {
 
 // Job is one run of rows through a step.
 type Job struct {
-	Client *client.Client
-	Pace   pace.Config
-	Input  Source
-	Step   Step
-	// Completed says which rows an earlier run finished: they are counted
-	// as AlreadyOK and not sent.
-	Completed func(Row) bool
-	// Sink receives one Result per row, from one goroutine. Its error stops
-	// the run, and that result and every later one go to Unrecorded, so
-	// that no applied update goes unrecorded.
+	Client    *client.Client
+	Pace      pace.Config
+	Input     Source
+	Step      Step
+	Completed func(Row) bool // rows an earlier run finished: AlreadyOK, not sent
+	// Sink receives one Result per row, from one goroutine; its error stops
+	// the run, and that result and every later one go to Unrecorded.
 	Sink       func(Result) error
 	Unrecorded func(Result)
-	Read       ReadMode // how the numbers' settings are learned; "" is ReadAuto
-	// VerifyRead says how a Verify step's rows are read back: ReadPage lists
-	// the account once the updates are sent (verify.go); "" is ReadAuto.
-	VerifyRead ReadMode
-	// Unverified, when set, says which rows an earlier run sent but did not
-	// read back (a resumed run): a Verify step reads them back.
-	Unverified func(Row) bool
-	// Begin is told the cost once the checks passed, before the first row;
-	// its error (a declined confirmation) stops the job.
-	Begin func(Estimate) error
+	Read       ReadMode             // how the numbers' settings are learned; "" is ReadAuto
+	VerifyRead ReadMode             // how a Verify step reads back; "" is ReadAuto
+	Unverified func(Row) bool       // rows an earlier run sent but did not read back: a Verify step reads them back
+	Begin      func(Estimate) error // told the cost before the first row; its error stops the job
 	// Canary rows are sent first, spread over the distinct targets, each
-	// read back; the rest only when every one is ok and AfterCanary, told
-	// their results, returns nil.
+	// read back; the rest only when every one is ok and AfterCanary returns nil.
 	Canary      int
 	AfterCanary func([]Result) error
 	MaxFailures FailureBudget
@@ -55,7 +45,7 @@ type Job struct {
 }
 
 // FailureBudget is how many failed rows a job tolerates: Count rows, or
-// Percent of the rows attempted (counted once 20 rows were); zero is none.
+// Percent of the rows attempted (from the 20th); zero is none.
 type FailureBudget struct {
 	Count   int
 	Percent float64
@@ -78,16 +68,11 @@ func (b FailureBudget) String() string {
 
 // Estimate is what a run will send, known before it starts.
 type Estimate struct {
-	Rows, ToSend, AlreadyOK int
-	// Requests is the most the run sends, retries aside, the account
-	// check, the pre-flight, the listing and the canary's reads included.
-	Requests, Preflight, CanaryReads int
+	Rows, ToSend, AlreadyOK          int
+	Requests, Preflight, CanaryReads int // Requests: the most the run sends, retries aside, everything included
 	Read                             ReadPlan
-	Verify                           VerifyPlan // how --verify reads back, expected
-	// Changes counts, per field, the numbers that change to each value,
-	// the most common first; a row that sets what the listing shows the
-	// number holds is not counted.
-	Changes [NumFields][]ValueCount
+	Verify                           VerifyPlan
+	Changes                          [NumFields][]ValueCount // per field, most common first; what the listing shows held already is not counted
 }
 
 // ValueCount is how many numbers a field changes to Value on.
@@ -109,11 +94,11 @@ var (
 	ErrDeclined    = errors.New("not confirmed") // Begin's or AfterCanary's when the user said no
 )
 
-// Run is the engine's one entry point: it checks the account and each
-// distinct application and subaccount, learns the numbers' settings if the
-// step needs them, picks the canary, tells Begin, sends the canary, then
-// every other row. Every request goes through one pace.Pacer. The Summary
-// is filled in whatever happens; the error says why the job stopped early.
+// Run checks the account and each distinct application and subaccount,
+// learns the numbers' settings if the step needs them, picks the canary,
+// tells Begin, sends the canary, then every other row, all through one
+// pace.Pacer. The Summary is filled in whatever happens; the error says why
+// the job stopped early.
 func Run(ctx context.Context, job Job) (sum Summary, err error) {
 	if job.Log == nil {
 		job.Log = slog.New(slog.DiscardHandler)
@@ -163,8 +148,7 @@ type jobRun struct {
 	attempted int       // rows sent, for the failure budget
 }
 
-// toSend reports whether a row is to be sent: valid, not found wanting by
-// the pre-flight, not done by an earlier run.
+// toSend reports whether a row is valid, passed the pre-flight and is not done.
 func (j *jobRun) toSend(r Row) bool {
 	return r.Invalid == "" && j.invalid(r) == "" && (j.Completed == nil || !j.Completed(r))
 }
@@ -200,7 +184,7 @@ func (j *jobRun) send(ctx context.Context, step Step, pick func(Row) bool) error
 }
 
 // record hands a result to the sink, or once it failed to Unrecorded, and
-// stops the dispatch when the failure budget is spent.
+// stops the run when the failure budget is spent.
 func (j *jobRun) record(r Result) {
 	if keep := true; j.verify != nil {
 		if r, keep = j.hold(r); !keep {
@@ -227,8 +211,7 @@ func (j *jobRun) record(r Result) {
 		return // not sent
 	}
 	j.attempted++
-	// A percentage counts from the 20th row, ok or not: 2 failures in the
-	// first 19 rows spend a 5% budget as the 20th ends.
+	// A percentage counts from the 20th row, ok or not (2 failures in 19 rows spend 5% as the 20th ends).
 	if b := j.MaxFailures; (r.Status == StatusFailed || j.attempted == 20) && b.spent(j.sum.Failed, j.attempted) {
 		j.p.Abort(fmt.Errorf("%w: %d of %d rows failed (--max-failures %s)", ErrTooManyFailures, j.sum.Failed, j.attempted, b))
 	}
@@ -253,8 +236,7 @@ func resultOf(d pace.Outcome[Row, Answer]) Result {
 	return r
 }
 
-// each sends every item through call in the pool, paced and retried by p,
-// and hands each outcome to sink, from one goroutine.
+// each sends every item through call in the pool and hands each outcome to sink.
 func each[T, A any](ctx context.Context, p *pace.Pacer, items []T, call func(context.Context, T) (A, error), sink func(pace.Outcome[T, A]) error) error {
 	return pace.Run(ctx, p, func(f pace.Feed[T, A]) error {
 		for _, it := range items {
@@ -266,8 +248,7 @@ func each[T, A any](ctx context.Context, p *pace.Pacer, items []T, call func(con
 	}, func(ctx context.Context, it T, _ func() bool) (A, error) { return call(ctx, it) }, sink)
 }
 
-// checkAccount proves the credentials with one cheap read, so that bad
-// ones stop the run before any number is touched.
+// checkAccount proves the credentials with one cheap read before any number is touched.
 func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *slog.Logger) error {
 	err := p.Do(ctx, cl.GetAccount)
 	pe, _ := client.AsAPIError(err)
@@ -285,9 +266,8 @@ func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *sl
 	return nil
 }
 
-// preflight checks once per distinct app_id and subaccount of the input
-// (all that Source.Distinct gives) that it exists, so that rows naming a
-// missing one are reported invalid instead of each drawing the same 400.
+// preflight reads each distinct app_id and subaccount once, so that rows
+// naming a missing one are invalid instead of each drawing the same 400.
 func (j *jobRun) preflight(ctx context.Context) error {
 	// The first stop ends the reads in flight too: they change nothing.
 	ctx, cancel := context.WithCancel(ctx)

@@ -11,16 +11,12 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
-// ReadMode says how a job learns the current settings of the numbers it
-// needs them for (plan; run's undo, skip-unchanged and app pin).
+// ReadMode says how a job learns the current settings of its numbers.
 type ReadMode string
 
 // The read modes.
 const (
-	// ReadAuto reads the first page of the listing, which tells how many
-	// numbers the account has, then picks the cheaper of ReadPage and
-	// ReadEach.
-	ReadAuto ReadMode = "auto"
+	ReadAuto ReadMode = "auto" // the listing's first page tells the account's size: the cheaper of page and each
 	ReadPage ReadMode = "page" // list the whole account, 20 numbers a request
 	ReadEach ReadMode = "each" // read each number on its own
 	readNone ReadMode = "none" // what a ReadPlan says when no row needed the settings
@@ -39,7 +35,7 @@ func (m *ReadMode) Set(s string) error {
 func (m ReadMode) String() string { return string(m) }
 
 // ReadPlan is how a job learned the current settings of its numbers, and
-// what that cost: what the summary and the start of a run say.
+// what that cost.
 type ReadPlan struct {
 	Asked          ReadMode // --read
 	Chosen         ReadMode // what auto chose, or what was asked
@@ -49,18 +45,15 @@ type ReadPlan struct {
 	Found          int      // needed numbers the listing gave; the rest are read one by one
 }
 
-// Requests is what learning the settings costs: the pages, plus one read
-// for each needed number the listing did not give.
+// Requests is the pages, plus a read for each needed number the listing did not give.
 func (r ReadPlan) Requests() int { return r.Pages + r.Rows - r.Found }
 
-// learnState learns, as the job's Read says, the settings of the numbers
-// the rows need into j.known. A page that cannot be read costs nothing but
-// time: its numbers are read one by one.
+// learnState learns, as Read says, the settings of the numbers the rows
+// need into j.known; a page that cannot be read leaves its numbers to read one by one.
 func (j *jobRun) learnState(ctx context.Context) error {
 	var keys []uint64 // one per row that needs its number's settings
 	err := j.Input.Each(ctx, func(r Row) error {
-		// --read page lists the account for the canary too: it then knows
-		// every row's number and never runs out of reads.
+		// --read page lists for the canary too: it never runs out of reads.
 		if j.toSend(r) && (j.Step.NeedsState(r) || j.Canary > 0 && j.Read == ReadPage) {
 			keys = append(keys, NumberKey(r.Number))
 		}
@@ -89,11 +82,10 @@ func (j *jobRun) learnState(ctx context.Context) error {
 
 func pageCount(n int) int { return (n + client.MaxPageSize - 1) / client.MaxPageSize }
 
-// list lists the account, 20 numbers a request, handing each page's numbers
-// to take (from one goroutine): the first page, then the rest if more, told
-// the account's count, says so. A page that cannot be read is left out:
-// its numbers are the caller's to read one by one. It returns the pages
-// read, the failed ones included; err is the run's when it halted.
+// list hands each page of the listing to take, from one goroutine: the
+// first, then the rest if more(count) says so. A page that cannot be read
+// is left out, its numbers the caller's to read one by one. It returns the
+// pages read, the failed ones included; err is the run's when it halted.
 func (j *jobRun) list(ctx context.Context, take func([]client.NumberInfo), more func(count int) bool) (pages int, err error) {
 	var first client.NumberPage
 	err = j.p.Do(ctx, func(ctx context.Context) (err error) {
@@ -133,13 +125,11 @@ func (j *jobRun) list(ctx context.Context, take func([]client.NumberInfo), more 
 	return pages + 1, err
 }
 
-// listPage reads the page of the listing at offset off.
 func listPage(ctx context.Context, cl *client.Client, q client.ListParams, off int) (client.NumberPage, error) {
 	q.Limit, q.Offset = client.MaxPageSize, off
 	return cl.ListNumbers(ctx, q)
 }
 
-// readNumber reads a number's settings on its own.
 func readNumber(ctx context.Context, cl *client.Client, number string) (Targets, error) {
 	info, err := cl.GetNumber(ctx, number)
 	if err != nil {
@@ -148,8 +138,7 @@ func readNumber(ctx context.Context, cl *client.Client, number string) (Targets,
 	return currentOf(info), nil
 }
 
-// currentOf turns a number's settings as read into Targets. A field whose
-// key the answer lacked is not Set: it is unknown.
+// currentOf turns a number's settings as read into Targets; a key the answer lacked is not Set.
 func currentOf(info client.NumberInfo) Targets {
 	t := Targets{{info.AppID(), true}, {info.SubaccountID(), true}, {info.Alias, true}, {info.ComplianceApplicationID, true}}
 	for _, k := range info.Missing {
@@ -158,9 +147,8 @@ func currentOf(info client.NumberInfo) Targets {
 	return t
 }
 
-// snapshot holds the settings of the input's numbers as the listing gave
-// them, as sorted keys, interned ids and one arena of aliases: a plain map
-// of a million numbers' Targets is over the memory target (BENCHMARKS.md).
+// snapshot holds the input's numbers' settings as the listing gave them,
+// packed: a map of a million numbers' Targets is over the memory target.
 type snapshot struct {
 	keys    []uint64 // NumberKey of the numbers wanted, sorted
 	vals    []known  // by index of keys
@@ -170,7 +158,7 @@ type snapshot struct {
 	found   int // wanted numbers the listing gave
 }
 
-// known is a number's settings: ids index snapshot.ids, and the alias is
+// known is a number's settings: ids index snapshot.ids, the alias is
 // aliases[alias:alias+n-1]; n is 0 when the listing did not give it.
 type known struct{ app, sub, compliance, alias, n uint32 }
 
@@ -189,8 +177,7 @@ func (s *snapshot) intern(id string) uint32 {
 	return i
 }
 
-// add keeps what a listing says of the wanted numbers. A number without
-// every setting is not kept: it is read on its own.
+// add keeps what a listing says of the wanted numbers with every setting.
 func (s *snapshot) add(objects []client.NumberInfo) {
 	for _, o := range objects {
 		n, bad := NormalizeNumber(o.Number)
@@ -207,8 +194,8 @@ func (s *snapshot) add(objects []client.NumberInfo) {
 	}
 }
 
-// get returns a number's settings, if the listing gave them. Once the
-// listing and the canary are done, the workers only read the snapshot.
+// get returns a number's settings, if the listing gave them. The workers
+// only read the snapshot: it is written before the run.
 func (s *snapshot) get(number string) (Targets, bool) {
 	i, ok := slices.BinarySearch(s.keys, NumberKey(number))
 	if !ok || s.vals[i].n == 0 {

@@ -3,8 +3,10 @@ package batch
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -21,14 +23,12 @@ type Answer struct {
 
 // Step is what one row means: Update (run) or Read (plan).
 type Step interface {
-	NeedsState(row Row) bool // whether an attempt needs the number's settings
-	Requests(row Row) int    // the most an attempt sends, its read included
-	// settle finishes row without a request when the number's settings,
-	// known already, say so.
-	settle(row Row, current Targets) (Answer, bool)
+	NeedsState(row Row) bool                        // whether an attempt needs the number's settings
+	Requests(row Row) int                           // the most an attempt sends, its read included
+	settle(row Row, current Targets) (Answer, bool) // finishes row without a request when its known settings say so
 	// attempt makes one attempt at row. The pool took a permit for its
-	// first request; permit takes one for each further request, false when
-	// the run is stopping. A failure is a *client.APIError, for the retry policy.
+	// first request; permit takes one for each further one, false when the
+	// run is stopping. A failure is a *client.APIError, for the retry policy.
 	attempt(ctx context.Context, j *jobRun, row Row, permit func() bool) (Answer, error)
 }
 
@@ -43,9 +43,7 @@ type Update struct {
 	Undo          UndoRecorder // nil without --undo
 	SkipUnchanged bool
 	Verify        bool
-	// PinApp sends the number's app_id with rows that set none: Plivo
-	// assigns the default_number_app to an update without one.
-	PinApp bool
+	PinApp        bool // send the number's app_id with rows that set none, or Plivo assigns the default app
 }
 
 // NeedsState reports whether an attempt reads the number before the update.
@@ -55,14 +53,14 @@ func (u Update) NeedsState(row Row) bool {
 
 // Requests is the update, the read before it and the read-back.
 func (u Update) Requests(row Row) int {
-	n := 1
-	if u.NeedsState(row) {
-		n++
+	return 1 + b2i(u.NeedsState(row)) + b2i(u.Verify)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	if u.Verify {
-		n++
-	}
-	return n
+	return 0
 }
 
 func (u Update) settle(row Row, current Targets) (Answer, bool) {
@@ -146,11 +144,8 @@ func describeFields(t Targets, fields []Field) string {
 // Read is plan's step: read the number, change nothing.
 type Read struct{}
 
-// NeedsState is true: the number's settings are all plan wants.
-func (Read) NeedsState(Row) bool { return true }
-
-// Requests is the one read.
-func (Read) Requests(Row) int { return 1 }
+func (Read) NeedsState(Row) bool { return true } // the settings are all plan wants
+func (Read) Requests(Row) int    { return 1 }
 
 func (Read) settle(_ Row, current Targets) (Answer, bool) {
 	return Answer{HTTPStatus: 200, Current: current}, true
@@ -165,8 +160,7 @@ func (Read) attempt(ctx context.Context, j *jobRun, row Row, _ func() bool) (Ans
 	return Answer{HTTPStatus: 200, APIID: info.APIID, Current: current}, unknown(current, row.Targets)
 }
 
-// unknown fails a row when the read lacked a field in need: no guess is
-// sent or recorded.
+// unknown fails a row whose read lacked a field in need: no guess is sent or recorded.
 func unknown(current, need Targets) error {
 	for f, s := range need {
 		if s.Set && !current[f].Set {
@@ -191,9 +185,8 @@ const OtherValues = "(other values)"
 
 const maxCountedValues = 10000
 
-// estimate counts what the run will cost and change: the rows to send,
-// the rows a resumed run has already, the requests (a row the listing
-// settles costs none) and, per field, the values the numbers change to.
+// estimate counts the rows to send and done already, the requests (a row
+// the listing settles costs none) and per field the values changed to.
 func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 	est := Estimate{Rows: j.Input.Rows(), Read: j.sum.Read, Preflight: j.checked, CanaryReads: j.canary.reads}
 	counts, others := [NumFields]map[string]int{{}, {}, {}, {}}, [NumFields]int{}
@@ -229,9 +222,7 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 		}
 		return nil
 	})
-	// What is sent before Begin counts too, so that a run never sends more
-	// than it announced: the account check, the pre-flight, the listing,
-	// the canary's reads, and its read-backs when the step does not verify.
+	// What is sent before Begin counts too, so that a run never sends more than it announced.
 	est.Requests += 1 + j.checked + est.Read.Pages + j.canary.reads
 	if u, ok := j.Step.(Update); ok && !u.Verify {
 		est.Requests += len(j.canary.rows)
@@ -248,4 +239,40 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 		}
 	}
 	return est, err
+}
+
+// DryCost is what a dry run counted: rows valid and invalid, the most they
+// cost in requests (the checks before the run aside), the reads among them.
+type DryCost struct{ Valid, Invalid, Requests, Reads int }
+
+// DryRun writes to w, for each row, the update it would send or why it is
+// invalid, and counts what step would cost with canary rows. It sends nothing.
+func DryRun(ctx context.Context, in Source, step Update, canary int, authID string, w io.Writer) (DryCost, error) {
+	var c DryCost
+	err := in.Each(ctx, func(r Row) error {
+		if r.Invalid != "" {
+			c.Invalid++
+			_, err := fmt.Fprintf(w, "row %d: invalid: %s (number %q)\n", r.Line, r.Invalid, r.Number)
+			return err
+		}
+		c.Valid++
+		c.Requests += step.Requests(r)
+		if step.NeedsState(r) {
+			c.Reads++
+		}
+		body, _ := json.Marshal(r.Targets.Params())
+		note := ""
+		if step.PinApp && !r.Targets[AppID].Set {
+			note = " (+ the number's current app_id, read first)"
+		}
+		_, err := fmt.Fprintf(w, "row %d: POST /v1/Account/%s/Number/%s/ %s%s\n", r.Line, authID, r.Number, body, note)
+		return err
+	})
+	if canary > 0 { // the reads that find rows that change something, and the read-backs
+		c.Requests += min(canary+CanarySpareReads, c.Valid-c.Reads) // the rows read anyway are read once
+		if !step.Verify {
+			c.Requests += min(canary, c.Valid)
+		}
+	}
+	return c, err
 }
