@@ -12,8 +12,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
-// CanarySpareReads is how many numbers, past its rows, the canary may read
-// that the run would not (not listed, and the step needs no read).
+// CanarySpareReads is how many reads, past its rows, the canary may make that the run would not.
 const CanarySpareReads = 10
 
 // What the canary learned of a candidate row.
@@ -42,8 +41,8 @@ type fetched struct {
 
 var errEnough = errors.New("enough canary rows")
 
-// pickCanary chooses j.Canary rows that change their number: the first row
-// of each distinct set of targets in file order, then the next rows.
+// pickCanary chooses j.Canary rows that change their number: the first of
+// each distinct set of targets in file order, then the next rows.
 func (j *jobRun) pickCanary(ctx context.Context) error {
 	if j.Canary <= 0 {
 		return nil
@@ -52,9 +51,8 @@ func (j *jobRun) pickCanary(ctx context.Context) error {
 	c.rows, c.fetched = map[int]bool{}, map[string]fetched{}
 	seen, looked := map[Targets]bool{}, map[int]bool{}
 	skip := func(r Row, first bool) bool { return !j.toSend(r) || looked[r.Line] || first && seen[r.Targets] }
-	// A window of rows at a time, whose reads the run makes anyway go out
-	// at once through the pool: a canary on a file already done reads on
-	// until it finds rows that change, and not one round trip at a time.
+	// The reads the run makes anyway go out a window at a time through the
+	// pool: a canary on a file mostly done reads on, not one round trip at a time.
 	var window []Row
 	flush := func(first bool) error {
 		var todo []string
@@ -128,11 +126,9 @@ func (j *jobRun) prefetch(ctx context.Context, numbers []string) error {
 }
 
 // learn says whether row changes its number, from the listing, prefetch or
-// a spare read. A number the API refuses to read (4xx: not on the account)
-// counts as changing: its update will be refused too, and the canary names
-// it. One it did not answer for, or whose answer lacks a field the row
-// sets, is not known: an update "changed" and a read-back would prove
-// nothing.
+// a spare read. A number the API refuses to read (4xx) counts as changing:
+// its update will be refused too. One it did not answer for, or whose
+// answer lacks a field the row sets, is unknown: its read-back proves nothing.
 func (j *jobRun) learn(ctx context.Context, r Row) (int, error) {
 	c := &j.canary
 	current, ok := j.known.get(r.Number)
@@ -167,9 +163,8 @@ func (j *jobRun) learn(ctx context.Context, r Row) (int, error) {
 	return holds, nil
 }
 
-// runCanary sends the canary rows, each read back after its update: the
-// rest may follow when every one is ok. It did not hold its targets
-// before, so the read-back proves the update changed the number.
+// runCanary sends the canary rows, each read back: having not held their
+// targets before, the read-back proves the update changed the number.
 func (j *jobRun) runCanary(ctx context.Context) error {
 	if len(j.canary.rows) == 0 {
 		return nil
@@ -207,8 +202,7 @@ func (j *jobRun) runCanary(ctx context.Context) error {
 	return nil
 }
 
-// NoCanaryRowError is ErrNoCanaryRow with why: no row the canary could see
-// changes its number, but it could not see some.
+// NoCanaryRowError is ErrNoCanaryRow with why: the canary could not see some rows.
 type NoCanaryRowError struct {
 	Unread, Failed, Keyless int    // rows left unread (Spare reads spent), whose read failed, or lacked Key
 	Spare                   int    // reads the run would not have made

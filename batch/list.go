@@ -12,16 +12,15 @@ import (
 )
 
 // Listing is export's job: every number of the account that matches
-// Filter, read by the page through a pacer, as a Job's rows are.
+// Filter, read by the page through a pacer.
 type Listing struct {
 	Client *client.Client
 	Pace   pace.Config
-	Filter client.ListParams // Limit and Offset are set by the job
-	// Sink receives each number once, from one goroutine.
-	Sink  func(number string, current Targets) error
-	Begin func(numbers, pages int) // when set, told the count the first page gave
-	Page  func()                   // when set, called after each page
-	Log   *slog.Logger
+	Filter client.ListParams                          // Limit and Offset are set by the job
+	Sink   func(number string, current Targets) error // each number once, from one goroutine
+	Begin  func(numbers, pages int)                   // when set, told the count the first page gave
+	Page   func()                                     // when set, called after each page
+	Log    *slog.Logger
 }
 
 // ListSummary counts what a Listing did.
@@ -34,25 +33,22 @@ type ListSummary struct {
 	Stats       pace.Stats
 }
 
-// step is how far each page starts after the one before: pages overlap by
+// step is how far each page starts after the one before: they overlap by
 // one number, to see the listing shift.
 const step = client.MaxPageSize - 1
 
 var (
-	ErrIncomplete = errors.New("the listing is incomplete") // pages could not be read
-	// ErrChanged: the account changed while it was listed; a number
-	// bought or released meanwhile may be missing, or listed though gone.
-	ErrChanged = errors.New("the account changed while it was listed")
+	ErrIncomplete = errors.New("the listing is incomplete")               // pages could not be read
+	ErrChanged    = errors.New("the account changed while it was listed") // numbers may be missing, or listed though gone
 )
 
-// exported are the fields an export records: a number listed without one
-// of them is read on its own.
+// exported are the fields an export records: a number listed without one is read on its own.
 var exported = Targets{AppID: {Set: true}, Subaccount: {Set: true}, Alias: {Set: true}}
 
-// List reads the account's numbers by the page, handing each to the sink
-// once. Offset pages are no snapshot: each page after the first starts at
-// the last number of the one before, and the count is read again at the
-// end; a page that does not join up or a count that moved is ErrChanged.
+// List hands each of the account's numbers to the sink once. Offset pages
+// are no snapshot: each page starts at the last number of the one before,
+// and the count is read again at the end; a seam that does not join up or
+// a count that moved is ErrChanged.
 func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	log := l.Log
 	if log == nil {

@@ -1,6 +1,5 @@
-// Package batch is plivo-bulk's job: the rows, what one row means (the
-// Steps), the checks before the first row, and Run, which takes every row
-// through a step and hands each Result to a sink.
+// Package batch is plivo-bulk's job: Run takes every row through a Step
+// and hands each Result to a sink.
 package batch
 
 import (
@@ -55,8 +54,8 @@ func (s Setting) Cell() string {
 	return s.Value
 }
 
-// ErrCellTooLong is matched by the error of an UndoRecorder that cannot
-// record a value (its cell would pass an input's cap): the row is not sent.
+// ErrCellTooLong is matched by an UndoRecorder's error when a value's cell
+// would pass an input's cap: the row is not sent.
 var ErrCellTooLong = errors.New("longer than an input cell may be")
 
 // Targets are the settings a row asks for, indexed by Field.
@@ -79,8 +78,7 @@ func (t Targets) Params() map[string]string {
 // Holds reports whether current has every setting t asks for.
 func (t Targets) Holds(current Targets) bool { return len(t.Differs(current)) == 0 }
 
-// Differs lists the fields t sets to other than current's. A field current
-// does not know (not Set) counts as different: absent is not empty.
+// Differs lists the fields t sets to other than current's; absent is not empty.
 func (t Targets) Differs(current Targets) []Field {
 	var d []Field
 	for f, s := range t {
@@ -104,13 +102,11 @@ type Status string
 
 // The statuses a row can end with.
 const (
-	StatusOK      Status = "ok"
-	StatusFailed  Status = "failed"
-	StatusInvalid Status = "invalid"
-	StatusSkipped Status = "skipped"
-	// StatusUnverified: applied (2xx with an api_id), but the run stopped
-	// before reading it back; a resumed run sends it again.
-	StatusUnverified Status = "unverified"
+	StatusOK         Status = "ok"
+	StatusFailed     Status = "failed"
+	StatusInvalid    Status = "invalid"
+	StatusSkipped    Status = "skipped"
+	StatusUnverified Status = "unverified" // applied, not read back yet
 )
 
 // Result is what happened to one row.
@@ -123,14 +119,11 @@ type Result struct {
 	Kind       client.Kind // the failure's class, such as "not_found" or "timeout"
 	Error      string      // why the row failed, is invalid or was skipped
 	Current    Targets     // the number's settings as read, if they were
-	// ReadBack marks the final line of a row this run reported unverified
-	// before (--verify by page): the row's second line, not a new row.
-	ReadBack bool
+	ReadBack   bool        // the second line of a row reported unverified before: not a new row
 }
 
-// NormalizeNumber turns a number as people write it into the API's: digits
-// with country code. It drops spaces, dashes, dots, parentheses and one
-// leading "+", and says why when the rest is not 7 to 15 digits.
+// NormalizeNumber turns a number as people write it into the API's digits,
+// dropping spaces, dashes, dots, parentheses and one leading "+"; else why not.
 func NormalizeNumber(s string) (string, string) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -164,7 +157,7 @@ func NormalizeNumber(s string) (string, string) {
 }
 
 // SpreadsheetExponent says why v, field's cell, is a number a spreadsheet
-// wrote as 2.03726E+16 (its digits are lost), or "".
+// wrote as 2.03726E+16, or "".
 func SpreadsheetExponent(field, v string) string {
 	if _, err := strconv.ParseFloat(v, 64); err != nil || !strings.ContainsAny(v, "Ee") {
 		return ""
@@ -181,23 +174,21 @@ func NumberKey(n string) uint64 {
 	return k
 }
 
-// Summary counts a job's outcomes: what main prints and writes with
-// --summary, and what the exit code is decided from.
+// Summary counts a job's outcomes: what main prints, writes with --summary
+// and decides the exit code from.
 type Summary struct {
 	Rows                                     int // data rows in the input
 	OK, Failed, Invalid, Skipped, Unverified int
 	AlreadyOK                                int // not sent: an earlier run's report has them ok
-	// Unrecorded counts the results the sink refused (they went to
-	// Unrecorded), AppliedUnrecorded those of them that were applied.
-	Unrecorded, AppliedUnrecorded int
-	FailedByKind                  map[string]int
-	Changes                       map[string]int // rows per Result.Change: what plan reports
-	Read                          ReadPlan
-	Verify                        VerifyPlan
-	Differ                        [NumFields]int // per field, the rows of Changes[ChangeYes] that change it: plan's drift
-	StoppedBy                     string         // StoppedBy of the job's error
-	Elapsed                       time.Duration
-	Stats                         pace.Stats
+	Unrecorded, AppliedUnrecorded            int // results the sink refused, and those of them applied
+	FailedByKind                             map[string]int
+	Changes                                  map[string]int // rows per Result.Change: what plan reports
+	Read                                     ReadPlan
+	Verify                                   VerifyPlan
+	Differ                                   [NumFields]int // per field, the rows of Changes[ChangeYes] that change it: plan's drift
+	StoppedBy                                string         // StoppedBy of the job's error
+	Elapsed                                  time.Duration
+	Stats                                    pace.Stats
 }
 
 // The values of Result.Change.
@@ -207,8 +198,7 @@ const (
 	ChangeError = "error"
 )
 
-// Change says whether the row changes its number as read: yes, no
-// (already in the target state), or error.
+// Change says whether the row changes its number as read.
 func (r Result) Change() string {
 	switch {
 	case r.Status != StatusOK && r.Status != StatusSkipped:
