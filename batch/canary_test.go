@@ -52,28 +52,6 @@ func TestRun_canarySpreadsOverTargetsThenSendsTheRest(t *testing.T) {
 	}
 }
 
-// TestRun_canaryStopsOnRefusedTargets: canary rows that fail stop the run
-// before anything else is sent; the rest can be resumed.
-func TestRun_canaryStopsOnRefusedTargets(t *testing.T) {
-	t.Parallel()
-	numbers, rows := numbered(40, func(int) bool { return true }, batch.AppID, app2, batch.ComplianceApplicationID, compliance)
-	fx := newFixture(t, nil, numbers...)
-	var results []batch.Result
-	job := slow(rows, func(r batch.Result) { results = append(results, r) })
-	job.Canary = 5
-	job.AfterCanary = func([]batch.Result) error { t.Error("AfterCanary called for a canary that failed"); return nil }
-	sum, _, err := fx.run(t, job)
-	if !errors.Is(err, batch.ErrCanary) || sum.StoppedBy != "canary" || len(fx.updated()) != 5 || len(results) != 5 || sum.Failed != 5 || sum.NotAttempted() != 35 {
-		t.Errorf("%v, stopped by %q, %d updated, %d results, %d failed, %d not attempted; want ErrCanary and the 5 canary rows only",
-			err, sum.StoppedBy, len(fx.updated()), len(results), sum.Failed, sum.NotAttempted())
-	}
-	for _, r := range results {
-		if got := fx.number(t, r.Row.Number); r.Status != batch.StatusFailed || r.HTTPStatus != 400 || got.AppID != app1 {
-			t.Errorf("canary row %d: %s %d, app %s; want failed 400, unchanged", r.Row.Line, r.Status, r.HTTPStatus, got.AppID)
-		}
-	}
-}
-
 // TestRun_canaryFindsRowsThatChange: a row whose number holds its targets
 // already proves nothing and is passed over; the canary reads on, at most
 // CanarySpareReads past its rows, and says why when it found none.

@@ -3,10 +3,8 @@ package batch_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -69,36 +67,6 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 		// The bucket starts full: 300 rows at 100/s take 2 s on the clock.
 		if share := float64(sum.Stats.RateLimited) / float64(sum.Stats.Requests); share > 0.1 || time.Since(start) > 3*time.Second {
 			t.Errorf("%d of %d requests answered 429 in %v, want under 10%% and the server's pace", sum.Stats.RateLimited, sum.Stats.Requests, time.Since(start))
-		}
-	})
-}
-
-// TestRun_busyAccountLosesNoRow: the account is busy with other traffic
-// for a minute (429 to 95% of requests, no Retry-After). A 429 never uses
-// up a row's attempts, so even with --max-attempts 1 every row ends ok.
-func TestRun_busyAccountLosesNoRow(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start, rng, refused := time.Now(), rand.New(rand.NewPCG(1, 2)), 0
-		var mu sync.Mutex
-		busy := func(h http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				throttle := time.Since(start) < time.Minute && rng.Float64() < 0.95
-				refused += map[bool]int{true: 1}[throttle]
-				mu.Unlock()
-				if throttle {
-					w.WriteHeader(http.StatusTooManyRequests)
-					return
-				}
-				h.ServeHTTP(w, r)
-			})
-		}
-		sum, err := throttled(t, 60, 0, pace.Config{Rate: 100, Adaptive: true, MaxAttempts: 1}, busy)
-		if err != nil || sum.OK != 60 {
-			t.Fatalf("Run: %v, %d ok; want 60: a 429 must not use up a row's attempts", err, sum.OK)
-		}
-		if refused < 20 || time.Since(start) < time.Minute {
-			t.Errorf("%d requests refused, ended after %v: the account was not kept busy for a minute", refused, time.Since(start))
 		}
 	})
 }
