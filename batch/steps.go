@@ -196,6 +196,7 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 			return nil
 		case j.Completed != nil && j.Completed(r):
 			est.AlreadyOK++
+			j.verify.count(j, r, true)
 			return nil
 		}
 		est.ToSend++
@@ -206,6 +207,7 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 		if _, settled := j.Step.settle(r, current); known && settled {
 			return nil
 		}
+		j.verify.count(j, r, false)
 		est.Requests += j.Step.Requests(r)
 		if known {
 			est.Requests-- // the listing gave the read

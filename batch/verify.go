@@ -40,6 +40,7 @@ type verifier struct {
 	reading               bool           // the read-back pass
 	pin                   bool           // Update.PinApp
 	budget                int32          // --max-attempts: the updates a row may get in all
+	updates               int            // rows the estimate found to update
 	rows                  []held         // sorted byNumber once the updates are done
 	pins                  []string       // the apps pinned, interned; pins[0] is none
 	pinOf                 map[string]uint32
@@ -79,6 +80,21 @@ func (j *jobRun) newVerifier() {
 	}
 }
 
+// count is told, by the estimate, each valid row not settled by the
+// listing: a resumed one (completed) left unverified is held to read back,
+// one to send counts as an update to read back.
+func (v *verifier) count(j *jobRun, r Row, completed bool) {
+	switch {
+	case v == nil || j.canary.rows[r.Line] || v.done != nil && v.done(r):
+	case completed:
+		h := held{key: NumberKey(r.Number), line: int32(r.Line), sent: 1}
+		h.want, h.fields = settingsHash(r.Targets)
+		v.rows = append(v.rows, h)
+	default:
+		v.updates++
+	}
+}
+
 // planVerify chooses how a --verify run reads back, counts it in est, and
 // sets the job up for it.
 func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
@@ -88,28 +104,7 @@ func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
 	}
 	u := j.Step.(Update)
 	plan := VerifyPlan{Asked: cmp.Or(j.VerifyRead, ReadAuto), Chosen: ReadEach}
-	updates, resumed := 0, 0
-	err := j.Input.Each(ctx, func(r Row) error {
-		switch {
-		case r.Invalid != "" || j.invalid(r) != "" || j.canary.rows[r.Line] || v.done != nil && v.done(r):
-		case !j.toSend(r):
-			resumed++
-			h := held{key: NumberKey(r.Number), line: int32(r.Line), sent: 1}
-			h.want, h.fields = settingsHash(r.Targets)
-			v.rows = append(v.rows, h)
-		default:
-			if cur, ok := j.known.get(r.Number); ok && u.NeedsState(r) {
-				if _, settled := u.settle(r, cur); settled {
-					return nil
-				}
-			}
-			updates++
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
+	updates, resumed := v.updates, len(v.rows) // as the estimate counted them
 	n := j.sum.Read.AccountNumbers
 	if plan.Asked == ReadAuto && n == 0 && updates+resumed > client.MaxPageSize { // the account's size decides; a page tells it
 		pages, err := j.list(ctx, func([]client.NumberInfo) {}, func(count int) bool { n = count; return false })
