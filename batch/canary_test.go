@@ -52,41 +52,6 @@ func TestRun_canarySpreadsOverTargetsThenSendsTheRest(t *testing.T) {
 	}
 }
 
-// TestRun_canaryFindsRowsThatChange: a row whose number holds its targets
-// already proves nothing and is passed over; the canary reads on, at most
-// CanarySpareReads past its rows, and says why when it found none.
-func TestRun_canaryFindsRowsThatChange(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		holding, rows int // the first rows' numbers hold their targets already
-		step          batch.Update
-		wantCanary    []int
-		wantUnread    int // in the NoCanaryRowError, 0 for none
-	}{
-		{2, 30, batch.Update{}, []int{4, 5}, 0},
-		{30, 30, batch.Update{}, nil, 18},                   // 12 read, 18 left unread
-		{30, 30, batch.Update{SkipUnchanged: true}, nil, 0}, // read anyway: nothing to test, the run goes on
-	} {
-		numbers, rows := numbered(tt.rows, nil, batch.AppID, app2)
-		for i := range tt.holding {
-			numbers[i].AppID = app2
-		}
-		fx := newFixture(t, nil, numbers...)
-		var canary []int
-		job := batch.Job{Input: rows, Step: tt.step, Canary: 2, AfterCanary: func(rs []batch.Result) error {
-			for _, r := range rs {
-				canary = append(canary, r.Row.Line)
-			}
-			return nil
-		}}
-		_, _, err := fx.run(t, job)
-		var noRow *batch.NoCanaryRowError
-		if !slices.Equal(canary, tt.wantCanary) || tt.wantUnread == 0 && err != nil || tt.wantUnread > 0 && (!errors.As(err, &noRow) || noRow.Unread != tt.wantUnread || len(fx.updated()) != 0) {
-			t.Errorf("%d of %d holding, %+v: canary %v, err %v; want %v, %d unread", tt.holding, tt.rows, tt.step, canary, err, tt.wantCanary, tt.wantUnread)
-		}
-	}
-}
-
 // TestRun_maxFailures: the budget stops the dispatch where it is spent; a
 // percentage counts from the 20th row sent, ok or not, and rows the
 // listing settled (sending nothing) do not dilute it.

@@ -111,37 +111,6 @@ func TestRun_summary(t *testing.T) {
 	}
 }
 
-// TestRun_sinkErrorAborts: when the report cannot be written the run
-// stops with ErrAborted, and the refused result and every later one go to
-// Unrecorded, so that no applied update goes unrecorded.
-func TestRun_sinkErrorAborts(t *testing.T) {
-	t.Parallel()
-	fx := newFixture(t, nil, seed...)
-	errDisk := errors.New("disk full")
-	var refused []int
-	var unrecorded []batch.Result // Unrecorded is called from the one sink goroutine
-	job := batch.Job{Input: migration(), Step: batch.Update{},
-		Sink:       func(r batch.Result) error { refused = append(refused, r.Row.Line); return errDisk },
-		Unrecorded: func(r batch.Result) { unrecorded = append(unrecorded, r) },
-	}
-	job.Pace.MaxAttempts, job.Pace.Concurrency = 1, 1
-	sum, _, err := fx.run(t, job)
-	if !errors.Is(err, batch.ErrAborted) || !errors.Is(err, errDisk) || len(refused) != 1 || len(unrecorded) == 0 || unrecorded[0].Row.Line != refused[0] {
-		t.Fatalf("err %v, refused %v, unrecorded %v; want ErrAborted wrapping the sink's, one refusal, then everything to Unrecorded", err, refused, unrecorded)
-	}
-	applied, posts := 0, 0
-	for _, r := range unrecorded {
-		applied += map[bool]int{true: 1}[r.Status == batch.StatusOK]
-	}
-	for _, q := range fx.requests(http.MethodPost, "/Number/") {
-		posts += map[bool]int{true: 1}[q.Applied]
-	}
-	if sum.Unrecorded != len(unrecorded) || sum.AppliedUnrecorded != applied || applied != posts || sum.OK != 0 || sum.NotAttempted() != 5-len(unrecorded) {
-		t.Errorf("unrecorded %d (applied %d), ok %d, not attempted %d; %d handed over, %d ok, %d updates applied",
-			sum.Unrecorded, sum.AppliedUnrecorded, sum.OK, sum.NotAttempted(), len(unrecorded), applied, posts)
-	}
-}
-
 type nopUndo struct{}
 
 func (nopUndo) Write(batch.Row, batch.Targets) error { return nil }
