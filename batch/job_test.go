@@ -1,7 +1,6 @@
 package batch_test
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,32 +9,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
-
-// TestRun_authFailureAborts: bad credentials stop the run at the account
-// check: one request, nothing sent, no row handed to the sink.
-func TestRun_authFailureAborts(t *testing.T) {
-	t.Parallel()
-	for _, wrongID := range []bool{false, true} {
-		fx := newFixture(t, nil, seed...)
-		id, token := fx.srv.Config().AuthID, "wrongTokenwrongTokenwrongToken"
-		if wrongID {
-			id, token = "MAZZZZZZZZZZZZZZZZZZ", fx.srv.Config().AuthToken
-		}
-		cl, err := client.New(fx.url, id, token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		began := false
-		sum, results, err := fx.run(t, batch.Job{Client: cl, Input: migration(), Step: batch.Update{PinApp: true},
-			Begin: func(batch.Estimate) error { began = true; return nil }})
-		if !errors.Is(err, batch.ErrAborted) || !strings.Contains(err.Error(), "authentication failed") || strings.Contains(err.Error(), token) {
-			t.Errorf("err = %v, want ErrAborted saying authentication failed, without the token", err)
-		}
-		if n := fx.count("", ""); n != 1 || len(results) != 0 || began || sum.NotAttempted() != 5 {
-			t.Errorf("%d requests, %d results, began %v, %d not attempted; want the account check only", n, len(results), began, sum.NotAttempted())
-		}
-	}
-}
 
 // TestRun_preflightMarksRowsInvalid: each distinct application and
 // subaccount is read once before the run; rows naming a missing one are
