@@ -159,16 +159,6 @@ func (fx *fixture) run(t *testing.T, job batch.Job) (batch.Summary, map[int]batc
 	return sum, results, err
 }
 
-// number returns the sandbox's state of n.
-func (fx *fixture) number(t *testing.T, n string) sandbox.Number {
-	t.Helper()
-	got, ok := fx.srv.Number(n)
-	if !ok {
-		t.Fatalf("number %s is not on the account", n)
-	}
-	return got
-}
-
 // checkAll fails t unless results holds want rows, each with status.
 func checkAll(t *testing.T, results map[int]batch.Result, want int, status batch.Status) {
 	t.Helper()

@@ -35,7 +35,7 @@ func checkState(t *testing.T, fx *fixture, want map[string]sandbox.Number) {
 		}
 	}
 	for n, w := range want {
-		if got := fx.number(t, n); got.AppID != w.AppID || got.Alias != w.Alias || got.Subaccount != w.Subaccount {
+		if got, _ := fx.srv.Number(n); got.AppID != w.AppID || got.Alias != w.Alias || got.Subaccount != w.Subaccount {
 			t.Errorf("%s: app %q alias %q sub %q; want app %q alias %q sub %q", n, got.AppID, got.Alias, got.Subaccount, w.AppID, w.Alias, w.Subaccount)
 		}
 	}
@@ -64,7 +64,8 @@ func TestUpdate_pinApp(t *testing.T) {
 		if len(posts) == 1 && posts[0].Fields["app_id"] != nil {
 			sent = *posts[0].Fields["app_id"]
 		}
-		if app, reads := fx.number(t, "12025550001").AppID, fx.count(http.MethodGet, "/Number/"); err != nil || app != tt.wantApp || sent != tt.wantSent || reads != tt.wantReads || len(posts) != 1 {
+		got, _ := fx.srv.Number("12025550001")
+		if app, reads := got.AppID, fx.count(http.MethodGet, "/Number/"); err != nil || app != tt.wantApp || sent != tt.wantSent || reads != tt.wantReads || len(posts) != 1 {
 			t.Errorf("pin %v, %v: err %v, app %q, sent %q, %d reads, %d updates; want app %q, sent %q, %d reads, 1 update",
 				tt.pin, tt.row.Targets, err, app, sent, reads, len(posts), tt.wantApp, tt.wantSent, tt.wantReads)
 		}
@@ -77,13 +78,10 @@ func TestUpdate_skipUnchanged(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, nil, seed...)
 	step := batch.Update{SkipUnchanged: true, PinApp: true}
-	sum, results, err := fx.run(t, batch.Job{Input: migration(), Step: step})
-	checkAll(t, results, 5, batch.StatusOK)
-	checkState(t, fx, afterMigration)
-	if posts, gets := fx.count(http.MethodPost, "/Number/"), fx.count(http.MethodGet, "/Number/"); err != nil || sum.OK != 5 || posts != 5 || gets != 5 {
-		t.Fatalf("first run: %v, %d ok, %d updates, %d reads; want 5 of each", err, sum.OK, posts, gets)
+	if _, _, err := fx.run(t, batch.Job{Input: migration(), Step: step}); err != nil || fx.count(http.MethodPost, "/Number/") != 5 {
+		t.Fatalf("first run: %v, %d updates; want 5", err, fx.count(http.MethodPost, "/Number/"))
 	}
-	sum, results, err = fx.run(t, batch.Job{Input: migration(), Step: step})
+	sum, results, err := fx.run(t, batch.Job{Input: migration(), Step: step})
 	checkAll(t, results, 5, batch.StatusSkipped)
 	for line, r := range results {
 		if !strings.Contains(r.Error, "unchanged") || r.HTTPStatus != 200 || r.Change() != batch.ChangeNo {

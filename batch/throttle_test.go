@@ -28,39 +28,28 @@ func (d direct) RoundTrip(r *http.Request) (*http.Response, error) {
 	return w.Result(), nil
 }
 
-// throttled runs rows alias-only updates through the real client against
-// the sandbox limited to limit requests/s, behind wrap, in a synctest
-// bubble: the limiter, the backoffs and the sandbox's bucket run on its
-// fake clock, so a minute of throttling takes milliseconds.
-func throttled(t *testing.T, rows int, limit float64, cfg pace.Config, wrap func(http.Handler) http.Handler) (batch.Summary, error) {
-	srv := sandbox.New(sandbox.Config{Rate: sandbox.Rate{Limit: limit}})
-	in := make(batch.MemSource, rows)
-	for i := range in {
-		n := fmt.Sprintf("1202555%04d", i)
-		srv.AddNumber(sandbox.Number{Number: n})
-		in[i] = row(i+2, n, batch.Alias, "a")
-	}
-	cl, err := client.New("http://127.0.0.1", srv.Config().AuthID, srv.Config().AuthToken, client.WithTransport(direct{wrap(srv)}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return batch.Run(context.Background(), batch.Job{Client: cl, Pace: cfg, Input: in, Step: batch.Update{},
-		Sink: func(r batch.Result) error {
-			if r.Status != batch.StatusOK {
-				t.Errorf("row %d: %s %s", r.Row.Line, r.Status, r.Error)
-			}
-			return nil
-		}})
-}
-
 // TestRun_adaptsToThrottlingServer asks for ten times the server's limit:
 // unadapted, nine requests in ten would be refused and rows would run out
 // of attempts; adapted, every row is ok and few are refused, near the
-// server's pace. (bench/throttle.sh measures it on every limiter shape.)
+// server's pace. In a synctest bubble the limiter, the backoffs and the
+// sandbox's bucket run on its fake clock. (bench/throttle.sh measures it on
+// every limiter shape.)
 func TestRun_adaptsToThrottlingServer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		sum, err := throttled(t, 300, 100, pace.Config{Rate: 1000, Adaptive: true}, func(h http.Handler) http.Handler { return h })
+		srv := sandbox.New(sandbox.Config{Rate: sandbox.Rate{Limit: 100}})
+		in := make(batch.MemSource, 300)
+		for i := range in {
+			n := fmt.Sprintf("1202555%04d", i)
+			srv.AddNumber(sandbox.Number{Number: n})
+			in[i] = row(i+2, n, batch.Alias, "a")
+		}
+		cl, err := client.New("http://127.0.0.1", srv.Config().AuthID, srv.Config().AuthToken, client.WithTransport(direct{srv}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := batch.Run(context.Background(), batch.Job{Client: cl, Pace: pace.Config{Rate: 1000, Adaptive: true}, Input: in, Step: batch.Update{},
+			Sink: func(batch.Result) error { return nil }})
 		if err != nil || sum.OK != 300 {
 			t.Fatalf("Run: %v, %d ok; want 300", err, sum.OK)
 		}
