@@ -92,41 +92,29 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 		}
 		return nil
 	}
-	page := func(ctx context.Context, off int) (client.NumberPage, error) {
-		return listPage(ctx, l.Client, l.Filter, off)
-	}
-	var first client.NumberPage
-	if err := p.Do(ctx, func(ctx context.Context) (err error) { first, err = page(ctx, 0); return err }); err != nil {
-		if pe, ok := err.(*client.APIError); ok && pe.Kind == client.KindAuth {
-			return sum, fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, pe.Message)
-		} else if ok {
-			return sum, fmt.Errorf("%w: the first page could not be read: %s", ErrIncomplete, pe.Message)
+	offsets, err := listPages(ctx, p, l.Client, l.Filter, step, func(count int) bool {
+		sum.Counted = count
+		if l.Begin != nil {
+			l.Begin(count, max(1, (count+step-2)/step)+1) // and the count again at the end
 		}
-		return sum, err
-	}
-	sum.Pages, sum.Counted = 1, first.TotalCount
-	if l.Begin != nil {
-		l.Begin(first.TotalCount, max(1, (first.TotalCount+step-2)/step)+1) // and the count again at the end
-	}
-	if err := take(0, first.Objects); err != nil {
-		return sum, err
-	}
-	l.Page()
-	var offsets []int
-	for off := step; off+1 < first.TotalCount; off += step {
-		offsets = append(offsets, off)
-	}
-	err = each(ctx, p, offsets, page, func(d pace.Outcome[int, client.NumberPage]) error {
+		return true
+	}, func(off int, pg client.NumberPage, err *client.APIError) error {
 		sum.Pages++
-		l.Page()
-		if d.Err != nil {
+		defer l.Page()
+		if err != nil {
 			sum.FailedPages++
-			log.Warn("a page of the listing could not be read", "offset", d.Item, "error", d.Err.Message)
+			log.Warn("a page of the listing could not be read", "offset", off, "error", err.Message)
 			return nil
 		}
-		return take(d.Item, d.Answer.Objects)
+		return take(off, pg.Objects)
 	})
-	if err == nil && sum.FailedPages > 0 {
+	pe, ok := err.(*client.APIError)
+	switch {
+	case sum.Pages == 0 && ok && pe.Kind == client.KindAuth:
+		return sum, fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, pe.Message)
+	case sum.Pages == 0 && ok:
+		return sum, fmt.Errorf("%w: the first page could not be read: %s", ErrIncomplete, pe.Message)
+	case err == nil && sum.FailedPages > 0:
 		err = fmt.Errorf("%w: %d of %d pages could not be read", ErrIncomplete, sum.FailedPages, sum.Pages)
 	}
 	if err != nil {
@@ -139,7 +127,9 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 		return fmt.Errorf("%w: %s: %w", ErrIncomplete, what, err)
 	}
 	var again client.NumberPage
-	if err := p.Do(ctx, func(ctx context.Context) (err error) { again, err = page(ctx, 0); return err }); err != nil {
+	q := l.Filter
+	q.Limit = client.MaxPageSize
+	if err := p.Do(ctx, func(ctx context.Context) (err error) { again, err = l.Client.ListNumbers(ctx, q); return err }); err != nil {
 		return sum, incomplete("the count could not be read again", err)
 	}
 	sum.Pages++

@@ -87,47 +87,51 @@ func pageCount(n int) int { return (n + client.MaxPageSize - 1) / client.MaxPage
 // is left out, its numbers the caller's to read one by one. It returns the
 // pages read, the failed ones included; err is the run's when it halted.
 func (j *jobRun) list(ctx context.Context, take func([]client.NumberInfo), more func(count int) bool) (pages int, err error) {
-	var first client.NumberPage
-	err = j.p.Do(ctx, func(ctx context.Context) (err error) {
-		first, err = listPage(ctx, j.Client, client.ListParams{}, 0)
-		return err
-	})
-	if err != nil {
-		if j.p.Err() != nil {
-			return 1, j.p.Err()
-		}
-		j.Log.Warn("could not list the account's numbers; reading each number on its own", "error", err.Error())
-		return 1, nil
-	}
-	take(first.Objects)
-	if !more(first.TotalCount) {
-		return 1, nil
-	}
-	var offsets []int
-	for off := client.MaxPageSize; off < first.TotalCount; off += client.MaxPageSize {
-		offsets = append(offsets, off)
-	}
 	failed := 0
-	err = each(ctx, j.p, offsets, func(ctx context.Context, off int) (client.NumberPage, error) {
-		return listPage(ctx, j.Client, client.ListParams{}, off)
-	}, func(d pace.Outcome[int, client.NumberPage]) error {
-		pages++
-		if d.Err != nil {
+	_, err = listPages(ctx, j.p, j.Client, client.ListParams{}, client.MaxPageSize, more, func(_ int, pg client.NumberPage, err *client.APIError) error {
+		if pages++; err != nil {
 			failed++
 		} else {
-			take(d.Answer.Objects)
+			take(pg.Objects)
 		}
 		return nil
 	})
-	if err == nil && failed > 0 {
+	switch {
+	case pages == 0 && j.p.Err() != nil:
+		return 1, j.p.Err()
+	case pages == 0:
+		j.Log.Warn("could not list the account's numbers; reading each number on its own", "error", err.Error())
+		return 1, nil
+	case err == nil && failed > 0:
 		j.Log.Warn("some pages of the listing could not be read; their numbers are read one by one", "pages", failed)
 	}
-	return pages + 1, err
+	return pages, err
 }
 
-func listPage(ctx context.Context, cl *client.Client, q client.ListParams, off int) (client.NumberPage, error) {
-	q.Limit, q.Offset = client.MaxPageSize, off
-	return cl.ListNumbers(ctx, q)
+// listPages reads the listing's first page, then, if more(count) says so,
+// the page at every step after it through the pool, handing each to take
+// from one goroutine (err: why that page could not be read). It returns the
+// offsets past the first; a first page that cannot be read is its error.
+func listPages(ctx context.Context, p *pace.Pacer, cl *client.Client, q client.ListParams, step int,
+	more func(count int) bool, take func(off int, pg client.NumberPage, err *client.APIError) error) ([]int, error) {
+	page := func(ctx context.Context, off int) (client.NumberPage, error) {
+		q := q
+		q.Limit, q.Offset = client.MaxPageSize, off
+		return cl.ListNumbers(ctx, q)
+	}
+	var first client.NumberPage
+	if err := p.Do(ctx, func(ctx context.Context) (err error) { first, err = page(ctx, 0); return err }); err != nil {
+		return nil, err
+	}
+	rest := more(first.TotalCount)
+	if err := take(0, first, nil); err != nil || !rest {
+		return nil, err
+	}
+	var offsets []int // pages overlapping by one number (step < MaxPageSize) end a number early
+	for off := step; off+client.MaxPageSize-step < first.TotalCount; off += step {
+		offsets = append(offsets, off)
+	}
+	return offsets, each(ctx, p, offsets, page, func(d pace.Outcome[int, client.NumberPage]) error { return take(d.Item, d.Answer, d.Err) })
 }
 
 func readNumber(ctx context.Context, cl *client.Client, number string) (Targets, error) {
