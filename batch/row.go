@@ -246,19 +246,16 @@ func (s Summary) Rate() float64 {
 
 // StoppedBy names why a job stopped early, for the summary; "" for nil.
 func StoppedBy(err error) string {
-	switch {
-	case err == nil:
+	if err == nil {
 		return ""
-	case errors.Is(err, ErrTooManyFailures):
-		return "max_failures"
-	case errors.Is(err, ErrCanary):
-		return "canary"
-	case errors.Is(err, ErrDeclined):
-		return "declined"
-	case errors.Is(err, ErrThrottled):
-		return "throttled"
-	case errors.Is(err, ErrInterrupted):
-		return "interrupted"
+	}
+	for _, c := range []struct {
+		err  error
+		name string
+	}{{ErrTooManyFailures, "max_failures"}, {ErrCanary, "canary"}, {ErrDeclined, "declined"}, {ErrThrottled, "throttled"}, {ErrInterrupted, "interrupted"}} {
+		if errors.Is(err, c.err) {
+			return c.name
+		}
 	}
 	return "aborted"
 }

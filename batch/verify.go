@@ -34,18 +34,18 @@ func (v VerifyPlan) Requests() int { return v.Pages + v.Reads + v.Resent }
 // rows an earlier run left unverified, whatever the way. Until read back a
 // row is reported unverified, so that --resume reads it back.
 type verifier struct {
-	plan                  *VerifyPlan
-	done                  func(Row) bool // Job.Completed as given: resumed unverified rows are read back, not done
-	holding               bool           // the update pass: its applied rows wait for the read-back
-	reading               bool           // the read-back pass
-	pin                   bool           // Update.PinApp
-	budget                int32          // --max-attempts: the updates a row may get in all
-	updates               int            // rows the estimate found to update
-	rows                  []held         // sorted byNumber once the updates are done
-	pins                  []string       // the apps pinned, interned; pins[0] is none
-	pinOf                 map[string]uint32
-	odd                   map[int32]string // api_ids that are no UUID, by line
-	listed, reads, resent atomic.Int64
+	plan          *VerifyPlan
+	done          func(Row) bool // Job.Completed as given: resumed unverified rows are read back, not done
+	holding       bool           // the update pass: its applied rows wait for the read-back
+	reading       bool           // the read-back pass
+	pin           bool           // Update.PinApp
+	budget        int32          // --max-attempts: the updates a row may get in all
+	updates       int            // rows the estimate found to update
+	rows          []held         // sorted byNumber once the updates are done
+	pins          []string       // the apps pinned, interned; pins[0] is none
+	pinOf         map[string]uint32
+	odd           map[int32]string // api_ids that are no UUID, by line
+	reads, resent atomic.Int64
 }
 
 // held is a row to read back in 48 bytes, so that a million fit: what its
@@ -193,7 +193,7 @@ func (j *jobRun) readBack(ctx context.Context, err error) error {
 		return err
 	}
 	defer func() {
-		v.plan.Listed, v.plan.Reads, v.plan.Resent = int(v.listed.Load()), v.plan.Reads+int(v.reads.Load()), int(v.resent.Load())
+		v.plan.Reads, v.plan.Resent = v.plan.Reads+int(v.reads.Load()), int(v.resent.Load())
 	}()
 	page := v.holding
 	v.holding, v.reading = false, true
@@ -206,7 +206,7 @@ func (j *jobRun) readBack(ctx context.Context, err error) error {
 		}
 		err = j.Input.Each(ctx, func(r Row) error { // shown holding its targets: ok, no request of its own
 			if h := v.find(r); h != nil && h.listed == shownHolds {
-				v.listed.Add(1)
+				v.plan.Listed++
 				j.record(Result{Row: r, Status: StatusOK, HTTPStatus: cmp.Or(int(h.status), 200), APIID: v.apiID(h)})
 			}
 			return nil
@@ -215,7 +215,7 @@ func (j *jobRun) readBack(ctx context.Context, err error) error {
 			return err
 		}
 	}
-	j.Log.Info("reading back the updated numbers", "rows", len(v.rows), "way", string(v.plan.Chosen), "pages", v.plan.Pages, "listed", v.listed.Load())
+	j.Log.Info("reading back the updated numbers", "rows", len(v.rows), "way", string(v.plan.Chosen), "pages", v.plan.Pages, "listed", v.plan.Listed)
 	j.Completed = v.done
 	return j.send(ctx, readBackStep{v}, func(r Row) bool { h := v.find(r); return h != nil && h.listed != shownHolds })
 }
