@@ -70,10 +70,12 @@ const (
 // newVerifier sets a --verify run up: a row an earlier run left unverified
 // is taken out of the update pass, as if completed, to be read back.
 func (j *jobRun) newVerifier() {
-	if u, ok := j.Step.(Update); !ok || !u.Verify {
+	u, ok := j.Step.(Update)
+	if !ok || !u.Verify {
 		return
 	}
-	v := &verifier{done: j.Completed, plan: &j.sum.Verify, pins: []string{""}, pinOf: map[string]uint32{}, odd: map[int32]string{}}
+	v := &verifier{done: j.Completed, plan: &j.sum.Verify, pin: u.PinApp, budget: int32(cmp.Or(j.Pace.MaxAttempts, pace.DefaultMaxAttempts)),
+		pins: []string{""}, pinOf: map[string]uint32{}, odd: map[int32]string{}}
 	j.verify = v
 	if un := j.Unverified; un != nil {
 		j.Completed = func(r Row) bool { return un(r) || v.done != nil && v.done(r) }
@@ -135,8 +137,6 @@ func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
 	}
 	est.Verify = plan
 	j.sum.Verify.Asked, j.sum.Verify.Chosen = plan.Asked, plan.Chosen
-	v.pin = u.PinApp
-	v.budget = int32(cmp.Or(j.Pace.MaxAttempts, pace.DefaultMaxAttempts))
 	return nil
 }
 
