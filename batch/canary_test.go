@@ -11,8 +11,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// slow is a job one row at a time, so that rows end in file order, each
-// failure final at once.
+// slow is a job one row at a time, each failure final: rows end in file order.
 func slow(rows batch.MemSource, sink func(batch.Result)) batch.Job {
 	return batch.Job{Input: rows, Step: batch.Update{PinApp: true}, Pace: pace.Config{Concurrency: 1, MaxAttempts: 1},
 		Sink: func(r batch.Result) error {

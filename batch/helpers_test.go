@@ -16,8 +16,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// The account of the tests: two applications, two subaccounts, and the
-// default app Plivo assigns to an update without app_id.
+// The tests' account, and the default app Plivo assigns to an update without app_id.
 const (
 	app1, app2, defaultApp = "1001", "1002", "1999"
 	sub1, sub2             = "SAAAAAAAAAAAAAAAAAA1", "SAAAAAAAAAAAAAAAAAA2"
@@ -52,9 +51,8 @@ func row(line int, number string, pairs ...any) batch.Row {
 	return r
 }
 
-// numbered is n numbers on app1 and their rows, each setting the fields and
-// values in pairs; the numbers refused(i) says have an accepted compliance
-// status, so that the sandbox answers a compliance change on them 400.
+// numbered is n numbers on app1 and their rows setting pairs; the sandbox
+// refuses (400) a compliance change on those refused(i) says.
 func numbered(n int, refused func(int) bool, pairs ...any) ([]sandbox.Number, batch.MemSource) {
 	var numbers []sandbox.Number
 	var rows batch.MemSource
@@ -69,8 +67,7 @@ func numbered(n int, refused func(int) bool, pairs ...any) ([]sandbox.Number, ba
 	return numbers, rows
 }
 
-// fixture is the sandbox on loopback, recording every request it serves,
-// with a real client for it.
+// fixture is the sandbox on loopback, recording every request, and a real client for it.
 type fixture struct {
 	srv  *sandbox.Server
 	url  string
@@ -107,8 +104,7 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...s
 	return fx
 }
 
-// requests returns the requests served so far of method ("" for any) whose
-// path contains part.
+// requests returns the requests served of method ("" for any) whose path contains part.
 func (fx *fixture) requests(method, part string) []sandbox.Request {
 	fx.mu.Lock()
 	defer fx.mu.Unlock()
@@ -132,8 +128,8 @@ func (fx *fixture) updated() map[string]int {
 	return m
 }
 
-// run runs job against fx, filling in what the test leaves out: the client,
-// reads one by one, a fast pace, a sink that keeps the results by line.
+// run runs job against fx; the client, reads one by one, a fast pace and a
+// sink keeping the results by line unless the test says otherwise.
 func (fx *fixture) run(t *testing.T, job batch.Job) (batch.Summary, map[int]batch.Result, error) {
 	t.Helper()
 	if job.Client == nil {

@@ -14,8 +14,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// afterMigration is the seeded numbers once migration() ran with the app
-// pinned: no row without app_id moved to the default app.
+// afterMigration is the seeded numbers once migration() ran with the app pinned.
 var afterMigration = map[string]sandbox.Number{
 	"12025550001": {AppID: app2, Alias: "one"},
 	"12025550002": {AppID: app1, Alias: "moved", Subaccount: sub2},
@@ -24,8 +23,7 @@ var afterMigration = map[string]sandbox.Number{
 	"12025550005": {AppID: app2, Alias: "", Subaccount: sub1},
 }
 
-// checkState fails t for each number whose app, alias or subaccount is not
-// as want says; a nil want is the seed.
+// checkState checks each number's app, alias and subaccount; a nil want is the seed.
 func checkState(t *testing.T, fx *fixture, want map[string]sandbox.Number) {
 	t.Helper()
 	if want == nil {
@@ -146,8 +144,7 @@ func TestUpdate_verify(t *testing.T) {
 	}
 }
 
-// undoRecorder keeps what Update hands to the undo file, and how many
-// updates of the number the server had seen by then.
+// undoRecorder keeps what Update hands the undo file, and the updates sent before it.
 type undoRecorder struct {
 	fx          *fixture
 	mu          sync.Mutex
