@@ -114,11 +114,50 @@ func Run(ctx context.Context, job Job) (sum Summary, err error) {
 		j.preflight, j.learnState, j.pickCanary, j.begin, j.runCanary,
 	}
 	for _, stage := range stages {
-		if err := stage(ctx); err != nil {
-			return sum, err
+		if err = stage(ctx); err != nil {
+			break
 		}
 	}
-	return sum, j.readBack(ctx, j.send(ctx, j.Step, func(r Row) bool { return !j.canary.rows[r.Line] }))
+	if err == nil {
+		err = j.readBack(ctx, j.send(ctx, j.Step, func(r Row) bool { return !j.canary.rows[r.Line] }))
+	}
+	// A report with rows is kept by the next run: it gets every row. One
+	// with none yet is taken over, so a run stopped before its first row
+	// writes none.
+	if err != nil && j.recordErr == nil && (len(j.settled) > 0 || job.Completed != nil) {
+		j.recordRest(ctx, job, err)
+	}
+	return sum, err
+}
+
+// recordRest gives each row a stopped run left a line: an invalid row as
+// invalid, any other not_attempted, which --resume sends. A row whose
+// latest line in an earlier run's report is ok or unverified keeps it.
+func (j *jobRun) recordRest(ctx context.Context, job Job, stop error) {
+	why := "stopped before this row: " + StoppedBy(stop)
+	// Ctrl-C may have cancelled ctx: this pass sends nothing, and a third signal exits.
+	err := j.Input.Each(context.WithoutCancel(ctx), func(r Row) error {
+		if r.Invalid == "" {
+			r.Invalid = j.invalid(r)
+		}
+		res := Result{Row: r, Status: StatusNotAttempted, Error: why}
+		switch {
+		case r.Line < len(j.settled) && j.settled[r.Line]:
+			return nil
+		case r.Invalid != "":
+			res = resultOf(pace.Outcome[Row, Answer]{Item: r, Passed: true})
+		case job.Completed != nil && job.Completed(r), job.Unverified != nil && job.Unverified(r):
+			return nil
+		}
+		if err := j.Sink(res); err != nil || res.Status == StatusNotAttempted {
+			return err // not counted: the summary's not_attempted is what no status counts
+		}
+		j.sum.add(res)
+		return nil
+	})
+	if err != nil {
+		j.Log.Warn("the rows not attempted could not all be written to the report; --resume sends them all the same", "error", err.Error())
+	}
 }
 
 // begin tells Begin what the run will cost and change.
@@ -146,6 +185,7 @@ type jobRun struct {
 	verify    *verifier // with --verify
 	recordErr error     // the sink's first error
 	attempted int       // rows sent, for the failure budget
+	settled   []bool    // by line: the rows recorded
 }
 
 // toSend reports whether a row is valid, passed the pre-flight and is not done.
@@ -194,6 +234,10 @@ func (j *jobRun) record(r Result) {
 	if j.recordErr == nil {
 		if j.recordErr = j.Sink(r); j.recordErr == nil {
 			j.sum.add(r)
+			if l := r.Row.Line; l >= len(j.settled) {
+				j.settled = append(j.settled, make([]bool, l+1-len(j.settled))...)
+			}
+			j.settled[r.Row.Line] = true
 		} else {
 			j.p.Abort(fmt.Errorf("%w: the report cannot be written: %w", ErrAborted, j.recordErr))
 		}

@@ -102,11 +102,12 @@ type Status string
 
 // The statuses a row can end with.
 const (
-	StatusOK         Status = "ok"
-	StatusFailed     Status = "failed"
-	StatusInvalid    Status = "invalid"
-	StatusSkipped    Status = "skipped"
-	StatusUnverified Status = "unverified" // applied, not read back yet
+	StatusOK           Status = "ok"
+	StatusFailed       Status = "failed"
+	StatusInvalid      Status = "invalid"
+	StatusSkipped      Status = "skipped"
+	StatusUnverified   Status = "unverified"    // applied, not read back yet
+	StatusNotAttempted Status = "not_attempted" // a stopped run never reached the row
 )
 
 // Result is what happened to one row.
@@ -193,14 +194,17 @@ type Summary struct {
 
 // The values of Result.Change.
 const (
-	ChangeYes   = "yes"
-	ChangeNo    = "no"
-	ChangeError = "error"
+	ChangeYes     = "yes"
+	ChangeNo      = "no"
+	ChangeError   = "error"
+	ChangeNotRead = "not_read" // a stopped plan never reached the row
 )
 
 // Change says whether the row changes its number as read.
 func (r Result) Change() string {
 	switch {
+	case r.Status == StatusNotAttempted:
+		return ChangeNotRead
 	case r.Status != StatusOK && r.Status != StatusSkipped:
 		return ChangeError
 	case !r.Row.Targets.Holds(r.Current):
