@@ -487,7 +487,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 					t.Errorf("%s updated %d times, want once", num, len(qs))
 				}
 			}
-			rows := e2eReadReport(t, r.path("report.csv"))
+			rows := e2eAttempted(e2eReadReport(t, r.path("report.csv")))
 			if len(rows) != wantChanged {
 				t.Errorf("report has %d rows, want %d", len(rows), wantChanged)
 			}
