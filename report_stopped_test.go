@@ -89,6 +89,30 @@ func TestStop_reportHoldsEveryRow(t *testing.T) {
 	}
 }
 
+// TestStop_planHoldsEveryRow: an interrupted plan writes every row once, the
+// rows it never read with change=not_read.
+func TestStop_planHoldsEveryRow(t *testing.T) {
+	t.Parallel()
+	numbers := e2eNumberRange(400, 20)
+	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(numbers...)...)
+	r := e2eNewRunner(t, fx)
+	input := r.write("numbers.csv", e2eAppInput(e2eAppA, numbers...))
+	p := r.start(nil, "plan", "--input", input, "--output", "plan.csv", "--read", "each", "--concurrency", "1", "--rate", "0", "--progress", "never")
+	e2eWaitFor(t, 10*time.Second, "3 plan rows", func() bool { return e2eReportLines(r.path("plan.csv")) >= 3 || p.exited() })
+	p.signal(syscall.SIGINT)
+	e2eExit(t, "plan", p.wait(), 130)
+	change := map[string]string{}
+	for _, row := range readCSV(t, r.path("plan.csv")) {
+		if _, twice := change[row["row"]]; twice {
+			t.Errorf("row %s twice in the plan", row["row"])
+		}
+		change[row["row"]] = row["change"]
+	}
+	if len(change) != len(numbers) || !slices.Contains(slices.Collect(maps.Values(change)), "not_read") {
+		t.Errorf("the plan has %d of %d rows, want all, the rows not read with change=not_read: %v", len(change), len(numbers), change)
+	}
+}
+
 // e2eAttempted drops the lines of rows a stopped run never reached.
 func e2eAttempted(rows []e2eReportRow) []e2eReportRow {
 	return slices.DeleteFunc(rows, func(g e2eReportRow) bool { return g.Status == "not_attempted" })
