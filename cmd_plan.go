@@ -11,7 +11,8 @@ import (
 
 const planLong = `Reads the current settings of every number in the input, paced as run is, and
 writes per row the current and target value of each field the row sets, and
-change = yes, no (already in the target state) or error. Nothing is changed.
+change = yes, no (already in the target state), error, or not_read (the plan
+was stopped first). Nothing is changed.
 
 Exit codes: 0 every row read; 1 some rows in error; 2 usage, credentials or
 input error; 3 aborted; 130 interrupted. With --detailed-exitcode, a drift
