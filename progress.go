@@ -82,7 +82,7 @@ func (p *progress) rate() (float64, float64) {
 }
 
 // add counts one unit done with status, as the summary does; was, when not "", is the status a row
-// counted before had (its second line). An invalid row, none of the rows to send, is left out.
+// counted before had (its second line). An invalid or not_attempted row, none of the rows sent, is left out.
 func (p *progress) add(status, was batch.Status) {
 	if status == batch.StatusInvalid || status == batch.StatusNotAttempted {
 		return
