@@ -24,17 +24,14 @@ import (
 const (
 	DefaultBaseURL = "https://api.plivo.com" // Plivo's API root
 	DefaultTimeout = 30 * time.Second        // one request, from dial to the answer's last byte
-	// maxBody bounds what is read of an answer: Plivo's are a few hundred
-	// bytes; a proxy's error page may be larger and is cut.
-	maxBody = 1 << 20
+	maxBody        = 1 << 20                 // Plivo's answers are a few hundred bytes; a proxy's page is cut
 )
 
 // Client calls Plivo's API for one account. It is safe for concurrent use.
 type Client struct {
 	http       *http.Client
 	transport  *http.Transport
-	baseURL    *url.URL
-	authID     string
+	name       string   // the account and the API root, for String
 	basicAuth  string   // base64(authID:authToken), as sent in the Authorization header
 	secrets    []string // what redact replaces: the token and the credential, encoded the usual ways
 	accountURL string   // ".../v1/Account/{auth_id}/"
@@ -42,8 +39,7 @@ type Client struct {
 	trace      func(context.Context, Exchange) // nil unless WithTrace
 }
 
-// Exchange is one request and what came of it, for a request log,
-// redacted as errors are.
+// Exchange is one request and what came of it, for a request log, redacted as errors are.
 type Exchange struct {
 	Method   string
 	Path     string // the URL's path and query
@@ -56,8 +52,7 @@ type Exchange struct {
 // Option configures a Client; New checks the result.
 type Option func(*Client)
 
-// WithTrace calls fn after every request, with its context, from the
-// goroutine that sent it.
+// WithTrace calls fn after every request, with its context, from the goroutine that sent it.
 func WithTrace(fn func(context.Context, Exchange)) Option { return func(c *Client) { c.trace = fn } }
 
 // WithUserAgent sets the User-Agent header, one line.
@@ -66,29 +61,22 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua
 // WithTimeout bounds each request. Zero means no bound beyond the context.
 func WithTimeout(d time.Duration) Option { return func(c *Client) { c.http.Timeout = d } }
 
-// WithTransport sends the requests through rt instead of the network: a
-// test in a synctest bubble hands them to a handler in-process, since a
-// socket's waits would stop the bubble's clock.
+// WithTransport sends the requests through rt: a synctest test hands them to a handler in-process.
 func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.http.Transport = rt } }
 
-// WithMaxConns keeps up to n connections to the API host open for reuse,
-// so that n workers never wait on a dial, and never more: a worker's next
-// request may start before its last connection is back in the pool, and an
-// extra dial then could pass the open-files limit the pool was sized to.
+// WithMaxConns keeps n connections open for n workers, and never more: the pool was sized to the open-files limit.
 func WithMaxConns(n int) Option {
 	return func(c *Client) {
 		c.transport.MaxIdleConns, c.transport.MaxIdleConnsPerHost, c.transport.MaxConnsPerHost = n, n, n
 	}
 }
 
-// New returns a Client for the account authID, authenticating with token.
-// baseURL is the API root, such as DefaultBaseURL. A plain http:// base URL
-// is accepted only for a loopback host: Basic auth would otherwise cross
-// the network in clear.
+// New returns a Client for the account authID at the API root baseURL; plain http only to a loopback
+// host, since Basic auth would otherwise cross the network in clear.
 func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
 	// The messages never quote baseURL as given: it may carry a password.
 	u, err := url.Parse(baseURL)
-	if err != nil { // a *url.Error, whose text quotes the whole URL
+	if err != nil { // a *url.Error quotes the whole URL
 		return nil, fmt.Errorf("api url cannot be parsed: %w", errors.Unwrap(err))
 	}
 	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
@@ -118,8 +106,7 @@ func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		transport:  transport,
-		baseURL:    u,
-		authID:     authID,
+		name:       "plivo client for " + authID + " at " + u.Redacted(),
 		basicAuth:  base64.StdEncoding.EncodeToString([]byte(authID + ":" + token)),
 		secrets:    secretVariants(authID+":"+token, token),
 		accountURL: u.JoinPath("v1", "Account", authID).String() + "/", // JoinPath drops the trailing slash
@@ -128,29 +115,16 @@ func New(baseURL, authID, token string, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(c)
 	}
-	switch {
-	case strings.ContainsAny(c.userAgent, "\r\n"):
-		return nil, errors.New("user agent must be one line")
-	case c.http.Timeout < 0:
-		return nil, fmt.Errorf("timeout %v is negative", c.http.Timeout)
-	case c.transport.MaxIdleConns < 1:
-		return nil, fmt.Errorf("max connections %d must be at least 1", c.transport.MaxIdleConns)
-	}
 	return c, nil
 }
 
-// String describes the client without its token. Its receiver is a value,
-// so that printing a dereferenced *Client does not show the fields either.
-func (c Client) String() string {
-	return fmt.Sprintf("plivo client for %s at %s", c.authID, c.baseURL.Redacted())
-}
+// String describes the client without its token; a value receiver, so a printed *c hides the fields too.
+func (c Client) String() string { return c.name }
 
 // GoString is String, for %#v.
 func (c Client) GoString() string { return c.String() }
 
-// redact replaces the token and the credential in a server's answer, which
-// a proxy may echo and which ends up in errors, logs and reports. It runs
-// on the raw body, before any text is cut short.
+// redact replaces the token and the credential, which a proxy may echo, in a raw answer before any cut.
 func (c *Client) redact(body []byte) []byte {
 	for _, secret := range c.secrets {
 		body = bytes.ReplaceAll(body, []byte(secret), []byte("[redacted]"))
@@ -160,9 +134,8 @@ func (c *Client) redact(body []byte) []byte {
 
 func (c *Client) redactString(s string) string { return string(c.redact([]byte(s))) }
 
-// secretVariants returns each of secrets raw, JSON-escaped (also with \/
-// as PHP writes it), URL-encoded (either case of hex digit) and in every
-// base64, longest first, so that a form holding another is replaced whole.
+// secretVariants returns each secret raw, JSON-escaped (and with \/ as PHP writes it), URL-encoded (either
+// hex case) and in every base64, longest first, so that a form holding another is replaced whole.
 func secretVariants(secrets ...string) []string {
 	var forms []string
 	lower := func(s string) string { return percentHex.ReplaceAllStringFunc(s, strings.ToLower) }
@@ -180,24 +153,16 @@ func secretVariants(secrets ...string) []string {
 
 var percentHex = regexp.MustCompile(`%[0-9A-F]{2}`)
 
-// redactEscaped redacts a JSON answer's strings as they decode: a token
-// echoed \u-escaped would pass redact and reach a report once decoded. An
-// answer with a backslash is re-encoded with nothing escaped that a token
-// can hold, then redacted.
+// redactEscaped redacts a JSON answer's strings as they decode (a \u-escaped token passes redact):
+// an answer with a backslash is re-encoded unescaped, then redacted.
 func (c *Client) redactEscaped(body []byte) []byte {
-	if bytes.IndexByte(body, '\\') < 0 {
-		return body
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber() // re-encode numbers as they were written
 	var v any
-	if dec.Decode(&v) != nil {
-		return body // not JSON: decoding it into the answer fails anyway
-	}
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	dec, enc := json.NewDecoder(bytes.NewReader(body)), json.NewEncoder(&buf)
+	dec.UseNumber() // re-encode numbers as they were written
 	enc.SetEscapeHTML(false)
-	if enc.Encode(v) != nil {
+	// Not JSON: decoding it into the answer fails anyway.
+	if bytes.IndexByte(body, '\\') < 0 || dec.Decode(&v) != nil || enc.Encode(v) != nil {
 		return body
 	}
 	return c.redact(buf.Bytes())
@@ -208,10 +173,8 @@ func isLoopback(host string) bool {
 	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
-// call sends one request for path below /v1/Account/{auth_id}/ and
-// decodes a 2xx answer into v (if not nil). It returns the answer's status
-// (0 when none came) and an *APIError; the answer is always drained, so
-// that the connection is reused.
+// call sends one request for path below /v1/Account/{auth_id}/ and decodes a 2xx answer into v (if not
+// nil). It returns the status (0 when none came) and an *APIError; the answer is drained for reuse.
 func (c *Client) call(ctx context.Context, method, path string, body []byte, v any) (status int, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.accountURL+path, bytes.NewReader(body))
 	if err != nil {
@@ -253,8 +216,7 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, v a
 	return status, nil
 }
 
-// traced tells c.trace of a request. The path is redacted too: an input
-// cell may hold the token by mistake.
+// traced tells c.trace of a request; the path is redacted too, as a cell may hold the token by mistake.
 func (c *Client) traced(req *http.Request, start time.Time, status int, answer []byte, err error) {
 	x := Exchange{Method: req.Method, Path: c.redactString(req.URL.RequestURI()), Status: status, Duration: time.Since(start)}
 	if e, ok := AsAPIError(err); ok {

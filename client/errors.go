@@ -14,28 +14,24 @@ import (
 	"unicode/utf8"
 )
 
-// Kind is the one vocabulary for what went wrong with a request or a row,
-// read by the retry policy and written to summaries (a file format: the
-// strings never change). Plivo's error texts are free text; the kind is
-// not. The client gives the kinds of an answer; the tool's steps the rest.
+// Kind is the one vocabulary for what went wrong with a request or a row, read by the retry policy and
+// written to summaries: a file format, so the strings never change.
 type Kind string
 
-// The kinds of an answer, or of its absence.
+// The kinds of an answer, or of its absence, then the tool's own.
 const (
-	KindHTTP4xx     Kind = "http_4xx"     // a client error other than those below
-	KindAuth        Kind = "auth"         // 401: bad credentials
-	KindForbidden   Kind = "forbidden"    // 403
-	KindNotFound    Kind = "not_found"    // 404
-	KindMethod      Kind = "method"       // 405: a bug in the tool
-	KindRateLimited Kind = "rate_limited" // 429
-	KindServer      Kind = "server"       // 5xx
-	KindRedirect    Kind = "redirect"     // 3xx: not followed, so credentials are never resent
-	KindTimeout     Kind = "timeout"      // no answer in time
-	KindNetwork     Kind = "network"      // connection refused, reset, closed
-	KindBadAnswer   Kind = "bad_answer"   // a 2xx answer that proves nothing
-	KindCancelled   Kind = "cancelled"    // the caller's context ended
-
-	// The tool's own.
+	KindHTTP4xx     Kind = "http_4xx"        // a client error other than those below
+	KindAuth        Kind = "auth"            // 401: bad credentials
+	KindForbidden   Kind = "forbidden"       // 403
+	KindNotFound    Kind = "not_found"       // 404
+	KindMethod      Kind = "method"          // 405: a bug in the tool
+	KindRateLimited Kind = "rate_limited"    // 429
+	KindServer      Kind = "server"          // 5xx
+	KindRedirect    Kind = "redirect"        // 3xx: not followed, so credentials are never resent
+	KindTimeout     Kind = "timeout"         // no answer in time
+	KindNetwork     Kind = "network"         // connection refused, reset, closed
+	KindBadAnswer   Kind = "bad_answer"      // a 2xx answer that proves nothing
+	KindCancelled   Kind = "cancelled"       // the caller's context ended
 	KindInvalid     Kind = "invalid"         // a row that is not sent: bad input
 	KindVerify      Kind = "verify_mismatch" // the server does not hold what it said it changed
 	KindNoUndo      Kind = "cannot_undo"     // not sent: the undo file cannot record its old value
@@ -45,9 +41,8 @@ const (
 	KindError       Kind = "error"           // a failure with no class of its own
 )
 
-// APIError is any failed request or row: a non-2xx answer, one that proves
-// nothing, none at all (StatusCode 0), or what the tool's own steps find.
-// Message is the whole text, as reports show it; it never holds the token.
+// APIError is any failed request or row: a non-2xx answer, one that proves nothing, none (StatusCode 0),
+// or what the tool's steps find. Message is the text reports show; it never holds the token.
 type APIError struct {
 	StatusCode int    // HTTP status of the answer; 0 when none came
 	APIID      string // Plivo's api_id, when the answer had one
@@ -68,17 +63,14 @@ func AsAPIError(err error) (*APIError, bool) {
 	return e, ok
 }
 
-// answerError is a failure of an answer with the status given.
 func answerError(status int, kind Kind, msg string, cause error) *APIError {
 	return &APIError{StatusCode: status, Kind: kind, Message: fmt.Sprintf("HTTP %d: %s", status, msg), Err: cause}
 }
 
-// maxRetryAfter clamps a Retry-After to what a duration holds sensibly:
-// whether to wait that long is the retry policy's call, on the real figure.
+// maxRetryAfter keeps a Retry-After in a duration; whether to wait is the retry policy's call.
 const maxRetryAfter = 7 * 24 * time.Hour
 
-// checkResponse returns nil for a 2xx answer, else an *APIError of its
-// status, Plivo's JSON error (or the raw text) and any Retry-After.
+// checkResponse returns nil for a 2xx, else an *APIError of the status, Plivo's error (or the text) and Retry-After.
 func checkResponse(resp *http.Response, body []byte) *APIError {
 	status := resp.StatusCode
 	if status >= 200 && status < 300 {
@@ -112,8 +104,7 @@ func checkResponse(resp *http.Response, body []byte) *APIError {
 	return e
 }
 
-// transportError classifies an error of http.Client.Do. The message is
-// rebuilt from the innermost cause, so that no URL is quoted.
+// transportError classifies an error of http.Client.Do, its message from the inner cause: no URL quoted.
 func transportError(ctxErr, err error) *APIError {
 	if ctxErr != nil {
 		return &APIError{Kind: KindCancelled, Message: "cancelled", Err: ctxErr}
@@ -132,23 +123,19 @@ func transportError(ctxErr, err error) *APIError {
 	return &APIError{Kind: kind, Message: msg + ": " + cleanMessage(inner.Error()), Err: err}
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date, clamped to
-// [0, maxRetryAfter]. Anything else is ignored.
+// parseRetryAfter reads delay-seconds or an HTTP date, clamped to [0, maxRetryAfter]; else 0.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	var d time.Duration
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs > 0 { // not NaN, in the future
-			d = time.Duration(min(secs, maxRetryAfter.Seconds()) * float64(time.Second))
-		}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 { // not NaN, in the future
+		d = time.Duration(min(secs, maxRetryAfter.Seconds()) * float64(time.Second))
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)
 	}
 	return min(max(d, 0), maxRetryAfter)
 }
 
-// snippet returns an answer as one trimmed line of at most 200 characters,
-// for one that is not the JSON expected (a proxy's HTML page, say).
+// snippet is an unexpected answer (a proxy's page) as one line of at most 200 characters.
 func snippet(body []byte) string {
 	const limit = 200
 	s := cleanMessage(string(body[:min(len(body), 4*limit)]))
@@ -158,8 +145,7 @@ func snippet(body []byte) string {
 	return s
 }
 
-// cleanMessage makes server text safe for a one-line log or CSV cell:
-// invalid UTF-8 and control characters become spaces, runs of space collapse.
+// cleanMessage makes server text one line: invalid UTF-8 and controls become spaces, runs collapse.
 func cleanMessage(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
 		return r == ' ' || r == utf8.RuneError || r < 0x20 || r == 0x7f

@@ -18,12 +18,8 @@ type Changed struct {
 	HTTPStatus int    `json:"-"`
 }
 
-// UpdateNumber changes the settings of one number with
-// POST /v1/Account/{auth_id}/Number/{number}/. fields maps Plivo's argument
-// names (app_id, subaccount, alias, compliance_application_id) to values;
-// only the fields present are sent, and an empty string is sent as "" (which
-// unassigns or clears), never as null. A 2xx answer without an api_id is no
-// proof that the update was applied: it is a bad_answer.
+// UpdateNumber POSTs fields (Plivo's argument names) to /Number/{number}/; "" is sent as "" (clears), never
+// null. A 2xx without an api_id proves nothing: a bad_answer.
 func (c *Client) UpdateNumber(ctx context.Context, number string, fields map[string]string) (Changed, error) {
 	var out Changed
 	body, _ := json.Marshal(fields) // a map of strings always encodes
@@ -35,28 +31,20 @@ func (c *Client) UpdateNumber(ctx context.Context, number string, fields map[str
 	return out, err
 }
 
-// NumberInfo is what GET /v1/Account/{auth_id}/Number/{number}/ answers,
-// and each object of the number list, as far as plivo-bulk uses it.
-// Application and SubAccount hold what the server sent: a resource URI, a
-// plain id (the list sends sub_account so) or "" for JSON null or an empty
-// string; AppID and SubaccountID give the plain id in every case. A null
-// Alias is "" too.
+// NumberInfo is a number as GET /Number/{number}/ and the list describe it. Application and SubAccount are
+// as sent (a URI, a plain id, or "" for null); AppID and SubaccountID give the plain id.
 type NumberInfo struct {
-	Number                  string `json:"number"`
-	Alias                   string `json:"alias"`
-	Application             string `json:"application"`
-	SubAccount              string `json:"sub_account"`
-	ComplianceApplicationID string `json:"compliance_application_id"`
-	ComplianceStatus        string `json:"compliance_status"`
-	APIID                   string `json:"api_id"`
-	// Missing names the keys of SettingKeys that the answer lacked. Plivo
-	// sends each of them, null for none: a missing one is unknown, not
-	// empty, and its field above holds no value.
-	Missing []string `json:"-"`
+	Number                  string   `json:"number"`
+	Alias                   string   `json:"alias"`
+	Application             string   `json:"application"`
+	SubAccount              string   `json:"sub_account"`
+	ComplianceApplicationID string   `json:"compliance_application_id"`
+	ComplianceStatus        string   `json:"compliance_status"`
+	APIID                   string   `json:"api_id"`
+	Missing                 []string `json:"-"` // keys of SettingKeys the answer lacked: unknown, not empty
 }
 
-// SettingKeys are the keys of a number's settings, as Plivo's answers
-// name them.
+// SettingKeys are the keys of a number's settings in Plivo's answers.
 var SettingKeys = []string{"application", "sub_account", "alias", "compliance_application_id"}
 
 // UnmarshalJSON decodes a number and notes which of SettingKeys it lacks.
@@ -75,12 +63,10 @@ func (n *NumberInfo) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// AppID returns the plain application id: the last segment of the
-// Application URI, or Application itself when it is a plain id.
+// AppID returns the plain application id.
 func (n NumberInfo) AppID() string { return lastSegment(n.Application) }
 
-// SubaccountID returns the plain subaccount auth id, as AppID does; ""
-// for the main account.
+// SubaccountID returns the plain subaccount auth id; "" for the main account.
 func (n NumberInfo) SubaccountID() string { return lastSegment(n.SubAccount) }
 
 func lastSegment(uri string) string {
@@ -88,10 +74,8 @@ func lastSegment(uri string) string {
 	return uri[strings.LastIndexByte(uri, '/')+1:]
 }
 
-// GetNumber reads the current settings of one number. What is read may be
-// sent back (the app kept for an alias-only row) or written to an undo
-// file: an answer that is not this number's description is a bad_answer,
-// never a number with every field empty.
+// GetNumber reads one number's settings. What is read may be sent back or recorded: an answer that is
+// not this number's description is a bad_answer, never a number with every field empty.
 func (c *Client) GetNumber(ctx context.Context, number string) (NumberInfo, error) {
 	var out NumberInfo
 	status, err := c.call(ctx, http.MethodGet, "Number/"+url.PathEscape(number)+"/", nil, &out)
@@ -101,9 +85,7 @@ func (c *Client) GetNumber(ctx context.Context, number string) (NumberInfo, erro
 	return out, err
 }
 
-// GetApplication, GetSubaccount and GetAccount check that an application,
-// a subaccount or the account itself (a cheap check of the credentials)
-// exists.
+// GetApplication, GetSubaccount and GetAccount (a cheap check of the credentials) check that it exists.
 func (c *Client) GetApplication(ctx context.Context, id string) error {
 	return c.get(ctx, "Application/"+url.PathEscape(id)+"/")
 }
@@ -119,60 +101,37 @@ func (c *Client) get(ctx context.Context, path string) error {
 	return err
 }
 
-// MaxPageSize is the most numbers one page of the number list can hold:
-// Plivo refuses a larger limit.
+// MaxPageSize is the largest page of the number list Plivo accepts.
 const MaxPageSize = 20
 
 // ListParams selects one page of the account's numbers.
 type ListParams struct {
-	Limit            int    // the page size, 1 to MaxPageSize; 0 means MaxPageSize
+	Limit            int    // the page size, 1 to MaxPageSize (0)
 	Offset           int    // how many matching numbers to skip
 	NumberStartsWith string // Plivo's number_startswith
 	Subaccount       string // the numbers of the subaccount with this auth_id
 	Alias            string // the numbers whose alias is exactly this
 }
 
-// NumberPage is one page of the account's numbers.
+// NumberPage is one page of the account's numbers. A caller pages by offset with its own filters: a path
+// from an answer is no URL to send credentials to.
 type NumberPage struct {
 	Objects    []NumberInfo // in the server's order
 	TotalCount int          // how many numbers match, on every page
-	Next       string       // the path of the next page; "" on the last
 }
 
-// NextOffset returns the offset that Next asks for, and false on the last
-// page or when Next carries no offset. A caller follows the list by offset,
-// with its own filters: a path from an answer is not a URL to send
-// credentials to.
-func (p NumberPage) NextOffset() (int, bool) {
-	u, err := url.Parse(p.Next)
-	if p.Next == "" || err != nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(u.Query().Get("offset"))
-	return n, err == nil && n >= 0
-}
-
-// ListNumbers reads one page of the account's numbers with
-// GET /v1/Account/{auth_id}/Number/?limit=L&offset=K and the filters that p
-// sets. Parameters that Plivo would refuse send nothing.
+// ListNumbers reads one page of GET /Number/?limit=L&offset=K with p's filters.
 func (c *Client) ListNumbers(ctx context.Context, p ListParams) (NumberPage, error) {
-	limit := cmp.Or(p.Limit, MaxPageSize)
-	if limit < 1 || limit > MaxPageSize || p.Offset < 0 {
-		return NumberPage{}, &APIError{Kind: KindInvalid,
-			Message: fmt.Sprintf("invalid list parameters: limit %d (1 to %d, 0 for %[2]d), offset %d (0 or more)", p.Limit, MaxPageSize, p.Offset)}
-	}
-	q := url.Values{"limit": {strconv.Itoa(limit)}, "offset": {strconv.Itoa(p.Offset)}}
+	q := url.Values{"limit": {strconv.Itoa(cmp.Or(p.Limit, MaxPageSize))}, "offset": {strconv.Itoa(p.Offset)}}
 	for k, v := range map[string]string{"number_startswith": p.NumberStartsWith, "subaccount": p.Subaccount, "alias": p.Alias} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	// Pointers tell a missing meta or objects from an empty page: an answer
-	// without them (a proxy's stray JSON) must not pass for the list's end.
+	// Pointers tell a missing meta or objects (a proxy's stray JSON) from the list's end.
 	var ans struct {
 		Meta *struct {
-			TotalCount int    `json:"total_count"`
-			Next       string `json:"next"` // null on the last page
+			TotalCount int `json:"total_count"`
 		} `json:"meta"`
 		Objects *[]NumberInfo `json:"objects"`
 	}
@@ -184,11 +143,9 @@ func (c *Client) ListNumbers(ctx context.Context, p ListParams) (NumberPage, err
 		return NumberPage{}, answerError(status, KindBadAnswer, "answer is not a page of the number list: no meta or no objects", nil)
 	}
 	for i, o := range *ans.Objects {
-		// A number without its number cannot be matched to anything, and
-		// dropping it silently would lose it from the listing.
-		if o.Number == "" {
+		if o.Number == "" { // matches nothing, and dropping it would lose it from the listing
 			return NumberPage{}, answerError(status, KindBadAnswer, fmt.Sprintf("object %d of the number list has no number", i), nil)
 		}
 	}
-	return NumberPage{Objects: *ans.Objects, TotalCount: ans.Meta.TotalCount, Next: ans.Meta.Next}, nil
+	return NumberPage{Objects: *ans.Objects, TotalCount: ans.Meta.TotalCount}, nil
 }
