@@ -1,7 +1,5 @@
-// Package pace sends a run's requests: every request, whatever it is for
-// (the account check, a pre-flight read, a page of the listing, an update),
-// takes a permit from the run's one Pacer, and every failure goes to its one
-// retry policy, judge. Run feeds many items through a bounded pool.
+// Package pace sends a run's requests: every request, whatever it is for, takes a permit from the run's
+// one Pacer, and every failure goes to its one retry policy, judge. Run feeds items through a bounded pool.
 package pace
 
 import (
@@ -11,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,20 +35,15 @@ type Config struct {
 	MaxAttempts int     // attempts at an item that fail by themselves (5xx, timeouts); 429s do not count
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// MaxThrottleWait: nothing accepted for this long while 429s come
-	// back, or a Retry-After longer than it, stops the run with ErrThrottled.
+	// MaxThrottleWait: only 429s for this long, or a longer Retry-After, stops the run with ErrThrottled.
 	MaxThrottleWait time.Duration
-	// Adaptive lowers the rate at a 429 and probes back up toward Rate.
-	Adaptive bool
-	// Stop, when closed, stops the dispatch of new items, retries and
-	// reads; updates in flight finish. Ending New's context cancels them.
-	Stop   <-chan struct{}
-	OnWait func(d time.Duration, why string) // told of every Retry-After, for the command to say so
-	Trace  bool                              // hands each request its Attempt (see AttemptOf)
+	Adaptive        bool                              // lower the rate at a 429, probe back up toward Rate
+	Stop            <-chan struct{}                   // closed: no new items, retries or reads; updates in flight finish
+	OnWait          func(d time.Duration, why string) // told of every Retry-After, for the command to say so
+	Trace           bool                              // hands each request its Attempt (see AttemptOf)
 }
 
-// AutoConcurrency is the pool's size for a rate: enough requests in flight
-// at a latency of up to 2 s (Little's law), 8 to 256; 64 with no rate.
+// AutoConcurrency is the pool's size for a rate: 2 s worth (Little's law), 8 to 256; 64 with no rate.
 func AutoConcurrency(rate float64) int {
 	if rate <= 0 {
 		return 64
@@ -82,9 +76,8 @@ type Stats struct {
 	Accepted    float64 // the rate the server was seen to accept when it throttled; 0 if it never did
 }
 
-// Attempt is a request's place in the run, for a request log: the item's
-// attempt (a read-back counts with its update) and the request's wait for
-// its turn, backoff included.
+// Attempt is a request's place in the run, for a request log: the item's attempt (a read-back counts
+// with its update) and the request's wait for its turn, backoff included.
 type Attempt struct {
 	N    int
 	Wait time.Duration
@@ -113,10 +106,8 @@ func asError(err error) *client.APIError {
 	return e
 }
 
-// judge is the run's one retry policy: given an attempt's outcome, whether
-// to try again and after how long, or the item's final error (nil for a
-// success). sent is when the attempt's last request went out, which tells a
-// 429 that predates the last slow-down from one that does not.
+// judge is the run's one retry policy: whether to try again and after how long, or the item's final
+// error (nil for a success). sent, when the last request went out, tells a 429 older than the last cut.
 func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wait time.Duration, final *client.APIError) {
 	if err == nil {
 		p.onAnswer(sent, false)
@@ -147,21 +138,17 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 		if e.RetryAfter > time.Second && p.cfg.OnWait != nil {
 			p.cfg.OnWait(e.RetryAfter, "the API answered 429 with Retry-After")
 		}
-		// The pacer's rate and pause do the waiting for the run; the item
-		// itself waits out what the server asked of it, attempts unspent.
+		// The pacer's rate and pause wait for the run; the item waits out its Retry-After, attempts unspent.
 		return true, e.RetryAfter, nil
 	}
 	if e.StatusCode != 0 && p.onAnswer(sent, e.Kind == client.KindForbidden) {
 		return stop(fmt.Errorf("%w: the first %d answers were all 403 Forbidden (%s): these credentials may not change these numbers", ErrAborted, forbiddenAbortAfter, e.Message))
 	}
-	// Another attempt may succeed after a 5xx, a 408, no answer, a read-back
-	// that differs or a 2xx that proves nothing; an update sets values, so
-	// repeating it is safe. A field missing from a good answer (a bad_answer
-	// without status) is how the API answers, not a glitch.
-	switch {
-	case e.Kind == client.KindServer, e.Kind == client.KindTimeout, e.Kind == client.KindNetwork, e.Kind == client.KindVerify,
-		e.Kind == client.KindError, e.Kind == client.KindBadAnswer && e.StatusCode != 0, e.StatusCode == 408:
-	default:
+	// Another attempt may succeed after a 5xx, a 408, no answer, a read-back that differs or a 2xx that
+	// proves nothing; an update sets values, so repeating it is safe. A field missing from a good answer
+	// (a bad_answer without status) is how the API answers, not a glitch.
+	if !slices.Contains([]client.Kind{client.KindServer, client.KindTimeout, client.KindNetwork, client.KindVerify, client.KindError}, e.Kind) &&
+		(e.Kind != client.KindBadAnswer || e.StatusCode == 0) && e.StatusCode != 408 {
 		return false, 0, e
 	}
 	if *failures++; *failures >= p.cfg.MaxAttempts {
@@ -177,9 +164,8 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 	return true, max(rand.N(ceil), e.RetryAfter), nil
 }
 
-// Call makes one attempt at an item, its first request's permit taken; it
-// calls permit before each further request (a read before an update, a
-// read-back), which returns false once the run stops.
+// Call makes one attempt at an item, its first permit taken; it calls permit before each further
+// request (a read before an update, a read-back), which returns false once the run stops.
 type Call[T, A any] func(ctx context.Context, item T, permit func() bool) (A, error)
 
 // Outcome is what became of one item: its answer, or its final error.
@@ -191,11 +177,9 @@ type Outcome[T, A any] struct {
 	Passed   bool // handed to the sink without a call (Feed.Pass)
 }
 
-// Feed is how a source hands its items to Run, from one goroutine. Send
-// queues an item for a call, blocking while every worker is busy; Pass
-// hands the sink an item the source settled itself (an invalid row, one
-// whose answer is known), in turn and at no cost. Both fail once the run
-// halts.
+// Feed is how a source hands its items to Run, from one goroutine. Send queues an item for a call,
+// blocking while every worker is busy; Pass hands the sink an item the source settled itself (an
+// invalid row), in turn and at no cost. Both fail once the run halts.
 type Feed[T, A any] struct {
 	Send func(item T) error
 	Pass func(item T, ans A) error
@@ -203,13 +187,10 @@ type Feed[T, A any] struct {
 
 var errHalted = errors.New("halted")
 
-// Run feeds every item that source sends through call, paced and retried by
-// p, and hands one Outcome per item attempted to sink, whose calls never
-// overlap, in completion order. The pool is a bounded errgroup of p's
-// Concurrency goroutines: Send blocks while all are busy, and a sink error
-// cancels its context. Run returns a sink or source error as it is, else
-// p's reason to halt (ErrInterrupted, or ErrAborted or ErrThrottled
-// wrapped), else nil.
+// Run feeds every item that source sends through call, paced and retried by p, and hands one Outcome
+// per item attempted to sink, one at a time, in completion order. The pool is an errgroup limited to
+// p's Concurrency, whose context a sink error cancels. Run returns a sink or source error as it is,
+// else p's reason to halt (ErrInterrupted, or ErrAborted or ErrThrottled wrapped), else nil.
 func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error, call Call[T, A], sink func(Outcome[T, A]) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.cfg.Concurrency)
@@ -221,10 +202,9 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 		if sinkErr == nil {
 			if sinkErr = sink(o); sinkErr != nil {
 				p.Abort(sinkErr)
-				return sinkErr
 			}
 		}
-		return nil
+		return sinkErr
 	}
 	srcErr := source(Feed[T, A]{
 		Send: func(item T) error {
@@ -248,8 +228,7 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 	})
 	if errors.Is(srcErr, errHalted) || ctx.Err() != nil && errors.Is(srcErr, ctx.Err()) {
 		srcErr = nil // the reason is recorded already
-	}
-	if srcErr != nil {
+	} else if srcErr != nil {
 		p.Abort(srcErr)
 	}
 	_ = g.Wait()
@@ -259,14 +238,17 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 	return p.haltErr()
 }
 
-// attempts takes an item through its attempts to its Outcome; ok is false
-// when the run halted before the first.
+// attempts takes an item through its attempts to its Outcome; ok is false when the run halted before the first.
 func attempts[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) (o Outcome[T, A], ok bool) {
 	o.Item = item
-	ctx, a := p.traced(ctx)
+	var a *Attempt
+	if p.cfg.Trace {
+		a = &Attempt{}
+		ctx = context.WithValue(ctx, attemptKey{}, a)
+	}
 	var sent time.Time
 	permit := func() bool {
-		if !p.acquire(ctx, 0, a, time.Now(), 0) {
+		if !p.acquire(ctx, 0, a, 0) {
 			return false
 		}
 		sent = time.Now()
@@ -274,13 +256,11 @@ func attempts[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) 
 	}
 	failures, wait := 0, time.Duration(0)
 	for {
-		asked := time.Now()
-		if !p.acquire(ctx, wait, a, asked, 1) {
+		if !p.acquire(ctx, wait, a, 1) {
 			if o.Attempts == 0 {
 				return o, false
 			}
-			// The answer stays: an update applied before its read-back
-			// failed is told apart from one never applied.
+			// The answer stays: an update applied before its read-back failed is told from one never applied.
 			e := o.Err
 			o.Err = &client.APIError{StatusCode: e.StatusCode, APIID: e.APIID, Kind: client.KindInterrupted,
 				Message: e.Message + " (not retried: the run was stopped)"}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,10 +13,9 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
-// Pacer hands out a run's permits, one per request, and holds its retry
-// policy and its reason to stop. Its loop alone waits for the rate, so that
-// a change of it (a 429, a Retry-After, the end of throttling) takes effect
-// at once, not after waits that workers reserved before. Close it after.
+// Pacer hands out a run's permits, one per request, and holds its retry policy and its reason to stop.
+// Its loop alone waits for the rate, so a change (a 429, a Retry-After, the end of throttling) takes
+// effect at once, not after waits that workers reserved before. Close it after.
 type Pacer struct {
 	cfg      Config
 	parent   context.Context // New's: its end stops the run
@@ -38,16 +36,11 @@ type Pacer struct {
 	requests, rateLimited, retries atomic.Int64
 }
 
-// New starts the run's pacer; the first close of cfg.Stop, or the end of
-// ctx, stops it.
+// New starts the run's pacer; the first close of cfg.Stop, or the end of ctx, stops it.
 func New(ctx context.Context, cfg Config) *Pacer {
 	cfg = cfg.withDefaults()
 	p := &Pacer{cfg: cfg, parent: ctx, permits: make(chan struct{}), loopDone: make(chan struct{}),
-		cur: cfg.Rate, changed: make(chan struct{})}
-	if cfg.Rate <= 0 {
-		p.cur = math.Inf(1)
-	}
-	p.ctl = ratectl.New(p.cur, time.Now(), cfg.Adaptive)
+		ctl: ratectl.New(cfg.Rate, time.Now(), cfg.Adaptive), changed: make(chan struct{})} // loop sets cur
 	p.halt, p.abort = context.WithCancelCause(context.Background())
 	go func() {
 		select {
@@ -78,8 +71,8 @@ func (p *Pacer) Err() error { return context.Cause(p.halt) }
 
 func (p *Pacer) haltErr() error { return cmp.Or(p.Err(), ErrInterrupted) }
 
-// halted reports whether dispatch must stop, looking at the signals too:
-// nothing is handed out between a signal and its watcher.
+// halted reports whether dispatch must stop, looking at the signals too: nothing is handed out
+// between a signal and its watcher.
 func (p *Pacer) halted() bool {
 	select {
 	case <-p.cfg.Stop:
@@ -93,16 +86,13 @@ func (p *Pacer) halted() bool {
 
 // Stats returns what the run has sent so far.
 func (p *Pacer) Stats() Stats {
-	s := Stats{Requests: p.requests.Load(), RateLimited: p.rateLimited.Load(), Retries: p.retries.Load()}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s.Accepted = p.ctl.Accepted()
-	return s
+	return Stats{Requests: p.requests.Load(), RateLimited: p.rateLimited.Load(), Retries: p.retries.Load(), Accepted: p.ctl.Accepted()}
 }
 
-// loop hands out permits until the pacer halts, each due one interval after
-// the last or at the end of a Retry-After's pause. Up to 50 ms worth bank
-// up (at least one), so that a late timer costs no throughput.
+// loop hands out permits until the pacer halts, each due one interval after the last or at the end of
+// a Retry-After's pause. Up to 50 ms worth (at least one) bank up, so a late timer costs no throughput.
 func (p *Pacer) loop() {
 	defer close(p.loopDone)
 	for !p.halted() {
@@ -139,11 +129,10 @@ func (p *Pacer) change() {
 	p.changed = make(chan struct{})
 }
 
-// acquire waits wait (a backoff), then for a permit for a request asked
-// for at asked, and counts it, in a too when tracing (attempt is 1 for a
-// new attempt); false once the run halts or ctx ends.
-func (p *Pacer) acquire(ctx context.Context, wait time.Duration, a *Attempt, asked time.Time, attempt int) bool {
-	t := time.NewTimer(wait)
+// acquire waits wait (a backoff), then for a permit, and counts it, in a too when tracing (attempt is 1
+// for a new attempt); false once the run halts or ctx ends.
+func (p *Pacer) acquire(ctx context.Context, wait time.Duration, a *Attempt, attempt int) bool {
+	asked, t := time.Now(), time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -167,8 +156,7 @@ func (p *Pacer) acquire(ctx context.Context, wait time.Duration, a *Attempt, ask
 	return true
 }
 
-// onAnswer records an answer other than 429 to a request sent at sent; true
-// when the all-403 rule stops the run.
+// onAnswer records an answer other than 429 to a request sent at sent; true when the all-403 rule stops the run.
 func (p *Pacer) onAnswer(sent time.Time, forbidden bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -187,18 +175,16 @@ func (p *Pacer) onAnswer(sent time.Time, forbidden bool) bool {
 	return !p.answered && p.forbidden >= forbiddenAbortAfter
 }
 
-// CountAnswersFromHere starts the all-403 rule afresh: the reads before the
-// first row (the account, the pre-flight, the listing) may be allowed to
-// credentials that may change no number.
+// CountAnswersFromHere starts the all-403 rule afresh: the reads before the first row (the account,
+// the pre-flight, the listing) may be allowed to credentials that may change no number.
 func (p *Pacer) CountAnswersFromHere() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.forbidden, p.answered = 0, false
 }
 
-// onThrottle records a 429 to a request sent at sent, and stops the run
-// when nothing was accepted for MaxThrottleWait since the first 429, or
-// one Retry-After is longer than that.
+// onThrottle records a 429 to a request sent at sent, and stops the run when nothing was accepted for
+// MaxThrottleWait since the first 429, or one Retry-After is longer than that.
 func (p *Pacer) onThrottle(sent time.Time, retryAfter time.Duration) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -223,9 +209,8 @@ func (p *Pacer) onThrottle(sent time.Time, retryAfter time.Duration) error {
 	return nil
 }
 
-// Do sends one request, fn, paced and retried like every other. It is for
-// the reads around the rows, so a stop cancels the attempt in flight too.
-// It returns nil, the final *client.APIError, or why the run halted.
+// Do sends one request, fn, paced and retried like every other. It is for the reads around the rows,
+// so a stop cancels the attempt in flight too. It returns nil, the final *client.APIError, or why the run halted.
 func (p *Pacer) Do(ctx context.Context, fn func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -251,13 +236,4 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-// traced returns ctx carrying a new Attempt, and it, when the run traces.
-func (p *Pacer) traced(ctx context.Context) (context.Context, *Attempt) {
-	if !p.cfg.Trace {
-		return ctx, nil
-	}
-	a := &Attempt{}
-	return context.WithValue(ctx, attemptKey{}, a), a
 }

@@ -1,5 +1,4 @@
-// Package ratectl decides the rate at which a run sends, from what the
-// server answers: a pure controller on an injected clock.
+// Package ratectl decides the rate a run sends at from what the server answers, on an injected clock.
 package ratectl
 
 import (
@@ -16,18 +15,12 @@ const (
 	double          = 500 * time.Millisecond // the rate doubles this often until the first 429
 )
 
-// Controller is an adaptive rate. Until the first 429 it doubles toward
-// its ceiling. A 429 starts a throttling episode: the rate halves at each
-// 429 for a request sent after the last cut (news, not in-flight echoes).
-// The episode ends when a request sent after the last 429 is accepted: the
-// server has room again, and what it accepted from the previous episode's
-// end to this one's last cut is its limit. The rate resumes just below it,
-// then climbs slowly toward the ceiling until the next 429. When the
-// server refused more than it accepted meanwhile, that is no limit we
-// overshot but an account busy with other traffic, which refuses most
-// requests whatever the rate: the rate resumes where the episode began, so
-// the run is back at full speed when the account frees up. It is not safe
-// for concurrent use.
+// Controller is an adaptive rate, not safe for concurrent use. Until the first 429 it doubles toward its
+// ceiling. A 429 starts an episode: the rate halves at each 429 for a request sent after the last cut
+// (news, not in-flight echoes). The episode ends when a request sent after the last 429 is accepted;
+// what the server accepted since the previous episode's end, per second up to this one's last cut, is
+// its limit: the rate resumes just below it and climbs slowly. More refused than accepted is an account
+// busy with other traffic, not a limit: the rate resumes where the episode began.
 type Controller struct {
 	ceiling float64
 	fixed   bool      // not adaptive
@@ -46,10 +39,8 @@ type Controller struct {
 	pauseUntil   time.Time
 }
 
-// New returns a controller for a run that may send at most ceiling
-// requests per second (0 or +Inf: no ceiling), starting now. Told no
-// ceiling, it sends without a limit until the first 429. Not adaptive, it
-// keeps to the ceiling and only pauses for a whole Retry-After.
+// New returns a controller of at most ceiling requests/s (0 or +Inf: none until the first 429) from now.
+// Not adaptive, it keeps to the ceiling and only pauses for a whole Retry-After.
 func New(ceiling float64, now time.Time, adaptive bool) *Controller {
 	if ceiling <= 0 || math.IsNaN(ceiling) {
 		ceiling = math.Inf(1)
@@ -61,34 +52,28 @@ func New(ceiling float64, now time.Time, adaptive bool) *Controller {
 	return &Controller{ceiling: ceiling, fixed: !adaptive, rate: r, last: now, startup: adaptive, prevEnd: now}
 }
 
-// OnAccepted records an answer that was not a 429, for a request sent at
-// sentAt.
+// OnAccepted records an answer that was not a 429, for a request sent at sentAt.
 func (c *Controller) OnAccepted(now, sentAt time.Time) {
 	c.accepted++
 	if !c.episode || sentAt.Before(c.lastThrottle) {
 		return
 	}
 	c.episode = false
-	// The time from the last cut to now went in probing at the cut rate,
-	// not in what the server could take.
+	// The time since the last cut went in probing at the cut rate, not in what the server could take.
 	if span := c.lastCut.Sub(c.prevEnd).Seconds(); c.refused > c.accepted {
 		c.rate = c.before
 	} else if span > 0 {
-		// Answers in flight when the span began can make a short one
-		// read high: never more than the rate that drew the 429.
+		// Answers in flight when a short span began read high: never above the rate that drew the 429.
 		c.limit = min(c.before, float64(c.accepted)/span)
 		c.rate = min(c.ceiling, max(minRate, margin*c.limit))
 	}
 	c.accepted, c.refused, c.prevEnd, c.last = 0, 0, now, now
 }
 
-// OnThrottled records a 429 for a request sent at sentAt; retryAfter is
-// the server's Retry-After (0 when absent).
+// OnThrottled records a 429 for a request sent at sentAt, with its Retry-After (0 when absent).
 func (c *Controller) OnThrottled(now, sentAt time.Time, retryAfter time.Duration) {
-	// A Retry-After in whole seconds is rounded up: the server frees a
-	// slot after more than retryAfter-1s. Pausing the run that long never
-	// sends before the server could accept; the rest of the wait is the
-	// rate's.
+	// A Retry-After in whole seconds is rounded up: the server frees a slot after more than retryAfter-1s.
+	// Pausing that long never sends early; the rest of the wait is the rate's.
 	slack := RetryAfterSlack
 	if c.fixed {
 		slack = 0
@@ -129,10 +114,8 @@ func (c *Controller) Rate(now time.Time) float64 {
 	return c.rate
 }
 
-// PauseUntil is when the run may send again after a Retry-After: the
-// latest Retry-After less RetryAfterSlack.
+// PauseUntil is when the run may send again: the latest Retry-After less RetryAfterSlack.
 func (c *Controller) PauseUntil() time.Time { return c.pauseUntil }
 
-// Accepted is the rate the server was last measured to accept, or 0 when
-// it never throttled.
+// Accepted is the rate the server was last measured to accept; 0 when it never throttled.
 func (c *Controller) Accepted() float64 { return c.limit }
