@@ -10,14 +10,11 @@ import (
 	"time"
 )
 
-// The simulation: a client that sends rows through a token bucket at the
-// Controller's rate, with a latency, against a simulated server limiter, on
-// a fake clock that steps 1 ms at a time. A row answered 429 is sent again
-// (after its Retry-After, when the server sends one, as the pacer does); a
-// row is done when accepted.
+// The simulation: rows sent through a token bucket at the Controller's rate, with a latency, against a
+// server limiter, on a clock stepping 1 ms. A row answered 429 is sent again (after its Retry-After, as
+// the pacer does) until accepted.
 
-// limiter decides a request arriving t after the run began; when it
-// refuses, retryAfter is the time until a slot frees.
+// limiter decides a request arriving t into the run; refused, retryAfter is the time until a slot frees.
 type limiter func(t time.Duration) (ok bool, retryAfter time.Duration)
 
 // bucket: rate l, burst b, full at the start.
@@ -33,8 +30,7 @@ func bucket(l, b float64) limiter {
 	}
 }
 
-// fixed: n per window w aligned on the server's clock; the run starts at
-// phase into a window.
+// fixed: n per window w aligned on the server's clock; the run starts phase into a window.
 func fixed(n int, w, phase time.Duration) limiter {
 	window, count := int64(-1), 0
 	return func(t time.Duration) (bool, time.Duration) {
@@ -90,21 +86,17 @@ type simResult struct {
 	requests, throttled, done int
 }
 
-// event: a request reaching the server, its answer reaching the client, or
-// a refused row whose Retry-After has run out.
+// event: a request reaching the server, its answer reaching the client, or a refused row's Retry-After ending.
 type event struct {
-	at, sentAt, back time.Duration
-	answer, ok       bool
-	ra               time.Duration
-	retry            bool
-	seq              int
+	at, sentAt, back, ra time.Duration
+	answer, ok, retry    bool
+	seq                  int
 }
 
 var epoch = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// simulate runs rows through a new Controller of the ceiling against lim,
-// with a latency of 1 to 3 ms; retryAfter: the server sends one (in whole
-// seconds, rounded up).
+// simulate runs rows through a new Controller of the ceiling against lim, with a latency of 1 to 3 ms;
+// retryAfter: the server sends one (in whole seconds, rounded up).
 func simulate(lim limiter, rows int, ceiling float64, retryAfter bool, seed uint64) simResult {
 	const step = time.Millisecond
 	c := New(ceiling, epoch, true)
@@ -168,11 +160,8 @@ func simulate(lim limiter, rows int, ceiling float64, retryAfter bool, seed uint
 	return res
 }
 
-// TestController_meetsThrottlingTargets runs every limiter shape in
-// bench/throttle.sh's setting (loopback, N = 1000) with the run's --rate at
-// the server's limit L and at 10 L, with and without Retry-After, and holds
-// the controller to the targets: every row done within 1.10 × N/L, under 5%
-// of requests answered 429.
+// TestController_meetsThrottlingTargets runs every limiter shape as bench/throttle.sh does (N = 1000) at
+// --rate L and 10 L, with and without Retry-After: every row done within 1.10 × N/L, under 5% 429s.
 func TestController_meetsThrottlingTargets(t *testing.T) {
 	t.Parallel()
 	const rows = 1000
@@ -195,10 +184,8 @@ func TestController_meetsThrottlingTargets(t *testing.T) {
 	}
 }
 
-// TestController_recoversAfterABusySpell: an account busy with other
-// traffic refuses 95% of requests whatever the rate; the run must not
-// crawl once it frees up. 60 rows at --rate 100 behind a 3 s spell, then a
-// bucket of 50/s: done within N/L + the spell + 3 s.
+// TestController_recoversAfterABusySpell: an account busy with other traffic refuses 95% of requests
+// whatever the rate; once it frees up (a bucket of 50/s after 3 s), 60 rows at --rate 100 must not crawl.
 func TestController_recoversAfterABusySpell(t *testing.T) {
 	t.Parallel()
 	const rows, spell = 60, 3 * time.Second
