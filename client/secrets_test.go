@@ -17,9 +17,8 @@ const secretToken = "tok-Q9vX2mLr8TqZ4wNb7YcK1hJd5sFp3GaE"
 
 var basic = base64.StdEncoding.EncodeToString([]byte(testAuthID + ":" + secretToken))
 
-// assertNoSecret fails when text holds the token, its Basic credential, or
-// any 10-character piece of the token's random part or of the part of the
-// credential that encodes the token alone.
+// assertNoSecret fails when text holds the token, its Basic credential, or any 10-character piece of the
+// token's random part or of the part of the credential that encodes the token alone.
 func assertNoSecret(t *testing.T, what, text string) {
 	t.Helper()
 	forms := []string{secretToken, basic}
@@ -162,8 +161,7 @@ func TestSecrets_noAnswer(t *testing.T) {
 	}
 }
 
-// TestNew_refuses: what New refuses it says why, and never quotes back a
-// password in the API URL.
+// TestNew_refuses: what New refuses it says why, and never quotes back a password in the API URL.
 func TestNew_refuses(t *testing.T) {
 	const pw = "pwZ8kQ3vN6tR1yU4"
 	for _, tt := range []struct{ url, id, token, want string }{

@@ -118,9 +118,8 @@ func TestJudge_retriesWhatMaySucceed(t *testing.T) {
 	}
 }
 
-// TestRun_stopsWhenEveryRequestWouldFail: bad credentials, a 405, a fatal
-// error or nothing but 403s from the start stop the run; a 403 after a
-// success is the row's own problem.
+// TestRun_stopsWhenEveryRequestWouldFail: bad credentials, a 405, a fatal error or nothing but 403s from the
+// start stop the run; a 403 after a success is the row's own problem.
 func TestRun_stopsWhenEveryRequestWouldFail(t *testing.T) {
 	for _, tt := range []struct {
 		err  *client.APIError
