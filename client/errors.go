@@ -57,11 +57,7 @@ func (e *APIError) Error() string { return e.Message }
 func (e *APIError) Unwrap() error { return e.Err }
 
 // AsAPIError returns err as an *APIError, if it is one.
-func AsAPIError(err error) (*APIError, bool) {
-	var e *APIError
-	ok := errors.As(err, &e)
-	return e, ok
-}
+func AsAPIError(err error) (*APIError, bool) { return errors.AsType[*APIError](err) }
 
 func answerError(status int, kind Kind, msg string, cause error) *APIError {
 	return &APIError{StatusCode: status, Kind: kind, Message: fmt.Sprintf("HTTP %d: %s", status, msg), Err: cause}
@@ -99,8 +95,7 @@ func checkResponse(resp *http.Response, body []byte) *APIError {
 		msg += " to " + cleanMessage(resp.Header.Get("Location")) + " (not followed: the credentials would be sent again; check --api-url)"
 	}
 	e := answerError(status, kind, msg, nil)
-	e.APIID = apiID
-	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	e.APIID, e.RetryAfter = apiID, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return e
 }
 
@@ -110,14 +105,13 @@ func transportError(ctxErr, err error) *APIError {
 		return &APIError{Kind: KindCancelled, Message: "cancelled", Err: ctxErr}
 	}
 	kind, msg := KindNetwork, "connection error"
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		kind, msg = KindTimeout, "timed out"
 	} else if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		msg = "connection closed by the server without an answer"
 	}
 	inner := err
-	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		inner = ue.Err // its text quotes the URL
 	}
 	return &APIError{Kind: kind, Message: msg + ": " + cleanMessage(inner.Error()), Err: err}
