@@ -202,6 +202,9 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 	sum, err := batch.Run(ctx, job)
 	s.sum = sum
 	s.prog.finish()
+	if cerr := rep.Compact(); cerr != nil {
+		s.log.Warn("the report keeps a line per attempt: it could not be rewritten with one per row", "report", o.report, "error", cerr)
+	}
 	if cerr := rep.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

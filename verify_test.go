@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -146,10 +147,33 @@ func verifyLatest(t *testing.T, path string) map[string]e2eReportRow {
 	return latest
 }
 
+// verifyOneLinePerRow reads a report as encoding/csv does: its header, then
+// exactly one line per input row, as a count of statuses needs.
+func verifyOneLinePerRow(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) == 0 || recs[0][0] != "row" {
+		t.Fatalf("report %s: %v, want a CSV with its header first", path, err)
+	}
+	rows := map[string]bool{}
+	for _, rec := range recs[1:] {
+		rows[rec[0]] = true
+	}
+	if len(recs)-1 != verifyNumbers || len(rows) != verifyNumbers {
+		t.Errorf("report holds %d lines for %d rows, want one line for each of the %d input rows", len(recs)-1, len(rows), verifyNumbers)
+	}
+}
+
 type verifySummary struct {
-	OK, Failed, Unverified, AlreadyOK int
-	NotAttempted                      int `json:"not_attempted"`
-	Verify                            struct {
+	OK, Failed, Unverified int
+	AlreadyOK              int `json:"already_ok"`
+	NotAttempted           int `json:"not_attempted"`
+	Verify                 struct {
 		Chosen                             string
 		Rows, Pages, Listed, Reads, Resent int
 	}
@@ -187,6 +211,7 @@ func TestVerifyByPage_listingIsAFilterAReadTheProof(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (one row failed):\n%s", code, stderr)
 	}
+	verifyOneLinePerRow(t, report)
 	latest := verifyLatest(t, report)
 	for i := range verifyNumbers {
 		n := verifyNumber(i)
@@ -256,6 +281,17 @@ func TestVerifyByPage_stopDuringTheReadBackLeavesRowsUnverified(t *testing.T) {
 		t.Errorf("summary %+v, want every row unverified", s)
 	}
 	verifyResume(t, f, report, input)
+
+	// The report, now one line per row, is trusted as it is: no ok row is sent again.
+	f.mu.Lock()
+	clear(f.posts)
+	f.mu.Unlock()
+	code, _, stderr := runWith(t, f.env(), nil, "run", "--input", input, "--report", report, "--verify", "--resume",
+		"--rate", "0", "--progress", "never", "--summary", summary)
+	if s := readVerifySummary(t, summary); code != 0 || len(f.posts) != 0 || s.AlreadyOK != verifyNumbers {
+		t.Errorf("second resume: exit %d, %d numbers updated, summary %+v; want every row already ok, none sent:\n%s", code, len(f.posts), s, stderr)
+	}
+	verifyOneLinePerRow(t, report)
 }
 
 // verifyResume resumes a run stopped before its read-back: every row is
@@ -284,6 +320,7 @@ func verifyResume(t *testing.T, f *verifyFront, report, input string) {
 	if s := readVerifySummary(t, summary); s.OK != verifyNumbers || s.AlreadyOK != 0 || s.Verify.Chosen != "page" || s.Verify.Resent != 1 {
 		t.Errorf("resume summary %+v, want every row ok, read back by page, 1 sent again", s)
 	}
+	verifyOneLinePerRow(t, report)
 }
 
 // TestVerifyByPage_killBeforeTheReadBackIsResumedByReading: kill -9 of the

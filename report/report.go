@@ -6,9 +6,12 @@
 package report
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"hash/fnv"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,11 +29,12 @@ var Columns = []string{
 type Writer struct {
 	*csvFile
 	done *Completed
+	path string
 }
 
 // Open opens the report at path (see Mode) for a run against origin.
 func Open(path string, mode Mode, origin Origin, stdout io.Writer) (*Writer, error) {
-	w := &Writer{}
+	w := &Writer{path: path}
 	if mode == Resume {
 		w.done = &Completed{done: map[uint64]uint64{}, unverified: map[uint64]uint64{}}
 	}
@@ -64,6 +68,62 @@ func cells(rec []string, r batch.Result, text func(string) string, target func(b
 		rec[7+f] = target(s)
 	}
 	return rec
+}
+
+// Compact rewrites the report with one line per row: each row and number's latest line, in order,
+// so that counting statuses gives the run's totals. Resume reads a number's latest line, which
+// stays, so a line superseded (unverified, then ok; failed, then ok on resume) may go once its
+// successor is written. Keyed by the row too: a duplicate row's invalid line supersedes nothing.
+// A stream, or a report a write failed on, is left as it is.
+func (w *Writer) Compact() error {
+	c := w.csvFile
+	if c.w == nil || c.stream || c.err != nil {
+		return nil
+	}
+	if c.w.Flush(); c.w.Error() != nil {
+		return nil
+	}
+	end, err := c.f.Seek(0, io.SeekEnd)
+	each := func(fn func(rec []string) error) error {
+		if err != nil {
+			return err
+		}
+		_, err := scanRecords(c.f, w.path, c.start, end, len(c.rec), fn)
+		return err
+	}
+	var keys []uint64 // sorted, rather than a set of every row, to stay small
+	err = each(func(rec []string) error { keys = append(keys, hash(rec[0], rec[1])); return nil })
+	slices.Sort(keys)
+	skip := map[uint64]int{} // how many earlier lines of a row to drop
+	for i := 1; i < len(keys); i++ {
+		if keys[i] == keys[i-1] {
+			skip[keys[i]]++
+		}
+	}
+	keys = nil
+	dst, _, rerr := resolve(w.path)
+	if err = errors.Join(err, rerr); err != nil || len(skip) == 0 {
+		return err
+	}
+	tmp, err := replaceFile(c.f, dst, func(tmp *os.File) error {
+		if _, err := io.Copy(tmp, io.NewSectionReader(c.f, 0, c.start)); err != nil { // the header
+			return err
+		}
+		cw := csv.NewWriter(tmp)
+		err := each(func(rec []string) error {
+			if k := hash(rec[0], rec[1]); skip[k] > 0 {
+				skip[k]--
+				return nil
+			}
+			return cw.Write(rec)
+		})
+		cw.Flush()
+		return errors.Join(err, cw.Error(), tmp.Sync())
+	})
+	if err == nil {
+		c.f, c.w = tmp, csv.NewWriter(tmp)
+	}
+	return err
 }
 
 // Close flushes the report and releases its lock.
