@@ -303,3 +303,47 @@ func BenchmarkWriter_Write(b *testing.B) {
 		})
 	}
 }
+
+// TestWriter_Compact: a report is rewritten with each row's latest line, in
+// order (its rows' cells as they were, their line ends \n), its first lines
+// (an old version's origin line, its header) byte for byte; an invalid row
+// with the number of another row drops nothing. A report on standard output
+// is left as written.
+func TestWriter_Compact(t *testing.T) {
+	head := "\xef\xbb\xbf# plivo-bulk report: account=" + testOrigin.Account + " api=" + testOrigin.API + " cells=escaped\r\n" +
+		strings.Join(Columns[:11], ",") + "\r\n"
+	p := filepath.Join(t.TempDir(), "r.csv")
+	_ = os.WriteFile(p, []byte(head+"2,1,failed,500,x,3,boom,,,'=a,\r\n3,2,ok,202,x,1,,,,b,\r\n"), 0o600)
+	w, err := Open(p, Resume, testOrigin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []batch.Result{
+		result(2, "1", batch.StatusUnverified, batch.Targets{batch.Alias: set("=a")}),
+		result(4, "1", batch.StatusInvalid, batch.Targets{}),
+		result(2, "1", batch.StatusOK, batch.Targets{batch.Alias: set("=a")}),
+	} {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(w.Compact(), w.Close()); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(p)
+	want := head + "3,2,ok,202,x,1,,,,b,\n4,1,invalid,202,a1,1,,,,,\n2,1,ok,202,a1,1,,,,'=a,\n"
+	if string(data) != want {
+		t.Errorf("compacted:\n%q\nwant\n%q", data, want)
+	}
+
+	var out strings.Builder
+	w, err = Open("-", New, testOrigin, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Write(result(2, "1", batch.StatusUnverified, batch.Targets{}))
+	_ = w.Write(result(2, "1", batch.StatusOK, batch.Targets{}))
+	if err := errors.Join(w.Compact(), w.Close()); err != nil || strings.Count(out.String(), "\n") != 3 {
+		t.Errorf("a streamed report: %v, %q; want its header and both lines", err, out.String())
+	}
+}
