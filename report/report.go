@@ -77,10 +77,7 @@ func cells(rec []string, r batch.Result, text func(string) string, target func(b
 // A stream, or a report a write failed on, is left as it is.
 func (w *Writer) Compact() error {
 	c := w.csvFile
-	if c.w == nil || c.stream || c.err != nil {
-		return nil
-	}
-	if c.w.Flush(); c.w.Error() != nil {
+	if c.w == nil || c.stream || c.err != nil { // every write is flushed: c.err holds any failure
 		return nil
 	}
 	end, err := c.f.Seek(0, io.SeekEnd)
