@@ -13,7 +13,8 @@ import (
 // TestStop_reportHoldsEveryRow: a run stopped early (the failure budget,
 // Ctrl-C) still writes one line per input row, the rows it never reached
 // as not_attempted, and --resume then sends exactly the rows that were not
-// ok: the not-attempted and the failed ones, never an ok one.
+// ok: the not-attempted and the failed ones, never an ok one, and leaves
+// one line per row.
 func TestStop_reportHoldsEveryRow(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct {
@@ -84,6 +85,15 @@ func TestStop_reportHoldsEveryRow(t *testing.T) {
 				if !resend[n] {
 					t.Errorf("%s was ok before the resume, which sent it again", n)
 				}
+			}
+			// The resumed run's lines took the place of the ones it superseded;
+			// the repeated row's invalid line took none.
+			lines, final := e2eReadReport(t, r.path("report.csv")), map[int]string{}
+			for _, g := range lines {
+				final[g.Row] = g.Status
+			}
+			if len(lines) != rows || len(final) != rows || final[2] != "ok" {
+				t.Errorf("after the resume, %d report lines for %d rows (row 2 %q), want one line for each of the %d rows, row 2 ok", len(lines), len(final), final[2], rows)
 			}
 		})
 	}
