@@ -115,6 +115,8 @@ func TestAuthTokenFile_fifoWaitEndsAtTheStop(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		var out bytes.Buffer
+		e2eForks.runStarts()
+		defer e2eForks.runEnds()
 		done <- run(t.Context(), stop, []string{"run", "--input", input, "--report", filepath.Join(dir, "report.csv")}, env, nil, &out, &out)
 	}()
 	close(stop)

@@ -25,7 +25,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 func runWith(t *testing.T, getenv func(string) string, stdin io.Reader, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
+	e2eForks.runStarts()
 	err := run(t.Context(), nil, args, getenv, stdin, &stdout, &stderr)
+	e2eForks.runEnds()
 	code := exitCodeSaid(err, notices(&stderr, logsJSON(args)))
 	if tok := getenv("PLIVO_AUTH_TOKEN"); tok != "" && strings.Contains(stdout.String()+stderr.String(), tok) {
 		t.Errorf("the token appears in the output of %v", args)

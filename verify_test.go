@@ -260,6 +260,8 @@ func TestVerifyByPage_stopDuringTheReadBackLeavesRowsUnverified(t *testing.T) {
 	stop, done := make(chan struct{}), make(chan error, 1)
 	go func() {
 		var out bytes.Buffer
+		e2eForks.runStarts()
+		defer e2eForks.runEnds()
 		done <- run(t.Context(), stop, args, f.env(), nil, &out, &out)
 	}()
 	select {
