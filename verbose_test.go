@@ -47,7 +47,11 @@ func startVerboseServer(t *testing.T) *verboseServer {
 	return v
 }
 
-func (v *verboseServer) requests() []string { v.mu.Lock(); defer v.mu.Unlock(); return slices.Clone(v.seen) }
+func (v *verboseServer) requests() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.seen)
+}
 
 // TestVerbose_logsOneLinePerRequest: with --verbose, run, plan and export
 // log exactly one line per request the server saw, with its method, path,
