@@ -170,16 +170,6 @@ func (p *ptyProc) finish() e2eResult {
 	return res
 }
 
-// confirmFixture starts a sandbox with n numbers on e2eAppStart and writes
-// an input that moves them all to app.
-func confirmFixture(t *testing.T, n int, app string) (*e2eFixture, *e2eRunner, string, []string) {
-	t.Helper()
-	numbers := e2eNumberRange(0, n)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
-	r := e2eNewRunner(t, fx)
-	return fx, r, r.write("numbers.csv", e2eAppInput(app, numbers...)), numbers
-}
-
 // confirmPosts returns the POSTs the sandbox received.
 func confirmPosts(t *testing.T, fx *e2eFixture) int {
 	t.Helper()
@@ -226,7 +216,7 @@ func TestConfirm_prompt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
+			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
 			p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json"}, confirmArgs)...)
 			p.expect("About to update numbers on account " + fx.authID + " at http://127.0.0.1:")
 			p.expect("rows: 5, of which 5 to send")
@@ -268,7 +258,7 @@ func TestConfirm_asksOnTheTerminalWhateverIsRedirected(t *testing.T) {
 	for _, redirect := range []string{"stderr to a log", "input on stdin"} {
 		t.Run(redirect, func(t *testing.T) {
 			t.Parallel()
-			fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
+			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, 3, e2eAppA)
 			log, err := os.Create(r.path("run.log"))
 			if err != nil {
 				t.Fatal(err)
@@ -313,7 +303,7 @@ func TestConfirm_asksOnTheTerminalWhateverIsRedirected(t *testing.T) {
 func TestConfirm_typedAheadDoesNotAnswer(t *testing.T) {
 	t.Parallel()
 	const n, canary = 12, 3
-	fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
+	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
 	data, err := os.ReadFile(input)
 	if err != nil {
 		t.Fatal(err)
@@ -370,7 +360,7 @@ func TestConfirm_backgroundJobIsRefused(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
+			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, 3, e2eAppA)
 			data, err := os.ReadFile(input)
 			if err != nil {
 				t.Fatal(err)
@@ -426,7 +416,7 @@ func TestConfirm_ttyThatIsNoTerminalAsksNothing(t *testing.T) {
 	if out, err := e2eCombinedOutput(exec.Command("unshare", "-rm", "sh", "-c", bind, "sh", "true")); err != nil {
 		t.Skipf("no mount namespace to bind /dev/null on /dev/tty in: %v %s", err, out)
 	}
-	fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
+	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, 3, e2eAppA)
 	res := r.startVia(nil, []string{"unshare", "-rm", "sh", "-c", bind, "sh"},
 		slices.Concat([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...).wait()
 	e2eExit(t, "run", res, 0)
@@ -439,7 +429,7 @@ func TestConfirm_ttyThatIsNoTerminalAsksNothing(t *testing.T) {
 // a terminal.
 func TestConfirm_yesFlagAsksNothing(t *testing.T) {
 	t.Parallel()
-	fx, r, input, numbers := confirmFixture(t, 3, e2eAppA)
+	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, 3, e2eAppA)
 	res := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--yes"}, confirmArgs)...).finish()
 	if res.code != 0 || strings.Contains(res.stdout, "Type yes") {
 		t.Fatalf("exit code %d, want 0 without a question:\n%s", res.code, res.stdout)
@@ -458,7 +448,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 	for _, answer := range []string{"no", "yes", "ctrl-c"} {
 		t.Run(answer, func(t *testing.T) {
 			t.Parallel()
-			fx, r, input, numbers := confirmFixture(t, n, e2eAppA)
+			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
 			p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
 			p.expect(fmt.Sprintf("1 pre-flight read, 0 listing pages, %d canary reads)", canary))
 			p.expect("Type yes to go on: ")
@@ -519,7 +509,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 func TestConfirm_bigRunCanaryUndo(t *testing.T) {
 	t.Parallel()
 	const n, canary = 1001, 20
-	fx, r, input, numbers := confirmFixture(t, n, e2eAppB)
+	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppB)
 	before := fx.srv.Numbers()
 	question := "Type the account id (" + fx.authID + ") to go on: "
 	p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "refused.csv"}, confirmArgs)...)

@@ -55,10 +55,7 @@ func e2eUndoRecords(t *testing.T, path string) [][]string {
 // host is refused, before any request, and left as it was.
 func TestResume_refusesAnotherOrigin(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1300, 2)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	fx, r, input, nums := e2eMoveAll(t, sandbox.Config{}, 1300, 2, e2eAppA)
 	e2eExit(t, "first run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
 	report, undo := e2eRead(t, r.path("report.csv")), e2eRead(t, r.path("undo.csv"))
 
@@ -231,10 +228,7 @@ func e2eCheckUnrecorded(t *testing.T, res e2eResult, hint string) map[string]str
 // resume hint, and the resumed run sends nothing the report has as ok.
 func TestReport_writeFails(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1400, 100)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...)) // 3 KB: its private copy fits the limit
+	fx, r, input, nums := e2eMoveAll(t, sandbox.Config{}, 1400, 100, e2eAppA) // 3 KB: its private copy fits the limit
 	report := r.path("report.csv")
 	// dash counts ulimit -f in 512-byte blocks: 4 KiB, some 45 report rows.
 	res := r.startVia(nil, []string{"sh", "-c", `ulimit -f 8 && exec "$@"`, "sh"}, e2eRun(input, report, "--rate", "0")...).wait()
@@ -382,10 +376,7 @@ func TestUndo_widenedOnResume(t *testing.T) {
 // check, an undo file in use) leaves no report that blocks the next run.
 func TestReport_headerOnlyTakenOver(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1920, 4)
-	fx := e2eStartFixture(t, sandbox.Config{Latency: 300 * time.Millisecond}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	fx, r, input, _ := e2eMoveAll(t, sandbox.Config{Latency: 300 * time.Millisecond}, 1920, 4, e2eAppA)
 
 	bad := r.withToken(fx.authID, "wrongToken"+e2eRandString("abcdefghijklmnopqrstuvwxyz", 30))
 	e2eExit(t, "run with a wrong token", bad.run(e2eRun(input, "report.csv", "--rate", "0")...), 3)
@@ -442,10 +433,7 @@ func TestResume_countsOnlyInputRows(t *testing.T) {
 // cannot be written (two signals: TestRun_secondSignalStopsAtOnce).
 func TestLogs_jsonOnly(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1940, 40)
-	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx).binary()
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	_, r, input, _ := e2eMoveAll(t, sandbox.Config{Latency: 20 * time.Millisecond}, 1940, 40, e2eAppA)
 	argv := e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")
 	e2eExit(t, "run", r.startVia(nil, []string{"sh", "-c", `ulimit -f 4 && exec "$@"`, "sh"}, argv...).wait(), 3)
 }

@@ -261,6 +261,16 @@ func e2eAppInput(app string, numbers ...string) string {
 	return b.String()
 }
 
+// e2eMoveAll starts a sandbox with the numbers e2eNumberRange(first, n) and
+// a runner on it whose numbers.csv moves them all to app.
+func e2eMoveAll(t *testing.T, cfg sandbox.Config, first, n int, app string) (fx *e2eFixture, r *e2eRunner, input string, numbers []string) {
+	t.Helper()
+	numbers = e2eNumberRange(first, n)
+	fx = e2eStartFixture(t, cfg, e2eNumbers(numbers...)...)
+	r = e2eNewRunner(t, fx)
+	return fx, r, r.write("numbers.csv", e2eAppInput(app, numbers...)), numbers
+}
+
 const e2eAlnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 func e2eRandString(alphabet string, n int) string {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
 // TestProgress_canaryOnATerminal runs a canary on a terminal, as a person
@@ -24,7 +26,7 @@ func TestProgress_canaryOnATerminal(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, r, input, _ := confirmFixture(t, n, e2eAppA)
+			_, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
 			p := r.with("TERM", tt.term).startPTY("run", "--input", input, "--report", "report.csv", "--canary", "3",
 				"--rate", "0", "--progress", tt.progress, "--log-every", "10ms")
 			p.expect("Type yes to go on: ")

@@ -41,7 +41,7 @@ func TestStopAdvice_resumeOnlyWhereItHelps(t *testing.T) {
 	})
 	t.Run("confirmation declined", func(t *testing.T) {
 		t.Parallel()
-		fx, r, input, _ := confirmFixture(t, 5, e2eAppA)
+		fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 0, 5, e2eAppA)
 		p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...)
 		p.expect("Type yes to go on: ")
 		p.typeIn("no\r")

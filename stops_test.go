@@ -149,10 +149,7 @@ func TestStop_signalEndsWaits(t *testing.T) {
 // writes block.
 func TestStop_thirdSignalExitsAtOnce(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(3000, 2000) // 170 KB of report: more than a pipe holds
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 3000, 2000, e2eAppA) // 170 KB of report: more than a pipe holds
 	fifo := r.path("out.fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("mkfifo: %v", err)
@@ -260,10 +257,7 @@ func TestThrottle_retryAfter(t *testing.T) {
 // the open-files limit, says so, and no row fails for want of a file.
 func TestPool_fitsOpenFiles(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(4000, 300)
-	fx := e2eStartFixture(t, sandbox.Config{Latency: 200 * time.Millisecond}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	_, r, input, nums := e2eMoveAll(t, sandbox.Config{Latency: 200 * time.Millisecond}, 4000, 300, e2eAppA)
 	res := r.startVia(nil, []string{"sh", "-c", `ulimit -n 256 && exec "$@"`, "sh"},
 		e2eRun(input, "report.csv", "--rate", "0", "--concurrency", "1000")...).wait()
 	e2eExit(t, "run", res, 0)

@@ -22,10 +22,7 @@ import (
 // with --force too, and left as it was; --force never empties it either.
 func TestForce_neverReplacesUndoFile(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1830, 2)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	fx, r, input, nums := e2eMoveAll(t, sandbox.Config{}, 1830, 2, e2eAppA)
 	e2eExit(t, "run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
 	undo := e2eRead(t, r.path("undo.csv"))
 	for name, argv := range map[string][]string{
@@ -64,10 +61,7 @@ func TestForce_neverReplacesUndoFile(t *testing.T) {
 // (exit 2), unless --allow-other-origin says so; on its own origin it runs.
 func TestUndoInput_refusesAnotherOrigin(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1840, 2)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	fx, r, input, nums := e2eMoveAll(t, sandbox.Config{}, 1840, 2, e2eAppA)
 	e2eExit(t, "run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0")...), 0)
 
 	fxB := e2eStartFixture(t, sandbox.Config{AuthID: fx.authID, AuthToken: fx.token}, e2eNumbers(nums...)...)
