@@ -36,7 +36,7 @@ func TestAuthTokenFile_authenticates(t *testing.T) {
 			tokenFile := filepath.Join(t.TempDir(), "token") // outside the runner's directory, which check reads
 			_ = os.WriteFile(tokenFile, []byte(strings.ReplaceAll(tt.content, "TOKEN", fx.token)), 0o400)
 			r = r.with("PLIVO_AUTH_TOKEN_FILE", tokenFile)
-			res := r.run(e2eRun(r.write("numbers.csv", e2eAppInput(e2eAppA, "12025550601")), "report.csv", "--rate", "0")...)
+			res := r.run(e2eRun(r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, "12025550601")), "report.csv", "--rate", "0")...)
 			e2eExit(t, "run", res, tt.want) // e2eProc.check looks for the token
 		})
 	}
@@ -77,7 +77,7 @@ func TestAuthTokenFile_unusable(t *testing.T) {
 					r.secrets = append(r.secrets, strings.TrimSpace((*tt.content)[:20]))
 				}
 			}
-			input := r.write("numbers.csv", e2eAppInput(e2eAppA, "12025550601"))
+			input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, "12025550601"))
 			for _, args := range [][]string{
 				e2eRun(input, "report.csv", "--rate", "0"),
 				// An address the sandbox refuses: were the token not checked
@@ -109,7 +109,7 @@ func TestAuthTokenFile_fifoWaitEndsAtTheStop(t *testing.T) {
 		t.Skipf("no named pipes here: %v", err)
 	}
 	input := filepath.Join(dir, "numbers.csv")
-	_ = os.WriteFile(input, []byte(e2eAppInput(e2eAppA, "12025550601")), 0o600)
+	_ = os.WriteFile(input, []byte(e2eInput("number,app_id", e2eAppA, "12025550601")), 0o600)
 	env := envOf(map[string]string{"PLIVO_API_URL": "http://127.0.0.1:1", "PLIVO_AUTH_ID": "MAXXXXXXXXXXXXXXXXXX", "PLIVO_AUTH_TOKEN_FILE": fifo})
 	stop := make(chan struct{})
 	done := make(chan error, 1)

@@ -302,7 +302,7 @@ func e2ePtr[T any](v T) *T { return &v }
 func TestRun_outputsNeverTheInput(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(1900, 2)
-	content := e2eAppInput(e2eAppA, nums...)
+	content := e2eInput("number,app_id", e2eAppA, nums...)
 	tests := []struct {
 		name  string
 		setup func(dir string) error

@@ -138,7 +138,7 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 		t.Parallel()
 		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(append(slices.Clone(nums), extra...)...)...)
 		r := e2eNewRunner(t, fx)
-		input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 		report := r.path("report.csv")
 		since := time.Now()
 		p := r.start(nil, e2eRun(input, report, "--rate", "8")...)
@@ -146,7 +146,7 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 		if p.exited() {
 			t.Fatalf("the run ended before the input could be changed\n%v", p.wait())
 		}
-		r.write("numbers.new", e2eAppInput(e2eAppB, append(slices.Clone(nums), extra...)...))
+		r.write("numbers.new", e2eInput("number,app_id", e2eAppB, append(slices.Clone(nums), extra...)...))
 		if err := os.Rename(r.path("numbers.new"), input); err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +167,7 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 		}
 		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 		r := e2eNewRunner(t, fx)
-		r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 		res := r.startVia(nil, []string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"},
 			slices.Concat([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...).wait()
 		e2eExit(t, "run", res, 0)
@@ -297,7 +297,7 @@ func TestReport_intoClosedPipe(t *testing.T) {
 	letGo := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(letGo) // before the proxy's Close, which waits for its handlers
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	// head reads the header; the group then closes
 	// its copy of the pipe and says so. sh reports the binary's exit code.
 	script := `{ "$@"; echo $? > code.txt; } | { head -1 > first.txt; exec <&-; : > closed; }`
@@ -341,7 +341,7 @@ func TestUndo_widenedOnResume(t *testing.T) {
 	r := e2eNewRunner(t, fx)
 	original := e2eAliases(fx, nums)
 	report := r.path("report.csv")
-	narrow := r.write("narrow.csv", e2eAppInput(e2eAppA, nums...))
+	narrow := r.write("narrow.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	p := r.start(nil, e2eRun(narrow, report, "--undo", "undo.csv", "--rate", "40")...)
 	e2eWaitFor(t, 10*time.Second, "5 report rows", func() bool { return e2eReportLines(report) >= 5 || p.exited() })
 	p.signal(syscall.SIGINT)
@@ -399,11 +399,11 @@ func TestResume_countsOnlyInputRows(t *testing.T) {
 	nums := e2eNumberRange(1930, 8)
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	all := r.write("all.csv", e2eAppInput(e2eAppA, nums[:6]...))
+	all := r.write("all.csv", e2eInput("number,app_id", e2eAppA, nums[:6]...))
 	e2eExit(t, "first run", r.run(e2eRun(all, "report.csv", "--rate", "0")...), 0)
 	// Two rows done before, two new: the report's four other ok rows are
 	// not this input's.
-	some := r.write("some.csv", e2eAppInput(e2eAppA, nums[4:]...))
+	some := r.write("some.csv", e2eInput("number,app_id", e2eAppA, nums[4:]...))
 	res := r.run(e2eRun(some, "report.csv", "--resume", "--rate", "0", "--log-format", "json", "--summary", "s.json")...)
 	e2eExit(t, "resume", res, 0)
 	var s map[string]any

@@ -251,12 +251,12 @@ func e2eNumberRange(first, n int) []string {
 	return out
 }
 
-// e2eAppInput returns an input that moves every number to app.
-func e2eAppInput(app string, numbers ...string) string {
+// e2eInput returns an input with header and a line per number, cells after it.
+func e2eInput(header, cells string, numbers ...string) string {
 	var b strings.Builder
-	b.WriteString("number,app_id\n")
+	b.WriteString(header + "\n")
 	for _, n := range numbers {
-		b.WriteString(n + "," + app + "\n")
+		b.WriteString(n + "," + cells + "\n")
 	}
 	return b.String()
 }
@@ -268,7 +268,7 @@ func e2eMoveAll(t *testing.T, cfg sandbox.Config, first, n int, app string) (fx 
 	numbers = e2eNumberRange(first, n)
 	fx = e2eStartFixture(t, cfg, e2eNumbers(numbers...)...)
 	r = e2eNewRunner(t, fx)
-	return fx, r, r.write("numbers.csv", e2eAppInput(app, numbers...)), numbers
+	return fx, r, r.write("numbers.csv", e2eInput("number,app_id", app, numbers...)), numbers
 }
 
 const e2eAlnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

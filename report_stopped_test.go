@@ -39,7 +39,7 @@ func TestStop_reportHoldsEveryRow(t *testing.T) {
 				}
 			}
 			r := e2eNewRunner(t, fx)
-			input := r.write("numbers.csv", e2eAppInput(e2eAppA, numbers...)+"12ab,"+e2eAppA+"\n"+numbers[0]+","+e2eAppA+"\n")
+			input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...)+"12ab,"+e2eAppA+"\n"+numbers[0]+","+e2eAppA+"\n")
 			rows := len(numbers) + 2
 			args := e2eRun(input, "report.csv", append(tc.flags, "--concurrency", "1", "--rate", "0")...)
 
@@ -106,7 +106,7 @@ func TestStop_planHoldsEveryRow(t *testing.T) {
 	numbers := e2eNumberRange(400, 20)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, numbers...))
+	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
 	p := r.start(nil, "plan", "--input", input, "--output", "plan.csv", "--read", "each", "--concurrency", "1", "--rate", "0", "--progress", "never")
 	e2eWaitFor(t, 10*time.Second, "3 plan rows", func() bool { return e2eReportLines(r.path("plan.csv")) >= 3 || p.exited() })
 	p.signal(syscall.SIGINT)

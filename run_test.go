@@ -543,7 +543,7 @@ func TestRun_rateLimited(t *testing.T) {
 		// at --rate 200 the run must meet 429s unless it takes 2 s.
 		fx := e2eStartFixture(t, sandbox.Config{Rate: sandbox.Rate{Limit: 20}}, e2eNumbers(numbers...)...)
 		r := e2eNewRunner(t, fx)
-		input := r.write("numbers.csv", e2eAppInput(e2eAppA, numbers...))
+		input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
 		// Default backoffs: the tool's own pacing is under test.
 		res := r.run("run", "--input", input, "--report", "report.csv", "--rate", "200", "--progress", "never")
 		e2eExit(t, "run", res, 0)
@@ -938,7 +938,7 @@ func TestRun_secondSignalStopsAtOnce(t *testing.T) {
 	numbers := e2eNumberRange(800, 5)
 	fx := e2eStartFaulty(t, e2eFaults{Stall: 1}, sandbox.Config{}, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx).binary()
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, numbers...))
+	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
 	report := r.path("report.csv")
 
 	p := r.start(nil, e2eRun(input, report, "--rate", "0", "--timeout", "30s", "--log-format", "json")...)

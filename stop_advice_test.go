@@ -22,7 +22,7 @@ func TestStopAdvice_resumeOnlyWhereItHelps(t *testing.T) {
 		t.Parallel()
 		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 		r := e2eNewRunner(t, fx).withToken(fx.authID, "not-the-token")
-		input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 		res := r.run(e2eRun(input, "report.csv", "--rate", "0")...)
 		e2eExit(t, "run", res, 3)
 		stopAdvice(t, res.stderr, "30 rows were not attempted: fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again")
@@ -31,7 +31,7 @@ func TestStopAdvice_resumeOnlyWhereItHelps(t *testing.T) {
 		t.Parallel()
 		fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
 		r := e2eNewRunner(t, fx)
-		input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 		script := `{ "$@"; echo $? > code.txt; } | head -2 > /dev/null`
 		res := r.startVia(nil, []string{"sh", "-c", script, "sh"}, e2eRun(input, "-", "--rate", "30")...).wait()
 		if code := strings.TrimSpace(e2eRead(t, r.path("code.txt"))); code != "3" {

@@ -53,7 +53,7 @@ func e2eInterrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, 
 func TestStop_signalEndsWaits(t *testing.T) {
 	t.Parallel()
 	nums := e2eNumberRange(2000, 3)
-	content := e2eAppInput(e2eAppA, nums...)
+	content := e2eInput("number,app_id", e2eAppA, nums...)
 	type setup struct {
 		r       *e2eRunner
 		fx      *e2eFixture
@@ -211,7 +211,7 @@ func TestThrottle_retryAfter(t *testing.T) {
 				return handled
 			})
 			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-			input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+			input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 			res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")...)
 			e2eExit(t, "run", res, 0)
 			logged := false
@@ -241,7 +241,7 @@ func TestThrottle_retryAfter(t *testing.T) {
 			return false
 		})
 		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-		input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+		input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 		res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--max-throttle-wait", "30s")...)
 		e2eExit(t, "run", res, 3)
 		if res.elapsed > 5*time.Second {
@@ -293,7 +293,7 @@ func TestStop_noRequestAfterStop(t *testing.T) {
 	letGo := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(letGo) // before the proxy's Close, which waits for its handlers
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	report := r.path("report.csv")
 	p := r.start(nil, e2eRun(input, report, "--rate", "100", "--concurrency", fmt.Sprint(workers))...)
 	for range workers {
@@ -350,7 +350,7 @@ func TestThrottle_neverUsesAttempts(t *testing.T) {
 		return false
 	})
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	// Without --adaptive, the 429s do not slow the run down: it stays fast.
 	res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--max-attempts", "1", "--verify", "--adaptive=false")...)
 	e2eExit(t, "run", res, 0)

@@ -31,7 +31,7 @@ func TestSummary_saysWhatRanAgainstWhatAndWhen(t *testing.T) {
 	t.Parallel()
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550101")...)
 	r := e2eNewRunner(t, fx)
-	input, rep, sum := r.write("numbers.csv", e2eAppInput(e2eAppA, "12025550101")), r.path("report.csv"), r.path("summary.json")
+	input, rep, sum := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, "12025550101")), r.path("report.csv"), r.path("summary.json")
 	e2eExit(t, "run", r.run("run", "--input", input, "--report", rep, "--summary", sum, "--rate", "0"), 0)
 	m := readSummaryKeys(t, sum)
 	for key, want := range map[string]any{"command": "run", "version": versionLine(), "input": input, "output": rep, "exit_code": 0.0, "error": "", "stopped_by": ""} {

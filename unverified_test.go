@@ -49,7 +49,7 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 	free := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(free) // before front.Close, which waits for the held answers
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	run := e2eRun(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json", "--log-format", "json")
 	p := r.start(nil, run...)
 	e2eWaitFor(t, 10*time.Second, "4 updates held", func() bool { mu.Lock(); defer mu.Unlock(); return waiting == held })
@@ -128,7 +128,7 @@ func TestInterrupt_readBackWaitingForARetryIsUnverified(t *testing.T) {
 		fx.srv.ServeHTTP(w, q)
 	}))
 	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
-	input := r.write("numbers.csv", e2eAppInput(e2eAppA, nums...))
+	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	p := r.start(nil, e2eRun(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json")...)
 	e2eWaitFor(t, 10*time.Second, "every read-back refused", func() bool { mu.Lock(); defer mu.Unlock(); return refused == n })
 	p.signal(syscall.SIGINT)

@@ -43,7 +43,7 @@ func startVerboseServer(t *testing.T) *verboseServer {
 		}
 		return true
 	}))
-	v.r.write("in.csv", e2eAppInput(e2eAppA, "14155550101", "14155550102"))
+	v.r.write("in.csv", e2eInput("number,app_id", e2eAppA, "14155550101", "14155550102"))
 	return v
 }
 

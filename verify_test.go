@@ -50,7 +50,7 @@ func newVerifyFront(t *testing.T, noop map[string]int) *verifyFront {
 	numbers := e2eNumberRange(0, verifyNumbers)
 	f := &verifyFront{fx: e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...), failOffset: -1, noop: maps.Clone(noop), posts: map[string]int{}, reads: map[string]int{}}
 	f.r = e2eNewRunner(t, f.fx).with("PLIVO_API_URL", e2eProxy(t, f.fx, f.handle))
-	f.r.write("numbers.csv", e2eAppInput(e2eAppA, numbers...))
+	f.r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
 	return f
 }
 
