@@ -21,16 +21,21 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
+// e2eHoldApp puts numbers on app already.
+func e2eHoldApp(fx *e2eFixture, app string, numbers ...string) {
+	for _, s := range e2eNumbers(numbers...) {
+		s.AppID = app
+		fx.srv.AddNumber(s)
+	}
+}
+
 // canaryRun runs --canary 5 --max-attempts 2 on n numbers set to e2eAppA,
 // the first held of them on it already, behind a front that applies
 // nothing. It returns how the run ended, the summary, the report's rows, the
 // numbers and the updates the front dropped, by number.
 func canaryRun(t *testing.T, n, held int, extra ...string) (e2eResult, summaryFile, []e2eReportRow, []string, map[string]int) {
 	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
-	for _, s := range e2eNumbers(numbers[:held]...) {
-		s.AppID = e2eAppA
-		fx.srv.AddNumber(s)
-	}
+	e2eHoldApp(fx, e2eAppA, numbers[:held]...)
 	front, dropped := e2eApplyNothing(t, fx)
 	res := r.with("PLIVO_API_URL", front).run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
 		"--rate", "0", "--max-attempts", "2"}, e2eFastRetries, extra)...)
@@ -160,12 +165,8 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			numbers := e2eNumberRange(0, tc.n)
-			seed := e2eNumbers(numbers...)
-			for i := range seed {
-				seed[i].AppID = e2eAppA
-			}
-			fx := e2eStartFixture(t, sandbox.Config{}, seed...)
+			fx, r, _, numbers := e2eMoveAll(t, sandbox.Config{}, 0, tc.n, e2eAppA)
+			e2eHoldApp(fx, e2eAppA, numbers...)
 			frontURL, dropped := e2eApplyNothing(t, fx, func(w http.ResponseWriter, q *http.Request, posted map[string]int) bool {
 				num := path.Base(q.URL.Path)
 				if (num == "Number" || slices.Contains(numbers, num)) && posted[num] == 0 && tc.fail(q) {
@@ -174,7 +175,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 				}
 				return false
 			})
-			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
+			r = r.with("PLIVO_API_URL", frontURL)
 			input := r.write("numbers.csv", e2eInput("number,app_id,alias", e2eAppA+",old", numbers...))
 			res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
 				"--rate", "0", "--max-attempts", "1"}, e2eFastRetries, tc.extra)...)
@@ -200,10 +201,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 // the dry run's cost must say so, not a bound the run then exceeds.
 func TestCanary_dryRunNamesTheListing(t *testing.T) {
 	t.Parallel()
-	numbers := e2eNumberRange(0, 10)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
+	_, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 0, 10, e2eAppA)
 	res := r.run("run", "--dry-run", "--input", input, "--canary", "2", "--read", "page")
 	if want := "listing the account"; res.code != 0 || !strings.Contains(res.stderr, want) {
 		t.Errorf("dry run: exit %d, want 0 and %q in:\n%s", res.code, want, res.stderr)
@@ -222,14 +220,8 @@ func TestCanary_nightlyRunOnAFileMostlyDone(t *testing.T) {
 	for _, held := range []int{n - 5, n} {
 		t.Run(fmt.Sprintf("%d of %d done", held, n), func(t *testing.T) {
 			t.Parallel()
-			numbers := e2eNumberRange(0, n)
-			seed := e2eNumbers(numbers...)
-			for i := range held {
-				seed[i].AppID = e2eAppA
-			}
-			fx := e2eStartFixture(t, sandbox.Config{}, seed...)
-			r := e2eNewRunner(t, fx)
-			input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
+			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
+			e2eHoldApp(fx, e2eAppA, numbers[:held]...)
 			res := r.run("run", "--input", input, "--report", "report.csv", "--summary", "summary.json", "--log-format", "json",
 				"--read", "each", "--skip-unchanged", "--canary", fmt.Sprint(canary), "--rate", "0")
 			fx.quiesce(t)
@@ -436,10 +428,7 @@ func TestMaxFailures_stopsAHalfFailingRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.budget, func(t *testing.T) {
 			t.Parallel()
-			numbers := e2eNumberRange(0, n)
-			fx := e2eStartFixture(t, sandbox.Config{FailRate: 0.5}, e2eNumbers(numbers...)...)
-			r := e2eNewRunner(t, fx)
-			input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
+			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{FailRate: 0.5}, 0, n, e2eAppA)
 			res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json",
 				"--rate", "200", "--concurrency", fmt.Sprint(workers), "--max-attempts", "1", "--max-failures", tt.budget}, e2eFastRetries)...)
 			e2eExit(t, "run", res, 4)
