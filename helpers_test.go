@@ -262,12 +262,16 @@ func e2eInput(header, cells string, numbers ...string) string {
 }
 
 // e2eMoveAll starts a sandbox with the numbers e2eNumberRange(first, n) and
-// a runner on it whose numbers.csv moves them all to app.
-func e2eMoveAll(t *testing.T, cfg sandbox.Config, first, n int, app string) (fx *e2eFixture, r *e2eRunner, input string, numbers []string) {
+// a runner on it, behind front if given (see e2eProxy), whose numbers.csv
+// moves them all to app.
+func e2eMoveAll(t *testing.T, cfg sandbox.Config, first, n int, app string, front ...func(http.ResponseWriter, *http.Request) bool) (fx *e2eFixture, r *e2eRunner, input string, numbers []string) {
 	t.Helper()
 	numbers = e2eNumberRange(first, n)
 	fx = e2eStartFixture(t, cfg, e2eNumbers(numbers...)...)
 	r = e2eNewRunner(t, fx)
+	if len(front) > 0 {
+		r = r.with("PLIVO_API_URL", e2eProxy(t, fx, front[0]))
+	}
 	return fx, r, r.write("numbers.csv", e2eInput("number,app_id", app, numbers...)), numbers
 }
 

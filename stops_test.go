@@ -52,8 +52,6 @@ func e2eInterrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, 
 // that no one writes) end at the first SIGINT or SIGTERM.
 func TestStop_signalEndsWaits(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(2000, 3)
-	content := e2eInput("number,app_id", e2eAppA, nums...)
 	type setup struct {
 		r       *e2eRunner
 		fx      *e2eFixture
@@ -62,9 +60,8 @@ func TestStop_signalEndsWaits(t *testing.T) {
 	}
 	// proxied starts a run whose server answers what handle says.
 	proxied := func(t *testing.T, match func(r *http.Request) bool, answer func(w http.ResponseWriter, r *http.Request), binary bool) (*e2eProc, setup) {
-		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 		hits := &atomic.Int64{}
-		u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+		fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 2000, 3, e2eAppA, func(w http.ResponseWriter, r *http.Request) bool {
 			if !match(r) {
 				return false
 			}
@@ -72,11 +69,9 @@ func TestStop_signalEndsWaits(t *testing.T) {
 			answer(w, r)
 			return true
 		})
-		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
 		if binary {
 			r = r.binary()
 		}
-		input := r.write("numbers.csv", content)
 		return r.start(nil, e2eRun(input, "report.csv", "--rate", "0")...),
 			setup{r: r, fx: fx, hits: hits, waiting: func() bool { return hits.Load() > 0 }}
 	}
@@ -114,15 +109,13 @@ func TestStop_signalEndsWaits(t *testing.T) {
 			if _, err := io.WriteString(pw, "number,app"); err != nil {
 				t.Fatal(err)
 			}
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-			r := e2eNewRunner(t, fx)
+			fx, r, _, _ := e2eMoveAll(t, sandbox.Config{}, 2000, 3, e2eAppA)
 			p := r.start(pr, e2eRun("-", "report.csv", "--rate", "0")...)
 			start := time.Now()
 			return p, setup{r: r, fx: fx, waiting: func() bool { return time.Since(start) > 300*time.Millisecond }}
 		}},
 		{"FIFO with no writer", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-			r := e2eNewRunner(t, fx)
+			fx, r, _, _ := e2eMoveAll(t, sandbox.Config{}, 2000, 3, e2eAppA)
 			fifo := r.path("numbers.fifo")
 			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 				t.Skipf("mkfifo: %v", err)
@@ -200,18 +193,14 @@ func TestThrottle_retryAfter(t *testing.T) {
 	t.Run("waited and logged", func(t *testing.T) {
 		t.Parallel()
 		synctest.Test(t, func(t *testing.T) { // the 2 s in fake time
-			nums := e2eNumberRange(2200, 3)
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 			var once sync.Once
-			u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+			_, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 2200, 3, e2eAppA, func(w http.ResponseWriter, r *http.Request) bool {
 				handled := false
 				if r.Method == http.MethodPost {
 					once.Do(func() { e2eAnswer429(w, "2"); handled = true })
 				}
 				return handled
 			})
-			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-			input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 			res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")...)
 			e2eExit(t, "run", res, 0)
 			logged := false
@@ -230,18 +219,14 @@ func TestThrottle_retryAfter(t *testing.T) {
 	})
 	t.Run("longer than --max-throttle-wait", func(t *testing.T) {
 		t.Parallel()
-		nums := e2eNumberRange(2210, 3)
-		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 		var accepts atomic.Bool // once the account accepts again
-		u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+		_, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 2210, 3, e2eAppA, func(w http.ResponseWriter, r *http.Request) bool {
 			if r.Method == http.MethodPost && !accepts.Load() {
 				e2eAnswer429(w, "86400")
 				return true
 			}
 			return false
 		})
-		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-		input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 		res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--max-throttle-wait", "30s")...)
 		e2eExit(t, "run", res, 3)
 		if res.elapsed > 5*time.Second {
@@ -275,12 +260,10 @@ func TestPool_fitsOpenFiles(t *testing.T) {
 func TestStop_noRequestAfterStop(t *testing.T) {
 	t.Parallel()
 	const workers, passed = 4, 10
-	nums := e2eNumberRange(5000, 300)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var posts atomic.Int64
 	var stopped atomic.Bool
-	held, release := make(chan struct{}, len(nums)), make(chan struct{})
-	u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+	held, release := make(chan struct{}, 300), make(chan struct{})
+	fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 5000, 300, e2eAppA, func(w http.ResponseWriter, r *http.Request) bool {
 		if stopped.Load() {
 			t.Errorf("%s %s arrived after the run said it stops", r.Method, r.URL.Path)
 		}
@@ -292,8 +275,6 @@ func TestStop_noRequestAfterStop(t *testing.T) {
 	})
 	letGo := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(letGo) // before the proxy's Close, which waits for its handlers
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	report := r.path("report.csv")
 	p := r.start(nil, e2eRun(input, report, "--rate", "100", "--concurrency", fmt.Sprint(workers))...)
 	for range workers {
@@ -330,11 +311,9 @@ func TestStop_noRequestAfterStop(t *testing.T) {
 // --max-attempts 1, every row still ends ok.
 func TestThrottle_neverUsesAttempts(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(2500, 10)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var mu sync.Mutex
 	seen := map[string]int{} // method and path -> requests so far
-	u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+	_, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 2500, 10, e2eAppA, func(w http.ResponseWriter, r *http.Request) bool {
 		if !strings.Contains(r.URL.Path, "/Number/") {
 			return false
 		}
@@ -349,8 +328,6 @@ func TestThrottle_neverUsesAttempts(t *testing.T) {
 		}
 		return false
 	})
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	// Without --adaptive, the 429s do not slow the run down: it stays fast.
 	res := r.run(e2eRun(input, "report.csv", "--rate", "0", "--max-attempts", "1", "--verify", "--adaptive=false")...)
 	e2eExit(t, "run", res, 0)
