@@ -10,6 +10,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -20,60 +21,36 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
+	"golang.org/x/sys/unix"
 )
 
 // openPTY opens a new pseudo-terminal and returns its master, which the
 // test reads and writes, and its slave, the process's terminal.
 func openPTY() (master, slave *os.File, err error) {
-	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
-	}
-	var n uint32
-	err = ptyIoctls(master, func(fd uintptr) error {
-		unlock := int32(0)
-		if err := ioctl(fd, syscall.TIOCSPTLCK, unsafe.Pointer(&unlock)); err != nil {
-			return fmt.Errorf("unlock the pty: %w", err)
-		}
-		if err := ioctl(fd, syscall.TIOCGPTN, unsafe.Pointer(&n)); err != nil {
-			return fmt.Errorf("the pty's number: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		_ = master.Close()
+	if master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0); err != nil {
 		return nil, nil, err
 	}
-	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	// Through SyscallConn, not File.Fd, which would take the master out of
+	// Go's poller and make its reads uninterruptible.
+	rc, err := master.SyscallConn()
+	n := 0
+	if err == nil {
+		cerr := rc.Control(func(fd uintptr) {
+			if err = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); err == nil { // unlock
+				n, err = unix.IoctlGetInt(int(fd), unix.TIOCGPTN)
+			}
+		})
+		err = cmp.Or(cerr, err)
+	}
+	if err == nil {
+		slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	}
 	if err != nil {
 		_ = master.Close()
-		return nil, nil, fmt.Errorf("open the pty's slave: %w", err)
 	}
-	return master, slave, nil
-}
-
-// ptyIoctls runs fn on f's descriptor without taking it out of Go's poller
-// (as File.Fd would), so that reads of the master stay interruptible.
-func ptyIoctls(f *os.File, fn func(fd uintptr) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = fn(fd) }); err != nil {
-		return err
-	}
-	return ferr
-}
-
-func ioctl(fd, req uintptr, arg unsafe.Pointer) error {
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(arg)); errno != 0 {
-		return errno
-	}
-	return nil
+	return master, slave, err
 }
 
 // ptyProc is the binary on a pseudo-terminal: everything it writes, and
