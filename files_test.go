@@ -285,10 +285,8 @@ func TestReport_writeFails(t *testing.T) {
 // stderr.
 func TestReport_intoClosedPipe(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1500, 30)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	release := make(chan struct{})
-	u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+	fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 1500, 30, e2eAppA, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodPost {
 			<-release
 		}
@@ -296,8 +294,6 @@ func TestReport_intoClosedPipe(t *testing.T) {
 	})
 	letGo := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(letGo) // before the proxy's Close, which waits for its handlers
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
-	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	// head reads the header; the group then closes
 	// its copy of the pipe and says so. sh reports the binary's exit code.
 	script := `{ "$@"; echo $? > code.txt; } | { head -1 > first.txt; exec <&-; : > closed; }`

@@ -4,7 +4,6 @@ package main
 // but not verified, and say so.
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path"
@@ -26,14 +25,12 @@ import (
 func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 	t.Parallel()
 	const n, held = 20, 4
-	nums := e2eNumberRange(1800, n)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var mu sync.Mutex
 	waiting, release := 0, make(chan struct{})
-	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+	var fx *e2eFixture
+	fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 1800, n, e2eAppA, func(w http.ResponseWriter, q *http.Request) bool {
 		if q.Method != http.MethodPost {
-			fx.ServeHTTP(w, q)
-			return
+			return false
 		}
 		rec := httptest.NewRecorder()
 		fx.ServeHTTP(rec, q) // applied now, answered once released
@@ -41,15 +38,11 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 		waiting++
 		mu.Unlock()
 		<-release
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
-	}))
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
+		e2eAnswer(w, rec.Code, "application/json", rec.Body.String())
+		return true
+	})
+	free := sync.OnceFunc(func() { close(release) })
 	t.Cleanup(free) // before front.Close, which waits for the held answers
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
-	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	run := e2eRun(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json", "--log-format", "json")
 	p := r.start(nil, run...)
 	e2eWaitFor(t, 10*time.Second, "4 updates held", func() bool { mu.Lock(); defer mu.Unlock(); return waiting == held })
@@ -106,29 +99,22 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 func TestInterrupt_readBackWaitingForARetryIsUnverified(t *testing.T) {
 	t.Parallel()
 	const n = 4
-	nums := e2eNumberRange(1850, n)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	var mu sync.Mutex
 	posted, refused := map[string]bool{}, 0
-	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+	_, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 1850, n, e2eAppA, func(w http.ResponseWriter, q *http.Request) bool {
 		num := path.Base(q.URL.Path)
 		mu.Lock()
+		defer mu.Unlock()
 		if q.Method == http.MethodPost {
 			posted[num] = true
 		} else if posted[num] {
 			refused++
-			mu.Unlock()
-			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Retry-After", "60")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprint(w, `{"error":"service unavailable"}`)
-			return
+			e2eAnswer(w, http.StatusServiceUnavailable, "application/json", `{"error":"service unavailable"}`)
+			return true
 		}
-		mu.Unlock()
-		fx.srv.ServeHTTP(w, q)
-	}))
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
-	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
+		return false
+	})
 	p := r.start(nil, e2eRun(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json")...)
 	e2eWaitFor(t, 10*time.Second, "every read-back refused", func() bool { mu.Lock(); defer mu.Unlock(); return refused == n })
 	p.signal(syscall.SIGINT)
