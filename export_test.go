@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,7 +20,7 @@ import (
 // the file; on a quiet account it exits 0, having sent what it announced.
 func TestExport_accountChangesWhileListed(t *testing.T) {
 	t.Parallel()
-	number := func(i int) string { return fmt.Sprintf("1202558%04d", i) }
+	number := func(i int) string { return e2eNumberRange(i, 1)[0] }
 	for _, tc := range []struct {
 		name   string
 		change func(*sandbox.Server)
@@ -40,14 +39,10 @@ func TestExport_accountChangesWhileListed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var ns []string
-			for i := range 100 {
-				ns = append(ns, number(i))
-			}
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
 			var mu sync.Mutex
 			lists := 0
-			frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+			var fx *e2eFixture
+			fx, r, _, _ := e2eMoveAll(t, sandbox.Config{}, 0, 100, e2eAppA, func(w http.ResponseWriter, q *http.Request) bool {
 				if q.Method == http.MethodGet && strings.HasSuffix(q.URL.Path, "/Number/") {
 					mu.Lock()
 					if lists++; lists == 2 {
@@ -55,9 +50,8 @@ func TestExport_accountChangesWhileListed(t *testing.T) {
 					}
 					mu.Unlock()
 				}
-				fx.ServeHTTP(w, q)
-			}))
-			r := e2eNewRunner(t, fx).with("PLIVO_API_URL", frontURL)
+				return false
+			})
 			res := r.run("export", "--output", "export.csv", "--summary", "summary.json", "--concurrency", "1", "--rate", "0", "--log-format", "json")
 			e2eExit(t, "run", res, tc.code)
 			// The count announced at the start is what is sent (no retries
@@ -85,15 +79,13 @@ func TestExport_accountChangesWhileListed(t *testing.T) {
 // apart"); it said "" next to exit code 130.
 func TestExport_summarySaysStoppedBy(t *testing.T) {
 	t.Parallel()
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("14155550100", "14155550101")...)
-	u := e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {
+	fx, r, _, _ := e2eMoveAll(t, sandbox.Config{}, 0, 2, e2eAppA, func(w http.ResponseWriter, r *http.Request) bool {
 		if strings.HasSuffix(r.URL.Path, "/Number/") {
 			e2eAnswer429(w, "300")
 			return true
 		}
 		return false
 	})
-	r := e2eNewRunner(t, fx).with("PLIVO_API_URL", u)
 	p := r.start(nil, "export", "--output", r.path("out.csv"), "--summary", r.path("sum.json"), "--progress", "never")
 	e2eWaitFor(t, 10*time.Second, "the export to wait for the API", func() bool {
 		return strings.Contains(p.stderr.String(), "waiting for the API")

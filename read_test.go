@@ -555,18 +555,8 @@ func TestRead_autoPicksTheCheaper(t *testing.T) {
 	})
 
 	t.Run("small account, many rows", func(t *testing.T) {
-		ns := make([]string, 60)
-		for i := range ns {
-			ns[i] = fmt.Sprintf("1415555%04d", i)
-		}
-		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
-		r := e2eNewRunner(t, fx)
-		var b strings.Builder
-		b.WriteString("number,app_id\n")
-		for _, n := range ns[:50] {
-			b.WriteString(e2eCSVLine(n, e2eAppA))
-		}
-		input := r.write("input.csv", b.String())
+		fx, r, _, ns := e2eMoveAll(t, sandbox.Config{}, 0, 60, e2eAppA)
+		input := r.write("input.csv", e2eInput("number,app_id", e2eAppA, ns[:50]...))
 		_, c := e2eReadStep(t, fx, r, 0, "plan", "--input", input, "--output", r.path("plan.csv"), "--summary", r.path("plan.json"))
 		s := e2eReadSummary(t, r.path("plan.json"))
 		if s.Read.Chosen != "page" || s.Read.Pages != 3 || s.Read.Found != 50 || c.Lists != 3 || c.reads() != 0 {
@@ -579,11 +569,10 @@ func TestRead_autoPicksTheCheaper(t *testing.T) {
 // every number) in its answers: from the listing's objects (listed) and from a read of one
 // number (read). Plivo always sends them, null for none.
 func e2eStripKeys(t *testing.T, fx *e2eFixture, number string, listed, read []string) string {
-	frontURL := e2eServe(t, http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) {
+	return e2eProxy(t, fx, func(w http.ResponseWriter, q *http.Request) bool {
 		list := strings.HasSuffix(q.URL.Path, "/Number/")
 		if q.Method != http.MethodGet || !strings.Contains(q.URL.Path, "/Number/") {
-			fx.ServeHTTP(w, q)
-			return
+			return false
 		}
 		rec := httptest.NewRecorder()
 		fx.ServeHTTP(rec, q)
@@ -604,8 +593,8 @@ func e2eStripKeys(t *testing.T, fx *e2eFixture, number string, listed, read []st
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
-	}))
-	return frontURL
+		return true
+	})
 }
 
 // TestMissingKeys_areUnknownNotEmpty renames numbers (alias only, so
