@@ -218,6 +218,9 @@ func TestConfirm_prompt(t *testing.T) {
 			if posts != 0 || len(changed) != 0 {
 				t.Errorf("%d updates, %d numbers changed after %q; want none", posts, len(changed), tt.answer)
 			}
+			if tt.wantCode == 1 {
+				stopAdvice(t, res.stdout, "5 rows were not attempted\r\n")
+			}
 			sum := e2eReadSummary(t, r.path("summary.json"))
 			if want := map[int]string{1: "declined", 130: "interrupted"}[tt.wantCode]; sum.StoppedBy != want {
 				t.Errorf("summary stopped_by %q, want %q", sum.StoppedBy, want)

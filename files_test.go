@@ -306,6 +306,7 @@ func TestReport_intoClosedPipe(t *testing.T) {
 	res.code = -2
 	fmt.Sscan(code, &res.code)
 	e2eCheckUnrecorded(t, res, "--skip-unchanged")
+	stopAdvice(t, res.stderr, "could not be written to the report: they are on stderr as JSON lines; standard output cannot be resumed: run the file again with --skip-unchanged")
 	if first := e2eRead(t, r.path("first.txt")); !strings.HasPrefix(first, "row,number,status,") {
 		t.Errorf("head got %q, want the header", first)
 	}

@@ -925,3 +925,13 @@ func e2eHas(t *testing.T, what, text string, wants ...string) {
 		}
 	}
 }
+
+// stopAdvice checks that out says want and advises no --resume, where it
+// cannot help.
+func stopAdvice(t *testing.T, out, want string) {
+	t.Helper()
+	e2eHas(t, "output", out, want)
+	if strings.Contains(out, "--resume") {
+		t.Errorf("output advises --resume, which cannot help here:\n%s", out)
+	}
+}

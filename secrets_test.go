@@ -181,6 +181,7 @@ func TestSecrets(t *testing.T) {
 		res := run(r, secInput(r, []string{num(9070), e2eAppA}, []string{num(9071), e2eAppA}), "--summary", "s.json")
 		secExit(t, res, 3)
 		e2eHas(t, "stderr", res.stderr, "authentication failed")
+		stopAdvice(t, res.stderr, "2 rows were not attempted: fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again")
 		if fx.quiesce(t); fx.requests() != 1 {
 			t.Errorf("%d requests, want 1 (the account check)", fx.requests())
 		}
