@@ -373,3 +373,27 @@ func TestTextLogs_roundFloats(t *testing.T) {
 		t.Errorf("exit %d, an unrounded figure %q in:\n%s", res.code, long, res.stderr)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := runWith(t, envOf(nil), nil, "version")
+	if code != 0 || !strings.HasPrefix(stdout, "plivo-bulk ") || !strings.Contains(stdout, "commit ") || !strings.Contains(stdout, "go1.") {
+		t.Errorf("version: exit %d, %q", code, stdout)
+	}
+}
+
+// TestFailureBudgetFlagRefusesNonNumbers: a percentage that is not a
+// number ("NaN%") must be refused, not taken as a budget that never stops.
+func TestFailureBudgetFlagRefusesNonNumbers(t *testing.T) {
+	for _, s := range []string{"NaN%", "nan%", "Inf%", "-Inf%", "0%", "101%", "abc", "0"} {
+		var f failureBudgetFlag
+		if err := f.Set(s); err == nil {
+			t.Errorf("--max-failures %q accepted as %s; want an error", s, f.String())
+		}
+	}
+	for _, s := range []string{"5%", "100%", "0.5%", "1", "3"} {
+		var f failureBudgetFlag
+		if err := f.Set(s); err != nil {
+			t.Errorf("--max-failures %q refused: %v", s, err)
+		}
+	}
+}

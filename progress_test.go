@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
 func TestBarMode(t *testing.T) {
@@ -173,4 +174,14 @@ func TestProgress_barFitsTheTerminal(t *testing.T) {
 	if s := screen(out.String()); s[0] != "next" || len(s[1]) != 39 || !strings.HasPrefix(s[1], "updating   0% [") {
 		t.Errorf("on a 40-column terminal the screen shows %q", s)
 	}
+}
+
+// TestRun_progressCountsSkippedApart: rows --skip-unchanged skips are
+// counted as skipped, not ok, by the bar, as the summary counts them.
+func TestRun_progressCountsSkippedApart(t *testing.T) {
+	_, r, _, nums := e2eMoveAll(t, sandbox.Config{}, 600, 10, e2eAppStart)
+	input := e2eInput("number,app_id,alias", e2eAppStart+",old", nums[:5]...) + e2eInput("", e2eAppStart+",new", nums[5:]...)[1:] // the first five hold their targets: skipped
+	res := r.run("run", "--input", r.write("numbers.csv", input), "--report", "r.csv", "--skip-unchanged", "--rate", "0", "--progress", "always")
+	e2eExit(t, "run", res, 0)
+	e2eHas(t, "the bar", res.stderr, " 10/10 ok 5 failed 0 skipped 5 ")
 }

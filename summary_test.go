@@ -136,3 +136,30 @@ func TestSummary_neverReplacesTheInput(t *testing.T) {
 		}
 	}
 }
+
+// TestRun_jsonLogsAndSummaryFile: with --log-format json every stderr line
+// is a JSON record (e2eProc.check), "run finished" carries the counts,
+// figures keep three decimals at most, and --summary gets the same counts.
+func TestRun_jsonLogsAndSummaryFile(t *testing.T) {
+	r := e2eNewRunner(t, nil)
+	sample, _ := filepath.Abs("samples/numbers-mistakes.csv")
+	res := r.run("run", "--sandbox", "--input", sample, "--report", "r.csv", "--log-format", "json", "--rate", "0", "--summary", "summary.json")
+	if e2eExit(t, "run", res, exitRowsFailed); res.stdout != "" {
+		t.Errorf("stdout %q, want nothing (the report went to a file)", res.stdout)
+	}
+	finished := e2eLog(res.stderr, "run finished")
+	for k, v := range map[string]float64{"rows": 9, "ok": 3, "failed": 0, "invalid": 6, "skipped": 0, "already_ok": 0, "not_attempted": 0, "retries": 0, "rate_limited": 0} {
+		if finished[k] != v {
+			t.Errorf("run finished %s = %v, want %v", k, finished[k], v)
+		}
+	}
+	if _, ok := finished["effective_rate"]; !ok {
+		t.Errorf("run finished has no effective_rate: %v", finished)
+	}
+	if m := regexp.MustCompile(`"(elapsed_s|effective_rate|accepted_rate)":-?[0-9]+\.[0-9]{4,}`).FindAllString(res.stderr, -1); m != nil {
+		t.Errorf("figures with more than three decimals: %q", m)
+	}
+	if sf := e2eReadSummary(t, r.path("summary.json")); sf.ExitCode != 1 || sf.OK != 3 || sf.Invalid != 6 || sf.Command != "run" || sf.Output != r.path("r.csv") {
+		t.Errorf("summary file = %+v", sf)
+	}
+}
