@@ -29,9 +29,8 @@ func readSummaryKeys(t *testing.T, path string) map[string]any {
 // started and finished; and README's table lists exactly its keys.
 func TestSummary_saysWhatRanAgainstWhatAndWhen(t *testing.T) {
 	t.Parallel()
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550101")...)
-	r := e2eNewRunner(t, fx)
-	input, rep, sum := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, "12025550101")), r.path("report.csv"), r.path("summary.json")
+	_, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 101, 1, e2eAppA)
+	rep, sum := r.path("report.csv"), r.path("summary.json")
 	e2eExit(t, "run", r.run("run", "--input", input, "--report", rep, "--summary", sum, "--rate", "0"), 0)
 	m := readSummaryKeys(t, sum)
 	for key, want := range map[string]any{"command": "run", "version": versionLine(), "input": input, "output": rep, "exit_code": 0.0, "error": "", "stopped_by": ""} {
@@ -86,30 +85,20 @@ func TestSummary_writtenWhateverEndsTheRun(t *testing.T) {
 		{"a bad --rate", "run: --rate -1: must be 0 (no limit) or more", []string{"run", "--input", "nope.csv", "--report", "r.csv", "--rate", "-1"}},
 		{"an unknown flag after --summary", "run: unknown flag --bogus", []string{"run", "--bogus"}},
 		// Cron lines put --summary last.
-		{"--summary after a bad flag", "--bogus", []string{"run", "--bogus", "x", "--rate", "abc", "--summary", "SUM"}},
+		{"--summary after a bad flag", "--bogus", []string{"run", "--bogus", "x", "--rate", "abc", "--summary", "summary.json"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			sum := filepath.Join(dir, "summary.json")
-			if err := os.WriteFile(sum, []byte(`{"exit_code": 0}`), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			r := e2eNewRunner(t, nil)
+			r.write("summary.json", `{"exit_code": 0}`)
 			args := slices.Clone(tt.args)
-			if !slices.Contains(args, "SUM") {
-				args = slices.Insert(args, 1, "--summary", "SUM")
+			if !slices.Contains(args, "--summary") {
+				args = slices.Insert(args, 1, "--summary", "summary.json")
 			}
-			for i, a := range args {
-				if strings.HasSuffix(a, ".csv") {
-					args[i] = filepath.Join(dir, a)
-				} else if a == "SUM" {
-					args[i] = sum
-				}
-			}
-			code, _, stderr := runWith(t, envOf(nil), nil, args...)
-			m := readSummaryKeys(t, sum)
+			res := r.run(args...)
+			m := readSummaryKeys(t, r.path("summary.json"))
 			e, _ := m["error"].(string)
-			if code != exitUsage || m["exit_code"] != 2.0 || e == "" || !strings.Contains(e, tt.want) || !strings.Contains(stderr, e) {
-				t.Errorf("exit %d, summary exit_code %v error %q; want 2 and the error stderr gives, holding %q\n%s", code, m["exit_code"], m["error"], tt.want, stderr)
+			if res.code != exitUsage || m["exit_code"] != 2.0 || e == "" || !strings.Contains(e, tt.want) || !strings.Contains(res.stderr, e) {
+				t.Errorf("exit %d, summary exit_code %v error %q; want 2 and the error stderr gives, holding %q\n%s", res.code, m["exit_code"], m["error"], tt.want, res.stderr)
 			}
 		})
 	}
@@ -121,18 +110,10 @@ func TestSummary_writtenWhateverEndsTheRun(t *testing.T) {
 func TestSummary_neverReplacesTheInput(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"run", "--input", "s.json", "--summary", "s.json", "--bogus"}, {"run", "--bogus", "--summary", "s.json", "--input", "s.json"}} {
-		dir := t.TempDir()
-		sum := filepath.Join(dir, "s.json")
-		if err := os.WriteFile(sum, []byte("kept\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		for i, a := range args {
-			if a == "s.json" {
-				args[i] = sum
-			}
-		}
-		if code, _, _ := runWith(t, envOf(nil), nil, args...); code != exitUsage || e2eRead(t, sum) != "kept\n" {
-			t.Errorf("%v: exit %d, the file holds %q; want 2 and the file kept", args, code, e2eRead(t, sum))
+		r := e2eNewRunner(t, nil)
+		sum := r.write("s.json", "kept\n")
+		if res := r.run(args...); res.code != exitUsage || e2eRead(t, sum) != "kept\n" {
+			t.Errorf("%v: exit %d, the file holds %q; want 2 and the file kept", args, res.code, e2eRead(t, sum))
 		}
 	}
 }
