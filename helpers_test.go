@@ -221,7 +221,7 @@ func (fx *e2eFixture) quiesce(t *testing.T) {
 	t.Helper()
 	stable := 0
 	e2eWaitFor(t, 10*time.Second, "the sandbox to finish its requests", func() bool {
-		if received, _ := fx.counts(); int64(fx.rec.len()) == received {
+		if int64(fx.rec.len()) == fx.requests() {
 			stable++
 		} else {
 			stable = 0
@@ -229,8 +229,6 @@ func (fx *e2eFixture) quiesce(t *testing.T) {
 		return stable >= 3
 	})
 }
-
-func (fx *e2eFixture) requests() int64 { received, _ := fx.counts(); return received }
 
 // e2eNumbers returns sandbox numbers on e2eAppStart with the alias "old",
 // compliance pending (so that compliance changes are accepted).
