@@ -332,8 +332,7 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 		} {
 			e2eHas(t, "stderr", res.stderr, want)
 		}
-		fx.quiesce(t)
-		posts := fx.rec.postsByNumber(since)
+		posts := fx.posts(t, since)
 		if len(posts) != canary {
 			t.Errorf("%s: %d numbers updated, want the %d of the canary", attempt, len(posts), canary)
 		}
@@ -368,8 +367,7 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 	since := time.Now()
 	res := r.run(args(fixed, "--resume")...)
 	e2eExit(t, "resumed with the fixed file", res, 0)
-	fx.quiesce(t)
-	if posts := fx.rec.postsByNumber(since); len(posts) != n {
+	if posts := fx.posts(t, since); len(posts) != n {
 		t.Errorf("resumed with the fixed file: %d numbers updated, want %d", len(posts), n)
 	}
 	for _, num := range numbers {
@@ -450,7 +448,7 @@ func TestMaxFailures_stopsAHalfFailingRun(t *testing.T) {
 					spentAt = i + 1
 				}
 			}
-			posted, maxRows := len(fx.rec.postsByNumber(time.Time{})), spentAt+2*workers
+			posted, maxRows := len(fx.posts(t, time.Time{})), spentAt+2*workers
 			if spentAt == 0 || len(rows) > maxRows || posted > maxRows || failed < tt.minFailed {
 				t.Errorf("stopped after %d rows (%d failed), %d numbers updated, the budget spent at row %d; want at most %d rows, at least %d failed", len(rows), failed, posted, spentAt, maxRows, tt.minFailed)
 			}
@@ -465,8 +463,7 @@ func TestMaxFailures_stopsAHalfFailingRun(t *testing.T) {
 			res = r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--resume",
 				"--rate", "0", "--max-attempts", "30"}, e2eFastRetries)...)
 			e2eExit(t, "resume", res, 0)
-			fx.quiesce(t)
-			again := fx.rec.postsByNumber(since)
+			again := fx.posts(t, since)
 			for num := range okFirst {
 				if len(again[num]) > 0 {
 					t.Errorf("%s was ok before the resume and was sent again", num)

@@ -147,17 +147,6 @@ func (p *ptyProc) finish() e2eResult {
 	return res
 }
 
-// confirmPosts returns the POSTs the sandbox received.
-func confirmPosts(t *testing.T, fx *e2eFixture) int {
-	t.Helper()
-	fx.quiesce(t)
-	n := 0
-	for _, qs := range fx.rec.postsByNumber(time.Time{}) {
-		n += len(qs)
-	}
-	return n
-}
-
 // confirmChanged returns the numbers whose app is no longer e2eAppStart.
 func confirmChanged(fx *e2eFixture, numbers []string) []string {
 	var out []string
@@ -201,14 +190,14 @@ func TestConfirm_prompt(t *testing.T) {
 			p.expect("cost: at most 7 requests") // 5 updates, the account check and the app's pre-flight read
 			p.expect("Type yes to go on: ")
 			// Nothing is sent while the question waits.
-			if got := confirmPosts(t, fx); got != 0 {
+			if got := fx.postCount(t); got != 0 {
 				t.Fatalf("%d updates sent before the answer", got)
 			}
 			p.typeIn(tt.answer)
 			res := p.finish()
 			e2eExit(t, "run", res, tt.wantCode)
 			e2eHas(t, "stdout", res.stdout, tt.wantOut)
-			posts, changed := confirmPosts(t, fx), confirmChanged(fx, numbers)
+			posts, changed := fx.postCount(t), confirmChanged(fx, numbers)
 			if tt.wantCode == 0 {
 				if posts != n || len(changed) != n {
 					t.Errorf("%d updates, %d numbers changed; want %d and %d", posts, len(changed), n, n)
@@ -260,7 +249,7 @@ func TestConfirm_asksOnTheTerminalWhateverIsRedirected(t *testing.T) {
 			p := r.startPTYWith(adjust, slices.Concat(args, confirmArgs)...)
 			p.expect("rows: 3, of which 3 to send")
 			p.expect("Type yes to go on: ")
-			if got := confirmPosts(t, fx); got != 0 {
+			if got := fx.postCount(t); got != 0 {
 				t.Fatalf("%d updates sent before the answer", got)
 			}
 			p.typeIn("yes\r")
@@ -304,7 +293,7 @@ func TestConfirm_typedAheadDoesNotAnswer(t *testing.T) {
 		_, _ = f.Write(data)
 	}()
 	p.expect("Type yes to go on: ")
-	if got := confirmPosts(t, fx); got != 0 {
+	if got := fx.postCount(t); got != 0 {
 		t.Fatalf("%d updates sent: the yes typed before the question answered it", got)
 	}
 	p.typeIn("yes\ryes\r") // the second yes is typed ahead of the canary's question
@@ -379,7 +368,7 @@ func TestConfirm_backgroundJobIsRefused(t *testing.T) {
 			if res.code != tt.code || !strings.Contains(res.stdout, reason) {
 				t.Fatalf("exit code %d, want %d with the reason\n%s", res.code, tt.code, res.stdout)
 			}
-			if posts, changed := confirmPosts(t, fx), confirmChanged(fx, numbers); posts != 0 || len(changed) != 0 {
+			if posts, changed := fx.postCount(t), confirmChanged(fx, numbers); posts != 0 || len(changed) != 0 {
 				t.Errorf("%d updates, %d numbers changed; want none", posts, len(changed))
 			}
 		})
@@ -452,7 +441,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 			if len(changed) != wantChanged {
 				t.Errorf("%d numbers changed, want %d", len(changed), wantChanged)
 			}
-			for num, qs := range fx.rec.postsByNumber(time.Time{}) {
+			for num, qs := range fx.posts(t, time.Time{}) {
 				if len(qs) != 1 {
 					t.Errorf("%s updated %d times, want once", num, len(qs))
 				}
@@ -473,7 +462,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 			if changed := confirmChanged(fx, numbers); len(changed) != n {
 				t.Errorf("after --resume, %d numbers changed, want %d", len(changed), n)
 			}
-			for num, qs := range fx.rec.postsByNumber(time.Time{}) {
+			for num, qs := range fx.posts(t, time.Time{}) {
 				if len(qs) != 1 {
 					t.Errorf("%s updated %d times over both runs, want once", num, len(qs))
 				}
@@ -499,7 +488,7 @@ func TestConfirm_bigRunCanaryUndo(t *testing.T) {
 	if res := p.finish(); res.code != 1 || !strings.Contains(res.stdout, `the answer was not "`+fx.authID+`"`) {
 		t.Fatalf("after yes: exit code %d, want 1 (declined)\n%s", res.code, res.stdout)
 	}
-	if posts := confirmPosts(t, fx); posts != 0 {
+	if posts := fx.postCount(t); posts != 0 {
 		t.Fatalf("%d updates sent after a refused yes, want 0", posts)
 	}
 

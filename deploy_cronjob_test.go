@@ -200,19 +200,11 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 	// The whole command line, twice: the second run is a retry of the same
 	// Job, and resumes the report the first left on the volume.
 	run()
-	fx.quiesce(t)
-	posts := func() (n int) {
-		for _, qs := range fx.rec.postsByNumber(time.Time{}) {
-			n += len(qs)
-		}
-		return n
-	}
-	if n := posts(); n != 2 {
+	if n := fx.postCount(t); n != 2 {
 		t.Fatalf("the first run sent %d updates, want 2", n)
 	}
 	run()
-	fx.quiesce(t)
-	if n := posts(); n != 2 {
+	if n := fx.postCount(t); n != 2 {
 		t.Errorf("the resumed run sent updates again: %d in all, want 2", n)
 	}
 	for _, name := range []string{"report.csv", "undo.csv", "summary.json"} {

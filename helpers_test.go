@@ -297,11 +297,13 @@ func (r *e2eRecorder) all() []sandbox.Request {
 	return slices.Clone(r.reqs)
 }
 
-// postsByNumber returns the POSTs to each number that arrived at or after
-// since (the zero time for all), in order of arrival.
-func (r *e2eRecorder) postsByNumber(since time.Time) map[string][]sandbox.Request {
+// posts returns, once the sandbox has recorded every request it received,
+// the POSTs to each number that arrived at or after since (the zero time
+// for all), in order of arrival.
+func (fx *e2eFixture) posts(t *testing.T, since time.Time) map[string][]sandbox.Request {
+	fx.quiesce(t)
 	m := make(map[string][]sandbox.Request)
-	for _, q := range r.all() {
+	for _, q := range fx.rec.all() {
 		if q.Method == "POST" && !q.Time.Before(since) {
 			m[q.Number] = append(m[q.Number], q)
 		}
@@ -310,6 +312,14 @@ func (r *e2eRecorder) postsByNumber(since time.Time) map[string][]sandbox.Reques
 		slices.SortStableFunc(qs, func(a, b sandbox.Request) int { return a.Time.Compare(b.Time) })
 	}
 	return m
+}
+
+// postCount returns the POSTs the sandbox received.
+func (fx *e2eFixture) postCount(t *testing.T) (n int) {
+	for _, qs := range fx.posts(t, time.Time{}) {
+		n += len(qs)
+	}
+	return n
 }
 
 // e2eClean2xx returns the requests answered 2xx with a well-formed body:

@@ -74,8 +74,7 @@ func TestStop_reportHoldsEveryRow(t *testing.T) {
 			}
 			since := time.Now()
 			e2eExit(t, "resume", r.run(append(args, "--resume")...), 1) // 1: the invalid rows
-			fx.quiesce(t)
-			sent := fx.rec.postsByNumber(since)
+			sent := fx.posts(t, since)
 			for n := range resend {
 				if len(sent[n]) != 1 {
 					t.Errorf("%s was not ok before the resume, which sent it %d times", n, len(sent[n]))

@@ -16,12 +16,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// resumePosted returns the POSTs since since, by number.
-func resumePosted(t *testing.T, fx *e2eFixture, since time.Time) map[string][]sandbox.Request {
-	fx.quiesce(t)
-	return fx.rec.postsByNumber(since)
-}
-
 // TestResume_comparesExactTargets: the report records a line break, a
 // literal (clear) and the clear marker exactly, and a resumed run whose
 // input now asks for another of these sends the row again.
@@ -59,7 +53,7 @@ func TestResume_comparesExactTargets(t *testing.T) {
 	since := time.Now()
 	res := r.run(e2eRun(r.write("fixed.csv", fixed.String()), "report.csv", "--resume", "--rate", "0")...)
 	e2eExit(t, "resume", res, 0)
-	sent := resumePosted(t, fx, since)
+	sent := fx.posts(t, since)
 	for i, n := range nums[:3] {
 		if sent[n] == nil {
 			t.Errorf("%s: run 1 set alias %q; the resume asks for %q but did not send it", n, cases[i][0], cases[i][1])
@@ -105,7 +99,7 @@ func TestResume_olderReportResendsUncertainRows(t *testing.T) {
 
 	since := time.Now()
 	e2eExit(t, "resume", r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...), 0)
-	sent := resumePosted(t, fx, since)
+	sent := fx.posts(t, since)
 	if sent[nums[0]] != nil {
 		t.Errorf("%s: alias %q is exact in any report, yet it was sent again", nums[0], aliases[0])
 	}
@@ -151,7 +145,7 @@ func TestResume_acceptsReportSavedWithCRLF(t *testing.T) {
 			since := time.Now()
 			res := r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...)
 			e2eExit(t, "resume", res, 0)
-			if sent := resumePosted(t, fx, since); sent[nums[0]] != nil || sent[nums[1]] == nil {
+			if sent := fx.posts(t, since); sent[nums[0]] != nil || sent[nums[1]] == nil {
 				t.Errorf("the resume sent %v: want only %s, the failed row\n%v", sent, nums[1], res)
 			}
 		})

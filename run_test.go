@@ -551,7 +551,7 @@ func TestRun_rateLimited(t *testing.T) {
 		if fx.srv.Stats().RateLimited == 0 {
 			t.Errorf("the server never answered 429: the test tests nothing")
 		}
-		posts := fx.rec.postsByNumber(time.Time{})
+		posts := fx.posts(t, time.Time{})
 		for _, g := range e2eReadReport(t, r.path("report.csv")) {
 			ps := posts[g.Number]
 			if clean := e2eClean2xx(ps); g.Status != "ok" || len(clean) != 1 || clean[0].APIID != g.APIID || g.Attempts != len(ps) {
@@ -847,7 +847,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 			if len(first) >= n {
 				t.Fatalf("all %d rows were done before %v: the test interrupted nothing", n, tt.sig)
 			}
-			posts1 := fx.rec.postsByNumber(time.Time{})
+			posts1 := fx.posts(t, time.Time{})
 			// A number's undo row is on disk before its update is sent.
 			inUndo := map[string]bool{}
 			for _, rec := range e2eUndoRecords(t, undo)[1:] {
@@ -909,7 +909,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 					okCount[g.Number]++
 				}
 			}
-			for num, ps := range fx.rec.postsByNumber(since) {
+			for num, ps := range fx.posts(t, since) {
 				if okFirst[num] {
 					t.Errorf("%s was ok before the resume, but the resumed run sent it again: %s", num, e2eDescribe(ps))
 				}

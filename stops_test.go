@@ -39,8 +39,7 @@ func e2eInterrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, 
 	res := p.wait()
 	e2eExit(t, "run", res, 130)
 	if fx != nil {
-		fx.quiesce(t)
-		if posts := fx.rec.postsByNumber(time.Time{}); len(posts) != 0 {
+		if posts := fx.posts(t, time.Time{}); len(posts) != 0 {
 			t.Errorf("updates were sent: %v", posts)
 		}
 	}
@@ -298,7 +297,7 @@ func TestStop_noRequestAfterStop(t *testing.T) {
 	for _, g := range e2eReadReport(t, report) {
 		reported[g.Number] = true
 	}
-	for num := range fx.rec.postsByNumber(time.Time{}) {
+	for num := range fx.posts(t, time.Time{}) {
 		if !reported[num] {
 			t.Errorf("%s was sent but is not in the report", num)
 		}

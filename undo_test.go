@@ -108,8 +108,7 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 	}
 	res := r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--undo", "undo.csv", "--rate", "0")...)
 	e2eExit(t, "run", res, 1)
-	fx.quiesce(t)
-	posted := fx.rec.postsByNumber(time.Time{})
+	posted := fx.posts(t, time.Time{})
 	for _, row := range e2eReadReport(t, r.path("report.csv")) {
 		long := row.Number != nums[0]
 		switch {

@@ -85,8 +85,7 @@ func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
 	if c := e2eSummaryCount(res.stderr, "ok"); c != n {
 		t.Errorf("resumed run: ok %d, want %d\n%s", c, n, res.stderr)
 	}
-	fx.quiesce(t)
-	if posts := fx.rec.postsByNumber(since); len(posts) != n-held {
+	if posts := fx.posts(t, since); len(posts) != n-held {
 		t.Errorf("resumed run updated %d numbers, want the %d not sent before (the unverified ones read back only)", len(posts), n-held)
 	}
 }

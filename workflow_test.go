@@ -73,7 +73,7 @@ func TestWorkflow_plan(t *testing.T) {
 	r := e2eNewRunner(t, fx)
 	in := r.write("in.csv", "number,app_id,subaccount,alias\n12025550001,"+e2eAppB+",,\n12025550005,,,(clear)\n12025550099,"+e2eAppA+",,\n12025550098,4040,,\n")
 	e2eExit(t, "plan", r.run(slices.Concat([]string{"plan", "--input", in, "--output", "plan.csv", "--rate", "0"}, e2eFastRetries)...), exitRowsFailed)
-	if posts := fx.rec.postsByNumber(time.Time{}); len(posts) != 0 {
+	if posts := fx.posts(t, time.Time{}); len(posts) != 0 {
 		t.Errorf("plan sent updates: %v", posts)
 	}
 	got := map[string]map[string]string{}
