@@ -794,6 +794,27 @@ func e2eRecords(data []byte) ([][]string, error) {
 	return csv.NewReader(bytes.NewReader(data)).ReadAll()
 }
 
+// e2eSaveCRLF saves the CSV file at path again with CRLF line ends, as
+// Python's csv module writes, after prefix (a byte order mark, say).
+func e2eSaveCRLF(t *testing.T, path, prefix string) {
+	t.Helper()
+	cr := csv.NewReader(strings.NewReader(e2eRead(t, path)))
+	cr.FieldsPerRecord = -1 // a report's origin line is one cell
+	recs, err := cr.ReadAll()
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.UseCRLF = true
+	if err == nil {
+		err = w.WriteAll(recs)
+	}
+	if err == nil {
+		err = os.WriteFile(path, []byte(prefix+b.String()), 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // e2eReadReport reads and parses a complete report.
 func e2eReadReport(t *testing.T, path string) []e2eReportRow {
 	t.Helper()

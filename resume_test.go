@@ -4,9 +4,7 @@ package main
 // saved again by another program.
 
 import (
-	"bytes"
 	"encoding/csv"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -124,23 +122,7 @@ func TestResume_acceptsReportSavedWithCRLF(t *testing.T) {
 			r := e2eNewRunner(t, fx)
 			input := r.write("numbers.csv", "number,alias\n"+nums[0]+",\"line\nbreak\"\n"+nums[1]+",x\n")
 			e2eExit(t, "run 1", r.run(e2eRun(input, "report.csv", "--rate", "0")...), 1)
-			cr := csv.NewReader(strings.NewReader(e2eRead(t, r.path("report.csv"))))
-			cr.FieldsPerRecord = -1 // the origin line is one cell
-			recs, err := cr.ReadAll()
-			if err == nil {
-				var b bytes.Buffer
-				w := csv.NewWriter(&b)
-				w.UseCRLF = true
-				err = w.WriteAll(recs)
-				data := bom + b.String()
-				if !strings.Contains(data, "\r\n") {
-					t.Fatal("not CRLF")
-				}
-				err = os.WriteFile(r.path("report.csv"), []byte(data), 0o644)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			e2eSaveCRLF(t, r.path("report.csv"), bom)
 			fx.srv.AddNumber(e2eNumbers(nums[1])[0])
 			since := time.Now()
 			res := r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...)
