@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -176,12 +178,22 @@ func TestProgress_barFitsTheTerminal(t *testing.T) {
 	}
 }
 
-// TestRun_progressCountsSkippedApart: rows --skip-unchanged skips are
-// counted as skipped, not ok, by the bar, as the summary counts them.
-func TestRun_progressCountsSkippedApart(t *testing.T) {
+// TestRun_progressCountsRowsToSend: the bar's total is the rows to send,
+// which an invalid row is not (counted, the bar read 100% before the first
+// update and went past its total); rows --skip-unchanged skips are counted
+// as skipped, not ok, as the summary counts them.
+func TestRun_progressCountsRowsToSend(t *testing.T) {
 	_, r, _, nums := e2eMoveAll(t, sandbox.Config{}, 600, 10, e2eAppStart)
-	input := e2eInput("number,app_id,alias", e2eAppStart+",old", nums[:5]...) + e2eInput("", e2eAppStart+",new", nums[5:]...)[1:] // the first five hold their targets: skipped
+	input := "number,app_id,alias\n"
+	for i, n := range nums { // the first five hold their targets: skipped
+		input += n + "," + e2eAppStart + "," + []string{"old", "new"}[i/5] + "\n12x,,bad\n"
+	}
 	res := r.run("run", "--input", r.write("numbers.csv", input), "--report", "r.csv", "--skip-unchanged", "--rate", "0", "--progress", "always")
-	e2eExit(t, "run", res, 0)
+	e2eExit(t, "run (invalid rows)", res, 1)
 	e2eHas(t, "the bar", res.stderr, " 10/10 ok 5 failed 0 skipped 5 ")
+	for _, m := range regexp.MustCompile(` (\d+)/(\d+) ok`).FindAllStringSubmatch(res.stderr, -1) {
+		if done, _ := strconv.Atoi(m[1]); done > 10 || m[2] != "10" {
+			t.Errorf("the bar showed %s/%s: past the 10 rows to send", m[1], m[2])
+		}
+	}
 }
