@@ -33,8 +33,8 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 		matching[2],
 		{Number: "12025550104", AppID: "1002", Subaccount: sub1, Alias: "four"}, // subaccount
 	}
-	noDrift := map[string]float64{"app_id": 0, "subaccount": 0, "alias": 0, "compliance_application_id": 0}
-	drift := map[string]float64{"app_id": 2, "subaccount": 1, "alias": 1, "compliance_application_id": 0}
+	noDrift := map[string]int{"app_id": 0, "subaccount": 0, "alias": 0, "compliance_application_id": 0}
+	drift := map[string]int{"app_id": 2, "subaccount": 1, "alias": 1, "compliance_application_id": 0}
 	for _, tt := range []struct {
 		name     string
 		account  []sandbox.Number
@@ -42,8 +42,8 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 		token    string // the token sent, when not the account's
 		detailed bool
 		code     int
-		yes      float64
-		differ   map[string]float64 // nil: no counts in the summary file
+		yes      int
+		differ   map[string]int // nil: no counts in the summary file
 		printed  string
 	}{
 		{"matching", matching, "", "", true, exitOK, 0, noDrift, "change yes     0\n  change no      4"},
@@ -73,27 +73,17 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 				args = append(args, "--detailed-exitcode")
 			}
 			res := r.run(args...)
-			code, stderr, sum := res.code, res.stderr, r.path("summary.json")
-			if code != tt.code || !strings.Contains(stderr, tt.printed) {
-				t.Fatalf("exit %d, want %d, and the summary printed holding %q:\n%s", code, tt.code, tt.printed, stderr)
+			e2eExit(t, "plan", res, tt.code)
+			e2eHas(t, "the summary printed", res.stderr, tt.printed)
+			if res.code == exitDrift && strings.Contains(res.stderr, "plivo-bulk:") {
+				t.Errorf("drift is told by the summary, not as an error:\n%s", res.stderr)
 			}
-			if code == exitDrift && strings.Contains(stderr, "plivo-bulk:") {
-				t.Errorf("drift is told by the summary, not as an error:\n%s", stderr)
+			s := e2eReadSummary(t, r.path("summary.json"))
+			if s.ExitCode != tt.code || (s.Changes == nil) != (tt.differ == nil) || s.Changes["yes"] != tt.yes || !maps.Equal(s.DifferByField, tt.differ) {
+				t.Errorf("summary exit_code %v, changes %v, differ_by_field %v; want %d, yes %v, %v", s.ExitCode, s.Changes, s.DifferByField, tt.code, tt.yes, tt.differ)
 			}
-			m := readSummaryKeys(t, sum)
-			changes, _ := m["changes"].(map[string]any)
-			var differ map[string]float64
-			if byField, ok := m["differ_by_field"].(map[string]any); ok {
-				differ = map[string]float64{}
-				for k, v := range byField {
-					differ[k], _ = v.(float64)
-				}
-			}
-			if m["exit_code"] != float64(tt.code) || (changes == nil) != (tt.differ == nil) || changes != nil && changes["yes"] != tt.yes || !maps.Equal(differ, tt.differ) {
-				t.Errorf("summary exit_code %v, changes %v, differ_by_field %v; want %d, yes %v, %v", m["exit_code"], changes, differ, tt.code, tt.yes, tt.differ)
-			}
-			if e := m["error"].(string); (e == "") != (tt.code == exitOK || tt.code == exitDrift) {
-				t.Errorf("summary error %q with exit code %d: want one only for an error", e, tt.code)
+			if (s.Error == "") != (tt.code == exitOK || tt.code == exitDrift) {
+				t.Errorf("summary error %q with exit code %d: want one only for an error", s.Error, tt.code)
 			}
 		})
 	}
