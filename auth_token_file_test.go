@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
@@ -31,12 +28,11 @@ func TestAuthTokenFile_authenticates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601")...)
-			r := e2eNewRunner(t, fx).with("PLIVO_AUTH_TOKEN", strings.ReplaceAll(tt.envToken, "TOKEN", fx.token))
+			fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 601, 1, e2eAppA)
 			tokenFile := filepath.Join(t.TempDir(), "token") // outside the runner's directory, which check reads
 			_ = os.WriteFile(tokenFile, []byte(strings.ReplaceAll(tt.content, "TOKEN", fx.token)), 0o400)
-			r = r.with("PLIVO_AUTH_TOKEN_FILE", tokenFile)
-			res := r.run(e2eRun(r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, "12025550601")), "report.csv", "--rate", "0")...)
+			r = r.with("PLIVO_AUTH_TOKEN", strings.ReplaceAll(tt.envToken, "TOKEN", fx.token)).with("PLIVO_AUTH_TOKEN_FILE", tokenFile)
+			res := r.run(e2eRun(input, "report.csv", "--rate", "0")...)
 			e2eExit(t, "run", res, tt.want) // e2eProc.check looks for the token
 		})
 	}
@@ -65,19 +61,18 @@ func TestAuthTokenFile_unusable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601")...)
+			fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 601, 1, e2eAppA)
 			tokenFile := filepath.Join(t.TempDir(), "token") // outside the runner's directory, which check reads
 			if tt.dir {
 				_ = os.Mkdir(tokenFile, 0o700)
 			}
-			r := e2eNewRunner(t, fx).with("PLIVO_AUTH_TOKEN", tt.envToken).with("PLIVO_AUTH_TOKEN_FILE", tokenFile)
+			r = r.with("PLIVO_AUTH_TOKEN", tt.envToken).with("PLIVO_AUTH_TOKEN_FILE", tokenFile)
 			if tt.content != nil {
 				_ = os.WriteFile(tokenFile, []byte(*tt.content), 0o400)
 				if len(*tt.content) > 1 { // never shown either (e2eProc.check)
 					r.secrets = append(r.secrets, strings.TrimSpace((*tt.content)[:20]))
 				}
 			}
-			input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, "12025550601"))
 			for _, args := range [][]string{
 				e2eRun(input, "report.csv", "--rate", "0"),
 				// An address the sandbox refuses: were the token not checked
@@ -95,37 +90,5 @@ func TestAuthTokenFile_unusable(t *testing.T) {
 				t.Errorf("%d requests reached the server, want none", n)
 			}
 		})
-	}
-}
-
-// TestAuthTokenFile_fifoWaitEndsAtTheStop: a token file that is a named pipe
-// nobody writes to must not hold the run past the first signal, as no other
-// wait does.
-func TestAuthTokenFile_fifoWaitEndsAtTheStop(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "token")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("no named pipes here: %v", err)
-	}
-	input := filepath.Join(dir, "numbers.csv")
-	_ = os.WriteFile(input, []byte(e2eInput("number,app_id", e2eAppA, "12025550601")), 0o600)
-	env := envOf(map[string]string{"PLIVO_API_URL": "http://127.0.0.1:1", "PLIVO_AUTH_ID": "MAXXXXXXXXXXXXXXXXXX", "PLIVO_AUTH_TOKEN_FILE": fifo})
-	stop := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		var out bytes.Buffer
-		e2eForks.runStarts()
-		defer e2eForks.runEnds()
-		done <- run(t.Context(), stop, []string{"run", "--input", input, "--report", filepath.Join(dir, "report.csv")}, env, nil, &out, &out)
-	}()
-	close(stop)
-	select {
-	case err := <-done:
-		if got := codeOf(err); got != exitInterrupted {
-			t.Errorf("exit code %d (%v), want %d", got, err, exitInterrupted)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the run still waits for the token file's writer after the stop")
 	}
 }

@@ -47,8 +47,9 @@ func e2eInterrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, 
 }
 
 // the waits before the first update (the account check and the
-// pre-flight, their Retry-After sleeps, a stalled standard input, a FIFO
-// that no one writes) end at the first SIGINT or SIGTERM.
+// pre-flight, their Retry-After sleeps, a stalled standard input, an input
+// or a token file that is a FIFO no one writes) end at the first SIGINT or
+// SIGTERM.
 func TestStop_signalEndsWaits(t *testing.T) {
 	t.Parallel()
 	type setup struct {
@@ -73,6 +74,20 @@ func TestStop_signalEndsWaits(t *testing.T) {
 		}
 		return r.start(nil, e2eRun(input, "report.csv", "--rate", "0")...),
 			setup{r: r, fx: fx, hits: hits, waiting: func() bool { return hits.Load() > 0 }}
+	}
+	// fifo starts a run whose input, or token file, is a FIFO no one writes.
+	fifo := func(t *testing.T, token bool) (*e2eProc, setup) {
+		fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 2000, 3, e2eAppA)
+		fifo := r.path("some.fifo")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		if input = fifo; token {
+			input, r = r.path("numbers.csv"), r.without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", fifo)
+		}
+		p := r.start(nil, e2eRun(input, "report.csv", "--rate", "0")...)
+		start := time.Now()
+		return p, setup{r: r, fx: fx, waiting: func() bool { return time.Since(start) > 300*time.Millisecond }}
 	}
 	tests := []struct {
 		name  string
@@ -113,16 +128,8 @@ func TestStop_signalEndsWaits(t *testing.T) {
 			start := time.Now()
 			return p, setup{r: r, fx: fx, waiting: func() bool { return time.Since(start) > 300*time.Millisecond }}
 		}},
-		{"FIFO with no writer", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
-			fx, r, _, _ := e2eMoveAll(t, sandbox.Config{}, 2000, 3, e2eAppA)
-			fifo := r.path("numbers.fifo")
-			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-				t.Skipf("mkfifo: %v", err)
-			}
-			p := r.start(nil, e2eRun(fifo, "report.csv", "--rate", "0")...)
-			start := time.Now()
-			return p, setup{r: r, fx: fx, waiting: func() bool { return time.Since(start) > 300*time.Millisecond }}
-		}},
+		{"input a FIFO with no writer", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) { return fifo(t, false) }},
+		{"token file a FIFO with no writer", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) { return fifo(t, true) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
