@@ -147,15 +147,19 @@ func (p *ptyProc) finish() e2eResult {
 	return res
 }
 
-// confirmChanged returns the numbers whose app is no longer e2eAppStart.
-func confirmChanged(fx *e2eFixture, numbers []string) []string {
-	var out []string
+// confirmChanged fails the test unless want of numbers are updated, once
+// each, and no longer on e2eAppStart; it returns how many are not.
+func confirmChanged(t *testing.T, fx *e2eFixture, numbers []string, want int) (changed int) {
+	t.Helper()
 	for _, num := range numbers {
 		if n, _ := fx.srv.Number(num); n.AppID != e2eAppStart {
-			out = append(out, num)
+			changed++
 		}
 	}
-	return out
+	if posts := fx.postCount(t); want >= 0 && (changed != want || posts != want) {
+		t.Errorf("%d updates, %d numbers changed; want %d and %d", posts, changed, want, want)
+	}
+	return changed
 }
 
 var confirmArgs = []string{"--rate", "0", "--progress", "never"}
@@ -197,15 +201,8 @@ func TestConfirm_prompt(t *testing.T) {
 			res := p.finish()
 			e2eExit(t, "run", res, tt.wantCode)
 			e2eHas(t, "stdout", res.stdout, tt.wantOut)
-			posts, changed := fx.postCount(t), confirmChanged(fx, numbers)
-			if tt.wantCode == 0 {
-				if posts != n || len(changed) != n {
-					t.Errorf("%d updates, %d numbers changed; want %d and %d", posts, len(changed), n, n)
-				}
+			if confirmChanged(t, fx, numbers, map[bool]int{true: n}[tt.wantCode == 0]); tt.wantCode == 0 {
 				return
-			}
-			if posts != 0 || len(changed) != 0 {
-				t.Errorf("%d updates, %d numbers changed after %q; want none", posts, len(changed), tt.answer)
 			}
 			if tt.wantCode == 1 {
 				stopAdvice(t, res.stdout, "5 rows were not attempted\r\n")
@@ -256,9 +253,7 @@ func TestConfirm_asksOnTheTerminalWhateverIsRedirected(t *testing.T) {
 			if res := p.finish(); res.code != 0 {
 				t.Fatalf("exit code %d, want 0\n%s", res.code, res.stdout)
 			}
-			if changed := confirmChanged(fx, numbers); len(changed) != 3 {
-				t.Errorf("%d numbers changed, want 3", len(changed))
-			}
+			confirmChanged(t, fx, numbers, 3)
 			if logged, _ := os.ReadFile(r.path("run.log")); bytes.Contains(logged, []byte("Type yes")) {
 				t.Errorf("the question went to stderr's log too:\n%s", logged)
 			}
@@ -303,9 +298,7 @@ func TestConfirm_typedAheadDoesNotAnswer(t *testing.T) {
 	if res.code != 1 || !strings.Contains(res.stdout, "not confirmed") {
 		t.Fatalf("exit code %d, want 1 (declined)\n%s", res.code, res.stdout)
 	}
-	if changed := confirmChanged(fx, numbers); len(changed) != canary {
-		t.Errorf("%d numbers changed, want the %d of the canary", len(changed), canary)
-	}
+	confirmChanged(t, fx, numbers, canary)
 }
 
 // TestConfirm_backgroundJobIsRefused: a run in the background of a shell
@@ -368,9 +361,7 @@ func TestConfirm_backgroundJobIsRefused(t *testing.T) {
 			if res.code != tt.code || !strings.Contains(res.stdout, reason) {
 				t.Fatalf("exit code %d, want %d with the reason\n%s", res.code, tt.code, res.stdout)
 			}
-			if posts, changed := fx.postCount(t), confirmChanged(fx, numbers); posts != 0 || len(changed) != 0 {
-				t.Errorf("%d updates, %d numbers changed; want none", posts, len(changed))
-			}
+			confirmChanged(t, fx, numbers, 0)
 		})
 	}
 }
@@ -389,9 +380,7 @@ func TestConfirm_ttyThatIsNoTerminalAsksNothing(t *testing.T) {
 	res := r.startVia(nil, []string{"unshare", "-rm", "sh", "-c", bind, "sh"},
 		slices.Concat([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...).wait()
 	e2eExit(t, "run", res, 0)
-	if changed := confirmChanged(fx, numbers); len(changed) != 3 {
-		t.Errorf("%d numbers changed, want 3", len(changed))
-	}
+	confirmChanged(t, fx, numbers, 3)
 }
 
 // TestConfirm_yesFlagAsksNothing checks that --yes skips the question on
@@ -403,9 +392,7 @@ func TestConfirm_yesFlagAsksNothing(t *testing.T) {
 	if res.code != 0 || strings.Contains(res.stdout, "Type yes") {
 		t.Fatalf("exit code %d, want 0 without a question:\n%s", res.code, res.stdout)
 	}
-	if changed := confirmChanged(fx, numbers); len(changed) != 3 {
-		t.Errorf("%d numbers changed, want 3", len(changed))
-	}
+	confirmChanged(t, fx, numbers, 3)
 }
 
 // TestConfirm_canaryAsksAgain runs a canary on a terminal: after the
@@ -426,9 +413,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 			p.expect(fmt.Sprintf("row 2 %s: ok app_id=%q", numbers[0], e2eAppA))
 			p.expect("Check them now, then type yes to send the rest: ")
 			// While the question waits, exactly the canary is applied.
-			if changed := confirmChanged(fx, numbers); len(changed) != canary {
-				t.Errorf("%d numbers changed at the second question, want the %d of the canary", len(changed), canary)
-			}
+			confirmChanged(t, fx, numbers, canary) // at the second question
 			typed := map[string]string{"no": "no\r", "yes": "yes\r", "ctrl-c": "\x03"}[answer]
 			p.typeIn(typed)
 			res := p.finish()
@@ -437,15 +422,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 				wantChanged = n
 			}
 			e2eExit(t, "run", res, wantCode)
-			changed := confirmChanged(fx, numbers)
-			if len(changed) != wantChanged {
-				t.Errorf("%d numbers changed, want %d", len(changed), wantChanged)
-			}
-			for num, qs := range fx.posts(t, time.Time{}) {
-				if len(qs) != 1 {
-					t.Errorf("%s updated %d times, want once", num, len(qs))
-				}
-			}
+			confirmChanged(t, fx, numbers, wantChanged)
 			rows := e2eAttempted(e2eReadReport(t, r.path("report.csv")))
 			if len(rows) != wantChanged {
 				t.Errorf("report has %d rows, want %d", len(rows), wantChanged)
@@ -459,14 +436,7 @@ func TestConfirm_canaryAsksAgain(t *testing.T) {
 			// The rest is resumable: off a terminal, nothing is asked.
 			res = r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--resume"}, confirmArgs)...)
 			e2eExit(t, "resume", res, 0)
-			if changed := confirmChanged(fx, numbers); len(changed) != n {
-				t.Errorf("after --resume, %d numbers changed, want %d", len(changed), n)
-			}
-			for num, qs := range fx.posts(t, time.Time{}) {
-				if len(qs) != 1 {
-					t.Errorf("%s updated %d times over both runs, want once", num, len(qs))
-				}
-			}
+			confirmChanged(t, fx, numbers, n) // over both runs
 		})
 	}
 }
@@ -503,15 +473,15 @@ func TestConfirm_bigRunCanaryUndo(t *testing.T) {
 	if res := p.finish(); res.code != 1 {
 		t.Fatalf("exit code %d, want 1\n%s", res.code, res.stdout)
 	}
-	changed := confirmChanged(fx, numbers)
-	if len(changed) == 0 || len(changed) > canary {
-		t.Fatalf("%d numbers changed, want the canary's, at most %d", len(changed), canary)
+	changed := confirmChanged(t, fx, numbers, -1)
+	if changed == 0 || changed > canary {
+		t.Fatalf("%d numbers changed, want the canary's, at most %d", changed, canary)
 	}
 	if sum := e2eReadSummary(t, r.path("summary.json")); sum.StoppedBy != "declined" || sum.OK != canary || sum.NotAttempted != n-canary {
 		t.Errorf("summary: stopped_by %q, ok %d, not attempted %d; want declined, %d, %d", sum.StoppedBy, sum.OK, sum.NotAttempted, canary, n-canary)
 	}
-	if undoRows := e2eReportLines(r.path("undo.csv")); undoRows != len(changed) {
-		t.Errorf("the undo file has %d rows for %d changed numbers", undoRows, len(changed))
+	if undoRows := e2eReportLines(r.path("undo.csv")); undoRows != changed {
+		t.Errorf("the undo file has %d rows for %d changed numbers", undoRows, changed)
 	}
 	e2eExit(t, "undo run", r.run(slices.Concat([]string{"run", "--input", "undo.csv", "--report", "undo-report.csv"}, confirmArgs)...), 0)
 	if after := fx.srv.Numbers(); !slices.Equal(after, before) {
