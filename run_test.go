@@ -474,14 +474,9 @@ func TestRun_retriesFaults(t *testing.T) {
 		if g.Attempts > len(gets) || len(gets) > g.Attempts+dropped || len(ps) > g.Attempts {
 			t.Errorf("row %d (%s): attempts %d, but the server received %s", g.Row, g.Number, g.Attempts, e2eDescribe(byNumber[g.Number]))
 		}
-		for _, q := range ps {
-			var body map[string]*string // q.Fields is nil when a fault answered before decoding
-			if err := json.Unmarshal([]byte(q.Body), &body); err != nil {
-				t.Errorf("row %d (%s): update body %q: %v", g.Row, g.Number, q.Body, err)
-			}
-			fields, nulls := e2eFieldsOf(sandbox.Request{Fields: body})
-			if !maps.Equal(fields, targets[g.Number]) || len(nulls) > 0 {
-				t.Errorf("row %d (%s): a POST carried %v (nulls %v), want %v", g.Row, g.Number, fields, nulls, targets[g.Number])
+		for _, q := range ps { // the front decodes every body, whatever fault it meets
+			if fields, nulls := e2eFieldsOf(q); !maps.Equal(fields, targets[g.Number]) || len(nulls) > 0 {
+				t.Errorf("row %d (%s): a POST carried %s, want %v", g.Row, g.Number, q.Body, targets[g.Number])
 			}
 		}
 		clean := e2eClean2xx(ps)
