@@ -156,16 +156,8 @@ func e2eMixedRows() []e2eWantRow {
 // e2eSeed is the sandbox's account for the report tests: 12025550100 to
 // 12025550159, all pending compliance but 12025550151.
 func e2eSeed() []sandbox.Number {
-	var numbers []string
-	for i := range 60 {
-		numbers = append(numbers, fmt.Sprintf("120255501%02d", i))
-	}
-	ns := e2eNumbers(numbers...)
-	for i := range ns {
-		if ns[i].Number == "12025550151" {
-			ns[i].ComplianceStatus = "accepted"
-		}
-	}
+	ns := e2eNumbers(e2eNumberRange(100, 60)...)
+	ns[51].ComplianceStatus = "accepted"
 	return ns
 }
 
