@@ -297,15 +297,6 @@ func TestReport_intoClosedPipe(t *testing.T) {
 	}
 }
 
-// e2eAlias returns the sandbox aliases of nums.
-func e2eAliases(fx *e2eFixture, nums []string) map[string]sandbox.Number {
-	out := map[string]sandbox.Number{}
-	for _, n := range nums {
-		out[n], _ = fx.srv.Number(n)
-	}
-	return out
-}
-
 // a resumed run with more columns than the interrupted one: the
 // undo file keeps, per field, the value from before any change; it lists
 // each number once, and running it restores every number exactly, exit 0.
@@ -314,7 +305,6 @@ func TestUndo_widenedOnResume(t *testing.T) {
 	nums := e2eNumberRange(1600, 40)
 	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
 	r := e2eNewRunner(t, fx)
-	original := e2eAliases(fx, nums)
 	report := r.path("report.csv")
 	narrow := r.write("narrow.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	p := r.start(nil, e2eRun(narrow, report, "--undo", "undo.csv", "--rate", "40")...)
@@ -322,12 +312,7 @@ func TestUndo_widenedOnResume(t *testing.T) {
 	p.signal(syscall.SIGINT)
 	e2eExit(t, "interrupted run", p.wait(), 130)
 
-	var b strings.Builder
-	b.WriteString("number,app_id,alias\n")
-	for _, n := range nums {
-		b.WriteString(n + "," + e2eAppA + ",new alias\n")
-	}
-	wide := r.write("wide.csv", b.String())
+	wide := r.write("wide.csv", e2eInput("number,app_id,alias", e2eAppA+",new alias", nums...))
 	e2eExit(t, "widened resume", r.run(e2eRun(wide, report, "--undo", "undo.csv", "--resume", "--rate", "0")...), 0)
 
 	recs := e2eUndoRecords(t, r.path("undo.csv"))
@@ -340,11 +325,7 @@ func TestUndo_widenedOnResume(t *testing.T) {
 	}
 	res := r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...)
 	e2eExit(t, "running the undo file", res, 0)
-	for n, want := range e2eAliases(fx, nums) {
-		if want != original[n] {
-			t.Errorf("%s after the undo = %+v, want %+v", n, want, original[n])
-		}
-	}
+	e2eUntouched(t, fx, "after the undo", e2eNumbers(nums...)...)
 }
 
 // a run that stops before it sends anything (a 401 at the account
@@ -371,26 +352,17 @@ func TestReport_headerOnlyTakenOver(t *testing.T) {
 // input: the counts are of the input's rows, never negative.
 func TestResume_countsOnlyInputRows(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1930, 8)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
+	_, r, _, nums := e2eMoveAll(t, sandbox.Config{}, 1930, 8, e2eAppA)
 	all := r.write("all.csv", e2eInput("number,app_id", e2eAppA, nums[:6]...))
 	e2eExit(t, "first run", r.run(e2eRun(all, "report.csv", "--rate", "0")...), 0)
 	// Two rows done before, two new: the report's four other ok rows are
 	// not this input's.
 	some := r.write("some.csv", e2eInput("number,app_id", e2eAppA, nums[4:]...))
-	res := r.run(e2eRun(some, "report.csv", "--resume", "--rate", "0", "--log-format", "json", "--summary", "s.json")...)
+	res := r.run(e2eRun(some, "report.csv", "--resume", "--rate", "0", "--log-format", "json")...)
 	e2eExit(t, "resume", res, 0)
-	var s map[string]any
-	if err := json.Unmarshal([]byte(e2eRead(t, r.path("s.json"))), &s); err != nil {
-		t.Fatal(err)
-	}
 	for _, logged := range e2eJSONLogs(res.stderr) {
 		if logged["msg"] == "starting run" && (logged["to_send"] != 2.0 || logged["already_ok"] != 2.0 || logged["rows"] != 4.0) {
 			t.Errorf("starting run: %v, want rows 4, to_send 2, already_ok 2", logged)
-		}
-		if logged["msg"] == "run finished" {
-			s = logged
 		}
 		for k, v := range logged {
 			if f, ok := v.(float64); ok && f < 0 {
@@ -398,7 +370,7 @@ func TestResume_countsOnlyInputRows(t *testing.T) {
 			}
 		}
 	}
-	if s["ok"] != 2.0 || s["already_ok"] != 2.0 || s["not_attempted"] != 0.0 {
+	if s := e2eLog(res.stderr, "run finished"); s["ok"] != 2.0 || s["already_ok"] != 2.0 || s["not_attempted"] != 0.0 {
 		t.Errorf("run finished: %v, want ok 2, already_ok 2, not_attempted 0", s)
 	}
 }

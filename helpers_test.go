@@ -283,6 +283,17 @@ func e2eRandString(alphabet string, n int) string {
 	return string(b)
 }
 
+// e2eUntouched fails the test unless every number in want holds what it
+// says (an e2eNumbers seed, say), as after a rollback.
+func e2eUntouched(t *testing.T, fx *e2eFixture, what string, want ...sandbox.Number) {
+	t.Helper()
+	for _, w := range want {
+		if got, _ := fx.srv.Number(w.Number); got != w {
+			t.Errorf("%s %s = %+v, want %+v", what, w.Number, got, w)
+		}
+	}
+}
+
 // e2eRecorder keeps every request the front answered.
 type e2eRecorder struct {
 	mu   sync.Mutex

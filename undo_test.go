@@ -47,11 +47,7 @@ func TestForce_neverReplacesUndoFile(t *testing.T) {
 		t.Errorf("the undo file has %d records, want a header and one a number:\n%q", len(recs), recs)
 	}
 	e2eExit(t, "rollback", r.run(e2eRun(r.path("undo.csv"), "rollback.csv", "--rate", "0")...), 0)
-	for _, want := range e2eNumbers(nums...) {
-		if got, _ := fx.srv.Number(want.Number); got != want {
-			t.Errorf("%s after the rollback = %+v, want %+v", want.Number, got, want)
-		}
-	}
+	e2eUntouched(t, fx, "after the rollback", e2eNumbers(nums...)...)
 }
 
 // TestUndoInput_refusesAnotherOrigin: an undo file run as the input

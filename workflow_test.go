@@ -55,12 +55,7 @@ func TestWorkflow_planRunUndo(t *testing.T) {
 		}
 	}
 	e2eExit(t, "undo", r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
-	after := fx.srv.Numbers()
-	for i := range before {
-		if after[i] != before[i] {
-			t.Errorf("after the undo run %+v\nwant %+v", after[i], before[i])
-		}
-	}
+	e2eUntouched(t, fx, "after the undo run", before...)
 }
 
 // TestWorkflow_plan: plan writes the current and target values and exits 1
