@@ -80,22 +80,24 @@ func TestRunSandbox_neverPrintsATokenFromTheEnvironment(t *testing.T) {
 }
 
 func TestRunSandbox_badArgsAreUsageErrors(t *testing.T) {
+	here, _ := os.Getwd()
+	here += "/"
 	for args, want := range map[string]string{
-		"--nope":                        "unknown flag --nope",
-		"extra":                         "unexpected argument",
-		"--listen 0.0.0.0:8089":         "loopback",
-		"--listen 127.0.0.1":            "missing port",
-		"--fail-rate 1.5":               "fail rate",
-		"--latency -1s":                 "latency",
-		"--rate-limit -1":               "rate limit",
-		"--rate-limit 300/5":            "window",
-		"--subaccounts SA1":             "subaccounts",
-		"--apps 1,,2":                   `application id ""`,
-		"--default-app a/b":             "default app",
-		"--numbers /nonexistent/x.csv":  "open numbers file",
-		"--numbers cmd_sandbox_test.go": "read numbers header",
+		"--nope":                             "unknown flag --nope",
+		"extra":                              "unexpected argument",
+		"--listen 0.0.0.0:8089":              "loopback",
+		"--listen 127.0.0.1":                 "missing port",
+		"--fail-rate 1.5":                    "fail rate",
+		"--latency -1s":                      "latency",
+		"--rate-limit -1":                    "rate limit",
+		"--rate-limit 300/5":                 "window",
+		"--subaccounts SA1":                  "subaccounts",
+		"--apps 1,,2":                        `application id ""`,
+		"--default-app a/b":                  "default app",
+		"--numbers /nonexistent/x.csv":       "open numbers file",
+		"--numbers HERE/cmd_sandbox_test.go": "read numbers header", // the runner finds a relative one in its directory
 	} {
-		code, stdout, stderr := runWith(t, envOf(nil), nil, append([]string{"sandbox"}, strings.Fields(args)...)...)
+		code, stdout, stderr := runWith(t, append([]string{"sandbox"}, strings.Fields(strings.ReplaceAll(args, "HERE/", here))...)...)
 		if code != exitUsage || !strings.Contains(stderr, want) || stdout != "" {
 			t.Errorf("sandbox %s: exit %d, stdout %q, stderr %q; want 2 and %q", args, code, stdout, stderr, want)
 		}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,20 +17,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// runWith runs the command line in-process, as main does, with getenv as
-// its environment and stdin as its standard input, and returns the exit
-// code and what it printed.
-func runWith(t *testing.T, getenv func(string) string, stdin io.Reader, args ...string) (int, string, string) {
+// runWith runs the command line in-process, with no environment but HOME,
+// and returns the exit code and what it printed.
+func runWith(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	e2eForks.runStarts()
-	err := run(t.Context(), nil, args, getenv, stdin, &stdout, &stderr)
-	e2eForks.runEnds()
-	code := exitCodeSaid(err, notices(&stderr, logsJSON(args)))
-	if tok := getenv("PLIVO_AUTH_TOKEN"); tok != "" && strings.Contains(stdout.String()+stderr.String(), tok) {
-		t.Errorf("the token appears in the output of %v", args)
-	}
-	return code, stdout.String(), stderr.String()
+	res := e2eNewRunner(t, nil).run(args...)
+	return res.code, res.stdout, res.stderr
 }
 
 // envOf is an environment that holds m only.
@@ -84,14 +74,14 @@ func TestHelp_onStdoutForEveryForm(t *testing.T) {
 		"help-help.txt": {{"help", "help"}, {"help", "-h"}, {"help", "--help"}},
 	} {
 		for _, args := range forms {
-			code, stdout, stderr := runWith(t, envOf(nil), nil, args...)
+			code, stdout, stderr := runWith(t, args...)
 			if code != 0 || stderr != "" {
 				t.Errorf("%v: exit %d, stderr %q; want 0 and nothing", args, code, stderr)
 			}
 			checkGolden(t, golden, stdout)
 		}
 	}
-	code, stdout, stderr := runWith(t, envOf(nil), nil, "--help", "--help")
+	code, stdout, stderr := runWith(t, "--help", "--help")
 	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "plivo-bulk changes the settings") {
 		t.Errorf("--help --help: exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
 	}
@@ -102,7 +92,7 @@ func TestHelp_onStdoutForEveryForm(t *testing.T) {
 // since reading by page made "one extra read per row" false.
 func TestHelp_flagsPerCommand(t *testing.T) {
 	help := func(cmd string) string {
-		_, stdout, _ := runWith(t, envOf(nil), nil, cmd, "--help")
+		_, stdout, _ := runWith(t, cmd, "--help")
 		return strings.Join(strings.Fields(stdout), " ") // unwrapped
 	}
 	run, plan, export := help("run"), help("plan"), help("export")
@@ -151,7 +141,7 @@ func TestCompletion(t *testing.T) {
 		"bash": "# bash completion V2 for plivo-bulk", "zsh": "#compdef plivo-bulk",
 		"fish": "# fish completion for plivo-bulk", "powershell": "# powershell completion for plivo-bulk",
 	} {
-		code, stdout, stderr := runWith(t, envOf(nil), nil, "completion", shell)
+		code, stdout, stderr := runWith(t, "completion", shell)
 		if code != 0 || stderr != "" || !strings.HasPrefix(stdout, first) {
 			t.Errorf("completion %s: exit %d, stderr %q, stdout starts %q", shell, code, stderr, stdout[:min(len(stdout), 60)])
 		}
@@ -165,7 +155,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"export", "--re"}, ":4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n"},
 		{[]string{"pl"}, "plan\tshow what run would change (reads only)\n:4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n"},
 	} {
-		code, stdout, stderr := runWith(t, envOf(nil), nil, append([]string{"__complete"}, tt.args...)...)
+		code, stdout, stderr := runWith(t, append([]string{"__complete"}, tt.args...)...)
 		if code != 0 || stdout != tt.stdout || stderr != tt.want {
 			t.Errorf("__complete %q: exit %d\nstdout %q, want %q\nstderr %q, want %q", tt.args, code, stdout, tt.stdout, stderr, tt.want)
 		}
@@ -197,7 +187,7 @@ func TestCommandLine_errors(t *testing.T) {
 		{[]string{"completion", "bsh"}, "plivo-bulk: unknown command \"bsh\": did you mean bash? (see 'plivo-bulk completion --help')\n"},
 		{[]string{"completion"}, "plivo-bulk: completion: name a shell: bash, zsh, fish or powershell\n"},
 	} {
-		code, stdout, stderr := runWith(t, envOf(nil), nil, tt.args...)
+		code, stdout, stderr := runWith(t, tt.args...)
 		if code != exitUsage || stdout != "" || stderr != tt.stderr {
 			t.Errorf("%q: exit %d, stdout %q\nstderr %q\nwant   %q", tt.args, code, stdout, stderr, tt.stderr)
 		}
@@ -217,7 +207,7 @@ func TestCommandLine_jsonErrors(t *testing.T) {
 		{[]string{"plan", "--log-format=json", "--input", missing, "--output", "-"}, "missing credentials: set PLIVO_AUTH_ID (or --auth-id) and PLIVO_AUTH_TOKEN (or PLIVO_AUTH_TOKEN_FILE); or try --sandbox (no account needed) or --dry-run"},
 		{[]string{"run", "--log-format", "json", "--sandbox", "--input", missing, "--report", "-"}, missing + ": cannot open: no such file or directory"},
 	} {
-		code, stdout, stderr := runWith(t, envOf(nil), nil, tt.args...)
+		code, stdout, stderr := runWith(t, tt.args...)
 		lines := e2eJSONLogs(stderr)
 		if code != exitUsage || stdout != "" || len(lines) == 0 {
 			t.Fatalf("%q: exit %d, stdout %q, stderr:\n%s", tt.args, code, stdout, stderr)
@@ -233,10 +223,10 @@ func TestCommandLine_jsonErrors(t *testing.T) {
 // process's.
 func TestRun_takesItsStdin(t *testing.T) {
 	in := strings.NewReader("number,alias\n12025550601,front desk\n")
-	code, stdout, stderr := runWith(t, envOf(map[string]string{"PLIVO_AUTH_ID": "MAXXXXXXXXXXXXXXXXXX"}), in, "run", "--dry-run", "--input", "-")
+	res := e2eNewRunner(t, nil).with("PLIVO_AUTH_ID", "MAXXXXXXXXXXXXXXXXXX").start(in, "run", "--dry-run", "--input", "-").wait()
 	want := `row 2: POST /v1/Account/MAXXXXXXXXXXXXXXXXXX/Number/12025550601/ {"alias":"front desk"} (+ the number's current app_id, read first)` + "\n"
-	if code != 0 || stdout != want {
-		t.Errorf("exit %d, stdout %q, want %q\nstderr: %s", code, stdout, want, stderr)
+	if res.code != 0 || res.stdout != want {
+		t.Errorf("exit %d, stdout %q, want %q\nstderr: %s", res.code, res.stdout, want, res.stderr)
 	}
 }
 
@@ -375,7 +365,7 @@ func TestTextLogs_roundFloats(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	code, stdout, _ := runWith(t, envOf(nil), nil, "version")
+	code, stdout, _ := runWith(t, "version")
 	if code != 0 || !strings.HasPrefix(stdout, "plivo-bulk ") || !strings.Contains(stdout, "commit ") || !strings.Contains(stdout, "go1.") {
 		t.Errorf("version: exit %d, %q", code, stdout)
 	}

@@ -26,7 +26,7 @@ func TestOutputs_replaceAFile(t *testing.T) {
 	_ = os.WriteFile(p("in.csv"), []byte("number,alias\n12025550101,a\n"), 0o644)
 	run := func(args ...string) (int, string, string) {
 		t.Helper()
-		return runWith(t, envOf(nil), nil, append(args, "--sandbox", "--rate", "0")...)
+		return runWith(t, append(args, "--sandbox", "--rate", "0")...)
 	}
 	isSummary := func(s string) bool {
 		var v struct{ Command string }
@@ -122,7 +122,7 @@ func TestOutputs_namedPipe(t *testing.T) {
 	}
 	_ = os.WriteFile(filepath.Join(dir, "in.csv"), []byte("number,alias\n12025550101,a\n"), 0o644)
 	start := time.Now()
-	code, _, stderr := runWith(t, envOf(nil), nil, "plan", "--sandbox", "--input", filepath.Join(dir, "in.csv"), "--output", fifo)
+	code, _, stderr := runWith(t, "plan", "--sandbox", "--input", filepath.Join(dir, "in.csv"), "--output", fifo)
 	if code != 2 || !strings.Contains(stderr, "no process reads") || time.Since(start) > 5*time.Second {
 		t.Errorf("a plan into a FIFO without a reader: exit %d after %v\n%s", code, time.Since(start), stderr)
 	}
@@ -133,7 +133,7 @@ func TestOutputs_namedPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	code, _, stderr = runWith(t, envOf(nil), nil, "plan", "--sandbox", "--input", filepath.Join(dir, "in.csv"), "--output", fifo, "--rate", "0")
+	code, _, stderr = runWith(t, "plan", "--sandbox", "--input", filepath.Join(dir, "in.csv"), "--output", fifo, "--rate", "0")
 	out, _ := io.ReadAll(rd)
 	if code != 0 || !strings.HasPrefix(string(out), "row,number,change,error,") {
 		t.Errorf("a plan into a FIFO: exit %d, the reader got %q\n%s", code, out, stderr)
