@@ -145,9 +145,7 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 		if _, err := os.Stat("/bin/bash"); err != nil {
 			t.Skip("no bash for <(...)")
 		}
-		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-		r := e2eNewRunner(t, fx)
-		r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
+		fx, r, _, _ := e2eMoveAll(t, sandbox.Config{}, 1320, 8, e2eAppA) // nums
 		res := r.startVia(nil, []string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"},
 			slices.Concat([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...).wait()
 		e2eExit(t, "run", res, 0)
@@ -302,9 +300,7 @@ func TestReport_intoClosedPipe(t *testing.T) {
 // each number once, and running it restores every number exactly, exit 0.
 func TestUndo_widenedOnResume(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1600, 40)
-	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
+	fx, r, _, nums := e2eMoveAll(t, sandbox.Config{Latency: 20 * time.Millisecond}, 1600, 40, e2eAppA)
 	report := r.path("report.csv")
 	narrow := r.write("narrow.csv", e2eInput("number,app_id", e2eAppA, nums...))
 	p := r.start(nil, e2eRun(narrow, report, "--undo", "undo.csv", "--rate", "40")...)

@@ -19,9 +19,7 @@ import (
 // input now asks for another of these sends the row again.
 func TestResume_comparesExactTargets(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1800, 4)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
+	fx, r, _, nums := e2eMoveAll(t, sandbox.Config{}, 1800, 4, e2eAppA)
 	// Each number: the alias of run 1, the alias the fixed input asks for.
 	cases := [][2]string{
 		{"a\nb", "a b"},              // a line break, fixed to a space
@@ -73,9 +71,7 @@ func TestResume_comparesExactTargets(t *testing.T) {
 // stand for another value is sent again, any other ok row is not.
 func TestResume_olderReportResendsUncertainRows(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1810, 4)
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-	r := e2eNewRunner(t, fx)
+	fx, r, _, nums := e2eMoveAll(t, sandbox.Config{}, 1810, 4, e2eAppA)
 	aliases := []string{"plain", "two words", "(clear)", "'=1"}
 	var in strings.Builder
 	in.WriteString("number,app_id,alias\n")

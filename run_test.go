@@ -525,12 +525,9 @@ func TestRun_retriesFaults(t *testing.T) {
 func TestRun_rateLimited(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) { // the limiter and the backoffs wait in fake time
-		numbers := e2eNumberRange(1300, 60)
 		// The sandbox lets a second's worth through at once, then 20/s:
 		// at --rate 200 the run must meet 429s unless it takes 2 s.
-		fx := e2eStartFixture(t, sandbox.Config{Rate: sandbox.Rate{Limit: 20}}, e2eNumbers(numbers...)...)
-		r := e2eNewRunner(t, fx)
-		input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
+		fx, r, input, _ := e2eMoveAll(t, sandbox.Config{Rate: sandbox.Rate{Limit: 20}}, 1300, 60, e2eAppA)
 		// Default backoffs: the tool's own pacing is under test.
 		res := r.run("run", "--input", input, "--report", "report.csv", "--rate", "200", "--progress", "never")
 		e2eExit(t, "run", res, 0)
