@@ -291,8 +291,6 @@ func e2ePtr[T any](v T) *T { return &v }
 // absolute, spelled as a user would.
 func TestRun_outputsNeverTheInput(t *testing.T) {
 	t.Parallel()
-	nums := e2eNumberRange(1900, 2)
-	content := e2eInput("number,app_id", e2eAppA, nums...)
 	tests := []struct {
 		name  string
 		setup func(dir string) error
@@ -312,9 +310,8 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
-			r := e2eNewRunner(t, fx)
-			input, out := r.write("numbers.csv", content), r.write("out.csv", "precious\n")
+			fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 1900, 2, e2eAppA)
+			content, out := e2eRead(t, input), r.write("out.csv", "precious\n")
 			if err := os.Mkdir(r.path("sub"), 0o700); err != nil {
 				t.Fatal(err)
 			}

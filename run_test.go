@@ -607,9 +607,7 @@ func TestRun_existingReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550701", "12025550702")...)
-			r := e2eNewRunner(t, fx)
-			input := r.write("numbers.csv", "number,app_id\n12025550701,"+e2eAppA+"\n12025550702,"+e2eAppA+"\n")
+			fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 701, 2, e2eAppA)
 			if tt.existing != nil {
 				r.write("report.csv", *tt.existing)
 			}
