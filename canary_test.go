@@ -229,12 +229,8 @@ func TestCanary_nightlyRunOnAFileMostlyDone(t *testing.T) {
 			if res.code != 0 || sum.Skipped != held || sum.OK != n-held {
 				t.Fatalf("exit code %d, %d skipped, %d ok; want 0, %d, %d\n%v", res.code, sum.Skipped, sum.OK, held, n-held, res)
 			}
-			announced := -1
-			for _, l := range e2eJSONLogs(res.stderr) {
-				if l["msg"] == "starting run" {
-					announced = int(l["requests_at_most"].(float64))
-				}
-			}
+			at, _ := e2eLog(res.stderr, "starting run")["requests_at_most"].(float64)
+			announced := int(at)
 			sent := fx.rec.all()
 			if announced != len(sent) || int(sum.Requests) != len(sent) {
 				t.Errorf("%d requests sent, %d counted; the start announced %d", len(sent), sum.Requests, announced)
@@ -275,19 +271,10 @@ func TestRun_sendsAtMostTheRequestsAnnounced(t *testing.T) {
 		r := e2eNewRunner(t, fx)
 		res := r.run("run", "--input", r.write("numbers.csv", input), "--report", "r.csv", "--undo", "undo.csv",
 			"--canary", "2", "--read", read, "--log-format", "json", "--rate", "0", "--concurrency", "2")
-		code, stderr := res.code, res.stderr
-		atMost, sent := -1.0, -1.0
-		for _, l := range e2eJSONLogs(stderr) {
-			switch l["msg"] {
-			case "starting run":
-				atMost = l["requests_at_most"].(float64)
-			case "run finished":
-				sent = l["requests"].(float64)
-			}
-		}
-		fx.quiesce(t)
-		if code != 0 || atMost < 0 || sent != float64(fx.rec.len()) {
-			t.Fatalf("--read %s: exit %d, %v requests counted, %d received; want 0 and the same:\n%s", read, code, sent, fx.rec.len(), stderr)
+		atMost, _ := e2eLog(res.stderr, "starting run")["requests_at_most"].(float64)
+		sent, _ := e2eLog(res.stderr, "run finished")["requests"].(float64)
+		if fx.quiesce(t); res.code != 0 || atMost == 0 || sent != float64(fx.rec.len()) {
+			t.Fatalf("--read %s: exit %d, %v requests counted, %d received; want 0 and the same:\n%s", read, res.code, sent, fx.rec.len(), res.stderr)
 		}
 		if sent > atMost {
 			t.Errorf("--read %s: %v requests sent, but the start line said at most %v", read, sent, atMost)
