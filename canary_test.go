@@ -309,9 +309,7 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 		} else {
 			res = r.run(args(wrong, "--resume")...)
 		}
-		if res.code != 1 {
-			t.Fatalf("%s: exit code %d, want 1\n%v", attempt, res.code, res)
-		}
+		e2eExit(t, attempt, res, 1)
 		for _, want := range []string{
 			"plivo-bulk: canary failed: 5 of 5 canary rows are not in their target state: row 2 (" + numbers[0] + "): HTTP 400: compliance_application_id can be changed only while",
 			"and 2 more; nothing else was sent",

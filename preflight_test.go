@@ -44,9 +44,7 @@ func TestPreflight_checksEveryDistinctApp(t *testing.T) {
 	}
 
 	res := r.run("run", "--input", inputPath, "--report", "report.csv", "--rate", "0", "--max-attempts", "1")
-	if res.code != 1 {
-		t.Fatalf("exit %d, want 1\n%v", res.code, res)
-	}
+	e2eExit(t, "run", res, 1)
 	e2eHas(t, "stderr", res.stderr, "preflight_reads=1000", "the first ones in file order are checked", "checked=1000")
 	fx.quiesce(t)
 	got := map[string]int{}

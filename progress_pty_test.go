@@ -41,9 +41,7 @@ func TestProgress_canaryOnATerminal(t *testing.T) {
 			}
 			p.typeIn("yes\r")
 			res := p.finish()
-			if res.code != 0 {
-				t.Fatalf("exit %d:\n%s", res.code, res.stdout)
-			}
+			e2eExit(t, "run", res, 0)
 			out := res.stdout
 			for _, l := range screen(out) {
 				if i := strings.Index(l, "level="); i > 0 && !strings.HasPrefix(l, "time=") {

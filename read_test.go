@@ -148,9 +148,7 @@ func e2eReadStep(t *testing.T, fx *e2eFixture, r *e2eRunner, wantCode int, argv 
 	fx.quiesce(t)
 	before := fx.rec.len()
 	res := r.run(slices.Concat(argv, e2eFastRetries, []string{"--rate", "0"})...)
-	if res.code != wantCode {
-		t.Fatalf("plivo-bulk %v: exit %d, want %d\n%v", argv, res.code, wantCode, res)
-	}
+	e2eExit(t, fmt.Sprint(argv), res, wantCode)
 	fx.quiesce(t)
 	return res, e2eCount(fx.rec.all()[before:])
 }
