@@ -57,9 +57,7 @@ func TestCanary_testsOnlyRowsThatChange(t *testing.T) {
 			t.Parallel()
 			res, sum, rows, numbers, sent := canaryRun(t, n, held, extra...)
 			e2eExit(t, "run", res, 1)
-			if want := fmt.Sprintf("canary failed: 5 of 5 canary rows are not in their target state: row %d (%s)", held+2, numbers[held]); !strings.Contains(res.stderr, want) {
-				t.Errorf("stderr lacks %q:\n%s", want, res.stderr)
-			}
+			e2eHas(t, "stderr", res.stderr, fmt.Sprintf("canary failed: 5 of 5 canary rows are not in their target state: row %d (%s)", held+2, numbers[held]))
 			if want := numbers[held : held+canary]; !slices.Equal(slices.Sorted(maps.Keys(sent)), want) {
 				t.Errorf("updates sent for %v, want the canary's %v", sent, want)
 			}
@@ -183,9 +181,7 @@ func TestCanary_numberItCouldNotReadIsNoEvidence(t *testing.T) {
 			if res.code != 1 || strings.Contains(res.stderr, "canary passed") || sent != 0 {
 				t.Fatalf("exit code %d, %d numbers sent an update; want 1, a canary that neither passes nor sends\n%v", res.code, sent, res)
 			}
-			if want := "canary failed: it found no row to test: "; !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, tc.want) {
-				t.Errorf("stderr lacks %q and %q:\n%s", want, tc.want, res.stderr)
-			}
+			e2eHas(t, "stderr", res.stderr, "canary failed: it found no row to test: ", tc.want)
 			if tc.advice == "" {
 				tc.advice = fmt.Sprintf("%d rows were not attempted\n", tc.n)
 			}
@@ -203,9 +199,8 @@ func TestCanary_dryRunNamesTheListing(t *testing.T) {
 	t.Parallel()
 	_, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 0, 10, e2eAppA)
 	res := r.run("run", "--dry-run", "--input", input, "--canary", "2", "--read", "page")
-	if want := "listing the account"; res.code != 0 || !strings.Contains(res.stderr, want) {
-		t.Errorf("dry run: exit %d, want 0 and %q in:\n%s", res.code, want, res.stderr)
-	}
+	e2eExit(t, "dry run", res, 0)
+	e2eHas(t, "stderr", res.stderr, "listing the account")
 }
 
 // TestCanary_nightlyRunOnAFileMostlyDone: a cron job's `run --skip-unchanged
