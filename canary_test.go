@@ -31,8 +31,8 @@ func e2eHoldApp(fx *e2eFixture, app string, numbers ...string) {
 
 // canaryRun runs --canary 5 --max-attempts 2 on n numbers set to e2eAppA,
 // the first held of them on it already, behind a front that applies
-// nothing. It returns how the run ended, the summary, the report's rows, the
-// numbers and the updates the front dropped, by number.
+// nothing. It returns how the run ended, the summary, the report's rows it
+// reached, the numbers and the updates the front dropped, by number.
 func canaryRun(t *testing.T, n, held int, extra ...string) (e2eResult, summaryFile, []e2eReportRow, []string, map[string]int) {
 	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
 	e2eHoldApp(fx, e2eAppA, numbers[:held]...)

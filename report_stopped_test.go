@@ -102,10 +102,7 @@ func TestStop_reportHoldsEveryRow(t *testing.T) {
 // rows it never read with change=not_read.
 func TestStop_planHoldsEveryRow(t *testing.T) {
 	t.Parallel()
-	numbers := e2eNumberRange(400, 20)
-	fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond}, e2eNumbers(numbers...)...)
-	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
+	_, r, input, numbers := e2eMoveAll(t, sandbox.Config{Latency: 20 * time.Millisecond}, 400, 20, e2eAppA)
 	p := r.start(nil, "plan", "--input", input, "--output", "plan.csv", "--read", "each", "--concurrency", "1", "--rate", "0", "--progress", "never")
 	e2eWaitFor(t, 10*time.Second, "3 plan rows", func() bool { return e2eReportLines(r.path("plan.csv")) >= 3 || p.exited() })
 	p.signal(syscall.SIGINT)
