@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -12,25 +13,12 @@ import (
 // fixed windows are aligned.
 var t0 = time.Unix(1_700_000_000, 0)
 
-// offer sends n requests to l, one every step from start, and returns
-// whether each was admitted and the wait each refused one was told.
-func offer(l limiter, start time.Time, step time.Duration, n int) (ok []bool, waits []time.Duration) {
-	ok = make([]bool, n)
-	waits = make([]time.Duration, n)
-	for i := range n {
-		ok[i], waits[i] = l.take(start.Add(time.Duration(i) * step))
-	}
-	return ok, waits
-}
-
-// perWindow counts the admitted requests of offer in consecutive windows
-// of w from start.
-func perWindow(ok []bool, start time.Time, step, w time.Duration, windows int) []int {
+// perWindow offers l n requests, one every step from t0, and counts those admitted in consecutive windows of w.
+func perWindow(l limiter, step time.Duration, n int, w time.Duration, windows int) []int {
 	counts := make([]int, windows)
-	for i, admitted := range ok {
-		k := int(time.Duration(i) * step / w)
-		if admitted && k < windows {
-			counts[k]++
+	for i := range n {
+		if ok, _ := l.take(t0.Add(time.Duration(i) * step)); ok && int(time.Duration(i)*step/w) < windows {
+			counts[time.Duration(i)*step/w]++
 		}
 	}
 	return counts
@@ -38,59 +26,36 @@ func perWindow(ok []bool, start time.Time, step, w time.Duration, windows int) [
 
 func TestLimiter_admittedPerWindow(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
+	dip := func(after, dur time.Duration, f float64) []LimitDip { return []LimitDip{{after, dur, f}} }
+	// One request per step from t0, n of them, counted per window count.
+	for _, tt := range []struct {
 		name   string
 		kind   Limiter
 		limit  float64
 		window time.Duration
 		dips   []LimitDip
-		start  time.Time
-		step   time.Duration // the offered load: one request per step
+		step   time.Duration
 		n      int
-		count  time.Duration // the windows counted
+		count  time.Duration
 		want   []int
 	}{
-		// A bucket of 64/s at twice that: a burst of 64 on top of the
-		// first second's 64 (less the first request, which finds the
-		// bucket full and refills nothing), then 64 a second. The binary
-		// fractions keep the float arithmetic exact.
-		{name: "bucket", kind: LimiterBucket, limit: 64, window: time.Second, start: t0,
-			step: time.Second / 128, n: 6 * 128, count: time.Second, want: []int{127, 64, 64, 64, 64, 64}},
-		// A dip to half from 2 s to 4 s halves the refill and the burst.
-		{name: "bucket dip", kind: LimiterBucket, limit: 64, window: time.Second, dips: []LimitDip{{2 * time.Second, 2 * time.Second, 0.5}},
-			start: t0, step: time.Second / 128, n: 6 * 128, count: time.Second, want: []int{127, 64, 32, 32, 64, 64}},
-		// 320/5s is 64/s with a burst of 320.
-		{name: "bucket 320/5s", kind: LimiterBucket, limit: 320, window: 5 * time.Second, start: t0,
-			step: time.Second / 128, n: 10 * 128, count: 5 * time.Second, want: []int{320 + 319, 320}},
-		// Fixed windows of 300/5s at 1000/s, starting mid-window: 300 in
-		// each aligned window, counted from the start here.
-		{name: "fixed 300/5s", kind: LimiterFixed, limit: 300, window: 5 * time.Second, start: t0,
-			step: time.Millisecond, n: 15000, count: 5 * time.Second, want: []int{300, 300, 300}},
-		{name: "fixed 1s", kind: LimiterFixed, limit: 60, window: time.Second, start: t0,
-			step: time.Millisecond, n: 4000, count: time.Second, want: []int{60, 60, 60, 60}},
-		{name: "fixed dip", kind: LimiterFixed, limit: 100, window: time.Second, dips: []LimitDip{{2 * time.Second, 2 * time.Second, 0.5}},
-			start: t0, step: time.Millisecond, n: 6000, count: time.Second, want: []int{100, 100, 50, 50, 100, 100}},
-		{name: "fixed dip to nothing", kind: LimiterFixed, limit: 100, window: time.Second, dips: []LimitDip{{time.Second, 2 * time.Second, 0}},
-			start: t0, step: time.Millisecond, n: 4000, count: time.Second, want: []int{100, 0, 0, 100}},
-		// A sliding log of 300/5s at 1000/s: each burst of 300 frees its
-		// slots exactly 5 s later.
-		{name: "sliding 300/5s", kind: LimiterSliding, limit: 300, window: 5 * time.Second, start: t0,
-			step: time.Millisecond, n: 15000, count: 5 * time.Second, want: []int{300, 300, 300}},
-		{name: "sliding dip", kind: LimiterSliding, limit: 100, window: time.Second, dips: []LimitDip{{2 * time.Second, 2 * time.Second, 0.5}},
-			start: t0, step: time.Millisecond, n: 6000, count: time.Second, want: []int{100, 100, 50, 50, 100, 100}},
-		{name: "sliding raised", kind: LimiterSliding, limit: 100, window: time.Second, dips: []LimitDip{{time.Second, time.Second, 2}},
-			start: t0, step: time.Millisecond, n: 3000, count: time.Second, want: []int{100, 200, 100}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			l := newLimiter(tt.kind, tt.limit, tt.window, tt.dips)
-			ok, _ := offer(l, tt.start, tt.step, tt.n)
-			got := perWindow(ok, tt.start, tt.step, tt.count, len(tt.want))
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("admitted per %v = %v, want %v", tt.count, got, tt.want)
-			}
-		})
+		// A bucket of 64/s at twice that: a burst of 64 on top of the first second's 64, less the first request,
+		// which finds the bucket full and refills nothing. Binary fractions keep the float arithmetic exact.
+		{"bucket", LimiterBucket, 64, time.Second, nil, time.Second / 128, 6 * 128, time.Second, []int{127, 64, 64, 64, 64, 64}},
+		{"bucket dip", LimiterBucket, 64, time.Second, dip(2*time.Second, 2*time.Second, 0.5), time.Second / 128, 6 * 128, time.Second, []int{127, 64, 32, 32, 64, 64}},
+		{"bucket 320/5s", LimiterBucket, 320, 5 * time.Second, nil, time.Second / 128, 10 * 128, 5 * time.Second, []int{320 + 319, 320}}, // 64/s, burst 320
+		{"fixed 300/5s", LimiterFixed, 300, 5 * time.Second, nil, time.Millisecond, 15000, 5 * time.Second, []int{300, 300, 300}},
+		{"fixed 1s", LimiterFixed, 60, time.Second, nil, time.Millisecond, 4000, time.Second, []int{60, 60, 60, 60}},
+		{"fixed dip", LimiterFixed, 100, time.Second, dip(2*time.Second, 2*time.Second, 0.5), time.Millisecond, 6000, time.Second, []int{100, 100, 50, 50, 100, 100}},
+		{"fixed dip to nothing", LimiterFixed, 100, time.Second, dip(time.Second, 2*time.Second, 0), time.Millisecond, 4000, time.Second, []int{100, 0, 0, 100}},
+		// Each burst of 300 frees its slots exactly 5 s later.
+		{"sliding 300/5s", LimiterSliding, 300, 5 * time.Second, nil, time.Millisecond, 15000, 5 * time.Second, []int{300, 300, 300}},
+		{"sliding dip", LimiterSliding, 100, time.Second, dip(2*time.Second, 2*time.Second, 0.5), time.Millisecond, 6000, time.Second, []int{100, 100, 50, 50, 100, 100}},
+		{"sliding raised", LimiterSliding, 100, time.Second, dip(time.Second, time.Second, 2), time.Millisecond, 3000, time.Second, []int{100, 200, 100}},
+	} {
+		if got := perWindow(newLimiter(tt.kind, tt.limit, tt.window, tt.dips), tt.step, tt.n, tt.count, len(tt.want)); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: admitted per %v = %v, want %v", tt.name, tt.count, got, tt.want)
+		}
 	}
 }
 
@@ -176,7 +141,7 @@ func TestLimiter_reference(t *testing.T) {
 // would pass, and one sent then does pass.
 func TestLimiter_wait(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
+	for _, tt := range []struct {
 		name   string
 		kind   Limiter
 		limit  float64
@@ -196,64 +161,43 @@ func TestLimiter_wait(t *testing.T) {
 		{"sliding", LimiterSliding, 300, 5 * time.Second, nil, 300, 2 * time.Second, 3 * time.Second},
 		{"sliding dip", LimiterSliding, 10, time.Second, []LimitDip{{500 * time.Millisecond, 2 * time.Second, 0.5}}, 10, 600 * time.Millisecond, 400 * time.Millisecond},
 		{"sliding dip to nothing", LimiterSliding, 10, time.Second, []LimitDip{{time.Second, 3 * time.Second, 0}}, 10, 1500 * time.Millisecond, 2500 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			l := newLimiter(tt.kind, tt.limit, tt.window, tt.dips)
-			for i := range tt.burst {
-				if ok, _ := l.take(t0); !ok {
-					t.Fatalf("burst request %d refused", i)
-				}
+	} {
+		l := newLimiter(tt.kind, tt.limit, tt.window, tt.dips)
+		for i := range tt.burst {
+			if ok, _ := l.take(t0); !ok {
+				t.Fatalf("%s: burst request %d refused", tt.name, i)
 			}
-			// Those of the burst that would pass at t0+at are spent first.
-			for {
-				ok, wait := l.take(t0.Add(tt.at))
-				if ok {
-					continue
-				}
-				if wait != tt.want {
-					t.Errorf("wait = %v, want %v", wait, tt.want)
-				}
-				if ok, _ := l.take(t0.Add(tt.at + wait - time.Nanosecond)); ok && wait > time.Nanosecond {
-					t.Errorf("a request passed a nanosecond before the wait was over")
-				}
-				if ok, _ := l.take(t0.Add(tt.at + wait)); !ok {
-					t.Errorf("a request after the wait was refused")
-				}
-				break
-			}
-		})
+		}
+		ok, wait := true, time.Duration(0)
+		for ok { // those of the burst that would pass at t0+at are spent first
+			ok, wait = l.take(t0.Add(tt.at))
+		}
+		early, _ := l.take(t0.Add(tt.at + wait - time.Nanosecond))
+		if late, _ := l.take(t0.Add(tt.at + wait)); wait != tt.want || early && wait > time.Nanosecond || !late {
+			t.Errorf("%s: wait = %v, want %v; passed a nanosecond before %v, at its end %v", tt.name, wait, tt.want, early, late)
+		}
 	}
 }
 
-// TestLimiter_concurrent: concurrent requests at one instant get exactly
-// the limit, whatever the shape.
+// TestLimiter_concurrent: concurrent requests at one instant get exactly the limit, whatever the shape.
 func TestLimiter_concurrent(t *testing.T) {
 	t.Parallel()
 	for _, kind := range []Limiter{LimiterBucket, LimiterFixed, LimiterSliding} {
-		t.Run(string(kind), func(t *testing.T) {
-			t.Parallel()
-			l := newLimiter(kind, 50, 5*time.Second, nil)
-			var mu sync.Mutex
-			admitted := 0
-			var wg sync.WaitGroup
-			for range 8 {
-				wg.Go(func() {
-					for range 100 {
-						if ok, _ := l.take(t0); ok {
-							mu.Lock()
-							admitted++
-							mu.Unlock()
-						}
+		l := newLimiter(kind, 50, 5*time.Second, nil)
+		var admitted atomic.Int64
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 100 {
+					if ok, _ := l.take(t0); ok {
+						admitted.Add(1)
 					}
-				})
-			}
-			wg.Wait()
-			if admitted != 50 {
-				t.Errorf("admitted %d of 800, want 50", admitted)
-			}
-		})
+				}
+			})
+		}
+		if wg.Wait(); admitted.Load() != 50 {
+			t.Errorf("%s: admitted %d of 800, want 50", kind, admitted.Load())
+		}
 	}
 }
 
@@ -271,66 +215,27 @@ func TestLimiter_clockBackwards(t *testing.T) {
 	}
 }
 
-func TestNewLimiter_unlimited(t *testing.T) {
-	t.Parallel()
-	for _, limit := range []float64{0, -1} {
-		if l := newLimiter(LimiterFixed, limit, time.Second, nil); l != nil {
-			t.Errorf("newLimiter(%v) = %T, want nil (unlimited)", limit, l)
-		}
-	}
-}
-
 func TestParseLimitDip(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		in      string
-		want    LimitDip
-		wantErr string
-	}{
-		{in: "20s:10s:0.5", want: LimitDip{20 * time.Second, 10 * time.Second, 0.5}},
-		{in: "0s:1m:50%", want: LimitDip{0, time.Minute, 0.5}},
-		{in: " 1m30s : 20s : 0 ", want: LimitDip{90 * time.Second, 20 * time.Second, 0}},
-		{in: "5s:5s:2", want: LimitDip{5 * time.Second, 5 * time.Second, 2}},
-		{in: "20s:10s", wantErr: "want AFTER:FOR:FACTOR"},
-		{in: "20s:10s:0.5:1", wantErr: "want AFTER:FOR:FACTOR"},
-		{in: "20:10s:0.5", wantErr: "AFTER"},
-		{in: "-1s:10s:0.5", wantErr: "AFTER"},
-		{in: "20s:0s:0.5", wantErr: "FOR"},
-		{in: "20s:10s:half", wantErr: "FACTOR"},
-		{in: "20s:10s:-0.5", wantErr: "FACTOR"},
-		{in: "20s:10s:101", wantErr: "FACTOR"},
-		{in: "20s:10s:NaN", wantErr: "FACTOR"},
+	for in, want := range map[string]string{ // the dip as String prints it, or the error's part
+		"20s:10s:0.5": "20s:10s:0.5", "0s:1m:50%": "0s:1m0s:0.5", " 1m30s : 20s : 0 ": "1m30s:20s:0", "5s:5s:2": "5s:5s:2",
+		"20s:10s": "want AFTER:FOR:FACTOR", "20:10s:0.5": "AFTER", "-1s:10s:0.5": "AFTER", "20s:0s:0.5": "FOR",
+		"20s:10s:half": "FACTOR", "20s:10s:-0.5": "FACTOR", "20s:10s:101": "FACTOR", "20s:10s:NaN": "FACTOR",
+	} {
+		got, err := ParseLimitDip(in)
+		again, err2 := ParseLimitDip(got.String())
+		if valid := want[0] <= '9'; (err == nil) != valid || err != nil && !strings.Contains(err.Error(), want) || valid && (got.String() != want || err2 != nil || again != got) {
+			t.Errorf("ParseLimitDip(%q) = %v, %v; want %q, read back as itself", in, got, err, want)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			t.Parallel()
-			got, err := ParseLimitDip(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("ParseLimitDip(%q) = %v, %v; want an error with %q", tt.in, got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("ParseLimitDip(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-			}
-			if again, err := ParseLimitDip(got.String()); err != nil || again != got {
-				t.Errorf("ParseLimitDip(String()) = %v, %v; want %v", again, err, got)
-			}
-		})
-	}
-
 	var ds LimitDips
 	for _, v := range []string{"10s:5s:0.5", "30s:5s:0,1m:10s:3"} {
 		if err := ds.Set(v); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, want := ds.String(), "10s:5s:0.5,30s:5s:0,1m0s:10s:3"; got != want {
-		t.Errorf("LimitDips = %q, want %q", got, want)
-	}
-	if err := ds.Set("1s:1s"); err == nil {
-		t.Error("LimitDips.Set of a bad dip: no error")
+	if got, want := ds.String(), "10s:5s:0.5,30s:5s:0,1m0s:10s:3"; got != want || ds.Set("1s:1s") == nil {
+		t.Errorf("LimitDips = %q, want %q, and a bad dip refused", got, want)
 	}
 }
 
@@ -347,5 +252,8 @@ func TestLimiter_Set(t *testing.T) {
 	}
 	if err := l.Set("leaky"); err == nil || !strings.Contains(err.Error(), "want bucket, fixed or sliding") {
 		t.Errorf("Set(leaky) = %v", err)
+	}
+	if newLimiter(LimiterFixed, 0, time.Second, nil) != nil {
+		t.Error("a limit of 0 is limited, want unlimited")
 	}
 }
