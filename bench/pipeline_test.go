@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,19 +14,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
-
-// pipelineRows is the size of BenchmarkPipeline's input: BENCH_ROWS, or a
-// million.
-func pipelineRows(b *testing.B) int {
-	if v := os.Getenv("BENCH_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("BENCH_ROWS=%q: want a positive number", v)
-		}
-		return n
-	}
-	return 1_000_000
-}
 
 // writeInput writes the suite's input file: n rows, each a number and an
 // app_id, as bench/run.sh makes them.
@@ -45,10 +33,7 @@ func writeInput(b *testing.B, path string, n int) {
 		}
 		_, _ = w.Write(line)
 	}
-	if err := w.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := errors.Join(w.Flush(), f.Close()); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -58,7 +43,13 @@ func writeInput(b *testing.B, path string, n int) {
 // workers, a call that answers at once, and the report writer on a file.
 // One op is the whole file; ns/row divides by its rows.
 func BenchmarkPipeline(b *testing.B) {
-	n := pipelineRows(b)
+	n := 1_000_000
+	if v := os.Getenv("BENCH_ROWS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("BENCH_ROWS=%q: want a positive number", v)
+		}
+	}
 	dir := b.TempDir()
 	inputPath := filepath.Join(dir, "input.csv")
 	writeInput(b, inputPath, n)
@@ -76,27 +67,16 @@ func BenchmarkPipeline(b *testing.B) {
 			b.Fatal(err)
 		}
 		ok := 0
-		sink := func(r batch.Result) error {
-			if r.Status == batch.StatusOK {
-				ok++
-			}
-			return rep.Write(r)
-		}
 		p := pace.New(context.Background(), pace.Config{Rate: 0, Concurrency: 8})
 		source := func(f pace.Feed[batch.Row, batch.Answer]) error {
 			return in.Each(context.Background(), func(r batch.Row) error { return f.Send(r) })
 		}
 		err = pace.Run(context.Background(), p, source, call, func(d pace.Outcome[batch.Row, batch.Answer]) error {
-			return sink(batch.Result{Row: d.Item, Status: batch.StatusOK, HTTPStatus: d.Answer.HTTPStatus, APIID: d.Answer.APIID, Attempts: d.Attempts})
+			ok++
+			return rep.Write(batch.Result{Row: d.Item, Status: batch.StatusOK, HTTPStatus: d.Answer.HTTPStatus, APIID: d.Answer.APIID, Attempts: d.Attempts})
 		})
 		p.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := rep.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := in.Close(); err != nil {
+		if err = errors.Join(err, rep.Close(), in.Close()); err != nil {
 			b.Fatal(err)
 		}
 		if ok != n {

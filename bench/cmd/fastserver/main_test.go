@@ -34,26 +34,19 @@ func TestRecorder_stats(t *testing.T) {
 	if got := r.stats(0); !strings.Contains(got, "recorded 0\n") {
 		t.Errorf("after reset: %s", got)
 	}
-}
-
-func TestRecorder_capacity(t *testing.T) {
-	r := newRecorder(2)
+	small, off := newRecorder(2), newRecorder(0) // the capacity bounds what is kept; 0 keeps nothing
 	for range 5 {
-		r.add(time.Now())
+		small.add(t0)
+		off.add(t0)
 	}
-	if len(r.times) != 2 {
-		t.Errorf("kept %d times, want 2", len(r.times))
-	}
-	off := newRecorder(0)
-	off.add(time.Now())
-	if len(off.times) != 0 {
-		t.Errorf("recording off kept %d times", len(off.times))
+	if len(small.times) != 2 || len(off.times) != 0 {
+		t.Errorf("kept %d and %d times, want 2 and 0", len(small.times), len(off.times))
 	}
 }
 
 func TestServer_answers(t *testing.T) {
 	s := &server{rec: newRecorder(0)}
-	tests := []struct {
+	for _, tt := range []struct {
 		method, path string
 		auth         bool
 		status       int
@@ -65,8 +58,7 @@ func TestServer_answers(t *testing.T) {
 		{"GET", "/v1/Account/MA1/Number/12025550101/", true, 200, `"number":"12025550101"`},
 		{"POST", "/v1/Account/MA1/Number/12025550101/", false, 401, ""},
 		{"GET", "/elsewhere", true, 404, ""},
-	}
-	for _, tt := range tests {
+	} {
 		req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(`{"app_id":"1"}`))
 		if tt.auth {
 			req.SetBasicAuth("MA1", "token")
