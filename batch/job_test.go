@@ -76,6 +76,9 @@ func TestRun_summary(t *testing.T) {
 	if len(sum.FailedByKind) != 1 || sum.FailedByKind[string(client.KindNotFound)] != 1 {
 		t.Errorf("FailedByKind = %v, want not_found: 1", sum.FailedByKind)
 	}
+	if r := results[5]; !strings.Contains(r.Error, "unchanged") || r.HTTPStatus != 200 || fx.count(http.MethodPost, "/Number/12025550004/") != 0 {
+		t.Errorf("row 5, already so: %q, HTTP %d, %d updates; want unchanged, 200 and none", r.Error, r.HTTPStatus, fx.count(http.MethodPost, "/Number/12025550004/"))
+	}
 	if c := sum.Changes; len(c) != 3 || c[batch.ChangeYes] != 1 || c[batch.ChangeNo] != 1 || c[batch.ChangeError] != 3 {
 		t.Errorf("Changes = %v, want yes 1, no 1, error 3", c)
 	}
@@ -101,6 +104,7 @@ func TestRun_estimate(t *testing.T) {
 		{batch.Update{}, "", 5},
 		{batch.Update{PinApp: true}, "", 8}, // rows 4 to 6 set no app_id
 		{batch.Update{SkipUnchanged: true}, "", 10},
+		{batch.Update{SkipUnchanged: true, PinApp: true}, "", 10}, // one read for both
 		{batch.Update{Verify: true}, "", 10},
 		{batch.Update{Undo: nopUndo{}}, "", 10},
 		{batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true}, "", 15},

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -67,27 +66,6 @@ func TestUpdate_pinApp(t *testing.T) {
 			t.Errorf("pin %v, %v: err %v, app %q, sent %q, %d reads, %d updates; want app %q, sent %q, %d reads, 1 update",
 				tt.pin, tt.row.Targets, err, app, sent, reads, len(posts), tt.wantApp, tt.wantSent, tt.wantReads)
 		}
-	}
-}
-
-// TestUpdate_skipUnchanged: a second run of the same rows reads every
-// number, finds it already as asked, and sends no update.
-func TestUpdate_skipUnchanged(t *testing.T) {
-	t.Parallel()
-	fx := newFixture(t, nil, seed...)
-	step := batch.Update{SkipUnchanged: true, PinApp: true}
-	if _, _, err := fx.run(t, batch.Job{Input: migration(), Step: step}); err != nil || fx.count(http.MethodPost, "/Number/") != 5 {
-		t.Fatalf("first run: %v, %d updates; want 5", err, fx.count(http.MethodPost, "/Number/"))
-	}
-	sum, results, err := fx.run(t, batch.Job{Input: migration(), Step: step})
-	checkAll(t, results, 5, batch.StatusSkipped)
-	for line, r := range results {
-		if !strings.Contains(r.Error, "unchanged") || r.HTTPStatus != 200 || r.Change() != batch.ChangeNo {
-			t.Errorf("row %d: error %q http %d change %s, want unchanged, 200, no", line, r.Error, r.HTTPStatus, r.Change())
-		}
-	}
-	if posts, gets := fx.count(http.MethodPost, "/Number/"), fx.count(http.MethodGet, "/Number/"); err != nil || sum.Skipped != 5 || posts != 5 || gets != 10 {
-		t.Errorf("second run: %v, %d skipped, %d updates, %d reads in all; want 5 skipped, no update, 5 reads more", err, sum.Skipped, posts-5, gets-5)
 	}
 }
 

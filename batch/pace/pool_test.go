@@ -186,28 +186,24 @@ func TestRun_stops(t *testing.T) {
 // TestPacer_waits: every wait on time (the rate, a Retry-After, the
 // account's throttling) ends when it should, and no sooner.
 func TestPacer_waits(t *testing.T) {
-	t.Run("a stop ends the wait for the next token", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			stop := make(chan struct{})
-			p := New(context.Background(), Config{Rate: 0.05, Stop: stop}) // the next token in 20 s
-			_ = do(p)
-			close(stop)
-			start := time.Now()
-			if p.Close(); time.Since(start) > 0 {
-				t.Errorf("Close waited %v for the next token after a stop", time.Since(start))
-			}
-		})
+	synctest.Test(t, func(t *testing.T) { // a stop ends the wait for the next token
+		stop := make(chan struct{})
+		p := New(context.Background(), Config{Rate: 0.05, Stop: stop}) // the next token in 20 s
+		_ = do(p)
+		close(stop)
+		start := time.Now()
+		if p.Close(); time.Since(start) > 0 {
+			t.Errorf("Close waited %v for the next token after a stop", time.Since(start))
+		}
 	})
-	t.Run("a rise ends a wait at the low rate", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			p := New(context.Background(), Config{Rate: 50, Adaptive: true})
-			defer p.Close()
-			_ = do(p, slices.Repeat([]error{apiErr(429, client.KindRateLimited)}, 8)...) // down to 0.5/s, then room again
-			start := time.Now()
-			if _ = do(p); time.Since(start) > 100*time.Millisecond {
-				t.Errorf("next permit after %v, want it at the restored rate", time.Since(start))
-			}
-		})
+	synctest.Test(t, func(t *testing.T) { // a rise ends a wait at the low rate
+		p := New(context.Background(), Config{Rate: 50, Adaptive: true})
+		defer p.Close()
+		_ = do(p, slices.Repeat([]error{apiErr(429, client.KindRateLimited)}, 8)...) // down to 0.5/s, then room again
+		start := time.Now()
+		if _ = do(p); time.Since(start) > 100*time.Millisecond {
+			t.Errorf("next permit after %v, want it at the restored rate", time.Since(start))
+		}
 	})
 	for _, adaptive := range []bool{false, true} {
 		synctest.Test(t, func(t *testing.T) {
