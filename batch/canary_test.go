@@ -12,14 +12,8 @@ import (
 )
 
 // slow is a job one row at a time, each failure final: rows end in file order.
-func slow(rows batch.MemSource, sink func(batch.Result)) batch.Job {
-	return batch.Job{Input: rows, Step: batch.Update{PinApp: true}, Pace: pace.Config{Concurrency: 1, MaxAttempts: 1},
-		Sink: func(r batch.Result) error {
-			if sink != nil {
-				sink(r)
-			}
-			return nil
-		}}
+func slow(rows batch.MemSource) batch.Job {
+	return batch.Job{Input: rows, Step: batch.Update{PinApp: true}, Pace: pace.Config{Concurrency: 1, MaxAttempts: 1}}
 }
 
 // TestRun_canarySpreadsOverTargetsThenSendsTheRest: the canary is the first
@@ -31,8 +25,8 @@ func TestRun_canarySpreadsOverTargetsThenSendsTheRest(t *testing.T) {
 	rows[17].Targets[batch.AppID], rows[25].Targets[batch.AppID] = batch.Setting{Set: true}, batch.Setting{Set: true}
 	fx := newFixture(t, nil, numbers...)
 	var order, canary []int
-	job := slow(rows, func(r batch.Result) { order = append(order, r.Row.Line) })
-	job.Canary = 4
+	job := slow(rows)
+	job.Canary, job.Sink = 4, func(r batch.Result) error { order = append(order, r.Row.Line); return nil }
 	job.AfterCanary = func(rs []batch.Result) error {
 		for _, r := range rs {
 			canary = append(canary, r.Row.Line)
@@ -75,7 +69,7 @@ func TestRun_maxFailures(t *testing.T) {
 			numbers[i].ComplianceApplicationID = compliance
 		}
 		fx := newFixture(t, nil, numbers...)
-		job := slow(rows, nil)
+		job := slow(rows)
 		job.MaxFailures, job.Read, job.Step = tt.budget, batch.ReadPage, batch.Update{SkipUnchanged: true}
 		sum, _, err := fx.run(t, job)
 		ended := sum.OK + sum.Failed
