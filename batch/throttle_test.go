@@ -15,9 +15,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// direct hands each request straight to a handler: a socket's waits are
-// not ones a synctest bubble can see through, so its clock would stand
-// still while a connection idles.
+// direct hands each request straight to a handler: a synctest bubble cannot see through a socket's waits.
 type direct struct{ http.Handler }
 
 func (d direct) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -28,12 +26,8 @@ func (d direct) RoundTrip(r *http.Request) (*http.Response, error) {
 	return w.Result(), nil
 }
 
-// TestRun_adaptsToThrottlingServer asks for ten times the server's limit:
-// unadapted, nine requests in ten would be refused and rows would run out
-// of attempts; adapted, every row is ok and few are refused, near the
-// server's pace. In a synctest bubble the limiter, the backoffs and the
-// sandbox's bucket run on its fake clock. (bench/throttle.sh measures it on
-// every limiter shape.)
+// TestRun_adaptsToThrottlingServer: at ten times the server's limit, every row is ok, under 10% of
+// requests are refused, and the run keeps near the server's pace (the targets: ratectl's simulation).
 func TestRun_adaptsToThrottlingServer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
