@@ -61,26 +61,6 @@ func sliding(n int, w time.Duration) limiter {
 	}
 }
 
-// shape is a server limiter accepting l requests/s on average.
-type shape struct {
-	name string
-	l    float64
-	mk   func(rng *rand.Rand) limiter
-}
-
-// shapes are bench/throttle.sh's, at L = 50, and Plivo's documented 300/5s.
-func shapes() []shape {
-	phase := func(rng *rand.Rand, w time.Duration) time.Duration { return time.Duration(rng.Int64N(int64(w))) }
-	return []shape{
-		{"bucket 50/s burst 50", 50, func(*rand.Rand) limiter { return bucket(50, 50) }},
-		{"fixed 50/1s", 50, func(r *rand.Rand) limiter { return fixed(50, time.Second, phase(r, time.Second)) }},
-		{"fixed 250/5s", 50, func(r *rand.Rand) limiter { return fixed(250, 5*time.Second, phase(r, 5*time.Second)) }},
-		{"fixed 300/5s", 60, func(r *rand.Rand) limiter { return fixed(300, 5*time.Second, phase(r, 5*time.Second)) }},
-		{"sliding 50/1s", 50, func(*rand.Rand) limiter { return sliding(50, time.Second) }},
-		{"sliding 300/5s", 60, func(*rand.Rand) limiter { return sliding(300, 5*time.Second) }},
-	}
-}
-
 type simResult struct {
 	wall                      time.Duration
 	requests, throttled, done int
@@ -165,7 +145,19 @@ func simulate(lim limiter, rows int, ceiling float64, retryAfter bool, seed uint
 func TestController_meetsThrottlingTargets(t *testing.T) {
 	t.Parallel()
 	const rows = 1000
-	for si, sh := range shapes() {
+	phase := func(rng *rand.Rand, w time.Duration) time.Duration { return time.Duration(rng.Int64N(int64(w))) }
+	for si, sh := range []struct { // bench/throttle.sh's shapes at L = 50, and Plivo's documented 300/5s
+		name string
+		l    float64 // requests/s accepted on average
+		mk   func(rng *rand.Rand) limiter
+	}{
+		{"bucket 50/s burst 50", 50, func(*rand.Rand) limiter { return bucket(50, 50) }},
+		{"fixed 50/1s", 50, func(r *rand.Rand) limiter { return fixed(50, time.Second, phase(r, time.Second)) }},
+		{"fixed 250/5s", 50, func(r *rand.Rand) limiter { return fixed(250, 5*time.Second, phase(r, 5*time.Second)) }},
+		{"fixed 300/5s", 60, func(r *rand.Rand) limiter { return fixed(300, 5*time.Second, phase(r, 5*time.Second)) }},
+		{"sliding 50/1s", 50, func(*rand.Rand) limiter { return sliding(50, time.Second) }},
+		{"sliding 300/5s", 60, func(*rand.Rand) limiter { return sliding(300, 5*time.Second) }},
+	} {
 		for _, mult := range []float64{1, 10} {
 			for _, ra := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/%gL/retry-after=%v", sh.name, mult, ra), func(t *testing.T) {
