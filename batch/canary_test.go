@@ -45,9 +45,8 @@ func TestRun_canarySpreadsOverTargetsThenSendsTheRest(t *testing.T) {
 	}
 }
 
-// TestRun_maxFailures: the budget stops the dispatch where it is spent; a
-// percentage counts from the 20th row sent, ok or not, and rows the
-// listing settled (sending nothing) do not dilute it.
+// TestRun_maxFailures: the budget stops the dispatch where it is spent; a percentage counts from the 20th row
+// sent, ok or not, and rows the listing settled (sending nothing) do not dilute it.
 func TestRun_maxFailures(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -84,9 +83,8 @@ func TestRun_maxFailures(t *testing.T) {
 	}
 }
 
-// TestRun_estimateCounts: the estimate counts, per field, the values the
-// numbers change to (where the listing shows what they hold, only real
-// changes; past MaxCountedValues, together), and at most what the run then
+// TestRun_estimateCounts: the estimate counts, per field, the values the numbers change to (where the listing
+// shows what they hold, only real changes; past MaxCountedValues, together), and at most what the run then
 // sends, the canary's reads and read-backs included.
 func TestRun_estimateCounts(t *testing.T) {
 	t.Parallel()

@@ -10,9 +10,8 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
-// TestRun_preflightMarksRowsInvalid: each distinct application and
-// subaccount is read once before the run; rows naming a missing one are
-// reported invalid and their numbers are not touched.
+// TestRun_preflightMarksRowsInvalid: each distinct application and subaccount is read once before the run;
+// rows naming a missing one are reported invalid and their numbers are not touched.
 func TestRun_preflightMarksRowsInvalid(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, nil, seed...)
@@ -45,9 +44,8 @@ func TestRun_preflightMarksRowsInvalid(t *testing.T) {
 	}
 }
 
-// TestRun_summary: a resumed run sends nothing for the rows an earlier run
-// finished; every outcome is counted once, by status, failure kind and
-// change; Stats counts every request sent.
+// TestRun_summary: a resumed run sends nothing for the rows an earlier run finished; every outcome is counted
+// once, by status, failure kind and change; Stats counts every request sent.
 func TestRun_summary(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, nil, seed...)
@@ -86,9 +84,8 @@ type nopUndo struct{}
 
 func (nopUndo) Write(batch.Row, batch.Targets) error { return nil }
 
-// TestRun_estimate: Begin is told, before the first request for a number,
-// what each step costs per row (or, reading by page, what the listing
-// saved); a fault-free run sends exactly that.
+// TestRun_estimate: Begin is told, before the first request for a number, what each step costs per row (or,
+// reading by page, what the listing saved); a fault-free run sends exactly that.
 func TestRun_estimate(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {

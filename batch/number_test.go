@@ -32,9 +32,8 @@ func TestNormalizeNumber(t *testing.T) {
 	}
 }
 
-// FuzzNormalizeNumber: a number or a reason, never both nor neither; a
-// number is the input's ASCII digits, 7 to 15 of them, not starting with 0,
-// and normalises to itself.
+// FuzzNormalizeNumber: a number or a reason, never both nor neither; a number is the input's ASCII digits, 7
+// to 15 of them, not starting with 0, and normalises to itself.
 func FuzzNormalizeNumber(f *testing.F) {
 	for _, s := range []string{"+1 (202) 555-1111", "123456", "1234567890123456", "1202+5551111", "\t+1\t202\t555\t1111\t", "1202555\xff1111", "+"} {
 		f.Add(s)

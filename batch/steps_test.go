@@ -38,9 +38,8 @@ func checkState(t *testing.T, fx *fixture, want map[string]sandbox.Number) {
 	}
 }
 
-// TestUpdate_pinApp: an update without app_id makes Plivo assign the
-// default app, so PinApp reads the number and sends its app back; without
-// PinApp (--allow-default-app) the row goes as it is, unread.
+// TestUpdate_pinApp: an update without app_id makes Plivo assign the default app, so PinApp reads the number
+// and sends its app back; without PinApp (--allow-default-app) the row goes as it is, unread.
 func TestUpdate_pinApp(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -91,9 +90,8 @@ func liar(always bool) func(http.Handler) http.Handler {
 	}
 }
 
-// TestUpdate_verify: against a server that says "changed" without
-// changing, Verify reads the number back, sees the lie and sends again;
-// without Verify the lie goes unnoticed.
+// TestUpdate_verify: against a server that says "changed" without changing, Verify reads the number back,
+// sees the lie and sends again; without Verify the lie goes unnoticed.
 func TestUpdate_verify(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -138,9 +136,8 @@ func (u *undoRecorder) Write(r batch.Row, current batch.Targets) error {
 	return nil
 }
 
-// TestUpdate_undoRoundTrip: the undo recorder is told each number's
-// settings before its update is sent; setting them back restores every
-// number as it was.
+// TestUpdate_undoRoundTrip: the undo recorder is told each number's settings before its update is sent;
+// setting them back restores every number as it was.
 func TestUpdate_undoRoundTrip(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, nil, seed...)

@@ -15,8 +15,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// writeInput writes the suite's input file: n rows, each a number and an
-// app_id, as bench/run.sh makes them.
+// writeInput writes the suite's input file: n rows, each a number and an app_id, as bench/run.sh makes them.
 func writeInput(b *testing.B, path string, n int) {
 	b.Helper()
 	f, err := os.Create(path)
@@ -38,10 +37,9 @@ func writeInput(b *testing.B, path string, n int) {
 	}
 }
 
-// BenchmarkPipeline runs what `plivo-bulk run --rate 0` does per row, minus
-// HTTP: input.Open's check pass, then the pool (pace.Run) over Input.Each with 8
-// workers, a call that answers at once, and the report writer on a file.
-// One op is the whole file; ns/row divides by its rows.
+// BenchmarkPipeline runs what `plivo-bulk run --rate 0` does per row, minus HTTP: input.Open's check pass,
+// then the pool (pace.Run) over Input.Each with 8 workers, a call that answers at once, and the report writer
+// on a file. One op is the whole file; ns/row divides by its rows.
 func BenchmarkPipeline(b *testing.B) {
 	n := 1_000_000
 	if v := os.Getenv("BENCH_ROWS"); v != "" {

@@ -197,9 +197,8 @@ func TestServer_listPagesAndFilters(t *testing.T) {
 	}
 }
 
-// TestServer_rateLimit: Plivo's 300 per 5 s pass at once, then 60 a
-// second; every request counts; a 429 has no Retry-After and changes
-// nothing.
+// TestServer_rateLimit: Plivo's 300 per 5 s pass at once, then 60 a second; every request counts; a 429 has
+// no Retry-After and changes nothing.
 func TestServer_rateLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newServer(Config{Rate: PlivoLimit})

@@ -11,9 +11,8 @@ import (
 func TestRecorder_stats(t *testing.T) {
 	r := newRecorder(100)
 	t0 := time.Unix(1000, 0)
-	// 4 at once (one of them added last: the times are sorted), then one
-	// every 100 ms: the busiest [t, t+1s) holds the first four and the
-	// nine after them.
+	// 4 at once (one of them added last: the times are sorted), then one every 100 ms: the busiest [t, t+1s)
+	// holds the first four and the nine after them.
 	for range 3 {
 		r.add(t0)
 	}

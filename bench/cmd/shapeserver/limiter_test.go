@@ -9,8 +9,7 @@ import (
 	"time"
 )
 
-// t0 is a start time on a 10-second boundary of the Unix epoch, where the
-// fixed windows are aligned.
+// t0 is a start time on a 10-second boundary of the Unix epoch, where the fixed windows are aligned.
 var t0 = time.Unix(1_700_000_000, 0)
 
 // perWindow offers l n requests, one every step from t0, and counts those admitted in consecutive windows of w.
