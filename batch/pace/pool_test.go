@@ -97,6 +97,8 @@ func TestJudge_retriesWhatMaySucceed(t *testing.T) {
 		{[]error{apiErr(202, client.KindVerify)}, 2, "", ""},
 		{[]error{errors.New("weird")}, 2, "", ""},
 		{[]error{apiErr(404, client.KindNotFound)}, 1, client.KindNotFound, "HTTP: not_found"},
+		{[]error{apiErr(400, client.KindHTTP4xx)}, 1, client.KindHTTP4xx, "HTTP: http_4xx"}, // unlike a 408
+		{[]error{apiErr(307, client.KindRedirect)}, 1, client.KindRedirect, "HTTP: redirect"},
 		{[]error{&client.APIError{Kind: client.KindBadAnswer, Message: "no alias"}}, 1, client.KindBadAnswer, "no alias"}, // a field missing from a good answer
 		{[]error{&client.APIError{Kind: client.KindNoUndo, Message: "too long"}}, 1, client.KindNoUndo, "too long"},
 		{[]error{context.Canceled}, 1, client.KindInterrupted, "interrupted during the call: the update may or may not have been applied"},
