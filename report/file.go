@@ -202,8 +202,8 @@ func (c *csvFile) write(rec []string) error {
 	return c.err
 }
 
-// close flushes, syncs and closes the file, once.
-func (c *csvFile) close() error {
+// Close flushes, syncs and closes the file, once, releasing its lock.
+func (c *csvFile) Close() error {
 	if c.w == nil {
 		return c.err
 	}
@@ -218,6 +218,41 @@ func (c *csvFile) close() error {
 	}
 	if c.err != nil {
 		return c.err
+	}
+	return err
+}
+
+// each calls fn with each record the file holds (reused).
+func (c *csvFile) each(path string, fn func(rec []string) error) error {
+	end, err := c.f.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = scanRecords(c.f, path, c.start, end, len(c.rec), fn)
+	}
+	return err
+}
+
+// rewrite replaces the file with its header and, in order, the records keep returns (nil: none).
+func (c *csvFile) rewrite(path string, keep func(rec []string) []string) error {
+	dst, _, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := replaceFile(c.f, dst, func(tmp *os.File) error {
+		if _, err := io.Copy(tmp, io.NewSectionReader(c.f, 0, c.start)); err != nil { // the header
+			return err
+		}
+		w := csv.NewWriter(tmp)
+		err := c.each(path, func(rec []string) error {
+			if rec = keep(rec); rec != nil {
+				return w.Write(rec)
+			}
+			return nil
+		})
+		w.Flush()
+		return errors.Join(err, w.Error(), tmp.Sync())
+	})
+	if err == nil {
+		c.f, c.w = tmp, csv.NewWriter(tmp)
 	}
 	return err
 }

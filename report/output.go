@@ -137,8 +137,8 @@ func (o *output) commit() error {
 	return rename(o.f.Name(), o.dst)
 }
 
-// abort drops the output: the file it would replace is left as it was.
-func (o *output) abort() {
+// Abort drops the output: the file it would replace is left as it was.
+func (o *output) Abort() {
 	if o.f != nil {
 		_ = o.f.Close()
 	}
@@ -154,7 +154,7 @@ func WriteFile(path, flag string, data []byte, stdout io.Writer) error {
 		return err
 	}
 	if _, err := o.Write(data); err != nil {
-		o.abort()
+		o.Abort()
 		return err
 	}
 	return o.commit()

@@ -49,7 +49,7 @@ func (p *PlanWriter) Write(r batch.Result) error {
 
 // Close flushes the plan and releases its lock.
 func (p *PlanWriter) Close() error {
-	if err := p.c.close(); err != nil {
+	if err := p.c.Close(); err != nil {
 		return fmt.Errorf("close plan: %w", err)
 	}
 	return nil
@@ -100,13 +100,10 @@ func (e *ExportWriter) Commit() error {
 	if err == nil {
 		err = e.commit()
 	} else {
-		e.abort()
+		e.Abort()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: export: %w", ErrWrite, err)
 	}
 	return nil
 }
-
-// Abort drops the export: the file it would replace is left as it was.
-func (e *ExportWriter) Abort() { e.abort() }

@@ -6,12 +6,9 @@
 package report
 
 import (
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"hash/fnv"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,16 +77,8 @@ func (w *Writer) Compact() error {
 	if c.w == nil || c.stream || c.err != nil { // every write is flushed: c.err holds any failure
 		return nil
 	}
-	end, err := c.f.Seek(0, io.SeekEnd)
-	each := func(fn func(rec []string) error) error {
-		if err != nil {
-			return err
-		}
-		_, err := scanRecords(c.f, w.path, c.start, end, len(c.rec), fn)
-		return err
-	}
 	var keys []uint64 // sorted, rather than a set of every row, to stay small
-	err = each(func(rec []string) error { keys = append(keys, hash(rec[0], rec[1])); return nil })
+	err := c.each(w.path, func(rec []string) error { keys = append(keys, hash(rec[0], rec[1])); return nil })
 	slices.Sort(keys)
 	skip := map[uint64]int{} // how many earlier lines of a row to drop
 	for i := 1; i < len(keys); i++ {
@@ -97,34 +86,17 @@ func (w *Writer) Compact() error {
 			skip[keys[i]]++
 		}
 	}
-	keys = nil
-	dst, _, rerr := resolve(w.path)
-	if err = errors.Join(err, rerr); err != nil || len(skip) == 0 {
+	if err != nil || len(skip) == 0 {
 		return err
 	}
-	tmp, err := replaceFile(c.f, dst, func(tmp *os.File) error {
-		if _, err := io.Copy(tmp, io.NewSectionReader(c.f, 0, c.start)); err != nil { // the header
-			return err
+	return c.rewrite(w.path, func(rec []string) []string {
+		if k := hash(rec[0], rec[1]); skip[k] > 0 {
+			skip[k]--
+			return nil
 		}
-		cw := csv.NewWriter(tmp)
-		err := each(func(rec []string) error {
-			if k := hash(rec[0], rec[1]); skip[k] > 0 {
-				skip[k]--
-				return nil
-			}
-			return cw.Write(rec)
-		})
-		cw.Flush()
-		return errors.Join(err, cw.Error(), tmp.Sync())
+		return rec
 	})
-	if err == nil {
-		c.f, c.w = tmp, csv.NewWriter(tmp)
-	}
-	return err
 }
-
-// Close flushes the report and releases its lock.
-func (w *Writer) Close() error { return w.close() }
 
 // JSONLine renders a row the report could not record as JSON with the report's keys, exact values.
 func JSONLine(r batch.Result) []byte {

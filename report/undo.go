@@ -1,11 +1,7 @@
 package report
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"sync"
 
@@ -122,11 +118,11 @@ func (u *UndoWriter) Close() error {
 	u.closed = true
 	if u.c.err == nil && len(u.split) > 0 {
 		if err := u.merge(); err != nil {
-			_ = u.c.close()
+			_ = u.c.Close()
 			return fmt.Errorf("close undo file: merge the rows of %d numbers: %w (the file is intact, and lists those numbers more than once)", len(u.split), err)
 		}
 	}
-	if err := u.c.close(); err != nil {
+	if err := u.c.Close(); err != nil {
 		return fmt.Errorf("close undo file: %w", err)
 	}
 	return nil
@@ -134,53 +130,31 @@ func (u *UndoWriter) Close() error {
 
 // merge replaces the file with one row per number, the first value of each field winning.
 func (u *UndoWriter) merge() error {
-	end, err := u.c.f.Seek(0, io.SeekEnd)
-	each := func(fn func(number string, rec []string) error) error {
-		if err != nil {
-			return err
-		}
-		_, err := scanRecords(u.c.f, u.path, u.c.start, end, len(u.c.rec), func(rec []string) error {
-			number, _ := UnescapeCell(rec[0])
-			return fn(number, rec)
-		})
-		return err
-	}
 	merged := map[string][]string{}
-	err = each(func(number string, rec []string) error {
-		if m := merged[number]; m != nil {
+	number := func(rec []string) string { n, _ := UnescapeCell(rec[0]); return n }
+	err := u.c.each(u.path, func(rec []string) error {
+		if m := merged[number(rec)]; m != nil {
 			for i, c := range rec {
 				if m[i] == "" {
 					m[i] = c
 				}
 			}
-		} else if u.split[number] {
-			merged[number] = slices.Clone(rec)
+		} else if u.split[number(rec)] {
+			merged[number(rec)] = slices.Clone(rec)
 		}
 		return nil
 	})
-	dst, _, rerr := resolve(u.path)
-	if err = errors.Join(err, rerr); err != nil {
+	if err != nil {
 		return err
 	}
-	tmp, err := replaceFile(u.c.f, dst, func(tmp *os.File) error {
-		w := csv.NewWriter(tmp)
-		if _, err := io.Copy(tmp, io.NewSectionReader(u.c.f, 0, u.c.start)); err != nil { // the header
-			return err
+	return u.c.rewrite(u.path, func(rec []string) []string {
+		n := number(rec)
+		if m, ok := merged[n]; ok {
+			delete(merged, n) // written at the number's first row
+			return m
+		} else if u.split[n] {
+			return nil
 		}
-		err := each(func(number string, rec []string) error {
-			if m, ok := merged[number]; ok {
-				delete(merged, number) // written at the number's first row
-				return w.Write(m)
-			} else if u.split[number] {
-				return nil
-			}
-			return w.Write(rec)
-		})
-		w.Flush()
-		return errors.Join(err, w.Error(), tmp.Sync())
+		return rec
 	})
-	if err == nil {
-		u.c.f = tmp
-	}
-	return err
 }
