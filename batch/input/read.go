@@ -16,11 +16,9 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// MaxCell is the most bytes a cell may hold, and maxRow about the most a
-// row may: encoding/csv holds a row in memory, and a quote never closed
-// would make the rest of the file one cell.
+// maxRow is about the most a row may hold: encoding/csv holds a row in memory, and a quote never
+// closed would make the rest of the file one cell.
 const (
-	MaxCell  = report.MaxCell
 	maxRow   = 1 << 20
 	readSize = 64 << 10 // the reads of the input and of the copy
 	bom      = "\xef\xbb\xbf"
@@ -31,9 +29,8 @@ const binaryData = "binary data (a NUL byte): this is not a CSV text file (is it
 
 var errTooLong = errors.New("row too long")
 
-// tee is the input as the check reads it: every byte goes to the private
-// copy; a NUL byte, or a row that runs on past limit, ends the read. Its
-// error sticks, since a Peek of the bufio.Reader above it drops one.
+// tee is the input as the check reads it, every byte copied; a NUL byte, or a row that runs on past
+// limit, ends the read. Its error sticks: a Peek of the bufio.Reader above it drops one.
 type tee struct {
 	name      string
 	r         io.Reader
@@ -66,18 +63,16 @@ func (t *tee) Read(p []byte) (int, error) {
 
 // reader reads the rows of one pass.
 type reader struct {
-	name   string
-	csv    *csv.Reader
-	header []string
-	col    [1 + batch.NumFields]int // the number's and each field's column; -1 if none
-	row    int                      // the last record's row, as a spreadsheet numbers it
-	end    int                      // the last record's last line
-	tee    *tee                     // the check's input; nil on a pass over the copy
-	start  int64                    // where the csv.Reader's input starts in the file
-	// ocol holds where an undo file's report.OriginColumns are (-1 when
-	// absent), and origins what the check's rows record (undo.go).
-	ocol    [2]int
-	origins map[report.Origin]bool
+	name    string
+	csv     *csv.Reader
+	header  []string
+	col     [1 + batch.NumFields]int // the number's and each field's column; -1 if none
+	row     int                      // the last record's row, as a spreadsheet numbers it
+	end     int                      // the last record's last line
+	tee     *tee                     // the check's input; nil on a pass over the copy
+	start   int64                    // where the csv.Reader's input starts in the file
+	ocol    [2]int                   // where an undo file's report.OriginColumns are; -1 if absent
+	origins map[report.Origin]bool   // what the check's rows record (undo.go)
 }
 
 func (in *Input) newReader(br *bufio.Reader) *reader {
@@ -125,17 +120,16 @@ func (rd *reader) record() ([]string, error) {
 	return rec, rd.checkCells(rd.csv, rec, 0)
 }
 
-// checkCells checks the size and the text of rec's cells; r read rec, and
-// its line 1 is line 1 + skip of the file.
+// checkCells checks the size and text of rec's cells; r read rec, its line 1 the file's 1 + skip.
 func (rd *reader) checkCells(r *csv.Reader, rec []string, skip int) error {
 	for i, c := range rec {
 		line, _ := r.FieldPos(i)
-		if len(c) > MaxCell {
+		if len(c) > report.MaxCell {
 			name := ""
 			if i < len(rd.header) {
 				name = " (" + rd.header[i] + ")"
 			}
-			return rd.fail(skip+line, "column %d%s is longer than %d KiB, the most a cell may hold", i+1, name, MaxCell>>10)
+			return rd.fail(skip+line, "column %d%s is longer than %d KiB, the most a cell may hold", i+1, name, report.MaxCell>>10)
 		}
 		if !utf8.ValidString(c) {
 			return rd.fail(skip+line, "column %d is not valid UTF-8 text (is the file in Latin-1 or another encoding? save it as UTF-8)", i+1)
@@ -166,8 +160,7 @@ func (rd *reader) readHeader() error {
 	return nil
 }
 
-// next returns the next row, skipping records of empty cells (",,,"),
-// which spreadsheets write for blank rows; io.EOF after the last.
+// next returns the next row, skipping a spreadsheet's blank rows (",,,"); io.EOF after the last.
 func (rd *reader) next() (batch.Row, error) {
 	for {
 		rec, err := rd.record()
@@ -182,8 +175,8 @@ func (rd *reader) next() (batch.Row, error) {
 	}
 }
 
-// toRow validates a record. Every cell is trimmed and decoded with
-// report.UnescapeCell (see undo.go); an id is checked once decoded.
+// toRow validates a record: every cell trimmed and decoded by report.UnescapeCell, the undo
+// writer's escape; an id checked once decoded.
 func (rd *reader) toRow(rec []string) batch.Row {
 	cell := func(i int) string {
 		if j := rd.col[i]; j >= 0 && j < len(rec) {
@@ -220,9 +213,8 @@ func (rd *reader) toRow(rec []string) batch.Row {
 	return r
 }
 
-// target returns the setting a trimmed cell asks for field f, or why the
-// cell is not one: "" leaves the field alone, the ClearMarker (as the cell
-// is, never once decoded) empties it, and any other cell is decoded.
+// target returns the setting a trimmed cell asks for field f, or why it is none: "" leaves the
+// field alone, the ClearMarker (as is, never once decoded) empties it, any other cell is decoded.
 func target(f batch.Field, c string) (batch.Setting, string) {
 	clearable := f == batch.AppID || f == batch.Alias
 	switch {
@@ -248,10 +240,8 @@ func target(f batch.Field, c string) (batch.Setting, string) {
 	return batch.Setting{Value: v, Set: true}, ""
 }
 
-// checkID returns why the value of an id field is not one, or "": the
-// pre-flight puts ids in URL paths, where "..", say, would name another
-// resource. Plivo's application ids are digits; subaccount ids are "SA",
-// capital letters and digits.
+// checkID returns why an id field's value is not one, or "": the pre-flight puts ids in URL paths,
+// where "..", say, would name another resource.
 func checkID(f batch.Field, v string) string {
 	var why string
 	switch rest, sa := strings.CutPrefix(v, "SA"); {
@@ -273,8 +263,8 @@ func idChars(s string, upper bool) bool {
 	return s != "" && strings.IndexFunc(s, func(c rune) bool { return !('0' <= c && c <= '9' || upper && 'A' <= c && c <= 'Z') }) < 0
 }
 
-// explain turns an error of the check's read into an *Error naming the
-// line and the problem. rd is nil before the csv.Reader's first read.
+// explain turns an error of the check's read into an *Error naming the line and the problem; rd
+// is nil before the csv.Reader's first read.
 func (in *Input) explain(rd *reader, err error) error {
 	var pe *csv.ParseError
 	switch {
@@ -295,8 +285,7 @@ func (in *Input) explain(rd *reader, err error) error {
 	case !errors.As(err, &pe):
 		return &Error{File: in.name, Msg: "cannot read: " + err.Error(), Err: err}
 	case errors.Is(pe.Err, csv.ErrQuote) && in.byteAt(pe.Line, pe.Column) != '"':
-		// csv.ErrQuote stands for two problems: the input ends inside a
-		// quoted cell, or a quote in one, where the error is, is not doubled.
+		// csv.ErrQuote is also a quote in a quoted cell, where the error is, not doubled.
 		return rd.fail(pe.StartLine, "a quoted cell that starts here is never closed: the file ends inside it (at line %d)", pe.Line)
 	case errors.Is(pe.Err, csv.ErrQuote) && pe.StartLine != pe.Line:
 		return rd.fail(pe.Line, "character %d: a quote (\") inside a quoted cell must be doubled (\"\"); the cell starts on line %d", pe.Column, pe.StartLine)
@@ -308,8 +297,7 @@ func (in *Input) explain(rd *reader, err error) error {
 	return rd.fail(pe.Line, "%v", pe.Err)
 }
 
-// byteAt returns the byte at line and col (from 1) of the csv.Reader's
-// input in the copy, or 0 past the end.
+// byteAt returns the byte at line and col (from 1) of the csv.Reader's input, or 0 past the end.
 func (in *Input) byteAt(line, col int) byte {
 	r := bufio.NewReader(io.NewSectionReader(in.copy, in.start, 1<<62))
 	for line > 1 {

@@ -14,28 +14,13 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// Reading back what package report writes: an undo file is read back as
-// an input, and must restore exactly what it records.
-//   - Its rows end with report.OriginColumns, the account and API host it
-//     was written against; Origins returns them, for run to check. Older
-//     undo files and reports start with a line that starts with
-//     report.LegacyPrefix instead: it is skipped, and still counted (the
-//     header is then row 2, as a text editor and a spreadsheet show it),
-//     and an undo file's records its origin.
-//   - Every cell of every input is decoded with report.UnescapeCell (see
-//     reader.toRow), since the undo writer escapes every cell.
-//   - A number on more than one valid row of an ordinary input is sent
-//     once: its later rows are invalid, since two concurrent updates of one
-//     number have no defined winner. In an undo file (a run killed before
-//     report.UndoWriter merged them leaves them so), its rows are merged
-//     into its first row instead, the first value of each field winning as
-//     in UndoWriter: the first value recorded is from before any change.
-//     The later rows are then no rows of the input at all.
+// An undo file is read back as an input: its origin columns (or an older file's first line, still
+// counted as row 1) are returned by Origins for run to check, and a number on several of its rows
+// (a run killed before UndoWriter merged them) is merged into its first row, the first value of
+// each field winning; in another input, a repeated number's later rows are invalid.
 
-// skipOrigin reads an older file's first line, if the file starts with
-// one, and returns the origin of an undo file's. It leaves the line end,
-// which the csv.Reader skips as an empty line and counts, so that its line
-// numbers stay the file's.
+// skipOrigin reads an older file's first line, if any, and returns an undo file's origin. It leaves
+// the line end, which the csv.Reader skips as an empty line and counts: line numbers stay the file's.
 func (in *Input) skipOrigin(br *bufio.Reader) (map[report.Origin]bool, error) {
 	if b, _ := br.Peek(len(report.LegacyPrefix)); string(b) != report.LegacyPrefix {
 		return nil, nil
@@ -57,8 +42,7 @@ func (in *Input) skipOrigin(br *bufio.Reader) (map[report.Origin]bool, error) {
 	return nil, nil
 }
 
-// originColumns finds an undo file's origin columns, if the header has
-// them.
+// originColumns finds an undo file's origin columns, if the header has them.
 func (rd *reader) originColumns() {
 	for i, name := range report.OriginColumns {
 		if rd.ocol[i] = slices.Index(rd.header, name); rd.ocol[i] >= 0 && rd.origins == nil {
@@ -67,9 +51,7 @@ func (rd *reader) originColumns() {
 	}
 }
 
-// noteOrigin records, in the check, the origin that a row of an undo file
-// records: the first few distinct ones, which are enough to refuse a file
-// of another account.
+// noteOrigin records, in the check, a row's origin: the first few distinct ones are enough to refuse.
 func (rd *reader) noteOrigin(rec []string) {
 	if rd.tee == nil || rd.origins == nil || len(rd.origins) >= 8 || rd.ocol == [2]int{-1, -1} {
 		return
@@ -83,15 +65,13 @@ func (rd *reader) noteOrigin(rec []string) {
 	rd.origins[report.Origin{Account: o[0], API: o[1]}] = true
 }
 
-// repeat is a number on more than one valid row: its first row and, in an
-// undo file, its rows merged.
+// repeat is a number on more than one valid row: its first row and, in an undo file, its rows merged.
 type repeat struct {
 	line   int
 	merged batch.Targets
 }
 
-// findRepeats reads the copy for the first row of each number in in.dups,
-// and merges an undo file's rows.
+// findRepeats reads the copy for the first row of each number in in.dups, merging an undo file's.
 func (in *Input) findRepeats(ctx context.Context) error {
 	return in.scan(ctx, func(r batch.Row) error {
 		k := batch.NumberKey(r.Number)
@@ -108,9 +88,8 @@ func (in *Input) findRepeats(ctx context.Context) error {
 	})
 }
 
-// repeated marks a later row of a repeated number as a duplicate of the
-// first, or, in an undo file, gives the first the merged targets and says
-// to leave the later ones out.
+// repeated marks a repeated number's later row a duplicate, or, in an undo file, gives the first
+// row the merged targets and says to leave the later ones out.
 func (in *Input) repeated(r *batch.Row) bool {
 	d, dup := in.dups[batch.NumberKey(r.Number)]
 	switch {
