@@ -11,14 +11,9 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
-// The cell escape, shared by the files read back (the undo file, the
-// export, the report's targets, the plan's values): a value is written as
-// it is unless it starts with = + - @ tab CR (a spreadsheet formula) or '
-// (the escape's marker), is the text (clear), starts or ends with white
-// space (the input reader trims cells), or holds a control character or
-// bytes that are not UTF-8. Then it is ' and the value, with \\ \n \r \t
-// and \xHH for any other control byte, invalid byte, or white-space byte at
-// either end: one line, exact, never a formula.
+// The cell escape of the files read back (undo file, export, the report's targets, the plan's
+// values): a value that could be a formula, (clear), trimmed by the reader, or not one line of
+// UTF-8 text is written as ' and the value, with \\ \n \r \t and \xHH: one line, exact, no formula.
 
 // MaxCell is the most bytes an input cell, so a cell of a file read back, may hold.
 const MaxCell = 64 << 10
@@ -113,7 +108,7 @@ func escaped(s batch.Setting) string {
 
 // neutralize makes a cell people read safe in a spreadsheet, not exact: '=..., no line breaks.
 func neutralize(s string) string {
-	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 { // Replace allocates even for nothing
+	if strings.ContainsAny(s, "\r\n") { // Replace allocates even for nothing
 		s = lineBreaks.Replace(s)
 	}
 	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {

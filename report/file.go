@@ -46,8 +46,8 @@ var (
 	undoHeader = strings.Join(append(batch.Columns(), OriginColumns...), ",")
 )
 
-// csvFile is a report, undo file or plan, flushed a record at a time so that a killed run leaves
-// every complete line; an older version's file is appended to in its own form.
+// csvFile is a report, undo file or plan, flushed a record at a time: a killed run leaves every
+// complete line.
 type csvFile struct {
 	f      *os.File // nil for standard output
 	stream bool     // not a regular file
@@ -100,8 +100,10 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		return c, c.begin(f, f, hdr)
 	case ex.input != "" && !k.appendOnForce:
 		err = fmt.Errorf("%s holds %s: refusing to write a %s over it, whatever the flags (an undo file is never emptied, not even with --force): name another %s", path, ex.input, k.what, k.flag)
-	case ex.ours && !ex.rows, mode == Force && !appending:
-		err = c.replace(f, dst, hdr)
+	case ex.ours && !ex.rows, mode == Force && !appending: // a new file with the header renamed over it
+		if _, err = replaceFile(f, dst, func(f *os.File) error { return c.begin(f, f, hdr) }); err != nil {
+			err = fmt.Errorf("replace %s: %w", dst, err)
+		}
 	case mode == New && k.appendOnForce:
 		err = fmt.Errorf("%s: %w (an undo file with rows): use --resume or --force to append to it", path, ErrExists)
 	case mode == New:
@@ -132,14 +134,6 @@ func (c *csvFile) begin(f *os.File, w io.Writer, header []string) error {
 	var err error
 	c.start, err = f.Seek(0, io.SeekCurrent)
 	return err
-}
-
-// replace renames a new file with the header over dst.
-func (c *csvFile) replace(old *os.File, dst string, header []string) error {
-	if _, err := replaceFile(old, dst, func(f *os.File) error { return c.begin(f, f, header) }); err != nil {
-		return fmt.Errorf("replace %s: %w", dst, err)
-	}
-	return nil
 }
 
 // replaceFile renames a new file that write fills over dst, whose file old stays locked until the
@@ -268,8 +262,8 @@ type existing struct {
 
 const bom = "\xef\xbb\xbf"
 
-// inspect reads how an existing file starts, given its header hdr. One saved again with a BOM or
-// CRLF (a spreadsheet) is ours; so is one cut inside its header (killed as it started).
+// inspect reads how an existing file starts. One saved again with a BOM or CRLF (a spreadsheet)
+// is ours; so is one cut inside its header hdr (killed as it started).
 func inspect(f *os.File, k kind, hdr string) (ex existing, err error) {
 	st, err := f.Stat()
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 	"strings"
 )
 
-// Origin is the account and API host a report or undo file was written against: it is true only
-// there. Every row records it, so that a copied, concatenated or loaded file keeps it.
+// Origin is the account and API host a report or undo file was written against, on every row so
+// that a copied, concatenated or loaded file keeps it.
 type Origin struct {
 	Account string // the auth id, such as MAXXXXXXXXXXXXXXXXXX
 	API     string // scheme://host[:port], never credentials or a path
@@ -44,9 +44,8 @@ func (o Origin) String() string { return "account " + o.Account + " at " + o.API
 
 func (o Origin) cells() []string { return []string{EscapeCell(o.Account), EscapeCell(o.API)} }
 
-// LegacyPrefix starts older versions' first line, their origin, before the header:
-//
-//	# plivo-bulk undo: account=MAXXXXXXXXXXXXXXXXXX api=https://api.plivo.com cells=escaped
+// LegacyPrefix starts older versions' first line, before the header:
+// "# plivo-bulk undo: account=MA... api=https://api.plivo.com cells=escaped".
 const LegacyPrefix = "# plivo-bulk "
 
 // parseLegacyLine reads such a line: its origin (zero if none) and whether its cells are exact.

@@ -67,11 +67,8 @@ func cells(rec []string, r batch.Result, text func(string) string, target func(b
 	return rec
 }
 
-// Compact rewrites the report with one line per row: each row and number's latest line, in order,
-// so that counting statuses gives the run's totals. Resume reads a number's latest line, which
-// stays, so a line superseded (unverified, then ok; failed, then ok on resume) may go once its
-// successor is written. Keyed by the row too: a duplicate row's invalid line supersedes nothing.
-// A stream, or a report a write failed on, is left as it is.
+// Compact keeps each row and number's latest line, in order, so that counting statuses gives the
+// run's totals; resume reads only a number's latest line. A stream, or a failed report, is left.
 func (w *Writer) Compact() error {
 	c := w.csvFile
 	if c.w == nil || c.stream || c.err != nil { // every write is flushed: c.err holds any failure
@@ -123,10 +120,8 @@ func JSONLine(r batch.Result) []byte {
 // Completed is what a report records as done: a number's latest line, ok with the exact targets.
 // Hashed, so that resuming a million rows stays small (BENCHMARKS.md, section 4).
 type Completed struct {
-	done map[uint64]uint64 // hash(number) -> hash(number, targets) of its latest line, when ok
-	// unverified is the same for a latest line that is unverified: sent,
-	// not read back, which a resumed --verify run reads back.
-	unverified map[uint64]uint64
+	done       map[uint64]uint64 // hash(number) -> hash(number, targets) of its latest line, when ok
+	unverified map[uint64]uint64 // the same when unverified: a resumed --verify run reads it back
 	rows       int
 }
 
@@ -159,8 +154,7 @@ func (d *Completed) add(rec []string, exact bool) {
 // Has reports whether r is done.
 func (d *Completed) Has(r batch.Row) bool { return d.latest(d.done, r) }
 
-// Unverified reports whether r's latest line is unverified (sent, not read
-// back) with r's targets.
+// Unverified reports whether r's latest line is unverified (sent, not read back) with r's targets.
 func (d *Completed) Unverified(r batch.Row) bool { return d.latest(d.unverified, r) }
 
 func (d *Completed) latest(m map[uint64]uint64, r batch.Row) bool {
