@@ -9,8 +9,7 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// checkHeader checks the header record and returns its names, lower-cased:
-// columns are found by name, whatever their case and order.
+// checkHeader returns the header's names, lower-cased: columns are found by name, in any case and order.
 func (rd *reader) checkHeader(rec []string, line int) ([]string, error) {
 	h := make([]string, len(rec))
 	for i, name := range rec {
@@ -34,9 +33,8 @@ func (rd *reader) checkHeader(rec []string, line int) ([]string, error) {
 
 func columns() string { return strings.Join(batch.Columns(), ",") }
 
-// unknownColumn says what the header cell rec[i], which names no column,
-// most likely means. Spreadsheets in many locales save "CSV" with
-// semicolons, and "Text" with tabs.
+// unknownColumn says what header cell rec[i], no column's name, likely means: spreadsheets in many
+// locales save "CSV" with semicolons, and "Text" with tabs.
 func unknownColumn(rec []string, i int) string {
 	name := strings.TrimSpace(rec[i])
 	if j := strings.IndexAny(name, ";\t|"); j >= 0 && len(rec) == 1 {
@@ -61,8 +59,7 @@ func clip(s string) string {
 	return s
 }
 
-// closest returns the column name nearest to s, if it is near enough to
-// be a likely typo.
+// closest returns the column name nearest to s, if near enough to be a likely typo.
 func closest(s string) string {
 	if len(s) > 64 { // no typo; and EditDistance costs len(s) * len(k)
 		return ""
@@ -79,8 +76,7 @@ func closest(s string) string {
 	return ""
 }
 
-// EditDistance is the Levenshtein distance of a and b, kept in one row:
-// the "did you mean" of a column here, and of a flag in main.
+// EditDistance is the Levenshtein distance of a and b: "did you mean" for a column, and a flag in main.
 func EditDistance(a, b string) int {
 	d := make([]int, len(b)+1)
 	for j := range d {

@@ -50,12 +50,10 @@ type Input struct {
 	start, size int64    // the csv.Reader's input in the copy: after a byte order mark and an origin line's text
 	origin      int      // 1 when the file starts with an origin line (row 1), else 0
 	rows, valid int
-	origins     []report.Origin   // what an undo file records (undo.go); nil for another input
-	dups        map[uint64]repeat // the numbers on more than one valid row
-	// targets holds, per field, the first MaxDistinct distinct values that
-	// valid rows set, for the pre-flight check; more says which had more.
-	targets [batch.NumFields]map[string]struct{}
-	more    [batch.NumFields]bool
+	origins     []report.Origin                      // what an undo file records (undo.go); nil for another input
+	dups        map[uint64]repeat                    // the numbers on more than one valid row
+	targets     [batch.NumFields]map[string]struct{} // the first MaxDistinct values valid rows set, for the pre-flight
+	more        [batch.NumFields]bool                // which field had more
 }
 
 // Rows returns the number of data rows; Valid, of those that will be sent;
@@ -64,21 +62,17 @@ func (in *Input) Rows() int    { return in.rows }
 func (in *Input) Valid() int   { return in.valid }
 func (in *Input) Name() string { return in.name }
 
-// Origins returns the accounts and API hosts that an undo file's rows (or
-// an older one's first line) record, or nil for another input.
+// Origins returns the origins an undo file records (undo.go), or nil for another input.
 func (in *Input) Origins() []report.Origin { return in.origins }
 
-// Distinct returns the distinct non-empty values that valid rows set for
-// f, sorted, and whether there were more than MaxDistinct of them: then
-// the first MaxDistinct in file order are returned.
+// Distinct returns the distinct non-empty values valid rows set for f, sorted, and whether there
+// were more than MaxDistinct: then the first MaxDistinct in file order.
 func (in *Input) Distinct(f batch.Field) ([]string, bool) {
 	return slices.Sorted(maps.Keys(in.targets[f])), in.more[f]
 }
 
-// Open reads and checks the input and copies it; path "-" means stdin.
-// ctx ends every wait: the open of a FIFO that no one writes to, a
-// producer that stalls. A problem with the file is an *Error. Close
-// removes the private copy.
+// Open reads, checks and copies the input; path "-" means stdin. ctx ends every wait (a FIFO no one
+// writes to, a stalled producer). A problem with the file is an *Error.
 func Open(ctx context.Context, path string, stdin io.Reader) (*Input, error) {
 	name := path
 	if path == "-" {
@@ -90,9 +84,9 @@ func Open(ctx context.Context, path string, stdin io.Reader) (*Input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create a private copy of %s: %w", name, err)
 	}
-	// Without a name, the copy cannot outlive the process, however it ends.
-	// Where an open file cannot be removed (Windows), Close removes it.
+	// Without a name, the copy cannot outlive the process; where it keeps one (Windows), Close removes it.
 	in := &Input{name: name, copy: tmp, removed: os.Remove(tmp.Name()) == nil}
+	in.targets[batch.AppID], in.targets[batch.Subaccount] = map[string]struct{}{}, map[string]struct{}{}
 	t := &tee{name: name, r: src, w: tmp, limit: maxRow}
 	switch err = in.check(ctx, t); {
 	case err != nil && ctx.Err() != nil:
@@ -109,8 +103,7 @@ func Open(ctx context.Context, path string, stdin io.Reader) (*Input, error) {
 	return in, nil
 }
 
-// check reads the input through t, counts its rows, notes the values the
-// pre-flight reads, and finds the numbers on more than one valid row.
+// check reads the input through t, counts its rows, notes the pre-flight's values and the repeats.
 func (in *Input) check(ctx context.Context, t *tee) error {
 	br := bufio.NewReaderSize(t, readSize) // the csv.Reader's buffer
 	if b, _ := br.Peek(len(bom)); string(b) == bom {
@@ -137,8 +130,6 @@ func (in *Input) check(ctx context.Context, t *tee) error {
 			case v == "" || ok:
 			case len(in.targets[f]) == MaxDistinct:
 				in.more[f] = true
-			case in.targets[f] == nil:
-				in.targets[f] = map[string]struct{}{v: {}}
 			default:
 				in.targets[f][v] = struct{}{}
 			}
@@ -166,10 +157,8 @@ func (in *Input) check(ctx context.Context, t *tee) error {
 	return in.findRepeats(ctx)
 }
 
-// Each reads the private copy and calls fn for every row, in file order,
-// with a repeated number's later rows marked invalid (in an undo file,
-// merged: undo.go). It stops early when ctx is done or fn returns an
-// error, and returns that error.
+// Each calls fn for every row of the private copy, in file order, a repeated number's later rows
+// invalid (or merged: undo.go); it stops at ctx's end or fn's error, and returns that error.
 func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 	if in.copy == nil {
 		return fmt.Errorf("read %s: the input is closed", in.name)
@@ -184,8 +173,7 @@ func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 		fnErr = fn(r)
 		return fnErr
 	})
-	// The copy is private and was checked: a difference means a bug or a
-	// tampered temporary file, and nothing unchecked may be sent.
+	// A difference from the check is a bug or a tampered copy: nothing unchecked may be sent.
 	switch {
 	case fnErr != nil || ctx.Err() != nil:
 		return err

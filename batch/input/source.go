@@ -8,12 +8,8 @@ import (
 	"syscall"
 )
 
-// pump reads path, or stdin when path is "-", in a goroutine of its own,
-// and hands the bytes over a pipe that ctx closes: the open of a FIFO
-// waits for a writer, a producer can stall, and neither may outlast a
-// Ctrl-C. stop releases the pipe. A read that blocks keeps the goroutine
-// until the read returns; nothing can interrupt a read of stdin, which the
-// process does not wait for.
+// pump reads path, or stdin for "-", in a goroutine, through a pipe that ctx closes: a FIFO's open
+// and a stalled producer must not outlast a Ctrl-C. A blocked read keeps only the goroutine.
 func pump(ctx context.Context, path string, stdin io.Reader) (r io.Reader, stop func()) {
 	pr, pw := io.Pipe()
 	go func() {
@@ -39,9 +35,8 @@ func pump(ctx context.Context, path string, stdin io.Reader) (r io.Reader, stop 
 	return pr, func() { stopped(); _ = pr.Close() }
 }
 
-// WakeFIFO ends an open of path for reading that waits for a writer, by
-// opening it for writing without blocking, so that the goroutine that
-// waits does not outlive the wait. It does nothing to any other file.
+// WakeFIFO ends a read-open of the FIFO path waiting for a writer, by opening it to write without
+// blocking; it does nothing to any other file.
 func WakeFIFO(path string) {
 	if st, err := os.Stat(path); err == nil && st.Mode()&os.ModeNamedPipe != 0 {
 		if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
