@@ -70,13 +70,12 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		if mode == Resume || k.appendOnForce {
 			return nil, fmt.Errorf("%s %s: not a regular file: the %s must be one, to be read back by a later run", k.flag, path, k.what)
 		}
-		c.stream = true
-		if isStdout(path) {
-			return c, c.begin(nil, stdout, hdr)
-		} else if c.f, err = openInPlace(path); err != nil {
-			return nil, fmt.Errorf("%s: %w", k.flag, err)
+		out, err := createOutput(path, k.flag, true, stdout)
+		if err != nil {
+			return nil, err
 		}
-		return c, c.begin(c.f, c.f, hdr)
+		c.stream = true
+		return c, c.begin(out.f, out.Writer, hdr)
 	}
 	var f *os.File
 	if err == nil {
@@ -318,9 +317,7 @@ func CheckNotUndo(path, flag string) error {
 		return nil
 	}
 	defer func() { _ = f.Close() }()
-	head, _ := io.ReadAll(io.LimitReader(f, 256))
-	first, _, _ := strings.Cut(strings.TrimPrefix(string(head), bom), "\n")
-	if strings.HasPrefix(inputKind(strings.TrimSuffix(first, "\r")), "a plivo-bulk undo") {
+	if ex, _ := inspect(f, undoKind, ""); strings.HasPrefix(ex.input, "a plivo-bulk undo") {
 		return fmt.Errorf("%s holds a plivo-bulk undo file: refusing to replace it, whatever the flags (an undo file is never emptied, not even with --force): name another %s", path, flag)
 	}
 	return nil

@@ -156,7 +156,11 @@ func (rd *reader) readHeader() error {
 	for i, name := range batch.Columns() {
 		rd.col[i] = slices.Index(rd.header, name)
 	}
-	rd.originColumns()
+	for i, name := range report.OriginColumns { // an undo file's
+		if rd.ocol[i] = slices.Index(rd.header, name); rd.ocol[i] >= 0 && rd.origins == nil {
+			rd.origins = map[report.Origin]bool{}
+		}
+	}
 	return nil
 }
 

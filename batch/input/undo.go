@@ -6,7 +6,6 @@ import (
 	"cmp"
 	"context"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -40,15 +39,6 @@ func (in *Input) skipOrigin(br *bufio.Reader) (map[report.Origin]bool, error) {
 		return map[report.Origin]bool{o: true}, nil
 	}
 	return nil, nil
-}
-
-// originColumns finds an undo file's origin columns, if the header has them.
-func (rd *reader) originColumns() {
-	for i, name := range report.OriginColumns {
-		if rd.ocol[i] = slices.Index(rd.header, name); rd.ocol[i] >= 0 && rd.origins == nil {
-			rd.origins = map[report.Origin]bool{}
-		}
-	}
 }
 
 // noteOrigin records, in the check, a row's origin: the first few distinct ones are enough to refuse.
