@@ -50,6 +50,7 @@ var (
 // complete line.
 type csvFile struct {
 	f      *os.File // nil for standard output
+	path   string   // as named, for messages and to put a rewrite in place
 	stream bool     // not a regular file
 	w      *csv.Writer
 	rec    []string // the record being written, its origin cells set once
@@ -61,7 +62,7 @@ type csvFile struct {
 // openCSV opens a file of kind k for a run against o, locked while open. Appending, it calls
 // resume with each row, exact false for an old version's report that did not escape its targets.
 func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume func(rec []string, exact bool) error) (*csvFile, error) {
-	hdr, c := k.header, &csvFile{rec: make([]string, len(k.header))}
+	hdr, c := k.header, &csvFile{path: path, rec: make([]string, len(k.header))}
 	if k.tag != "" {
 		hdr, c.rec = append(slices.Clone(hdr), OriginColumns...), append(c.rec, o.cells()...)
 	}
@@ -115,7 +116,7 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		if ex.legacy {
 			c.rec = c.rec[:len(k.header)]
 		}
-		err = c.append(f, path, k, ex, o, resume)
+		err = c.append(f, k, ex, o, resume)
 	}
 	if err != nil {
 		_ = f.Close()
@@ -165,12 +166,12 @@ func replaceFile(old *os.File, dst string, write func(*os.File) error) (*os.File
 }
 
 // append reads f's rows, each of origin o, to resume, cuts a torn last line, and readies f to append.
-func (c *csvFile) append(f *os.File, path string, k kind, ex existing, o Origin, resume func([]string, bool) error) error {
-	keep, err := scanRecords(f, path, ex.start, ex.size, len(c.rec), func(rec []string) error {
+func (c *csvFile) append(f *os.File, k kind, ex existing, o Origin, resume func([]string, bool) error) error {
+	keep, err := scanRecords(f, c.path, ex.start, ex.size, len(c.rec), func(rec []string) error {
 		if have := rec[len(k.header):]; !slices.Equal(have, c.rec[len(k.header):]) {
 			a, _ := UnescapeCell(have[0])
 			api, _ := UnescapeCell(have[1])
-			return &OriginError{Path: path, What: k.what, Flag: k.flag, Have: Origin{a, api}, Want: o}
+			return &OriginError{Path: c.path, What: k.what, Flag: k.flag, Have: Origin{a, api}, Want: o}
 		}
 		return resume(rec, !ex.legacy || ex.exact)
 	})
@@ -216,17 +217,17 @@ func (c *csvFile) Close() error {
 }
 
 // each calls fn with each record the file holds (reused).
-func (c *csvFile) each(path string, fn func(rec []string) error) error {
+func (c *csvFile) each(fn func(rec []string) error) error {
 	end, err := c.f.Seek(0, io.SeekEnd)
 	if err == nil {
-		_, err = scanRecords(c.f, path, c.start, end, len(c.rec), fn)
+		_, err = scanRecords(c.f, c.path, c.start, end, len(c.rec), fn)
 	}
 	return err
 }
 
 // rewrite replaces the file with its header and, in order, the records keep returns (nil: none).
-func (c *csvFile) rewrite(path string, keep func(rec []string) []string) error {
-	dst, _, err := resolve(path)
+func (c *csvFile) rewrite(keep func(rec []string) []string) error {
+	dst, _, err := resolve(c.path)
 	if err != nil {
 		return err
 	}
@@ -235,7 +236,7 @@ func (c *csvFile) rewrite(path string, keep func(rec []string) []string) error {
 			return err
 		}
 		w := csv.NewWriter(tmp)
-		err := c.each(path, func(rec []string) error {
+		err := c.each(func(rec []string) error {
 			if rec = keep(rec); rec != nil {
 				return w.Write(rec)
 			}

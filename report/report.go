@@ -26,12 +26,11 @@ var Columns = []string{
 type Writer struct {
 	*csvFile
 	done *Completed
-	path string
 }
 
 // Open opens the report at path (see Mode) for a run against origin.
 func Open(path string, mode Mode, origin Origin, stdout io.Writer) (*Writer, error) {
-	w := &Writer{path: path}
+	w := &Writer{}
 	if mode == Resume {
 		w.done = &Completed{done: map[uint64]uint64{}, unverified: map[uint64]uint64{}}
 	}
@@ -75,7 +74,7 @@ func (w *Writer) Compact() error {
 		return nil
 	}
 	var keys []uint64 // sorted, rather than a set of every row, to stay small
-	err := c.each(w.path, func(rec []string) error { keys = append(keys, hash(rec[0], rec[1])); return nil })
+	err := c.each(func(rec []string) error { keys = append(keys, hash(rec[0], rec[1])); return nil })
 	slices.Sort(keys)
 	skip := map[uint64]int{} // how many earlier lines of a row to drop
 	for i := 1; i < len(keys); i++ {
@@ -86,7 +85,7 @@ func (w *Writer) Compact() error {
 	if err != nil || len(skip) == 0 {
 		return err
 	}
-	return c.rewrite(w.path, func(rec []string) []string {
+	return c.rewrite(func(rec []string) []string {
 		if k := hash(rec[0], rec[1]); skip[k] > 0 {
 			skip[k]--
 			return nil

@@ -14,7 +14,6 @@ import (
 type UndoWriter struct {
 	mu       sync.Mutex
 	c        *csvFile
-	path     string
 	recorded map[string]uint8 // number -> the fields recorded (bit f), or lost; until Done
 	split    map[string]bool  // numbers written on more than one row
 	lost     int
@@ -23,7 +22,7 @@ type UndoWriter struct {
 
 // OpenUndo opens the undo file at path for a run against origin; Force appends, as Resume does.
 func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
-	u := &UndoWriter{path: path, recorded: map[string]uint8{}, split: map[string]bool{}}
+	u := &UndoWriter{recorded: map[string]uint8{}, split: map[string]bool{}}
 	c, err := openCSV(path, undoKind, mode, origin, nil, func(rec []string, _ bool) error {
 		number, err := UnescapeCell(rec[0])
 		if err != nil {
@@ -132,7 +131,7 @@ func (u *UndoWriter) Close() error {
 func (u *UndoWriter) merge() error {
 	merged := map[string][]string{}
 	number := func(rec []string) string { n, _ := UnescapeCell(rec[0]); return n }
-	err := u.c.each(u.path, func(rec []string) error {
+	err := u.c.each(func(rec []string) error {
 		if m := merged[number(rec)]; m != nil {
 			for i, c := range rec {
 				if m[i] == "" {
@@ -147,7 +146,7 @@ func (u *UndoWriter) merge() error {
 	if err != nil {
 		return err
 	}
-	return u.c.rewrite(u.path, func(rec []string) []string {
+	return u.c.rewrite(func(rec []string) []string {
 		n := number(rec)
 		if m, ok := merged[n]; ok {
 			delete(merged, n) // written at the number's first row
