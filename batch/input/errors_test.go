@@ -39,11 +39,11 @@ func TestOpen_refuses(t *testing.T) {
 		{"undoubled, no line end", head + "12025550102,\"a\"b", `line 3: character 15: a quote (") inside a quoted cell must be doubled ("")`},
 		{"undoubled, mid-file", head + "12025550102,\"a\"b\n12025550103,x\n", `line 3: character 15: a quote (") inside a quoted cell must be doubled ("")`},
 		{"undoubled, second line of a cell", head + "12025550102,\"a\nb\"c\n", `line 4: character 2: a quote (") inside a quoted cell must be doubled (""); the cell starts on line 3`},
-		// Cells up to report.MaxCell; a row that runs on is refused a row's worth in.
-		{"alias past report.MaxCell", head + "12025550102,\"" + most + "x\"\n", over(3, 2, " (alias)")},
-		{"number past report.MaxCell", "number,alias\n1" + most + ",x\n", over(2, 1, " (number)")},
+		// Cells up to MaxCell; a row that runs on is refused a row's worth in.
+		{"alias past MaxCell", head + "12025550102,\"" + most + "x\"\n", over(3, 2, " (alias)")},
+		{"number past MaxCell", "number,alias\n1" + most + ",x\n", over(2, 1, " (number)")},
 		{"quoted cell of many lines", head + "12025550102,\"" + strings.Repeat("ab\n", report.MaxCell/3+1) + "\"\n", over(3, 2, " (alias)")},
-		{"carriage return past report.MaxCell", "number,alias,subaccount\n12025550101," + most + "\r,x\n", over(2, 2, " (alias)")},
+		{"carriage return past MaxCell", "number,alias,subaccount\n12025550101," + most + "\r,x\n", over(2, 2, " (alias)")},
 		{"quoted cell past a row", head + "12025550102,\"" + strings.Repeat("ab\n", maxRow) + "\"\n", over(3, 2, " (alias)")},
 		{"quoted cells past a row", head + "12025550102," + strings.Repeat("\"abcdefg\",", maxRow/5) + "\n", "line 3: the row is longer than 1024 KiB, the most a row may hold"},
 		{"cells past a row", head + "\n\n12025550102," + strings.Repeat("abcdefg,", maxRow/8) + "\n", "line 5: the row is longer than 1024 KiB, the most a row may hold"},
@@ -53,7 +53,7 @@ func TestOpen_refuses(t *testing.T) {
 		{"a report as input", reportLine + "\nrow,number,status\n2,12025550101,ok\n", `line 2: unknown column "row"`},
 		{"origin line, bare quote", undoLine + "\r\nnumber,alias\r\n12025550101,ok\r\n12025550102,a\"b\r\n", "line 4: character 14: a quote"},
 		{"origin line not at the start", "\n" + undoLine + "\nnumber\n", `line 2: unknown column "# plivo-bulk undo: account=MAXXXXXXXXXXX..."`},
-		{"origin line, cell past report.MaxCell", undoLine + "\nnumber,alias\n12025550101," + most + "x\n", over(3, 2, " (alias)")},
+		{"origin line, cell past MaxCell", undoLine + "\nnumber,alias\n12025550101," + most + "x\n", over(3, 2, " (alias)")},
 		{"origin line, row past a row", undoLine + "\nnumber,alias\n12025550101,\"" + strings.Repeat("ab\n", maxRow) + "\n", over(3, 2, " (alias)")},
 	}
 	for _, tt := range tests {
