@@ -76,12 +76,11 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout,
 		return usage(err)
 	}
 	ls, err := batch.List(ctx, batch.Listing{
-		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Log: s.log, Sink: out.Write,
+		Client: s.cl, Pace: s.paceConfig(), Log: s.log, Sink: out.Write,
 		Filter: client.ListParams{NumberStartsWith: o.prefix, Subaccount: o.subaccount, Alias: o.alias},
 		Begin: func(numbers, pages int) {
 			// requests: +1, the account check, counted as the end counts it
-			s.log.Info("starting export", "numbers", numbers, "requests", pages+1, "rate", o.rate, "api", redactedHost(s.apiURL), "auth_id", s.authID)
-			s.prog.begin("listing", pages)
+			s.begin("listing", pages, "numbers", numbers, "requests", pages+1)
 		},
 		Page: func() { s.prog.add(batch.StatusOK, "") },
 	})

@@ -61,21 +61,15 @@ func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, std
 	if err := s.start(ctx, check, false, report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
-	mode := report.New
-	if o.force {
-		mode = report.Force
-	}
-	plan, err := report.OpenPlan(o.output, mode, stdout)
+	plan, err := report.OpenPlan(o.output, o.fileMode(), stdout)
 	if err != nil {
 		return usage(err)
 	}
 	defer func() { _ = plan.Close() }()
 	sum, err := batch.Run(ctx, batch.Job{
-		Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Input: s.in, Step: batch.Read{}, Log: s.log, Read: o.read,
+		Client: s.cl, Pace: s.paceConfig(), Input: s.in, Step: batch.Read{}, Log: s.log, Read: o.read,
 		Begin: func(est batch.Estimate) error {
-			s.log.Info("starting plan", "input", s.in.Name(), "rows", est.Rows, "to_read", est.ToSend,
-				"requests_at_most", est.Requests, "read", readAttr(est.Read), "rate", o.rate, "api", redactedHost(s.apiURL), "auth_id", s.authID)
-			s.prog.begin("reading", est.ToSend)
+			s.begin("reading", est.ToSend, "input", s.in.Name(), "rows", est.Rows, "to_read", est.ToSend, "requests_at_most", est.Requests, "read", readAttr(est.Read))
 			return nil
 		},
 		Sink: func(r batch.Result) error {

@@ -42,12 +42,12 @@ const runExample = `  # Try it against the built-in sandbox (no Plivo account, n
 
 type runFlags struct {
 	jobFlags
-	report, undo                               string
-	dryRun, resume, skipUnchanged, verify, yes bool
-	verifyRead                                 batch.ReadMode
-	allowDefApp, allowOrigin                   bool
-	canary                                     int
-	maxFailures                                failureBudgetFlag
+	report, undo                       string
+	dryRun, skipUnchanged, verify, yes bool
+	verifyRead                         batch.ReadMode
+	allowDefApp, allowOrigin           bool
+	canary                             int
+	maxFailures                        failureBudgetFlag
 }
 
 // newRunCmd binds the flags of run to o.
@@ -101,17 +101,6 @@ func (o runFlags) step() batch.Update {
 	return batch.Update{SkipUnchanged: o.skipUnchanged, Verify: o.verify, PinApp: !o.allowDefApp}
 }
 
-// fileMode says what to do with an output file that exists already.
-func (o runFlags) fileMode() report.Mode {
-	switch {
-	case o.force:
-		return report.Force
-	case o.resume:
-		return report.Resume
-	}
-	return report.New
-}
-
 func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stderr io.Writer) (err error) {
 	s := newJob(&o.jobFlags, stop, stdout, stderr, "run", o.report, "no new rows are sent; waiting for calls in flight")
 	defer s.end(&err)
@@ -130,7 +119,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 		return dryRun(ctx, s.in, o, stdout, s.sayf)
 	}
 	// The report and undo file first: a locked, foreign or existing one is refused before any request.
-	origin, err := report.NewOrigin(s.authID, s.apiURL)
+	origin, err := report.NewOrigin(o.authID, o.apiURL)
 	if err != nil {
 		return usage(err)
 	}
@@ -153,19 +142,18 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 		defer func() { _ = undo.Close() }()
 		step.Undo = undo
 	}
-	job := batch.Job{Client: s.cl, Pace: o.paceConfig(stop, s.concurrency, s.log), Input: s.in, Step: step, Log: s.log,
+	job := batch.Job{Client: s.cl, Pace: s.paceConfig(), Input: s.in, Step: step, Log: s.log,
 		Read: o.read, VerifyRead: o.verifyRead, Canary: o.canary, MaxFailures: batch.FailureBudget(o.maxFailures),
 		Begin: func(est batch.Estimate) error {
 			if ask != nil {
-				if err := ask.confirmRun(ctx, est, s.authID, s.apiURL, o.rate); err != nil {
+				if err := ask.confirmRun(ctx, est, o.authID, o.apiURL, o.rate); err != nil {
 					return err
 				}
 			}
-			s.log.Info("starting run", "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
+			s.begin("updating", est.ToSend, "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
 				"requests_at_most", est.Requests, "requests_per_row", rounded(perRow(est.Requests, est.ToSend)), "preflight_reads", est.Preflight,
 				"read", readAttr(est.Read), "verify", verifyAttr(est.Verify, true), "canary", o.canary, "canary_reads", est.CanaryReads,
-				"rate", o.rate, "concurrency_max", s.concurrency, "api", redactedHost(s.apiURL), "auth_id", s.authID)
-			s.prog.begin("updating", est.ToSend)
+				"concurrency_max", s.concurrency)
 			return nil
 		},
 		AfterCanary: func(results []batch.Result) error {
@@ -185,11 +173,11 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 			if err := rep.Write(r); err != nil {
 				return err
 			}
+			was := batch.Status("")
 			if r.ReadBack { // its unverified line was counted
-				s.prog.add(r.Status, batch.StatusUnverified)
-			} else {
-				s.prog.add(r.Status, "")
+				was = batch.StatusUnverified
 			}
+			s.prog.add(r.Status, was)
 			return nil
 		},
 		Unrecorded: func(r batch.Result) { _, _ = s.prog.Write(report.JSONLine(r)) },

@@ -32,6 +32,7 @@ type jobFlags struct {
 	maxThrottleWait, timeout, logEvery time.Duration
 	backoffBase, backoffMax            time.Duration
 	adaptive, verbose, force, sandbox  bool
+	resume                             bool
 	sandboxDefApp                      bool
 	sandboxRate                        sandbox.Rate
 	read                               batch.ReadMode
@@ -79,6 +80,17 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	}
 }
 
+// fileMode says what to do with an output file that exists already.
+func (c *jobFlags) fileMode() report.Mode {
+	switch {
+	case c.force:
+		return report.Force
+	case c.resume:
+		return report.Resume
+	}
+	return report.New
+}
+
 // value gives a flag.Value of another package the Type that pflag wants.
 type value struct {
 	flag.Value
@@ -121,11 +133,12 @@ func (c *jobFlags) summaryOK(paths ...report.NamedPath) error {
 }
 
 // paceConfig is the pacing and retry policy from the flags.
-func (c *jobFlags) paceConfig(stop <-chan struct{}, concurrency int, log *slog.Logger) pace.Config {
-	return pace.Config{Rate: c.rate, Concurrency: concurrency, MaxAttempts: c.maxAttempts, MaxThrottleWait: c.maxThrottleWait,
-		BackoffBase: c.backoffBase, BackoffMax: c.backoffMax, Adaptive: c.adaptive, Stop: stop, Trace: c.verbose,
+func (s *jobSetup) paceConfig() pace.Config {
+	c := s.f
+	return pace.Config{Rate: c.rate, Concurrency: s.concurrency, MaxAttempts: c.maxAttempts, MaxThrottleWait: c.maxThrottleWait,
+		BackoffBase: c.backoffBase, BackoffMax: c.backoffMax, Adaptive: c.adaptive, Stop: s.stop, Trace: c.verbose,
 		OnWait: func(d time.Duration, why string) {
-			log.Warn("waiting for the API", "wait_s", rounded(d.Seconds()), "why", why)
+			s.log.Warn("waiting for the API", "wait_s", rounded(d.Seconds()), "why", why)
 		},
 	}
 }

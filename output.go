@@ -218,7 +218,7 @@ func (s *jobSetup) writeSummary(err error) {
 		sum.Elapsed = time.Since(s.started)
 	}
 	sf := summaryFile{
-		Command: s.command, Version: versionLine(), Account: s.authID, API: redactedHost(s.apiURL), Input: s.f.input, Output: s.output,
+		Command: s.command, Version: versionLine(), Account: s.f.authID, API: redactedHost(s.f.apiURL), Input: s.f.input, Output: s.output,
 		Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped, Unverified: sum.Unverified,
 		AlreadyOK: sum.AlreadyOK, NotAttempted: sum.NotAttempted(), Unrecorded: sum.Unrecorded, AppliedUnrecorded: sum.AppliedUnrecorded,
 		FailedByKind: sum.FailedByKind, StoppedBy: sum.StoppedBy, Requests: sum.Stats.Requests, Retries: sum.Stats.Retries,

@@ -46,6 +46,6 @@ func (s *jobSetup) startSandbox() (string, error) {
 	ended, cancel := context.WithCancel(context.Background())
 	cancel() // the run is over: a graceful stop would wait for a connection opened but never used
 	s.closers = append(s.closers, func() { _ = stop(ended) })
-	s.apiURL, s.authID = url, srv.Config().AuthID
+	s.f.apiURL, s.f.authID = url, srv.Config().AuthID
 	return srv.Config().AuthToken, nil
 }

@@ -32,7 +32,6 @@ type jobSetup struct {
 	prog            *progress // stderr: every line of the command goes through it
 	in              *input.Input
 	cl              *client.Client
-	apiURL, authID  string
 	concurrency     int
 	closers         []func()
 	finished        chan struct{} // closed when the command ends
@@ -48,7 +47,7 @@ func newJob(f *jobFlags, stop <-chan struct{}, stdout, stderr io.Writer, command
 	}
 	p.log = newLogger(f.logFormat, f.verbose, p)
 	s := &jobSetup{f: f, stop: stop, command: command, output: output, started: time.Now(), stdout: stdout, log: p.log, prog: p,
-		apiURL: f.apiURL, authID: f.authID, finished: make(chan struct{})}
+		finished: make(chan struct{})}
 	go func() {
 		select {
 		case <-stop:
@@ -83,6 +82,12 @@ func (s *jobSetup) end(errp *error) {
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
 	}
+}
+
+// begin logs "starting <command>" with attrs, the rate and the account, and shows the progress of total units.
+func (s *jobSetup) begin(what string, total int, attrs ...any) {
+	s.log.Info("starting "+s.command, append(attrs, "rate", s.f.rate, "api", redactedHost(s.f.apiURL), "auth_id", s.f.authID)...)
+	s.prog.begin(what, total)
 }
 
 // say tells a person something on stderr: a plain line, or with JSON logs a WARN record.
@@ -127,9 +132,9 @@ func (s *jobSetup) open(ctx context.Context, offline bool) error {
 			return err
 		}
 		if f.logFormat == "json" {
-			s.log.Warn("working against the built-in SANDBOX, not Plivo: nothing real is changed", "api", s.apiURL)
+			s.log.Warn("working against the built-in SANDBOX, not Plivo: nothing real is changed", "api", f.apiURL)
 		} else {
-			fmt.Fprintf(s.prog, "plivo-bulk: working against the built-in SANDBOX at %s, not Plivo: nothing real is changed\n", s.apiURL)
+			fmt.Fprintf(s.prog, "plivo-bulk: working against the built-in SANDBOX at %s, not Plivo: nothing real is changed\n", f.apiURL)
 		}
 	}
 	s.concurrency = fitConcurrency(f, s.log)
@@ -139,7 +144,7 @@ func (s *jobSetup) open(ctx context.Context, offline bool) error {
 		opts = append(opts, client.WithTrace(logRequests(s.log)))
 	}
 	var err error
-	s.cl, err = client.New(s.apiURL, s.authID, token, opts...)
+	s.cl, err = client.New(f.apiURL, f.authID, token, opts...)
 	return usage(err)
 }
 
