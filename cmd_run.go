@@ -240,13 +240,13 @@ func (s *jobSetup) outcome(sum batch.Summary, err error, notDone, redo string) e
 		return sep + redo
 	}
 	if sum.Unrecorded > 0 {
-		s.say(fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines%s",
+		s.sayf(slog.LevelWarn, fmt.Sprintf("%d rows (%d of them applied) could not be written to the report: they are on stderr as JSON lines%s",
 			sum.Unrecorded, sum.AppliedUnrecorded, then("; ")))
 	}
 	switch {
 	case err != nil:
 		if n := sum.NotAttempted(); n > 0 {
-			s.say(fmt.Sprintf("%d rows %s%s", n, notDone, then(": ")))
+			s.sayf(slog.LevelWarn, fmt.Sprintf("%d rows %s%s", n, notDone, then(": ")))
 		}
 		if s.f.logFormat == "json" && !errors.Is(err, batch.ErrInterrupted) {
 			s.log.Error("stopped", "error", err.Error(), "exit_code", codeOf(err))

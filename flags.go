@@ -68,10 +68,7 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 		c.read = batch.ReadAuto
 		fs.Var(value{&c.read, "mode"}, "read", "how to learn the numbers' current settings (plan, --undo, --skip-unchanged, rows without app_id), a `MODE`: auto (the cheaper of the two), page (list the account, 20 numbers a request) or each (one read a row)")
 	}
-	seeded := "the input's numbers"
-	if c.noInput {
-		seeded = "45 numbers"
-	}
+	seeded := map[bool]string{false: "the input's numbers", true: "45 numbers"}[c.noInput]
 	fs.BoolVar(&c.sandbox, "sandbox", false, "work against a built-in sandbox seeded with "+seeded+" (no credentials, no network)")
 	fs.Var(value{&c.sandboxRate, "rate"}, "sandbox-rate-limit", "with --sandbox: the sandbox's own rate limit: `N[/WINDOW]` requests, a second unless a WINDOW is given, as in 300/5s (0 = none)")
 	fs.Float64Var(&c.sandboxFailRate, "sandbox-fail-rate", 0, "with --sandbox: the `FRACTION` of requests the sandbox answers with a 5xx")

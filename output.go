@@ -253,7 +253,8 @@ func summaryOnFlagError(c *cobra.Command, args []string, err error) {
 	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
 	fs.ParseErrorsAllowlist.UnknownFlags = true
 	fs.SetOutput(io.Discard)
-	vals := map[string]*string{}
+	vals := map[string]*string{"summary": new(string), "input": new(string), "report": new(string), "output": new(string),
+		"undo": new(string), "api-url": new(string), "auth-id": new(string), "log-format": new(string)}
 	c.Flags().VisitAll(func(f *pflag.Flag) {
 		if f.Value.Type() == "bool" {
 			fs.Bool(f.Name, false, "")
@@ -262,12 +263,7 @@ func summaryOnFlagError(c *cobra.Command, args []string, err error) {
 		}
 	})
 	_ = fs.Parse(args)
-	get := func(name string) string {
-		if v := vals[name]; v != nil {
-			return *v
-		}
-		return ""
-	}
+	get := func(name string) string { return *vals[name] }
 	if get("summary") == "" {
 		return
 	}

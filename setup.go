@@ -90,10 +90,7 @@ func (s *jobSetup) begin(what string, total int, attrs ...any) {
 	s.prog.begin(what, total)
 }
 
-// say tells a person something on stderr: a plain line, or with JSON logs a WARN record.
-func (s *jobSetup) say(msg string) { s.sayf(slog.LevelWarn, msg) }
-
-// sayf is say at level, with attrs for the JSON record only.
+// sayf tells a person something on stderr: a plain line, or with JSON logs a record at level with attrs.
 func (s *jobSetup) sayf(level slog.Level, msg string, attrs ...any) {
 	if s.f.logFormat == "json" {
 		s.log.Log(context.Background(), level, msg, attrs...)
