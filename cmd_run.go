@@ -146,7 +146,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 		Read: o.read, VerifyRead: o.verifyRead, Canary: o.canary, MaxFailures: batch.FailureBudget(o.maxFailures),
 		Begin: func(est batch.Estimate) error {
 			if ask != nil {
-				if err := ask.confirmRun(ctx, est, o.authID, o.apiURL, o.rate); err != nil {
+				if err := ask.confirmRun(ctx, est, o.authID, o.apiURL, o.pacing.Rate); err != nil {
 					return err
 				}
 			}
@@ -282,7 +282,7 @@ func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout io.Writer, 
 	sayf(slog.LevelInfo, fmt.Sprintf("dry run: %d rows: %d would be sent, %d invalid; nothing was sent", in.Rows(), c.Valid, c.Invalid),
 		"rows", in.Rows(), "to_send", c.Valid, "invalid", c.Invalid)
 	sayf(slog.LevelInfo, fmt.Sprintf("cost: at most %d requests (%.2f a row), including one account check and %s (%d distinct app_id, %d subaccount); at --rate %g that is about %s",
-		requests, perRow(requests, c.Valid), plural(len(apps)+len(subs), "pre-flight read"), len(apps), len(subs), o.rate, durationAt(requests, o.rate)),
+		requests, perRow(requests, c.Valid), plural(len(apps)+len(subs), "pre-flight read"), len(apps), len(subs), o.pacing.Rate, durationAt(requests, o.pacing.Rate)),
 		"requests_at_most", requests, "preflight_reads", len(apps)+len(subs))
 	if moreApps || moreSubs {
 		sayf(slog.LevelWarn, fmt.Sprintf("more than %d distinct values of a field: the pre-flight checks the first %[1]d in file order; rows naming another are sent unchecked", input.MaxDistinct))

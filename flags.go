@@ -23,21 +23,17 @@ import (
 
 // jobFlags are the flags of run, plan and export, with the process's environment and stdin.
 type jobFlags struct {
-	noInput                            bool // the command reads no input file (export)
-	input, apiURL, authID, summary     string
-	token                              string // set by checkCredentials
-	progress, logFormat                string
-	rate, sandboxFailRate              float64
-	concurrency, maxAttempts           int
-	maxThrottleWait, timeout, logEvery time.Duration
-	backoffBase, backoffMax            time.Duration
-	adaptive, verbose, force, sandbox  bool
-	resume                             bool
-	sandboxDefApp                      bool
-	sandboxRate                        sandbox.Rate
-	read                               batch.ReadMode
-	getenv                             func(string) string
-	stdin                              io.Reader
+	noInput                         bool // the command reads no input file (export)
+	input, apiURL, authID, summary  string
+	token                           string // set by checkCredentials
+	progress, logFormat             string
+	pacing                          pace.Config    // the pacing flags; the setup adds the rest
+	sandboxCfg                      sandbox.Config // --sandbox's flags; startSandbox adds the rest
+	timeout, logEvery               time.Duration
+	verbose, force, sandbox, resume bool
+	read                            batch.ReadMode
+	getenv                          func(string) string
+	stdin                           io.Reader
 }
 
 // readCost is what --undo and --skip-unchanged cost, for their help.
@@ -45,18 +41,18 @@ const readCost = "costs the numbers' current settings: read by page, or one read
 
 // register defines the job flags of cmd on fs, with defaults from s's environment.
 func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
-	c.getenv, c.stdin, c.noInput, c.sandboxDefApp = s.getenv, s.stdin, cmd == "export", true
+	c.getenv, c.stdin, c.noInput, c.sandboxCfg.DefaultAppOnMissing = s.getenv, s.stdin, cmd == "export", true
 	if !c.noInput {
 		fs.StringVar(&c.input, "input", "", "input CSV `FILE` (- for standard input)")
 	}
-	fs.Float64Var(&c.rate, "rate", pace.DefaultRate, "at most `N` requests a second for the whole run, retries and reads included (0 = no client-side limit)")
-	fs.IntVar(&c.concurrency, "concurrency", 0, "at most `N` requests in flight (0 = 2 s worth of --rate, 8 to 256; 64 at --rate 0)")
-	fs.IntVar(&c.maxAttempts, "max-attempts", pace.DefaultMaxAttempts, "`N` attempts per request that may fail by themselves (5xx, timeouts): per row, or per page when listing; 429s do not count")
-	fs.DurationVar(&c.maxThrottleWait, "max-throttle-wait", pace.DefaultMaxThrottleWait, "stop (resumable) when the API accepts nothing for this `DURATION`, or asks to wait longer")
+	fs.Float64Var(&c.pacing.Rate, "rate", pace.DefaultRate, "at most `N` requests a second for the whole run, retries and reads included (0 = no client-side limit)")
+	fs.IntVar(&c.pacing.Concurrency, "concurrency", 0, "at most `N` requests in flight (0 = 2 s worth of --rate, 8 to 256; 64 at --rate 0)")
+	fs.IntVar(&c.pacing.MaxAttempts, "max-attempts", pace.DefaultMaxAttempts, "`N` attempts per request that may fail by themselves (5xx, timeouts): per row, or per page when listing; 429s do not count")
+	fs.DurationVar(&c.pacing.MaxThrottleWait, "max-throttle-wait", pace.DefaultMaxThrottleWait, "stop (resumable) when the API accepts nothing for this `DURATION`, or asks to wait longer")
 	fs.DurationVar(&c.timeout, "timeout", client.DefaultTimeout, "time limit of one request (a `DURATION` such as 30s)")
-	fs.DurationVar(&c.backoffBase, "backoff-base", pace.DefaultBackoffBase, "first retry waits up to this `DURATION` (doubling each time, with jitter)")
-	fs.DurationVar(&c.backoffMax, "backoff-max", pace.DefaultBackoffMax, "longest wait between two attempts (a `DURATION`)")
-	fs.BoolVar(&c.adaptive, "adaptive", true, "slow down when the API answers 429, then probe back up toward --rate")
+	fs.DurationVar(&c.pacing.BackoffBase, "backoff-base", pace.DefaultBackoffBase, "first retry waits up to this `DURATION` (doubling each time, with jitter)")
+	fs.DurationVar(&c.pacing.BackoffMax, "backoff-max", pace.DefaultBackoffMax, "longest wait between two attempts (a `DURATION`)")
+	fs.BoolVar(&c.pacing.Adaptive, "adaptive", true, "slow down when the API answers 429, then probe back up toward --rate")
 	fs.StringVar(&c.apiURL, "api-url", cmp.Or(s.getenv("PLIVO_API_URL"), client.DefaultBaseURL), "API root `URL` (env PLIVO_API_URL)")
 	fs.StringVar(&c.authID, "auth-id", s.getenv("PLIVO_AUTH_ID"), "account auth `ID` (env PLIVO_AUTH_ID); the token comes from PLIVO_AUTH_TOKEN or PLIVO_AUTH_TOKEN_FILE only")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar `WHEN`: auto (when stderr is a terminal), always or never")
@@ -70,10 +66,10 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	}
 	seeded := map[bool]string{false: "the input's numbers", true: "45 numbers"}[c.noInput]
 	fs.BoolVar(&c.sandbox, "sandbox", false, "work against a built-in sandbox seeded with "+seeded+" (no credentials, no network)")
-	fs.Var(value{&c.sandboxRate, "rate"}, "sandbox-rate-limit", "with --sandbox: the sandbox's own rate limit: `N[/WINDOW]` requests, a second unless a WINDOW is given, as in 300/5s (0 = none)")
-	fs.Float64Var(&c.sandboxFailRate, "sandbox-fail-rate", 0, "with --sandbox: the `FRACTION` of requests the sandbox answers with a 5xx")
+	fs.Var(value{&c.sandboxCfg.Rate, "rate"}, "sandbox-rate-limit", "with --sandbox: the sandbox's own rate limit: `N[/WINDOW]` requests, a second unless a WINDOW is given, as in 300/5s (0 = none)")
+	fs.Float64Var(&c.sandboxCfg.FailRate, "sandbox-fail-rate", 0, "with --sandbox: the `FRACTION` of requests the sandbox answers with a 5xx")
 	if cmd == "run" {
-		fs.BoolVar(&c.sandboxDefApp, "sandbox-default-app", true, "with --sandbox: an update without app_id moves the number to the account's default app, as Plivo's documentation says")
+		fs.BoolVar(&c.sandboxCfg.DefaultAppOnMissing, "sandbox-default-app", true, "with --sandbox: an update without app_id moves the number to the account's default app, as Plivo's documentation says")
 	}
 }
 
@@ -103,14 +99,14 @@ func (c *jobFlags) validate(cmd string) error {
 		msg string
 	}{
 		{c.input == "" && !c.noInput, "--input is required"},
-		{c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0), fmt.Sprintf("--rate %v: must be 0 (no limit) or more", c.rate)},
-		{c.concurrency < 0, fmt.Sprintf("--concurrency %d: must be 0 (automatic) or more", c.concurrency)},
-		{c.maxAttempts < 1, fmt.Sprintf("--max-attempts %d: must be at least 1", c.maxAttempts)},
-		{c.maxThrottleWait <= 0, fmt.Sprintf("--max-throttle-wait %v: must be more than 0", c.maxThrottleWait)},
+		{c.pacing.Rate < 0 || math.IsNaN(c.pacing.Rate) || math.IsInf(c.pacing.Rate, 0), fmt.Sprintf("--rate %v: must be 0 (no limit) or more", c.pacing.Rate)},
+		{c.pacing.Concurrency < 0, fmt.Sprintf("--concurrency %d: must be 0 (automatic) or more", c.pacing.Concurrency)},
+		{c.pacing.MaxAttempts < 1, fmt.Sprintf("--max-attempts %d: must be at least 1", c.pacing.MaxAttempts)},
+		{c.pacing.MaxThrottleWait <= 0, fmt.Sprintf("--max-throttle-wait %v: must be more than 0", c.pacing.MaxThrottleWait)},
 		{c.timeout <= 0, fmt.Sprintf("--timeout %v: must be more than 0", c.timeout)},
-		{c.backoffBase <= 0 || c.backoffMax < c.backoffBase, "--backoff-base must be more than 0 and at most --backoff-max"},
+		{c.pacing.BackoffBase <= 0 || c.pacing.BackoffMax < c.pacing.BackoffBase, "--backoff-base must be more than 0 and at most --backoff-max"},
 		{c.logEvery < 0, fmt.Sprintf("--log-every %v: must be 0 (never) or more", c.logEvery)},
-		{(c.sandboxRate.Limit != 0 || c.sandboxFailRate != 0) && !c.sandbox, "--sandbox-rate-limit and --sandbox-fail-rate need --sandbox"},
+		{(c.sandboxCfg.Rate.Limit != 0 || c.sandboxCfg.FailRate != 0) && !c.sandbox, "--sandbox-rate-limit and --sandbox-fail-rate need --sandbox"},
 		{c.progress != "auto" && c.progress != "always" && c.progress != "never", fmt.Sprintf("--progress %q: want auto, always or never", c.progress)},
 		{c.logFormat != "text" && c.logFormat != "json", fmt.Sprintf("--log-format %q: want text or json", c.logFormat)},
 	} {
@@ -131,13 +127,12 @@ func (c *jobFlags) summaryOK(paths ...report.NamedPath) error {
 
 // paceConfig is the pacing and retry policy from the flags.
 func (s *jobSetup) paceConfig() pace.Config {
-	c := s.f
-	return pace.Config{Rate: c.rate, Concurrency: s.concurrency, MaxAttempts: c.maxAttempts, MaxThrottleWait: c.maxThrottleWait,
-		BackoffBase: c.backoffBase, BackoffMax: c.backoffMax, Adaptive: c.adaptive, Stop: s.stop, Trace: c.verbose,
-		OnWait: func(d time.Duration, why string) {
-			s.log.Warn("waiting for the API", "wait_s", rounded(d.Seconds()), "why", why)
-		},
+	c := s.f.pacing
+	c.Concurrency, c.Stop, c.Trace = s.concurrency, s.stop, s.f.verbose
+	c.OnWait = func(d time.Duration, why string) {
+		s.log.Warn("waiting for the API", "wait_s", rounded(d.Seconds()), "why", why)
 	}
+	return c
 }
 
 func newLogger(format string, verbose bool, w io.Writer) *slog.Logger {

@@ -14,7 +14,8 @@ import (
 // DefaultApp is the default_number_app Plivo assigns to an update without app_id.
 func (s *jobSetup) startSandbox() (string, error) {
 	const startApp = "20372631212782779"
-	cfg := sandbox.Config{Rate: s.f.sandboxRate, FailRate: s.f.sandboxFailRate, DefaultAppOnMissing: s.f.sandboxDefApp, DefaultApp: "20372631212782700"}
+	cfg := s.f.sandboxCfg
+	cfg.DefaultApp = "20372631212782700"
 	if err := cfg.Validate(); err != nil {
 		return "", usagef("--sandbox: %w", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -86,7 +87,7 @@ func (s *jobSetup) end(errp *error) {
 
 // begin logs "starting <command>" with attrs, the rate and the account, and shows the progress of total units.
 func (s *jobSetup) begin(what string, total int, attrs ...any) {
-	s.log.Info("starting "+s.command, append(attrs, "rate", s.f.rate, "api", redactedHost(s.f.apiURL), "auth_id", s.f.authID)...)
+	s.log.Info("starting "+s.command, append(attrs, "rate", s.f.pacing.Rate, "api", redactedHost(s.f.apiURL), "auth_id", s.f.authID)...)
 	s.prog.begin(what, total)
 }
 
@@ -148,10 +149,7 @@ func (s *jobSetup) open(ctx context.Context, offline bool) error {
 // fitConcurrency is --concurrency or the automatic one, lowered (and said) to fit the open-files
 // limit less 64 files for the input, outputs and logs; the in-process sandbox holds both ends.
 func fitConcurrency(f *jobFlags, log *slog.Logger) int {
-	n, perConn := f.concurrency, 1
-	if n == 0 {
-		n = pace.AutoConcurrency(f.rate)
-	}
+	n, perConn := cmp.Or(f.pacing.Concurrency, pace.AutoConcurrency(f.pacing.Rate)), 1
 	if f.sandbox {
 		perConn = 2
 	}
