@@ -48,13 +48,13 @@ func newRootCmd(s *sys) *cobra.Command {
 	root := &cobra.Command{Use: "plivo-bulk", Long: rootLong, Example: rootExample, Version: versionLine(),
 		SilenceErrors: true, SilenceUsage: true,
 		SuggestionsMinimumDistance: 2, // SuggestionsFor reads it; only Execute's own, unused, message sets the default
-		Args: func(c *cobra.Command, args []string) error {
+		Args:                       cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return unknownCommand(c, args[0])
 			}
-			return nil
+			return usagef("no command given: see 'plivo-bulk --help'")
 		},
-		RunE: func(*cobra.Command, []string) error { return usagef("no command given: see 'plivo-bulk --help'") },
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(s.stdin)

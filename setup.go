@@ -60,8 +60,9 @@ func newJob(f *jobFlags, stop <-chan struct{}, stdout, stderr io.Writer, command
 	return s
 }
 
-// start refuses outputs that are the input or each other (past that, the summary is always
-// written), checks the flags, then opens the job.
+// start refuses outputs that are the input or each other (past that, the summary is always written)
+// and checks the flags; then it checks the credentials, reads and checks the input (the first signal
+// ends its waits) and, unless offline, starts the sandbox when asked and builds the client. Nothing is sent.
 func (s *jobSetup) start(ctx context.Context, check func() error, offline bool, paths ...report.NamedPath) error {
 	if err := s.f.summaryOK(paths...); err != nil {
 		return err
@@ -70,39 +71,7 @@ func (s *jobSetup) start(ctx context.Context, check func() error, offline bool, 
 	if err := check(); err != nil {
 		return err
 	}
-	return s.open(ctx, offline)
-}
 
-// end writes the summary with the command's error and undoes the setup.
-func (s *jobSetup) end(errp *error) {
-	if s.summarize {
-		s.writeSummary(*errp)
-	}
-	close(s.finished)
-	s.prog.finish()
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		s.closers[i]()
-	}
-}
-
-// begin logs "starting <command>" with attrs, the rate and the account, and shows the progress of total units.
-func (s *jobSetup) begin(what string, total int, attrs ...any) {
-	s.log.Info("starting "+s.command, append(attrs, "rate", s.f.pacing.Rate, "api", redactedHost(s.f.apiURL), "auth_id", s.f.authID)...)
-	s.prog.begin(what, total)
-}
-
-// sayf tells a person something on stderr: a plain line, or with JSON logs a record at level with attrs.
-func (s *jobSetup) sayf(level slog.Level, msg string, attrs ...any) {
-	if s.f.logFormat == "json" {
-		s.log.Log(context.Background(), level, msg, attrs...)
-	} else {
-		fmt.Fprintln(s.prog, msg)
-	}
-}
-
-// open checks the credentials, reads and checks the input (the first signal ends its waits) and,
-// unless offline, starts the sandbox when asked and builds the client. Nothing is sent.
-func (s *jobSetup) open(ctx context.Context, offline bool) error {
 	f, stop := s.f, s.stop
 	if !offline {
 		if err := f.checkCredentials(stop); err != nil {
@@ -144,6 +113,33 @@ func (s *jobSetup) open(ctx context.Context, offline bool) error {
 	var err error
 	s.cl, err = client.New(f.apiURL, f.authID, token, opts...)
 	return usage(err)
+}
+
+// end writes the summary with the command's error and undoes the setup.
+func (s *jobSetup) end(errp *error) {
+	if s.summarize {
+		s.writeSummary(*errp)
+	}
+	close(s.finished)
+	s.prog.finish()
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}
+
+// begin logs "starting <command>" with attrs, the rate and the account, and shows the progress of total units.
+func (s *jobSetup) begin(what string, total int, attrs ...any) {
+	s.log.Info("starting "+s.command, append(attrs, "rate", s.f.pacing.Rate, "api", redactedHost(s.f.apiURL), "auth_id", s.f.authID)...)
+	s.prog.begin(what, total)
+}
+
+// sayf tells a person something on stderr: a plain line, or with JSON logs a record at level with attrs.
+func (s *jobSetup) sayf(level slog.Level, msg string, attrs ...any) {
+	if s.f.logFormat == "json" {
+		s.log.Log(context.Background(), level, msg, attrs...)
+	} else {
+		fmt.Fprintln(s.prog, msg)
+	}
 }
 
 // fitConcurrency is --concurrency or the automatic one, lowered (and said) to fit the open-files
