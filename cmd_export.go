@@ -40,14 +40,12 @@ func newExportCmd(s *sys, o *exportFlags) *cobra.Command {
 			return exportCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
 		},
 	}
-	fs := cmd.Flags()
-	o.register(fs, "export", s)
+	fs := o.register(cmd, s)
 	fs.StringVar(&o.output, "output", "", "CSV `FILE` to write (- for standard output)")
 	fs.BoolVar(&o.force, "force", false, "replace an existing file at --output (never an undo file)")
 	fs.StringVar(&o.prefix, "prefix", "", "only numbers that start with these `DIGITS` (Plivo's number_startswith)")
 	fs.StringVar(&o.subaccount, "subaccount", "", "only numbers of this subaccount `ID`")
 	fs.StringVar(&o.alias, "alias", "", "only numbers with this alias `TEXT`")
-	completeFlags(cmd)
 	return cmd
 }
 

@@ -35,12 +35,10 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 		Long: planLong, Example: planExample, Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return planCmd(c.Context(), s.stop, *o, s.stdout, s.stderr) },
 	}
-	fs := cmd.Flags()
-	o.register(fs, "plan", s)
+	fs := o.register(cmd, s)
 	fs.StringVar(&o.output, "output", "", "plan CSV `FILE` to write (- for standard output)")
 	fs.BoolVar(&o.force, "force", false, "replace an existing plan file")
 	fs.BoolVar(&o.detailedExit, "detailed-exitcode", false, "drift check: exit 0 only when every row was read and none would change, 6 when some would (errors keep their codes)")
-	completeFlags(cmd)
 	return cmd
 }
 

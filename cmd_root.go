@@ -217,12 +217,3 @@ func printHelp(c *cobra.Command, _ []string) {
 		}
 	}
 }
-
-// completeFlags completes the enumerated flags' values; other flags complete file names.
-func completeFlags(c *cobra.Command) {
-	for name, values := range map[string][]string{"read": {"auto", "page", "each"}, "progress": {"auto", "always", "never"}, "log-format": {"text", "json"}} {
-		if c.Flags().Lookup(name) != nil {
-			_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
-		}
-	}
-}

@@ -56,8 +56,7 @@ func newRunCmd(s *sys, o *runFlags) *cobra.Command {
 		Long: runLong, Example: runExample, Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runCmd(c.Context(), s.stop, *o, s.stdout, s.stderr) },
 	}
-	fs := cmd.Flags()
-	o.register(fs, "run", s)
+	fs := o.register(cmd, s)
 	fs.StringVar(&o.report, "report", "", "report CSV `FILE` to write (- for standard output)")
 	fs.BoolVar(&o.force, "force", false, "replace an existing report (an undo file is appended to, never emptied)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the input and print what would be sent; send nothing")
@@ -72,7 +71,6 @@ func newRunCmd(s *sys, o *runFlags) *cobra.Command {
 	fs.Var(&o.maxFailures, "max-failures", "stop when the failed rows reach `N|P%`: N rows, or P% of the rows sent (from the 20th); the rest stays resumable (exit 4)")
 	fs.BoolVar(&o.allowOrigin, "allow-other-origin", false, "run an undo file given as --input although it was written against another account or API host")
 	fs.BoolVar(&o.allowDefApp, "allow-default-app", false, "send rows without app_id as they are, letting Plivo assign the account's default app (see README)")
-	completeFlags(cmd)
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -39,8 +40,10 @@ type jobFlags struct {
 // readCost is what --undo and --skip-unchanged cost, for their help.
 const readCost = "costs the numbers' current settings: read by page, or one read per row, as --read says"
 
-// register defines the job flags of cmd on fs, with defaults from s's environment.
-func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
+// register defines the job flags of command on its flag set, which it returns, with defaults from s's
+// environment; the enumerated flags complete their values, the others file names.
+func (c *jobFlags) register(command *cobra.Command, s *sys) *pflag.FlagSet {
+	fs, cmd := command.Flags(), command.Name()
 	c.getenv, c.stdin, c.noInput, c.sandboxCfg.DefaultAppOnMissing = s.getenv, s.stdin, cmd == "export", true
 	if !c.noInput {
 		fs.StringVar(&c.input, "input", "", "input CSV `FILE` (- for standard input)")
@@ -71,6 +74,10 @@ func (c *jobFlags) register(fs *pflag.FlagSet, cmd string, s *sys) {
 	if cmd == "run" {
 		fs.BoolVar(&c.sandboxCfg.DefaultAppOnMissing, "sandbox-default-app", true, "with --sandbox: an update without app_id moves the number to the account's default app, as Plivo's documentation says")
 	}
+	for name, values := range map[string][]string{"read": {"auto", "page", "each"}, "progress": {"auto", "always", "never"}, "log-format": {"text", "json"}} {
+		_ = command.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)) // export has no --read: refused
+	}
+	return fs
 }
 
 // fileMode says what to do with an output file that exists already.
