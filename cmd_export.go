@@ -29,7 +29,7 @@ const exportExample = `  plivo-bulk export --sandbox --output numbers.csv
 
 type exportFlags struct {
 	jobFlags
-	output, prefix, subaccount, alias string
+	prefix, subaccount, alias string
 }
 
 // newExportCmd binds the flags of export to o.
@@ -54,17 +54,14 @@ func (o *exportFlags) check() error {
 	if err := o.validate("export"); err != nil {
 		return err
 	}
-	switch {
-	case o.output == "":
-		return usagef("export: --output is required")
-	case strings.Trim(o.prefix, "0123456789") != "":
+	if strings.Trim(o.prefix, "0123456789") != "" {
 		return usagef("export: --prefix %q: want the digits a number starts with, country code first, without +", o.prefix)
 	}
 	return nil
 }
 
 func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout, stderr io.Writer) (err error) {
-	s := newJob(&o.jobFlags, stop, stdout, stderr, "export", o.output, "no new pages are read; the file is not written")
+	s := newJob(&o.jobFlags, stop, stdout, stderr, "export", "no new pages are read; the file is not written")
 	defer s.end(&err)
 	if err := s.start(ctx, o.check, false, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err

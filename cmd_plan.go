@@ -25,7 +25,6 @@ const planExample = `  plivo-bulk plan --sandbox --input samples/numbers-all-col
 
 type planFlags struct {
 	jobFlags
-	output       string
 	detailedExit bool
 }
 
@@ -43,15 +42,11 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 }
 
 func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, stderr io.Writer) (err error) {
-	s := newJob(&o.jobFlags, stop, stdout, stderr, "plan", o.output, "no new numbers are read; waiting for reads in flight")
+	s := newJob(&o.jobFlags, stop, stdout, stderr, "plan", "no new numbers are read; waiting for reads in flight")
 	defer s.end(&err)
 	check := func() error {
 		err := o.validate("plan")
-		switch {
-		case err != nil:
-		case o.output == "":
-			err = usagef("plan: --output is required")
-		case o.input == "-" && o.output == "-":
+		if err == nil && o.input == "-" && o.output == "-" {
 			err = usagef("plan: --input and --output cannot both be standard streams")
 		}
 		return err

@@ -42,12 +42,12 @@ const runExample = `  # Try it against the built-in sandbox (no Plivo account, n
 
 type runFlags struct {
 	jobFlags
-	report, undo                       string
-	dryRun, skipUnchanged, verify, yes bool
-	verifyRead                         batch.ReadMode
-	allowDefApp, allowOrigin           bool
-	canary                             int
-	maxFailures                        failureBudgetFlag
+	undo                       string
+	skipUnchanged, verify, yes bool
+	verifyRead                 batch.ReadMode
+	allowDefApp, allowOrigin   bool
+	canary                     int
+	maxFailures                failureBudgetFlag
 }
 
 // newRunCmd binds the flags of run to o.
@@ -57,7 +57,7 @@ func newRunCmd(s *sys, o *runFlags) *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error { return runCmd(c.Context(), s.stop, *o, s.stdout, s.stderr) },
 	}
 	fs := o.register(cmd, s)
-	fs.StringVar(&o.report, "report", "", "report CSV `FILE` to write (- for standard output)")
+	fs.StringVar(&o.output, "report", "", "report CSV `FILE` to write (- for standard output)")
 	fs.BoolVar(&o.force, "force", false, "replace an existing report (an undo file is appended to, never emptied)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "check the input and print what would be sent; send nothing")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run recorded in --report: skip rows already ok, append")
@@ -80,15 +80,13 @@ func (o *runFlags) check() error {
 		return err
 	}
 	switch {
-	case o.report == "" && !o.dryRun:
-		return usagef("run: --report is required")
 	case o.resume && o.force:
 		return usagef("run: --resume and --force contradict each other: choose one")
-	case o.resume && o.report == "-":
+	case o.resume && o.output == "-":
 		return usagef("run: --resume needs a report file, not standard output")
 	case o.canary < 0:
 		return usagef("run: --canary %d: must be 0 (none) or more", o.canary)
-	case o.input == "-" && o.report == "-":
+	case o.input == "-" && o.output == "-":
 		return usagef("run: --input and --report cannot both be standard streams")
 	}
 	return nil
@@ -100,7 +98,7 @@ func (o runFlags) step() batch.Update {
 }
 
 func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stderr io.Writer) (err error) {
-	s := newJob(&o.jobFlags, stop, stdout, stderr, "run", o.report, "no new rows are sent; waiting for calls in flight")
+	s := newJob(&o.jobFlags, stop, stdout, stderr, "run", "no new rows are sent; waiting for calls in flight")
 	defer s.end(&err)
 	var ask *confirmer // before the input is read: a run in the background is refused first
 	check := func() (err error) {
@@ -110,7 +108,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 		return err
 	}
 	if err := s.start(ctx, check, o.dryRun, report.NamedPath{Flag: "--input", Path: o.input},
-		report.NamedPath{Flag: "--report", Path: o.report}, report.NamedPath{Flag: "--undo", Path: o.undo}); err != nil {
+		report.NamedPath{Flag: "--report", Path: o.output}, report.NamedPath{Flag: "--undo", Path: o.undo}); err != nil {
 		return err
 	}
 	if o.dryRun {
@@ -126,7 +124,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 			return usage(err)
 		}
 	}
-	rep, err := report.Open(o.report, o.fileMode(), origin, stdout)
+	rep, err := report.Open(o.output, o.fileMode(), origin, stdout)
 	if err != nil {
 		return usage(err)
 	}
@@ -183,13 +181,13 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 	if o.resume {
 		completed := rep.Completed()
 		job.Completed, job.Unverified = completed.Has, completed.Unverified
-		s.log.Info("resuming", "report", o.report, "report_rows", completed.Rows(), "done_in_report", completed.Len(), "dropped_torn_line", rep.DroppedTornLine())
+		s.log.Info("resuming", "report", o.output, "report_rows", completed.Rows(), "done_in_report", completed.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
 	sum, err := batch.Run(ctx, job)
 	s.sum = sum
 	s.prog.finish()
 	if cerr := rep.Compact(); cerr != nil {
-		s.log.Warn("the report keeps a line per attempt: it could not be rewritten with one per row", "report", o.report, "error", cerr)
+		s.log.Warn("the report keeps a line per attempt: it could not be rewritten with one per row", "report", o.output, "error", cerr)
 	}
 	if cerr := rep.Close(); cerr != nil && err == nil {
 		err = cerr
@@ -202,7 +200,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 			s.log.Warn("the undo file cannot restore every change: the API cannot move a number back to the main account or clear its compliance application", "numbers", n)
 		}
 	}
-	printRunSummary(s.prog, s.log, o.logFormat, sum, o.report)
+	printRunSummary(s.prog, s.log, o.logFormat, sum, o.output)
 	return s.outcome(sum, err, "were not attempted", o.redo(err))
 }
 
@@ -222,7 +220,7 @@ func (o runFlags) redo(err error) string {
 		return "" // the API's answers lack a key: no run can tell what those numbers hold
 	case errors.Is(err, batch.ErrAuth):
 		return "fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again"
-	case o.report == "-":
+	case o.output == "-":
 		return "standard output cannot be resumed: run the file again with --skip-unchanged (numbers already in their target state are then not sent)"
 	}
 	return "run again with --resume to finish"

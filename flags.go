@@ -24,17 +24,17 @@ import (
 
 // jobFlags are the flags of run, plan and export, with the process's environment and stdin.
 type jobFlags struct {
-	noInput                         bool // the command reads no input file (export)
-	input, apiURL, authID, summary  string
-	token                           string // set by checkCredentials
-	progress, logFormat             string
-	pacing                          pace.Config    // the pacing flags; the setup adds the rest
-	sandboxCfg                      sandbox.Config // --sandbox's flags; startSandbox adds the rest
-	timeout, logEvery               time.Duration
-	verbose, force, sandbox, resume bool
-	read                            batch.ReadMode
-	getenv                          func(string) string
-	stdin                           io.Reader
+	noInput                                 bool   // the command reads no input file (export)
+	input, output, apiURL, authID, summary  string // output: --report or --output
+	token                                   string // set by checkCredentials
+	progress, logFormat                     string
+	pacing                                  pace.Config    // the pacing flags; the setup adds the rest
+	sandboxCfg                              sandbox.Config // --sandbox's flags; startSandbox adds the rest
+	timeout, logEvery                       time.Duration
+	verbose, force, sandbox, resume, dryRun bool
+	read                                    batch.ReadMode
+	getenv                                  func(string) string
+	stdin                                   io.Reader
 }
 
 // readCost is what --undo and --skip-unchanged cost, for their help.
@@ -116,6 +116,7 @@ func (c *jobFlags) validate(cmd string) error {
 		{(c.sandboxCfg.Rate.Limit != 0 || c.sandboxCfg.FailRate != 0) && !c.sandbox, "--sandbox-rate-limit and --sandbox-fail-rate need --sandbox"},
 		{c.progress != "auto" && c.progress != "always" && c.progress != "never", fmt.Sprintf("--progress %q: want auto, always or never", c.progress)},
 		{c.logFormat != "text" && c.logFormat != "json", fmt.Sprintf("--log-format %q: want text or json", c.logFormat)},
+		{c.output == "" && !c.dryRun, map[bool]string{true: "--report", false: "--output"}[cmd == "run"] + " is required"},
 	} {
 		if bad.is {
 			return usagef("%s: %s", cmd, bad.msg)

@@ -218,7 +218,7 @@ func (s *jobSetup) writeSummary(err error) {
 		sum.Elapsed = time.Since(s.started)
 	}
 	sf := summaryFile{
-		Command: s.command, Version: versionLine(), Account: s.f.authID, API: redactedHost(s.f.apiURL), Input: s.f.input, Output: s.output,
+		Command: s.command, Version: versionLine(), Account: s.f.authID, API: redactedHost(s.f.apiURL), Input: s.f.input, Output: s.f.output,
 		Rows: sum.Rows, OK: sum.OK, Failed: sum.Failed, Invalid: sum.Invalid, Skipped: sum.Skipped, Unverified: sum.Unverified,
 		AlreadyOK: sum.AlreadyOK, NotAttempted: sum.NotAttempted(), Unrecorded: sum.Unrecorded, AppliedUnrecorded: sum.AppliedUnrecorded,
 		FailedByKind: sum.FailedByKind, StoppedBy: sum.StoppedBy, Requests: sum.Stats.Requests, Retries: sum.Stats.Retries,
@@ -267,12 +267,12 @@ func summaryOnFlagError(c *cobra.Command, args []string, err error) {
 	if get("summary") == "" {
 		return
 	}
-	jf := jobFlags{summary: get("summary"), input: get("input"), apiURL: get("api-url"), authID: get("auth-id"), logFormat: get("log-format"), getenv: func(string) string { return "" }}
+	jf := jobFlags{summary: get("summary"), input: get("input"), output: get("report") + get("output"), apiURL: get("api-url"), authID: get("auth-id"), logFormat: get("log-format"), getenv: func(string) string { return "" }}
 	var paths []report.NamedPath
 	for _, name := range []string{"input", "report", "output", "undo"} {
 		paths = append(paths, report.NamedPath{Flag: "--" + name, Path: get(name)})
 	}
-	s := newJob(&jf, nil, c.OutOrStdout(), c.ErrOrStderr(), c.Name(), get("report")+get("output"), "")
+	s := newJob(&jf, nil, c.OutOrStdout(), c.ErrOrStderr(), c.Name(), "")
 	s.summarize = jf.summaryOK(paths...) == nil
 	s.end(&err)
 }

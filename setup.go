@@ -22,24 +22,24 @@ import (
 
 // jobSetup is a job command (run, plan, export) under way, from its flags to its summary.
 type jobSetup struct {
-	f               *jobFlags
-	stop            <-chan struct{}
-	command, output string
-	started         time.Time
-	sum             batch.Summary
-	summarize       bool      // the --summary path is known safe to write
-	stdout          io.Writer // where "-" writes
-	log             *slog.Logger
-	prog            *progress // stderr: every line of the command goes through it
-	in              *input.Input
-	cl              *client.Client
-	concurrency     int
-	closers         []func()
-	finished        chan struct{} // closed when the command ends
+	f           *jobFlags
+	stop        <-chan struct{}
+	command     string
+	started     time.Time
+	sum         batch.Summary
+	summarize   bool      // the --summary path is known safe to write
+	stdout      io.Writer // where "-" writes
+	log         *slog.Logger
+	prog        *progress // stderr: every line of the command goes through it
+	in          *input.Input
+	cl          *client.Client
+	concurrency int
+	closers     []func()
+	finished    chan struct{} // closed when the command ends
 }
 
 // newJob sets up command's stderr and progress, and says at the first signal what stopping means.
-func newJob(f *jobFlags, stop <-chan struct{}, stdout, stderr io.Writer, command, output, stopping string) *jobSetup {
+func newJob(f *jobFlags, stop <-chan struct{}, stdout, stderr io.Writer, command, stopping string) *jobSetup {
 	file, isFile := stderr.(*os.File)
 	bar, colour := barMode(f.progress, isFile && term.IsTerminal(int(file.Fd())), f.verbose, f.getenv)
 	p := &progress{w: stderr, bar: bar, colour: colour, every: f.logEvery}
@@ -47,7 +47,7 @@ func newJob(f *jobFlags, stop <-chan struct{}, stdout, stderr io.Writer, command
 		p.cols, _, _ = term.GetSize(int(file.Fd()))
 	}
 	p.log = newLogger(f.logFormat, f.verbose, p)
-	s := &jobSetup{f: f, stop: stop, command: command, output: output, started: time.Now(), stdout: stdout, log: p.log, prog: p,
+	s := &jobSetup{f: f, stop: stop, command: command, started: time.Now(), stdout: stdout, log: p.log, prog: p,
 		finished: make(chan struct{})}
 	go func() {
 		select {
