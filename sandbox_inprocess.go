@@ -8,14 +8,12 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// startSandbox starts --sandbox's server on loopback and points s at it, returning its token. It
-// holds every valid number of the input (export's: 45, a few pages) on the first application, with
-// the alias "old alias" and compliance pending, and the applications and subaccounts samples/ use;
-// DefaultApp is the default_number_app Plivo assigns to an update without app_id.
+// startSandbox starts --sandbox's server on loopback, points s at it and returns its token. It holds the
+// input's valid numbers (export's: 45) as they start in samples/, and the applications and subaccounts samples/ use.
 func (s *jobSetup) startSandbox() (string, error) {
 	const startApp = "20372631212782779"
 	cfg := s.f.sandboxCfg
-	cfg.DefaultApp = "20372631212782700"
+	cfg.DefaultApp = "20372631212782700" // the default_number_app Plivo assigns to an update without app_id
 	if err := cfg.Validate(); err != nil {
 		return "", usagef("--sandbox: %w", err)
 	}

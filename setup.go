@@ -60,9 +60,8 @@ func newJob(f *jobFlags, stop <-chan struct{}, stdout, stderr io.Writer, command
 	return s
 }
 
-// start refuses outputs that are the input or each other (past that, the summary is always written)
-// and checks the flags; then it checks the credentials, reads and checks the input (the first signal
-// ends its waits) and, unless offline, starts the sandbox when asked and builds the client. Nothing is sent.
+// start refuses outputs that are the input or each other (past that, the summary is always written), checks the
+// flags, credentials and input (the first signal ends its waits) and, unless offline, builds the client. Nothing is sent.
 func (s *jobSetup) start(ctx context.Context, check func() error, offline bool, paths ...report.NamedPath) error {
 	if err := s.f.summaryOK(paths...); err != nil {
 		return err
