@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -111,5 +112,24 @@ func TestRunFlags_step(t *testing.T) {
 		if got := o.step(); got != tt.want {
 			t.Errorf("%v: step() = %+v, want %+v", tt.flags, got, tt.want)
 		}
+	}
+}
+
+// TestPlan_existingOutputNamesOnlyWhatPlanTakes: a plan over a plan with rows
+// is refused with the flags plan has (--force, another --output), never
+// --resume, which only run takes.
+func TestPlan_existingOutputNamesOnlyWhatPlanTakes(t *testing.T) {
+	t.Parallel()
+	in, err := filepath.Abs("samples/numbers.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"plan", "--sandbox", "--input", in, "--output", filepath.Join(t.TempDir(), "plan.csv")}
+	if code, _, stderr := runWith(t, args...); code != 0 {
+		t.Fatalf("first plan: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr := runWith(t, args...)
+	if code != exitUsage || !strings.Contains(stderr, "--force") || strings.Contains(stderr, "--resume") {
+		t.Errorf("second plan: exit %d; want %d, naming --force and not --resume:\n%s", code, exitUsage, stderr)
 	}
 }

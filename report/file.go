@@ -106,6 +106,8 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		}
 	case mode == New && k.appendOnForce:
 		err = fmt.Errorf("%s: %w (an undo file with rows): use --resume or --force to append to it", path, ErrExists)
+	case mode == New && k.what == "plan":
+		err = fmt.Errorf("%s: %w (a plan with rows): use --force to replace it, or name another --output", path, ErrExists)
 	case mode == New:
 		err = fmt.Errorf("%s: %w (a %s with rows): use --resume to continue the run it records, or --force to replace it", path, ErrExists, k.what)
 	case !ex.ours:
