@@ -184,6 +184,9 @@ func TestCommandLine_errors(t *testing.T) {
 		{[]string{"run", "--max-failures", "0"}, "plivo-bulk: run: --max-failures \"0\": want a number of rows (1 or more) or a percentage, as in 5%\n"},
 		{[]string{"run", "--input", "in.csv", "extra"}, "plivo-bulk: run: unexpected argument \"extra\" (flags start with --)\n"},
 		{[]string{"run", "--report", "r.csv"}, "plivo-bulk: run: --input is required\n"},
+		{[]string{"run", "--input", "x.csv"}, "plivo-bulk: run: --report is required\n"},
+		{[]string{"plan", "--input", "x.csv"}, "plivo-bulk: plan: --output is required\n"},
+		{[]string{"export"}, "plivo-bulk: export: --output is required\n"},
 		{[]string{"completion", "bsh"}, "plivo-bulk: unknown command \"bsh\": did you mean bash? (see 'plivo-bulk completion --help')\n"},
 		{[]string{"completion"}, "plivo-bulk: completion: name a shell: bash, zsh, fish or powershell\n"},
 	} {
