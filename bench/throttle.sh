@@ -12,6 +12,7 @@
 #   sliding 1s  L requests in any trailing second
 #   moving      a bucket of L/s whose limit halves for 20 s, 5 s into the run
 #               (other traffic on the account); its ideal is N/L + 10 s
+#               when the run outlasts the dip
 # each at --rate 10L, without and with Retry-After on the 429s.
 # Target: wall time <= 1.10 x the ideal (N/L), < 5% of requests answered 429,
 # every row ok. With BENCH_TABLE=FILE, appends one line per shape to FILE
@@ -79,5 +80,6 @@ shape "bucket" "$ideal" --rate-limit "$L" --limiter bucket
 shape "fixed 1s" "$ideal" --rate-limit "$L/1s" --limiter fixed
 shape "fixed 5s" "$ideal" --rate-limit "$((5 * L))/5s" --limiter fixed
 shape "sliding 1s" "$ideal" --rate-limit "$L/1s" --limiter sliding
-# The moving limit loses 20 s x L/2 of capacity.
-shape "moving" "$(awk -v i="$ideal" 'BEGIN { print i + 10 }')" --rate-limit "$L" --limiter bucket --limit-dip 5s:20s:0.5
+# The moving limit gives L/2 from 5 s to 25 s: the ideal is when the
+# capacity so far reaches N.
+shape "moving" "$(awk -v n="$N" -v l="$L" 'BEGIN { t = n / l; if (t > 5) t = 2 * n / l - 5; if (t > 25) t = n / l + 10; print t }')" --rate-limit "$L" --limiter bucket --limit-dip 5s:20s:0.5
