@@ -88,7 +88,7 @@ measure() {
     | [$name, (.rows|tostring), (.requests|tostring), ($per*1000|round/1000|tostring),
        .read.chosen, (.read.pages|tostring), ((.read.rows - .read.found)|tostring),
        "\($wall) s", "\(.requests/60*10|round/10) s", $met[0], $met[1], $rc] | join(" | ")
-    | "| " + . + " |"' "$out/summary.json"
+    | "| " + . + " |"' "$out/summary.json" 2>/dev/null || { echo "| $name | no summary: exit $rc |"; tail -n 3 "$out/cmd.err"; return 0; }
   [[ $target == - ]] || jq -r --arg name "$name" --arg target "$target" '
     (.requests / .rows) as $per | ($target | split(":")) as $t
     | if $t[0] == "row" then "requests a row, \($name)|\($per*1000|round/1000)|<= \($t[1])|\(if $per <= ($t[1]|tonumber) then "yes" else "**no**" end)"
