@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -28,6 +29,7 @@ func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
 		if err != nil {
 			return fmt.Errorf("%s: damaged undo file, cannot append to it: %w", path, err)
 		}
+		number = strings.Clone(number) // a cell shares its record's memory: keep the number, not the line
 		bits := u.recorded[number]
 		if bits != 0 {
 			u.split[number] = true
