@@ -5,7 +5,9 @@ package main
 
 import (
 	"encoding/csv"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,5 +129,36 @@ func TestResume_acceptsReportSavedWithCRLF(t *testing.T) {
 				t.Errorf("the resume sent %v: want only %s, the failed row\n%v", sent, nums[1], res)
 			}
 		})
+	}
+}
+
+// TestResume_keepsOkRowWhoseAppIsGone: a row run 1 set stays done when the
+// resumed run's pre-flight no longer finds its app: the report keeps its ok
+// line (compacting must not replace it with an invalid one), nothing is sent.
+func TestResume_keepsOkRowWhoseAppIsGone(t *testing.T) {
+	t.Parallel()
+	var gone atomic.Bool
+	fx, r, input, nums := e2eMoveAll(t, sandbox.Config{}, 1850, 2, e2eAppB, func(w http.ResponseWriter, q *http.Request) bool {
+		if gone.Load() && strings.Contains(q.URL.Path, "/Application/"+e2eAppB) {
+			http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
+			return true
+		}
+		return false
+	})
+	e2eExit(t, "run 1", r.run(e2eRun(input, "report.csv", "--rate", "0")...), 0)
+	gone.Store(true)
+	since := time.Now()
+	r.run(e2eRun(input, "report.csv", "--resume", "--rate", "0")...)
+	if sent := fx.posts(t, since); len(sent) != 0 {
+		t.Errorf("the resume sent %d numbers that run 1 set", len(sent))
+	}
+	rows := e2eReadReport(t, r.path("report.csv"))
+	if len(rows) != len(nums) {
+		t.Fatalf("report: %d lines, want one per row (%d)", len(rows), len(nums))
+	}
+	for _, row := range rows {
+		if row.Status != "ok" {
+			t.Errorf("%s: report says %s (%s), but run 1 set it: want its ok line kept", row.Number, row.Status, row.Error)
+		}
 	}
 }

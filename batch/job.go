@@ -137,17 +137,15 @@ func (j *jobRun) recordRest(ctx context.Context, job Job, stop error) {
 	why := "stopped before this row: " + StoppedBy(stop)
 	// Ctrl-C may have cancelled ctx: this pass sends nothing, and a third signal exits.
 	err := j.Input.Each(context.WithoutCancel(ctx), func(r Row) error {
+		if r.Line < len(j.settled) && j.settled[r.Line] || j.done(r) || r.Invalid == "" && job.Unverified != nil && job.Unverified(r) {
+			return nil
+		}
 		if r.Invalid == "" {
 			r.Invalid = j.invalid(r)
 		}
 		res := Result{Row: r, Status: StatusNotAttempted, Error: why}
-		switch {
-		case r.Line < len(j.settled) && j.settled[r.Line]:
-			return nil
-		case r.Invalid != "":
+		if r.Invalid != "" {
 			res = resultOf(pace.Outcome[Row, Answer]{Item: r, Passed: true})
-		case job.Completed != nil && job.Completed(r), job.Unverified != nil && job.Unverified(r):
-			return nil
 		}
 		if err := j.Sink(res); err != nil || res.Status == StatusNotAttempted {
 			return err // not counted: the summary's not_attempted is what no status counts
@@ -190,7 +188,13 @@ type jobRun struct {
 
 // toSend reports whether a row is valid, passed the pre-flight and is not done.
 func (j *jobRun) toSend(r Row) bool {
-	return r.Invalid == "" && j.invalid(r) == "" && (j.Completed == nil || !j.Completed(r))
+	return r.Invalid == "" && j.invalid(r) == "" && !j.done(r)
+}
+
+// done reports whether an earlier run's report has the valid row r ok. Its line stays the row's
+// even if the pre-flight now rejects its app or subaccount: the number was set.
+func (j *jobRun) done(r Row) bool {
+	return r.Invalid == "" && j.Completed != nil && j.Completed(r)
 }
 
 // send takes the rows pick accepts through step. A row settled without a
@@ -198,12 +202,13 @@ func (j *jobRun) toSend(r Row) bool {
 func (j *jobRun) send(ctx context.Context, step Step, pick func(Row) bool) error {
 	source := func(f pace.Feed[Row, Answer]) error {
 		return j.Input.Each(ctx, func(r Row) error {
+			if !pick(r) || j.done(r) {
+				return nil
+			}
 			if r.Invalid == "" {
 				r.Invalid = j.invalid(r)
 			}
 			switch current, known := j.known.get(r.Number); {
-			case !pick(r), r.Invalid == "" && j.Completed != nil && j.Completed(r):
-				return nil
 			case r.Invalid != "":
 				return f.Pass(r, Answer{})
 			case known && step.NeedsState(r):

@@ -192,11 +192,11 @@ func (j *jobRun) estimate(ctx context.Context) (Estimate, error) {
 	counts, others := [NumFields]map[string]int{{}, {}, {}, {}}, [NumFields]int{}
 	err := j.Input.Each(ctx, func(r Row) error {
 		switch {
-		case r.Invalid != "" || j.invalid(r) != "":
-			return nil
-		case j.Completed != nil && j.Completed(r):
+		case j.done(r):
 			est.AlreadyOK++
 			j.verify.count(j, r, true)
+			return nil
+		case r.Invalid != "" || j.invalid(r) != "":
 			return nil
 		}
 		est.ToSend++
