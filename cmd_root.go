@@ -66,29 +66,22 @@ func newRootCmd(s *sys) *cobra.Command {
 		summaryOnFlagError(c, s.args, err)
 		return err
 	})
-	root.SetHelpCommand(&cobra.Command{Use: "help [command]", Short: "show the help of a command",
-		RunE: func(c *cobra.Command, args []string) error {
-			target, rest, err := root.Find(args)
-			if err != nil || len(rest) > 0 {
-				return unknownCommand(root, strings.Join(args, " "))
-			}
-			target.InitDefaultHelpFlag()
-			target.InitDefaultVersionFlag()
-			return target.Help()
-		},
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			var names []cobra.Completion
-			for _, c := range root.Commands() {
-				if c.IsAvailableCommand() {
-					names = append(names, cobra.CompletionWithDesc(c.Name(), c.Short))
-				}
-			}
-			return names, cobra.ShellCompDirectiveNoFileComp
-		},
-	})
 	root.AddCommand(newRunCmd(s, &runFlags{}), newPlanCmd(s, &planFlags{}), newExportCmd(s, &exportFlags{}), newSandboxCmd(s, &sandboxOptions{}),
 		&cobra.Command{Use: "version", Short: "print the version", Args: noArgs,
 			Run: func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), versionLine()) }})
+	// cobra's help, of an unknown topic, printed the root's usage and exit 0.
+	root.InitDefaultHelpCmd()
+	help, _, _ := root.Find([]string{"help"})
+	help.Short, help.Long = "show the help of a command", ""
+	help.RunE = func(c *cobra.Command, args []string) error {
+		target, rest, err := root.Find(args)
+		if err != nil || len(rest) > 0 {
+			return unknownCommand(root, strings.Join(args, " "))
+		}
+		target.InitDefaultHelpFlag()
+		target.InitDefaultVersionFlag()
+		return target.Help()
+	}
 	// cobra's completion, without a shell or with a mistyped one, printed
 	// its help and exit 0: "source <(plivo-bulk completion bsh)" ran that.
 	root.InitDefaultCompletionCmd()
