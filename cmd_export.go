@@ -63,7 +63,7 @@ func (o *exportFlags) check() error {
 func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout, stderr io.Writer) (err error) {
 	s := newJob(&o.jobFlags, stop, stdout, stderr, "export", "no new pages are read; the file is not written")
 	defer s.end(&err)
-	if err := s.start(ctx, o.check, false, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
+	if err := s.start(ctx, o.check(), false, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
 	out, err := report.CreateExport(o.output, o.force, stdout)

@@ -44,14 +44,7 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, stderr io.Writer) (err error) {
 	s := newJob(&o.jobFlags, stop, stdout, stderr, "plan", "no new numbers are read; waiting for reads in flight")
 	defer s.end(&err)
-	check := func() error {
-		err := o.validate("plan")
-		if err == nil && o.input == "-" && o.output == "-" {
-			err = usagef("plan: --input and --output cannot both be standard streams")
-		}
-		return err
-	}
-	if err := s.start(ctx, check, false, report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
+	if err := s.start(ctx, o.validate("plan"), false, report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
 	plan, err := report.OpenPlan(o.output, o.fileMode(), stdout)

@@ -86,8 +86,6 @@ func (o *runFlags) check() error {
 		return usagef("run: --resume needs a report file, not standard output")
 	case o.canary < 0:
 		return usagef("run: --canary %d: must be 0 (none) or more", o.canary)
-	case o.input == "-" && o.output == "-":
-		return usagef("run: --input and --report cannot both be standard streams")
 	}
 	return nil
 }
@@ -101,13 +99,11 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 	s := newJob(&o.jobFlags, stop, stdout, stderr, "run", "no new rows are sent; waiting for calls in flight")
 	defer s.end(&err)
 	var ask *confirmer // before the input is read: a run in the background is refused first
-	check := func() (err error) {
-		if err = o.check(); err == nil {
-			ask, err = newConfirmer(o, stop)
-		}
-		return err
+	err = o.check()
+	if err == nil {
+		ask, err = newConfirmer(o, stop)
 	}
-	if err := s.start(ctx, check, o.dryRun, report.NamedPath{Flag: "--input", Path: o.input},
+	if err := s.start(ctx, err, o.dryRun, report.NamedPath{Flag: "--input", Path: o.input},
 		report.NamedPath{Flag: "--report", Path: o.output}, report.NamedPath{Flag: "--undo", Path: o.undo}); err != nil {
 		return err
 	}

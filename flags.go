@@ -101,6 +101,7 @@ func (v value) Type() string { return v.typ }
 
 // validate checks the job flags of command cmd before any work.
 func (c *jobFlags) validate(cmd string) error {
+	out := map[bool]string{true: "--report", false: "--output"}[cmd == "run"]
 	for _, bad := range []struct {
 		is  bool
 		msg string
@@ -116,7 +117,8 @@ func (c *jobFlags) validate(cmd string) error {
 		{(c.sandboxCfg.Rate.Limit != 0 || c.sandboxCfg.FailRate != 0) && !c.sandbox, "--sandbox-rate-limit and --sandbox-fail-rate need --sandbox"},
 		{c.progress != "auto" && c.progress != "always" && c.progress != "never", fmt.Sprintf("--progress %q: want auto, always or never", c.progress)},
 		{c.logFormat != "text" && c.logFormat != "json", fmt.Sprintf("--log-format %q: want text or json", c.logFormat)},
-		{c.output == "" && !c.dryRun, map[bool]string{true: "--report", false: "--output"}[cmd == "run"] + " is required"},
+		{c.output == "" && !c.dryRun, out + " is required"},
+		{c.input == "-" && c.output == "-", "--input and " + out + " cannot both be standard streams"},
 	} {
 		if bad.is {
 			return usagef("%s: %s", cmd, bad.msg)

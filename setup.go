@@ -60,15 +60,16 @@ func newJob(f *jobFlags, stop <-chan struct{}, stdout, stderr io.Writer, command
 	return s
 }
 
-// start refuses outputs that are the input or each other (past that, the summary is always written), checks the
-// flags, credentials and input (the first signal ends its waits) and, unless offline, builds the client. Nothing is sent.
-func (s *jobSetup) start(ctx context.Context, check func() error, offline bool, paths ...report.NamedPath) error {
+// start refuses outputs that are the input or each other (past that, the summary is always written), then the
+// flags' error (checkErr), checks credentials and input (the first signal ends its waits) and, unless offline,
+// builds the client. Nothing is sent.
+func (s *jobSetup) start(ctx context.Context, checkErr error, offline bool, paths ...report.NamedPath) error {
 	if err := s.f.summaryOK(paths...); err != nil {
 		return err
 	}
 	s.summarize = true
-	if err := check(); err != nil {
-		return err
+	if checkErr != nil {
+		return checkErr
 	}
 
 	f, stop := s.f, s.stop
@@ -97,11 +98,7 @@ func (s *jobSetup) start(ctx context.Context, check func() error, offline bool, 
 		if token, err = s.startSandbox(); err != nil {
 			return err
 		}
-		if f.logFormat == "json" {
-			s.log.Warn("working against the built-in SANDBOX, not Plivo: nothing real is changed", "api", f.apiURL)
-		} else {
-			fmt.Fprintf(s.prog, "plivo-bulk: working against the built-in SANDBOX at %s, not Plivo: nothing real is changed\n", f.apiURL)
-		}
+		s.sayf(slog.LevelWarn, "working against the built-in SANDBOX at "+f.apiURL+", not Plivo: nothing real is changed", "api", f.apiURL)
 	}
 	s.concurrency = fitConcurrency(f, s.log)
 	opts := []client.Option{client.WithUserAgent("plivo-bulk/" + versionString()),
@@ -144,12 +141,8 @@ func (s *jobSetup) sayf(level slog.Level, msg string, attrs ...any) {
 // fitConcurrency is --concurrency or the automatic one, lowered (and said) to fit the open-files
 // limit less 64 files for the input, outputs and logs; the in-process sandbox holds both ends.
 func fitConcurrency(f *jobFlags, log *slog.Logger) int {
-	n, perConn := cmp.Or(f.pacing.Concurrency, pace.AutoConcurrency(f.pacing.Rate)), 1
-	if f.sandbox {
-		perConn = 2
-	}
-	if limit := openFilesLimit(); limit > 0 && n > (limit-64)/perConn {
-		fit := max(1, (limit-64)/perConn)
+	n, limit := cmp.Or(f.pacing.Concurrency, pace.AutoConcurrency(f.pacing.Rate)), openFilesLimit()
+	if fit := max(1, (limit-64)/map[bool]int{false: 1, true: 2}[f.sandbox]); limit > 0 && n > fit {
 		log.Warn("fewer requests in flight than asked: the open-files limit (ulimit -n) allows no more connections", "asked", n, "concurrency", fit, "open_files_limit", limit)
 		n = fit
 	}
