@@ -253,26 +253,19 @@ func summaryOnFlagError(c *cobra.Command, args []string, err error) {
 	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
 	fs.ParseErrorsAllowlist.UnknownFlags = true
 	fs.SetOutput(io.Discard)
-	vals := map[string]*string{"summary": new(string), "input": new(string), "report": new(string), "output": new(string),
-		"undo": new(string), "api-url": new(string), "auth-id": new(string), "log-format": new(string)}
 	c.Flags().VisitAll(func(f *pflag.Flag) {
 		if f.Value.Type() == "bool" {
 			fs.Bool(f.Name, false, "")
 		} else {
-			vals[f.Name] = fs.String(f.Name, "", "")
+			fs.String(f.Name, "", "")
 		}
 	})
 	_ = fs.Parse(args)
-	get := func(name string) string { return *vals[name] }
-	if get("summary") == "" {
-		return
+	get := func(name string) string { s, _ := fs.GetString(name); return s } // "" for a flag c lacks
+	jf := jobFlags{summary: get("summary"), input: get("input"), output: get("report") + get("output"), apiURL: get("api-url"), authID: get("auth-id")}
+	paths := []report.NamedPath{{Flag: "--input", Path: jf.input}, {Flag: "--report", Path: get("report")}, {Flag: "--output", Path: get("output")}, {Flag: "--undo", Path: get("undo")}}
+	if jf.summary != "" && jf.summaryOK(paths...) == nil {
+		s := &jobSetup{f: &jf, command: c.Name(), started: time.Now(), stdout: c.OutOrStdout(), log: newLogger(get("log-format"), false, c.ErrOrStderr())}
+		s.writeSummary(err)
 	}
-	jf := jobFlags{summary: get("summary"), input: get("input"), output: get("report") + get("output"), apiURL: get("api-url"), authID: get("auth-id"), logFormat: get("log-format"), getenv: func(string) string { return "" }}
-	var paths []report.NamedPath
-	for _, name := range []string{"input", "report", "output", "undo"} {
-		paths = append(paths, report.NamedPath{Flag: "--" + name, Path: get(name)})
-	}
-	s := newJob(&jf, nil, c.OutOrStdout(), c.ErrOrStderr(), c.Name(), "")
-	s.summarize = jf.summaryOK(paths...) == nil
-	s.end(&err)
 }
