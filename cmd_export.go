@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -96,11 +97,8 @@ func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout,
 	s.log.Info("export finished", "numbers", ls.Numbers, "counted", ls.Counted, "requests", ls.Stats.Requests,
 		"failed_pages", ls.FailedPages, "elapsed_s", rounded(ls.Elapsed.Seconds()))
 	switch {
-	case err != nil && !changed && o.logFormat == "json":
-		s.log.Error("stopped: no file was written", "error", err.Error(), "exit_code", codeOf(err))
-		return &toldError{err: err}
 	case err != nil && !changed:
-		fmt.Fprintf(s.prog, "Export: %d numbers listed, %d requests; nothing was written to %s\n", ls.Numbers, ls.Stats.Requests, o.output)
+		s.sayf(slog.LevelWarn, fmt.Sprintf("Export: %d numbers listed, %d requests; nothing was written to %s", ls.Numbers, ls.Stats.Requests, o.output))
 	case o.logFormat != "json":
 		fmt.Fprintf(s.prog, "\nExport: %d numbers in %s (%d requests, %.1f requests/s)\nFile: %s\n",
 			ls.Numbers, ls.Elapsed.Round(time.Millisecond), ls.Stats.Requests, s.sum.Rate(), o.output)

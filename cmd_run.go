@@ -240,10 +240,6 @@ func (s *jobSetup) outcome(sum batch.Summary, err error, notDone, redo string) e
 		if n := sum.NotAttempted(); n > 0 {
 			s.sayf(slog.LevelWarn, fmt.Sprintf("%d rows %s%s", n, notDone, then(": ")))
 		}
-		if s.f.logFormat == "json" && !errors.Is(err, batch.ErrInterrupted) {
-			s.log.Error("stopped", "error", err.Error(), "exit_code", codeOf(err))
-			return &toldError{err: err}
-		}
 		return err
 	case sum.Failed > 0 || sum.Invalid > 0:
 		return rowsFailed(sum.Failed, sum.Invalid)
