@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -38,7 +37,7 @@ func newExportCmd(s *sys, o *exportFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "export --output FILE", Short: "write every number on the account as an input file",
 		Long: exportLong, Example: exportExample, Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return exportCmd(c.Context(), s.stop, *o, s.stdout, s.stderr)
+			return exportCmd(c.Context(), *o)
 		},
 	}
 	fs := o.register(cmd, s)
@@ -61,13 +60,13 @@ func (o *exportFlags) check() error {
 	return nil
 }
 
-func exportCmd(ctx context.Context, stop <-chan struct{}, o exportFlags, stdout, stderr io.Writer) (err error) {
-	s := newJob(&o.jobFlags, stop, stdout, stderr, "export", "no new pages are read; the file is not written")
+func exportCmd(ctx context.Context, o exportFlags) (err error) {
+	s := newJob(&o.jobFlags, "export", "no new pages are read; the file is not written")
 	defer s.end(&err)
 	if err := s.start(ctx, o.check(), false, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
-	out, err := report.CreateExport(o.output, o.force, stdout)
+	out, err := report.CreateExport(o.output, o.force, o.stdout)
 	if err != nil {
 		return usage(err)
 	}

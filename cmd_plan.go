@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/report"
@@ -32,7 +31,7 @@ type planFlags struct {
 func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "plan --input FILE --output FILE", Short: "show what run would change (reads only)",
 		Long: planLong, Example: planExample, Args: noArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return planCmd(c.Context(), s.stop, *o, s.stdout, s.stderr) },
+		RunE: func(c *cobra.Command, _ []string) error { return planCmd(c.Context(), *o) },
 	}
 	fs := o.register(cmd, s)
 	fs.StringVar(&o.output, "output", "", "plan CSV `FILE` to write (- for standard output)")
@@ -41,13 +40,13 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 	return cmd
 }
 
-func planCmd(ctx context.Context, stop <-chan struct{}, o planFlags, stdout, stderr io.Writer) (err error) {
-	s := newJob(&o.jobFlags, stop, stdout, stderr, "plan", "no new numbers are read; waiting for reads in flight")
+func planCmd(ctx context.Context, o planFlags) (err error) {
+	s := newJob(&o.jobFlags, "plan", "no new numbers are read; waiting for reads in flight")
 	defer s.end(&err)
 	if err := s.start(ctx, o.validate("plan"), false, report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
-	plan, err := report.OpenPlan(o.output, o.fileMode(), stdout)
+	plan, err := report.OpenPlan(o.output, o.fileMode(), o.stdout)
 	if err != nil {
 		return usage(err)
 	}

@@ -63,7 +63,7 @@ func newRootCmd(s *sys) *cobra.Command {
 	root.SetHelpFunc(printHelp)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		err = flagError(c, err)
-		summaryOnFlagError(c, s.args, err)
+		summaryOnFlagError(c, s, err)
 		return err
 	})
 	root.AddCommand(newRunCmd(s, &runFlags{}), newPlanCmd(s, &planFlags{}), newExportCmd(s, &exportFlags{}), newSandboxCmd(s, &sandboxOptions{}),

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -54,7 +53,7 @@ type runFlags struct {
 func newRunCmd(s *sys, o *runFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "run --input FILE --report FILE", Short: "update every number listed in an input file",
 		Long: runLong, Example: runExample, Args: noArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runCmd(c.Context(), s.stop, *o, s.stdout, s.stderr) },
+		RunE: func(c *cobra.Command, _ []string) error { return runCmd(c.Context(), *o) },
 	}
 	fs := o.register(cmd, s)
 	fs.StringVar(&o.output, "report", "", "report CSV `FILE` to write (- for standard output)")
@@ -95,20 +94,20 @@ func (o runFlags) step() batch.Update {
 	return batch.Update{SkipUnchanged: o.skipUnchanged, Verify: o.verify, PinApp: !o.allowDefApp}
 }
 
-func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stderr io.Writer) (err error) {
-	s := newJob(&o.jobFlags, stop, stdout, stderr, "run", "no new rows are sent; waiting for calls in flight")
+func runCmd(ctx context.Context, o runFlags) (err error) {
+	s := newJob(&o.jobFlags, "run", "no new rows are sent; waiting for calls in flight")
 	defer s.end(&err)
 	var ask *confirmer // before the input is read: a run in the background is refused first
 	err = o.check()
 	if err == nil {
-		ask, err = newConfirmer(o, stop)
+		ask, err = newConfirmer(o)
 	}
 	if err := s.start(ctx, err, o.dryRun, report.NamedPath{Flag: "--input", Path: o.input},
 		report.NamedPath{Flag: "--report", Path: o.output}, report.NamedPath{Flag: "--undo", Path: o.undo}); err != nil {
 		return err
 	}
 	if o.dryRun {
-		return dryRun(ctx, s.in, o, stdout, s.sayf)
+		return dryRun(ctx, s.in, o, s.sayf)
 	}
 	// The report and undo file first: a locked, foreign or existing one is refused before any request.
 	origin, err := report.NewOrigin(o.authID, o.apiURL)
@@ -120,7 +119,7 @@ func runCmd(ctx context.Context, stop <-chan struct{}, o runFlags, stdout, stder
 			return usage(err)
 		}
 	}
-	rep, err := report.Open(o.output, o.fileMode(), origin, stdout)
+	rep, err := report.Open(o.output, o.fileMode(), origin, o.stdout)
 	if err != nil {
 		return usage(err)
 	}
@@ -255,12 +254,12 @@ func perRow(requests, rows int) float64 {
 }
 
 // dryRun prints what would be sent, row by row, and what it would cost; it sends nothing.
-func dryRun(ctx context.Context, in *input.Input, o runFlags, stdout io.Writer, sayf func(slog.Level, string, ...any)) error {
+func dryRun(ctx context.Context, in *input.Input, o runFlags, sayf func(slog.Level, string, ...any)) error {
 	step := o.step()
 	if o.undo != "" {
 		step.Undo = noUndo{}
 	}
-	c, err := batch.DryRun(ctx, in, step, o.canary, cmp.Or(o.authID, "{auth_id}"), stdout)
+	c, err := batch.DryRun(ctx, in, step, o.canary, cmp.Or(o.authID, "{auth_id}"), o.stdout)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ var errBackground = errors.New("the run is in the background, where the confirma
 
 // newConfirmer returns a confirmer for a real run without --yes on a controlling terminal (nil
 // under cron), asking on /dev/tty as sudo does: a redirected stdin or stderr neither hides nor answers.
-func newConfirmer(o runFlags, stop <-chan struct{}) (*confirmer, error) {
+func newConfirmer(o runFlags) (*confirmer, error) {
 	if o.yes || o.sandbox || o.dryRun {
 		return nil, nil
 	}
@@ -45,7 +45,7 @@ func newConfirmer(o runFlags, stop <-chan struct{}) (*confirmer, error) {
 		_ = tty.Close()
 		return nil, &usageError{err: errBackground}
 	}
-	return &confirmer{tty: tty, stop: stop}, nil
+	return &confirmer{tty: tty, stop: o.stop}, nil
 }
 
 // ask shows text and waits for a line typed after it: nil when it is want, else batch.ErrDeclined

@@ -22,8 +22,9 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// jobFlags are the flags of run, plan and export, with the process's environment and stdin.
+// jobFlags are the flags of run, plan and export, with the process (sys) they run in.
 type jobFlags struct {
+	*sys
 	noInput                                 bool   // the command reads no input file (export)
 	input, output, apiURL, authID, summary  string // output: --report or --output
 	token                                   string // set by checkCredentials
@@ -33,8 +34,6 @@ type jobFlags struct {
 	timeout, logEvery                       time.Duration
 	verbose, force, sandbox, resume, dryRun bool
 	read                                    batch.ReadMode
-	getenv                                  func(string) string
-	stdin                                   io.Reader
 }
 
 // readCost is what --undo and --skip-unchanged cost, for their help.
@@ -44,7 +43,7 @@ const readCost = "costs the numbers' current settings: read by page, or one read
 // environment; the enumerated flags complete their values, the others file names.
 func (c *jobFlags) register(command *cobra.Command, s *sys) *pflag.FlagSet {
 	fs, cmd := command.Flags(), command.Name()
-	c.getenv, c.stdin, c.noInput, c.sandboxCfg.DefaultAppOnMissing = s.getenv, s.stdin, cmd == "export", true
+	c.sys, c.noInput, c.sandboxCfg.DefaultAppOnMissing = s, cmd == "export", true
 	if !c.noInput {
 		fs.StringVar(&c.input, "input", "", "input CSV `FILE` (- for standard input)")
 	}
@@ -138,7 +137,7 @@ func (c *jobFlags) summaryOK(paths ...report.NamedPath) error {
 // paceConfig is the pacing and retry policy from the flags.
 func (s *jobSetup) paceConfig() pace.Config {
 	c := s.f.pacing
-	c.Concurrency, c.Stop, c.Trace = s.concurrency, s.stop, s.f.verbose
+	c.Concurrency, c.Stop, c.Trace = s.concurrency, s.f.stop, s.f.verbose
 	c.OnWait = func(d time.Duration, why string) {
 		s.log.Warn("waiting for the API", "wait_s", rounded(d.Seconds()), "why", why)
 	}

@@ -242,14 +242,14 @@ func (s *jobSetup) writeSummary(err error) {
 		sf.DifferByField = differByField(sum)
 	}
 	data, _ := json.MarshalIndent(sf, "", "  ") // plain fields always marshal
-	if err := report.WriteFile(s.f.summary, "--summary", append(data, '\n'), s.stdout); err != nil {
+	if err := report.WriteFile(s.f.summary, "--summary", append(data, '\n'), s.f.stdout); err != nil {
 		s.log.Error("could not write the summary file", "path", s.f.summary, "error", err.Error())
 	}
 }
 
 // summaryOnFlagError writes the summary of a command line that failed to parse: the flags are read
 // again leniently (values as text, unknown flags passed over) to learn a --summary given after it.
-func summaryOnFlagError(c *cobra.Command, args []string, err error) {
+func summaryOnFlagError(c *cobra.Command, s *sys, err error) {
 	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
 	fs.ParseErrorsAllowlist.UnknownFlags = true
 	fs.SetOutput(io.Discard)
@@ -260,12 +260,12 @@ func summaryOnFlagError(c *cobra.Command, args []string, err error) {
 			fs.String(f.Name, "", "")
 		}
 	})
-	_ = fs.Parse(args)
+	_ = fs.Parse(s.args)
 	get := func(name string) string { s, _ := fs.GetString(name); return s } // "" for a flag c lacks
-	jf := jobFlags{summary: get("summary"), input: get("input"), output: get("report") + get("output"), apiURL: get("api-url"), authID: get("auth-id")}
+	jf := jobFlags{sys: s, summary: get("summary"), input: get("input"), output: get("report") + get("output"), apiURL: get("api-url"), authID: get("auth-id")}
 	paths := []report.NamedPath{{Flag: "--input", Path: jf.input}, {Flag: "--report", Path: get("report")}, {Flag: "--output", Path: get("output")}, {Flag: "--undo", Path: get("undo")}}
 	if jf.summary != "" && jf.summaryOK(paths...) == nil {
-		s := &jobSetup{f: &jf, command: c.Name(), started: time.Now(), stdout: c.OutOrStdout(), log: newLogger(get("log-format"), false, c.ErrOrStderr())}
-		s.writeSummary(err)
+		job := &jobSetup{f: &jf, command: c.Name(), started: time.Now(), log: newLogger(get("log-format"), false, s.stderr)}
+		job.writeSummary(err)
 	}
 }

@@ -23,12 +23,10 @@ import (
 // jobSetup is a job command (run, plan, export) under way, from its flags to its summary.
 type jobSetup struct {
 	f           *jobFlags
-	stop        <-chan struct{}
 	command     string
 	started     time.Time
 	sum         batch.Summary
-	summarize   bool      // the --summary path is known safe to write
-	stdout      io.Writer // where "-" writes
+	summarize   bool // the --summary path is known safe to write
 	log         *slog.Logger
 	prog        *progress // stderr: every line of the command goes through it
 	in          *input.Input
@@ -39,19 +37,19 @@ type jobSetup struct {
 }
 
 // newJob sets up command's stderr and progress, and says at the first signal what stopping means.
-func newJob(f *jobFlags, stop <-chan struct{}, stdout, stderr io.Writer, command, stopping string) *jobSetup {
-	file, isFile := stderr.(*os.File)
+func newJob(f *jobFlags, command, stopping string) *jobSetup {
+	file, isFile := f.stderr.(*os.File)
 	bar, colour := barMode(f.progress, isFile && term.IsTerminal(int(file.Fd())), f.verbose, f.getenv)
-	p := &progress{w: stderr, bar: bar, colour: colour, every: f.logEvery}
+	p := &progress{w: f.stderr, bar: bar, colour: colour, every: f.logEvery}
 	if isFile {
 		p.cols, _, _ = term.GetSize(int(file.Fd()))
 	}
 	p.log = newLogger(f.logFormat, f.verbose, p)
-	s := &jobSetup{f: f, stop: stop, command: command, started: time.Now(), stdout: stdout, log: p.log, prog: p,
+	s := &jobSetup{f: f, command: command, started: time.Now(), log: p.log, prog: p,
 		finished: make(chan struct{})}
 	go func() {
 		select {
-		case <-stop:
+		case <-f.stop:
 			p.stop()
 			s.log.Warn("interrupted: " + stopping + " (press Ctrl-C again to stop at once)")
 		case <-s.finished:
@@ -72,14 +70,14 @@ func (s *jobSetup) start(ctx context.Context, checkErr error, offline bool, path
 		return checkErr
 	}
 
-	f, stop := s.f, s.stop
+	f := s.f
 	if !offline {
-		if err := f.checkCredentials(stop); err != nil {
+		if err := f.checkCredentials(); err != nil {
 			return err
 		}
 	}
 	if !f.noInput {
-		stopped := withStop(ctx, stop)
+		stopped := withStop(ctx, f.stop)
 		in, err := input.Open(stopped, f.input, f.stdin)
 		if err != nil && stopped.Err() != nil {
 			return pace.ErrInterrupted
@@ -150,7 +148,7 @@ func fitConcurrency(f *jobFlags, log *slog.Logger) int {
 }
 
 // checkCredentials fails, before anything is read, when credentials are missing.
-func (c *jobFlags) checkCredentials(stop <-chan struct{}) (err error) {
+func (c *jobFlags) checkCredentials() (err error) {
 	if c.sandbox {
 		return nil
 	}
@@ -158,7 +156,7 @@ func (c *jobFlags) checkCredentials(stop <-chan struct{}) (err error) {
 	if c.authID == "" {
 		missing = append(missing, "PLIVO_AUTH_ID (or --auth-id)")
 	}
-	if c.token, err = authToken(stop, c.getenv); err != nil {
+	if c.token, err = authToken(c.stop, c.getenv); err != nil {
 		return err
 	}
 	if c.token == "" {
