@@ -100,7 +100,7 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 	var ask *confirmer // before the input is read: a run in the background is refused first
 	err = o.check()
 	if err == nil {
-		ask, err = newConfirmer(o)
+		ask, err = newConfirmer(o, s.prog)
 	}
 	if err := s.start(ctx, err, o.dryRun, report.NamedPath{Flag: "--input", Path: o.input},
 		report.NamedPath{Flag: "--report", Path: o.output}, report.NamedPath{Flag: "--undo", Path: o.undo}); err != nil {
@@ -136,10 +136,8 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 	job := batch.Job{Client: s.cl, Pace: s.paceConfig(), Input: s.in, Step: step, Log: s.log,
 		Read: o.read, VerifyRead: o.verifyRead, Canary: o.canary, MaxFailures: batch.FailureBudget(o.maxFailures),
 		Begin: func(est batch.Estimate) error {
-			if ask != nil {
-				if err := ask.confirmRun(ctx, est, o.authID, o.apiURL, o.pacing.Rate); err != nil {
-					return err
-				}
+			if err := ask.confirmRun(ctx, est, o.authID, o.apiURL, o.pacing.Rate); err != nil {
+				return err
 			}
 			s.begin("updating", est.ToSend, "input", s.in.Name(), "rows", est.Rows, "to_send", est.ToSend, "already_ok", est.AlreadyOK,
 				"requests_at_most", est.Requests, "requests_per_row", rounded(perRow(est.Requests, est.ToSend)), "preflight_reads", est.Preflight,
@@ -149,12 +147,6 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 		},
 		AfterCanary: func(results []batch.Result) error {
 			s.log.Info("canary passed: every canary row was changed and read back holding its targets", "rows", len(results))
-			if ask == nil {
-				return nil
-			}
-			// The progress, counting the canary's rows, goes on after the answer, never over the question.
-			s.prog.pause()
-			defer s.prog.resume()
 			return ask.confirmCanary(ctx, results)
 		},
 		Sink: func(r batch.Result) error {

@@ -19,10 +19,11 @@ import (
 // bigRun is the row count above which the confirmation asks for the account id instead of "yes".
 const bigRun = 1000
 
-// confirmer asks the person at the terminal before a real run goes on.
+// confirmer asks the person at the terminal before a real run goes on; a nil one asks nothing.
 type confirmer struct {
 	tty  *os.File // the controlling terminal: the question and its answer
 	stop <-chan struct{}
+	prog *progress // paused while the question waits: the bar goes on after the answer, never over it
 }
 
 // errBackground: a background job that used the terminal would be stopped (SIGTTIN, SIGTTOU) for ever.
@@ -30,7 +31,7 @@ var errBackground = errors.New("the run is in the background, where the confirma
 
 // newConfirmer returns a confirmer for a real run without --yes on a controlling terminal (nil
 // under cron), asking on /dev/tty as sudo does: a redirected stdin or stderr neither hides nor answers.
-func newConfirmer(o runFlags) (*confirmer, error) {
+func newConfirmer(o runFlags, prog *progress) (*confirmer, error) {
 	if o.yes || o.sandbox || o.dryRun {
 		return nil, nil
 	}
@@ -45,12 +46,17 @@ func newConfirmer(o runFlags) (*confirmer, error) {
 		_ = tty.Close()
 		return nil, &usageError{err: errBackground}
 	}
-	return &confirmer{tty: tty, stop: o.stop}, nil
+	return &confirmer{tty: tty, stop: o.stop, prog: prog}, nil
 }
 
 // ask shows text and waits for a line typed after it: nil when it is want, else batch.ErrDeclined
 // (batch.ErrInterrupted at the first signal).
 func (c *confirmer) ask(ctx context.Context, text, want string) error {
+	if c == nil {
+		return nil
+	}
+	c.prog.pause()
+	defer c.prog.resume()
 	if !inForeground(c.tty) { // moved to the background (Ctrl-Z, bg) since it started
 		return fmt.Errorf("%w: %w; nothing more was sent", batch.ErrDeclined, errBackground)
 	}

@@ -145,10 +145,7 @@ func (s *jobSetup) paceConfig() pace.Config {
 }
 
 func newLogger(format string, verbose bool, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if verbose {
-		opts.Level = slog.LevelDebug
-	}
+	opts := &slog.HandlerOptions{Level: map[bool]slog.Level{false: slog.LevelInfo, true: slog.LevelDebug}[verbose]}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
