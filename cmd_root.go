@@ -48,13 +48,7 @@ func newRootCmd(s *sys) *cobra.Command {
 	root := &cobra.Command{Use: "plivo-bulk", Long: rootLong, Example: rootExample, Version: versionLine(),
 		SilenceErrors: true, SilenceUsage: true,
 		SuggestionsMinimumDistance: 2, // SuggestionsFor reads it; only Execute's own, unused, message sets the default
-		Args:                       cobra.ArbitraryArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return unknownCommand(c, args[0])
-			}
-			return usagef("no command given: see 'plivo-bulk --help'")
-		},
+		Args:                       cobra.ArbitraryArgs, RunE: nameOne("no command given: see 'plivo-bulk --help'"),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(s.stdin)
@@ -85,19 +79,23 @@ func newRootCmd(s *sys) *cobra.Command {
 	// cobra's completion, without a shell or with a mistyped one, printed
 	// its help and exit 0: "source <(plivo-bulk completion bsh)" ran that.
 	root.InitDefaultCompletionCmd()
-	if comp, _, err := root.Find([]string{"completion"}); err == nil {
-		for _, shell := range comp.Commands() {
-			shell.Args = noArgs // cobra's own refusal exits 1
-		}
-		comp.SuggestionsMinimumDistance = 2
-		comp.Args, comp.RunE = cobra.ArbitraryArgs, func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usagef("completion: name a shell: bash, zsh, fish or powershell")
-			}
-			return unknownCommand(c, args[0])
-		}
+	comp, _, _ := root.Find([]string{"completion"})
+	for _, shell := range comp.Commands() {
+		shell.Args = noArgs // cobra's own refusal exits 1
 	}
+	comp.SuggestionsMinimumDistance = 2
+	comp.Args, comp.RunE = cobra.ArbitraryArgs, nameOne("completion: name a shell: bash, zsh, fish or powershell")
 	return root
+}
+
+// nameOne refuses a command given without a subcommand (none says so) or with a mistyped one.
+func nameOne(none string) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usagef("%s", none)
+		}
+		return unknownCommand(c, args[0])
+	}
 }
 
 // noArgs refuses words that are not flags: every command takes flags only.
