@@ -51,13 +51,7 @@ func newExportCmd(s *sys, o *exportFlags) *cobra.Command {
 
 // check validates the flags before any work.
 func (o *exportFlags) check() error {
-	if err := o.validate("export"); err != nil {
-		return err
-	}
-	if strings.Trim(o.prefix, "0123456789") != "" {
-		return usagef("export: --prefix %q: want the digits a number starts with, country code first, without +", o.prefix)
-	}
-	return nil
+	return o.validate("export", bad{strings.Trim(o.prefix, "0123456789") != "", fmt.Sprintf("--prefix %q: want the digits a number starts with, country code first, without +", o.prefix)})
 }
 
 func exportCmd(ctx context.Context, o exportFlags) (err error) {

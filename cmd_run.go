@@ -75,18 +75,9 @@ func newRunCmd(s *sys, o *runFlags) *cobra.Command {
 
 // check validates the flags before any work.
 func (o *runFlags) check() error {
-	if err := o.validate("run"); err != nil {
-		return err
-	}
-	switch {
-	case o.resume && o.force:
-		return usagef("run: --resume and --force contradict each other: choose one")
-	case o.resume && o.output == "-":
-		return usagef("run: --resume needs a report file, not standard output")
-	case o.canary < 0:
-		return usagef("run: --canary %d: must be 0 (none) or more", o.canary)
-	}
-	return nil
+	return o.validate("run", bad{o.resume && o.force, "--resume and --force contradict each other: choose one"},
+		bad{o.resume && o.output == "-", "--resume needs a report file, not standard output"},
+		bad{o.canary < 0, fmt.Sprintf("--canary %d: must be 0 (none) or more", o.canary)})
 }
 
 // step is what one row means for this run.
@@ -98,8 +89,7 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 	s := newJob(&o.jobFlags, "run", "no new rows are sent; waiting for calls in flight")
 	defer s.end(&err)
 	var ask *confirmer // before the input is read: a run in the background is refused first
-	err = o.check()
-	if err == nil {
+	if err = o.check(); err == nil {
 		ask, err = newConfirmer(o, s.prog)
 	}
 	if err := s.start(ctx, err, o.dryRun, report.NamedPath{Flag: "--input", Path: o.input},

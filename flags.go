@@ -98,13 +98,16 @@ type value struct {
 
 func (v value) Type() string { return v.typ }
 
-// validate checks the job flags of command cmd before any work.
-func (c *jobFlags) validate(cmd string) error {
+// bad is a refusal of the flags: msg when is.
+type bad struct {
+	is  bool
+	msg string
+}
+
+// validate checks the job flags of command cmd, then its own (more), before any work.
+func (c *jobFlags) validate(cmd string, more ...bad) error {
 	out := map[bool]string{true: "--report", false: "--output"}[cmd == "run"]
-	for _, bad := range []struct {
-		is  bool
-		msg string
-	}{
+	for _, bad := range append([]bad{
 		{c.input == "" && !c.noInput, "--input is required"},
 		{c.pacing.Rate < 0 || math.IsNaN(c.pacing.Rate) || math.IsInf(c.pacing.Rate, 0), fmt.Sprintf("--rate %v: must be 0 (no limit) or more", c.pacing.Rate)},
 		{c.pacing.Concurrency < 0, fmt.Sprintf("--concurrency %d: must be 0 (automatic) or more", c.pacing.Concurrency)},
@@ -118,7 +121,7 @@ func (c *jobFlags) validate(cmd string) error {
 		{c.logFormat != "text" && c.logFormat != "json", fmt.Sprintf("--log-format %q: want text or json", c.logFormat)},
 		{c.output == "" && !c.dryRun, out + " is required"},
 		{c.input == "-" && c.output == "-", "--input and " + out + " cannot both be standard streams"},
-	} {
+	}, more...) {
 		if bad.is {
 			return usagef("%s: %s", cmd, bad.msg)
 		}
