@@ -57,7 +57,7 @@ func (o *exportFlags) check() error {
 func exportCmd(ctx context.Context, o exportFlags) (err error) {
 	s := newJob(&o.jobFlags, "export", "no new pages are read; the file is not written")
 	defer s.end(&err)
-	if err := s.start(ctx, o.check(), false, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
+	if err := s.start(ctx, o.check(), report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
 	out, err := report.CreateExport(o.output, o.force, o.stdout)

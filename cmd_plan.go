@@ -43,7 +43,7 @@ func newPlanCmd(s *sys, o *planFlags) *cobra.Command {
 func planCmd(ctx context.Context, o planFlags) (err error) {
 	s := newJob(&o.jobFlags, "plan", "no new numbers are read; waiting for reads in flight")
 	defer s.end(&err)
-	if err := s.start(ctx, o.validate("plan"), false, report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
+	if err := s.start(ctx, o.validate("plan"), report.NamedPath{Flag: "--input", Path: o.input}, report.NamedPath{Flag: "--output", Path: o.output}); err != nil {
 		return err
 	}
 	plan, err := report.OpenPlan(o.output, o.fileMode(), o.stdout)

@@ -92,7 +92,7 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 	if err = o.check(); err == nil {
 		ask, err = newConfirmer(o, s.prog)
 	}
-	if err := s.start(ctx, err, o.dryRun, report.NamedPath{Flag: "--input", Path: o.input},
+	if err := s.start(ctx, err, report.NamedPath{Flag: "--input", Path: o.input},
 		report.NamedPath{Flag: "--report", Path: o.output}, report.NamedPath{Flag: "--undo", Path: o.undo}); err != nil {
 		return err
 	}

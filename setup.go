@@ -59,22 +59,19 @@ func newJob(f *jobFlags, command, stopping string) *jobSetup {
 }
 
 // start refuses outputs that are the input or each other (past that, the summary is always written), then the
-// flags' error (checkErr), checks credentials and input (the first signal ends its waits) and, unless offline,
+// flags' error (checkErr), checks credentials and input (the first signal ends its waits) and, unless a dry run,
 // builds the client. Nothing is sent.
-func (s *jobSetup) start(ctx context.Context, checkErr error, offline bool, paths ...report.NamedPath) error {
-	if err := s.f.summaryOK(paths...); err != nil {
+func (s *jobSetup) start(ctx context.Context, checkErr error, paths ...report.NamedPath) error {
+	f := s.f
+	if err := f.summaryOK(paths...); err != nil {
 		return err
 	}
 	s.summarize = true
 	if checkErr != nil {
 		return checkErr
 	}
-
-	f := s.f
-	if !offline {
-		if err := f.checkCredentials(); err != nil {
-			return err
-		}
+	if err := f.checkCredentials(); err != nil {
+		return err
 	}
 	if !f.noInput {
 		stopped := withStop(ctx, f.stop)
@@ -87,13 +84,12 @@ func (s *jobSetup) start(ctx context.Context, checkErr error, offline bool, path
 		s.closers = append(s.closers, func() { _ = in.Close() })
 		s.in = in
 	}
-	if offline {
+	if f.dryRun {
 		return nil
 	}
-	token := f.token
+	var err error
 	if f.sandbox {
-		var err error
-		if token, err = s.startSandbox(); err != nil {
+		if f.token, err = s.startSandbox(); err != nil {
 			return err
 		}
 		s.sayf(slog.LevelWarn, "working against the built-in SANDBOX at "+f.apiURL+", not Plivo: nothing real is changed", "api", f.apiURL)
@@ -104,8 +100,7 @@ func (s *jobSetup) start(ctx context.Context, checkErr error, offline bool, path
 	if f.verbose {
 		opts = append(opts, client.WithTrace(logRequests(s.log)))
 	}
-	var err error
-	s.cl, err = client.New(f.apiURL, f.authID, token, opts...)
+	s.cl, err = client.New(f.apiURL, f.authID, f.token, opts...)
 	return usage(err)
 }
 
@@ -149,7 +144,7 @@ func fitConcurrency(f *jobFlags, log *slog.Logger) int {
 
 // checkCredentials fails, before anything is read, when credentials are missing.
 func (c *jobFlags) checkCredentials() (err error) {
-	if c.sandbox {
+	if c.sandbox || c.dryRun {
 		return nil
 	}
 	var missing []string
