@@ -101,13 +101,11 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 	}
 	// The report and undo file first: a locked, foreign or existing one is refused before any request.
 	origin, err := report.NewOrigin(o.authID, o.apiURL)
+	if err == nil && !o.allowOrigin {
+		err = report.CheckUndoInput(s.in.Name(), s.in.Origins(), origin)
+	}
 	if err != nil {
 		return usage(err)
-	}
-	if !o.allowOrigin {
-		if err := report.CheckUndoInput(s.in.Name(), s.in.Origins(), origin); err != nil {
-			return usage(err)
-		}
 	}
 	rep, err := report.Open(o.output, o.fileMode(), origin, o.stdout)
 	if err != nil {
@@ -160,8 +158,7 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 		job.Completed, job.Unverified = completed.Has, completed.Unverified
 		s.log.Info("resuming", "report", o.output, "report_rows", completed.Rows(), "done_in_report", completed.Len(), "dropped_torn_line", rep.DroppedTornLine())
 	}
-	sum, err := batch.Run(ctx, job)
-	s.sum = sum
+	s.sum, err = batch.Run(ctx, job)
 	s.prog.finish()
 	if cerr := rep.Compact(); cerr != nil {
 		s.log.Warn("the report keeps a line per attempt: it could not be rewritten with one per row", "report", o.output, "error", cerr)
@@ -177,8 +174,8 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 			s.log.Warn("the undo file cannot restore every change: the API cannot move a number back to the main account or clear its compliance application", "numbers", n)
 		}
 	}
-	printRunSummary(s.prog, s.log, o.logFormat, sum, o.output)
-	return s.outcome(sum, err, "were not attempted", o.redo(err))
+	printRunSummary(s.prog, s.log, o.logFormat, s.sum, o.output)
+	return s.outcome(s.sum, err, "were not attempted", o.redo(err))
 }
 
 // redo says what finishes a stopped run, "" when nothing would.
