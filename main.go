@@ -38,15 +38,12 @@ func main() {
 	stop := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 3)
-	// SIGHUP stops like SIGTERM; SIGPIPE is caught so that a closed pipe (--report - | head) is an error, not a kill.
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+	signal.Ignore(syscall.SIGPIPE)                                     // a closed pipe (--report - | head) is then an error, not a kill
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP) // SIGHUP stops like SIGTERM
 	go func() {
 		// First signal: send nothing new, let calls in flight finish. Second: cancel them. Third: exit.
 		n := 0
-		for sig := range sigs {
-			if sig == syscall.SIGPIPE {
-				continue
-			}
+		for range sigs {
 			switch n++; n {
 			case 1:
 				close(stop)
