@@ -107,7 +107,7 @@ type bad struct {
 // validate checks the job flags of command cmd, then its own (more), before any work.
 func (c *jobFlags) validate(cmd string, more ...bad) error {
 	out := map[bool]string{true: "--report", false: "--output"}[cmd == "run"]
-	for _, bad := range append([]bad{
+	for _, b := range append([]bad{
 		{c.input == "" && !c.noInput, "--input is required"},
 		{c.pacing.Rate < 0 || math.IsNaN(c.pacing.Rate) || math.IsInf(c.pacing.Rate, 0), fmt.Sprintf("--rate %v: must be 0 (no limit) or more", c.pacing.Rate)},
 		{c.pacing.Concurrency < 0, fmt.Sprintf("--concurrency %d: must be 0 (automatic) or more", c.pacing.Concurrency)},
@@ -122,8 +122,8 @@ func (c *jobFlags) validate(cmd string, more ...bad) error {
 		{c.output == "" && !c.dryRun, out + " is required"},
 		{c.input == "-" && c.output == "-", "--input and " + out + " cannot both be standard streams"},
 	}, more...) {
-		if bad.is {
-			return usagef("%s: %s", cmd, bad.msg)
+		if b.is {
+			return usagef("%s: %s", cmd, b.msg)
 		}
 	}
 	return nil
