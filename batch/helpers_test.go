@@ -1,8 +1,11 @@
 package batch_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -85,14 +88,21 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...s
 	srv.AddSubaccount(sub2, "two")
 	srv.SeedNumbers(numbers)
 	fx := &fixture{srv: srv}
-	srv.SetRecorder(func(r sandbox.Request) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		q := sandbox.Request{Method: r.Method, Path: r.URL.Path}
+		_ = json.Unmarshal(body, &q.Fields)
+		if parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); len(parts) == 5 && parts[3] == "Number" {
+			q.Number = parts[4]
+		}
 		fx.mu.Lock()
-		defer fx.mu.Unlock()
-		fx.reqs = append(fx.reqs, r)
+		fx.reqs = append(fx.reqs, q)
+		fx.mu.Unlock()
+		srv.ServeHTTP(w, r)
 	})
-	var h http.Handler = srv
 	if wrap != nil {
-		h = wrap(srv)
+		h = wrap(h)
 	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)

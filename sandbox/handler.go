@@ -22,30 +22,15 @@ import (
 
 var updateKeys = []string{"alias", "app_id", "compliance_application_id", "subaccount"}
 
-// exchange is one request being served, and what is recorded of it.
-type exchange struct {
-	w   http.ResponseWriter
-	r   *http.Request
-	rec Request
-}
-
 // ServeHTTP serves the API. A request whose client gives up during the latency, or that stop cuts
 // short, panics with http.ErrAbortHandler: net/http closes the connection unanswered.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
-	x := &exchange{w: w, r: r, rec: Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path}}
-	defer func() { // recorded even when aborted
-		if f := s.recorder.Load(); f != nil {
-			(*f)(x.rec)
-		}
-	}()
 	// Until the body is read, net/http does not notice a client that gives up.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
 	if err != nil && !errors.As(err, new(*http.MaxBytesError)) {
-		panic(http.ErrAbortHandler) // the client went away mid-body
+		panic(http.ErrAbortHandler)
 	}
-	x.rec.Body = string(body)
-
 	// Under the account: "" (the account), "Number/" (the list) or kind/id/.
 	rest, ours := strings.CutPrefix(r.URL.Path, "/v1/Account/"+s.cfg.AuthID+"/")
 	kind, id, _ := strings.Cut(rest, "/")
@@ -53,9 +38,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	one := slash && id != "" && !strings.Contains(id, "/") && slices.Contains([]string{"Number", "Application", "Subaccount"}, kind)
 	found := ours && (rest == "" || rest == "Number/" || one)
 	numberEndpoint := found && kind == "Number"
-	if numberEndpoint {
-		x.rec.Number = id
-	}
 	if numberEndpoint && s.cfg.Latency > 0 {
 		select {
 		case <-time.After(s.cfg.Latency):
@@ -63,54 +45,51 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			panic(http.ErrAbortHandler) // the client gave up, or the server is stopping
 		}
 	}
-
-	switch {
-	case !s.authenticate(x):
-	case s.limiter != nil && !s.limiter.Allow():
-		s.rateLimited.Add(1)
-		x.fail(http.StatusTooManyRequests, "too many requests")
-	case !found:
-		x.fail(http.StatusNotFound, "not found")
-	case r.Method != http.MethodGet && !(r.Method == http.MethodPost && numberEndpoint && id != ""):
-		x.fail(http.StatusMethodNotAllowed, "method not allowed")
-	case numberEndpoint && rand.Float64() < s.cfg.FailRate:
-		s.faults.Add(1)
-		x.rec.Fault = "fail"
-		// 500 in Plivo's shape, or 502 or 503 from a proxy in front of it.
-		if st := []int{500, 502, 503}[rand.IntN(3)]; st == 500 {
-			x.fail(st, "internal server error")
-		} else {
-			x.reply(st, "text/html", fmt.Appendf(nil, "<html><head><title>%[1]d %[2]s</title></head><body><center><h1>%[1]d %[2]s</h1></center><hr><center>nginx</center></body></html>\n", st, http.StatusText(st)))
-		}
-	case r.Method == http.MethodPost:
-		s.update(x, id, body, err != nil)
-	case rest == "":
-		x.json(http.StatusOK, map[string]any{"auth_id": s.cfg.AuthID, "resource_uri": r.URL.Path, "api_id": x.rec.APIID})
-	case id == "":
-		s.list(x)
-	default:
-		s.get(x, kind, id)
-	}
-}
-
-// authenticate answers 401 unless the request carries the account's Basic auth (both compared in
-// constant time), and gives it an api_id if it does.
-func (s *Server) authenticate(x *exchange) bool {
-	user, pass, ok := x.r.BasicAuth()
-	idOK := subtle.ConstantTimeCompare([]byte(user), []byte(s.cfg.AuthID))
-	tokenOK := subtle.ConstantTimeCompare([]byte(pass), []byte(s.cfg.AuthToken))
-	if !ok || idOK&tokenOK != 1 {
-		x.w.Header().Set("WWW-Authenticate", `Basic realm="Plivo API"`)
-		x.fail(http.StatusUnauthorized, "invalid credentials")
-		return false
+	user, pass, ok := r.BasicAuth() // both compared in constant time
+	if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(s.cfg.AuthID))&subtle.ConstantTimeCompare([]byte(pass), []byte(s.cfg.AuthToken)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Plivo API"`)
+		fail(w, http.StatusUnauthorized, "", "invalid credentials") // no api_id
+		return
 	}
 	hi, lo := rand.Uint64()&^0xf000|0x4000, rand.Uint64()&^(0xc<<60)|0x8<<60 // a version 4 UUID, as Plivo's
-	x.rec.APIID = fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
-	return true
+	apiID := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+	switch {
+	case s.limiter != nil && !s.limiter.Allow():
+		s.rateLimited.Add(1)
+		fail(w, http.StatusTooManyRequests, apiID, "too many requests")
+	case !found:
+		fail(w, http.StatusNotFound, apiID, "not found")
+	case r.Method != http.MethodGet && !(r.Method == http.MethodPost && numberEndpoint && id != ""):
+		fail(w, http.StatusMethodNotAllowed, apiID, "method not allowed")
+	case numberEndpoint && rand.Float64() < s.cfg.FailRate:
+		s.faults.Add(1)
+		// 500 in Plivo's shape, or 502 or 503 from a proxy in front of it.
+		if st := []int{500, 502, 503}[rand.IntN(3)]; st == 500 {
+			fail(w, st, apiID, "internal server error")
+		} else {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(st)
+			_, _ = w.Write(fmt.Appendf(nil, "<html><head><title>%[1]d %[2]s</title></head><body><center><h1>%[1]d %[2]s</h1></center><hr><center>nginx</center></body></html>\n", st, http.StatusText(st)))
+		}
+	case r.Method == http.MethodPost:
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		var fields map[string]*string
+		if err != nil || mt != "application/json" || json.Unmarshal(body, &fields) != nil || fields == nil {
+			fail(w, http.StatusBadRequest, apiID, "want one JSON object of strings and nulls, up to 64 KiB, sent as application/json")
+		} else {
+			s.update(w, apiID, id, fields)
+		}
+	case rest == "":
+		answer(w, http.StatusOK, map[string]any{"auth_id": s.cfg.AuthID, "resource_uri": r.URL.Path, "api_id": apiID})
+	case id == "":
+		s.list(w, apiID, r.URL.RawQuery)
+	default:
+		s.get(w, apiID, kind, id)
+	}
 }
 
 // get answers a number, application or subaccount.
-func (s *Server) get(x *exchange, kind, id string) {
+func (s *Server) get(w http.ResponseWriter, apiID, kind, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var j map[string]any
@@ -121,48 +100,36 @@ func (s *Server) get(x *exchange, kind, id string) {
 	} else if name, ok := s.subs[id]; ok && kind == "Subaccount" {
 		j = map[string]any{"auth_id": id, "name": name}
 	} else {
-		x.fail(http.StatusNotFound, "not found")
+		fail(w, http.StatusNotFound, apiID, "not found")
 		return
 	}
-	j["api_id"] = x.rec.APIID
-	x.json(http.StatusOK, j)
+	j["api_id"] = apiID
+	answer(w, http.StatusOK, j)
 }
 
-// numberJSON is n as Plivo shows it; the list shows sub_account as an auth_id, a read as a URI.
+// numberJSON is n as Plivo shows it, null for unset; the list shows sub_account as an auth_id, a read as a URI.
 func (s *Server) numberJSON(n Number, listed bool) map[string]any {
-	sub := null(s.uri("Subaccount", n.Subaccount))
+	uri := func(kind, id string) any {
+		return null(id, "/v1/Account/"+s.cfg.AuthID+"/"+kind+"/"+id+"/")
+	}
+	sub := uri("Subaccount", n.Subaccount)
 	if listed {
-		sub = null(n.Subaccount)
+		sub = null(n.Subaccount, n.Subaccount)
 	}
-	return map[string]any{"number": n.Number, "alias": null(n.Alias), "application": null(s.uri("Application", n.AppID)),
-		"sub_account": sub, "compliance_application_id": null(n.ComplianceApplicationID),
-		"compliance_status": n.ComplianceStatus, "resource_uri": s.uri("Number", n.Number)}
+	return map[string]any{"number": n.Number, "alias": null(n.Alias, n.Alias), "application": uri("Application", n.AppID), "sub_account": sub,
+		"compliance_application_id": null(n.ComplianceApplicationID, n.ComplianceApplicationID), "compliance_status": n.ComplianceStatus, "resource_uri": uri("Number", n.Number)}
 }
 
-// uri is the path of the account's resource kind/id; "" when id is.
-func (s *Server) uri(kind, id string) string {
-	if id == "" {
-		return ""
-	}
-	return "/v1/Account/" + s.cfg.AuthID + "/" + kind + "/" + id + "/"
-}
-
-func null(s string) any {
-	if s == "" {
+// null is v, or JSON's null when the value it shows is unset.
+func null(value, v string) any {
+	if value == "" {
 		return nil
 	}
-	return s
+	return v
 }
 
-// update checks an update whole, then applies it unless it ignores it on purpose.
-func (s *Server) update(x *exchange, number string, body []byte, tooLarge bool) {
-	var fields map[string]*string
-	mt, _, _ := mime.ParseMediaType(x.r.Header.Get("Content-Type"))
-	if tooLarge || mt != "application/json" || json.Unmarshal(body, &fields) != nil || fields == nil {
-		x.fail(http.StatusBadRequest, "want one JSON object of strings and nulls, up to 64 KiB, sent as application/json")
-		return
-	}
-	x.rec.Fields = fields
+// update checks an update whole, then applies it.
+func (s *Server) update(w http.ResponseWriter, apiID, number string, fields map[string]*string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, ok := s.numbers[number]
@@ -188,7 +155,7 @@ func (s *Server) update(x *exchange, number string, body []byte, tooLarge bool) 
 		msg = fmt.Sprintf("compliance_application_id can be changed only while the number's compliance status is pending or rejected; it is %q", n.ComplianceStatus)
 	}
 	if msg != "" {
-		x.fail(status, msg)
+		fail(w, status, apiID, msg)
 		return
 	}
 	next := n
@@ -200,40 +167,27 @@ func (s *Server) update(x *exchange, number string, body []byte, tooLarge bool) 
 	if _, given := fields["app_id"]; !given && s.cfg.DefaultAppOnMissing {
 		next.AppID = s.cfg.DefaultApp
 	}
-	if rand.Float64() < s.cfg.IgnoreRate {
-		s.faults.Add(1)
-		x.rec.Fault = "ignore"
-	} else {
-		s.numbers[number] = next
-		s.updates.Add(1)
-		x.rec.Applied = true
-		if next != n {
-			s.changes.Add(1)
-		}
+	s.numbers[number] = next
+	s.updates.Add(1)
+	if next != n {
+		s.changes.Add(1)
 	}
-	x.json(http.StatusAccepted, map[string]string{"message": "changed", "api_id": x.rec.APIID})
+	answer(w, http.StatusAccepted, map[string]string{"message": "changed", "api_id": apiID})
 }
 
 // list serves a page of the numbers, sorted and filtered.
-func (s *Server) list(x *exchange) {
-	q, err := url.ParseQuery(x.r.URL.RawQuery)
-	for k, vs := range q {
-		if !slices.Contains([]string{"limit", "offset", "number_startswith", "subaccount", "alias"}, k) || len(vs) != 1 || vs[0] == "" {
-			err = fmt.Errorf("parameter %s=%q: the sandbox takes limit, offset, number_startswith, subaccount and alias, each once, not empty", k, vs)
-		}
-	}
+func (s *Server) list(w http.ResponseWriter, apiID, query string) {
+	q, err := url.ParseQuery(query)
 	limit, lerr := strconv.Atoi(cmp.Or(q.Get("limit"), "20"))
 	offset, oerr := strconv.Atoi(cmp.Or(q.Get("offset"), "0"))
 	prefix, sub, alias := q.Get("number_startswith"), q.Get("subaccount"), q.Get("alias")
-	if err == nil && (lerr != nil || limit < 1 || limit > 20 || oerr != nil || offset < 0 || strings.Trim(prefix, "0123456789") != "") {
-		err = errors.New("want limit from 1 to 20, offset 0 or more and number_startswith digits")
-	}
-	if err != nil {
-		x.fail(http.StatusBadRequest, err.Error())
+	if err != nil || lerr != nil || limit < 1 || limit > 20 || oerr != nil || offset < 0 || strings.Trim(prefix, "0123456789") != "" {
+		fail(w, http.StatusBadRequest, apiID, "want limit from 1 to 20, offset 0 or more and number_startswith digits")
 		return
 	}
 	// Those that start with prefix are a run of the sorted order: a page costs its size, even of a million.
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	order := s.sortedLocked()
 	lo := sort.SearchStrings(order, prefix)
 	match := order[lo : lo+sort.Search(len(order)-lo, func(i int) bool { return !strings.HasPrefix(order[lo+i], prefix) })]
@@ -247,34 +201,21 @@ func (s *Server) list(x *exchange) {
 	for _, k := range match[min(offset, len(match)):min(offset+limit, len(match))] {
 		objects = append(objects, s.numberJSON(s.numbers[k], true))
 	}
-	s.mu.Unlock()
-	meta := map[string]any{"limit": limit, "offset": offset, "total_count": len(match), "next": nil}
-	if offset+limit < len(match) {
-		q.Set("limit", strconv.Itoa(limit))
-		q.Set("offset", strconv.Itoa(offset+limit))
-		meta["next"] = "/v1/Account/" + s.cfg.AuthID + "/Number/?" + q.Encode()
-	}
-	x.json(http.StatusOK, map[string]any{"api_id": x.rec.APIID, "meta": meta, "objects": objects})
+	answer(w, http.StatusOK, map[string]any{"api_id": apiID, "meta": map[string]int{"limit": limit, "offset": offset, "total_count": len(match)}, "objects": objects})
 }
 
-func (x *exchange) json(status int, v any) {
-	b, _ := json.Marshal(v) // the sandbox's own values always marshal
-	x.reply(status, "application/json", b)
+// answer writes v as JSON; fail answers Plivo's error shape, without api_id for a 401.
+func answer(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // a client that went away is no concern here
 }
 
-func (x *exchange) reply(status int, contentType string, body []byte) {
-	x.w.Header().Set("Content-Type", contentType)
-	x.w.WriteHeader(status)
-	_, _ = x.w.Write(body) // a client that went away is no concern here
-	x.rec.Status = status
-}
-
-// fail answers Plivo's error shape; a 401's has no api_id.
-func (x *exchange) fail(status int, msg string) {
-	x.json(status, struct {
+func fail(w http.ResponseWriter, status int, apiID, msg string) {
+	answer(w, status, struct {
 		APIID string `json:"api_id,omitempty"`
 		Error string `json:"error"`
-	}{x.rec.APIID, msg})
+	}{apiID, msg})
 }
 
 // CheckListenAddr reports whether addr, a host:port, is on loopback: the sandbox answers anyone who
@@ -284,10 +225,10 @@ func CheckListenAddr(addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen address %q: %w", addr, err)
 	}
-	if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback() {
-		return nil
+	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("listen address %q: want a loopback address (127.0.0.1, ::1 or localhost)", addr)
 	}
-	return fmt.Errorf("listen address %q: want a loopback address (127.0.0.1, ::1 or localhost)", addr)
+	return nil
 }
 
 // Start serves h, a Server or a handler in front of one, on addr, which must pass CheckListenAddr

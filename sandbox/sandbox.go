@@ -79,7 +79,6 @@ type Config struct {
 	Rate                Rate          // the zero Rate is unlimited
 	Latency             time.Duration // added to every number request
 	FailRate            float64       // of number requests, answered 500, 502 or 503 applying nothing
-	IgnoreRate          float64       // of valid updates, answered 202 "changed" but not applied (for --verify)
 	DefaultAppOnMissing bool          // an update without app_id assigns DefaultApp, as Plivo documents
 	DefaultApp          string
 }
@@ -87,13 +86,9 @@ type Config struct {
 // Validate reports what in c makes no sense.
 func (c Config) Validate() error {
 	var errs []error
-	fraction := func(name string, f float64) {
-		if !(f >= 0 && f <= 1) {
-			errs = append(errs, fmt.Errorf("%s %v: want a fraction from 0 to 1", name, f))
-		}
+	if !(c.FailRate >= 0 && c.FailRate <= 1) {
+		errs = append(errs, fmt.Errorf("fail rate %v: want a fraction from 0 to 1", c.FailRate))
 	}
-	fraction("fail rate", c.FailRate)
-	fraction("ignore rate", c.IgnoreRate)
 	if c.Latency < 0 {
 		errs = append(errs, fmt.Errorf("latency %v: want 0 or more", c.Latency))
 	}
@@ -125,7 +120,7 @@ type Number struct {
 	ComplianceStatus        string // "accepted", "pending", "rejected", ...
 }
 
-// Request is what the recorder is told of one request.
+// Request is what the tests' recording fronts keep of one request.
 type Request struct {
 	Time         time.Time
 	Method, Path string
@@ -134,8 +129,7 @@ type Request struct {
 	Fields       map[string]*string // an update's values, nil for null; nil for a bad body
 	Status       int                // 0 when not answered (the client or server gave up)
 	APIID        string             // the answer's; none for a 401
-	Fault        string             // "fail" or "ignore" when injected; fronts name their own
-	Applied      bool               // an update was applied
+	Fault        string             // the fault the front injected, if any
 }
 
 // Stats counts what the sandbox served.
@@ -144,14 +138,13 @@ type Stats struct {
 	Updates     int64 // applied
 	Changes     int64 // applied and changed the number
 	RateLimited int64 // answered 429
-	Faults      int64 // failed or ignored on purpose
+	Faults      int64 // failed on purpose
 }
 
 // Server is the sandbox: an http.Handler over in-memory state, safe for concurrent use.
 type Server struct {
-	cfg      Config
-	limiter  *rate.Limiter // nil when unlimited
-	recorder atomic.Pointer[func(Request)]
+	cfg     Config
+	limiter *rate.Limiter // nil when unlimited
 
 	requests, updates, changes, rateLimited, faults atomic.Int64
 
@@ -165,12 +158,8 @@ type Server struct {
 // New returns a sandbox with the application cfg.DefaultApp and nothing else, making up the
 // credentials cfg leaves empty; it does not Validate cfg.
 func New(cfg Config) *Server {
-	if cfg.AuthID == "" {
-		cfg.AuthID = "MA" + rand.Text()[:18]
-	}
-	if cfg.AuthToken == "" {
-		cfg.AuthToken = rand.Text() + rand.Text() // guards a local server: unguessable
-	}
+	cfg.AuthID = cmp.Or(cfg.AuthID, "MA"+rand.Text()[:18])
+	cfg.AuthToken = cmp.Or(cfg.AuthToken, rand.Text()+rand.Text()) // guards a local server: unguessable
 	s := &Server{cfg: cfg, numbers: map[string]Number{}, apps: map[string]string{}, subs: map[string]string{}}
 	if r := cfg.Rate; r.Limit > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(r.Limit/cmp.Or(r.Window, time.Second).Seconds()), max(1, int(r.Limit)))
@@ -184,26 +173,24 @@ func New(cfg Config) *Server {
 // Config returns the configuration, with the credentials made up.
 func (s *Server) Config() Config { return s.cfg }
 
-// AddNumber adds or replaces n; its compliance status is "accepted" unless set.
+// AddNumber adds or replaces n, and the application and subaccount it names that the account lacks;
+// its compliance status is "accepted" unless set.
 func (s *Server) AddNumber(n Number) {
 	n.ComplianceStatus = cmp.Or(n.ComplianceStatus, "accepted")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.numbers[n.Number], s.sorted = n, nil // sorted again at the next listing, once
+	if n.AppID != "" {
+		s.apps[n.AppID] = cmp.Or(s.apps[n.AppID], "App "+n.AppID)
+	}
+	if n.Subaccount != "" {
+		s.subs[n.Subaccount] = cmp.Or(s.subs[n.Subaccount], "Subaccount "+n.Subaccount)
+	}
 }
 
-// SeedNumbers adds ns, and the applications and subaccounts they name that the account lacks, with
-// made-up names.
+// SeedNumbers adds ns.
 func (s *Server) SeedNumbers(ns []Number) {
 	for _, n := range ns {
-		s.mu.Lock()
-		if n.AppID != "" {
-			s.apps[n.AppID] = cmp.Or(s.apps[n.AppID], "App "+n.AppID)
-		}
-		if n.Subaccount != "" {
-			s.subs[n.Subaccount] = cmp.Or(s.subs[n.Subaccount], "Subaccount "+n.Subaccount)
-		}
-		s.mu.Unlock()
 		s.AddNumber(n)
 	}
 }
@@ -255,16 +242,6 @@ func (s *Server) Stats() Stats {
 	return Stats{s.requests.Load(), s.updates.Load(), s.changes.Load(), s.rateLimited.Load(), s.faults.Load()}
 }
 
-// SetRecorder makes the sandbox call f, which must be safe for concurrent use, with every request
-// once answered or given up on; nil stops it.
-func (s *Server) SetRecorder(f func(Request)) {
-	if f == nil {
-		s.recorder.Store(nil)
-	} else {
-		s.recorder.Store(&f)
-	}
-}
-
 // Columns are the columns of the CSV that Dump writes and LoadNumbers reads.
 var Columns = []string{"number", "app_id", "subaccount", "alias", "compliance_application_id", "compliance_status"}
 
@@ -288,15 +265,14 @@ func LoadNumbers(r io.Reader) ([]Number, error) {
 	if err == io.EOF {
 		err = errors.New("missing header")
 	}
-	col := map[string]int{}
+	col := make([]int, len(header)) // each column's index in Columns
 	for i, h := range header {
-		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF"))) // a spreadsheet's byte order mark
-		if _, dup := col[name]; dup || !slices.Contains(Columns, name) {
+		col[i] = slices.Index(Columns, strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))) // a spreadsheet's byte order mark
+		if col[i] < 0 || slices.Contains(col[:i], col[i]) {
 			err = fmt.Errorf("column %q: want each of %s at most once", h, strings.Join(Columns, ", "))
 		}
-		col[name] = i
 	}
-	if _, ok := col["number"]; !ok && err == nil {
+	if err == nil && !slices.Contains(col, 0) {
 		err = errors.New(`missing column "number"`)
 	}
 	if err != nil {
@@ -311,13 +287,13 @@ func LoadNumbers(r io.Reader) ([]Number, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("read numbers: %w", err)
 		}
-		v := map[string]string{}
-		for c, j := range col {
-			if v[c] = rec[j]; c != "alias" { // spaces may be the point of an alias
-				v[c] = strings.TrimSpace(rec[j])
+		var n Number
+		cells := []*string{&n.Number, &n.AppID, &n.Subaccount, &n.Alias, &n.ComplianceApplicationID, &n.ComplianceStatus}
+		for i, c := range col {
+			if *cells[c] = rec[i]; Columns[c] != "alias" { // spaces may be the point of an alias
+				*cells[c] = strings.TrimSpace(rec[i])
 			}
 		}
-		n := Number{v["number"], v["app_id"], v["subaccount"], v["alias"], v["compliance_application_id"], v["compliance_status"]}
 		line, _ := cr.FieldPos(0)
 		if len(n.Number) > 15 || n.Number == "" || strings.Trim(n.Number, "0123456789") != "" {
 			return nil, fmt.Errorf("read numbers: line %d: number %q: want 1 to 15 digits, E.164 without '+'", line, n.Number)
