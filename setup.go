@@ -95,12 +95,11 @@ func (s *jobSetup) start(ctx context.Context, checkErr error, paths ...report.Na
 		s.sayf(slog.LevelWarn, "working against the built-in SANDBOX at "+f.apiURL+", not Plivo: nothing real is changed", "api", f.apiURL)
 	}
 	s.concurrency = fitConcurrency(f, s.log)
-	opts := []client.Option{client.WithUserAgent("plivo-bulk/" + versionString()),
-		client.WithTimeout(f.timeout), client.WithMaxConns(s.concurrency)}
+	opt := client.Options{UserAgent: "plivo-bulk/" + versionString(), Timeout: f.timeout, MaxConns: s.concurrency}
 	if f.verbose {
-		opts = append(opts, client.WithTrace(logRequests(s.log)))
+		opt.Trace = logRequests(s.log)
 	}
-	s.cl, err = client.New(f.apiURL, f.authID, f.token, opts...)
+	s.cl, err = client.New(f.apiURL, f.authID, f.token, opt)
 	return usage(err)
 }
 

@@ -108,7 +108,7 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...s
 	t.Cleanup(hs.Close)
 	fx.url = hs.URL
 	var err error
-	if fx.cl, err = client.New(hs.URL, srv.Config().AuthID, srv.Config().AuthToken); err != nil {
+	if fx.cl, err = client.New(hs.URL, srv.Config().AuthID, srv.Config().AuthToken, client.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	return fx

@@ -38,7 +38,7 @@ func TestRun_adaptsToThrottlingServer(t *testing.T) {
 			srv.AddNumber(sandbox.Number{Number: n})
 			in[i] = row(i+2, n, batch.Alias, "a")
 		}
-		cl, err := client.New("http://127.0.0.1", srv.Config().AuthID, srv.Config().AuthToken, client.WithTransport(direct{srv}))
+		cl, err := client.New("http://127.0.0.1", srv.Config().AuthID, srv.Config().AuthToken, client.Options{Transport: direct{srv}})
 		if err != nil {
 			t.Fatal(err)
 		}

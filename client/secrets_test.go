@@ -53,19 +53,8 @@ func jsonEscapeAll(s string) string {
 	return b.String()
 }
 
-func TestSecrets_clientPrinted(t *testing.T) {
-	c, err := New("https://api.plivo.com", testAuthID, secretToken, WithUserAgent("plivo-bulk/test"), WithTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertNoSecret(t, "the client, printed", printed(c, *c, struct{ C *Client }{c}, []*Client{c}))
-	if !strings.Contains(c.String(), testAuthID) {
-		t.Errorf("String() = %q, want it to name the account", c.String())
-	}
-}
-
 // TestSecrets_serverEchoesToken: a server (or a proxy) that echoes the credentials must not get them into
-// an error, however printed, nor into what is read or listed, nor into the request log.
+// an error, however printed, nor into what is read or listed, nor into the request log; nor does the client, printed.
 func TestSecrets_serverEchoesToken(t *testing.T) {
 	for _, tt := range []struct {
 		status int
@@ -84,7 +73,7 @@ func TestSecrets_serverEchoesToken(t *testing.T) {
 		{200, `{"meta":{"total_count":1,"next":null},"objects":[{"alias":"` + secretToken + `"}]}`, false},
 	} {
 		var log []Exchange
-		c, mux := setup(t, secretToken, WithTrace(func(_ context.Context, x Exchange) { log = append(log, x) }))
+		c, mux := setup(t, secretToken, Options{Trace: func(_ context.Context, x Exchange) { log = append(log, x) }})
 		answer(mux, tt.status, tt.body)
 		_, err1 := c.UpdateNumber(context.Background(), "12025551111", map[string]string{"alias": "x"})
 		info, err2 := c.GetNumber(context.Background(), "12025551111")
@@ -108,12 +97,15 @@ func TestSecrets_serverEchoesToken(t *testing.T) {
 		assertNoSecret(t, "the number read, the page and the request log", text)
 	}
 
-	c, mux := setup(t, secretToken)
+	c, mux := setup(t, secretToken, Options{})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"number":"12025551111","alias":"%s","application":"/v1/Account/%s/Application/%s/","api_id":"%s"}`, jsonEscapeAll(secretToken), testAuthID, basic, secretToken)
 	})
 	info, err := c.GetNumber(context.Background(), "12025551111")
-	assertNoSecret(t, "a number whose fields echo the token", printed(info, info.AppID(), err))
+	assertNoSecret(t, "a number whose fields echo the token, and the client", printed(info, info.AppID(), err, c, *c, struct{ C *Client }{c}, []*Client{c}))
+	if !strings.Contains(c.String(), testAuthID) {
+		t.Errorf("String() = %q, want it to name the account", c.String())
+	}
 }
 
 // TestSecrets_noAnswer: errors without an answer (refused, dropped, timed out, cancelled) have their kind and hold no token.
@@ -121,11 +113,11 @@ func TestSecrets_noAnswer(t *testing.T) {
 	stall := make(chan struct{})
 	t.Cleanup(func() { close(stall) })
 	for mode, kind := range map[string]Kind{"refused": KindNetwork, "drop": KindNetwork, "stall": KindTimeout, "cancel": KindCancelled} {
-		c, mux := setup(t, secretToken, WithTimeout(50*time.Millisecond))
+		c, mux := setup(t, secretToken, Options{Timeout: 50 * time.Millisecond})
 		if mode == "refused" { // nothing listens
 			closed := httptest.NewServer(nil)
 			closed.Close()
-			c, _ = New(closed.URL, testAuthID, secretToken)
+			c, _ = New(closed.URL, testAuthID, secretToken, Options{})
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -172,13 +164,13 @@ func TestNew_refuses(t *testing.T) {
 		{"https://api.plivo.com", "MA/../x", "t", "characters an auth id cannot have"},
 		{"https://api.plivo.com", "MA1", "", "auth token is empty"},
 	} {
-		_, err := New(tt.url, tt.id, tt.token)
+		_, err := New(tt.url, tt.id, tt.token, Options{})
 		if s := printed(err, errors.Unwrap(err)); err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(s, pw) {
 			t.Errorf("New(%q, %q) = %v, want %q, never the password", tt.url, tt.id, err, tt.want)
 		}
 	}
 	for _, u := range []string{"http://127.0.0.1:1", "http://localhost:8089", "http://[::1]:80", "https://api.plivo.com"} {
-		if _, err := New(u, "MA1", "t"); err != nil {
+		if _, err := New(u, "MA1", "t", Options{}); err != nil {
 			t.Errorf("New(%q) = %v, want ok", u, err)
 		}
 	}
