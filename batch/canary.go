@@ -145,7 +145,7 @@ func (j *jobRun) learn(ctx context.Context, r Row) (int, error) {
 				return err
 			})
 		}
-		if pe, ok := client.AsAPIError(f.err); f.err != nil && (j.p.Err() != nil || !ok || pe.StatusCode/100 != 4) {
+		if pe, ok := errors.AsType[*client.APIError](f.err); f.err != nil && (j.p.Err() != nil || !ok || pe.StatusCode/100 != 4) {
 			return failed, j.p.Err()
 		} else if f.err != nil {
 			return changes, nil

@@ -300,7 +300,7 @@ func each[T, A any](ctx context.Context, p *pace.Pacer, items []T, call func(con
 // checkAccount proves the credentials with one cheap read before any number is touched.
 func checkAccount(ctx context.Context, p *pace.Pacer, cl *client.Client, log *slog.Logger) error {
 	err := p.Do(ctx, cl.GetAccount)
-	pe, _ := client.AsAPIError(err)
+	pe, _ := errors.AsType[*client.APIError](err)
 	switch {
 	case err == nil:
 		return nil

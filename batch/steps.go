@@ -173,7 +173,7 @@ func unknown(current, need Targets) error {
 
 // prefixed says which read failed.
 func prefixed(what string, err error) error {
-	if e, ok := client.AsAPIError(err); ok {
+	if e, ok := errors.AsType[*client.APIError](err); ok {
 		e.Message = what + ": " + e.Message
 	}
 	return err

@@ -202,7 +202,7 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, v a
 // traced tells the trace of a request; the path is redacted too, as a cell may hold the token by mistake.
 func (c *Client) traced(req *http.Request, start time.Time, status int, answer []byte, err error) {
 	x := Exchange{Method: req.Method, Path: c.redactString(req.URL.RequestURI()), Status: status, Duration: time.Since(start)}
-	if e, ok := AsAPIError(err); ok {
+	if e, ok := errors.AsType[*APIError](err); ok {
 		x.Kind, x.APIID = e.Kind, e.APIID
 	} else {
 		var a struct {
@@ -255,9 +255,6 @@ type APIError struct {
 func (e *APIError) Error() string { return e.Message }
 
 func (e *APIError) Unwrap() error { return e.Err }
-
-// AsAPIError returns err as an *APIError, if it is one.
-func AsAPIError(err error) (*APIError, bool) { return errors.AsType[*APIError](err) }
 
 func answerError(status int, kind Kind, msg string, cause error) *APIError {
 	return &APIError{StatusCode: status, Kind: kind, Message: fmt.Sprintf("HTTP %d: %s", status, msg), Err: cause}

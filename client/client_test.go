@@ -117,7 +117,7 @@ func TestClient_errors(t *testing.T) {
 		default:
 			_, err = c.UpdateNumber(context.Background(), "12025551111", map[string]string{"alias": "x"})
 		}
-		e, ok := AsAPIError(err)
+		e, ok := errors.AsType[*APIError](err)
 		if want := fmt.Sprintf("HTTP %d: %s", tt.status, tt.msg); !ok || e.Kind != tt.kind || err.Error() != want || e.APIID != tt.apiID ||
 			e.RetryAfter != tt.retryAfter || e.StatusCode != tt.status || n != 1 || page.Objects != nil {
 			t.Errorf("%s %d %s: %d requests, %#v\nwant one, %v %q api_id %q Retry-After %v", tt.call, tt.status, tt.body, n, err, tt.kind, want, tt.apiID, tt.retryAfter)

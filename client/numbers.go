@@ -89,13 +89,10 @@ func (c *Client) GetNumber(ctx context.Context, number string) (NumberInfo, erro
 func (c *Client) GetApplication(ctx context.Context, id string) error {
 	return c.get(ctx, "Application/"+url.PathEscape(id)+"/")
 }
-
 func (c *Client) GetSubaccount(ctx context.Context, id string) error {
 	return c.get(ctx, "Subaccount/"+url.PathEscape(id)+"/")
 }
-
 func (c *Client) GetAccount(ctx context.Context) error { return c.get(ctx, "") }
-
 func (c *Client) get(ctx context.Context, path string) error {
 	_, err := c.call(ctx, http.MethodGet, path, nil, nil)
 	return err

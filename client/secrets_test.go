@@ -83,7 +83,7 @@ func TestSecrets_serverEchoesToken(t *testing.T) {
 			if err == nil && (i < 2 || tt.status >= 300) { // the account check decodes nothing; a page may be one
 				t.Fatalf("%d: call %d: no error", tt.status, i+1)
 			} else if err != nil {
-				e, _ := AsAPIError(err)
+				e, _ := errors.AsType[*APIError](err)
 				assertNoSecret(t, fmt.Sprintf("%d: call %d's error", tt.status, i+1), printed(err, errors.Unwrap(err), *e))
 				if tt.marked && !strings.Contains(err.Error(), "[redacted]") {
 					t.Errorf("%d: call %d: error %q does not show [redacted] where the server echoed the token", tt.status, i+1, err)
@@ -138,7 +138,7 @@ func TestSecrets_noAnswer(t *testing.T) {
 		})
 		_, err := c.GetNumber(ctx, "12025551111")
 		cancel()
-		if e, ok := AsAPIError(err); !ok || e.Kind != kind || e.StatusCode != 0 || kind == KindCancelled && !errors.Is(err, context.Canceled) {
+		if e, ok := errors.AsType[*APIError](err); !ok || e.Kind != kind || e.StatusCode != 0 || kind == KindCancelled && !errors.Is(err, context.Canceled) {
 			t.Errorf("%s: %v, want %s", mode, err, kind)
 		}
 		assertNoSecret(t, mode+" error", printed(err, errors.Unwrap(err)))

@@ -96,7 +96,7 @@ func AttemptOf(ctx context.Context) (Attempt, bool) {
 
 // asError is err as the retry policy reads it.
 func asError(err error) *client.APIError {
-	if e, ok := client.AsAPIError(err); ok {
+	if e, ok := errors.AsType[*client.APIError](err); ok {
 		return e
 	}
 	e := &client.APIError{Kind: client.KindError, Message: err.Error(), Err: err}
