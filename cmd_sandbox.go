@@ -85,9 +85,8 @@ func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 		if err != nil {
 			return usagef("sandbox: open numbers file: %w", err)
 		}
-		numbers, err = sandbox.LoadNumbers(f)
-		f.Close()
-		if err != nil {
+		defer f.Close()
+		if numbers, err = sandbox.LoadNumbers(f); err != nil {
 			return usagef("sandbox: %s: %w", o.numbers, err)
 		}
 	}

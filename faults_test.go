@@ -33,6 +33,18 @@ type e2eFaults struct {
 	Seed                                       uint64
 }
 
+// e2eRequest is what the front keeps of one request.
+type e2eRequest struct {
+	Time         time.Time
+	Method, Path string
+	Number       string             // of a number's read or update
+	Body         string             // as sent
+	Fields       map[string]*string // an update's values, nil for null; nil for a bad body
+	Status       int                // 0 when not answered (the client or server gave up)
+	APIID        string             // the answer's; none for a 401
+	Fault        string             // the fault injected, if any
+}
+
 // e2eFront is the fixture's handler: faults, then the sandbox.
 type e2eFront struct {
 	srv    *sandbox.Server
@@ -78,7 +90,7 @@ func (fr *e2eFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fr.mu.Unlock()
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	q := sandbox.Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path}
+	q := e2eRequest{Time: time.Now(), Method: r.Method, Path: r.URL.Path}
 	if len(body) > 0 {
 		q.Body = string(body)
 	}

@@ -297,12 +297,12 @@ func e2eUntouched(t *testing.T, fx *e2eFixture, what string, want ...sandbox.Num
 // e2eRecorder keeps every request the front answered.
 type e2eRecorder struct {
 	mu   sync.Mutex
-	reqs []sandbox.Request
+	reqs []e2eRequest
 }
 
-func (r *e2eRecorder) add(q sandbox.Request) { r.mu.Lock(); r.reqs = append(r.reqs, q); r.mu.Unlock() }
-func (r *e2eRecorder) len() int              { r.mu.Lock(); defer r.mu.Unlock(); return len(r.reqs) }
-func (r *e2eRecorder) all() []sandbox.Request {
+func (r *e2eRecorder) add(q e2eRequest) { r.mu.Lock(); r.reqs = append(r.reqs, q); r.mu.Unlock() }
+func (r *e2eRecorder) len() int         { r.mu.Lock(); defer r.mu.Unlock(); return len(r.reqs) }
+func (r *e2eRecorder) all() []e2eRequest {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.reqs)
@@ -311,16 +311,16 @@ func (r *e2eRecorder) all() []sandbox.Request {
 // posts returns, once the sandbox has recorded every request it received,
 // the POSTs to each number that arrived at or after since (the zero time
 // for all), in order of arrival.
-func (fx *e2eFixture) posts(t *testing.T, since time.Time) map[string][]sandbox.Request {
+func (fx *e2eFixture) posts(t *testing.T, since time.Time) map[string][]e2eRequest {
 	fx.quiesce(t)
-	m := make(map[string][]sandbox.Request)
+	m := make(map[string][]e2eRequest)
 	for _, q := range fx.rec.all() {
 		if q.Method == "POST" && !q.Time.Before(since) {
 			m[q.Number] = append(m[q.Number], q)
 		}
 	}
 	for _, qs := range m {
-		slices.SortStableFunc(qs, func(a, b sandbox.Request) int { return a.Time.Compare(b.Time) })
+		slices.SortStableFunc(qs, func(a, b e2eRequest) int { return a.Time.Compare(b.Time) })
 	}
 	return m
 }
@@ -335,12 +335,12 @@ func (fx *e2eFixture) postCount(t *testing.T) (n int) {
 
 // e2eClean2xx returns the requests answered 2xx with a well-formed body:
 // the only answers that can carry an api_id to the client.
-func e2eClean2xx(qs []sandbox.Request) []sandbox.Request {
-	return slices.DeleteFunc(slices.Clone(qs), func(q sandbox.Request) bool { return q.Status < 200 || q.Status > 299 || q.Fault != "" })
+func e2eClean2xx(qs []e2eRequest) []e2eRequest {
+	return slices.DeleteFunc(slices.Clone(qs), func(q e2eRequest) bool { return q.Status < 200 || q.Status > 299 || q.Fault != "" })
 }
 
 // e2eDescribe summarises requests for a failure message.
-func e2eDescribe(qs []sandbox.Request) string {
+func e2eDescribe(qs []e2eRequest) string {
 	var parts []string
 	for _, q := range qs {
 		parts = append(parts, fmt.Sprintf("%s:%d/%s/%q", q.Method, q.Status, q.Fault, q.APIID))
@@ -885,7 +885,7 @@ func e2eWaitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 // e2eFieldsOf returns the JSON fields of a POST as plain values, and the
 // keys whose value was JSON null.
-func e2eFieldsOf(q sandbox.Request) (map[string]string, []string) {
+func e2eFieldsOf(q e2eRequest) (map[string]string, []string) {
 	m := make(map[string]string, len(q.Fields))
 	var nulls []string
 	for k, v := range q.Fields {

@@ -124,7 +124,7 @@ func (c e2eReadCounts) reads() int {
 func (c e2eReadCounts) total() int { return c.Lists + c.reads() + c.Updates + c.Other }
 
 // e2eCount sorts requests by kind.
-func e2eCount(qs []sandbox.Request) e2eReadCounts {
+func e2eCount(qs []e2eRequest) e2eReadCounts {
 	c := e2eReadCounts{Reads: map[string]int{}}
 	for _, q := range qs {
 		switch {

@@ -292,7 +292,7 @@ func e2eVerifyReport(t *testing.T, fx *e2eFixture, initial map[string]sandbox.Nu
 	}
 	delete(preflight, "a")
 	delete(preflight, "s")
-	byNumber, others := map[string][]sandbox.Request{}, 0
+	byNumber, others := map[string][]e2eRequest{}, 0
 	for _, q := range fx.rec.all() {
 		if q.Number != "" {
 			byNumber[q.Number] = append(byNumber[q.Number], q)
@@ -339,7 +339,7 @@ func e2eVerifyReport(t *testing.T, fx *e2eFixture, initial map[string]sandbox.Nu
 			sent["app_id"] = initial[w.number].AppID
 			reads = 1
 		}
-		var posts, gets []sandbox.Request
+		var posts, gets []e2eRequest
 		for _, q := range byNumber[w.number] {
 			if q.Method == "POST" {
 				posts = append(posts, q)
@@ -434,7 +434,7 @@ func TestRun_retriesFaults(t *testing.T) {
 		t.Fatalf("exit code %d, want 0 or 1\n%v", res.code, res)
 	}
 	fx.quiesce(t)
-	byNumber := map[string][]sandbox.Request{}
+	byNumber := map[string][]e2eRequest{}
 	garbledReads := 0
 	for _, q := range fx.rec.all() {
 		byNumber[q.Number] = append(byNumber[q.Number], q)
@@ -449,7 +449,7 @@ func TestRun_retriesFaults(t *testing.T) {
 			t.Errorf("row %d is reported twice", g.Row)
 		}
 		seen[g.Row] = true
-		var gets, ps []sandbox.Request
+		var gets, ps []e2eRequest
 		dropped := 0
 		for _, q := range byNumber[g.Number] {
 			if q.Method == "POST" {
@@ -560,7 +560,7 @@ func TestRun_stallTimesOut(t *testing.T) {
 		e2eExit(t, "run", res, 1)
 		e2eHas(t, "stderr", res.stderr, "timeout")
 		fx.quiesce(t)
-		byNumber := map[string][]sandbox.Request{}
+		byNumber := map[string][]e2eRequest{}
 		for _, q := range fx.rec.all() {
 			byNumber[q.Number] = append(byNumber[q.Number], q)
 		}
@@ -728,7 +728,7 @@ func TestRun_dryRun(t *testing.T) {
 			}
 			var body map[string]*string
 			if json.Unmarshal([]byte(m[4]), &body) == nil {
-				fields, nulls = e2eFieldsOf(sandbox.Request{Fields: body})
+				fields, nulls = e2eFieldsOf(e2eRequest{Fields: body})
 			}
 		}
 		if m == nil || printed[row] || m[2] != fx.authID || w.status == "" || w.status == "invalid" && !w.preflight ||

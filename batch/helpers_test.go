@@ -70,13 +70,19 @@ func numbered(n int, refused func(int) bool, pairs ...any) ([]sandbox.Number, ba
 	return numbers, rows
 }
 
+// request is what the fixture records of one request the sandbox served.
+type request struct {
+	Method, Path, Number string
+	Fields               map[string]*string // an update's values, nil for null
+}
+
 // fixture is the sandbox on loopback, recording every request, and a real client for it.
 type fixture struct {
 	srv  *sandbox.Server
 	url  string
 	cl   *client.Client
 	mu   sync.Mutex
-	reqs []sandbox.Request
+	reqs []request
 }
 
 func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...sandbox.Number) *fixture {
@@ -91,7 +97,7 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...s
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		q := sandbox.Request{Method: r.Method, Path: r.URL.Path}
+		q := request{Method: r.Method, Path: r.URL.Path}
 		_ = json.Unmarshal(body, &q.Fields)
 		if parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); len(parts) == 5 && parts[3] == "Number" {
 			q.Number = parts[4]
@@ -115,10 +121,10 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...s
 }
 
 // requests returns the requests served of method ("" for any) whose path contains part.
-func (fx *fixture) requests(method, part string) []sandbox.Request {
+func (fx *fixture) requests(method, part string) []request {
 	fx.mu.Lock()
 	defer fx.mu.Unlock()
-	var out []sandbox.Request
+	var out []request
 	for _, r := range fx.reqs {
 		if (method == "" || r.Method == method) && strings.Contains(r.Path, part) {
 			out = append(out, r)

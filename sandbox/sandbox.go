@@ -120,18 +120,6 @@ type Number struct {
 	ComplianceStatus        string // "accepted", "pending", "rejected", ...
 }
 
-// Request is what the tests' recording fronts keep of one request.
-type Request struct {
-	Time         time.Time
-	Method, Path string
-	Number       string             // of a number's read or update
-	Body         string             // up to 64 KiB
-	Fields       map[string]*string // an update's values, nil for null; nil for a bad body
-	Status       int                // 0 when not answered (the client or server gave up)
-	APIID        string             // the answer's; none for a 401
-	Fault        string             // the fault the front injected, if any
-}
-
 // Stats counts what the sandbox served.
 type Stats struct {
 	Requests    int64

@@ -23,7 +23,7 @@ const (
 )
 
 // newServer returns a sandbox with cfg, an application, a subaccount, a
-// number with compliance accepted and one pending.
+// number with compliance accepted, one pending and one of the subaccount.
 func newServer(cfg Config) *Server {
 	cfg.AuthID, cfg.AuthToken = cmp.Or(cfg.AuthID, testID), testToken
 	s := New(cfg)
@@ -31,6 +31,7 @@ func newServer(cfg Config) *Server {
 	s.AddSubaccount(sub, "Team")
 	s.AddNumber(Number{Number: accepted, AppID: app, Alias: "Main line"})
 	s.AddNumber(Number{Number: pending, ComplianceStatus: "pending"})
+	s.AddNumber(Number{Number: "12025553333", Subaccount: sub})
 	return s
 }
 
@@ -53,6 +54,8 @@ const numberPath = "/v1/Account/{id}/Number/"
 
 var apiID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
+// TestServer_routes: what answers what, an api_id on every answer but a 401's; a read shows null for
+// unset and URIs, the list sub_account as an auth_id and no api_id on an object.
 func TestServer_routes(t *testing.T) {
 	s := newServer(Config{})
 	for _, tt := range []struct {
@@ -83,6 +86,19 @@ func TestServer_routes(t *testing.T) {
 		if id, _ := m["api_id"].(string); (w.Code == 401) == apiID.MatchString(id) {
 			t.Errorf("%s %s: %d with api_id %q: want one, but for a 401", tt.method, tt.path, w.Code, id)
 		}
+	}
+	_, one := do(s, "GET", numberPath+"12025553333/", "", false)
+	_, list := do(s, "GET", numberPath+"?number_startswith=120255533", "", false)
+	_, main := do(s, "GET", numberPath+accepted+"/", "", false)
+	account := "/v1/Account/" + testID + "/"
+	for k, v := range map[string]any{"number": "12025553333", "alias": nil, "application": nil, "compliance_application_id": nil,
+		"compliance_status": "accepted", "sub_account": account + "Subaccount/" + sub + "/"} {
+		if one[k] != v {
+			t.Errorf("read: %s = %v, want %v", k, one[k], v)
+		}
+	}
+	if o := list["objects"].([]any)[0].(map[string]any); o["sub_account"] != sub || o["api_id"] != nil || main["application"] != account+"Application/"+app+"/" {
+		t.Errorf("listed: %v, want sub_account %s and no api_id; application %v, want its URI", o, sub, main["application"])
 	}
 }
 
@@ -122,24 +138,6 @@ func TestServer_update(t *testing.T) {
 				t.Errorf("after: %+v, want %+v", got, tt.after)
 			}
 		})
-	}
-}
-
-func TestServer_readsShowNullAndURIs(t *testing.T) {
-	s := newServer(Config{})
-	s.AddNumber(Number{Number: "12025553333", Subaccount: sub})
-	_, one := do(s, "GET", numberPath+"12025553333/", "", false)
-	_, list := do(s, "GET", numberPath+"?number_startswith=120255533", "", false)
-	_, main := do(s, "GET", numberPath+accepted+"/", "", false)
-	account := "/v1/Account/" + testID + "/"
-	for k, v := range map[string]any{"number": "12025553333", "alias": nil, "application": nil, "compliance_application_id": nil,
-		"compliance_status": "accepted", "sub_account": account + "Subaccount/" + sub + "/"} {
-		if one[k] != v {
-			t.Errorf("read: %s = %v, want %v", k, one[k], v)
-		}
-	}
-	if o := list["objects"].([]any)[0].(map[string]any); o["sub_account"] != sub || o["api_id"] != nil || main["application"] != account+"Application/"+app+"/" {
-		t.Errorf("listed: %v, want sub_account %s and no api_id; application %v, want its URI", o, sub, main["application"])
 	}
 }
 
@@ -226,34 +224,26 @@ func TestServer_rateLimit(t *testing.T) {
 	})
 }
 
-// TestServer_faults: failures apply nothing, touch only number endpoints and are counted.
-func TestServer_faults(t *testing.T) {
-	s := newServer(Config{FailRate: 1})
-	statuses := map[int]bool{}
-	for range 60 {
-		w, m := do(s, "POST", numberPath+accepted+"/", `{"alias": "x"}`, false)
-		statuses[w.Code] = true
-		if ct := w.Header().Get("Content-Type"); w.Code == 500 && m["error"] != "internal server error" || w.Code != 500 && ct != "text/html" {
-			t.Errorf("%d %s %s", w.Code, ct, w.Body)
-		}
-	}
-	if w, _ := do(s, "GET", "/v1/Account/{id}/", "", false); w.Code != 200 || len(statuses) != 3 || !statuses[502] {
-		t.Errorf("account read %d; statuses %v, want 500, 502 and 503", w.Code, statuses)
-	}
-	if n, _ := s.Number(accepted); n.Alias != "Main line" || s.Stats().Faults != 60 || s.Stats().Updates != 0 {
-		t.Errorf("alias %q, %+v: want nothing applied, 60 failed", n.Alias, s.Stats())
-	}
-}
-
-// TestServer_latency: number requests wait; other reads do not.
-func TestServer_latency(t *testing.T) {
+// TestServer_faultsAndLatency: failures apply nothing and are counted; they and the latency touch only
+// number endpoints.
+func TestServer_faultsAndLatency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newServer(Config{Latency: 150 * time.Millisecond})
-		for p, wait := range map[string]time.Duration{numberPath + accepted + "/": 150 * time.Millisecond, "/v1/Account/{id}/": 0} {
+		s := newServer(Config{FailRate: 1, Latency: 150 * time.Millisecond})
+		statuses := map[int]bool{}
+		for range 60 {
 			start := time.Now()
-			if w, _ := do(s, "GET", p, "", false); w.Code != 200 || time.Since(start) != wait {
-				t.Errorf("GET %s: %d after %v, want 200 after %v", p, w.Code, time.Since(start), wait)
+			w, m := do(s, "POST", numberPath+accepted+"/", `{"alias": "x"}`, false)
+			statuses[w.Code] = true
+			if ct := w.Header().Get("Content-Type"); w.Code == 500 && m["error"] != "internal server error" || w.Code != 500 && ct != "text/html" || time.Since(start) != 150*time.Millisecond {
+				t.Errorf("%d %s %s after %v", w.Code, ct, w.Body, time.Since(start))
 			}
+		}
+		start := time.Now()
+		if w, _ := do(s, "GET", "/v1/Account/{id}/", "", false); w.Code != 200 || time.Since(start) != 0 || len(statuses) != 3 || !statuses[502] {
+			t.Errorf("account read %d after %v; statuses %v, want 500, 502 and 503", w.Code, time.Since(start), statuses)
+		}
+		if n, _ := s.Number(accepted); n.Alias != "Main line" || s.Stats().Faults != 60 || s.Stats().Updates != 0 {
+			t.Errorf("alias %q, %+v: want nothing applied, 60 failed", n.Alias, s.Stats())
 		}
 	})
 }
