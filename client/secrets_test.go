@@ -75,8 +75,7 @@ func TestSecrets_serverEchoesToken(t *testing.T) {
 		var log []Exchange
 		c, mux := setup(t, secretToken, Options{Trace: func(_ context.Context, x Exchange) { log = append(log, x) }})
 		answer(mux, tt.status, tt.body)
-		_, err1 := c.UpdateNumber(context.Background(), "1202"+secretToken, // a cell holding the token by mistake
-			map[string]string{"alias": "x"})
+		_, err1 := c.UpdateNumber(context.Background(), "1202"+secretToken, map[string]string{"alias": "x"}) // a cell may hold the token
 		info, err2 := c.GetNumber(context.Background(), "12025551111")
 		err3 := c.GetAccount(context.Background())
 		page, err4 := c.ListNumbers(context.Background(), ListParams{})
