@@ -58,30 +58,6 @@ func TestLimiter_admittedPerWindow(t *testing.T) {
 	}
 }
 
-// TestLimiter_fixedAcrossEdge: fixed windows let 2N through within much
-// less than W, across an edge; a sliding log does not.
-func TestLimiter_fixedAcrossEdge(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		kind Limiter
-		want int
-	}{{LimiterFixed, 600}, {LimiterSliding, 300}} {
-		l := newLimiter(tt.kind, 300, 5*time.Second, nil)
-		got := 0
-		// 400 requests just before the edge at t0+5s, 400 just after.
-		for _, from := range []time.Duration{4900 * time.Millisecond, 5000 * time.Millisecond} {
-			for i := range 400 {
-				if ok, _ := l.take(t0.Add(from + time.Duration(i)*100*time.Microsecond)); ok {
-					got++
-				}
-			}
-		}
-		if got != tt.want {
-			t.Errorf("%s: %d admitted within 0.2s around an edge, want %d", tt.kind, got, tt.want)
-		}
-	}
-}
-
 // TestLimiter_reference drives each windowed shape with an irregular load
 // and checks every decision against the shape's definition.
 func TestLimiter_reference(t *testing.T) {
