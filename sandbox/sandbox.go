@@ -10,7 +10,7 @@
 //     only while compliance is pending or rejected.
 //   - A read shows null for an unset value. The list takes limit (1 to 20), offset,
 //     number_startswith, subaccount and alias, sorts by number and shows sub_account as a plain
-//     auth_id, as Plivo does.
+//     auth_id, as Plivo does; its meta has no next link, which plivo-bulk never follows.
 //   - The rate limit is a token bucket that starts full and counts every authenticated request; a
 //     429 has no Retry-After, as Plivo documents none. Latency and faults touch only the number
 //     endpoints.
