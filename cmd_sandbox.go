@@ -90,7 +90,7 @@ func sandboxCmd(ctx context.Context, o sandboxOptions, stdout io.Writer) error {
 			return usagef("sandbox: %s: %w", o.numbers, err)
 		}
 	}
-	s.SeedNumbers(numbers)
+	s.AddNumber(numbers...)
 	baseURL, stop, err := sandbox.Start(s, o.listen)
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)

@@ -92,7 +92,7 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...s
 	srv.AddApplication(app2, "two")
 	srv.AddSubaccount(sub1, "one")
 	srv.AddSubaccount(sub2, "two")
-	srv.SeedNumbers(numbers)
+	srv.AddNumber(numbers...)
 	fx := &fixture{srv: srv}
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)

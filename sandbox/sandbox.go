@@ -161,25 +161,20 @@ func New(cfg Config) *Server {
 // Config returns the configuration, with the credentials made up.
 func (s *Server) Config() Config { return s.cfg }
 
-// AddNumber adds or replaces n, and the application and subaccount it names that the account lacks;
-// its compliance status is "accepted" unless set.
-func (s *Server) AddNumber(n Number) {
-	n.ComplianceStatus = cmp.Or(n.ComplianceStatus, "accepted")
+// AddNumber adds or replaces ns, and the applications and subaccounts they name that the account
+// lacks; a number's compliance status is "accepted" unless set.
+func (s *Server) AddNumber(ns ...Number) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.numbers[n.Number], s.sorted = n, nil // sorted again at the next listing, once
-	if n.AppID != "" {
-		s.apps[n.AppID] = cmp.Or(s.apps[n.AppID], "App "+n.AppID)
-	}
-	if n.Subaccount != "" {
-		s.subs[n.Subaccount] = cmp.Or(s.subs[n.Subaccount], "Subaccount "+n.Subaccount)
-	}
-}
-
-// SeedNumbers adds ns.
-func (s *Server) SeedNumbers(ns []Number) {
 	for _, n := range ns {
-		s.AddNumber(n)
+		n.ComplianceStatus = cmp.Or(n.ComplianceStatus, "accepted")
+		s.numbers[n.Number], s.sorted = n, nil // sorted again at the next listing, once
+		if n.AppID != "" {
+			s.apps[n.AppID] = cmp.Or(s.apps[n.AppID], "App "+n.AppID)
+		}
+		if n.Subaccount != "" {
+			s.subs[n.Subaccount] = cmp.Or(s.subs[n.Subaccount], "Subaccount "+n.Subaccount)
+		}
 	}
 }
 

@@ -285,7 +285,7 @@ func TestLoadNumbers_readsWhatDumpWrites(t *testing.T) {
 		{"12025550001", app, "", `Sales, "east"`, "", "accepted"},
 		{"447700900123", "", sub, "  line\nbreak ", "CA-1", "pending"},
 	}
-	s.SeedNumbers([]Number{want[1], want[0]})
+	s.AddNumber(want[1], want[0])
 	if _, ok := s.subs[sub]; !ok || s.apps[app] == "" {
 		t.Errorf("AddNumber registered %v and %v", s.apps, s.subs)
 	}

@@ -78,7 +78,7 @@ func run(args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", *numbers, err)
 		}
-		s.SeedNumbers(ns)
+		s.AddNumber(ns...)
 	}
 
 	lim := newLimiter(shape, rate.Limit, rate.Window, dips)
