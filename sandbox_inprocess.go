@@ -11,20 +11,18 @@ import (
 // startSandbox starts --sandbox's server on loopback, points s at it and returns its token. It holds the
 // input's valid numbers (export's: 45) as they start in samples/, and the applications and subaccounts samples/ use.
 func (s *jobSetup) startSandbox() (string, error) {
-	const startApp = "20372631212782779"
 	cfg := s.f.sandboxCfg
 	cfg.DefaultApp = "20372631212782700" // the default_number_app Plivo assigns to an update without app_id
 	if err := cfg.Validate(); err != nil {
 		return "", usagef("--sandbox: %w", err)
 	}
 	srv := sandbox.New(cfg)
-	for id, name := range map[string]string{startApp: "Old IVR (where the sandbox's numbers start)", "20372631212782780": "Support line", "20372631212782781": "Sales IVR"} {
-		srv.AddApplication(id, name)
-	}
+	srv.AddApplication("20372631212782780", "Support line")
+	srv.AddApplication("20372631212782781", "Sales IVR")
 	srv.AddSubaccount("SAUJZDE8GXD6NCF10EPF", "EMEA team")
 	srv.AddSubaccount("SA91DHODZDOC9IS0J8HT", "APAC team")
-	seed := func(number string) {
-		srv.AddNumber(sandbox.Number{Number: number, AppID: startApp, Alias: "old alias", ComplianceStatus: "pending"})
+	seed := func(number string) { // on the app where samples/ say the numbers start
+		srv.AddNumber(sandbox.Number{Number: number, AppID: "20372631212782779", Alias: "old alias", ComplianceStatus: "pending"})
 	}
 	if s.in == nil {
 		for i := range 45 {
