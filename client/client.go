@@ -86,11 +86,10 @@ func New(baseURL, authID, token string, opt Options) (*Client, error) {
 		return nil, errors.New("auth token is empty")
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + "/"
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	n := cmp.Or(opt.MaxConns, 16)
-	transport.MaxIdleConns, transport.MaxIdleConnsPerHost, transport.MaxConnsPerHost = n, n, opt.MaxConns
 	if opt.Transport == nil {
-		opt.Transport = transport
+		t, n := http.DefaultTransport.(*http.Transport).Clone(), cmp.Or(opt.MaxConns, 16)
+		t.MaxIdleConns, t.MaxIdleConnsPerHost, t.MaxConnsPerHost = n, n, opt.MaxConns
+		opt.Transport = t
 	}
 	opt.UserAgent = cmp.Or(opt.UserAgent, "plivo-bulk")
 	return &Client{
