@@ -4,7 +4,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -87,35 +86,6 @@ func TestHelp_onStdoutForEveryForm(t *testing.T) {
 	}
 }
 
-// TestHelp_flagsPerCommand: a command's help lists only the flags it
-// uses, says what its --force replaces, and tells what reading costs
-// since reading by page made "one extra read per row" false.
-func TestHelp_flagsPerCommand(t *testing.T) {
-	help := func(cmd string) string {
-		_, stdout, _ := runWith(t, cmd, "--help")
-		return strings.Join(strings.Fields(stdout), " ") // unwrapped
-	}
-	run, plan, export := help("run"), help("plan"), help("export")
-	for _, absent := range []string{"--read", "--sandbox-default-app", "--input", "the input's numbers"} {
-		if strings.Contains(export, absent) {
-			t.Errorf("export's help lists %s, which export ignores", absent)
-		}
-	}
-	if !strings.Contains(plan, "--force replace an existing plan file") ||
-		!strings.Contains(export, "--force replace an existing file at --output") {
-		t.Errorf("plan's or export's --force is not about its own file:\n%s\n%s", plan, export)
-	}
-	if !strings.Contains(export, "--output FILE CSV FILE to write (- for standard output)") {
-		t.Errorf("export's help does not say --output - is standard output:\n%s", export)
-	}
-	if strings.Contains(run, "one extra read per row") { // not even --verify's, which may list the account
-		t.Errorf("run's help claims one extra read per row:\n%s", run)
-	}
-	if strings.Contains(run, "-rate second") || strings.Contains(run, "--read auto") || !strings.Contains(run, "--rate N ") {
-		t.Errorf("run's help lacks --long flags with placeholders:\n%s", run)
-	}
-}
-
 // TestHelp_everyFlagInAGroup: a flag added without a group would land
 // under "Flags" with --help; flagGroups must name it.
 func TestHelp_everyFlagInAGroup(t *testing.T) {
@@ -182,6 +152,10 @@ func TestCommandLine_errors(t *testing.T) {
 		{[]string{"--versoin"}, "plivo-bulk: unknown flag --versoin: did you mean --version? (see 'plivo-bulk --help')\n"},
 		{[]string{"run", "--rate", "fast"}, "plivo-bulk: run: --rate \"fast\": want a number\n"},
 		{[]string{"run", "--max-failures", "0"}, "plivo-bulk: run: --max-failures \"0\": want a number of rows (1 or more) or a percentage, as in 5%\n"},
+		// NaN% would be a budget that never stops the run.
+		{[]string{"run", "--max-failures", "NaN%"}, "plivo-bulk: run: --max-failures \"NaN%\": want a percentage above 0 and at most 100, as in 5%\n"},
+		{[]string{"run", "--max-failures", "101%"}, "plivo-bulk: run: --max-failures \"101%\": want a percentage above 0 and at most 100, as in 5%\n"},
+		{[]string{"export", "--output", "x.csv", "--prefix", "+1415"}, "plivo-bulk: export: --prefix \"+1415\": want the digits a number starts with, country code first, without +\n"},
 		{[]string{"run", "--input", "in.csv", "extra"}, "plivo-bulk: run: unexpected argument \"extra\" (flags start with --)\n"},
 		{[]string{"run", "--report", "r.csv"}, "plivo-bulk: run: --input is required\n"},
 		{[]string{"run", "--input", "x.csv"}, "plivo-bulk: run: --report is required\n"},
@@ -222,37 +196,49 @@ func TestCommandLine_jsonErrors(t *testing.T) {
 	}
 }
 
-// TestRun_takesItsStdin: --input - reads the stdin given to run, not the
-// process's.
-func TestRun_takesItsStdin(t *testing.T) {
-	in := strings.NewReader("number,alias\n12025550601,front desk\n")
-	res := e2eNewRunner(t, nil).with("PLIVO_AUTH_ID", "MAXXXXXXXXXXXXXXXXXX").start(in, "run", "--dry-run", "--input", "-").wait()
-	want := `row 2: POST /v1/Account/MAXXXXXXXXXXXXXXXXXX/Number/12025550601/ {"alias":"front desk"} (+ the number's current app_id, read first)` + "\n"
-	if res.code != 0 || res.stdout != want {
-		t.Errorf("exit %d, stdout %q, want %q\nstderr: %s", res.code, res.stdout, want, res.stderr)
-	}
-}
-
-// TestRun_usageErrors: missing credentials, bad flags and input files
-// that cannot be used stop the run with exit code 2 before anything is
-// sent, with a message that says what to fix. In-process: the environment
-// is passed to run.
+// TestRun_usageErrors: missing credentials, a token file that cannot be
+// used, bad flags and input files that cannot be used stop the run with exit
+// code 2 before anything is sent, with a message that says what to fix and
+// never a token. In-process: the environment is passed to run.
 func TestRun_usageErrors(t *testing.T) {
 	t.Parallel()
 	good := "number,app_id\n12025550601," + e2eAppA + "\n"
+	// tokenFile sets PLIVO_AUTH_TOKEN to env and PLIVO_AUTH_TOKEN_FILE to
+	// tf, where it writes content: nothing when nil, a directory when "/".
+	tokenFile := func(content *string, env string) func(*e2eRunner, string) *e2eRunner {
+		return func(r *e2eRunner, tf string) *e2eRunner {
+			if content != nil && *content == "/" {
+				_ = os.Mkdir(tf, 0o700) // opens, but cannot be read
+			} else if content != nil {
+				_ = os.WriteFile(tf, []byte(*content), 0o400)
+				if len(*content) > 1 { // never shown either (e2eProc.check)
+					r.secrets = append(r.secrets, strings.TrimSpace((*content)[:20]))
+				}
+			}
+			return r.with("PLIVO_AUTH_TOKEN", env).with("PLIVO_AUTH_TOKEN_FILE", tf)
+		}
+	}
+	const envToken = "tokenInTheEnvironment0123456789"
 	tests := []struct {
 		name    string
 		content *string // input; nil: no input file at all
-		env     func(r *e2eRunner) *e2eRunner
+		env     func(r *e2eRunner, tokenFile string) *e2eRunner
 		extra   []string
 		want    []string // in stderr; "FILE" stands for the input's path
 	}{
 		// The messages for each kind of bad file are batch/input's
 		// (TestOpen_badFiles), for a bad URL the client's (TestNew_refuses).
-		{name: "no auth id", content: &good, env: func(r *e2eRunner) *e2eRunner { return r.without("PLIVO_AUTH_ID") },
+		{name: "no auth id", content: &good, env: func(r *e2eRunner, _ string) *e2eRunner { return r.without("PLIVO_AUTH_ID") },
 			want: []string{"missing credentials", "PLIVO_AUTH_ID"}},
-		{name: "empty token", content: &good, env: func(r *e2eRunner) *e2eRunner { return r.with("PLIVO_AUTH_TOKEN", "") },
+		{name: "empty token", content: &good, env: func(r *e2eRunner, _ string) *e2eRunner { return r.with("PLIVO_AUTH_TOKEN", "") },
 			want: []string{"missing credentials", "PLIVO_AUTH_TOKEN"}},
+		{name: "token file missing", content: &good, env: tokenFile(nil, ""), want: []string{"no such file"}},
+		{name: "token file a directory", content: &good, env: tokenFile(e2ePtr("/"), ""), want: []string{"is a directory"}},
+		{name: "token file empty", content: &good, env: tokenFile(e2ePtr(""), ""), want: []string{"empty"}},
+		{name: "token file a newline only", content: &good, env: tokenFile(e2ePtr("\n"), ""), want: []string{"empty"}},
+		{name: "token file different from PLIVO_AUTH_TOKEN", content: &good, env: tokenFile(e2ePtr("tokenInTheFile0123456789\n"), envToken), want: []string{"different"}},
+		{name: "token file missing though PLIVO_AUTH_TOKEN is set", content: &good, env: tokenFile(nil, envToken), want: []string{"no such file"}},
+		{name: "token file far too long", content: &good, env: tokenFile(e2ePtr(strings.Repeat("x", 5000)), ""), want: []string{"longer than"}},
 		{name: "resume and force", content: &good, extra: []string{"--resume", "--force"}, want: []string{"--resume and --force"}},
 		{name: "missing file", want: []string{"FILE", "cannot open", "no such file"}},
 		{name: "unknown column", content: e2ePtr("number,app_ip\n12025550601,1\n"), want: []string{"FILE", "line 1", `unknown column "app_ip"`, `did you mean "app_id"`}},
@@ -264,17 +250,26 @@ func TestRun_usageErrors(t *testing.T) {
 			t.Parallel()
 			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601")...)
 			r := e2eNewRunner(t, fx)
+			tf := filepath.Join(t.TempDir(), "token") // outside the runner's directory, which check reads
 			if tt.env != nil {
-				r = tt.env(r)
+				r = tt.env(r, tf)
 			}
 			input := r.path("numbers.csv")
 			if tt.content != nil {
 				r.write("numbers.csv", *tt.content)
 			}
-			res := r.run(e2eRun(input, "report.csv", append(tt.extra, "--rate", "0")...)...)
-			e2eExit(t, "run", res, exitUsage)
-			for _, w := range tt.want {
-				e2eHas(t, "stderr", res.stderr, strings.ReplaceAll(w, "FILE", input))
+			argvs, want := [][]string{e2eRun(input, "report.csv", append(tt.extra, "--rate", "0")...)}, tt.want
+			if strings.HasPrefix(tt.name, "token file") {
+				// An address the sandbox refuses: were the token not checked
+				// first, it would say so, not serve until the test times out.
+				argvs, want = append(argvs, []string{"sandbox", "--listen", "192.0.2.1:0"}), append(want, "PLIVO_AUTH_TOKEN_FILE", tf)
+			}
+			for _, argv := range argvs {
+				res := r.run(argv...)
+				e2eExit(t, argv[0], res, exitUsage)
+				for _, w := range want {
+					e2eHas(t, "stderr", res.stderr, map[string]string{"FILE": input}[w]+strings.TrimPrefix(w, "FILE"))
+				}
 			}
 			if _, err := os.Stat(r.path("report.csv")); err == nil {
 				t.Errorf("a report was created")
@@ -343,47 +338,9 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 	}
 }
 
-// TestDryRun_jsonLogs: a dry run with --log-format json says what it would
-// send and cost as JSON records too (every stderr line one: e2eProc.check):
-// a log shipper reads every stderr line as one.
-func TestDryRun_jsonLogs(t *testing.T) {
-	r := e2eNewRunner(t, nil)
-	res := r.run("run", "--dry-run", "--log-format", "json", "--input", r.write("in.csv", "number,app_id\n12025550601,20372631212782780\n12025550602,2.03726E+16\n"), "--report", "-")
-	if e2eExit(t, "dry run", res, exitRowsFailed); !strings.Contains(res.stderr, `"requests_at_most":3`) {
-		t.Errorf("stderr lacks requests_at_most:\n%s", res.stderr)
-	}
-}
-
-// TestTextLogs_roundFloats: the text log gives figures to the thousandth,
-// not a float's seventeen digits.
-func TestTextLogs_roundFloats(t *testing.T) {
-	r := e2eNewRunner(t, nil)
-	res := r.run("run", "--sandbox", "--rate", "0", "--input", r.write("in.csv", "number,alias\n12025550601,a\n12025550602,b\n12025550603,c\n"), "--report", "r.csv")
-	if long := regexp.MustCompile(`=[0-9]+\.[0-9]{4,}`).FindString(res.stderr); res.code != 0 || long != "" {
-		t.Errorf("exit %d, an unrounded figure %q in:\n%s", res.code, long, res.stderr)
-	}
-}
-
 func TestVersion(t *testing.T) {
 	code, stdout, _ := runWith(t, "version")
 	if code != 0 || !strings.HasPrefix(stdout, "plivo-bulk ") || !strings.Contains(stdout, "commit ") || !strings.Contains(stdout, "go1.") {
 		t.Errorf("version: exit %d, %q", code, stdout)
-	}
-}
-
-// TestFailureBudgetFlagRefusesNonNumbers: a percentage that is not a
-// number ("NaN%") must be refused, not taken as a budget that never stops.
-func TestFailureBudgetFlagRefusesNonNumbers(t *testing.T) {
-	for _, s := range []string{"NaN%", "nan%", "Inf%", "-Inf%", "0%", "101%", "abc", "0"} {
-		var f failureBudgetFlag
-		if err := f.Set(s); err == nil {
-			t.Errorf("--max-failures %q accepted as %s; want an error", s, f.String())
-		}
-	}
-	for _, s := range []string{"5%", "100%", "0.5%", "1", "3"} {
-		var f failureBudgetFlag
-		if err := f.Set(s); err != nil {
-			t.Errorf("--max-failures %q refused: %v", s, err)
-		}
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -93,31 +92,5 @@ func TestExport_summarySaysStoppedBy(t *testing.T) {
 	e2eInterrupt(t, fx, p, syscall.SIGINT, 10*time.Second)
 	if sum := e2eReadSummary(t, r.path("sum.json")); sum.StoppedBy != "interrupted" || sum.ExitCode != 130 {
 		t.Errorf("summary stopped_by %q exit_code %d, want interrupted 130", sum.StoppedBy, sum.ExitCode)
-	}
-}
-
-func TestParseExportFlags_prefix(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "numbers.csv")
-	for _, tt := range []struct {
-		prefix string
-		ok     bool
-	}{
-		{"", true},
-		{"1415", true},
-		{"+1415", false},
-		{"14 15", false},
-		{"abc", false},
-	} {
-		var o exportFlags
-		err := parseInto(newExportCmd(&sys{getenv: envOf(nil)}, &o), []string{"--output", out, "--prefix", tt.prefix})
-		if err == nil {
-			err = o.check()
-		}
-		if (err == nil) != tt.ok {
-			t.Errorf("--prefix %q: err %v, want ok %v", tt.prefix, err, tt.ok)
-		}
-		if err != nil && !isUsage(err) {
-			t.Errorf("--prefix %q: %v is not a usage error (exit 2)", tt.prefix, err)
-		}
 	}
 }

@@ -13,15 +13,15 @@ import (
 // TestFiles_headerIsLineOne runs every command that writes a CSV and reads
 // each file with encoding/csv, as Python's csv.DictReader, pandas, sqlite's
 // .import and a spreadsheet read it: line 1 is the header, every row has
-// its cells. (The undo file, so written, still refuses another account:
-// TestUndoInput_refusesAnotherOrigin.)
+// its cells (export with a --prefix, which it takes). (The undo file, so
+// written, still refuses another account: TestUndoInput_refusesAnotherOrigin.)
 func TestFiles_headerIsLineOne(t *testing.T) {
 	r := e2eNewRunner(t, nil)
 	r.write("in.csv", "number,alias\n12025550101,=new\n12025550102,b\n12025550199,c\n")
 	for _, args := range [][]string{
 		{"run", "--sandbox", "--input", "in.csv", "--report", "report.csv", "--undo", "undo.csv", "--rate", "0"},
 		{"plan", "--sandbox", "--input", "in.csv", "--output", "plan.csv", "--rate", "0"},
-		{"export", "--sandbox", "--output", "export.csv", "--rate", "0"},
+		{"export", "--sandbox", "--output", "export.csv", "--rate", "0", "--prefix", "1202555"},
 	} {
 		e2eExit(t, args[0], r.run(args...), 0)
 	}

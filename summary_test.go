@@ -118,15 +118,22 @@ func TestSummary_neverReplacesTheInput(t *testing.T) {
 	}
 }
 
-// TestRun_jsonLogsAndSummaryFile: with --log-format json every stderr line
-// is a JSON record (e2eProc.check), "run finished" carries the counts,
-// figures keep three decimals at most, and --summary gets the same counts.
-func TestRun_jsonLogsAndSummaryFile(t *testing.T) {
+// TestLogs_countsAndFigures: "run finished" carries the counts and
+// --summary the same, figures keep three decimals at most in text and in
+// JSON, and a dry run says its cost as a JSON record too (every stderr line
+// JSON: e2eProc.check).
+func TestLogs_countsAndFigures(t *testing.T) {
 	r := e2eNewRunner(t, nil)
 	sample, _ := filepath.Abs("samples/numbers-mistakes.csv")
-	res := r.run("run", "--sandbox", "--input", sample, "--report", "r.csv", "--log-format", "json", "--rate", "0", "--summary", "summary.json")
-	if e2eExit(t, "run", res, exitRowsFailed); res.stdout != "" {
-		t.Errorf("stdout %q, want nothing (the report went to a file)", res.stdout)
+	var res e2eResult
+	for _, format := range []string{"text", "json"} {
+		res = r.run("run", "--sandbox", "--input", sample, "--report", "r.csv", "--force", "--log-format", format, "--rate", "0", "--summary", "summary.json")
+		if e2eExit(t, format, res, exitRowsFailed); res.stdout != "" {
+			t.Errorf("stdout %q, want nothing (the report went to a file)", res.stdout)
+		}
+		if m := regexp.MustCompile(`(=|":)-?[0-9]+\.[0-9]{4,}`).FindAllString(res.stderr, -1); m != nil {
+			t.Errorf("%s: figures with more than three decimals: %q", format, m)
+		}
 	}
 	finished := e2eLog(res.stderr, "run finished")
 	for k, v := range map[string]float64{"rows": 9, "ok": 3, "failed": 0, "invalid": 6, "skipped": 0, "already_ok": 0, "not_attempted": 0, "retries": 0, "rate_limited": 0} {
@@ -137,10 +144,11 @@ func TestRun_jsonLogsAndSummaryFile(t *testing.T) {
 	if _, ok := finished["effective_rate"]; !ok {
 		t.Errorf("run finished has no effective_rate: %v", finished)
 	}
-	if m := regexp.MustCompile(`"(elapsed_s|effective_rate|accepted_rate)":-?[0-9]+\.[0-9]{4,}`).FindAllString(res.stderr, -1); m != nil {
-		t.Errorf("figures with more than three decimals: %q", m)
-	}
 	if sf := e2eReadSummary(t, r.path("summary.json")); sf.ExitCode != 1 || sf.OK != 3 || sf.Invalid != 6 || sf.Command != "run" || sf.Output != r.path("r.csv") {
 		t.Errorf("summary file = %+v", sf)
+	}
+	res = r.run("run", "--dry-run", "--log-format", "json", "--input", r.write("in.csv", "number,app_id\n12025550601,20372631212782780\n12025550602,2.03726E+16\n"), "--report", "-")
+	if e2eExit(t, "dry run", res, exitRowsFailed); !strings.Contains(res.stderr, `"requests_at_most":3`) {
+		t.Errorf("stderr lacks requests_at_most:\n%s", res.stderr)
 	}
 }
