@@ -10,11 +10,11 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,20 +29,15 @@ import (
 // openPTY opens a new pseudo-terminal and returns its master, which the
 // test reads and writes, and its slave, the process's terminal.
 func openPTY() (master, slave *os.File, err error) {
-	if master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0); err != nil {
+	// Non-blocking, so that os.NewFile puts the master in Go's poller and
+	// Close interrupts its reads.
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
 		return nil, nil, err
 	}
-	// Through SyscallConn, not File.Fd, which would take the master out of
-	// Go's poller and make its reads uninterruptible.
-	rc, err := master.SyscallConn()
-	n := 0
-	if err == nil {
-		cerr := rc.Control(func(fd uintptr) {
-			if err = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); err == nil { // unlock
-				n, err = unix.IoctlGetInt(int(fd), unix.TIOCGPTN)
-			}
-		})
-		err = cmp.Or(cerr, err)
+	master, n := os.NewFile(uintptr(fd), "/dev/ptmx"), 0
+	if err = unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err == nil { // unlock
+		n, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
 	}
 	if err == nil {
 		slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
@@ -65,9 +60,7 @@ type ptyProc struct {
 // startPTY starts the binary with argv, its standard streams on a new
 // pseudo-terminal, its controlling terminal; adjust, when not nil, changes
 // the command first.
-func (r *e2eRunner) startPTY(argv ...string) *ptyProc { return r.startPTYWith(nil, argv...) }
-
-func (r *e2eRunner) startPTYWith(adjust func(*exec.Cmd), argv ...string) *ptyProc {
+func (r *e2eRunner) startPTY(adjust func(*exec.Cmd), argv ...string) *ptyProc {
 	t := r.t
 	t.Helper()
 	master, slave, err := openPTY()
@@ -108,7 +101,7 @@ func (p *ptyProc) expect(text string) {
 			p.consumed += i + len(text)
 			return
 		}
-		if p.exited() && p.isDrained() || time.Now().After(deadline) {
+		if p.drainedNow() || time.Now().After(deadline) {
 			_ = p.cmd.Process.Kill()
 			t.Fatalf("plivo-bulk %v: no %q on the terminal (exited: %v); it shows:\n%s", p.argv, text, p.exited(), out)
 		}
@@ -116,10 +109,12 @@ func (p *ptyProc) expect(text string) {
 	}
 }
 
-func (p *ptyProc) isDrained() bool {
+// drainedNow reports whether the process has exited and all it wrote has
+// been read.
+func (p *ptyProc) drainedNow() bool {
 	select {
 	case <-p.drained:
-		return true
+		return p.exited()
 	default:
 		return false
 	}
@@ -187,7 +182,7 @@ func TestConfirm_prompt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
-			p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json"}, confirmArgs)...)
+			p := r.startPTY(nil, slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--summary", "summary.json"}, confirmArgs)...)
 			p.expect("About to update numbers on account " + fx.authID + " at http://127.0.0.1:")
 			p.expect("rows: 5, of which 5 to send")
 			p.expect(`app_id → "` + e2eAppA + `": 5 numbers`)
@@ -217,12 +212,16 @@ func TestConfirm_prompt(t *testing.T) {
 
 // TestConfirm_asksOnTheTerminalWhateverIsRedirected: the question is
 // asked on the controlling terminal itself, so that stderr sent to a log
-// (2>run.log) does not hide it, and the input read from standard input
-// does not skip it.
+// (2>run.log) does not hide it, and the input read from standard input does
+// not skip it; what was typed before the question (while the input is read)
+// is thrown away, not taken as its answer. With --yes nothing is asked.
 func TestConfirm_asksOnTheTerminalWhateverIsRedirected(t *testing.T) {
 	t.Parallel()
-	for _, redirect := range []string{"stderr to a log", "input on stdin"} {
-		t.Run(redirect, func(t *testing.T) {
+	for _, tt := range []struct {
+		redirect, answer string
+		changed          int
+	}{{"stderr to a log", "yes\r", 3}, {"input on stdin", "no\r", 0}, {"--yes", "", 3}} {
+		t.Run(tt.redirect, func(t *testing.T) {
 			t.Parallel()
 			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, 3, e2eAppA)
 			log, err := os.Create(r.path("run.log"))
@@ -232,73 +231,45 @@ func TestConfirm_asksOnTheTerminalWhateverIsRedirected(t *testing.T) {
 			defer log.Close()
 			args := []string{"run", "--input", input, "--report", "report.csv"}
 			adjust := func(cmd *exec.Cmd) { cmd.Stderr = log }
-			if redirect == "input on stdin" {
-				data, err := os.ReadFile(input)
-				if err != nil {
-					t.Fatal(err)
-				}
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = pr.Close(); _ = pw.Close() })
+			switch tt.redirect {
+			case "input on stdin":
 				args[2] = "-"
 				adjust = func(cmd *exec.Cmd) {
-					cmd.Stdin = bytes.NewReader(data)
+					cmd.Stdin = pr
 					cmd.SysProcAttr.Ctty = 1 // the terminal is on stdout
 				}
+			case "--yes":
+				args = append(args, "--yes")
 			}
-			p := r.startPTYWith(adjust, slices.Concat(args, confirmArgs)...)
-			p.expect("rows: 3, of which 3 to send")
-			p.expect("Type yes to go on: ")
-			if got := fx.postCount(t); got != 0 {
-				t.Fatalf("%d updates sent before the answer", got)
+			p := r.startPTY(adjust, slices.Concat(args, confirmArgs)...)
+			if tt.redirect == "input on stdin" {
+				p.typeIn("yes\r") // no question before the input ends: typed ahead of it
+				_, _ = pw.WriteString(e2eRead(t, input))
+				_ = pw.Close()
 			}
-			p.typeIn("yes\r")
-			if res := p.finish(); res.code != 0 {
-				t.Fatalf("exit code %d, want 0\n%s", res.code, res.stdout)
+			if tt.answer != "" {
+				p.expect("rows: 3, of which 3 to send")
+				p.expect("Type yes to go on: ")
+				if got := fx.postCount(t); got != 0 {
+					t.Fatalf("%d updates sent before the answer", got)
+				}
+				p.typeIn(tt.answer)
 			}
-			confirmChanged(t, fx, numbers, 3)
+			res := p.finish()
+			if res.code != map[bool]int{true: 0, false: 1}[tt.changed > 0] || tt.answer == "" && strings.Contains(res.stdout, "Type yes") {
+				t.Fatalf("exit code %d, want 0 after a yes, 1 after a no, no question with --yes\n%s", res.code, res.stdout)
+			}
+			confirmChanged(t, fx, numbers, tt.changed)
 			if logged, _ := os.ReadFile(r.path("run.log")); bytes.Contains(logged, []byte("Type yes")) {
 				t.Errorf("the question went to stderr's log too:\n%s", logged)
 			}
 		})
 	}
-}
-
-// TestConfirm_typedAheadDoesNotAnswer: whatever was typed before a
-// question is shown (while the input is read, while the canary runs) is
-// thrown away; only a line typed after the question answers it.
-func TestConfirm_typedAheadDoesNotAnswer(t *testing.T) {
-	t.Parallel()
-	const n, canary = 12, 3
-	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
-	data, err := os.ReadFile(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fifo := r.path("numbers.fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := r.startPTY(slices.Concat([]string{"run", "--input", fifo, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
-	// No question before the input ends: this yes is typed ahead of it.
-	p.typeIn("yes\r")
-	go func() {
-		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err != nil {
-			return
-		}
-		defer f.Close()
-		_, _ = f.Write(data)
-	}()
-	p.expect("Type yes to go on: ")
-	if got := fx.postCount(t); got != 0 {
-		t.Fatalf("%d updates sent: the yes typed before the question answered it", got)
-	}
-	p.typeIn("yes\ryes\r") // the second yes is typed ahead of the canary's question
-	p.expect("Check them now, then type yes to send the rest: ")
-	p.typeIn("no\r")
-	res := p.finish()
-	if res.code != 1 || !strings.Contains(res.stdout, "not confirmed") {
-		t.Fatalf("exit code %d, want 1 (declined)\n%s", res.code, res.stdout)
-	}
-	confirmChanged(t, fx, numbers, canary)
 }
 
 // TestConfirm_backgroundJobIsRefused: a run in the background of a shell
@@ -341,7 +312,7 @@ func TestConfirm_backgroundJobIsRefused(t *testing.T) {
 				f, _ := os.OpenFile(fifo, os.O_WRONLY, 0) // returns once the run opens the input
 				opened <- f
 			}()
-			p := r.startPTYWith(func(cmd *exec.Cmd) {
+			p := r.startPTY(func(cmd *exec.Cmd) {
 				cmd.Path, cmd.Args = sh, append([]string{"sh", "-c", tt.script, cmd.Path}, cmd.Args[1:]...)
 			}, slices.Concat([]string{"run", "--input", fifo, "--report", "report.csv"}, confirmArgs)...)
 			var w *os.File
@@ -383,55 +354,68 @@ func TestConfirm_ttyThatIsNoTerminalAsksNothing(t *testing.T) {
 	confirmChanged(t, fx, numbers, 3)
 }
 
-// TestConfirm_yesFlagAsksNothing checks that --yes skips the question on
-// a terminal.
-func TestConfirm_yesFlagAsksNothing(t *testing.T) {
-	t.Parallel()
-	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, 3, e2eAppA)
-	res := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--yes"}, confirmArgs)...).finish()
-	if res.code != 0 || strings.Contains(res.stdout, "Type yes") {
-		t.Fatalf("exit code %d, want 0 without a question:\n%s", res.code, res.stdout)
-	}
-	confirmChanged(t, fx, numbers, 3)
-}
-
 // TestConfirm_canaryAsksAgain runs a canary on a terminal: after the
-// first yes, the canary's rows are sent and shown, and a second question
-// decides the rest.
+// first yes, the canary's rows are sent and shown, and a second question,
+// which a line typed ahead of it does not answer, decides the rest. While it
+// waits nothing is written over it (the progress stops); after a yes the bar
+// goes on from the canary's count; log lines take lines of their own; a dumb
+// terminal gets no \r and no colour.
 func TestConfirm_canaryAsksAgain(t *testing.T) {
 	t.Parallel()
 	const n, canary = 12, 3
-	for _, answer := range []string{"no", "yes", "ctrl-c"} {
-		t.Run(answer, func(t *testing.T) {
+	for _, tt := range []struct{ answer, term, progress string }{
+		{"yes", "xterm", "auto"}, {"yes", "xterm", "never"}, {"yes", "dumb", "auto"}, {"no", "xterm", "never"}, {"ctrl-c", "xterm", "never"},
+	} {
+		t.Run(tt.answer+" "+tt.term+" "+tt.progress, func(t *testing.T) {
 			t.Parallel()
 			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
-			p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary)}, confirmArgs)...)
+			p := r.with("TERM", tt.term).startPTY(nil, "run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary),
+				"--rate", "0", "--progress", tt.progress, "--log-every", "10ms")
 			p.expect(fmt.Sprintf("1 pre-flight read, 0 listing pages, %d canary reads)", canary))
 			p.expect("Type yes to go on: ")
-			p.typeIn("yes\r")
+			p.typeIn("yes\ryes\r") // the second yes is typed ahead of the canary's question
 			p.expect(fmt.Sprintf("Canary: %d rows sent, each read back, all in their target state:", canary))
 			p.expect(fmt.Sprintf("row 2 %s: ok app_id=%q", numbers[0], e2eAppA))
 			p.expect("Check them now, then type yes to send the rest: ")
-			// While the question waits, exactly the canary is applied.
-			confirmChanged(t, fx, numbers, canary) // at the second question
-			typed := map[string]string{"no": "no\r", "yes": "yes\r", "ctrl-c": "\x03"}[answer]
-			p.typeIn(typed)
+			asked := len(p.stdout.String())
+			confirmChanged(t, fx, numbers, canary) // while the question waits, exactly the canary is applied
+			// The time a person takes to read: the old progress loop went on
+			// writing in it, every --log-every.
+			time.Sleep(100 * time.Millisecond)
+			if after := p.stdout.String()[asked:]; after != "" {
+				t.Errorf("written while the question waits: %q", after)
+			}
+			p.typeIn(map[string]string{"no": "no\r", "yes": "yes\r", "ctrl-c": "\x03"}[tt.answer])
 			res := p.finish()
-			wantCode, wantChanged := map[string]int{"no": 1, "yes": 0, "ctrl-c": 130}[answer], canary
-			if answer == "yes" {
+			wantCode, wantChanged := map[string]int{"no": 1, "yes": 0, "ctrl-c": 130}[tt.answer], canary
+			if tt.answer == "yes" {
 				wantChanged = n
 			}
 			e2eExit(t, "run", res, wantCode)
 			confirmChanged(t, fx, numbers, wantChanged)
-			rows := e2eAttempted(e2eReadReport(t, r.path("report.csv")))
-			if len(rows) != wantChanged {
+			if rows := e2eAttempted(e2eReadReport(t, r.path("report.csv"))); len(rows) != wantChanged {
 				t.Errorf("report has %d rows, want %d", len(rows), wantChanged)
 			}
-			if answer == "yes" {
+			out := res.stdout
+			for _, l := range screen(out) { // (at a Ctrl-C, the interrupt's notice follows the echoed ^C)
+				if i := strings.Index(l, "level="); i > 0 && !strings.HasPrefix(l, "time=") && tt.answer != "ctrl-c" {
+					t.Errorf("a log line glued to something else: %q", l)
+				}
+			}
+			answered := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(out[asked:], "")
+			switch {
+			case tt.progress == "auto" && tt.term == "xterm":
+				if !strings.Contains(answered, fmt.Sprintf(" %d/%d ok %d failed 0", n, n, n)) || strings.Contains(answered, fmt.Sprintf("/%d ", n-canary)) {
+					t.Errorf("after the canary the bar does not go on to %d/%d from the canary's %d:\n%q", n, n, canary, answered)
+				}
+			case strings.Contains(strings.ReplaceAll(out, "\r\n", "\n"), "\r") || strings.Contains(out, "\x1b["):
+				t.Errorf("a \\r or a colour code without a bar:\n%q", out)
+			}
+			if tt.answer == "yes" {
 				return
 			}
-			if want := fmt.Sprintf("%d rows were not attempted", n-canary); !strings.Contains(res.stdout, want) {
-				t.Errorf("the terminal does not show %q:\n%s", want, res.stdout)
+			if want := fmt.Sprintf("%d rows were not attempted", n-canary); !strings.Contains(out, want) {
+				t.Errorf("the terminal does not show %q:\n%s", want, out)
 			}
 			// The rest is resumable: off a terminal, nothing is asked.
 			res = r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--resume"}, confirmArgs)...)
@@ -451,7 +435,7 @@ func TestConfirm_bigRunCanaryUndo(t *testing.T) {
 	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppB)
 	before := fx.srv.Numbers()
 	question := "Type the account id (" + fx.authID + ") to go on: "
-	p := r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "refused.csv"}, confirmArgs)...)
+	p := r.startPTY(nil, slices.Concat([]string{"run", "--input", input, "--report", "refused.csv"}, confirmArgs)...)
 	p.expect("rows: 1001, of which 1001 to send")
 	p.expect(question)
 	p.typeIn("yes\r")
@@ -462,7 +446,7 @@ func TestConfirm_bigRunCanaryUndo(t *testing.T) {
 		t.Fatalf("%d updates sent after a refused yes, want 0", posts)
 	}
 
-	p = r.startPTY(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary), "--undo", "undo.csv", "--summary", "summary.json"}, confirmArgs)...)
+	p = r.startPTY(nil, slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", strconv.Itoa(canary), "--undo", "undo.csv", "--summary", "summary.json"}, confirmArgs)...)
 	p.expect(fmt.Sprintf(`app_id → "%s": 1001 numbers`, e2eAppB))
 	p.expect("(counted against the settings the numbers hold now)")
 	p.expect(question)
