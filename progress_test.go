@@ -136,14 +136,16 @@ func TestProgress_logLoop(t *testing.T) {
 		p := &progress{w: &out, every: time.Second}
 		p.log = newLogger("text", false, p)
 		p.begin("updating", 10)
-		p.add(batch.StatusOK, "")
 		lines := func() int { return strings.Count(out.String(), "msg=progress") }
-		time.Sleep(2500 * time.Millisecond)
+		time.Sleep(1500 * time.Millisecond)
+		p.add(batch.StatusOK, "")
+		time.Sleep(time.Second)
 		synctest.Wait() // the loop has logged what it logs by then
 		if n := lines(); n != 2 {
 			t.Fatalf("%d progress lines in 2.5 periods, want 2:\n%s", n, out.String())
 		}
-		if !strings.Contains(out.String(), "done=1 total=10 ok=1 failed=0") || strings.Contains(out.String(), "\r") {
+		if !strings.Contains(out.String(), "done=0 total=10 ok=0 failed=0 skipped=0 unverified=0 rows_per_s=0 eta_s=-1\n") ||
+			!strings.Contains(out.String(), "done=1 total=10 ok=1 failed=0") || strings.Contains(out.String(), "\r") {
 			t.Errorf("progress lines:\n%q", out.String())
 		}
 		p.pause()
