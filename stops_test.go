@@ -52,92 +52,65 @@ func e2eInterrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, 
 // SIGTERM.
 func TestStop_signalEndsWaits(t *testing.T) {
 	t.Parallel()
-	type setup struct {
-		r       *e2eRunner
-		fx      *e2eFixture
-		hits    *atomic.Int64 // requests the misbehaving server answered
-		waiting func() bool   // the run is in the wait
-	}
-	// proxied starts a run whose server answers what handle says.
-	proxied := func(t *testing.T, match func(r *http.Request) bool, answer func(w http.ResponseWriter, r *http.Request), binary bool) (*e2eProc, setup) {
-		hits := &atomic.Int64{}
-		fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 2000, 3, e2eAppA, func(w http.ResponseWriter, r *http.Request) bool {
-			if !match(r) {
-				return false
-			}
-			hits.Add(1)
-			answer(w, r)
-			return true
-		})
-		if binary {
-			r = r.binary()
-		}
-		return r.start(nil, e2eRun(input, "report.csv", "--rate", "0")...),
-			setup{r: r, fx: fx, hits: hits, waiting: func() bool { return hits.Load() > 0 }}
-	}
-	// fifo starts a run whose input, or token file, is a FIFO no one writes.
-	fifo := func(t *testing.T, token bool) (*e2eProc, setup) {
-		fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 2000, 3, e2eAppA)
-		fifo := r.path("some.fifo")
-		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-			t.Skipf("mkfifo: %v", err)
-		}
-		if input = fifo; token {
-			input, r = r.path("numbers.csv"), r.without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", fifo)
-		}
-		p := r.start(nil, e2eRun(input, "report.csv", "--rate", "0")...)
-		start := time.Now()
-		return p, setup{r: r, fx: fx, waiting: func() bool { return time.Since(start) > 300*time.Millisecond }}
-	}
+	app := func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/Application/") }
+	throttle := func(w http.ResponseWriter, _ *http.Request) { e2eAnswer429(w, "300") }
+	// They change nothing: waiting for them is waiting for the client's timeout.
+	hang := func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 	tests := []struct {
-		name  string
-		sig   syscall.Signal
-		start func(t *testing.T) (*e2eProc, setup)
+		name   string
+		sig    syscall.Signal // SIGTERM to the binary: main's to map
+		match  func(*http.Request) bool
+		answer func(http.ResponseWriter, *http.Request) // the server's answer to what match picks
+		input  string                                   // or else the input waits: "stdin", "fifo", "token fifo"
 	}{
-		{"account check, Retry-After 300", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
-			return proxied(t, e2eIsAccount, func(w http.ResponseWriter, _ *http.Request) { e2eAnswer429(w, "300") }, false)
-		}},
-		{"account check, Retry-After 300, SIGTERM to the binary", syscall.SIGTERM, func(t *testing.T) (*e2eProc, setup) {
-			return proxied(t, e2eIsAccount, func(w http.ResponseWriter, _ *http.Request) { e2eAnswer429(w, "300") }, true)
-		}},
-		{"pre-flight application read, Retry-After 300", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
-			return proxied(t, func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/Application/") },
-				func(w http.ResponseWriter, _ *http.Request) { e2eAnswer429(w, "300") }, false)
-		}},
-		{"account check never answered", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
-			return proxied(t, e2eIsAccount, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, false)
-		}},
-		// They change nothing: waiting for them is waiting for the client's timeout.
-		{"pre-flight application read never answered", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
-			return proxied(t, func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/Application/") },
-				func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, false)
-		}},
-		{"stalled standard input", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) {
-			// As `sleep 1000 | plivo-bulk run --input -`, after part of
-			// the header.
-			pr, pw, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = pr.Close(); _ = pw.Close() })
-			if _, err := io.WriteString(pw, "number,app"); err != nil {
-				t.Fatal(err)
-			}
-			fx, r, _, _ := e2eMoveAll(t, sandbox.Config{}, 2000, 3, e2eAppA)
-			p := r.start(pr, e2eRun("-", "report.csv", "--rate", "0")...)
-			start := time.Now()
-			return p, setup{r: r, fx: fx, waiting: func() bool { return time.Since(start) > 300*time.Millisecond }}
-		}},
-		{"input a FIFO with no writer", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) { return fifo(t, false) }},
-		{"token file a FIFO with no writer", syscall.SIGINT, func(t *testing.T) (*e2eProc, setup) { return fifo(t, true) }},
+		{"account check, Retry-After 300", syscall.SIGINT, e2eIsAccount, throttle, ""},
+		{"account check, Retry-After 300, SIGTERM to the binary", syscall.SIGTERM, e2eIsAccount, throttle, ""},
+		{"pre-flight application read, Retry-After 300", syscall.SIGINT, app, throttle, ""},
+		{"account check never answered", syscall.SIGINT, e2eIsAccount, hang, ""},
+		{"pre-flight application read never answered", syscall.SIGINT, app, hang, ""},
+		{"stalled standard input", syscall.SIGINT, nil, nil, "stdin"},
+		{"input a FIFO with no writer", syscall.SIGINT, nil, nil, "fifo"},
+		{"token file a FIFO with no writer", syscall.SIGINT, nil, nil, "token fifo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p, s := tt.start(t)
-			e2eWaitFor(t, 10*time.Second, "the wait", func() bool { return s.waiting() || p.exited() })
+			var hits atomic.Int64 // requests the misbehaving server answered
+			fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 2000, 3, e2eAppA, func(w http.ResponseWriter, q *http.Request) bool {
+				if tt.match == nil || !tt.match(q) {
+					return false
+				}
+				hits.Add(1)
+				tt.answer(w, q)
+				return true
+			})
+			var stdin io.Reader
+			switch fifo := r.path("some.fifo"); tt.input {
+			case "stdin": // as `sleep 1000 | plivo-bulk run --input -`, after part of the header
+				pr, pw, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = pr.Close(); _ = pw.Close() })
+				_, _ = io.WriteString(pw, "number,app")
+				stdin, input = pr, "-"
+			case "fifo", "token fifo":
+				if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+					t.Skipf("mkfifo: %v", err)
+				}
+				if input = fifo; tt.input == "token fifo" {
+					input, r = r.path("numbers.csv"), r.without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", fifo)
+				}
+			}
+			if tt.sig != syscall.SIGINT {
+				r = r.binary()
+			}
+			p, start := r.start(stdin, e2eRun(input, "report.csv", "--rate", "0")...), time.Now()
+			e2eWaitFor(t, 10*time.Second, "the wait", func() bool {
+				return hits.Load() > 0 || tt.match == nil && time.Since(start) > 300*time.Millisecond || p.exited()
+			})
 			time.Sleep(50 * time.Millisecond) // well into it
-			res := e2eInterrupt(t, s.fx, p, tt.sig, 3*time.Second)
+			res := e2eInterrupt(t, fx, p, tt.sig, 3*time.Second)
 			e2eHas(t, "stderr", res.stderr, "interrupted")
 		})
 	}
