@@ -265,8 +265,9 @@ func TestRun_sendsAtMostTheRequestsAnnounced(t *testing.T) {
 		if sent > atMost {
 			t.Errorf("--read %s: %v requests sent, but the start line said at most %v", read, sent, atMost)
 		}
-		if res := r.run("run", "--dry-run", "--input", r.path("numbers.csv"), "--canary", "2", "--read", read); read == "page" {
-			e2eHas(t, "dry run", res.stderr, "listing the account")
+		// Every row with its app_id: no read but the canary's.
+		if res := r.run("run", "--dry-run", "--input", r.write("apps.csv", e2eInput("number,app_id", e2eAppA, numbers...)), "--canary", "2", "--read", read); read == "page" {
+			e2eHas(t, "dry run", res.stderr, "plus, for the canary (--read page), listing the account")
 		}
 	}
 }
