@@ -76,6 +76,8 @@ func newTestBar(colour bool) (*progress, *bytes.Buffer) {
 
 // TestProgress_logLinesClearTheBar: a log line takes a line of its own,
 // never glued to the bar, which is drawn again below it with the counts.
+// While the canary's question is on the terminal the bar is erased and
+// nothing is drawn over it; after the answer the same count goes on.
 func TestProgress_logLinesClearTheBar(t *testing.T) {
 	for _, colour := range []bool{false, true} {
 		p, out := newTestBar(colour)
@@ -96,35 +98,25 @@ func TestProgress_logLinesClearTheBar(t *testing.T) {
 		if got := strings.Contains(out.String(), "\x1b["); got != colour {
 			t.Errorf("colour %v: escape codes written: %v", colour, got)
 		}
+		p.pause()
+		at := out.Len()
+		if s := screen(out.String()); s[len(s)-1] != "" {
+			t.Fatalf("colour %v: the bar is still on screen at the question: %q", colour, s)
+		}
+		p.log.Info("a line while paused")
+		if strings.Contains(out.String()[at:], "updating") {
+			t.Errorf("colour %v: the bar was drawn while paused: %q", colour, out.String()[at:])
+		}
+		p.resume()
+		p.drawnAt = time.Time{}
+		p.add(batch.StatusOK, "")
+		if s := screen(out.String()); !strings.Contains(s[len(s)-1], " 4/300 ok 2") {
+			t.Errorf("colour %v: after the question the bar shows %q, want it to go on at 4/300", colour, s[len(s)-1])
+		}
 		p.finish()
 		if s := screen(out.String()); s[len(s)-1] != "" {
 			t.Errorf("colour %v: the bar is still on screen after finish: %q", colour, s)
 		}
-	}
-}
-
-// TestProgress_pausedForTheCanaryQuestion: while the canary's question is
-// on the terminal the bar is erased and nothing is drawn over it; after
-// the answer the same count goes on, the canary's rows in it.
-func TestProgress_pausedForTheCanaryQuestion(t *testing.T) {
-	p, out := newTestBar(false)
-	p.begin("updating", 300)
-	p.add(batch.StatusOK, "")
-	p.add(batch.StatusOK, "") // the canary's two rows
-	p.pause()
-	at := out.Len()
-	if s := screen(out.String()); s[len(s)-1] != "" {
-		t.Fatalf("the bar is still on screen at the question: %q", s)
-	}
-	p.log.Info("a line while paused")
-	if strings.Contains(out.String()[at:], "updating") {
-		t.Errorf("the bar was drawn while paused: %q", out.String()[at:])
-	}
-	p.resume()
-	p.drawnAt = time.Time{}
-	p.add(batch.StatusOK, "")
-	if s := screen(out.String()); !strings.Contains(s[len(s)-1], " 3/300 ok 3") {
-		t.Errorf("after the question the bar shows %q, want it to go on at 3/300", s[len(s)-1])
 	}
 }
 

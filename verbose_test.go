@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strings"
@@ -56,7 +57,7 @@ func (v *verboseServer) requests() []string {
 // TestVerbose_logsOneLinePerRequest: with --verbose, run, plan and export
 // log exactly one line per request the server saw, with its method, path,
 // status, api_id, attempt, duration and wait, and never the token, even
-// where the server echoed it; without --verbose, none.
+// where the server echoed it, as JSON or as text; without --verbose, none.
 func TestVerbose_logsOneLinePerRequest(t *testing.T) {
 	t.Parallel()
 	commands := map[string][]string{
@@ -65,15 +66,23 @@ func TestVerbose_logsOneLinePerRequest(t *testing.T) {
 		"export": {"export", "--output", "export.csv"},
 	}
 	for name, args := range commands {
-		for _, verbose := range []bool{true, false} {
+		for _, format := range []string{"json", "", "text"} { // "": json without --verbose
 			synctest.Test(t, func(t *testing.T) { // the Retry-After waits in fake time
 				v := startVerboseServer(t)
-				argv := append(slices.Clone(args), "--force", "--log-format", "json", "--rate", "0")
+				argv := append(slices.Clone(args), "--force", "--log-format", cmp.Or(format, "json"), "--rate", "0")
+				verbose := format != ""
 				if verbose {
 					argv = append(argv, "--verbose")
 				}
 				res := v.r.run(argv...) // every stderr line JSON (e2eProc.check)
 				e2eExit(t, name, res, 0)
+				if format == "text" { // slog's text, one line a request
+					if n, want := strings.Count(res.stderr, "level=DEBUG msg=request method="), len(v.requests()); n != want {
+						t.Errorf("%s: %d request lines for %d requests:\n%s", name, n, want, res.stderr)
+					}
+					e2eHas(t, "stderr", res.stderr, "api_id=[redacted]", " status=200 ", " attempt=1 wait_ms=")
+					return
+				}
 				var logged []string
 				var retried bool
 				for _, rec := range e2eJSONLogs(res.stderr) {
@@ -118,22 +127,5 @@ func TestVerbose_logsOneLinePerRequest(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// TestVerbose_textLines: in text mode the request lines are slog's text,
-// one a request.
-func TestVerbose_textLines(t *testing.T) {
-	t.Parallel()
-	v := startVerboseServer(t)
-	res := v.r.run("export", "--output", "export.csv", "--verbose")
-	e2eExit(t, "export", res, 0)
-	stderr := res.stderr
-	n := strings.Count(stderr, "level=DEBUG msg=request method=GET path=")
-	if want := len(v.requests()); n != want {
-		t.Errorf("%d request lines for %d requests:\n%s", n, want, stderr)
-	}
-	if !strings.Contains(stderr, "api_id=[redacted]") || !strings.Contains(stderr, " status=200 ") || !strings.Contains(stderr, " attempt=1 wait_ms=") {
-		t.Errorf("the account check's line lacks a field, or its api_id is not redacted:\n%s", stderr)
 	}
 }
