@@ -116,7 +116,7 @@ func TestSummary_writtenWhateverEndsTheRun(t *testing.T) {
 // TestLogs_countsAndFigures: "run finished" carries the counts and
 // --summary the same, figures keep three decimals at most in text and in
 // JSON, and a dry run says its cost as a JSON record too (every stderr line
-// JSON: e2eProc.check).
+// JSON: e2eProc.check), and writes no undo file.
 func TestLogs_countsAndFigures(t *testing.T) {
 	r := e2eNewRunner(t, nil)
 	sample, _ := filepath.Abs("samples/numbers-mistakes.csv")
@@ -142,8 +142,8 @@ func TestLogs_countsAndFigures(t *testing.T) {
 	if sf := e2eReadSummary(t, r.path("summary.json")); sf.ExitCode != 1 || sf.OK != 3 || sf.Invalid != 6 || sf.Command != "run" || sf.Output != r.path("r.csv") {
 		t.Errorf("summary file = %+v", sf)
 	}
-	res = r.run("run", "--dry-run", "--log-format", "json", "--input", r.write("in.csv", "number,app_id\n12025550601,20372631212782780\n12025550602,2.03726E+16\n"), "--report", "-")
-	if e2eExit(t, "dry run", res, exitRowsFailed); !strings.Contains(res.stderr, `"requests_at_most":3`) {
-		t.Errorf("stderr lacks requests_at_most:\n%s", res.stderr)
+	res = r.run("run", "--dry-run", "--log-format", "json", "--input", r.write("in.csv", "number,app_id\n12025550601,20372631212782780\n12025550602,2.03726E+16\n"), "--report", "-", "--undo", "undo.csv")
+	if e2eExit(t, "dry run", res, exitRowsFailed); !strings.Contains(res.stderr, `"requests_at_most":4`) || e2eRead(t, r.path("undo.csv")) != "" {
+		t.Errorf("stderr lacks requests_at_most (the undo file's read included), or an undo file was written:\n%s", res.stderr)
 	}
 }
