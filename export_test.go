@@ -5,9 +5,7 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
@@ -69,28 +67,5 @@ func TestExport_accountChangesWhileListed(t *testing.T) {
 				t.Errorf("export file: %v %.60q", err, data)
 			}
 		})
-	}
-}
-
-// TestExport_summarySaysStoppedBy: an export interrupted while the
-// API throttles it writes a --summary whose stopped_by says so, as run's
-// and plan's do ("the summary JSON's stopped_by tells the early stops
-// apart"); it said "" next to exit code 130.
-func TestExport_summarySaysStoppedBy(t *testing.T) {
-	t.Parallel()
-	fx, r, _, _ := e2eMoveAll(t, sandbox.Config{}, 0, 2, e2eAppA, func(w http.ResponseWriter, r *http.Request) bool {
-		if strings.HasSuffix(r.URL.Path, "/Number/") {
-			e2eAnswer429(w, "300")
-			return true
-		}
-		return false
-	})
-	p := r.start(nil, "export", "--output", r.path("out.csv"), "--summary", r.path("sum.json"), "--progress", "never")
-	e2eWaitFor(t, 10*time.Second, "the export to wait for the API", func() bool {
-		return strings.Contains(p.stderr.String(), "waiting for the API")
-	})
-	e2eInterrupt(t, fx, p, syscall.SIGINT, 10*time.Second)
-	if sum := e2eReadSummary(t, r.path("sum.json")); sum.StoppedBy != "interrupted" || sum.ExitCode != 130 {
-		t.Errorf("summary stopped_by %q exit_code %d, want interrupted 130", sum.StoppedBy, sum.ExitCode)
 	}
 }

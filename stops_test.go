@@ -25,31 +25,11 @@ func e2eIsAccount(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.Count(strings.Trim(r.URL.Path, "/"), "/") == 2
 }
 
-// e2eInterrupt sends sig and checks that the run ends within d with 130,
-// having sent no update.
-func e2eInterrupt(t *testing.T, fx *e2eFixture, p *e2eProc, sig syscall.Signal, d time.Duration) e2eResult {
-	t.Helper()
-	if p.exited() {
-		t.Fatalf("the run ended before the signal\n%v", p.wait())
-	}
-	p.signal(sig)
-	if !p.waitTimeout(d) {
-		t.Fatalf("no exit %v after %v: the wait ignores the signal", d, sig)
-	}
-	res := p.wait()
-	e2eExit(t, "run", res, 130)
-	if fx != nil {
-		if posts := fx.posts(t, time.Time{}); len(posts) != 0 {
-			t.Errorf("updates were sent: %v", posts)
-		}
-	}
-	return res
-}
-
 // the waits before the first update (the account check and the
 // pre-flight, their Retry-After sleeps, a stalled standard input, an input
-// or a token file that is a FIFO no one writes) end at the first SIGINT or
-// SIGTERM.
+// or a token file that is a FIFO no one writes), and an export's wait for
+// the listing, end at the first SIGINT or SIGTERM: exit 130, nothing sent,
+// and a summary that says so.
 func TestStop_signalEndsWaits(t *testing.T) {
 	t.Parallel()
 	app := func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/Application/") }
@@ -61,7 +41,7 @@ func TestStop_signalEndsWaits(t *testing.T) {
 		sig    syscall.Signal // SIGTERM to the binary: main's to map
 		match  func(*http.Request) bool
 		answer func(http.ResponseWriter, *http.Request) // the server's answer to what match picks
-		input  string                                   // or else the input waits: "stdin", "fifo", "token fifo"
+		input  string                                   // or else the input waits: "stdin", "fifo", "token fifo"; or "export"
 	}{
 		{"account check, Retry-After 300", syscall.SIGINT, e2eIsAccount, throttle, ""},
 		{"account check, Retry-After 300, SIGTERM to the binary", syscall.SIGTERM, e2eIsAccount, throttle, ""},
@@ -71,6 +51,7 @@ func TestStop_signalEndsWaits(t *testing.T) {
 		{"stalled standard input", syscall.SIGINT, nil, nil, "stdin"},
 		{"input a FIFO with no writer", syscall.SIGINT, nil, nil, "fifo"},
 		{"token file a FIFO with no writer", syscall.SIGINT, nil, nil, "token fifo"},
+		{"export's listing, Retry-After 300", syscall.SIGINT, func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/Number/") }, throttle, "export"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,13 +86,32 @@ func TestStop_signalEndsWaits(t *testing.T) {
 			if tt.sig != syscall.SIGINT {
 				r = r.binary()
 			}
-			p, start := r.start(stdin, e2eRun(input, "report.csv", "--rate", "0")...), time.Now()
+			argv := e2eRun(input, "report.csv", "--rate", "0", "--summary", "summary.json")
+			if tt.input == "export" {
+				argv = []string{"export", "--output", "out.csv", "--summary", "summary.json", "--progress", "never"}
+			}
+			p, start := r.start(stdin, argv...), time.Now()
 			e2eWaitFor(t, 10*time.Second, "the wait", func() bool {
 				return hits.Load() > 0 || tt.match == nil && time.Since(start) > 300*time.Millisecond || p.exited()
 			})
 			time.Sleep(50 * time.Millisecond) // well into it
-			res := e2eInterrupt(t, fx, p, tt.sig, 3*time.Second)
+			if p.exited() {
+				t.Fatalf("the run ended before the signal\n%v", p.wait())
+			}
+			p.signal(tt.sig)
+			if !p.waitTimeout(3 * time.Second) {
+				t.Fatalf("no exit 3s after %v: the wait ignores the signal", tt.sig)
+			}
+			res := p.wait()
+			e2eExit(t, "run", res, 130)
 			e2eHas(t, "stderr", res.stderr, "interrupted")
+			if posts := fx.posts(t, time.Time{}); len(posts) != 0 {
+				t.Errorf("updates were sent: %v", posts)
+			}
+			// (Stopped while it reads its input, a run's summary says stopped_by "": not checked.)
+			if sum := e2eReadSummary(t, r.path("summary.json")); sum.ExitCode != 130 || tt.match != nil && sum.StoppedBy != "interrupted" {
+				t.Errorf("summary stopped_by %q exit_code %d, want interrupted 130", sum.StoppedBy, sum.ExitCode)
+			}
 		})
 	}
 }
