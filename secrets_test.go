@@ -1,8 +1,8 @@
 package main
 
-// Tests of secrets: servers that echo the credentials (plain, encoded,
-// JSON-escaped, cut short), refused API URLs, a token file, the standalone
-// sandbox. Every run of every test is checked for every form of the token in
+// Tests of secrets and credentials: servers that echo the credentials
+// (plain, encoded, JSON-escaped, cut short), refused API URLs, a token file,
+// credentials that may not change numbers. Every run of every test is checked for every form of the token in
 // its output and its files (e2eProc.check, secForms); a test adds the forms
 // its server invents.
 
@@ -276,4 +276,66 @@ func TestSecrets(t *testing.T) {
 	// The standalone sandbox and --sandbox with a token in the
 	// environment: TestRunSandbox_neverPrintsATokenFromTheEnvironment,
 	// TestRun_sandboxSamples.
+}
+
+// TestAuthTokenFile_authenticates: the token read from PLIVO_AUTH_TOKEN_FILE
+// is the one the requests' Basic credential carries (the sandbox answers 401
+// to any other), less one trailing newline and nothing else.
+func TestAuthTokenFile_authenticates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, content, envToken string
+		want                    int
+	}{
+		{name: "no newline", content: "TOKEN", want: exitOK},
+		{name: "one newline, as echo writes", content: "TOKEN\n", want: exitOK},
+		{name: "the same token in PLIVO_AUTH_TOKEN too", content: "TOKEN\n", envToken: "TOKEN", want: exitOK},
+		// Only one newline is the file's end; the rest is the token's, which the API refuses.
+		{name: "two newlines", content: "TOKEN\n\n", want: exitAborted},
+		{name: "a trailing space", content: "TOKEN \n", want: exitAborted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 601, 1, e2eAppA)
+			tokenFile := filepath.Join(t.TempDir(), "token") // outside the runner's directory, which check reads
+			_ = os.WriteFile(tokenFile, []byte(strings.ReplaceAll(tt.content, "TOKEN", fx.token)), 0o400)
+			r = r.with("PLIVO_AUTH_TOKEN", strings.ReplaceAll(tt.envToken, "TOKEN", fx.token)).with("PLIVO_AUTH_TOKEN_FILE", tokenFile)
+			res := r.run(e2eRun(input, "report.csv", "--rate", "0")...)
+			e2eExit(t, "run", res, tt.want) // e2eProc.check looks for the token
+		})
+	}
+}
+
+// TestForbidden_everyUpdateRefusedStopsTheRun: credentials that may read the
+// account but not change its numbers get a 403 for every update. The
+// account check, the pre-flight and the listing answered 200 before any
+// update, yet the run stops after the first ten updates, exit 3, rather
+// than sending every row to be refused.
+func TestForbidden_everyUpdateRefusedStopsTheRun(t *testing.T) {
+	t.Parallel()
+	var posts atomic.Int64
+	_, r, _, numbers := e2eMoveAll(t, sandbox.Config{}, 4100, 100, e2eAppA, func(w http.ResponseWriter, q *http.Request) bool {
+		if q.Method != http.MethodPost || !strings.Contains(q.URL.Path, "/Number/") {
+			return false
+		}
+		posts.Add(1)
+		e2eAnswer(w, http.StatusForbidden, "application/json", `{"api_id":"f0","error":"not allowed to change this number"}`)
+		return true
+	})
+	var in strings.Builder
+	in.WriteString("number,app_id,alias\n")
+	for i, n := range numbers {
+		if i%2 == 0 {
+			in.WriteString(n + "," + e2eAppA + ",\n")
+		} else { // alias only: the number's app is read first, by the listing here
+			in.WriteString(n + ",,renamed\n")
+		}
+	}
+	res := r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--rate", "0", "--concurrency", "1")...)
+	e2eExit(t, "run", res, exitAborted)
+	e2eHas(t, "stderr", res.stderr, "403")
+	if n := posts.Load(); n != 10 {
+		t.Errorf("%d updates sent, want the run stopped after the first 10", n)
+	}
 }
