@@ -29,36 +29,57 @@ func e2eHoldApp(fx *e2eFixture, app string, numbers ...string) {
 	}
 }
 
-// canaryRun runs --canary 5 --max-attempts 2 on n numbers set to e2eAppA,
-// the first held of them on it already, behind a front that applies
-// nothing. It returns how the run ended, the summary, the report's rows it
-// reached, the numbers and the updates the front dropped, by number.
-func canaryRun(t *testing.T, n, held int, extra ...string) (e2eResult, summaryFile, []e2eReportRow, []string, map[string]int) {
-	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, n, e2eAppA)
-	e2eHoldApp(fx, e2eAppA, numbers[:held]...)
-	front, dropped := e2eApplyNothing(t, fx)
-	res := r.with("PLIVO_API_URL", front).run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
-		"--rate", "0", "--max-attempts", "2"}, e2eFastRetries, extra)...)
-	rows, _ := e2eParseReport([]byte(e2eRead(t, r.path("report.csv"))), false)
-	return res, e2eReadSummary(t, r.path("summary.json")), e2eAttempted(rows), numbers, dropped()
-}
-
-// TestCanary_testsOnlyRowsThatChange: the file's first 8 numbers hold their
-// targets already. The canary passes over them and tests the next 5, which
-// the front answers "changed" but does not change: it fails after at most
+// TestCanary_testsOnlyRowsThatChange: the canary passes over the rows whose
+// numbers hold their targets already and tests the next 5, which the front
+// answers "changed" but does not change: it fails after at most
 // --max-attempts updates of each, the report and the summary say why, and
 // nothing else is sent, whether it learns the numbers' settings by reading
-// them one by one or by the listing, with --skip-unchanged too.
+// them one by one or by the listing, with --skip-unchanged too. When every
+// number holds its targets, it says it has nothing to test and neither
+// passes nor fails: the run goes on and changes nothing. When its few reads
+// (--canary plus 10) end before it has seen every row, it cannot say so: the
+// run stops, sending nothing.
 func TestCanary_testsOnlyRowsThatChange(t *testing.T) {
 	t.Parallel()
-	const n, held, canary = 30, 8, 5
-	for _, extra := range [][]string{nil, {"--skip-unchanged"}, {"--skip-unchanged", "--read", "each"}, {"--read", "page"}} {
-		t.Run(strings.Join(append([]string{"run"}, extra...), " "), func(t *testing.T) {
+	const canary, noRow = 5, "canary: no row needs a change"
+	tests := []struct {
+		n, held          int
+		extra            []string
+		code             int
+		want             string // in stderr; "" for the failed canary's
+		wantOK, wantSkip int
+	}{
+		{30, 8, nil, 1, "", 0, 0},
+		{30, 8, []string{"--skip-unchanged"}, 1, "", 0, 0},
+		{30, 8, []string{"--skip-unchanged", "--read", "each"}, 1, "", 0, 0},
+		{30, 8, []string{"--read", "page"}, 1, "", 0, 0},
+		{12, 12, nil, 0, noRow, 12, 0},
+		{30, 30, []string{"--skip-unchanged"}, 0, noRow, 0, 30},
+		{30, 30, nil, 1, "30 rows were not attempted: run again with --read page, which lets the canary see every row\n" +
+			"plivo-bulk: canary failed: it found no row to test: no row it could see needs a change, but it could not see 15 rows, left unread once its 15 reads were spent; nothing was sent", 0, 0},
+		{30, 30, []string{"--read", "page"}, 0, noRow, 30, 0},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d of %d held %v", tt.held, tt.n, tt.extra), func(t *testing.T) {
 			t.Parallel()
-			res, sum, rows, numbers, sent := canaryRun(t, n, held, extra...)
-			e2eExit(t, "run", res, 1)
-			e2eHas(t, "stderr", res.stderr, fmt.Sprintf("canary failed: 5 of 5 canary rows are not in their target state: row %d (%s)", held+2, numbers[held]))
-			if want := numbers[held : held+canary]; !slices.Equal(slices.Sorted(maps.Keys(sent)), want) {
+			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, tt.n, e2eAppA)
+			e2eHoldApp(fx, e2eAppA, numbers[:tt.held]...)
+			front, dropped := e2eApplyNothing(t, fx)
+			res := r.with("PLIVO_API_URL", front).run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
+				"--rate", "0", "--max-attempts", "2"}, e2eFastRetries, tt.extra)...)
+			sum, sent := e2eReadSummary(t, r.path("summary.json")), dropped()
+			e2eExit(t, "run", res, tt.code)
+			if tt.want != "" {
+				if !strings.Contains(res.stderr, tt.want) || strings.Contains(res.stderr, "canary passed") || strings.Contains(res.stderr, "--resume") {
+					t.Errorf("stderr lacks %q, or says the canary passed, or advises --resume:\n%s", tt.want, res.stderr)
+				}
+				if sum.OK != tt.wantOK || sum.Skipped != tt.wantSkip || len(sent) != tt.wantOK {
+					t.Errorf("ok %d, skipped %d, %d numbers sent an update; want %d, %d, %d", sum.OK, sum.Skipped, len(sent), tt.wantOK, tt.wantSkip, tt.wantOK)
+				}
+				return
+			}
+			e2eHas(t, "stderr", res.stderr, fmt.Sprintf("canary failed: 5 of 5 canary rows are not in their target state: row %d (%s)", tt.held+2, numbers[tt.held]))
+			if want := numbers[tt.held : tt.held+canary]; !slices.Equal(slices.Sorted(maps.Keys(sent)), want) {
 				t.Errorf("updates sent for %v, want the canary's %v", sent, want)
 			}
 			for num, c := range sent {
@@ -66,51 +87,15 @@ func TestCanary_testsOnlyRowsThatChange(t *testing.T) {
 					t.Errorf("%s sent %d updates, want at most --max-attempts 2", num, c)
 				}
 			}
+			rows := e2eAttempted(e2eReadReport(t, r.path("report.csv")))
 			for _, row := range rows {
 				if row.Status != "failed" || !strings.Contains(row.Error, "app_id") {
 					t.Errorf("report row %d: %s %q, want failed, naming the field the server does not hold", row.Row, row.Status, row.Error)
 				}
 			}
-			if len(rows) != canary || sum.StoppedBy != "canary" || sum.Failed != canary || sum.NotAttempted != n-canary || sum.FailedByKind["verify_mismatch"] != canary {
+			if len(rows) != canary || sum.StoppedBy != "canary" || sum.Failed != canary || sum.NotAttempted != tt.n-canary || sum.FailedByKind["verify_mismatch"] != canary {
 				t.Errorf("%d report rows; summary stopped_by %q failed %d not_attempted %d failed_by_kind %v; want %d, canary, %d, %d, verify_mismatch %d",
-					len(rows), sum.StoppedBy, sum.Failed, sum.NotAttempted, sum.FailedByKind, canary, canary, n-canary, canary)
-			}
-		})
-	}
-}
-
-// TestCanary_saysWhenNoRowChanges: when every number holds its targets, the
-// canary says it has nothing to test and neither passes nor fails; the run
-// goes on and changes nothing. When its few reads (--canary plus 10) end
-// before it has seen every row, it cannot say so: the run stops, sending
-// nothing.
-func TestCanary_saysWhenNoRowChanges(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name     string
-		n        int
-		extra    []string
-		wantCode int
-		wantErr  string
-		wantOK   int
-		wantSkip int
-	}{
-		{"every row read", 12, nil, 0, "canary: no row needs a change", 12, 0},
-		{"skip-unchanged", 30, []string{"--skip-unchanged"}, 0, "canary: no row needs a change", 0, 30},
-		{"reads spent", 30, nil, 1, "30 rows were not attempted: run again with --read page, which lets the canary see every row\n" +
-			"plivo-bulk: canary failed: it found no row to test: no row it could see needs a change, but it could not see 15 rows, left unread once its 15 reads were spent; nothing was sent", 0, 0},
-		{"reads spent, by page", 30, []string{"--read", "page"}, 0, "canary: no row needs a change", 30, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			res, sum, _, _, sent := canaryRun(t, tt.n, tt.n, tt.extra...)
-			e2eExit(t, "run", res, tt.wantCode)
-			if !strings.Contains(res.stderr, tt.wantErr) || strings.Contains(res.stderr, "canary passed") || strings.Contains(res.stderr, "--resume") {
-				t.Errorf("stderr lacks %q, or says the canary passed, or advises --resume:\n%s", tt.wantErr, res.stderr)
-			}
-			if sum.OK != tt.wantOK || sum.Skipped != tt.wantSkip || len(sent) != tt.wantOK {
-				t.Errorf("ok %d, skipped %d, %d numbers sent an update; want %d, %d, %d", sum.OK, sum.Skipped, len(sent), tt.wantOK, tt.wantSkip, tt.wantOK)
+					len(rows), sum.StoppedBy, sum.Failed, sum.NotAttempted, sum.FailedByKind, canary, canary, tt.n-canary, canary)
 			}
 		})
 	}
