@@ -29,43 +29,33 @@ func checkCell(field, cell string) error {
 // ErrCellEscape is returned by UnescapeCell for an escape EscapeCell does not write.
 var ErrCellEscape = errors.New("bad escape in a cell that starts with an apostrophe")
 
-// EscapeCell returns s as a cell that UnescapeCell turns back into s.
+// EscapeCell returns s as a cell that UnescapeCell turns back into s: s itself unless it starts
+// with one of =+-@' or is (clear), or a byte of it must be escaped.
 func EscapeCell(s string) string {
-	if !needsEscape(s) {
-		return s
-	}
 	lead := len(s) - len(strings.TrimLeftFunc(s, unicode.IsSpace))
 	trail := max(lead, len(strings.TrimRightFunc(s, unicode.IsSpace)))
-	b := []byte{'\''}
+	b, must := []byte{'\''}, s == batch.ClearMarker || s != "" && strings.IndexByte("=+-@'", s[0]) >= 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch e := strings.IndexByte(controls, c); {
 		case i < lead || i >= trail || r == utf8.RuneError && n <= 1 || (c < 0x20 || c == 0x7f) && e < 0:
-			b, n = fmt.Appendf(b, `\x%02X`, c), 1
+			b, n, must = fmt.Appendf(b, `\x%02X`, c), 1, true
 		case e >= 0:
-			b = append(b, '\\', codes[e])
+			b, must = append(b, '\\', codes[e]), must || e > 0 // a backslash alone needs no escape
 		default:
 			b = append(b, s[i:i+n]...)
 		}
 		i += n
+	}
+	if !must {
+		return s
 	}
 	return string(b)
 }
 
 // The characters escaped by a backslash and a letter, and their letters.
 const controls, codes = "\\\n\r\t", "\\nrt"
-
-// needsEscape reports whether s must be escaped to survive the round trip.
-func needsEscape(s string) bool {
-	if s == "" {
-		return false
-	}
-	first, _ := utf8.DecodeRuneInString(s)
-	last, _ := utf8.DecodeLastRuneInString(s)
-	return strings.IndexByte("=+-@\t\r'", s[0]) >= 0 || s == batch.ClearMarker || unicode.IsSpace(first) || unicode.IsSpace(last) ||
-		strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 || !utf8.ValidString(s)
-}
 
 // UnescapeCell returns the value cell holds: cell itself, unless it starts with an apostrophe.
 func UnescapeCell(cell string) (string, error) {
@@ -79,20 +69,13 @@ func UnescapeCell(cell string) (string, error) {
 			b = append(b, body[i])
 			continue
 		}
-		i++
-		if i == len(body) {
-			return "", fmt.Errorf("%w: a lone backslash at its end (write a backslash as \\\\)", ErrCellEscape)
-		}
-		if e := strings.IndexByte(codes, body[i]); e >= 0 {
-			b = append(b, controls[e])
-		} else if v, err := strconv.ParseUint(body[i+1:min(i+3, len(body))], 16, 8); body[i] == 'x' && err == nil && i+2 < len(body) {
-			b, i = append(b, byte(v)), i+2
-		} else if body[i] == 'x' {
-			return "", fmt.Errorf("%w: \\x must be followed by two hexadecimal digits", ErrCellEscape)
-		} else if r := []rune(body[i:])[0]; unicode.IsPrint(r) {
-			return "", fmt.Errorf("%w: \\%c (the escapes are \\\\ \\n \\r \\t \\xHH)", ErrCellEscape, r)
+		esc := body[i+1:min(i+4, len(body))] + "   " // what follows the backslash, padded
+		if e := strings.IndexByte(codes, esc[0]); e >= 0 {
+			b, i = append(b, controls[e]), i+1
+		} else if v, err := strconv.ParseUint(esc[1:3], 16, 8); esc[0] == 'x' && err == nil {
+			b, i = append(b, byte(v)), i+3
 		} else {
-			return "", fmt.Errorf("%w: \\%U (the escapes are \\\\ \\n \\r \\t \\xHH)", ErrCellEscape, r)
+			return "", fmt.Errorf("%w: %q (the escapes are \\\\ \\n \\r \\t \\xHH)", ErrCellEscape, body[i:min(i+4, len(body))])
 		}
 	}
 	return string(b), nil
