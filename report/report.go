@@ -32,7 +32,7 @@ type Writer struct {
 func Open(path string, mode Mode, origin Origin, stdout io.Writer) (*Writer, error) {
 	w := &Writer{}
 	if mode == Resume {
-		w.done = &Completed{done: map[uint64]uint64{}, unverified: map[uint64]uint64{}}
+		w.done = &Completed{latest: map[uint64]uint64{}}
 	}
 	c, err := openCSV(path, reportKind, mode, origin, stdout, func(rec []string, exact bool) error {
 		w.done.add(rec, exact)
@@ -50,20 +50,16 @@ func (w *Writer) DroppedTornLine() bool { return w.torn }
 
 // Write appends one result; an error matches ErrWrite.
 func (w *Writer) Write(r batch.Result) error {
-	return w.write(cells(w.rec, r, neutralize, escaped))
-}
-
-// cells fills rec with r's cells, passed through text or target.
-func cells(rec []string, r batch.Result, text func(string) string, target func(batch.Setting) string) []string {
-	rec[0], rec[1], rec[2], rec[3] = strconv.Itoa(r.Row.Line), text(r.Row.Number), string(r.Status), ""
+	rec := w.rec
+	rec[0], rec[1], rec[2], rec[3] = strconv.Itoa(r.Row.Line), neutralize(r.Row.Number), string(r.Status), ""
 	if r.HTTPStatus != 0 {
 		rec[3] = strconv.Itoa(r.HTTPStatus)
 	}
-	rec[4], rec[5], rec[6] = text(r.APIID), strconv.Itoa(r.Attempts), text(r.Error)
+	rec[4], rec[5], rec[6] = neutralize(r.APIID), strconv.Itoa(r.Attempts), neutralize(r.Error)
 	for f, s := range r.Row.Targets {
-		rec[7+f] = target(s)
+		rec[7+f] = escaped(s)
 	}
-	return rec
+	return w.write(rec)
 }
 
 // Compact keeps each row and number's latest line, in order, so that counting statuses gives the
@@ -96,32 +92,32 @@ func (w *Writer) Compact() error {
 
 // JSONLine renders a row the report could not record as JSON with the report's keys, exact values.
 func JSONLine(r batch.Result) []byte {
-	rec := cells(make([]string, len(Columns)-2), r, func(s string) string { return s }, batch.Setting.Cell)
-	b := []byte{'{'}
-	for i, cell := range rec {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(strconv.AppendQuote(b, Columns[i]), ':')
-		switch {
-		case i == 3 && cell == "":
-			b = append(b, "null"...)
-		case i == 0 || i == 3 || i == 5:
-			b = append(b, cell...)
-		default:
-			s, _ := json.Marshal(cell) // a string always marshals
-			b = append(b, s...)
-		}
+	var status *int // null when no answer came
+	if r.HTTPStatus != 0 {
+		status = &r.HTTPStatus
 	}
-	return append(b, '}', '\n')
+	t := r.Row.Targets
+	b, _ := json.Marshal(struct {
+		Row        int          `json:"row"`
+		Number     string       `json:"number"`
+		Status     batch.Status `json:"status"`
+		HTTPStatus *int         `json:"http_status"`
+		APIID      string       `json:"api_id"`
+		Attempts   int          `json:"attempts"`
+		Error      string       `json:"error"`
+		AppID      string       `json:"app_id"`
+		Subaccount string       `json:"subaccount"`
+		Alias      string       `json:"alias"`
+		Compliance string       `json:"compliance_application_id"`
+	}{r.Row.Line, r.Row.Number, r.Status, status, r.APIID, r.Attempts, r.Error, t[0].Cell(), t[1].Cell(), t[2].Cell(), t[3].Cell()})
+	return append(b, '\n')
 }
 
 // Completed is what a report records as done: a number's latest line, ok with the exact targets.
 // Hashed, so that resuming a million rows stays small (BENCHMARKS.md, section 4).
 type Completed struct {
-	done       map[uint64]uint64 // hash(number) -> hash(number, targets) of its latest line, when ok
-	unverified map[uint64]uint64 // the same when unverified: a resumed --verify run reads it back
-	rows       int
+	latest map[uint64]uint64 // hash(number) -> state of its latest line when ok or unverified
+	rows   int
 }
 
 // add notes a report row. In an old version's (not exact), targets with a space, a leading ' or
@@ -131,46 +127,45 @@ func (d *Completed) add(rec []string, exact bool) {
 	lossy := func(c string) bool {
 		return strings.Contains(c, " ") || strings.HasPrefix(c, "'") || c == batch.ClearMarker
 	}
-	switch targets := rec[7:11]; batch.Status(rec[2]) {
-	case batch.StatusInvalid: // never sent: says nothing of the number
-	case batch.StatusOK, batch.StatusUnverified:
-		if exact || !slices.ContainsFunc(targets, lossy) {
-			latest, other := d.done, d.unverified
-			if rec[2] == string(batch.StatusUnverified) {
-				latest, other = other, latest
-			}
-			latest[hash(rec[1])] = hash(append([]string{rec[1]}, targets...)...)
-			delete(other, hash(rec[1]))
-			break
-		}
-		fallthrough
+	switch st := batch.Status(rec[2]); {
+	case st == batch.StatusInvalid: // never sent: says nothing of the number
+	case (st == batch.StatusOK || st == batch.StatusUnverified) && (exact || !slices.ContainsFunc(rec[7:11], lossy)):
+		d.latest[hash(rec[1])] = state(rec[7:11], st == batch.StatusUnverified)
 	default:
-		delete(d.done, hash(rec[1]))
-		delete(d.unverified, hash(rec[1]))
+		delete(d.latest, hash(rec[1]))
 	}
 }
 
-// Has reports whether r is done.
-func (d *Completed) Has(r batch.Row) bool { return d.latest(d.done, r) }
-
-// Unverified reports whether r's latest line is unverified (sent, not read back) with r's targets.
-func (d *Completed) Unverified(r batch.Row) bool { return d.latest(d.unverified, r) }
-
-func (d *Completed) latest(m map[uint64]uint64, r batch.Row) bool {
-	if len(m) == 0 {
-		return false
+// state hashes a line's targets, the lowest bit set when it is unverified (sent, not read back).
+func state(targets []string, unverified bool) uint64 {
+	if unverified {
+		return hash(targets...) | 1
 	}
+	return hash(targets...) &^ 1
+}
+
+// Has reports whether r is done.
+func (d *Completed) Has(r batch.Row) bool { return d.is(r, false) }
+
+// Unverified reports whether r's latest line is unverified with r's targets: to read back.
+func (d *Completed) Unverified(r batch.Row) bool { return d.is(r, true) }
+
+func (d *Completed) is(r batch.Row, unverified bool) bool {
 	var targets [batch.NumFields]string
 	for f, s := range r.Targets {
 		targets[f] = escaped(s)
 	}
-	n := neutralize(r.Number)
-	k, ok := m[hash(n)]
-	return ok && k == hash(append([]string{n}, targets[:]...)...)
+	h, ok := d.latest[hash(neutralize(r.Number))]
+	return ok && h == state(targets[:], unverified)
 }
 
 // Len returns how many numbers the report records as done.
-func (d *Completed) Len() int { return len(d.done) }
+func (d *Completed) Len() (n int) {
+	for _, h := range d.latest {
+		n += int(1 - h&1)
+	}
+	return n
+}
 
 // Rows returns how many rows the report held.
 func (d *Completed) Rows() int { return d.rows }

@@ -180,7 +180,7 @@ func TestOpen_resumeOrigin(t *testing.T) {
 		d := w.Completed()
 		if d.Has(batch.Row{Number: "2", Targets: batch.Targets{batch.Alias: set("plain")}}) != tt.plain ||
 			d.Has(batch.Row{Number: "1", Targets: batch.Targets{batch.Alias: set("a b")}}) != tt.lossy {
-			t.Errorf("%s: done %v", name, d.done)
+			t.Errorf("%s: done %v", name, d.latest)
 		}
 		if err := w.Write(result(4, "3", batch.StatusOK, batch.Targets{})); err != nil {
 			t.Fatal(err)
