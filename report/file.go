@@ -189,6 +189,9 @@ func (c *csvFile) append(f *os.File, k kind, ex existing, o Origin, resume func(
 
 // write writes one record and flushes it.
 func (c *csvFile) write(rec []string) error {
+	if c.w == nil && c.err == nil {
+		c.err = fmt.Errorf("%w: closed", ErrWrite)
+	}
 	if c.err == nil {
 		_ = c.w.Write(rec)
 		if c.w.Flush(); c.w.Error() != nil {
@@ -225,6 +228,20 @@ func (c *csvFile) each(fn func(rec []string) error) error {
 		_, err = scanRecords(c.f, c.path, c.start, end, len(c.rec), fn)
 	}
 	return err
+}
+
+// repeated returns each key more than one record has, with how many records have it, less one.
+func (c *csvFile) repeated(key func(rec []string) uint64) (map[uint64]int, error) {
+	var keys []uint64 // sorted, rather than a set of every record, to stay small
+	err := c.each(func(rec []string) error { keys = append(keys, key(rec)); return nil })
+	slices.Sort(keys)
+	n := map[uint64]int{}
+	for i := 1; i < len(keys); i++ {
+		if keys[i] == keys[i-1] {
+			n[keys[i]]++
+		}
+	}
+	return n, err
 }
 
 // rewrite replaces the file with its header and, in order, the records keep returns (nil: none).

@@ -69,20 +69,13 @@ func (w *Writer) Compact() error {
 	if c.w == nil || c.stream || c.err != nil { // every write is flushed: c.err holds any failure
 		return nil
 	}
-	var keys []uint64 // sorted, rather than a set of every row, to stay small
-	err := c.each(func(rec []string) error { keys = append(keys, hash(rec[0], rec[1])); return nil })
-	slices.Sort(keys)
-	skip := map[uint64]int{} // how many earlier lines of a row to drop
-	for i := 1; i < len(keys); i++ {
-		if keys[i] == keys[i-1] {
-			skip[keys[i]]++
-		}
-	}
+	key := func(rec []string) uint64 { return hash(rec[0], rec[1]) }
+	skip, err := c.repeated(key) // how many earlier lines of a row to drop
 	if err != nil || len(skip) == 0 {
 		return err
 	}
 	return c.rewrite(func(rec []string) []string {
-		if k := hash(rec[0], rec[1]); skip[k] > 0 {
+		if k := key(rec); skip[k] > 0 {
 			skip[k]--
 			return nil
 		}

@@ -11,19 +11,17 @@ import (
 
 // UndoWriter writes an undo file, each row synced before the update it undoes is sent. A number's
 // first value for a field wins (it is from before any change): a later Write records only the
-// fields not yet recorded, and Close merges each number's rows. It holds only the rows in flight.
+// fields not yet recorded, and Close merges each number's rows.
 type UndoWriter struct {
 	mu       sync.Mutex
 	c        *csvFile
 	recorded map[string]uint8 // number -> the fields recorded (bit f), or lost; until Done
-	split    map[string]bool  // numbers written on more than one row
 	lost     int
-	closed   bool
 }
 
 // OpenUndo opens the undo file at path for a run against origin; Force appends, as Resume does.
 func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
-	u := &UndoWriter{recorded: map[string]uint8{}, split: map[string]bool{}}
+	u := &UndoWriter{recorded: map[string]uint8{}}
 	c, err := openCSV(path, undoKind, mode, origin, nil, func(rec []string, _ bool) error {
 		number, err := UnescapeCell(rec[0])
 		if err != nil {
@@ -31,9 +29,6 @@ func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
 		}
 		number = strings.Clone(number) // a cell shares its record's memory: keep the number, not the line
 		bits := u.recorded[number]
-		if bits != 0 {
-			u.split[number] = true
-		}
 		for f, c := range rec[1 : 1+batch.NumFields] {
 			if c != "" {
 				bits |= 1 << f
@@ -52,9 +47,6 @@ func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
 func (u *UndoWriter) Write(row batch.Row, current batch.Targets) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.closed {
-		return fmt.Errorf("%w: undo file: closed", ErrWrite)
-	}
 	had := u.recorded[row.Number]
 	bits, rec, any, lost := had, u.c.rec, false, false
 	rec[0] = EscapeCell(row.Number)
@@ -84,9 +76,6 @@ func (u *UndoWriter) Write(row batch.Row, current batch.Targets) error {
 	if !any {
 		return u.c.err
 	}
-	if had != 0 {
-		u.split[row.Number] = true
-	}
 	if err := u.c.write(rec); err == nil {
 		if err := u.c.f.Sync(); err != nil {
 			u.c.err = fmt.Errorf("%w: sync: %w", ErrWrite, err)
@@ -113,14 +102,10 @@ func (u *UndoWriter) Unrestorable() int {
 func (u *UndoWriter) Close() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.closed {
-		return nil
-	}
-	u.closed = true
-	if u.c.err == nil && len(u.split) > 0 {
+	if u.c.w != nil && u.c.err == nil {
 		if err := u.merge(); err != nil {
 			_ = u.c.Close()
-			return fmt.Errorf("close undo file: merge the rows of %d numbers: %w (the file is intact, and lists those numbers more than once)", len(u.split), err)
+			return fmt.Errorf("close undo file: merge each number's rows: %w (the file is intact, and lists some numbers more than once)", err)
 		}
 	}
 	if err := u.c.Close(); err != nil {
@@ -131,16 +116,20 @@ func (u *UndoWriter) Close() error {
 
 // merge replaces the file with one row per number, the first value of each field winning.
 func (u *UndoWriter) merge() error {
-	merged := map[string][]string{}
-	number := func(rec []string) string { n, _ := UnescapeCell(rec[0]); return n }
-	err := u.c.each(func(rec []string) error {
+	number := func(rec []string) uint64 { return hash(rec[0]) }
+	split, err := u.c.repeated(number)
+	if err != nil || len(split) == 0 {
+		return err
+	}
+	merged := map[uint64][]string{}
+	err = u.c.each(func(rec []string) error {
 		if m := merged[number(rec)]; m != nil {
 			for i, c := range rec {
 				if m[i] == "" {
 					m[i] = c
 				}
 			}
-		} else if u.split[number(rec)] {
+		} else if split[number(rec)] > 0 {
 			merged[number(rec)] = slices.Clone(rec)
 		}
 		return nil
@@ -149,11 +138,10 @@ func (u *UndoWriter) merge() error {
 		return err
 	}
 	return u.c.rewrite(func(rec []string) []string {
-		n := number(rec)
-		if m, ok := merged[n]; ok {
-			delete(merged, n) // written at the number's first row
+		if m, ok := merged[number(rec)]; ok {
+			delete(merged, number(rec)) // written at the number's first row
 			return m
-		} else if u.split[n] {
+		} else if split[number(rec)] > 0 {
 			return nil
 		}
 		return rec
