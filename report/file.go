@@ -37,12 +37,13 @@ type kind struct {
 	what, flag, tag string   // tag: of an older version's first line; "" for a plan
 	header          []string // OriginColumns follow it in a kind with a tag
 	appendOnForce   bool     // an undo file may hold the only record of the values before a run
+	exists          string   // what to do about an existing one with rows
 }
 
 var (
-	reportKind = kind{"report", "--report", "report", Columns[:len(Columns)-2], false}
-	undoKind   = kind{"undo file", "--undo", "undo", batch.Columns(), true}
-	planKind   = kind{"plan", "--output", "", PlanColumns, false}
+	reportKind = kind{"report", "--report", "report", Columns[:len(Columns)-2], false, "use --resume to continue the run it records, or --force to replace it"}
+	undoKind   = kind{"undo file", "--undo", "undo", batch.Columns(), true, "use --resume or --force to append to it"}
+	planKind   = kind{"plan", "--output", "", PlanColumns, false, "use --force to replace it, or name another --output"}
 	undoHeader = strings.Join(append(batch.Columns(), OriginColumns...), ",")
 )
 
@@ -94,26 +95,20 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 	if err == nil {
 		ex, err = inspect(f, k, strings.Join(hdr, ","))
 	}
-	switch appending := mode == Resume || mode == Force && k.appendOnForce; {
+	switch {
 	case err != nil:
 	case ex.size == 0:
 		return c, c.begin(f, f, hdr)
 	case ex.input != "" && !k.appendOnForce:
 		err = fmt.Errorf("%s holds %s: refusing to write a %s over it, whatever the flags (an undo file is never emptied, not even with --force): name another %s", path, ex.input, k.what, k.flag)
-	case ex.ours && !ex.rows, mode == Force && !appending: // a new file with the header renamed over it
+	case ex.ours && !ex.rows, mode == Force && !k.appendOnForce: // a new file with the header renamed over it
 		if _, err = replaceFile(f, dst, func(f *os.File) error { return c.begin(f, f, hdr) }); err != nil {
 			err = fmt.Errorf("replace %s: %w", dst, err)
 		}
-	case mode == New && k.appendOnForce:
-		err = fmt.Errorf("%s: %w (an undo file with rows): use --resume or --force to append to it", path, ErrExists)
-	case mode == New && k.what == "plan":
-		err = fmt.Errorf("%s: %w (a plan with rows): use --force to replace it, or name another --output", path, ErrExists)
 	case mode == New:
-		err = fmt.Errorf("%s: %w (a %s with rows): use --resume to continue the run it records, or --force to replace it", path, ErrExists, k.what)
+		err = fmt.Errorf("%s: %w (a %s with rows): %s", path, ErrExists, k.what, k.exists)
 	case !ex.ours:
 		err = fmt.Errorf("%s: not a plivo-bulk %s (it starts %.80q): refusing to append to it: use another %s", path, k.what, ex.first, k.flag)
-	case ex.legacy && ex.origin != o:
-		err = &OriginError{Path: path, What: k.what, Flag: k.flag, Have: ex.origin, Want: o}
 	default:
 		if ex.legacy {
 			c.rec = c.rec[:len(k.header)]
@@ -170,12 +165,15 @@ func replaceFile(old *os.File, dst string, write func(*os.File) error) (*os.File
 // append reads f's rows, each of origin o, to resume, cuts a torn last line, and readies f to append.
 func (c *csvFile) append(f *os.File, k kind, ex existing, o Origin, resume func([]string, bool) error) error {
 	keep, err := scanRecords(f, c.path, ex.start, ex.size, len(c.rec), func(rec []string) error {
-		if have := rec[len(k.header):]; !slices.Equal(have, c.rec[len(k.header):]) {
-			a, _ := UnescapeCell(have[0])
-			api, _ := UnescapeCell(have[1])
-			return &OriginError{Path: c.path, What: k.what, Flag: k.flag, Have: Origin{a, api}, Want: o}
+		have := ex.origin // an old version's, of its first line
+		if !ex.legacy {
+			have.Account, _ = UnescapeCell(rec[len(k.header)])
+			have.API, _ = UnescapeCell(rec[len(k.header)+1])
 		}
-		return resume(rec, !ex.legacy || ex.exact)
+		if have != o {
+			return &OriginError{Path: c.path, What: k.what, Flag: k.flag, Have: have, Want: o}
+		}
+		return resume(rec, ex.exact)
 	})
 	if err == nil && keep < ex.size {
 		c.torn, err = true, f.Truncate(keep)
@@ -273,7 +271,7 @@ func (c *csvFile) rewrite(keep func(rec []string) []string) error {
 // existing is what an existing file holds.
 type existing struct {
 	ours, rows    bool   // it starts with this kind's header; it has a complete row
-	legacy, exact bool   // the origin is on its first line; that line says cells=escaped
+	legacy, exact bool   // the origin is on its first line; its targets are escaped (cells=escaped)
 	origin        Origin // what that line records
 	start, size   int64  // where its rows start; its size
 	first, input  string // its first line, for messages; what it holds if it reads as an input
@@ -305,6 +303,7 @@ func inspect(f *os.File, k kind, hdr string) (ex existing, err error) {
 	}
 	first, ok := line()
 	ex.first, ex.input = first, inputKind(first)
+	ex.exact = true
 	if k.tag != "" && strings.HasPrefix(first, LegacyPrefix+k.tag+":") {
 		ex.origin, ex.exact, ex.legacy = parseLegacyLine(first, k.tag)
 		hdr = strings.Join(k.header, ",")
