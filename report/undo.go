@@ -3,15 +3,15 @@ package report
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 )
 
 // UndoWriter writes an undo file, each row synced before the update it undoes is sent. A number's
-// first value for a field wins (it is from before any change): a later Write records only the
-// fields not yet recorded, and Close merges each number's rows.
+// first value for a field wins (it is from before any change): a later Write in the run records only
+// the fields not yet recorded, and Close (or, after a killed run, the input reader) merges each
+// number's rows, so the rows a resumed run adds restore nothing that an earlier row does.
 type UndoWriter struct {
 	mu       sync.Mutex
 	c        *csvFile
@@ -21,24 +21,8 @@ type UndoWriter struct {
 
 // OpenUndo opens the undo file at path for a run against origin; Force appends, as Resume does.
 func OpenUndo(path string, mode Mode, origin Origin) (*UndoWriter, error) {
-	u := &UndoWriter{recorded: map[string]uint8{}}
-	c, err := openCSV(path, undoKind, mode, origin, nil, func(rec []string, _ bool) error {
-		number, err := UnescapeCell(rec[0])
-		if err != nil {
-			return fmt.Errorf("%s: damaged undo file, cannot append to it: %w", path, err)
-		}
-		number = strings.Clone(number) // a cell shares its record's memory: keep the number, not the line
-		bits := u.recorded[number]
-		for f, c := range rec[1 : 1+batch.NumFields] {
-			if c != "" {
-				bits |= 1 << f
-			}
-		}
-		u.recorded[number] = bits
-		return nil
-	})
-	u.c = c
-	return u, err
+	c, err := openCSV(path, undoKind, mode, origin, nil, func([]string, bool) error { return nil })
+	return &UndoWriter{c: c, recorded: map[string]uint8{}}, err
 }
 
 // Write records and syncs the current values of the fields row changes that are not recorded yet.
