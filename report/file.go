@@ -51,7 +51,8 @@ var (
 // complete line.
 type csvFile struct {
 	f      *os.File // nil for standard output
-	path   string   // as named, for messages and to put a rewrite in place
+	path   string   // as named, for messages
+	dst    string   // where the file is: a rewrite is put there
 	stream bool     // not a regular file
 	w      *csv.Writer
 	rec    []string // the record being written, its origin cells set once
@@ -68,6 +69,7 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		hdr, c.rec = append(slices.Clone(hdr), OriginColumns...), append(c.rec, o.cells()...)
 	}
 	dst, inPlace, err := resolve(path)
+	c.dst = dst
 	if isStdout(path) || err == nil && inPlace {
 		if mode == Resume || k.appendOnForce {
 			return nil, fmt.Errorf("%s %s: not a regular file: the %s must be one, to be read back by a later run", k.flag, path, k.what)
@@ -164,7 +166,8 @@ func replaceFile(old *os.File, dst string, write func(*os.File) error) (*os.File
 
 // append reads f's rows, each of origin o, to resume, cuts a torn last line, and readies f to append.
 func (c *csvFile) append(f *os.File, k kind, ex existing, o Origin, resume func([]string, bool) error) error {
-	keep, err := scanRecords(f, c.path, ex.start, ex.size, len(c.rec), func(rec []string) error {
+	c.f, c.w, c.start = f, csv.NewWriter(f), ex.start
+	keep, err := c.scan(func(rec []string) error {
 		have := ex.origin // an old version's, of its first line
 		if !ex.legacy {
 			have.Account, _ = UnescapeCell(rec[len(k.header)])
@@ -181,7 +184,6 @@ func (c *csvFile) append(f *os.File, k kind, ex existing, o Origin, resume func(
 	if err == nil {
 		_, err = f.Seek(0, io.SeekEnd)
 	}
-	c.f, c.w, c.start = f, csv.NewWriter(f), ex.start
 	return err
 }
 
@@ -219,19 +221,10 @@ func (c *csvFile) Close() error {
 	return err
 }
 
-// each calls fn with each record the file holds (reused).
-func (c *csvFile) each(fn func(rec []string) error) error {
-	end, err := c.f.Seek(0, io.SeekEnd)
-	if err == nil {
-		_, err = scanRecords(c.f, c.path, c.start, end, len(c.rec), fn)
-	}
-	return err
-}
-
 // repeated returns each key more than one record has, with how many records have it, less one.
 func (c *csvFile) repeated(key func(rec []string) uint64) (map[uint64]int, error) {
 	var keys []uint64 // sorted, rather than a set of every record, to stay small
-	err := c.each(func(rec []string) error { keys = append(keys, key(rec)); return nil })
+	_, err := c.scan(func(rec []string) error { keys = append(keys, key(rec)); return nil })
 	slices.Sort(keys)
 	n := map[uint64]int{}
 	for i := 1; i < len(keys); i++ {
@@ -244,16 +237,12 @@ func (c *csvFile) repeated(key func(rec []string) uint64) (map[uint64]int, error
 
 // rewrite replaces the file with its header and, in order, the records keep returns (nil: none).
 func (c *csvFile) rewrite(keep func(rec []string) []string) error {
-	dst, _, err := resolve(c.path)
-	if err != nil {
-		return err
-	}
-	tmp, err := replaceFile(c.f, dst, func(tmp *os.File) error {
+	tmp, err := replaceFile(c.f, c.dst, func(tmp *os.File) error {
 		if _, err := io.Copy(tmp, io.NewSectionReader(c.f, 0, c.start)); err != nil { // the header
 			return err
 		}
 		w := csv.NewWriter(tmp)
-		err := c.each(func(rec []string) error {
+		_, err := c.scan(func(rec []string) error {
 			if rec = keep(rec); rec != nil {
 				return w.Write(rec)
 			}
@@ -342,15 +331,19 @@ func CheckNotUndo(path, flag string) error {
 	return nil
 }
 
-// scanRecords calls fn with each n-field record of f from start to end (reused), and returns where
-// the complete records end: a killed run may have cut the last one. Other damage is an error.
-func scanRecords(f *os.File, path string, start, end int64, n int, fn func(rec []string) error) (int64, error) {
+// scan calls fn with each record (reused), and returns where the complete records end: a killed
+// run may have cut the last one. Other damage is an error.
+func (c *csvFile) scan(fn func(rec []string) error) (int64, error) {
+	end, err := c.f.Seek(0, io.SeekEnd)
 	last := make([]byte, 1)
-	if _, err := f.ReadAt(last, end-1); err != nil {
+	if err == nil {
+		_, err = c.f.ReadAt(last, end-1)
+	}
+	if err != nil {
 		return 0, err
 	}
-	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(f, start, end-start), 64<<10))
-	r.ReuseRecord, r.FieldsPerRecord = true, n
+	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(c.f, c.start, end-c.start), 64<<10))
+	r.ReuseRecord, r.FieldsPerRecord = true, len(c.rec)
 	for {
 		at := r.InputOffset()
 		rec, err := r.Read()
@@ -358,12 +351,12 @@ func scanRecords(f *os.File, path string, start, end int64, n int, fn func(rec [
 		switch {
 		case err == io.EOF:
 			return end, nil
-		case (last[0] != '\n' || errors.Is(err, csv.ErrQuote)) && start+r.InputOffset() == end:
-			return start + at, nil // torn, perhaps inside a quoted cell of an old version's file
+		case (last[0] != '\n' || errors.Is(err, csv.ErrQuote)) && c.start+r.InputOffset() == end:
+			return c.start + at, nil // torn, perhaps inside a quoted cell of an old version's file
 		case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
-			return 0, fmt.Errorf("%s: line %d: damaged (%d fields, want %d), cannot resume", path, pe.StartLine, len(rec), n)
+			return 0, fmt.Errorf("%s: line %d: damaged (%d fields, want %d), cannot resume", c.path, pe.StartLine, len(rec), len(c.rec))
 		case err != nil:
-			return 0, fmt.Errorf("%s: damaged, cannot resume: %w", path, err)
+			return 0, fmt.Errorf("%s: damaged, cannot resume: %w", c.path, err)
 		}
 		if err := fn(rec); err != nil {
 			return 0, err

@@ -106,7 +106,7 @@ func (u *UndoWriter) merge() error {
 		return err
 	}
 	merged := map[uint64][]string{}
-	err = u.c.each(func(rec []string) error {
+	_, err = u.c.scan(func(rec []string) error {
 		if m := merged[number(rec)]; m != nil {
 			for i, c := range rec {
 				if m[i] == "" {
