@@ -90,7 +90,10 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", k.what, err)
 	}
-	if err = lockFile(f); errors.Is(err, ErrLocked) {
+	if err = lockFile(f); err == nil && !named(f, dst) {
+		err = ErrLocked // replaced since f was opened, by the run that held it
+	}
+	if errors.Is(err, ErrLocked) {
 		err = fmt.Errorf("%s: %w (two runs must not write one %s; wait for the other to finish)", path, ErrLocked, k.what)
 	}
 	var ex existing
@@ -122,6 +125,13 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		return nil, err
 	}
 	return c, nil
+}
+
+// named reports whether path still names f.
+func named(f *os.File, path string) bool {
+	a, errA := f.Stat()
+	b, errB := os.Stat(path)
+	return errA == nil && errB == nil && os.SameFile(a, b)
 }
 
 // begin starts a new file, f or a stream, with its header.

@@ -5,4 +5,4 @@ package report
 import "os"
 
 // lockFile is a no-op where flock is not available.
-func lockFile(*os.File) error { return nil }
+var lockFile = func(*os.File) error { return nil }

@@ -9,7 +9,7 @@ import (
 )
 
 // lockFile takes an exclusive, non-blocking flock on f, which the kernel drops however the run ends.
-func lockFile(f *os.File) error {
+var lockFile = func(f *os.File) error {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return ErrLocked

@@ -333,3 +333,25 @@ func TestWriter_Compact(t *testing.T) {
 		t.Errorf("a streamed report: %v, %q; want its header and both lines", err, out.String())
 	}
 }
+
+// TestOpen_replacedWhileOpening: a report that the run holding it replaces (--force, compaction)
+// between a second run's open and its lock is in use: the second run must not write to a file
+// no name leads to.
+func TestOpen_replacedWhileOpening(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.csv")
+	writeReport(t, path, New, testOrigin, result(2, "1", batch.StatusOK, batch.Targets{}))
+	lock := lockFile
+	t.Cleanup(func() { lockFile = lock })
+	lockFile = func(f *os.File) error {
+		lockFile = lock
+		writeReport(t, path+".new", New, testOrigin)
+		if err := os.Rename(path+".new", path); err != nil {
+			t.Fatal(err)
+		}
+		return lock(f)
+	}
+	if w, err := Open(path, Resume, testOrigin, nil); !errors.Is(err, ErrLocked) {
+		t.Errorf("a report replaced between open and lock: %v, want ErrLocked", err)
+		_ = w.Close()
+	}
+}
