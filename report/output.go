@@ -50,15 +50,6 @@ func resolve(path string) (dst string, inPlace bool, err error) {
 	return "", false, errors.New("too many levels of symbolic links")
 }
 
-// openInPlace opens to append, a named pipe without waiting: no reader is an error, not a wait.
-func openInPlace(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, syscall.ENXIO) {
-		return nil, fmt.Errorf("%s is a named pipe that no process reads yet: start its reader first", path)
-	}
-	return f, err
-}
-
 // createTemp creates a file beside dst with the mode of old, or the umask's when old is nil.
 func createTemp(dst string, old fs.FileInfo) (*os.File, error) {
 	name := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+"."+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
@@ -85,11 +76,11 @@ func rename(tmp, dst string) error {
 	return nil
 }
 
-// output is a file put in place whole by commit: a stopped export leaves the earlier file.
+// output is a file put in place whole by close: a stopped export leaves the earlier file.
 type output struct {
 	io.Writer
 	f   *os.File // nil for standard output
-	dst string   // what f replaces on commit; "" when f is written in place
+	dst string   // what f replaces on close; "" when f is written in place
 }
 
 // createOutput opens flag's output path: an existing file only if replace, never an undo file.
@@ -98,15 +89,17 @@ func createOutput(path, flag string, replace bool, stdout io.Writer) (*output, e
 		return &output{Writer: stdout}, nil
 	}
 	dst, inPlace, err := resolve(path)
-	if err == nil && inPlace {
-		f, err := openInPlace(path)
+	var old fs.FileInfo
+	if err == nil && inPlace { // a named pipe opened without waiting: no reader is an error, not a wait
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
+		if errors.Is(err, syscall.ENXIO) {
+			err = errors.New("a named pipe that no process reads yet: start its reader first")
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", flag, err)
+			return nil, fmt.Errorf("%s %s: %w", flag, path, err)
 		}
 		return &output{Writer: f, f: f}, nil
-	}
-	var old fs.FileInfo
-	if err == nil {
+	} else if err == nil {
 		if old, _ = os.Stat(dst); old != nil && !replace {
 			return nil, fmt.Errorf("%s: %w: use --force to replace it", path, ErrExists)
 		}
@@ -122,29 +115,22 @@ func createOutput(path, flag string, replace bool, stdout io.Writer) (*output, e
 	return &output{Writer: f, f: f, dst: dst}, nil
 }
 
-// commit makes the output durable and puts it in place.
-func (o *output) commit() error {
-	switch {
-	case o.f == nil:
+// close ends the output: kept, it is made durable and put in place; else what it replaces stays.
+func (o *output) close(keep bool) (err error) {
+	if o.f == nil {
 		return nil
-	case o.dst == "":
-		return o.f.Close()
 	}
-	if err := errors.Join(o.f.Sync(), o.f.Close()); err != nil {
+	if keep && o.dst != "" {
+		err = o.f.Sync()
+	}
+	if err = errors.Join(err, o.f.Close()); o.dst == "" {
+		return err
+	}
+	if err != nil || !keep {
 		_ = os.Remove(o.f.Name())
 		return err
 	}
 	return rename(o.f.Name(), o.dst)
-}
-
-// Abort drops the output: the file it would replace is left as it was.
-func (o *output) Abort() {
-	if o.f != nil {
-		_ = o.f.Close()
-	}
-	if o.dst != "" {
-		_ = os.Remove(o.f.Name())
-	}
 }
 
 // WriteFile writes data as flag's output path, replacing what is there unless it is an undo file.
@@ -153,9 +139,48 @@ func WriteFile(path, flag string, data []byte, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := o.Write(data); err != nil {
-		o.Abort()
-		return err
+	_, err = o.Write(data)
+	return errors.Join(err, o.close(err == nil))
+}
+
+// sameFile reports whether a and b name one file by identity (a symlink, a hard link,
+// /dev/stdout redirected to it), or would create one; "-" names none.
+func sameFile(a, b string) bool {
+	if a == "" || b == "" || a == "-" || b == "-" {
+		return false
 	}
-	return o.commit()
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	da, _, errA := resolve(a)
+	db, _, errB := resolve(b)
+	return errA == nil && errB == nil && da == db
+}
+
+// ErrSameFile is matched by the error of CheckDistinct.
+var ErrSameFile = errors.New("two flags name the same file")
+
+// NamedPath is a file named on the command line, with the flag naming it.
+type NamedPath struct{ Flag, Path string }
+
+// CheckDistinct refuses two paths naming one file (a --report that --force would empty being the
+// --input), and two outputs on standard output.
+func CheckDistinct(paths ...NamedPath) error {
+	stdout := -1
+	for i, a := range paths {
+		if a.Flag != "--input" && isStdout(a.Path) {
+			if stdout >= 0 {
+				return fmt.Errorf("%w: %s %q and %s %q both write standard output: give one of them a file", ErrSameFile, paths[stdout].Flag, paths[stdout].Path, a.Flag, a.Path)
+			}
+			stdout = i
+		}
+		for _, b := range paths[i+1:] {
+			if sameFile(a.Path, b.Path) {
+				return fmt.Errorf("%w: %s %q and %s %q are one file: every output needs a file of its own, and the input must not be one", ErrSameFile, a.Flag, a.Path, b.Flag, b.Path)
+			}
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -61,9 +62,8 @@ var ExportColumns = []string{"number", "app_id", "subaccount", "alias"}
 // ExportWriter writes an export, put in place by Commit: a row restoring each number's app,
 // subaccount and alias ((clear) when empty; the main account, which no update restores, empty).
 type ExportWriter struct {
-	*output
+	out *output
 	w   *csv.Writer
-	rec []string
 }
 
 // CreateExport starts an export to path: an existing file only with force, never an undo file.
@@ -72,22 +72,20 @@ func CreateExport(path string, force bool, stdout io.Writer) (*ExportWriter, err
 	if err != nil {
 		return nil, err
 	}
-	e := &ExportWriter{output: out, w: csv.NewWriter(out), rec: make([]string, len(ExportColumns))}
+	e := &ExportWriter{out, csv.NewWriter(out)}
 	return e, e.w.Write(ExportColumns)
 }
 
 // Write adds one number; a cell too long for an input fails: a backup not read back is none.
 func (e *ExportWriter) Write(number string, current batch.Targets) error {
-	e.rec[0] = number
-	e.rec[1] = escaped(batch.Setting{Value: current[batch.AppID].Value, Set: true})
-	e.rec[2] = EscapeCell(current[batch.Subaccount].Value)
-	e.rec[3] = escaped(batch.Setting{Value: current[batch.Alias].Value, Set: true})
-	for i, c := range e.rec[1:] {
+	rec := []string{number, escaped(batch.Setting{Value: current[batch.AppID].Value, Set: true}),
+		EscapeCell(current[batch.Subaccount].Value), escaped(batch.Setting{Value: current[batch.Alias].Value, Set: true})}
+	for i, c := range rec[1:] {
 		if err := checkCell(ExportColumns[1+i], c); err != nil {
 			return fmt.Errorf("export: number %s: %w: the file could not be read back", number, err)
 		}
 	}
-	if err := e.w.Write(e.rec); err != nil {
+	if err := e.w.Write(rec); err != nil {
 		return fmt.Errorf("%w: export: %w", ErrWrite, err)
 	}
 	return nil
@@ -96,14 +94,11 @@ func (e *ExportWriter) Write(number string, current batch.Targets) error {
 // Commit makes the export durable and puts it in place.
 func (e *ExportWriter) Commit() error {
 	e.w.Flush()
-	err := e.w.Error()
-	if err == nil {
-		err = e.commit()
-	} else {
-		e.Abort()
-	}
-	if err != nil {
+	if err := errors.Join(e.w.Error(), e.out.close(e.w.Error() == nil)); err != nil {
 		return fmt.Errorf("%w: export: %w", ErrWrite, err)
 	}
 	return nil
 }
+
+// Abort drops the export: the file it would replace is left as it was.
+func (e *ExportWriter) Abort() { _ = e.out.close(false) }
