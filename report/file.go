@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -216,7 +217,6 @@ func (c *csvFile) Close() error {
 	if c.w == nil {
 		return c.err
 	}
-	defer func() { c.w = nil }()
 	c.w.Flush()
 	err := c.w.Error()
 	if c.f != nil && !c.stream {
@@ -225,10 +225,8 @@ func (c *csvFile) Close() error {
 	if c.f != nil {
 		err = errors.Join(err, c.f.Close())
 	}
-	if c.err != nil {
-		return c.err
-	}
-	return err
+	c.w = nil
+	return cmp.Or(c.err, err)
 }
 
 // repeated returns each key more than one record has, with how many records have it, less one.

@@ -3,7 +3,6 @@ package report
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 )
@@ -22,20 +21,16 @@ var OriginColumns = []string{"account", "api"}
 // "https://API.plivo.com:443/v1/" and "https://api.plivo.com" are one origin.
 func NewOrigin(account, apiURL string) (Origin, error) {
 	u, err := url.Parse(apiURL)
-	if err != nil {
-		return Origin{}, errors.New("origin: the API URL cannot be parsed")
-	} else if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	switch {
+	case err != nil:
+		return Origin{}, errors.New("origin: the API URL cannot be parsed") // its text may hold a password
+	case u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 		u.User, u.RawQuery = nil, ""
 		return Origin{}, fmt.Errorf("origin: the API URL must be http:// or https:// and a host (got %q)", u.String())
-	} else if account == "" {
+	case account == "":
 		return Origin{}, errors.New("origin: the account is empty: a report must record which account it was written against")
 	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if port != "" && port != map[string]string{"http": "80", "https": "443"}[u.Scheme] {
-		host = net.JoinHostPort(host, port)
-	} else if strings.Contains(host, ":") { // an IPv6 address
-		host = "[" + host + "]"
-	}
+	host := strings.TrimSuffix(strings.TrimRight(strings.ToLower(u.Host), ":"), map[string]string{"http": ":80", "https": ":443"}[u.Scheme])
 	return Origin{Account: account, API: u.Scheme + "://" + host}, nil
 }
 
