@@ -75,7 +75,8 @@ func UnescapeCell(cell string) (string, error) {
 		} else if v, err := strconv.ParseUint(esc[1:3], 16, 8); esc[0] == 'x' && err == nil {
 			b, i = append(b, byte(v)), i+3
 		} else {
-			return "", fmt.Errorf("%w: %q (the escapes are \\\\ \\n \\r \\t \\xHH)", ErrCellEscape, body[i:min(i+4, len(body))])
+			bad := strings.Trim(strconv.QuoteToASCII(body[i+1:min(i+2, len(body))]), `"`)
+			return "", fmt.Errorf("%w: \\%s (the escapes are \\\\ \\n \\r \\t \\xHH)", ErrCellEscape, bad)
 		}
 	}
 	return string(b), nil
