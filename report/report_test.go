@@ -244,31 +244,6 @@ func TestNewOrigin(t *testing.T) {
 	}
 }
 
-func TestCheckDistinct(t *testing.T) {
-	dir := t.TempDir()
-	p := func(name string) string { return filepath.Join(dir, name) }
-	_ = os.WriteFile(p("a"), nil, 0o644)
-	_ = os.Symlink("a", p("link"))
-	_ = os.Link(p("a"), p("hard"))
-	for _, tt := range []struct {
-		a, b NamedPath
-		same bool
-	}{
-		{NamedPath{"--input", p("a")}, NamedPath{"--report", p("link")}, true},
-		{NamedPath{"--input", p("a")}, NamedPath{"--report", p("hard")}, true},
-		{NamedPath{"--report", p("new")}, NamedPath{"--summary", dir + "/./new"}, true},
-		{NamedPath{"--report", p("new")}, NamedPath{"--summary", p("other")}, false},
-		{NamedPath{"--report", "-"}, NamedPath{"--summary", "/dev/stdout"}, true},
-		{NamedPath{"--input", "-"}, NamedPath{"--report", "-"}, false},
-		{NamedPath{"--report", p("a")}, NamedPath{"--undo", ""}, false},
-		{NamedPath{"--input", "/dev/stdin"}, NamedPath{"--summary", "-"}, false},
-	} {
-		if err := CheckDistinct(tt.a, tt.b); errors.Is(err, ErrSameFile) != tt.same {
-			t.Errorf("CheckDistinct(%v, %v) = %v, want same %v", tt.a, tt.b, err, tt.same)
-		}
-	}
-}
-
 // BenchmarkWriter_Write writes one typical ok row: to io.Discard (the
 // encoding alone) and to a file (with the flush every row gets).
 func BenchmarkWriter_Write(b *testing.B) {
