@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"runtime"
 	"slices"
@@ -84,13 +83,12 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 	}
 	var f *os.File
 	if err == nil {
-		if f, err = os.OpenFile(dst, os.O_RDWR, 0); errors.Is(err, fs.ErrNotExist) {
-			f, err = os.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		}
+		f, err = os.OpenFile(dst, os.O_RDWR|os.O_CREATE, 0o666)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", k.what, err)
 	}
+	c.f = f
 	if err = lockFile(f); err == nil && !named(f, dst) {
 		err = ErrLocked // replaced since f was opened, by the run that held it
 	}
@@ -108,7 +106,7 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 	case ex.input != "" && !k.appendOnForce:
 		err = fmt.Errorf("%s holds %s: refusing to write a %s over it, whatever the flags (an undo file is never emptied, not even with --force): name another %s", path, ex.input, k.what, k.flag)
 	case ex.ours && !ex.rows, mode == Force && !k.appendOnForce: // a new file with the header renamed over it
-		if _, err = replaceFile(f, dst, func(f *os.File) error { return c.begin(f, f, hdr) }); err != nil {
+		if err = c.replace(func(f *os.File) error { return c.begin(f, f, hdr) }); err != nil {
 			err = fmt.Errorf("replace %s: %w", dst, err)
 		}
 	case mode == New:
@@ -119,7 +117,7 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		if ex.legacy {
 			c.rec = c.rec[:len(k.header)]
 		}
-		err = c.append(f, k, ex, o, resume)
+		err = c.append(k, ex, o, resume)
 	}
 	if err != nil {
 		_ = f.Close()
@@ -146,16 +144,17 @@ func (c *csvFile) begin(f *os.File, w io.Writer, header []string) error {
 	return err
 }
 
-// replaceFile renames a new file that write fills over dst, whose file old stays locked until the
-// new one, locked too, has its name; old is then closed.
-func replaceFile(old *os.File, dst string, write func(*os.File) error) (*os.File, error) {
+// replace renames over c.dst a new file that write fills; the old file stays locked until the new
+// one, locked too, has its name, and is then closed.
+func (c *csvFile) replace(write func(*os.File) error) error {
+	old := c.f
 	st, err := old.Stat()
-	if err != nil {
-		return nil, err
+	var f *os.File
+	if err == nil {
+		f, err = createTemp(c.dst, st)
 	}
-	f, err := createTemp(dst, st)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err = lockFile(f); err == nil {
 		err = write(f)
@@ -164,20 +163,21 @@ func replaceFile(old *os.File, dst string, write func(*os.File) error) (*os.File
 		err = old.Close() // Windows renames nothing over an open file, and locks nothing here
 	}
 	if err == nil {
-		err = rename(f.Name(), dst)
+		err = rename(f.Name(), c.dst)
 	}
 	if err != nil {
 		_ = f.Close()
 		_ = os.Remove(f.Name())
-		return nil, err
+		return err
 	}
 	_ = old.Close()
-	return f, nil
+	c.f = f
+	return nil
 }
 
 // append reads f's rows, each of origin o, to resume, cuts a torn last line, and readies f to append.
-func (c *csvFile) append(f *os.File, k kind, ex existing, o Origin, resume func([]string, bool) error) error {
-	c.f, c.w, c.start = f, csv.NewWriter(f), ex.start
+func (c *csvFile) append(k kind, ex existing, o Origin, resume func([]string, bool) error) error {
+	c.w, c.start = csv.NewWriter(c.f), ex.start
 	keep, err := c.scan(func(rec []string) error {
 		have := ex.origin // an old version's, of its first line
 		if !ex.legacy {
@@ -190,10 +190,10 @@ func (c *csvFile) append(f *os.File, k kind, ex existing, o Origin, resume func(
 		return resume(rec, ex.exact)
 	})
 	if err == nil && keep < ex.size {
-		c.torn, err = true, f.Truncate(keep)
+		c.torn, err = true, c.f.Truncate(keep)
 	}
 	if err == nil {
-		_, err = f.Seek(0, io.SeekEnd)
+		_, err = c.f.Seek(0, io.SeekEnd)
 	}
 	return err
 }
@@ -245,23 +245,21 @@ func (c *csvFile) repeated(key func(rec []string) uint64) (map[uint64]int, error
 
 // rewrite replaces the file with its header and, in order, the records keep returns (nil: none).
 func (c *csvFile) rewrite(keep func(rec []string) []string) error {
-	tmp, err := replaceFile(c.f, c.dst, func(tmp *os.File) error {
-		if _, err := io.Copy(tmp, io.NewSectionReader(c.f, 0, c.start)); err != nil { // the header
-			return err
-		}
+	err := c.replace(func(tmp *os.File) error {
 		w := csv.NewWriter(tmp)
-		_, err := c.scan(func(rec []string) error {
-			if rec = keep(rec); rec != nil {
-				return w.Write(rec)
-			}
-			return nil
-		})
+		_, err := io.Copy(tmp, io.NewSectionReader(c.f, 0, c.start)) // the header, as it is
+		if err == nil {
+			_, err = c.scan(func(rec []string) error {
+				if rec = keep(rec); rec != nil {
+					return w.Write(rec)
+				}
+				return nil
+			})
+		}
 		w.Flush()
 		return errors.Join(err, w.Error(), tmp.Sync())
 	})
-	if err == nil {
-		c.f, c.w = tmp, csv.NewWriter(tmp)
-	}
+	c.w = csv.NewWriter(c.f)
 	return err
 }
 
@@ -328,12 +326,12 @@ func CheckNotUndo(path, flag string) error {
 	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
 		return nil // nothing to lose; and reading a pipe would wait for ever
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
+	var ex existing
+	if f, err := os.Open(path); err == nil {
+		ex, _ = inspect(f, undoKind, "")
+		_ = f.Close()
 	}
-	defer func() { _ = f.Close() }()
-	if ex, _ := inspect(f, undoKind, ""); strings.HasPrefix(ex.input, "a plivo-bulk undo") {
+	if strings.HasPrefix(ex.input, "a plivo-bulk undo") {
 		return fmt.Errorf("%s holds a plivo-bulk undo file: refusing to replace it, whatever the flags (an undo file is never emptied, not even with --force): name another %s", path, flag)
 	}
 	return nil
