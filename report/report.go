@@ -89,20 +89,12 @@ func JSONLine(r batch.Result) []byte {
 	if r.HTTPStatus != 0 {
 		status = &r.HTTPStatus
 	}
-	t := r.Row.Targets
-	b, _ := json.Marshal(struct {
-		Row        int          `json:"row"`
-		Number     string       `json:"number"`
-		Status     batch.Status `json:"status"`
-		HTTPStatus *int         `json:"http_status"`
-		APIID      string       `json:"api_id"`
-		Attempts   int          `json:"attempts"`
-		Error      string       `json:"error"`
-		AppID      string       `json:"app_id"`
-		Subaccount string       `json:"subaccount"`
-		Alias      string       `json:"alias"`
-		Compliance string       `json:"compliance_application_id"`
-	}{r.Row.Line, r.Row.Number, r.Status, status, r.APIID, r.Attempts, r.Error, t[0].Cell(), t[1].Cell(), t[2].Cell(), t[3].Cell()})
+	t, b := r.Row.Targets, []byte{'{'}
+	for i, v := range []any{r.Row.Line, r.Row.Number, r.Status, status, r.APIID, r.Attempts, r.Error, t[0].Cell(), t[1].Cell(), t[2].Cell(), t[3].Cell()} {
+		js, _ := json.Marshal(v) // a string, an int or an *int always marshals
+		b = append(append(strconv.AppendQuote(b, Columns[i]), ':'), append(js, ',')...)
+	}
+	b[len(b)-1] = '}'
 	return append(b, '\n')
 }
 
