@@ -37,13 +37,15 @@ type kind struct {
 	what, flag, tag string   // tag: of an older version's first line; "" for a plan
 	header          []string // OriginColumns follow it in a kind with a tag
 	appendOnForce   bool     // an undo file may hold the only record of the values before a run
-	exists          string   // what to do about an existing one with rows
+	exists, foreign string   // what to do about an existing one with rows; of another origin
 }
 
 var (
-	reportKind = kind{"report", "--report", "report", Columns[:len(Columns)-2], false, "use --resume to continue the run it records, or --force to replace it"}
-	undoKind   = kind{"undo file", "--undo", "undo", batch.Columns(), true, "use --resume or --force to append to it"}
-	planKind   = kind{"plan", "--output", "", PlanColumns, false, "use --force to replace it, or name another --output"}
+	reportKind = kind{"report", "--report", "report", Columns[:len(Columns)-2], false,
+		"use --resume to continue the run it records, or --force to replace it", "use another --report, or --force to start over"}
+	undoKind = kind{"undo file", "--undo", "undo", batch.Columns(), true,
+		"use --resume or --force to append to it", "use another --undo (an undo file is never emptied, not even with --force)"}
+	planKind   = kind{"plan", "--output", "", PlanColumns, false, "use --force to replace it, or name another --output", ""}
 	undoHeader = strings.Join(append(batch.Columns(), OriginColumns...), ",")
 )
 
@@ -185,7 +187,7 @@ func (c *csvFile) append(k kind, ex existing, o Origin, resume func([]string, bo
 			have.API, _ = UnescapeCell(rec[len(k.header)+1])
 		}
 		if have != o {
-			return &OriginError{Path: c.path, What: k.what, Flag: k.flag, Have: have, Want: o}
+			return &OriginError{Path: c.path, What: k.what, Hint: k.foreign, Have: have, Want: o}
 		}
 		return resume(rec, ex.exact)
 	})

@@ -72,7 +72,8 @@ func UndoLineOrigin(line string) (Origin, bool) {
 func CheckUndoInput(name string, have []Origin, run Origin) error {
 	for _, o := range have {
 		if o != run {
-			return &OriginError{Path: name, What: undoKind.what, Flag: "--input", Have: o, Want: run}
+			hint := "it restores the numbers of its own account: run it there, or add --allow-other-origin to send its values to " + run.String() + " anyway"
+			return &OriginError{Path: name, What: undoKind.what, Hint: hint, Have: o, Want: run}
 		}
 	}
 	return nil
@@ -86,21 +87,15 @@ var (
 
 // OriginError is the error of using a file of another origin, or of none.
 type OriginError struct {
-	Path, What, Flag string // the file, "report" or "undo file", the flag naming it
+	Path, What, Hint string // the file, "report" or "undo file", what to do
 	Have, Want       Origin // what the file records (zero: nothing), the run's
 }
 
 func (e *OriginError) Error() string {
-	hint := "use another " + e.Flag + ", or --force to start over"
-	if e.Flag == "--input" {
-		hint = "it restores the numbers of its own account: run it there, or add --allow-other-origin to send its values to " + e.Want.String() + " anyway"
-	} else if e.What == undoKind.what {
-		hint = "use another " + e.Flag + " (an undo file is never emptied, not even with --force)"
-	}
 	if e.Have == (Origin{}) {
-		return fmt.Sprintf("%s: this %s does not record which account and API it was written against, so it cannot be trusted for %s: %s", e.Path, e.What, e.Want, hint)
+		return fmt.Sprintf("%s: this %s does not record which account and API it was written against, so it cannot be trusted for %s: %s", e.Path, e.What, e.Want, e.Hint)
 	}
-	return fmt.Sprintf("%s was written against %s, not %s: %s", e.Path, e.Have, e.Want, hint)
+	return fmt.Sprintf("%s was written against %s, not %s: %s", e.Path, e.Have, e.Want, e.Hint)
 }
 
 // Unwrap makes the error match ErrOtherOrigin or ErrNoOrigin.
