@@ -23,23 +23,19 @@ var hostileCells = []string{
 	"é", "日本語 ", "\u2028sep\u2029",
 }
 
-func TestEscapeCell_examples(t *testing.T) {
-	tests := map[string]string{
-		"plain": "plain", "": "", "=1+2": "'=1+2", "(clear)": "'(clear)", " x ": `'\x20x\x20`,
-		"a\nb": `'a\nb`, `a\b`: `a\b`, `=a\b`: `'=a\\b`, "'x": "''x", "\u00a0x": `'\xC2\xA0x`,
-		"bad\xffok": `'bad\xFFok`, "a\x01\tb": `'a\x01\tb`,
-	}
-	for in, want := range tests {
-		if got := EscapeCell(in); got != want {
-			t.Errorf("EscapeCell(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestUnescapeCell(t *testing.T) {
-	for _, c := range []string{`'\`, `'a\q`, `'\x4`, `'\xZZ`, `'\x`, `'\x+1`} {
-		if v, err := UnescapeCell(c); !errors.Is(err, ErrCellEscape) {
-			t.Errorf("UnescapeCell(%q) = %q, %v; want ErrCellEscape", c, v, err)
+// TestCells: a value's exact cell (EscapeCell, read back by UnescapeCell) and its cell for people
+// (neutralize); the cells UnescapeCell reads that EscapeCell does not write; its bad escapes.
+func TestCells(t *testing.T) {
+	for _, tt := range [][3]string{ // value, exact, for people
+		{"plain", "plain", "plain"}, {"", "", ""}, {"=1+2", "'=1+2", "'=1+2"}, {"+1", "'+1", "'+1"}, {"-1", "'-1", "'-1"},
+		{"@A1", "'@A1", "'@A1"}, {"(clear)", "'(clear)", "(clear)"}, {" x ", `'\x20x\x20`, " x "}, {"a\nb", `'a\nb`, "a b"},
+		{"\t=1", `'\x09=1`, "'\t=1"}, {"\r\n=1", `'\x0D\x0A=1`, " =1"}, {`a\b`, `a\b`, `a\b`}, {`=a\b`, `'=a\\b`, `'=a\b`},
+		{"'x", "''x", "'x"}, {"it's", "it's", "it's"}, {"\u00a0x", `'\xC2\xA0x`, "\u00a0x"}, {"bad\xffok", `'bad\xFFok`, "bad\xffok"},
+		{"a\x01\tb", `'a\x01\tb`, "a\x01\tb"},
+	} {
+		exact, people := EscapeCell(tt[0]), neutralize(tt[0])
+		if back, err := UnescapeCell(exact); exact != tt[1] || people != tt[2] || back != tt[0] || err != nil {
+			t.Errorf("%q: exact %q, for people %q, read back %q, %v; want %q, %q", tt[0], exact, people, back, err, tt[1], tt[2])
 		}
 	}
 	for c, want := range map[string]string{`a\q`: `a\q`, "'": "", "'it's": "it's", `'\x41\x62`: "Ab"} {
@@ -47,31 +43,10 @@ func TestUnescapeCell(t *testing.T) {
 			t.Errorf("UnescapeCell(%q) = %q, %v; want %q", c, v, err, want)
 		}
 	}
-}
-
-func TestNeutralize(t *testing.T) {
-	for in, want := range map[string]string{
-		"": "", "plain": "plain", "=1+2": "'=1+2", "+1": "'+1", "-1": "'-1", "@A1": "'@A1",
-		"\t=1": "'\t=1", "\r\n=1": " =1", "a\nb": "a b", "it's": "it's",
-	} {
-		if got := neutralize(in); got != want {
-			t.Errorf("neutralize(%q) = %q, want %q", in, got, want)
+	for _, c := range []string{`'\`, `'a\q`, `'\x4`, `'\xZZ`, `'\x`, `'\x+1`} {
+		if v, err := UnescapeCell(c); !errors.Is(err, ErrCellEscape) {
+			t.Errorf("UnescapeCell(%q) = %q, %v; want ErrCellEscape", c, v, err)
 		}
-	}
-}
-
-// checkEscaped checks what an escaped cell must never be.
-func checkEscaped(t *testing.T, v, e string) {
-	t.Helper()
-	first, _ := utf8.DecodeRuneInString(e)
-	last, _ := utf8.DecodeLastRuneInString(e)
-	switch {
-	case e != "" && strings.ContainsRune("=+-@\t\r", rune(e[0])):
-		t.Errorf("EscapeCell(%q) = %q starts a formula", v, e)
-	case e != "" && (unicode.IsSpace(first) || unicode.IsSpace(last)):
-		t.Errorf("EscapeCell(%q) = %q starts or ends with white space", v, e)
-	case strings.ContainsAny(e, "\r\n") || !utf8.ValidString(e) || e == batch.ClearMarker:
-		t.Errorf("EscapeCell(%q) = %q holds a line break, is not UTF-8, or is the clear marker", v, e)
 	}
 }
 
@@ -81,7 +56,12 @@ func FuzzCellEscape(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		e := EscapeCell(v)
-		checkEscaped(t, v, e)
+		first, _ := utf8.DecodeRuneInString(e)
+		last, _ := utf8.DecodeLastRuneInString(e)
+		if e != "" && (strings.ContainsRune("=+-@\t\r", rune(e[0])) || unicode.IsSpace(first) || unicode.IsSpace(last)) ||
+			strings.ContainsAny(e, "\r\n") || !utf8.ValidString(e) || e == batch.ClearMarker {
+			t.Errorf("EscapeCell(%q) = %q: a formula, white space at an end, a line break, not UTF-8, or the clear marker", v, e)
+		}
 		if got, err := UnescapeCell(e); err != nil || got != v {
 			t.Fatalf("UnescapeCell(EscapeCell(%q)) = %q, %v (escaped %q)", v, got, err, e)
 		}
