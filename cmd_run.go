@@ -154,9 +154,9 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 		Unrecorded: func(r batch.Result) { _, _ = s.prog.Write(report.JSONLine(r)) },
 	}
 	if o.resume {
-		completed := rep.Completed()
+		completed := rep.Done
 		job.Completed, job.Unverified = completed.Has, completed.Unverified
-		s.log.Info("resuming", "report", o.output, "report_rows", completed.Rows(), "done_in_report", completed.Len(), "dropped_torn_line", rep.DroppedTornLine())
+		s.log.Info("resuming", "report", o.output, "report_rows", completed.Rows, "done_in_report", completed.Len(), "dropped_torn_line", rep.Torn)
 	}
 	s.sum, err = batch.Run(ctx, job)
 	s.prog.finish()

@@ -59,7 +59,7 @@ type csvFile struct {
 	w      *csv.Writer
 	rec    []string // the record being written, its origin cells set once
 	start  int64    // where the rows start
-	torn   bool     // resuming dropped a torn last line
+	Torn   bool     // resuming dropped a torn last line
 	err    error    // the first failed write: every later one returns it
 }
 
@@ -192,7 +192,7 @@ func (c *csvFile) append(k kind, ex existing, o Origin, resume func([]string, bo
 		return resume(rec, ex.exact)
 	})
 	if err == nil && keep < ex.size {
-		c.torn, err = true, c.f.Truncate(keep)
+		c.Torn, err = true, c.f.Truncate(keep)
 	}
 	if err == nil {
 		_, err = c.f.Seek(0, io.SeekEnd)

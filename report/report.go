@@ -25,28 +25,22 @@ var Columns = []string{
 // Writer writes the report, a flushed row per result: targets escaped (exact), the rest neutralised.
 type Writer struct {
 	*csvFile
-	done *Completed
+	Done *Completed // what a resumed report records as done; nil if not resuming
 }
 
 // Open opens the report at path (see Mode) for a run against origin.
 func Open(path string, mode Mode, origin Origin, stdout io.Writer) (*Writer, error) {
 	w := &Writer{}
 	if mode == Resume {
-		w.done = &Completed{latest: map[uint64]uint64{}}
+		w.Done = &Completed{latest: map[uint64]uint64{}}
 	}
 	c, err := openCSV(path, reportKind, mode, origin, stdout, func(rec []string, exact bool) error {
-		w.done.add(rec, exact)
+		w.Done.add(rec, exact)
 		return nil
 	})
 	w.csvFile = c
 	return w, err
 }
-
-// Completed returns what a resumed report records as done (nil if not resuming).
-func (w *Writer) Completed() *Completed { return w.done }
-
-// DroppedTornLine reports whether resuming dropped an incomplete last line.
-func (w *Writer) DroppedTornLine() bool { return w.torn }
 
 // Write appends one result; an error matches ErrWrite.
 func (w *Writer) Write(r batch.Result) error {
@@ -102,13 +96,13 @@ func JSONLine(r batch.Result) []byte {
 // Hashed, so that resuming a million rows stays small (BENCHMARKS.md, section 4).
 type Completed struct {
 	latest map[uint64]uint64 // hash(number) -> state of its latest line when ok or unverified
-	rows   int
+	Rows   int               // how many rows the report held
 }
 
 // add notes a report row. In an old version's (not exact), targets with a space, a leading ' or
 // (clear) may stand for other values: such an ok line is not done.
 func (d *Completed) add(rec []string, exact bool) {
-	d.rows++
+	d.Rows++
 	lossy := func(c string) bool {
 		return strings.Contains(c, " ") || strings.HasPrefix(c, "'") || c == batch.ClearMarker
 	}
@@ -151,9 +145,6 @@ func (d *Completed) Len() (n int) {
 	}
 	return n
 }
-
-// Rows returns how many rows the report held.
-func (d *Completed) Rows() int { return d.rows }
 
 // hash hashes strings, each ended by a NUL.
 func hash(s ...string) uint64 {

@@ -91,7 +91,7 @@ func TestOpen_modes(t *testing.T) {
 	}
 	_ = held.Close()
 	w := writeReport(t, path, Force, testOrigin)
-	if recs := readCSV(t, path); len(recs) != 1 || w.Completed() != nil {
+	if recs := readCSV(t, path); len(recs) != 1 || w.Done != nil {
 		t.Errorf("after Force: %q, want the header alone", recs)
 	}
 	writeReport(t, path, New, otherOrigin) // a report with no row is taken over
@@ -126,7 +126,7 @@ func TestOpen_resume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	d := w.Completed()
+	d := w.Done
 	has := func(n string, tg batch.Targets) bool { return d.Has(batch.Row{Number: n, Targets: tg}) }
 	switch {
 	case !has("1", a) || has("1", b):
@@ -139,8 +139,8 @@ func TestOpen_resume(t *testing.T) {
 		t.Error("an unverified latest line must be to read back for its exact targets, not done")
 	case !has("7", a) || d.Unverified(batch.Row{Number: "7", Targets: a}) || d.Unverified(batch.Row{Number: "1", Targets: a}):
 		t.Error("an ok line after an unverified one must make the row done, no longer to read back")
-	case d.Len() != 3 || d.Rows() != 8 || !w.DroppedTornLine():
-		t.Errorf("Len %d Rows %d torn %v, want 3, 8, true", d.Len(), d.Rows(), w.DroppedTornLine())
+	case d.Len() != 3 || d.Rows != 8 || !w.Torn:
+		t.Errorf("Len %d Rows %d torn %v, want 3, 8, true", d.Len(), d.Rows, w.Torn)
 	}
 }
 
@@ -167,7 +167,7 @@ func TestOpen_resumeOrigin(t *testing.T) {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(tt.body), 0o644)
 		w, err := Open(p, Resume, testOrigin, nil)
-		if !errors.Is(err, tt.err) || err == nil && w.Completed().Has(batch.Row{Number: "1", Targets: batch.Targets{batch.Alias: set("a b")}}) != tt.done {
+		if !errors.Is(err, tt.err) || err == nil && w.Done.Has(batch.Row{Number: "1", Targets: batch.Targets{batch.Alias: set("a b")}}) != tt.done {
 			t.Errorf("%s: %v, want %v, done %v", name, err, tt.err, tt.done)
 		}
 		if err == nil {
