@@ -274,8 +274,6 @@ type existing struct {
 	first, input  string // its first line, for messages; what it holds if it reads as an input
 }
 
-const bom = "\xef\xbb\xbf"
-
 // inspect reads how an existing file starts. One saved again with a BOM or CRLF (a spreadsheet)
 // is ours; so is one cut inside its header hdr (killed as it started).
 func inspect(f *os.File, k kind, hdr string) (ex existing, err error) {
@@ -283,31 +281,27 @@ func inspect(f *os.File, k kind, hdr string) (ex existing, err error) {
 	if err != nil {
 		return ex, err
 	}
-	ex.size = st.Size()
-	head := make([]byte, min(ex.size, 16<<10))
-	n, err := f.ReadAt(head, 0)
-	if err != nil && err != io.EOF {
-		return ex, err
+	ex.size, ex.exact = st.Size(), true
+	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, ex.size), 16<<10)
+	if b, _ := br.Peek(3); string(b) == "\xef\xbb\xbf" {
+		n, _ := br.Discard(3)
+		ex.start = int64(n)
 	}
-	text := string(head[:n])
-	pos := len(text) - len(strings.TrimPrefix(text, bom))
 	line := func() (string, bool) {
-		l, _, ok := strings.Cut(text[pos:], "\n")
-		if ok {
-			pos += len(l) + 1
-		}
-		return strings.TrimSuffix(l, "\r"), ok
+		l, err := br.ReadSlice('\n') // a line past 16 KiB is no header: ErrBufferFull
+		ex.start += int64(len(l))
+		return strings.TrimSuffix(strings.TrimSuffix(string(l), "\n"), "\r"), err == nil
 	}
 	first, ok := line()
 	ex.first, ex.input = first, inputKind(first)
-	ex.exact = true
 	if k.tag != "" && strings.HasPrefix(first, LegacyPrefix+k.tag+":") {
 		ex.origin, ex.exact, ex.legacy = parseLegacyLine(first, k.tag)
 		hdr = strings.Join(k.header, ",")
 		first, ok = line()
 	}
 	ex.ours = first == hdr || !ok && strings.HasPrefix(hdr, first)
-	ex.start, ex.rows = int64(pos), ok && (ex.size > int64(n) || strings.Contains(text[pos:], "\n"))
+	_, err = br.ReadSlice('\n')
+	ex.rows = ok && (err == nil || err == bufio.ErrBufferFull)
 	return ex, nil
 }
 
