@@ -20,7 +20,8 @@ var PlanColumns = func() []string {
 }()
 
 // PlanWriter writes a plan: the number and error neutralised, the values escaped, as in the report.
-type PlanWriter struct{ c *csvFile }
+// Close flushes it and releases its lock.
+type PlanWriter struct{ *csvFile }
 
 // OpenPlan creates the plan at path (mode New or Force); "-" is stdout.
 func OpenPlan(path string, mode Mode, stdout io.Writer) (*PlanWriter, error) {
@@ -30,7 +31,7 @@ func OpenPlan(path string, mode Mode, stdout io.Writer) (*PlanWriter, error) {
 
 // Write writes the plan row for one read result.
 func (p *PlanWriter) Write(r batch.Result) error {
-	rec := p.c.rec
+	rec := p.rec
 	rec[0], rec[1], rec[2], rec[3] = strconv.Itoa(r.Row.Line), neutralize(r.Row.Number), r.Change(), neutralize(r.Error)
 	for f, s := range r.Row.Targets {
 		cur, tgt := "", ""
@@ -42,16 +43,8 @@ func (p *PlanWriter) Write(r batch.Result) error {
 		}
 		rec[4+2*f], rec[5+2*f] = cur, tgt
 	}
-	if err := p.c.write(rec); err != nil {
+	if err := p.write(rec); err != nil {
 		return fmt.Errorf("plan: %w", err)
-	}
-	return nil
-}
-
-// Close flushes the plan and releases its lock.
-func (p *PlanWriter) Close() error {
-	if err := p.c.Close(); err != nil {
-		return fmt.Errorf("close plan: %w", err)
 	}
 	return nil
 }

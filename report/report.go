@@ -30,16 +30,12 @@ type Writer struct {
 
 // Open opens the report at path (see Mode) for a run against origin.
 func Open(path string, mode Mode, origin Origin, stdout io.Writer) (*Writer, error) {
-	w := &Writer{}
-	if mode == Resume {
-		w.Done = &Completed{latest: map[uint64]uint64{}}
+	done := &Completed{latest: map[uint64]uint64{}}
+	c, err := openCSV(path, reportKind, mode, origin, stdout, done.add)
+	if mode != Resume {
+		done = nil
 	}
-	c, err := openCSV(path, reportKind, mode, origin, stdout, func(rec []string, exact bool) error {
-		w.Done.add(rec, exact)
-		return nil
-	})
-	w.csvFile = c
-	return w, err
+	return &Writer{c, done}, err
 }
 
 // Write appends one result; an error matches ErrWrite.
@@ -101,7 +97,7 @@ type Completed struct {
 
 // add notes a report row. In an old version's (not exact), targets with a space, a leading ' or
 // (clear) may stand for other values: such an ok line is not done.
-func (d *Completed) add(rec []string, exact bool) {
+func (d *Completed) add(rec []string, exact bool) error {
 	d.Rows++
 	lossy := func(c string) bool {
 		return strings.Contains(c, " ") || strings.HasPrefix(c, "'") || c == batch.ClearMarker
@@ -113,6 +109,7 @@ func (d *Completed) add(rec []string, exact bool) {
 	default:
 		delete(d.latest, hash(rec[1]))
 	}
+	return nil
 }
 
 // state hashes a line's targets, the lowest bit set when it is unverified (sent, not read back).
