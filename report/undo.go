@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -86,13 +87,11 @@ func (u *UndoWriter) Unrestorable() int {
 func (u *UndoWriter) Close() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	var err error
 	if u.c.w != nil && u.c.err == nil {
-		if err := u.merge(); err != nil {
-			_ = u.c.Close()
-			return fmt.Errorf("close undo file: merge each number's rows: %w (the file is intact, and lists some numbers more than once)", err)
-		}
+		err = u.merge() // failing, it leaves the file intact: the input reader merges a number's rows too
 	}
-	if err := u.c.Close(); err != nil {
+	if err = errors.Join(err, u.c.Close()); err != nil {
 		return fmt.Errorf("close undo file: %w", err)
 	}
 	return nil
