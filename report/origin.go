@@ -46,20 +46,15 @@ const LegacyPrefix = "# plivo-bulk "
 // parseLegacyLine reads such a line: its origin (zero if none) and whether its cells are exact.
 func parseLegacyLine(line, tag string) (o Origin, exact, ok bool) {
 	rest, ok := strings.CutPrefix(line, LegacyPrefix+tag+":")
+	kv := map[string]string{}
 	for _, f := range strings.Fields(rest) {
-		switch k, v, _ := strings.Cut(f, "="); k {
-		case "account":
-			o.Account = v
-		case "api":
-			o.API = v
-		case "cells":
-			exact = v == "escaped"
-		}
+		k, v, _ := strings.Cut(f, "=")
+		kv[k] = v
 	}
-	if o.Account == "" || o.API == "" {
-		o = Origin{}
+	if kv["account"] != "" && kv["api"] != "" {
+		o = Origin{kv["account"], kv["api"]}
 	}
-	return o, exact, ok
+	return o, kv["cells"] == "escaped", ok
 }
 
 // UndoLineOrigin returns the origin an older undo file's first line records.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,11 +20,7 @@ import (
 
 // isStdout reports whether path names standard output.
 func isStdout(path string) bool {
-	switch filepath.Clean(path) {
-	case "-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
-		return true
-	}
-	return false
+	return slices.Contains([]string{"-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"}, filepath.Clean(path))
 }
 
 // resolve follows path's symlinks to the file, maybe not there yet; inPlace: not to be replaced.
@@ -66,7 +63,6 @@ func createTemp(dst string, old fs.FileInfo) (*os.File, error) {
 // rename puts tmp in dst's place, durably.
 func rename(tmp, dst string) error {
 	if err := os.Rename(tmp, dst); err != nil {
-		_ = os.Remove(tmp)
 		return err
 	}
 	if d, err := os.Open(filepath.Dir(dst)); err == nil {
@@ -126,11 +122,13 @@ func (o *output) close(keep bool) (err error) {
 	if err = errors.Join(err, o.f.Close()); o.dst == "" {
 		return err
 	}
+	if err == nil && keep {
+		err = rename(o.f.Name(), o.dst)
+	}
 	if err != nil || !keep {
 		_ = os.Remove(o.f.Name())
-		return err
 	}
-	return rename(o.f.Name(), o.dst)
+	return err
 }
 
 // WriteFile writes data as flag's output path, replacing what is there unless it is an undo file.

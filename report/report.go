@@ -147,8 +147,7 @@ func (d *Completed) Len() (n int) {
 func hash(s ...string) uint64 {
 	h := fnv.New64a()
 	for _, c := range s {
-		_, _ = h.Write([]byte(c))
-		_, _ = h.Write([]byte{0})
+		_, _ = io.WriteString(h, c+"\x00")
 	}
 	return h.Sum64()
 }
