@@ -94,14 +94,13 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 	if err = lockFile(f); err == nil && !named(f, dst) {
 		err = ErrLocked // replaced since f was opened, by the run that held it
 	}
-	if errors.Is(err, ErrLocked) {
-		err = fmt.Errorf("%s: %w (two runs must not write one %s; wait for the other to finish)", path, ErrLocked, k.what)
-	}
 	var ex existing
 	if err == nil {
 		ex, err = inspect(f, k, strings.Join(hdr, ","))
 	}
 	switch {
+	case errors.Is(err, ErrLocked):
+		err = fmt.Errorf("%s: %w (two runs must not write one %s; wait for the other to finish)", path, ErrLocked, k.what)
 	case err != nil:
 	case ex.size == 0:
 		return c, c.begin(f, f, hdr)
