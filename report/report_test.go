@@ -57,6 +57,8 @@ func TestWriter_cells(t *testing.T) {
 	}
 }
 
+// TestOpen_modes: New refuses a report with rows, a held report is locked, Force replaces, a report
+// with no row is taken over, and no mode writes a report or plan over an input or undo file.
 func TestOpen_modes(t *testing.T) {
 	dir := t.TempDir()
 	ok := result(2, "12025550101", batch.StatusOK, batch.Targets{batch.Alias: set("a")})
@@ -73,6 +75,17 @@ func TestOpen_modes(t *testing.T) {
 		t.Errorf("a second run on a held report: %v, want ErrLocked", err)
 	}
 	_ = held.Close()
+	lock := lockFile // the run holding the report replaces it (--force, compaction) between a second run's open and lock:
+	t.Cleanup(func() { lockFile = lock })
+	lockFile = func(f *os.File) error { // then the second run must not write to a file no name leads to
+		lockFile = lock
+		writeReport(t, path+".new", New, testOrigin, ok)
+		return errors.Join(os.Rename(path+".new", path), lock(f))
+	}
+	if w, err := Open(path, Resume, testOrigin, nil); !errors.Is(err, ErrLocked) {
+		t.Errorf("a report replaced between open and lock: %v, want ErrLocked", err)
+		_ = w.Close()
+	}
 	w := writeReport(t, path, Force, testOrigin)
 	if data, _ := os.ReadFile(path); string(data) != strings.Join(Columns, ",")+"\n" || w.Done != nil {
 		t.Errorf("after Force: %q, want the header alone", data)
@@ -271,27 +284,5 @@ func TestWriter_Compact(t *testing.T) {
 	_ = w.Write(result(2, "1", batch.StatusOK, batch.Targets{}))
 	if err := errors.Join(w.Compact(), w.Close()); err != nil || strings.Count(out.String(), "\n") != 3 {
 		t.Errorf("a streamed report: %v, %q; want its header and both lines", err, out.String())
-	}
-}
-
-// TestOpen_replacedWhileOpening: a report that the run holding it replaces (--force, compaction)
-// between a second run's open and its lock is in use: the second run must not write to a file
-// no name leads to.
-func TestOpen_replacedWhileOpening(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.csv")
-	writeReport(t, path, New, testOrigin, result(2, "1", batch.StatusOK, batch.Targets{}))
-	lock := lockFile
-	t.Cleanup(func() { lockFile = lock })
-	lockFile = func(f *os.File) error {
-		lockFile = lock
-		writeReport(t, path+".new", New, testOrigin)
-		if err := os.Rename(path+".new", path); err != nil {
-			t.Fatal(err)
-		}
-		return lock(f)
-	}
-	if w, err := Open(path, Resume, testOrigin, nil); !errors.Is(err, ErrLocked) {
-		t.Errorf("a report replaced between open and lock: %v, want ErrLocked", err)
-		_ = w.Close()
 	}
 }
