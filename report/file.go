@@ -134,15 +134,10 @@ func named(f *os.File, path string) bool {
 	return errA == nil && errB == nil && os.SameFile(a, b)
 }
 
-// begin starts a new file, f or a stream, with its header.
+// begin starts a new file, f or a stream, with its header (no name in it needs quotes).
 func (c *csvFile) begin(f *os.File, w io.Writer, header []string) error {
-	c.f, c.w = f, csv.NewWriter(w)
-	if err := c.write(header); err != nil || c.stream {
-		return err
-	}
-	var err error
-	c.start, err = f.Seek(0, io.SeekCurrent)
-	return err
+	c.f, c.w, c.start = f, csv.NewWriter(w), int64(len(strings.Join(header, ","))+1)
+	return c.write(header)
 }
 
 // replace renames over c.dst a new file that write fills; the old file stays locked until the new
