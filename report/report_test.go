@@ -246,8 +246,8 @@ func BenchmarkWriter_Write(b *testing.B) {
 // TestWriter_Compact: a report is rewritten with each row's latest line, in
 // order (its rows' cells as they were, their line ends \n), its first lines
 // (an old version's origin line, its header) byte for byte; an invalid row
-// with the number of another row drops nothing. A report on standard output
-// is left as written.
+// with the number of another row drops nothing; so is a new report. A
+// report on standard output is left as written.
 func TestWriter_Compact(t *testing.T) {
 	head := "\xef\xbb\xbf# plivo-bulk report: account=" + testOrigin.Account + " api=" + testOrigin.API + " cells=escaped\r\n" +
 		strings.Join(Columns[:11], ",") + "\r\n"
@@ -275,14 +275,19 @@ func TestWriter_Compact(t *testing.T) {
 		t.Errorf("compacted:\n%q\nwant\n%q", data, want)
 	}
 
-	var out strings.Builder
-	w, err = Open("-", New, testOrigin, &out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = w.Write(result(2, "1", batch.StatusUnverified, batch.Targets{}))
-	_ = w.Write(result(2, "1", batch.StatusOK, batch.Targets{}))
-	if err := errors.Join(w.Compact(), w.Close()); err != nil || strings.Count(out.String(), "\n") != 3 {
-		t.Errorf("a streamed report: %v, %q; want its header and both lines", err, out.String())
+	for path, lines := range map[string]int{"-": 3, filepath.Join(t.TempDir(), "new.csv"): 2} {
+		var out strings.Builder
+		if w, err = Open(path, New, testOrigin, &out); err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Write(result(2, "1", batch.StatusUnverified, batch.Targets{}))
+		_ = w.Write(result(2, "1", batch.StatusOK, batch.Targets{}))
+		err := errors.Join(w.Compact(), w.Close())
+		if data, _ := os.ReadFile(path); path != "-" {
+			out.Write(data)
+		}
+		if got := out.String(); err != nil || strings.Count(got, "\n") != lines || !strings.HasSuffix(got, ",ok,202,a1,1,,,,,,"+testOrigin.Account+","+testOrigin.API+"\n") {
+			t.Errorf("report %s: %v, %q; want %d lines, the ok line last", path, err, got, lines)
+		}
 	}
 }
