@@ -52,15 +52,14 @@ var (
 // csvFile is a report, undo file or plan, flushed a record at a time: a killed run leaves every
 // complete line.
 type csvFile struct {
-	f      *os.File // nil for standard output
-	path   string   // as named, for messages
-	dst    string   // where the file is: a rewrite is put there
-	stream bool     // not a regular file
-	w      *csv.Writer
-	rec    []string // the record being written, its origin cells set once
-	start  int64    // where the rows start
-	Torn   bool     // resuming dropped a torn last line
-	err    error    // the first failed write: every later one returns it
+	f     *os.File // nil for standard output
+	path  string   // as named, for messages
+	dst   string   // where the file is, a rewrite put; "" for a stream (not a regular file)
+	w     *csv.Writer
+	rec   []string // the record being written, its origin cells set once
+	start int64    // where the rows start
+	Torn  bool     // resuming dropped a torn last line
+	err   error    // the first failed write: every later one returns it
 }
 
 // openCSV opens a file of kind k for a run against o, locked while open. Appending, it calls
@@ -71,7 +70,6 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		hdr, c.rec = append(slices.Clone(hdr), OriginColumns...), append(c.rec, o.cells()...)
 	}
 	dst, inPlace, err := resolve(path)
-	c.dst = dst
 	if isStdout(path) || err == nil && inPlace {
 		if mode == Resume || k.appendOnForce {
 			return nil, fmt.Errorf("%s %s: not a regular file: the %s must be one, to be read back by a later run", k.flag, path, k.what)
@@ -80,9 +78,9 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		if err != nil {
 			return nil, err
 		}
-		c.stream = true
 		return c, c.begin(out.f, out.Writer, hdr)
 	}
+	c.dst = dst
 	var f *os.File
 	if err == nil {
 		f, err = os.OpenFile(dst, os.O_RDWR|os.O_CREATE, 0o666)
@@ -215,7 +213,7 @@ func (c *csvFile) Close() error {
 	}
 	c.w.Flush()
 	err := c.w.Error()
-	if c.f != nil && !c.stream {
+	if c.dst != "" {
 		err = errors.Join(err, c.f.Sync())
 	}
 	if c.f != nil {

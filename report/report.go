@@ -56,7 +56,7 @@ func (w *Writer) Write(r batch.Result) error {
 // run's totals; resume reads only a number's latest line. A stream, or a failed report, is left.
 func (w *Writer) Compact() error {
 	c := w.csvFile
-	if c.w == nil || c.stream || c.err != nil { // every write is flushed: c.err holds any failure
+	if c.w == nil || c.dst == "" || c.err != nil { // every write is flushed: c.err holds any failure
 		return nil
 	}
 	key := func(rec []string) uint64 { return hash(rec[0], rec[1]) }
