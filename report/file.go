@@ -179,7 +179,7 @@ func (c *csvFile) append(k kind, ex existing, o Origin, resume func([]string, bo
 			have.API, _ = UnescapeCell(rec[len(k.header)+1])
 		}
 		if have != o {
-			return &OriginError{Path: c.path, What: k.what, Hint: k.foreign, Have: have, Want: o}
+			return originError(c.path, k.what, k.foreign, have, o)
 		}
 		return resume(rec, ex.exact)
 	})

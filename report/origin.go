@@ -63,40 +63,22 @@ func UndoLineOrigin(line string) (Origin, bool) {
 	return o, ok
 }
 
-// CheckUndoInput returns an *OriginError unless every origin the input name records is run's.
+// CheckUndoInput refuses an undo file given as the input (name) unless every origin it records
+// (have) is the run's.
 func CheckUndoInput(name string, have []Origin, run Origin) error {
 	for _, o := range have {
 		if o != run {
-			hint := "it restores the numbers of its own account: run it there, or add --allow-other-origin to send its values to " + run.String() + " anyway"
-			return &OriginError{Path: name, What: undoKind.what, Hint: hint, Have: o, Want: run}
+			return originError(name, undoKind.what, "it restores the numbers of its own account: run it there, or add --allow-other-origin to send its values to "+run.String()+" anyway", o, run)
 		}
 	}
 	return nil
 }
 
-var (
-	// ErrOtherOrigin and ErrNoOrigin match an *OriginError.
-	ErrOtherOrigin = errors.New("written against another account or API")
-	ErrNoOrigin    = errors.New("no record of the account and API it was written against")
-)
-
-// OriginError is the error of using a file of another origin, or of none.
-type OriginError struct {
-	Path, What, Hint string // the file, "report" or "undo file", what to do
-	Have, Want       Origin // what the file records (zero: nothing), the run's
-}
-
-func (e *OriginError) Error() string {
-	if e.Have == (Origin{}) {
-		return fmt.Sprintf("%s: this %s does not record which account and API it was written against, so it cannot be trusted for %s: %s", e.Path, e.What, e.Want, e.Hint)
+// originError is the error of using the report or undo file (what) at path, written against have
+// (zero: it does not say), on a run against want; hint says what to do.
+func originError(path, what, hint string, have, want Origin) error {
+	if have == (Origin{}) {
+		return fmt.Errorf("%s: this %s does not record which account and API it was written against, so it cannot be trusted for %s: %s", path, what, want, hint)
 	}
-	return fmt.Sprintf("%s was written against %s, not %s: %s", e.Path, e.Have, e.Want, e.Hint)
-}
-
-// Unwrap makes the error match ErrOtherOrigin or ErrNoOrigin.
-func (e *OriginError) Unwrap() error {
-	if e.Have == (Origin{}) {
-		return ErrNoOrigin
-	}
-	return ErrOtherOrigin
+	return fmt.Errorf("%s was written against %s, not %s: %s", path, have, want, hint)
 }

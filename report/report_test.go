@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -148,21 +149,22 @@ func TestOpen_resumeOrigin(t *testing.T) {
 	line := "# plivo-bulk report: account=" + testOrigin.Account + " api=" + testOrigin.API
 	for name, tt := range map[string]struct {
 		body string
-		err  error
-		done bool // its ok line of targets "a b" counts
+		err  string // what the error says; "" for none
+		done bool   // its ok line of targets "a b" counts
 	}{
-		"this origin":    {head + "2,1,ok,202,x,1,,,,a b,," + testOrigin.Account + "," + testOrigin.API + "\n", nil, true},
-		"another origin": {head + "2,1,ok,202,x,1,,,,a b,," + otherOrigin.Account + "," + otherOrigin.API + "\n", ErrOtherOrigin, false},
-		"empty cells":    {head + "2,1,ok,202,x,1,,,,a,,,\n", ErrNoOrigin, false},
-		"old, escaped":   {line + " cells=escaped\r\n" + old + "\r\n2,1,ok,202,x,1,,,,a b,\r\n", nil, true},
-		"old, lossy":     {"\xef\xbb\xbf" + line + "\n" + old + "\n2,1,ok,202,x,1,,,,a b,\n", nil, false},
-		"old, other":     {"# plivo-bulk report: account=MAX api=http://x\n" + old + "\n2,1,ok,202,x,1,,,,a,\n", ErrOtherOrigin, false},
-		"old, none":      {"# plivo-bulk report:\n" + old + "\n2,1,ok,202,x,1,,,,a,\n", ErrNoOrigin, false},
+		"this origin":    {head + "2,1,ok,202,x,1,,,,a b,," + testOrigin.Account + "," + testOrigin.API + "\n", "", true},
+		"another origin": {head + "2,1,ok,202,x,1,,,,a b,," + otherOrigin.Account + "," + otherOrigin.API + "\n", "was written against " + otherOrigin.String(), false},
+		"empty cells":    {head + "2,1,ok,202,x,1,,,,a,,,\n", "does not record which account", false},
+		"old, escaped":   {line + " cells=escaped\r\n" + old + "\r\n2,1,ok,202,x,1,,,,a b,\r\n", "", true},
+		"old, lossy":     {"\xef\xbb\xbf" + line + "\n" + old + "\n2,1,ok,202,x,1,,,,a b,\n", "", false},
+		"old, other":     {"# plivo-bulk report: account=MAX api=http://x\n" + old + "\n2,1,ok,202,x,1,,,,a,\n", "was written against account MAX at http://x", false},
+		"old, none":      {"# plivo-bulk report:\n" + old + "\n2,1,ok,202,x,1,,,,a,\n", "does not record which account", false},
 	} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(tt.body), 0o644)
 		w, err := Open(p, Resume, testOrigin, nil)
-		if !errors.Is(err, tt.err) || err == nil && w.Done.Has(batch.Row{Number: "1", Targets: batch.Targets{batch.Alias: set("a b")}}) != tt.done {
+		if (err == nil) != (tt.err == "") || !strings.Contains(fmt.Sprint(err), tt.err) ||
+			err == nil && w.Done.Has(batch.Row{Number: "1", Targets: batch.Targets{batch.Alias: set("a b")}}) != tt.done {
 			t.Errorf("%s: %v, want %v, done %v", name, err, tt.err, tt.done)
 		}
 		if err == nil {
