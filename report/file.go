@@ -67,7 +67,7 @@ type csvFile struct {
 func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume func(rec []string, exact bool) error) (*csvFile, error) {
 	hdr, c := k.header, &csvFile{path: path, rec: make([]string, len(k.header))}
 	if k.tag != "" {
-		hdr, c.rec = append(slices.Clone(hdr), OriginColumns...), append(c.rec, o.cells()...)
+		hdr, c.rec = append(slices.Clone(hdr), OriginColumns...), append(c.rec, EscapeCell(o.Account), EscapeCell(o.API))
 	}
 	dst, inPlace, err := resolve(path)
 	if isStdout(path) || err == nil && inPlace {

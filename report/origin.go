@@ -37,8 +37,6 @@ func NewOrigin(account, apiURL string) (Origin, error) {
 // String says "account MA… at https://api.plivo.com".
 func (o Origin) String() string { return "account " + o.Account + " at " + o.API }
 
-func (o Origin) cells() []string { return []string{EscapeCell(o.Account), EscapeCell(o.API)} }
-
 // LegacyPrefix starts older versions' first line, before the header:
 // "# plivo-bulk undo: account=MA... api=https://api.plivo.com cells=escaped".
 const LegacyPrefix = "# plivo-bulk "
