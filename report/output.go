@@ -86,24 +86,21 @@ func createOutput(path, flag string, replace bool, stdout io.Writer) (*output, e
 	}
 	dst, inPlace, err := resolve(path)
 	var old fs.FileInfo
-	if err == nil && inPlace { // a named pipe opened without waiting: no reader is an error, not a wait
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
-		if errors.Is(err, syscall.ENXIO) {
+	var f *os.File
+	switch {
+	case err != nil:
+	case inPlace: // a named pipe opened without waiting: no reader is an error, not a wait
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0); errors.Is(err, syscall.ENXIO) {
 			err = errors.New("a named pipe that no process reads yet: start its reader first")
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", flag, path, err)
-		}
-		return &output{Writer: f, f: f}, nil
-	} else if err == nil {
+		dst = ""
+	default:
 		if old, _ = os.Stat(dst); old != nil && !replace {
 			return nil, fmt.Errorf("%s: %w: use --force to replace it", path, ErrExists)
 		}
-		err = CheckNotUndo(dst, flag)
-	}
-	var f *os.File
-	if err == nil {
-		f, err = createTemp(dst, old)
+		if err = CheckNotUndo(dst, flag); err == nil {
+			f, err = createTemp(dst, old)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", flag, path, err)
