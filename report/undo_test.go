@@ -171,8 +171,9 @@ func TestOpenUndo_refuses(t *testing.T) {
 }
 
 // TestUndo_olderFile: an undo file of an older version (its origin on a
-// first line) is appended to in its own form, rolls back, and is refused
-// for another account; a record torn inside a quoted cell is dropped.
+// first line) is appended to in its own form (which batch/input reads
+// back), and is refused for another account; a record torn inside a
+// quoted cell is dropped.
 func TestUndo_olderFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "undo.csv")
 	head := "# plivo-bulk undo: account=" + origin.Account + " api=" + origin.API + " cells=escaped\nnumber,app_id,subaccount,alias,compliance_application_id\n"
@@ -185,10 +186,6 @@ func TestUndo_olderFile(t *testing.T) {
 	_ = u.Close()
 	if got, _ := os.ReadFile(path); string(got) != head+"12025550101,,,old,\n12025550102,,,'two\\nlines,\n" {
 		t.Errorf("undo file:\n%q", got)
-	}
-	rows, origins := readInput(t, path)
-	if len(rows) != 2 || rows[0].Line != 3 || rows[1].Targets != alias("two\nlines") || fmt.Sprint(origins) != fmt.Sprint([]report.Origin{origin}) {
-		t.Errorf("read back %v, %v", rows, origins)
 	}
 	_ = os.WriteFile(path, []byte(head+"12025550101,,,\"two\n"), 0o644) // cut after a line break in a quoted cell
 	if u, err := report.OpenUndo(path, report.Resume, origin); err != nil {
