@@ -336,20 +336,17 @@ func (c *csvFile) scan(fn func(rec []string) error) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(c.f, c.start, end-c.start), 64<<10))
+	r := csv.NewReader(io.NewSectionReader(c.f, c.start, end-c.start))
 	r.ReuseRecord, r.FieldsPerRecord = true, len(c.rec)
 	for {
 		at := r.InputOffset()
 		rec, err := r.Read()
-		var pe *csv.ParseError
 		switch {
 		case err == io.EOF:
 			return end, nil
 		case (last[0] != '\n' || errors.Is(err, csv.ErrQuote)) && c.start+r.InputOffset() == end:
 			return c.start + at, nil // torn, perhaps inside a quoted cell of an old version's file
-		case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
-			return 0, fmt.Errorf("%s: line %d: damaged (%d fields, want %d), cannot resume", c.path, pe.StartLine, len(rec), len(c.rec))
-		case err != nil:
+		case err != nil: // encoding/csv names the line, and a wrong number of fields
 			return 0, fmt.Errorf("%s: damaged, cannot resume: %w", c.path, err)
 		}
 		if err := fn(rec); err != nil {
