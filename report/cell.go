@@ -34,7 +34,8 @@ var ErrCellEscape = errors.New("bad escape in a cell that starts with an apostro
 func EscapeCell(s string) string {
 	lead := len(s) - len(strings.TrimLeftFunc(s, unicode.IsSpace))
 	trail := max(lead, len(strings.TrimRightFunc(s, unicode.IsSpace)))
-	b, must := []byte{'\''}, s == batch.ClearMarker || s != "" && strings.IndexByte("=+-@'", s[0]) >= 0
+	var buf [128]byte // on the stack: a cell left as it is costs no allocation
+	b, must := append(buf[:0], '\''), s == batch.ClearMarker || s != "" && strings.IndexByte("=+-@'", s[0]) >= 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		r, n := utf8.DecodeRuneInString(s[i:])
