@@ -170,7 +170,7 @@ func runCmd(ctx context.Context, o runFlags) (err error) {
 		if cerr := undo.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("%w: the undo file: %w", batch.ErrAborted, cerr)
 		}
-		if n := undo.Unrestorable(); n > 0 {
+		if n := undo.Unrestorable; n > 0 {
 			s.log.Warn("the undo file cannot restore every change: the API cannot move a number back to the main account or clear its compliance application", "numbers", n)
 		}
 	}

@@ -17,7 +17,8 @@ type UndoWriter struct {
 	mu       sync.Mutex
 	c        *csvFile
 	recorded map[string]uint8 // number -> the fields recorded (bit f), or lost; until Done
-	lost     int
+	// Unrestorable counts the numbers with a change the undo file cannot express; read it after Close.
+	Unrestorable int
 }
 
 // OpenUndo opens the undo file at path for a run against origin; Force appends, as Resume does.
@@ -55,7 +56,7 @@ func (u *UndoWriter) Write(row batch.Row, current batch.Targets) error {
 		}
 	}
 	if lost {
-		u.lost++
+		u.Unrestorable++
 	}
 	u.recorded[row.Number] = bits
 	if !any {
@@ -74,13 +75,6 @@ func (u *UndoWriter) Done(number string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	delete(u.recorded, number)
-}
-
-// Unrestorable counts the numbers with a change the undo file cannot express.
-func (u *UndoWriter) Unrestorable() int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.lost
 }
 
 // Close merges each number's rows into one, syncs the file and releases it.

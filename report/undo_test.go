@@ -81,8 +81,8 @@ func TestUndo_readBack(t *testing.T) {
 	write(t, u, n, batch.Targets{set("1"), set("SANEW000000000000001"), set("new"), set("c")}, batch.Targets{{}, set("SA0123456789ABCDEFGH"), {}, {}})
 	write(t, u, "12025559999", batch.Targets{batch.Subaccount: set("SANEW000000000000001")}, batch.Targets{})
 	want = append(want, batch.Row{Line: 2 + len(values), Number: n, Targets: batch.Targets{{Set: true}, set("SA0123456789ABCDEFGH"), {Set: true}, {}}})
-	if err := u.Close(); err != nil || u.Unrestorable() != 2 {
-		t.Fatalf("Close: %v; Unrestorable %d, want 2", err, u.Unrestorable())
+	if err := u.Close(); err != nil || u.Unrestorable != 2 {
+		t.Fatalf("Close: %v; Unrestorable %d, want 2", err, u.Unrestorable)
 	}
 	got, origins := readInput(t, path)
 	if fmt.Sprint(got) != fmt.Sprint(want) || len(origins) != 1 || origins[0] != origin {
