@@ -206,15 +206,14 @@ func (c *csvFile) write(rec []string) error {
 	return c.err
 }
 
-// Close flushes, syncs and closes the file, once, releasing its lock.
+// Close syncs and closes the file, once, releasing its lock.
 func (c *csvFile) Close() error {
 	if c.w == nil {
 		return c.err
 	}
-	c.w.Flush()
-	err := c.w.Error()
+	var err error // every write was flushed
 	if c.dst != "" {
-		err = errors.Join(err, c.f.Sync())
+		err = c.f.Sync()
 	}
 	if c.f != nil {
 		err = errors.Join(err, c.f.Close())
