@@ -163,16 +163,12 @@ type NamedPath struct{ Flag, Path string }
 // CheckDistinct refuses two paths naming one file (a --report that --force would empty being the
 // --input), and two outputs on standard output.
 func CheckDistinct(paths ...NamedPath) error {
-	stdout := -1
 	for i, a := range paths {
-		if a.Flag != "--input" && isStdout(a.Path) {
-			if stdout >= 0 {
-				return fmt.Errorf("%w: %s %q and %s %q both write standard output: give one of them a file", ErrSameFile, paths[stdout].Flag, paths[stdout].Path, a.Flag, a.Path)
-			}
-			stdout = i
-		}
 		for _, b := range paths[i+1:] {
-			if sameFile(a.Path, b.Path) {
+			switch {
+			case a.Flag != "--input" && b.Flag != "--input" && isStdout(a.Path) && isStdout(b.Path):
+				return fmt.Errorf("%w: %s %q and %s %q both write standard output: give one of them a file", ErrSameFile, a.Flag, a.Path, b.Flag, b.Path)
+			case sameFile(a.Path, b.Path):
 				return fmt.Errorf("%w: %s %q and %s %q are one file: every output needs a file of its own, and the input must not be one", ErrSameFile, a.Flag, a.Path, b.Flag, b.Path)
 			}
 		}
