@@ -293,3 +293,36 @@ func TestWriter_Compact(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckDistinct(t *testing.T) {
+	dir := t.TempDir()
+	in, sub := filepath.Join(dir, "in.csv"), filepath.Join(dir, "sub")
+	if err := os.WriteFile(in, []byte("number\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.Mkdir(sub, 0o755), os.Symlink(sub, filepath.Join(dir, "link")), os.Link(in, filepath.Join(dir, "hard.csv")))
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{in, filepath.Join(dir, "hard.csv"), true},                                // a hard link of an existing file
+		{filepath.Join(dir, "new.csv"), sub + "/../new.csv", true},                // a file not made yet, two spellings
+		{filepath.Join(sub, "new.csv"), filepath.Join(dir, "link/new.csv"), true}, // through a symlinked folder
+		{"-", "/dev/stdout", true},
+		{filepath.Join(dir, "new.csv"), filepath.Join(sub, "new.csv"), false},
+	} {
+		err := CheckDistinct(NamedPath{"--report", c.a}, NamedPath{"--undo", c.b})
+		if errors.Is(err, ErrSameFile) != c.same {
+			t.Errorf("CheckDistinct(%s, %s) = %v, want one file: %v", c.a, c.b, err, c.same)
+		}
+	}
+}
+
+func must(t *testing.T, errs ...error) {
+	t.Helper()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
