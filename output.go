@@ -229,6 +229,9 @@ func (s *jobSetup) writeSummary(err error) {
 		Verify: verifyFile{Asked: string(v.Asked), Chosen: string(v.Chosen), Rows: v.Rows, Pages: v.Pages, Listed: v.Listed,
 			Reads: v.Reads, Resent: v.Resent, Requests: v.Requests()},
 	}
+	if sf.StoppedBy == "" && errors.Is(err, batch.ErrInterrupted) { // stopped before the job began, reading its input
+		sf.StoppedBy = batch.StoppedBy(err)
+	}
 	if sf.FailedByKind == nil {
 		sf.FailedByKind = map[string]int{}
 	}
