@@ -55,7 +55,7 @@ func (c *confirmer) ask(ctx context.Context, text, want string) error {
 	if c == nil {
 		return nil
 	}
-	c.prog.pause()
+	c.prog.pause(c.tty)
 	defer c.prog.resume()
 	if !inForeground(c.tty) { // moved to the background (Ctrl-Z, bg) since it started
 		return fmt.Errorf("%w: %w; nothing more was sent", batch.ErrDeclined, errBackground)
@@ -75,7 +75,7 @@ func (c *confirmer) ask(ctx context.Context, text, want string) error {
 		}
 		return fmt.Errorf("%w: the answer was not %q; nothing more was sent", batch.ErrDeclined, want)
 	case <-c.stop:
-		fmt.Fprintln(c.tty)
+		c.prog.stop() // the signal's notice, on its way too, then starts on a line of its own
 		return batch.ErrInterrupted
 	case <-ctx.Done():
 		return batch.ErrInterrupted

@@ -28,6 +28,7 @@ type progress struct {
 	shown       int // the width of the bar on screen, 0 when none is
 	drawnAt     time.Time
 	pausedAt    time.Time     // zero unless paused
+	asking      io.Writer     // while paused, the terminal whose question waits on its line
 	quit        chan struct{} // the log loop's
 	loop        sync.WaitGroup
 }
@@ -152,11 +153,11 @@ func (p *progress) Write(b []byte) (int, error) {
 
 // pause hides the progress while a question is on the terminal; resume shows it again, the time
 // paused left out of the rate.
-func (p *progress) pause() {
+func (p *progress) pause(asking io.Writer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.erase()
-	p.pausedAt = time.Now()
+	p.pausedAt, p.asking = time.Now(), asking
 }
 
 func (p *progress) resume() {
@@ -166,11 +167,15 @@ func (p *progress) resume() {
 	p.draw()
 }
 
-// stop erases the bar for good (at a signal, at the end).
+// stop erases the bar for good (at a signal, at the end) and ends the line of a question it
+// interrupts, before the signal's notice can be written there.
 func (p *progress) stop() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.erase()
+	if !p.pausedAt.IsZero() && !p.stopped {
+		fmt.Fprintln(p.asking)
+	}
 	p.stopped = true
 }
 

@@ -98,7 +98,7 @@ func TestProgress_logLinesClearTheBar(t *testing.T) {
 		if got := strings.Contains(out.String(), "\x1b["); got != colour {
 			t.Errorf("colour %v: escape codes written: %v", colour, got)
 		}
-		p.pause()
+		p.pause(nil)
 		at := out.Len()
 		if s := screen(out.String()); s[len(s)-1] != "" {
 			t.Fatalf("colour %v: the bar is still on screen at the question: %q", colour, s)
@@ -140,7 +140,7 @@ func TestProgress_logLoop(t *testing.T) {
 			!strings.Contains(out.String(), "done=1 total=10 ok=1 failed=0") || strings.Contains(out.String(), "\r") {
 			t.Errorf("progress lines:\n%q", out.String())
 		}
-		p.pause()
+		p.pause(nil)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		if n := lines(); n != 2 {
