@@ -161,6 +161,8 @@ func TestCommandLine_errors(t *testing.T) {
 		{[]string{"run", "--input", "x.csv"}, "plivo-bulk: run: --report is required\n"},
 		{[]string{"plan", "--input", "x.csv"}, "plivo-bulk: plan: --output is required\n"},
 		{[]string{"export"}, "plivo-bulk: export: --output is required\n"},
+		{[]string{"run", "--input", "-", "--report", "-"}, "plivo-bulk: run: --input and --report cannot both be standard streams\n"},
+		{[]string{"plan", "--input", "-", "--output", "-"}, "plivo-bulk: plan: --input and --output cannot both be standard streams\n"},
 		{[]string{"completion", "bsh"}, "plivo-bulk: unknown command \"bsh\": did you mean bash? (see 'plivo-bulk completion --help')\n"},
 		{[]string{"completion"}, "plivo-bulk: completion: name a shell: bash, zsh, fish or powershell\n"},
 	} {
