@@ -24,13 +24,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// e2eReadEach makes a run read each number on its own, for the tests that
-// count each row's requests (reading by page is tested on its own).
-var e2eReadEach = []string{"--read", "each"}
-
-// e2eFieldNames are the target columns in report order.
-var e2eFieldNames = [4]string{"app_id", "subaccount", "alias", "compliance_application_id"}
-
 // e2eWantRow is one input data row and what the run must make of it.
 type e2eWantRow struct {
 	line   string            // the CSV line, newline included
@@ -52,29 +45,22 @@ type e2eWantRow struct {
 func e2eSendRow(number, written string, cells [4]string) e2eWantRow {
 	sent := map[string]string{}
 	for i, c := range cells {
-		switch c {
-		case "":
-		case "(clear)":
-			sent[e2eFieldNames[i]] = ""
-		default:
-			sent[e2eFieldNames[i]] = c
+		if c != "" {
+			sent[[4]string{"app_id", "subaccount", "alias", "compliance_application_id"}[i]] = strings.TrimPrefix(c, "(clear)")
 		}
 	}
 	return e2eWantRow{line: e2eCSVLine(append([]string{written}, cells[:]...)...), number: number, status: "ok", sent: sent, cells: cells}
 }
 
-// e2eFailRow is a row that is sent and refused by the server.
-func e2eFailRow(number string, cells [4]string, http int, errHas string) e2eWantRow {
+// e2eOtherRow is a row sent and refused by the server (http > 0), or one
+// that names an application or subaccount the account does not have:
+// invalid, never sent.
+func e2eOtherRow(number string, cells [4]string, http int, errHas string) e2eWantRow {
 	w := e2eSendRow(number, number, cells)
-	w.status, w.http, w.errHas = "failed", http, errHas
-	return w
-}
-
-// e2ePreflightRow is a row that names an application or subaccount the
-// account does not have: invalid, never sent.
-func e2ePreflightRow(number string, cells [4]string, errHas string) e2eWantRow {
-	w := e2eSendRow(number, number, cells)
-	w.status, w.errHas, w.preflight = "invalid", errHas, true
+	w.status, w.http, w.errHas, w.preflight = "failed", http, errHas, http == 0
+	if http == 0 {
+		w.status = "invalid"
+	}
 	return w
 }
 
@@ -89,30 +75,9 @@ func e2eRegularRows(n int) []e2eWantRow {
 	var rows []e2eWantRow
 	for i := range n {
 		number := fmt.Sprintf("120255501%02d", i)
-		written := number
-		switch i % 3 {
-		case 1:
-			written = fmt.Sprintf("+1 (202) 555-01%02d", i)
-		case 2:
-			written = fmt.Sprintf("+1 202.555.01%02d", i)
-		}
-		var cells [4]string
-		switch i % 7 {
-		case 0:
-			cells = [4]string{e2eAppA, "", "", ""}
-		case 1:
-			cells = [4]string{"", e2eSubA, "", ""}
-		case 2:
-			cells = [4]string{"", "", fmt.Sprintf("Desk %d", i), ""}
-		case 3:
-			cells = [4]string{"(clear)", "", "", ""}
-		case 4:
-			cells = [4]string{e2eAppB, "", "(clear)", ""}
-		case 5:
-			cells = [4]string{e2eAppB, e2eSubB, fmt.Sprintf(`Team "Night", %d`, i), ""}
-		case 6:
-			cells = [4]string{"", "", "", fmt.Sprintf("CA-%d", i)}
-		}
+		written := []string{number, fmt.Sprintf("+1 (202) 555-01%02d", i), fmt.Sprintf("+1 202.555.01%02d", i)}[i%3]
+		cells := [][4]string{{e2eAppA, "", "", ""}, {"", e2eSubA, "", ""}, {"", "", fmt.Sprintf("Desk %d", i), ""}, {"(clear)", "", "", ""},
+			{e2eAppB, "", "(clear)", ""}, {e2eAppB, e2eSubB, fmt.Sprintf(`Team "Night", %d`, i), ""}, {"", "", "", fmt.Sprintf("CA-%d", i)}}[i%7]
 		rows = append(rows, e2eSendRow(number, written, cells))
 	}
 	return rows
@@ -121,18 +86,16 @@ func e2eRegularRows(n int) []e2eWantRow {
 // e2eMixedRows is 42 regular rows with, among them, rows the server refuses
 // and rows that are invalid.
 func e2eMixedRows() []e2eWantRow {
+	formula := e2eSendRow("12025550152", "12025550152", [4]string{"", "", "=SUM(A1:A2)", ""})
+	formula.cells[2] = "'=SUM(A1:A2)" // neutralised in the report, sent as it is
 	special := []e2eWantRow{
-		e2eFailRow("12025550999", [4]string{e2eAppA, "", "", ""}, 404, "not found"), // not on the account
-		e2ePreflightRow("12025550150", [4]string{e2eAppUnknown, "", "", ""}, `app_id "99999999999999999" is not an application of this account`),
-		e2ePreflightRow("12025550148", [4]string{"", e2eSubUnknown, "Lost", ""}, `subaccount "SAXXXXXXXXXXXXXXXXXX" is not a subaccount of this account`),
-		e2eFailRow("12025550151", [4]string{"", "", "", "CA-151"}, 400, "compliance status is pending or rejected"),
+		e2eOtherRow("12025550999", [4]string{e2eAppA, "", "", ""}, 404, "not found"), // not on the account
+		e2eOtherRow("12025550150", [4]string{e2eAppUnknown, "", "", ""}, 0, `app_id "99999999999999999" is not an application of this account`),
+		e2eOtherRow("12025550148", [4]string{"", e2eSubUnknown, "Lost", ""}, 0, `subaccount "SAXXXXXXXXXXXXXXXXXX" is not a subaccount of this account`),
+		e2eOtherRow("12025550151", [4]string{"", "", "", "CA-151"}, 400, "compliance status is pending or rejected"),
 		e2eInvalidRow(e2eCSVLine("12345", e2eAppA, "", "", ""), "12345", "fewer than 7 digits"),
 		e2eInvalidRow(e2eCSVLine("+1 202 555 0100", e2eAppB, "", "second", ""), "12025550100", "duplicate of row 2"),
-		func() e2eWantRow {
-			w := e2eSendRow("12025550152", "12025550152", [4]string{"", "", "=SUM(A1:A2)", ""})
-			w.cells[2] = "'=SUM(A1:A2)" // neutralised in the report, sent as it is
-			return w
-		}(),
+		formula,
 		e2eInvalidRow(e2eCSVLine("1202555O154", e2eAppA, "", "", ""), "1202555O154", "not a digit"),
 		e2eInvalidRow(e2eCSVLine("0044 20 7946 0155", e2eAppA, "", "", ""), "0044 20 7946 0155", "starts with 0"),
 		e2eInvalidRow(e2eCSVLine("12025550156", "", "", "", ""), "12025550156", "nothing to change"),
@@ -144,36 +107,17 @@ func e2eMixedRows() []e2eWantRow {
 	}
 	var rows []e2eWantRow
 	for i, r := range e2eRegularRows(42) {
-		rows = append(rows, r)
-		if i%3 == 2 && len(special) > 0 {
-			rows = append(rows, special[0])
-			special = special[1:]
+		if rows = append(rows, r); i%3 == 2 && len(special) > 0 {
+			rows, special = append(rows, special[0]), special[1:]
 		}
 	}
 	return append(rows, special...)
 }
 
-// e2eSeed is the sandbox's account for the report tests: 12025550100 to
-// 12025550159, all pending compliance but 12025550151.
-func e2eSeed() []sandbox.Number {
-	ns := e2eNumbers(e2eNumberRange(100, 60)...)
-	ns[51].ComplianceStatus = "accepted"
-	return ns
-}
-
 // e2eApplied returns n with the fields of an update applied.
 func e2eApplied(n sandbox.Number, fields map[string]string) sandbox.Number {
 	for k, v := range fields {
-		switch k {
-		case "app_id":
-			n.AppID = v
-		case "subaccount":
-			n.Subaccount = v
-		case "alias":
-			n.Alias = v
-		case "compliance_application_id":
-			n.ComplianceApplicationID = v
-		}
+		*map[string]*string{"app_id": &n.AppID, "subaccount": &n.Subaccount, "alias": &n.Alias, "compliance_application_id": &n.ComplianceApplicationID}[k] = v
 	}
 	return n
 }
@@ -181,38 +125,37 @@ func e2eApplied(n sandbox.Number, fields map[string]string) sandbox.Number {
 // TestRun_reportMatchesServer runs a file of good, refused and invalid
 // rows, from a file or standard input, the report to a file or standard
 // output, and checks the report row by row against what the sandbox
-// received and the state it ends with, and the summary's counts.
+// received and the state it ends with, and the summary's counts. A dry run
+// of the same file prints one request per valid row and sends nothing.
 func TestRun_reportMatchesServer(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		name                  string
-		rows                  []e2eWantRow
-		bomCRLF, stdin, toOut bool
-		extra                 []string
-		wantCode              int
+		name                       string
+		rows                       []e2eWantRow
+		bomCRLF, stdin, toOut, dry bool
+		extra                      []string
+		wantCode                   int
 	}{
 		{name: "mixed", rows: e2eMixedRows(), wantCode: 1},
 		{name: "all good with BOM and CRLF, JSON logs", rows: e2eRegularRows(21), bomCRLF: true, extra: []string{"--log-format", "json"}},
 		{name: "input on stdin", rows: e2eRegularRows(10), stdin: true},
 		{name: "report on stdout", rows: e2eRegularRows(10), toOut: true},
+		{name: "dry run", rows: e2eMixedRows(), dry: true, extra: []string{"--dry-run"}, wantCode: 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			seed := e2eSeed()
-			initial := make(map[string]sandbox.Number)
-			for _, n := range seed {
-				initial[n.Number] = n
-			}
-			// The default-app trap is armed: an update without app_id moves
-			// the number to e2eDefaultApp, so a row that does not set app_id
-			// must send the number's current one.
+			// 12025550100 to 12025550159, all pending compliance but
+			// 12025550151. The default-app trap is armed: an update without
+			// app_id moves the number to e2eDefaultApp, so a row that does not
+			// set app_id must send the number's current one.
+			seed := e2eNumbers(e2eNumberRange(100, 60)...)
+			seed[51].ComplianceStatus = "accepted"
 			fx := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, seed...)
 			r := e2eNewRunner(t, fx)
 			var b strings.Builder
 			b.WriteString("Number,App_ID,subaccount,ALIAS,compliance_application_id\n")
 			for i, w := range tt.rows {
-				b.WriteString(w.line)
-				if i == 5 {
+				if b.WriteString(w.line); i == 5 {
 					b.WriteString("\n") // a blank line: skipped, not counted
 				}
 			}
@@ -229,18 +172,22 @@ func TestRun_reportMatchesServer(t *testing.T) {
 			if tt.toOut {
 				report = "-"
 			}
-			res := r.start(stdin, slices.Concat([]string{"run", "--input", input, "--report", report, "--rate", "0"}, e2eFastRetries, e2eReadEach, tt.extra)...).wait()
+			res := r.start(stdin, slices.Concat([]string{"run", "--input", input, "--report", report, "--rate", "0", "--read", "each"}, e2eFastRetries, tt.extra)...).wait()
 			e2eExit(t, "run", res, tt.wantCode)
 			fx.quiesce(t)
-			if tt.toOut {
+			switch {
+			case tt.dry:
+				e2eVerifyDryRun(t, fx, r, tt.rows, res.stdout)
+				return
+			case tt.toOut:
 				got, err := e2eParseReport([]byte(res.stdout), false)
 				if err != nil {
 					t.Fatalf("stdout is not a report (logs belong on stderr): %v", err)
 				}
-				e2eVerifyReport(t, fx, initial, tt.rows, got)
+				e2eVerifyReport(t, fx, seed, tt.rows, got)
 				return
 			}
-			e2eVerifyReport(t, fx, initial, tt.rows, e2eReadReport(t, r.path("report.csv")))
+			e2eVerifyReport(t, fx, seed, tt.rows, e2eReadReport(t, r.path("report.csv")))
 			counts := map[string]float64{}
 			for _, w := range tt.rows {
 				counts[w.status]++
@@ -261,6 +208,49 @@ func TestRun_reportMatchesServer(t *testing.T) {
 	}
 }
 
+// e2eVerifyDryRun checks a dry run's output: one request a valid row, with
+// its fields, and a note where the number's app is read first; no report,
+// no request.
+func e2eVerifyDryRun(t *testing.T, fx *e2eFixture, r *e2eRunner, rows []e2eWantRow, stdout string) {
+	t.Helper()
+	postRE := regexp.MustCompile(`^row (\d+): POST /v1/Account/([^/]+)/Number/(\d+)/ (\{.*?\})( \(\+ the number's current app_id, read first\))?$`)
+	printed := map[int]bool{}
+	for _, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		if strings.Contains(line, ": invalid: ") {
+			continue
+		}
+		m := postRE.FindStringSubmatch(line)
+		var w e2eWantRow
+		var body map[string]*string
+		row := 0
+		if m != nil {
+			row, _ = strconv.Atoi(m[1])
+			if row >= 2 && row-2 < len(rows) {
+				w = rows[row-2]
+			}
+			_ = json.Unmarshal([]byte(m[4]), &body)
+		}
+		fields, nulls := e2eFieldsOf(e2eRequest{Fields: body})
+		_, setsApp := w.sent["app_id"]
+		if m == nil || printed[row] || m[2] != fx.authID || w.status == "" || w.status == "invalid" && !w.preflight ||
+			m[3] != w.number || !maps.Equal(fields, w.sent) || len(nulls) > 0 || (m[5] == "") != setsApp {
+			t.Errorf("output line %q: want one line a valid row, with account %s, number %q and fields %v", line, fx.authID, w.number, w.sent)
+		}
+		printed[row] = true
+	}
+	for i, w := range rows {
+		if (w.status != "invalid" || w.preflight) && !printed[i+2] {
+			t.Errorf("row %d (%s) is valid but not printed", i+2, w.number)
+		}
+	}
+	if _, err := os.Stat(r.path("report.csv")); err == nil {
+		t.Errorf("a dry run created the report")
+	}
+	if n := fx.requests(); n != 0 { // run returned: any request was answered
+		t.Errorf("a dry run sent %d requests", n)
+	}
+}
+
 // e2eVerifyReport checks a complete run's report against the wanted rows and
 // what the sandbox received: one report row per input row; every ok row
 // carries the api_id of the server's 202 and sent exactly its targets
@@ -269,7 +259,7 @@ func TestRun_reportMatchesServer(t *testing.T) {
 // status, api_id and message; invalid rows were never sent; the account,
 // each application and each subaccount were read once; and the sandbox's
 // final state holds the targets of the ok rows and nothing else.
-func e2eVerifyReport(t *testing.T, fx *e2eFixture, initial map[string]sandbox.Number, want []e2eWantRow, got []e2eReportRow) {
+func e2eVerifyReport(t *testing.T, fx *e2eFixture, seed []sandbox.Number, want []e2eWantRow, got []e2eReportRow) {
 	t.Helper()
 	byRow := map[int]e2eReportRow{}
 	for _, g := range got {
@@ -281,7 +271,10 @@ func e2eVerifyReport(t *testing.T, fx *e2eFixture, initial map[string]sandbox.Nu
 	if len(got) != len(want) {
 		t.Errorf("report has %d rows, want %d (one per input row)", len(got), len(want))
 	}
-
+	initial := map[string]sandbox.Number{}
+	for _, n := range seed {
+		initial[n.Number] = n
+	}
 	// The reads before the run: the account, then each distinct
 	// application and subaccount of the rows that pass the file check, once.
 	preflight := map[string]bool{}
@@ -304,20 +297,18 @@ func e2eVerifyReport(t *testing.T, fx *e2eFixture, initial map[string]sandbox.Nu
 		t.Errorf("%d requests not on a number, want 1 for the account and 1 for each of %v", others, preflight)
 	}
 
-	sentNumbers := map[string]bool{}
-	finalFields := map[string]map[string]string{}
+	final := maps.Clone(initial)
 	for i, w := range want {
 		row := i + 2
 		g, ok := byRow[row]
-		if !ok {
+		switch {
+		case !ok:
 			t.Errorf("row %d (%s, want %s) is not in the report", row, w.number, w.status)
 			continue
-		}
-		if g.Status != w.status || g.Number != w.number {
+		case g.Status != w.status || g.Number != w.number:
 			t.Errorf("row %d: number %q status %q (error %q), want number %q status %q", row, g.Number, g.Status, g.Error, w.number, w.status)
 			continue
-		}
-		if !strings.Contains(g.Error, w.errHas) {
+		case !strings.Contains(g.Error, w.errHas) || w.status == "ok" && g.Error != "":
 			t.Errorf("row %d: error %q, want it to contain %q", row, g.Error, w.errHas)
 		}
 		if w.status == "invalid" {
@@ -326,89 +317,83 @@ func e2eVerifyReport(t *testing.T, fx *e2eFixture, initial map[string]sandbox.Nu
 			}
 			continue
 		}
-
-		sentNumbers[w.number] = true
 		if g.Targets != w.cells {
 			t.Errorf("row %d: target cells %q, want %q", row, g.Targets, w.cells)
 		}
 		// A row without app_id reads the number first and sends its
 		// current app_id along.
-		sent := maps.Clone(w.sent)
-		reads := 0
+		sent, reads := maps.Clone(w.sent), 0
 		if _, setsApp := sent["app_id"]; !setsApp {
-			sent["app_id"] = initial[w.number].AppID
-			reads = 1
+			sent["app_id"], reads = initial[w.number].AppID, 1
 		}
-		var posts, gets []e2eRequest
-		for _, q := range byNumber[w.number] {
-			if q.Method == "POST" {
-				posts = append(posts, q)
-			} else {
-				gets = append(gets, q)
-			}
-		}
-		if len(posts) != 1 || len(gets) != reads || g.Attempts != 1 {
-			t.Errorf("row %d (%s): attempts %d; the server received %d POSTs and %d GETs; want 1 attempt, 1 POST, %d GETs", row, w.number, g.Attempts, len(posts), len(gets), reads)
+		qs := byNumber[w.number]
+		delete(byNumber, w.number)
+		if len(qs) != 1+reads || g.Attempts != 1 || qs[reads].Method != "POST" || reads == 1 && qs[0].Method != "GET" {
+			t.Errorf("row %d (%s): attempts %d; the server received %s; want 1 attempt, %d GET then a POST", row, w.number, g.Attempts, e2eDescribe(qs), reads)
 			continue
 		}
-		if reads == 1 && gets[0].Time.After(posts[0].Time) {
-			t.Errorf("row %d (%s): the number was read after its update", row, w.number)
+		post := qs[reads]
+		if fields, nulls := e2eFieldsOf(post); len(nulls) > 0 || !maps.Equal(fields, sent) {
+			t.Errorf("row %d (%s): the server received %v (body %s; Plivo ignores null), want %v", row, w.number, fields, post.Body, sent)
 		}
-		fields, nulls := e2eFieldsOf(posts[0])
-		if len(nulls) > 0 {
-			t.Errorf("row %d (%s): the server received null for %v: Plivo ignores null", row, w.number, nulls)
-		}
-		if !maps.Equal(fields, sent) {
-			t.Errorf("row %d (%s): the server received %v (body %s), want %v", row, w.number, fields, posts[0].Body, sent)
-		}
-		if g.APIID == "" || g.APIID != posts[0].APIID {
-			t.Errorf("row %d (%s): api_id %q, the server answered %d with api_id %q", row, w.number, g.APIID, posts[0].Status, posts[0].APIID)
-		}
-		wantStatus := 202
-		if w.status == "failed" {
-			wantStatus = w.http
-		}
-		if posts[0].Status != wantStatus || g.HTTPStatus != strconv.Itoa(wantStatus) {
-			t.Errorf("row %d (%s): http_status %q, server answered %d; want %d", row, w.number, g.HTTPStatus, posts[0].Status, wantStatus)
+		wantStatus := max(w.http, 202)
+		if g.APIID == "" || g.APIID != post.APIID || post.Status != wantStatus || g.HTTPStatus != strconv.Itoa(wantStatus) {
+			t.Errorf("row %d (%s): api_id %q http_status %q, the server answered %d with api_id %q; want %d", row, w.number, g.APIID, g.HTTPStatus, post.Status, post.APIID, wantStatus)
 		}
 		if w.status == "ok" {
-			if g.Error != "" {
-				t.Errorf("row %d (ok): error %q, want none", row, g.Error)
-			}
-			finalFields[w.number] = sent
+			final[w.number] = e2eApplied(initial[w.number], sent)
 		}
 	}
 	for n, qs := range byNumber {
-		if !sentNumbers[n] {
-			t.Errorf("%s got %s, but no valid row asks for it (an invalid row was sent?)", n, e2eDescribe(qs))
-		}
+		t.Errorf("%s got %s, but no valid row asks for it (an invalid row was sent?)", n, e2eDescribe(qs))
 	}
-	for n, init := range initial {
-		want := init
-		if fields, ok := finalFields[n]; ok {
-			want = e2eApplied(init, fields)
-		}
+	for n, want := range final {
 		if got, _ := fx.srv.Number(n); got != want {
 			t.Errorf("sandbox state of %s = %+v, want %+v", n, got, want)
 		}
 	}
 }
 
-// TestRun_retriesFaults runs against a sandbox that fails, drops, garbles
-// and fails-after-applying most requests, reads included, and checks that
-// every row ends exactly once, that ok means a clean 2xx reached the client,
-// that the attempts column counts what the server received, and that a row
-// without app_id sends the number's current one (the default-app trap) and
-// records its old values for --undo: a garbled read is never taken for the
-// number's state. One worker and a fixed seed make the faults the same every
-// run.
+// TestRun_retriesFaults runs against servers that fail, drop, garble and
+// fail-after-apply requests, reads included, throttle, or never answer, and
+// checks that every row ends exactly once, that ok means a clean 2xx reached
+// the client, that the attempts column counts what the server received, and
+// that a row without app_id sends the number's current one (the default-app
+// trap) and, with --undo, records the old values: a garbled read is never
+// taken for the number's state. The waits (backoffs, the limiter, timeouts)
+// run in fake time; one worker and a fixed seed make the faults the same
+// every run.
 func TestRun_retriesFaults(t *testing.T) {
 	t.Parallel()
+	for _, tt := range []struct {
+		name           string
+		faults         e2eFaults
+		cfg            sandbox.Config
+		args           []string
+		status, errHas string // every row's, when set
+	}{
+		{name: "faults", faults: e2eFaults{Fail: 0.3, Drop: 0.05, Garbage: 0.2, FailAfterApply: 0.1, Seed: 20261127},
+			args: slices.Concat(e2eFastRetries, []string{"--undo", "undo.csv", "--rate", "0", "--max-attempts", "10", "--concurrency", "1", "--log-format", "json"})},
+		// The sandbox lets a second's worth through at once, then 20/s: at
+		// --rate 200 the run must meet 429s unless it takes 2 s. Default
+		// backoffs: the tool's own pacing is under test.
+		{name: "throttled", cfg: sandbox.Config{Rate: sandbox.Rate{Limit: 20}}, args: []string{"--rate", "200", "--progress", "never"}, status: "ok"},
+		{name: "never answered", faults: e2eFaults{Stall: 1}, args: slices.Concat(e2eFastRetries, []string{"--rate", "0", "--timeout", "200ms", "--max-attempts", "2"}),
+			status: "failed", errHas: "timed out"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) { e2eRetries(t, tt.faults, tt.cfg, tt.args, tt.status, tt.errHas) })
+		})
+	}
+}
+
+func e2eRetries(t *testing.T, faults e2eFaults, cfg sandbox.Config, args []string, wantStatus, errHas string) {
 	const n = 60
 	var numbers []string
 	var b strings.Builder
 	b.WriteString("number,app_id,subaccount,alias\n")
-	targets := map[string]map[string]string{}
+	targets, readFirst := map[string]map[string]string{}, map[string]bool{}
 	for i := range n {
 		num := fmt.Sprintf("120255510%02d", i)
 		numbers = append(numbers, num)
@@ -421,15 +406,14 @@ func TestRun_retriesFaults(t *testing.T) {
 			targets[num] = map[string]string{"app_id": "", "subaccount": e2eSubB}
 		case 2: // read first, its app sent along
 			b.WriteString(e2eCSVLine(num, "", "", alias))
-			targets[num] = map[string]string{"app_id": e2eAppStart, "alias": alias}
+			targets[num], readFirst[num] = map[string]string{"app_id": e2eAppStart, "alias": alias}, true
 		}
 	}
-	fx := e2eStartFaulty(t, e2eFaults{Fail: 0.3, Drop: 0.05, Garbage: 0.2, FailAfterApply: 0.1, Seed: 20261127},
-		sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, e2eNumbers(numbers...)...)
+	cfg.DefaultAppOnMissing, cfg.DefaultApp = true, e2eDefaultApp
+	fx := e2eStartFaulty(t, faults, cfg, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx)
-	input := r.write("numbers.csv", b.String())
-
-	res := r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--rate", "0", "--max-attempts", "10", "--concurrency", "1", "--log-format", "json", "--read", "each")...)
+	undo := slices.Contains(args, "--undo")
+	res := r.run(slices.Concat([]string{"run", "--input", r.write("numbers.csv", b.String()), "--report", "report.csv", "--read", "each"}, args)...)
 	if res.code != 0 && res.code != 1 {
 		t.Fatalf("exit code %d, want 0 or 1\n%v", res.code, res)
 	}
@@ -449,6 +433,9 @@ func TestRun_retriesFaults(t *testing.T) {
 			t.Errorf("row %d is reported twice", g.Row)
 		}
 		seen[g.Row] = true
+		if wantStatus != "" && (g.Status != wantStatus || !strings.Contains(g.Error, errHas)) {
+			t.Errorf("row %d (%s): %s %q, want %s %q", g.Row, g.Number, g.Status, g.Error, wantStatus, errHas)
+		}
 		var gets, ps []e2eRequest
 		dropped := 0
 		for _, q := range byNumber[g.Number] {
@@ -458,12 +445,17 @@ func TestRun_retriesFaults(t *testing.T) {
 				dropped++
 			}
 		}
-		// Every attempt starts with the read (for --undo, and for the app
-		// of a row without app_id), and one whose read fails sends nothing. Go's http.Transport replays, by
-		// itself, a GET whose reused connection closed without an answer,
-		// so a dropped read may be followed by one the client never
-		// counted; a POST is never replayed.
-		if g.Attempts > len(gets) || len(gets) > g.Attempts+dropped || len(ps) > g.Attempts {
+		// Every attempt of a row that reads starts with the read (for --undo,
+		// and for the app of a row without app_id), and only a clean read
+		// lets it send. Go's http.Transport replays, by itself, a GET whose
+		// reused connection closed without an answer, so a dropped read may
+		// be followed by one the client never counted; a POST is never
+		// replayed.
+		if undo || readFirst[g.Number] {
+			if g.Attempts > len(gets) || len(gets) > g.Attempts+dropped || len(ps) > len(e2eClean2xx(gets)) {
+				t.Errorf("row %d (%s): attempts %d, but the server received %s", g.Row, g.Number, g.Attempts, e2eDescribe(byNumber[g.Number]))
+			}
+		} else if len(gets) != 0 || len(ps) != g.Attempts {
 			t.Errorf("row %d (%s): attempts %d, but the server received %s", g.Row, g.Number, g.Attempts, e2eDescribe(byNumber[g.Number]))
 		}
 		for _, q := range ps { // the front decodes every body, whatever fault it meets
@@ -487,100 +479,30 @@ func TestRun_retriesFaults(t *testing.T) {
 			}
 		case "failed":
 			failed++
-			if len(clean) != 0 {
-				t.Errorf("row %d (%s): failed, but the server answered it cleanly: %s", g.Row, g.Number, e2eDescribe(clean))
-			}
-			if qs := byNumber[g.Number]; len(qs) > 0 {
-				last := qs[len(qs)-1]
-				if wantHTTP := strconv.Itoa(last.Status); last.Status == 0 && g.HTTPStatus != "" || last.Status != 0 && g.HTTPStatus != wantHTTP {
-					t.Errorf("row %d (%s): http_status %q, the last answer was %d", g.Row, g.Number, g.HTTPStatus, last.Status)
-				}
+			qs := byNumber[g.Number]
+			if last := qs[len(qs)-1]; len(clean) != 0 || g.HTTPStatus != strings.TrimPrefix(strconv.Itoa(last.Status), "0") {
+				t.Errorf("row %d (%s): failed with http_status %q, but the server answered %s", g.Row, g.Number, g.HTTPStatus, e2eDescribe(qs))
 			}
 		default:
 			t.Errorf("row %d (%s): status %q, want ok or failed", g.Row, g.Number, g.Status)
 		}
 	}
-	for i := range n {
-		if !seen[i+2] {
-			t.Errorf("row %d is not in the report", i+2)
-		}
+	if len(seen) != n {
+		t.Errorf("the report has %d of the %d rows", len(seen), n)
 	}
 	if (failed == 0) != (res.code == 0) {
 		t.Errorf("exit code %d with %d failed rows", res.code, failed)
 	}
-	if retriedOK == 0 || garbledReads == 0 {
-		t.Errorf("%d rows retried into success, %d garbled reads: the test tests nothing", retriedOK, garbledReads)
+	if faults.Garbage > 0 && (retriedOK == 0 || garbledReads == 0) || cfg.Rate.Limit > 0 && fx.srv.Stats().RateLimited == 0 {
+		t.Errorf("%d rows retried into success, %d garbled reads, %d answered 429: the test tests nothing", retriedOK, garbledReads, fx.srv.Stats().RateLimited)
 	}
-	// The undo file holds what each row changed, as it was.
-	for _, u := range readCSV(t, r.path("undo.csv")) {
-		if u["app_id"] != e2eAppStart && (targets[u["number"]]["alias"] == "" || u["alias"] != "old") {
-			t.Errorf("undo row %v, want the number's old app_id or alias", u)
+	if undo { // the undo file holds what each row changed, as it was
+		for _, u := range readCSV(t, r.path("undo.csv")) {
+			if u["app_id"] != e2eAppStart && (targets[u["number"]]["alias"] == "" || u["alias"] != "old") {
+				t.Errorf("undo row %v, want the number's old app_id or alias", u)
+			}
 		}
 	}
-}
-
-// TestRun_rateLimited: with --rate well above the account's limit, the
-// run slows down to what the server accepts; no row is lost, only time.
-// (A Retry-After is honoured: TestThrottle_retryAfter.)
-func TestRun_rateLimited(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) { // the limiter and the backoffs wait in fake time
-		// The sandbox lets a second's worth through at once, then 20/s:
-		// at --rate 200 the run must meet 429s unless it takes 2 s.
-		fx, r, input, _ := e2eMoveAll(t, sandbox.Config{Rate: sandbox.Rate{Limit: 20}}, 1300, 60, e2eAppA)
-		// Default backoffs: the tool's own pacing is under test.
-		res := r.run("run", "--input", input, "--report", "report.csv", "--rate", "200", "--progress", "never")
-		e2eExit(t, "run", res, 0)
-		fx.quiesce(t)
-		if fx.srv.Stats().RateLimited == 0 {
-			t.Errorf("the server never answered 429: the test tests nothing")
-		}
-		posts := fx.posts(t, time.Time{})
-		for _, g := range e2eReadReport(t, r.path("report.csv")) {
-			ps := posts[g.Number]
-			if clean := e2eClean2xx(ps); g.Status != "ok" || len(clean) != 1 || clean[0].APIID != g.APIID || g.Attempts != len(ps) {
-				t.Errorf("row %d (%s): %s, api_id %q, attempts %d; the server answered %s", g.Row, g.Number, g.Status, g.APIID, g.Attempts, e2eDescribe(ps))
-			}
-		}
-	})
-}
-
-// TestRun_stallTimesOut: requests that never get an answer fail with a
-// timeout after --max-attempts, quickly.
-func TestRun_stallTimesOut(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) { // the timeouts in fake time
-		numbers := []string{"12025550401", "12025550402", "12025550403"}
-		fx := e2eStartFaulty(t, e2eFaults{Stall: 1}, sandbox.Config{}, e2eNumbers(numbers...)...)
-		r := e2eNewRunner(t, fx)
-		// Two updates stall, and one read before an update (no app_id).
-		input := r.write("numbers.csv", "number,app_id,alias\n12025550401,"+e2eAppA+",a\n12025550402,"+e2eAppB+",b\n12025550403,,c\n")
-
-		res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0", "--timeout", "200ms", "--max-attempts", "2"}, e2eFastRetries)...)
-		e2eExit(t, "run", res, 1)
-		e2eHas(t, "stderr", res.stderr, "timeout")
-		fx.quiesce(t)
-		byNumber := map[string][]e2eRequest{}
-		for _, q := range fx.rec.all() {
-			byNumber[q.Number] = append(byNumber[q.Number], q)
-		}
-		got := e2eReadReport(t, r.path("report.csv"))
-		if len(got) != len(numbers) {
-			t.Errorf("report has %d rows, want %d", len(got), len(numbers))
-		}
-		for _, g := range got {
-			if g.Status != "failed" || g.Attempts != 2 || g.HTTPStatus != "" || !strings.Contains(g.Error, "timed out") {
-				t.Errorf("row %d (%s): status %q attempts %d http_status %q error %q; want failed, 2, empty, a timeout", g.Row, g.Number, g.Status, g.Attempts, g.HTTPStatus, g.Error)
-			}
-			method := "POST"
-			if g.Targets[0] == "" {
-				method = "GET"
-			}
-			if qs := byNumber[g.Number]; len(qs) != 2 || qs[0].Fault != "stall" || qs[1].Fault != "stall" || qs[0].Method != method || qs[1].Method != method {
-				t.Errorf("%s: the server received %s, want two stalled %ss", g.Number, e2eDescribe(qs), method)
-			}
-		}
-	})
 }
 
 // TestRun_existingReport: a report left by an earlier run is refused
@@ -588,50 +510,34 @@ func TestRun_stallTimesOut(t *testing.T) {
 // file that is not a report is never overwritten by --resume.
 func TestRun_existingReport(t *testing.T) {
 	t.Parallel()
-	const other = "precious,data\nline two\n"
-	tests := []struct {
-		name      string
-		existing  *string
-		flags     []string
-		wantCode  int
-		want      []string // in stderr
-		unchanged bool
+	const other, none = "precious,data\nline two\n", "(none)"
+	for _, tt := range []struct {
+		existing string
+		flags    []string
+		wantCode int
+		want     []string // in stderr; the existing file is then left as it was
 	}{
-		{name: "refused", existing: e2ePtr(other), wantCode: 2, want: []string{"already exists", "--resume", "--force"}, unchanged: true},
-		{name: "empty file is no report", existing: e2ePtr(""), wantCode: 0},
-		{name: "force replaces", existing: e2ePtr(other), flags: []string{"--force"}, wantCode: 0},
-		{name: "resume without a report starts one", flags: []string{"--resume"}, wantCode: 0},
-		{name: "resume refuses a file that is not a report", existing: e2ePtr(other), flags: []string{"--resume"}, wantCode: 2, want: []string{"not a plivo-bulk report"}, unchanged: true},
-		{name: "resume refuses a one-line file that is not a report", existing: e2ePtr("precious data, no newline"), flags: []string{"--resume"}, wantCode: 2, want: []string{"not a plivo-bulk report"}, unchanged: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		{other, nil, 2, []string{"already exists", "--resume", "--force"}},
+		{"", nil, 0, nil}, // an empty file is no report
+		{other, []string{"--force"}, 0, nil},
+		{none, []string{"--resume"}, 0, nil}, // resume without a report starts one
+		{other, []string{"--resume"}, 2, []string{"not a plivo-bulk report"}},
+		{"precious data, no newline", []string{"--resume"}, 2, []string{"not a plivo-bulk report"}},
+	} {
+		t.Run(fmt.Sprintf("%.9q %v", tt.existing, tt.flags), func(t *testing.T) {
 			t.Parallel()
 			fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 701, 2, e2eAppA)
-			if tt.existing != nil {
-				r.write("report.csv", *tt.existing)
+			if tt.existing != none {
+				r.write("report.csv", tt.existing)
 			}
-			res := r.run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--rate", "0"}, e2eFastRetries, tt.flags)...)
+			res := r.run(e2eRun(input, "report.csv", append(tt.flags, "--rate", "0")...)...)
 			e2eExit(t, "run", res, tt.wantCode)
-			e2eHas(t, "stderr", res.stderr, tt.want...)
-			data, err := os.ReadFile(r.path("report.csv"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.unchanged {
-				if string(data) != *tt.existing {
-					t.Errorf("the existing file was changed to %q", data)
+			if tt.want != nil {
+				e2eHas(t, "stderr", res.stderr, tt.want...)
+				if data := e2eRead(t, r.path("report.csv")); data != tt.existing || len(fx.posts(t, time.Time{})) != 0 {
+					t.Errorf("the existing file was changed to %q, or updates were sent", data)
 				}
-				fx.quiesce(t)
-				for _, q := range fx.rec.all() {
-					if q.Number != "" {
-						t.Errorf("%s %s reached the server, want no request on a number", q.Method, q.Path)
-					}
-				}
-				return
-			}
-			rows := e2eReadReport(t, r.path("report.csv"))
-			if len(rows) != 2 || rows[0].Status != "ok" || rows[1].Status != "ok" {
+			} else if rows := e2eReadReport(t, r.path("report.csv")); len(rows) != 2 || rows[0].Status != "ok" || rows[1].Status != "ok" {
 				t.Errorf("report = %+v, want two ok rows", rows)
 			}
 		})
@@ -649,14 +555,13 @@ func TestRun_sandboxSamples(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		file     string
-		extra    []string
 		wantCode int
 		rows     []string // from row 2
 	}{
-		{"numbers.csv", nil, 0, numbers},
-		{"numbers-all-columns.csv", []string{"--rate", "0"}, 0, []string{"12025550201 ok alias=EMEA sales 1", "12025550202 ok", "12025550203 ok", "12025550204 ok",
+		{"numbers.csv", 0, numbers},
+		{"numbers-all-columns.csv", 0, []string{"12025550201 ok alias=EMEA sales 1", "12025550202 ok", "12025550203 ok", "12025550204 ok",
 			"12025550205 ok", "12025550206 ok", "12025550207 ok alias=(clear)", "12025550208 ok alias=Support, night shift"}},
-		{"numbers-mistakes.csv", []string{"--rate", "0"}, 1, []string{"12025550301 ok", "12025550302 ok", "12025550301 invalid duplicate of row 2",
+		{"numbers-mistakes.csv", 1, []string{"12025550301 ok", "12025550302 ok", "12025550301 invalid duplicate of row 2",
 			"555-030 invalid fewer than 7 digits", "1202555030x invalid not a digit", "0044 20 7946 0301 invalid starts with 0",
 			"12025550304 invalid is not an application of this account", "12025550305 invalid nothing to change",
 			`12025550306 ok alias='=HYPERLINK("http://example.com")`}},
@@ -667,7 +572,7 @@ func TestRun_sandboxSamples(t *testing.T) {
 			// must not be printed either.
 			r := e2eNewRunner(t, nil).withToken("MAXXXXXXXXXXXXXXXXXX", "tok-"+e2eRandString(e2eAlnum, 32))
 			sample, _ := filepath.Abs(filepath.Join("samples", tt.file))
-			res := r.run(slices.Concat([]string{"run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never"}, tt.extra)...)
+			res := r.run("run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never", "--rate", "0")
 			e2eExit(t, "run", res, tt.wantCode)
 			e2eHas(t, "stderr", res.stderr, "SANDBOX")
 			got := e2eReadReport(t, r.path("report.csv"))
@@ -679,74 +584,19 @@ func TestRun_sandboxSamples(t *testing.T) {
 					t.Errorf("unexpected row %+v", g)
 					continue
 				}
-				line := g.Number + " " + g.Status
-				if want, alias, ok := strings.Cut(tt.rows[g.Row-2], " alias="); ok {
+				want, line := tt.rows[g.Row-2], g.Number+" "+g.Status
+				if want, alias, ok := strings.Cut(want, " alias="); ok {
 					if line != want || g.Targets[2] != alias {
-						t.Errorf("row %d: %s alias %q, want %s", g.Row, line, g.Targets[2], tt.rows[g.Row-2])
+						t.Errorf("row %d: %s alias %q, want %s", g.Row, line, g.Targets[2], want)
 					}
-				} else if rest, ok := strings.CutPrefix(tt.rows[g.Row-2], line); !ok || !strings.Contains(g.Error, strings.TrimSpace(rest)) {
-					t.Errorf("row %d: %s %q, want %s", g.Row, line, g.Error, tt.rows[g.Row-2])
+				} else if rest, ok := strings.CutPrefix(want, line); !ok || !strings.Contains(g.Error, strings.TrimSpace(rest)) {
+					t.Errorf("row %d: %s %q, want %s", g.Row, line, g.Error, want)
 				}
 				if g.Status == "ok" && (g.APIID == "" || g.HTTPStatus != "202" || g.Attempts != 1) {
 					t.Errorf("row %d: ok with api_id %q http_status %q attempts %d", g.Row, g.APIID, g.HTTPStatus, g.Attempts)
 				}
 			}
 		})
-	}
-}
-
-// TestRun_dryRun prints one request per valid row and sends nothing.
-func TestRun_dryRun(t *testing.T) {
-	t.Parallel()
-	rows := e2eMixedRows()
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eSeed()...)
-	r := e2eNewRunner(t, fx)
-	var b strings.Builder
-	b.WriteString("number,app_id,subaccount,alias,compliance_application_id\n")
-	for _, w := range rows {
-		b.WriteString(w.line)
-	}
-	input := r.write("numbers.csv", b.String())
-
-	res := r.run(slices.Concat([]string{"run", "--dry-run", "--input", input, "--report", "report.csv"}, e2eFastRetries)...)
-	e2eExit(t, "run", res, 1)
-	postRE := regexp.MustCompile(`^row (\d+): POST /v1/Account/([^/]+)/Number/(\d+)/ (\{.*?\})( \(\+ the number's current app_id, read first\))?$`)
-	printed := map[int]bool{}
-	for _, line := range strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n") {
-		m := postRE.FindStringSubmatch(line)
-		if strings.Contains(line, ": invalid: ") {
-			continue
-		}
-		var w e2eWantRow
-		var fields map[string]string
-		var nulls []string
-		row := 0
-		if m != nil {
-			row, _ = strconv.Atoi(m[1])
-			if row >= 2 && row-2 < len(rows) {
-				w = rows[row-2]
-			}
-			var body map[string]*string
-			if json.Unmarshal([]byte(m[4]), &body) == nil {
-				fields, nulls = e2eFieldsOf(e2eRequest{Fields: body})
-			}
-		}
-		if m == nil || printed[row] || m[2] != fx.authID || w.status == "" || w.status == "invalid" && !w.preflight ||
-			m[3] != w.number || !maps.Equal(fields, w.sent) || len(nulls) > 0 {
-			t.Errorf("output line %q: want one line a valid row, with account %s, number %q and fields %v", line, fx.authID, w.number, w.sent)
-		}
-		printed[row] = true
-	}
-	for i, w := range rows {
-		if (w.status != "invalid" || w.preflight) && !printed[i+2] {
-			t.Errorf("row %d (%s) is valid but not printed", i+2, w.number)
-		}
-	}
-	if _, err := os.Stat(r.path("report.csv")); err == nil {
-		t.Errorf("a dry run created the report")
-	}
-	if n := fx.requests(); n != 0 { // run returned: any request was answered
-		t.Errorf("a dry run sent %d requests", n)
 	}
 }
 
@@ -758,24 +608,15 @@ func TestRun_dryRun(t *testing.T) {
 // is refused at once; once the first is killed, its lock is gone.
 func TestRun_interruptAndResume(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		sig      syscall.Signal
-		wantCode int
-		graceful bool
-	}{
-		{syscall.SIGINT, 130, true},
-		{syscall.SIGTERM, 130, true},
-		{syscall.SIGHUP, 130, true}, // a closed terminal: a stop like SIGTERM
-		{syscall.SIGKILL, -1, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.sig.String(), func(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGKILL} { // SIGHUP: a closed terminal
+		t.Run(sig.String(), func(t *testing.T) {
 			t.Parallel()
 			const n = 120
+			graceful := sig != syscall.SIGKILL
 			fx := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond, DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp})
 			r0 := e2eNewRunner(t, fx)
 			r := r0
-			if tt.sig != syscall.SIGINT { // main's to map, or the kernel's
+			if sig != syscall.SIGINT { // main's to map, or the kernel's
 				r = r0.binary()
 			}
 			// Half the rows alias-only: read first, their app_id pinned.
@@ -793,9 +634,9 @@ func TestRun_interruptAndResume(t *testing.T) {
 			input := r.write("numbers.csv", in.String())
 			report, undo := r.path("report.csv"), r.path("undo.csv")
 
-			p := r.start(nil, slices.Concat([]string{"run", "--input", input, "--report", report, "--undo", undo, "--rate", "100"}, e2eFastRetries)...)
+			p := r.start(nil, e2eRun(input, report, "--undo", undo, "--rate", "100")...)
 			e2eWaitFor(t, 20*time.Second, "20 report rows", func() bool { return e2eReportLines(report) >= 20 || p.exited() })
-			if !tt.graceful { // a second run, in-process, meets the binary's lock at once
+			if !graceful { // a second run, in-process, meets the binary's lock at once
 				for _, flags := range [][]string{{"--resume"}, {"--force"}, nil} {
 					before := e2eRead(t, report)
 					res := r0.run(e2eRun(input, report, append(flags, "--rate", "0")...)...)
@@ -810,24 +651,18 @@ func TestRun_interruptAndResume(t *testing.T) {
 			if p.exited() {
 				t.Fatalf("the run ended before it could be interrupted\n%v", p.wait())
 			}
-			p.signal(tt.sig)
+			p.signal(sig)
 			if !p.waitTimeout(15 * time.Second) {
-				t.Fatalf("no exit 15s after %v", tt.sig)
+				t.Fatalf("no exit 15s after %v", sig)
 			}
 			res := p.wait()
-			e2eExit(t, "run", res, tt.wantCode)
+			e2eExit(t, "run", res, map[bool]int{true: 130, false: -1}[graceful])
 			fx.quiesce(t)
 
-			data, err := os.ReadFile(report)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first, err := e2eParseReport(data, !tt.graceful)
-			if first = e2eAttempted(first); err != nil {
-				t.Fatalf("report after %v: %v\n%s", tt.sig, err, data)
-			}
-			if len(first) >= n {
-				t.Fatalf("all %d rows were done before %v: the test interrupted nothing", n, tt.sig)
+			data := e2eRead(t, report)
+			first, err := e2eParseReport([]byte(data), !graceful)
+			if first = e2eAttempted(first); err != nil || len(first) >= n {
+				t.Fatalf("report after %v (want fewer than %d rows): %v\n%s", sig, n, err, data)
 			}
 			posts1 := fx.posts(t, time.Time{})
 			// A number's undo row is on disk before its update is sent.
@@ -840,8 +675,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 					t.Errorf("%s was sent, but the undo file has no row for it", num)
 				}
 			}
-			okFirst := map[string]bool{}
-			reported := map[string]bool{}
+			okFirst, reported := map[string]bool{}, map[string]bool{}
 			for _, g := range first {
 				reported[g.Number] = true
 				if g.Status != "ok" {
@@ -852,7 +686,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 					t.Errorf("row %d (%s): ok with api_id %q, but the server's 2xx answers were %s", g.Row, g.Number, g.APIID, e2eDescribe(clean))
 				}
 			}
-			if tt.graceful {
+			if graceful {
 				e2eHas(t, "stderr", res.stderr, "Summary:", "not attempted", "--resume")
 				// Calls in flight finish and are reported.
 				for num, ps := range posts1 {
@@ -863,28 +697,19 @@ func TestRun_interruptAndResume(t *testing.T) {
 				if na := e2eSummaryCount(res.stderr, "not attempted"); na != n-len(first) {
 					t.Errorf("summary says %d not attempted; the report has %d of %d rows", na, len(first), n)
 				}
-			} else {
-				// A torn write, as a crash mid-line would leave.
-				f, err := os.OpenFile(report, os.O_APPEND|os.O_WRONLY, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := f.WriteString("12,1202555"); err != nil {
-					t.Fatal(err)
-				}
-				_ = f.Close()
+			} else { // a torn write, as a crash mid-line would leave
+				r.write("report.csv", e2eRead(t, report)+"12,1202555")
 			}
 
 			since := time.Now()
-			res2 := r.run(slices.Concat([]string{"run", "--input", input, "--report", report, "--undo", undo, "--resume", "--rate", "0"}, e2eFastRetries)...)
+			res2 := r.run(e2eRun(input, report, "--undo", undo, "--resume", "--rate", "0")...)
 			e2eExit(t, "resume", res2, 0)
-			if !tt.graceful && !strings.Contains(res2.stderr, "dropped_torn_line=true") {
+			if !graceful && !strings.Contains(res2.stderr, "dropped_torn_line=true") {
 				t.Errorf("resume does not say it dropped the torn line:\n%s", res2.stderr)
 			}
 			if got := max(0, e2eSummaryCount(res2.stderr, "already ok")); got != len(okFirst) {
 				t.Errorf("resume says %d already ok, want %d\n%s", got, len(okFirst), res2.stderr)
 			}
-			fx.quiesce(t)
 			okCount := map[string]int{}
 			for _, g := range e2eReadReport(t, report) {
 				if g.Status == "ok" {
