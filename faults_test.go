@@ -1,8 +1,8 @@
 package main
 
-// The fixture's front: it records every request as the client saw it, and
+// The fixture's handler: it records every request as the client saw it, and
 // injects the faults of an unreliable network and API that the sandbox,
-// sized for rehearsals, does not.
+// sized for rehearsals, does not; then the sandbox answers.
 
 import (
 	"bytes"
@@ -13,10 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
 // e2eFaults are fractions of the requests on number endpoints (a number's
@@ -45,46 +42,7 @@ type e2eRequest struct {
 	Fault        string             // the fault injected, if any
 }
 
-// e2eFront is the fixture's handler: faults, then the sandbox.
-type e2eFront struct {
-	srv    *sandbox.Server
-	faults e2eFaults
-	rec    *e2eRecorder
-
-	mu       sync.Mutex // guards the rest
-	rng      *mrand.Rand
-	received int64
-}
-
-func newE2EFront(srv *sandbox.Server, f e2eFaults) *e2eFront {
-	for f.Seed == 0 {
-		f.Seed = mrand.Uint64()
-	}
-	return &e2eFront{srv: srv, faults: f, rec: &e2eRecorder{}, rng: mrand.New(mrand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))}
-}
-
-// requests returns the requests received so far.
-func (fr *e2eFront) requests() int64 { fr.mu.Lock(); defer fr.mu.Unlock(); return fr.received }
-
-// draw picks the fault a request meets ("" for none) and a variant, 0 to 2.
-func (fr *e2eFront) draw() (string, int) {
-	fr.mu.Lock()
-	u, v := fr.rng.Float64(), fr.rng.IntN(3)
-	fr.mu.Unlock()
-	f := fr.faults
-	for _, c := range []struct {
-		rate  float64
-		fault string
-	}{{f.Drop, "drop"}, {f.Stall, "stall"}, {f.Fail, "fail"}, {f.FailAfterApply, "fail_after_apply"}, {f.Garbage, "garbage"}} {
-		if u < c.rate {
-			return c.fault, v
-		}
-		u -= c.rate
-	}
-	return "", v
-}
-
-func (fr *e2eFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (fr *e2eFixture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fr.mu.Lock()
 	fr.received++
 	fr.mu.Unlock()
@@ -118,10 +76,16 @@ func (fr *e2eFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fr.rec.add(q)
 	}()
 
-	fault, variant := "", 0
-	f := fr.faults
-	if numberEndpoint && f.Drop+f.Stall+f.Fail+f.FailAfterApply+f.Garbage > 0 {
-		fault, variant = fr.draw()
+	// The fault this request meets ("" for none), and a variant, 0 to 2.
+	fault, f := "", fr.faults
+	fr.mu.Lock()
+	u, variant := fr.rng.Float64(), fr.rng.IntN(3)
+	fr.mu.Unlock()
+	for i, rate := range []float64{f.Drop, f.Stall, f.Fail, f.FailAfterApply, f.Garbage} {
+		if u -= rate; numberEndpoint && u < 0 {
+			fault = []string{"drop", "stall", "fail", "fail_after_apply", "garbage"}[i]
+			break
+		}
 	}
 	id := fmt.Sprintf("%08x-0000-4000-8000-%012x", mrand.Uint32(), mrand.Uint64()&0xffffffffffff)
 	switch fault {

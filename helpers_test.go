@@ -78,9 +78,7 @@ func (p *e2ePipe) Accept() (net.Conn, error) {
 func (p *e2ePipe) Close() error   { p.close.Do(func() { close(p.done) }); return nil }
 func (p *e2ePipe) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
 
-var (
-	e2ePipes sync.Map // "127.0.0.1:port" -> *e2ePipe
-)
+var e2ePipes sync.Map // "127.0.0.1:port" -> *e2ePipe
 
 func init() {
 	tr := http.DefaultTransport.(*http.Transport)
@@ -121,19 +119,6 @@ func e2eServe(t *testing.T, h http.Handler) string {
 	return "http://" + addr
 }
 
-// e2eListen serves the test server at u on its loopback listener, for a
-// binary.
-func e2eListen(u string) {
-	if v, ok := e2ePipes.Load(strings.TrimPrefix(u, "http://")); ok {
-		p := v.(*e2ePipe)
-		p.realOnce.Do(func() {
-			srv := &http.Server{Handler: p.h}
-			go func() { _ = srv.Serve(p.ln) }()
-			p.t.Cleanup(func() { _ = srv.Close() })
-		})
-	}
-}
-
 // e2eBin is the binary under test, built at most once per test process.
 var e2eBin struct {
 	once sync.Once
@@ -157,16 +142,8 @@ func e2eBuild() {
 	// A path of its own per checkout, kept between runs: go build relinks
 	// only when the binary there is not up to date.
 	wd, _ := os.Getwd()
-	name := "plivo-bulk"
-	if os.Getenv("PLIVO_BULK_E2E_RACE") != "" {
-		name += "-race"
-	}
-	e2eBin.path = filepath.Join(os.TempDir(), fmt.Sprintf("plivo-bulk-test-%x", sha256.Sum256([]byte(wd)))[:len("plivo-bulk-test-")+16], name)
-	args := []string{"build", "-o", e2eBin.path}
-	if strings.HasSuffix(name, "-race") {
-		args = append(args, "-race")
-	}
-	if out, err := e2eCombinedOutput(exec.Command("go", append(args, ".")...)); err != nil {
+	e2eBin.path = filepath.Join(os.TempDir(), fmt.Sprintf("plivo-bulk-test-%x", sha256.Sum256([]byte(wd)))[:len("plivo-bulk-test-")+16], "plivo-bulk")
+	if out, err := e2eCombinedOutput(exec.Command("go", "build", "-o", e2eBin.path, ".")); err != nil {
 		e2eBin.err = fmt.Errorf("go build: %v\n%s", err, out)
 	}
 }
@@ -183,11 +160,17 @@ const (
 	e2eDefaultApp = "20372631212782700" // the account's default_number_app
 )
 
-// e2eFixture is a sandbox behind a front (e2eFront) that records every
-// request as answered and injects faults.
+// e2eFixture is a sandbox behind a handler (see ServeHTTP) that records
+// every request as answered and injects faults.
 type e2eFixture struct {
-	*e2eFront
+	srv                *sandbox.Server
+	faults             e2eFaults
+	rec                *e2eRecorder
 	url, authID, token string
+
+	mu       sync.Mutex // guards the rest
+	rng      *mrand.Rand
+	received int64
 }
 
 func e2eStartFixture(t *testing.T, cfg sandbox.Config, numbers ...sandbox.Number) *e2eFixture {
@@ -212,9 +195,17 @@ func e2eStartFaulty(t *testing.T, faults e2eFaults, cfg sandbox.Config, numbers 
 	for _, n := range numbers {
 		srv.AddNumber(n)
 	}
-	front := newE2EFront(srv, faults)
-	return &e2eFixture{e2eFront: front, url: e2eServe(t, front), authID: cfg.AuthID, token: cfg.AuthToken}
+	for faults.Seed == 0 {
+		faults.Seed = mrand.Uint64()
+	}
+	fx := &e2eFixture{srv: srv, faults: faults, rec: &e2eRecorder{}, authID: cfg.AuthID, token: cfg.AuthToken,
+		rng: mrand.New(mrand.NewPCG(faults.Seed, faults.Seed^0x9e3779b97f4a7c15))}
+	fx.url = e2eServe(t, fx)
+	return fx
 }
+
+// requests returns the requests received so far.
+func (fx *e2eFixture) requests() int64 { fx.mu.Lock(); defer fx.mu.Unlock(); return fx.received }
 
 // quiesce waits until the sandbox has recorded every request it received.
 func (fx *e2eFixture) quiesce(t *testing.T) {
@@ -523,10 +514,17 @@ func (r *e2eRunner) startVia(stdin io.Reader, prefix []string, argv ...string) *
 	return p
 }
 
-// binEnv is the binary's environment; the server it names starts
-// listening.
+// binEnv is the binary's environment; the test server it names starts
+// listening on its loopback listener.
 func (r *e2eRunner) binEnv() []string {
-	e2eListen(r.getenv("PLIVO_API_URL"))
+	if v, ok := e2ePipes.Load(strings.TrimPrefix(r.getenv("PLIVO_API_URL"), "http://")); ok {
+		p := v.(*e2ePipe)
+		p.realOnce.Do(func() {
+			srv := &http.Server{Handler: p.h}
+			go func() { _ = srv.Serve(p.ln) }()
+			p.t.Cleanup(func() { _ = srv.Close() })
+		})
+	}
 	return slices.Clone(r.env)
 }
 
@@ -803,27 +801,6 @@ func e2eParseReport(data []byte, torn bool) ([]e2eReportRow, error) {
 // e2eRecords reads the CSV records of a file the tool wrote.
 func e2eRecords(data []byte) ([][]string, error) {
 	return csv.NewReader(bytes.NewReader(data)).ReadAll()
-}
-
-// e2eSaveCRLF saves the CSV file at path again with CRLF line ends, as
-// Python's csv module writes, after prefix (a byte order mark, say).
-func e2eSaveCRLF(t *testing.T, path, prefix string) {
-	t.Helper()
-	cr := csv.NewReader(strings.NewReader(e2eRead(t, path)))
-	cr.FieldsPerRecord = -1 // a report's origin line is one cell
-	recs, err := cr.ReadAll()
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	w.UseCRLF = true
-	if err == nil {
-		err = w.WriteAll(recs)
-	}
-	if err == nil {
-		err = os.WriteFile(path, []byte(prefix+b.String()), 0o644)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // e2eReadReport reads and parses a complete report.

@@ -343,8 +343,7 @@ func e2eStartMoving(t *testing.T) *e2eFixture {
 			}
 		},
 	}
-	moving := *fx
-	moving.url = e2eProxy(t, fx, func(_ http.ResponseWriter, q *http.Request) bool {
+	fx.url = e2eProxy(t, fx, func(_ http.ResponseWriter, q *http.Request) bool {
 		if q.Method == http.MethodGet && strings.HasSuffix(q.URL.Path, "/Number/") {
 			mu.Lock()
 			change := at[q.URL.Query().Get("offset")]
@@ -356,7 +355,7 @@ func e2eStartMoving(t *testing.T) *e2eFixture {
 		}
 		return false
 	})
-	return &moving
+	return fx
 }
 
 // TestRead_listingMoves reads the account by the page while numbers are
