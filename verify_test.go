@@ -25,22 +25,23 @@ import (
 // and serves the listing with faults: the page at failOffset answers 500,
 // and with shift the page at 20 starts one number late (the number 20 is
 // missed) and the page at 40 one early (the numbers 39 and 40 are shown
-// twice, and 59, after it, missed).
-// block, when set, holds the first listing after the updates until closed,
-// after telling listing.
+// twice, and 59, after it, missed). block, when set, holds the listing after
+// the updates (with holdUpdates, the answers of the updates, applied) until
+// closed.
 type verifyFront struct {
-	fx         *e2eFixture
-	r          *e2eRunner // its environment points at the front
-	failOffset int
-	shift      bool
-	listing    chan struct{}
-	block      chan struct{}
+	fx          *e2eFixture
+	r           *e2eRunner // its environment points at the front
+	failOffset  int
+	shift       bool
+	block       chan struct{}
+	holdUpdates bool
 
-	mu    sync.Mutex
-	noop  map[string]int
-	posts map[string]int // updates answered, by number
-	reads map[string]int // reads of one number once the updates started
-	lists int            // listing pages once the updates started
+	mu      sync.Mutex
+	noop    map[string]int
+	posts   map[string]int // updates answered, by number
+	reads   map[string]int // reads of one number once the updates started
+	lists   int            // listing pages once the updates started
+	waiting int            // requests block holds
 }
 
 const verifyNumbers = 100
@@ -55,6 +56,13 @@ func newVerifyFront(t *testing.T, noop map[string]int) *verifyFront {
 	f.r = e2eNewRunner(t, f.fx).with("PLIVO_API_URL", e2eProxy(t, f.fx, f.handle))
 	f.r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
 	return f
+}
+
+func (f *verifyFront) hold() {
+	f.mu.Lock()
+	f.waiting++
+	f.mu.Unlock()
+	<-f.block
 }
 
 func (f *verifyFront) handle(w http.ResponseWriter, q *http.Request) bool {
@@ -72,20 +80,21 @@ func (f *verifyFront) handle(w http.ResponseWriter, q *http.Request) bool {
 			e2eAnswer(w, http.StatusAccepted, "application/json", `{"message":"changed","api_id":"00000000-0000-0000-0000-000000000000"}`)
 			return true
 		}
+		if f.block != nil && f.holdUpdates {
+			f.mu.Unlock()
+			rec := httptest.NewRecorder()
+			f.fx.ServeHTTP(rec, q) // applied now, answered once released
+			f.hold()
+			e2eAnswer(w, rec.Code, "application/json", rec.Body.String())
+			return true
+		}
 	case isNumber && updating:
 		f.reads[parts[4]]++
 	case len(parts) == 4 && parts[3] == "Number" && updating:
 		f.lists++
-		block := f.block
-		if block != nil && f.listing != nil {
-			close(f.listing)
-			f.listing = nil
-		} else {
-			block = nil
-		}
 		f.mu.Unlock()
-		if block != nil {
-			<-block
+		if f.block != nil && !f.holdUpdates {
+			f.hold()
 		}
 		off, _ := strconv.Atoi(q.URL.Query().Get("offset"))
 		switch {
@@ -180,70 +189,87 @@ func TestVerifyByPage_listingIsAFilterAReadTheProof(t *testing.T) {
 	e2eHas(t, "stderr", res.stderr, "Read-back: by page after the updates: 100 rows")
 }
 
-// TestVerifyByPage_stopBeforeTheReadBackLeavesRowsUnverified: Ctrl-C (in
-// process) or kill -9 (of the binary) while the listing after the updates
-// runs ends the run; every row is applied and unverified in the report, and
-// a resume reads them back rather than sending them again, sending again
-// only the one whose update was answered "changed" but not applied; the
-// report, then one line per row, is trusted by the next resume as it is.
-func TestVerifyByPage_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
+// TestVerify_stopBeforeTheReadBackLeavesRowsUnverified: a stop (Ctrl-C in
+// process, kill -9 of the binary) while the first updates wait for their
+// answers (applied by the sandbox), or while the listing after the updates
+// runs, ends the run; the rows applied are unverified with their api_id in
+// the report, and counted apart in the --summary file and the JSON log. A
+// resume reads them back rather than sending them again, sends the rest,
+// and sends again the one whose update was answered "changed" but not
+// applied; the report, then one line per row, is trusted by the next resume
+// as it is.
+func TestVerify_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
 	t.Parallel()
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
-		t.Run(sig.String(), func(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		sig      syscall.Signal
+		inFlight bool   // stopped while 4 updates wait for their answers (each read back right after), not in the listing after the updates
+		read     string // --verify-read
+	}{{"updates in flight", syscall.SIGINT, true, "each"}, {"read-back listing", syscall.SIGINT, false, "page"}, {"read-back listing, killed", syscall.SIGKILL, false, "page"}} {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newVerifyFront(t, map[string]int{verifyNumber(5): 1})
-			listing := make(chan struct{})
-			f.listing, f.block = listing, make(chan struct{})
-			r := f.r
-			if sig == syscall.SIGKILL {
+			f.block, f.holdUpdates = make(chan struct{}), tt.inFlight
+			release := sync.OnceFunc(func() { close(f.block) })
+			t.Cleanup(release) // before the front closes, which waits for the held answers
+			r, held := f.r, map[bool]int{true: 4, false: 1}[tt.inFlight]
+			if tt.sig == syscall.SIGKILL {
 				r = r.binary()
 			}
-			p := r.start(nil, verifyArgs("summary.json")...)
-			select {
-			case <-listing:
-			case <-p.done:
-				t.Fatalf("the run ended before its read-back\n%v", p.wait())
-			case <-time.After(30 * time.Second):
-				t.Fatal("no read-back listing after the updates")
+			p := r.start(nil, verifyArgs("summary.json", "--verify-read", tt.read, "--concurrency", "4", "--log-format", "json")...)
+			e2eWaitFor(t, 30*time.Second, "the held requests", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.waiting >= held || p.exited() })
+			p.signal(tt.sig)
+			if tt.sig == syscall.SIGINT {
+				e2eWaitFor(t, 10*time.Second, "the stop", func() bool {
+					return slices.ContainsFunc(e2eJSONLogs(p.stderr.String()), func(m map[string]any) bool {
+						msg, _ := m["msg"].(string)
+						return strings.HasPrefix(msg, "interrupted: ")
+					})
+				})
 			}
-			p.signal(sig)
-			close(f.block)
-			if res := p.wait(); sig == syscall.SIGINT {
+			release()
+			res := p.wait()
+			unverified := map[string]bool{}
+			for _, row := range e2eAttempted(e2eReadReport(t, r.path("report.csv"))) {
+				unverified[row.Number] = true
+				if got, _ := f.fx.srv.Number(row.Number); row.Status != "unverified" || row.HTTPStatus != "202" || row.APIID == "" || (got.AppID == e2eAppA) == (row.Number == verifyNumber(5)) {
+					t.Errorf("report row %d: %s %s %q (number on %s); want unverified 202 with its api_id, applied but number 5", row.Row, row.Status, row.HTTPStatus, row.APIID, got.AppID)
+				}
+			}
+			u := map[bool]int{true: 4, false: verifyNumbers}[tt.inFlight]
+			if len(unverified) != u {
+				t.Fatalf("the stopped run reported %d rows, want %d", len(unverified), u)
+			}
+			if tt.sig == syscall.SIGINT {
 				e2eExit(t, "run", res, exitInterrupted)
-				if s := e2eReadSummary(t, r.path("summary.json")); s.Unverified != verifyNumbers || s.OK != 0 || s.NotAttempted != 0 {
-					t.Errorf("summary %+v, want every row unverified", s)
+				end := e2eLog(res.stderr, "run finished")
+				if s := e2eReadSummary(t, r.path("summary.json")); s.Unverified != u || s.OK != 0 || s.Failed != 0 || s.NotAttempted != verifyNumbers-u ||
+					end == nil || end["unverified"] != float64(u) || end["failed"] != float64(0) {
+					t.Errorf("summary file %+v, log %v; want %d rows unverified, the rest not attempted", s, end, u)
 				}
 			}
-			latest := verifyLatest(t, r.path("report.csv"))
-			if len(latest) != verifyNumbers {
-				t.Fatalf("report of the stopped run has %d numbers, want %d", len(latest), verifyNumbers)
-			}
-			for n, r := range latest {
-				if r.Status != "unverified" || r.APIID == "" {
-					t.Errorf("number %s: %s %q, want unverified with its api_id", n, r.Status, r.APIID)
-				}
-			}
-			// The resume: every row read back, number 5 sent again, no other.
+			// The resume: every unverified row read back, the others sent,
+			// number 5 sent again once its update was found not applied.
 			f.mu.Lock()
 			clear(f.posts)
 			f.mu.Unlock()
-			e2eExit(t, "resume", f.r.run(verifyArgs("resumed.json", "--resume")...), 0)
+			e2eExit(t, "resume", f.r.run(verifyArgs("resumed.json", "--resume", "--verify-read", tt.read)...), 0)
 			for i := range verifyNumbers {
 				n := verifyNumber(i)
 				got, _ := f.fx.srv.Number(n)
-				if want := map[bool]int{true: 1, false: 0}[i == 5]; f.posts[n] != want || got.AppID != e2eAppA {
+				if want := map[bool]int{true: 0, false: 1}[unverified[n]] + map[bool]int{true: 1}[i == 5]; f.posts[n] != want || got.AppID != e2eAppA {
 					t.Errorf("resume: number %d updated %d times (want %d), holds %s", i, f.posts[n], want, got.AppID)
 				}
 			}
-			if s := e2eReadSummary(t, f.r.path("resumed.json")); s.OK != verifyNumbers || s.AlreadyOK != 0 || s.Verify.Chosen != "page" || s.Verify.Resent != 1 {
-				t.Errorf("resume summary %+v, want every row ok, read back by page, 1 sent again", s)
+			if s := e2eReadSummary(t, f.r.path("resumed.json")); s.OK != verifyNumbers || s.AlreadyOK != 0 || s.Verify.Chosen != tt.read || (s.Verify.Resent == 1) != (tt.read == "page") {
+				t.Errorf("resume summary %+v, want every row ok, read back %s, by page 1 sent again (one by one, a retry)", s, tt.read)
 			}
 			verifyOneLinePerRow(t, f.r.path("report.csv"))
 			// The report, now one line per row, is trusted as it is: no ok row is sent again.
 			f.mu.Lock()
 			clear(f.posts)
 			f.mu.Unlock()
-			res := f.r.run(verifyArgs("again.json", "--resume")...)
+			res = f.r.run(verifyArgs("again.json", "--resume", "--verify-read", tt.read)...)
 			if s := e2eReadSummary(t, f.r.path("again.json")); res.code != 0 || len(f.posts) != 0 || s.AlreadyOK != verifyNumbers {
 				t.Errorf("second resume: exit %d, %d numbers updated, summary %+v; want every row already ok, none sent:\n%s", res.code, len(f.posts), s, res.stderr)
 			}
@@ -267,78 +293,5 @@ func TestVerifyRead_eachReadsRightAfterTheUpdate(t *testing.T) {
 	}
 	if s := e2eReadSummary(t, f.r.path("summary.json")); f.lists != 0 || s.OK != verifyNumbers || s.Verify.Chosen != "each" || s.Verify.Rows != verifyNumbers {
 		t.Errorf("%d listing pages after the updates; summary %+v; want none, every row ok, read back one by one", f.lists, s)
-	}
-}
-
-// TestInterrupt_countsAppliedRowsAsUnverified holds the answers of the
-// first updates of a --verify run (applied by the sandbox) until one Ctrl-C
-// has stopped the run. Those rows are reported `unverified`, counted apart
-// in the summary on stderr, in the JSON log and in the --summary file, and a
-// --resume sends them again and reads them back.
-func TestInterrupt_countsAppliedRowsAsUnverified(t *testing.T) {
-	t.Parallel()
-	const n, held = 20, 4
-	var mu sync.Mutex
-	waiting, release := 0, make(chan struct{})
-	var fx *e2eFixture
-	fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 1800, n, e2eAppA, func(w http.ResponseWriter, q *http.Request) bool {
-		if q.Method != http.MethodPost {
-			return false
-		}
-		rec := httptest.NewRecorder()
-		fx.ServeHTTP(rec, q) // applied now, answered once released
-		mu.Lock()
-		waiting++
-		mu.Unlock()
-		<-release
-		e2eAnswer(w, rec.Code, "application/json", rec.Body.String())
-		return true
-	})
-	free := sync.OnceFunc(func() { close(release) })
-	t.Cleanup(free) // before front.Close, which waits for the held answers
-	run := e2eRun(input, "report.csv", "--verify", "--rate", "0", "--concurrency", "4", "--summary", "summary.json", "--log-format", "json")
-	p := r.start(nil, run...)
-	e2eWaitFor(t, 10*time.Second, "4 updates held", func() bool { mu.Lock(); defer mu.Unlock(); return waiting == held })
-	p.signal(syscall.SIGINT)
-	e2eWaitFor(t, 10*time.Second, "the stop", func() bool {
-		return slices.ContainsFunc(e2eJSONLogs(p.stderr.String()), func(m map[string]any) bool {
-			msg, _ := m["msg"].(string)
-			return strings.HasPrefix(msg, "interrupted: ")
-		})
-	})
-	free()
-	res := p.wait()
-	e2eExit(t, "interrupted run", res, 130)
-
-	rows := e2eAttempted(e2eReadReport(t, r.path("report.csv")))
-	if len(rows) != held {
-		t.Fatalf("report has %d rows, want %d", len(rows), held)
-	}
-	for _, row := range rows {
-		if got, _ := fx.srv.Number(row.Number); row.Status != "unverified" || row.HTTPStatus != "202" || row.APIID == "" || got.AppID != e2eAppA {
-			t.Errorf("report row %d: %s %s %q (number on %s); want unverified 202 with its api_id, applied", row.Row, row.Status, row.HTTPStatus, row.APIID, got.AppID)
-		}
-	}
-	if sum := e2eReadSummary(t, r.path("summary.json")); sum.Unverified != held || sum.Failed != 0 || sum.NotAttempted != n-held {
-		t.Errorf("summary file: unverified %d failed %d not_attempted %d; want %d, 0, %d", sum.Unverified, sum.Failed, sum.NotAttempted, held, n-held)
-	}
-	logged := false
-	for _, m := range e2eJSONLogs(res.stderr) {
-		logged = logged || m["msg"] == "run finished" && m["unverified"] == float64(held) && m["failed"] == float64(0)
-	}
-	if !logged {
-		t.Errorf("no \"run finished\" log with unverified %d and failed 0:\n%s", held, res.stderr)
-	}
-
-	// Not done: the resumed run reads them back (the sandbox applied them:
-	// nothing to send again) and sends the rest.
-	since := time.Now()
-	res = r.run(e2eRun(input, "report.csv", "--verify", "--rate", "0", "--resume")...)
-	e2eExit(t, "resumed run", res, 0)
-	if c := e2eSummaryCount(res.stderr, "ok"); c != n {
-		t.Errorf("resumed run: ok %d, want %d\n%s", c, n, res.stderr)
-	}
-	if posts := fx.posts(t, since); len(posts) != n-held {
-		t.Errorf("resumed run updated %d numbers, want the %d not sent before (the unverified ones read back only)", len(posts), n-held)
 	}
 }
