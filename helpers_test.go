@@ -126,18 +126,6 @@ var e2eBin struct {
 	err  error
 }
 
-func e2eBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary: skipped with -short")
-	}
-	e2eBin.once.Do(e2eBuild)
-	if e2eBin.err != nil {
-		t.Fatal(e2eBin.err)
-	}
-	return e2eBin.path
-}
-
 func e2eBuild() {
 	// A path of its own per checkout, kept between runs: go build relinks
 	// only when the binary there is not up to date.
@@ -365,8 +353,15 @@ func e2eNewRunner(t *testing.T, fx *e2eFixture) *e2eRunner {
 
 // binary returns a copy of r that runs the built binary.
 func (r *e2eRunner) binary() *e2eRunner {
+	r.t.Helper()
+	if testing.Short() {
+		r.t.Skip("builds and runs the binary: skipped with -short")
+	}
+	if e2eBin.once.Do(e2eBuild); e2eBin.err != nil {
+		r.t.Fatal(e2eBin.err)
+	}
 	c := r.with("PATH", os.Getenv("PATH"))
-	c.bin = e2eBinary(r.t)
+	c.bin = e2eBin.path
 	return c
 }
 
@@ -463,7 +458,14 @@ func (r *e2eRunner) start(stdin io.Reader, argv ...string) *e2eProc {
 	if r.bin != "" {
 		return r.startVia(stdin, nil, argv...)
 	}
-	e2eForks.runStarts()
+	e2eForks.mu.Lock()
+	for e2eForks.forking > 0 { // polled: in a synctest bubble a Cond would be a deadlock
+		e2eForks.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		e2eForks.mu.Lock()
+	}
+	e2eForks.active++
+	e2eForks.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &e2eProc{r: r, argv: argv, stop: make(chan struct{}), cancel: cancel, stdout: &e2eSyncBuffer{}, stderr: &e2eSyncBuffer{}, done: make(chan struct{}), started: time.Now()}
 	args := slices.Clone(argv)
@@ -482,8 +484,9 @@ func (r *e2eRunner) start(stdin io.Reader, argv ...string) *e2eProc {
 		err := run(ctx, p.stop, args, r.getenv, stdin, p.stdout, p.stderr)
 		p.code = exitCodeSaid(err, notices(p.stderr, logsJSON(args)))
 		p.res.elapsed = time.Since(p.started)
-		e2eForks.runEnds()
-
+		e2eForks.mu.Lock()
+		e2eForks.active--
+		e2eForks.mu.Unlock()
 	}()
 	r.t.Cleanup(func() {
 		for !p.exited() && p.signals < 2 {
@@ -535,28 +538,13 @@ func (r *e2eRunner) binEnv() []string {
 // (a while, not for ever: a run may wait for the test) until no run is
 // active; a run waits while a fork is under way (cmd.Start returns after
 // the exec).
-var e2eForks = &e2eForkGate{}
-
-type e2eForkGate struct {
+var e2eForks struct {
 	mu              sync.Mutex
 	active, forking int
 }
 
-func (g *e2eForkGate) runStarts() {
-	g.mu.Lock()
-	for g.forking > 0 { // polled: in a synctest bubble a Cond would be a deadlock
-		g.mu.Unlock()
-		time.Sleep(time.Millisecond)
-		g.mu.Lock()
-	}
-	g.active++
-	g.mu.Unlock()
-}
-
-func (g *e2eForkGate) runEnds() { g.mu.Lock(); g.active--; g.mu.Unlock() }
-
 func e2eForkStart(start func() error) error {
-	f := e2eForks
+	f := &e2eForks
 	deadline := time.Now().Add(500 * time.Millisecond)
 	f.mu.Lock()
 	for f.active > 0 && time.Now().Before(deadline) {
