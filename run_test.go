@@ -638,7 +638,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 			input := r.write("numbers.csv", in.String())
 			report, undo := r.path("report.csv"), r.path("undo.csv")
 
-			p := r.start(nil, e2eRun(input, report, "--undo", undo, "--rate", "100")...)
+			p := r.start(nil, e2eRun(input, report, "--undo", undo, "--rate", "40")...) // 3 s for every row: time to stop it on a loaded machine
 			e2eWaitFor(t, 20*time.Second, "20 report rows", func() bool { return e2eReportLines(report) >= 20 || p.exited() })
 			if !graceful { // a second run, in-process, meets the binary's lock at once
 				for _, flags := range [][]string{{"--resume"}, {"--force"}, nil} {
