@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
@@ -14,7 +13,8 @@ import (
 
 // TestWorkflow_planRunUndo runs the README's migration against a sandbox
 // that, as Plivo documents, moves a number updated without app_id to the
-// account's default app: plan sends nothing, run --undo --verify changes
+// account's default app: plan sends nothing, and shows each row's current
+// and target values or its error; run --undo --verify changes
 // exactly the targets (an alias-only row keeps its app, even none), and the
 // undo file leaves every number as it was.
 func TestWorkflow_planRunUndo(t *testing.T) {
@@ -37,6 +37,25 @@ func TestWorkflow_planRunUndo(t *testing.T) {
 			t.Errorf("plan row %s: change %q, want yes", row["row"], row["change"])
 		}
 	}
+	// plan writes the current and target values, and exits 1 when a row is
+	// in error (0 when none is: TestPlan_detailedExitcodeSaysWhetherTheAccountMatches).
+	errs := r.write("errors.csv", "number,app_id,subaccount,alias\n12025557001,"+e2eAppB+",,\n12025557005,,,(clear)\n12025550099,"+e2eAppA+",,\n12025550098,4040,,\n")
+	e2eExit(t, "plan", r.run(slices.Concat([]string{"plan", "--input", errs, "--output", "errors-plan.csv", "--rate", "0"}, e2eFastRetries)...), exitRowsFailed)
+	got := map[string]map[string]string{}
+	for _, row := range readCSV(t, r.path("errors-plan.csv")) {
+		got[row["row"]] = row
+	}
+	for _, c := range []struct{ row, change, field, current, target, errPart string }{
+		{"2", "yes", "app_id", e2eAppStart, e2eAppB, ""},
+		{"3", "yes", "alias", "five", "(clear)", ""},
+		{"4", "error", "app_id", "", e2eAppA, "not found"},
+		{"5", "error", "app_id", "", "4040", "not an application of this account"},
+	} {
+		row := got[c.row]
+		if row == nil || row["change"] != c.change || row[c.field+"_current"] != c.current || row[c.field+"_target"] != c.target || !strings.Contains(row["error"], c.errPart) {
+			t.Errorf("plan row %s = %v\nwant change %s, %s %q -> %q, error containing %q", c.row, row, c.change, c.field, c.current, c.target, c.errPart)
+		}
+	}
 	for _, q := range fx.rec.all() {
 		if q.Method == http.MethodPost {
 			t.Fatalf("plan sent an update: %+v", q)
@@ -57,36 +76,6 @@ func TestWorkflow_planRunUndo(t *testing.T) {
 	}
 	e2eExit(t, "undo", r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
 	e2eUntouched(t, fx, "after the undo run", before...)
-}
-
-// TestWorkflow_plan: plan writes the current and target values and exits 1
-// when a row is in error (0 when none is: TestPlan_detailedExitcodeSaysWhetherTheAccountMatches).
-func TestWorkflow_plan(t *testing.T) {
-	t.Parallel()
-	seed := e2eNumbers("12025550001", "12025550005")
-	seed[1].Alias = "five"
-	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
-	r := e2eNewRunner(t, fx)
-	in := r.write("in.csv", "number,app_id,subaccount,alias\n12025550001,"+e2eAppB+",,\n12025550005,,,(clear)\n12025550099,"+e2eAppA+",,\n12025550098,4040,,\n")
-	e2eExit(t, "plan", r.run(slices.Concat([]string{"plan", "--input", in, "--output", "plan.csv", "--rate", "0"}, e2eFastRetries)...), exitRowsFailed)
-	if posts := fx.posts(t, time.Time{}); len(posts) != 0 {
-		t.Errorf("plan sent updates: %v", posts)
-	}
-	got := map[string]map[string]string{}
-	for _, r := range readCSV(t, r.path("plan.csv")) {
-		got[r["row"]] = r
-	}
-	for _, c := range []struct{ row, change, field, current, target, errPart string }{
-		{"2", "yes", "app_id", e2eAppStart, e2eAppB, ""},
-		{"3", "yes", "alias", "five", "(clear)", ""},
-		{"4", "error", "app_id", "", e2eAppA, "not found"},
-		{"5", "error", "app_id", "", "4040", "not an application of this account"},
-	} {
-		r := got[c.row]
-		if r == nil || r["change"] != c.change || r[c.field+"_current"] != c.current || r[c.field+"_target"] != c.target || !strings.Contains(r["error"], c.errPart) {
-			t.Errorf("plan row %s = %v\nwant change %s, %s %q -> %q, error containing %q", c.row, r, c.change, c.field, c.current, c.target, c.errPart)
-		}
-	}
 }
 
 // TestRunFlags_step: each run flag that changes what a row means sets its
