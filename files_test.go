@@ -356,7 +356,7 @@ func TestLogs_jsonOnly(t *testing.T) {
 // each file with encoding/csv, as Python's csv.DictReader, pandas, sqlite's
 // .import and a spreadsheet read it: line 1 is the header, every row has
 // its cells (export with a --prefix, which it takes). (The undo file, so
-// written, still refuses another account: TestUndoInput_refusesAnotherOrigin.)
+// written, still refuses another account: TestUndoFile_keptAndRunOnlyOnItsOrigin.)
 func TestFiles_headerIsLineOne(t *testing.T) {
 	r := e2eNewRunner(t, nil)
 	r.write("in.csv", "number,alias\n12025550101,=new\n12025550102,b\n12025550199,c\n")
