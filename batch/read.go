@@ -159,8 +159,11 @@ type snapshot struct {
 	ids     []string // the app, subaccount and compliance ids; 0 is ""
 	idOf    map[string]uint32
 	aliases []byte
-	found   int // wanted numbers the listing gave
+	found   int  // wanted numbers the listing gave
+	strict  bool // the read-back's rule: trust no number shown twice or without every key
 }
+
+const doubted = math.MaxUint32 // known.n of a number a strict snapshot does not trust
 
 // known is a number's settings: ids index snapshot.ids, the alias is
 // aliases[alias:alias+n-1]; n is 0 when the listing did not give it.
@@ -186,7 +189,10 @@ func (s *snapshot) add(objects []client.NumberInfo) {
 	for _, o := range objects {
 		n, bad := NormalizeNumber(o.Number)
 		i, ok := slices.BinarySearch(s.keys, NumberKey(n))
-		if bad != "" || !ok || len(o.Missing) > 0 || len(s.aliases)+len(o.Alias) >= math.MaxUint32 {
+		if ok && s.strict && (s.vals[i].n != 0 || len(o.Missing) > 0) {
+			s.vals[i].n = doubted
+		}
+		if bad != "" || !ok || len(o.Missing) > 0 || s.vals[i].n == doubted || len(s.aliases)+len(o.Alias) >= math.MaxUint32 {
 			continue
 		}
 		if s.vals[i].n == 0 {
@@ -202,7 +208,7 @@ func (s *snapshot) add(objects []client.NumberInfo) {
 // only read the snapshot: it is written before the run.
 func (s *snapshot) get(number string) (Targets, bool) {
 	i, ok := slices.BinarySearch(s.keys, NumberKey(number))
-	if !ok || s.vals[i].n == 0 {
+	if !ok || s.vals[i].n == 0 || s.vals[i].n == doubted {
 		return Targets{}, false
 	}
 	k := s.vals[i]

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"slices"
-	"sort"
 	"sync/atomic"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
@@ -34,38 +32,27 @@ func (v VerifyPlan) Requests() int { return v.Pages + v.Reads + v.Resent }
 // rows an earlier run left unverified, whatever the way. Until read back a
 // row is reported unverified, so that --resume reads it back.
 type verifier struct {
-	plan          *VerifyPlan
-	done          func(Row) bool // Job.Completed as given: resumed unverified rows are read back, not done
-	holding       bool           // the update pass: its applied rows wait for the read-back
-	reading       bool           // the read-back pass
-	pin           bool           // Update.PinApp
-	budget        int32          // --max-attempts: the updates a row may get in all
-	updates       int            // rows the estimate found to update
-	rows          []held         // sorted byNumber once the updates are done
-	pins          []string       // the apps pinned, interned; pins[0] is none
-	pinOf         map[string]uint32
-	odd           map[int32]string // api_ids that are no UUID, by line
-	reads, resent atomic.Int64
+	plan             *VerifyPlan
+	done             func(Row) bool // Job.Completed as given: resumed unverified rows are read back, not done
+	holding, reading bool           // the update pass, whose applied rows wait for the read-back; the read-back
+	pin              bool           // Update.PinApp
+	budget           int32          // --max-attempts: the updates a row may get in all
+	updates          int            // rows the estimate found to update
+	rows             []held         // by line
+	keys             []uint64       // NumberKey of the rows held
+	odd              map[int]string // api_ids that are no UUID, by line
+	reads, resent    atomic.Int64
 }
 
-// held is a row to read back in 48 bytes, so that a million fit: what its
-// number must hold is kept as a hash, compared with what the listing shows.
+// held is a row to read back, in 40 bytes a line so that a million fit.
 type held struct {
-	key    uint64   // NumberKey
-	want   uint64   // settingsHash of what the number must hold
 	api    [16]byte // the update's api_id, a UUID packed
-	line   int32
-	sent   int32  // updates sent; atomic once the read-back starts
-	pin    uint32 // the app_id sent with a row that sets none, in verifier.pins; 0 for none
-	status int16  // the update's HTTP status; 0 for a row an earlier run sent
-	fields uint8  // bit f: the number must hold field f
-	listed uint8  // shownHolds, shownOther or 0
+	pin    string   // the app_id sent with a row that sets none, if pinned
+	sent   int32    // updates sent, 0 for a row not held; atomic once the read-back starts
+	status int16    // the update's HTTP status; 0 for a row an earlier run sent
+	pinned bool
+	listed bool // shown by the listing holding its targets
 }
-
-const (
-	shownHolds = 1 + iota // listed once, holding its targets
-	shownOther            // otherwise, or more than once
-)
 
 // newVerifier sets a --verify run up: a row an earlier run left unverified
 // is taken out of the update pass, as if completed, to be read back.
@@ -74,12 +61,20 @@ func (j *jobRun) newVerifier() {
 	if !ok || !u.Verify {
 		return
 	}
-	v := &verifier{done: j.Completed, plan: &j.sum.Verify, pin: u.PinApp, budget: int32(cmp.Or(j.Pace.MaxAttempts, pace.DefaultMaxAttempts)),
-		pins: []string{""}, pinOf: map[string]uint32{}, odd: map[int32]string{}}
+	v := &verifier{done: j.Completed, plan: &j.sum.Verify, pin: u.PinApp, budget: int32(cmp.Or(j.Pace.MaxAttempts, pace.DefaultMaxAttempts)), odd: map[int]string{}}
 	j.verify = v
 	if un := j.Unverified; un != nil {
 		j.Completed = func(r Row) bool { return un(r) || v.done != nil && v.done(r) }
 	}
+}
+
+// put holds row r to read back.
+func (v *verifier) put(r Row, h held) {
+	if r.Line >= len(v.rows) {
+		v.rows = append(v.rows, make([]held, r.Line+1-len(v.rows))...)
+	}
+	v.rows[r.Line] = h
+	v.keys = append(v.keys, NumberKey(r.Number))
 }
 
 // count is told, by the estimate, each valid row not settled by the
@@ -89,9 +84,7 @@ func (v *verifier) count(j *jobRun, r Row, completed bool) {
 	switch {
 	case v == nil || j.canary.rows[r.Line] || v.done != nil && v.done(r):
 	case completed:
-		h := held{key: NumberKey(r.Number), line: int32(r.Line), sent: 1}
-		h.want, h.fields = settingsHash(r.Targets)
-		v.rows = append(v.rows, h)
+		v.put(r, held{sent: 1})
 	default:
 		v.updates++
 	}
@@ -106,7 +99,7 @@ func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
 	}
 	u := j.Step.(Update)
 	plan := VerifyPlan{Asked: cmp.Or(j.VerifyRead, ReadAuto), Chosen: ReadEach}
-	updates, resumed := v.updates, len(v.rows) // as the estimate counted them
+	updates, resumed := v.updates, len(v.keys) // as the estimate counted them
 	n := j.sum.Read.AccountNumbers
 	if plan.Asked == ReadAuto && n == 0 && updates+resumed > client.MaxPageSize { // the account's size decides; a page tells it
 		pages, err := j.list(ctx, func([]client.NumberInfo) {}, func(count int) bool { n = count; return false })
@@ -119,7 +112,7 @@ func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
 	pages := max(1, pageCount(n))
 	if plan.Asked == ReadPage || plan.Asked == ReadAuto && n > 0 && pages < updates+resumed {
 		plan.Chosen = ReadPage
-		v.holding, v.rows = true, slices.Grow(v.rows, updates)
+		v.holding = true
 		u.Verify = false // read back after the updates instead
 		j.Step = u
 		est.Requests += pages - updates
@@ -159,22 +152,16 @@ func (j *jobRun) hold(r Result) (Result, bool) {
 			}
 		}
 	case v.holding && r.Status == StatusOK:
-		t := r.Row.Targets
-		h := held{key: NumberKey(r.Row.Number), line: int32(r.Row.Line), sent: int32(r.Attempts), status: int16(r.HTTPStatus)}
-		if v.pin && !t[AppID].Set {
-			t[AppID] = r.Current[AppID]
-			if h.pin = v.pinOf[t[AppID].Value]; h.pin == 0 {
-				h.pin = uint32(len(v.pins))
-				v.pins, v.pinOf[t[AppID].Value] = append(v.pins, t[AppID].Value), h.pin
-			}
+		h := held{sent: int32(r.Attempts), status: int16(r.HTTPStatus)}
+		if v.pin && !r.Row.Targets[AppID].Set {
+			h.pin, h.pinned = r.Current[AppID].Value, true
 		}
-		h.want, h.fields = settingsHash(t)
 		if b, ok := packUUID(r.APIID); ok {
 			h.api = b
 		} else {
-			v.odd[h.line] = r.APIID
+			v.odd[r.Row.Line] = r.APIID
 		}
-		v.rows = append(v.rows, h)
+		v.put(r.Row, h)
 		r.Status = StatusUnverified
 		r.Error = fmt.Sprintf("applied (answered %d), not verified yet: read back once every update is sent", r.HTTPStatus)
 	case r.Status == StatusOK && r.Attempts > 0 || r.Kind == client.KindVerify: // read back right after its update
@@ -189,7 +176,7 @@ func (j *jobRun) hold(r Result) (Result, bool) {
 // show holding its targets.
 func (j *jobRun) readBack(ctx context.Context, err error) error {
 	v := j.verify
-	if v == nil || err != nil || len(v.rows) == 0 {
+	if v == nil || err != nil || len(v.keys) == 0 {
 		return err
 	}
 	defer func() {
@@ -197,17 +184,25 @@ func (j *jobRun) readBack(ctx context.Context, err error) error {
 	}()
 	page := v.holding
 	v.holding, v.reading = false, true
-	slices.SortFunc(v.rows, func(a, b held) int { return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.line, b.line)) })
-	v.plan.Rows += len(v.rows)
+	v.plan.Rows += len(v.keys)
 	if page {
-		pages, err := j.list(ctx, v.take, func(int) bool { return true })
+		// The run's snapshot is done with: this one holds what the listing shows of the rows held,
+		// trusting no number it shows twice or without every key.
+		j.known = newSnapshot(v.keys)
+		j.known.strict = true
+		pages, err := j.list(ctx, j.known.add, func(int) bool { return true })
 		if v.plan.Pages += pages; err != nil {
 			return err
 		}
 		err = j.Input.Each(ctx, func(r Row) error { // shown holding its targets: ok, no request of its own
-			if h := v.find(r); h != nil && h.listed == shownHolds {
+			h := v.find(r)
+			if h == nil {
+				return nil
+			}
+			if current, ok := j.known.get(r.Number); ok && v.targets(r, h).Holds(current) {
+				h.listed = true
 				v.plan.Listed++
-				j.record(Result{Row: r, Status: StatusOK, HTTPStatus: cmp.Or(int(h.status), 200), APIID: v.apiID(h)})
+				j.record(Result{Row: r, Status: StatusOK, HTTPStatus: cmp.Or(int(h.status), 200), APIID: v.apiID(r, h)})
 			}
 			return nil
 		})
@@ -215,47 +210,31 @@ func (j *jobRun) readBack(ctx context.Context, err error) error {
 			return err
 		}
 	}
-	j.Log.Info("reading back the updated numbers", "rows", len(v.rows), "way", string(v.plan.Chosen), "pages", v.plan.Pages, "listed", v.plan.Listed)
+	j.Log.Info("reading back the updated numbers", "rows", len(v.keys), "way", string(v.plan.Chosen), "pages", v.plan.Pages, "listed", v.plan.Listed)
 	j.Completed = v.done
-	return j.send(ctx, readBackStep{v}, func(r Row) bool { h := v.find(r); return h != nil && h.listed != shownHolds })
-}
-
-// take marks what a page of the listing shows of the held rows' numbers.
-func (v *verifier) take(objects []client.NumberInfo) {
-	for _, o := range objects {
-		n, bad := NormalizeNumber(o.Number)
-		if bad != "" {
-			continue
-		}
-		k, current := NumberKey(n), currentOf(o)
-		for i := v.search(k, 0); i < len(v.rows) && v.rows[i].key == k; i++ {
-			if h := &v.rows[i]; h.listed == 0 && h.holds(current) {
-				h.listed = shownHolds
-			} else {
-				h.listed = shownOther // shown twice: the listing moved, trust neither
-			}
-		}
-	}
+	return j.send(ctx, readBackStep{v}, func(r Row) bool { h := v.find(r); return h != nil && !h.listed })
 }
 
 // find returns the held row r, or nil.
 func (v *verifier) find(r Row) *held {
-	k, line := NumberKey(r.Number), int32(r.Line)
-	if i := v.search(k, line); i < len(v.rows) && v.rows[i].key == k && v.rows[i].line == line {
-		return &v.rows[i]
+	if r.Line < len(v.rows) && v.rows[r.Line].sent > 0 {
+		return &v.rows[r.Line]
 	}
 	return nil
 }
 
-// search finds the row of number k and line in v.rows. It reads only
-// those fields: the read-back's workers add to sent meanwhile.
-func (v *verifier) search(k uint64, line int32) int {
-	return sort.Search(len(v.rows), func(i int) bool { h := &v.rows[i]; return h.key > k || h.key == k && h.line >= line })
+// targets is what r's number must hold: the row's targets and the app pinned.
+func (v *verifier) targets(r Row, h *held) Targets {
+	t := r.Targets
+	if h.pinned {
+		t[AppID] = Setting{Value: h.pin, Set: true}
+	}
+	return t
 }
 
 // apiID is the api_id of h's update, "" for a row an earlier run sent.
-func (v *verifier) apiID(h *held) string {
-	if id, ok := v.odd[h.line]; ok || h.status == 0 {
+func (v *verifier) apiID(r Row, h *held) string {
+	if id, ok := v.odd[r.Line]; ok || h.status == 0 {
 		return id
 	}
 	return unpackUUID(h.api)
@@ -272,11 +251,8 @@ func (readBackStep) settle(Row, Targets) (Answer, bool) { return Answer{}, false
 
 func (s readBackStep) attempt(ctx context.Context, j *jobRun, r Row, permit func() bool) (Answer, error) {
 	h := s.v.find(r)
-	t := r.Targets
-	if h.pin != 0 {
-		t[AppID] = Setting{Value: s.v.pins[h.pin], Set: true}
-	}
-	ans := Answer{HTTPStatus: cmp.Or(int(h.status), 200), APIID: s.v.apiID(h)}
+	t := s.v.targets(r, h)
+	ans := Answer{HTTPStatus: cmp.Or(int(h.status), 200), APIID: s.v.apiID(r, h)}
 	read := func() (bool, error) {
 		s.v.reads.Add(1)
 		info, err := j.Client.GetNumber(ctx, r.Number)
@@ -309,37 +285,6 @@ func (s readBackStep) attempt(ctx context.Context, j *jobRun, r Row, permit func
 	}
 	return ans, &client.APIError{StatusCode: ans.HTTPStatus, APIID: ans.APIID, Kind: client.KindVerify, // the next attempt reads first
 		Message: "read back after the update: the server holds " + describeFields(ans.Current, t.Differs(ans.Current))}
-}
-
-// settingsHash hashes (FNV-1a, 64 bits) the set fields of t, and says which.
-func settingsHash(t Targets) (sum uint64, fields uint8) {
-	sum = 14695981039346656037
-	for f, s := range t {
-		if s.Set {
-			fields |= 1 << f
-			for i := 0; i < len(s.Value); i++ {
-				sum = (sum ^ uint64(s.Value[i])) * 1099511628211
-			}
-			sum = (sum ^ uint64(0x100+f)) * 1099511628211 // ends the value: no byte is 0x100
-		}
-	}
-	return sum, fields
-}
-
-// holds reports whether a listed number's settings are what h wants; a key
-// the listing lacked is not.
-func (h *held) holds(current Targets) bool {
-	var t Targets
-	for f := range t {
-		if h.fields&(1<<f) != 0 {
-			if !current[f].Set {
-				return false
-			}
-			t[f] = current[f]
-		}
-	}
-	sum, _ := settingsHash(t)
-	return sum == h.want
 }
 
 // packUUID packs an api_id that is a UUID in lower case into 16 bytes.
