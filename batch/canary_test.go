@@ -23,7 +23,7 @@ func TestRun_canarySpreadsOverTargetsThenSendsTheRest(t *testing.T) {
 	t.Parallel()
 	numbers, rows := numbered(30, nil, batch.AppID, app2)
 	rows[17].Targets[batch.AppID], rows[25].Targets[batch.AppID] = batch.Setting{Set: true}, batch.Setting{Set: true}
-	fx := newFixture(t, nil, numbers...)
+	fx := newFixture(t, numbers...)
 	var order, canary []int
 	job := slow(rows)
 	job.Canary, job.Sink = 4, func(r batch.Result) error { order = append(order, r.Row.Line); return nil }
@@ -67,7 +67,7 @@ func TestRun_maxFailures(t *testing.T) {
 		for i := range tt.settled {
 			numbers[i].ComplianceApplicationID = compliance
 		}
-		fx := newFixture(t, nil, numbers...)
+		fx := newFixture(t, numbers...)
 		job := slow(rows)
 		job.MaxFailures, job.Read, job.Step = tt.budget, batch.ReadPage, batch.Update{SkipUnchanged: true}
 		sum, _, err := fx.run(t, job)
@@ -121,7 +121,7 @@ func TestRun_estimateCounts(t *testing.T) {
 		{batch.ReadEach, batch.Update{}, 0, vc(app2, 4, "", 1), vc("", 2, "same", 2), 5},
 		{batch.ReadEach, batch.Update{}, 3, vc(app2, 4, "", 1), vc("", 2, "same", 2), 5 + 4 + 3}, // the canary's reads (row 2 holds) and read-backs
 	} {
-		fx := newFixture(t, nil, numbers...)
+		fx := newFixture(t, numbers...)
 		var est batch.Estimate
 		sent := 0
 		job := batch.Job{Input: rows, Step: tt.step, Read: tt.read, Canary: tt.canary, Begin: func(e batch.Estimate) error {
@@ -139,7 +139,7 @@ func TestRun_estimateCounts(t *testing.T) {
 	for i := range batch.MaxCountedValues + 5 {
 		many = append(many, row(i+2, fmt.Sprintf("1202%07d", i), batch.Alias, fmt.Sprint("alias ", i), batch.AppID, app1))
 	}
-	fx := newFixture(t, nil)
+	fx := newFixture(t)
 	var est batch.Estimate
 	_, _, err := fx.run(t, batch.Job{Input: many, Step: batch.Update{}, Begin: func(e batch.Estimate) error { est = e; return batch.ErrDeclined }})
 	aliases := est.Changes[batch.Alias]

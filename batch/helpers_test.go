@@ -79,13 +79,12 @@ type request struct {
 // fixture is the sandbox on loopback, recording every request, and a real client for it.
 type fixture struct {
 	srv  *sandbox.Server
-	url  string
 	cl   *client.Client
 	mu   sync.Mutex
 	reqs []request
 }
 
-func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...sandbox.Number) *fixture {
+func newFixture(t *testing.T, numbers ...sandbox.Number) *fixture {
 	t.Helper()
 	srv := sandbox.New(sandbox.Config{DefaultAppOnMissing: true, DefaultApp: defaultApp})
 	srv.AddApplication(app1, "one")
@@ -107,12 +106,8 @@ func newFixture(t *testing.T, wrap func(http.Handler) http.Handler, numbers ...s
 		fx.mu.Unlock()
 		srv.ServeHTTP(w, r)
 	})
-	if wrap != nil {
-		h = wrap(h)
-	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	fx.url = hs.URL
 	var err error
 	if fx.cl, err = client.New(hs.URL, srv.Config().AuthID, srv.Config().AuthToken, client.Options{}); err != nil {
 		t.Fatal(err)

@@ -10,45 +10,11 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
-// TestRun_preflightMarksRowsInvalid: each distinct application and subaccount is read once before the run;
-// rows naming a missing one are reported invalid and their numbers are not touched.
-func TestRun_preflightMarksRowsInvalid(t *testing.T) {
-	t.Parallel()
-	fx := newFixture(t, nil, seed...)
-	in := batch.MemSource{
-		row(2, "12025550001", batch.AppID, "4040"),
-		row(3, "12025550002", batch.Subaccount, "SAAAAAAAAAAAAAAAAAA9"),
-		row(4, "12025550003", batch.AppID, app1),
-		row(5, "12025550004", batch.AppID, "4040"),
-		row(6, "12025550005", batch.Subaccount, sub2),
-	}
-	var est batch.Estimate
-	sum, results, err := fx.run(t, batch.Job{Input: in, Step: batch.Update{}, Begin: func(e batch.Estimate) error { est = e; return nil }})
-	if apps, subs := fx.count(http.MethodGet, "/Application/"), fx.count(http.MethodGet, "/Subaccount/"); err != nil || apps != 2 || subs != 2 {
-		t.Errorf("%v: %d application and %d subaccount reads, want 2 and 2", err, apps, subs)
-	}
-	for line, want := range map[int]string{
-		2: `app_id "4040" is not an application of this account`,
-		3: `subaccount "SAAAAAAAAAAAAAAAAAA9" is not a subaccount of this account`,
-		5: `app_id "4040" is not an application of this account`,
-		4: "", 6: "",
-	} {
-		r := results[line]
-		if want == "" && r.Status != batch.StatusOK || want != "" && (r.Status != batch.StatusInvalid || r.Kind != client.KindInvalid || !strings.Contains(r.Error, want) ||
-			fx.count("", "/Number/"+r.Row.Number+"/") != 0) {
-			t.Errorf("row %d: %s %s %q, want ok or, untouched, invalid: %s", line, r.Status, r.Kind, r.Error, want)
-		}
-	}
-	if sum.Invalid != 3 || sum.OK != 2 || est.ToSend != 2 || est.Preflight != 4 || est.Requests != 2+1+4 {
-		t.Errorf("invalid %d ok %d; estimate %+v; want 3, 2, 2 to send, 4 pre-flight reads, 7 requests", sum.Invalid, sum.OK, est)
-	}
-}
-
 // TestRun_summary: a resumed run sends nothing for the rows an earlier run finished; every outcome is counted
 // once, by status, failure kind and change; Stats counts every request sent.
 func TestRun_summary(t *testing.T) {
 	t.Parallel()
-	fx := newFixture(t, nil, seed...)
+	fx := newFixture(t, seed...)
 	in := batch.MemSource{
 		row(2, "12025550001", batch.AppID, app2),                              // ok
 		row(3, "12025550099", batch.AppID, app2),                              // not on the account
@@ -104,7 +70,7 @@ func TestRun_estimate(t *testing.T) {
 		{batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true}, batch.ReadPage, 11}, // one page instead of 5 reads
 		{batch.Read{}, batch.ReadPage, 1},
 	} {
-		fx := newFixture(t, nil, seed...)
+		fx := newFixture(t, seed...)
 		var est batch.Estimate
 		begun, before := 0, 0
 		_, results, err := fx.run(t, batch.Job{Input: migration(), Step: tt.step, Read: tt.read, VerifyRead: batch.ReadEach, Begin: func(e batch.Estimate) error {
@@ -115,6 +81,36 @@ func TestRun_estimate(t *testing.T) {
 		if n := fx.count("", "/Number/"); err != nil || begun != 1 || before != 0 || est.ToSend != 5 || est.Requests != tt.want+1+est.Preflight || n != tt.want {
 			t.Errorf("%T%+v read %q: %v; Begin called %d times after %d number requests; estimate %+v; %d number requests; want %d",
 				tt.step, tt.step, tt.read, err, begun, before, est, n, tt.want)
+		}
+	}
+}
+
+// TestUpdate_pinApp: an update without app_id makes Plivo assign the default app, so PinApp reads the number
+// and sends its app back; without PinApp (--allow-default-app) the row goes as it is, unread.
+func TestUpdate_pinApp(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		pin               bool
+		row               batch.Row
+		wantApp, wantSent string // the app_id after, and sent ("-" for none)
+		wantReads         int
+	}{
+		{true, row(2, "12025550001", batch.Alias, "new"), app1, app1, 1},
+		{false, row(2, "12025550001", batch.Alias, "new"), defaultApp, "-", 0},
+		{true, row(2, "12025550001", batch.AppID, app2), app2, app2, 0},
+	} {
+		fx := newFixture(t, seed...)
+		_, results, err := fx.run(t, batch.Job{Input: batch.MemSource{tt.row}, Step: batch.Update{PinApp: tt.pin}})
+		checkAll(t, results, 1, batch.StatusOK)
+		posts := fx.requests(http.MethodPost, "/Number/")
+		sent := "-"
+		if len(posts) == 1 && posts[0].Fields["app_id"] != nil {
+			sent = *posts[0].Fields["app_id"]
+		}
+		got, _ := fx.srv.Number("12025550001")
+		if app, reads := got.AppID, fx.count(http.MethodGet, "/Number/"); err != nil || app != tt.wantApp || sent != tt.wantSent || reads != tt.wantReads || len(posts) != 1 {
+			t.Errorf("pin %v, %v: err %v, app %q, sent %q, %d reads, %d updates; want app %q, sent %q, %d reads, 1 update",
+				tt.pin, tt.row.Targets, err, app, sent, reads, len(posts), tt.wantApp, tt.wantSent, tt.wantReads)
 		}
 	}
 }
