@@ -18,8 +18,8 @@ type Listing struct {
 	Pace   pace.Config
 	Filter client.ListParams                          // Limit and Offset are set by the job
 	Sink   func(number string, current Targets) error // each number once, from one goroutine
-	Begin  func(numbers, pages int)                   // when set, told the count the first page gave
-	Page   func()                                     // when set, called after each page
+	Begin  func(numbers, pages int)                   // told the count the first page gave
+	Page   func()                                     // called after each page
 	Log    *slog.Logger
 }
 
@@ -51,12 +51,6 @@ var exported = Targets{AppID: {Set: true}, Subaccount: {Set: true}, Alias: {Set:
 // a count that moved is ErrChanged.
 func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	log := l.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if l.Page == nil {
-		l.Page = func() {}
-	}
 	p := pace.New(ctx, l.Pace)
 	start := time.Now()
 	defer func() { sum.Stats, sum.Elapsed = p.Stats(), time.Since(start) }()
@@ -94,9 +88,7 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 	}
 	offsets, err := listPages(ctx, p, l.Client, l.Filter, step, func(count int) bool {
 		sum.Counted = count
-		if l.Begin != nil {
-			l.Begin(count, max(1, (count+step-2)/step)+1) // and the count again at the end
-		}
+		l.Begin(count, max(1, (count+step-2)/step)+1) // and the count again at the end
 		return true
 	}, func(off int, pg client.NumberPage, err *client.APIError) error {
 		sum.Pages++
