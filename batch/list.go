@@ -100,23 +100,19 @@ func List(ctx context.Context, l Listing) (sum ListSummary, err error) {
 		}
 		return take(off, pg.Objects)
 	})
-	pe, ok := err.(*client.APIError)
-	switch {
-	case sum.Pages == 0 && ok && pe.Kind == client.KindAuth:
-		return sum, fmt.Errorf("%w: authentication failed (%s): check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN", ErrAborted, pe.Message)
-	case sum.Pages == 0 && ok:
-		return sum, fmt.Errorf("%w: the first page could not be read: %s", ErrIncomplete, pe.Message)
-	case err == nil && sum.FailedPages > 0:
-		err = fmt.Errorf("%w: %d of %d pages could not be read", ErrIncomplete, sum.FailedPages, sum.Pages)
-	}
-	if err != nil {
-		return sum, err
-	}
 	incomplete := func(what string, err error) error {
 		if p.Err() != nil {
 			return p.Err() // the job halted: a signal, bad credentials
 		}
 		return fmt.Errorf("%w: %s: %w", ErrIncomplete, what, err)
+	}
+	if _, failed := err.(*client.APIError); sum.Pages == 0 && failed {
+		return sum, incomplete("the first page could not be read", err)
+	} else if err == nil && sum.FailedPages > 0 {
+		err = fmt.Errorf("%w: %d of %d pages could not be read", ErrIncomplete, sum.FailedPages, sum.Pages)
+	}
+	if err != nil {
+		return sum, err
 	}
 	var again client.NumberPage
 	q := l.Filter
