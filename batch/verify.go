@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/plivo-bulk/plivo-bulk/batch/pace"
@@ -71,7 +72,7 @@ func (j *jobRun) newVerifier() {
 // put holds row r to read back.
 func (v *verifier) put(r Row, h held) {
 	if r.Line >= len(v.rows) {
-		v.rows = append(v.rows, make([]held, r.Line+1-len(v.rows))...)
+		v.rows = slices.Grow(v.rows, r.Line+1-len(v.rows))[:r.Line+1]
 	}
 	v.rows[r.Line] = h
 	v.keys = append(v.keys, NumberKey(r.Number))
@@ -113,7 +114,8 @@ func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
 	if plan.Asked == ReadPage || plan.Asked == ReadAuto && n > 0 && pages < updates+resumed {
 		plan.Chosen = ReadPage
 		v.holding = true
-		u.Verify = false // read back after the updates instead
+		v.rows, v.keys = slices.Grow(v.rows, max(0, j.Input.Rows()+2-len(v.rows))), slices.Grow(v.keys, updates) // a million rows: no copy left behind
+		u.Verify = false                                                                                         // read back after the updates instead
 		j.Step = u
 		est.Requests += pages - updates
 	} else {
