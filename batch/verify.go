@@ -188,14 +188,10 @@ func (j *jobRun) readBack(ctx context.Context, err error) error {
 	v.holding, v.reading = false, true
 	v.plan.Rows += len(v.keys)
 	if page {
-		// What the listing shows of the rows held goes into the run's snapshot, emptied, when it has
-		// their numbers (a million rows: no second one), else into a new one; strict, it trusts no
-		// number shown twice or without every key.
-		if slices.ContainsFunc(v.keys, func(k uint64) bool { _, ok := slices.BinarySearch(j.known.keys, k); return !ok }) {
-			j.known = newSnapshot(v.keys)
-		}
-		clear(j.known.vals)
-		j.known.aliases, j.known.strict = j.known.aliases[:0], true
+		// The run's snapshot is done with: this one holds what the listing shows of the rows held,
+		// trusting no number it shows twice or without every key.
+		j.known = newSnapshot(v.keys)
+		j.known.strict = true
 		pages, err := j.list(ctx, j.known.add, func(int) bool { return true })
 		if v.plan.Pages += pages; err != nil {
 			return err
