@@ -197,14 +197,12 @@ func (j *jobRun) readBack(ctx context.Context, err error) error {
 			return err
 		}
 		err = j.Input.Each(ctx, func(r Row) error { // shown holding its targets: ok, no request of its own
-			h := v.find(r)
-			if h == nil {
-				return nil
-			}
-			if current, ok := j.known.get(r.Number); ok && v.targets(r, h).Holds(current) {
-				h.listed = true
-				v.plan.Listed++
-				j.record(Result{Row: r, Status: StatusOK, HTTPStatus: cmp.Or(int(h.status), 200), APIID: v.apiID(r, h)})
+			if h := v.find(r); h != nil {
+				if current, ok := j.known.get(r.Number); ok && v.targets(r, h).Holds(current) {
+					h.listed = true
+					v.plan.Listed++
+					j.record(Result{Row: r, Status: StatusOK, HTTPStatus: cmp.Or(int(h.status), 200), APIID: v.apiID(r, h)})
+				}
 			}
 			return nil
 		})
