@@ -72,8 +72,8 @@ func numbered(n int, refused func(int) bool, pairs ...any) ([]sandbox.Number, ba
 
 // request is what the fixture records of one request the sandbox served.
 type request struct {
-	Method, Path, Number string
-	Fields               map[string]*string // an update's values, nil for null
+	Method, Path string
+	Fields       map[string]*string // an update's values, nil for null
 }
 
 // fixture is the sandbox on loopback, recording every request, and a real client for it.
@@ -98,9 +98,6 @@ func newFixture(t *testing.T, numbers ...sandbox.Number) *fixture {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		q := request{Method: r.Method, Path: r.URL.Path}
 		_ = json.Unmarshal(body, &q.Fields)
-		if parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); len(parts) == 5 && parts[3] == "Number" {
-			q.Number = parts[4]
-		}
 		fx.mu.Lock()
 		fx.reqs = append(fx.reqs, q)
 		fx.mu.Unlock()
@@ -129,15 +126,6 @@ func (fx *fixture) requests(method, part string) []request {
 }
 
 func (fx *fixture) count(method, part string) int { return len(fx.requests(method, part)) }
-
-// updated returns the numbers updated so far, with how many times.
-func (fx *fixture) updated() map[string]int {
-	m := map[string]int{}
-	for _, r := range fx.requests(http.MethodPost, "/Number/") {
-		m[r.Number]++
-	}
-	return m
-}
 
 // run runs job against fx; the client, reads one by one, a fast pace and a
 // sink keeping the results by line unless the test says otherwise.

@@ -114,16 +114,3 @@ func TestUpdate_pinApp(t *testing.T) {
 		}
 	}
 }
-
-// TestVerify_byPageAfterReadingByPage: a run that listed the account before its updates lists it again after
-// them; what that listing shows holding its targets is ok without a read of its own.
-func TestVerify_byPageAfterReadingByPage(t *testing.T) {
-	t.Parallel()
-	fx := newFixture(t, seed...)
-	latest := map[int]batch.Status{}
-	sum, _, err := fx.run(t, batch.Job{Input: migration(), Step: batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true}, Read: batch.ReadPage, VerifyRead: batch.ReadPage,
-		Sink: func(r batch.Result) error { latest[r.Row.Line] = r.Status; return nil }})
-	if v := sum.Verify; err != nil || sum.OK != 5 || len(latest) != 5 || v.Chosen != batch.ReadPage || v.Listed != 5 || fx.count(http.MethodGet, "/Number/1") != 0 {
-		t.Errorf("%v: %d ok, latest %v, verify %+v, %d reads of one number; want 5 ok, every one listed, none read", err, sum.OK, latest, v, fx.count(http.MethodGet, "/Number/1"))
-	}
-}

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
 func TestNormalizeNumber(t *testing.T) {
@@ -59,37 +57,4 @@ func FuzzNormalizeNumber(f *testing.F) {
 			t.Errorf("NormalizeNumber(%q) = %q, want its 7 to 15 digits not starting with 0, normalising to itself", s, got)
 		}
 	})
-}
-
-// TestSnapshot keeps exactly what the listing gave of the numbers asked
-// for, whatever their aliases hold, and nothing else.
-func TestSnapshot(t *testing.T) {
-	s := newSnapshot([]uint64{NumberKey("12025550101"), NumberKey("12025550102"), NumberKey("12025550103"), NumberKey("12025550104")})
-	s.add([]client.NumberInfo{
-		{Number: "12025550101", Alias: " Desk 1, \"North\" ", Application: "/v1/Account/MA1/Application/2037/", SubAccount: "SA1"},
-		{Number: "12025550199", Alias: "not asked for"},
-		{Number: "12025550102"},
-		{Number: "12025550104", Alias: "no app_id key", Missing: []string{"application"}},
-	})
-	s.add([]client.NumberInfo{{Number: "12025550102"}, {Number: "+1 202 555 0103", Alias: "Ünïcode", Application: "2038", ComplianceApplicationID: "CA1"}})
-	for n, want := range map[string][]string{ // app, subaccount, alias, compliance; nil: not known
-		"12025550101": {"2037", "SA1", " Desk 1, \"North\" ", ""},
-		"12025550102": {"", "", "", ""},
-		"12025550103": {"2038", "", "Ünïcode", "CA1"},
-		"12025550104": nil, // asked for, listed without every key
-		"12025550199": nil, // listed, not asked for
-	} {
-		got, ok := s.get(n)
-		if ok != (want != nil) {
-			t.Errorf("%s: known %v, want %v", n, ok, want != nil)
-		}
-		for f, v := range want {
-			if got[f] != (Setting{v, true}) {
-				t.Errorf("%s: %s = %+v, want %q", n, Field(f), got[f], v)
-			}
-		}
-	}
-	if s.found != 3 {
-		t.Errorf("found = %d, want 3", s.found)
-	}
 }

@@ -1,0 +1,59 @@
+package batch_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/plivo-bulk/plivo-bulk/batch"
+	"github.com/plivo-bulk/plivo-bulk/client"
+)
+
+// TestVerifyByPage_resendsWhatWasPinned: read back by the page after a run that read by the page, what the
+// listing shows holding its targets is ok without a read of its own; the number whose update was answered
+// "changed" but not applied is read, then sent again with the app_id it was pinned to (without it, Plivo
+// would assign the default app).
+func TestVerifyByPage_resendsWhatWasPinned(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, seed...)
+	var mu sync.Mutex
+	var posts []string // to 12025550002, whose row sets no app_id
+	reads := 0         // of one number
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/Number/1") {
+			reads++
+		}
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "12025550002") {
+			if posts = append(posts, string(body)); len(posts) == 1 {
+				w.WriteHeader(http.StatusAccepted)
+				fmt.Fprint(w, `{"message":"changed","api_id":"not-applied"}`)
+				return
+			}
+		}
+		fx.srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	cl, err := client.New(hs.URL, fx.srv.Config().AuthID, fx.srv.Config().AuthToken, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := map[int]batch.Status{}
+	sum, _, err := fx.run(t, batch.Job{Client: cl, Input: migration(), Step: batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true},
+		Read: batch.ReadPage, VerifyRead: batch.ReadPage, Sink: func(r batch.Result) error { latest[r.Row.Line] = r.Status; return nil }})
+	got, _ := fx.srv.Number("12025550002")
+	if v := sum.Verify; err != nil || sum.OK != 5 || len(latest) != 5 || v.Chosen != batch.ReadPage || v.Listed != 4 || v.Resent != 1 || reads != 2 {
+		t.Errorf("%v: %d ok, latest %v, verify %+v, %d reads of one number; want 5 ok, 4 listed, 1 read, sent again and read back", err, sum.OK, latest, v, reads)
+	}
+	if len(posts) != 2 || !strings.Contains(posts[1], `"app_id":"`+app1+`"`) || got.AppID != app1 || got.Alias != "moved" {
+		t.Errorf("updates %q; the number holds app %q alias %q; want the second with app_id %s, holding it and alias moved", posts, got.AppID, got.Alias, app1)
+	}
+}
