@@ -33,16 +33,16 @@ func (v VerifyPlan) Requests() int { return v.Pages + v.Reads + v.Resent }
 // rows an earlier run left unverified, whatever the way. Until read back a
 // row is reported unverified, so that --resume reads it back.
 type verifier struct {
-	plan             *VerifyPlan
-	done             func(Row) bool // Job.Completed as given: resumed unverified rows are read back, not done
-	holding, reading bool           // the update pass, whose applied rows wait for the read-back; the read-back
-	pin              bool           // Update.PinApp
-	budget           int32          // --max-attempts: the updates a row may get in all
-	updates          int            // rows the estimate found to update
-	rows             []held         // by line
-	keys             []uint64       // NumberKey of the rows held
-	odd              map[int]string // api_ids that are no UUID, by line
-	reads, resent    atomic.Int64
+	plan          *VerifyPlan
+	done          func(Row) bool // Job.Completed as given: resumed unverified rows are read back, not done
+	reading       bool           // the read-back pass; by the page, the update pass holds its applied rows for it
+	pin           bool           // Update.PinApp
+	budget        int32          // --max-attempts: the updates a row may get in all
+	updates       int            // rows the estimate found to update
+	rows          []held         // by line
+	keys          []uint64       // NumberKey of the rows held
+	odd           map[int]string // api_ids that are no UUID, by line
+	reads, resent atomic.Int64
 }
 
 // held is a row to read back, in 40 bytes a line so that a million fit.
@@ -113,7 +113,6 @@ func (j *jobRun) planVerify(ctx context.Context, est *Estimate) error {
 	pages := max(1, pageCount(n))
 	if plan.Asked == ReadPage || plan.Asked == ReadAuto && n > 0 && pages < updates+resumed {
 		plan.Chosen = ReadPage
-		v.holding = true
 		v.rows, v.keys = slices.Grow(v.rows, max(0, j.Input.Rows()+2-len(v.rows))), slices.Grow(v.keys, updates) // a million rows: no copy left behind
 		u.Verify = false                                                                                         // read back after the updates instead
 		j.Step = u
@@ -153,7 +152,7 @@ func (j *jobRun) hold(r Result) (Result, bool) {
 				j.attempted-- // counted in the update pass already
 			}
 		}
-	case v.holding && r.Status == StatusOK:
+	case v.plan.Chosen == ReadPage && r.Status == StatusOK:
 		h := held{sent: int32(r.Attempts), status: int16(r.HTTPStatus)}
 		if v.pin && !r.Row.Targets[AppID].Set {
 			h.pin, h.pinned = r.Current[AppID].Value, true
@@ -184,10 +183,9 @@ func (j *jobRun) readBack(ctx context.Context, err error) error {
 	defer func() {
 		v.plan.Reads, v.plan.Resent = v.plan.Reads+int(v.reads.Load()), int(v.resent.Load())
 	}()
-	page := v.holding
-	v.holding, v.reading = false, true
+	v.reading = true
 	v.plan.Rows += len(v.keys)
-	if page {
+	if v.plan.Chosen == ReadPage {
 		// The run's snapshot is done with: this one holds what the listing shows of the rows held,
 		// trusting no number it shows twice or without every key.
 		j.known = newSnapshot(v.keys)
