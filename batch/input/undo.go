@@ -3,8 +3,6 @@ package input
 import (
 	"bufio"
 	"bytes"
-	"cmp"
-	"context"
 	"io"
 	"strconv"
 	"strings"
@@ -55,31 +53,14 @@ func (rd *reader) noteOrigin(rec []string) {
 	rd.origins[report.Origin{Account: o[0], API: o[1]}] = true
 }
 
-// repeat is a number on more than one valid row: its first row and, in an undo file, its rows merged.
+// repeat is a number on more than one valid row: its first row, and the first value later rows set for each field.
 type repeat struct {
-	line   int
-	merged batch.Targets
+	line  int
+	later batch.Targets
 }
 
-// findRepeats reads the copy for the first row of each number in in.dups, merging an undo file's.
-func (in *Input) findRepeats(ctx context.Context) error {
-	return in.scan(ctx, func(r batch.Row) error {
-		k := batch.NumberKey(r.Number)
-		if d, dup := in.dups[k]; r.Invalid == "" && dup {
-			d.line = cmp.Or(d.line, r.Line)
-			for f, s := range r.Targets {
-				if s.Set && !d.merged[f].Set && in.origins != nil {
-					d.merged[f] = s
-				}
-			}
-			in.dups[k] = d
-		}
-		return nil
-	})
-}
-
-// repeated marks a repeated number's later row a duplicate, or, in an undo file, gives the first
-// row the merged targets and says to leave the later ones out.
+// repeated marks a repeated number's later row a duplicate, or, in an undo file, completes the first
+// row with the later rows' fields and says to leave the later ones out.
 func (in *Input) repeated(r *batch.Row) bool {
 	d, dup := in.dups[batch.NumberKey(r.Number)]
 	switch {
@@ -89,7 +70,11 @@ func (in *Input) repeated(r *batch.Row) bool {
 	case r.Line != d.line:
 		r.Invalid = "duplicate of row " + strconv.Itoa(d.line)
 	case in.origins != nil:
-		r.Targets = d.merged
+		for f, s := range r.Targets {
+			if !s.Set {
+				r.Targets[f] = d.later[f]
+			}
+		}
 	}
 	return false
 }
