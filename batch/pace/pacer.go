@@ -14,21 +14,20 @@ import (
 )
 
 // Pacer hands out a run's permits, one per request, and holds its retry policy and its reason to stop.
-// Its loop alone waits for the rate, so a change (a 429, a Retry-After, the end of throttling) takes
-// effect at once, not after waits that workers reserved before. Close it after.
+// A permit is due one interval after the last, or at the end of a Retry-After's pause; a waiter
+// reserves nothing but looks again when it wakes, so a change (a 429, a Retry-After, the end of
+// throttling) takes effect at once. Close it after.
 type Pacer struct {
-	cfg      Config
-	parent   context.Context // New's: its end stops the run
-	halt     context.Context // cancelled, the reason its cause, when dispatch must stop for good
-	abort    context.CancelCauseFunc
-	permits  chan struct{}
-	loopDone chan struct{}
+	cfg    Config
+	parent context.Context // New's: its end stops the run
+	halt   context.Context // cancelled, the reason its cause, when dispatch must stop for good
+	abort  context.CancelCauseFunc
 
 	mu             sync.Mutex
 	ctl            *ratectl.Controller
 	cur            float64       // the rate in force; +Inf when unlimited
 	last           time.Time     // when the last permit was due
-	changed        chan struct{} // closed when the rate rises or a pause begins
+	changed        chan struct{} // closed when the rate rises
 	throttledSince time.Time     // the first 429 since the last acceptance
 	forbidden      int           // 403 answers while no other answer came
 	answered       bool          // an answer other than 403 came
@@ -39,8 +38,7 @@ type Pacer struct {
 // New starts the run's pacer; the first close of cfg.Stop, or the end of ctx, stops it.
 func New(ctx context.Context, cfg Config) *Pacer {
 	cfg = cfg.withDefaults()
-	p := &Pacer{cfg: cfg, parent: ctx, permits: make(chan struct{}), loopDone: make(chan struct{}),
-		ctl: ratectl.New(cfg.Rate, time.Now(), cfg.Adaptive), changed: make(chan struct{})} // loop sets cur
+	p := &Pacer{cfg: cfg, parent: ctx, ctl: ratectl.New(cfg.Rate, time.Now(), cfg.Adaptive), changed: make(chan struct{})}
 	p.halt, p.abort = context.WithCancelCause(context.Background())
 	go func() {
 		select {
@@ -50,15 +48,11 @@ func New(ctx context.Context, cfg Config) *Pacer {
 		}
 		p.Abort(ErrInterrupted)
 	}()
-	go p.loop()
 	return p
 }
 
-// Close stops the pacer's goroutines.
-func (p *Pacer) Close() {
-	p.Abort(errors.New("pacer closed"))
-	<-p.loopDone
-}
+// Close stops the pacer's goroutine.
+func (p *Pacer) Close() { p.Abort(errors.New("pacer closed")) }
 
 // Abort stops the run for reason; the first reason given wins.
 func (p *Pacer) Abort(reason error) { p.abort(reason) }
@@ -91,69 +85,47 @@ func (p *Pacer) Stats() Stats {
 	return Stats{Requests: p.requests.Load(), RateLimited: p.rateLimited.Load(), Retries: p.retries.Load(), Accepted: p.ctl.Accepted()}
 }
 
-// loop hands out permits until the pacer halts, each due one interval after the last or at the end of
-// a Retry-After's pause. Up to 50 ms worth (at least one) bank up, so a late timer costs no throughput.
-func (p *Pacer) loop() {
-	defer close(p.loopDone)
-	for !p.halted() {
+// acquire waits wait (a backoff), then for a permit, and counts it, in a too when tracing (attempt is 1
+// for a new attempt); false once the run halts or ctx ends. Up to 50 ms worth of permits (at least one)
+// bank up, so a late timer costs no throughput.
+func (p *Pacer) acquire(ctx context.Context, wait time.Duration, a *Attempt, attempt int) bool {
+	asked := time.Now()
+	for {
 		p.mu.Lock()
 		now, changed := time.Now(), p.changed
 		p.cur = p.ctl.Rate(now)
 		interval := time.Duration(float64(time.Second) / p.cur)
-		due := later(p.last.Add(interval), p.ctl.PauseUntil())
+		due := later(later(p.last.Add(interval), p.ctl.PauseUntil()), asked.Add(wait))
+		ready, halted := !due.After(now), p.halted()
+		if ready && !halted {
+			p.last = later(due, now.Add(-max(0, 50*time.Millisecond-interval)))
+		}
 		p.mu.Unlock()
-		if wait := due.Sub(now); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-changed: // a rise takes effect now, not after a wait at the low rate
-			case <-p.halt.Done():
-			}
-			t.Stop()
-			continue
+		if halted || ctx.Err() != nil {
+			return false
+		} else if ready {
+			break
 		}
+		t := time.NewTimer(due.Sub(now))
 		select {
-		case p.permits <- struct{}{}:
-			p.mu.Lock()
-			p.last = later(due, time.Now().Add(-max(0, 50*time.Millisecond-interval)))
-			p.mu.Unlock()
-		case <-changed: // a pause began: this permit predates it
+		case <-t.C:
+		case <-changed: // a rise takes effect now, not after a wait at the low rate
 		case <-p.halt.Done():
+		case <-ctx.Done():
 		}
-	}
-}
-
-// change wakes the loop to a new rate or pause; p.mu is held.
-func (p *Pacer) change() {
-	close(p.changed)
-	p.changed = make(chan struct{})
-}
-
-// acquire waits wait (a backoff), then for a permit, and counts it, in a too when tracing (attempt is 1
-// for a new attempt); false once the run halts or ctx ends.
-func (p *Pacer) acquire(ctx context.Context, wait time.Duration, a *Attempt, attempt int) bool {
-	asked, t := time.Now(), time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-p.halt.Done():
-		return false
-	case <-ctx.Done():
-		return false
-	}
-	select {
-	case <-p.permits:
-	case <-p.halt.Done():
-		return false
-	}
-	if p.halted() {
-		return false
+		t.Stop()
 	}
 	p.requests.Add(1)
 	if a != nil {
 		a.N, a.Wait = a.N+attempt, time.Since(asked)
 	}
 	return true
+}
+
+// change wakes the waiters to a higher rate; p.mu is held.
+func (p *Pacer) change() {
+	close(p.changed)
+	p.changed = make(chan struct{})
 }
 
 // onAnswer records an answer other than 429 to a request sent at sent; true when the all-403 rule stops the run.
@@ -203,9 +175,6 @@ func (p *Pacer) onThrottle(sent time.Time, retryAfter time.Duration) error {
 		return err
 	}
 	p.ctl.OnThrottled(now, sent, retryAfter)
-	if retryAfter > 0 {
-		p.change()
-	}
 	return nil
 }
 
