@@ -27,7 +27,6 @@ type Error struct {
 	File string
 	Line int
 	Msg  string
-	Err  error
 }
 
 func (e *Error) Error() string {
@@ -36,8 +35,6 @@ func (e *Error) Error() string {
 	}
 	return e.File + ": " + e.Msg
 }
-
-func (e *Error) Unwrap() error { return e.Err }
 
 // MaxDistinct bounds the distinct values per field that Distinct keeps.
 const MaxDistinct = 1000
@@ -50,7 +47,8 @@ type Input struct {
 	start, size int64    // the csv.Reader's input in the copy: after a byte order mark and an origin line's text
 	origin      int      // 1 when the file starts with an origin line (row 1), else 0
 	rows, valid int
-	origins     []report.Origin                      // what an undo file records (undo.go); nil for another input
+	origins     map[report.Origin]bool               // what an undo file records (undo.go); nil for another input
+	tee         *tee                                 // the check's input; nil after it
 	dups        map[uint64]repeat                    // the numbers on more than one valid row
 	targets     [batch.NumFields]map[string]struct{} // the first MaxDistinct values valid rows set, for the pre-flight
 	more        [batch.NumFields]bool                // which field had more
@@ -63,7 +61,9 @@ func (in *Input) Valid() int   { return in.valid }
 func (in *Input) Name() string { return in.name }
 
 // Origins returns the origins an undo file records (undo.go), or nil for another input.
-func (in *Input) Origins() []report.Origin { return in.origins }
+func (in *Input) Origins() []report.Origin {
+	return slices.SortedFunc(maps.Keys(in.origins), func(a, b report.Origin) int { return strings.Compare(a.String(), b.String()) })
+}
 
 // Distinct returns the distinct non-empty values valid rows set for f, sorted, and whether there
 // were more than MaxDistinct: then the first MaxDistinct in file order.
@@ -110,16 +110,15 @@ func (in *Input) check(ctx context.Context, t *tee) error {
 		_, _ = br.Discard(len(bom))
 		in.start = int64(len(bom))
 	}
-	origins, err := in.skipOrigin(br)
-	if err != nil {
+	if err := in.skipOrigin(br); err != nil {
 		return in.explain(nil, err)
 	}
-	t.limit = in.start + maxRow
+	t.limit, in.tee = in.start+maxRow, t
+	defer func() { in.tee = nil }()
 	rd := in.newReader(br)
-	rd.tee, rd.origins = t, origins
 	first := map[uint64]int{} // each valid number's first row
 	in.dups = map[uint64]repeat{}
-	err = scan(ctx, rd, func(r batch.Row) error {
+	err := scan(ctx, rd, func(r batch.Row) error {
 		in.rows++
 		if r.Invalid != "" {
 			return nil
@@ -149,7 +148,7 @@ func (in *Input) check(ctx context.Context, t *tee) error {
 			}
 		}
 		in.dups[k] = d
-		if rd.origins != nil {
+		if in.origins != nil {
 			in.rows-- // merged into its first row
 		}
 		return nil
@@ -158,7 +157,6 @@ func (in *Input) check(ctx context.Context, t *tee) error {
 		return in.explain(rd, err)
 	}
 	in.size = t.n
-	in.origins = slices.SortedFunc(maps.Keys(rd.origins), func(a, b report.Origin) int { return strings.Compare(a.String(), b.String()) })
 	return nil
 }
 
@@ -183,7 +181,7 @@ func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
 	case fnErr != nil || ctx.Err() != nil:
 		return err
 	case err != nil:
-		return &Error{File: in.name, Msg: "its private copy changed after the check: " + err.Error(), Err: err}
+		return &Error{File: in.name, Msg: "its private copy changed after the check: " + err.Error()}
 	case n != in.rows:
 		return &Error{File: in.name, Msg: fmt.Sprintf("its private copy gave %d rows, but the check found %d", n, in.rows)}
 	}

@@ -63,16 +63,13 @@ func (t *tee) Read(p []byte) (int, error) {
 
 // reader reads the rows of one pass.
 type reader struct {
-	name    string
-	csv     *csv.Reader
-	header  []string
-	col     [1 + batch.NumFields]int // the number's and each field's column; -1 if none
-	row     int                      // the last record's row, as a spreadsheet numbers it
-	end     int                      // the last record's last line
-	tee     *tee                     // the check's input; nil on a pass over the copy
-	start   int64                    // where the csv.Reader's input starts in the file
-	ocol    [2]int                   // where an undo file's report.OriginColumns are; -1 if absent
-	origins map[report.Origin]bool   // what the check's rows record (undo.go)
+	in     *Input
+	csv    *csv.Reader
+	header []string
+	col    [1 + batch.NumFields]int // the number's and each field's column; -1 if none
+	row    int                      // the last record's row, as a spreadsheet numbers it
+	end    int                      // the last record's last line
+	ocol   [2]int                   // where an undo file's report.OriginColumns are; -1 if absent
 }
 
 func (in *Input) newReader(br *bufio.Reader) *reader {
@@ -80,11 +77,11 @@ func (in *Input) newReader(br *bufio.Reader) *reader {
 	r.FieldsPerRecord = -1 // a ragged row is the row's problem, not the file's
 	r.TrimLeadingSpace = true
 	r.ReuseRecord = true
-	return &reader{name: in.name, csv: r, row: in.origin, end: in.origin, start: in.start}
+	return &reader{in: in, csv: r, row: in.origin, end: in.origin}
 }
 
 func (rd *reader) fail(line int, format string, args ...any) error {
-	return &Error{File: rd.name, Line: line, Msg: fmt.Sprintf(format, args...)}
+	return &Error{File: rd.in.name, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
 // scan reads rd's header and calls fn for every row, in file order.
@@ -109,10 +106,10 @@ func (rd *reader) record() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if end := rd.start + rd.csv.InputOffset(); rd.tee != nil && end > rd.tee.limit {
+	if t, end := rd.in.tee, rd.in.start+rd.csv.InputOffset(); t != nil && end > t.limit {
 		return nil, errTooLong // read in the same read as its start
-	} else if rd.tee != nil {
-		rd.tee.limit = end + maxRow
+	} else if t != nil {
+		t.limit = end + maxRow
 	}
 	rd.row++
 	line, _ := rd.csv.FieldPos(len(rec) - 1)
@@ -157,8 +154,8 @@ func (rd *reader) readHeader() error {
 		rd.col[i] = slices.Index(rd.header, name)
 	}
 	for i, name := range report.OriginColumns { // an undo file's
-		if rd.ocol[i] = slices.Index(rd.header, name); rd.ocol[i] >= 0 && rd.origins == nil {
-			rd.origins = map[report.Origin]bool{}
+		if rd.ocol[i] = slices.Index(rd.header, name); rd.ocol[i] >= 0 && rd.in.origins == nil {
+			rd.in.origins = map[report.Origin]bool{}
 		}
 	}
 	return nil
@@ -276,7 +273,7 @@ func (in *Input) explain(rd *reader, err error) error {
 		return err
 	case errors.Is(err, errTooLong):
 		// What the copy holds of the row, read leniently, says which cell.
-		lazy := csv.NewReader(io.NewSectionReader(in.copy, rd.tee.limit-maxRow, maxRow))
+		lazy := csv.NewReader(io.NewSectionReader(in.copy, in.tee.limit-maxRow, maxRow))
 		lazy.FieldsPerRecord, lazy.TrimLeadingSpace, lazy.LazyQuotes = -1, true, true
 		line := 1 // of the section, which blank lines may start
 		if rec, _ := lazy.Read(); rec != nil {
@@ -287,7 +284,7 @@ func (in *Input) explain(rd *reader, err error) error {
 		}
 		return rd.fail(rd.end+line, "the row is longer than %d KiB, the most a row may hold", maxRow>>10)
 	case !errors.As(err, &pe):
-		return &Error{File: in.name, Msg: "cannot read: " + err.Error(), Err: err}
+		return &Error{File: in.name, Msg: "cannot read: " + err.Error()}
 	case errors.Is(pe.Err, csv.ErrQuote) && in.byteAt(pe.Line, pe.Column) != '"':
 		// csv.ErrQuote is also a quote in a quoted cell, where the error is, not doubled.
 		return rd.fail(pe.StartLine, "a quoted cell that starts here is never closed: the file ends inside it (at line %d)", pe.Line)

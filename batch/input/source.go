@@ -17,7 +17,7 @@ func pump(ctx context.Context, path string, stdin io.Reader) (r io.Reader, stop 
 		if path != "-" {
 			f, err := os.Open(path)
 			if err != nil { // a *fs.PathError, whose path the message has already
-				_ = pw.CloseWithError(&Error{File: path, Msg: "cannot open: " + err.(*fs.PathError).Err.Error(), Err: err})
+				_ = pw.CloseWithError(&Error{File: path, Msg: "cannot open: " + err.(*fs.PathError).Err.Error()})
 				return
 			}
 			defer func() { _ = f.Close() }()

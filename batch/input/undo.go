@@ -16,11 +16,11 @@ import (
 // (a run killed before UndoWriter merged them) is merged into its first row, the first value of
 // each field winning; in another input, a repeated number's later rows are invalid.
 
-// skipOrigin reads an older file's first line, if any, and returns an undo file's origin. It leaves
+// skipOrigin reads an older file's first line, if any, and an undo file's origin on it. It leaves
 // the line end, which the csv.Reader skips as an empty line and counts: line numbers stay the file's.
-func (in *Input) skipOrigin(br *bufio.Reader) (map[report.Origin]bool, error) {
+func (in *Input) skipOrigin(br *bufio.Reader) error {
 	if b, _ := br.Peek(len(report.LegacyPrefix)); string(b) != report.LegacyPrefix {
-		return nil, nil
+		return nil
 	}
 	line, err := br.ReadSlice('\n')
 	switch {
@@ -28,20 +28,20 @@ func (in *Input) skipOrigin(br *bufio.Reader) (map[report.Origin]bool, error) {
 		_ = br.UnreadByte()
 		line = line[:len(line)-1]
 	case err == bufio.ErrBufferFull:
-		return nil, &Error{File: in.name, Line: 1, Msg: "the origin line (# plivo-bulk...) is longer than 64 KiB"}
+		return &Error{File: in.name, Line: 1, Msg: "the origin line (# plivo-bulk...) is longer than 64 KiB"}
 	case err != io.EOF:
-		return nil, err
+		return err
 	}
 	in.origin, in.start = 1, in.start+int64(len(line))
 	if o, ok := report.UndoLineOrigin(string(bytes.TrimSuffix(line, []byte{'\r'}))); ok {
-		return map[report.Origin]bool{o: true}, nil
+		in.origins = map[report.Origin]bool{o: true}
 	}
-	return nil, nil
+	return nil
 }
 
 // noteOrigin records, in the check, a row's origin: the first few distinct ones are enough to refuse.
 func (rd *reader) noteOrigin(rec []string) {
-	if rd.tee == nil || rd.origins == nil || len(rd.origins) >= 8 || rd.ocol == [2]int{-1, -1} {
+	if rd.in.tee == nil || rd.in.origins == nil || len(rd.in.origins) >= 8 || rd.ocol == [2]int{-1, -1} {
 		return
 	}
 	var o [2]string
@@ -50,7 +50,7 @@ func (rd *reader) noteOrigin(rec []string) {
 			o[i], _ = report.UnescapeCell(strings.TrimSpace(rec[j]))
 		}
 	}
-	rd.origins[report.Origin{Account: o[0], API: o[1]}] = true
+	rd.in.origins[report.Origin{Account: o[0], API: o[1]}] = true
 }
 
 // repeat is a number on more than one valid row: its first row, and the first value later rows set for each field.
