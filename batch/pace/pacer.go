@@ -14,7 +14,7 @@ import (
 )
 
 // Pacer hands out a run's permits, one per request, and holds its retry policy and its reason to stop.
-// A permit is due one interval after the last, or at the end of a Retry-After's pause; a waiter
+// A permit is due one interval after the last, or at the end of a Retry-After's pause; the waiter
 // reserves nothing but looks again when it wakes, so a change (a 429, a Retry-After, the end of
 // throttling) takes effect at once. Close it after.
 type Pacer struct {
@@ -22,6 +22,7 @@ type Pacer struct {
 	parent context.Context // New's: its end stops the run
 	halt   context.Context // cancelled, the reason its cause, when dispatch must stop for good
 	abort  context.CancelCauseFunc
+	turn   chan struct{} // held by the one goroutine waiting for the rate
 
 	mu             sync.Mutex
 	ctl            *ratectl.Controller
@@ -38,7 +39,7 @@ type Pacer struct {
 // New starts the run's pacer; the first close of cfg.Stop, or the end of ctx, stops it.
 func New(ctx context.Context, cfg Config) *Pacer {
 	cfg = cfg.withDefaults()
-	p := &Pacer{cfg: cfg, parent: ctx, ctl: ratectl.New(cfg.Rate, time.Now(), cfg.Adaptive), changed: make(chan struct{})}
+	p := &Pacer{cfg: cfg, parent: ctx, ctl: ratectl.New(cfg.Rate, time.Now(), cfg.Adaptive), changed: make(chan struct{}), turn: make(chan struct{}, 1)}
 	p.halt, p.abort = context.WithCancelCause(context.Background())
 	go func() {
 		select {
@@ -86,16 +87,33 @@ func (p *Pacer) Stats() Stats {
 }
 
 // acquire waits wait (a backoff), then for a permit, and counts it, in a too when tracing (attempt is 1
-// for a new attempt); false once the run halts or ctx ends. Up to 50 ms worth of permits (at least one)
-// bank up, so a late timer costs no throughput.
+// for a new attempt); false once the run halts or ctx ends. One waiter at a time waits for the rate,
+// the others for their turn: a permit wakes one goroutine, not all. Up to 50 ms worth of permits (at
+// least one) bank up, so a late timer costs no throughput.
 func (p *Pacer) acquire(ctx context.Context, wait time.Duration, a *Attempt, attempt int) bool {
-	asked := time.Now()
+	asked, t := time.Now(), time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-p.halt.Done():
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case p.turn <- struct{}{}:
+		defer func() { <-p.turn }()
+	case <-p.halt.Done():
+		return false
+	case <-ctx.Done():
+		return false
+	}
 	for {
 		p.mu.Lock()
 		now, changed := time.Now(), p.changed
 		p.cur = p.ctl.Rate(now)
 		interval := time.Duration(float64(time.Second) / p.cur)
-		due := later(later(p.last.Add(interval), p.ctl.PauseUntil()), asked.Add(wait))
+		due := later(p.last.Add(interval), p.ctl.PauseUntil())
 		ready, halted := !due.After(now), p.halted()
 		if ready && !halted {
 			p.last = later(due, now.Add(-max(0, 50*time.Millisecond-interval)))
@@ -106,14 +124,13 @@ func (p *Pacer) acquire(ctx context.Context, wait time.Duration, a *Attempt, att
 		} else if ready {
 			break
 		}
-		t := time.NewTimer(due.Sub(now))
+		t.Reset(due.Sub(now))
 		select {
 		case <-t.C:
 		case <-changed: // a rise takes effect now, not after a wait at the low rate
 		case <-p.halt.Done():
 		case <-ctx.Done():
 		}
-		t.Stop()
 	}
 	p.requests.Add(1)
 	if a != nil {
