@@ -186,14 +186,15 @@ func TestRun_stops(t *testing.T) {
 // TestPacer_waits: every wait on time (the rate, a Retry-After, the
 // account's throttling) ends when it should, and no sooner.
 func TestPacer_waits(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) { // a stop ends the wait for the next token
+	synctest.Test(t, func(t *testing.T) { // a stop ends the wait for the next permit
 		stop := make(chan struct{})
-		p := New(context.Background(), Config{Rate: 0.05, Stop: stop}) // the next token in 20 s
+		p := New(context.Background(), Config{Rate: 0.05, Stop: stop}) // the next permit in 20 s
+		defer p.Close()
 		_ = do(p)
-		close(stop)
+		time.AfterFunc(time.Second, func() { close(stop) })
 		start := time.Now()
-		if p.Close(); time.Since(start) > 0 {
-			t.Errorf("Close waited %v for the next token after a stop", time.Since(start))
+		if err := do(p); err != ErrInterrupted || time.Since(start) != time.Second {
+			t.Errorf("Do = %v after %v, want ErrInterrupted at the stop, 1 s in", err, time.Since(start))
 		}
 	})
 	synctest.Test(t, func(t *testing.T) { // a rise ends a wait at the low rate
