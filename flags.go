@@ -140,7 +140,7 @@ func (c *jobFlags) summaryOK(paths ...report.NamedPath) error {
 // paceConfig is the pacing and retry policy from the flags.
 func (s *jobSetup) paceConfig() pace.Config {
 	c := s.f.pacing
-	c.Concurrency, c.Stop, c.Trace = s.concurrency, s.f.stop, s.f.verbose
+	c.Concurrency, c.Stop = s.concurrency, s.f.stop
 	c.OnWait = func(d time.Duration, why string) {
 		s.log.Warn("waiting for the API", "wait_s", rounded(d.Seconds()), "why", why)
 	}

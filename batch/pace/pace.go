@@ -40,7 +40,6 @@ type Config struct {
 	Adaptive        bool                              // lower the rate at a 429, probe back up toward Rate
 	Stop            <-chan struct{}                   // closed: no new items, retries or reads; updates in flight finish
 	OnWait          func(d time.Duration, why string) // told of every Retry-After, for the command to say so
-	Trace           bool                              // hands each request its Attempt (see AttemptOf)
 }
 
 // AutoConcurrency is the pool's size for a rate: 2 s worth (Little's law), 8 to 256; 64 with no rate.
@@ -241,11 +240,8 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 // attempts takes an item through its attempts to its Outcome; ok is false when the run halted before the first.
 func attempts[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) (o Outcome[T, A], ok bool) {
 	o.Item = item
-	var a *Attempt
-	if p.cfg.Trace {
-		a = &Attempt{}
-		ctx = context.WithValue(ctx, attemptKey{}, a)
-	}
+	a := &Attempt{}
+	ctx = context.WithValue(ctx, attemptKey{}, a)
 	var sent time.Time
 	permit := func() bool {
 		if !p.acquire(ctx, 0, a, 0) {

@@ -86,8 +86,8 @@ func (p *Pacer) Stats() Stats {
 	return Stats{Requests: p.requests.Load(), RateLimited: p.rateLimited.Load(), Retries: p.retries.Load(), Accepted: p.ctl.Accepted()}
 }
 
-// acquire waits wait (a backoff), then for a permit, and counts it, in a too when tracing (attempt is 1
-// for a new attempt); false once the run halts or ctx ends. One waiter at a time waits for the rate,
+// acquire waits wait (a backoff), then for a permit, and counts it, in a too (attempt is 1 for a new
+// attempt); false once the run halts or ctx ends. One waiter at a time waits for the rate,
 // the others for their turn: a permit wakes one goroutine, not all. Up to 50 ms worth of permits (at
 // least one) bank up, so a late timer costs no throughput.
 func (p *Pacer) acquire(ctx context.Context, wait time.Duration, a *Attempt, attempt int) bool {
@@ -133,9 +133,7 @@ func (p *Pacer) acquire(ctx context.Context, wait time.Duration, a *Attempt, att
 		}
 	}
 	p.requests.Add(1)
-	if a != nil {
-		a.N, a.Wait = a.N+attempt, time.Since(asked)
-	}
+	a.N, a.Wait = a.N+attempt, time.Since(asked)
 	return true
 }
 
