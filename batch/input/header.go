@@ -61,9 +61,6 @@ func clip(s string) string {
 
 // closest returns the column name nearest to s, if near enough to be a likely typo.
 func closest(s string) string {
-	if len(s) > 64 { // no typo; and EditDistance costs len(s) * len(k)
-		return ""
-	}
 	best, bestD := "", 1<<30
 	for _, k := range batch.Columns() {
 		if d := EditDistance(s, k); d < bestD {

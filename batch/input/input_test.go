@@ -47,6 +47,8 @@ const (
 	reportLine = "# plivo-bulk report: account=MAXXXXXXXXXXXXXXXXXX api=https://api.plivo.com"
 )
 
+var mx = report.Origin{Account: "MAXXXXXXXXXXXXXXXXXX", API: "https://api.plivo.com"} // undoLine's
+
 // TestOpen_files reads whole files and checks every row Each yields,
 // twice (each pass reads the private copy), and what Rows and Valid say.
 func TestOpen_files(t *testing.T) {
@@ -61,7 +63,8 @@ func TestOpen_files(t *testing.T) {
 	tests := []struct {
 		name, file string
 		want       []batch.Row
-		rows       int // Rows(), when it is not len(want)
+		rows       int             // Rows(), when it is not len(want)
+		origins    []report.Origin // what an undo file records
 	}{
 		{name: "every shape", file: "\xef\xbb\xbfNumber, ALIAS ,app_id,subaccount\r\n+1 202 555 0101,Front desk,123,\r\n" +
 			"12025550102,,,\r\n12025550101,dup,,\r\nabc,x,,\r\n12025550103,too,many,fields,here\r\n\r\n" +
@@ -77,17 +80,20 @@ func TestOpen_files(t *testing.T) {
 		{name: "rows of empty cells skipped, still counted", file: "number,app_id,alias\n12025550101,1,\n,,\n   \n , ,\n12025550102,1,\n",
 			want: []batch.Row{{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.AppID: set("1")}},
 				{Line: 6, Number: "12025550102", Targets: batch.Targets{batch.AppID: set("1")}}}},
-		{name: "undo origin line", file: undoLine + "\nnumber,alias\n12025550101,a\n12025550102,\"two\nlines\"\n", want: two(3)},
+		{name: "undo origin line", file: undoLine + "\nnumber,alias\n12025550101,a\n12025550102,\"two\nlines\"\n", want: two(3), origins: []report.Origin{mx}},
 		{name: "report origin line, CRLF", file: reportLine + "\r\nnumber,alias\r\n12025550101,a\r\n12025550102,\"two\r\nlines\"\r\n", want: two(3)},
-		{name: "origin line after a BOM", file: "\xef\xbb\xbf" + undoLine + "\nnumber,alias\n12025550101,a\n12025550102,\"two\nlines\"\n", want: two(3)},
+		{name: "origin line after a BOM", file: "\xef\xbb\xbf" + undoLine + "\nnumber,alias\n12025550101,a\n12025550102,\"two\nlines\"\n", want: two(3), origins: []report.Origin{mx}},
 		{name: "bare prefix", file: "# plivo-bulk \nnumber,alias\n12025550101,a\n12025550102,\"two\nlines\"\n", want: two(3)},
 		{name: "origin line later is a row", file: "number,alias\n" + undoLine + "\n", want: []batch.Row{{Line: 2, Invalid: "has 1 cell, the header has 2"}}},
 		// An undo file's rows of one number are merged into the first, the
 		// first value of each field winning; invalid rows stay.
-		{name: "undo file repeats", file: undoLine + "\n" + repeats, rows: 3, want: []batch.Row{
+		{name: "undo file repeats", file: undoLine + "\n" + repeats, rows: 3, origins: []report.Origin{mx}, want: []batch.Row{
 			{Line: 3, Number: "12025550101", Targets: batch.Targets{set("11"), {}, set("old"), set("C1")}},
 			{Line: 4, Number: "12025550102", Targets: batch.Targets{set("22"), {}, {Set: true}, {}}},
 			{Line: 7, Invalid: "app_id: bad escape"}}},
+		{name: "origin columns", file: "number,alias,app_id,account,api\n12025550101,x,,MA2,http://127.0.0.1:8080\n12025550101,,1,MA1,https://api.plivo.com\n",
+			origins: []report.Origin{{Account: "MA1", API: "https://api.plivo.com"}, {Account: "MA2", API: "http://127.0.0.1:8080"}},
+			want:    []batch.Row{{Line: 2, Number: "12025550101", Targets: batch.Targets{batch.AppID: set("1"), batch.Alias: set("x")}}}},
 		{name: "repeats elsewhere", file: reportLine + "\n" + repeats, want: []batch.Row{
 			{Line: 3, Number: "12025550101", Targets: batch.Targets{batch.Alias: set("old")}},
 			{Line: 4, Number: "12025550102", Targets: batch.Targets{batch.AppID: set("22")}},
@@ -106,8 +112,8 @@ func TestOpen_files(t *testing.T) {
 					valid++
 				}
 			}
-			if in.Rows() != cmp.Or(tt.rows, len(tt.want)) || in.Valid() != valid {
-				t.Errorf("Rows, Valid = %d, %d; want %d, %d", in.Rows(), in.Valid(), cmp.Or(tt.rows, len(tt.want)), valid)
+			if in.Rows() != cmp.Or(tt.rows, len(tt.want)) || in.Valid() != valid || !slices.Equal(in.Origins(), tt.origins) {
+				t.Errorf("Rows, Valid, Origins = %d, %d, %v; want %d, %d, %v", in.Rows(), in.Valid(), in.Origins(), cmp.Or(tt.rows, len(tt.want)), valid, tt.origins)
 			}
 			for range 2 {
 				rows := readAll(t, in)
@@ -176,28 +182,6 @@ func TestOpen_cells(t *testing.T) {
 				t.Errorf("row %+v\nwant %+v", r, tt.want)
 			}
 		})
-	}
-}
-
-// TestInput_Origins: an undo file records its origin on every row, or on
-// an older file's first line; its repeated numbers are merged. Another
-// input has none.
-func TestInput_Origins(t *testing.T) {
-	t.Parallel()
-	a, b := report.Origin{Account: "MA1", API: "https://api.plivo.com"}, report.Origin{Account: "MA2", API: "http://127.0.0.1:8080"}
-	for file, want := range map[string][]report.Origin{
-		"number,alias,app_id,account,api\n12025550101,x,,MA2,http://127.0.0.1:8080\n12025550101,,1,MA1,https://api.plivo.com\n": {a, b},
-		"# plivo-bulk undo: account=MA1 api=https://api.plivo.com\nnumber,alias\n12025550101,x\n12025550101,y\n":                {a},
-		reportLine + "\nnumber,alias\n12025550101,x\n":                                                                          nil,
-		"number,alias\n12025550101,x\n": nil,
-	} {
-		in, err := openString(t, file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := in.Origins(); !slices.Equal(got, want) || in.Rows() != 1 || len(readAll(t, in)) != 1 {
-			t.Errorf("%q: Origins %v, Rows %d; want %v, 1", file, got, in.Rows(), want)
-		}
 	}
 }
 
