@@ -80,7 +80,8 @@ func TestRun_everyItemOnceWithinTheBound(t *testing.T) {
 	})
 }
 
-// TestJudge_retriesWhatMaySucceed is the retry policy, kind by kind.
+// TestJudge_retriesWhatMaySucceed is the retry policy, kind by kind; bad credentials, a 405 or a
+// fatal error stop the run.
 func TestJudge_retriesWhatMaySucceed(t *testing.T) {
 	boom, slow := apiErr(500, client.KindServer), apiErr(429, client.KindRateLimited)
 	for _, tt := range []struct {
@@ -103,9 +104,13 @@ func TestJudge_retriesWhatMaySucceed(t *testing.T) {
 		{[]error{&client.APIError{Kind: client.KindNoUndo, Message: "too long"}}, 1, client.KindNoUndo, "too long"},
 		{[]error{context.Canceled}, 1, client.KindInterrupted, "interrupted during the call: the update may or may not have been applied"},
 		{[]error{boom, boom, boom}, 3, client.KindServer, "HTTP: server (gave up after 3 attempts)"},
+		{[]error{apiErr(401, client.KindAuth)}, 1, client.KindAuth, "HTTP: auth"},
+		{[]error{apiErr(405, client.KindMethod)}, 1, client.KindMethod, "HTTP: method"},
+		{[]error{&client.APIError{Kind: client.KindFatal, Message: "disk full"}}, 1, client.KindFatal, "disk full"},
 	} {
+		halt := map[client.Kind]error{client.KindAuth: ErrAuth, client.KindMethod: ErrAborted, client.KindFatal: ErrAborted}[tt.kind]
 		got, _, err := run(context.Background(), fast(), 1, nil, answers(tt.errs...), nil)
-		if err != nil || len(got) != 1 {
+		if !errors.Is(err, halt) || halt == nil && err != nil || len(got) != 1 {
 			t.Fatalf("%v: Run = %v, %d outcomes", tt.errs, err, len(got))
 		}
 		d, kind, msg := got[0], client.Kind(""), ""
@@ -118,23 +123,12 @@ func TestJudge_retriesWhatMaySucceed(t *testing.T) {
 	}
 }
 
-// TestRun_stopsWhenEveryRequestWouldFail: bad credentials, a 405, a fatal error or nothing but 403s from the
-// start stop the run; a 403 after a success is the row's own problem.
+// TestRun_stopsWhenEveryRequestWouldFail: nothing but 403s from the start stop the run; a 403 after a
+// success is the row's own problem.
 func TestRun_stopsWhenEveryRequestWouldFail(t *testing.T) {
-	for _, tt := range []struct {
-		err  *client.APIError
-		most int
-		want error
-	}{
-		{apiErr(401, client.KindAuth), 4, ErrAuth},
-		{apiErr(405, client.KindMethod), 4, ErrAborted},
-		{&client.APIError{Kind: client.KindFatal, Message: "disk full"}, 4, ErrAborted},
-		{apiErr(403, client.KindForbidden), forbiddenAbortAfter + 4, ErrAborted},
-	} {
-		got, _, err := run(context.Background(), fast(), 500, nil, answers(slices.Repeat([]error{tt.err}, 1000)...), nil)
-		if !errors.Is(err, tt.want) || len(got) > tt.most || len(got) == 0 || got[0].Err.Kind != tt.err.Kind {
-			t.Errorf("%s: Run = %v after %d outcomes, want %v after at most %d", tt.err.Kind, err, len(got), tt.want, tt.most)
-		}
+	got, _, err := run(context.Background(), fast(), 500, nil, answers(slices.Repeat([]error{apiErr(403, client.KindForbidden)}, 1000)...), nil)
+	if !errors.Is(err, ErrAborted) || len(got) > forbiddenAbortAfter+4 || len(got) == 0 || got[0].Err.Kind != client.KindForbidden {
+		t.Errorf("403s: Run = %v after %d outcomes, want %v after at most %d", err, len(got), ErrAborted, forbiddenAbortAfter+4)
 	}
 	cfg := fast()
 	cfg.Concurrency = 1
