@@ -84,16 +84,17 @@ func (rd *reader) fail(line int, format string, args ...any) error {
 	return &Error{File: rd.in.name, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// scan reads rd's header and calls fn for every row, in file order.
+// scan reads rd's header and calls fn for every row, in file order, skipping a spreadsheet's blank
+// rows (",,,").
 func scan(ctx context.Context, rd *reader, fn func(batch.Row) error) error {
 	err := rd.readHeader()
 	for err == nil {
-		var r batch.Row
-		if r, err = rd.next(); err == io.EOF {
+		var rec []string
+		if rec, err = rd.record(); err == io.EOF {
 			return nil
-		} else if err == nil {
+		} else if err == nil && slices.ContainsFunc(rec[:min(len(rec), len(rd.header))], func(c string) bool { return strings.TrimSpace(c) != "" }) {
 			if err = ctx.Err(); err == nil {
-				err = fn(r)
+				err = fn(rd.toRow(rec))
 			}
 		}
 	}
@@ -159,21 +160,6 @@ func (rd *reader) readHeader() error {
 		}
 	}
 	return nil
-}
-
-// next returns the next row, skipping a spreadsheet's blank rows (",,,"); io.EOF after the last.
-func (rd *reader) next() (batch.Row, error) {
-	for {
-		rec, err := rd.record()
-		if err != nil {
-			return batch.Row{}, err
-		}
-		for _, c := range rec[:min(len(rec), len(rd.header))] {
-			if strings.TrimSpace(c) != "" {
-				return rd.toRow(rec), nil
-			}
-		}
-	}
 }
 
 // toRow validates a record: every cell trimmed and decoded by report.UnescapeCell, the undo
