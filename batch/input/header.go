@@ -2,6 +2,7 @@ package input
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -9,26 +10,45 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 )
 
-// checkHeader returns the header's names, lower-cased: columns are found by name, in any case and order.
-func (rd *reader) checkHeader(rec []string, line int) ([]string, error) {
-	h := make([]string, len(rec))
+// readHeader reads and checks the header, which every file must start with. Columns are found by
+// name, in any case and order.
+func (rd *reader) readHeader() error {
+	rec, err := rd.record()
+	switch {
+	case err == io.EOF && rd.row > 0:
+		return rd.fail(0, "nothing after the origin line (%s...): a header row naming the columns is required (%s)", strings.TrimSpace(report.LegacyPrefix), columns())
+	case err == io.EOF:
+		return rd.fail(0, "the file is empty: a header row naming the columns is required (%s)", columns())
+	case err != nil:
+		return err
+	}
+	line, _ := rd.csv.FieldPos(0)
+	rd.header = make([]string, len(rec))
 	for i, name := range rec {
 		n := strings.ToLower(strings.TrimSpace(name))
 		if n == "" {
-			return nil, rd.fail(line, "column %d of the header has no name (columns: %s)", i+1, columns())
+			return rd.fail(line, "column %d of the header has no name (columns: %s)", i+1, columns())
 		}
 		if !slices.Contains(batch.Columns(), n) && !slices.Contains(report.OriginColumns, n) {
-			return nil, rd.fail(line, "%s", unknownColumn(rec, i))
+			return rd.fail(line, "%s", unknownColumn(rec, i))
 		}
-		if j := slices.Index(h, n); j >= 0 {
-			return nil, rd.fail(line, "column %q appears twice (columns %d and %d)", n, j+1, i+1)
+		if j := slices.Index(rd.header, n); j >= 0 {
+			return rd.fail(line, "column %q appears twice (columns %d and %d)", n, j+1, i+1)
 		}
-		h[i] = n
+		rd.header[i] = n
 	}
-	if !slices.Contains(h, "number") {
-		return nil, rd.fail(line, "no \"number\" column in the header (a header row is required; found: %s)", clip(strings.Join(rec, ",")))
+	if !slices.Contains(rd.header, "number") {
+		return rd.fail(line, "no \"number\" column in the header (a header row is required; found: %s)", clip(strings.Join(rec, ",")))
 	}
-	return h, nil
+	for i, name := range batch.Columns() {
+		rd.col[i] = slices.Index(rd.header, name)
+	}
+	for i, name := range report.OriginColumns { // an undo file's
+		if rd.ocol[i] = slices.Index(rd.header, name); rd.ocol[i] >= 0 && rd.in.origins == nil {
+			rd.in.origins = map[report.Origin]bool{}
+		}
+	}
+	return nil
 }
 
 func columns() string { return strings.Join(batch.Columns(), ",") }

@@ -136,32 +136,6 @@ func (rd *reader) checkCells(r *csv.Reader, rec []string, skip int) error {
 	return nil
 }
 
-// readHeader reads and checks the header, which every file must start with.
-func (rd *reader) readHeader() error {
-	rec, err := rd.record()
-	switch {
-	case err == io.EOF && rd.row > 0:
-		return rd.fail(0, "nothing after the origin line (%s...): a header row naming the columns is required (%s)", strings.TrimSpace(report.LegacyPrefix), columns())
-	case err == io.EOF:
-		return rd.fail(0, "the file is empty: a header row naming the columns is required (%s)", columns())
-	case err != nil:
-		return err
-	}
-	line, _ := rd.csv.FieldPos(0)
-	if rd.header, err = rd.checkHeader(rec, line); err != nil {
-		return err
-	}
-	for i, name := range batch.Columns() {
-		rd.col[i] = slices.Index(rd.header, name)
-	}
-	for i, name := range report.OriginColumns { // an undo file's
-		if rd.ocol[i] = slices.Index(rd.header, name); rd.ocol[i] >= 0 && rd.in.origins == nil {
-			rd.in.origins = map[report.Origin]bool{}
-		}
-	}
-	return nil
-}
-
 // toRow validates a record: every cell trimmed and decoded by report.UnescapeCell, the undo
 // writer's escape; an id checked once decoded.
 func (rd *reader) toRow(rec []string) batch.Row {
