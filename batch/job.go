@@ -210,13 +210,13 @@ func (j *jobRun) send(ctx context.Context, step Step, pick func(Row) bool) error
 			}
 			switch current, known := j.known.get(r.Number); {
 			case r.Invalid != "":
-				return f.Pass(r, Answer{})
+				return f(r, &Answer{})
 			case known && step.NeedsState(r):
 				if ans, done := step.settle(r, current); done {
-					return f.Pass(r, ans)
+					return f(r, &ans)
 				}
 			}
-			return f.Send(r)
+			return f(r, nil)
 		})
 	}
 	call := func(ctx context.Context, r Row, permit func() bool) (Answer, error) {
@@ -289,7 +289,7 @@ func resultOf(d pace.Outcome[Row, Answer]) Result {
 func each[T, A any](ctx context.Context, p *pace.Pacer, items []T, call func(context.Context, T) (A, error), sink func(pace.Outcome[T, A]) error) error {
 	return pace.Run(ctx, p, func(f pace.Feed[T, A]) error {
 		for _, it := range items {
-			if err := f.Send(it); err != nil {
+			if err := f(it, nil); err != nil {
 				return err
 			}
 		}

@@ -67,7 +67,7 @@ func BenchmarkPipeline(b *testing.B) {
 		ok := 0
 		p := pace.New(context.Background(), pace.Config{Rate: 0, Concurrency: 8})
 		source := func(f pace.Feed[batch.Row, batch.Answer]) error {
-			return in.Each(context.Background(), func(r batch.Row) error { return f.Send(r) })
+			return in.Each(context.Background(), func(r batch.Row) error { return f(r, nil) })
 		}
 		err = pace.Run(context.Background(), p, source, call, func(d pace.Outcome[batch.Row, batch.Answer]) error {
 			ok++

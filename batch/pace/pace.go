@@ -173,16 +173,13 @@ type Outcome[T, A any] struct {
 	Answer   A
 	Err      *client.APIError // nil for a success
 	Attempts int
-	Passed   bool // handed to the sink without a call (Feed.Pass)
+	Passed   bool // handed to the sink without a call: settled by the source
 }
 
-// Feed is how a source hands its items to Run, from one goroutine. Send queues an item for a call,
-// blocking while every worker is busy; Pass hands the sink an item the source settled itself (an
-// invalid row), in turn and at no cost. Both fail once the run halts.
-type Feed[T, A any] struct {
-	Send func(item T) error
-	Pass func(item T, ans A) error
-}
+// Feed is how a source hands its items to Run, from one goroutine: with settled nil, for a call,
+// blocking while every worker is busy; else to the sink with that answer (the source settled the
+// item itself: an invalid row), in turn and at no cost. It fails once the run halts.
+type Feed[T, A any] func(item T, settled *A) error
 
 var errHalted = errors.New("halted")
 
@@ -205,25 +202,20 @@ func Run[T, A any](ctx context.Context, p *Pacer, source func(Feed[T, A]) error,
 		}
 		return sinkErr
 	}
-	srcErr := source(Feed[T, A]{
-		Send: func(item T) error {
-			if p.halted() {
-				return errHalted
+	srcErr := source(func(item T, settled *A) error {
+		switch {
+		case p.halted():
+			return errHalted
+		case settled != nil:
+			return give(Outcome[T, A]{Item: item, Answer: *settled, Passed: true})
+		}
+		g.Go(func() error {
+			if o, ok := attempts(p, gctx, call, item); ok {
+				return give(o)
 			}
-			g.Go(func() error {
-				if o, ok := attempts(p, gctx, call, item); ok {
-					return give(o)
-				}
-				return nil
-			})
 			return nil
-		},
-		Pass: func(item T, ans A) error {
-			if p.halted() {
-				return errHalted
-			}
-			return give(Outcome[T, A]{Item: item, Answer: ans, Passed: true})
-		},
+		})
+		return nil
 	})
 	if errors.Is(srcErr, errHalted) || ctx.Err() != nil && errors.Is(srcErr, ctx.Err()) {
 		srcErr = nil // the reason is recorded already

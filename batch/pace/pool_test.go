@@ -27,11 +27,11 @@ func run(ctx context.Context, cfg Config, n int, pass []int, call Call[int, stri
 	}
 	err := Run(ctx, p, func(f Feed[int, string]) error {
 		for i := range n {
-			send := func() error { return f.Send(i) }
+			var settled *string
 			if slices.Contains(pass, i) {
-				send = func() error { return f.Pass(i, "passed") }
+				settled = new("passed")
 			}
-			if err := send(); err != nil {
+			if err := f(i, settled); err != nil {
 				return err
 			}
 		}
