@@ -105,14 +105,14 @@ func asError(err error) *client.APIError {
 	return e
 }
 
-// judge is the run's one retry policy: whether to try again and after how long, or the item's final
-// error (nil for a success). sent, when the last request went out, tells a 429 older than the last cut.
-func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wait time.Duration, final *client.APIError) {
+// judge is the run's one retry policy: whether to try again and after how long, and the item's error
+// (nil for a success). sent, when the last request went out, tells a 429 older than the last cut.
+func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wait time.Duration, e *client.APIError) {
 	if err == nil {
 		p.onAnswer(sent, false)
 		return false, 0, nil
 	}
-	e := asError(err)
+	e = asError(err)
 	stop := func(why error) (bool, time.Duration, *client.APIError) { // every further request would fail
 		p.Abort(why)
 		return false, 0, e
@@ -138,7 +138,7 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 			p.cfg.OnWait(e.RetryAfter, "the API answered 429 with Retry-After")
 		}
 		// The pacer's rate and pause wait for the run; the item waits out its Retry-After, attempts unspent.
-		return true, e.RetryAfter, nil
+		return true, e.RetryAfter, e
 	}
 	if e.StatusCode != 0 && p.onAnswer(sent, e.Kind == client.KindForbidden) {
 		return stop(fmt.Errorf("%w: the first %d answers were all 403 Forbidden (%s): these credentials may not change these numbers", ErrAborted, forbiddenAbortAfter, e.Message))
@@ -160,7 +160,7 @@ func (p *Pacer) judge(failures *int, sent time.Time, err error) (retry bool, wai
 	if ceil > p.cfg.BackoffMax || ceil <= 0 { // <= 0: shifted past int64
 		ceil = p.cfg.BackoffMax
 	}
-	return true, max(rand.N(ceil), e.RetryAfter), nil
+	return true, max(rand.N(ceil), e.RetryAfter), e
 }
 
 // Call makes one attempt at an item, its first permit taken; it calls permit before each further
@@ -235,12 +235,11 @@ func attempts[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) 
 	a := &Attempt{}
 	ctx = context.WithValue(ctx, attemptKey{}, a)
 	var sent time.Time
-	permit := func() bool {
-		if !p.acquire(ctx, 0, a, 0) {
-			return false
+	permit := func() (ok bool) {
+		if ok = p.acquire(ctx, 0, a, 0); ok {
+			sent = time.Now()
 		}
-		sent = time.Now()
-		return true
+		return ok
 	}
 	failures, wait := 0, time.Duration(0)
 	for {
@@ -264,6 +263,5 @@ func attempts[T, A any](p *Pacer, ctx context.Context, call Call[T, A], item T) 
 		if retry, wait, o.Err = p.judge(&failures, sent, err); !retry {
 			return o, true
 		}
-		o.Err = asError(err)
 	}
 }
