@@ -60,48 +60,31 @@ func TestOpen_sendsWhatWasChecked(t *testing.T) {
 	}
 }
 
-// TestOpen_cancelled: ctx ends every wait of Open: the open of a FIFO that
-// no one writes to, a FIFO whose writer stalls, a standard input that
-// never writes.
+// TestOpen_cancelled: ctx ends every wait of Open: the open of a FIFO that no one writes to, a FIFO
+// whose writer stalls, a standard input that never writes.
 func TestOpen_cancelled(t *testing.T) {
 	t.Parallel()
-	for name, source := range map[string]func(t *testing.T, cancel func()) (string, io.Reader){
-		"FIFO without a writer": func(t *testing.T, cancel func()) (string, io.Reader) {
-			go cancel()
-			return mkfifo(t), nil
-		},
-		"FIFO whose writer stalls": func(t *testing.T, cancel func()) (string, io.Reader) {
-			path, stalled := mkfifo(t), make(chan struct{})
-			t.Cleanup(func() { close(stalled) })
-			go func() {
-				if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
-					_, _ = f.WriteString("number,alias\n12025550101,a\n")
-					cancel()
-					<-stalled
-					_ = f.Close()
-				}
-			}()
-			return path, nil
-		},
-		"stdin that never writes": func(t *testing.T, cancel func()) (string, io.Reader) {
-			pr, pw := io.Pipe()
-			t.Cleanup(func() { _ = pw.Close() })
-			go cancel()
-			return "-", pr
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithCancel(context.Background())
-			path, stdin := source(t, cancel)
-			in, err := Open(ctx, path, stdin)
-			if in != nil {
-				_ = in.Close()
+	stalling, stalled := mkfifo(t), make(chan struct{})
+	defer close(stalled)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	for _, p := range []string{"-", stalling, mkfifo(t)} {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			defer cancel()
+			if p != stalling {
+				return
 			}
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("Open = %v, want an error that wraps context.Canceled", err)
+			if f, err := os.OpenFile(p, os.O_WRONLY, 0); err == nil {
+				defer f.Close()
+				_, _ = f.WriteString("number,alias\n12025550101,a\n")
+				cancel()
+				<-stalled
 			}
-		})
+		}()
+		if _, err := Open(ctx, p, pr); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: Open = %v, want an error that wraps context.Canceled", p, err)
+		}
 	}
 }
 
