@@ -114,15 +114,14 @@ func (in *Input) check(ctx context.Context, t *tee) error {
 		return in.explain(nil, err)
 	}
 	t.limit, in.tee = in.start+maxRow, t
-	defer func() { in.tee = nil }()
 	rd := in.newReader(br)
-	first := map[uint64]int{} // each valid number's first row
-	in.dups = map[uint64]repeat{}
+	var keys []uint64 // the valid rows' numbers, 8 bytes a row: a map of them would take several times that
 	err := scan(ctx, rd, func(r batch.Row) error {
 		in.rows++
 		if r.Invalid != "" {
 			return nil
 		}
+		keys = append(keys, batch.NumberKey(r.Number))
 		for _, f := range [...]batch.Field{batch.AppID, batch.Subaccount} {
 			v := r.Targets[f].Value
 			switch _, ok := in.targets[f][v]; {
@@ -133,31 +132,24 @@ func (in *Input) check(ctx context.Context, t *tee) error {
 				in.targets[f][v] = struct{}{}
 			}
 		}
-		k := batch.NumberKey(r.Number)
-		line, dup := first[k]
-		if !dup {
-			first[k] = r.Line
-			in.valid++
-			return nil
-		}
-		d := in.dups[k]
-		d.line = line
-		for f, s := range r.Targets {
-			if s.Set && !d.later[f].Set {
-				d.later[f] = s
-			}
-		}
-		in.dups[k] = d
-		if in.origins != nil {
-			in.rows-- // merged into its first row
-		}
 		return nil
 	})
 	if err != nil {
 		return in.explain(rd, err)
 	}
-	in.size = t.n
-	return nil
+	in.tee = nil // the copy's passes check no row's length
+	slices.Sort(keys)
+	in.dups = map[uint64]repeat{}
+	for i := 1; i < len(keys); i++ {
+		if keys[i] == keys[i-1] {
+			in.dups[keys[i]] = repeat{}
+		}
+	}
+	in.valid, in.size = len(slices.Compact(keys)), t.n
+	if in.origins != nil {
+		in.rows -= len(keys) - in.valid // merged into an earlier row
+	}
+	return in.findRepeats(ctx)
 }
 
 // Each calls fn for every row of the private copy, in file order, a repeated number's later rows

@@ -3,6 +3,7 @@ package input
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"strconv"
 	"strings"
@@ -57,6 +58,30 @@ func (rd *reader) noteOrigin(rec []string) {
 type repeat struct {
 	line  int
 	later batch.Targets
+}
+
+// findRepeats reads the copy for the first row of each number in in.dups, and the first value its
+// later rows set for each field.
+func (in *Input) findRepeats(ctx context.Context) error {
+	if len(in.dups) == 0 {
+		return nil
+	}
+	return in.scan(ctx, func(r batch.Row) error {
+		k := batch.NumberKey(r.Number)
+		switch d, dup := in.dups[k]; {
+		case r.Invalid != "" || !dup:
+		case d.line == 0:
+			in.dups[k] = repeat{line: r.Line}
+		default:
+			for f, s := range r.Targets {
+				if s.Set && !d.later[f].Set {
+					d.later[f] = s
+				}
+			}
+			in.dups[k] = d
+		}
+		return nil
+	})
 }
 
 // repeated marks a repeated number's later row a duplicate, or, in an undo file, completes the first
