@@ -1,7 +1,6 @@
 package ratectl
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -66,61 +65,40 @@ type simResult struct {
 	requests, throttled, done int
 }
 
-// event: a request reaching the server, its answer reaching the client, or a refused row's Retry-After ending.
-type event struct {
-	at, sentAt, back, ra time.Duration
-	answer, ok, retry    bool
-	seq                  int
-}
-
 var epoch = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// simulate runs rows through a new Controller of the ceiling against lim, with a latency of 1 to 3 ms;
-// retryAfter: the server sends one (in whole seconds, rounded up).
-func simulate(lim limiter, rows int, ceiling float64, retryAfter bool, seed uint64) simResult {
-	const step = time.Millisecond
+// simulate runs rows through a new Controller of the ceiling against lim, 1 ms each way; retryAfter:
+// the server sends one (in whole seconds, rounded up).
+func simulate(lim limiter, rows int, ceiling float64, retryAfter bool) simResult {
+	const step, way = time.Millisecond, time.Millisecond
+	type answer struct {
+		sent, ra time.Duration
+		ok       bool
+	}
 	c := New(ceiling, epoch, true)
-	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	var (
 		res     simResult
-		q       []event // by at, then seq
-		seq     int
-		pending = rows // rows waiting to be sent, retries included
-		tokens  = -1.0 // the client's bucket; starts full
+		flight  []answer        // in the order sent, each back 2 ways after
+		retries []time.Duration // when a refused row may be sent again
+		pending = rows          // rows waiting to be sent, retries included
+		tokens  = -1.0          // the client's bucket; starts full
 	)
-	push := func(e event) {
-		if e.seq == 0 { // an answer keeps its request's place
-			seq++
-			e.seq = seq
-		}
-		i, _ := slices.BinarySearchFunc(q, e, func(a, b event) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq)) })
-		q = slices.Insert(q, i, e)
-	}
 	at := func(d time.Duration) time.Time { return epoch.Add(d) }
 	for now := time.Duration(0); res.done < rows && now < 10*time.Minute; now += step {
-		for len(q) > 0 && q[0].at <= now {
-			ev := q[0]
-			q = q[1:]
-			switch {
-			case ev.retry:
-				pending++
-			case !ev.answer:
-				ok, ra := lim(ev.at)
-				ev.answer, ev.ok, ev.at = true, ok, ev.at+ev.back
-				if retryAfter && !ok {
-					ev.ra = time.Duration(math.Ceil(ra.Seconds())) * time.Second
-				}
-				push(ev)
-			case ev.ok:
-				res.done++
-				res.wall = ev.at
-				c.OnAccepted(at(ev.at), at(ev.sentAt))
-			default:
+		for ; len(flight) > 0 && flight[0].sent+2*way <= now; flight = flight[1:] {
+			a, back := flight[0], flight[0].sent+2*way
+			if a.ok {
+				res.done, res.wall = res.done+1, back
+				c.OnAccepted(at(back), at(a.sent))
+			} else {
 				res.throttled++
-				push(event{at: ev.at + ev.ra, retry: true})
-				c.OnThrottled(at(ev.at), at(ev.sentAt), ev.ra)
+				retries = append(retries, back+a.ra)
+				c.OnThrottled(at(back), at(a.sent), a.ra)
 			}
 		}
+		n := len(retries)
+		retries = slices.DeleteFunc(retries, func(t time.Duration) bool { return t <= now })
+		pending += n - len(retries)
 		r := c.Rate(at(now))
 		burst := math.Max(1, math.Ceil(r/20)) // as the pacer: 50 ms worth
 		if tokens < 0 {
@@ -133,8 +111,11 @@ func simulate(lim limiter, rows int, ceiling float64, retryAfter bool, seed uint
 		for ; tokens >= 1 && pending > 0; tokens-- {
 			pending--
 			res.requests++
-			lat := time.Millisecond + time.Duration(rng.Int64N(int64(2*time.Millisecond)+1))
-			push(event{at: now + lat/2, sentAt: now, back: lat - lat/2})
+			ok, ra := lim(now + way)
+			if !retryAfter || ok {
+				ra = 0
+			}
+			flight = append(flight, answer{sent: now, ok: ok, ra: time.Duration(math.Ceil(ra.Seconds())) * time.Second})
 		}
 	}
 	return res
@@ -163,7 +144,7 @@ func TestController_meetsThrottlingTargets(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%gL/retry-after=%v", sh.name, mult, ra), func(t *testing.T) {
 					t.Parallel()
 					for seed := uint64(1); seed <= 3; seed++ {
-						res := simulate(sh.mk(rand.New(rand.NewPCG(seed, uint64(si)))), rows, mult*sh.l, ra, seed)
+						res := simulate(sh.mk(rand.New(rand.NewPCG(seed, uint64(si)))), rows, mult*sh.l, ra)
 						ratio, share := res.wall.Seconds()*sh.l/rows, float64(res.throttled)/float64(res.requests)
 						if res.done != rows || ratio > 1.10 || share >= 0.05 {
 							t.Errorf("seed %d: %d of %d rows in %.3f × N/L, %d of %d requests 429 (%.2f%%); want ≤ 1.10 ×, < 5%%",
@@ -189,7 +170,7 @@ func TestController_recoversAfterABusySpell(t *testing.T) {
 			}
 			return inner(t)
 		}
-		if res, want := simulate(busy, rows, 100, false, seed), spell+rows*time.Second/50+3*time.Second; res.done != rows || res.wall > want {
+		if res, want := simulate(busy, rows, 100, false), spell+rows*time.Second/50+3*time.Second; res.done != rows || res.wall > want {
 			t.Errorf("seed %d: %d of %d rows in %v, want all within %v", seed, res.done, rows, res.wall, want)
 		}
 	}
