@@ -169,7 +169,7 @@ func logRequests(log *slog.Logger) func(context.Context, client.Exchange) {
 			attrs = append(attrs, slog.String("api_id", x.APIID))
 		}
 		attrs = append(attrs, slog.Float64("duration_ms", ms(x.Duration)))
-		if a, ok := pace.AttemptOf(ctx); ok {
+		if a := pace.AttemptOf(ctx); a != nil {
 			attrs = append(attrs, slog.Int("attempt", a.N), slog.Float64("wait_ms", ms(a.Wait)))
 		}
 		log.LogAttrs(ctx, slog.LevelDebug, "request", attrs...)

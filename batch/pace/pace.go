@@ -84,13 +84,10 @@ type Attempt struct {
 
 type attemptKey struct{}
 
-// AttemptOf returns the Attempt of the request ctx was handed to.
-func AttemptOf(ctx context.Context) (Attempt, bool) {
-	a, ok := ctx.Value(attemptKey{}).(*Attempt)
-	if !ok {
-		return Attempt{}, false
-	}
-	return *a, true
+// AttemptOf returns the Attempt of the request ctx was handed to, or nil.
+func AttemptOf(ctx context.Context) *Attempt {
+	a, _ := ctx.Value(attemptKey{}).(*Attempt)
+	return a
 }
 
 // asError is err as the retry policy reads it.
