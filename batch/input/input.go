@@ -155,9 +155,6 @@ func (in *Input) check(ctx context.Context, t *tee) error {
 // Each calls fn for every row of the private copy, in file order, a repeated number's later rows
 // invalid (or merged: undo.go); it stops at ctx's end or fn's error, and returns that error.
 func (in *Input) Each(ctx context.Context, fn func(batch.Row) error) error {
-	if in.copy == nil {
-		return fmt.Errorf("read %s: the input is closed", in.name)
-	}
 	n := 0
 	var fnErr error
 	err := in.scan(ctx, func(r batch.Row) error {
