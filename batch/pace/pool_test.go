@@ -194,10 +194,20 @@ func TestPacer_waits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) { // a rise ends a wait at the low rate
 		p := New(context.Background(), Config{Rate: 50, Adaptive: true})
 		defer p.Close()
-		_ = do(p, slices.Repeat([]error{apiErr(429, client.KindRateLimited)}, 8)...) // down to 0.5/s, then room again
+		ninth, release, n := make(chan struct{}), make(chan struct{}), 0
+		go p.Do(context.Background(), func(context.Context) error {
+			if n++; n <= 8 {
+				return apiErr(429, client.KindRateLimited) // down to 0.5/s
+			}
+			close(ninth)
+			<-release // then accepted: room again
+			return nil
+		})
+		<-ninth
+		time.AfterFunc(100*time.Millisecond, func() { close(release) })
 		start := time.Now()
-		if _ = do(p); time.Since(start) > 100*time.Millisecond {
-			t.Errorf("next permit after %v, want it at the restored rate", time.Since(start))
+		if _ = do(p); time.Since(start) > 200*time.Millisecond {
+			t.Errorf("a permit waited %v at 0.5/s, want it once the rate rose, 100 ms in", time.Since(start))
 		}
 	})
 	for _, adaptive := range []bool{false, true} {
