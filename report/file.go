@@ -37,15 +37,15 @@ type kind struct {
 	what, flag, tag string   // tag: of an older version's first line; "" for a plan
 	header          []string // OriginColumns follow it in a kind with a tag
 	appendOnForce   bool     // an undo file may hold the only record of the values before a run
-	exists, foreign string   // what to do about an existing one with rows; of another origin
+	exists, foreign string   // an existing one with rows, and what to do; what to do about one of another origin
 }
 
 var (
 	reportKind = kind{"report", "--report", "report", Columns[:len(Columns)-2], false,
-		"use --resume to continue the run it records, or --force to replace it", "use another --report, or --force to start over"}
+		"(a report with rows): use --resume to continue the run it records, or --force to replace it", "use another --report, or --force to start over"}
 	undoKind = kind{"undo file", "--undo", "undo", batch.Columns(), true,
-		"use --resume or --force to append to it", "use another --undo (an undo file is never emptied, not even with --force)"}
-	planKind   = kind{"plan", "--output", "", PlanColumns, false, "use --force to replace it, or name another --output", ""}
+		"(an undo file with rows): use --resume or --force to append to it", "use another --undo (an undo file is never emptied, not even with --force)"}
+	planKind   = kind{"plan", "--output", "", PlanColumns, false, "(a plan with rows): use --force to replace it, or name another --output", ""}
 	undoHeader = strings.Join(append(batch.Columns(), OriginColumns...), ",")
 )
 
@@ -109,7 +109,7 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 			err = fmt.Errorf("replace %s: %w", dst, err)
 		}
 	case mode == New:
-		err = fmt.Errorf("%s: %w (a %s with rows): %s", path, ErrExists, k.what, k.exists)
+		err = fmt.Errorf("%s: %w %s", path, ErrExists, k.exists)
 	case !ex.ours:
 		err = fmt.Errorf("%s: not a plivo-bulk %s (it starts %.80q): refusing to append to it: use another %s", path, k.what, ex.first, k.flag)
 	default:

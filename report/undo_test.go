@@ -154,7 +154,7 @@ func TestOpenUndo_refuses(t *testing.T) {
 		origin report.Origin
 		want   string
 	}{
-		{path, report.New, origin, "already exists"},
+		{path, report.New, origin, "already exists (an undo file with rows): use --resume or --force"},
 		{path, report.Resume, report.Origin{Account: origin.Account, API: "http://127.0.0.1"}, "never emptied"},
 		{notUndo, report.Force, origin, "refusing to append"},
 	} {
