@@ -112,6 +112,8 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		err = fmt.Errorf("%s: %w %s", path, ErrExists, k.exists)
 	case !ex.ours:
 		err = fmt.Errorf("%s: not a plivo-bulk %s (it starts %.80q): refusing to append to it: use another %s", path, k.what, ex.first, k.flag)
+	case ex.legacy && ex.origin != o: // checked on the first line, which a file of no record still has
+		err = originError(path, k.what, k.foreign, ex.origin, o)
 	default:
 		if ex.legacy {
 			c.rec = c.rec[:len(k.header)]

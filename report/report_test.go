@@ -141,8 +141,9 @@ func TestOpen_resume(t *testing.T) {
 }
 
 // TestOpen_resumeOrigin: a report of another origin, or of none, is refused;
-// reports of older versions, with the origin on a first line, resume, and
-// their lossy ok lines (no cells=escaped) do not count as done.
+// reports of older versions, with the origin on a first line, resume (refused
+// for another origin even with no record to tell it), and their lossy ok
+// lines (no cells=escaped) do not count as done.
 func TestOpen_resumeOrigin(t *testing.T) {
 	dir := t.TempDir()
 	head, old := strings.Join(Columns, ",")+"\n", strings.Join(Columns[:11], ",")
@@ -159,6 +160,7 @@ func TestOpen_resumeOrigin(t *testing.T) {
 		"old, lossy":     {"\xef\xbb\xbf" + line + "\n" + old + "\n2,1,ok,202,x,1,,,,a b,\n", "", false},
 		"old, other":     {"# plivo-bulk report: account=MAX api=http://x\n" + old + "\n2,1,ok,202,x,1,,,,a,\n", "was written against account MAX at http://x", false},
 		"old, none":      {"# plivo-bulk report:\n" + old + "\n2,1,ok,202,x,1,,,,a,\n", "does not record which account", false},
+		"old, blank":     {"# plivo-bulk report: account=MAX api=http://x\n" + old + "\n\n", "was written against account MAX at http://x", false},
 	} {
 		p := filepath.Join(dir, name)
 		_ = os.WriteFile(p, []byte(tt.body), 0o644)
