@@ -75,8 +75,12 @@ func UnescapeCell(cell string) (string, error) {
 			b, i = append(b, controls[e]), i+1
 		} else if v, err := strconv.ParseUint(esc[1:3], 16, 8); esc[0] == 'x' && err == nil {
 			b, i = append(b, byte(v)), i+3
+		} else if r, _ := utf8.DecodeRuneInString(body[i+1:]); i+1 == len(body) {
+			return "", fmt.Errorf("%w: a lone backslash at its end (write a backslash as \\\\)", ErrCellEscape)
+		} else if r == 'x' {
+			return "", fmt.Errorf("%w: \\x must be followed by two hexadecimal digits", ErrCellEscape)
 		} else {
-			bad := strings.Trim(strconv.QuoteToASCII(body[i+1:min(i+2, len(body))]), `"`)
+			bad := map[bool]string{true: string(r), false: fmt.Sprintf("%U", r)}[unicode.IsPrint(r)]
 			return "", fmt.Errorf("%w: \\%s (the escapes are \\\\ \\n \\r \\t \\xHH)", ErrCellEscape, bad)
 		}
 	}

@@ -43,9 +43,10 @@ func TestCells(t *testing.T) {
 			t.Errorf("UnescapeCell(%q) = %q, %v; want %q", c, v, err, want)
 		}
 	}
-	for _, c := range []string{`'\`, `'a\q`, `'\x4`, `'\xZZ`, `'\x`, `'\x+1`} {
-		if v, err := UnescapeCell(c); !errors.Is(err, ErrCellEscape) {
-			t.Errorf("UnescapeCell(%q) = %q, %v; want ErrCellEscape", c, v, err)
+	for c, msg := range map[string]string{`'\`: "a lone backslash at its end", `'a\q`: `\q (the escapes are`, `'\x4`: "\\x must be followed by two hexadecimal digits",
+		`'\xZZ`: "two hexadecimal", `'\x`: "two hexadecimal", `'\x+1`: "two hexadecimal", "'\\\u00e9": `\é (`, "'\\\a": `\U+0007 (`} {
+		if v, err := UnescapeCell(c); !errors.Is(err, ErrCellEscape) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("UnescapeCell(%q) = %q, %v; want ErrCellEscape saying %q", c, v, err, msg)
 		}
 	}
 }
