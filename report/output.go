@@ -149,6 +149,8 @@ func sameFile(a, b string) bool {
 	if errA == nil && errB == nil {
 		return os.SameFile(sa, sb)
 	}
+	a, _ = filepath.Abs(a) // resolve leaves a relative name relative: r.csv and $PWD/r.csv must meet
+	b, _ = filepath.Abs(b)
 	da, _, errA := resolve(a)
 	db, _, errB := resolve(b)
 	return errA == nil && errB == nil && da == db

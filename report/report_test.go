@@ -303,6 +303,7 @@ func TestCheckDistinct(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, os.Mkdir(sub, 0o755), os.Symlink(sub, filepath.Join(dir, "link")), os.Link(in, filepath.Join(dir, "hard.csv")))
+	t.Chdir(filepath.Join(dir, "link"))
 	for _, c := range []struct {
 		a, b string
 		same bool
@@ -310,6 +311,7 @@ func TestCheckDistinct(t *testing.T) {
 		{in, filepath.Join(dir, "hard.csv"), true},                                // a hard link of an existing file
 		{filepath.Join(dir, "new.csv"), sub + "/../new.csv", true},                // a file not made yet, two spellings
 		{filepath.Join(sub, "new.csv"), filepath.Join(dir, "link/new.csv"), true}, // through a symlinked folder
+		{"new.csv", filepath.Join(sub, "new.csv"), true},                          // relative and absolute, in a symlinked working folder
 		{"-", "/dev/stdout", true},
 		{filepath.Join(dir, "new.csv"), filepath.Join(sub, "new.csv"), false},
 	} {
