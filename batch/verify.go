@@ -147,10 +147,10 @@ func (j *jobRun) hold(r Result) (Result, bool) {
 		}
 		j.sum.Unverified--
 		if h := v.find(r.Row); h != nil && h.status != 0 { // this run's, not a resumed row
-			r.ReadBack = true
-			if r.Attempts > 0 {
-				j.attempted-- // counted in the update pass already
-			}
+			// The report's attempts are the updates sent, resends included, not the reads; the row
+			// was counted for the failure budget in the update pass, and record counts it again.
+			r.ReadBack, r.Attempts = true, int(h.sent)
+			j.attempted--
 		}
 	case v.plan.Chosen == ReadPage && r.Status == StatusOK:
 		h := held{sent: int32(r.Attempts), status: int16(r.HTTPStatus)}

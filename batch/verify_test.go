@@ -46,14 +46,22 @@ func TestVerifyByPage_resendsWhatWasPinned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	latest := map[int]batch.Status{}
+	latest, attempts := map[int]batch.Status{}, map[string]int{}
 	sum, _, err := fx.run(t, batch.Job{Client: cl, Input: migration(), Step: batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true},
-		Read: batch.ReadPage, VerifyRead: batch.ReadPage, Sink: func(r batch.Result) error { latest[r.Row.Line] = r.Status; return nil }})
+		Read: batch.ReadPage, VerifyRead: batch.ReadPage, Sink: func(r batch.Result) error {
+			latest[r.Row.Line], attempts[r.Row.Number] = r.Status, r.Attempts
+			return nil
+		}})
 	got, _ := fx.srv.Number("12025550002")
 	if v := sum.Verify; err != nil || sum.OK != 5 || len(latest) != 5 || v.Chosen != batch.ReadPage || v.Listed != 4 || v.Resent != 1 || reads != 2 {
 		t.Errorf("%v: %d ok, latest %v, verify %+v, %d reads of one number; want 5 ok, 4 listed, 1 read, sent again and read back", err, sum.OK, latest, v, reads)
 	}
 	if len(posts) != 2 || !strings.Contains(posts[1], `"app_id":"`+app1+`"`) || got.AppID != app1 || got.Alias != "moved" {
 		t.Errorf("updates %q; the number holds app %q alias %q; want the second with app_id %s, holding it and alias moved", posts, got.AppID, got.Alias, app1)
+	}
+	for n, a := range attempts { // the report's attempts are the updates sent, not the reads
+		if want := 1 + strings.Count(n, "12025550002"); a != want {
+			t.Errorf("%s: %d attempts, want %d", n, a, want)
+		}
 	}
 }
