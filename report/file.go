@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/csv"
 	"errors"
@@ -347,7 +348,14 @@ func (c *csvFile) scan(fn func(rec []string) error) (int64, error) {
 			return end, nil
 		case (last[0] != '\n' || errors.Is(err, csv.ErrQuote)) && c.start+r.InputOffset() == end:
 			return c.start + at, nil // torn, perhaps inside a quoted cell of an old version's file
-		case err != nil: // encoding/csv names the line, and a wrong number of fields
+		case err != nil: // encoding/csv names the line, counted from c.start: make it the file's
+			if pe, ok := errors.AsType[*csv.ParseError](err); ok {
+				head := make([]byte, c.start)
+				if _, e := c.f.ReadAt(head, 0); e == nil {
+					n := bytes.Count(head, []byte{'\n'})
+					pe.StartLine, pe.Line = pe.StartLine+n, pe.Line+n
+				}
+			}
 			return 0, fmt.Errorf("%s: damaged, cannot resume: %w", c.path, err)
 		}
 		if err := fn(rec); err != nil {

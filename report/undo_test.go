@@ -194,8 +194,8 @@ func TestUndo_olderFile(t *testing.T) {
 		_ = u.Close()
 	}
 	_ = os.WriteFile(path, []byte(head+"12025550102,x\n12025550103,,,,\n"), 0o644)
-	if _, err := report.OpenUndo(path, report.Resume, origin); err == nil || !strings.Contains(err.Error(), "damaged") {
-		t.Errorf("a damaged undo file: %v", err)
+	if _, err := report.OpenUndo(path, report.Resume, origin); err == nil || !strings.Contains(err.Error(), "damaged, cannot resume: record on line 3:") {
+		t.Errorf("a damaged undo file: %v, want its line in the file, 3", err)
 	}
 }
 
