@@ -109,10 +109,10 @@ func openCSV(path string, k kind, mode Mode, o Origin, stdout io.Writer, resume 
 		if err = c.replace(func(f *os.File) error { return c.begin(f, f, hdr) }); err != nil {
 			err = fmt.Errorf("replace %s: %w", dst, err)
 		}
+	case !ex.ours && (k.appendOnForce || mode != New): // --resume or --force would not append to it either
+		err = fmt.Errorf("%s: not a plivo-bulk %s (it starts %.80q): refusing to append to it: use another %s", path, k.what, ex.first, k.flag)
 	case mode == New:
 		err = fmt.Errorf("%s: %w %s", path, ErrExists, k.exists)
-	case !ex.ours:
-		err = fmt.Errorf("%s: not a plivo-bulk %s (it starts %.80q): refusing to append to it: use another %s", path, k.what, ex.first, k.flag)
 	case ex.legacy && ex.origin != o: // checked on the first line, which a file of no record still has
 		err = originError(path, k.what, k.foreign, ex.origin, o)
 	default:

@@ -157,6 +157,7 @@ func TestOpenUndo_refuses(t *testing.T) {
 		{path, report.New, origin, "already exists (an undo file with rows): use --resume or --force"},
 		{path, report.Resume, report.Origin{Account: origin.Account, API: "http://127.0.0.1"}, "never emptied"},
 		{notUndo, report.Force, origin, "refusing to append"},
+		{notUndo, report.New, origin, "not a plivo-bulk undo file"}, // not "use --resume or --force"
 	} {
 		if _, err := report.OpenUndo(tt.path, tt.mode, tt.origin); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("OpenUndo(%s, %v, %v) = %v, want %q", tt.path, tt.mode, tt.origin, err, tt.want)
