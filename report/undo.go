@@ -83,7 +83,9 @@ func (u *UndoWriter) Close() error {
 	defer u.mu.Unlock()
 	var err error
 	if u.c.w != nil && u.c.err == nil {
-		err = u.merge() // failing, it leaves the file intact: the input reader merges a number's rows too
+		if err = u.merge(); err != nil { // the input reader merges a number's rows too
+			err = fmt.Errorf("merge each number's rows into one: %w (the file is intact, and lists some numbers more than once, which a rollback reads the same)", err)
+		}
 	}
 	if err = errors.Join(err, u.c.Close()); err != nil {
 		return fmt.Errorf("close undo file: %w", err)
