@@ -6,7 +6,6 @@ package main
 // use next.
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -22,20 +21,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/report"
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
-
-// e2eUndoRecords parses an undo file (a torn last line dropped) into its records, header first.
-func e2eUndoRecords(t *testing.T, path string) [][]string {
-	t.Helper()
-	data := []byte(e2eRead(t, path))
-	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-		data = data[:i+1]
-	}
-	recs, err := e2eRecords(data)
-	if err != nil {
-		t.Fatalf("undo file %s: %v\n%s", path, err, data)
-	}
-	return recs
-}
 
 // a report or undo file written against another account or API
 // host is refused, before any request, and left as it was. On its own
@@ -215,7 +200,7 @@ func TestReport_writeFails(t *testing.T) {
 	kept := e2eCheckUnrecorded(t, res, "--resume")
 	fx.quiesce(t)
 
-	data := []byte(e2eRead(t, report))
+	data := e2eRead(t, report)
 	rows, err := e2eParseReport(data, true)
 	if err != nil {
 		t.Fatalf("report: %v\n%s", err, data)
@@ -313,13 +298,12 @@ func TestUndo_widenedOnResume(t *testing.T) {
 	wide := r.write("wide.csv", e2eInput("number,app_id,alias", e2eAppA+",new alias", nums...))
 	e2eExit(t, "widened resume", r.run(e2eRun(wide, report, "--undo", "undo.csv", "--resume", "--rate", "0")...), 0)
 
-	recs := e2eUndoRecords(t, r.path("undo.csv"))
 	seen := map[string]bool{}
-	for _, rec := range recs[1:] {
-		if seen[rec[0]] {
-			t.Errorf("the undo file lists %s twice", rec[0])
+	for _, u := range readCSV(t, r.path("undo.csv")) {
+		if seen[u["number"]] {
+			t.Errorf("the undo file lists %s twice", u["number"])
 		}
-		seen[rec[0]] = true
+		seen[u["number"]] = true
 	}
 	res := r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...)
 	e2eExit(t, "running the undo file", res, 0)
@@ -374,9 +358,9 @@ func TestFiles_headerIsLineOne(t *testing.T) {
 		"export.csv": report.ExportColumns,
 	}
 	for name, header := range want {
-		recs, err := e2eRecords([]byte(e2eRead(t, r.path(name)))) // every record has the header's cells
-		if err != nil || len(recs) < 2 || !slices.Equal(recs[0], header) {
-			t.Errorf("%s: line 1 is %q (%v), want the header %q", name, recs, err, header)
+		got, rows, err := e2eCSV(e2eRead(t, r.path(name)), false) // every record has the header's cells
+		if err != nil || len(rows) < 1 || !slices.Equal(got, header) {
+			t.Errorf("%s: line 1 is %q (%v), want the header %q", name, got, err, header)
 		}
 	}
 	if py, err := exec.LookPath("python3"); err == nil {
@@ -400,12 +384,12 @@ func TestFiles_olderUndoFileRollsBack(t *testing.T) {
 	e2eExit(t, "an older undo file of another account", res, 2)
 	e2eHas(t, "stderr", res.stderr, "written against account MAOLDERVERSION000001")
 	res = r.run(append(args, "--allow-other-origin")...)
-	recs, err := e2eRecords([]byte(res.stdout))
-	got := map[string]string{}
-	for _, rec := range recs[min(1, len(recs)):] {
-		got[rec[0]] = rec[2] + " " + rec[9] // row: status alias
+	rows, err := e2eParseReport(res.stdout, false)
+	got := map[int]string{}
+	for _, g := range rows {
+		got[g.Row] = g.Status + " " + g.Targets[2]
 	}
-	if res.code != 0 || err != nil || got["3"] != "ok '=old" || got["4"] != "ok (clear)" || len(got) != 2 {
-		t.Errorf("rolled back: exit %d, report %q (%v)\n%s", res.code, recs, err, res.stderr)
+	if res.code != 0 || err != nil || got[3] != "ok '=old" || got[4] != "ok (clear)" || len(got) != 2 {
+		t.Errorf("rolled back: exit %d, report %v (%v)\n%s", res.code, got, err, res.stderr)
 	}
 }

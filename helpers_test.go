@@ -760,41 +760,62 @@ type e2eReportRow struct {
 	Targets                           [4]string // app_id, subaccount, alias, compliance_application_id
 }
 
-// e2eParseReport parses a report. With torn, an incomplete last line (the
-// process died writing it) is dropped; without, it is an error.
-func e2eParseReport(data []byte, torn bool) ([]e2eReportRow, error) {
-	if len(data) > 0 && data[len(data)-1] != '\n' {
+// e2eCSV parses a CSV file the tool wrote (report, plan, undo file,
+// export) into its header and rows, as maps from the header. With torn, an
+// incomplete last line (the process died writing it) is dropped; without,
+// it is an error.
+func e2eCSV(data string, torn bool) (header []string, rows []map[string]string, err error) {
+	if i := strings.LastIndexByte(data, '\n'); i < len(data)-1 {
 		if !torn {
-			return nil, fmt.Errorf("the last line has no newline: %q", data[bytes.LastIndexByte(data, '\n')+1:])
+			return nil, nil, fmt.Errorf("the last line has no newline: %q", data[i+1:])
 		}
-		data = data[:bytes.LastIndexByte(data, '\n')+1]
+		data = data[:i+1]
 	}
-	recs, err := e2eRecords(data)
-	if err != nil || len(recs) == 0 || !slices.Equal(recs[0], e2eReportColumns) {
-		return nil, fmt.Errorf("not a report (%v): %.200q", err, data)
+	recs, err := csv.NewReader(strings.NewReader(data)).ReadAll()
+	if err != nil || len(recs) == 0 {
+		return nil, nil, fmt.Errorf("not a CSV file (%v): %.200q", err, data)
 	}
-	var rows []e2eReportRow
 	for _, rec := range recs[1:] {
-		row, err1 := strconv.Atoi(rec[0])
-		attempts, err2 := strconv.Atoi(rec[5])
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, err
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = rec[i]
 		}
-		rows = append(rows, e2eReportRow{Row: row, Number: rec[1], Status: rec[2], HTTPStatus: rec[3], APIID: rec[4],
-			Attempts: attempts, Error: rec[6], Targets: [4]string(rec[7:11])})
+		rows = append(rows, m)
 	}
-	return rows, nil
+	return recs[0], rows, nil
 }
 
-// e2eRecords reads the CSV records of a file the tool wrote.
-func e2eRecords(data []byte) ([][]string, error) {
-	return csv.NewReader(bytes.NewReader(data)).ReadAll()
+// readCSV reads a complete CSV file the tool wrote as maps from its header.
+func readCSV(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	_, rows, err := e2eCSV(e2eRead(t, path), false)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rows
+}
+
+// e2eParseReport parses a report (see e2eCSV for torn).
+func e2eParseReport(data string, torn bool) ([]e2eReportRow, error) {
+	header, recs, err := e2eCSV(data, torn)
+	if err == nil && !slices.Equal(header, e2eReportColumns) {
+		err = fmt.Errorf("not a report: header %q", header)
+	}
+	var rows []e2eReportRow
+	for _, m := range recs {
+		row, err1 := strconv.Atoi(m["row"])
+		attempts, err2 := strconv.Atoi(m["attempts"])
+		err = errors.Join(err, err1, err2)
+		rows = append(rows, e2eReportRow{Row: row, Number: m["number"], Status: m["status"], HTTPStatus: m["http_status"], APIID: m["api_id"],
+			Attempts: attempts, Error: m["error"], Targets: [4]string{m["app_id"], m["subaccount"], m["alias"], m["compliance_application_id"]}})
+	}
+	return rows, err
 }
 
 // e2eReadReport reads and parses a complete report.
 func e2eReadReport(t *testing.T, path string) []e2eReportRow {
 	t.Helper()
-	rows, err := e2eParseReport([]byte(e2eRead(t, path)), false)
+	rows, err := e2eParseReport(e2eRead(t, path), false)
 	if err != nil {
 		t.Fatalf("report %s: %v", path, err)
 	}
@@ -806,24 +827,6 @@ func e2eReadReport(t *testing.T, path string) []e2eReportRow {
 func e2eReportLines(path string) int {
 	data, _ := os.ReadFile(path)
 	return max(0, bytes.Count(data, []byte("\n"))-1)
-}
-
-// readCSV reads a CSV file the tool wrote as maps from its header.
-func readCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	recs, err := e2eRecords([]byte(e2eRead(t, path)))
-	if err != nil || len(recs) == 0 {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out []map[string]string
-	for _, rec := range recs[1:] {
-		m := map[string]string{}
-		for i, h := range recs[0] {
-			m[h] = rec[i]
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // e2eReadSummary reads the file that --summary wrote.
