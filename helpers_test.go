@@ -822,6 +822,25 @@ func e2eReadReport(t *testing.T, path string) []e2eReportRow {
 	return rows
 }
 
+// e2eEveryRowOnce fails the test unless the report holds every one of the
+// input's n data rows (rows 2 to n+1) exactly once, with a status, and
+// returns its lines by row (rows 2 to n+1 only).
+func e2eEveryRowOnce(t *testing.T, lines []e2eReportRow, n int) map[int]e2eReportRow {
+	t.Helper()
+	byRow := map[int]e2eReportRow{}
+	for _, g := range lines {
+		if _, twice := byRow[g.Row]; twice || g.Status == "" || g.Row < 2 || g.Row > n+1 {
+			t.Errorf("row %d: a second line, no status or no such row: %+v", g.Row, g)
+			continue
+		}
+		byRow[g.Row] = g
+	}
+	if len(byRow) != n {
+		t.Errorf("the report has %d of the %d rows", len(byRow), n)
+	}
+	return byRow
+}
+
 // e2eReportLines returns the number of complete data lines in the file at
 // path (a report or an undo file), 0 if it does not exist yet.
 func e2eReportLines(path string) int {

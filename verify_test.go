@@ -115,29 +115,6 @@ func (f *verifyFront) handle(w http.ResponseWriter, q *http.Request) bool {
 	return false
 }
 
-// verifyLatest reads a report's latest line per number, as resume does.
-func verifyLatest(t *testing.T, path string) map[string]e2eReportRow {
-	t.Helper()
-	latest := map[string]e2eReportRow{}
-	for _, r := range e2eReadReport(t, path) {
-		latest[r.Number] = r
-	}
-	return latest
-}
-
-// verifyOneLinePerRow checks that a report holds, after its header, exactly
-// one line per input row, as a count of statuses needs.
-func verifyOneLinePerRow(t *testing.T, path string) {
-	t.Helper()
-	lines, rows := e2eReadReport(t, path), map[int]bool{}
-	for _, g := range lines {
-		rows[g.Row] = true
-	}
-	if len(lines) != verifyNumbers || len(rows) != verifyNumbers {
-		t.Errorf("report holds %d lines for %d rows, want one line for each of the %d input rows", len(lines), len(rows), verifyNumbers)
-	}
-}
-
 // verifyArgs is a run of numbers.csv with --verify, its summary at summary.
 func verifyArgs(summary string, extra ...string) []string {
 	return append([]string{"run", "--input", "numbers.csv", "--report", "report.csv", "--verify", "--backoff-base", "1ms", "--rate", "0", "--progress", "never", "--summary", summary}, extra...)
@@ -157,11 +134,9 @@ func TestVerifyByPage_listingIsAFilterAReadTheProof(t *testing.T) {
 	f.failOffset, f.shift = 60, true
 	res := f.r.run(verifyArgs("summary.json", "--max-attempts", "3")...)
 	e2eExit(t, "run (one row failed)", res, 1)
-	verifyOneLinePerRow(t, f.r.path("report.csv"))
-	latest := verifyLatest(t, f.r.path("report.csv"))
+	byRow := e2eEveryRowOnce(t, e2eReadReport(t, f.r.path("report.csv")), verifyNumbers)
 	for i := range verifyNumbers {
-		n := verifyNumber(i)
-		r := latest[n]
+		n, r := verifyNumber(i), byRow[i+2]
 		got, _ := f.fx.srv.Number(n)
 		switch {
 		case i == 7:
@@ -266,7 +241,7 @@ func TestVerify_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
 			if s := e2eReadSummary(t, f.r.path("resumed.json")); s.OK != verifyNumbers || s.AlreadyOK != 0 || s.Verify.Chosen != tt.read || (s.Verify.Resent == 1) != (tt.read == "page") || tt.read == "each" && f.lists != 0 {
 				t.Errorf("resume summary %+v, %d listing pages after the updates; want every row ok, read back %s, by page 1 sent again (one by one, a retry, no listing)", s, f.lists, tt.read)
 			}
-			verifyOneLinePerRow(t, f.r.path("report.csv"))
+			e2eEveryRowOnce(t, e2eReadReport(t, f.r.path("report.csv")), verifyNumbers)
 			// The report, now one line per row, is trusted as it is: no ok row is sent again.
 			f.mu.Lock()
 			clear(f.posts)
@@ -275,7 +250,7 @@ func TestVerify_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
 			if s := e2eReadSummary(t, f.r.path("again.json")); res.code != 0 || len(f.posts) != 0 || s.AlreadyOK != verifyNumbers {
 				t.Errorf("second resume: exit %d, %d numbers updated, summary %+v; want every row already ok, none sent:\n%s", res.code, len(f.posts), s, res.stderr)
 			}
-			verifyOneLinePerRow(t, f.r.path("report.csv"))
+			e2eEveryRowOnce(t, e2eReadReport(t, f.r.path("report.csv")), verifyNumbers)
 		})
 	}
 }
