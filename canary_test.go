@@ -67,7 +67,7 @@ func TestCanary_testsOnlyRowsThatChange(t *testing.T) {
 			front, dropped := e2eApplyNothing(t, fx)
 			res := r.with("PLIVO_API_URL", front).run(slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", "5", "--summary", "summary.json",
 				"--rate", "0", "--max-attempts", "2"}, e2eFastRetries, tt.extra)...)
-			sum, sent := e2eReadSummary(t, r.path("summary.json")), dropped()
+			sum, sent := e2eReadSummary[summaryFile](t, r.path("summary.json")), dropped()
 			e2eExit(t, "run", res, tt.code)
 			if tt.want != "" {
 				if !strings.Contains(res.stderr, tt.want) || strings.Contains(res.stderr, "canary passed") || strings.Contains(res.stderr, "--resume") {
@@ -194,7 +194,7 @@ func TestCanary_nightlyRunOnAFileMostlyDone(t *testing.T) {
 			res := r.run("run", "--input", input, "--report", "report.csv", "--summary", "summary.json", "--log-format", "json",
 				"--read", "each", "--skip-unchanged", "--canary", fmt.Sprint(canary), "--rate", "0")
 			fx.quiesce(t)
-			sum := e2eReadSummary(t, r.path("summary.json"))
+			sum := e2eReadSummary[summaryFile](t, r.path("summary.json"))
 			if res.code != 0 || sum.Skipped != held || sum.OK != n-held {
 				t.Fatalf("exit code %d, %d skipped, %d ok; want 0, %d, %d\n%v", res.code, sum.Skipped, sum.OK, held, n-held, res)
 			}
@@ -293,7 +293,7 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 				t.Errorf("%s: %s: %s, want one update answered 400", attempt, num, e2eDescribe(qs))
 			}
 		}
-		if sum := e2eReadSummary(t, r.path("summary.json")); sum.StoppedBy != "canary" || sum.Failed != canary || sum.NotAttempted != n-canary || sum.ExitCode != 1 {
+		if sum := e2eReadSummary[summaryFile](t, r.path("summary.json")); sum.StoppedBy != "canary" || sum.Failed != canary || sum.NotAttempted != n-canary || sum.ExitCode != 1 {
 			t.Errorf("%s: summary stopped_by %q failed %d not_attempted %d exit_code %d; want canary, %d, %d, 1", attempt, sum.StoppedBy, sum.Failed, sum.NotAttempted, sum.ExitCode, canary, n-canary)
 		}
 	}
@@ -396,7 +396,7 @@ func TestMaxFailures_stopsAHalfFailingRun(t *testing.T) {
 			if spentAt == 0 || len(rows) > maxRows || posted > maxRows || failed < tt.minFailed {
 				t.Errorf("stopped after %d rows (%d failed), %d numbers updated, the budget spent at row %d; want at most %d rows, at least %d failed", len(rows), failed, posted, spentAt, maxRows, tt.minFailed)
 			}
-			sum := e2eReadSummary(t, r.path("summary.json"))
+			sum := e2eReadSummary[summaryFile](t, r.path("summary.json"))
 			if sum.StoppedBy != "max_failures" || sum.ExitCode != 4 || sum.NotAttempted != n-len(rows) || sum.Failed != failed {
 				t.Errorf("summary stopped_by %q exit_code %d not_attempted %d failed %d; want max_failures, 4, %d, %d", sum.StoppedBy, sum.ExitCode, sum.NotAttempted, sum.Failed, n-len(rows), failed)
 			}

@@ -1,50 +1,33 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
-// startSandboxCmd runs `sandbox args` in-process with env as its
-// environment, and returns its banner once printed, and stop, which
-// interrupts it and returns the rest of its output and its error.
-func startSandboxCmd(t *testing.T, env map[string]string, args ...string) (banner string, stop func() (string, error)) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, nil, append([]string{"sandbox"}, args...), envOf(env), nil, pw, io.Discard)
-		pw.Close()
-	}()
-	lines := bufio.NewReader(pr)
-	for !strings.Contains(banner, "Serving until interrupted") {
-		line, err := lines.ReadString('\n')
-		if banner += line; err != nil {
-			break
-		}
-	}
-	return banner, func() (string, error) {
-		cancel()
-		rest, _ := io.ReadAll(lines) // until run returns and closes pw
-		return string(rest), <-done
+// startSandboxCmd starts `sandbox args` on r, and returns its banner once
+// printed, and stop, which interrupts it and returns the rest of its output
+// and its exit code.
+func startSandboxCmd(t *testing.T, r *e2eRunner, args ...string) (banner string, stop func() (string, int)) {
+	p := r.start(nil, append([]string{"sandbox"}, args...)...)
+	e2eWaitFor(t, 10*time.Second, "the banner", func() bool { return strings.Contains(p.stdout.String(), "Serving until interrupted") || p.exited() })
+	banner = p.stdout.String()
+	return banner, func() (string, int) {
+		p.signal(syscall.SIGINT)
+		res := p.wait()
+		return strings.TrimPrefix(res.stdout, banner), res.code
 	}
 }
 
 func TestRunSandbox_servesAndDumps(t *testing.T) {
-	dir := t.TempDir()
-	numbers, dump := filepath.Join(dir, "numbers.csv"), filepath.Join(dir, "dump.csv")
-	if err := os.WriteFile(numbers, []byte("number,app_id,alias\n12025551111,111,Old\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	banner, stop := startSandboxCmd(t, nil, "--listen", "127.0.0.1:0", "--numbers", numbers, "--apps", "222", "--dump", dump, "--latency", "1ms")
+	r := e2eNewRunner(t, nil)
+	r.write("numbers.csv", "number,app_id,alias\n12025551111,111,Old\n")
+	banner, stop := startSandboxCmd(t, r, "--listen", "127.0.0.1:0", "--numbers", "numbers.csv", "--apps", "222", "--dump", "dump.csv", "--latency", "1ms")
 	m := regexp.MustCompile(`(?m)^  export PLIVO_API_URL=(\S+) PLIVO_AUTH_ID=(\S+) PLIVO_AUTH_TOKEN=(\S+)$`).FindStringSubmatch(banner)
 	if m == nil || !strings.Contains(banner, "on "+m[1]+"\naccount "+m[2]+" with 1 numbers; rate limit 300/5s; latency 1ms\n") {
 		t.Fatalf("banner:\n%s", banner)
@@ -55,22 +38,21 @@ func TestRunSandbox_servesAndDumps(t *testing.T) {
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusAccepted {
 		t.Errorf("update: %v %v, want 202", res, err)
 	}
-	out, err := stop()
-	if err != nil || !strings.Contains(out, "stopped after 1 requests: 1 updates applied (1 changed a number), 0 rate limited, 0 failed on purpose\nnumbers written to "+dump) {
-		t.Errorf("stop: %v\n%s", err, out)
+	out, code := stop()
+	if code != 0 || !strings.Contains(out, "stopped after 1 requests: 1 updates applied (1 changed a number), 0 rate limited, 0 failed on purpose\nnumbers written to "+r.path("dump.csv")) {
+		t.Errorf("stop: exit %d\n%s", code, out)
 	}
-	if got, _ := os.ReadFile(dump); string(got) != "number,app_id,subaccount,alias,compliance_application_id,compliance_status\n12025551111,222,,New,,accepted\n" {
+	if got := e2eRead(t, r.path("dump.csv")); got != "number,app_id,subaccount,alias,compliance_application_id,compliance_status\n12025551111,222,,New,,accepted\n" {
 		t.Errorf("dump = %q", got)
 	}
 }
 
 func TestRunSandbox_neverPrintsATokenFromTheEnvironment(t *testing.T) {
-	const token = "envTokenThatMustNotBePrinted0123456789"
-	banner, stop := startSandboxCmd(t, map[string]string{"PLIVO_AUTH_ID": "MA ENV'S", "PLIVO_AUTH_TOKEN": token},
-		"--listen", "127.0.0.1:0", "--dump", "-", "--rate-limit", "0", "--fail-rate", "0.05", "--default-app-on-missing")
-	out, err := stop()
-	if err != nil || strings.Contains(banner+out, token) || !strings.HasSuffix(out, "compliance_status\n") {
-		t.Errorf("%v; output shows the token or lacks the (empty) dump:\n%s%s", err, banner, out)
+	// The runner fails the test if any form of the token is printed.
+	r := e2eNewRunner(t, nil).with("PLIVO_AUTH_ID", "MA ENV'S").withToken("MA ENV'S", "tok-envTokenThatMustNotBePrinted0123456789")
+	banner, stop := startSandboxCmd(t, r, "--listen", "127.0.0.1:0", "--dump", "-", "--rate-limit", "0", "--fail-rate", "0.05", "--default-app-on-missing")
+	if out, code := stop(); code != 0 || !strings.HasSuffix(out, "compliance_status\n") {
+		t.Errorf("exit %d; output lacks the (empty) dump:\n%s%s", code, banner, out)
 	}
 	e2eHas(t, "banner", banner, `PLIVO_AUTH_ID='MA ENV'\''S'`+"\n", "taken from PLIVO_AUTH_TOKEN", "0 numbers; failing 5% of number requests; default app on missing app_id: none\n", "no numbers loaded")
 }

@@ -202,7 +202,7 @@ func TestConfirm_prompt(t *testing.T) {
 			if tt.wantCode == 1 {
 				stopAdvice(t, res.stdout, "5 rows were not attempted\r\n")
 			}
-			sum := e2eReadSummary(t, r.path("summary.json"))
+			sum := e2eReadSummary[summaryFile](t, r.path("summary.json"))
 			if want := map[int]string{1: "declined", 130: "interrupted"}[tt.wantCode]; sum.StoppedBy != want {
 				t.Errorf("summary stopped_by %q, want %q", sum.StoppedBy, want)
 			}
@@ -461,7 +461,7 @@ func TestConfirm_bigRunCanaryUndo(t *testing.T) {
 	if changed == 0 || changed > canary {
 		t.Fatalf("%d numbers changed, want the canary's, at most %d", changed, canary)
 	}
-	if sum := e2eReadSummary(t, r.path("summary.json")); sum.StoppedBy != "declined" || sum.OK != canary || sum.NotAttempted != n-canary {
+	if sum := e2eReadSummary[summaryFile](t, r.path("summary.json")); sum.StoppedBy != "declined" || sum.OK != canary || sum.NotAttempted != n-canary {
 		t.Errorf("summary: stopped_by %q, ok %d, not attempted %d; want declined, %d, %d", sum.StoppedBy, sum.OK, sum.NotAttempted, canary, n-canary)
 	}
 	if undoRows := e2eReportLines(r.path("undo.csv")); undoRows != changed {

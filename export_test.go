@@ -59,7 +59,7 @@ func TestExport_accountChangesWhileListed(t *testing.T) {
 			if changed := strings.Contains(res.stderr, "the account changed while it was listed"); changed != (tc.code == 5) {
 				t.Errorf("stderr says the account changed: %v, want %v\n%s", changed, tc.code == 5, res.stderr)
 			}
-			if s := e2eReadSummary(t, r.path("summary.json")); s.ExitCode != tc.code {
+			if s := e2eReadSummary[summaryFile](t, r.path("summary.json")); s.ExitCode != tc.code {
 				t.Errorf("summary exit_code %d, want %d", s.ExitCode, tc.code)
 			}
 			// The file is written either way, a header first.

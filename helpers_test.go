@@ -848,10 +848,10 @@ func e2eReportLines(path string) int {
 	return max(0, bytes.Count(data, []byte("\n"))-1)
 }
 
-// e2eReadSummary reads the file that --summary wrote.
-func e2eReadSummary(t *testing.T, path string) summaryFile {
+// e2eReadSummary reads the file that --summary wrote, as a summaryFile or
+// as its keys and values (a map[string]any).
+func e2eReadSummary[T any](t *testing.T, path string) (s T) {
 	t.Helper()
-	var s summaryFile
 	if err := json.Unmarshal([]byte(e2eRead(t, path)), &s); err != nil {
 		t.Fatalf("summary %s: %v", path, err)
 	}

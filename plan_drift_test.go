@@ -78,7 +78,7 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 			if res.code == exitDrift && strings.Contains(res.stderr, "plivo-bulk:") {
 				t.Errorf("drift is told by the summary, not as an error:\n%s", res.stderr)
 			}
-			s := e2eReadSummary(t, r.path("summary.json"))
+			s := e2eReadSummary[summaryFile](t, r.path("summary.json"))
 			if s.ExitCode != tt.code || (s.Changes == nil) != (tt.differ == nil) || s.Changes["yes"] != tt.yes || !maps.Equal(s.DifferByField, tt.differ) {
 				t.Errorf("summary exit_code %v, changes %v, differ_by_field %v; want %d, yes %v, %v", s.ExitCode, s.Changes, s.DifferByField, tt.code, tt.yes, tt.differ)
 			}

@@ -171,7 +171,7 @@ func e2eReadWorkflow(t *testing.T, mode string, cfg sandbox.Config, seed []sandb
 		t.Helper()
 		argv = append(argv, "--summary", r.path(name+".json"))
 		_, out.counts[name] = e2eReadStep(t, fx, r, code, argv...)
-		out.sums[name] = e2eReadSummary(t, r.path(name+".json"))
+		out.sums[name] = e2eReadSummary[summaryFile](t, r.path(name+".json"))
 	}
 
 	step("plan", 1, append([]string{"plan", "--input", input, "--output", r.path("plan.csv")}, read...)...)
@@ -399,7 +399,7 @@ func TestRead_autoPicksTheCheaper(t *testing.T) {
 				b.WriteString(e2eCSVLine(ns[i*tt.step+tt.step/2], fmt.Sprintf("Desk %d", i)))
 			}
 			_, c := e2eReadStep(t, fx, r, 0, "plan", "--input", r.write("input.csv", b.String()), "--output", r.path("plan.csv"), "--summary", r.path("plan.json"))
-			s := e2eReadSummary(t, r.path("plan.json"))
+			s := e2eReadSummary[summaryFile](t, r.path("plan.json"))
 			if s.Read.Chosen != tt.chosen || s.Read.AccountNumbers != tt.m || s.Read.Pages != tt.pages || s.Read.Requests != tt.pages+tt.reads ||
 				c.Lists != tt.pages || c.reads() != tt.reads || int(s.Requests) != c.total() {
 				t.Errorf("summary read %+v, %d requests; sent %d pages, %d reads, %d requests; want %s, %d numbers, %d pages, %d reads, the requests sent",

@@ -111,7 +111,7 @@ func TestStop_signalEndsWaits(t *testing.T) {
 			if posts := fx.posts(t, time.Time{}); len(posts) != 0 {
 				t.Errorf("updates were sent: %v", posts)
 			}
-			if sum := e2eReadSummary(t, r.path("summary.json")); sum.ExitCode != 130 || sum.StoppedBy != "interrupted" {
+			if sum := e2eReadSummary[summaryFile](t, r.path("summary.json")); sum.ExitCode != 130 || sum.StoppedBy != "interrupted" {
 				t.Errorf("summary stopped_by %q exit_code %d, want interrupted 130", sum.StoppedBy, sum.ExitCode)
 			}
 		})

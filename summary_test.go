@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
@@ -14,16 +13,6 @@ import (
 	"github.com/plivo-bulk/plivo-bulk/sandbox"
 )
 
-// readSummaryKeys reads a --summary file as its keys and values.
-func readSummaryKeys(t *testing.T, path string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(e2eRead(t, path)), &m); err != nil {
-		t.Fatalf("summary: %v", err)
-	}
-	return m
-}
-
 // TestSummary_saysWhatRanAgainstWhatAndWhen: a run's summary names the
 // tool's version, the account and API, the input and report, when it
 // started and finished; and README's table lists exactly its keys.
@@ -32,7 +21,7 @@ func TestSummary_saysWhatRanAgainstWhatAndWhen(t *testing.T) {
 	_, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 101, 1, e2eAppA)
 	rep, sum := r.path("report.csv"), r.path("summary.json")
 	e2eExit(t, "run", r.run("run", "--input", input, "--report", rep, "--summary", sum, "--rate", "0"), 0)
-	m := readSummaryKeys(t, sum)
+	m := e2eReadSummary[map[string]any](t, sum)
 	for key, want := range map[string]any{"command": "run", "version": versionLine(), "input": input, "output": rep, "exit_code": 0.0, "error": "", "stopped_by": ""} {
 		if m[key] != want {
 			t.Errorf("%s = %v, want %v", key, m[key], want)
@@ -104,7 +93,7 @@ func TestSummary_writtenWhateverEndsTheRun(t *testing.T) {
 				}
 				return
 			}
-			m := readSummaryKeys(t, r.path("summary.json"))
+			m := e2eReadSummary[map[string]any](t, r.path("summary.json"))
 			e, _ := m["error"].(string)
 			if res.code != exitUsage || m["exit_code"] != 2.0 || e == "" || !strings.Contains(e, tt.want) || !strings.Contains(res.stderr, e) {
 				t.Errorf("exit %d, summary exit_code %v error %q; want 2 and the error stderr gives, holding %q\n%s", res.code, m["exit_code"], m["error"], tt.want, res.stderr)
@@ -139,7 +128,7 @@ func TestLogs_countsAndFigures(t *testing.T) {
 	if _, ok := finished["effective_rate"]; !ok {
 		t.Errorf("run finished has no effective_rate: %v", finished)
 	}
-	if sf := e2eReadSummary(t, r.path("summary.json")); sf.ExitCode != 1 || sf.OK != 3 || sf.Invalid != 6 || sf.Command != "run" || sf.Output != r.path("r.csv") {
+	if sf := e2eReadSummary[summaryFile](t, r.path("summary.json")); sf.ExitCode != 1 || sf.OK != 3 || sf.Invalid != 6 || sf.Command != "run" || sf.Output != r.path("r.csv") {
 		t.Errorf("summary file = %+v", sf)
 	}
 	res = r.run("run", "--dry-run", "--log-format", "json", "--input", r.write("in.csv", "number,app_id\n12025550601,20372631212782780\n12025550602,2.03726E+16\n"), "--report", "-", "--undo", "undo.csv")

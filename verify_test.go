@@ -157,7 +157,7 @@ func TestVerifyByPage_listingIsAFilterAReadTheProof(t *testing.T) {
 			t.Errorf("number %d updated %d times, want %d", i, f.posts[n], wantPosts)
 		}
 	}
-	s := e2eReadSummary(t, f.r.path("summary.json"))
+	s := e2eReadSummary[summaryFile](t, f.r.path("summary.json"))
 	if v := s.Verify; s.OK != 99 || s.Failed != 1 || s.Unverified != 0 || v.Chosen != "page" || v.Rows != 100 || v.Listed != 100-21-3-3 || v.Resent != 1+1+2+2 {
 		t.Errorf("summary %+v; want 99 ok, 1 failed, read back by page: 100 rows, 73 listed, 6 updates sent again", s)
 	}
@@ -218,7 +218,7 @@ func TestVerify_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
 			if tt.sig == syscall.SIGINT {
 				e2eExit(t, "run", res, exitInterrupted)
 				end := e2eLog(res.stderr, "run finished")
-				if s := e2eReadSummary(t, r.path("summary.json")); s.Unverified != u || s.OK != 0 || s.Failed != 0 || s.NotAttempted != verifyNumbers-u ||
+				if s := e2eReadSummary[summaryFile](t, r.path("summary.json")); s.Unverified != u || s.OK != 0 || s.Failed != 0 || s.NotAttempted != verifyNumbers-u ||
 					end == nil || end["unverified"] != float64(u) || end["failed"] != float64(0) {
 					t.Errorf("summary file %+v, log %v; want %d rows unverified, the rest not attempted", s, end, u)
 				}
@@ -238,7 +238,7 @@ func TestVerify_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
 			}
 			// --verify-read each reads each number right after its update, though
 			// the listing would cost less: no listing after the updates.
-			if s := e2eReadSummary(t, f.r.path("resumed.json")); s.OK != verifyNumbers || s.AlreadyOK != 0 || s.Verify.Chosen != tt.read || (s.Verify.Resent == 1) != (tt.read == "page") || tt.read == "each" && f.lists != 0 {
+			if s := e2eReadSummary[summaryFile](t, f.r.path("resumed.json")); s.OK != verifyNumbers || s.AlreadyOK != 0 || s.Verify.Chosen != tt.read || (s.Verify.Resent == 1) != (tt.read == "page") || tt.read == "each" && f.lists != 0 {
 				t.Errorf("resume summary %+v, %d listing pages after the updates; want every row ok, read back %s, by page 1 sent again (one by one, a retry, no listing)", s, f.lists, tt.read)
 			}
 			e2eEveryRowOnce(t, e2eReadReport(t, f.r.path("report.csv")), verifyNumbers)
@@ -247,7 +247,7 @@ func TestVerify_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
 			clear(f.posts)
 			f.mu.Unlock()
 			res = f.r.run(verifyArgs("again.json", "--resume", "--verify-read", tt.read)...)
-			if s := e2eReadSummary(t, f.r.path("again.json")); res.code != 0 || len(f.posts) != 0 || s.AlreadyOK != verifyNumbers {
+			if s := e2eReadSummary[summaryFile](t, f.r.path("again.json")); res.code != 0 || len(f.posts) != 0 || s.AlreadyOK != verifyNumbers {
 				t.Errorf("second resume: exit %d, %d numbers updated, summary %+v; want every row already ok, none sent:\n%s", res.code, len(f.posts), s, res.stderr)
 			}
 			e2eEveryRowOnce(t, e2eReadReport(t, f.r.path("report.csv")), verifyNumbers)
