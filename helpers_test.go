@@ -611,6 +611,23 @@ func (p *e2eProc) signal(sig syscall.Signal) {
 	}
 }
 
+// alive fails the test now if the command has ended (before what).
+func (p *e2eProc) alive(what string) {
+	if p.r.t.Helper(); p.exited() {
+		p.r.t.Fatalf("plivo-bulk %v ended %s\n%v", p.argv, what, p.wait())
+	}
+}
+
+// signalEnds sends sig and fails the test now unless the command ends
+// within d; it returns how it ended.
+func (p *e2eProc) signalEnds(sig syscall.Signal, d time.Duration) e2eResult {
+	p.r.t.Helper()
+	if p.signal(sig); !p.waitTimeout(d) {
+		p.r.t.Fatalf("plivo-bulk %v: no exit %v after %v", p.argv, d, sig)
+	}
+	return p.wait()
+}
+
 func (p *e2eProc) waitTimeout(d time.Duration) bool {
 	select {
 	case <-p.done:

@@ -624,14 +624,8 @@ func TestRun_interruptAndResume(t *testing.T) {
 					}
 				}
 			}
-			if p.exited() {
-				t.Fatalf("the run ended before it could be interrupted\n%v", p.wait())
-			}
-			p.signal(sig)
-			if !p.waitTimeout(15 * time.Second) {
-				t.Fatalf("no exit 15s after %v", sig)
-			}
-			res := p.wait()
+			p.alive("before it could be interrupted")
+			res := p.signalEnds(sig, 15*time.Second)
 			e2eExit(t, "run", res, map[bool]int{true: 130, false: -1}[graceful])
 			fx.quiesce(t)
 
@@ -726,20 +720,14 @@ func TestRun_secondSignalStopsAtOnce(t *testing.T) {
 
 	p := r.start(nil, e2eRun(input, report, "--rate", "0", "--timeout", "30s", "--log-format", "json")...)
 	e2eWaitFor(t, 10*time.Second, "every update in flight", func() bool { return fx.requests() >= 1+int64(len(numbers)) || p.exited() })
-	if p.exited() {
-		t.Fatalf("the run ended early\n%v", p.wait())
-	}
+	p.alive("before its updates were all in flight")
 	p.signal(syscall.SIGINT)
 	e2eWaitFor(t, 5*time.Second, "the first signal's message", func() bool { return strings.Contains(p.stderr.String(), "waiting for calls in flight") || p.exited() })
 	if p.waitTimeout(300 * time.Millisecond) {
 		t.Fatalf("the run ended at the first SIGINT, without waiting for the calls in flight\n%v", p.wait())
 	}
 	sent := time.Now()
-	p.signal(syscall.SIGINT)
-	if !p.waitTimeout(5 * time.Second) {
-		t.Fatalf("no exit 5s after the second SIGINT")
-	}
-	res := p.wait()
+	res := p.signalEnds(syscall.SIGINT, 5*time.Second)
 	if took := time.Since(sent); took > 3*time.Second {
 		t.Errorf("the run took %v to end after the second SIGINT", took)
 	}

@@ -98,14 +98,8 @@ func TestStop_signalEndsWaits(t *testing.T) {
 				return hits.Load() > 0 || tt.match == nil && time.Since(start) > 300*time.Millisecond || p.exited()
 			})
 			time.Sleep(50 * time.Millisecond) // well into it
-			if p.exited() {
-				t.Fatalf("the run ended before the signal\n%v", p.wait())
-			}
-			p.signal(tt.sig)
-			if !p.waitTimeout(3 * time.Second) {
-				t.Fatalf("no exit 3s after %v: the wait ignores the signal", tt.sig)
-			}
-			res := p.wait()
+			p.alive("before the signal")
+			res := p.signalEnds(tt.sig, 3*time.Second) // or the wait ignores the signal
 			e2eExit(t, "run", res, 130)
 			e2eHas(t, "stderr", res.stderr, "interrupted")
 			if posts := fx.posts(t, time.Time{}); len(posts) != 0 {
@@ -144,9 +138,7 @@ func TestStop_thirdSignalExitsAtOnce(t *testing.T) {
 		last = n
 		return stalled || p.exited()
 	})
-	if p.exited() {
-		t.Fatalf("the run ended though its report could not be read\n%v", p.wait())
-	}
+	p.alive("though its report could not be read")
 	p.signal(syscall.SIGINT)
 	e2eWaitFor(t, 5*time.Second, "the first signal's notice", func() bool { return strings.Contains(p.stderr.String(), "waiting for calls in flight") })
 	p.signal(syscall.SIGINT)
@@ -155,11 +147,7 @@ func TestStop_thirdSignalExitsAtOnce(t *testing.T) {
 		t.Fatalf("the second signal ended the run: the test proves nothing about the third\n%v", p.wait())
 	}
 	sent := time.Now()
-	p.signal(syscall.SIGINT)
-	if !p.waitTimeout(2 * time.Second) {
-		t.Fatal("no exit 2s after the third SIGINT")
-	}
-	res := p.wait()
+	res := p.signalEnds(syscall.SIGINT, 2*time.Second)
 	if took := time.Since(sent); took > time.Second {
 		t.Errorf("the third signal took %v to end the run", took)
 	}
