@@ -200,7 +200,7 @@ func TestCanary_nightlyRunOnAFileMostlyDone(t *testing.T) {
 			}
 			at, _ := e2eLog(res.stderr, "starting run")["requests_at_most"].(float64)
 			announced := int(at)
-			sent := fx.rec.all()
+			sent := fx.all()
 			if announced != len(sent) || int(sum.Requests) != len(sent) {
 				t.Errorf("%d requests sent, %d counted; the start announced %d", len(sent), sum.Requests, announced)
 			}
@@ -244,8 +244,8 @@ func TestRun_sendsAtMostTheRequestsAnnounced(t *testing.T) {
 			"--canary", "2", "--read", read, "--log-format", "json", "--rate", "0", "--concurrency", "2")
 		atMost, _ := e2eLog(res.stderr, "starting run")["requests_at_most"].(float64)
 		sent, _ := e2eLog(res.stderr, "run finished")["requests"].(float64)
-		if fx.quiesce(t); res.code != 0 || atMost == 0 || sent != float64(fx.rec.len()) {
-			t.Fatalf("--read %s: exit %d, %v requests counted, %d received; want 0 and the same:\n%s", read, res.code, sent, fx.rec.len(), res.stderr)
+		if fx.quiesce(t); res.code != 0 || atMost == 0 || sent != float64(len(fx.all())) {
+			t.Fatalf("--read %s: exit %d, %v requests counted, %d received; want 0 and the same:\n%s", read, res.code, sent, len(fx.all()), res.stderr)
 		}
 		if sent > atMost {
 			t.Errorf("--read %s: %v requests sent, but the start line said at most %v", read, sent, atMost)

@@ -67,7 +67,9 @@ func (fr *e2eFixture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				q.APIID = m.APIID
 			}
 		}
-		fr.rec.add(q)
+		fr.mu.Lock()
+		fr.reqs = append(fr.reqs, q)
+		fr.mu.Unlock()
 	}()
 
 	// The fault this request meets ("" for none), and a variant, 0 to 2.

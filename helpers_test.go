@@ -153,12 +153,12 @@ const (
 type e2eFixture struct {
 	srv                *sandbox.Server
 	faults             e2eFaults
-	rec                *e2eRecorder
 	url, authID, token string
 
 	mu       sync.Mutex // guards the rest
 	rng      *mrand.Rand
 	received int64
+	reqs     []e2eRequest // every request answered, recorded by ServeHTTP
 }
 
 func e2eStartFixture(t *testing.T, cfg sandbox.Config, numbers ...sandbox.Number) *e2eFixture {
@@ -186,7 +186,7 @@ func e2eStartFaulty(t *testing.T, faults e2eFaults, cfg sandbox.Config, numbers 
 	for faults.Seed == 0 {
 		faults.Seed = mrand.Uint64()
 	}
-	fx := &e2eFixture{srv: srv, faults: faults, rec: &e2eRecorder{}, authID: cfg.AuthID, token: cfg.AuthToken,
+	fx := &e2eFixture{srv: srv, faults: faults, authID: cfg.AuthID, token: cfg.AuthToken,
 		rng: mrand.New(mrand.NewPCG(faults.Seed, faults.Seed^0x9e3779b97f4a7c15))}
 	fx.url = e2eServe(t, fx)
 	return fx
@@ -200,7 +200,7 @@ func (fx *e2eFixture) quiesce(t *testing.T) {
 	t.Helper()
 	stable := 0
 	e2eWaitFor(t, 10*time.Second, "the sandbox to finish its requests", func() bool {
-		if int64(fx.rec.len()) == fx.requests() {
+		if int64(len(fx.all())) == fx.requests() {
 			stable++
 		} else {
 			stable = 0
@@ -273,18 +273,11 @@ func e2eUntouched(t *testing.T, fx *e2eFixture, what string, want ...sandbox.Num
 	}
 }
 
-// e2eRecorder keeps every request the front answered.
-type e2eRecorder struct {
-	mu   sync.Mutex
-	reqs []e2eRequest
-}
-
-func (r *e2eRecorder) add(q e2eRequest) { r.mu.Lock(); r.reqs = append(r.reqs, q); r.mu.Unlock() }
-func (r *e2eRecorder) len() int         { r.mu.Lock(); defer r.mu.Unlock(); return len(r.reqs) }
-func (r *e2eRecorder) all() []e2eRequest {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.reqs)
+// all returns the requests answered so far.
+func (fx *e2eFixture) all() []e2eRequest {
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	return slices.Clone(fx.reqs)
 }
 
 // posts returns, once the sandbox has recorded every request it received,
@@ -293,7 +286,7 @@ func (r *e2eRecorder) all() []e2eRequest {
 func (fx *e2eFixture) posts(t *testing.T, since time.Time) map[string][]e2eRequest {
 	fx.quiesce(t)
 	m := make(map[string][]e2eRequest)
-	for _, q := range fx.rec.all() {
+	for _, q := range fx.all() {
 		if q.Method == "POST" && !q.Time.Before(since) {
 			m[q.Number] = append(m[q.Number], q)
 		}

@@ -48,7 +48,7 @@ func TestPreflight_checksEveryDistinctApp(t *testing.T) {
 	e2eHas(t, "stderr", res.stderr, "preflight_reads=1000", "the first ones in file order are checked", "checked=1000")
 	fx.quiesce(t)
 	got := map[string]int{}
-	for _, q := range fx.rec.all() {
+	for _, q := range fx.all() {
 		if _, id, ok := strings.Cut(q.Path, "/Application/"); ok && q.Method == http.MethodGet {
 			got[strings.TrimSuffix(id, "/")]++
 		}

@@ -114,11 +114,11 @@ func e2eCount(qs []e2eRequest) e2eReadCounts {
 func e2eReadStep(t *testing.T, fx *e2eFixture, r *e2eRunner, wantCode int, argv ...string) (e2eResult, e2eReadCounts) {
 	t.Helper()
 	fx.quiesce(t)
-	before := fx.rec.len()
+	before := len(fx.all())
 	res := r.run(slices.Concat(argv, e2eFastRetries, []string{"--rate", "0"})...)
 	e2eExit(t, fmt.Sprint(argv), res, wantCode)
 	fx.quiesce(t)
-	return res, e2eCount(fx.rec.all()[before:])
+	return res, e2eCount(fx.all()[before:])
 }
 
 // e2eComparable returns a file's text with the sandbox's port taken out

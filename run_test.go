@@ -280,7 +280,7 @@ func e2eVerifyReport(t *testing.T, fx *e2eFixture, seed []sandbox.Number, want [
 	delete(preflight, "a")
 	delete(preflight, "s")
 	byNumber, others := map[string][]e2eRequest{}, 0
-	for _, q := range fx.rec.all() {
+	for _, q := range fx.all() {
 		if q.Number != "" {
 			byNumber[q.Number] = append(byNumber[q.Number], q)
 		} else if others++; q.Method != "GET" {
@@ -411,7 +411,7 @@ func e2eRetries(t *testing.T, faults e2eFaults, cfg sandbox.Config, args []strin
 	fx.quiesce(t)
 	byNumber := map[string][]e2eRequest{}
 	garbledReads := 0
-	for _, q := range fx.rec.all() {
+	for _, q := range fx.all() {
 		byNumber[q.Number] = append(byNumber[q.Number], q)
 		if q.Method == "GET" && q.Number != "" && q.Fault == "garbage" && q.Status >= 200 && q.Status < 300 {
 			garbledReads++

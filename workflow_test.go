@@ -56,7 +56,7 @@ func TestWorkflow_planRunUndo(t *testing.T) {
 			t.Errorf("plan row %s = %v\nwant change %s, %s %q -> %q, error containing %q", c.row, row, c.change, c.field, c.current, c.target, c.errPart)
 		}
 	}
-	for _, q := range fx.rec.all() {
+	for _, q := range fx.all() {
 		if q.Method == http.MethodPost {
 			t.Fatalf("plan sent an update: %+v", q)
 		}
