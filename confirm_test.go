@@ -67,22 +67,16 @@ func (r *e2eRunner) startPTY(adjust func(*exec.Cmd), argv ...string) *ptyProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.bin == "" {
-		r = r.binary()
-	}
-	p := &ptyProc{e2eProc: &e2eProc{r: r, argv: argv, stdout: &e2eSyncBuffer{}, stderr: &e2eSyncBuffer{}, done: make(chan struct{})},
-		master: master, drained: make(chan struct{})}
-	cmd := exec.Command(r.bin, argv...)
-	cmd.Dir, cmd.Env = r.dir, r.binEnv()
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	// A session of its own with the pty as its controlling terminal: a
-	// typed Ctrl-C signals its foreground process group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if adjust != nil {
-		adjust(cmd)
-	}
-	p.cmd = cmd
-	p.startCmd()
+	p := &ptyProc{master: master, drained: make(chan struct{})}
+	p.e2eProc = r.startVia(nil, func(cmd *exec.Cmd) {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		// A session of its own with the pty as its controlling terminal: a
+		// typed Ctrl-C signals its foreground process group.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		if adjust != nil {
+			adjust(cmd)
+		}
+	}, argv...)
 	_ = slave.Close()
 	go func() { _, _ = io.Copy(p.stdout, master); close(p.drained) }() // EIO once the child exits
 	t.Cleanup(func() { _ = master.Close() })
@@ -348,7 +342,7 @@ func TestConfirm_ttyThatIsNoTerminalAsksNothing(t *testing.T) {
 		t.Skipf("no mount namespace to bind /dev/null on /dev/tty in: %v %s", err, out)
 	}
 	fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, 3, e2eAppA)
-	res := r.startVia(nil, []string{"unshare", "-rm", "sh", "-c", bind, "sh"},
+	res := r.startVia([]string{"unshare", "-rm", "sh", "-c", bind, "sh"}, nil,
 		slices.Concat([]string{"run", "--input", input, "--report", "report.csv"}, confirmArgs)...).wait()
 	e2eExit(t, "run", res, 0)
 	confirmChanged(t, fx, numbers, 3)

@@ -141,7 +141,7 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 			t.Skip("no bash for <(...)")
 		}
 		fx, r, _, _ := e2eMoveAll(t, sandbox.Config{}, 1320, 8, e2eAppA) // nums
-		res := r.startVia(nil, []string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"},
+		res := r.startVia([]string{"/bin/bash", "-c", `exec "$@" --input <(cat numbers.csv)`, "bash"}, nil,
 			slices.Concat([]string{"run", "--report", "report.csv", "--rate", "0"}, e2eFastRetries)...).wait()
 		e2eExit(t, "run", res, 0)
 		e2eSent(t, fx, time.Time{}, want)
@@ -194,7 +194,7 @@ func TestReport_writeFails(t *testing.T) {
 	fx, r, input, nums := e2eMoveAll(t, sandbox.Config{}, 1400, 100, e2eAppA) // 3 KB: its private copy fits the limit
 	report := r.path("report.csv")
 	// dash counts ulimit -f in 512-byte blocks: 4 KiB, some 45 report rows.
-	res := r.startVia(nil, []string{"sh", "-c", `ulimit -f 8 && exec "$@"`, "sh"}, e2eRun(input, report, "--rate", "0")...).wait()
+	res := r.startVia([]string{"sh", "-c", `ulimit -f 8 && exec "$@"`, "sh"}, nil, e2eRun(input, report, "--rate", "0")...).wait()
 	kept := e2eCheckUnrecorded(t, res, "--resume")
 	fx.quiesce(t)
 
@@ -259,7 +259,7 @@ func TestReport_intoClosedPipe(t *testing.T) {
 	// head reads the header; the group then closes
 	// its copy of the pipe and says so. sh reports the binary's exit code.
 	script := `{ "$@"; echo $? > code.txt; } | { head -1 > first.txt; exec <&-; : > closed; }`
-	p := r.startVia(nil, []string{"sh", "-c", script, "sh"}, e2eRun(input, "-", "--rate", "30")...)
+	p := r.startVia([]string{"sh", "-c", script, "sh"}, nil, e2eRun(input, "-", "--rate", "30")...)
 	e2eWaitFor(t, 10*time.Second, "head to exit", func() bool { _, err := os.Stat(r.path("closed")); return err == nil || p.exited() })
 	letGo()
 	res := p.wait()
@@ -331,7 +331,7 @@ func TestLogs_jsonOnly(t *testing.T) {
 	t.Parallel()
 	_, r, input, _ := e2eMoveAll(t, sandbox.Config{Latency: 20 * time.Millisecond}, 1940, 40, e2eAppA)
 	argv := e2eRun(input, "report.csv", "--rate", "0", "--log-format", "json")
-	e2eExit(t, "run", r.startVia(nil, []string{"sh", "-c", `ulimit -f 4 && exec "$@"`, "sh"}, argv...).wait(), 3)
+	e2eExit(t, "run", r.startVia([]string{"sh", "-c", `ulimit -f 4 && exec "$@"`, "sh"}, nil, argv...).wait(), 3)
 }
 
 // TestFiles_headerIsLineOne runs every command that writes a CSV and reads

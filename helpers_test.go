@@ -449,7 +449,7 @@ var e2ePathFlags = []string{"--input", "--report", "--undo", "--summary", "--out
 func (r *e2eRunner) start(stdin io.Reader, argv ...string) *e2eProc {
 	r.t.Helper()
 	if r.bin != "" {
-		return r.startVia(stdin, nil, argv...)
+		return r.startVia(nil, func(c *exec.Cmd) { c.Stdin = stdin }, argv...)
 	}
 	e2eForks.mu.Lock()
 	for e2eForks.forking > 0 { // polled: in a synctest bubble a Cond would be a deadlock
@@ -491,9 +491,10 @@ func (r *e2eRunner) start(stdin io.Reader, argv ...string) *e2eProc {
 	return p
 }
 
-// startVia starts the binary, run by the command prefix when there is one:
-// with {"sh", "-c", `ulimit -f 8 && exec "$@"`, "sh"}, the shell runs it.
-func (r *e2eRunner) startVia(stdin io.Reader, prefix []string, argv ...string) *e2eProc {
+// startVia starts the binary, run by the command prefix when there is one
+// (with {"sh", "-c", `ulimit -f 8 && exec "$@"`, "sh"}, the shell runs it);
+// adjust, when not nil, changes the command first.
+func (r *e2eRunner) startVia(prefix []string, adjust func(*exec.Cmd), argv ...string) *e2eProc {
 	r.t.Helper()
 	if r.bin == "" {
 		r = r.binary()
@@ -503,10 +504,22 @@ func (r *e2eRunner) startVia(stdin io.Reader, prefix []string, argv ...string) *
 	if len(prefix) > 0 {
 		p.cmd = exec.Command(prefix[0], slices.Concat(prefix[1:], []string{r.bin}, argv)...)
 	}
-	p.cmd.Dir, p.cmd.Env, p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = r.dir, r.binEnv(), stdin, p.stdout, p.stderr
+	p.cmd.Dir, p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = r.dir, r.binEnv(), p.stdout, p.stderr
 	p.cmd.WaitDelay = 5 * time.Second
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal, as under cron
-	p.startCmd()
+	if adjust != nil {
+		adjust(p.cmd)
+	}
+	p.started = time.Now()
+	if err := e2eForkStart(p.cmd.Start); err != nil {
+		p.r.t.Fatalf("start %v: %v", p.argv, err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		p.res.elapsed = time.Since(p.started)
+		close(p.done)
+	}()
+	p.r.t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
 	return p
 }
 
@@ -552,19 +565,6 @@ func e2eForkStart(start func() error) error {
 	f.forking--
 	f.mu.Unlock()
 	return err
-}
-
-func (p *e2eProc) startCmd() {
-	p.started = time.Now()
-	if err := e2eForkStart(p.cmd.Start); err != nil {
-		p.r.t.Fatalf("start %v: %v", p.argv, err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		p.res.elapsed = time.Since(p.started)
-		close(p.done)
-	}()
-	p.r.t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
 }
 
 // run runs argv to the end and returns how it ended.

@@ -128,7 +128,7 @@ func TestStop_thirdSignalExitsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	p := r.startVia(nil, []string{"sh", "-c", `exec "$@" > out.fifo`, "sh"}, e2eRun(input, "-", "--rate", "0")...)
+	p := r.startVia([]string{"sh", "-c", `exec "$@" > out.fifo`, "sh"}, nil, e2eRun(input, "-", "--rate", "0")...)
 	// Once the pipe is full, the server sees no more requests.
 	var last int64
 	e2eWaitFor(t, 20*time.Second, "the report's writes to block", func() bool {
@@ -226,7 +226,7 @@ func TestThrottle_retryAfter(t *testing.T) {
 func TestPool_fitsOpenFiles(t *testing.T) {
 	t.Parallel()
 	_, r, input, nums := e2eMoveAll(t, sandbox.Config{Latency: 200 * time.Millisecond}, 4000, 300, e2eAppA)
-	res := r.startVia(nil, []string{"sh", "-c", `ulimit -n 256 && exec "$@"`, "sh"},
+	res := r.startVia([]string{"sh", "-c", `ulimit -n 256 && exec "$@"`, "sh"}, nil,
 		e2eRun(input, "report.csv", "--rate", "0", "--concurrency", "1000")...).wait()
 	e2eExit(t, "run", res, 0)
 	e2eHas(t, "stderr", res.stderr, "open-files limit")
