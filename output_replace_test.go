@@ -21,12 +21,13 @@ import (
 // replaced one keeps its mode; what is not a regular file is written in
 // place, never replaced.
 func TestOutputs_replaceAFile(t *testing.T) {
-	dir := t.TempDir()
-	p := func(name string) string { return filepath.Join(dir, name) }
-	_ = os.WriteFile(p("in.csv"), []byte("number,alias\n12025550101,a\n"), 0o644)
+	r := e2eNewRunner(t, nil)
+	p := r.path
+	r.write("in.csv", "number,alias\n12025550101,a\n")
 	run := func(args ...string) (int, string, string) {
 		t.Helper()
-		return runWith(t, append(args, "--sandbox", "--rate", "0")...)
+		res := r.run(append(args, "--sandbox", "--rate", "0")...)
+		return res.code, res.stdout, res.stderr
 	}
 	isSummary := func(s string) bool {
 		var v struct{ Command string }
@@ -115,16 +116,13 @@ func TestOutputs_replaceAFile(t *testing.T) {
 // TestOutputs_namedPipe: a FIFO is written in place, never replaced; with
 // no reader the open fails at once instead of waiting past Ctrl-C.
 func TestOutputs_namedPipe(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
+	r := e2eNewRunner(t, nil)
+	fifo, input := r.path("fifo"), r.write("in.csv", "number,alias\n12025550101,a\n")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skip("no named pipes here:", err)
 	}
-	_ = os.WriteFile(filepath.Join(dir, "in.csv"), []byte("number,alias\n12025550101,a\n"), 0o644)
-	start := time.Now()
-	code, _, stderr := runWith(t, "plan", "--sandbox", "--input", filepath.Join(dir, "in.csv"), "--output", fifo)
-	if code != 2 || !strings.Contains(stderr, "no process reads") || time.Since(start) > 5*time.Second {
-		t.Errorf("a plan into a FIFO without a reader: exit %d after %v\n%s", code, time.Since(start), stderr)
+	if res := r.run("plan", "--sandbox", "--input", input, "--output", fifo); res.code != 2 || !strings.Contains(res.stderr, "no process reads") || res.elapsed > 5*time.Second {
+		t.Errorf("a plan into a FIFO without a reader: %v", res)
 	}
 	// With a reader (opened without waiting for a writer), the plan goes
 	// into the pipe's buffer; read once the run has ended.
@@ -133,10 +131,9 @@ func TestOutputs_namedPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	code, _, stderr = runWith(t, "plan", "--sandbox", "--input", filepath.Join(dir, "in.csv"), "--output", fifo, "--rate", "0")
-	out, _ := io.ReadAll(rd)
-	if code != 0 || !strings.HasPrefix(string(out), "row,number,change,error,") {
-		t.Errorf("a plan into a FIFO: exit %d, the reader got %q\n%s", code, out, stderr)
+	res := r.run("plan", "--sandbox", "--input", input, "--output", fifo, "--rate", "0")
+	if out, _ := io.ReadAll(rd); res.code != 0 || !strings.HasPrefix(string(out), "row,number,change,error,") {
+		t.Errorf("a plan into a FIFO: the reader got %q\n%v", out, res)
 	}
 	if st, err := os.Lstat(fifo); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
 		t.Error("the FIFO was replaced")
