@@ -63,7 +63,7 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 			fx.srv.AddSubaccount(sub2, "two")
 			r := e2eNewRunner(t, fx)
 			if tt.hide != "" {
-				r = r.with("PLIVO_API_URL", e2eStripKeys(t, fx, tt.hide, []string{"alias"}, []string{"alias"}))
+				r = r.with("PLIVO_API_URL", e2eProxy(t, fx, e2eStripKeys(t, fx, tt.hide, []string{"alias"}, []string{"alias"})))
 			}
 			if tt.token != "" {
 				r = r.with("PLIVO_AUTH_TOKEN", tt.token)

@@ -409,11 +409,12 @@ func TestRead_autoPicksTheCheaper(t *testing.T) {
 	}
 }
 
-// e2eStripKeys serves fx's sandbox with keys taken out of number ("" for
-// every number) in its answers: from the listing's objects (listed) and from a read of one
-// number (read). Plivo always sends them, null for none.
-func e2eStripKeys(t *testing.T, fx *e2eFixture, number string, listed, read []string) string {
-	return e2eProxy(t, fx, func(w http.ResponseWriter, q *http.Request) bool {
+// e2eStripKeys is a front (see e2eProxy) that answers fx's sandbox with keys
+// taken out of number ("" for every number) in its answers: from the
+// listing's objects (listed) and from a read of one number (read). Plivo
+// always sends them, null for none.
+func e2eStripKeys(t *testing.T, fx *e2eFixture, number string, listed, read []string) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, q *http.Request) bool {
 		list := strings.HasSuffix(q.URL.Path, "/Number/")
 		if q.Method != http.MethodGet || !strings.Contains(q.URL.Path, "/Number/") {
 			return false
@@ -438,7 +439,7 @@ func e2eStripKeys(t *testing.T, fx *e2eFixture, number string, listed, read []st
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
 		return true
-	})
+	}
 }
 
 // TestMissingKeys_areUnknownNotEmpty renames numbers (alias only, so
@@ -458,7 +459,7 @@ func TestMissingKeys_areUnknownNotEmpty(t *testing.T) {
 	missing := []string{"application", "alias"}
 	start := func(t *testing.T, listed, read []string) (*e2eFixture, *e2eRunner, string) {
 		fx := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, e2eNumbers(ns...)...)
-		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", e2eStripKeys(t, fx, "", listed, read))
+		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", e2eProxy(t, fx, e2eStripKeys(t, fx, "", listed, read)))
 		return fx, r, r.write("input.csv", in.String())
 	}
 	run := func(r *e2eRunner, input string) []string {
