@@ -53,8 +53,7 @@ func TestResume_refusesAnotherOrigin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before, beforeB := fx.requests(), fxB.requests()
 			res := tt.r.run(slices.Concat([]string{"run", "--input", input, "--rate", "0"}, e2eFastRetries, tt.extra)...)
-			e2eExit(t, "run", res, 2)
-			e2eHas(t, "stderr", res.stderr, tt.file+" was written against account "+fx.authID)
+			e2eExit(t, "run", res, 2, tt.file+" was written against account "+fx.authID)
 			if got := e2eRead(t, r.path("report.csv")); got != report {
 				t.Errorf("the report changed:\n%s", got)
 			}
@@ -126,8 +125,7 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := p.wait()
-		e2eExit(t, "run", res, 0)
-		e2eHas(t, "stderr", res.stderr, fmt.Sprintf("Summary: %d rows", len(nums)))
+		e2eExit(t, "run", res, 0, fmt.Sprintf("Summary: %d rows", len(nums)))
 		for _, g := range e2eReadReport(t, report) {
 			if g.Status != "ok" || g.Targets[0] != e2eAppA {
 				t.Errorf("report row %d: %s %s %q, want ok %s", g.Row, g.Number, g.Status, g.Targets[0], e2eAppA)
@@ -379,8 +377,7 @@ func TestFiles_olderUndoFileRollsBack(t *testing.T) {
 		"number,app_id,subaccount,alias,compliance_application_id\n12025550101,,,'=old,\n12025550102,,,(clear),\n")
 	args := []string{"run", "--sandbox", "--input", "undo.csv", "--report", "-", "--rate", "0"}
 	res := r.run(args...)
-	e2eExit(t, "an older undo file of another account", res, 2)
-	e2eHas(t, "stderr", res.stderr, "written against account MAOLDERVERSION000001")
+	e2eExit(t, "an older undo file of another account", res, 2, "written against account MAOLDERVERSION000001")
 	res = r.run(append(args, "--allow-other-origin")...)
 	rows, err := e2eParseReport(res.stdout, false)
 	got := map[int]string{}

@@ -725,12 +725,14 @@ func e2eRead(t *testing.T, path string) string {
 	return string(b)
 }
 
-// e2eExit fails the test now unless res ended with code.
-func e2eExit(t *testing.T, what string, res e2eResult, code int) {
+// e2eExit fails the test now unless res ended with code, and then unless
+// its stderr holds each of stderrHas.
+func e2eExit(t *testing.T, what string, res e2eResult, code int, stderrHas ...string) {
 	t.Helper()
 	if res.code != code {
 		t.Fatalf("%s: exit code %d, want %d\n%v", what, res.code, code, res)
 	}
+	e2eHas(t, what+": stderr", res.stderr, stderrHas...)
 }
 
 // e2eJSONLogs returns the JSON log records on stderr.

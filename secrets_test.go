@@ -150,8 +150,7 @@ func TestSecrets(t *testing.T) {
 		good, r := r, r.withToken(fx.authID, "tok-"+e2eRandString(e2eAlnum, 32))
 		input := secInput(r, []string{num(9070), e2eAppA}, []string{num(9071), e2eAppA})
 		res := run(r, input, "--summary", "s.json")
-		e2eExit(t, "run", res, 3)
-		e2eHas(t, "stderr", res.stderr, "authentication failed")
+		e2eExit(t, "run", res, 3, "authentication failed")
 		stopAdvice(t, res.stderr, "2 rows were not attempted: fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again")
 		if fx.quiesce(t); fx.requests() != 1 {
 			t.Errorf("%d requests, want 1 (the account check)", fx.requests())
@@ -333,8 +332,7 @@ func TestForbidden_everyUpdateRefusedStopsTheRun(t *testing.T) {
 		}
 	}
 	res := r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--rate", "0", "--concurrency", "1")...)
-	e2eExit(t, "run", res, exitAborted)
-	e2eHas(t, "stderr", res.stderr, "403")
+	e2eExit(t, "run", res, exitAborted, "403")
 	if n := posts.Load(); n != 10 {
 		t.Errorf("%d updates sent, want the run stopped after the first 10", n)
 	}

@@ -100,8 +100,7 @@ func TestStop_signalEndsWaits(t *testing.T) {
 			time.Sleep(50 * time.Millisecond) // well into it
 			p.alive("before the signal")
 			res := p.signalEnds(tt.sig, 3*time.Second) // or the wait ignores the signal
-			e2eExit(t, "run", res, 130)
-			e2eHas(t, "stderr", res.stderr, "interrupted")
+			e2eExit(t, "run", res, 130, "interrupted")
 			if posts := fx.posts(t, time.Time{}); len(posts) != 0 {
 				t.Errorf("updates were sent: %v", posts)
 			}
@@ -151,8 +150,7 @@ func TestStop_thirdSignalExitsAtOnce(t *testing.T) {
 	if took := time.Since(sent); took > time.Second {
 		t.Errorf("the third signal took %v to end the run", took)
 	}
-	e2eExit(t, "run", res, 130)
-	e2eHas(t, "stderr", res.stderr, "exiting at once")
+	e2eExit(t, "run", res, 130, "exiting at once")
 }
 
 // a Retry-After is waited for and said; one longer than
@@ -228,8 +226,7 @@ func TestPool_fitsOpenFiles(t *testing.T) {
 	_, r, input, nums := e2eMoveAll(t, sandbox.Config{Latency: 200 * time.Millisecond}, 4000, 300, e2eAppA)
 	res := r.startVia([]string{"sh", "-c", `ulimit -n 256 && exec "$@"`, "sh"}, nil,
 		e2eRun(input, "report.csv", "--rate", "0", "--concurrency", "1000")...).wait()
-	e2eExit(t, "run", res, 0)
-	e2eHas(t, "stderr", res.stderr, "open-files limit")
+	e2eExit(t, "run", res, 0, "open-files limit")
 	if n := e2eSummaryCount(res.stderr, "ok"); n != len(nums) {
 		t.Errorf("ok %d, want %d\n%s", n, len(nums), res.stderr)
 	}

@@ -36,8 +36,7 @@ func TestUndoFile_keptAndRunOnlyOnItsOrigin(t *testing.T) {
 		"run --summary":  e2eRun(input, "other.csv", "--summary", "undo.csv"),
 	} {
 		res := r.run(argv...)
-		e2eExit(t, name, res, 2)
-		e2eHas(t, "stderr", res.stderr, "undo.csv holds a plivo-bulk undo file")
+		e2eExit(t, name, res, 2, "undo.csv holds a plivo-bulk undo file")
 		if got := e2eRead(t, r.path("undo.csv")); got != undo {
 			t.Fatalf("%s: the undo file changed:\n%s", name, got)
 		}
