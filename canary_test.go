@@ -303,8 +303,7 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 	// resumes: the canary passes and the rest follows.
 	fixed := r.write("fixed.csv", e2eInput("number,app_id", e2eAppA, numbers...))
 	since := time.Now()
-	res := r.run(args(fixed, "--resume")...)
-	e2eExit(t, "resumed with the fixed file", res, 0)
+	e2eExit(t, "resumed with the fixed file", r.run(args(fixed, "--resume")...), 0)
 	if posts := fx.posts(t, since); len(posts) != n {
 		t.Errorf("resumed with the fixed file: %d numbers updated, want %d", len(posts), n)
 	}

@@ -301,8 +301,7 @@ func TestUndo_widenedOnResume(t *testing.T) {
 		}
 		seen[u["number"]] = true
 	}
-	res := r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...)
-	e2eExit(t, "running the undo file", res, 0)
+	e2eExit(t, "running the undo file", r.run(e2eRun(r.path("undo.csv"), "undo-report.csv", "--rate", "0")...), 0)
 	e2eUntouched(t, fx, "after the undo", e2eNumbers(nums...)...)
 }
 
@@ -315,8 +314,7 @@ func TestReport_headerOnlyTakenOver(t *testing.T) {
 	// A run holds undo.csv; a second run on it stops before sending.
 	holder := r.start(nil, e2eRun(input, "holder.csv", "--undo", "undo.csv", "--rate", "2")...)
 	e2eWaitFor(t, 10*time.Second, "the first run's undo file", func() bool { return e2eRead(t, r.path("undo.csv")) != "" || holder.exited() })
-	res := r.run(e2eRun(input, "second.csv", "--undo", "undo.csv", "--rate", "0")...)
-	e2eExit(t, "run on an undo file in use", res, 2)
+	e2eExit(t, "run on an undo file in use", r.run(e2eRun(input, "second.csv", "--undo", "undo.csv", "--rate", "0")...), 2)
 	holder.signal(syscall.SIGINT)
 	holder.wait()
 	e2eExit(t, "the next run on second.csv", r.run(e2eRun(input, "second.csv", "--rate", "0")...), 0)

@@ -43,8 +43,7 @@ func TestPreflight_checksEveryDistinctApp(t *testing.T) {
 		t.Errorf("dry run: exit %d, want 0 and %q in:\n%s", dry.code, want, dry.stderr)
 	}
 
-	res := r.run("run", "--input", inputPath, "--report", "report.csv", "--rate", "0", "--max-attempts", "1")
-	e2eExit(t, "run", res, 1, "preflight_reads=1000", "the first ones in file order are checked", "checked=1000")
+	e2eExit(t, "run", r.run("run", "--input", inputPath, "--report", "report.csv", "--rate", "0", "--max-attempts", "1"), 1, "preflight_reads=1000", "the first ones in file order are checked", "checked=1000")
 	fx.quiesce(t)
 	got := map[string]int{}
 	for _, q := range fx.all() {

@@ -555,8 +555,7 @@ func TestRun_sandboxSamples(t *testing.T) {
 			// must not be printed either.
 			r := e2eNewRunner(t, nil).withToken("MAXXXXXXXXXXXXXXXXXX", "tok-"+e2eRandString(e2eAlnum, 32))
 			sample, _ := filepath.Abs(filepath.Join("samples", tt.file))
-			res := r.run("run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never", "--rate", "0")
-			e2eExit(t, "run", res, tt.wantCode, "SANDBOX")
+			e2eExit(t, "run", r.run("run", "--sandbox", "--input", sample, "--report", "report.csv", "--progress", "never", "--rate", "0"), tt.wantCode, "SANDBOX")
 			for _, g := range e2eEveryRowOnce(t, e2eReadReport(t, r.path("report.csv")), len(tt.rows)) {
 				want, line := tt.rows[g.Row-2], g.Number+" "+g.Status
 				if want, alias, ok := strings.Cut(want, " alias="); ok {

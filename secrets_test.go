@@ -331,8 +331,7 @@ func TestForbidden_everyUpdateRefusedStopsTheRun(t *testing.T) {
 			in.WriteString(n + ",,renamed\n")
 		}
 	}
-	res := r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--rate", "0", "--concurrency", "1")...)
-	e2eExit(t, "run", res, exitAborted, "403")
+	e2eExit(t, "run", r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--rate", "0", "--concurrency", "1")...), exitAborted, "403")
 	if n := posts.Load(); n != 10 {
 		t.Errorf("%d updates sent, want the run stopped after the first 10", n)
 	}

@@ -35,8 +35,7 @@ func TestUndoFile_keptAndRunOnlyOnItsOrigin(t *testing.T) {
 		"export --force": slices.Concat([]string{"export", "--output", "undo.csv", "--force"}, e2eFastRetries),
 		"run --summary":  e2eRun(input, "other.csv", "--summary", "undo.csv"),
 	} {
-		res := r.run(argv...)
-		e2eExit(t, name, res, 2, "undo.csv holds a plivo-bulk undo file")
+		e2eExit(t, name, r.run(argv...), 2, "undo.csv holds a plivo-bulk undo file")
 		if got := e2eRead(t, r.path("undo.csv")); got != undo {
 			t.Fatalf("%s: the undo file changed:\n%s", name, got)
 		}
@@ -85,8 +84,7 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 	for _, n := range nums {
 		in.WriteString(n + "," + e2eAppA + ",new\n")
 	}
-	res := r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--undo", "undo.csv", "--rate", "0")...)
-	e2eExit(t, "run", res, 1)
+	e2eExit(t, "run", r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--undo", "undo.csv", "--rate", "0")...), 1)
 	posted := fx.posts(t, time.Time{})
 	for _, row := range e2eReadReport(t, r.path("report.csv")) {
 		long := row.Number != nums[0]
@@ -104,7 +102,7 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 		t.Errorf("rollback: %s holds %+v, want alias old on %s", nums[0], got, e2eAppStart)
 	}
 
-	res = r.run(slices.Concat([]string{"export", "--output", "export.csv"}, e2eFastRetries)...)
+	res := r.run(slices.Concat([]string{"export", "--output", "export.csv"}, e2eFastRetries)...)
 	if res.code == 0 || !strings.Contains(res.stderr, nums[1]) && !strings.Contains(res.stderr, nums[2]) {
 		t.Errorf("export: want a failure naming the number\n%v", res)
 	}
@@ -127,6 +125,5 @@ func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
 	r := e2eNewRunner(t, fx)
 	e2eExit(t, "export", r.run(slices.Concat([]string{"export", "--output", "export.csv"}, e2eFastRetries)...), 0)
 	r.write("export.csv", strings.ReplaceAll(e2eRead(t, r.path("export.csv")), "\n", "\r\n")) // no line break in a cell here
-	res := r.run(slices.Concat([]string{"plan", "--input", "export.csv", "--output", "plan.csv"}, e2eFastRetries)...)
-	e2eExit(t, "plan of the export saved with CRLF", res, 0)
+	e2eExit(t, "plan of the export saved with CRLF", r.run(slices.Concat([]string{"plan", "--input", "export.csv", "--output", "plan.csv"}, e2eFastRetries)...), 0)
 }
