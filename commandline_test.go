@@ -43,17 +43,11 @@ func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		e2eOK(t, os.MkdirAll("testdata", 0o755))
+		e2eOK(t, os.WriteFile(path, []byte(got), 0o644))
 	}
 	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	if got != string(want) {
 		t.Errorf("output differs from %s (go test -run %s -update rewrites it):\n%s", path, t.Name(), got)
 	}
@@ -301,9 +295,7 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 			t.Parallel()
 			fx, r, input, _ := e2eMoveAll(t, sandbox.Config{}, 1900, 2, e2eAppA)
 			content, out := e2eRead(t, input), r.write("out.csv", "precious\n")
-			if err := os.Mkdir(r.path("sub"), 0o700); err != nil {
-				t.Fatal(err)
-			}
+			e2eOK(t, os.Mkdir(r.path("sub"), 0o700))
 			flags := slices.Clone(flags)
 			for i, f := range flags {
 				if !strings.HasPrefix(f, "--") {

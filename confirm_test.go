@@ -64,9 +64,7 @@ func (r *e2eRunner) startPTY(adjust func(*exec.Cmd), argv ...string) *ptyProc {
 	t := r.t
 	t.Helper()
 	master, slave, err := openPTY()
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	p := &ptyProc{master: master, drained: make(chan struct{})}
 	p.e2eProc = r.startVia(nil, func(cmd *exec.Cmd) {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
@@ -219,16 +217,12 @@ func TestConfirm_asksOnTheTerminalWhateverIsRedirected(t *testing.T) {
 			t.Parallel()
 			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, 3, e2eAppA)
 			log, err := os.Create(r.path("run.log"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			e2eOK(t, err)
 			defer log.Close()
 			args := []string{"run", "--input", input, "--report", "report.csv"}
 			adjust := func(cmd *exec.Cmd) { cmd.Stderr = log }
 			pr, pw, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
+			e2eOK(t, err)
 			t.Cleanup(func() { _ = pr.Close(); _ = pw.Close() })
 			switch tt.redirect {
 			case "input on stdin":
@@ -275,9 +269,7 @@ func TestConfirm_backgroundJobIsRefused(t *testing.T) {
 	t.Parallel()
 	const reason = "the run is in the background, where the confirmation cannot be asked: run it in the foreground, or with --yes"
 	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	for _, tt := range []struct {
 		name, script string // the shell has job control (set -m), as on a terminal
 		code         int
@@ -289,13 +281,9 @@ func TestConfirm_backgroundJobIsRefused(t *testing.T) {
 			t.Parallel()
 			fx, r, input, numbers := e2eMoveAll(t, sandbox.Config{}, 0, 3, e2eAppA)
 			data, err := os.ReadFile(input)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e2eOK(t, err)
 			fifo := r.path("numbers.fifo")
-			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			e2eOK(t, syscall.Mkfifo(fifo, 0o600))
 			t.Cleanup(func() { // a run refused before it opened its input leaves the opener below waiting
 				if f, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
 					_ = f.Close()

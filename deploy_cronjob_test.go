@@ -57,9 +57,7 @@ type cronJob struct {
 func readCronJob(t *testing.T) cronJob {
 	t.Helper()
 	f, err := os.Open("deploy/kubernetes/cronjob.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	defer f.Close()
 	dec := yaml.NewDecoder(f)
 	for {
@@ -152,9 +150,7 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 	// The image's working directory, where relative paths land, must be the
 	// volume that outlives the pod, or --resume finds nothing.
 	dockerfile, err := os.ReadFile("Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	workdir := regexp.MustCompile(`(?m)^WORKDIR (\S+)`).FindAllStringSubmatch(string(dockerfile), -1)
 	data := workdir[len(workdir)-1][1]
 	onClaim := map[string]bool{}
@@ -164,23 +160,17 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 	found := false
 	for _, m := range c.VolumeMounts {
 		found = found || m.MountPath == data && onClaim[m.Name]
-		if err := os.MkdirAll(filepath.Join(root, m.MountPath), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		e2eOK(t, os.MkdirAll(filepath.Join(root, m.MountPath), 0o755))
 	}
 	if !found {
 		t.Fatalf("the image's WORKDIR %s is not a PersistentVolumeClaim's mount", data)
 	}
 	input := "number,app_id,alias\n+1 202 555 0101,20372631212782780,front desk\n12025550102,20372631212782780,\n"
-	if err := os.WriteFile(filepath.Join(root, "config", "numbers.csv"), []byte(input), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, os.WriteFile(filepath.Join(root, "config", "numbers.csv"), []byte(input), 0o644))
 
 	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550101", "12025550102")...)
 	// As `kubectl create secret --from-file` keeps it: with echo's newline.
-	if err := os.WriteFile(filepath.Join(root, tokenFile), []byte(fx.token+"\n"), 0o400); err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, os.WriteFile(filepath.Join(root, tokenFile), []byte(fx.token+"\n"), 0o400))
 	r := e2eNewRunner(t, fx).without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", filepath.Join(root, tokenFile))
 	r.dir = filepath.Join(root, data) // the working directory: relative paths land there
 	// The whole command line, twice: the second run is a retry of the same

@@ -121,9 +121,7 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 		e2eWaitFor(t, 10*time.Second, "the first report row", func() bool { return e2eReportLines(report) >= 1 || p.exited() })
 		p.alive("before the input could be changed")
 		r.write("numbers.new", e2eInput("number,app_id", e2eAppB, append(slices.Clone(nums), extra...)...))
-		if err := os.Rename(r.path("numbers.new"), input); err != nil {
-			t.Fatal(err)
-		}
+		e2eOK(t, os.Rename(r.path("numbers.new"), input))
 		res := p.wait()
 		e2eExit(t, "run", res, 0, fmt.Sprintf("Summary: %d rows", len(nums)))
 		for _, g := range e2eReadReport(t, report) {

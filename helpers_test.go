@@ -107,9 +107,7 @@ func init() {
 // goroutine on the network would keep a synctest bubble from going idle).
 func e2eServe(t *testing.T, h http.Handler) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	p := &e2ePipe{h: h, ln: ln, conns: make(chan net.Conn), done: make(chan struct{}), t: t}
 	addr := ln.Addr().String()
 	e2ePipes.Store(addr, p)
@@ -394,9 +392,7 @@ func (r *e2eRunner) path(name string) string { return filepath.Join(r.dir, name)
 func (r *e2eRunner) write(name, content string) string {
 	r.t.Helper()
 	p := r.path(name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		r.t.Fatal(err)
-	}
+	e2eOK(r.t, os.WriteFile(p, []byte(content), 0o600))
 	return p
 }
 
@@ -723,6 +719,13 @@ func e2eRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// e2eOK fails the test now if err is not nil.
+func e2eOK(t *testing.T, err error) {
+	if t.Helper(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // e2eExit fails the test now unless res ended with code, and then unless

@@ -82,9 +82,7 @@ func TestOutputs_replaceAFile(t *testing.T) {
 	// A file open as a descriptor (/dev/fd/N, as the shell's 3>file gives)
 	// is written in place: renamed over, the shell's file would be lost.
 	held, err := os.Create(p("held.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	defer held.Close()
 	before, _ := held.Stat()
 	fd := "/dev/fd/" + strconv.Itoa(int(held.Fd()))
@@ -127,9 +125,7 @@ func TestOutputs_namedPipe(t *testing.T) {
 	// With a reader (opened without waiting for a writer), the plan goes
 	// into the pipe's buffer; read once the run has ended.
 	rd, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	defer rd.Close()
 	res := r.run("plan", "--sandbox", "--input", input, "--output", fifo, "--rate", "0")
 	if out, _ := io.ReadAll(rd); res.code != 0 || !strings.HasPrefix(string(out), "row,number,change,error,") {
@@ -143,8 +139,6 @@ func TestOutputs_namedPipe(t *testing.T) {
 func mode(t *testing.T, path string) fs.FileMode {
 	t.Helper()
 	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	return st.Mode().Perm()
 }

@@ -176,9 +176,7 @@ func TestSecrets(t *testing.T) {
 		t.Parallel()
 		fx, r := secSetup(t, "", "garbage", 9090, 4)
 		tokenFile := filepath.Join(t.TempDir(), "auth-token") // outside the runner's directory, which check reads
-		if err := os.WriteFile(tokenFile, []byte(fx.token+"\n"), 0o400); err != nil {
-			t.Fatal(err)
-		}
+		e2eOK(t, os.WriteFile(tokenFile, []byte(fx.token+"\n"), 0o400))
 		r = r.without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", tokenFile)
 		input := secInput(r,
 			[]string{num(9090), e2eAppA}, []string{num(9091), e2eAppB, "", "x"}, // POST: 502 page
@@ -230,9 +228,7 @@ func TestSecrets(t *testing.T) {
 		// A listener that counts connections: the refused URLs that point
 		// at it must not reach it.
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		e2eOK(t, err)
 		var accepted atomic.Int32
 		go func() {
 			for c, err := ln.Accept(); err == nil; c, err = ln.Accept() {

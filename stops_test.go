@@ -72,9 +72,7 @@ func TestStop_signalEndsWaits(t *testing.T) {
 			switch fifo := r.path("some.fifo"); tt.input {
 			case "stdin": // as `sleep 1000 | plivo-bulk run --input -`, after part of the header
 				pr, pw, err := os.Pipe()
-				if err != nil {
-					t.Fatal(err)
-				}
+				e2eOK(t, err)
 				t.Cleanup(func() { _ = pr.Close(); _ = pw.Close() })
 				_, _ = io.WriteString(pw, "number,app")
 				stdin, input = pr, "-"
@@ -123,9 +121,7 @@ func TestStop_thirdSignalExitsAtOnce(t *testing.T) {
 	}
 	// Open the read end and never read it.
 	rd, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	defer rd.Close()
 	p := r.startVia([]string{"sh", "-c", `exec "$@" > out.fifo`, "sh"}, nil, e2eRun(input, "-", "--rate", "0")...)
 	// Once the pipe is full, the server sees no more requests.

@@ -41,9 +41,7 @@ func TestSummary_saysWhatRanAgainstWhatAndWhen(t *testing.T) {
 		t.Errorf("started_at %v, finished_at %v: want RFC 3339 UTC times in order", m["started_at"], m["finished_at"])
 	}
 	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	_, table, _ := strings.Cut(string(readme), "| summary key | meaning |")
 	table, _, _ = strings.Cut(table, "\n\n")
 	var documented []string

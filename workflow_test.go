@@ -92,12 +92,8 @@ func TestRunFlags_step(t *testing.T) {
 		{[]string{"--verify", "--skip-unchanged", "--allow-default-app"}, batch.Update{SkipUnchanged: true, Verify: true}},
 	} {
 		var o runFlags
-		if err := parseInto(newRunCmd(&sys{getenv: envOf(nil)}, &o), append([]string{"--input", "in.csv", "--report", "r.csv"}, tt.flags...)); err != nil {
-			t.Fatal(err)
-		}
-		if err := o.check(); err != nil {
-			t.Fatal(err)
-		}
+		e2eOK(t, parseInto(newRunCmd(&sys{getenv: envOf(nil)}, &o), append([]string{"--input", "in.csv", "--report", "r.csv"}, tt.flags...)))
+		e2eOK(t, o.check())
 		if got := o.step(); got != tt.want {
 			t.Errorf("%v: step() = %+v, want %+v", tt.flags, got, tt.want)
 		}
@@ -110,9 +106,7 @@ func TestRunFlags_step(t *testing.T) {
 func TestPlan_existingOutputNamesOnlyWhatPlanTakes(t *testing.T) {
 	t.Parallel()
 	in, err := filepath.Abs("samples/numbers.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e2eOK(t, err)
 	args := []string{"plan", "--sandbox", "--input", in, "--output", filepath.Join(t.TempDir(), "plan.csv")}
 	if code, _, stderr := runWith(t, args...); code != 0 {
 		t.Fatalf("first plan: exit %d\n%s", code, stderr)
