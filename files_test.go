@@ -445,11 +445,7 @@ func TestResume_keepsOkRowWhoseAppIsGone(t *testing.T) {
 	if sent := fx.posts(t, since); len(sent) != 0 {
 		t.Errorf("the resume sent %d numbers that run 1 set", len(sent))
 	}
-	rows := e2eReadReport(t, r.path("report.csv"))
-	if len(rows) != len(nums) {
-		t.Fatalf("report: %d lines, want one per row (%d)", len(rows), len(nums))
-	}
-	for _, row := range rows {
+	for _, row := range e2eEveryRowOnce(t, e2eReadReport(t, r.path("report.csv")), len(nums)) {
 		if row.Status != "ok" {
 			t.Errorf("%s: report says %s (%s), but run 1 set it: want its ok line kept", row.Number, row.Status, row.Error)
 		}
