@@ -228,8 +228,7 @@ func TestRun_sendsAtMostTheRequestsAnnounced(t *testing.T) {
 		input += n + "," + app + ",new\n"
 	}
 	for _, read := range []string{"each", "page"} {
-		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
-		r := e2eNewRunner(t, fx)
+		fx, r := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...)
 		res := r.run("run", "--input", r.write("numbers.csv", input), "--report", "r.csv", "--undo", "undo.csv",
 			"--canary", "2", "--read", read, "--log-format", "json", "--rate", "0", "--concurrency", "2")
 		atMost, _ := e2eLog(res.stderr, "starting run")["requests_at_most"].(float64)
@@ -259,8 +258,7 @@ func TestCanary_stopsOnRefusedTargets(t *testing.T) {
 	for i := range seed {
 		seed[i].ComplianceStatus = "accepted"
 	}
-	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
-	r := e2eNewRunner(t, fx)
+	fx, r := e2eStartFixture(t, sandbox.Config{}, seed...)
 	wrong := r.write("wrong.csv", e2eInput("number,app_id,compliance_application_id", e2eAppA+",CA0123456789", numbers...))
 	args := func(input string, more ...string) []string {
 		return slices.Concat([]string{"run", "--input", input, "--report", "report.csv", "--canary", fmt.Sprint(canary), "--summary", "summary.json", "--rate", "0"}, e2eFastRetries, more)

@@ -247,8 +247,7 @@ func TestRun_usageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601")...)
-			r := e2eNewRunner(t, fx)
+			fx, r := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550601")...)
 			tf := filepath.Join(t.TempDir(), "token") // outside the runner's directory, which check reads
 			if tt.env != nil {
 				r = tt.env(r, tf)

@@ -168,7 +168,7 @@ func TestCronJob_commandLineRunsOnItsVolume(t *testing.T) {
 	input := "number,app_id,alias\n+1 202 555 0101,20372631212782780,front desk\n12025550102,20372631212782780,\n"
 	e2eOK(t, os.WriteFile(filepath.Join(root, "config", "numbers.csv"), []byte(input), 0o644))
 
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550101", "12025550102")...)
+	fx, _ := e2eStartFixture(t, sandbox.Config{}, e2eNumbers("12025550101", "12025550102")...)
 	// As `kubectl create secret --from-file` keeps it: with echo's newline.
 	e2eOK(t, os.WriteFile(filepath.Join(root, tokenFile), []byte(fx.token+"\n"), 0o400))
 	r := e2eNewRunner(t, fx).without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", filepath.Join(root, tokenFile))

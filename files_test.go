@@ -35,7 +35,7 @@ func TestResume_refusesAnotherOrigin(t *testing.T) {
 	report, undo := e2eRead(t, r.path("report.csv")), e2eRead(t, r.path("undo.csv"))
 
 	// The same credentials served on another port: another API host.
-	fxB := e2eStartFixture(t, sandbox.Config{AuthID: fx.authID, AuthToken: fx.token}, e2eNumbers(nums...)...)
+	fxB, _ := e2eStartFixture(t, sandbox.Config{AuthID: fx.authID, AuthToken: fx.token}, e2eNumbers(nums...)...)
 	otherAccount := r.with("PLIVO_AUTH_ID", "MA"+e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 18))
 	otherAPI := r.with("PLIVO_API_URL", fxB.url)
 	tests := []struct {
@@ -113,8 +113,7 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 	}
 	t.Run("replaced by a rename", func(t *testing.T) {
 		t.Parallel()
-		fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(append(slices.Clone(nums), extra...)...)...)
-		r := e2eNewRunner(t, fx)
+		fx, r := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(append(slices.Clone(nums), extra...)...)...)
 		input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, nums...))
 		report := r.path("report.csv")
 		since := time.Now()

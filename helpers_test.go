@@ -159,12 +159,13 @@ type e2eFixture struct {
 	reqs     []e2eRequest // every request answered, recorded by ServeHTTP
 }
 
-func e2eStartFixture(t *testing.T, cfg sandbox.Config, numbers ...sandbox.Number) *e2eFixture {
+// e2eStartFixture starts a sandbox with numbers, and a runner pointed at it.
+func e2eStartFixture(t *testing.T, cfg sandbox.Config, numbers ...sandbox.Number) (*e2eFixture, *e2eRunner) {
 	t.Helper()
 	return e2eStartFaulty(t, e2eFaults{}, cfg, numbers...)
 }
 
-func e2eStartFaulty(t *testing.T, faults e2eFaults, cfg sandbox.Config, numbers ...sandbox.Number) *e2eFixture {
+func e2eStartFaulty(t *testing.T, faults e2eFaults, cfg sandbox.Config, numbers ...sandbox.Number) (*e2eFixture, *e2eRunner) {
 	t.Helper()
 	if cfg.AuthID == "" {
 		cfg.AuthID = "MA" + e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
@@ -187,7 +188,7 @@ func e2eStartFaulty(t *testing.T, faults e2eFaults, cfg sandbox.Config, numbers 
 	fx := &e2eFixture{srv: srv, faults: faults, authID: cfg.AuthID, token: cfg.AuthToken,
 		rng: mrand.New(mrand.NewPCG(faults.Seed, faults.Seed^0x9e3779b97f4a7c15))}
 	fx.url = e2eServe(t, fx)
-	return fx
+	return fx, e2eNewRunner(t, fx)
 }
 
 // requests returns the requests received so far.
@@ -242,8 +243,7 @@ func e2eInput(header, cells string, numbers ...string) string {
 func e2eMoveAll(t *testing.T, cfg sandbox.Config, first, n int, app string, front ...func(http.ResponseWriter, *http.Request) bool) (fx *e2eFixture, r *e2eRunner, input string, numbers []string) {
 	t.Helper()
 	numbers = e2eNumberRange(first, n)
-	fx = e2eStartFixture(t, cfg, e2eNumbers(numbers...)...)
-	r = e2eNewRunner(t, fx)
+	fx, r = e2eStartFixture(t, cfg, e2eNumbers(numbers...)...)
 	if len(front) > 0 {
 		r = r.with("PLIVO_API_URL", e2eProxy(t, fx, front[0]))
 	}

@@ -162,8 +162,7 @@ type e2eReadOutcome struct {
 // sandbox seeded with seed, reading the numbers' settings as mode says.
 func e2eReadWorkflow(t *testing.T, mode string, cfg sandbox.Config, seed []sandbox.Number) e2eReadOutcome {
 	t.Helper()
-	fx := e2eStartFixture(t, cfg, seed...)
-	r := e2eNewRunner(t, fx)
+	fx, r := e2eStartFixture(t, cfg, seed...)
 	input := r.write("input.csv", e2eReadInput(seed))
 	out := e2eReadOutcome{files: map[string]string{}, counts: map[string]e2eReadCounts{}, sums: map[string]summaryFile{}}
 	read := []string{"--read", mode}
@@ -285,7 +284,7 @@ func e2eMovingNumber(i int) string { return fmt.Sprintf("1202557%04d", i) }
 // at an offset in at, its change is made, once.
 func e2eStartMoving(t *testing.T) *e2eFixture {
 	t.Helper()
-	fx := e2eStartFixture(t, sandbox.Config{})
+	fx, _ := e2eStartFixture(t, sandbox.Config{})
 	for i := range 100 {
 		fx.srv.AddNumber(e2eNumbers(e2eMovingNumber(i))[0])
 	}
@@ -391,8 +390,7 @@ func TestRead_autoPicksTheCheaper(t *testing.T) {
 		t.Run(tt.chosen, func(t *testing.T) {
 			t.Parallel()
 			ns := e2eNumberRange(0, tt.m)
-			fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
-			r := e2eNewRunner(t, fx)
+			fx, r := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
 			var b strings.Builder
 			b.WriteString("number,alias\n")
 			for i := range tt.rows { // none on the first page when they are few
@@ -458,7 +456,7 @@ func TestMissingKeys_areUnknownNotEmpty(t *testing.T) {
 	}
 	missing := []string{"application", "alias"}
 	start := func(t *testing.T, listed, read []string) (*e2eFixture, *e2eRunner, string) {
-		fx := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, e2eNumbers(ns...)...)
+		fx, _ := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, e2eNumbers(ns...)...)
 		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", e2eProxy(t, fx, e2eStripKeys(t, fx, "", listed, read)))
 		return fx, r, r.write("input.csv", in.String())
 	}

@@ -155,8 +155,7 @@ func TestRun_reportMatchesServer(t *testing.T) {
 			// set app_id must send the number's current one.
 			seed := e2eNumbers(e2eNumberRange(100, 60)...)
 			seed[51].ComplianceStatus = "accepted"
-			fx := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, seed...)
-			r := e2eNewRunner(t, fx)
+			fx, r := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, seed...)
 			var b strings.Builder
 			b.WriteString("Number,App_ID,subaccount,ALIAS,compliance_application_id\n")
 			for i, w := range tt.rows {
@@ -403,8 +402,7 @@ func e2eRetries(t *testing.T, faults e2eFaults, cfg sandbox.Config, args []strin
 		}
 	}
 	cfg.DefaultAppOnMissing, cfg.DefaultApp = true, e2eDefaultApp
-	fx := e2eStartFaulty(t, faults, cfg, e2eNumbers(numbers...)...)
-	r := e2eNewRunner(t, fx)
+	fx, r := e2eStartFaulty(t, faults, cfg, e2eNumbers(numbers...)...)
 	undo := slices.Contains(args, "--undo")
 	res := r.run(slices.Concat([]string{"run", "--input", r.write("numbers.csv", b.String()), "--report", "report.csv", "--read", "each"}, args)...)
 	if res.code != 0 && res.code != 1 {
@@ -589,8 +587,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 			t.Parallel()
 			const n = 120
 			graceful := sig != syscall.SIGKILL
-			fx := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond, DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp})
-			r0 := e2eNewRunner(t, fx)
+			fx, r0 := e2eStartFixture(t, sandbox.Config{Latency: 50 * time.Millisecond, DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp})
 			r := r0
 			if sig != syscall.SIGINT { // main's to map, or the kernel's
 				r = r0.binary()
@@ -713,7 +710,7 @@ func TestRun_interruptAndResume(t *testing.T) {
 func TestRun_secondSignalStopsAtOnce(t *testing.T) {
 	t.Parallel()
 	numbers := e2eNumberRange(800, 5)
-	fx := e2eStartFaulty(t, e2eFaults{Stall: 1}, sandbox.Config{}, e2eNumbers(numbers...)...)
+	fx, _ := e2eStartFaulty(t, e2eFaults{Stall: 1}, sandbox.Config{}, e2eNumbers(numbers...)...)
 	r := e2eNewRunner(t, fx).binary()
 	input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
 	report := r.path("report.csv")
@@ -759,13 +756,12 @@ func TestPreflight_checksEveryDistinctApp(t *testing.T) {
 		ns = append(ns, fmt.Sprintf("1202560%04d", i))
 		in.WriteString(e2eCSVLine(ns[i], app(i)))
 	}
-	fx := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
+	fx, r := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
 	for i := range n {
 		if known(i) {
 			fx.srv.AddApplication(app(i), fmt.Sprintf("App %d", i))
 		}
 	}
-	r := e2eNewRunner(t, fx)
 	inputPath := r.write("input.csv", in.String())
 
 	dry := r.run("run", "--dry-run", "--input", inputPath)

@@ -29,8 +29,7 @@ import (
 // runner's API is secHostile's.
 func secSetup(t *testing.T, authID, hostile string, first, n int) (*e2eFixture, *e2eRunner) {
 	t.Helper()
-	fx := e2eStartFixture(t, sandbox.Config{AuthID: authID}, e2eNumbers(e2eNumberRange(first, n)...)...)
-	r := e2eNewRunner(t, fx)
+	fx, r := e2eStartFixture(t, sandbox.Config{AuthID: authID}, e2eNumbers(e2eNumberRange(first, n)...)...)
 	if hostile != "" {
 		r = r.with("PLIVO_API_URL", secHostile(t, fx, hostile))
 	}
@@ -193,7 +192,7 @@ func TestSecrets(t *testing.T) {
 		t.Parallel()
 		// Characters that URL-encoding changes, and a length that base64
 		// pads, for the token and for authID:token.
-		fx := e2eStartFixture(t, sandbox.Config{AuthToken: "tok-" + e2eRandString(e2eAlnum, 32) + "/+=?&"}, e2eNumbers(num(9095), num(9096))...)
+		fx, _ := e2eStartFixture(t, sandbox.Config{AuthToken: "tok-" + e2eRandString(e2eAlnum, 32) + "/+=?&"}, e2eNumbers(num(9095), num(9096))...)
 		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", secHostile(t, fx, "encoded"))
 		r.secrets = append(r.secrets, append(secEncoded(fx.token), secEncoded(fx.authID+":"+fx.token)...)...)
 		e2eExit(t, "run", run(r, secInput(r, []string{num(9095), e2eAppA}, []string{num(9096), e2eAppB}), "--log-format", "json"), 1)

@@ -304,13 +304,12 @@ func TestStop_reportHoldsEveryRow(t *testing.T) {
 			t.Parallel()
 			numbers := e2eNumberRange(300, 20)
 			missing := []string{numbers[3], numbers[4]} // not on the account: 404 until the resume
-			fx := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond})
+			fx, r := e2eStartFixture(t, sandbox.Config{Latency: 20 * time.Millisecond})
 			for _, n := range e2eNumbers(numbers...) {
 				if !slices.Contains(missing, n.Number) {
 					fx.srv.AddNumber(n)
 				}
 			}
-			r := e2eNewRunner(t, fx)
 			input := r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...)+"12ab,"+e2eAppA+"\n"+numbers[0]+","+e2eAppA+"\n")
 			rows := len(numbers) + 2
 			args := e2eRun(input, "report.csv", append(tc.flags, "--concurrency", "1", "--rate", "0")...)

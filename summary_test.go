@@ -151,7 +151,7 @@ type verboseServer struct {
 
 func startVerboseServer(t *testing.T) *verboseServer {
 	t.Helper()
-	fx := e2eStartFixture(t, sandbox.Config{AuthToken: "verboseSecretToken0123456789abcdefghijklmnopqrstuv"}, e2eNumbers("14155550101", "14155550102", "14155550103")...)
+	fx, _ := e2eStartFixture(t, sandbox.Config{AuthToken: "verboseSecretToken0123456789abcdefghijklmnopqrstuv"}, e2eNumbers("14155550101", "14155550102", "14155550103")...)
 	v := &verboseServer{}
 	failed := false
 	v.r = e2eNewRunner(t, fx).with("PLIVO_API_URL", e2eProxy(t, fx, func(w http.ResponseWriter, r *http.Request) bool {

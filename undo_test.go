@@ -46,8 +46,8 @@ func TestUndoFile_keptAndRunOnlyOnItsOrigin(t *testing.T) {
 		t.Errorf("the undo file has %d rows, want one a number:\n%q", len(rows), rows)
 	}
 
-	fxB := e2eStartFixture(t, sandbox.Config{AuthID: fx.authID, AuthToken: fx.token}, e2eNumbers(nums...)...)
-	fxC := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
+	fxB, _ := e2eStartFixture(t, sandbox.Config{AuthID: fx.authID, AuthToken: fx.token}, e2eNumbers(nums...)...)
+	fxC, _ := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(nums...)...)
 	for name, other := range map[string]*e2eFixture{"another API host": fxB, "another account": fxC} {
 		rr := e2eNewRunner(t, other)
 		undo := rr.write("undo.csv", e2eRead(t, r.path("undo.csv")))
@@ -77,8 +77,7 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 	seed := e2eNumbers(nums...)
 	seed[1].Alias = strings.Repeat("x", 70000)   // over the cap
 	seed[2].Alias = strings.Repeat("a\n", 25000) // 50000 bytes, 75000 escaped
-	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
-	r := e2eNewRunner(t, fx)
+	fx, r := e2eStartFixture(t, sandbox.Config{}, seed...)
 	var in strings.Builder
 	in.WriteString("number,app_id,alias\n")
 	for _, n := range nums {
@@ -121,8 +120,7 @@ func TestExport_readsBackSavedWithCRLFAtTheCellCap(t *testing.T) {
 	seed := e2eNumbers(nums...)
 	seed[0].Alias = strings.Repeat("x", report.MaxCell)
 	seed[1].Alias = strings.Repeat(",", report.MaxCell) // written quoted
-	fx := e2eStartFixture(t, sandbox.Config{}, seed...)
-	r := e2eNewRunner(t, fx)
+	_, r := e2eStartFixture(t, sandbox.Config{}, seed...)
 	e2eExit(t, "export", r.run(slices.Concat([]string{"export", "--output", "export.csv"}, e2eFastRetries)...), 0)
 	r.write("export.csv", strings.ReplaceAll(e2eRead(t, r.path("export.csv")), "\n", "\r\n")) // no line break in a cell here
 	e2eExit(t, "plan of the export saved with CRLF", r.run(slices.Concat([]string{"plan", "--input", "export.csv", "--output", "plan.csv"}, e2eFastRetries)...), 0)

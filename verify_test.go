@@ -51,10 +51,8 @@ func verifyNumber(i int) string { return e2eNumberRange(i, 1)[0] }
 // newVerifyFront returns the front, and its runner with every number of the
 // account moved to e2eAppA in numbers.csv.
 func newVerifyFront(t *testing.T, noop map[string]int) *verifyFront {
-	numbers := e2eNumberRange(0, verifyNumbers)
-	f := &verifyFront{fx: e2eStartFixture(t, sandbox.Config{}, e2eNumbers(numbers...)...), failOffset: -1, noop: maps.Clone(noop), posts: map[string]int{}, reads: map[string]int{}}
-	f.r = e2eNewRunner(t, f.fx).with("PLIVO_API_URL", e2eProxy(t, f.fx, f.handle))
-	f.r.write("numbers.csv", e2eInput("number,app_id", e2eAppA, numbers...))
+	f := &verifyFront{failOffset: -1, noop: maps.Clone(noop), posts: map[string]int{}, reads: map[string]int{}}
+	f.fx, f.r, _, _ = e2eMoveAll(t, sandbox.Config{}, 0, verifyNumbers, e2eAppA, f.handle)
 	return f
 }
 

@@ -20,7 +20,7 @@ import (
 // undo file leaves every number as it was.
 func TestWorkflow_planRunUndo(t *testing.T) {
 	t.Parallel()
-	fx := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp},
+	fx, r := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp},
 		sandbox.Number{Number: "12025557001", AppID: e2eAppStart, Alias: "one"},
 		sandbox.Number{Number: "12025557002", AppID: e2eAppStart, Alias: "two", Subaccount: e2eSubA},
 		sandbox.Number{Number: "12025557003", Alias: "three"},
@@ -28,7 +28,6 @@ func TestWorkflow_planRunUndo(t *testing.T) {
 		sandbox.Number{Number: "12025557005", AppID: e2eAppB, Alias: "five", Subaccount: e2eSubB},
 	)
 	before := fx.srv.Numbers()
-	r := e2eNewRunner(t, fx)
 	input := r.write("numbers.csv", "number,app_id,subaccount,alias\n"+
 		"12025557001,"+e2eAppA+",,\n12025557002,,"+e2eSubB+",moved\n12025557003,,,renamed only\n12025557004,(clear),,\n12025557005,,,(clear)\n")
 
@@ -166,12 +165,11 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 		{"a key absent, without the option", matching, "12025550102", "", false, exitRowsFailed, 0, noDrift, "error          1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			fx := e2eStartFixture(t, sandbox.Config{}, tt.account...)
+			fx, r := e2eStartFixture(t, sandbox.Config{}, tt.account...)
 			fx.srv.AddApplication("1001", "one")
 			fx.srv.AddApplication("1002", "two")
 			fx.srv.AddSubaccount(sub1, "one")
 			fx.srv.AddSubaccount(sub2, "two")
-			r := e2eNewRunner(t, fx)
 			if tt.hide != "" {
 				r = r.with("PLIVO_API_URL", e2eProxy(t, fx, e2eStripKeys(t, fx, tt.hide, []string{"alias"}, []string{"alias"})))
 			}
