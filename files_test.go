@@ -518,12 +518,7 @@ func TestUndo_neverWritesWhatItCannotReadBack(t *testing.T) {
 	seed[1].Alias = strings.Repeat("x", 70000)   // over the cap
 	seed[2].Alias = strings.Repeat("a\n", 25000) // 50000 bytes, 75000 escaped
 	fx, r := e2eStartFixture(t, sandbox.Config{}, seed...)
-	var in strings.Builder
-	in.WriteString("number,app_id,alias\n")
-	for _, n := range nums {
-		in.WriteString(n + "," + e2eAppA + ",new\n")
-	}
-	e2eExit(t, "run", r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--undo", "undo.csv", "--rate", "0")...), 1)
+	e2eExit(t, "run", r.run(e2eRun(r.write("numbers.csv", e2eInput("number,app_id,alias", e2eAppA+",new", nums...)), "report.csv", "--undo", "undo.csv", "--rate", "0")...), 1)
 	posted := fx.posts(t, time.Time{})
 	for _, row := range e2eReadReport(t, r.path("report.csv")) {
 		long := row.Number != nums[0]
