@@ -2,7 +2,6 @@ package main
 
 import (
 	"maps"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,10 +55,8 @@ func TestWorkflow_planRunUndo(t *testing.T) {
 			t.Errorf("plan row %s = %v\nwant change %s, %s %q -> %q, error containing %q", c.row, row, c.change, c.field, c.current, c.target, c.errPart)
 		}
 	}
-	for _, q := range fx.all() {
-		if q.Method == http.MethodPost {
-			t.Fatalf("plan sent an update: %+v", q)
-		}
+	if n := fx.postCount(t); n != 0 {
+		t.Fatalf("plan sent %d updates", n)
 	}
 	e2eExit(t, "run", r.run(e2eRun(input, "report.csv", "--undo", "undo.csv", "--verify", "--rate", "0")...), 0)
 	want := map[string]sandbox.Number{
@@ -105,15 +102,13 @@ func TestRunFlags_step(t *testing.T) {
 // --resume, which only run takes.
 func TestPlan_existingOutputNamesOnlyWhatPlanTakes(t *testing.T) {
 	t.Parallel()
+	r := e2eNewRunner(t, nil)
 	in, err := filepath.Abs("samples/numbers.csv")
 	e2eOK(t, err)
-	args := []string{"plan", "--sandbox", "--input", in, "--output", filepath.Join(t.TempDir(), "plan.csv")}
-	if code, _, stderr := runWith(t, args...); code != 0 {
-		t.Fatalf("first plan: exit %d\n%s", code, stderr)
-	}
-	code, _, stderr := runWith(t, args...)
-	if code != exitUsage || !strings.Contains(stderr, "--force") || strings.Contains(stderr, "--resume") {
-		t.Errorf("second plan: exit %d; want %d, naming --force and not --resume:\n%s", code, exitUsage, stderr)
+	args := []string{"plan", "--sandbox", "--input", in, "--output", "plan.csv"}
+	e2eExit(t, "first plan", r.run(args...), 0)
+	if res := r.run(args...); res.code != exitUsage || !strings.Contains(res.stderr, "--force") || strings.Contains(res.stderr, "--resume") {
+		t.Errorf("second plan: want exit %d, naming --force and not --resume:\n%v", exitUsage, res)
 	}
 }
 
