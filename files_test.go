@@ -396,12 +396,11 @@ func TestResume_olderReportResendsUncertainRows(t *testing.T) {
 	t.Parallel()
 	fx, r, _, nums := e2eMoveAll(t, sandbox.Config{}, 1810, 4, e2eAppA)
 	aliases := []string{"plain", "two words", "(clear)", "'=1"}
-	var in strings.Builder
-	in.WriteString("number,app_id,alias\n")
+	in := "number,app_id,alias\n"
 	for i, a := range aliases {
-		in.WriteString(e2eCSVLine(nums[i], e2eAppA, a))
+		in += e2eCSVLine(nums[i], e2eAppA, a)
 	}
-	input := r.write("numbers.csv", in.String())
+	input := r.write("numbers.csv", in)
 	e2eExit(t, "run 1", r.run(e2eRun(input, "report.csv", "--rate", "0")...), 0)
 	// Rewrite the report as an older version wrote it: the origin on a first line.
 	origin := readCSV(t, r.path("report.csv"))[0]

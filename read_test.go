@@ -441,18 +441,15 @@ func e2eStripKeys(t *testing.T, fx *e2eFixture, number string, listed, read []st
 // lacks it too, the row fails and nothing is sent or recorded for it.
 func TestMissingKeys_areUnknownNotEmpty(t *testing.T) {
 	t.Parallel()
-	var ns []string
-	var in strings.Builder
-	in.WriteString("number,alias\n")
-	for i := range 30 {
-		ns = append(ns, fmt.Sprintf("1202559%04d", i))
-		in.WriteString(e2eCSVLine(ns[i], fmt.Sprintf("Desk %d", i)))
+	ns, in := e2eNumberRange(0, 30), "number,alias\n"
+	for i, n := range ns {
+		in += e2eCSVLine(n, fmt.Sprintf("Desk %d", i))
 	}
 	missing := []string{"application", "alias"}
 	start := func(t *testing.T, listed, read []string) (*e2eFixture, *e2eRunner, string) {
 		fx, _ := e2eStartFixture(t, sandbox.Config{DefaultAppOnMissing: true, DefaultApp: e2eDefaultApp}, e2eNumbers(ns...)...)
 		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", e2eProxy(t, fx, e2eStripKeys(t, fx, "", listed, read)))
-		return fx, r, r.write("input.csv", in.String())
+		return fx, r, r.write("input.csv", in)
 	}
 	run := func(r *e2eRunner, input string) []string {
 		return []string{"run", "--input", input, "--report", r.path("report.csv"), "--undo", r.path("undo.csv"), "--skip-unchanged", "--read", "page"}

@@ -749,12 +749,9 @@ func TestPreflight_checksEveryDistinctApp(t *testing.T) {
 	const n = input.MaxDistinct + 3
 	app := func(i int) string { return fmt.Sprintf("3%016d", i) }
 	known := func(i int) bool { return i%10 != 3 && i < input.MaxDistinct }
-	var ns []string
-	var in strings.Builder
-	in.WriteString("number,app_id\n")
-	for i := range n {
-		ns = append(ns, fmt.Sprintf("1202560%04d", i))
-		in.WriteString(e2eCSVLine(ns[i], app(i)))
+	ns, in := e2eNumberRange(0, n), "number,app_id\n"
+	for i, num := range ns {
+		in += e2eCSVLine(num, app(i))
 	}
 	fx, r := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
 	for i := range n {
@@ -762,7 +759,7 @@ func TestPreflight_checksEveryDistinctApp(t *testing.T) {
 			fx.srv.AddApplication(app(i), fmt.Sprintf("App %d", i))
 		}
 	}
-	inputPath := r.write("input.csv", in.String())
+	inputPath := r.write("input.csv", in)
 
 	dry := r.run("run", "--dry-run", "--input", inputPath)
 	if want := fmt.Sprintf("%d pre-flight reads (%[1]d distinct app_id, 0 subaccount)", input.MaxDistinct); dry.code != 0 || !strings.Contains(dry.stderr, want) {

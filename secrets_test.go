@@ -317,16 +317,11 @@ func TestForbidden_everyUpdateRefusedStopsTheRun(t *testing.T) {
 		e2eAnswer(w, http.StatusForbidden, "application/json", `{"api_id":"f0","error":"not allowed to change this number"}`)
 		return true
 	})
-	var in strings.Builder
-	in.WriteString("number,app_id,alias\n")
-	for i, n := range numbers {
-		if i%2 == 0 {
-			in.WriteString(n + "," + e2eAppA + ",\n")
-		} else { // alias only: the number's app is read first, by the listing here
-			in.WriteString(n + ",,renamed\n")
-		}
+	in := "number,app_id,alias\n"
+	for i, n := range numbers { // every other row alias only: the number's app is read first, by the listing here
+		in += n + []string{"," + e2eAppA + ",\n", ",,renamed\n"}[i%2]
 	}
-	e2eExit(t, "run", r.run(e2eRun(r.write("numbers.csv", in.String()), "report.csv", "--rate", "0", "--concurrency", "1")...), exitAborted, "403")
+	e2eExit(t, "run", r.run(e2eRun(r.write("numbers.csv", in), "report.csv", "--rate", "0", "--concurrency", "1")...), exitAborted, "403")
 	if n := posts.Load(); n != 10 {
 		t.Errorf("%d updates sent, want the run stopped after the first 10", n)
 	}
