@@ -50,8 +50,7 @@ func e2eReadSeed() []sandbox.Number {
 // mix of targets (a sixth of them already in their target state), one number
 // the account does not have, and one invalid row.
 func e2eReadInput(seed []sandbox.Number) string {
-	var b strings.Builder
-	b.WriteString("number,app_id,subaccount,alias\n")
+	b := "number,app_id,subaccount,alias\n"
 	orClear := func(v string) string {
 		if v == "" {
 			return batch.ClearMarker
@@ -66,11 +65,11 @@ func e2eReadInput(seed []sandbox.Number) string {
 			{batch.ClearMarker, "", report.EscapeCell("=SUM(1,2)")},
 			{"", "", report.EscapeCell(fmt.Sprintf(" lead and trail %d ", i))}, // alias only
 		}[i%6]
-		b.WriteString(e2eCSVLine(n.Number, cells[0], cells[1], cells[2]))
+		b += e2eCSVLine(n.Number, cells[0], cells[1], cells[2])
 	}
-	b.WriteString(e2eCSVLine(e2eReadNotOnAccount, e2eAppA, "", ""))
-	b.WriteString(e2eCSVLine("12345", e2eAppA, "", ""))
-	return b.String()
+	b += e2eCSVLine(e2eReadNotOnAccount, e2eAppA, "", "")
+	b += e2eCSVLine("12345", e2eAppA, "", "")
+	return b
 }
 
 // e2eReadCounts is what one command sent, by kind of request.
@@ -324,15 +323,14 @@ func TestRead_listingMoves(t *testing.T) {
 	// target state.
 	type want struct{ app, alias string }
 	wants, changes := map[string]want{}, 0
-	var in strings.Builder
-	in.WriteString("number,app_id,alias\n")
+	in := "number,app_id,alias\n"
 	for i := 9; i < 65; i++ {
 		n, alias := e2eMovingNumber(i), fmt.Sprintf("Moved %d", i)
 		if i == 9 {
 			n = e2eMovingAdded
 		}
 		w := [3]want{{e2eAppA, "old"}, {e2eAppStart, alias}, {e2eAppStart, "old"}}[i%3]
-		in.WriteString(e2eCSVLine(n, map[int]string{0: e2eAppA, 2: e2eAppStart}[i%3], map[int]string{1: alias, 2: "old"}[i%3]))
+		in += e2eCSVLine(n, map[int]string{0: e2eAppA, 2: e2eAppStart}[i%3], map[int]string{1: alias, 2: "old"}[i%3])
 		if wants[n] = w; i%3 != 2 {
 			changes++
 		}
@@ -341,7 +339,7 @@ func TestRead_listingMoves(t *testing.T) {
 	fx := e2eStartMoving(t)
 	r := e2eNewRunner(t, fx)
 	// One worker: pages in order, so the changes land where planned.
-	_, c := e2eReadStep(t, fx, r, 0, "run", "--input", r.write("input.csv", in.String()), "--report", r.path("report.csv"),
+	_, c := e2eReadStep(t, fx, r, 0, "run", "--input", r.write("input.csv", in), "--report", r.path("report.csv"),
 		"--undo", r.path("undo.csv"), "--skip-unchanged", "--read", "page", "--concurrency", "1")
 	if c.Lists != 5 || !maps.Equal(c.Reads, missed) || c.Updates != changes {
 		t.Errorf("%d list requests, reads %v, %d updates; want 5, one read of each number the listing missed: %v, %d", c.Lists, c.Reads, c.Updates, missed, changes)
@@ -385,12 +383,11 @@ func TestRead_autoPicksTheCheaper(t *testing.T) {
 			t.Parallel()
 			ns := e2eNumberRange(0, tt.m)
 			fx, r := e2eStartFixture(t, sandbox.Config{}, e2eNumbers(ns...)...)
-			var b strings.Builder
-			b.WriteString("number,alias\n")
+			b := "number,alias\n"
 			for i := range tt.rows { // none on the first page when they are few
-				b.WriteString(e2eCSVLine(ns[i*tt.step+tt.step/2], fmt.Sprintf("Desk %d", i)))
+				b += e2eCSVLine(ns[i*tt.step+tt.step/2], fmt.Sprintf("Desk %d", i))
 			}
-			_, c := e2eReadStep(t, fx, r, 0, "plan", "--input", r.write("input.csv", b.String()), "--output", r.path("plan.csv"), "--summary", r.path("plan.json"))
+			_, c := e2eReadStep(t, fx, r, 0, "plan", "--input", r.write("input.csv", b), "--output", r.path("plan.csv"), "--summary", r.path("plan.json"))
 			s := e2eReadSummary[summaryFile](t, r.path("plan.json"))
 			if s.Read.Chosen != tt.chosen || s.Read.AccountNumbers != tt.m || s.Read.Pages != tt.pages || s.Read.Requests != tt.pages+tt.reads ||
 				c.Lists != tt.pages || c.ReadN != tt.reads || int(s.Requests) != c.total() {

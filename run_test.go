@@ -383,28 +383,27 @@ func TestRun_retriesFaults(t *testing.T) {
 func e2eRetries(t *testing.T, faults e2eFaults, cfg sandbox.Config, args []string, wantStatus, errHas string) {
 	const n = 60
 	var numbers []string
-	var b strings.Builder
-	b.WriteString("number,app_id,subaccount,alias\n")
+	b := "number,app_id,subaccount,alias\n"
 	targets, readFirst := map[string]map[string]string{}, map[string]bool{}
 	for i := range n {
 		num := fmt.Sprintf("120255510%02d", i)
 		numbers = append(numbers, num)
 		switch alias := fmt.Sprintf("retry %d", i); i % 3 {
 		case 0:
-			b.WriteString(e2eCSVLine(num, e2eAppA, "", alias))
+			b += e2eCSVLine(num, e2eAppA, "", alias)
 			targets[num] = map[string]string{"app_id": e2eAppA, "alias": alias}
 		case 1:
-			b.WriteString(e2eCSVLine(num, "(clear)", e2eSubB, ""))
+			b += e2eCSVLine(num, "(clear)", e2eSubB, "")
 			targets[num] = map[string]string{"app_id": "", "subaccount": e2eSubB}
 		case 2: // read first, its app sent along
-			b.WriteString(e2eCSVLine(num, "", "", alias))
+			b += e2eCSVLine(num, "", "", alias)
 			targets[num], readFirst[num] = map[string]string{"app_id": e2eAppStart, "alias": alias}, true
 		}
 	}
 	cfg.DefaultAppOnMissing, cfg.DefaultApp = true, e2eDefaultApp
 	fx, r := e2eStartFaulty(t, faults, cfg, e2eNumbers(numbers...)...)
 	undo := slices.Contains(args, "--undo")
-	res := r.run(slices.Concat([]string{"run", "--input", r.write("numbers.csv", b.String()), "--report", "report.csv", "--read", "each"}, args)...)
+	res := r.run(slices.Concat([]string{"run", "--input", r.write("numbers.csv", b), "--report", "report.csv", "--read", "each"}, args)...)
 	if res.code != 0 && res.code != 1 {
 		t.Fatalf("exit code %d, want 0 or 1\n%v", res.code, res)
 	}
@@ -593,18 +592,17 @@ func TestRun_interruptAndResume(t *testing.T) {
 				r = r0.binary()
 			}
 			// Half the rows alias-only: read first, their app_id pinned.
-			var in strings.Builder
-			in.WriteString("number,app_id,alias\n")
+			in := "number,app_id,alias\n"
 			seed, targets := e2eNumbers(e2eNumberRange(2000, n)...), map[string]map[string]string{}
 			for i, s := range seed {
 				fx.srv.AddNumber(s)
 				alias, app := fmt.Sprintf("resumed %d", i), []string{e2eAppA, ""}[i%2]
-				in.WriteString(e2eCSVLine(s.Number, app, alias))
+				in += e2eCSVLine(s.Number, app, alias)
 				if targets[s.Number] = map[string]string{"alias": alias}; app != "" {
 					targets[s.Number]["app_id"] = app
 				}
 			}
-			input := r.write("numbers.csv", in.String())
+			input := r.write("numbers.csv", in)
 			report, undo := r.path("report.csv"), r.path("undo.csv")
 
 			p := r.start(nil, e2eRun(input, report, "--undo", undo, "--rate", "40")...) // 3 s for every row: time to stop it on a loaded machine

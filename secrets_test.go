@@ -39,12 +39,11 @@ func secSetup(t *testing.T, authID, hostile string, first, n int) (*e2eFixture, 
 // secInput writes an input with every target column; each row is number,
 // app_id, subaccount, alias, compliance_application_id.
 func secInput(r *e2eRunner, rows ...[]string) string {
-	var b strings.Builder
-	b.WriteString("number,app_id,subaccount,alias,compliance_application_id\n")
+	b := "number,app_id,subaccount,alias,compliance_application_id\n"
 	for _, row := range rows {
-		b.WriteString(e2eCSVLine(append(row, make([]string, 5-len(row))...)...))
+		b += e2eCSVLine(append(row, make([]string, 5-len(row))...)...)
 	}
-	return r.write("numbers.csv", b.String())
+	return r.write("numbers.csv", b)
 }
 
 // secFailed returns the report's failed rows, and how many times it shows
