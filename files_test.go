@@ -194,11 +194,7 @@ func TestReport_writeFails(t *testing.T) {
 	kept := e2eCheckUnrecorded(t, res, "--resume")
 	fx.quiesce(t)
 
-	data := e2eRead(t, report)
-	rows, err := e2eParseReport(data, true)
-	if err != nil {
-		t.Fatalf("report: %v\n%s", err, data)
-	}
+	rows := e2eParseReport(t, "report", e2eRead(t, report), true)
 	okBefore := map[string]bool{}
 	for _, g := range rows {
 		if _, dup := kept[g.Number]; dup {
@@ -375,13 +371,12 @@ func TestFiles_olderUndoFileRollsBack(t *testing.T) {
 	res := r.run(args...)
 	e2eExit(t, "an older undo file of another account", res, 2, "written against account MAOLDERVERSION000001")
 	res = r.run(append(args, "--allow-other-origin")...)
-	rows, err := e2eParseReport(res.stdout, false)
 	got := map[int]string{}
-	for _, g := range rows {
+	for _, g := range e2eParseReport(t, "the rollback's report on stdout", res.stdout, false) {
 		got[g.Row] = g.Status + " " + g.Targets[2]
 	}
-	if res.code != 0 || err != nil || got[3] != "ok '=old" || got[4] != "ok (clear)" || len(got) != 2 {
-		t.Errorf("rolled back: exit %d, report %v (%v)\n%s", res.code, got, err, res.stderr)
+	if res.code != 0 || got[3] != "ok '=old" || got[4] != "ok (clear)" || len(got) != 2 {
+		t.Errorf("rolled back: exit %d, report %v\n%s", res.code, got, res.stderr)
 	}
 }
 

@@ -810,8 +810,9 @@ func readCSV(t *testing.T, path string) []map[string]string {
 	return rows
 }
 
-// e2eParseReport parses a report (see e2eCSV for torn).
-func e2eParseReport(data string, torn bool) ([]e2eReportRow, error) {
+// e2eParseReport parses a report (see e2eCSV for torn), what names it.
+func e2eParseReport(t *testing.T, what, data string, torn bool) []e2eReportRow {
+	t.Helper()
 	header, recs, err := e2eCSV(data, torn)
 	if err == nil && !slices.Equal(header, e2eReportColumns) {
 		err = fmt.Errorf("not a report: header %q", header)
@@ -824,17 +825,16 @@ func e2eParseReport(data string, torn bool) ([]e2eReportRow, error) {
 		rows = append(rows, e2eReportRow{Row: row, Number: m["number"], Status: m["status"], HTTPStatus: m["http_status"], APIID: m["api_id"],
 			Attempts: attempts, Error: m["error"], Targets: [4]string{m["app_id"], m["subaccount"], m["alias"], m["compliance_application_id"]}})
 	}
-	return rows, err
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return rows
 }
 
 // e2eReadReport reads and parses a complete report.
 func e2eReadReport(t *testing.T, path string) []e2eReportRow {
 	t.Helper()
-	rows, err := e2eParseReport(e2eRead(t, path), false)
-	if err != nil {
-		t.Fatalf("report %s: %v", path, err)
-	}
-	return rows
+	return e2eParseReport(t, "report "+path, e2eRead(t, path), false)
 }
 
 // e2eEveryRowOnce fails the test unless the report holds every one of the

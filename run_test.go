@@ -184,11 +184,7 @@ func TestRun_reportMatchesServer(t *testing.T) {
 				e2eVerifyDryRun(t, fx, r, tt.rows, res.stdout)
 				return
 			case tt.toOut:
-				got, err := e2eParseReport(res.stdout, false)
-				if err != nil {
-					t.Fatalf("stdout is not a report (logs belong on stderr): %v", err)
-				}
-				e2eVerifyReport(t, fx, seed, tt.rows, got)
+				e2eVerifyReport(t, fx, seed, tt.rows, e2eParseReport(t, "stdout (logs belong on stderr)", res.stdout, false))
 				return
 			}
 			e2eVerifyReport(t, fx, seed, tt.rows, e2eReadReport(t, r.path("report.csv")))
@@ -625,9 +621,9 @@ func TestRun_interruptAndResume(t *testing.T) {
 			fx.quiesce(t)
 
 			data := e2eRead(t, report)
-			first, err := e2eParseReport(data, !graceful)
-			if first = e2eAttempted(first); err != nil || len(first) >= n {
-				t.Fatalf("report after %v (want fewer than %d rows): %v\n%s", sig, n, err, data)
+			first := e2eAttempted(e2eParseReport(t, "report after "+sig.String(), data, !graceful))
+			if len(first) >= n {
+				t.Fatalf("report after %v: %d rows, want fewer than %d\n%s", sig, len(first), n, data)
 			}
 			posts1 := fx.posts(t, time.Time{})
 			// A number's undo row is on disk before its update is sent.
