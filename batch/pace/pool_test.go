@@ -191,6 +191,17 @@ func TestPacer_waits(t *testing.T) {
 			t.Errorf("Do = %v after %v, want ErrInterrupted at the stop, 1 s in", err, time.Since(start))
 		}
 	})
+	synctest.Test(t, func(t *testing.T) { // a stop ends a retry's backoff too
+		stop := make(chan struct{})
+		cfg := fast()
+		cfg.Stop = stop
+		time.AfterFunc(time.Second, func() { close(stop) })
+		start := time.Now()
+		got, _, err := run(context.Background(), cfg, 1, nil, answers(&client.APIError{StatusCode: 503, Kind: client.KindServer, RetryAfter: time.Minute}), nil)
+		if time.Since(start) != time.Second || len(got) != 1 || got[0].Err == nil {
+			t.Errorf("Run = %v, %+v after %v, want the item failed at the stop, 1 s into a backoff of 1 min", err, got, time.Since(start))
+		}
+	})
 	synctest.Test(t, func(t *testing.T) { // a rise ends a wait at the low rate
 		p := New(context.Background(), Config{Rate: 50, Adaptive: true})
 		defer p.Close()
