@@ -27,17 +27,11 @@ func result(line int, number string, st batch.Status, t batch.Targets) batch.Res
 func writeReport(t *testing.T, path string, mode Mode, o Origin, rs ...batch.Result) *Writer {
 	t.Helper()
 	w, err := Open(path, mode, o, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	Must(t, err)
 	for _, r := range rs {
-		if err := w.Write(r); err != nil {
-			t.Fatal(err)
-		}
+		Must(t, w.Write(r))
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	Must(t, w.Close())
 	return w
 }
 
@@ -69,9 +63,7 @@ func TestOpen_modes(t *testing.T) {
 		t.Errorf("New over a report with rows: %v, want ErrExists", err)
 	}
 	held, err := Open(path, Resume, testOrigin, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	Must(t, err)
 	if _, err := Open(path, Force, testOrigin, nil); !errors.Is(err, ErrLocked) {
 		t.Errorf("a second run on a held report: %v, want ErrLocked", err)
 	}
@@ -119,9 +111,7 @@ func TestOpen_resume(t *testing.T) {
 	_, _ = f.WriteString(`7,5,ok,202,x,1,,,,"torn`)
 	_ = f.Close()
 	w, err := Open(path, Resume, testOrigin, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	Must(t, err)
 	defer w.Close()
 	d := w.Done
 	has := func(n string, tg batch.Targets) bool { return d.Has(batch.Row{Number: n, Targets: tg}) }
@@ -200,9 +190,7 @@ func TestJSONLine(t *testing.T) {
 func TestPlanWriter(t *testing.T) {
 	var out strings.Builder
 	p, err := OpenPlan("-", New, &out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	Must(t, err)
 	r := batch.Result{Row: batch.Row{Line: 2, Number: "-1", Targets: batch.Targets{batch.Alias: set(""), batch.AppID: set("(clear)")}},
 		Status: batch.StatusOK, Current: batch.Targets{batch.Alias: set("=x"), batch.AppID: set("")}}
 	if err := p.Write(r); err != nil || p.Close() != nil {
@@ -258,21 +246,15 @@ func TestWriter_Compact(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "r.csv")
 	_ = os.WriteFile(p, []byte(head+"2,1,failed,500,x,3,boom,,,'=a,\r\n3,2,ok,202,x,1,,,,b,\r\n"), 0o600)
 	w, err := Open(p, Resume, testOrigin, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	Must(t, err)
 	for _, r := range []batch.Result{
 		result(2, "1", batch.StatusUnverified, batch.Targets{batch.Alias: set("=a")}),
 		result(4, "1", batch.StatusInvalid, batch.Targets{}),
 		result(2, "1", batch.StatusOK, batch.Targets{batch.Alias: set("=a")}),
 	} {
-		if err := w.Write(r); err != nil {
-			t.Fatal(err)
-		}
+		Must(t, w.Write(r))
 	}
-	if err := errors.Join(w.Compact(), w.Close()); err != nil {
-		t.Fatal(err)
-	}
+	Must(t, errors.Join(w.Compact(), w.Close()))
 	data, _ := os.ReadFile(p)
 	want := head + "3,2,ok,202,x,1,,,,b,\n4,1,invalid,202,a1,1,,,,,\n2,1,ok,202,a1,1,,,,'=a,\n"
 	if string(data) != want {
@@ -281,9 +263,8 @@ func TestWriter_Compact(t *testing.T) {
 
 	for path, lines := range map[string]int{"-": 3, filepath.Join(t.TempDir(), "new.csv"): 2} {
 		var out strings.Builder
-		if w, err = Open(path, New, testOrigin, &out); err != nil {
-			t.Fatal(err)
-		}
+		w, err = Open(path, New, testOrigin, &out)
+		Must(t, err)
 		_ = w.Write(result(2, "1", batch.StatusUnverified, batch.Targets{}))
 		_ = w.Write(result(2, "1", batch.StatusOK, batch.Targets{}))
 		err := errors.Join(w.Compact(), w.Close())
@@ -299,10 +280,7 @@ func TestWriter_Compact(t *testing.T) {
 func TestCheckDistinct(t *testing.T) {
 	dir := t.TempDir()
 	in, sub := filepath.Join(dir, "in.csv"), filepath.Join(dir, "sub")
-	if err := os.WriteFile(in, []byte("number\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	must(t, os.Mkdir(sub, 0o755), os.Symlink(sub, filepath.Join(dir, "link")), os.Link(in, filepath.Join(dir, "hard.csv")))
+	Must(t, os.WriteFile(in, []byte("number\n"), 0o644), os.Mkdir(sub, 0o755), os.Symlink(sub, filepath.Join(dir, "link")), os.Link(in, filepath.Join(dir, "hard.csv")))
 	t.Chdir(filepath.Join(dir, "link"))
 	for _, c := range []struct {
 		a, b string
@@ -322,7 +300,8 @@ func TestCheckDistinct(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, errs ...error) {
+// Must fails the test now at the first error (undo_test.go, outside the package, too).
+func Must(t *testing.T, errs ...error) {
 	t.Helper()
 	for _, err := range errs {
 		if err != nil {

@@ -35,26 +35,20 @@ func readInput(t *testing.T, path string) ([]batch.Row, []report.Origin) {
 	}
 	defer func() { _ = in.Close() }()
 	var rows []batch.Row
-	if err := in.Each(context.Background(), func(r batch.Row) error { rows = append(rows, r); return nil }); err != nil {
-		t.Fatal(err)
-	}
+	report.Must(t, in.Each(context.Background(), func(r batch.Row) error { rows = append(rows, r); return nil }))
 	return rows, in.Origins()
 }
 
 func openUndo(t *testing.T, path string, mode report.Mode) *report.UndoWriter {
 	t.Helper()
 	u, err := report.OpenUndo(path, mode, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	report.Must(t, err)
 	return u
 }
 
 func write(t *testing.T, u *report.UndoWriter, number string, row, current batch.Targets) {
 	t.Helper()
-	if err := u.Write(batch.Row{Number: number, Targets: row}, current); err != nil {
-		t.Fatal(err)
-	}
+	report.Must(t, u.Write(batch.Row{Number: number, Targets: row}, current))
 }
 
 // TestUndo_readBack writes hostile values to an undo file and reads them
@@ -125,9 +119,7 @@ func TestUndoWriter_merges(t *testing.T) {
 	u = openUndo(t, path, report.Force) // Force appends to an undo file
 	write(t, u, "12025550101", wide, batch.Targets{batch.Alias: set("new"), batch.AppID: set("100")})
 	write(t, u, "12025550103", wide, batch.Targets{batch.Alias: set("old3"), batch.AppID: set("300")})
-	if err := u.Close(); err != nil {
-		t.Fatal(err)
-	}
+	report.Must(t, u.Close())
 	o := "," + origin.Account + "," + origin.API + "\n"
 	want := "number,app_id,subaccount,alias,compliance_application_id,account,api\n12025550101,100,,old," + o +
 		"12025550102,,,old2," + o + "12025550104,400,,old4," + o + "12025550103,300,,old3," + o
