@@ -25,10 +25,15 @@ func openString(t testing.TB, s string) (*Input, error) {
 func readAll(t *testing.T, in *Input) []batch.Row {
 	t.Helper()
 	var rows []batch.Row
-	if err := in.Each(context.Background(), func(r batch.Row) error { rows = append(rows, r); return nil }); err != nil {
-		t.Fatalf("Each: %v", err)
-	}
+	must(t, in.Each(context.Background(), func(r batch.Row) error { rows = append(rows, r); return nil }))
 	return rows
+}
+
+// must fails the test now if err is not nil.
+func must(t *testing.T, err error) {
+	if t.Helper(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func set(v string) batch.Setting { return batch.Setting{Value: v, Set: true} }
@@ -103,9 +108,7 @@ func TestOpen_files(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in, err := openString(t, tt.file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			must(t, err)
 			valid := 0
 			for _, r := range tt.want {
 				if r.Invalid == "" {
@@ -175,9 +178,7 @@ func TestOpen_cells(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.number+" "+tt.col+" "+tt.cell, func(t *testing.T) {
 			in, err := openString(t, "number,"+tt.col+"\n"+tt.number+",\""+strings.ReplaceAll(tt.cell, `"`, `""`)+"\"\n")
-			if err != nil {
-				t.Fatal(err)
-			}
+			must(t, err)
 			if r := readAll(t, in)[0]; !sameRow(r, tt.want) {
 				t.Errorf("row %+v\nwant %+v", r, tt.want)
 			}
@@ -189,9 +190,7 @@ func TestOpen_cells(t *testing.T) {
 func TestInput_Distinct(t *testing.T) {
 	t.Parallel()
 	in, err := openString(t, "number,app_id,subaccount\n12025550101,11,SA1\n12025550102,22,\n12025550103,11,SA1\nbad,33,SA9\n12025550104,(clear),\n")
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	apps, more := in.Distinct(batch.AppID)
 	subs, _ := in.Distinct(batch.Subaccount)
 	if !slices.Equal(apps, []string{"11", "22"}) || more || !slices.Equal(subs, []string{"SA1"}) {

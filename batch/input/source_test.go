@@ -39,15 +39,11 @@ func mkfifo(t *testing.T) string {
 func TestOpen_sendsWhatWasChecked(t *testing.T) {
 	t.Parallel()
 	path, fifo := filepath.Join(t.TempDir(), "in.csv"), mkfifo(t)
-	if err := os.WriteFile(path, []byte(twoRows), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	must(t, os.WriteFile(path, []byte(twoRows), 0o600))
 	go func() { _ = os.WriteFile(fifo, []byte(twoRows), 0) }()
 	for _, p := range []string{path, fifo, "-"} {
 		in, err := Open(context.Background(), p, strings.NewReader(twoRows))
-		if err != nil {
-			t.Fatal(err)
-		}
+		must(t, err)
 		defer in.Close()
 		for _, change := range []string{twoRows + "12025550103,c\n12025550101,conflict\n", "number,alias\n12025559999,z\n"} {
 			if p == path {
@@ -95,9 +91,7 @@ func TestInput_privateCopy(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", dir)
 	in, err := openString(t, twoRows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	if st, err := in.copy.Stat(); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("private copy: %v, %v; want mode 0600", st.Mode(), err)
 	}
@@ -108,16 +102,13 @@ func TestInput_privateCopy(t *testing.T) {
 	if err := in.Each(context.Background(), func(batch.Row) error { return stop }); err != stop {
 		t.Errorf("Each = %v, want fn's error", err)
 	}
-	if _, err := in.copy.WriteAt([]byte("            ,"), int64(strings.LastIndex(twoRows, "12025550102"))); err != nil {
-		t.Fatal(err)
-	}
+	_, err = in.copy.WriteAt([]byte("            ,"), int64(strings.LastIndex(twoRows, "12025550102")))
+	must(t, err)
 	err = in.Each(context.Background(), func(batch.Row) error { return nil })
 	if ie := (*Error)(nil); !errors.As(err, &ie) || !strings.Contains(err.Error(), "gave 1 rows, but the check found 2") {
 		t.Errorf("Each = %v, want an *Error about the row count", err)
 	}
-	if err := errors.Join(in.Close(), in.Close()); err != nil {
-		t.Fatal(err)
-	}
+	must(t, errors.Join(in.Close(), in.Close()))
 	if err := in.Each(context.Background(), func(batch.Row) error { return nil }); err == nil {
 		t.Error("Each after Close did not fail")
 	}
