@@ -776,19 +776,20 @@ type e2eReportRow struct {
 }
 
 // e2eCSV parses a CSV file the tool wrote (report, plan, undo file,
-// export) into its header and rows, as maps from the header. With torn, an
-// incomplete last line (the process died writing it) is dropped; without,
-// it is an error.
-func e2eCSV(data string, torn bool) (header []string, rows []map[string]string, err error) {
+// export), named what, into its header and rows, as maps from the header,
+// or fails the test now. With torn, an incomplete last line (the process
+// died writing it) is dropped; without, it is an error.
+func e2eCSV(t *testing.T, what, data string, torn bool) (header []string, rows []map[string]string) {
+	t.Helper()
 	if i := strings.LastIndexByte(data, '\n'); i < len(data)-1 {
 		if !torn {
-			return nil, nil, fmt.Errorf("the last line has no newline: %q", data[i+1:])
+			t.Fatalf("%s: the last line has no newline: %q", what, data[i+1:])
 		}
 		data = data[:i+1]
 	}
 	recs, err := csv.NewReader(strings.NewReader(data)).ReadAll()
 	if err != nil || len(recs) == 0 {
-		return nil, nil, fmt.Errorf("not a CSV file (%v): %.200q", err, data)
+		t.Fatalf("%s: not a CSV file (%v): %.200q", what, err, data)
 	}
 	for _, rec := range recs[1:] {
 		m := map[string]string{}
@@ -797,24 +798,22 @@ func e2eCSV(data string, torn bool) (header []string, rows []map[string]string, 
 		}
 		rows = append(rows, m)
 	}
-	return recs[0], rows, nil
+	return recs[0], rows
 }
 
 // readCSV reads a complete CSV file the tool wrote as maps from its header.
 func readCSV(t *testing.T, path string) []map[string]string {
 	t.Helper()
-	_, rows, err := e2eCSV(e2eRead(t, path), false)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	_, rows := e2eCSV(t, path, e2eRead(t, path), false)
 	return rows
 }
 
 // e2eParseReport parses a report (see e2eCSV for torn), what names it.
 func e2eParseReport(t *testing.T, what, data string, torn bool) []e2eReportRow {
 	t.Helper()
-	header, recs, err := e2eCSV(data, torn)
-	if err == nil && !slices.Equal(header, e2eReportColumns) {
+	header, recs := e2eCSV(t, what, data, torn)
+	var err error
+	if !slices.Equal(header, e2eReportColumns) {
 		err = fmt.Errorf("not a report: header %q", header)
 	}
 	var rows []e2eReportRow
