@@ -84,33 +84,3 @@ func TestRun_estimate(t *testing.T) {
 		}
 	}
 }
-
-// TestUpdate_pinApp: an update without app_id makes Plivo assign the default app, so PinApp reads the number
-// and sends its app back; without PinApp (--allow-default-app) the row goes as it is, unread.
-func TestUpdate_pinApp(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		pin               bool
-		row               batch.Row
-		wantApp, wantSent string // the app_id after, and sent ("-" for none)
-		wantReads         int
-	}{
-		{true, row(2, "12025550001", batch.Alias, "new"), app1, app1, 1},
-		{false, row(2, "12025550001", batch.Alias, "new"), defaultApp, "-", 0},
-		{true, row(2, "12025550001", batch.AppID, app2), app2, app2, 0},
-	} {
-		fx := newFixture(t, seed...)
-		_, results, err := fx.run(t, batch.Job{Input: batch.MemSource{tt.row}, Step: batch.Update{PinApp: tt.pin}})
-		checkAll(t, results, 1, batch.StatusOK)
-		posts := fx.requests(http.MethodPost, "/Number/")
-		sent := "-"
-		if len(posts) == 1 && posts[0].Fields["app_id"] != nil {
-			sent = *posts[0].Fields["app_id"]
-		}
-		got, _ := fx.srv.Number("12025550001")
-		if app, reads := got.AppID, fx.count(http.MethodGet, "/Number/"); err != nil || app != tt.wantApp || sent != tt.wantSent || reads != tt.wantReads || len(posts) != 1 {
-			t.Errorf("pin %v, %v: err %v, app %q, sent %q, %d reads, %d updates; want app %q, sent %q, %d reads, 1 update",
-				tt.pin, tt.row.Targets, err, app, sent, reads, len(posts), tt.wantApp, tt.wantSent, tt.wantReads)
-		}
-	}
-}
