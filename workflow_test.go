@@ -119,23 +119,22 @@ func TestPlan_existingOutputNamesOnlyWhatPlanTakes(t *testing.T) {
 // row could not be read, whatever the others show; without it, the codes
 // plan always had. A plan that looked at no row gives no counts.
 func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
-	const sub1, sub2 = "SAAAAAAAAAAAAAAAAAA1", "SAAAAAAAAAAAAAAAAAA2"
 	input := "number,app_id,subaccount,alias\n" +
-		"12025550101,1001," + sub1 + ",one\n" +
-		"12025550102,1001," + sub1 + ",two\n" +
-		"12025550103,1002,,three\n" +
-		"12025550104,1002," + sub2 + ",four\n"
+		"12025550101," + e2eAppA + "," + e2eSubA + ",one\n" +
+		"12025550102," + e2eAppA + "," + e2eSubA + ",two\n" +
+		"12025550103," + e2eAppB + ",,three\n" +
+		"12025550104," + e2eAppB + "," + e2eSubB + ",four\n"
 	matching := []sandbox.Number{
-		{Number: "12025550101", AppID: "1001", Subaccount: sub1, Alias: "one"},
-		{Number: "12025550102", AppID: "1001", Subaccount: sub1, Alias: "two"},
-		{Number: "12025550103", AppID: "1002", Subaccount: sub2, Alias: "three"},
-		{Number: "12025550104", AppID: "1002", Subaccount: sub2, Alias: "four"},
+		{Number: "12025550101", AppID: e2eAppA, Subaccount: e2eSubA, Alias: "one"},
+		{Number: "12025550102", AppID: e2eAppA, Subaccount: e2eSubA, Alias: "two"},
+		{Number: "12025550103", AppID: e2eAppB, Subaccount: e2eSubB, Alias: "three"},
+		{Number: "12025550104", AppID: e2eAppB, Subaccount: e2eSubB, Alias: "four"},
 	}
 	drifted := []sandbox.Number{
-		{Number: "12025550101", AppID: "1002", Subaccount: sub1, Alias: "one"},  // app_id
-		{Number: "12025550102", AppID: "1002", Subaccount: sub1, Alias: "zwei"}, // app_id and alias
+		{Number: "12025550101", AppID: e2eAppB, Subaccount: e2eSubA, Alias: "one"},  // app_id
+		{Number: "12025550102", AppID: e2eAppB, Subaccount: e2eSubA, Alias: "zwei"}, // app_id and alias
 		matching[2],
-		{Number: "12025550104", AppID: "1002", Subaccount: sub1, Alias: "four"}, // subaccount
+		{Number: "12025550104", AppID: e2eAppB, Subaccount: e2eSubA, Alias: "four"}, // subaccount
 	}
 	noDrift := map[string]int{"app_id": 0, "subaccount": 0, "alias": 0, "compliance_application_id": 0}
 	drift := map[string]int{"app_id": 2, "subaccount": 1, "alias": 1, "compliance_application_id": 0}
@@ -161,10 +160,6 @@ func TestPlan_detailedExitcodeSaysWhetherTheAccountMatches(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			fx, r := e2eStartFixture(t, sandbox.Config{}, tt.account...)
-			fx.srv.AddApplication("1001", "one")
-			fx.srv.AddApplication("1002", "two")
-			fx.srv.AddSubaccount(sub1, "one")
-			fx.srv.AddSubaccount(sub2, "two")
 			if tt.hide != "" {
 				r = r.with("PLIVO_API_URL", e2eProxy(t, fx, e2eStripKeys(t, fx, tt.hide, []string{"alias"}, []string{"alias"})))
 			}
