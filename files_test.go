@@ -144,34 +144,22 @@ func TestInput_sendsWhatWasChecked(t *testing.T) {
 	})
 }
 
-// e2eJSONRows returns the report rows that a run kept on stderr as JSON
-// lines, by number, with their status.
-func e2eJSONRows(t *testing.T, stderr string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, v := range e2eJSONLogs(stderr) {
-		num, _ := v["number"].(string)
-		if _, dup := out[num]; dup && v["row"] != nil {
-			t.Errorf("%s is on stderr twice", num)
-		} else if v["row"] != nil {
-			out[num], _ = v["status"].(string)
-		}
-	}
-	return out
-}
-
 // e2eCheckUnrecorded checks what a run that could not write its report
 // said: exit 3, every row it could not record on stderr as a JSON line,
-// counted in the summary with the applied ones, and the resume hint. It
-// returns the JSON rows.
+// once, counted in the summary with the applied ones, and the resume hint.
+// It returns the JSON rows' statuses by number.
 func e2eCheckUnrecorded(t *testing.T, res e2eResult, hint string) map[string]string {
 	t.Helper()
 	e2eExit(t, "run", res, 3)
-	kept := e2eJSONRows(t, res.stderr)
-	applied := 0
-	for _, st := range kept {
-		if st == "ok" {
-			applied++
+	kept, applied := map[string]string{}, 0
+	for _, v := range e2eJSONLogs(res.stderr) {
+		num, _ := v["number"].(string)
+		if _, dup := kept[num]; dup && v["row"] != nil {
+			t.Errorf("%s is on stderr twice", num)
+		} else if v["row"] != nil {
+			if kept[num], _ = v["status"].(string); kept[num] == "ok" {
+				applied++
+			}
 		}
 	}
 	if len(kept) == 0 {
@@ -259,12 +247,11 @@ func TestReport_intoClosedPipe(t *testing.T) {
 	code := strings.TrimSpace(e2eRead(t, r.path("code.txt")))
 	res.code = -2
 	fmt.Sscan(code, &res.code)
-	e2eCheckUnrecorded(t, res, "--skip-unchanged")
+	kept := e2eCheckUnrecorded(t, res, "--skip-unchanged")
 	stopAdvice(t, res.stderr, "could not be written to the report: they are on stderr as JSON lines; standard output cannot be resumed: run the file again with --skip-unchanged")
 	if first := e2eRead(t, r.path("first.txt")); !strings.HasPrefix(first, "row,number,status,") {
 		t.Errorf("head got %q, want the header", first)
 	}
-	kept := e2eJSONRows(t, res.stderr)
 	for num, qs := range fx.posts(t, time.Time{}) {
 		if len(e2eClean2xx(qs)) > 0 && kept[num] != "ok" {
 			t.Errorf("%s was applied but is not on stderr as ok", num)
