@@ -218,11 +218,14 @@ func e2eNumbers(numbers ...string) []sandbox.Number {
 	return ns
 }
 
-// e2eNumberRange returns n numbers from 1202555 followed by first+i.
+// e2eNumber is the i-th test number: 1202555 followed by i.
+func e2eNumber(i int) string { return fmt.Sprintf("1202555%04d", i) }
+
+// e2eNumberRange returns n numbers from e2eNumber(first).
 func e2eNumberRange(first, n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = fmt.Sprintf("1202555%04d", first+i)
+		out[i] = e2eNumber(first + i)
 	}
 	return out
 }

@@ -127,12 +127,11 @@ func TestSecrets(t *testing.T) {
 	run := func(r *e2eRunner, input string, extra ...string) e2eResult {
 		return r.run(e2eRun(input, "report.csv", append([]string{"--rate", "0"}, extra...)...)...)
 	}
-	num := func(i int) string { return e2eNumberRange(i, 1)[0] }
 
 	t.Run("refused 403 on a subaccount", func(t *testing.T) {
 		t.Parallel()
 		_, r := secSetup(t, "SA"+e2eRandString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18), "", 9040, 2)
-		res := run(r, secInput(r, []string{num(9040), e2eAppA, e2eSubA}, []string{num(9041), e2eAppA}))
+		res := run(r, secInput(r, []string{e2eNumber(9040), e2eAppA, e2eSubA}, []string{e2eNumber(9041), e2eAppA}))
 		e2eExit(t, "run", res, 1)
 		if rows := e2eReadReport(t, r.path("report.csv")); rows[0].HTTPStatus != "403" && rows[1].HTTPStatus != "403" {
 			t.Errorf("report %+v, want a 403", rows)
@@ -146,7 +145,7 @@ func TestSecrets(t *testing.T) {
 		fx, r := secSetup(t, "", "", 9070, 2)
 		r.secrets = append(r.secrets, secForms(fx.authID, fx.token)...)
 		good, r := r, r.withToken(fx.authID, "tok-"+e2eRandString(e2eAlnum, 32))
-		input := secInput(r, []string{num(9070), e2eAppA}, []string{num(9071), e2eAppA})
+		input := secInput(r, []string{e2eNumber(9070), e2eAppA}, []string{e2eNumber(9071), e2eAppA})
 		res := run(r, input, "--summary", "s.json")
 		e2eExit(t, "run", res, 3, "authentication failed")
 		stopAdvice(t, res.stderr, "2 rows were not attempted: fix PLIVO_AUTH_ID or PLIVO_AUTH_TOKEN, then run again")
@@ -163,7 +162,7 @@ func TestSecrets(t *testing.T) {
 	t.Run("a 401 to updates that echoes the credentials", func(t *testing.T) {
 		t.Parallel()
 		_, r := secSetup(t, "", "401 to updates", 9080, 3)
-		res := run(r, secInput(r, []string{num(9080), e2eAppA}, []string{num(9081), e2eAppA}), "--log-format", "json", "--summary", "s.json")
+		res := run(r, secInput(r, []string{e2eNumber(9080), e2eAppA}, []string{e2eNumber(9081), e2eAppA}), "--log-format", "json", "--summary", "s.json")
 		e2eExit(t, "run", res, 3)
 		if !strings.Contains(res.stderr, "authentication failed") || !strings.Contains(res.stderr+e2eRead(t, r.path("report.csv")), "[redacted]") {
 			t.Errorf("want an abort whose server message shows [redacted] in place of the credentials:\n%v", res)
@@ -177,8 +176,8 @@ func TestSecrets(t *testing.T) {
 		e2eOK(t, os.WriteFile(tokenFile, []byte(fx.token+"\n"), 0o400))
 		r = r.without("PLIVO_AUTH_TOKEN").with("PLIVO_AUTH_TOKEN_FILE", tokenFile)
 		input := secInput(r,
-			[]string{num(9090), e2eAppA}, []string{num(9091), e2eAppB, "", "x"}, // POST: 502 page
-			[]string{num(9092), "", "", "alias"}, []string{num(9093), "", e2eSubA}, // read first: 200 garbage
+			[]string{e2eNumber(9090), e2eAppA}, []string{e2eNumber(9091), e2eAppB, "", "x"}, // POST: 502 page
+			[]string{e2eNumber(9092), "", "", "alias"}, []string{e2eNumber(9093), "", e2eSubA}, // read first: 200 garbage
 		)
 		e2eExit(t, "run", run(r, input, "--max-attempts", "2"), 1)
 		if failed, redacted := secFailed(t, r); failed != 4 || redacted < 4 {
@@ -191,10 +190,10 @@ func TestSecrets(t *testing.T) {
 		t.Parallel()
 		// Characters that URL-encoding changes, and a length that base64
 		// pads, for the token and for authID:token.
-		fx, _ := e2eStartFixture(t, sandbox.Config{AuthToken: "tok-" + e2eRandString(e2eAlnum, 32) + "/+=?&"}, e2eNumbers(num(9095), num(9096))...)
+		fx, _ := e2eStartFixture(t, sandbox.Config{AuthToken: "tok-" + e2eRandString(e2eAlnum, 32) + "/+=?&"}, e2eNumbers(e2eNumber(9095), e2eNumber(9096))...)
 		r := e2eNewRunner(t, fx).with("PLIVO_API_URL", secHostile(t, fx, "encoded"))
 		r.secrets = append(r.secrets, append(secEncoded(fx.token), secEncoded(fx.authID+":"+fx.token)...)...)
-		e2eExit(t, "run", run(r, secInput(r, []string{num(9095), e2eAppA}, []string{num(9096), e2eAppB}), "--log-format", "json"), 1)
+		e2eExit(t, "run", run(r, secInput(r, []string{e2eNumber(9095), e2eAppA}, []string{e2eNumber(9096), e2eAppB}), "--log-format", "json"), 1)
 		if failed, redacted := secFailed(t, r); failed != 2 || redacted < 2*18 {
 			t.Errorf("%d failed rows, %d [redacted]; want 2, and each of 18 encodings redacted", failed, redacted)
 		}
@@ -206,7 +205,7 @@ func TestSecrets(t *testing.T) {
 		for _, f := range r.secrets {
 			r.secrets = append(r.secrets, secUEscaped(f)) // the text is cut short: pieces too
 		}
-		e2eExit(t, "run", run(r, secInput(r, []string{num(9097), e2eAppA}, []string{num(9098), e2eAppB}), "--log-format", "json"), 1)
+		e2eExit(t, "run", run(r, secInput(r, []string{e2eNumber(9097), e2eAppA}, []string{e2eNumber(9098), e2eAppB}), "--log-format", "json"), 1)
 		if failed, _ := secFailed(t, r); failed != 2 {
 			t.Errorf("%d failed rows, want 2", failed)
 		}
@@ -253,7 +252,7 @@ func TestSecrets(t *testing.T) {
 				t.Parallel()
 				fx, r := secSetup(t, "", "", 9120, 1)
 				r.secrets = append(r.secrets, pw)
-				input := secInput(r, []string{num(9120), e2eAppA})
+				input := secInput(r, []string{e2eNumber(9120), e2eAppA})
 				for _, cmd := range [][]string{{"run", "--report", "report.csv", "--summary", "s.json"}, {"plan", "--output", "plan.csv"}} {
 					res := r.run(slices.Concat(cmd, []string{"--input", input, "--api-url", tt.url, "--rate", "0"}, e2eFastRetries)...)
 					e2eExit(t, cmd[0], res, 2)

@@ -46,8 +46,6 @@ type verifyFront struct {
 
 const verifyNumbers = 100
 
-func verifyNumber(i int) string { return e2eNumberRange(i, 1)[0] }
-
 // newVerifyFront returns the front, and its runner with every number of the
 // account moved to e2eAppA in numbers.csv.
 func newVerifyFront(t *testing.T, noop map[string]int) *verifyFront {
@@ -127,14 +125,14 @@ func verifyArgs(summary string, extra ...string) []string {
 // and its number holds its target.
 func TestVerifyByPage_listingIsAFilterAReadTheProof(t *testing.T) {
 	t.Parallel()
-	noop := map[string]int{verifyNumber(3): 1, verifyNumber(65): 1, verifyNumber(88): 2, verifyNumber(7): -1}
+	noop := map[string]int{e2eNumber(3): 1, e2eNumber(65): 1, e2eNumber(88): 2, e2eNumber(7): -1}
 	f := newVerifyFront(t, noop)
 	f.failOffset, f.shift = 60, true
 	res := f.r.run(verifyArgs("summary.json", "--max-attempts", "3")...)
 	e2eExit(t, "run (one row failed)", res, 1)
 	byRow := e2eEveryRowOnce(t, e2eReadReport(t, f.r.path("report.csv")), verifyNumbers)
 	for i := range verifyNumbers {
-		n, r := verifyNumber(i), byRow[i+2]
+		n, r := e2eNumber(i), byRow[i+2]
 		got, _ := f.fx.srv.Number(n)
 		switch {
 		case i == 7:
@@ -181,7 +179,7 @@ func TestVerify_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
 	}{{"updates in flight", syscall.SIGINT, true, "each"}, {"read-back listing", syscall.SIGINT, false, "page"}, {"read-back listing, killed", syscall.SIGKILL, false, "page"}} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newVerifyFront(t, map[string]int{verifyNumber(5): 1})
+			f := newVerifyFront(t, map[string]int{e2eNumber(5): 1})
 			f.block, f.holdUpdates = make(chan struct{}), tt.inFlight
 			release := sync.OnceFunc(func() { close(f.block) })
 			t.Cleanup(release) // before the front closes, which waits for the held answers
@@ -205,7 +203,7 @@ func TestVerify_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
 			unverified := map[string]bool{}
 			for _, row := range e2eAttempted(e2eReadReport(t, r.path("report.csv"))) {
 				unverified[row.Number] = true
-				if got, _ := f.fx.srv.Number(row.Number); row.Status != "unverified" || row.HTTPStatus != "202" || row.APIID == "" || (got.AppID == e2eAppA) == (row.Number == verifyNumber(5)) {
+				if got, _ := f.fx.srv.Number(row.Number); row.Status != "unverified" || row.HTTPStatus != "202" || row.APIID == "" || (got.AppID == e2eAppA) == (row.Number == e2eNumber(5)) {
 					t.Errorf("report row %d: %s %s %q (number on %s); want unverified 202 with its api_id, applied but number 5", row.Row, row.Status, row.HTTPStatus, row.APIID, got.AppID)
 				}
 			}
@@ -228,7 +226,7 @@ func TestVerify_stopBeforeTheReadBackLeavesRowsUnverified(t *testing.T) {
 			f.mu.Unlock()
 			e2eExit(t, "resume", f.r.run(verifyArgs("resumed.json", "--resume", "--verify-read", tt.read)...), 0)
 			for i := range verifyNumbers {
-				n := verifyNumber(i)
+				n := e2eNumber(i)
 				got, _ := f.fx.srv.Number(n)
 				if want := map[bool]int{true: 0, false: 1}[unverified[n]] + map[bool]int{true: 1}[i == 5]; f.posts[n] != want || got.AppID != e2eAppA {
 					t.Errorf("resume: number %d updated %d times (want %d), holds %s", i, f.posts[n], want, got.AppID)
