@@ -19,14 +19,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// runWith runs the command line in-process, with no environment but HOME,
-// and returns the exit code and what it printed.
-func runWith(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	res := e2eNewRunner(t, nil).run(args...)
-	return res.code, res.stdout, res.stderr
-}
-
 // envOf is an environment that holds m only.
 func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -70,16 +62,16 @@ func TestHelp_onStdoutForEveryForm(t *testing.T) {
 		"help-help.txt": {{"help", "help"}, {"help", "-h"}, {"help", "--help"}},
 	} {
 		for _, args := range forms {
-			code, stdout, stderr := runWith(t, args...)
-			if code != 0 || stderr != "" {
-				t.Errorf("%v: exit %d, stderr %q; want 0 and nothing", args, code, stderr)
+			res := e2eNewRunner(t, nil).run(args...)
+			if res.code != 0 || res.stderr != "" {
+				t.Errorf("%v: exit %d, stderr %q; want 0 and nothing", args, res.code, res.stderr)
 			}
-			checkGolden(t, golden, stdout)
+			checkGolden(t, golden, res.stdout)
 		}
 	}
-	code, stdout, stderr := runWith(t, "--help", "--help")
-	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "plivo-bulk changes the settings") {
-		t.Errorf("--help --help: exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	res := e2eNewRunner(t, nil).run("--help", "--help")
+	if res.code != 0 || res.stderr != "" || !strings.HasPrefix(res.stdout, "plivo-bulk changes the settings") {
+		t.Errorf("--help --help: exit %d, stderr %q, stdout:\n%s", res.code, res.stderr, res.stdout)
 	}
 }
 
@@ -108,9 +100,9 @@ func TestCompletion(t *testing.T) {
 		"bash": "# bash completion V2 for plivo-bulk", "zsh": "#compdef plivo-bulk",
 		"fish": "# fish completion for plivo-bulk", "powershell": "# powershell completion for plivo-bulk",
 	} {
-		code, stdout, stderr := runWith(t, "completion", shell)
-		if code != 0 || stderr != "" || !strings.HasPrefix(stdout, first) {
-			t.Errorf("completion %s: exit %d, stderr %q, stdout starts %q", shell, code, stderr, stdout[:min(len(stdout), 60)])
+		res := e2eNewRunner(t, nil).run("completion", shell)
+		if res.code != 0 || res.stderr != "" || !strings.HasPrefix(res.stdout, first) {
+			t.Errorf("completion %s: exit %d, stderr %q, stdout starts %q", shell, res.code, res.stderr, res.stdout[:min(len(res.stdout), 60)])
 		}
 	}
 	for _, tt := range []struct {
@@ -122,9 +114,9 @@ func TestCompletion(t *testing.T) {
 		{[]string{"export", "--re"}, ":4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n"},
 		{[]string{"pl"}, "plan\tshow what run would change (reads only)\n:4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n"},
 	} {
-		code, stdout, stderr := runWith(t, append([]string{"__complete"}, tt.args...)...)
-		if code != 0 || stdout != tt.stdout || stderr != tt.want {
-			t.Errorf("__complete %q: exit %d\nstdout %q, want %q\nstderr %q, want %q", tt.args, code, stdout, tt.stdout, stderr, tt.want)
+		res := e2eNewRunner(t, nil).run(append([]string{"__complete"}, tt.args...)...)
+		if res.code != 0 || res.stdout != tt.stdout || res.stderr != tt.want {
+			t.Errorf("__complete %q: exit %d\nstdout %q, want %q\nstderr %q, want %q", tt.args, res.code, res.stdout, tt.stdout, res.stderr, tt.want)
 		}
 	}
 }
@@ -163,9 +155,9 @@ func TestCommandLine_errors(t *testing.T) {
 		{[]string{"completion", "bsh"}, "plivo-bulk: unknown command \"bsh\": did you mean bash? (see 'plivo-bulk completion --help')\n"},
 		{[]string{"completion"}, "plivo-bulk: completion: name a shell: bash, zsh, fish or powershell\n"},
 	} {
-		code, stdout, stderr := runWith(t, tt.args...)
-		if code != exitUsage || stdout != "" || stderr != tt.stderr {
-			t.Errorf("%q: exit %d, stdout %q\nstderr %q\nwant   %q", tt.args, code, stdout, stderr, tt.stderr)
+		res := e2eNewRunner(t, nil).run(tt.args...)
+		if res.code != exitUsage || res.stdout != "" || res.stderr != tt.stderr {
+			t.Errorf("%q: exit %d, stdout %q\nstderr %q\nwant   %q", tt.args, res.code, res.stdout, res.stderr, tt.stderr)
 		}
 	}
 }
@@ -183,14 +175,14 @@ func TestCommandLine_jsonErrors(t *testing.T) {
 		{[]string{"plan", "--log-format=json", "--input", missing, "--output", "-"}, "missing credentials: set PLIVO_AUTH_ID (or --auth-id) and PLIVO_AUTH_TOKEN (or PLIVO_AUTH_TOKEN_FILE); or try --sandbox (no account needed) or --dry-run"},
 		{[]string{"run", "--log-format", "json", "--sandbox", "--input", missing, "--report", "-"}, missing + ": cannot open: no such file or directory"},
 	} {
-		code, stdout, stderr := runWith(t, tt.args...)
-		lines := e2eJSONLogs(stderr)
-		if code != exitUsage || stdout != "" || len(lines) == 0 {
-			t.Fatalf("%q: exit %d, stdout %q, stderr:\n%s", tt.args, code, stdout, stderr)
+		res := e2eNewRunner(t, nil).run(tt.args...)
+		lines := e2eJSONLogs(res.stderr)
+		if res.code != exitUsage || res.stdout != "" || len(lines) == 0 {
+			t.Fatalf("%q: exit %d, stdout %q, stderr:\n%s", tt.args, res.code, res.stdout, res.stderr)
 		}
 		last := lines[len(lines)-1]
-		if strings.Count(stderr, "\n") != len(lines) || last["level"] != "ERROR" || last["exit_code"] != 2.0 || !strings.Contains(last["msg"].(string), tt.msg) {
-			t.Errorf("%q: stderr:\n%s\nwant JSON lines only, the last at ERROR with exit_code 2 and %q", tt.args, stderr, tt.msg)
+		if strings.Count(res.stderr, "\n") != len(lines) || last["level"] != "ERROR" || last["exit_code"] != 2.0 || !strings.Contains(last["msg"].(string), tt.msg) {
+			t.Errorf("%q: stderr:\n%s\nwant JSON lines only, the last at ERROR with exit_code 2 and %q", tt.args, res.stderr, tt.msg)
 		}
 	}
 }
@@ -319,9 +311,9 @@ func TestRun_outputsNeverTheInput(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	code, stdout, _ := runWith(t, "version")
-	if code != 0 || !strings.HasPrefix(stdout, "plivo-bulk ") || !strings.Contains(stdout, "commit ") || !strings.Contains(stdout, "go1.") {
-		t.Errorf("version: exit %d, %q", code, stdout)
+	res := e2eNewRunner(t, nil).run("version")
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "plivo-bulk ") || !strings.Contains(res.stdout, "commit ") || !strings.Contains(res.stdout, "go1.") {
+		t.Errorf("version: exit %d, %q", res.code, res.stdout)
 	}
 }
 
@@ -390,9 +382,9 @@ func TestRunSandbox_badArgsAreUsageErrors(t *testing.T) {
 		"--numbers /nonexistent/x.csv":       "open numbers file",
 		"--numbers HERE/commandline_test.go": "read numbers header", // the runner finds a relative one in its directory
 	} {
-		code, stdout, stderr := runWith(t, append([]string{"sandbox"}, strings.Fields(strings.ReplaceAll(args, "HERE/", here))...)...)
-		if code != exitUsage || !strings.Contains(stderr, want) || stdout != "" {
-			t.Errorf("sandbox %s: exit %d, stdout %q, stderr %q; want 2 and %q", args, code, stdout, stderr, want)
+		res := e2eNewRunner(t, nil).run(append([]string{"sandbox"}, strings.Fields(strings.ReplaceAll(args, "HERE/", here))...)...)
+		if res.code != exitUsage || !strings.Contains(res.stderr, want) || res.stdout != "" {
+			t.Errorf("sandbox %s: exit %d, stdout %q, stderr %q; want 2 and %q", args, res.code, res.stdout, res.stderr, want)
 		}
 	}
 }
