@@ -24,32 +24,28 @@ func TestOutputs_replaceAFile(t *testing.T) {
 	r := e2eNewRunner(t, nil)
 	p := r.path
 	r.write("in.csv", "number,alias\n12025550101,a\n")
-	run := func(args ...string) (int, string, string) {
-		t.Helper()
-		res := r.run(append(args, "--sandbox", "--rate", "0")...)
-		return res.code, res.stdout, res.stderr
-	}
+	run := func(args ...string) e2eResult { return r.run(append(args, "--sandbox", "--rate", "0")...) }
 	isSummary := func(s string) bool {
 		var v struct{ Command string }
 		return json.Unmarshal([]byte(s), &v) == nil && v.Command != ""
 	}
 
 	for _, stdout := range []string{"-", "/dev/stdout"} {
-		code, out, stderr := run("run", "--input", p("in.csv"), "--report", p("r-"+filepath.Base(stdout)+".csv"), "--summary", stdout)
-		if code != 0 || !isSummary(out) {
-			t.Errorf("--summary %s: exit %d, stdout %q\n%s", stdout, code, out, stderr)
+		res := run("run", "--input", p("in.csv"), "--report", p("r-"+filepath.Base(stdout)+".csv"), "--summary", stdout)
+		if res.code != 0 || !isSummary(res.stdout) {
+			t.Errorf("--summary %s: exit %d, stdout %q\n%s", stdout, res.code, res.stdout, res.stderr)
 		}
 	}
-	if code, out, _ := run("export", "--output", "-"); code != 0 || !strings.HasPrefix(out, "number,app_id,subaccount,alias\n") {
-		t.Errorf("export --output -: exit %d, stdout %.60q", code, out)
+	if res := run("export", "--output", "-"); res.code != 0 || !strings.HasPrefix(res.stdout, "number,app_id,subaccount,alias\n") {
+		t.Errorf("export --output -: exit %d, stdout %.60q", res.code, res.stdout)
 	}
 	for _, args := range [][]string{
 		{"run", "--input", p("in.csv"), "--report", "-", "--summary", "-"},
 		{"plan", "--input", p("in.csv"), "--output", "/dev/stdout", "--summary", "-"},
 		{"run", "--input", p("in.csv"), "--report", p("r.csv"), "--undo", "-"},
 	} {
-		if code, _, stderr := run(args...); code != 2 {
-			t.Errorf("%v: exit %d, want 2\n%s", args, code, stderr)
+		if res := run(args...); res.code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, res.code, res.stderr)
 		}
 	}
 
@@ -58,8 +54,8 @@ func TestOutputs_replaceAFile(t *testing.T) {
 	_ = os.WriteFile(p("target.json"), []byte("old"), 0o600)
 	_ = os.Symlink("target.json", p("link.json"))
 	_ = os.Symlink("report-target.csv", p("report-link.csv"))
-	if code, _, stderr := run("run", "--input", p("in.csv"), "--report", p("report-link.csv"), "--summary", p("link.json")); code != 0 {
-		t.Fatalf("exit %d\n%s", code, stderr)
+	if res := run("run", "--input", p("in.csv"), "--report", p("report-link.csv"), "--summary", p("link.json")); res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
 	probe, _ := os.OpenFile(p("probe"), os.O_CREATE|os.O_WRONLY, 0o666)
 	_ = probe.Close()
@@ -86,8 +82,8 @@ func TestOutputs_replaceAFile(t *testing.T) {
 	defer held.Close()
 	before, _ := held.Stat()
 	fd := "/dev/fd/" + strconv.Itoa(int(held.Fd()))
-	if code, _, stderr := run("export", "--output", p("e.csv"), "--summary", fd); code != 0 {
-		t.Errorf("--summary %s: exit %d\n%s", fd, code, stderr)
+	if res := run("export", "--output", p("e.csv"), "--summary", fd); res.code != 0 {
+		t.Errorf("--summary %s: exit %d\n%s", fd, res.code, res.stderr)
 	}
 	after, _ := os.Stat(p("held.json"))
 	if data, _ := os.ReadFile(p("held.json")); !os.SameFile(before, after) || !isSummary(string(data)) {
@@ -103,10 +99,10 @@ func TestOutputs_replaceAFile(t *testing.T) {
 			t.Skip("cannot make a device here:", err)
 		}
 	}
-	code, _, stderr := run("export", "--output", p("null"), "--force", "--summary", p("null2"))
+	res := run("export", "--output", p("null"), "--force", "--summary", p("null2"))
 	for _, name := range []string{"null", "null2"} {
-		if st, err := os.Lstat(p(name)); code != 0 || err != nil || st.Mode()&fs.ModeCharDevice == 0 {
-			t.Errorf("export --output DEVICE --summary DEVICE: exit %d, %s replaced\n%s", code, name, stderr)
+		if st, err := os.Lstat(p(name)); res.code != 0 || err != nil || st.Mode()&fs.ModeCharDevice == 0 {
+			t.Errorf("export --output DEVICE --summary DEVICE: exit %d, %s replaced\n%s", res.code, name, res.stderr)
 		}
 	}
 }
