@@ -165,8 +165,7 @@ func e2eCheckUnrecorded(t *testing.T, res e2eResult, hint string) map[string]str
 	if len(kept) == 0 {
 		t.Fatalf("no row was kept on stderr: the test wrote nothing past the limit\n%v", res)
 	}
-	want := fmt.Sprintf("not recorded   %d (%d applied, not recorded", len(kept), applied)
-	e2eHas(t, "stderr", res.stderr, want, hint)
+	e2eHas(t, "stderr", res.stderr, fmt.Sprintf("not recorded   %d (%d applied, not recorded", len(kept), applied), hint)
 	return kept
 }
 

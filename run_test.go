@@ -509,9 +509,8 @@ func TestRun_existingReport(t *testing.T) {
 				r.write("report.csv", tt.existing)
 			}
 			res := r.run(e2eRun(input, "report.csv", append(tt.flags, "--rate", "0")...)...)
-			e2eExit(t, "run", res, tt.wantCode)
+			e2eExit(t, "run", res, tt.wantCode, tt.want...)
 			if tt.want != nil {
-				e2eHas(t, "stderr", res.stderr, tt.want...)
 				if data := e2eRead(t, r.path("report.csv")); data != tt.existing || len(fx.posts(t, time.Time{})) != 0 {
 					t.Errorf("the existing file was changed to %q, or updates were sent", data)
 				}
