@@ -264,7 +264,8 @@ func (s readBackStep) attempt(ctx context.Context, j *jobRun, r Row, permit func
 	if ok, err := read(); err != nil || ok {
 		return ans, err
 	}
-	if atomic.AddInt32(&h.sent, 1) <= s.v.budget {
+	if atomic.LoadInt32(&h.sent) < s.v.budget { // past the budget, a read that sends nothing counts nothing
+		atomic.AddInt32(&h.sent, 1)
 		if !permit() {
 			return ans, stopped
 		}

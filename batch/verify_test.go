@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
@@ -63,5 +64,38 @@ func TestVerifyByPage_resendsWhatWasPinned(t *testing.T) {
 		if want := 1 + strings.Count(n, "12025550002"); a != want {
 			t.Errorf("%s: %d attempts, want %d", n, a, want)
 		}
+	}
+}
+
+// TestVerifyByPage_attemptsAreTheUpdatesSent: a number that never comes to hold what it is sent is sent
+// --max-attempts updates in all and reported failed with as many attempts, not one more for the last read.
+func TestVerifyByPage_attemptsAreTheUpdatesSent(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, seed...)
+	var posts atomic.Int32 // to 12025550002, never applied
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "12025550002") {
+			posts.Add(1)
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"message":"changed","api_id":"not-applied"}`)
+			return
+		}
+		fx.srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	cl, err := client.New(hs.URL, fx.srv.Config().AuthID, fx.srv.Config().AuthToken, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last batch.Result
+	_, _, err = fx.run(t, batch.Job{Client: cl, Input: migration(), Step: batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true},
+		Read: batch.ReadPage, VerifyRead: batch.ReadPage, Sink: func(r batch.Result) error {
+			if r.Row.Number == "12025550002" {
+				last = r
+			}
+			return nil
+		}})
+	if n := int(posts.Load()); err != nil || last.Status != batch.StatusFailed || n != 3 || last.Attempts != n {
+		t.Errorf("%v: %s with %d attempts after %d updates; want failed, 3 updates and as many attempts", err, last.Status, last.Attempts, n)
 	}
 }
