@@ -78,10 +78,11 @@ type request struct {
 
 // fixture is the sandbox on loopback, recording every request, and a real client for it.
 type fixture struct {
-	srv  *sandbox.Server
-	cl   *client.Client
-	mu   sync.Mutex
-	reqs []request
+	srv       *sandbox.Server
+	cl        *client.Client
+	mu        sync.Mutex
+	reqs      []request
+	intercept func(http.ResponseWriter, *http.Request) bool // answers a request itself when true
 }
 
 func newFixture(t *testing.T, numbers ...sandbox.Number) *fixture {
@@ -100,8 +101,11 @@ func newFixture(t *testing.T, numbers ...sandbox.Number) *fixture {
 		_ = json.Unmarshal(body, &q.Fields)
 		fx.mu.Lock()
 		fx.reqs = append(fx.reqs, q)
+		intercept := fx.intercept
 		fx.mu.Unlock()
-		srv.ServeHTTP(w, r)
+		if intercept == nil || !intercept(w, r) {
+			srv.ServeHTTP(w, r)
+		}
 	})
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
@@ -126,6 +130,21 @@ func (fx *fixture) requests(method, part string) []request {
 }
 
 func (fx *fixture) count(method, part string) int { return len(fx.requests(method, part)) }
+
+// notApplied makes fx answer "changed" to the updates of number that pick (given the count so far)
+// chooses, without applying them.
+func (fx *fixture) notApplied(number string, pick func(n int) bool) {
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	fx.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost || !strings.Contains(r.URL.Path, number) || !pick(fx.count(http.MethodPost, number)) {
+			return false
+		}
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, `{"message":"changed","api_id":"not-applied"}`)
+		return true
+	}
+}
 
 // run runs job against fx; the client, reads one by one, a fast pace and a
 // sink keeping the results by line unless the test says otherwise.

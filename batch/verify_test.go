@@ -1,18 +1,11 @@
 package batch_test
 
 import (
-	"bytes"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/plivo-bulk/plivo-bulk/batch"
-	"github.com/plivo-bulk/plivo-bulk/client"
 )
 
 // TestVerifyByPage_resendsWhatWasPinned: read back by the page after a run that read by the page, what the
@@ -22,43 +15,20 @@ import (
 func TestVerifyByPage_resendsWhatWasPinned(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, seed...)
-	var mu sync.Mutex
-	var posts []string // to 12025550002, whose row sets no app_id
-	reads := 0         // of one number
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		mu.Lock()
-		defer mu.Unlock()
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/Number/1") {
-			reads++
-		}
-		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "12025550002") {
-			if posts = append(posts, string(body)); len(posts) == 1 {
-				w.WriteHeader(http.StatusAccepted)
-				fmt.Fprint(w, `{"message":"changed","api_id":"not-applied"}`)
-				return
-			}
-		}
-		fx.srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	cl, err := client.New(hs.URL, fx.srv.Config().AuthID, fx.srv.Config().AuthToken, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx.notApplied("12025550002", func(n int) bool { return n == 1 }) // its row sets no app_id
 	latest, attempts := map[int]batch.Status{}, map[string]int{}
-	sum, _, err := fx.run(t, batch.Job{Client: cl, Input: migration(), Step: batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true},
+	sum, _, err := fx.run(t, batch.Job{Input: migration(), Step: batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true},
 		Read: batch.ReadPage, VerifyRead: batch.ReadPage, Sink: func(r batch.Result) error {
 			latest[r.Row.Line], attempts[r.Row.Number] = r.Status, r.Attempts
 			return nil
 		}})
 	got, _ := fx.srv.Number("12025550002")
+	posts, reads := fx.requests(http.MethodPost, "12025550002"), fx.count(http.MethodGet, "/Number/1")
 	if v := sum.Verify; err != nil || sum.OK != 5 || len(latest) != 5 || v.Chosen != batch.ReadPage || v.Listed != 4 || v.Resent != 1 || reads != 2 {
 		t.Errorf("%v: %d ok, latest %v, verify %+v, %d reads of one number; want 5 ok, 4 listed, 1 read, sent again and read back", err, sum.OK, latest, v, reads)
 	}
-	if len(posts) != 2 || !strings.Contains(posts[1], `"app_id":"`+app1+`"`) || got.AppID != app1 || got.Alias != "moved" {
-		t.Errorf("updates %q; the number holds app %q alias %q; want the second with app_id %s, holding it and alias moved", posts, got.AppID, got.Alias, app1)
+	if len(posts) != 2 || posts[1].Fields["app_id"] == nil || *posts[1].Fields["app_id"] != app1 || got.AppID != app1 || got.Alias != "moved" {
+		t.Errorf("updates %v; the number holds app %q alias %q; want the second with app_id %s, holding it and alias moved", posts, got.AppID, got.Alias, app1)
 	}
 	for n, a := range attempts { // the report's attempts are the updates sent, not the reads
 		if want := 1 + strings.Count(n, "12025550002"); a != want {
@@ -72,30 +42,16 @@ func TestVerifyByPage_resendsWhatWasPinned(t *testing.T) {
 func TestVerifyByPage_attemptsAreTheUpdatesSent(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, seed...)
-	var posts atomic.Int32 // to 12025550002, never applied
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "12025550002") {
-			posts.Add(1)
-			w.WriteHeader(http.StatusAccepted)
-			fmt.Fprint(w, `{"message":"changed","api_id":"not-applied"}`)
-			return
-		}
-		fx.srv.ServeHTTP(w, r)
-	}))
-	t.Cleanup(hs.Close)
-	cl, err := client.New(hs.URL, fx.srv.Config().AuthID, fx.srv.Config().AuthToken, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx.notApplied("12025550002", func(int) bool { return true })
 	var last batch.Result
-	_, _, err = fx.run(t, batch.Job{Client: cl, Input: migration(), Step: batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true},
+	_, _, err := fx.run(t, batch.Job{Input: migration(), Step: batch.Update{Undo: nopUndo{}, Verify: true, PinApp: true},
 		Read: batch.ReadPage, VerifyRead: batch.ReadPage, Sink: func(r batch.Result) error {
 			if r.Row.Number == "12025550002" {
 				last = r
 			}
 			return nil
 		}})
-	if n := int(posts.Load()); err != nil || last.Status != batch.StatusFailed || n != 3 || last.Attempts != n {
+	if n := fx.count(http.MethodPost, "12025550002"); err != nil || last.Status != batch.StatusFailed || n != 3 || last.Attempts != n {
 		t.Errorf("%v: %s with %d attempts after %d updates; want failed, 3 updates and as many attempts", err, last.Status, last.Attempts, n)
 	}
 }
